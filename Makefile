@@ -1,0 +1,48 @@
+# Convene: `make run` starts the server, `make test` runs every test.
+SHELL := /bin/bash
+SWIFT ?= swift
+HOST ?= 127.0.0.1
+PORT ?= 7353
+DATA_DIR ?= ./data
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config
+PROTO_FILES := $(shell find Protos -name '*.proto' | sort)
+GEN_SWIFT := Sources/ConveneProtos/Generated
+
+.PHONY: deps build run test protos clean
+
+## deps: install the system packages the build needs (apt, as root), or say which are missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+## run: build and start convened on $(HOST):$(PORT) with data in $(DATA_DIR).
+run: build
+	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+## test: the whole suite, conformance against a real server on 127.0.0.1 included.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## protos: regenerate the committed Swift code and descriptor set from Protos/.
+protos: deps
+	$(SWIFT) build --product protoc-gen-swift
+	rm -rf $(GEN_SWIFT) && mkdir -p $(GEN_SWIFT)
+	protoc -I Protos --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
+	  --swift_out=$(GEN_SWIFT) --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $(PROTO_FILES)
+	protoc -I Protos --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
+	scripts/embed-descriptors.sh /tmp/convene-descriptors.pb > $(GEN_SWIFT)/DescriptorSet.swift
+
+clean:
+	rm -rf .build

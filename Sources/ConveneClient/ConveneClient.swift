@@ -1,0 +1,199 @@
+import ConveneProtobuf
+import ConveneRPC
+import ConveneTransport
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import Synchronization
+
+/// A client for partners: one connection at a time to a server, multiplexing concurrent
+/// calls, reconnecting when the connection is lost or the server drains it.
+///
+/// A call the server never processed (refused by a GOAWAY) is retried once on a new
+/// connection; nothing else is retried.
+public final class ConveneClient: Sendable {
+    public let host: String
+    public let port: Int
+    public let configuration: ConnectionConfiguration
+    let group: any EventLoopGroup
+    /// Options every call starts from (e.g. credentials in metadata).
+    public let defaultOptions: CallOptions
+
+    private enum Slot {
+        case none
+        case connecting(Task<ClientConnection, any Error>)
+        case connected(ClientConnection)
+    }
+
+    private let slot = Mutex(Slot.none)
+
+    public init(host: String, port: Int, configuration: ConnectionConfiguration = ConnectionConfiguration(),
+                defaultOptions: CallOptions = CallOptions(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.defaultOptions = defaultOptions
+        self.group = group
+    }
+
+    /// `HOST:PORT`, `[IPv6]:PORT`.
+    public convenience init(target: String, configuration: ConnectionConfiguration = ConnectionConfiguration(),
+                            defaultOptions: CallOptions = CallOptions()) throws {
+        guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
+            throw RPCError(.invalidArgument, "target '\(target)' is not HOST:PORT")
+        }
+        var host = String(target[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.init(host: host, port: port, configuration: configuration, defaultOptions: defaultOptions)
+    }
+
+    /// The current connection, connecting (again) when there is none that can take calls.
+    public func connection() async throws -> ClientConnection {
+        let task: Task<ClientConnection, any Error> = slot.withLock { slot in
+            switch slot {
+            case .connected(let connection) where connection.isUsable:
+                return Task { connection }
+            case .connecting(let task):
+                return task
+            default:
+                let task = Task { [host, port, configuration, group] in
+                    try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group)
+                }
+                slot = .connecting(task)
+                return task
+            }
+        }
+        do {
+            let connection = try await task.value
+            slot.withLock { slot in
+                if case .connecting = slot { slot = .connected(connection) }
+            }
+            return connection
+        } catch {
+            slot.withLock { slot in
+                if case .connecting = slot { slot = .none }
+            }
+            throw error
+        }
+    }
+
+    /// Closes the connection gracefully (open calls finish).
+    public func close() async {
+        let current: ClientConnection? = slot.withLock { slot in
+            defer { slot = .none }
+            if case .connected(let c) = slot { return c }
+            return nil
+        }
+        await current?.close()
+    }
+
+    func merged(_ options: CallOptions?) -> CallOptions {
+        guard let options else { return defaultOptions }
+        var merged = options
+        var metadata = defaultOptions.metadata
+        for entry in options.metadata { metadata.add(entry.key, value: entry.value) }
+        merged.metadata = metadata
+        return merged
+    }
+
+    // MARK: - Raw calls
+
+    /// A unary call on raw bytes.
+    public func unary(path: String, request: ByteBuffer, options: CallOptions? = nil) async throws -> UnaryResponse {
+        let options = merged(options)
+        do {
+            return try await connection().unary(path: path, request: request, options: options)
+        } catch is CallNotProcessed {
+            return try await retryOnce { try await $0.unary(path: path, request: request, options: options) }
+        }
+    }
+
+    private func retryOnce<T>(_ body: (ClientConnection) async throws -> T) async throws -> T {
+        do {
+            return try await body(connection())
+        } catch let error as CallNotProcessed {
+            throw RPCError(.unavailable, error.description)
+        }
+    }
+
+    /// A call of any kind on raw bytes.
+    public func makeCall(path: String, options: CallOptions? = nil, request: ByteBuffer? = nil) async throws -> StreamingCall {
+        await try connection().makeCall(path: path, options: merged(options), request: request)
+    }
+
+    // MARK: - Typed calls
+
+    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
+    ) async throws -> Response {
+        try await unaryWithMetadata(method, request, as: Response.self, options: options).message
+    }
+
+    /// A unary call that also returns the response's initial and trailing metadata.
+    public func unaryWithMetadata<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
+    ) async throws -> (message: Response, headers: Metadata, trailers: Metadata) {
+        let response = try await unary(path: method.path, request: request.serializedBuffer(), options: options)
+        let message: Response
+        do {
+            message = try Response(serializedBytes: Array(buffer: response.message))
+        } catch {
+            throw RPCError(.internal, "response is not a valid \(Response.protoMessageName): \(error)")
+        }
+        return (message, response.headers, response.trailers)
+    }
+
+    /// A server-streaming call: one request, a stream of responses.
+    public func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
+    ) async throws -> TypedCall<Request, Response> {
+        TypedCall(raw: try await makeCall(path: method.path, options: options, request: request.serializedBuffer()))
+    }
+
+    /// A client-streaming or bidirectional call: send requests through the returned call.
+    public func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, requestType: Request.Type = Request.self, as: Response.Type = Response.self,
+        options: CallOptions? = nil
+    ) async throws -> TypedCall<Request, Response> {
+        TypedCall(raw: try await makeCall(path: method.path, options: options))
+    }
+}
+
+/// A streaming call with typed messages.
+public struct TypedCall<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>: Sendable {
+    public let raw: StreamingCall
+
+    public func send(_ request: Request, compress: Bool = true) async throws {
+        try await raw.send(request.serializedBuffer(), compress: compress)
+    }
+
+    /// Ends the requests.
+    public func finish() async throws { try await raw.finish() }
+
+    /// The responses; throws the call's error status at the end if it is not OK.
+    public var responses: AsyncThrowingMapSequence<ResponseMessages, Response> {
+        raw.responses.map { buffer in
+            do {
+                return try Response(serializedBytes: Array(buffer: buffer))
+            } catch {
+                throw RPCError(.internal, "response is not a valid \(Response.protoMessageName): \(error)")
+            }
+        }
+    }
+
+    /// The one response of a client-streaming call (after `finish`).
+    public func response() async throws -> Response {
+        var iterator = responses.makeAsyncIterator()
+        guard let first = try await iterator.next() else {
+            throw RPCError(.internal, "server ended the call with OK but sent no response message")
+        }
+        return first
+    }
+
+    public var headers: Metadata { get async throws { try await raw.headers } }
+    public var end: CallEnd { get async { await raw.end } }
+    public func cancel() { raw.cancel() }
+}
+
+import ConveneWire

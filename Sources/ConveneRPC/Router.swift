@@ -1,0 +1,85 @@
+import NIOCore
+import Synchronization
+
+/// How a method is served.
+public enum MethodHandler: Sendable {
+    /// Unary, answered synchronously on the connection's event loop. Must not block.
+    case synchronousUnary(@Sendable (_ request: ByteBuffer, _ context: inout UnaryContext) throws -> ByteBuffer)
+    /// Any kind, run as a task off the event loop. For unary-request kinds the stream
+    /// holds exactly one message (the transport enforces it).
+    case asynchronous(@Sendable (_ requests: RequestStream, _ writer: any ResponseWriter, _ context: ServerCallContext) async throws -> Void)
+}
+
+public struct RegisteredMethod: Sendable {
+    public let descriptor: MethodDescriptor
+    public let handler: MethodHandler
+    /// Who registered it ("builtin", or a plugin's name), for unregistering.
+    public let owner: String
+}
+
+/// Maps method paths to handlers, independent of the transport, so built-in services and
+/// plugin methods are served the same way. Methods can be added and removed at run time.
+public final class Router: Sendable {
+    private struct Table {
+        var methods: [String: RegisteredMethod] = [:]
+        var services: [String: Int] = [:]  // service name -> number of methods
+    }
+
+    private let table = Mutex(Table())
+
+    public init() {}
+
+    /// Registers a method; throws ALREADY_EXISTS if its path is taken.
+    public func register(_ descriptor: MethodDescriptor, owner: String = "builtin", _ handler: MethodHandler) throws {
+        try table.withLock { table in
+            let path = descriptor.path
+            guard table.methods[path] == nil else {
+                throw RPCError(.alreadyExists, "method \(path) is already registered")
+            }
+            table.methods[path] = RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner)
+            table.services[descriptor.service, default: 0] += 1
+        }
+    }
+
+    /// Removes every method registered by `owner`; returns how many.
+    @discardableResult
+    public func unregisterAll(owner: String) -> Int {
+        table.withLock { table in
+            let gone = table.methods.values.filter { $0.owner == owner }
+            for method in gone {
+                table.methods[method.descriptor.path] = nil
+                table.services[method.descriptor.service, default: 1] -= 1
+                if table.services[method.descriptor.service] == 0 { table.services[method.descriptor.service] = nil }
+            }
+            return gone.count
+        }
+    }
+
+    public enum Lookup: Sendable {
+        case found(RegisteredMethod)
+        case unimplemented(RPCError)
+    }
+
+    /// The handler for `path`, or the UNIMPLEMENTED error naming what is unknown.
+    public func lookup(path: String) -> Lookup {
+        table.withLock { table in
+            if let method = table.methods[path] { return .found(method) }
+            guard let (service, method) = MethodDescriptor.split(path: path) else {
+                return .unimplemented(RPCError(.unimplemented, "malformed method path '\(path)' (expected /package.Service/Method)"))
+            }
+            if table.services[String(service)] == nil {
+                return .unimplemented(RPCError(.unimplemented, "unknown service \(service)"))
+            }
+            return .unimplemented(RPCError(.unimplemented, "unknown method \(method) of service \(service)"))
+        }
+    }
+
+    /// Every registered method, sorted by path.
+    public var methods: [RegisteredMethod] {
+        table.withLock { $0.methods.values.sorted { $0.descriptor.path < $1.descriptor.path } }
+    }
+
+    public func hasService(_ name: String) -> Bool {
+        table.withLock { $0.services[name] != nil }
+    }
+}

@@ -1,0 +1,60 @@
+import ConveneBuiltins
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The Convene server: a router with the built-in services, served over the transport,
+/// run by swift-service-lifecycle with graceful shutdown.
+public final class ConveneServer: Service, Sendable {
+    public let configuration: ServerConfiguration
+    public let router = Router()
+    public let health = HealthService()
+    public let descriptors = DescriptorRegistry()
+    public let transport: ServerTransport
+    let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
+                                         logger: logger)
+        try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
+        try health.register(with: router)
+        try ReflectionService(router: router, descriptors: descriptors).register(with: router)
+        try BenchmarkService().register(with: router)
+        if configuration.enableInterop { try InteropService().register(with: router) }
+    }
+
+    /// Prepares the data directory and starts listening; returns the bound address.
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let address = try await transport.bind(host: configuration.host, port: configuration.port)
+        logger.info("convened listening", metadata: [
+            "address": "\(address)", "data-dir": "\(configuration.dataDirectory)",
+            "methods": "\(router.methods.count)",
+        ])
+        return address
+    }
+
+    /// Serves until graceful shutdown (SIGTERM/SIGINT through the ServiceGroup), then drains.
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await shutDown()
+    }
+
+    /// Stops accepting, tells clients to drain, waits up to the grace period, closes.
+    public func shutDown() async {
+        logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        health.shutDown()
+        await transport.drain(grace: configuration.shutdownGrace)
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,16 @@
+import ConveneTransport
+
+/// Everything `convened` can be told at start.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7353
+    /// Where the server keeps its state; created when missing.
+    public var dataDirectory = "./data"
+    public var connection = ConnectionConfiguration()
+    /// How long in-flight calls may run after a shutdown signal before they are cut off.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// Serve convene.testing.v1.TestService, for partners testing their clients.
+    public var enableInterop = false
+
+    public init() {}
+}

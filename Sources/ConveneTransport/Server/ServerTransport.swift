@@ -1,0 +1,88 @@
+import ConveneRPC
+import ConveneWire
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Accepts TCP connections and serves the Convene protocol on each, through a router.
+public final class ServerTransport: Sendable {
+    public let router: Router
+    public let configuration: ConnectionConfiguration
+    public let group: any EventLoopGroup
+    let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+    }
+
+    public init(router: Router, configuration: ConnectionConfiguration = ConnectionConfiguration(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Starts listening; returns the bound address (port 0 picks a free port).
+    @discardableResult
+    public func bind(host: String, port: Int) async throws -> SocketAddress {
+        let configuration = self.configuration
+        let router = self.router
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                self?.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerConnectionHandler(router: router, configuration: configuration, logger: logger,
+                                                allocator: channel.allocator))
+                }
+            }
+            .bind(host: host, port: port).get()
+        state.withLock { $0.listener = channel }
+        guard let address = channel.localAddress else { throw RPCError(.internal, "listener has no address") }
+        return address
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLock { $0.connections[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    /// Open connections right now.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Graceful shutdown: stop accepting, tell every client to drain (GOAWAY), let calls in
+    /// flight finish for up to `grace`, then close what is left.
+    public func drain(grace: Duration) async {
+        let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
+        try? await listener?.close()
+        for channel in connections {
+            channel.pipeline.fireUserInboundEventTriggered(ServerConnectionEvent.drain)
+        }
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let left = state.withLock { Array($0.connections.values) }
+        if !left.isEmpty {
+            logger.info("closing connections still open after the grace period", metadata: ["count": "\(left.count)"])
+        }
+        for channel in left { try? await channel.close() }
+    }
+
+    /// Closes the listener and every connection at once.
+    public func close() async {
+        await drain(grace: .zero)
+    }
+}

@@ -1,0 +1,85 @@
+import CConveneZlib
+import NIOCore
+
+/// Per-message zlib (RFC 1950) compression, the "deflate" encoding.
+///
+/// Inflation is bounded twice: by an absolute size (the receiver's max message size)
+/// and by a ratio to the compressed size, so a small "decompression bomb" is refused
+/// after inflating at most `limit` bytes.
+public enum MessageCompression {
+    /// Default bound on inflated size / compressed size.
+    public static let defaultMaxRatio = 1024
+
+    public static func deflate(_ input: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var stream = z_stream()
+        let rc = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY,
+                               ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, UInt(input.readableBytes)))
+        var output = allocator.buffer(capacity: bound)
+        input.withUnsafeReadableBytes { source in
+            stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = UInt32(source.count)
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { target in
+                stream.next_out = target.bindMemory(to: Bytef.self).baseAddress
+                stream.avail_out = UInt32(target.count)
+                let result = CConveneZlib.deflate(&stream, Z_FINISH)
+                precondition(result == Z_STREAM_END, "deflate with deflateBound space did not finish: \(result)")
+                return target.count - Int(stream.avail_out)
+            }
+        }
+        return output
+    }
+
+    /// Inflates `input`, refusing output over `limit` bytes or over `maxRatio` times the input.
+    public static func inflate(_ input: ByteBuffer, limit: UInt32, maxRatio: Int = defaultMaxRatio,
+                               allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(WireError) -> ByteBuffer {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .badCompressedData("inflateInit failed")
+        }
+        defer { inflateEnd(&stream) }
+        let ratioLimit = max(input.readableBytes, 64) &* maxRatio
+        let hardLimit = min(Int(limit), ratioLimit)
+        var output = allocator.buffer(capacity: min(max(input.readableBytes * 4, 256), hardLimit + 1))
+        var failure: WireError?
+        input.withUnsafeReadableBytes { source in
+            stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = UInt32(source.count)
+            while true {
+                // Room for one byte past the limit, so that overflow is detected, not truncated.
+                let room = min(max(output.writableBytes, 4096), hardLimit + 1 - output.readableBytes)
+                var status: Int32 = Z_OK
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
+                    stream.next_out = target.bindMemory(to: Bytef.self).baseAddress
+                    stream.avail_out = UInt32(room)
+                    status = CConveneZlib.inflate(&stream, Z_NO_FLUSH)
+                    return room - Int(stream.avail_out)
+                }
+                if output.readableBytes > hardLimit {
+                    failure = hardLimit == Int(limit) ? .decompressedTooLarge(limit: limit) : .decompressionRatio(limit: maxRatio)
+                    return
+                }
+                switch status {
+                case Z_STREAM_END:
+                    if stream.avail_in != 0 { failure = .badCompressedData("trailing bytes after the zlib stream") }
+                    return
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where stream.avail_in == 0:
+                    failure = .badCompressedData("zlib stream is truncated")
+                    return
+                case Z_BUF_ERROR:
+                    continue
+                default:
+                    let why = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                    failure = .badCompressedData(why)
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import ConveneClient
+import ConveneRPC
+import ConveneTransport
+import Foundation
+
+@main
+struct Convene: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convene",
+        abstract: "Talk to a Convene server.",
+        subcommands: [Health.self, List.self])
+
+    /// `convene --target HOST:PORT health` and `convene health --target HOST:PORT` both work:
+    /// options given before the subcommand are moved after it.
+    static func main() async {
+        await main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        let names = Set(configuration.subcommands.map { $0._commandName })
+        guard let index = arguments.firstIndex(where: { names.contains($0) }), index > 0 else { return arguments }
+        return [arguments[index]] + arguments[..<index] + arguments[(index + 1)...]
+    }
+}
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Server address as HOST:PORT.")
+    var target = "127.0.0.1:7353"
+
+    @Option(help: "Seconds before the call is abandoned (sent as the call's deadline).")
+    var timeout: Double = 10
+
+    func client() throws -> ConveneClient {
+        try ConveneClient(target: target)
+    }
+
+    var callOptions: CallOptions {
+        CallOptions(timeout: .milliseconds(Int(timeout * 1000)))
+    }
+}
+
+/// Prints a failed call as `CODE: message` on stderr and exits non-zero.
+func fail(_ error: any Error) -> ExitCode {
+    let rpc = error as? RPCError ?? RPCError(.unavailable, "\(error)")
+    FileHandle.standardError.write(Data("\(rpc.code.name): \(rpc.message)\n".utf8))
+    return ExitCode(2)
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import ConveneServer
+import Logging
+import ServiceLifecycle
+
+@main
+struct Convened: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convened",
+        abstract: "The Convene server: consultations of resolution 1353 (2001) over the Convene protocol.")
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 7353
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
+    var dataDir = "./data"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds in-flight calls may run after SIGTERM/SIGINT.")
+    var shutdownGrace: Double = 10
+
+    @Option(name: .customLong("max-concurrent-streams"), help: "Calls one connection may have open at once.")
+    var maxConcurrentStreams: UInt32 = 100
+
+    @Option(name: .customLong("max-message-size"), help: "Largest request message in bytes (after decompression).")
+    var maxMessageSize: UInt32 = 4 * 1024 * 1024
+
+    @Flag(name: .customLong("enable-interop"), help: "Serve convene.testing.v1.TestService for client interop tests.")
+    var enableInterop = false
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level: unknown level '\(logLevel)'")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "convened")
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = dataDir
+        configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
+        configuration.enableInterop = enableInterop
+        configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
+        configuration.connection.settings.maxMessageSize = maxMessageSize
+        let server = try ConveneServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
