@@ -221,7 +221,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Starting calls
 
+    /// A call waiting for the server's MAX_CONCURRENT_STREAMS to allow it.
+    private struct PendingOpen {
+        let stream: ClientStream
+        let path: String
+        let options: CallOptions
+        let request: ByteBuffer?
+    }
+
+    private var pendingOpens = CircularBuffer<PendingOpen>()
+
     /// Opens a call: writes CALL, and for unary-request calls the request and END_STREAM too.
+    /// Beyond the server's MAX_CONCURRENT_STREAMS the call waits for another to end.
     func open(_ stream: ClientStream, path: String, options: CallOptions, request: ByteBuffer?) {
         if stream.cancelledBeforeStart {
             return complete(stream, CallEnd(code: .cancelled, message: "call cancelled by the client"))
@@ -234,20 +245,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .awaitingPreface, .awaitingSettings:
             return fail(stream, notProcessed: "connection is not ready")
         }
-        guard nextStreamID <= 0x7FFF_FFFF else {
-            return fail(stream, notProcessed: "stream ids exhausted on this connection")
-        }
-        stream.id = nextStreamID
-        nextStreamID += 2
-        streams[stream.id] = stream
-        output.withBuffer {
-            $0.writeCallFrame(streamID: stream.id, CallStart(path: path, timeoutMicros: options.timeoutMicros,
-                                                              responseEncoding: options.responseCompression,
-                                                              metadata: options.metadata))
-        }
-        if let request {
-            enqueue(stream, request, compress: true, endStream: true, completion: nil)
-        }
         if stream.timeoutMicros > 0 {
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let streamBound = NIOLoopBound(stream, eventLoop: context.eventLoop)
@@ -257,7 +254,38 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                                        message: "deadline exceeded (timeout was \(stream.timeoutMicros / 1000) ms)")
             }
         }
+        let pending = PendingOpen(stream: stream, path: path, options: options, request: request)
+        if streams.count >= Int(peerSettings.maxConcurrentStreams) || !pendingOpens.isEmpty {
+            pendingOpens.append(pending)
+        } else {
+            start(pending)
+        }
+    }
+
+    private func start(_ pending: PendingOpen) {
+        let stream = pending.stream
+        guard nextStreamID <= 0x7FFF_FFFF else {
+            return fail(stream, notProcessed: "stream ids exhausted on this connection")
+        }
+        stream.id = nextStreamID
+        nextStreamID += 2
+        streams[stream.id] = stream
+        output.withBuffer {
+            $0.writeCallFrame(streamID: stream.id, CallStart(path: pending.path, timeoutMicros: pending.options.timeoutMicros,
+                                                              responseEncoding: pending.options.responseCompression,
+                                                              metadata: pending.options.metadata))
+        }
+        if let request = pending.request {
+            enqueue(stream, request, compress: true, endStream: true, completion: nil)
+        }
         scheduleFlush()
+    }
+
+    private func startPending() {
+        guard state == .active else { return }
+        while streams.count < Int(peerSettings.maxConcurrentStreams), let next = pendingOpens.popFirst() {
+            start(next)
+        }
     }
 
     private func fail(_ stream: ClientStream, notProcessed reason: String) {
@@ -325,7 +353,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Cancels a call: tells the server (CANCEL) and ends it locally with `code`.
     func cancel(_ stream: ClientStream, code: StatusCode = .cancelled, message: String = "call cancelled by the client") {
         if stream.id == 0 {
-            stream.cancelledBeforeStart = true
+            if let index = pendingOpens.firstIndex(where: { $0.stream === stream }) {
+                pendingOpens.remove(at: index)
+                complete(stream, CallEnd(code: code, message: message))
+            } else {
+                stream.cancelledBeforeStart = true
+            }
             return
         }
         guard streams[stream.id] != nil else { return }
@@ -367,6 +400,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         stream.receiver = nil
         stream.endPromise.succeed(end)
+        startPending()
         closeIfDone()
     }
 
@@ -379,6 +413,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             handshake.fail(RPCError(.unavailable, "server refused the connection: \(goAway.message) (\(goAway.code))"))
         }
         state = .goingAway(lastStreamID: goAway.lastStreamID, reason: reason)
+        while let pending = pendingOpens.popFirst() {
+            pending.stream.timer?.cancel()
+            fail(pending.stream, notProcessed: reason)
+        }
         for (id, stream) in streams where id > goAway.lastStreamID {
             streams[id] = nil
             stream.timer?.cancel()
@@ -389,7 +427,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDone() {
-        if case .goingAway = state, streams.isEmpty {
+        if case .goingAway = state, streams.isEmpty, pendingOpens.isEmpty {
             state = .closed(reason: "server went away")
             output.flush(context: context)
             context.close(promise: nil)
@@ -407,6 +445,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let streams = self.streams
         self.streams.removeAll()
         for stream in streams.values { complete(stream, CallEnd(code: .unavailable, message: reason)) }
+        while let pending = pendingOpens.popFirst() {
+            complete(pending.stream, CallEnd(code: .unavailable, message: reason))
+        }
         for (_, promise) in pings { promise.fail(RPCError(.unavailable, reason)) }
         pings.removeAll()
         resumeParked()

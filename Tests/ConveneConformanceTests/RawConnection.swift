@@ -1,0 +1,119 @@
+import ConveneWire
+import NIOCore
+import NIOPosix
+import Synchronization
+import XCTest
+
+/// A bare TCP connection that writes whatever bytes a test wants and reads frames back,
+/// for attacks and byte-level checks that the client library would never produce.
+final class RawConnection: Sendable {
+    let channel: any Channel
+    private let inbox: Inbox
+
+    /// Bytes received so far and whether the server closed, shared with the event loop.
+    private final class Inbox: Sendable {
+        struct State {
+            var bytes = ByteBuffer()
+            var closed = false
+            var sawPreface = false
+            var preface: Preface?
+        }
+        let state = Mutex(State())
+    }
+
+    private final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let inbox: Inbox
+        init(_ inbox: Inbox) { self.inbox = inbox }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = unwrapInboundIn(data)
+            inbox.state.withLock { $0.bytes.writeBuffer(&bytes) }
+        }
+        func channelInactive(context: ChannelHandlerContext) { inbox.state.withLock { $0.closed = true } }
+    }
+
+    init(port: Int) async throws {
+        let inbox = Inbox()
+        self.inbox = inbox
+        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(inbox))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+    }
+
+    func write(_ bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes)
+    }
+
+    func write(_ build: (inout ByteBuffer) -> Void) async throws {
+        var buffer = ByteBuffer()
+        build(&buffer)
+        try await write(buffer)
+    }
+
+    /// Preface and SETTINGS, as a well-behaved client starts.
+    func handshake(settings: Settings = Settings()) async throws {
+        try await write { $0.writePreface(.current); $0.writeFrame(.settings(settings)) }
+    }
+
+    var serverPreface: Preface? { inbox.state.withLock { $0.preface } }
+
+    /// The server's next frame (after its preface); nil once the connection is closed.
+    func nextFrame(timeout: Duration = .seconds(10)) async throws -> Frame? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let result: (Frame?, Bool) = try inbox.state.withLock { state in
+                if !state.sawPreface, let preface = try state.bytes.readPreface() {
+                    state.sawPreface = true
+                    state.preface = preface
+                }
+                if state.sawPreface,
+                   let frame = try FrameParser(maxFrameSize: Settings.maxAllowedFrameSize).next(from: &state.bytes) {
+                    return (frame, false)
+                }
+                return (nil, state.closed)
+            }
+            if let frame = result.0 { return frame }
+            if result.1 { return nil }
+            guard ContinuousClock.now < deadline else { throw RPCTimeout() }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// The next frame that is not SETTINGS, an ack or a PING.
+    func nextInteresting(timeout: Duration = .seconds(10)) async throws -> Frame? {
+        while let frame = try await nextFrame(timeout: timeout) {
+            switch frame {
+            case .settings, .settingsAck, .ping: continue
+            default: return frame
+            }
+        }
+        return nil
+    }
+
+    /// Reads until the server closes the connection; returns the frames seen.
+    func readUntilClosed(timeout: Duration = .seconds(10)) async throws -> [Frame] {
+        var frames: [Frame] = []
+        while let frame = try await nextFrame(timeout: timeout) { frames.append(frame) }
+        return frames
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+struct RPCTimeout: Error {}
+
+extension ByteBuffer {
+    /// One length-prefixed message.
+    static func message(_ bytes: [UInt8], encoding: UInt8 = 0) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeMultipleIntegers(encoding, UInt32(bytes.count))
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+}
