@@ -23,6 +23,7 @@ public final class ClientConnection: Sendable {
     public static func connect(host: String, port: Int, configuration: ConnectionConfiguration = ConnectionConfiguration(),
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ClientConnection {
         let channel: any Channel
+        let status = ConnectionStatus()
         do {
             channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -30,7 +31,7 @@ public final class ClientConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = ClientConnectionHandler(configuration: configuration, eventLoop: channel.eventLoop,
-                                                              allocator: channel.allocator)
+                                                              allocator: channel.allocator, status: status)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
@@ -38,10 +39,8 @@ public final class ClientConnection: Sendable {
         } catch {
             throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)")
         }
-        let status = ConnectionStatus()
         let bound = try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-            handler.status = status
             return NIOLoopBound(handler, eventLoop: channel.eventLoop)
         }.get()
         let connection = ClientConnection(channel: channel, handler: bound, status: status)

@@ -10,7 +10,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    var status: ConnectionStatus?
+    let status: ConnectionStatus
     enum State: Equatable {
         case awaitingPreface
         case awaitingSettings
@@ -21,7 +21,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     let configuration: ConnectionConfiguration
     private(set) var state = State.awaitingPreface {
-        didSet { status?.usable.store(state == .active, ordering: .relaxed) }
+        didSet { status.usable.store(state == .active, ordering: .relaxed) }
     }
     var peerSettings = Settings()
     private let parser: FrameParser
@@ -39,7 +39,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var versionMismatch: String?
     let allocator: ByteBufferAllocator
 
-    init(configuration: ConnectionConfiguration, eventLoop: any EventLoop, allocator: ByteBufferAllocator) {
+    init(configuration: ConnectionConfiguration, eventLoop: any EventLoop, allocator: ByteBufferAllocator,
+         status: ConnectionStatus) {
+        self.status = status
         self.configuration = configuration
         self.parser = FrameParser(limits: configuration.settings)
         self.handshake = eventLoop.makePromise()
@@ -67,7 +69,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             $0.writePreface(.current)
             $0.writeFrame(.settings(configuration.settings))
         }
-        output.flush(context: context)
+        context.writeAndFlush(output.take())
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
             let handler = loopBound.value
@@ -105,7 +107,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
-        output.flush(context: context)
+        context.writeAndFlush(output.take())
         context.fireChannelReadComplete()
     }
 
@@ -128,7 +130,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             if let versionMismatch, state == .awaitingSettings { shutDown(reason: versionMismatch) }
         } catch let error as WireError {
             output.withBuffer { $0.writeFrame(.goAway(GoAway(lastStreamID: 0, code: error.goAwayCode, message: error.description))) }
-            output.flush(context: context)
+            context.writeAndFlush(output.take())
             shutDown(reason: "protocol error from server: \(error)")
         } catch {
             shutDown(reason: "\(error)")
@@ -333,7 +335,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func drainSend(_ stream: ClientStream) {
         var finished: [CheckedContinuation<Void, any Error>] = []
         stream.send.drain(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize), output: &output,
-                          context: context, finished: &finished)
+                          finished: &finished)
         if !finished.isEmpty {
             if context.channel.isWritable {
                 for c in finished { c.resume() }
@@ -429,7 +431,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func closeIfDone() {
         if case .goingAway = state, streams.isEmpty, pendingOpens.isEmpty {
             state = .closed(reason: "server went away")
-            output.flush(context: context)
+            context.writeAndFlush(output.take())
             context.close(promise: nil)
         }
     }
@@ -477,7 +479,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.eventLoop.execute {
             let handler = loopBound.value
             handler.flushScheduled = false
-            handler.output.flush(context: handler.context)
+            handler.context.writeAndFlush(handler.output.take())
         }
     }
 

@@ -117,7 +117,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
-        output.flush(context: context)
+        context.writeAndFlush(output.take())
         closeIfDrained()
         context.fireChannelReadComplete()
     }
@@ -146,7 +146,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         do {
             if state == .awaitingPreface {
                 guard let preface = try buffer.readPreface() else { return stash(buffer) }
-                output.withBuffer { $0.writePreface(.current) }
+                writePrefaceOnce()
                 guard preface.major == Preface.current.major else {
                     return closeWithGoAway(.unsupportedVersion,
                         "this server speaks protocol \(Preface.current.major).\(Preface.current.minor); the client offered \(preface.major).\(preface.minor)")
@@ -417,7 +417,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func drainSend(_ stream: ServerStream) {
         var finished: [CheckedContinuation<Void, any Error>] = []
         stream.send.drain(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize), output: &output,
-                          context: context, finished: &finished)
+                          finished: &finished)
         if !finished.isEmpty {
             if context.channel.isWritable {
                 for c in finished { c.resume() }
@@ -479,7 +479,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             let handler = loopBound.value
             handler.flushScheduled = false
             guard handler.state != .closed else { return }
-            handler.output.flush(context: handler.context)
+            handler.context.writeAndFlush(handler.output.take())
             handler.closeIfDrained()
         }
     }
@@ -512,15 +512,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func closeIfDrained() {
         guard state == .draining, streams.isEmpty, !flushScheduled else { return }
         state = .closed
-        output.flush(context: context)
+        context.writeAndFlush(output.take())
         context.close(promise: nil)
+    }
+
+    /// Our preface goes out once, before any frame, even when the first frame is a refusal.
+    private var prefaceSent = false
+    private func writePrefaceOnce() {
+        guard !prefaceSent else { return }
+        prefaceSent = true
+        output.withBuffer { $0.writePreface(.current) }
     }
 
     func closeWithGoAway(_ code: GoAwayCode, _ message: String) {
         guard state != .closed else { return }
+        writePrefaceOnce()
         logger.debug("closing connection", metadata: ["code": "\(code)", "reason": "\(message)"])
         output.withBuffer { $0.writeFrame(.goAway(GoAway(lastStreamID: lastStreamID, code: code, message: message))) }
-        output.flush(context: context)
+        context.writeAndFlush(output.take())
         state = .closed
         let error = RPCError(.unavailable, "connection closed: \(message)")
         for stream in streams.values { abort(stream, error); stream.send.failAll(error) }

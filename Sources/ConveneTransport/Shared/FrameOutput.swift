@@ -4,11 +4,13 @@ import NIOCore
 /// Collects the frames a connection writes during one event-loop turn, so that all the
 /// calls answered from one read go out in one write and one flush.
 ///
-/// Small payloads are copied into one buffer; large message payloads are written as
-/// their own slices to avoid a copy.
+/// Small payloads are copied into one buffer; large message payloads are kept as their
+/// own slices to avoid a copy. Nothing here touches the channel: `take()` hands the
+/// collected buffers to the handler, which writes them (so a write that closes the
+/// channel cannot re-enter this struct).
 struct FrameOutput {
     private(set) var buffer: ByteBuffer
-    private var wroteSlices = false
+    private var sealed: [ByteBuffer] = []
     private let allocator: ByteBufferAllocator
     static let copyThreshold = 8 * 1024
 
@@ -17,7 +19,7 @@ struct FrameOutput {
         self.buffer = allocator.buffer(capacity: 0)
     }
 
-    var isEmpty: Bool { buffer.readableBytes == 0 && !wroteSlices }
+    var isEmpty: Bool { buffer.readableBytes == 0 && sealed.isEmpty }
 
     mutating func withBuffer<R>(_ body: (inout ByteBuffer) -> R) -> R {
         if buffer.capacity == 0 { buffer = allocator.buffer(capacity: 1024) }
@@ -25,27 +27,35 @@ struct FrameOutput {
     }
 
     /// Appends payload bytes that belong to the frame just begun in `buffer`.
-    mutating func appendPayload(_ slice: ByteBuffer, context: ChannelHandlerContext) {
+    mutating func appendPayload(_ slice: ByteBuffer) {
         if slice.readableBytes < Self.copyThreshold {
             withBuffer { $0.writeImmutableBuffer(slice) }
         } else {
             if buffer.readableBytes > 0 {
-                context.write(NIOAny(buffer), promise: nil)
+                sealed.append(buffer)
                 buffer = allocator.buffer(capacity: 0)
             }
-            context.write(NIOAny(slice), promise: nil)
-            wroteSlices = true
+            sealed.append(slice)
         }
     }
 
-    /// Writes what was collected and flushes; a no-op when nothing was collected.
-    mutating func flush(context: ChannelHandlerContext) {
-        guard !isEmpty else { return }
+    /// Everything collected, in order, leaving this empty.
+    mutating func take() -> [ByteBuffer] {
+        var out = sealed
+        sealed = []
         if buffer.readableBytes > 0 {
-            context.write(NIOAny(buffer), promise: nil)
+            out.append(buffer)
             buffer = allocator.buffer(capacity: 0)
         }
-        wroteSlices = false
-        context.flush()
+        return out
+    }
+}
+
+extension ChannelHandlerContext {
+    /// Writes the buffers `FrameOutput.take()` returned, then flushes; nothing when empty.
+    func writeAndFlush(_ buffers: [ByteBuffer]) {
+        guard !buffers.isEmpty else { return }
+        for buffer in buffers { write(NIOAny(buffer), promise: nil) }
+        flush()
     }
 }

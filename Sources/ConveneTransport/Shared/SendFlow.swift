@@ -29,7 +29,6 @@ struct SendFlow {
     /// Writes as many DATA frames as the window and the peer's frame size allow, oldest
     /// message first; returns the completions of messages that were finished.
     mutating func drain(streamID: UInt32, maxFrameSize: Int, output: inout FrameOutput,
-                        context: ChannelHandlerContext,
                         finished: inout [CheckedContinuation<Void, any Error>]) {
         while var message = queue.first {
             // An empty half-close needs no credit.
@@ -60,7 +59,7 @@ struct SendFlow {
             if written < chunk {
                 let start = message.offset + written - MessagePrefix.size
                 let slice = message.payload.getSlice(at: message.payload.readerIndex + start, length: chunk - written)!
-                output.appendPayload(slice, context: context)
+                output.appendPayload(slice)
             }
             window -= chunk
             message.offset += chunk
