@@ -1,0 +1,107 @@
+@testable import ConveneTransport
+import ConveneRPC
+import ConveneWire
+import Logging
+import NIOCore
+import NIOEmbedded
+import XCTest
+
+/// The server connection handler driven through an EmbeddedChannel: no sockets, no threads.
+final class InMemoryServerTests: XCTestCase {
+    let echo = MethodDescriptor(service: "pkg.Echo", method: "Say", kind: .unary)
+    let fail = MethodDescriptor(service: "pkg.Echo", method: "Fail", kind: .unary)
+
+    func makeChannel() throws -> EmbeddedChannel {
+        let router = Router()
+        try router.register(echo, .synchronousUnary { request, context in
+            context.responseTrailers.add("x-echoed", "\(request.readableBytes)")
+            return request
+        })
+        struct Secret: Error {}
+        try router.register(fail, .synchronousUnary { _, _ in throw Secret() })
+        var configuration = ConnectionConfiguration()
+        configuration.keepaliveInterval = nil
+        let handler = ServerConnectionHandler(router: router, configuration: configuration,
+                                              logger: Logger(label: "test"))
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    /// Everything the server wrote so far, as frames (after its preface).
+    func frames(_ channel: EmbeddedChannel, writes: inout Int) throws -> [Frame] {
+        var all = ByteBuffer()
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            writes += 1
+            all.writeBuffer(&buffer)
+        }
+        if all.getInteger(at: all.readerIndex, as: UInt32.self) == Preface.magic { _ = try all.readPreface() }
+        var frames: [Frame] = []
+        while let frame = try FrameParser().next(from: &all) { frames.append(frame) }
+        XCTAssertEqual(all.readableBytes, 0)
+        return frames
+    }
+
+    func testUnaryCallsOfOneReadAreAnsweredInOneWrite() throws {
+        let channel = try makeChannel()
+        var input = ByteBuffer()
+        input.writePreface(.current)
+        input.writeFrame(.settings(Settings()))
+        for id in [UInt32(1), 3, 5] {
+            input.writeFrame(.call(streamID: id, CallStart(path: echo.path)))
+            var message = ByteBuffer()
+            message.writeMultipleIntegers(UInt8(0), UInt32(2))
+            message.writeBytes([UInt8(id), 0xEE])
+            input.writeFrame(.data(streamID: id, message, endStream: true))
+        }
+        try channel.writeInbound(input)
+        var writes = 0
+        let frames = try frames(channel, writes: &writes)
+        XCTAssertEqual(writes, 1, "preface, settings, ack and three answers coalesced into one write")
+        let ends = frames.compactMap { frame -> UInt32? in
+            if case .end(let id, let end) = frame, end.code == .ok, end.trailers["x-echoed"] == "2" { return id }
+            return nil
+        }
+        XCTAssertEqual(ends, [1, 3, 5])
+        let data = frames.compactMap { frame -> [UInt8]? in
+            if case .data(_, let payload, _) = frame { return Array(payload.readableBytesView) } else { return nil }
+        }
+        XCTAssertEqual(data, [[0, 0, 0, 0, 2, 1, 0xEE], [0, 0, 0, 0, 2, 3, 0xEE], [0, 0, 0, 0, 2, 5, 0xEE]])
+        XCTAssertNoThrow(try channel.finish())
+    }
+
+    func testThrownErrorsBecomeInternalWithoutDetails() throws {
+        let channel = try makeChannel()
+        var input = ByteBuffer()
+        input.writePreface(.current)
+        input.writeFrame(.settings(Settings()))
+        input.writeFrame(.call(streamID: 1, CallStart(path: fail.path)))
+        input.writeFrame(.data(streamID: 1, ByteBuffer(bytes: [0, 0, 0, 0, 0]), endStream: true))
+        input.writeFrame(.call(streamID: 3, CallStart(path: echo.path)))
+        input.writeFrame(.data(streamID: 3, ByteBuffer(), endStream: true))
+        try channel.writeInbound(input)
+        var writes = 0
+        let ends = try frames(channel, writes: &writes).compactMap { frame -> CallEnd? in
+            if case .end(_, let end) = frame { return end } else { return nil }
+        }
+        XCTAssertEqual(ends, [CallEnd(code: .internal, message: "internal error"),
+                              CallEnd(code: .internal, message: "unary call ended without a request message")])
+        XCTAssertNoThrow(try channel.finish())
+    }
+
+    func testStreamIDsMustIncrease() throws {
+        let channel = try makeChannel()
+        var input = ByteBuffer()
+        input.writePreface(.current)
+        input.writeFrame(.settings(Settings()))
+        input.writeFrame(.call(streamID: 5, CallStart(path: echo.path)))
+        input.writeFrame(.call(streamID: 3, CallStart(path: echo.path)))
+        try channel.writeInbound(input)
+        var writes = 0
+        let last = try frames(channel, writes: &writes).last
+        guard case .goAway(let goAway)? = last else { return XCTFail("expected GOAWAY, got \(String(describing: last))") }
+        XCTAssertEqual(goAway.code, .protocolError)
+        XCTAssertEqual(goAway.lastStreamID, 5)
+        XCTAssertFalse(channel.isActive)
+    }
+}

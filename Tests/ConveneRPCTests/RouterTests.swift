@@ -1,0 +1,50 @@
+import ConveneRPC
+import NIOCore
+import XCTest
+
+final class RouterTests: XCTestCase {
+    let echo = MethodDescriptor(service: "pkg.Echo", method: "Say", kind: .unary)
+
+    func testLookupNamesWhatIsUnknown() throws {
+        let router = Router()
+        try router.register(echo, .synchronousUnary { request, _ in request })
+        guard case .found(let found) = router.lookup(path: "/pkg.Echo/Say") else { return XCTFail() }
+        XCTAssertEqual(found.descriptor, echo)
+        func message(_ path: String) -> String? {
+            if case .unimplemented(let error) = router.lookup(path: path) {
+                XCTAssertEqual(error.code, .unimplemented)
+                return error.message
+            }
+            return nil
+        }
+        XCTAssertEqual(message("/pkg.Echo/Shout"), "unknown method Shout of service pkg.Echo")
+        XCTAssertEqual(message("/pkg.Other/Say"), "unknown service pkg.Other")
+        XCTAssertEqual(message("no-slash"), "malformed method path 'no-slash' (expected /package.Service/Method)")
+    }
+
+    func testDuplicatesAreRefusedAndOwnersUnregister() throws {
+        let router = Router()
+        try router.register(echo, owner: "plugin-a", .synchronousUnary { request, _ in request })
+        XCTAssertThrowsError(try router.register(echo, .synchronousUnary { request, _ in request })) {
+            XCTAssertEqual(($0 as? RPCError)?.code, .alreadyExists)
+        }
+        XCTAssertTrue(router.hasService("pkg.Echo"))
+        XCTAssertEqual(router.unregisterAll(owner: "plugin-a"), 1)
+        XCTAssertFalse(router.hasService("pkg.Echo"))
+        XCTAssertTrue(router.methods.isEmpty)
+    }
+
+    func testHandlerErrorsDoNotLeakInternals() {
+        struct SecretFailure: Error {}
+        XCTAssertEqual(RPCError.from(SecretFailure()), RPCError(.internal, "internal error"))
+        XCTAssertEqual(RPCError.from(CancellationError()).code, .cancelled)
+        XCTAssertEqual(RPCError.from(RPCError(.notFound, "x")), RPCError(.notFound, "x"))
+    }
+
+    func testMethodPathSplitting() {
+        XCTAssertEqual(echo.path, "/pkg.Echo/Say")
+        XCTAssertEqual(echo.description, "pkg.Echo/Say")
+        XCTAssertNil(MethodDescriptor.split(path: "/pkg.Echo/"))
+        XCTAssertEqual(MethodDescriptor.split(path: "/a.B/C").map { "\($0.service)|\($0.method)" }, "a.B|C")
+    }
+}
