@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+
+/// The built `convened` and `convene` executables, as a person runs them.
+final class ExecutableTests: XCTestCase {
+    /// Folder of the built products (the test bundle sits beside them).
+    var binDirectory: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent(tool)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus,
+                String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    func testServerStartsAnswersTheCLIAndStopsGracefullyOnSIGTERM() throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convened-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let port = Int.random(in: 20_000...60_000)
+        let server = Process()
+        server.executableURL = binDirectory.appendingPathComponent("convened")
+        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDir.path, "--shutdown-grace", "2"]
+        let serverErr = Pipe()
+        server.standardError = serverErr
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+
+        // Bounded wait for the server to answer.
+        var health = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--timeout", "2"])
+        for _ in 0..<100 where health.status != 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            health = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--timeout", "2"])
+        }
+        XCTAssertEqual(health.status, 0, health.err)
+        XCTAssertEqual(health.out, "serving\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dataDir.path), "data directory created")
+
+        let list = try run("convene", ["--target", "127.0.0.1:\(port)", "list"])
+        XCTAssertEqual(list.status, 0, list.err)
+        let methods = list.out.split(separator: "\n").map(String.init)
+        XCTAssertTrue(methods.contains("convene.health.v1.Health/Check"), list.out)
+        XCTAssertTrue(methods.contains("convene.benchmark.v1.Benchmark/UnaryEcho"), list.out)
+        XCTAssertEqual(methods, methods.sorted())
+
+        let unknown = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--service", "no.Such"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertEqual(unknown.err, "NOT_FOUND: unknown service 'no.Such'\n")
+
+        server.terminate()  // SIGTERM
+        let deadline = Date().addingTimeInterval(15)
+        while server.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertFalse(server.isRunning, "convened did not exit after SIGTERM")
+        XCTAssertEqual(server.terminationStatus, 0)
+        let log = String(decoding: serverErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(log.contains("convened listening"), log)
+        XCTAssertTrue(log.contains("shutting down"), log)
+
+        let down = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--timeout", "1"])
+        XCTAssertEqual(down.status, 2)
+        XCTAssertTrue(down.err.hasPrefix("UNAVAILABLE: "), down.err)
+    }
+}
