@@ -119,7 +119,7 @@ public final class ConveneClient: Sendable {
 
     /// A call of any kind on raw bytes.
     public func makeCall(path: String, options: CallOptions? = nil, request: ByteBuffer? = nil) async throws -> StreamingCall {
-        await try connection().makeCall(path: path, options: merged(options), request: request)
+        try await connection().makeCall(path: path, options: merged(options), request: request)
     }
 
     // MARK: - Typed calls

@@ -130,6 +130,23 @@ final class LifecycleTests: XCTestCase {
         await server.stop()
     }
 
+    func testClientReconnectsAfterTheServerRestarts() async throws {
+        let first = try await TestServer.start { $0.shutdownGrace = .milliseconds(100) }
+        let client = first.client()
+        let before = try await client.connection()
+        _ = try await client.health.check()
+        await first.server.shutDown()
+        await first.stop()
+        // A new server on the same port: the next call connects again by itself.
+        let second = try await TestServer.start { $0.port = first.port }
+        let status = try await client.health.check().status
+        XCTAssertEqual(status, .serving)
+        let after = try await client.connection()
+        XCTAssertFalse(before === after, "a new connection was made")
+        await client.close()
+        await second.stop()
+    }
+
     func testHealthCheckAndWatch() async throws {
         try await withServer { server, client in
             let overall = try await client.health.check()

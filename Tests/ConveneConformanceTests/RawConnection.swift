@@ -27,7 +27,7 @@ final class RawConnection: Sendable {
         init(_ inbox: Inbox) { self.inbox = inbox }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var bytes = unwrapInboundIn(data)
-            inbox.state.withLock { $0.bytes.writeBuffer(&bytes) }
+            _ = inbox.state.withLock { $0.bytes.writeBuffer(&bytes) }
         }
         func channelInactive(context: ChannelHandlerContext) { inbox.state.withLock { $0.closed = true } }
     }

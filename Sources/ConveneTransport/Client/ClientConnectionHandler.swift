@@ -248,12 +248,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return fail(stream, notProcessed: "connection is not ready")
         }
         if stream.timeoutMicros > 0 {
+            let timeoutMillis = stream.timeoutMicros / 1000
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let streamBound = NIOLoopBound(stream, eventLoop: context.eventLoop)
             // A little after the server's own deadline, so its DEADLINE_EXCEEDED usually arrives first.
             stream.timer = context.eventLoop.scheduleTask(in: .microseconds(Int64(clamping: stream.timeoutMicros) + 20_000)) {
                 loopBound.value.cancel(streamBound.value, code: .deadlineExceeded,
-                                       message: "deadline exceeded (timeout was \(stream.timeoutMicros / 1000) ms)")
+                                       message: "deadline exceeded (timeout was \(timeoutMillis) ms)")
             }
         }
         let pending = PendingOpen(stream: stream, path: path, options: options, request: request)

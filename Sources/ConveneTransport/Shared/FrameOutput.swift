@@ -21,6 +21,7 @@ struct FrameOutput {
 
     var isEmpty: Bool { buffer.readableBytes == 0 && sealed.isEmpty }
 
+    @discardableResult
     mutating func withBuffer<R>(_ body: (inout ByteBuffer) -> R) -> R {
         if buffer.capacity == 0 { buffer = allocator.buffer(capacity: 1024) }
         return body(&buffer)
