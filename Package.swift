@@ -80,7 +80,9 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "convene",
-                          dependencies: ["ConveneClient", "ConveneProtos",
+                          dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC",
+                                         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                         .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "ConveneWireTests",
