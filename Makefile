@@ -39,9 +39,9 @@ test: deps
 protos: deps
 	$(SWIFT) build --product protoc-gen-swift
 	rm -rf $(GEN_SWIFT) && mkdir -p $(GEN_SWIFT)
-	protoc -I Protos --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
+	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
 	  --swift_out=$(GEN_SWIFT) --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $(PROTO_FILES)
-	protoc -I Protos --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
+	protoc -I Protos -I /usr/include --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
 	scripts/embed-descriptors.sh /tmp/convene-descriptors.pb > $(GEN_SWIFT)/DescriptorSet.swift
 
 clean:

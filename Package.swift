@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // zlib, found through pkg-config (zlib1g-dev).
@@ -59,9 +61,23 @@ let package = Package(
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: strict),
+        // domain: the rules of resolution 1353 as plain values and functions. No NIO, no SQL.
+        .target(name: "ConveneDomain", swiftSettings: strict),
+        // store: durable state behind an interface; SQLite (GRDB, WAL) embedded by default.
+        .target(name: "ConveneStore",
+                dependencies: ["ConveneDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                               .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
+        // services: consultation, briefing, lessons learned and administration handlers.
+        .target(name: "ConveneServices",
+                dependencies: ["ConveneDomain", "ConveneStore", "ConveneRPC", "ConveneProtobuf", "ConveneProtos",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // The server assembly: router + built-ins + transport + lifecycle.
         .target(name: "ConveneServer",
-                dependencies: ["ConveneTransport", "ConveneBuiltins", "ConveneRPC",
+                dependencies: ["ConveneTransport", "ConveneBuiltins", "ConveneRPC", "ConveneServices", "ConveneStore",
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                .product(name: "NIOCore", package: "swift-nio"),
@@ -94,6 +110,12 @@ let package = Package(
                     dependencies: ["ConveneRPC", "ConveneTransport", "ConveneWire", "ConveneServer",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "ConveneDomainTests", dependencies: ["ConveneDomain"]),
+        .testTarget(name: "ConveneServiceTests",
+                    dependencies: ["ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
+                                   "ConveneStore",
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                   .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ConveneConformanceTests",
                     dependencies: ["ConveneServer", "ConveneClient", "ConveneProtos", "ConveneWire", "ConveneBuiltins",
                                    "ConveneTransport", "ConveneRPC", "ConveneProtobuf",

@@ -58,3 +58,55 @@ public enum TestServiceMethods {
     /// The served methods.
     public static let all = [emptyCall, unaryCall, streamingOutputCall, streamingInputCall, fullDuplexCall, sleep]
 }
+
+public enum AdministrationMethods {
+    public static let service = "convene.admin.v1.Administration"
+    static func unary(_ name: String, _ input: String, _ output: String) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: .unary, inputType: input, outputType: output)
+    }
+    public static let registerParty = unary("RegisterParty", "convene.admin.v1.RegisterPartyRequest", "convene.parties.v1.Party")
+    public static let setRoles = unary("SetRoles", "convene.admin.v1.SetRolesRequest", "convene.parties.v1.Party")
+    public static let listParties = unary("ListParties", "convene.admin.v1.ListPartiesRequest", "convene.admin.v1.ListPartiesResponse")
+    public static let issueCredential = unary("IssueCredential", "convene.admin.v1.IssueCredentialRequest",
+                                              "convene.admin.v1.IssueCredentialResponse")
+    public static let revokeCredential = unary("RevokeCredential", "convene.admin.v1.RevokeCredentialRequest",
+                                               "convene.admin.v1.RevokeCredentialResponse")
+    public static let all = [registerParty, setRoles, listParties, issueCredential, revokeCredential]
+}
+
+public enum ConsultationMethods {
+    public static let service = "convene.consultation.v1.Consultation"
+    static let package = "convene.consultation.v1."
+    static func unary(_ name: String, _ input: String, _ output: String) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: .unary, inputType: package + input, outputType: package + output)
+    }
+    public static let createOperation = unary("CreateOperation", "CreateOperationRequest", "Operation")
+    public static let getOperation = unary("GetOperation", "GetOperationRequest", "Operation")
+    public static let listOperations = unary("ListOperations", "ListOperationsRequest", "ListOperationsResponse")
+    public static let updateMandate = unary("UpdateMandate", "UpdateMandateRequest", "Operation")
+    public static let recordContribution = unary("RecordContribution", "RecordContributionRequest", "Contribution")
+    public static let listContributions = unary("ListContributions", "ListContributionsRequest", "ListContributionsResponse")
+    public static let identifyPotentialContributor = unary("IdentifyPotentialContributor",
+                                                           "IdentifyPotentialContributorRequest", "Operation")
+    public static let proposeInvitations = unary("ProposeInvitations", "ProposeInvitationsRequest", "ProposeInvitationsResponse")
+    public static let conveneMeeting = unary("ConveneMeeting", "ConveneMeetingRequest", "Meeting")
+    public static let getMeeting = unary("GetMeeting", "GetMeetingRequest", "Meeting")
+    public static let listMeetings = unary("ListMeetings", "ListMeetingsRequest", "ListMeetingsResponse")
+    public static let markMeetingHeld = unary("MarkMeetingHeld", "MarkMeetingHeldRequest", "Meeting")
+    public static let recordStatement = unary("RecordStatement", "RecordStatementRequest", "Statement")
+    public static let respondToConcern = unary("RespondToConcern", "RespondToConcernRequest", "Statement")
+    public static let requestMeeting = unary("RequestMeeting", "RequestMeetingRequest", "MeetingRequest")
+    public static let listMeetingRequests = unary("ListMeetingRequests", "ListMeetingRequestsRequest", "ListMeetingRequestsResponse")
+    public static let declineMeetingRequest = unary("DeclineMeetingRequest", "DeclineMeetingRequestRequest", "MeetingRequest")
+    public static let prepareSummary = unary("PrepareSummary", "PrepareSummaryRequest", "Summary")
+    public static let circulateSummary = unary("CirculateSummary", "CirculateSummaryRequest", "Summary")
+    public static let getSummary = unary("GetSummary", "GetSummaryRequest", "Summary")
+    public static let getConsultationAccount = unary("GetConsultationAccount", "GetConsultationAccountRequest", "ConsultationAccount")
+    public static let watchOperation = MethodDescriptor(service: service, method: "WatchOperation", kind: .serverStreaming,
+        inputType: package + "WatchOperationRequest", outputType: package + "OperationEvent")
+    public static let all = [createOperation, getOperation, listOperations, updateMandate, recordContribution,
+                             listContributions, identifyPotentialContributor, proposeInvitations, conveneMeeting,
+                             getMeeting, listMeetings, markMeetingHeld, recordStatement, respondToConcern,
+                             requestMeeting, listMeetingRequests, declineMeetingRequest, prepareSummary,
+                             circulateSummary, getSummary, getConsultationAccount, watchOperation]
+}

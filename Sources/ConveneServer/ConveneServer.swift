@@ -1,6 +1,8 @@
 import ConveneBuiltins
 import ConveneProtos
 import ConveneRPC
+import ConveneServices
+import ConveneStore
 import ConveneTransport
 import Foundation
 import Logging
@@ -16,6 +18,9 @@ public final class ConveneServer: Service, Sendable {
     public let health = HealthService()
     public let descriptors = DescriptorRegistry()
     public let transport: ServerTransport
+    /// Durable state in the data directory.
+    public let store: SQLiteStore
+    public let events = EventBus()
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger,
@@ -24,17 +29,20 @@ public final class ConveneServer: Service, Sendable {
         self.logger = logger
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
                                          logger: logger)
+        self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
         try BenchmarkService().register(with: router)
         if configuration.enableInterop { try InteropService().register(with: router) }
+        try AdministrationService(store: store).register(with: router)
+        try ConsultationService(store: store, events: events).register(with: router)
     }
 
-    /// Prepares the data directory and starts listening; returns the bound address.
+    /// Creates the administrator credential on first start, then listens; returns the bound address.
     @discardableResult
     public func start() async throws -> SocketAddress {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         logger.info("convened listening", metadata: [
             "address": "\(address)", "data-dir": "\(configuration.dataDirectory)",

@@ -21,6 +21,13 @@ public struct CallOptions: Sendable {
         self.responseCompression = responseCompression
     }
 
+    /// Options carrying a bearer credential (metadata `authorization: Bearer <token>`).
+    public static func bearer(_ token: String, timeout: Duration? = nil) -> CallOptions {
+        var metadata = Metadata()
+        metadata.add("authorization", "Bearer \(token)")
+        return CallOptions(timeout: timeout, metadata: metadata)
+    }
+
     var timeoutMicros: UInt64 {
         guard let timeout else { return 0 }
         let (seconds, attos) = timeout.components

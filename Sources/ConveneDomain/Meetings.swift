@@ -1,0 +1,91 @@
+/// The forms of consultation of Annex II, and the Council's own discussion.
+public enum MeetingForm: Int, Sendable, CaseIterable {
+    /// II.A: public or private Council meeting with contributor participation.
+    case councilMeeting = 1
+    /// II.B: consultation meeting with contributors, chaired by the Council President.
+    case consultationMeeting = 2
+    /// II.C: Secretariat meeting with contributors.
+    case secretariatMeeting = 3
+    /// II.D: other forms of consultation.
+    case otherConsultation = 4
+    /// The Council members' own informal consultations (II.B.5(b), II.B.6).
+    case councilConsultations = 5
+
+    public var provision: String {
+        switch self {
+        case .councilMeeting: "II.A"
+        case .consultationMeeting: "II.B"
+        case .secretariatMeeting: "II.C"
+        case .otherConsultation: "II.D"
+        case .councilConsultations: "II.B.6"
+        }
+    }
+
+    /// Council discussion that a contributors' meeting's summary must precede (II.B.6).
+    public var isCouncilDiscussion: Bool { self == .councilMeeting || self == .councilConsultations }
+}
+
+/// II.B.2(a)-(g).
+public enum Stage: Int, Sendable, CaseIterable {
+    case missionPlanning = 1, mandateChange, mandateRenewal, significantDevelopments, rapidDeterioration,
+         termination, councilMission
+
+    public var provision: String { "II.B.2(\(["a", "b", "c", "d", "e", "f", "g"][rawValue - 1]))" }
+}
+
+/// The II.B.3 categories, plus the Council and the Secretariat themselves.
+public enum InvitationCategory: Int, Sendable, CaseIterable {
+    case troopPoliceContributor = 1     // (a)
+    case potentialContributor = 2       // (b)
+    case unBodyOrAgency = 3             // (c)
+    case otherBodyObserver = 4          // (d)
+    case specificContributor = 5        // (e)
+    case hostCountryObserver = 6        // (f)
+    case regionalTroopContributor = 7   // (g)
+    case regionalObserver = 8           // (h)
+    case council = 9
+    case secretariat = 10
+
+    public var provision: String {
+        switch self {
+        case .troopPoliceContributor: "II.B.3(a)"
+        case .potentialContributor: "II.B.3(b)"
+        case .unBodyOrAgency: "II.B.3(c)"
+        case .otherBodyObserver: "II.B.3(d)"
+        case .specificContributor: "II.B.3(e)"
+        case .hostCountryObserver: "II.B.3(f)"
+        case .regionalTroopContributor: "II.B.3(g)"
+        case .regionalObserver: "II.B.3(h)"
+        case .council: "II.B.1"
+        case .secretariat: "II.B.6"
+        }
+    }
+
+    /// (d), (f) and (h) attend only as observers.
+    public var observerOnly: Bool {
+        self == .otherBodyObserver || self == .hostCountryObserver || self == .regionalObserver
+    }
+}
+
+public enum ParticipationRole: Int, Sendable {
+    case participant = 1
+    case observer = 2
+}
+
+public struct ProposedInvitation: Sendable, Hashable {
+    public var partyID: Int64
+    public var category: InvitationCategory
+    public var role: ParticipationRole
+    public var required: Bool
+}
+
+public enum MeetingStatus: Int, Sendable {
+    case convened = 1
+    case held = 2
+}
+
+public enum SummaryStatus: Int, Sendable {
+    case notPrepared = 1
+    case prepared = 2
+    case circulated = 3
+}

@@ -1,0 +1,41 @@
+/// What a party is; decides the II.B.3 categories it can fall in.
+public enum PartyKind: Int, Sendable, CaseIterable {
+    case memberState = 1
+    case unBody = 2
+    case unAgency = 3
+    case regionalOrganization = 4
+    case subregionalOrganization = 5
+    case secretariat = 6
+    case otherBody = 7
+}
+
+/// What a party may do beyond what its contributions give it.
+public enum Role: Int, Sendable, CaseIterable {
+    /// Convenes and chairs II.A and II.B meetings (II.B.1); circulates summaries (II.B.6).
+    case councilPresident = 1
+    /// Receives summaries (II.B.6).
+    case councilMember = 2
+    /// Convenes II.C and evaluation meetings (I.B.3); publishes reports and briefings (II.B.5).
+    case secretariatStaff = 3
+    /// Registers parties, issues and revokes credentials.
+    case administrator = 4
+}
+
+public struct Party: Sendable, Hashable {
+    public var id: Int64
+    public var name: String
+    public var kind: PartyKind
+    public var roles: Set<Role>
+
+    public init(id: Int64, name: String, kind: PartyKind, roles: Set<Role>) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.roles = roles
+    }
+
+    public var isPresident: Bool { roles.contains(.councilPresident) }
+    public var isCouncilMember: Bool { roles.contains(.councilMember) || roles.contains(.councilPresident) }
+    public var isSecretariat: Bool { roles.contains(.secretariatStaff) }
+    public var isAdministrator: Bool { roles.contains(.administrator) }
+}

@@ -1,0 +1,37 @@
+import ConveneDomain
+import ConveneRPC
+import ConveneStore
+import SwiftProtobuf
+
+extension RuleViolation: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch kind {
+        case .permissionDenied: RPCError(.permissionDenied, message)
+        case .failedPrecondition: RPCError(.failedPrecondition, message)
+        case .invalidArgument: RPCError(.invalidArgument, message)
+        case .notFound: RPCError(.notFound, message)
+        case .alreadyExists: RPCError(.alreadyExists, message)
+        }
+    }
+}
+
+/// Maps a store failure to a status: a uniqueness conflict is ALREADY_EXISTS naming `what`.
+func storeError(_ error: any Error, duplicate what: String) -> any Error {
+    if case StoreError.duplicate? = error as? StoreError {
+        return RPCError(.alreadyExists, "\(what) already exists")
+    }
+    return error
+}
+
+func require(_ condition: Bool, _ code: StatusCode, _ message: @autoclosure () -> String) throws {
+    if !condition { throw RPCError(code, message()) }
+}
+
+func requireText(_ value: String, field: String, max: Int = 100_000) throws -> String {
+    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
+    guard value.utf8.count <= max else { throw RPCError(.invalidArgument, "\(field): longer than \(max) bytes") }
+    return trimmed
+}
+
+import Foundation

@@ -1,0 +1,80 @@
+import ConveneDomain
+import ConveneProtobuf
+import ConveneProtos
+import ConveneRPC
+import ConveneStore
+import Foundation
+import SwiftProtobuf
+
+extension ConsultationService {
+    func registerReporting(with router: Router) throws {
+        typealias M = ConsultationMethods
+
+        // I.B.2: the account of consultations with contributors for the SG's periodic report.
+        try router.registerAsyncUnary(M.getConsultationAccount) {
+            (request: Convene_Consultation_V1_GetConsultationAccountRequest, context, _) -> Convene_Consultation_V1_ConsultationAccount in
+            let caller = try await caller(context)
+            try require(caller.isSecretariat || caller.isCouncilMember, .permissionDenied,
+                        "the account of consultations is for the Secretary-General's report to the Council (I.B.2)")
+            let from = request.hasFromTime ? request.fromTime.millis : Int64.min
+            let to = request.hasToTime ? request.toTime.millis : Int64.max
+            try require(from <= to, .invalidArgument, "from_time: after to_time")
+            return try await store.read { db in
+                let operation = try db.requireOperation(request.operationID)
+                let operationID = operation.id!
+                let meetings = try db.meetings(operationID: operationID).filter {
+                    $0.scheduledAt >= from && $0.scheduledAt <= to && $0.form != MeetingForm.councilConsultations.rawValue
+                }
+                let requests = try db.requests(operationID: operationID, status: nil).filter { $0.createdAt >= from && $0.createdAt <= to }
+                var account = Convene_Consultation_V1_ConsultationAccount()
+                account.operationID = request.operationID
+                for meeting in meetings {
+                    let concerns = try db.statements(meetingID: meeting.id!).filter(\.concern)
+                    account.meetings.append(try .with {
+                        $0.meeting = try meetingProto(meeting, db: db)
+                        $0.participantIds = try db.invitations(meetingID: meeting.id!)
+                            .filter { $0.role == ParticipationRole.participant.rawValue }.map { PublicID.party.format($0.partyID) }
+                        $0.concerns = concerns.map(\.proto)
+                    })
+                    account.concernsRaised += Int32(concerns.count)
+                    account.concernsAnswered += Int32(concerns.filter { $0.response != nil }.count)
+                }
+                account.requestsReceived = Int32(requests.count)
+                account.requestsDeclined = Int32(requests.filter { $0.status == 3 }.count)
+                return account
+            }
+        }
+
+        try router.registerServerStreaming(M.watchOperation) {
+            (request: Convene_Consultation_V1_WatchOperationRequest, writer: ResponseStreamWriter<Convene_Consultation_V1_OperationEvent>, context) in
+            let caller = try await caller(context)
+            let operationID = try await store.read { db in try db.requireOperation(request.operationID).id! }
+            // Subscribe before reading the backlog, so nothing falls between the two.
+            let live = events.subscribe(operationID: operationID)
+            var last = request.afterSequence
+            var visibleMeetings: [Int64: Bool] = [:]
+            func visible(_ event: EventRecord) async throws -> Bool {
+                guard let meetingID = event.meetingID else { return true }
+                if let known = visibleMeetings[meetingID] { return known }
+                let sees = try await store.read { db in
+                    MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meetingID, partyID: caller.id) != nil)
+                }
+                visibleMeetings[meetingID] = sees
+                return sees
+            }
+            while true {
+                let backlog = try await store.read { [last] db in try db.events(operationID: operationID, after: last, limit: 500) }
+                for event in backlog {
+                    last = event.sequence!
+                    if try await visible(event) { try await writer.send(event.proto) }
+                }
+                if backlog.count < 500 { break }
+            }
+            for await event in live {
+                guard let sequence = event.sequence, sequence > last else { continue }
+                last = sequence
+                if try await visible(event) { try await writer.send(event.proto) }
+            }
+        }
+    }
+}

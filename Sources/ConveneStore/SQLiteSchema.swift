@@ -1,0 +1,111 @@
+import GRDB
+
+/// Versioned schema migrations. Append new migrations; never edit a shipped one.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: parties, operations, consultation") { db in
+            try db.create(table: "party") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("kind", .integer).notNull()
+                t.column("roles", .text).notNull()
+            }
+            try db.create(table: "credential") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("partyID", .integer).notNull().references("party")
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("label", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("revokedAt", .integer)
+            }
+            try db.create(table: "operation") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("mandate", .text).notNull()
+                t.column("useOfForce", .text).notNull()
+                t.column("phase", .integer).notNull()
+                t.column("hostCountryID", .integer).references("party")
+                t.column("createdAt", .integer).notNull()
+                t.column("version", .integer).notNull()
+            }
+            try db.create(table: "contribution") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("partyID", .integer).notNull().references("party")
+                t.column("kind", .integer).notNull()
+                t.column("quantity", .integer).notNull()
+                t.column("description", .text).notNull()
+            }
+            try db.create(table: "potentialContributor") { t in
+                t.column("operationID", .integer).notNull().references("operation")
+                t.column("partyID", .integer).notNull().references("party")
+                t.primaryKey(["operationID", "partyID"])
+            }
+            try db.create(table: "meeting") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("form", .integer).notNull()
+                t.column("isPublic", .boolean).notNull()
+                t.column("stage", .integer)
+                t.column("requestID", .integer)
+                t.column("scheduledAt", .integer).notNull()
+                t.column("convenedBy", .integer).notNull().references("party")
+                t.column("status", .integer).notNull()
+                t.column("topics", .text).notNull()
+                t.column("paper", .text)
+                t.column("missionOfficials", .text).notNull()
+                t.column("summaryOverrideReason", .text)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "invitation") { t in
+                t.column("meetingID", .integer).notNull().references("meeting")
+                t.column("partyID", .integer).notNull().references("party").indexed()
+                t.column("category", .integer).notNull()
+                t.column("role", .integer).notNull()
+                t.column("required", .boolean).notNull()
+                t.primaryKey(["meetingID", "partyID"])
+            }
+            try db.create(table: "statement") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("meetingID", .integer).notNull().references("meeting").indexed()
+                t.column("partyID", .integer).notNull().references("party")
+                t.column("text", .text).notNull()
+                t.column("concern", .boolean).notNull()
+                t.column("response", .text)
+                t.column("respondedBy", .integer)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "meetingRequest") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("requestedBy", .integer).notNull().references("party")
+                t.column("form", .integer).notNull()
+                t.column("reason", .text).notNull()
+                t.column("concerns", .text).notNull()
+                t.column("status", .integer).notNull()
+                t.column("meetingID", .integer)
+                t.column("declineReason", .text)
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "summary") { t in
+                t.primaryKey("meetingID", .integer).references("meeting")
+                t.column("text", .text).notNull()
+                t.column("status", .integer).notNull()
+                t.column("preparedBy", .integer).notNull()
+                t.column("preparedAt", .integer).notNull()
+                t.column("circulatedAt", .integer)
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("sequence")
+                t.column("operationID", .integer).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("subjectID", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("meetingID", .integer)
+                t.column("time", .integer).notNull()
+            }
+        }
+        return migrator
+    }
+}

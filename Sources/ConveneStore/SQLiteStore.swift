@@ -1,0 +1,175 @@
+import ConveneDomain
+import Foundation
+import GRDB
+
+extension PartyRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "party"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension CredentialRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "credential"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension OperationRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "operation"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension ContributionRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "contribution"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension MeetingRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "meeting"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension InvitationRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "invitation"
+}
+extension StatementRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "statement"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension MeetingRequestRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "meetingRequest"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension SummaryRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "summary"
+}
+extension EventRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "event"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
+}
+
+/// The embedded store: one SQLite file in the data directory, in WAL mode, written
+/// through GRDB with synchronous=FULL so that a committed write survives a crash.
+public final class SQLiteStore: ConveneStore {
+    let pool: DatabasePool
+
+    /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("convene.sqlite"),
+                                configuration: configuration)
+        try SQLiteSchema.migrator.migrate(pool)
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        do {
+            return try await pool.write { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+            || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw StoreError.duplicate
+        }
+    }
+
+    /// The schema migrations applied, in order (for tests and diagnostics).
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
+    }
+
+    /// Runs SQLite's integrity check; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+}
+
+struct SQLiteTransaction: StoreWriter {
+    let db: Database
+
+    func party(id: Int64) throws -> PartyRecord? { try PartyRecord.fetchOne(db, key: id) }
+    func party(named name: String) throws -> PartyRecord? {
+        try PartyRecord.filter(Column("name") == name).fetchOne(db)
+    }
+    func parties(_ page: Page) throws -> [PartyRecord] {
+        try PartyRecord.filter(Column("id") > page.after).order(Column("id")).limit(page.size).fetchAll(db)
+    }
+    func allParties() throws -> [PartyRecord] { try PartyRecord.order(Column("id")).fetchAll(db) }
+    func credential(tokenHash: String) throws -> CredentialRecord? {
+        try CredentialRecord.filter(Column("tokenHash") == tokenHash).fetchOne(db)
+    }
+    func credential(id: Int64) throws -> CredentialRecord? { try CredentialRecord.fetchOne(db, key: id) }
+
+    func operation(id: Int64) throws -> OperationRecord? { try OperationRecord.fetchOne(db, key: id) }
+    func operations(_ page: Page) throws -> [OperationRecord] {
+        try OperationRecord.filter(Column("id") > page.after).order(Column("id")).limit(page.size).fetchAll(db)
+    }
+    func contributions(operationID: Int64) throws -> [ContributionRecord] {
+        try ContributionRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
+    }
+    func potentialContributors(operationID: Int64) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: "SELECT partyID FROM potentialContributor WHERE operationID = ? ORDER BY partyID",
+                           arguments: [operationID])
+    }
+
+    func meeting(id: Int64) throws -> MeetingRecord? { try MeetingRecord.fetchOne(db, key: id) }
+    func meetings(operationID: Int64?, visibleTo partyID: Int64?, beforeID: Int64, limit: Int) throws -> [MeetingRecord] {
+        var request = MeetingRecord.filter(Column("id") < beforeID)
+        if let operationID { request = request.filter(Column("operationID") == operationID) }
+        if let partyID {
+            request = request.filter(sql: "id IN (SELECT meetingID FROM invitation WHERE partyID = ?)", arguments: [partyID])
+        }
+        return try request.order(Column("id").desc).limit(limit).fetchAll(db)
+    }
+    func meetings(operationID: Int64) throws -> [MeetingRecord] {
+        try MeetingRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
+    }
+    func invitations(meetingID: Int64) throws -> [InvitationRecord] {
+        try InvitationRecord.filter(Column("meetingID") == meetingID).order(Column("partyID")).fetchAll(db)
+    }
+    func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord? {
+        try InvitationRecord.fetchOne(db, key: ["meetingID": meetingID, "partyID": partyID])
+    }
+    func statements(meetingID: Int64) throws -> [StatementRecord] {
+        try StatementRecord.filter(Column("meetingID") == meetingID).order(Column("id")).fetchAll(db)
+    }
+    func statement(id: Int64) throws -> StatementRecord? { try StatementRecord.fetchOne(db, key: id) }
+
+    func request(id: Int64) throws -> MeetingRequestRecord? { try MeetingRequestRecord.fetchOne(db, key: id) }
+    func requests(operationID: Int64?, status: Int?) throws -> [MeetingRequestRecord] {
+        var request = MeetingRequestRecord.all()
+        if let operationID { request = request.filter(Column("operationID") == operationID) }
+        if let status { request = request.filter(Column("status") == status) }
+        return try request.order(Column("id")).fetchAll(db)
+    }
+
+    func summary(meetingID: Int64) throws -> SummaryRecord? { try SummaryRecord.fetchOne(db, key: meetingID) }
+
+    func events(operationID: Int64, after: Int64, limit: Int) throws -> [EventRecord] {
+        try EventRecord.filter(Column("operationID") == operationID && Column("sequence") > after)
+            .order(Column("sequence")).limit(limit).fetchAll(db)
+    }
+
+    func insert(_ party: PartyRecord) throws -> PartyRecord { var p = party; try p.insert(db); return p }
+    func update(_ party: PartyRecord) throws { try party.update(db) }
+    func insert(_ credential: CredentialRecord) throws -> CredentialRecord { var c = credential; try c.insert(db); return c }
+    func update(_ credential: CredentialRecord) throws { try credential.update(db) }
+    func insert(_ operation: OperationRecord) throws -> OperationRecord { var o = operation; try o.insert(db); return o }
+    func update(_ operation: OperationRecord) throws { try operation.update(db) }
+    func insert(_ contribution: ContributionRecord) throws -> ContributionRecord {
+        var c = contribution; try c.insert(db); return c
+    }
+    func addPotentialContributor(operationID: Int64, partyID: Int64) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO potentialContributor (operationID, partyID) VALUES (?, ?)",
+                       arguments: [operationID, partyID])
+    }
+    func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; try m.insert(db); return m }
+    func update(_ meeting: MeetingRecord) throws { try meeting.update(db) }
+    func insert(_ invitation: InvitationRecord) throws { try invitation.insert(db) }
+    func insert(_ statement: StatementRecord) throws -> StatementRecord { var s = statement; try s.insert(db); return s }
+    func update(_ statement: StatementRecord) throws { try statement.update(db) }
+    func insert(_ request: MeetingRequestRecord) throws -> MeetingRequestRecord { var r = request; try r.insert(db); return r }
+    func update(_ request: MeetingRequestRecord) throws { try request.update(db) }
+    func save(_ summary: SummaryRecord) throws { try summary.save(db) }
+    func append(_ event: EventRecord) throws -> EventRecord { var e = event; try e.insert(db); return e }
+}

@@ -1,0 +1,80 @@
+import ConveneDomain
+
+/// Durable state, behind an interface so that a PostgreSQL store can stand beside the
+/// embedded SQLite one. Every `write` is one transaction: it commits as a whole, durably,
+/// before it returns, or leaves nothing.
+public protocol ConveneStore: Sendable {
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+}
+
+public struct Page: Sendable {
+    /// Rows after this id (0: from the start).
+    public var after: Int64
+    public var size: Int
+
+    public init(after: Int64, size: Int) {
+        self.after = after
+        self.size = size
+    }
+}
+
+public protocol StoreReader {
+    func party(id: Int64) throws -> PartyRecord?
+    func party(named name: String) throws -> PartyRecord?
+    func parties(_ page: Page) throws -> [PartyRecord]
+    func allParties() throws -> [PartyRecord]
+    func credential(tokenHash: String) throws -> CredentialRecord?
+    func credential(id: Int64) throws -> CredentialRecord?
+
+    func operation(id: Int64) throws -> OperationRecord?
+    func operations(_ page: Page) throws -> [OperationRecord]
+    func contributions(operationID: Int64) throws -> [ContributionRecord]
+    func potentialContributors(operationID: Int64) throws -> [Int64]
+
+    func meeting(id: Int64) throws -> MeetingRecord?
+    /// Newest first; `visibleTo` nil for every meeting, else those the party is invited to.
+    func meetings(operationID: Int64?, visibleTo partyID: Int64?, beforeID: Int64, limit: Int) throws -> [MeetingRecord]
+    func meetings(operationID: Int64) throws -> [MeetingRecord]
+    func invitations(meetingID: Int64) throws -> [InvitationRecord]
+    func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord?
+    func statements(meetingID: Int64) throws -> [StatementRecord]
+    func statement(id: Int64) throws -> StatementRecord?
+
+    func request(id: Int64) throws -> MeetingRequestRecord?
+    func requests(operationID: Int64?, status: Int?) throws -> [MeetingRequestRecord]
+
+    func summary(meetingID: Int64) throws -> SummaryRecord?
+
+    func events(operationID: Int64, after: Int64, limit: Int) throws -> [EventRecord]
+}
+
+public protocol StoreWriter: StoreReader {
+    func insert(_ party: PartyRecord) throws -> PartyRecord
+    func update(_ party: PartyRecord) throws
+    func insert(_ credential: CredentialRecord) throws -> CredentialRecord
+    func update(_ credential: CredentialRecord) throws
+
+    func insert(_ operation: OperationRecord) throws -> OperationRecord
+    func update(_ operation: OperationRecord) throws
+    func insert(_ contribution: ContributionRecord) throws -> ContributionRecord
+    func addPotentialContributor(operationID: Int64, partyID: Int64) throws
+
+    func insert(_ meeting: MeetingRecord) throws -> MeetingRecord
+    func update(_ meeting: MeetingRecord) throws
+    func insert(_ invitation: InvitationRecord) throws
+    func insert(_ statement: StatementRecord) throws -> StatementRecord
+    func update(_ statement: StatementRecord) throws
+
+    func insert(_ request: MeetingRequestRecord) throws -> MeetingRequestRecord
+    func update(_ request: MeetingRequestRecord) throws
+
+    func save(_ summary: SummaryRecord) throws
+
+    func append(_ event: EventRecord) throws -> EventRecord
+}
+
+public enum StoreError: Error, Sendable {
+    /// A row with the same unique key exists; the transaction was rolled back.
+    case duplicate
+}
