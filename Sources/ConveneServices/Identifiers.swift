@@ -17,7 +17,7 @@ enum PublicID: String {
     func parse(_ value: String, field: String) throws -> Int64 {
         guard value.hasPrefix(rawValue + "-"), let id = Int64(value.dropFirst(rawValue.count + 1)), id > 0 else {
             if value.isEmpty { throw RPCError(.invalidArgument, "\(field): required") }
-            throw RPCError(.invalidArgument, "\(field): '\(value)' is not a \(noun) id (\(rawValue)-N)")
+            throw RPCError(.invalidArgument, "\(field): '\(value)' is not a valid \(noun) id (\(rawValue)-N)")
         }
         return id
     }
