@@ -71,6 +71,7 @@ let package = Package(
         // services: consultation, briefing, lessons learned and administration handlers.
         .target(name: "ConveneServices",
                 dependencies: ["ConveneDomain", "ConveneStore", "ConveneRPC", "ConveneProtobuf", "ConveneProtos",
+                               .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],

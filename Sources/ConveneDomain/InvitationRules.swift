@@ -50,8 +50,9 @@ public enum InvitationRules {
             case (.councilMeeting, .troopPoliceContributor), (.councilMeeting, .potentialContributor),
                  (.consultationMeeting, .troopPoliceContributor), (.consultationMeeting, .potentialContributor):
                 mandatory = true  // II.A.2 participation; II.B.3(a), (b) "are invited"
-            case (.secretariatMeeting, .troopPoliceContributor), (.secretariatMeeting, .regionalTroopContributor):
-                mandatory = true  // II.C: meetings with the contributors
+            case (.secretariatMeeting, .troopPoliceContributor), (.secretariatMeeting, .regionalTroopContributor),
+                 (.evaluation, .troopPoliceContributor), (.evaluation, .regionalTroopContributor):
+                mandatory = true  // II.C, I.B.3: meetings with the contributors
             default:
                 mandatory = false
             }

@@ -13,6 +13,10 @@ public enum MeetingRules {
             guard caller.isSecretariat else {
                 throw RuleViolation(.permissionDenied, "only the Secretariat convenes II.C meetings with contributors (II.C)")
             }
+        case .evaluation:
+            guard caller.isSecretariat else {
+                throw RuleViolation(.permissionDenied, "the Secretary-General convenes evaluation meetings (I.B.3)")
+            }
         case .otherConsultation:
             guard caller.isCouncilMember || caller.isSecretariat else {
                 throw RuleViolation(.permissionDenied,

@@ -10,6 +10,8 @@ public enum MeetingForm: Int, Sendable, CaseIterable {
     case otherConsultation = 4
     /// The Council members' own informal consultations (II.B.5(b), II.B.6).
     case councilConsultations = 5
+    /// I.B.3: evaluation meeting convened by the Secretariat, for lessons learned.
+    case evaluation = 6
 
     public var provision: String {
         switch self {
@@ -18,6 +20,7 @@ public enum MeetingForm: Int, Sendable, CaseIterable {
         case .secretariatMeeting: "II.C"
         case .otherConsultation: "II.D"
         case .councilConsultations: "II.B.6"
+        case .evaluation: "I.B.3"
         }
     }
 

@@ -110,3 +110,38 @@ public enum ConsultationMethods {
                              requestMeeting, listMeetingRequests, declineMeetingRequest, prepareSummary,
                              circulateSummary, getSummary, getConsultationAccount, watchOperation]
 }
+
+public enum BriefingMethods {
+    public static let service = "convene.briefing.v1.Briefing"
+    static let package = "convene.briefing.v1."
+    static func method(_ name: String, _ input: String, _ output: String, _ kind: MethodKind = .unary) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: kind, inputType: package + input, outputType: package + output)
+    }
+    public static let publishReport = method("PublishReport", "PublishReportRequest", "Report")
+    public static let distributeReport = method("DistributeReport", "DistributeReportRequest", "Report")
+    public static let listReports = method("ListReports", "ListReportsRequest", "ListReportsResponse")
+    public static let issueFactSheet = method("IssueFactSheet", "IssueFactSheetRequest", "FactSheet")
+    public static let listFactSheets = method("ListFactSheets", "ListFactSheetsRequest", "ListFactSheetsResponse")
+    public static let uploadAttachment = method("UploadAttachment", "AttachmentChunk", "Attachment", .clientStreaming)
+    public static let downloadAttachment = method("DownloadAttachment", "DownloadAttachmentRequest", "AttachmentChunk", .serverStreaming)
+    public static let giveBriefing = method("GiveBriefing", "GiveBriefingRequest", "BriefingRecord")
+    public static let listBriefings = method("ListBriefings", "ListBriefingsRequest", "ListBriefingsResponse")
+    public static let submitAdvice = method("SubmitAdvice", "SubmitAdviceRequest", "Advice")
+    public static let listAdvice = method("ListAdvice", "ListAdviceRequest", "ListAdviceResponse")
+    public static let all = [publishReport, distributeReport, listReports, issueFactSheet, listFactSheets, uploadAttachment,
+                             downloadAttachment, giveBriefing, listBriefings, submitAdvice, listAdvice]
+}
+
+public enum LessonsMethods {
+    public static let service = "convene.lessons.v1.Lessons"
+    static let package = "convene.lessons.v1."
+    static func method(_ name: String, _ input: String, _ output: String, _ kind: MethodKind = .unary) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: kind, inputType: package + input, outputType: package + output)
+    }
+    public static let conveneEvaluationMeeting = method("ConveneEvaluationMeeting", "ConveneEvaluationMeetingRequest", "EvaluationMeeting")
+    public static let submitExperience = method("SubmitExperience", "ExperienceChunk", "Experience", .clientStreaming)
+    public static let listExperience = method("ListExperience", "ListExperienceRequest", "ListExperienceResponse")
+    public static let recordLesson = method("RecordLesson", "RecordLessonRequest", "Lesson")
+    public static let searchLessons = method("SearchLessons", "SearchLessonsRequest", "SearchLessonsResponse")
+    public static let all = [conveneEvaluationMeeting, submitExperience, listExperience, recordLesson, searchLessons]
+}

@@ -37,6 +37,8 @@ public final class ConveneServer: Service, Sendable {
         if configuration.enableInterop { try InteropService().register(with: router) }
         try AdministrationService(store: store).register(with: router)
         try ConsultationService(store: store, events: events).register(with: router)
+        try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime).register(with: router)
+        try LessonsService(store: store, events: events).register(with: router)
     }
 
     /// Creates the administrator credential on first start, then listens; returns the bound address.

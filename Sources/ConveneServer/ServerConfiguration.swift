@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Serve convene.testing.v1.TestService, for partners testing their clients.
     public var enableInterop = false
+    /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
+    public var reportLeadTime: Duration = .seconds(48 * 3600)
 
     public init() {}
 }

@@ -9,6 +9,11 @@ enum PublicID: String {
     case meeting = "mtg"
     case statement = "stmt"
     case request = "req"
+    case report = "report"
+    case factSheet = "factsheet"
+    case attachment = "att"
+    case experience = "exp"
+    case lesson = "lesson"
 
     func format(_ id: Int64) -> String { "\(rawValue)-\(id)" }
     func format(_ id: Int64?) -> String { id.map(format) ?? "" }
@@ -31,6 +36,11 @@ enum PublicID: String {
         case .meeting: "meeting"
         case .statement: "statement"
         case .request: "meeting request"
+        case .report: "report"
+        case .factSheet: "fact sheet"
+        case .attachment: "attachment"
+        case .experience: "experience"
+        case .lesson: "lesson"
         }
     }
 

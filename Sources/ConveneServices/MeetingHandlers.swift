@@ -97,6 +97,16 @@ extension ConsultationService {
                     }
                     invitations.append(offer)
                 }
+                // II.B.2(a), I.B.3: a mission-planning meeting gets the relevant lessons in its background documents.
+                var paper = paper
+                if stage == .missionPlanning, var planned = paper {
+                    let text = ([planned.agenda] + planned.issues).joined(separator: " ")
+                    for lesson in try db.lessons().filter({ LessonRules.isRelevantToPlanning(stage: $0.stage, topics: $0.topics, paperText: text) }).prefix(20) {
+                        planned.backgroundDocuments.append(DocumentRecord(title: "Lesson: " + lesson.finding,
+                            reference: lesson.recommendation, lessonID: lesson.id))
+                    }
+                    paper = planned
+                }
                 let councilDiscussion = form.isCouncilDiscussion && !earlier.filter { $0.form == .consultationMeeting && $0.summary != .circulated && $0.scheduledAt <= request.scheduledTime.millis }.isEmpty
                 var meeting = try db.insert(MeetingRecord(
                     operationID: operationID, form: form, isPublic: request.public,

@@ -106,6 +106,87 @@ enum SQLiteSchema {
                 t.column("time", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2: briefing and lessons learned") { db in
+            try db.create(table: "report") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("symbol", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("text", .text).notNull()
+                t.column("requestedByCouncil", .boolean).notNull()
+                t.column("publishedAt", .integer).notNull()
+                t.column("meetingID", .integer).references("meeting")
+                t.column("distributedAt", .integer)
+                t.column("flags", .text).notNull()
+                t.column("lateReason", .text)
+            }
+            try db.create(table: "factSheet") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("meetingID", .integer).notNull().references("meeting").indexed()
+                t.column("title", .text).notNull()
+                t.column("content", .text).notNull()
+                t.column("recipients", .text).notNull()
+                t.column("issuedAt", .integer).notNull()
+            }
+            try db.create(table: "attachment") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("meetingID", .integer).notNull().references("meeting").indexed()
+                t.column("fileName", .text).notNull()
+                t.column("contentType", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("complete", .boolean).notNull()
+                t.column("uploadedBy", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "attachmentChunk") { t in
+                t.column("attachmentID", .integer).notNull().references("attachment", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("data", .blob).notNull()
+                t.primaryKey(["attachmentID", "position"])
+            }
+            try db.create(table: "briefing") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("meetingID", .integer).notNull().references("meeting").indexed()
+                t.column("brieferName", .text).notNull()
+                t.column("brieferRole", .integer).notNull()
+                t.column("unavailableReason", .text).notNull()
+                t.column("political", .text).notNull()
+                t.column("military", .text).notNull()
+                t.column("humanitarian", .text).notNull()
+                t.column("humanRights", .text).notNull()
+                t.column("notAssessed", .text).notNull()
+                t.column("attachmentIDs", .text).notNull()
+                t.column("givenAt", .integer).notNull()
+            }
+            try db.create(table: "advice") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("question", .text).notNull()
+                t.column("options", .text).notNull()
+                t.column("submittedAt", .integer).notNull()
+            }
+            try db.create(table: "experience") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("partyID", .integer).notNull().references("party")
+                t.column("period", .integer).notNull()
+                t.column("title", .text).notNull()
+                t.column("contingent", .text).notNull()
+                t.column("text", .text).notNull()
+                t.column("submittedAt", .integer).notNull()
+            }
+            try db.create(table: "lesson") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("operationID", .integer).notNull().references("operation").indexed()
+                t.column("stage", .integer).notNull()
+                t.column("finding", .text).notNull()
+                t.column("recommendation", .text).notNull()
+                t.column("topics", .text).notNull()
+                t.column("sourceID", .text).notNull()
+                t.column("recordedAt", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

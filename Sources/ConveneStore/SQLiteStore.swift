@@ -41,6 +41,35 @@ extension EventRecord: FetchableRecord, MutablePersistableRecord {
     public mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
 }
 
+extension ReportRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "report"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension FactSheetRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "factSheet"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension AttachmentRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "attachment"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension BriefingRecordRow: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "briefing"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension AdviceRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "advice"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension ExperienceRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "experience"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+extension LessonRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "lesson"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
 /// The embedded store: one SQLite file in the data directory, in WAL mode, written
 /// through GRDB with synchronous=FULL so that a committed write survives a crash.
 public final class SQLiteStore: ConveneStore {
@@ -149,6 +178,50 @@ struct SQLiteTransaction: StoreWriter {
         try EventRecord.filter(Column("operationID") == operationID && Column("sequence") > after)
             .order(Column("sequence")).limit(limit).fetchAll(db)
     }
+
+    func report(id: Int64) throws -> ReportRecord? { try ReportRecord.fetchOne(db, key: id) }
+    func reports(operationID: Int64) throws -> [ReportRecord] {
+        try ReportRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
+    }
+    func factSheets(meetingID: Int64) throws -> [FactSheetRecord] {
+        try FactSheetRecord.filter(Column("meetingID") == meetingID).order(Column("id")).fetchAll(db)
+    }
+    func attachment(id: Int64) throws -> AttachmentRecord? { try AttachmentRecord.fetchOne(db, key: id) }
+    func attachmentChunk(attachmentID: Int64, position: Int) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT data FROM attachmentChunk WHERE attachmentID = ? AND position = ?",
+                          arguments: [attachmentID, position]).map { Array($0) }
+    }
+    func briefings(meetingID: Int64) throws -> [BriefingRecordRow] {
+        try BriefingRecordRow.filter(Column("meetingID") == meetingID).order(Column("id")).fetchAll(db)
+    }
+    func advice(operationID: Int64) throws -> [AdviceRecord] {
+        try AdviceRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
+    }
+    func experience(operationID: Int64) throws -> [ExperienceRecord] {
+        try ExperienceRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
+    }
+    func experience(id: Int64) throws -> ExperienceRecord? { try ExperienceRecord.fetchOne(db, key: id) }
+    func lessons() throws -> [LessonRecord] { try LessonRecord.order(Column("id").desc).fetchAll(db) }
+
+    func insert(_ report: ReportRecord) throws -> ReportRecord { var r = report; try r.insert(db); return r }
+    func update(_ report: ReportRecord) throws { try report.update(db) }
+    func insert(_ factSheet: FactSheetRecord) throws -> FactSheetRecord { var f = factSheet; try f.insert(db); return f }
+    func insert(_ attachment: AttachmentRecord) throws -> AttachmentRecord { var a = attachment; try a.insert(db); return a }
+    func update(_ attachment: AttachmentRecord) throws { try attachment.update(db) }
+    func appendAttachmentChunk(attachmentID: Int64, position: Int, data: [UInt8]) throws {
+        try db.execute(sql: "INSERT INTO attachmentChunk (attachmentID, position, data) VALUES (?, ?, ?)",
+                       arguments: [attachmentID, position, Data(data)])
+    }
+    func deleteIncompleteAttachments(olderThan: Int64) throws -> Int {
+        try db.execute(sql: "DELETE FROM attachmentChunk WHERE attachmentID IN (SELECT id FROM attachment WHERE complete = 0 AND createdAt < ?)",
+                       arguments: [olderThan])
+        try db.execute(sql: "DELETE FROM attachment WHERE complete = 0 AND createdAt < ?", arguments: [olderThan])
+        return db.changesCount
+    }
+    func insert(_ briefing: BriefingRecordRow) throws -> BriefingRecordRow { var b = briefing; try b.insert(db); return b }
+    func insert(_ advice: AdviceRecord) throws -> AdviceRecord { var a = advice; try a.insert(db); return a }
+    func insert(_ experience: ExperienceRecord) throws -> ExperienceRecord { var e = experience; try e.insert(db); return e }
+    func insert(_ lesson: LessonRecord) throws -> LessonRecord { var l = lesson; try l.insert(db); return l }
 
     func insert(_ party: PartyRecord) throws -> PartyRecord { var p = party; try p.insert(db); return p }
     func update(_ party: PartyRecord) throws { try party.update(db) }

@@ -47,6 +47,18 @@ public protocol StoreReader {
     func summary(meetingID: Int64) throws -> SummaryRecord?
 
     func events(operationID: Int64, after: Int64, limit: Int) throws -> [EventRecord]
+
+    func report(id: Int64) throws -> ReportRecord?
+    func reports(operationID: Int64) throws -> [ReportRecord]
+    func factSheets(meetingID: Int64) throws -> [FactSheetRecord]
+    func attachment(id: Int64) throws -> AttachmentRecord?
+    /// Chunk `position` of an attachment, in upload order from 0.
+    func attachmentChunk(attachmentID: Int64, position: Int) throws -> [UInt8]?
+    func briefings(meetingID: Int64) throws -> [BriefingRecordRow]
+    func advice(operationID: Int64) throws -> [AdviceRecord]
+    func experience(operationID: Int64) throws -> [ExperienceRecord]
+    func experience(id: Int64) throws -> ExperienceRecord?
+    func lessons() throws -> [LessonRecord]
 }
 
 public protocol StoreWriter: StoreReader {
@@ -72,6 +84,18 @@ public protocol StoreWriter: StoreReader {
     func save(_ summary: SummaryRecord) throws
 
     func append(_ event: EventRecord) throws -> EventRecord
+
+    func insert(_ report: ReportRecord) throws -> ReportRecord
+    func update(_ report: ReportRecord) throws
+    func insert(_ factSheet: FactSheetRecord) throws -> FactSheetRecord
+    func insert(_ attachment: AttachmentRecord) throws -> AttachmentRecord
+    func update(_ attachment: AttachmentRecord) throws
+    func appendAttachmentChunk(attachmentID: Int64, position: Int, data: [UInt8]) throws
+    func deleteIncompleteAttachments(olderThan: Int64) throws -> Int
+    func insert(_ briefing: BriefingRecordRow) throws -> BriefingRecordRow
+    func insert(_ advice: AdviceRecord) throws -> AdviceRecord
+    func insert(_ experience: ExperienceRecord) throws -> ExperienceRecord
+    func insert(_ lesson: LessonRecord) throws -> LessonRecord
 }
 
 public enum StoreError: Error, Sendable {

@@ -30,6 +30,10 @@ struct Convened: AsyncParsableCommand {
     @Option(name: .customLong("max-message-size"), help: "Largest request message in bytes (after decompression).")
     var maxMessageSize: UInt32 = 4 * 1024 * 1024
 
+    @Option(name: .customLong("report-lead-hours"),
+            help: "Hours before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).")
+    var reportLeadHours: Double = 48
+
     @Flag(name: .customLong("enable-interop"), help: "Serve convene.testing.v1.TestService for client interop tests.")
     var enableInterop = false
 
@@ -49,6 +53,8 @@ struct Convened: AsyncParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
+        guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
+        configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
         configuration.connection.settings.maxMessageSize = maxMessageSize
         let server = try ConveneServer(configuration: configuration, logger: logger)

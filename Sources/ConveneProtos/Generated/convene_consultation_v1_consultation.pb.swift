@@ -163,6 +163,9 @@ public nonisolated enum Convene_Consultation_V1_MeetingForm: SwiftProtobuf.Enum,
 
   /// The Council members' own informal consultations on the operation (II.B.5(b), II.B.6).
   case councilConsultations // = 5
+
+  /// I.B.3: evaluation meeting convened by the Secretariat (lessons learned service).
+  case evaluation // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -177,6 +180,7 @@ public nonisolated enum Convene_Consultation_V1_MeetingForm: SwiftProtobuf.Enum,
     case 3: self = .secretariatMeeting
     case 4: self = .otherConsultation
     case 5: self = .councilConsultations
+    case 6: self = .evaluation
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -189,6 +193,7 @@ public nonisolated enum Convene_Consultation_V1_MeetingForm: SwiftProtobuf.Enum,
     case .secretariatMeeting: return 3
     case .otherConsultation: return 4
     case .councilConsultations: return 5
+    case .evaluation: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -201,6 +206,7 @@ public nonisolated enum Convene_Consultation_V1_MeetingForm: SwiftProtobuf.Enum,
     .secretariatMeeting,
     .otherConsultation,
     .councilConsultations,
+    .evaluation,
   ]
 
 }
@@ -1557,7 +1563,7 @@ nonisolated extension Convene_Consultation_V1_ContributionKind: SwiftProtobuf._P
 }
 
 nonisolated extension Convene_Consultation_V1_MeetingForm: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MEETING_FORM_UNSPECIFIED\0\u{1}COUNCIL_MEETING\0\u{1}CONSULTATION_MEETING\0\u{1}SECRETARIAT_MEETING\0\u{1}OTHER_CONSULTATION\0\u{1}COUNCIL_CONSULTATIONS\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MEETING_FORM_UNSPECIFIED\0\u{1}COUNCIL_MEETING\0\u{1}CONSULTATION_MEETING\0\u{1}SECRETARIAT_MEETING\0\u{1}OTHER_CONSULTATION\0\u{1}COUNCIL_CONSULTATIONS\0\u{1}EVALUATION\0")
 }
 
 nonisolated extension Convene_Consultation_V1_Stage: SwiftProtobuf._ProtoNameProviding {
