@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// `convene demo` against a real server: the whole life of an operation, refusals included.
+final class DemoTests: XCTestCase {
+    func testDemoPlaysTheOperationAndReportsWhatItCreated() async throws {
+        let f = try await Fixture()
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        func runDemo() throws -> [String: Any] {
+            let process = Process()
+            process.executableURL = bin.appendingPathComponent("convene")
+            process.arguments = ["--target", "127.0.0.1:\(f.port)", "demo", "--token-file", f.dataDirectory + "/admin.token"]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            process.waitUntilExit()
+            let output = out.fileHandleForReading.readDataToEndOfFile()
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(process.terminationStatus, 0, errors)
+            let lines = String(decoding: output, as: UTF8.self).split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "one JSON line")
+            return try JSONSerialization.jsonObject(with: Data((lines.first ?? "").utf8)) as? [String: Any] ?? [:]
+        }
+        let summary = try runDemo()
+        XCTAssertEqual(summary["parties"] as? Int, 13)
+        XCTAssertEqual(summary["meetings"] as? Int, 10)
+        XCTAssertEqual(summary["summaries_circulated"] as? Int, 6)
+        XCTAssertEqual(summary["lessons_attached_to_planning"] as? Int, 1)
+        XCTAssertEqual(summary["concerns_raised"] as? Int, summary["concerns_answered"] as? Int)
+        let refusals = summary["refusals"] as? [String: Int] ?? [:]
+        XCTAssertGreaterThan(refusals["PERMISSION_DENIED"] ?? 0, 0)
+        XCTAssertGreaterThan(refusals["FAILED_PRECONDITION"] ?? 0, 0)
+        // It can run again against the same server (its parties carry a run tag).
+        let again = try runDemo()
+        XCTAssertNotEqual(again["operation"] as? String, summary["operation"] as? String)
+        await f.stop()
+        f.remove()
+    }
+}
