@@ -43,6 +43,11 @@ protos: deps
 	  --swift_out=$(GEN_SWIFT) --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $(PROTO_FILES)
 	protoc -I Protos -I /usr/include --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
 	scripts/embed-descriptors.sh /tmp/convene-descriptors.pb > $(GEN_SWIFT)/DescriptorSet.swift
+	# C plugins (protobuf-c): each plugin's own messages and those of the services it reads.
+	rm -rf Plugins/friends/gen && mkdir -p Plugins/friends/gen
+	protoc-c -I Protos -I /usr/include --c_out=Plugins/friends/gen convene/friends/v1/friends.proto \
+	  convene/consultation/v1/consultation.proto google/protobuf/timestamp.proto
+	scripts/embed-c-descriptors.sh friends convene/friends/v1/friends.proto > Plugins/friends/gen/friends_descriptor_set.h
 
 clean:
 	rm -rf .build

@@ -145,3 +145,16 @@ public enum LessonsMethods {
     public static let searchLessons = method("SearchLessons", "SearchLessonsRequest", "SearchLessonsResponse")
     public static let all = [conveneEvaluationMeeting, submitExperience, listExperience, recordLesson, searchLessons]
 }
+
+public enum PluginAdministrationMethods {
+    public static let service = "convene.plugins.v1.PluginAdministration"
+    static let package = "convene.plugins.v1."
+    static func unary(_ name: String, _ input: String, _ output: String) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: .unary, inputType: package + input, outputType: package + output)
+    }
+    public static let listPlugins = unary("ListPlugins", "ListPluginsRequest", "ListPluginsResponse")
+    public static let loadPlugin = unary("LoadPlugin", "LoadPluginRequest", "PluginInfo")
+    public static let unloadPlugin = unary("UnloadPlugin", "UnloadPluginRequest", "UnloadPluginResponse")
+    public static let reloadPlugin = unary("ReloadPlugin", "ReloadPluginRequest", "PluginInfo")
+    public static let all = [listPlugins, loadPlugin, unloadPlugin, reloadPlugin]
+}

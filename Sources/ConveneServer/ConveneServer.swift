@@ -1,5 +1,6 @@
 import ConveneBuiltins
 import ConveneProtos
+import ConvenePluginHost
 import ConveneRPC
 import ConveneServices
 import ConveneStore
@@ -21,6 +22,7 @@ public final class ConveneServer: Service, Sendable {
     /// Durable state in the data directory.
     public let store: SQLiteStore
     public let events = EventBus()
+    public let plugins: PluginHost
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger,
@@ -39,12 +41,34 @@ public final class ConveneServer: Service, Sendable {
         try ConsultationService(store: store, events: events).register(with: router)
         try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime).register(with: router)
         try LessonsService(store: store, events: events).register(with: router)
+        plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
+                             logger: logger)
+        try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)
+        events.observe { [plugins] batch in
+            for event in batch where !event.kind.hasPrefix("plugin.") {
+                plugins.deliver(kind: event.kind, payload: OperationEvents.serialized(event))
+            }
+        }
+    }
+
+    /// The plugins built with the server: `libConvenePlugin_*.so` beside the executable.
+    public static var builtPluginDirectory: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+
+    func loadPlugins() {
+        if let directories = configuration.pluginDirectories {
+            plugins.loadAll(directories: directories)
+        } else {
+            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: "libConvenePlugin_")
+        }
     }
 
     /// Creates the administrator credential on first start, then listens; returns the bound address.
     @discardableResult
     public func start() async throws -> SocketAddress {
         try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
+        loadPlugins()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         logger.info("convened listening", metadata: [
             "address": "\(address)", "data-dir": "\(configuration.dataDirectory)",
@@ -65,6 +89,7 @@ public final class ConveneServer: Service, Sendable {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
         health.shutDown()
         await transport.drain(grace: configuration.shutdownGrace)
+        await plugins.shutDown()
         logger.info("stopped")
     }
 }

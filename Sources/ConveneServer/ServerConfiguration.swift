@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Serve convene.testing.v1.TestService, for partners testing their clients.
     public var enableInterop = false
+    /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
+    /// the server (`libConvenePlugin_*.so` beside the executable).
+    public var pluginDirectories: [String]? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
     public var reportLeadTime: Duration = .seconds(48 * 3600)
 

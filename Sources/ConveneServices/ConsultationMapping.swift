@@ -155,3 +155,10 @@ func operationFacts(_ operation: OperationRecord, db: any StoreReader) throws ->
                           potentialContributorIDs: Set(try db.potentialContributors(operationID: id)),
                           contributions: try db.contributions(operationID: id).map(\.contribution))
 }
+
+public enum OperationEvents {
+    /// An event as a serialized convene.consultation.v1.OperationEvent (what plugins receive).
+    public static func serialized(_ event: EventRecord) -> [UInt8] {
+        (try? event.proto.serializedBytes()) ?? []
+    }
+}

@@ -6,6 +6,7 @@ import Synchronization
 /// the same transaction as the change they describe; the bus only wakes watchers up.
 public final class EventBus: Sendable {
     private struct State {
+        var observers: [@Sendable ([EventRecord]) -> Void] = []
         var watchers: [Int: (operationID: Int64, continuation: AsyncStream<EventRecord>.Continuation)] = [:]
         var next = 0
     }
@@ -14,10 +15,17 @@ public final class EventBus: Sendable {
 
     public init() {}
 
-    func publish(_ events: [EventRecord]) {
-        let targets = state.withLock { state in
-            state.watchers.values.map { ($0.operationID, $0.continuation) }
+    /// Calls `body` with every batch of committed events (e.g. to hand them to plugins).
+    public func observe(_ body: @escaping @Sendable ([EventRecord]) -> Void) {
+        state.withLock { $0.observers.append(body) }
+    }
+
+    public func publish(_ events: [EventRecord]) {
+        guard !events.isEmpty else { return }
+        let (targets, observers) = state.withLock { state in
+            (state.watchers.values.map { ($0.operationID, $0.continuation) }, state.observers)
         }
+        for observer in observers { observer(events) }
         for event in events {
             for (operationID, continuation) in targets where operationID == event.operationID {
                 continuation.yield(event)

@@ -187,6 +187,14 @@ enum SQLiteSchema {
                 t.column("recordedAt", .integer).notNull()
             }
         }
+        migrator.registerMigration("v3: plugin storage") { db in
+            try db.create(table: "pluginStorage") { t in
+                t.column("plugin", .text).notNull()
+                t.column("key", .blob).notNull()
+                t.column("value", .blob).notNull()
+                t.primaryKey(["plugin", "key"])
+            }
+        }
         return migrator
     }
 }

@@ -102,6 +102,49 @@ public final class SQLiteStore: ConveneStore {
         }
     }
 
+    /// A write transaction from a thread that may block (plugin threads).
+    public func syncWrite<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
+        try pool.write { db in try body(SQLiteTransaction(db: db)) }
+    }
+
+    // Plugin-scoped storage, called synchronously from plugin threads.
+
+    public func pluginGet(plugin: String, key: [UInt8]) throws -> [UInt8]? {
+        try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM pluginStorage WHERE plugin = ? AND key = ?",
+                              arguments: [plugin, Data(key)]).map { Array($0) }
+        }
+    }
+
+    public func pluginNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        try pool.read { db in
+            let comparison = after == nil ? ">=" : ">"
+            let keys = try Data.fetchCursor(db, sql: "SELECT key FROM pluginStorage WHERE plugin = ? AND key \(comparison) ? ORDER BY key",
+                                            arguments: [plugin, Data(after ?? prefix)])
+            while let key = try keys.next() {
+                let bytes = Array(key)
+                guard bytes.starts(with: prefix) else { return nil }
+                return bytes
+            }
+            return nil
+        }
+    }
+
+    /// A plugin call's writes and events, in one transaction; returns the stored events.
+    public func pluginCommit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord] {
+        try pool.write { db in
+            for (key, value) in writes {
+                if let value {
+                    try db.execute(sql: "INSERT OR REPLACE INTO pluginStorage (plugin, key, value) VALUES (?, ?, ?)",
+                                   arguments: [plugin, Data(key), Data(value)])
+                } else {
+                    try db.execute(sql: "DELETE FROM pluginStorage WHERE plugin = ? AND key = ?", arguments: [plugin, Data(key)])
+                }
+            }
+            return try events.map { event in var e = event; try e.insert(db); return e }
+        }
+    }
+
     /// The schema migrations applied, in order (for tests and diagnostics).
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }

@@ -9,7 +9,7 @@ struct Convene: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convene",
         abstract: "Talk to a Convene server.",
-        subcommands: [Health.self, List.self, Bench.self, Demo.self])
+        subcommands: [Health.self, List.self, Plugins.self, Bench.self, Demo.self])
 
     /// `convene --target HOST:PORT health` and `convene health --target HOST:PORT` both work:
     /// options given before the subcommand are moved after it.

@@ -34,6 +34,10 @@ struct Convened: AsyncParsableCommand {
             help: "Hours before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).")
     var reportLeadHours: Double = 48
 
+    @Option(name: .customLong("plugins-dir"),
+            help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
+    var pluginsDir: [String] = []
+
     @Flag(name: .customLong("enable-interop"), help: "Serve convene.testing.v1.TestService for client interop tests.")
     var enableInterop = false
 
@@ -53,6 +57,7 @@ struct Convened: AsyncParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
+        if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams

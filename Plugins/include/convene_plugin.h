@@ -1,0 +1,204 @@
+/*
+ * convene_plugin.h: the Convene plugin ABI, version 1.0.
+ *
+ * A plugin is a shared library that exports one symbol, CONVENE_PLUGIN_ENTRY
+ * ("convene_plugin_entry"), of type convene_plugin_entry_fn. The server calls it once
+ * after dlopen with the host's function table; the plugin answers with a descriptor
+ * of what it serves. Depends on the C standard library only.
+ *
+ * Versioning. CONVENE_ABI_MAJOR changes only when something here changes
+ * incompatibly; the host refuses a plugin of another major version. CONVENE_ABI_MINOR
+ * grows when something is added: the host table and the descriptor only ever grow at
+ * their end, and both start with their ABI version and their size, so each side can
+ * tell what the other has. A function added in a later minor version may be NULL in
+ * an older host: check `size` (or the pointer) before calling it.
+ *
+ * Names. Every name starts with "convene_" (functions and
+ * types) or "CONVENE_" (macros). Hooks the host calls are named `on_...`; functions
+ * the plugin calls are members of convene_host_api.
+ *
+ * Payloads. Requests, responses and event payloads are serialized protobuf messages
+ * of the types named in the descriptor.
+ *
+ * Ownership. Every pointer the host passes to the plugin is owned by the host and
+ * valid only until the hook it was passed to returns (or, for data returned by a host
+ * function during a call, until that call's hook returns); copy what you keep. Every
+ * pointer the plugin passes to the host is owned by the plugin; the host copies what
+ * it keeps before the function returns, except the descriptor and everything it points
+ * to, which must stay valid until on_unload returns.
+ *
+ * Threads. convene_plugin_entry and on_unload are called once, on a host thread, with
+ * no call in flight. on_call and on_event are called on the host's plugin threads,
+ * never on a network event loop, possibly several at once (up to the host's
+ * per-plugin concurrency limit): the plugin's own shared state needs its own locking.
+ * Host functions may be called from any thread, but those taking a convene_call only
+ * during that call's hook.
+ */
+#ifndef CONVENE_PLUGIN_H
+#define CONVENE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CONVENE_ABI_MAJOR 1
+#define CONVENE_ABI_MINOR 0
+#define CONVENE_PLUGIN_ENTRY "convene_plugin_entry"
+
+/* Status codes, numbered as gRPC's. A hook returns CONVENE_OK or one of these. */
+typedef enum convene_status {
+    CONVENE_OK = 0,
+    CONVENE_CANCELLED = 1,
+    CONVENE_UNKNOWN = 2,
+    CONVENE_INVALID_ARGUMENT = 3,
+    CONVENE_DEADLINE_EXCEEDED = 4,
+    CONVENE_NOT_FOUND = 5,
+    CONVENE_ALREADY_EXISTS = 6,
+    CONVENE_PERMISSION_DENIED = 7,
+    CONVENE_RESOURCE_EXHAUSTED = 8,
+    CONVENE_FAILED_PRECONDITION = 9,
+    CONVENE_ABORTED = 10,
+    CONVENE_OUT_OF_RANGE = 11,
+    CONVENE_UNIMPLEMENTED = 12,
+    CONVENE_INTERNAL = 13,
+    CONVENE_UNAVAILABLE = 14,
+    CONVENE_DATA_LOSS = 15,
+    CONVENE_UNAUTHENTICATED = 16
+} convene_status;
+
+typedef enum convene_log_level {
+    CONVENE_LOG_DEBUG = 0,
+    CONVENE_LOG_INFO = 1,
+    CONVENE_LOG_WARNING = 2,
+    CONVENE_LOG_ERROR = 3
+} convene_log_level;
+
+typedef enum convene_method_kind {
+    CONVENE_UNARY = 0
+    /* Streaming plugin methods may come in a later minor version. */
+} convene_method_kind;
+
+/* The host, as the plugin sees it. Opaque. */
+typedef struct convene_host convene_host;
+
+/* One call (or one event delivery) in progress. Opaque; valid during its hook only. */
+typedef struct convene_call convene_call;
+
+/* ---------------------------------------------------------------- host table */
+
+typedef struct convene_host_api {
+    uint32_t abi_major;   /* CONVENE_ABI_MAJOR of the host */
+    uint32_t abi_minor;   /* CONVENE_ABI_MINOR of the host */
+    size_t size;          /* sizeof(convene_host_api) in the host */
+
+    /* Writes to the server's log, attributed to the plugin. Any thread. */
+    void (*log)(convene_host *host, convene_log_level level, const char *message);
+
+    /* The response of the call: the host copies `len` bytes. Call at most once. */
+    void (*set_response)(convene_call *call, const uint8_t *data, size_t len);
+
+    /* The status message sent with a non-OK status returned by on_call (UTF-8, copied). */
+    void (*set_error)(convene_call *call, const char *message);
+
+    /* The calling party's id ("party-3"), or "" for an event delivery. Host-owned. */
+    const char *(*caller)(convene_call *call);
+
+    /*
+     * Plugin-scoped durable storage, a map from byte keys to byte values private to this
+     * plugin. Writes made during a call are committed together, after on_call returns
+     * CONVENE_OK (or on_event returns), in one transaction; a failed call commits none.
+     * Reads see the committed state plus this call's own writes.
+     *
+     * storage_get returns 1 and sets *value and *value_len (host-owned, valid until the hook
+     * returns) when the key exists, 0 when it does not, a negative number on error.
+     */
+    int32_t (*storage_get)(convene_call *call, const uint8_t *key, size_t key_len,
+                           const uint8_t **value, size_t *value_len);
+    int32_t (*storage_put)(convene_call *call, const uint8_t *key, size_t key_len,
+                           const uint8_t *value, size_t value_len);
+    int32_t (*storage_delete)(convene_call *call, const uint8_t *key, size_t key_len);
+    /*
+     * Keys starting with `prefix`, in byte order, from `after` (exclusive; NULL for the
+     * start): sets *key and *key_len to the next one and returns 1, or returns 0 when none
+     * is left. Host-owned results, valid until the hook returns.
+     */
+    int32_t (*storage_next)(convene_call *call, const uint8_t *prefix, size_t prefix_len,
+                            const uint8_t *after, size_t after_len,
+                            const uint8_t **key, size_t *key_len);
+
+    /* Emits a plugin event (`kind` like "friends.group_formed") on an operation
+     * ("op-3"); delivered to subscribers after the call commits. Returns 0 or negative. */
+    int32_t (*emit_event)(convene_call *call, const char *operation_id, const char *kind,
+                          const char *description);
+
+    /*
+     * Calls a method of the server ("/convene.consultation.v1.Consultation/GetOperation")
+     * with a serialized request, as the caller of this call (as_plugin = 0) or as the
+     * plugin's own party (as_plugin = 1). Returns the status code; on CONVENE_OK sets
+     * *response and *response_len (host-owned, valid until the hook returns); otherwise
+     * *response is the status message (UTF-8, not NUL-terminated).
+     */
+    int32_t (*call_service)(convene_call *call, const char *method_path,
+                            const uint8_t *request, size_t request_len, int32_t as_plugin,
+                            const uint8_t **response, size_t *response_len);
+} convene_host_api;
+
+/* ---------------------------------------------------------------- plugin side */
+
+/* Serves one unary call. Return CONVENE_OK after set_response, or another status
+ * (with set_error for its message). */
+typedef int32_t (*convene_on_call_fn)(void *plugin_state, convene_call *call,
+                                      const uint8_t *request, size_t request_len);
+
+typedef struct convene_method {
+    const char *name;          /* "FormGroup" */
+    convene_method_kind kind;
+    const char *input_type;    /* "convene.friends.v1.FormGroupRequest" */
+    const char *output_type;   /* "convene.friends.v1.Group" */
+    convene_on_call_fn on_call;
+} convene_method;
+
+/* A domain event the plugin subscribed to; `payload` is a serialized
+ * convene.consultation.v1.OperationEvent. Storage writes commit when it returns. */
+typedef void (*convene_on_event_fn)(void *plugin_state, convene_call *event_call,
+                                    const char *kind, const uint8_t *payload, size_t payload_len);
+
+typedef struct convene_plugin_descriptor {
+    uint32_t abi_major;        /* CONVENE_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor;
+    size_t size;               /* sizeof(convene_plugin_descriptor) in the plugin */
+
+    const char *name;          /* unique among loaded plugins, e.g. "groups-of-friends" */
+    const char *version;       /* the plugin's own version, e.g. "1.0.0" */
+    const char *service;       /* fully qualified service, e.g. "convene.friends.v1.GroupsOfFriends" */
+    const convene_method *methods;
+    size_t method_count;
+    /* Event kinds to receive ("meeting.convened"), or "*" for all. */
+    const char *const *events;
+    size_t event_count;
+    /* A serialized google.protobuf.FileDescriptorSet with the service and its messages. */
+    const uint8_t *descriptor_set;
+    size_t descriptor_set_len;
+
+    void *state;                      /* passed back to every hook */
+    convene_on_event_fn on_event;     /* may be NULL when event_count is 0 */
+    void (*on_unload)(void *state);   /* may be NULL */
+} convene_plugin_descriptor;
+
+/*
+ * The entry point. Return CONVENE_OK and set *descriptor, or another status and,
+ * optionally, *error (a static or plugin-owned string) saying why; the host then
+ * refuses the plugin and logs the reason.
+ */
+typedef int32_t (*convene_plugin_entry_fn)(const convene_host_api *api, convene_host *host,
+                                           const convene_plugin_descriptor **descriptor,
+                                           const char **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONVENE_PLUGIN_H */

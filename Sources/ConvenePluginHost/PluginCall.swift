@@ -1,0 +1,77 @@
+import ConvenePluginABI
+import ConveneRPC
+import Foundation
+import Synchronization
+
+/// One call into a plugin (or one event delivery): what the host functions taking a
+/// `convene_call*` act on. Lives for the duration of the hook; used from its thread only.
+final class PluginCall {
+    let plugin: LoadedPlugin
+    let callerID: String
+    let callerMetadata: Metadata
+    var response: [UInt8]?
+    var errorMessage: String?
+    /// This call's storage writes, newest value per key (nil: deleted).
+    var writes: [[UInt8]: [UInt8]?] = [:]
+    var events: [PluginEvent] = []
+    /// Host-owned memory handed to the plugin, freed when the hook returns.
+    private var arena: [UnsafeMutableRawPointer] = []
+    let callerCString: UnsafeMutablePointer<CChar>
+
+    init(plugin: LoadedPlugin, callerID: String, callerMetadata: Metadata) {
+        self.plugin = plugin
+        self.callerID = callerID
+        self.callerMetadata = callerMetadata
+        self.callerCString = strdup(callerID)!
+    }
+
+    deinit {
+        for pointer in arena { free(pointer) }
+        free(callerCString)
+    }
+
+    /// Copies bytes into memory that stays valid until the hook returns.
+    func keep(_ bytes: [UInt8]) -> (UnsafePointer<UInt8>, Int) {
+        let pointer = malloc(max(bytes.count, 1))!
+        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        arena.append(pointer)
+        return (UnsafePointer(pointer.assumingMemoryBound(to: UInt8.self)), bytes.count)
+    }
+
+    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ pointer: OpaquePointer?) -> PluginCall? {
+        guard let pointer else { return nil }
+        return Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    /// Storage read through this call's own writes.
+    func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
+        if let written = writes[key] { return written }
+        return try plugin.services.storageGet(plugin: plugin.name, key: key)
+    }
+
+    func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        // The committed successor and this call's own keys, whichever sorts first and still exists.
+        var cursor = after
+        while true {
+            let committed = try plugin.services.storageNext(plugin: plugin.name, prefix: prefix, after: cursor)
+            let pending = writes.keys.filter { key in
+                key.starts(with: prefix) && (cursor.map { key != $0 && !key.lexicographicallyPrecedes($0) } ?? true)
+            }.min { $0.lexicographicallyPrecedes($1) }
+            let candidate: [UInt8]?
+            switch (committed, pending) {
+            case (nil, nil): return nil
+            case (let c?, nil): candidate = c
+            case (nil, let p?): candidate = p
+            case (let c?, let p?): candidate = c.lexicographicallyPrecedes(p) ? c : p
+            }
+            guard let key = candidate else { return nil }
+            if let written = writes[key], written == nil {
+                cursor = key  // deleted in this call: skip it
+                continue
+            }
+            return key
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// Why the loader refused a library. Every case names the file.
+public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable {
+    case cannotOpen(path: String, reason: String)
+    case missingEntry(path: String)
+    case abiMajorMismatch(path: String, plugin: UInt32, host: UInt32)
+    case initFailed(path: String, status: Int32, message: String)
+    case badDescriptor(path: String, reason: String)
+    case duplicateName(path: String, name: String)
+    case methodConflict(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            "\(path): cannot be loaded: \(reason)"
+        case .missingEntry(let path):
+            "\(path): no entry symbol 'convene_plugin_entry' (is it a Convene plugin, built with the symbol exported?)"
+        case .abiMajorMismatch(let path, let plugin, let host):
+            "\(path): built for plugin ABI \(plugin).x; this server speaks \(host).x"
+        case .initFailed(let path, let status, let message):
+            "\(path): its entry point failed with status \(status): \(message.isEmpty ? "no reason given" : message)"
+        case .badDescriptor(let path, let reason):
+            "\(path): invalid descriptor: \(reason)"
+        case .duplicateName(let path, let name):
+            "\(path): a plugin named '\(name)' is already loaded"
+        case .methodConflict(let path, let reason):
+            "\(path): \(reason)"
+        }
+    }
+}

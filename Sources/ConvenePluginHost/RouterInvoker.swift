@@ -1,0 +1,85 @@
+import ConveneRPC
+import Dispatch
+import Foundation
+import NIOCore
+import Synchronization
+
+/// Calls the server's own methods in process, for plugins (`call_service`). Runs on a
+/// plugin thread and blocks it until the method answers.
+final class RouterInvoker: Sendable {
+    let router: Router
+    let services: any PluginServices
+    let timeout: Duration
+
+    init(router: Router, services: any PluginServices, timeout: Duration) {
+        self.router = router
+        self.services = services
+        self.timeout = timeout
+    }
+
+    func invoke(call: PluginCall, path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
+        var metadata = Metadata()
+        if asPlugin {
+            guard let token = try? services.pluginCredential(plugin: call.plugin.name) else {
+                return .failure(RPCError(.internal, "the plugin has no credential"))
+            }
+            metadata.add("authorization", "Bearer \(token)")
+        } else {
+            for entry in call.callerMetadata where entry.key == "authorization" { metadata.add(entry.key, value: entry.value) }
+        }
+        let method: RegisteredMethod
+        switch router.lookup(path: path) {
+        case .found(let found): method = found
+        case .unimplemented(let error): return .failure(error)
+        }
+        guard method.descriptor.kind == .unary else {
+            return .failure(RPCError(.unimplemented, "plugins call unary methods only; \(path) is \(method.descriptor.kind)"))
+        }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let buffer = ByteBuffer(bytes: request)
+        switch method.handler {
+        case .synchronousUnary(let body):
+            var context = UnaryContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline, peer: "plugin")
+            do {
+                return .success(Array(buffer: try body(buffer, &context)))
+            } catch {
+                return .failure(RPCError.from(error))
+            }
+        case .asynchronous(let body):
+            let writer = CollectingWriter()
+            let context = ServerCallContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline, peer: "plugin")
+            let box = ResultBox()
+            let done = DispatchSemaphore(value: 0)
+            let task = Task {
+                do {
+                    try await body(RequestStream.of([buffer]), writer, context)
+                    box.set(writer.first.map { .success(Array(buffer: $0)) }
+                            ?? .failure(RPCError(.internal, "\(path) sent no response")))
+                } catch {
+                    box.set(.failure(RPCError.from(error)))
+                }
+                done.signal()
+            }
+            if done.wait(timeout: .now() + .nanoseconds(Int(timeout.components.seconds) * 1_000_000_000)) == .timedOut {
+                task.cancel()
+                return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
+            }
+            return box.get()!
+        }
+    }
+}
+
+private final class ResultBox: Sendable {
+    private let value = Mutex<Result<[UInt8], RPCError>?>(nil)
+    func set(_ result: Result<[UInt8], RPCError>) { value.withLock { $0 = result } }
+    func get() -> Result<[UInt8], RPCError>? { value.withLock { $0 } }
+}
+
+/// A ResponseWriter that keeps what an in-process call sends.
+private final class CollectingWriter: ResponseWriter {
+    private let messages = Mutex<[ByteBuffer]>([])
+    var first: ByteBuffer? { messages.withLock { $0.first } }
+    func sendHeaders(_ metadata: Metadata) async throws {}
+    func send(_ message: ByteBuffer, compress: Bool) async throws { messages.withLock { $0.append(message) } }
+    func setTrailers(_ metadata: Metadata) {}
+}

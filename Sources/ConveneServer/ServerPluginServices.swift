@@ -1,0 +1,62 @@
+import ConveneBuiltins
+import ConveneDomain
+import ConvenePluginHost
+import ConveneServices
+import ConveneStore
+import Foundation
+import Synchronization
+
+/// The plugin host's view of the server: plugin storage in the server's database, plugin
+/// events into the operation's event log, descriptors into reflection, and a credential
+/// per plugin for calls made "as the plugin".
+final class ServerPluginServices: PluginServices {
+    let store: SQLiteStore
+    let events: EventBus
+    let descriptors: DescriptorRegistry
+    private let credentials = Mutex<[String: String]>([:])
+
+    init(store: SQLiteStore, events: EventBus, descriptors: DescriptorRegistry) {
+        self.store = store
+        self.events = events
+        self.descriptors = descriptors
+    }
+
+    func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? {
+        try store.pluginGet(plugin: plugin, key: key)
+    }
+
+    func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        try store.pluginNext(plugin: plugin, prefix: prefix, after: after)
+    }
+
+    func commit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let records = events.compactMap { event -> EventRecord? in
+            guard event.operationID.hasPrefix("op-"), let id = Int64(event.operationID.dropFirst(3)) else { return nil }
+            return EventRecord(operationID: id, kind: event.kind, subjectID: "plugin:\(plugin)",
+                               description: event.description, meetingID: nil, time: now)
+        }
+        let stored = try store.pluginCommit(plugin: plugin, writes: writes, events: records)
+        self.events.publish(stored)
+    }
+
+    func registerDescriptors(_ bytes: [UInt8]) throws {
+        try descriptors.add(fileDescriptorSet: bytes)
+    }
+
+    /// Plugins act for the Secretary-General's mechanisms: their party holds the
+    /// Secretariat role (see Docs/PLUGINS.md, "What a plugin is trusted with").
+    func pluginCredential(plugin: String) throws -> String {
+        if let token = credentials.withLock({ $0[plugin] }) { return token }
+        let token = TokenHashing.newToken()
+        let name = "Plugin \(plugin)"
+        let hash = TokenHashing.hash(token)
+        _ = try store.syncWrite { db in
+            let party = try db.party(named: name) ?? db.insert(PartyRecord(name: name, kind: .otherBody, roles: [.secretariatStaff]))
+            _ = try db.insert(CredentialRecord(partyID: party.id!, tokenHash: hash, label: "plugin \(plugin)",
+                                               createdAt: Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+        credentials.withLock { $0[plugin] = token }
+        return token
+    }
+}

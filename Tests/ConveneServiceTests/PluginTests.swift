@@ -1,0 +1,184 @@
+import ConveneClient
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import NIOCore
+import XCTest
+
+typealias PM = PluginAdministrationMethods
+
+/// The plugin host through the real server: built plugins, loader errors, a C plugin's
+/// behaviour and events, misbehaving plugin calls, unload and reload under load.
+final class PluginTests: XCTestCase {
+    var f: Fixture!
+
+    override func setUp() async throws {
+        f = try await Fixture()
+        try await f.registerParties()
+    }
+
+    override func tearDown() async throws {
+        await f.stop()
+        f.remove()
+    }
+
+    var bin: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent() }
+    func fixture(_ name: String) -> String { bin.appendingPathComponent("libConveneFixture_\(name).so").path }
+
+    func load(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo {
+        try await f.client.unary(PM.loadPlugin, Convene_Plugins_V1_LoadPluginRequest.with { $0.path = path },
+                                 as: Convene_Plugins_V1_PluginInfo.self, options: .bearer(try f.adminToken))
+    }
+
+    func raw(_ method: String, _ bytes: [UInt8], timeout: Duration? = nil) async throws -> [UInt8] {
+        try await Self.raw(f.client, token: f.tokens["Troops"]!, method, bytes, timeout: timeout)
+    }
+
+    static func raw(_ client: ConveneClient, token: String, _ method: String, _ bytes: [UInt8],
+                    timeout: Duration? = nil) async throws -> [UInt8] {
+        Array(buffer: try await client.unary(path: "/test.Behaviour/\(method)", request: ByteBuffer(bytes: bytes),
+                                             options: .bearer(token, timeout: timeout)).message)
+    }
+
+    func testBuiltPluginsAreLoadedListedAndReflected() async throws {
+        let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+        let friends = try XCTUnwrap(list.plugins.first { $0.name == "groups-of-friends" })
+        XCTAssertEqual(friends.abiVersion, "1.0")
+        XCTAssertEqual(friends.events, ["meeting.convened"])
+        XCTAssertTrue(friends.methods.contains("convene.friends.v1.GroupsOfFriends/FormGroup"))
+        XCTAssertFalse(list.plugins.contains { $0.name == "behaviour" }, "fixtures are not loaded by default")
+
+        let services = try await f.client.reflection.listServices().services
+        let reflected = try XCTUnwrap(services.first { $0.name == "convene.friends.v1.GroupsOfFriends" })
+        XCTAssertEqual(reflected.file, "convene/friends/v1/friends.proto")
+        XCTAssertEqual(reflected.methods.first { $0.name == "FormGroup" }?.inputType, "convene.friends.v1.FormGroupRequest")
+    }
+
+    func testEachLoaderErrorNamesTheFileAndTheReason() async throws {
+        let cases: [(String, String)] = [
+            (fixture("NoEntry"), "no entry symbol 'convene_plugin_entry'"),
+            (fixture("WrongMajor"), "built for plugin ABI 99.x; this server speaks 1.x"),
+            (fixture("FailingInit"), "configuration file /etc/convene/failing.conf is missing"),
+            (fixture("Duplicate"), "a plugin named 'groups-of-friends' is already loaded"),
+            ("/nonexistent/libNothing.so", "cannot be loaded"),
+        ]
+        for (path, reason) in cases {
+            let error = await assertRPCError(.failedPrecondition) { try await self.load(path) }
+            XCTAssertTrue(error?.message.hasPrefix(path) ?? false, error?.message ?? "")
+            XCTAssertTrue(error?.message.contains(reason) ?? false, "'\(error?.message ?? "")' lacks '\(reason)'")
+        }
+        await assertRPCError(.permissionDenied) {
+            try await self.f.client.unary(PM.loadPlugin, Convene_Plugins_V1_LoadPluginRequest.with { $0.path = self.fixture("Behaviour") },
+                                          as: Convene_Plugins_V1_PluginInfo.self, options: self.f.options("Secretariat"))
+        }
+        // The server is fine and still serves the good plugin.
+        let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends"])
+    }
+
+    func testGroupsOfFriendsAndTheirProposedInvitations() async throws {
+        let operation = try await f.makeOperation()
+        typealias G = Convene_Friends_V1_Group
+        func call<R: SwiftProtobuf.Message>(_ method: String, _ request: some SwiftProtobuf.Message, as: R.Type) async throws -> R {
+            try await f.client.unary(MethodDescriptor(service: "convene.friends.v1.GroupsOfFriends", method: method, kind: .unary),
+                                     request, as: R.self, options: f.options("Secretariat"))
+        }
+        await assertRPCError(.notFound) {
+            try await call("FormGroup", Convene_Friends_V1_FormGroupRequest.with { $0.operationID = "op-99"; $0.name = "x" }, as: G.self)
+        }
+        let group = try await call("FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+            $0.operationID = operation; $0.name = "Friends of UNMIX"
+        }, as: G.self)
+        XCTAssertEqual(group.id, "grp-1")
+        _ = try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+            $0.groupID = group.id; $0.partyID = f.ids["Troops"]!; $0.kind = .contributor
+        }, as: G.self)
+        _ = try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+            $0.groupID = group.id; $0.partyID = f.ids["Donor"]!; $0.kind = .donor
+        }, as: G.self)
+        await assertRPCError(.alreadyExists) {
+            try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                $0.groupID = group.id; $0.partyID = self.f.ids["Donor"]!; $0.kind = .donor
+            }, as: G.self)
+        }
+        let coordinated = try await call("RecordCoordination", Convene_Friends_V1_RecordCoordinationRequest.with {
+            $0.groupID = group.id; $0.note = "Briefed the Council President on the ceasefire talks"
+        }, as: G.self)
+        XCTAssertEqual(coordinated.members.count, 2)
+        XCTAssertEqual(coordinated.coordinationNotes, ["Briefed the Council President on the ceasefire talks"])
+
+        // A consultation that invites Troops (II.B.3(a)) but not the Donor: the Donor is put before the President.
+        let meeting = try await f.convene(operation)
+        var proposals: [Convene_Friends_V1_ProposedInvitation] = []
+        for _ in 0..<200 where proposals.isEmpty {
+            proposals = try await call("ListProposedInvitations", Convene_Friends_V1_ListProposedInvitationsRequest.with {
+                $0.meetingID = meeting.id
+            }, as: Convene_Friends_V1_ListProposedInvitationsResponse.self).proposals
+            if proposals.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        XCTAssertEqual(proposals.map(\.partyID), [f.ids["Donor"]!])
+        XCTAssertEqual(proposals.first?.suggestedCategory, "II.B.3(e)")
+
+        // Plugin storage is durable across a restart.
+        await f.server.shutDown()
+        try await f.startServer(port: f.port)
+        let groups = try await call("ListGroups", Convene_Friends_V1_ListGroupsRequest.with { $0.operationID = operation },
+                                    as: Convene_Friends_V1_ListGroupsResponse.self)
+        XCTAssertEqual(groups.groups.map(\.name), ["Friends of UNMIX"])
+        XCTAssertEqual(groups.groups.first?.members.count, 2)
+    }
+
+    func testFailingHangingAndSilentPluginCallsLeaveTheServerServing() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let answer1 = try await raw("Echo", [1, 2, 3])
+        XCTAssertEqual(answer1, [1, 2, 3])
+        let failed = await assertRPCError(.internal) { try await self.raw("Fail", []) }
+        XCTAssertEqual(failed?.message, "the behaviour fixture failed on purpose")
+        await assertRPCError(.internal, containing: "without a response") { try await self.raw("Silent", []) }
+
+        // A call that hangs for 3 s with a 200 ms deadline: DEADLINE_EXCEEDED, and meanwhile everyone else is served.
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        let hang = Task { @Sendable in try await Self.raw(client, token: token, "Hang", [0xB8, 0x0B, 0, 0], timeout: .milliseconds(200)) }
+        let status = try await f.client.health.check().status
+        XCTAssertEqual(status, .serving)
+        let answer2 = try await raw("Echo", [9])
+        XCTAssertEqual(answer2, [9])
+        await assertRPCError(.deadlineExceeded) { try await hang.value }
+        // Neither the failed call's write nor the abandoned one's was committed: two echoes counted.
+        try await Task.sleep(for: .seconds(3))
+        let count = try await raw("Count", [])
+        XCTAssertEqual(count, [2, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    func testUnloadDrainsInFlightCallsAndReloadServesAgain() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        let inFlight = Task { @Sendable in try await Self.raw(client, token: token, "Hang", [0xF4, 0x01, 0, 0]) }  // 500 ms
+        try await Task.sleep(for: .milliseconds(100))
+        let admin = CallOptions.bearer(try f.adminToken)
+        _ = try await f.client.unary(PM.unloadPlugin, Convene_Plugins_V1_UnloadPluginRequest.with { $0.name = "behaviour" },
+                                     as: Convene_Plugins_V1_UnloadPluginResponse.self, options: admin)
+        let answer3 = try await inFlight.value
+        XCTAssertEqual(answer3, [0xF4, 0x01, 0, 0], "the in-flight call finished before the unload")
+        await assertRPCError(.unimplemented) { try await self.raw("Echo", [1]) }
+        _ = try await load(fixture("Behaviour"))
+        let answer4 = try await raw("Echo", [7])
+        XCTAssertEqual(answer4, [7])
+        let reloaded = try await f.client.unary(PM.reloadPlugin, Convene_Plugins_V1_ReloadPluginRequest.with { $0.name = "behaviour" },
+                                                as: Convene_Plugins_V1_PluginInfo.self, options: admin)
+        XCTAssertEqual(reloaded.name, "behaviour")
+        let answer5 = try await raw("Echo", [8])
+        XCTAssertEqual(answer5, [8])
+        await assertRPCError(.notFound) {
+            try await self.f.client.unary(PM.unloadPlugin, Convene_Plugins_V1_UnloadPluginRequest.with { $0.name = "nothing" },
+                                          as: Convene_Plugins_V1_UnloadPluginResponse.self, options: admin)
+        }
+    }
+}
+
+import SwiftProtobuf

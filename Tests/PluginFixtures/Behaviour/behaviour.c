@@ -1,0 +1,88 @@
+/*
+ * Fixture: a plugin whose methods misbehave on purpose, to test the host.
+ *   test.Behaviour/Echo    answers its request, and counts calls in storage
+ *   test.Behaviour/Fail    returns INTERNAL with a message
+ *   test.Behaviour/Hang    sleeps for as many milliseconds as its request's first 4 bytes say
+ *   test.Behaviour/Silent  returns OK without a response
+ *   test.Behaviour/Count   answers the stored call count (8 bytes), after an aborted write
+ * Requests and responses are raw bytes here (the host does not decode them).
+ */
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "convene_plugin.h"
+
+static const convene_host_api *api;
+
+static uint64_t stored_count(convene_call *call) {
+    const uint8_t *value;
+    size_t length;
+    uint64_t count = 0;
+    if (api->storage_get(call, (const uint8_t *)"count", 5, &value, &length) == 1 && length == 8) memcpy(&count, value, 8);
+    return count;
+}
+
+static int32_t echo(void *state, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state;
+    uint64_t count = stored_count(call) + 1;
+    api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&count, 8);
+    api->set_response(call, request, length);
+    return CONVENE_OK;
+}
+
+static int32_t failing(void *state, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)request; (void)length;
+    /* A write that must not be committed, since the call fails. */
+    uint64_t bogus = 1000000;
+    api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&bogus, 8);
+    api->set_error(call, "the behaviour fixture failed on purpose");
+    return CONVENE_INTERNAL;
+}
+
+static int32_t hang(void *state, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state;
+    uint32_t milliseconds = 0;
+    if (length >= 4) memcpy(&milliseconds, request, 4);
+    struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
+    nanosleep(&pause, NULL);
+    uint64_t bogus = 2000000;
+    api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&bogus, 8);
+    api->set_response(call, request, length);
+    return CONVENE_OK;
+}
+
+static int32_t silent(void *state, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)call; (void)request; (void)length;
+    return CONVENE_OK;
+}
+
+static int32_t count(void *state, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)request; (void)length;
+    uint64_t value = stored_count(call);
+    api->set_response(call, (const uint8_t *)&value, 8);
+    return CONVENE_OK;
+}
+
+static const convene_method methods[] = {
+    { "Echo", CONVENE_UNARY, "bytes", "bytes", echo },
+    { "Fail", CONVENE_UNARY, "bytes", "bytes", failing },
+    { "Hang", CONVENE_UNARY, "bytes", "bytes", hang },
+    { "Silent", CONVENE_UNARY, "bytes", "bytes", silent },
+    { "Count", CONVENE_UNARY, "bytes", "bytes", count },
+};
+
+static convene_plugin_descriptor descriptor = {
+    .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_plugin_descriptor),
+    .name = "behaviour", .version = "1.0.0", .service = "test.Behaviour",
+    .methods = methods, .method_count = sizeof methods / sizeof methods[0],
+};
+
+__attribute__((visibility("default")))
+int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host,
+                             const convene_plugin_descriptor **out, const char **error) {
+    (void)host; (void)error;
+    api = host_api;
+    *out = &descriptor;
+    return CONVENE_OK;
+}
