@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
         // Mechanism plugins (Annex I), loaded by convened with dlopen.
         .library(name: "ConvenePlugin_Friends", type: .dynamic, targets: ["ConvenePlugin_Friends"]),
+        // The plugin template of Docs/PLUGINS.md (built so it keeps compiling; not loaded by default).
+        .library(name: "ConveneTemplatePlugin", type: .dynamic, targets: ["ConveneTemplatePlugin"]),
         // Test fixtures: one small broken plugin per failure the loader reports.
         .library(name: "ConveneFixture_NoEntry", type: .dynamic, targets: ["ConveneFixture_NoEntry"]),
         .library(name: "ConveneFixture_WrongMajor", type: .dynamic, targets: ["ConveneFixture_WrongMajor"]),
@@ -98,6 +100,8 @@ let package = Package(
                 publicHeadersPath: "gen",
                 cSettings: [.headerSearchPath("gen"), .unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
+        .target(name: "ConveneTemplatePlugin", dependencies: ["ConvenePluginABI"], path: "Plugins/template",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         // Plugin fixtures for the loader's tests.
         .target(name: "ConveneFixture_NoEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NoEntry",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),

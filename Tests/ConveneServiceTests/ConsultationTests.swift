@@ -277,6 +277,6 @@ final class ConsultationTests: XCTestCase {
         XCTAssertEqual(after.statements.map(\.text), ["On the record"])
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
-        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned"])
+        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage"])
     }
 }
