@@ -48,6 +48,11 @@ protos: deps
 	protoc-c -I Protos -I /usr/include --c_out=Plugins/friends/gen convene/friends/v1/friends.proto \
 	  convene/consultation/v1/consultation.proto google/protobuf/timestamp.proto
 	scripts/embed-c-descriptors.sh friends convene/friends/v1/friends.proto > Plugins/friends/gen/friends_descriptor_set.h
+	# Swift plugins: their own generated messages and descriptor set.
+	rm -rf Plugins/training/Generated && mkdir -p Plugins/training/Generated
+	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
+	  --swift_out=Plugins/training/Generated --swift_opt=FileNaming=PathToUnderscores convene/training/v1/training.proto
+	scripts/embed-swift-descriptors.sh trainingDescriptorSet convene/training/v1/training.proto > Plugins/training/Generated/DescriptorSet.swift
 
 clean:
 	rm -rf .build

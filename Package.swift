@@ -1,5 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
+import Foundation
+
+/// The package's folder, for linker scripts (linker flags take absolute paths).
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -16,6 +20,7 @@ let package = Package(
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
         // Mechanism plugins (Annex I), loaded by convened with dlopen.
         .library(name: "ConvenePlugin_Friends", type: .dynamic, targets: ["ConvenePlugin_Friends"]),
+        .library(name: "ConvenePlugin_Training", type: .dynamic, targets: ["ConvenePlugin_Training"]),
         // The plugin template of Docs/PLUGINS.md (built so it keeps compiling; not loaded by default).
         .library(name: "ConveneTemplatePlugin", type: .dynamic, targets: ["ConveneTemplatePlugin"]),
         // Test fixtures: one small broken plugin per failure the loader reports.
@@ -113,6 +118,15 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         .target(name: "ConveneFixture_Behaviour", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Behaviour",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        // The Swift plugin SDK, on the same C ABI.
+        .target(name: "ConvenePluginSDK",
+                dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Regional peacekeeping training centres (I.B.1), in Swift with the SDK. The version
+        // script keeps its exports to the entry symbol (not its own copy of SwiftProtobuf).
+        .target(name: "ConvenePlugin_Training",
+                dependencies: ["ConvenePluginSDK", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                path: "Plugins/training", exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/training/exports.map"])]),
         // The server assembly: router + built-ins + transport + lifecycle.
         .target(name: "ConveneServer",
                 dependencies: ["ConveneTransport", "ConveneBuiltins", "ConveneRPC", "ConveneServices", "ConveneStore",

@@ -86,8 +86,8 @@ static void release_extended(Group *copy) {
     free(copy->coordination_notes);
 }
 
-static int32_t form_group(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t form_group(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     Convene__Friends__V1__FormGroupRequest *in = convene__friends__v1__form_group_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid FormGroupRequest");
     int32_t rc;
@@ -135,8 +135,8 @@ done:
     return rc;
 }
 
-static int32_t add_member(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t add_member(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     Convene__Friends__V1__AddMemberRequest *in = convene__friends__v1__add_member_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddMemberRequest");
     int32_t rc;
@@ -166,8 +166,8 @@ done:
     return rc;
 }
 
-static int32_t record_coordination(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t record_coordination(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     Convene__Friends__V1__RecordCoordinationRequest *in =
         convene__friends__v1__record_coordination_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid RecordCoordinationRequest");
@@ -228,8 +228,8 @@ static void free_groups(group_list *list) {
     free(list->groups);
 }
 
-static int32_t list_groups(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t list_groups(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     Convene__Friends__V1__ListGroupsRequest *in = convene__friends__v1__list_groups_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListGroupsRequest");
     group_list list = { in->operation_id, NULL, 0, 0 };
@@ -259,8 +259,8 @@ static void collect_proposal(const uint8_t *value, size_t length, void *context)
     list->items[list->count++] = item;
 }
 
-static int32_t list_proposed(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t list_proposed(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     Convene__Friends__V1__ListProposedInvitationsRequest *in =
         convene__friends__v1__list_proposed_invitations_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListProposedInvitationsRequest");

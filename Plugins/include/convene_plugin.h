@@ -106,6 +106,10 @@ typedef struct convene_host_api {
     /* The calling party's id ("party-3"), or "" for an event delivery. Host-owned. */
     const char *(*caller)(convene_call *call);
 
+    /* 1 when the calling party holds `role` (convene.parties.v1.Role: 1 Council
+     * President, 2 Council member, 3 Secretariat, 4 administrator), else 0. */
+    int32_t (*caller_has_role)(convene_call *call, int32_t role);
+
     /*
      * Plugin-scoped durable storage, a map from byte keys to byte values private to this
      * plugin. Writes made during a call are committed together, after on_call returns
@@ -148,10 +152,13 @@ typedef struct convene_host_api {
 
 /* ---------------------------------------------------------------- plugin side */
 
-/* Serves one unary call. Return CONVENE_OK after set_response, or another status
- * (with set_error for its message). */
-typedef int32_t (*convene_on_call_fn)(void *plugin_state, convene_call *call,
-                                      const uint8_t *request, size_t request_len);
+struct convene_method;
+
+/* Serves one unary call of `method` (a pointer into the descriptor's methods, so one
+ * function can serve several methods). Return CONVENE_OK after set_response, or another
+ * status (with set_error for its message). */
+typedef int32_t (*convene_on_call_fn)(void *plugin_state, const struct convene_method *method,
+                                      convene_call *call, const uint8_t *request, size_t request_len);
 
 typedef struct convene_method {
     const char *name;          /* "FormGroup" */

@@ -11,8 +11,8 @@
 static const convene_host_api *api;   /* the host's function table, valid while loaded */
 static convene_host *host;            /* our handle, for api->log */
 
-static int32_t hello(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t hello(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     uint64_t calls = 0;
     const uint8_t *value;
     size_t value_length;

@@ -34,6 +34,10 @@ enum HostAPI {
                 guard let call = PluginCall.from(call) else { return nil }
                 return UnsafePointer(call.callerCString)
             },
+            caller_has_role: { call, role in
+                guard let call = PluginCall.from(call) else { return 0 }
+                return call.callerRoles.contains(role) ? 1 : 0
+            },
             storage_get: { call, key, keyLength, value, valueLength in
                 guard let call = PluginCall.from(call), let key else { return -1 }
                 do {

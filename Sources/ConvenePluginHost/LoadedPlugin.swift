@@ -9,6 +9,8 @@ struct PluginMethod: @unchecked Sendable {
     let inputType: String
     let outputType: String
     let onCall: convene_on_call_fn
+    /// The method's entry in the plugin's own table, passed back to `on_call`.
+    let entry: UnsafePointer<convene_method>
 }
 
 /// A library the host loaded and whose entry point accepted the handshake.
@@ -65,7 +67,7 @@ public final class LoadedPlugin: @unchecked Sendable {
                 methods.append(PluginMethod(name: try text(m.name, "methods[\(i)].name"),
                                             inputType: try text(m.input_type, "methods[\(i)].input_type"),
                                             outputType: try text(m.output_type, "methods[\(i)].output_type"),
-                                            onCall: onCall))
+                                            onCall: onCall, entry: table.advanced(by: i)))
             }
         }
         self.methods = methods

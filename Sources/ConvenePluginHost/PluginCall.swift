@@ -18,10 +18,15 @@ final class PluginCall {
     private var arena: [UnsafeMutableRawPointer] = []
     let callerCString: UnsafeMutablePointer<CChar>
 
-    init(plugin: LoadedPlugin, callerID: String, callerMetadata: Metadata) {
+    let callerRoles: Set<Int32>
+
+    /// Resolves the caller from the call's credential (none for an event delivery).
+    init(plugin: LoadedPlugin, callerMetadata: Metadata) {
         self.plugin = plugin
-        self.callerID = callerID
         self.callerMetadata = callerMetadata
+        let identity = callerMetadata.isEmpty ? nil : (try? plugin.services.identify(callerMetadata)) ?? nil
+        self.callerID = identity?.partyID ?? ""
+        self.callerRoles = identity?.roles ?? []
         self.callerCString = strdup(callerID)!
     }
 

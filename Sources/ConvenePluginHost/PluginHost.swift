@@ -134,16 +134,15 @@ public final class PluginHost: Sendable {
     /// Runs one plugin call on a plugin thread, within the caller's deadline.
     func call(_ plugin: LoadedPlugin, _ method: PluginMethod, request: [UInt8], context: ServerCallContext) async throws -> [UInt8] {
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
-        let callerID = context.requestMetadata["x-convene-caller-id"] ?? ""
         let outcome = CallOutcome()
         return try await withThrowingTaskGroup(of: [UInt8].self) { group in
             group.addTask {
                 try await plugin.limiter.acquire()
                 defer { plugin.limiter.release() }
                 return try await self.pool.runIfActive { [self] () throws -> [UInt8] in
-                    let call = PluginCall(plugin: plugin, callerID: callerID, callerMetadata: context.requestMetadata)
+                    let call = PluginCall(plugin: plugin, callerMetadata: context.requestMetadata)
                     let status = request.withUnsafeBufferPointer { bytes in
-                        method.onCall(plugin.state, call.opaque, bytes.baseAddress, bytes.count)
+                        method.onCall(plugin.state, method.entry, call.opaque, bytes.baseAddress, bytes.count)
                     }
                     guard status == 0 else {
                         throw RPCError(StatusCode(rawValue: UInt8(clamping: max(status, 0))) == .ok ? .unknown
@@ -188,7 +187,7 @@ public final class PluginHost: Sendable {
                     try await plugin.limiter.acquire()
                     defer { plugin.limiter.release() }
                     try await pool.runIfActive { [self] in
-                        let call = PluginCall(plugin: plugin, callerID: "", callerMetadata: Metadata())
+                        let call = PluginCall(plugin: plugin, callerMetadata: Metadata())
                         kind.withCString { kindPointer in
                             payload.withUnsafeBufferPointer { bytes in
                                 onEvent(plugin.state, call.opaque, kindPointer, bytes.baseAddress, bytes.count)

@@ -11,6 +11,8 @@ public protocol PluginServices: Sendable {
     func commit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) throws
     /// Registers a plugin's serialized FileDescriptorSet for reflection.
     func registerDescriptors(_ bytes: [UInt8]) throws
+    /// The party a call's credential belongs to, and its role numbers; nil when unknown.
+    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)?
     /// A credential the plugin calls host services with "as the plugin".
     func pluginCredential(plugin: String) throws -> String
 }

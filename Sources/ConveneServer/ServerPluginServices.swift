@@ -1,5 +1,6 @@
 import ConveneBuiltins
 import ConveneDomain
+import ConveneRPC
 import ConvenePluginHost
 import ConveneServices
 import ConveneStore
@@ -38,6 +39,16 @@ final class ServerPluginServices: PluginServices {
         }
         let stored = try store.pluginCommit(plugin: plugin, writes: writes, events: records)
         self.events.publish(stored)
+    }
+
+    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)? {
+        guard let header = metadata["authorization"], header.hasPrefix("Bearer ") else { return nil }
+        let hash = TokenHashing.hash(String(header.dropFirst(7)))
+        return try store.syncRead { db -> (String, Set<Int32>)? in
+            guard let credential = try db.credential(tokenHash: hash), credential.revokedAt == nil,
+                  let party = try db.party(id: credential.partyID) else { return nil }
+            return ("party-\(party.id!)", Set(party.party.roles.map { Int32($0.rawValue) }))
+        }
     }
 
     func registerDescriptors(_ bytes: [UInt8]) throws {

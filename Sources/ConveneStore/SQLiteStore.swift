@@ -102,6 +102,11 @@ public final class SQLiteStore: ConveneStore {
         }
     }
 
+    /// A read from a thread that may block (plugin threads).
+    public func syncRead<T>(_ body: (any StoreReader) throws -> T) throws -> T {
+        try pool.read { db in try body(SQLiteTransaction(db: db)) }
+    }
+
     /// A write transaction from a thread that may block (plugin threads).
     public func syncWrite<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
         try pool.write { db in try body(SQLiteTransaction(db: db)) }

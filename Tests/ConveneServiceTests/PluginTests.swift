@@ -76,7 +76,7 @@ final class PluginTests: XCTestCase {
         // The server is fine and still serves the good plugin.
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                             as: Convene_Plugins_V1_ListPluginsResponse.self)
-        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends"])
+        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends", "training-centres"])
     }
 
     func testGroupsOfFriendsAndTheirProposedInvitations() async throws {
@@ -129,6 +129,74 @@ final class PluginTests: XCTestCase {
                                     as: Convene_Friends_V1_ListGroupsResponse.self)
         XCTAssertEqual(groups.groups.map(\.name), ["Friends of UNMIX"])
         XCTAssertEqual(groups.groups.first?.members.count, 2)
+    }
+
+    func testTrainingCentresPluginWrittenInSwift() async throws {
+        let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+        XCTAssertEqual(list.plugins.first { $0.name == "training-centres" }?.service, "convene.training.v1.TrainingCentres")
+        func call<R: SwiftProtobuf.Message>(_ method: String, _ request: some SwiftProtobuf.Message, as: R.Type,
+                                            by party: String) async throws -> R {
+            try await f.client.unary(MethodDescriptor(service: "convene.training.v1.TrainingCentres", method: method, kind: .unary),
+                                     request, as: R.self, options: f.options(party))
+        }
+        await assertRPCError(.permissionDenied, containing: "Secretariat") {
+            try await call("RegisterCentre", Convene_Training_V1_RegisterCentreRequest.with {
+                $0.name = "x"; $0.hostPartyID = self.f.ids["Host"]!
+            }, as: Convene_Training_V1_Centre.self, by: "Troops")
+        }
+        let centre = try await call("RegisterCentre", Convene_Training_V1_RegisterCentreRequest.with {
+            $0.name = "Coastal Peace Support Training Centre"; $0.hostPartyID = f.ids["Host"]!; $0.region = "West"
+        }, as: Convene_Training_V1_Centre.self, by: "Secretariat")
+        await assertRPCError(.permissionDenied, containing: "I.B.1") {
+            try await call("RequestSupport", Convene_Training_V1_RequestSupportRequest.with {
+                $0.centreID = centre.id; $0.description_p = "Instructors"
+            }, as: Convene_Training_V1_SupportRequest.self, by: "Donor")
+        }
+        let support = try await call("RequestSupport", Convene_Training_V1_RequestSupportRequest.with {
+            $0.centreID = centre.id; $0.description_p = "Two instructors for the civilian police course"
+        }, as: Convene_Training_V1_SupportRequest.self, by: "Host")
+        XCTAssertEqual(support.status, .requested)
+        XCTAssertEqual(support.requestedByPartyID, f.ids["Host"])
+        await assertRPCError(.failedPrecondition) {
+            try await call("DecideSupport", Convene_Training_V1_DecideSupportRequest.with {
+                $0.requestID = support.id; $0.status = .provided
+            }, as: Convene_Training_V1_SupportRequest.self, by: "Secretariat")
+        }
+        let approved = try await call("DecideSupport", Convene_Training_V1_DecideSupportRequest.with {
+            $0.requestID = support.id; $0.status = .approved; $0.note = "From the standing police capacity"
+        }, as: Convene_Training_V1_SupportRequest.self, by: "Secretariat")
+        XCTAssertEqual(approved.status, .approved)
+
+        let operation = try await f.makeOperation()
+        await assertRPCError(.notFound) {
+            try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
+                $0.centreID = centre.id; $0.partyID = self.f.ids["Police"]!; $0.operationID = "op-99"; $0.trainees = 40
+            }, as: Convene_Training_V1_Training.self, by: "Secretariat")
+        }
+        _ = try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
+            $0.centreID = centre.id; $0.partyID = f.ids["Police"]!; $0.operationID = operation
+            $0.course = "Formed police units"; $0.trainees = 40
+        }, as: Convene_Training_V1_Training.self, by: "Secretariat")
+        let trained = try await call("ListTraining", Convene_Training_V1_ListTrainingRequest.with { $0.partyID = f.ids["Police"]! },
+                                     as: Convene_Training_V1_ListTrainingResponse.self, by: "Police")
+        XCTAssertEqual(trained.training.map(\.trainees), [40])
+        let centres = try await call("ListCentres", Convene_Training_V1_ListCentresRequest(),
+                                     as: Convene_Training_V1_ListCentresResponse.self, by: "Troops")
+        XCTAssertEqual(centres.centres.first?.supportRequests.first?.status, .approved)
+
+        // Unloading a Swift plugin stops routing to it (the library stays mapped); reloading serves again.
+        let admin = CallOptions.bearer(try f.adminToken)
+        _ = try await f.client.unary(PM.unloadPlugin, Convene_Plugins_V1_UnloadPluginRequest.with { $0.name = "training-centres" },
+                                     as: Convene_Plugins_V1_UnloadPluginResponse.self, options: admin)
+        await assertRPCError(.unimplemented) {
+            try await call("ListCentres", Convene_Training_V1_ListCentresRequest(), as: Convene_Training_V1_ListCentresResponse.self,
+                           by: "Troops")
+        }
+        _ = try await load(bin.appendingPathComponent("libConvenePlugin_Training.so").path)
+        let again = try await call("ListCentres", Convene_Training_V1_ListCentresRequest(),
+                                   as: Convene_Training_V1_ListCentresResponse.self, by: "Troops")
+        XCTAssertEqual(again.centres.count, 1, "its storage outlived the unload")
     }
 
     func testFailingHangingAndSilentPluginCallsLeaveTheServerServing() async throws {

@@ -23,16 +23,16 @@ static uint64_t stored_count(convene_call *call) {
     return count;
 }
 
-static int32_t echo(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t echo(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     uint64_t count = stored_count(call) + 1;
     api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&count, 8);
     api->set_response(call, request, length);
     return CONVENE_OK;
 }
 
-static int32_t failing(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state; (void)request; (void)length;
+static int32_t failing(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
     /* A write that must not be committed, since the call fails. */
     uint64_t bogus = 1000000;
     api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&bogus, 8);
@@ -40,8 +40,8 @@ static int32_t failing(void *state, convene_call *call, const uint8_t *request, 
     return CONVENE_INTERNAL;
 }
 
-static int32_t hang(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state;
+static int32_t hang(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
     uint32_t milliseconds = 0;
     if (length >= 4) memcpy(&milliseconds, request, 4);
     struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
@@ -52,13 +52,13 @@ static int32_t hang(void *state, convene_call *call, const uint8_t *request, siz
     return CONVENE_OK;
 }
 
-static int32_t silent(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state; (void)call; (void)request; (void)length;
+static int32_t silent(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)call; (void)request; (void)length;
     return CONVENE_OK;
 }
 
-static int32_t count(void *state, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state; (void)request; (void)length;
+static int32_t count(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
     uint64_t value = stored_count(call);
     api->set_response(call, (const uint8_t *)&value, 8);
     return CONVENE_OK;

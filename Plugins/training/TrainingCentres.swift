@@ -1,0 +1,162 @@
+// Regional peacekeeping training centres (resolution 1353 (2001), I.B.1), written in Swift
+// with the Convene plugin SDK.
+//
+// Storage: "centre/<id>" -> Centre, "support/<id>" -> SupportRequest,
+// "training/<id>" -> Training, "seq/<counter>" -> next number.
+import ConvenePluginSDK
+import Foundation
+import SwiftProtobuf
+
+enum TrainingCentres {
+    static let secretariat: Int32 = 3
+
+    static var definition: PluginDefinition {
+        var plugin = PluginDefinition(name: "training-centres", version: "1.0.0",
+                                      service: "convene.training.v1.TrainingCentres", descriptorSet: trainingDescriptorSet)
+
+        plugin.unary("RegisterCentre") { (request: Convene_Training_V1_RegisterCentreRequest, context) -> Convene_Training_V1_Centre in
+            try requireSecretariat(context, "registers training centres")
+            guard !request.name.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "name: required") }
+            guard request.hostPartyID.hasPrefix("party-") else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "host_party_id: a party id (party-N) is required")
+            }
+            let centre = Convene_Training_V1_Centre.with {
+                $0.id = "centre-\(context.nextNumber("centre"))"
+                $0.name = request.name
+                $0.hostPartyID = request.hostPartyID
+                $0.region = request.region
+            }
+            try context.put("centre/\(centre.id)", centre)
+            return centre
+        }
+
+        plugin.unary("ListCentres") { (request: Convene_Training_V1_ListCentresRequest, context) -> Convene_Training_V1_ListCentresResponse in
+            let supports = context.keys(prefix: "support/").compactMap { context.get($0, as: Convene_Training_V1_SupportRequest.self) }
+            return .with {
+                $0.centres = context.keys(prefix: "centre/").compactMap { context.get($0, as: Convene_Training_V1_Centre.self) }
+                    .filter { request.region.isEmpty || $0.region == request.region }
+                    .map { centre in
+                        var centre = centre
+                        centre.supportRequests = supports.filter { $0.centreID == centre.id }
+                        return centre
+                    }
+            }
+        }
+
+        plugin.unary("RequestSupport") { (request: Convene_Training_V1_RequestSupportRequest, context) -> Convene_Training_V1_SupportRequest in
+            let centre = try requireCentre(request.centreID, context)
+            guard context.caller == centre.hostPartyID || context.hasRole(secretariat) else {
+                throw PluginError(CONVENE_PERMISSION_DENIED,
+                                  "only the centre's host country requests technical support for it (I.B.1)")
+            }
+            guard !request.description_p.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "description: required") }
+            let support = Convene_Training_V1_SupportRequest.with {
+                $0.id = "support-\(context.nextNumber("support"))"
+                $0.centreID = centre.id
+                $0.description_p = request.description_p
+                $0.status = .requested
+                $0.requestedByPartyID = context.caller
+            }
+            try context.put("support/\(support.id)", support)
+            return support
+        }
+
+        plugin.unary("DecideSupport") { (request: Convene_Training_V1_DecideSupportRequest, context) -> Convene_Training_V1_SupportRequest in
+            try requireSecretariat(context, "decides on technical support (I.B.1)")
+            guard var support = context.get("support/\(request.requestID)", as: Convene_Training_V1_SupportRequest.self) else {
+                throw PluginError(CONVENE_NOT_FOUND, "request_id: no support request \(request.requestID)")
+            }
+            let allowed: [Convene_Training_V1_SupportStatus: Set<Convene_Training_V1_SupportStatus>] = [
+                .requested: [.approved, .declined], .approved: [.provided, .declined],
+            ]
+            guard allowed[support.status]?.contains(request.status) == true else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "status: a \(support.status) request cannot become \(request.status)")
+            }
+            support.status = request.status
+            support.note = request.note
+            try context.put("support/\(support.id)", support)
+            return support
+        }
+
+        plugin.unary("RecordTraining") { (request: Convene_Training_V1_RecordTrainingRequest, context) -> Convene_Training_V1_Training in
+            try requireSecretariat(context, "records training")
+            let centre = try requireCentre(request.centreID, context)
+            guard request.partyID.hasPrefix("party-") else { throw PluginError(CONVENE_INVALID_ARGUMENT, "party_id: required") }
+            guard request.trainees > 0 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "trainees: must be positive") }
+            if !request.operationID.isEmpty {
+                // The operation must exist (as the caller sees it).
+                _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
+                                     Convene_Training_V1_OperationLookup(operationID: request.operationID), as: Convene_Training_V1_OperationLookup.self)
+            }
+            let training = Convene_Training_V1_Training.with {
+                $0.id = "training-\(context.nextNumber("training"))"
+                $0.centreID = centre.id
+                $0.partyID = request.partyID
+                $0.operationID = request.operationID
+                $0.course = request.course
+                $0.trainees = request.trainees
+            }
+            try context.put("training/\(training.id)", training)
+            return training
+        }
+
+        plugin.unary("ListTraining") { (request: Convene_Training_V1_ListTrainingRequest, context) -> Convene_Training_V1_ListTrainingResponse in
+            .with {
+                $0.training = context.keys(prefix: "training/").compactMap { context.get($0, as: Convene_Training_V1_Training.self) }
+                    .filter { (request.centreID.isEmpty || $0.centreID == request.centreID)
+                              && (request.partyID.isEmpty || $0.partyID == request.partyID) }
+            }
+        }
+        return plugin
+    }
+
+    static func requireSecretariat(_ context: PluginContext, _ what: String) throws {
+        guard context.hasRole(secretariat) else {
+            throw PluginError(CONVENE_PERMISSION_DENIED, "only the Secretariat \(what)")
+        }
+    }
+
+    static func requireCentre(_ id: String, _ context: PluginContext) throws -> Convene_Training_V1_Centre {
+        guard let centre = context.get("centre/\(id)", as: Convene_Training_V1_Centre.self) else {
+            throw PluginError(CONVENE_NOT_FOUND, "centre_id: no centre \(id)")
+        }
+        return centre
+    }
+}
+
+/// GetOperationRequest has one field, operation_id = 1; this stands in for it (and, for the
+/// response, decodes nothing we need: the call only checks the operation exists).
+struct Convene_Training_V1_OperationLookup: SwiftProtobuf.Message, Sendable {
+    static let protoMessageName = "convene.consultation.v1.GetOperationRequest"
+    var operationID = ""
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+    init(operationID: String) { self.operationID = operationID }
+
+    mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+        while let number = try decoder.nextFieldNumber() {
+            if number == 1 { try decoder.decodeSingularStringField(value: &operationID) }
+        }
+    }
+
+    func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+        if !operationID.isEmpty { try visitor.visitSingularStringField(value: operationID, fieldNumber: 1) }
+        try unknownFields.traverse(visitor: &visitor)
+    }
+
+    func isEqualTo(message: any SwiftProtobuf.Message) -> Bool {
+        (message as? Self)?.operationID == operationID
+    }
+
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.operationID == rhs.operationID }
+}
+
+// The one line that makes this library a plugin: the entry symbol, handed to the SDK.
+@_cdecl("convene_plugin_entry")
+public func conveneTrainingEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                                 _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                                 _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    ConvenePluginSDK.start(api, host, out, error) { TrainingCentres.definition }
+}

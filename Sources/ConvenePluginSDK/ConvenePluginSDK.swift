@@ -1,0 +1,268 @@
+@_exported import ConvenePluginABI
+import Foundation
+import SwiftProtobuf
+
+/// Write a Convene plugin in Swift: describe it with a `PluginDefinition` of typed methods
+/// and event handlers, and export it with one line (see Docs/PLUGINS.md, "In Swift"):
+///
+/// ```swift
+/// @_cdecl("convene_plugin_entry")
+/// public func entry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+///                   _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+///                   _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+///     ConvenePluginSDK.start(api, host, out, error) { TrainingCentres.definition }
+/// }
+/// ```
+///
+/// Everything else (the C descriptor, the hooks, buffers and their ownership) is the
+/// SDK's. A library with Swift code is never dlclose'd: unloading stops routing to it.
+public enum ConvenePluginSDK {
+    /// The plugin's entry point: builds the descriptor once and hands it to the host.
+    public static func start(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                             _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                             _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                             _ definition: () -> PluginDefinition) -> Int32 {
+        guard let api, api.pointee.abi_major == UInt32(CONVENE_ABI_MAJOR) else {
+            error?.pointee = UnsafePointer(strdup("this plugin needs plugin ABI 1.x"))
+            return Int32(CONVENE_FAILED_PRECONDITION.rawValue)
+        }
+        let runtime = PluginRuntime(api: api, host: host, definition: definition())
+        PluginRuntime.current = runtime
+        out?.pointee = UnsafePointer(runtime.descriptor)
+        return 0
+    }
+}
+
+/// A plugin method's failure: the status code and message the caller gets.
+public struct PluginError: Error, Sendable {
+    public var code: convene_status
+    public var message: String
+
+    public init(_ code: convene_status, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// What a plugin is: its name, service, methods, events and descriptors.
+public struct PluginDefinition: Sendable {
+    public var name: String
+    public var version: String
+    public var service: String
+    public var descriptorSet: [UInt8]
+    var methods: [(name: String, input: String, output: String, handler: @Sendable (PluginContext, [UInt8]) throws -> [UInt8])] = []
+    var eventHandlers: [(kind: String, handler: @Sendable (PluginContext, [UInt8]) throws -> Void)] = []
+
+    public init(name: String, version: String, service: String, descriptorSet: [UInt8] = []) {
+        self.name = name
+        self.version = version
+        self.service = service
+        self.descriptorSet = descriptorSet
+    }
+
+    /// A unary method with typed request and response.
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ name: String, _ handler: @escaping @Sendable (Request, PluginContext) throws -> Response
+    ) {
+        methods.append((name, Request.protoMessageName, Response.protoMessageName, { context, bytes in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: bytes)
+            } catch {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "request is not a valid \(Request.protoMessageName)")
+            }
+            return try handler(request, context).serializedBytes()
+        }))
+    }
+
+    /// Events of `kind` ("meeting.convened"), whose payload is a serialized OperationEvent.
+    public mutating func on(_ kind: String, _ handler: @escaping @Sendable (PluginContext, [UInt8]) throws -> Void) {
+        eventHandlers.append((kind, handler))
+    }
+}
+
+/// The host's services during one call or event delivery.
+public struct PluginContext {
+    let api: UnsafePointer<convene_host_api>
+    let call: OpaquePointer
+
+    /// The calling party ("party-3"), or "" during an event.
+    public var caller: String { api.pointee.caller(call).map { String(cString: $0) } ?? "" }
+
+    public func get(_ key: String) -> [UInt8]? {
+        var value: UnsafePointer<UInt8>?
+        var length = 0
+        let found = Array(key.utf8).withUnsafeBufferPointer {
+            api.pointee.storage_get(call, $0.baseAddress, $0.count, &value, &length)
+        }
+        guard found == 1, let value else { return nil }
+        return Array(UnsafeBufferPointer(start: value, count: length))
+    }
+
+    public func get<M: SwiftProtobuf.Message>(_ key: String, as: M.Type) -> M? {
+        get(key).flatMap { try? M(serializedBytes: $0) }
+    }
+
+    public func put(_ key: String, _ value: [UInt8]) {
+        let keyBytes = Array(key.utf8)
+        keyBytes.withUnsafeBufferPointer { k in
+            value.withUnsafeBufferPointer { v in _ = api.pointee.storage_put(call, k.baseAddress, k.count, v.baseAddress, v.count) }
+        }
+    }
+
+    public func put(_ key: String, _ message: some SwiftProtobuf.Message) throws {
+        put(key, try message.serializedBytes())
+    }
+
+    public func delete(_ key: String) {
+        let keyBytes = Array(key.utf8)
+        _ = keyBytes.withUnsafeBufferPointer { api.pointee.storage_delete(call, $0.baseAddress, $0.count) }
+    }
+
+    /// Keys starting with `prefix`, in byte order.
+    public func keys(prefix: String) -> [String] {
+        var result: [String] = []
+        var after: [UInt8]?
+        let prefixBytes = Array(prefix.utf8)
+        while true {
+            var key: UnsafePointer<UInt8>?
+            var length = 0
+            let found = prefixBytes.withUnsafeBufferPointer { p in
+                (after ?? []).withUnsafeBufferPointer { a in
+                    api.pointee.storage_next(call, p.baseAddress, p.count, after == nil ? nil : a.baseAddress, a.count, &key, &length)
+                }
+            }
+            guard found == 1, let key else { return result }
+            let bytes = Array(UnsafeBufferPointer(start: key, count: length))
+            result.append(String(decoding: bytes, as: UTF8.self))
+            after = bytes
+        }
+    }
+
+    /// The next number of a named counter, stored with the call.
+    public func nextNumber(_ counter: String) -> UInt64 {
+        var value: UInt64 = 0
+        if let bytes = get("seq/" + counter), bytes.count == 8 { value = bytes.withUnsafeBytes { $0.load(as: UInt64.self) } }
+        value += 1
+        put("seq/" + counter, withUnsafeBytes(of: value) { Array($0) })
+        return value
+    }
+
+    public func emit(operation: String, kind: String, _ description: String) {
+        _ = api.pointee.emit_event(call, operation, kind, description)
+    }
+
+    /// Calls a server method as the caller (default) or as the plugin.
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ path: String, _ request: Request, as: Response.Type, asPlugin: Bool = false
+    ) throws -> Response {
+        let bytes = try request.serializedBytes() as [UInt8]
+        var response: UnsafePointer<UInt8>?
+        var length = 0
+        let status = bytes.withUnsafeBufferPointer {
+            api.pointee.call_service(call, path, $0.baseAddress, $0.count, asPlugin ? 1 : 0, &response, &length)
+        }
+        let data = response.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        guard status == 0 else {
+            throw PluginError(convene_status(rawValue: UInt32(status)), String(decoding: data, as: UTF8.self))
+        }
+        return try Response(serializedBytes: data)
+    }
+
+    /// Whether the caller holds a role (convene.parties.v1.Role: 1 President, 2 Council
+    /// member, 3 Secretariat, 4 administrator).
+    public func hasRole(_ role: Int32) -> Bool {
+        api.pointee.caller_has_role(call, role) == 1
+    }
+
+    public func log(_ message: String) {
+        PluginRuntime.current?.log(CONVENE_LOG_INFO, message)
+    }
+}
+
+/// Owns the C descriptor and dispatches hooks to the definition's Swift closures.
+final class PluginRuntime: @unchecked Sendable {
+    nonisolated(unsafe) static var current: PluginRuntime?
+
+    let api: UnsafePointer<convene_host_api>
+    let host: OpaquePointer?
+    let definition: PluginDefinition
+    let descriptor: UnsafeMutablePointer<convene_plugin_descriptor>
+    var methodsBase: UnsafeMutablePointer<convene_method>?
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+
+    init(api: UnsafePointer<convene_host_api>, host: OpaquePointer?, definition: PluginDefinition) {
+        self.api = api
+        self.host = host
+        self.definition = definition
+        descriptor = .allocate(capacity: 1)
+        func c(_ s: String) -> UnsafePointer<CChar> {
+            let p = strdup(s)!
+            strings.append(p)
+            return UnsafePointer(p)
+        }
+        let methods = UnsafeMutablePointer<convene_method>.allocate(capacity: max(definition.methods.count, 1))
+        for (i, method) in definition.methods.enumerated() {
+            methods[i] = convene_method(name: c(method.name), kind: CONVENE_UNARY, input_type: c(method.input),
+                                        output_type: c(method.output), on_call: { _, method, call, request, length in
+                PluginRuntime.dispatch(method: method, call: call, request: request, length: length)
+            })
+        }
+        methodsBase = methods
+        let kinds = Array(Set(definition.eventHandlers.map(\.kind))).sorted()
+        let events = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(kinds.count, 1))
+        for (i, kind) in kinds.enumerated() { events[i] = c(kind) }
+        let set = UnsafeMutablePointer<UInt8>.allocate(capacity: max(definition.descriptorSet.count, 1))
+        set.initialize(from: definition.descriptorSet, count: definition.descriptorSet.count)
+        descriptor.initialize(to: convene_plugin_descriptor(
+            abi_major: UInt32(CONVENE_ABI_MAJOR), abi_minor: UInt32(CONVENE_ABI_MINOR),
+            size: MemoryLayout<convene_plugin_descriptor>.size,
+            name: c(definition.name), version: c(definition.version), service: c(definition.service),
+            methods: UnsafePointer(methods), method_count: definition.methods.count,
+            events: UnsafePointer(events), event_count: kinds.count,
+            descriptor_set: UnsafePointer(set), descriptor_set_len: definition.descriptorSet.count,
+            state: nil,
+            on_event: kinds.isEmpty ? nil : { _, call, kind, payload, length in
+                PluginRuntime.dispatchEvent(call: call, kind: kind, payload: payload, length: length)
+            },
+            on_unload: nil))
+    }
+
+    func log(_ level: convene_log_level, _ message: String) {
+        api.pointee.log(host, level, message)
+    }
+
+    /// Runs the Swift handler of the method `method` points to in our table.
+    static func dispatch(method: UnsafePointer<convene_method>?, call: OpaquePointer?,
+                         request: UnsafePointer<UInt8>?, length: Int) -> Int32 {
+        guard let runtime = current, let call, let method, let base = runtime.methodsBase else {
+            return Int32(CONVENE_INTERNAL.rawValue)
+        }
+        let index = UnsafePointer(base).distance(to: method)
+        guard index >= 0, index < runtime.definition.methods.count else { return Int32(CONVENE_INTERNAL.rawValue) }
+        let bytes = request.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        do {
+            let response = try runtime.definition.methods[index].handler(PluginContext(api: runtime.api, call: call), bytes)
+            response.withUnsafeBufferPointer { runtime.api.pointee.set_response(call, $0.baseAddress, $0.count) }
+            return 0
+        } catch let error as PluginError {
+            runtime.api.pointee.set_error(call, error.message)
+            return Int32(error.code.rawValue)
+        } catch {
+            runtime.api.pointee.set_error(call, "internal error")
+            return Int32(CONVENE_INTERNAL.rawValue)
+        }
+    }
+
+    static func dispatchEvent(call: OpaquePointer?, kind: UnsafePointer<CChar>?, payload: UnsafePointer<UInt8>?, length: Int) {
+        guard let runtime = current, let call, let kind else { return }
+        let kindString = String(cString: kind)
+        let bytes = payload.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        let context = PluginContext(api: runtime.api, call: call)
+        for handler in runtime.definition.eventHandlers where handler.kind == kindString || handler.kind == "*" {
+            do { try handler.handler(context, bytes) } catch {
+                runtime.log(CONVENE_LOG_ERROR, "event \(kindString): \(error)")
+            }
+        }
+    }
+}
