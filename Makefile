@@ -44,10 +44,14 @@ protos: deps
 	protoc -I Protos -I /usr/include --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
 	scripts/embed-descriptors.sh /tmp/convene-descriptors.pb > $(GEN_SWIFT)/DescriptorSet.swift
 	# C plugins (protobuf-c): each plugin's own messages and those of the services it reads.
-	rm -rf Plugins/friends/gen && mkdir -p Plugins/friends/gen
-	protoc-c -I Protos -I /usr/include --c_out=Plugins/friends/gen convene/friends/v1/friends.proto \
-	  convene/consultation/v1/consultation.proto google/protobuf/timestamp.proto
-	scripts/embed-c-descriptors.sh friends convene/friends/v1/friends.proto > Plugins/friends/gen/friends_descriptor_set.h
+	rm -rf Plugins/common/gen && mkdir -p Plugins/common/gen
+	protoc-c -I Protos -I /usr/include --c_out=Plugins/common/gen convene/consultation/v1/consultation.proto \
+	  google/protobuf/timestamp.proto
+	for plugin in friends msc taskforce; do \
+	  rm -rf Plugins/$$plugin/gen && mkdir -p Plugins/$$plugin/gen && \
+	  protoc-c -I Protos -I /usr/include --c_out=Plugins/$$plugin/gen convene/$$plugin/v1/$$plugin.proto && \
+	  scripts/embed-c-descriptors.sh $$plugin convene/$$plugin/v1/$$plugin.proto > Plugins/$$plugin/gen/$${plugin}_descriptor_set.h; \
+	done
 	# Swift plugins: their own generated messages and descriptor set.
 	rm -rf Plugins/training/Generated && mkdir -p Plugins/training/Generated
 	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \

@@ -21,6 +21,8 @@ let package = Package(
         // Mechanism plugins (Annex I), loaded by convened with dlopen.
         .library(name: "ConvenePlugin_Friends", type: .dynamic, targets: ["ConvenePlugin_Friends"]),
         .library(name: "ConvenePlugin_Training", type: .dynamic, targets: ["ConvenePlugin_Training"]),
+        .library(name: "ConvenePlugin_MilitaryStaffCommittee", type: .dynamic, targets: ["ConvenePlugin_MilitaryStaffCommittee"]),
+        .library(name: "ConvenePlugin_TaskForces", type: .dynamic, targets: ["ConvenePlugin_TaskForces"]),
         // The plugin template of Docs/PLUGINS.md (built so it keeps compiling; not loaded by default).
         .library(name: "ConveneTemplatePlugin", type: .dynamic, targets: ["ConveneTemplatePlugin"]),
         // Test fixtures: one small broken plugin per failure the loader reports.
@@ -100,8 +102,12 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // protobuf-c code of the service messages C plugins read (events, meetings, operations).
+        .target(name: "ConvenePluginProtos", path: "Plugins/common", exclude: ["README", "util"], publicHeadersPath: "gen",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
         // Groups of Friends of the Secretary-General (I.C.2), in C with protobuf-c.
-        .target(name: "ConvenePlugin_Friends", dependencies: ["ConvenePluginABI"], path: "Plugins/friends",
+        .target(name: "ConvenePlugin_Friends", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"], path: "Plugins/friends",
                 publicHeadersPath: "gen",
                 cSettings: [.headerSearchPath("gen"), .unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
@@ -121,6 +127,15 @@ let package = Package(
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
                 dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Military Staff Committee review (I.C.1) and integrated mission task forces (I.B.7), in C.
+        .target(name: "ConvenePlugin_MilitaryStaffCommittee", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
+                path: "Plugins/msc", publicHeadersPath: "gen",
+                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
+        .target(name: "ConvenePlugin_TaskForces", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
+                path: "Plugins/taskforce", publicHeadersPath: "gen",
+                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
         // Regional peacekeeping training centres (I.B.1), in Swift with the SDK. The version
         // script keeps its exports to the entry symbol (not its own copy of SwiftProtobuf).
         .target(name: "ConvenePlugin_Training",

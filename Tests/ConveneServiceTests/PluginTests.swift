@@ -76,7 +76,8 @@ final class PluginTests: XCTestCase {
         // The server is fine and still serves the good plugin.
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                             as: Convene_Plugins_V1_ListPluginsResponse.self)
-        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends", "training-centres"])
+        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends", "military-staff-committee", "mission-task-forces",
+                                                  "training-centres"])
     }
 
     func testGroupsOfFriendsAndTheirProposedInvitations() async throws {
@@ -197,6 +198,121 @@ final class PluginTests: XCTestCase {
         let again = try await call("ListCentres", Convene_Training_V1_ListCentresRequest(),
                                    as: Convene_Training_V1_ListCentresResponse.self, by: "Troops")
         XCTAssertEqual(again.centres.count, 1, "its storage outlived the unload")
+    }
+
+    func typed<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
+                                         as: R.Type, by party: String) async throws -> R {
+        try await f.client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
+                                 options: f.options(party))
+    }
+
+    /// Polls (bounded) until `body` returns a value, for effects of events delivered in the background.
+    func eventually<T>(_ body: () async throws -> T?) async throws -> T? {
+        for _ in 0..<250 {
+            if let value = try await body() { return value }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    func testMilitaryStaffCommitteeReviewsOperationalChanges() async throws {
+        let operation = try await f.makeOperation()
+        let service = "convene.msc.v1.MilitaryStaffCommittee"
+        func reviews(_ party: String) async throws -> [Convene_Msc_V1_Review] {
+            try await typed(service, "ListReviews", Convene_Msc_V1_ListReviewsRequest.with { $0.operationID = operation },
+                            as: Convene_Msc_V1_ListReviewsResponse.self, by: party).reviews
+        }
+        let meeting = try await f.convene(operation, stage: .mandateChange)
+        let opened = try await eventually { try await reviews("Troops").first }
+        XCTAssertEqual(opened?.subjectID, meeting.id)
+        XCTAssertEqual(opened?.status, .open)
+        let hidden = try await reviews("Agency")
+        XCTAssertTrue(hidden.isEmpty, "not invited to the meeting")
+
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.useOfForce = "All necessary means"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        let second = try await eventually { try await reviews("Donor").first { $0.subjectID == operation } }
+        XCTAssertEqual(second?.reason, "change in the authorization to use force (II.B.2(b))")
+        let bystander = try await reviews("Bystander")
+        XCTAssertTrue(bystander.isEmpty)
+
+        let review = try XCTUnwrap(opened)
+        await assertRPCError(.permissionDenied, containing: "I.C.1") {
+            try await self.typed(service, "SubmitFinding", Convene_Msc_V1_SubmitFindingRequest.with {
+                $0.reviewID = review.id; $0.text = "x"
+            }, as: Convene_Msc_V1_Review.self, by: "Troops")
+        }
+        let found = try await typed(service, "SubmitFinding", Convene_Msc_V1_SubmitFindingRequest.with {
+            $0.reviewID = review.id; $0.text = "The force lacks the air assets the new tasks need"
+        }, as: Convene_Msc_V1_Review.self, by: "Member")
+        XCTAssertEqual(found.findings.map(\.partyID), [f.ids["Member"]!])
+        await assertRPCError(.permissionDenied) {
+            try await self.typed(service, "CloseReview", Convene_Msc_V1_CloseReviewRequest.with {
+                $0.reviewID = review.id; $0.conclusion = "x"
+            }, as: Convene_Msc_V1_Review.self, by: "Member")
+        }
+        let closed = try await typed(service, "CloseReview", Convene_Msc_V1_CloseReviewRequest.with {
+            $0.reviewID = review.id; $0.conclusion = "Recommend two utility helicopter units"
+        }, as: Convene_Msc_V1_Review.self, by: "President")
+        XCTAssertEqual(closed.status, .closed)
+        await assertRPCError(.failedPrecondition) {
+            try await self.typed(service, "SubmitFinding", Convene_Msc_V1_SubmitFindingRequest.with {
+                $0.reviewID = review.id; $0.text = "late"
+            }, as: Convene_Msc_V1_Review.self, by: "Member")
+        }
+    }
+
+    func testMissionPlanningFormsATaskForceAndTerminationDissolvesIt() async throws {
+        let operation = try await f.makeOperation()
+        let service = "convene.taskforce.v1.MissionTaskForces"
+        func get() async throws -> Convene_Taskforce_V1_TaskForce? {
+            try? await typed(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = operation },
+                             as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")
+        }
+        let planning = try await f.convene(operation, stage: .missionPlanning)
+        let force = try await eventually { try await get() }
+        XCTAssertEqual(force?.formedByMeetingID, planning.id)
+        XCTAssertTrue(force?.departments.contains("Logistics and support") ?? false)
+
+        await assertRPCError(.permissionDenied, containing: "I.B.7") {
+            try await self.typed(service, "AddTask", Convene_Taskforce_V1_AddTaskRequest.with {
+                $0.operationID = operation; $0.title = "x"; $0.owner = "Police"
+            }, as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")
+        }
+        await assertRPCError(.invalidArgument, containing: "owner") {
+            try await self.typed(service, "AddTask", Convene_Taskforce_V1_AddTaskRequest.with {
+                $0.operationID = operation; $0.title = "x"; $0.owner = "Catering"
+            }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        }
+        let tasked = try await typed(service, "AddTask", Convene_Taskforce_V1_AddTaskRequest.with {
+            $0.operationID = operation; $0.title = "Concept of operations, first draft"; $0.owner = "Military planning"
+        }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        let task = try XCTUnwrap(tasked.tasks.first)
+        XCTAssertEqual(task.status, .todo)
+        let progressed = try await typed(service, "UpdateTask", Convene_Taskforce_V1_UpdateTaskRequest.with {
+            $0.operationID = operation; $0.taskID = task.id; $0.status = .inProgress
+        }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        XCTAssertEqual(progressed.tasks.first?.status, .inProgress)
+        _ = try await typed(service, "AddMember", Convene_Taskforce_V1_AddMemberRequest.with {
+            $0.operationID = operation; $0.name = "Chief of staff (designate)"; $0.department = "Military planning"
+        }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+
+        for phase in [Convene_Consultation_V1_Phase.deployed, .terminated] {
+            _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+                $0.operationID = operation; $0.phase = phase
+            }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        }
+        let dissolved = try await eventually { () -> Convene_Taskforce_V1_TaskForce? in
+            let current = try await get()
+            return current?.status == .dissolved ? current : nil
+        }
+        XCTAssertEqual(dissolved?.members.count, 1)
+        await assertRPCError(.failedPrecondition, containing: "dissolved") {
+            try await self.typed(service, "AddTask", Convene_Taskforce_V1_AddTaskRequest.with {
+                $0.operationID = operation; $0.title = "x"; $0.owner = "Police"
+            }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        }
     }
 
     func testFailingHangingAndSilentPluginCallsLeaveTheServerServing() async throws {

@@ -1,0 +1,236 @@
+/*
+ * Integrated mission task forces (resolution 1353 (2001), I.B.7).
+ *
+ * A mission-planning meeting for an operation (II.B.2(a)) forms its task force, with the
+ * Secretariat's departments; the Secretariat adds members and planning tasks with owners
+ * and status; the task force is dissolved when the operation terminates.
+ *
+ * Storage: "taskforce/<op>" -> TaskForce, "seq/task" -> counter.
+ */
+#include "convene_plugin_util.h"
+#include "convene/consultation/v1/consultation.pb-c.h"
+#include "convene/taskforce/v1/taskforce.pb-c.h"
+#include "gen/taskforce_descriptor_set.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define ROLE_SECRETARIAT 3
+
+typedef Convene__Taskforce__V1__TaskForce TaskForce;
+
+static char *default_departments[] = {
+    "Political affairs", "Military planning", "Police", "Logistics and support", "Humanitarian liaison", "Public information",
+};
+
+static TaskForce *load(convene_call *call, const char *operation_id) {
+    char key[256];
+    snprintf(key, sizeof key, "taskforce/%s", operation_id);
+    size_t length;
+    const uint8_t *value = get_bytes(call, key, &length);
+    return value ? convene__taskforce__v1__task_force__unpack(NULL, length, value) : NULL;
+}
+
+static int32_t save(convene_call *call, const TaskForce *force) {
+    char key[256];
+    snprintf(key, sizeof key, "taskforce/%s", force->operation_id);
+    return put_message(call, key, &force->base);
+}
+
+static void formed(convene_call *call, const char *operation_id, const char *meeting_id) {
+    TaskForce *existing = load(call, operation_id);
+    if (existing) {
+        convene__taskforce__v1__task_force__free_unpacked(existing, NULL);
+        return;
+    }
+    char id[300];
+    snprintf(id, sizeof id, "imtf-%s", operation_id);
+    TaskForce force = CONVENE__TASKFORCE__V1__TASK_FORCE__INIT;
+    force.id = id;
+    force.operation_id = (char *)operation_id;
+    force.formed_by_meeting_id = (char *)meeting_id;
+    force.status = CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE;
+    force.n_departments = sizeof default_departments / sizeof default_departments[0];
+    force.departments = default_departments;
+    if (save(call, &force) == 0) {
+        api->emit_event(call, operation_id, "imtf.formed", "integrated mission task force formed for mission planning (I.B.7)");
+    }
+}
+
+static void on_event(void *state, convene_call *call, const char *kind, const uint8_t *payload, size_t length) {
+    (void)state;
+    Convene__Consultation__V1__OperationEvent *event = convene__consultation__v1__operation_event__unpack(NULL, length, payload);
+    if (!event) return;
+    const uint8_t *answer;
+    size_t answer_length;
+    if (strcmp(kind, "meeting.convened") == 0) {
+        Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
+        get.meeting_id = event->subject_id;
+        if (call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 1, &answer, &answer_length) == CONVENE_OK) {
+            Convene__Consultation__V1__Meeting *meeting = convene__consultation__v1__meeting__unpack(NULL, answer_length, answer);
+            if (meeting && meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MISSION_PLANNING) {
+                formed(call, meeting->operation_id, meeting->id);
+            }
+            if (meeting) convene__consultation__v1__meeting__free_unpacked(meeting, NULL);
+        }
+    } else if (strcmp(kind, "mandate.updated") == 0) {
+        Convene__Consultation__V1__GetOperationRequest get = CONVENE__CONSULTATION__V1__GET_OPERATION_REQUEST__INIT;
+        get.operation_id = event->operation_id;
+        if (call_method(call, "/convene.consultation.v1.Consultation/GetOperation", &get.base, 1, &answer, &answer_length) == CONVENE_OK) {
+            Convene__Consultation__V1__Operation *operation = convene__consultation__v1__operation__unpack(NULL, answer_length, answer);
+            TaskForce *force = operation ? load(call, operation->id) : NULL;
+            if (force && operation->phase == CONVENE__CONSULTATION__V1__PHASE__TERMINATED &&
+                force->status == CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE) {
+                force->status = CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__DISSOLVED;
+                if (save(call, force) == 0) {
+                    api->emit_event(call, operation->id, "imtf.dissolved", "integrated mission task force dissolved on termination");
+                }
+            }
+            if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+            if (operation) convene__consultation__v1__operation__free_unpacked(operation, NULL);
+        }
+    }
+    convene__consultation__v1__operation_event__free_unpacked(event, NULL);
+}
+
+/* Loads the active task force of an operation for a change by the Secretariat. */
+static int32_t load_for_change(convene_call *call, const char *operation_id, TaskForce **out) {
+    if (!api->caller_has_role(call, ROLE_SECRETARIAT)) {
+        return fail(call, CONVENE_PERMISSION_DENIED, "the Secretary-General's task forces are run by the Secretariat (I.B.7)");
+    }
+    *out = load(call, operation_id);
+    if (!*out) return fail(call, CONVENE_NOT_FOUND, "operation_id: no task force (it is formed by a mission-planning meeting, II.B.2(a))");
+    if ((*out)->status != CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE) {
+        return fail(call, CONVENE_FAILED_PRECONDITION, "the task force was dissolved");
+    }
+    return CONVENE_OK;
+}
+
+static int has_department(const TaskForce *force, const char *department) {
+    for (size_t i = 0; i < force->n_departments; i++) {
+        if (strcmp(force->departments[i], department) == 0) return 1;
+    }
+    return 0;
+}
+
+static int32_t get_task_force(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    Convene__Taskforce__V1__GetTaskForceRequest *in = convene__taskforce__v1__get_task_force_request__unpack(NULL, length, request);
+    if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid GetTaskForceRequest");
+    TaskForce *force = load(call, in->operation_id);
+    int32_t rc = force ? respond(call, &force->base) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
+    if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+    convene__taskforce__v1__get_task_force_request__free_unpacked(in, NULL);
+    return rc;
+}
+
+static int32_t add_member(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    Convene__Taskforce__V1__AddMemberRequest *in = convene__taskforce__v1__add_member_request__unpack(NULL, length, request);
+    if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddMemberRequest");
+    TaskForce *force = NULL;
+    int32_t rc = load_for_change(call, in->operation_id, &force);
+    if (rc != CONVENE_OK) goto done;
+    if (!in->name[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "name: required"); goto done; }
+    if (!has_department(force, in->department)) {
+        rc = fail(call, CONVENE_INVALID_ARGUMENT, "department: not a department of this task force");
+        goto done;
+    }
+    Convene__Taskforce__V1__TaskMember member = CONVENE__TASKFORCE__V1__TASK_MEMBER__INIT;
+    member.name = in->name;
+    member.department = in->department;
+    TaskForce updated = *force;
+    updated.members = malloc(sizeof(void *) * (force->n_members + 1));
+    memcpy(updated.members, force->members, sizeof(void *) * force->n_members);
+    updated.members[updated.n_members++] = &member;
+    rc = save(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
+    free(updated.members);
+done:
+    if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+    convene__taskforce__v1__add_member_request__free_unpacked(in, NULL);
+    return rc;
+}
+
+static int32_t add_task(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    Convene__Taskforce__V1__AddTaskRequest *in = convene__taskforce__v1__add_task_request__unpack(NULL, length, request);
+    if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddTaskRequest");
+    TaskForce *force = NULL;
+    int32_t rc = load_for_change(call, in->operation_id, &force);
+    if (rc != CONVENE_OK) goto done;
+    if (!in->title[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "title: required"); goto done; }
+    if (!has_department(force, in->owner)) {
+        rc = fail(call, CONVENE_INVALID_ARGUMENT, "owner: a task is owned by one of the task force's departments");
+        goto done;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "task-%llu", (unsigned long long)next_number(call, "task"));
+    Convene__Taskforce__V1__Task task = CONVENE__TASKFORCE__V1__TASK__INIT;
+    task.id = id;
+    task.title = in->title;
+    task.owner = in->owner;
+    task.status = CONVENE__TASKFORCE__V1__TASK_STATUS__TODO;
+    TaskForce updated = *force;
+    updated.tasks = malloc(sizeof(void *) * (force->n_tasks + 1));
+    memcpy(updated.tasks, force->tasks, sizeof(void *) * force->n_tasks);
+    updated.tasks[updated.n_tasks++] = &task;
+    rc = save(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
+    free(updated.tasks);
+done:
+    if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+    convene__taskforce__v1__add_task_request__free_unpacked(in, NULL);
+    return rc;
+}
+
+static int32_t update_task(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    Convene__Taskforce__V1__UpdateTaskRequest *in = convene__taskforce__v1__update_task_request__unpack(NULL, length, request);
+    if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid UpdateTaskRequest");
+    TaskForce *force = NULL;
+    int32_t rc = load_for_change(call, in->operation_id, &force);
+    if (rc != CONVENE_OK) goto done;
+    if (in->status == CONVENE__TASKFORCE__V1__TASK_STATUS__TASK_STATUS_UNSPECIFIED) {
+        rc = fail(call, CONVENE_INVALID_ARGUMENT, "status: TODO, IN_PROGRESS or DONE");
+        goto done;
+    }
+    rc = fail(call, CONVENE_NOT_FOUND, "task_id: no such task");
+    for (size_t i = 0; i < force->n_tasks; i++) {
+        if (strcmp(force->tasks[i]->id, in->task_id) == 0) {
+            force->tasks[i]->status = in->status;
+            rc = save(call, force) == 0 ? respond(call, &force->base) : fail(call, CONVENE_INTERNAL, "storage failed");
+            break;
+        }
+    }
+done:
+    if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+    convene__taskforce__v1__update_task_request__free_unpacked(in, NULL);
+    return rc;
+}
+
+static const convene_method methods[] = {
+    { "GetTaskForce", CONVENE_UNARY, "convene.taskforce.v1.GetTaskForceRequest", "convene.taskforce.v1.TaskForce", get_task_force },
+    { "AddMember", CONVENE_UNARY, "convene.taskforce.v1.AddMemberRequest", "convene.taskforce.v1.TaskForce", add_member },
+    { "AddTask", CONVENE_UNARY, "convene.taskforce.v1.AddTaskRequest", "convene.taskforce.v1.TaskForce", add_task },
+    { "UpdateTask", CONVENE_UNARY, "convene.taskforce.v1.UpdateTaskRequest", "convene.taskforce.v1.TaskForce", update_task },
+};
+
+static const char *const events[] = { "meeting.convened", "mandate.updated" };
+
+static convene_plugin_descriptor descriptor = {
+    .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_plugin_descriptor),
+    .name = "mission-task-forces", .version = "1.0.0", .service = "convene.taskforce.v1.MissionTaskForces",
+    .methods = methods, .method_count = sizeof methods / sizeof methods[0],
+    .events = events, .event_count = 2, .on_event = on_event,
+};
+
+EXPORT int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host_handle,
+                                    const convene_plugin_descriptor **out, const char **error) {
+    if (host_api->abi_major != CONVENE_ABI_MAJOR) {
+        *error = "host speaks another major ABI version";
+        return CONVENE_FAILED_PRECONDITION;
+    }
+    api = host_api;
+    host = host_handle;
+    descriptor.descriptor_set = taskforce_descriptor_set;
+    descriptor.descriptor_set_len = sizeof taskforce_descriptor_set;
+    *out = &descriptor;
+    return CONVENE_OK;
+}
