@@ -52,11 +52,15 @@ protos: deps
 	  protoc-c -I Protos -I /usr/include --c_out=Plugins/$$plugin/gen convene/$$plugin/v1/$$plugin.proto && \
 	  scripts/embed-c-descriptors.sh $$plugin convene/$$plugin/v1/$$plugin.proto > Plugins/$$plugin/gen/$${plugin}_descriptor_set.h; \
 	done
-	# Swift plugins: their own generated messages and descriptor set.
-	rm -rf Plugins/training/Generated && mkdir -p Plugins/training/Generated
+	# Swift plugins: the service messages they read, and each one's own messages and descriptor set.
+	rm -rf Plugins/messages/Generated && mkdir -p Plugins/messages/Generated
 	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
-	  --swift_out=Plugins/training/Generated --swift_opt=FileNaming=PathToUnderscores convene/training/v1/training.proto
-	scripts/embed-swift-descriptors.sh trainingDescriptorSet convene/training/v1/training.proto > Plugins/training/Generated/DescriptorSet.swift
-
-clean:
-	rm -rf .build
+	  --swift_out=Plugins/messages/Generated --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
+	  convene/consultation/v1/consultation.proto convene/briefing/v1/briefing.proto
+	for plugin in training recon missions publicinfo assessment; do \
+	  rm -rf Plugins/$$plugin/Generated && mkdir -p Plugins/$$plugin/Generated && \
+	  protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
+	    --swift_out=Plugins/$$plugin/Generated --swift_opt=FileNaming=PathToUnderscores convene/$$plugin/v1/$$plugin.proto && \
+	  scripts/embed-swift-descriptors.sh $${plugin}DescriptorSet convene/$$plugin/v1/$$plugin.proto \
+	    > Plugins/$$plugin/Generated/DescriptorSet.swift; \
+	done

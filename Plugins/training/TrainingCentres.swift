@@ -3,12 +3,13 @@
 //
 // Storage: "centre/<id>" -> Centre, "support/<id>" -> SupportRequest,
 // "training/<id>" -> Training, "seq/<counter>" -> next number.
+import ConvenePluginMessages
 import ConvenePluginSDK
 import Foundation
 import SwiftProtobuf
 
 enum TrainingCentres {
-    static let secretariat: Int32 = 3
+    static let secretariat = PartyRole.secretariat
 
     static var definition: PluginDefinition {
         var plugin = PluginDefinition(name: "training-centres", version: "1.0.0",
@@ -87,7 +88,8 @@ enum TrainingCentres {
             if !request.operationID.isEmpty {
                 // The operation must exist (as the caller sees it).
                 _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
-                                     Convene_Training_V1_OperationLookup(operationID: request.operationID), as: Convene_Training_V1_OperationLookup.self)
+                                     Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
+                                     as: Convene_Consultation_V1_Operation.self)
             }
             let training = Convene_Training_V1_Training.with {
                 $0.id = "training-\(context.nextNumber("training"))"
@@ -123,34 +125,6 @@ enum TrainingCentres {
         }
         return centre
     }
-}
-
-/// GetOperationRequest has one field, operation_id = 1; this stands in for it (and, for the
-/// response, decodes nothing we need: the call only checks the operation exists).
-struct Convene_Training_V1_OperationLookup: SwiftProtobuf.Message, Sendable {
-    static let protoMessageName = "convene.consultation.v1.GetOperationRequest"
-    var operationID = ""
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-    init(operationID: String) { self.operationID = operationID }
-
-    mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-        while let number = try decoder.nextFieldNumber() {
-            if number == 1 { try decoder.decodeSingularStringField(value: &operationID) }
-        }
-    }
-
-    func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-        if !operationID.isEmpty { try visitor.visitSingularStringField(value: operationID, fieldNumber: 1) }
-        try unknownFields.traverse(visitor: &visitor)
-    }
-
-    func isEqualTo(message: any SwiftProtobuf.Message) -> Bool {
-        (message as? Self)?.operationID == operationID
-    }
-
-    static func == (lhs: Self, rhs: Self) -> Bool { lhs.operationID == rhs.operationID }
 }
 
 // The one line that makes this library a plugin: the entry symbol, handed to the SDK.

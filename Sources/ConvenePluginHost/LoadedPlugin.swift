@@ -31,6 +31,9 @@ public final class LoadedPlugin: @unchecked Sendable {
     let onEvent: convene_on_event_fn?
     let onUnload: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     let limiter: AsyncLimiter
+    /// Taken around every commit, and around the whole of a call's last attempt after
+    /// conflicts, so that a contended call always completes.
+    let storageLock = NSRecursiveLock()
     let services: any PluginServices
     let invoker: RouterInvoker
     let logger: Logger

@@ -13,6 +13,8 @@ final class PluginCall {
     var errorMessage: String?
     /// This call's storage writes, newest value per key (nil: deleted).
     var writes: [[UInt8]: [UInt8]?] = [:]
+    /// The committed value of each key when this call first read it (for the conflict check).
+    var reads: [[UInt8]: [UInt8]?] = [:]
     var events: [PluginEvent] = []
     /// Host-owned memory handed to the plugin, freed when the hook returns.
     private var arena: [UnsafeMutableRawPointer] = []
@@ -53,7 +55,10 @@ final class PluginCall {
     /// Storage read through this call's own writes.
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
         if let written = writes[key] { return written }
-        return try plugin.services.storageGet(plugin: plugin.name, key: key)
+        if let seen = reads[key] { return seen }
+        let committed = try plugin.services.storageGet(plugin: plugin.name, key: key)
+        reads[key] = .some(committed)
+        return committed
     }
 
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {

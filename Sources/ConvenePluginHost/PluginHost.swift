@@ -140,21 +140,33 @@ public final class PluginHost: Sendable {
                 try await plugin.limiter.acquire()
                 defer { plugin.limiter.release() }
                 return try await self.pool.runIfActive { [self] () throws -> [UInt8] in
-                    let call = PluginCall(plugin: plugin, callerMetadata: context.requestMetadata)
-                    let status = request.withUnsafeBufferPointer { bytes in
-                        method.onCall(plugin.state, method.entry, call.opaque, bytes.baseAddress, bytes.count)
+                    // Optimistic concurrency: a call whose reads were changed by another call
+                    // before it committed runs again; its last attempt runs alone.
+                    for attempt in 1...Self.maxAttempts {
+                        let exclusive = attempt == Self.maxAttempts
+                        if exclusive { plugin.storageLock.lock() }
+                        defer { if exclusive { plugin.storageLock.unlock() } }
+                        let call = PluginCall(plugin: plugin, callerMetadata: context.requestMetadata)
+                        let status = request.withUnsafeBufferPointer { bytes in
+                            method.onCall(plugin.state, method.entry, call.opaque, bytes.baseAddress, bytes.count)
+                        }
+                        guard status == 0 else {
+                            throw RPCError(StatusCode(rawValue: UInt8(clamping: max(status, 0))) == .ok ? .unknown
+                                           : StatusCode(rawValue: UInt8(clamping: status)),
+                                           call.errorMessage ?? "plugin \(plugin.name) failed")
+                        }
+                        guard let response = call.response else {
+                            throw RPCError(.internal, "plugin \(plugin.name) returned OK without a response")
+                        }
+                        do {
+                            // Commit only if the caller is still waiting: an abandoned call leaves nothing.
+                            try outcome.commitUnlessAbandoned { try self.commit(call) }
+                            return response
+                        } catch is PluginStorageConflict {
+                            continue
+                        }
                     }
-                    guard status == 0 else {
-                        throw RPCError(StatusCode(rawValue: UInt8(clamping: max(status, 0))) == .ok ? .unknown
-                                       : StatusCode(rawValue: UInt8(clamping: status)),
-                                       call.errorMessage ?? "plugin \(plugin.name) failed")
-                    }
-                    guard let response = call.response else {
-                        throw RPCError(.internal, "plugin \(plugin.name) returned OK without a response")
-                    }
-                    // Commit only if the caller is still waiting: an abandoned call leaves nothing.
-                    try outcome.commitUnlessAbandoned { try self.commit(call) }
-                    return response
+                    throw RPCError(.aborted, "plugin \(plugin.name): too many concurrent updates of the same data; try again")
                 }
             }
             group.addTask {
@@ -171,10 +183,14 @@ public final class PluginHost: Sendable {
         }
     }
 
+    static let maxAttempts = 4
+
     func commit(_ call: PluginCall) throws {
         guard !call.writes.isEmpty || !call.events.isEmpty else { return }
-        try services.commit(plugin: call.plugin.name,
-                            writes: call.writes.map { (key: $0.key, value: $0.value) }, events: call.events)
+        try call.plugin.storageLock.withLock {
+            try services.commit(plugin: call.plugin.name, reads: call.reads.map { (key: $0.key, value: $0.value) },
+                                writes: call.writes.map { (key: $0.key, value: $0.value) }, events: call.events)
+        }
     }
 
     /// Hands a domain event to every plugin that subscribed to its kind. Fire and forget:
@@ -187,13 +203,24 @@ public final class PluginHost: Sendable {
                     try await plugin.limiter.acquire()
                     defer { plugin.limiter.release() }
                     try await pool.runIfActive { [self] in
-                        let call = PluginCall(plugin: plugin, callerMetadata: Metadata())
-                        kind.withCString { kindPointer in
-                            payload.withUnsafeBufferPointer { bytes in
-                                onEvent(plugin.state, call.opaque, kindPointer, bytes.baseAddress, bytes.count)
+                        for attempt in 1...Self.maxAttempts {
+                            let exclusive = attempt == Self.maxAttempts
+                            if exclusive { plugin.storageLock.lock() }
+                            defer { if exclusive { plugin.storageLock.unlock() } }
+                            let call = PluginCall(plugin: plugin, callerMetadata: Metadata())
+                            kind.withCString { kindPointer in
+                                payload.withUnsafeBufferPointer { bytes in
+                                    onEvent(plugin.state, call.opaque, kindPointer, bytes.baseAddress, bytes.count)
+                                }
+                            }
+                            do {
+                                try commit(call)
+                                return
+                            } catch is PluginStorageConflict {
+                                continue
                             }
                         }
-                        try commit(call)
+                        throw PluginStorageConflict()
                     }
                 } catch {
                     plugin.logger.error("event delivery failed", metadata: ["kind": "\(kind)", "error": "\(error)"])

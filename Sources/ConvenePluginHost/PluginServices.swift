@@ -7,8 +7,10 @@ public protocol PluginServices: Sendable {
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]?
     /// The first committed key after `after` (or from the start) that starts with `prefix`.
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?
-    /// Commits a call's writes (nil value: delete) and events in one transaction.
-    func commit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) throws
+    /// Commits a call's writes (nil value: delete) and events in one transaction, provided
+    /// every key the call read still holds the value it read (else throws `PluginStorageConflict`).
+    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
+                events: [PluginEvent]) throws
     /// Registers a plugin's serialized FileDescriptorSet for reflection.
     func registerDescriptors(_ bytes: [UInt8]) throws
     /// The party a call's credential belongs to, and its role numbers; nil when unknown.
@@ -22,4 +24,9 @@ public struct PluginEvent: Sendable {
     public var operationID: String
     public var kind: String
     public var description: String
+}
+
+/// A plugin call read a key that another call changed before it committed.
+public struct PluginStorageConflict: Error, Sendable {
+    public init() {}
 }

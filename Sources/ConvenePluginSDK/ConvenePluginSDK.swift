@@ -33,6 +33,14 @@ public enum ConvenePluginSDK {
     }
 }
 
+/// Role numbers of convene.parties.v1.Role, for `PluginContext.hasRole`.
+public enum PartyRole {
+    public static let councilPresident: Int32 = 1
+    public static let councilMember: Int32 = 2
+    public static let secretariat: Int32 = 3
+    public static let administrator: Int32 = 4
+}
+
 /// A plugin method's failure: the status code and message the caller gets.
 public struct PluginError: Error, Sendable {
     public var code: convene_status
@@ -173,6 +181,19 @@ public struct PluginContext {
     /// member, 3 Secretariat, 4 administrator).
     public func hasRole(_ role: Int32) -> Bool {
         api.pointee.caller_has_role(call, role) == 1
+    }
+
+    /// Whether the caller sits on the Council (President or member).
+    public var isCouncil: Bool { hasRole(PartyRole.councilPresident) || hasRole(PartyRole.councilMember) }
+
+    /// Throws PERMISSION_DENIED with `why` unless the caller holds one of `roles`.
+    public func require(_ why: String, anyOf roles: Int32...) throws {
+        guard roles.contains(where: hasRole) else { throw PluginError(CONVENE_PERMISSION_DENIED, why) }
+    }
+
+    /// All stored messages whose keys start with `prefix`.
+    public func all<M: SwiftProtobuf.Message>(_ prefix: String, as: M.Type) -> [M] {
+        keys(prefix: prefix).compactMap { get($0, as: M.self) }
     }
 
     public func log(_ message: String) {

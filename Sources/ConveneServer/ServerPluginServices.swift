@@ -30,14 +30,17 @@ final class ServerPluginServices: PluginServices {
         try store.pluginNext(plugin: plugin, prefix: prefix, after: after)
     }
 
-    func commit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) throws {
+    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
+                events: [PluginEvent]) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let records = events.compactMap { event -> EventRecord? in
             guard event.operationID.hasPrefix("op-"), let id = Int64(event.operationID.dropFirst(3)) else { return nil }
             return EventRecord(operationID: id, kind: event.kind, subjectID: "plugin:\(plugin)",
                                description: event.description, meetingID: nil, time: now)
         }
-        let stored = try store.pluginCommit(plugin: plugin, writes: writes, events: records)
+        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, writes: writes, events: records) else {
+            throw PluginStorageConflict()
+        }
         self.events.publish(stored)
     }
 

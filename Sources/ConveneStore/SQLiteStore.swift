@@ -135,9 +135,16 @@ public final class SQLiteStore: ConveneStore {
         }
     }
 
-    /// A plugin call's writes and events, in one transaction; returns the stored events.
-    public func pluginCommit(plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord] {
+    /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
+    /// (committing nothing) when a key the call read no longer holds the value it read.
+    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
+                             writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord]? {
         try pool.write { db in
+            for (key, seen) in reads {
+                let now = try Data.fetchOne(db, sql: "SELECT value FROM pluginStorage WHERE plugin = ? AND key = ?",
+                                            arguments: [plugin, Data(key)]).map { Array($0) }
+                if now != seen { return nil }
+            }
             for (key, value) in writes {
                 if let value {
                     try db.execute(sql: "INSERT OR REPLACE INTO pluginStorage (plugin, key, value) VALUES (?, ?, ?)",

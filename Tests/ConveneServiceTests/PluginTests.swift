@@ -76,8 +76,9 @@ final class PluginTests: XCTestCase {
         // The server is fine and still serves the good plugin.
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                             as: Convene_Plugins_V1_ListPluginsResponse.self)
-        XCTAssertEqual(list.plugins.map(\.name), ["groups-of-friends", "military-staff-committee", "mission-task-forces",
-                                                  "training-centres"])
+        XCTAssertEqual(list.plugins.map(\.name), ["council-missions", "follow-up-assessment", "groups-of-friends",
+                                                  "military-staff-committee", "mission-task-forces", "public-information",
+                                                  "reconnaissance-visits", "training-centres"])
     }
 
     func testGroupsOfFriendsAndTheirProposedInvitations() async throws {
@@ -336,6 +337,21 @@ final class PluginTests: XCTestCase {
         try await Task.sleep(for: .seconds(3))
         let count = try await raw("Count", [])
         XCTAssertEqual(count, [2, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    func testConcurrentCallsNeverLoseAStorageUpdate() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // 40 echoes at once, each a read-modify-write of one counter, on 4 plugin threads.
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for i in 0..<40 {
+                group.addTask { @Sendable in try await Self.raw(client, token: token, "Echo", [UInt8(i)]) }
+            }
+            for try await _ in group {}
+        }
+        let count = try await raw("Count", [])
+        XCTAssertEqual(count, [40, 0, 0, 0, 0, 0, 0, 0], "every increment committed once")
     }
 
     func testUnloadDrainsInFlightCallsAndReloadServesAgain() async throws {

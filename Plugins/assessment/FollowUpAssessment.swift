@@ -1,0 +1,133 @@
+// Six-month follow-up assessment (resolution 1353 (2001), I.D.1, OP.3), in Swift with the
+// plugin SDK. It reads the consultation and briefing services (as the plugin) and computes
+// the efficiency and effectiveness of the meetings with contributors over a window.
+//
+// Storage: "proposal/<id>" -> Proposal, "seq/proposal" -> counter.
+import ConvenePluginMessages
+import ConvenePluginSDK
+import Foundation
+
+enum FollowUpAssessment {
+    static let consultation = "/convene.consultation.v1.Consultation/"
+
+    static var definition: PluginDefinition {
+        var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.0.0",
+                                      service: "convene.assessment.v1.FollowUpAssessment", descriptorSet: assessmentDescriptorSet)
+
+        plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
+            guard !request.text.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "text: required") }
+            let proposal = Convene_Assessment_V1_Proposal.with {
+                $0.id = "proposal-\(context.nextNumber("proposal"))"
+                $0.partyID = context.caller
+                $0.text = request.text
+                $0.submitTime = Google_Protobuf_Timestamp(date: Date())
+            }
+            try context.put("proposal/\(proposal.id)", proposal)
+            return proposal
+        }
+
+        plugin.unary("Assess") { (request: Convene_Assessment_V1_AssessRequest, context) -> Convene_Assessment_V1_Assessment in
+            try context.require("the assessment is for the Council and the Secretariat (OP.3, I.D.1)",
+                                anyOf: PartyRole.secretariat, PartyRole.councilPresident, PartyRole.councilMember)
+            guard request.windowDays >= 0, request.windowDays <= 3660 else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "window_days: 0 (six months) to 3660")
+            }
+            let days = request.windowDays == 0 ? 183 : Int(request.windowDays)
+            let to = Date(), from = to.addingTimeInterval(-Double(days) * 86_400)
+            return try assess(from: from, to: to, context)
+        }
+        return plugin
+    }
+
+    static func assess(from: Date, to: Date, _ context: PluginContext) throws -> Convene_Assessment_V1_Assessment {
+        var result = Convene_Assessment_V1_Assessment()
+        result.fromTime = Google_Protobuf_Timestamp(date: from)
+        result.toTime = Google_Protobuf_Timestamp(date: to)
+        var byForm: [String: Int32] = [:], byStage: [String: Int32] = [:]
+        var consultations = 0, withPaper = 0, held = 0, circulated = 0
+        var participants = 0, speakers = 0, meetingsWithParticipants = 0
+        var leadHours: [Double] = []
+        let operations = try context.call(consultation + "ListOperations", Convene_Consultation_V1_ListOperationsRequest.with { $0.pageSize = 500 },
+                                          as: Convene_Consultation_V1_ListOperationsResponse.self, asPlugin: true).operations
+        for operation in operations {
+            let account = try context.call(consultation + "GetConsultationAccount", Convene_Consultation_V1_GetConsultationAccountRequest.with {
+                $0.operationID = operation.id
+                $0.fromTime = Google_Protobuf_Timestamp(date: from)
+                $0.toTime = Google_Protobuf_Timestamp(date: to)
+            }, as: Convene_Consultation_V1_ConsultationAccount.self, asPlugin: true)
+            result.concernsRaised += account.concernsRaised
+            result.concernsAnswered += account.concernsAnswered
+            result.requestsReceived += account.requestsReceived
+            result.requestsDeclined += account.requestsDeclined
+            var scheduled: [String: Date] = [:]
+            for entry in account.meetings {
+                let meeting = entry.meeting
+                scheduled[meeting.id] = meeting.scheduledTime.date
+                result.meetings += 1
+                byForm[formName(meeting.form), default: 0] += 1
+                if meeting.form == .consultationMeeting {
+                    consultations += 1
+                    byStage[meeting.requestID.isEmpty ? stageName(meeting.stage) : "request", default: 0] += 1
+                    if !meeting.informalPaper.agenda.isEmpty { withPaper += 1 }
+                    if meeting.status == .held {
+                        held += 1
+                        if meeting.summaryStatus == .circulated { circulated += 1 }
+                    }
+                }
+                let invited = Set(entry.participantIds)
+                if !invited.isEmpty {
+                    meetingsWithParticipants += 1
+                    participants += invited.count
+                    speakers += Set(meeting.statements.map(\.partyID)).intersection(invited).count
+                }
+            }
+            let reports = try context.call("/convene.briefing.v1.Briefing/ListReports",
+                                           Convene_Briefing_V1_ListReportsRequest.with { $0.operationID = operation.id },
+                                           as: Convene_Briefing_V1_ListReportsResponse.self, asPlugin: true).reports
+            for report in reports where report.hasDistributeTime {
+                let distributed = report.distributeTime.date
+                guard distributed >= from, distributed <= to else { continue }
+                result.reportsDistributed += 1
+                if !report.flags.isEmpty { result.reportsFlagged += 1 }
+                if let meetingAt = scheduled[report.meetingID] {
+                    leadHours.append(meetingAt.timeIntervalSince(distributed) / 3600)
+                }
+            }
+        }
+        result.meetingsByForm = byForm.keys.sorted().map { name in .with { $0.name = name; $0.count = byForm[name]! } }
+        result.meetingsByStage = byStage.keys.sorted().map { name in .with { $0.name = name; $0.count = byStage[name]! } }
+        result.meanReportLeadHours = leadHours.isEmpty ? 0 : leadHours.reduce(0, +) / Double(leadHours.count)
+        result.informalPaperShare = consultations == 0 ? 0 : Double(withPaper) / Double(consultations)
+        result.summariesCirculatedShare = held == 0 ? 0 : Double(circulated) / Double(held)
+        result.meanParticipants = meetingsWithParticipants == 0 ? 0 : Double(participants) / Double(meetingsWithParticipants)
+        result.participationShare = participants == 0 ? 0 : Double(speakers) / Double(participants)
+        result.proposals = context.all("proposal/", as: Convene_Assessment_V1_Proposal.self).filter {
+            $0.submitTime.date >= from && $0.submitTime.date <= to
+        }
+        return result
+    }
+
+    static func formName(_ form: Convene_Consultation_V1_MeetingForm) -> String {
+        switch form {
+        case .councilMeeting: "II.A"
+        case .consultationMeeting: "II.B"
+        case .secretariatMeeting: "II.C"
+        case .otherConsultation: "II.D"
+        case .evaluation: "I.B.3"
+        default: "other"
+        }
+    }
+
+    static func stageName(_ stage: Convene_Consultation_V1_Stage) -> String {
+        let letters = ["a", "b", "c", "d", "e", "f", "g"]
+        let index = stage.rawValue - 1
+        return index >= 0 && index < letters.count ? "II.B.2(\(letters[index]))" : "unspecified"
+    }
+}
+
+@_cdecl("convene_plugin_entry")
+public func conveneAssessmentEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                                   _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                                   _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    ConvenePluginSDK.start(api, host, out, error) { FollowUpAssessment.definition }
+}

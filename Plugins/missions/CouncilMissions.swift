@@ -1,0 +1,124 @@
+// Security Council missions (resolution 1353 (2001), I.B.5, II.B.2(g)), in Swift with the
+// plugin SDK. Terms of reference and conclusions go to every contributor, with receipts;
+// the consultations held before and after the mission (II.B.2(g)) are linked to it.
+//
+// Storage: "mission/<id>" -> Mission, "seq/mission" -> counter.
+import ConvenePluginMessages
+import ConvenePluginSDK
+import Foundation
+
+enum CouncilMissions {
+    typealias Mission = Convene_Missions_V1_Mission
+
+    static var definition: PluginDefinition {
+        var plugin = PluginDefinition(name: "council-missions", version: "1.0.0",
+                                      service: "convene.missions.v1.CouncilMissions", descriptorSet: missionsDescriptorSet)
+
+        plugin.unary("PlanMission") { (request: Convene_Missions_V1_PlanMissionRequest, context) -> Mission in
+            try context.require("the Council President plans Security Council missions (I.B.5)", anyOf: PartyRole.councilPresident)
+            guard !request.termsOfReference.isEmpty else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "terms_of_reference: required (I.B.5)")
+            }
+            _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
+                                 Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
+                                 as: Convene_Consultation_V1_Operation.self)
+            let contributors = try contributorIDs(request.operationID, context)
+            let mission = Mission.with {
+                $0.id = "mission-\(context.nextNumber("mission"))"
+                $0.operationID = request.operationID
+                $0.termsOfReference = request.termsOfReference
+                $0.dates = request.dates
+                $0.receipts = contributors.map { id in .with { $0.partyID = id } }
+            }
+            try context.put("mission/\(mission.id)", mission)
+            context.emit(operation: request.operationID, kind: "mission.terms_delivered",
+                         "terms of reference of \(mission.id) delivered to \(contributors.count) contributors (I.B.5)")
+            return mission
+        }
+
+        plugin.unary("RecordConclusions") { (request: Convene_Missions_V1_RecordConclusionsRequest, context) -> Mission in
+            try context.require("the Council President records a mission's conclusions (I.B.5)", anyOf: PartyRole.councilPresident)
+            var mission = try load(request.missionID, context)
+            guard mission.conclusions.isEmpty else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "the conclusions of \(mission.id) are already recorded")
+            }
+            guard !request.conclusions.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "conclusions: required") }
+            mission.conclusions = request.conclusions
+            try context.put("mission/\(mission.id)", mission)
+            context.emit(operation: mission.operationID, kind: "mission.conclusions_delivered",
+                         "conclusions of \(mission.id) delivered to \(mission.receipts.count) contributors (I.B.5)")
+            return mission
+        }
+
+        plugin.unary("Acknowledge") { (request: Convene_Missions_V1_AcknowledgeRequest, context) -> Mission in
+            var mission = try load(request.missionID, context)
+            guard let index = mission.receipts.firstIndex(where: { $0.partyID == context.caller }) else {
+                throw PluginError(CONVENE_PERMISSION_DENIED, "\(mission.id) was not delivered to the caller")
+            }
+            switch request.document {
+            case .termsOfReference:
+                mission.receipts[index].termsAcknowledged = true
+            case .conclusions:
+                guard !mission.conclusions.isEmpty else {
+                    throw PluginError(CONVENE_FAILED_PRECONDITION, "\(mission.id) has no conclusions yet")
+                }
+                mission.receipts[index].conclusionsAcknowledged = true
+            default:
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "document: TERMS_OF_REFERENCE or CONCLUSIONS")
+            }
+            try context.put("mission/\(mission.id)", mission)
+            return mission
+        }
+
+        plugin.unary("ListMissions") { (request: Convene_Missions_V1_ListMissionsRequest, context) -> Convene_Missions_V1_ListMissionsResponse in
+            let missions = context.all("mission/", as: Mission.self).filter { $0.operationID == request.operationID }
+            let seesAll = context.isCouncil || context.hasRole(PartyRole.secretariat)
+            return .with {
+                $0.missions = seesAll ? missions : missions.filter { $0.receipts.contains { $0.partyID == context.caller } }
+            }
+        }
+
+        // II.B.2(g): a consultation at the Council-mission stage is the one before the mission
+        // until its conclusions are in, and the one after it once they are.
+        plugin.on("meeting.convened") { context, payload in
+            let event = try Convene_Consultation_V1_OperationEvent(serializedBytes: payload)
+            let meeting = try context.call("/convene.consultation.v1.Consultation/GetMeeting",
+                                           Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = event.subjectID },
+                                           as: Convene_Consultation_V1_Meeting.self, asPlugin: true)
+            guard meeting.stage == .councilMission else { return }
+            for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
+                if mission.conclusions.isEmpty, mission.consultationBeforeMeetingID.isEmpty {
+                    mission.consultationBeforeMeetingID = meeting.id
+                } else if !mission.conclusions.isEmpty, mission.consultationAfterMeetingID.isEmpty {
+                    mission.consultationAfterMeetingID = meeting.id
+                } else {
+                    continue
+                }
+                try context.put("mission/\(mission.id)", mission)
+            }
+        }
+        return plugin
+    }
+
+    static func contributorIDs(_ operationID: String, _ context: PluginContext) throws -> [String] {
+        let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
+                                             Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = operationID },
+                                             as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+        var seen = Set<String>()
+        return contributions.contributions.map(\.partyID).filter { seen.insert($0).inserted }
+    }
+
+    static func load(_ id: String, _ context: PluginContext) throws -> Mission {
+        guard let mission = context.get("mission/\(id)", as: Mission.self) else {
+            throw PluginError(CONVENE_NOT_FOUND, "mission_id: no mission \(id)")
+        }
+        return mission
+    }
+}
+
+@_cdecl("convene_plugin_entry")
+public func conveneMissionsEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                                 _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                                 _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    ConvenePluginSDK.start(api, host, out, error) { CouncilMissions.definition }
+}

@@ -1,0 +1,75 @@
+// Public information (resolution 1353 (2001), I.B.10-12), in Swift with the plugin SDK.
+//
+// Storage: "campaign/<id>", "programme/<id>", "seq/..." counters.
+import ConvenePluginMessages
+import ConvenePluginSDK
+import Foundation
+
+enum PublicInformation {
+    static var definition: PluginDefinition {
+        var plugin = PluginDefinition(name: "public-information", version: "1.0.0",
+                                      service: "convene.publicinfo.v1.PublicInformation", descriptorSet: publicinfoDescriptorSet)
+
+        plugin.unary("LaunchCampaign") { (request: Convene_Publicinfo_V1_LaunchCampaignRequest, context) -> Convene_Publicinfo_V1_Campaign in
+            try context.require("the Secretariat runs a mission's public information (I.B.10, I.B.12)", anyOf: PartyRole.secretariat)
+            guard request.audience != .unspecified else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "audience: LOCAL (I.B.10) or INTERNATIONAL (I.B.11)")
+            }
+            guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
+            _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
+                                 Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
+                                 as: Convene_Consultation_V1_Operation.self)
+            let campaign = Convene_Publicinfo_V1_Campaign.with {
+                $0.id = "campaign-\(context.nextNumber("campaign"))"
+                $0.operationID = request.operationID
+                $0.audience = request.audience
+                $0.message = request.message
+                $0.channels = request.channels
+            }
+            try context.put("campaign/\(campaign.id)", campaign)
+            context.emit(operation: request.operationID, kind: "publicinfo.campaign_launched", request.message)
+            return campaign
+        }
+
+        plugin.unary("AddProgramme") { (request: Convene_Publicinfo_V1_AddProgrammeRequest, context) -> Convene_Publicinfo_V1_Programme in
+            guard context.caller == request.countryPartyID || context.hasRole(PartyRole.secretariat) else {
+                throw PluginError(CONVENE_PERMISSION_DENIED, "a programme is added by its country or the Secretariat (I.B.11)")
+            }
+            guard !request.title.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "title: required") }
+            let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
+                                                 Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = request.operationID },
+                                                 as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+            let personnel: Set<Convene_Consultation_V1_ContributionKind> = [.troops, .militaryObservers, .civilianPolice, .otherCivilianPersonnel]
+            guard contributions.contributions.contains(where: { $0.partyID == request.countryPartyID && personnel.contains($0.kind) }) else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "country_party_id: programmes highlight the peacekeepers a country contributes to \(request.operationID) (I.B.11)")
+            }
+            let programme = Convene_Publicinfo_V1_Programme.with {
+                $0.id = "programme-\(context.nextNumber("programme"))"
+                $0.operationID = request.operationID
+                $0.countryPartyID = request.countryPartyID
+                $0.title = request.title
+                $0.highlights = request.highlights
+            }
+            try context.put("programme/\(programme.id)", programme)
+            return programme
+        }
+
+        plugin.unary("ListActivities") { (request: Convene_Publicinfo_V1_ListActivitiesRequest, context) -> Convene_Publicinfo_V1_ListActivitiesResponse in
+            .with {
+                $0.campaigns = context.all("campaign/", as: Convene_Publicinfo_V1_Campaign.self)
+                    .filter { $0.operationID == request.operationID }
+                $0.programmes = context.all("programme/", as: Convene_Publicinfo_V1_Programme.self)
+                    .filter { $0.operationID == request.operationID }
+            }
+        }
+        return plugin
+    }
+}
+
+@_cdecl("convene_plugin_entry")
+public func convenePublicInformationEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                                          _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                                          _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    ConvenePluginSDK.start(api, host, out, error) { PublicInformation.definition }
+}

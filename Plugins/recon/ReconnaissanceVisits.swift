@@ -1,0 +1,135 @@
+// Reconnaissance visits (resolution 1353 (2001), I.B.6), in Swift with the plugin SDK.
+//
+// Storage: "visit/<id>" -> Visit, "seq/visit" -> counter.
+import ConvenePluginMessages
+import ConvenePluginSDK
+import Foundation
+
+enum ReconnaissanceVisits {
+    typealias Visit = Convene_Recon_V1_Visit
+    static let personnel: Set<Convene_Consultation_V1_ContributionKind> = [.troops, .militaryObservers, .civilianPolice]
+
+    static var definition: PluginDefinition {
+        var plugin = PluginDefinition(name: "reconnaissance-visits", version: "1.0.0",
+                                      service: "convene.recon.v1.ReconnaissanceVisits", descriptorSet: reconDescriptorSet)
+
+        plugin.unary("RequestVisit") { (request: Convene_Recon_V1_RequestVisitRequest, context) -> Visit in
+            guard !request.purpose.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "purpose: required") }
+            guard request.teamSize > 0, request.teamSize <= 50 else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "team_size: 1 to 50")
+            }
+            // A country committing troops: a contributor of personnel, or identified by the SG (II.A.2).
+            let operation = try context.call("/convene.consultation.v1.Consultation/GetOperation",
+                                             Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
+                                             as: Convene_Consultation_V1_Operation.self)
+            let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
+                                                 Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = request.operationID },
+                                                 as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+            let committing = contributions.contributions.contains { $0.partyID == context.caller && personnel.contains($0.kind) }
+                || operation.potentialContributorIds.contains(context.caller)
+            guard committing else {
+                throw PluginError(CONVENE_PERMISSION_DENIED,
+                                  "reconnaissance visits are for countries committing troops to \(request.operationID) (I.B.6)")
+            }
+            let visit = Visit.with {
+                $0.id = "visit-\(context.nextNumber("visit"))"
+                $0.operationID = request.operationID
+                $0.partyID = context.caller
+                $0.purpose = request.purpose
+                $0.teamSize = request.teamSize
+                $0.status = .requested
+            }
+            try context.put("visit/\(visit.id)", visit)
+            context.emit(operation: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)")
+            return visit
+        }
+
+        plugin.unary("ScheduleVisit") { (request: Convene_Recon_V1_ScheduleVisitRequest, context) -> Visit in
+            try context.require("the Secretariat schedules reconnaissance visits (I.B.6)", anyOf: PartyRole.secretariat)
+            var visit = try load(request.visitID, context)
+            guard visit.status == .requested else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status), not requested")
+            }
+            guard !request.dates.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "dates: required") }
+            visit.status = .scheduled
+            visit.dates = request.dates
+            visit.itinerary = request.itinerary
+            try context.put("visit/\(visit.id)", visit)
+            return visit
+        }
+
+        plugin.unary("DeclineVisit") { (request: Convene_Recon_V1_DeclineVisitRequest, context) -> Visit in
+            try context.require("the Secretariat decides on reconnaissance visits (I.B.6)", anyOf: PartyRole.secretariat)
+            var visit = try load(request.visitID, context)
+            guard visit.status == .requested else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status), not requested")
+            }
+            guard !request.reason.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "reason: required") }
+            visit.status = .declined
+            visit.declineReason = request.reason
+            try context.put("visit/\(visit.id)", visit)
+            return visit
+        }
+
+        plugin.unary("RequestSupport") { (request: Convene_Recon_V1_RequestSupportRequest, context) -> Visit in
+            var visit = try load(request.visitID, context)
+            guard visit.partyID == context.caller else {
+                throw PluginError(CONVENE_PERMISSION_DENIED, "only the visiting country asks for support for its visit")
+            }
+            guard visit.status == .requested || visit.status == .scheduled else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status)")
+            }
+            guard !request.need.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "need: required") }
+            visit.support.append(.with { $0.need = request.need })
+            try context.put("visit/\(visit.id)", visit)
+            return visit
+        }
+
+        plugin.unary("AnswerSupport") { (request: Convene_Recon_V1_AnswerSupportRequest, context) -> Visit in
+            try context.require("the Secretariat supports reconnaissance visits (I.B.6)", anyOf: PartyRole.secretariat)
+            var visit = try load(request.visitID, context)
+            guard request.index >= 0, Int(request.index) < visit.support.count else {
+                throw PluginError(CONVENE_NOT_FOUND, "index: visit \(visit.id) has \(visit.support.count) support requests")
+            }
+            visit.support[Int(request.index)].answer = request.answer
+            try context.put("visit/\(visit.id)", visit)
+            return visit
+        }
+
+        plugin.unary("SubmitReport") { (request: Convene_Recon_V1_SubmitReportRequest, context) -> Visit in
+            var visit = try load(request.visitID, context)
+            guard visit.partyID == context.caller else {
+                throw PluginError(CONVENE_PERMISSION_DENIED, "only the visiting country reports on its visit")
+            }
+            guard visit.status == .scheduled else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) was not scheduled")
+            }
+            guard !request.report.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "report: required") }
+            visit.status = .completed
+            visit.report = request.report
+            try context.put("visit/\(visit.id)", visit)
+            return visit
+        }
+
+        plugin.unary("ListVisits") { (request: Convene_Recon_V1_ListVisitsRequest, context) -> Convene_Recon_V1_ListVisitsResponse in
+            let all = context.all("visit/", as: Visit.self).filter { request.operationID.isEmpty || $0.operationID == request.operationID }
+            let seesAll = context.hasRole(PartyRole.secretariat) || context.isCouncil
+            return .with { $0.visits = seesAll ? all : all.filter { $0.partyID == context.caller } }
+        }
+        return plugin
+    }
+
+    static func load(_ id: String, _ context: PluginContext) throws -> Visit {
+        guard let visit = context.get("visit/\(id)", as: Visit.self) else {
+            throw PluginError(CONVENE_NOT_FOUND, "visit_id: no visit \(id)")
+        }
+        return visit
+    }
+}
+
+@_cdecl("convene_plugin_entry")
+public func conveneReconEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
+                              _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
+                              _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    ConvenePluginSDK.start(api, host, out, error) { ReconnaissanceVisits.definition }
+}

@@ -1,0 +1,194 @@
+import ConveneClient
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import SwiftProtobuf
+import XCTest
+
+/// The Swift mechanism plugins through the real server: reconnaissance visits (I.B.6),
+/// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
+/// follow-up assessment (I.D.1, OP.3).
+final class MechanismPluginTests: XCTestCase {
+    var f: Fixture!
+    var operation = ""
+
+    override func setUp() async throws {
+        f = try await Fixture()
+        try await f.registerParties()
+        operation = try await f.makeOperation()
+    }
+
+    override func tearDown() async throws {
+        await f.stop()
+        f.remove()
+    }
+
+    func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
+                                        as: R.Type, by party: String) async throws -> R {
+        try await f.client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
+                                 options: f.options(party))
+    }
+
+    func testReconnaissanceVisits() async throws {
+        let s = "convene.recon.v1.ReconnaissanceVisits"
+        typealias V = Convene_Recon_V1_Visit
+        await assertRPCError(.permissionDenied, containing: "I.B.6") {
+            try await self.call(s, "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+                $0.operationID = self.operation; $0.purpose = "x"; $0.teamSize = 4
+            }, as: V.self, by: "Donor")
+        }
+        // A potential contributor (II.A.2) may visit before committing.
+        let visit = try await call(s, "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+            $0.operationID = operation; $0.purpose = "Assess the northern sector for a battalion"; $0.teamSize = 6
+        }, as: V.self, by: "Potential")
+        XCTAssertEqual(visit.status, .requested)
+        _ = try await call(s, "RequestSupport", Convene_Recon_V1_RequestSupportRequest.with {
+            $0.visitID = visit.id; $0.need = "Air transport from the capital"
+        }, as: V.self, by: "Potential")
+        await assertRPCError(.permissionDenied) {
+            try await self.call(s, "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
+                $0.visitID = visit.id; $0.dates = "x"
+            }, as: V.self, by: "Potential")
+        }
+        await assertRPCError(.failedPrecondition, containing: "not scheduled") {
+            try await self.call(s, "SubmitReport", Convene_Recon_V1_SubmitReportRequest.with {
+                $0.visitID = visit.id; $0.report = "x"
+            }, as: V.self, by: "Potential")
+        }
+        _ = try await call(s, "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
+            $0.visitID = visit.id; $0.dates = "2027-03-10 to 2027-03-17"; $0.itinerary = "Capital, sector north HQ"
+        }, as: V.self, by: "Secretariat")
+        _ = try await call(s, "AnswerSupport", Convene_Recon_V1_AnswerSupportRequest.with {
+            $0.visitID = visit.id; $0.index = 0; $0.answer = "A mission helicopter on 11 March"
+        }, as: V.self, by: "Secretariat")
+        let done = try await call(s, "SubmitReport", Convene_Recon_V1_SubmitReportRequest.with {
+            $0.visitID = visit.id; $0.report = "Sector north can host a battalion from June"
+        }, as: V.self, by: "Potential")
+        XCTAssertEqual(done.status, .completed)
+        XCTAssertEqual(done.support.first?.answer, "A mission helicopter on 11 March")
+        let own = try await call(s, "ListVisits", Convene_Recon_V1_ListVisitsRequest.with { $0.operationID = operation },
+                                 as: Convene_Recon_V1_ListVisitsResponse.self, by: "Troops")
+        XCTAssertTrue(own.visits.isEmpty, "a country sees its own visits")
+        let all = try await call(s, "ListVisits", Convene_Recon_V1_ListVisitsRequest.with { $0.operationID = operation },
+                                 as: Convene_Recon_V1_ListVisitsResponse.self, by: "Secretariat")
+        XCTAssertEqual(all.visits.count, 1)
+    }
+
+    func testCouncilMissionsInformContributorsAndLinkTheirConsultations() async throws {
+        let s = "convene.missions.v1.CouncilMissions"
+        typealias M = Convene_Missions_V1_Mission
+        await assertRPCError(.permissionDenied, containing: "I.B.5") {
+            try await self.call(s, "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+                $0.operationID = self.operation; $0.termsOfReference = "x"
+            }, as: M.self, by: "Member")
+        }
+        let mission = try await call(s, "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire and the protection of civilians"
+            $0.dates = "2027-04-02 to 2027-04-06"
+        }, as: M.self, by: "President")
+        XCTAssertEqual(Set(mission.receipts.map(\.partyID)), Set(["Troops", "Police", "Donor"].map { f.ids[$0]! }))
+
+        // The consultation before the mission (II.B.2(g)) is linked to it.
+        let before = try await f.convene(operation, stage: .councilMission)
+        _ = try await call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+            $0.missionID = mission.id; $0.document = .termsOfReference
+        }, as: M.self, by: "Troops")
+        await assertRPCError(.failedPrecondition, containing: "no conclusions") {
+            try await self.call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+                $0.missionID = mission.id; $0.document = .conclusions
+            }, as: M.self, by: "Troops")
+        }
+        await assertRPCError(.permissionDenied) {
+            try await self.call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+                $0.missionID = mission.id; $0.document = .termsOfReference
+            }, as: M.self, by: "Agency")
+        }
+        _ = try await call(s, "RecordConclusions", Convene_Missions_V1_RecordConclusionsRequest.with {
+            $0.missionID = mission.id; $0.conclusions = "The ceasefire holds in the south; civilians remain at risk in the north"
+        }, as: M.self, by: "President")
+        // The consultation after the mission: summary of the one before must be circulated first? No: that
+        // rule is for the Council's own discussion; a II.B meeting may be convened.
+        let after = try await f.convene(operation, stage: .councilMission, at: 1_800_500_000_000)
+        var linked: M?
+        for _ in 0..<250 {
+            linked = try await call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = operation },
+                                    as: Convene_Missions_V1_ListMissionsResponse.self, by: "Police").missions.first
+            if linked?.consultationAfterMeetingID.isEmpty == false { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTAssertEqual(linked?.consultationBeforeMeetingID, before.id)
+        XCTAssertEqual(linked?.consultationAfterMeetingID, after.id)
+        XCTAssertEqual(linked?.receipts.first { $0.partyID == f.ids["Troops"] }?.termsAcknowledged, true)
+        let hidden = try await call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = operation },
+                                    as: Convene_Missions_V1_ListMissionsResponse.self, by: "Bystander")
+        XCTAssertTrue(hidden.missions.isEmpty)
+    }
+
+    func testPublicInformation() async throws {
+        let s = "convene.publicinfo.v1.PublicInformation"
+        _ = try await call(s, "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
+            $0.operationID = operation; $0.audience = .local; $0.message = "The mission protects civilians"; $0.channels = ["radio"]
+        }, as: Convene_Publicinfo_V1_Campaign.self, by: "Secretariat")
+        await assertRPCError(.permissionDenied) {
+            try await self.call(s, "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
+                $0.operationID = self.operation; $0.audience = .local; $0.message = "x"
+            }, as: Convene_Publicinfo_V1_Campaign.self, by: "Troops")
+        }
+        _ = try await call(s, "AddProgramme", Convene_Publicinfo_V1_AddProgrammeRequest.with {
+            $0.operationID = operation; $0.countryPartyID = f.ids["Troops"]!; $0.title = "Our blue helmets"
+        }, as: Convene_Publicinfo_V1_Programme.self, by: "Troops")
+        await assertRPCError(.failedPrecondition, containing: "I.B.11") {
+            try await self.call(s, "AddProgramme", Convene_Publicinfo_V1_AddProgrammeRequest.with {
+                $0.operationID = self.operation; $0.countryPartyID = self.f.ids["Donor"]!; $0.title = "x"
+            }, as: Convene_Publicinfo_V1_Programme.self, by: "Donor")
+        }
+        let activities = try await call(s, "ListActivities", Convene_Publicinfo_V1_ListActivitiesRequest.with { $0.operationID = operation },
+                                        as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Agency")
+        XCTAssertEqual(activities.campaigns.count, 1)
+        XCTAssertEqual(activities.programmes.map(\.title), ["Our blue helmets"])
+    }
+
+    func testSixMonthAssessment() async throws {
+        let s = "convene.assessment.v1.FollowUpAssessment"
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let held = try await f.convene(operation, stage: .mandateRenewal, at: now - 10 * 86_400_000)
+        _ = try await f.convene(operation, stage: .rapidDeterioration, at: now - 5 * 86_400_000)
+        _ = try await f.client.unary(CM.recordStatement, Convene_Consultation_V1_RecordStatementRequest.with {
+            $0.meetingID = held.id; $0.text = "Concern"; $0.concern = true
+        }, as: Convene_Consultation_V1_Statement.self, options: f.options("Troops"))
+        _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = held.id },
+                                     as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        for (method, party) in [("PrepareSummary", "Secretariat"), ("CirculateSummary", "President")] {
+            var request = Convene_Consultation_V1_PrepareSummaryRequest.with { $0.meetingID = held.id; $0.text = "Summary" }
+            if method == "CirculateSummary" {
+                _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with { $0.meetingID = held.id },
+                                             as: Convene_Consultation_V1_Summary.self, options: f.options(party))
+            } else {
+                request.text = "Summary"
+                _ = try await f.client.unary(CM.prepareSummary, request, as: Convene_Consultation_V1_Summary.self, options: f.options(party))
+            }
+        }
+        _ = try await call(s, "SubmitProposal", Convene_Assessment_V1_SubmitProposalRequest.with {
+            $0.text = "Hold a monthly informal briefing for contributors of each operation"
+        }, as: Convene_Assessment_V1_Proposal.self, by: "Police")
+        await assertRPCError(.permissionDenied, containing: "OP.3") {
+            try await self.call(s, "Assess", Convene_Assessment_V1_AssessRequest(), as: Convene_Assessment_V1_Assessment.self, by: "Troops")
+        }
+        let assessment = try await call(s, "Assess", Convene_Assessment_V1_AssessRequest(),
+                                        as: Convene_Assessment_V1_Assessment.self, by: "Member")
+        XCTAssertEqual(assessment.meetings, 2)
+        XCTAssertEqual(assessment.meetingsByForm.map { "\($0.name)=\($0.count)" }, ["II.B=2"])
+        XCTAssertEqual(assessment.meetingsByStage.map { "\($0.name)=\($0.count)" }, ["II.B.2(c)=1", "II.B.2(e)=1"])
+        XCTAssertEqual(assessment.informalPaperShare, 1)
+        XCTAssertEqual(assessment.summariesCirculatedShare, 1)
+        XCTAssertEqual(assessment.concernsRaised, 1)
+        XCTAssertEqual(assessment.concernsAnswered, 0)
+        XCTAssertEqual(assessment.proposals.map(\.partyID), [f.ids["Police"]!])
+        XCTAssertGreaterThan(assessment.participationShare, 0)
+        // A one-day window leaves both meetings out.
+        let recent = try await call(s, "Assess", Convene_Assessment_V1_AssessRequest.with { $0.windowDays = 1 },
+                                    as: Convene_Assessment_V1_Assessment.self, by: "Secretariat")
+        XCTAssertEqual(recent.meetings, 0)
+    }
+}
