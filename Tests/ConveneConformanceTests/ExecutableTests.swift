@@ -51,6 +51,13 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(methods.contains("convene.benchmark.v1.Benchmark/UnaryEcho"), list.out)
         XCTAssertEqual(methods, methods.sorted())
 
+        let plugins = try run("convene", ["--target", "127.0.0.1:\(port)", "plugins"])
+        XCTAssertEqual(plugins.status, 0, plugins.err)
+        XCTAssertTrue(plugins.out.contains("groups-of-friends 1.0.0 (ABI 1.0)"), plugins.out)
+        XCTAssertTrue(plugins.out.contains("  method convene.friends.v1.GroupsOfFriends/FormGroup"), plugins.out)
+        XCTAssertTrue(plugins.out.contains("  event meeting.convened"), plugins.out)
+        XCTAssertTrue(plugins.out.contains("training-centres 1.0.0 (ABI 1.0)"), plugins.out)
+
         let unknown = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--service", "no.Such"])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertEqual(unknown.err, "NOT_FOUND: unknown service 'no.Such'\n")
