@@ -57,8 +57,11 @@ protos: deps
 	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
 	  --swift_out=Plugins/messages/Generated --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
 	  convene/consultation/v1/consultation.proto convene/briefing/v1/briefing.proto
-	for plugin in training recon missions publicinfo assessment; do \
+	for entry in training:TrainingCentres recon:ReconnaissanceVisits missions:CouncilMissions \
+	             publicinfo:PublicInformation assessment:FollowUpAssessment; do \
+	  plugin=$${entry%%:*}; type=$${entry##*:}; \
 	  rm -rf Plugins/$$plugin/Generated && mkdir -p Plugins/$$plugin/Generated && \
+	  scripts/swift-plugin-entry.sh $$type > Plugins/$$plugin/Generated/Entry.swift && \
 	  protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
 	    --swift_out=Plugins/$$plugin/Generated --swift_opt=FileNaming=PathToUnderscores convene/$$plugin/v1/$$plugin.proto && \
 	  scripts/embed-swift-descriptors.sh $${plugin}DescriptorSet convene/$$plugin/v1/$$plugin.proto \

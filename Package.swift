@@ -119,7 +119,7 @@ let package = Package(
         // Groups of Friends of the Secretary-General (I.C.2), in C with protobuf-c.
         .target(name: "ConvenePlugin_Friends", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"], path: "Plugins/friends",
                 publicHeadersPath: "gen",
-                cSettings: [.headerSearchPath("gen"), .unsafeFlags(["-fvisibility=hidden"])],
+                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "ConveneTemplatePlugin", dependencies: ["ConvenePluginABI"], path: "Plugins/template",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),

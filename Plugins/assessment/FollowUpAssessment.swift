@@ -124,10 +124,3 @@ enum FollowUpAssessment {
         return index >= 0 && index < letters.count ? "II.B.2(\(letters[index]))" : "unspecified"
     }
 }
-
-@_cdecl("convene_plugin_entry")
-public func conveneAssessmentEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-                                   _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-                                   _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    ConvenePluginSDK.start(api, host, out, error) { FollowUpAssessment.definition }
-}

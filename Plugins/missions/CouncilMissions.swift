@@ -115,10 +115,3 @@ enum CouncilMissions {
         return mission
     }
 }
-
-@_cdecl("convene_plugin_entry")
-public func conveneMissionsEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-                                 _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-                                 _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    ConvenePluginSDK.start(api, host, out, error) { CouncilMissions.definition }
-}

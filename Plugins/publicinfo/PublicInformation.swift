@@ -66,10 +66,3 @@ enum PublicInformation {
         return plugin
     }
 }
-
-@_cdecl("convene_plugin_entry")
-public func convenePublicInformationEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-                                          _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-                                          _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    ConvenePluginSDK.start(api, host, out, error) { PublicInformation.definition }
-}

@@ -126,10 +126,3 @@ enum ReconnaissanceVisits {
         return visit
     }
 }
-
-@_cdecl("convene_plugin_entry")
-public func conveneReconEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-                              _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-                              _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    ConvenePluginSDK.start(api, host, out, error) { ReconnaissanceVisits.definition }
-}

@@ -126,11 +126,3 @@ enum TrainingCentres {
         return centre
     }
 }
-
-// The one line that makes this library a plugin: the entry symbol, handed to the SDK.
-@_cdecl("convene_plugin_entry")
-public func conveneTrainingEntry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-                                 _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-                                 _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    ConvenePluginSDK.start(api, host, out, error) { TrainingCentres.definition }
-}

@@ -3,16 +3,8 @@ import Foundation
 import SwiftProtobuf
 
 /// Write a Convene plugin in Swift: describe it with a `PluginDefinition` of typed methods
-/// and event handlers, and export it with one line (see Docs/PLUGINS.md, "In Swift"):
-///
-/// ```swift
-/// @_cdecl("convene_plugin_entry")
-/// public func entry(_ api: UnsafePointer<convene_host_api>?, _ host: OpaquePointer?,
-///                   _ out: UnsafeMutablePointer<UnsafePointer<convene_plugin_descriptor>?>?,
-///                   _ error: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-///     ConvenePluginSDK.start(api, host, out, error) { TrainingCentres.definition }
-/// }
-/// ```
+/// and event handlers, as `static var definition` of a type; `make protos` generates the C
+/// entry point that hands it to `start` (scripts/swift-plugin-entry.sh, Docs/PLUGINS.md).
 ///
 /// Everything else (the C descriptor, the hooks, buffers and their ownership) is the
 /// SDK's. A library with Swift code is never dlclose'd: unloading stops routing to it.

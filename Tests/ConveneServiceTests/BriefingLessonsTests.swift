@@ -8,20 +8,7 @@ import XCTest
 typealias BM = BriefingMethods
 typealias LM = LessonsMethods
 
-final class BriefingLessonsTests: XCTestCase {
-    var f: Fixture!
-    var operation = ""
-
-    override func setUp() async throws {
-        f = try await Fixture()
-        try await f.registerParties()
-        operation = try await f.makeOperation()
-    }
-
-    override func tearDown() async throws {
-        await f.stop()
-        f.remove()
-    }
+final class BriefingLessonsTests: OperationTestCase {
 
     var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 

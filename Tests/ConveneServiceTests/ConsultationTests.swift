@@ -6,20 +6,7 @@ import Foundation
 import XCTest
 
 /// Every rule of Annex II through the real server.
-final class ConsultationTests: XCTestCase {
-    var f: Fixture!
-    var operation = ""
-
-    override func setUp() async throws {
-        f = try await Fixture()
-        try await f.registerParties()
-        operation = try await f.makeOperation()
-    }
-
-    override func tearDown() async throws {
-        await f.stop()
-        f.remove()
-    }
+final class ConsultationTests: OperationTestCase {
 
     func invitation(_ meeting: Convene_Consultation_V1_Meeting, _ name: String) -> Convene_Consultation_V1_Invitation? {
         meeting.invitations.first { $0.partyID == f.ids[name] }

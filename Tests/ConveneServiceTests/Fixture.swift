@@ -142,3 +142,20 @@ func assertRPCError<T>(_ code: StatusCode, containing text: String? = nil, file:
         return nil
     }
 }
+
+/// A test case with a fresh server, the parties of `Fixture`, and one operation.
+class OperationTestCase: XCTestCase {
+    var f: Fixture!
+    var operation = ""
+
+    override func setUp() async throws {
+        f = try await Fixture()
+        try await f.registerParties()
+        operation = try await f.makeOperation()
+    }
+
+    override func tearDown() async throws {
+        await f.stop()
+        f.remove()
+    }
+}

@@ -9,20 +9,7 @@ import XCTest
 /// The Swift mechanism plugins through the real server: reconnaissance visits (I.B.6),
 /// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
 /// follow-up assessment (I.D.1, OP.3).
-final class MechanismPluginTests: XCTestCase {
-    var f: Fixture!
-    var operation = ""
-
-    override func setUp() async throws {
-        f = try await Fixture()
-        try await f.registerParties()
-        operation = try await f.makeOperation()
-    }
-
-    override func tearDown() async throws {
-        await f.stop()
-        f.remove()
-    }
+final class MechanismPluginTests: OperationTestCase {
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                         as: R.Type, by party: String) async throws -> R {

@@ -25,7 +25,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
     var peerSettings = Settings()
     private let parser: FrameParser
-    private var inbound: ByteBuffer?
+    private var inbound = InboundBuffer()
     private var output: FrameOutput
     private var streams: [UInt32: ClientStream] = [:]
     private var nextStreamID: UInt32 = 1
@@ -96,13 +96,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         inReadBatch = true
-        if var pending = inbound {
-            inbound = nil
-            pending.writeBuffer(&bytes)
-            process(&pending)
-        } else {
-            process(&bytes)
-        }
+        var buffer = inbound.appending(&bytes)
+        process(&buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -143,7 +138,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func stash(_ buffer: ByteBuffer) {
-        if buffer.readableBytes > 0 { inbound = buffer }
+        inbound.keep(buffer)
     }
 
     private func handle(_ frame: Frame) throws {

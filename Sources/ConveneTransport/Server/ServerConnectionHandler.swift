@@ -34,7 +34,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The peer's limits on what we send; defaults until its SETTINGS arrive.
     var peerSettings = Settings()
     let parser: FrameParser
-    private var inbound: ByteBuffer?
+    private var inbound = InboundBuffer()
     var output: FrameOutput
     var streams: [UInt32: ServerStream] = [:]
     private var lastStreamID: UInt32 = 0
@@ -106,13 +106,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard state != .closed else { return }
         lastReceived = .now()
         inReadBatch = true
-        if var pending = inbound {
-            inbound = nil
-            pending.writeBuffer(&bytes)
-            process(&pending)
-        } else {
-            process(&bytes)
-        }
+        var buffer = inbound.appending(&bytes)
+        process(&buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -167,7 +162,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func stash(_ buffer: ByteBuffer) {
-        if buffer.readableBytes > 0 { inbound = buffer }
+        inbound.keep(buffer)
     }
 
     private func handle(_ frame: Frame) throws {
