@@ -44,7 +44,7 @@ enum FollowUpAssessment {
         result.fromTime = Google_Protobuf_Timestamp(date: from)
         result.toTime = Google_Protobuf_Timestamp(date: to)
         var byForm: [String: Int32] = [:], byStage: [String: Int32] = [:]
-        var consultations = 0, withPaper = 0, held = 0, circulated = 0
+        var consultations = 0, withPaper = 0, held = 0, circulated = 0, inTime = 0
         var participants = 0, speakers = 0, meetingsWithParticipants = 0
         var leadHours: [Double] = []
         let operations = try context.call(consultation + "ListOperations", Convene_Consultation_V1_ListOperationsRequest.with { $0.pageSize = 500 },
@@ -60,6 +60,11 @@ enum FollowUpAssessment {
             result.requestsReceived += account.requestsReceived
             result.requestsDeclined += account.requestsDeclined
             var scheduled: [String: Date] = [:]
+            // The Council's own discussions of the operation (II.A meetings and consultations).
+            let discussions = try context.call(consultation + "ListMeetings", Convene_Consultation_V1_ListMeetingsRequest.with {
+                $0.operationID = operation.id; $0.pageSize = 500
+            }, as: Convene_Consultation_V1_ListMeetingsResponse.self, asPlugin: true).meetings
+                .filter { $0.form == .councilMeeting || $0.form == .councilConsultations }.map(\.scheduledTime.date)
             for entry in account.meetings {
                 let meeting = entry.meeting
                 scheduled[meeting.id] = meeting.scheduledTime.date
@@ -71,7 +76,14 @@ enum FollowUpAssessment {
                     if !meeting.informalPaper.agenda.isEmpty { withPaper += 1 }
                     if meeting.status == .held {
                         held += 1
-                        if meeting.summaryStatus == .circulated { circulated += 1 }
+                        if meeting.summaryStatus == .circulated {
+                            circulated += 1
+                            let summary = try context.call(consultation + "GetSummary", Convene_Consultation_V1_GetSummaryRequest.with {
+                                $0.meetingID = meeting.id
+                            }, as: Convene_Consultation_V1_Summary.self, asPlugin: true)
+                            let next = discussions.filter { $0 > meeting.scheduledTime.date }.min()
+                            if next.map({ summary.circulateTime.date <= $0 }) ?? true { inTime += 1 }
+                        }
                     }
                 }
                 let invited = Set(entry.participantIds)
@@ -99,6 +111,7 @@ enum FollowUpAssessment {
         result.meanReportLeadHours = leadHours.isEmpty ? 0 : leadHours.reduce(0, +) / Double(leadHours.count)
         result.informalPaperShare = consultations == 0 ? 0 : Double(withPaper) / Double(consultations)
         result.summariesCirculatedShare = held == 0 ? 0 : Double(circulated) / Double(held)
+        result.summariesInTimeShare = held == 0 ? 0 : Double(inTime) / Double(held)
         result.meanParticipants = meetingsWithParticipants == 0 ? 0 : Double(participants) / Double(meetingsWithParticipants)
         result.participationShare = participants == 0 ? 0 : Double(speakers) / Double(participants)
         result.proposals = context.all("proposal/", as: Convene_Assessment_V1_Proposal.self).filter {

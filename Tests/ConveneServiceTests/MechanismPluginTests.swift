@@ -169,6 +169,7 @@ final class MechanismPluginTests: OperationTestCase {
         XCTAssertEqual(assessment.meetingsByStage.map { "\($0.name)=\($0.count)" }, ["II.B.2(c)=1", "II.B.2(e)=1"])
         XCTAssertEqual(assessment.informalPaperShare, 1)
         XCTAssertEqual(assessment.summariesCirculatedShare, 1)
+        XCTAssertEqual(assessment.summariesInTimeShare, 1, "no Council discussion came before the circulation")
         XCTAssertEqual(assessment.concernsRaised, 1)
         XCTAssertEqual(assessment.concernsAnswered, 0)
         XCTAssertEqual(assessment.proposals.map(\.partyID), [f.ids["Police"]!])

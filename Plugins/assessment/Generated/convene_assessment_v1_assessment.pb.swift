@@ -184,6 +184,13 @@ nonisolated struct Convene_Assessment_V1_Assessment: @unchecked Sendable {
     set {_uniqueStorage()._proposals = newValue}
   }
 
+  /// Share of held II.B meetings whose summary reached Council members before their next
+  /// meeting or consultations on the operation (II.B.6).
+  var summariesInTimeShare: Double {
+    get {_storage._summariesInTimeShare}
+    set {_uniqueStorage()._summariesInTimeShare = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -323,7 +330,7 @@ nonisolated extension Convene_Assessment_V1_Proposal: SwiftProtobuf.Message, Swi
 
 nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Assessment"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_time\0\u{3}to_time\0\u{1}meetings\0\u{3}meetings_by_form\0\u{3}meetings_by_stage\0\u{3}reports_distributed\0\u{3}reports_flagged\0\u{3}mean_report_lead_hours\0\u{3}informal_paper_share\0\u{3}summaries_circulated_share\0\u{3}mean_participants\0\u{3}participation_share\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0\u{1}proposals\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_time\0\u{3}to_time\0\u{1}meetings\0\u{3}meetings_by_form\0\u{3}meetings_by_stage\0\u{3}reports_distributed\0\u{3}reports_flagged\0\u{3}mean_report_lead_hours\0\u{3}informal_paper_share\0\u{3}summaries_circulated_share\0\u{3}mean_participants\0\u{3}participation_share\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0\u{1}proposals\0\u{3}summaries_in_time_share\0")
 
   fileprivate class _StorageClass {
     var _fromTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
@@ -343,6 +350,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
     var _requestsReceived: Int32 = 0
     var _requestsDeclined: Int32 = 0
     var _proposals: [Convene_Assessment_V1_Proposal] = []
+    var _summariesInTimeShare: Double = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -370,6 +378,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
       _requestsReceived = source._requestsReceived
       _requestsDeclined = source._requestsDeclined
       _proposals = source._proposals
+      _summariesInTimeShare = source._summariesInTimeShare
     }
   }
 
@@ -405,6 +414,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
         case 15: try { try decoder.decodeSingularInt32Field(value: &_storage._requestsReceived) }()
         case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._requestsDeclined) }()
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._proposals) }()
+        case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._summariesInTimeShare) }()
         default: break
         }
       }
@@ -468,6 +478,9 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
       if !_storage._proposals.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._proposals, fieldNumber: 17)
       }
+      if _storage._summariesInTimeShare.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._summariesInTimeShare, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -494,6 +507,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
         if _storage._requestsReceived != rhs_storage._requestsReceived {return false}
         if _storage._requestsDeclined != rhs_storage._requestsDeclined {return false}
         if _storage._proposals != rhs_storage._proposals {return false}
+        if _storage._summariesInTimeShare != rhs_storage._summariesInTimeShare {return false}
         return true
       }
       if !storagesAreEqual {return false}
