@@ -1,5 +1,7 @@
 import ArgumentParser
 import ConveneServer
+import ConveneTransport
+import ConveneWire
 import Logging
 import ServiceLifecycle
 

@@ -46,11 +46,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var lastReceived = NIODeadline.now()
     private var pingSentAt: NIODeadline?
     private var parkedCompletions: [CheckedContinuation<Void, any Error>] = []
+    /// Why this connection is refused as soon as it starts (too many connections).
+    private let refusal: String?
+    private var lastActivity = NIODeadline.now()
+    private var partialFrameSince: NIODeadline?
+    private var lastPingReceived: NIODeadline?
+    private var pingStrikes = 0
+    private var guardTask: RepeatedTask?
+    private var started = false
     private var peer = "unknown"
     let allocator: ByteBufferAllocator
 
     init(router: Router, configuration: ConnectionConfiguration, logger: Logger,
-         allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+         allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil) {
+        self.refusal = refusal
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -72,10 +81,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard handshakeTimer == nil else { return }
+        guard !started else { return }
+        started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        if let refusal {
+            // Refused before a byte is read: preface and GOAWAY OVERLOADED, then close.
+            return closeWithGoAway(.overloaded, refusal)
+        }
+        // Idle connections and dribbled frames are checked a few times per period.
+        let period = min(configuration.idleTimeout ?? configuration.frameTimeout, configuration.frameTimeout)
+        let tick = max(period.nanoseconds / 4, 10_000_000)
+        guardTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(tick), delay: .nanoseconds(tick)) { _ in
+            loopBound.value.checkTimeouts()
+        }
         handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)) {
             let handler = loopBound.value
             if handler.state == .awaitingPreface || handler.state == .awaitingSettings {
@@ -94,6 +114,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         state = .closed
         handshakeTimer?.cancel()
         keepaliveTask?.cancel()
+        guardTask?.cancel()
         let error = RPCError(.unavailable, "connection closed")
         for stream in streams.values { abort(stream, error) }
         streams.removeAll()
@@ -163,6 +184,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func stash(_ buffer: ByteBuffer) {
         inbound.keep(buffer)
+        if buffer.readableBytes == 0 {
+            partialFrameSince = nil
+        } else if partialFrameSince == nil {
+            partialFrameSince = .now()
+        }
+    }
+
+    /// Closes a connection idle for too long, or one that leaves a frame incomplete too long.
+    private func checkTimeouts() {
+        guard state == .active || state == .awaitingSettings || state == .draining else { return }
+        let now = NIODeadline.now()
+        if let since = partialFrameSince, now - since >= .nanoseconds(configuration.frameTimeout.nanoseconds) {
+            return closeWithGoAway(.timeout, "a frame stayed incomplete for over \(configuration.frameTimeout)")
+        }
+        if let idle = configuration.idleTimeout, streams.isEmpty, now - lastActivity >= .nanoseconds(idle.nanoseconds) {
+            return closeWithGoAway(.timeout, "no call for \(idle); closing the idle connection")
+        }
     }
 
     private func handle(_ frame: Frame) throws {
@@ -185,6 +223,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if ack {
                 pingSentAt = nil
             } else {
+                // Ping strikes: PINGs closer together than the minimum interval.
+                let now = NIODeadline.now()
+                if let last = lastPingReceived, now - last < .nanoseconds(configuration.minPingInterval.nanoseconds) {
+                    pingStrikes += 1
+                    if pingStrikes > configuration.maxPingStrikes {
+                        return closeWithGoAway(.enhanceYourCalm,
+                            "too many pings: more than \(configuration.maxPingStrikes) less than \(configuration.minPingInterval) apart")
+                    }
+                } else {
+                    pingStrikes = 0
+                }
+                lastPingReceived = now
                 output.withBuffer { $0.writeFrame(.ping(opaque, ack: true)) }
             }
         case .goAway:
@@ -221,6 +271,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             throw WireError.malformed(.call, "stream id \(id) is not above the last one (\(lastStreamID))")
         }
         lastStreamID = id
+        lastActivity = .now()
         guard state == .active else { return }  // draining: not accepted, safe for the client to retry
         guard streams.count < Int(configuration.settings.maxConcurrentStreams) else {
             return writeEnd(streamID: id, RPCError(.resourceExhausted,
@@ -436,6 +487,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Ends the call now with an error, dropping queued messages.
     private func fail(_ stream: ServerStream, _ error: RPCError) {
         streams[stream.id] = nil
+        lastActivity = .now()
         abort(stream, error)
         stream.send.failAll(error)
         writeEnd(streamID: stream.id, error)
@@ -445,6 +497,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func close(_ stream: ServerStream) {
         streams[stream.id] = nil
+        lastActivity = .now()
         stream.timer?.cancel()
         stream.requests?.finish()
         closeIfDrained()

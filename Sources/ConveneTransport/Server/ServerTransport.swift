@@ -38,11 +38,13 @@ public final class ServerTransport: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [weak self] channel in
-                self?.track(channel)
+                let open = self?.track(channel) ?? 0
+                let refusal = open > configuration.maxConnections
+                    ? "the server is at its limit of \(configuration.maxConnections) connections; try again later" : nil
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(router: router, configuration: configuration, logger: logger,
-                                                allocator: channel.allocator))
+                                                allocator: channel.allocator, refusal: refusal))
                 }
             }
             .bind(host: host, port: port).get()
@@ -51,12 +53,17 @@ public final class ServerTransport: Sendable {
         return address
     }
 
-    private func track(_ channel: any Channel) {
+    /// Records a new connection; returns how many are open, this one included.
+    private func track(_ channel: any Channel) -> Int {
         let id = ObjectIdentifier(channel)
-        state.withLock { $0.connections[id] = channel }
+        let count = state.withLock { state in
+            state.connections[id] = channel
+            return state.connections.count
+        }
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
         }
+        return count
     }
 
     /// Open connections right now.

@@ -11,7 +11,14 @@ public struct ConnectionConfiguration: Sendable {
     /// Close the connection when a keepalive ping is not answered within this time.
     public var keepaliveTimeout: Duration = .seconds(20)
     /// Close a connection that has had no open call for this long; nil disables it.
-    public var idleTimeout: Duration? = nil
+    public var idleTimeout: Duration? = .seconds(300)
+    /// Close a connection that leaves a frame incomplete for this long (a peer dribbling bytes).
+    public var frameTimeout: Duration = .seconds(30)
+    /// PINGs arriving closer together than this are strikes; too many strikes close the connection.
+    public var minPingInterval: Duration = .seconds(1)
+    public var maxPingStrikes = 5
+    /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
+    public var maxConnections = 16_384
     /// Bound on inflated size / compressed size of one message.
     public var maxDecompressionRatio = MessageCompression.defaultMaxRatio
 

@@ -1,0 +1,108 @@
+import ConveneClient
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import ConveneWire
+import Foundation
+import NIOCore
+import XCTest
+
+/// Limits under attack, over real sockets: each answered with a documented GOAWAY or
+/// status while the server keeps serving others.
+final class AttackTests: XCTestCase {
+    func goAway(_ frames: [Frame], file: StaticString = #filePath, line: UInt = #line) -> GoAway? {
+        guard case .goAway(let goAway)? = frames.last else {
+            XCTFail("expected a GOAWAY, got \(frames)", file: file, line: line)
+            return nil
+        }
+        return goAway
+    }
+
+    func testConnectionsBeyondTheLimitAreRefusedAsOverloaded() async throws {
+        try await withServer({ $0.connection.maxConnections = 3 }) { server, client in
+            var open: [RawConnection] = []
+            for _ in 0..<3 {
+                let raw = try await RawConnection(port: server.port)
+                try await raw.handshake()
+                open.append(raw)
+            }
+            let refused = try await RawConnection(port: server.port)
+            let frames = try await refused.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .overloaded)
+            XCTAssertTrue(goAway(frames)?.message.contains("limit of 3 connections") ?? false)
+            await open[0].close()
+            let freed = await eventually { server.server.transport.connectionCount < 3 }
+            XCTAssertTrue(freed)
+            let status = try await client.health.check().status  // a new connection fits again
+            XCTAssertEqual(status, .serving)
+            for raw in open { await raw.close() }
+        }
+    }
+
+    func testIdleConnectionIsClosed() async throws {
+        try await withServer({ $0.connection.idleTimeout = .milliseconds(200) }) { server, _ in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .timeout)
+            XCTAssertTrue(goAway(frames)?.message.contains("idle") ?? false)
+        }
+    }
+
+    func testDribbledFrameIsCutOff() async throws {
+        try await withServer({ $0.connection.frameTimeout = .milliseconds(300) }) { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            var frame = ByteBuffer()
+            frame.writeFrame(.call(streamID: 1, CallStart(path: TestServiceMethods.emptyCall.path)))
+            // One byte every 50 ms, at most 40 bytes (2 s), while the server watches.
+            for i in 0..<min(40, frame.readableBytes - 1) {
+                guard raw.channel.isActive else { break }
+                try? await raw.write(frame.getSlice(at: i, length: 1)!)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .timeout)
+            XCTAssertTrue(goAway(frames)?.message.contains("incomplete") ?? false)
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
+    func testPingFloodIsRefused() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            try await raw.write { for i in 0..<20 { $0.writeFrame(.ping(UInt64(i), ack: false)) } }
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            let acks = frames.filter { if case .ping(_, ack: true) = $0 { return true } else { return false } }.count
+            XCTAssertEqual(acks, 6, "the first ping and five strikes are answered")
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
+    func testAClientThatNeverReadsGetsNoMoreThanItsWindow() async throws {
+        try await withServer { server, client in
+            var settings = Settings()
+            settings.initialWindowSize = 65_536
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake(settings: settings)
+            let request = try Convene_Benchmark_V1_StreamRequest.with { $0.count = 1000; $0.size = 60_000 }.serializedBytes() as [UInt8]
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: BenchmarkMethods.streamFromServer.path)))
+                $0.writeFrame(.data(streamID: 1, .message(request), endStream: true))
+            }
+            var received = 0
+            while let frame = try? await raw.nextFrame(timeout: .milliseconds(500)) {
+                if case .data(_, let payload, _) = frame { received += payload.readableBytes }
+            }
+            XCTAssertGreaterThan(received, 0)
+            XCTAssertLessThanOrEqual(received, 65_536, "60 MB asked for, one window sent")
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+            await raw.close()
+        }
+    }
+}
