@@ -172,7 +172,7 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "convene",
-                          dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC",
+                          dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire",
                                          .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                          .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

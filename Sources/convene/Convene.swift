@@ -9,7 +9,7 @@ struct Convene: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convene",
         abstract: "Talk to a Convene server.",
-        subcommands: [Health.self, List.self, Plugins.self, Bench.self, Demo.self])
+        subcommands: [Health.self, List.self, Call.self, Describe.self, Plugins.self, Bench.self, Demo.self])
 
     /// `convene --target HOST:PORT health` and `convene health --target HOST:PORT` both work:
     /// options given before the subcommand are moved after it.
@@ -32,12 +32,28 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Seconds before the call is abandoned (sent as the call's deadline).")
     var timeout: Double = 10
 
+    @Option(name: .customLong("token-file"), help: "File holding a bearer token (or set CONVENE_TOKEN).")
+    var tokenFile: String?
+
     func client() throws -> ConveneClient {
         try ConveneClient(target: target)
     }
 
+    /// The credential: --token-file, else $CONVENE_TOKEN, else none.
+    func token() throws -> String? {
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("--token-file: cannot read \(tokenFile)")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.environment["CONVENE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     var callOptions: CallOptions {
-        CallOptions(timeout: .milliseconds(Int(timeout * 1000)))
+        var options = CallOptions(timeout: .milliseconds(Int(timeout * 1000)))
+        if let token = try? token() { options.metadata.add("authorization", "Bearer \(token)") }
+        return options
     }
 }
 

@@ -58,6 +58,28 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(plugins.out.contains("  event meeting.convened"), plugins.out)
         XCTAssertTrue(plugins.out.contains("training-centres 1.0.0 (ABI 1.0)"), plugins.out)
 
+        // call and describe, for any reflected method: JSON in, JSON out.
+        let target = ["--target", "127.0.0.1:\(port)"]
+        let echo = try run("convene", target + ["call", "convene.benchmark.v1.Benchmark/UnaryEcho", "--data", #"{"payload":"aGVsbG8="}"#])
+        XCTAssertEqual(echo.out, #"{"payload":"aGVsbG8="}"# + "\n", echo.err)
+        let stream = try run("convene", target + ["call", "convene.benchmark.v1.Benchmark/StreamFromServer",
+                                                  "-d", #"{"count":2,"size":3}"#, "--compress"])
+        XCTAssertEqual(stream.out, #"{"payload":"Q0ND"}"# + "\n" + #"{"payload":"Q0ND"}"# + "\n", stream.err)
+        let registered = try run("convene", target + ["--token-file", dataDir.path + "/admin.token", "call",
+                                                      "convene.admin.v1.Administration/RegisterParty",
+                                                      "-d", #"{"name":"Aurelia","kind":"MEMBER_STATE"}"#])
+        XCTAssertEqual(registered.status, 0, registered.err)
+        XCTAssertTrue(registered.out.contains(#""name":"Aurelia""#), registered.out)
+        let refused = try run("convene", target + ["call", "convene.admin.v1.Administration/ListParties"])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.err.hasPrefix("UNAUTHENTICATED: "), refused.err)
+        let bad = try run("convene", target + ["call", "convene.health.v1.Health/Check", "-d", #"{"nope":1}"#])
+        XCTAssertEqual(bad.err, "INVALID_ARGUMENT: convene.health.v1.HealthCheckRequest has no field 'nope'\n")
+        let described = try run("convene", target + ["describe", "convene.benchmark.v1.Benchmark/StreamFromServer"])
+        XCTAssertTrue(described.out.contains("rpc StreamFromServer(convene.benchmark.v1.StreamRequest) returns (stream convene.benchmark.v1.StreamResponse);"),
+                      described.out)
+        XCTAssertTrue(described.out.contains("uint32 count = 1;"), described.out)
+
         let unknown = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--service", "no.Such"])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertEqual(unknown.err, "NOT_FOUND: unknown service 'no.Such'\n")
