@@ -80,6 +80,22 @@ final class ExecutableTests: XCTestCase {
                       described.out)
         XCTAssertTrue(described.out.contains("uint32 count = 1;"), described.out)
 
+        // bench: closed and open loop, a fixed number of calls, one JSON object and an HTML report.
+        let report = dataDir.appendingPathComponent("bench.html").path
+        for mode in [["--concurrency", "4"], ["--rate", "400", "--concurrency", "8"]] {
+            let bench = try run("convene", target + ["bench", "--requests", "100", "--warmup", "0", "--json", "--html", report] + mode)
+            XCTAssertEqual(bench.status, 0, bench.err)
+            let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
+            XCTAssertEqual(object["requests"] as? Int, 100, bench.out)
+            XCTAssertEqual(object["errors"] as? Int, 0, bench.out)
+            for key in ["duration_s", "rps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
+                XCTAssertNotNil(object[key], "\(key) missing from \(bench.out)")
+            }
+            XCTAssertLessThanOrEqual(object["p50_us"] as? Int ?? .max, object["max_us"] as? Int ?? 0)
+        }
+        let page = try String(contentsOfFile: report, encoding: .utf8)
+        XCTAssertTrue(page.contains("<svg") && page.contains("<polyline"), "the report plots the distribution")
+
         let unknown = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--service", "no.Such"])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertEqual(unknown.err, "NOT_FOUND: unknown service 'no.Such'\n")
