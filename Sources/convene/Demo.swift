@@ -13,11 +13,11 @@ struct Demo: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("token-file"), help: "File holding the administrator credential (DATA_DIR/admin.token).")
-    var tokenFile: String
-
     func run() async throws {
-        let admin = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The administrator credential: --token-file DATA_DIR/admin.token (or CONVENE_TOKEN).
+        guard let admin = try global.token() else {
+            throw ValidationError("demo needs the administrator credential: --token-file DATA_DIR/admin.token")
+        }
         let client = try global.client()
         defer { Task { await client.close() } }
         do {
