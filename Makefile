@@ -8,7 +8,9 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-d
 PROTO_FILES := $(shell find Protos -name '*.proto' | sort)
 GEN_SWIFT := Sources/ConveneProtos/Generated
 
-.PHONY: deps build run test protos clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps build run test protos clean fuzz
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -67,3 +69,20 @@ protos: deps
 	  scripts/embed-swift-descriptors.sh $${plugin}DescriptorSet convene/$$plugin/v1/$$plugin.proto \
 	    > Plugins/$$plugin/Generated/DescriptorSet.swift; \
 	done
+
+## fuzz: libFuzzer (with AddressSanitizer) on each target for FUZZ_SECONDS, from the seed corpus.
+## A crash leaves its input in Tests/FuzzCorpus/crashes/: fix it and keep the input; `make test` replays it.
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product convene-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p Tests/FuzzCorpus/crashes
+	for target in frames decompression connection; do \
+	  work=$$(mktemp -d) && cp -r Tests/FuzzCorpus/$$target/. $$work/ 2>/dev/null; \
+	  CONVENE_FUZZ_TARGET=$$target ASAN_OPTIONS=detect_leaks=0 \
+	    $$($(SWIFT) build --scratch-path .build-fuzz --show-bin-path)/convene-fuzz $$work \
+	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Tests/FuzzCorpus/crashes/$$target- -print_final_stats=1 || exit 1; \
+	  rm -rf $$work; \
+	done
+
+clean:
+	rm -rf .build .build-fuzz

@@ -93,3 +93,9 @@ public final class ServerTransport: Sendable {
         await drain(grace: .zero)
     }
 }
+
+/// A server connection handler for in-memory use (EmbeddedChannel tests and fuzzers).
+public func makeServerConnectionHandler(router: Router, configuration: ConnectionConfiguration,
+                                        logger: Logger) -> any ChannelHandler {
+    ServerConnectionHandler(router: router, configuration: configuration, logger: logger)
+}
