@@ -74,7 +74,7 @@ protos: deps
 ## A crash leaves its input in Tests/FuzzCorpus/crashes/: fix it and keep the input; `make test` replays it.
 fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product convene-fuzz \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 	mkdir -p Tests/FuzzCorpus/crashes
 	for target in frames decompression connection; do \
 	  work=$$(mktemp -d) && cp -r Tests/FuzzCorpus/$$target/. $$work/ 2>/dev/null; \

@@ -1,1 +1,0 @@
-/* Declarations only; libFuzzer provides the symbol when -sanitize=fuzzer links it. */
