@@ -135,7 +135,18 @@ public final class PluginHost: Sendable {
     func call(_ plugin: LoadedPlugin, _ method: PluginMethod, request: [UInt8], context: ServerCallContext) async throws -> [UInt8] {
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
         let outcome = CallOutcome()
-        return try await withThrowingTaskGroup(of: [UInt8].self) { group in
+        // A call cancelled by its caller (CANCEL, or the server ending it) is abandoned too:
+        // the plugin's thread runs on, but nothing it wrote is committed.
+        return try await withTaskCancellationHandler {
+            try await run(plugin, method, request: request, context: context, deadline: deadline, outcome: outcome)
+        } onCancel: {
+            _ = outcome.abandon()
+        }
+    }
+
+    private func run(_ plugin: LoadedPlugin, _ method: PluginMethod, request: [UInt8], context: ServerCallContext,
+                     deadline: ContinuousClock.Instant, outcome: CallOutcome) async throws -> [UInt8] {
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
             group.addTask {
                 try await plugin.limiter.acquire()
                 defer { plugin.limiter.release() }
@@ -170,7 +181,7 @@ public final class PluginHost: Sendable {
                 }
             }
             group.addTask {
-                try await Task.sleep(until: deadline)
+                try? await Task.sleep(until: deadline)
                 if outcome.abandon() {
                     throw RPCError(.deadlineExceeded, "plugin \(plugin.name) did not answer \(method.name) in time")
                 }

@@ -339,6 +339,20 @@ final class PluginTests: XCTestCase {
         XCTAssertEqual(count, [2, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    func testACancelledPluginCallCommitsNothing() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // Hang for 800 ms without a deadline; the caller gives up after 100 ms.
+        let call = Task { @Sendable in try await Self.raw(client, token: token, "Hang", [0x20, 0x03, 0, 0]) }
+        try await Task.sleep(for: .milliseconds(100))
+        call.cancel()
+        await assertRPCError(.cancelled) { try await call.value }
+        try await Task.sleep(for: .milliseconds(1200))  // the plugin's thread has returned by now
+        let count = try await raw("Count", [])
+        XCTAssertEqual(count, [0, 0, 0, 0, 0, 0, 0, 0], "the abandoned call's write was not committed")
+    }
+
     func testConcurrentCallsNeverLoseAStorageUpdate() async throws {
         _ = try await load(fixture("Behaviour"))
         let client: ConveneClient = f.client
