@@ -10,7 +10,7 @@ GEN_SWIFT := Sources/ConveneProtos/Generated
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos clean fuzz
+.PHONY: deps build run test protos clean fuzz test-asan test-tsan
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -70,6 +70,13 @@ protos: deps
 	    > Plugins/$$plugin/Generated/DescriptorSet.swift; \
 	done
 
+## test-asan / test-tsan: the whole suite under AddressSanitizer / ThreadSanitizer, in their own build folders.
+test-asan: deps
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --scratch-path .build-asan --sanitize=address
+
+test-tsan: deps
+	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread -Xlinker --export-dynamic
+
 ## fuzz: libFuzzer (with AddressSanitizer) on each target for FUZZ_SECONDS, from the seed corpus.
 ## A crash leaves its input in Tests/FuzzCorpus/crashes/: fix it and keep the input; `make test` replays it.
 fuzz: deps
@@ -85,4 +92,4 @@ fuzz: deps
 	done
 
 clean:
-	rm -rf .build .build-fuzz
+	rm -rf .build .build-fuzz .build-asan .build-tsan
