@@ -31,7 +31,7 @@ public struct BriefingService: Sendable {
     var leadTimeMillis: Int64 { reportLeadTime.components.seconds * 1000 }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        try await ConsultationService(store: store, events: events).write(body)
+        try await store.write(publishingTo: events, body)
     }
 
     func secretariat(_ context: ServerCallContext) async throws -> Party {

@@ -31,10 +31,17 @@ public struct ConsultationService: Sendable {
         try await auth.caller(context.requestMetadata)
     }
 
-    /// Runs `body` in one transaction; the events it records are committed with it and
-    /// then handed to live watchers.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        let (result, recorded) = try await store.write { db in
+        try await store.write(publishingTo: events, body)
+    }
+}
+
+extension ConveneStore {
+    /// Runs `body` in one transaction; the events it records are committed with it and
+    /// then handed to live watchers. Every service's writes go through here.
+    func write<T: Sendable>(publishingTo events: EventBus,
+                            _ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
+        let (result, recorded) = try await write { db in
             var pending: [EventRecord] = []
             let result = try body(db, &pending)
             let recorded = try pending.map { try db.append($0) }

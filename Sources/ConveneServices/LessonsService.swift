@@ -21,7 +21,7 @@ public struct LessonsService: Sendable {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        try await ConsultationService(store: store, events: events).write(body)
+        try await store.write(publishingTo: events, body)
     }
 
     public func register(with router: Router) throws {

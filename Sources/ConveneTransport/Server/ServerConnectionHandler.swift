@@ -361,12 +361,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 stream.headersSent = true
                 output.withBuffer { $0.writeHeadersFrame(streamID: stream.id, unary.responseHeaders) }
             }
-            let compress = unary.compressResponse && stream.responseEncoding == .deflate
-            let bytes = compress ? MessageCompression.deflate(response, allocator: allocator) : response
             guard response.readableBytes <= Int(peerSettings.maxMessageSize) else {
                 return fail(stream, RPCError(.resourceExhausted,
                     "response of \(response.readableBytes) bytes is over the client's max message size \(peerSettings.maxMessageSize)"))
             }
+            let compress = unary.compressResponse && stream.responseEncoding == .deflate
+            let bytes = compress ? MessageCompression.deflate(response, allocator: allocator) : response
             stream.send.queue.append(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes,
                                                      endStream: false, completion: nil))
             finish(stream, CallEnd(code: .ok, message: "", trailers: unary.responseTrailers))
