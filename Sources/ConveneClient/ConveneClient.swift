@@ -15,6 +15,8 @@ public final class ConveneClient: Sendable {
     public let host: String
     public let port: Int
     public let configuration: ConnectionConfiguration
+    /// TLS to the server; nil connects in plaintext.
+    public let tls: ClientTLS?
     let group: any EventLoopGroup
     /// Options every call starts from (e.g. credentials in metadata).
     public let defaultOptions: CallOptions
@@ -28,24 +30,25 @@ public final class ConveneClient: Sendable {
     private let slot = Mutex(Slot.none)
 
     public init(host: String, port: Int, configuration: ConnectionConfiguration = ConnectionConfiguration(),
-                defaultOptions: CallOptions = CallOptions(),
+                defaultOptions: CallOptions = CallOptions(), tls: ClientTLS? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
         self.configuration = configuration
+        self.tls = tls
         self.defaultOptions = defaultOptions
         self.group = group
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
     public convenience init(target: String, configuration: ConnectionConfiguration = ConnectionConfiguration(),
-                            defaultOptions: CallOptions = CallOptions()) throws {
+                            defaultOptions: CallOptions = CallOptions(), tls: ClientTLS? = nil) throws {
         guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]) else {
             throw RPCError(.invalidArgument, "target '\(target)' is not HOST:PORT")
         }
         var host = String(target[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self.init(host: host, port: port, configuration: configuration, defaultOptions: defaultOptions)
+        self.init(host: host, port: port, configuration: configuration, defaultOptions: defaultOptions, tls: tls)
     }
 
     /// The current connection, connecting (again) when there is none that can take calls.
@@ -57,8 +60,9 @@ public final class ConveneClient: Sendable {
             case .connecting(let task):
                 return task
             default:
-                let task = Task { [host, port, configuration, group] in
-                    try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group)
+                let task = Task { [host, port, configuration, tls, group] in
+                    try await ClientConnection.connect(host: host, port: port, configuration: configuration, tls: tls,
+                                                       group: group)
                 }
                 slot = .connecting(task)
                 return task

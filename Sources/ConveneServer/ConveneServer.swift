@@ -30,7 +30,7 @@ public final class ConveneServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
-                                         logger: logger)
+                                         tls: try configuration.tls?.makeContext(), logger: logger)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
@@ -71,7 +71,8 @@ public final class ConveneServer: Service, Sendable {
         loadPlugins()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         logger.info("convened listening", metadata: [
-            "address": "\(address)", "data-dir": "\(configuration.dataDirectory)",
+            "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
+            "data-dir": "\(configuration.dataDirectory)",
             "methods": "\(router.methods.count)",
         ])
         return address

@@ -7,6 +7,8 @@ public struct ServerConfiguration: Sendable {
     /// Where the server keeps its state; created when missing.
     public var dataDirectory = "./data"
     public var connection = ConnectionConfiguration()
+    /// TLS (and mutual TLS when it names a client CA) on every connection; nil serves plaintext.
+    public var tls: ServerTLS? = nil
     /// How long in-flight calls may run after a shutdown signal before they are cut off.
     public var shutdownGrace: Duration = .seconds(10)
     /// Serve convene.testing.v1.TestService, for partners testing their clients.

@@ -35,8 +35,30 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("token-file"), help: "File holding a bearer token (or set CONVENE_TOKEN).")
     var tokenFile: String?
 
+    @Flag(help: "Connect with TLS, trusting the system's CAs unless --ca is given.")
+    var tls = false
+
+    @Option(help: "PEM file of the CA certificates that issue the server's certificate (implies --tls).")
+    var ca: String?
+
+    @Option(help: "PEM client certificate chain, for servers that require mutual TLS (implies --tls; needs --key).")
+    var cert: String?
+
+    @Option(help: "PEM private key of --cert.")
+    var key: String?
+
+    @Option(name: .customLong("server-name"), help: "Name to verify the server's certificate against (default: the target's host).")
+    var serverName: String?
+
     func client() throws -> ConveneClient {
-        try ConveneClient(target: target)
+        try ConveneClient(target: target, tls: clientTLS())
+    }
+
+    /// TLS settings from --tls, --ca, --cert, --key and --server-name; nil for plaintext.
+    func clientTLS() throws -> ClientTLS? {
+        guard tls || ca != nil || cert != nil || key != nil || serverName != nil else { return nil }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        return ClientTLS(trustRootsPath: ca, certificateChainPath: cert, privateKeyPath: key, serverHostname: serverName)
     }
 
     /// The credential: --token-file, else $CONVENE_TOKEN, else none.

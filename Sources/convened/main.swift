@@ -40,6 +40,16 @@ struct Convened: AsyncParsableCommand {
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
     var pluginsDir: [String] = []
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"),
+            help: "PEM CA certificates; clients must present a certificate they issued (mutual TLS).")
+    var tlsClientCA: String?
+
     @Flag(name: .customLong("enable-interop"), help: "Serve convene.testing.v1.TestService for client interop tests.")
     var enableInterop = false
 
@@ -62,6 +72,14 @@ struct Convened: AsyncParsableCommand {
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
+        switch (tlsCert, tlsKey) {
+        case (let cert?, let key?):
+            configuration.tls = ServerTLS(certificateChainPath: cert, privateKeyPath: key, clientCAPath: tlsClientCA)
+        case (nil, nil):
+            if tlsClientCA != nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
         configuration.connection.settings.maxMessageSize = maxMessageSize
         let server = try ConveneServer(configuration: configuration, logger: logger)

@@ -93,6 +93,17 @@ final class ExecutableTests: XCTestCase {
             }
             XCTAssertLessThanOrEqual(object["p50_us"] as? Int ?? .max, object["max_us"] as? Int ?? 0)
         }
+        // bench on the streaming methods: each message is one operation.
+        for kind in ["server-stream", "client-stream", "bidi"] {
+            let bench = try run("convene", target + ["bench", "--kind", kind, "--requests", "300", "--stream-messages", "40",
+                                                     "--payload", "512", "--warmup", "0", "--concurrency", "3", "--json"])
+            XCTAssertEqual(bench.status, 0, bench.err)
+            let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
+            XCTAssertEqual(object["kind"] as? String, kind, bench.out)
+            XCTAssertEqual(object["requests"] as? Int, 300, bench.out)
+            XCTAssertEqual(object["errors"] as? Int, 0, bench.out)
+            XCTAssertEqual(object["payload_bytes"] as? Int, 512, bench.out)
+        }
         let page = try String(contentsOfFile: report, encoding: .utf8)
         XCTAssertTrue(page.contains("<svg") && page.contains("<polyline"), "the report plots the distribution")
 
@@ -112,5 +123,46 @@ final class ExecutableTests: XCTestCase {
         let down = try run("convene", ["--target", "127.0.0.1:\(port)", "health", "--timeout", "1"])
         XCTAssertEqual(down.status, 2)
         XCTAssertTrue(down.err.hasPrefix("UNAVAILABLE: "), down.err)
+    }
+
+    func testTLSFromTheCommandLine() throws {
+        let pki = try TestCertificates.make()
+        defer { pki.remove() }
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convened-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let port = Int.random(in: 20_000...60_000)
+        let server = Process()
+        server.executableURL = binDirectory.appendingPathComponent("convened")
+        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDir.path, "--shutdown-grace", "1",
+                            "--tls-cert", pki.serverCertificatePath, "--tls-key", pki.serverKeyPath]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+
+        let target = ["--target", "127.0.0.1:\(port)"]
+        var health = try run("convene", target + ["--ca", pki.caPath, "health", "--timeout", "2"])
+        for _ in 0..<100 where health.status != 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            health = try run("convene", target + ["--ca", pki.caPath, "health", "--timeout", "2"])
+        }
+        XCTAssertEqual(health.status, 0, health.err)
+        XCTAssertEqual(health.out, "serving\n")
+        let plaintext = try run("convene", target + ["health", "--timeout", "2"])
+        XCTAssertEqual(plaintext.status, 2)
+        XCTAssertTrue(plaintext.err.hasPrefix("UNAVAILABLE: "), plaintext.err)
+        let untrusted = try run("convene", target + ["--tls", "health", "--timeout", "2"])
+        XCTAssertEqual(untrusted.status, 2, "the system's CAs do not trust the test CA")
+        let bench = try run("convene", target + ["--ca", pki.caPath, "bench", "--requests", "50", "--warmup", "0", "--json",
+                                                 "--connections", "2", "--concurrency", "4"])
+        XCTAssertEqual(bench.status, 0, bench.err)
+        let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
+        XCTAssertEqual(object["requests"] as? Int, 50, bench.out)
+        XCTAssertEqual(object["errors"] as? Int, 0, bench.out)
+
+        // A key file that is not a key stops convened at start with the file named.
+        let refused = try run("convened", ["--port", "0", "--data-dir", dataDir.path,
+                                           "--tls-cert", pki.serverCertificatePath, "--tls-key", pki.caPath])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.err.contains("ca.pem"), refused.err)
     }
 }

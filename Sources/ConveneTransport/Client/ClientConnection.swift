@@ -2,6 +2,7 @@ import ConveneRPC
 import ConveneWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One connection to a Convene server, multiplexing any number of concurrent calls.
@@ -19,30 +20,36 @@ public final class ClientConnection: Sendable {
         self.status = status
     }
 
-    /// Connects and completes the handshake (preface and SETTINGS exchange).
+    /// Connects and completes the handshake (TLS when `tls` is given, then preface and SETTINGS).
     public static func connect(host: String, port: Int, configuration: ConnectionConfiguration = ConnectionConfiguration(),
+                               tls: ClientTLS? = nil,
                                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ClientConnection {
-        let channel: any Channel
         let status = ConnectionStatus()
+        let tlsContext = try tls?.makeContext()
+        let channel: any Channel
+        let bound: NIOLoopBound<ClientConnectionHandler>
         do {
-            channel = try await ClientBootstrap(group: group)
+            // The initializer hands back the handler itself: a server that closes at once has
+            // already removed it from the pipeline by the time we could look it up.
+            (channel, bound) = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.nanoseconds(configuration.handshakeTimeout.nanoseconds))
-                .channelInitializer { channel in
+                .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(
+                                TransportSecurity.clientHandler(context: tlsContext, host: host,
+                                                                serverHostname: tls?.serverHostname))
+                        }
                         let handler = ClientConnectionHandler(configuration: configuration, eventLoop: channel.eventLoop,
                                                               allocator: channel.allocator, status: status)
                         try channel.pipeline.syncOperations.addHandler(handler)
+                        return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }
                 }
-                .connect(host: host, port: port).get()
         } catch {
             throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)")
         }
-        let bound = try await channel.eventLoop.submit {
-            let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
-        }.get()
         let connection = ClientConnection(channel: channel, handler: bound, status: status)
         do {
             try await channel.eventLoop.flatSubmit { bound.value.handshake.futureResult }.get()

@@ -3,6 +3,7 @@ import ConveneWire
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Accepts TCP connections and serves the Convene protocol on each, through a router.
@@ -10,6 +11,8 @@ public final class ServerTransport: Sendable {
     public let router: Router
     public let configuration: ConnectionConfiguration
     public let group: any EventLoopGroup
+    /// TLS on every accepted connection (from `ServerTLS.makeContext()`); nil serves plaintext.
+    let tls: NIOSSLContext?
     let logger: Logger
     private let state = Mutex(State())
 
@@ -19,8 +22,10 @@ public final class ServerTransport: Sendable {
     }
 
     public init(router: Router, configuration: ConnectionConfiguration = ConnectionConfiguration(),
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext? = nil,
+                logger: Logger) {
         self.router = router
+        self.tls = tls
         self.configuration = configuration
         self.group = group
         self.logger = logger
@@ -32,6 +37,7 @@ public final class ServerTransport: Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
+        let tls = self.tls
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,6 +48,9 @@ public final class ServerTransport: Sendable {
                 let refusal = open > configuration.maxConnections
                     ? "the server is at its limit of \(configuration.maxConnections) connections; try again later" : nil
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(router: router, configuration: configuration, logger: logger,
                                                 allocator: channel.allocator, refusal: refusal))

@@ -1,0 +1,127 @@
+import ConveneRPC
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// TLS for a server: its certificate chain and key, and, for mutual TLS, the CA that client
+/// certificates must chain to. PEM files.
+public struct ServerTLS: Sendable, Equatable {
+    public var certificateChainPath: String
+    public var privateKeyPath: String
+    /// When set, every client must present a certificate issued by one of these CAs (mTLS).
+    public var clientCAPath: String?
+
+    public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) {
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+        self.clientCAPath = clientCAPath
+    }
+
+    /// Loads the files; an error names the file and what is wrong with it.
+    public func makeContext() throws -> NIOSSLContext {
+        let chain = try loadCertificates(certificateChainPath, option: "certificate chain")
+        let key = try loadPrivateKey(privateKeyPath)
+        var tls: TLSConfiguration
+        if let clientCAPath {
+            let roots = try loadCertificates(clientCAPath, option: "client CA")
+            tls = .makeServerConfigurationWithMTLS(certificateChain: chain.map { .certificate($0) },
+                                                   privateKey: .privateKey(key), trustRoots: .certificates(roots))
+        } else {
+            tls = .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+        tls.minimumTLSVersion = .tlsv12
+        tls.applicationProtocols = [TransportSecurity.alpn]
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RPCError(.invalidArgument,
+                           "TLS: \(certificateChainPath) and \(privateKeyPath) do not make a usable server identity: \(error)")
+        }
+    }
+}
+
+/// TLS for a client: which CAs to trust (the system's when none is given), and a client
+/// certificate for servers that require mutual TLS.
+public struct ClientTLS: Sendable, Equatable {
+    /// PEM file of the CA certificates that may issue the server's certificate; nil: the system's roots.
+    public var trustRootsPath: String?
+    /// PEM files of the client's own certificate chain and key, for mTLS.
+    public var certificateChainPath: String?
+    public var privateKeyPath: String?
+    /// Name to send (SNI) and verify the server's certificate against; nil: the host connected to.
+    public var serverHostname: String?
+
+    public init(trustRootsPath: String? = nil, certificateChainPath: String? = nil, privateKeyPath: String? = nil,
+                serverHostname: String? = nil) {
+        self.trustRootsPath = trustRootsPath
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+        self.serverHostname = serverHostname
+    }
+
+    public func makeContext() throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.applicationProtocols = [TransportSecurity.alpn]
+        if let trustRootsPath {
+            tls.trustRoots = .certificates(try loadCertificates(trustRootsPath, option: "CA"))
+        }
+        switch (certificateChainPath, privateKeyPath) {
+        case (let chainPath?, let keyPath?):
+            tls.certificateChain = try loadCertificates(chainPath, option: "client certificate").map { .certificate($0) }
+            tls.privateKey = .privateKey(try loadPrivateKey(keyPath))
+        case (nil, nil):
+            break
+        default:
+            throw RPCError(.invalidArgument, "TLS: a client certificate needs both its chain and its private key")
+        }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RPCError(.invalidArgument, "TLS: cannot build the client context: \(error)")
+        }
+    }
+}
+
+enum TransportSecurity {
+    /// The ALPN protocol id both sides offer.
+    static let alpn = "convene/1"
+
+    /// The client-side TLS handler for a connection to `host`. SNI is sent for names only; an IP
+    /// address is verified against the certificate's IP subject alternative names.
+    static func clientHandler(context: NIOSSLContext, host: String, serverHostname: String?) throws -> NIOSSLClientHandler {
+        let name = serverHostname ?? (isIPAddress(host) ? nil : host)
+        return try NIOSSLClientHandler(context: context, serverHostname: name)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}
+
+private func loadCertificates(_ path: String, option: String) throws -> [NIOSSLCertificate] {
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw RPCError(.invalidArgument, "TLS \(option): cannot read \(path)")
+    }
+    let certificates: [NIOSSLCertificate]
+    do {
+        certificates = try NIOSSLCertificate.fromPEMFile(path)
+    } catch {
+        throw RPCError(.invalidArgument, "TLS \(option): \(path) is not a PEM certificate file: \(error)")
+    }
+    guard !certificates.isEmpty else {
+        throw RPCError(.invalidArgument, "TLS \(option): \(path) holds no certificate")
+    }
+    return certificates
+}
+
+private func loadPrivateKey(_ path: String) throws -> NIOSSLPrivateKey {
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw RPCError(.invalidArgument, "TLS private key: cannot read \(path)")
+    }
+    do {
+        return try NIOSSLPrivateKey(file: path, format: .pem)
+    } catch {
+        throw RPCError(.invalidArgument, "TLS private key: \(path) is not a PEM private key: \(error)")
+    }
+}
