@@ -10,20 +10,25 @@ GEN_SWIFT := Sources/ConveneProtos/Generated
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos clean fuzz test-asan test-tsan
+.PHONY: deps build run test protos clean fuzz test-asan test-tsan bench bench-compare soak
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "missing system packages:$$missing"; \
-	    echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@$(call install_packages,$(APT_PACKAGES))
+
+# Installs the Debian packages named in $(1) that are missing (as root), or says how.
+define install_packages
+missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "installing:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+  else \
+    echo "missing system packages:$$missing"; \
+    echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
+  fi; \
+fi
+endef
 
 build: deps
 	$(SWIFT) build
@@ -83,7 +88,7 @@ fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product convene-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 	mkdir -p Tests/FuzzCorpus/crashes
-	for target in frames decompression connection; do \
+	for target in frames decompression connection plugin; do \
 	  work=$$(mktemp -d) && cp -r Tests/FuzzCorpus/$$target/. $$work/ 2>/dev/null; \
 	  CONVENE_FUZZ_TARGET=$$target ASAN_OPTIONS=detect_leaks=0 \
 	    $$($(SWIFT) build --scratch-path .build-fuzz --show-bin-path)/convene-fuzz $$work \
@@ -91,5 +96,30 @@ fuzz: deps
 	  rm -rf $$work; \
 	done
 
+## bench-compare: Convene against gRPC C++ (an echo server of ours on libgrpc++) and Redis 7, one run,
+## one machine; results in .build-compare/results.md (see Docs/BENCHMARKS.md). COMPARE_ARGS passes options.
+COMPARE_PACKAGES := libgrpc++-dev protobuf-compiler-grpc redis-server redis-tools
+COMPARE_GEN := .build-compare/gen
+bench-compare: deps
+	@$(call install_packages,$(COMPARE_PACKAGES))
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	mkdir -p $(COMPARE_GEN)
+	protoc -I Protos --cpp_out=$(COMPARE_GEN) --grpc_out=$(COMPARE_GEN) --plugin=protoc-gen-grpc=$$(which grpc_cpp_plugin) \
+	  convene/benchmark/v1/benchmark.proto
+	for tool in server client; do \
+	  g++ -O2 -std=c++17 -I $(COMPARE_GEN) Benchmarks/compare/grpc_echo_$$tool.cc $(COMPARE_GEN)/convene/benchmark/v1/*.cc \
+	    $$(pkg-config --cflags --libs grpc++ protobuf) -o .build-compare/grpc-echo-$$tool || exit 1; \
+	done
+	python3 scripts/bench-compare.py $(COMPARE_ARGS)
+
+## soak: mixed load on a release server for SOAK_SECONDS (default 300); throughput, errors and memory at
+## intervals; fails when memory does not level off or a call fails.
+SOAK_SECONDS ?= 300
+soak: deps
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	python3 scripts/soak.py --seconds $(SOAK_SECONDS)
+
 clean:
-	rm -rf .build .build-fuzz .build-asan .build-tsan
+	rm -rf .build .build-fuzz .build-asan .build-tsan .build-compare

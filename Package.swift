@@ -29,6 +29,11 @@ let package = Package(
         .executable(name: "convene", targets: ["convene"]),
         .library(name: "ConveneClient", targets: ["ConveneClient"]),
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
+        // The layers on their own, for the micro benchmarks in Benchmarks/ (a package of its own).
+        .library(name: "ConveneWire", targets: ["ConveneWire"]),
+        .library(name: "ConveneRPC", targets: ["ConveneRPC"]),
+        .library(name: "ConveneTransport", targets: ["ConveneTransport"]),
+        .library(name: "ConvenePluginHost", targets: ["ConvenePluginHost"]),
         // Mechanism plugins (Annex I), loaded by convened with dlopen.
         .library(name: "ConvenePlugin_Friends", type: .dynamic, targets: ["ConvenePlugin_Friends"]),
         .library(name: "ConvenePlugin_MilitaryStaffCommittee", type: .dynamic, targets: ["ConvenePlugin_MilitaryStaffCommittee"]),
@@ -155,8 +160,10 @@ let package = Package(
         .target(name: "ConvenePluginMessages", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 path: "Plugins/messages"),
         // Fuzzing: the targets (a library, so tests replay the corpus) and the libFuzzer runner.
+        // A stub plugin host in C that drives the groups-of-friends plugin (linked in) through the ABI.
+        .target(name: "ConveneFuzzPluginHost", dependencies: ["ConvenePluginABI", "ConvenePlugin_Friends"]),
         .target(name: "ConveneFuzzTargets",
-                dependencies: ["ConveneWire", "ConveneRPC", "ConveneTransport",
+                dependencies: ["ConveneWire", "ConveneRPC", "ConveneTransport", "ConveneFuzzPluginHost",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOEmbedded", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")]),

@@ -24,7 +24,8 @@ typedef Convene__Friends__V1__Member Member;
 /* Loads a group by id; NULL when missing. Free with convene__friends__v1__group__free_unpacked. */
 static Group *load_group(convene_call *call, const char *id) {
     char key[256];
-    snprintf(key, sizeof key, "group/%s", id);
+    /* An id too long for the key names no group (and must not alias a shorter one). */
+    if ((size_t)snprintf(key, sizeof key, "group/%s", id) >= sizeof key) return NULL;
     const uint8_t *value;
     size_t length;
     if (api->storage_get(call, (const uint8_t *)key, strlen(key), &value, &length) != 1) return NULL;
@@ -33,7 +34,7 @@ static Group *load_group(convene_call *call, const char *id) {
 
 static int32_t save_group(convene_call *call, const Group *group) {
     char key[256];
-    snprintf(key, sizeof key, "group/%s", group->id);
+    if ((size_t)snprintf(key, sizeof key, "group/%s", group->id) >= sizeof key) return CONVENE_INVALID_ARGUMENT;
     return put_message(call, key, &group->base);
 }
 
@@ -65,12 +66,11 @@ static int32_t form_group(void *state, const convene_method *method, convene_cal
     /* The operation must exist, as the caller sees it. */
     Convene__Consultation__V1__GetOperationRequest get = CONVENE__CONSULTATION__V1__GET_OPERATION_REQUEST__INIT;
     get.operation_id = in->operation_id;
-    uint8_t packed[512];
-    size_t packed_length = convene__consultation__v1__get_operation_request__pack(&get, packed);
     const uint8_t *answer;
     size_t answer_length;
-    int32_t status = api->call_service(call, "/convene.consultation.v1.Consultation/GetOperation", packed, packed_length, 0,
-                                       &answer, &answer_length);
+    /* Packed to its exact size: the id is the caller's and may be of any length. */
+    int32_t status = call_method(call, "/convene.consultation.v1.Consultation/GetOperation", &get.base, 0,
+                                 &answer, &answer_length);
     if (status != CONVENE_OK) {
         char message[512];
         snprintf(message, sizeof message, "operation_id: %.*s", (int)answer_length, (const char *)answer);
@@ -246,12 +246,10 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     if (!event) return;
     Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
     get.meeting_id = event->subject_id;
-    uint8_t packed[256];
-    size_t packed_length = convene__consultation__v1__get_meeting_request__pack(&get, packed);
     const uint8_t *answer;
     size_t answer_length;
-    if (api->call_service(call, "/convene.consultation.v1.Consultation/GetMeeting", packed, packed_length, 1,
-                          &answer, &answer_length) != CONVENE_OK) {
+    if (call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 1, &answer, &answer_length)
+        != CONVENE_OK) {
         api->log(host, CONVENE_LOG_WARNING, "cannot read a convened meeting");
         convene__consultation__v1__operation_event__free_unpacked(event, NULL);
         return;

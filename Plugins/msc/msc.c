@@ -23,7 +23,8 @@ typedef Convene__Msc__V1__Review Review;
 
 static Review *load_review(convene_call *call, const char *id) {
     char key[256];
-    snprintf(key, sizeof key, "review/%s", id);
+    /* An id too long for the key names nothing (and must not alias a shorter one). */
+    if ((size_t)snprintf(key, sizeof key, "review/%s", id) >= sizeof key) return NULL;
     size_t length;
     const uint8_t *value = get_bytes(call, key, &length);
     return value ? convene__msc__v1__review__unpack(NULL, length, value) : NULL;
@@ -31,7 +32,7 @@ static Review *load_review(convene_call *call, const char *id) {
 
 static int32_t save_review(convene_call *call, const Review *review) {
     char key[256];
-    snprintf(key, sizeof key, "review/%s", review->id);
+    if ((size_t)snprintf(key, sizeof key, "review/%s", review->id) >= sizeof key) return CONVENE_INVALID_ARGUMENT;
     return put_message(call, key, &review->base);
 }
 

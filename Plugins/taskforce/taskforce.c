@@ -23,7 +23,8 @@ static char *default_departments[] = {
 
 static TaskForce *load(convene_call *call, const char *operation_id) {
     char key[256];
-    snprintf(key, sizeof key, "taskforce/%s", operation_id);
+    /* An id too long for the key names nothing (and must not alias a shorter one). */
+    if ((size_t)snprintf(key, sizeof key, "taskforce/%s", operation_id) >= sizeof key) return NULL;
     size_t length;
     const uint8_t *value = get_bytes(call, key, &length);
     return value ? convene__taskforce__v1__task_force__unpack(NULL, length, value) : NULL;
@@ -31,7 +32,7 @@ static TaskForce *load(convene_call *call, const char *operation_id) {
 
 static int32_t save(convene_call *call, const TaskForce *force) {
     char key[256];
-    snprintf(key, sizeof key, "taskforce/%s", force->operation_id);
+    if ((size_t)snprintf(key, sizeof key, "taskforce/%s", force->operation_id) >= sizeof key) return CONVENE_INVALID_ARGUMENT;
     return put_message(call, key, &force->base);
 }
 

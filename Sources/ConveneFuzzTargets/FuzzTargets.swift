@@ -1,3 +1,4 @@
+import ConveneFuzzPluginHost
 import ConveneRPC
 import ConveneTransport
 import ConveneWire
@@ -9,8 +10,16 @@ import NIOEmbedded
 /// A broken invariant is a `precondition` failure, which libFuzzer reports as a crash.
 public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
-        ("frames", frames), ("decompression", decompression), ("connection", connection),
+        ("frames", frames), ("decompression", decompression), ("connection", connection), ("plugin", plugin),
     ]
+
+    /// A C plugin (groups-of-friends, protobuf-c) fed arbitrary requests, event payloads and
+    /// host-service answers through the plugin ABI: it answers with a status, never crashes,
+    /// and never reads or writes past what it was given (AddressSanitizer in `make fuzz`).
+    public static func plugin(_ data: [UInt8]) {
+        let status = data.withUnsafeBufferPointer { convene_fuzz_friends_plugin($0.baseAddress, $0.count) }
+        precondition((0...16).contains(status), "the plugin returned \(status), not a status code")
+    }
 
     /// The frame decoder: arbitrary bytes never crash it; whatever it decodes re-encodes to
     /// bytes that decode to the same frames however they are split.

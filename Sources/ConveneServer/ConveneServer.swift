@@ -39,7 +39,8 @@ public final class ConveneServer: Service, Sendable {
         if configuration.enableInterop { try InteropService().register(with: router) }
         try AdministrationService(store: store).register(with: router)
         try ConsultationService(store: store, events: events).register(with: router)
-        try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime).register(with: router)
+        try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime,
+                            maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(store: store, events: events).register(with: router)
         plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
                              logger: logger)
@@ -68,6 +69,9 @@ public final class ConveneServer: Service, Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
+        // An upload cut off by a crash was never acknowledged: nothing of it stays.
+        let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: .max) }
+        if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
         loadPlugins()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         logger.info("convened listening", metadata: [

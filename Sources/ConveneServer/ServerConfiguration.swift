@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var pluginDirectories: [String]? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
     public var reportLeadTime: Duration = .seconds(48 * 3600)
+    /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.
+    public var maxAttachmentSize: Int64 = 1 << 30
 
     public init() {}
 }

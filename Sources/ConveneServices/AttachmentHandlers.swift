@@ -28,61 +28,66 @@ extension BriefingService {
                                                       uploadedBy: caller.id, createdAt: Clock.nowMillis()))
             }
             let id = attachment.id!
-            var hasher = SHA256()
-            var pending: [UInt8] = []
-            var position = 0
-            var size: Int64 = 0
-            func flush(final: Bool) async throws {
-                var pieces: [[UInt8]] = []
-                while pending.count >= Self.chunkSize || (final && !pending.isEmpty) {
-                    let count = min(Self.chunkSize, pending.count)
-                    pieces.append(Array(pending[..<count]))
-                    pending.removeFirst(count)
-                }
-                guard !pieces.isEmpty else { return }
-                let start = position
-                position += pieces.count
-                try await store.write { [pieces] db in
-                    for (offset, piece) in pieces.enumerated() {
-                        try db.appendAttachmentChunk(attachmentID: id, position: start + offset, data: piece)
+            do {
+                var hasher = SHA256()
+                var pending: [UInt8] = []
+                var position = 0
+                var size: Int64 = 0
+                func flush(final: Bool) async throws {
+                    var pieces: [[UInt8]] = []
+                    while pending.count >= Self.chunkSize || (final && !pending.isEmpty) {
+                        let count = min(Self.chunkSize, pending.count)
+                        pieces.append(Array(pending[..<count]))
+                        pending.removeFirst(count)
+                    }
+                    guard !pieces.isEmpty else { return }
+                    let start = position
+                    position += pieces.count
+                    try await store.write { [pieces] db in
+                        for (offset, piece) in pieces.enumerated() {
+                            try db.appendAttachmentChunk(attachmentID: id, position: start + offset, data: piece)
+                        }
                     }
                 }
-            }
-            var message: Convene_Briefing_V1_AttachmentChunk? = first
-            while let chunk = message {
-                if chunk.hasHeader && chunk != first {
-                    throw RPCError(.invalidArgument, "header: only the first message carries a header")
+                var message: Convene_Briefing_V1_AttachmentChunk? = first
+                while let chunk = message {
+                    if chunk.hasHeader && chunk != first {
+                        throw RPCError(.invalidArgument, "header: only the first message carries a header")
+                    }
+                    size += Int64(chunk.data.count)
+                    guard size <= maxAttachmentSize else {
+                        throw RPCError(.resourceExhausted, "attachment is over the limit of \(maxAttachmentSize) bytes")
+                    }
+                    hasher.update(data: chunk.data)
+                    pending.append(contentsOf: chunk.data)
+                    if pending.count >= 4 * Self.chunkSize { try await flush(final: false) }
+                    message = try await iterator.next()
                 }
-                size += Int64(chunk.data.count)
-                guard size <= maxAttachmentSize else {
-                    throw RPCError(.resourceExhausted, "attachment is over the limit of \(maxAttachmentSize) bytes")
+                try await flush(final: true)
+                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                let finalSize = size
+                try await write { db, events in
+                    guard var record = try db.attachment(id: id), let meeting = try db.meeting(id: record.meetingID) else {
+                        throw RPCError(.internal, "attachment vanished during upload")
+                    }
+                    record.size = finalSize
+                    record.sha256 = digest
+                    record.complete = true
+                    try db.update(record)
+                    events.append(event(meeting.operationID, "attachment.uploaded", subject: "att-\(id)",
+                                        "\(fileName), \(finalSize) bytes", meetingID: meeting.id))
                 }
-                hasher.update(data: chunk.data)
-                pending.append(contentsOf: chunk.data)
-                if pending.count >= 4 * Self.chunkSize { try await flush(final: false) }
-                message = try await iterator.next()
+                var done = attachment
+                done.size = finalSize
+                done.sha256 = digest
+                done.complete = true
+                return done.proto
+            } catch {
+                // Nothing of a refused or cut-off upload stays behind. Its own task, so a
+                // cancelled call still cleans up.
+                await Task { [store] in try? await store.write { db in try db.deleteIncompleteAttachment(id: id) } }.value
+                throw error
             }
-            try await flush(final: true)
-            let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-            let finalSize = size
-            let operationID: Int64 = try await write { db, events in
-                guard var record = try db.attachment(id: id), let meeting = try db.meeting(id: record.meetingID) else {
-                    throw RPCError(.internal, "attachment vanished during upload")
-                }
-                record.size = finalSize
-                record.sha256 = digest
-                record.complete = true
-                try db.update(record)
-                events.append(event(meeting.operationID, "attachment.uploaded", subject: "att-\(id)",
-                                    "\(fileName), \(finalSize) bytes", meetingID: meeting.id))
-                return meeting.operationID
-            }
-            _ = operationID
-            var done = attachment
-            done.size = finalSize
-            done.sha256 = digest
-            done.complete = true
-            return done.proto
         }
 
         try router.registerServerStreaming(M.downloadAttachment) {

@@ -162,6 +162,14 @@ public final class SQLiteStore: ConveneStore {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
+    /// Attachments (complete or not) and stored chunks, for tests and diagnostics.
+    public func attachmentCounts() throws -> (attachments: Int, chunks: Int) {
+        try pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachment") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attachmentChunk") ?? 0)
+        }
+    }
+
     /// Runs SQLite's integrity check; "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
@@ -272,6 +280,11 @@ struct SQLiteTransaction: StoreWriter {
                        arguments: [olderThan])
         try db.execute(sql: "DELETE FROM attachment WHERE complete = 0 AND createdAt < ?", arguments: [olderThan])
         return db.changesCount
+    }
+    func deleteIncompleteAttachment(id: Int64) throws {
+        try db.execute(sql: "DELETE FROM attachmentChunk WHERE attachmentID IN (SELECT id FROM attachment WHERE id = ? AND complete = 0)",
+                       arguments: [id])
+        try db.execute(sql: "DELETE FROM attachment WHERE id = ? AND complete = 0", arguments: [id])
     }
     func insert(_ briefing: BriefingRecordRow) throws -> BriefingRecordRow { var b = briefing; try b.insert(db); return b }
     func insert(_ advice: AdviceRecord) throws -> AdviceRecord { var a = advice; try a.insert(db); return a }

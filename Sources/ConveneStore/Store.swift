@@ -91,7 +91,10 @@ public protocol StoreWriter: StoreReader {
     func insert(_ attachment: AttachmentRecord) throws -> AttachmentRecord
     func update(_ attachment: AttachmentRecord) throws
     func appendAttachmentChunk(attachmentID: Int64, position: Int, data: [UInt8]) throws
+    /// Removes uploads that never completed (an upload refused or cut off, or interrupted by a crash).
     func deleteIncompleteAttachments(olderThan: Int64) throws -> Int
+    /// Removes one attachment and its chunks, provided it never completed.
+    func deleteIncompleteAttachment(id: Int64) throws
     func insert(_ briefing: BriefingRecordRow) throws -> BriefingRecordRow
     func insert(_ advice: AdviceRecord) throws -> AdviceRecord
     func insert(_ experience: ExperienceRecord) throws -> ExperienceRecord

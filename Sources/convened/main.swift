@@ -36,6 +36,9 @@ struct Convened: AsyncParsableCommand {
             help: "Hours before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).")
     var reportLeadHours: Double = 48
 
+    @Option(name: .customLong("max-attachment-bytes"), help: "Largest attachment an upload may store (II.B.5(f)).")
+    var maxAttachmentBytes: Int64 = 1 << 30
+
     @Option(name: .customLong("plugins-dir"),
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
     var pluginsDir: [String] = []
@@ -72,6 +75,8 @@ struct Convened: AsyncParsableCommand {
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
+        guard maxAttachmentBytes > 0 else { throw ValidationError("--max-attachment-bytes must be positive") }
+        configuration.maxAttachmentSize = maxAttachmentBytes
         switch (tlsCert, tlsKey) {
         case (let cert?, let key?):
             configuration.tls = ServerTLS(certificateChainPath: cert, privateKeyPath: key, clientCAPath: tlsClientCA)

@@ -62,6 +62,41 @@ final class BriefingLessonsTests: OperationTestCase {
 
     }
 
+    /// Uploads `size` bytes in 64 KiB pieces; returns the stored attachment or the call's error.
+    func upload(_ size: Int, to meetingID: String) async throws -> Convene_Briefing_V1_Attachment {
+        let upload = try await f.client.streaming(BM.uploadAttachment, requestType: Convene_Briefing_V1_AttachmentChunk.self,
+                                                  as: Convene_Briefing_V1_Attachment.self, options: f.options("Secretariat"))
+        do {
+            try await upload.send(.with { $0.header = .with { $0.meetingID = meetingID; $0.fileName = "annex.pdf" } })
+            for start in stride(from: 0, to: size, by: 65_536) {
+                try await upload.send(.with { $0.data = Data(repeating: 0x25, count: min(65_536, size - start)) })
+            }
+            try await upload.finish()
+        } catch {
+            // The server may end the call while we send; its status comes with the response.
+        }
+        return try await upload.response()
+    }
+
+    func testAnAttachmentOverTheLimitIsRefusedAndNothingOfItStays() async throws {
+        let meeting = try await f.convene(operation)
+        await f.stop()
+        f.configure = { $0.maxAttachmentSize = 5_000_000 }
+        try await f.startServer(port: f.port)
+
+        let error = await assertRPCError(.resourceExhausted) { try await self.upload(6_000_000, to: meeting.id) }
+        XCTAssertEqual(error?.message, "attachment is over the limit of 5000000 bytes")
+        // The 4 MiB stored before the limit was reached are gone with the attachment's row.
+        let afterRefusal = try f.server.store.attachmentCounts()
+        XCTAssertEqual(afterRefusal.attachments, 0)
+        XCTAssertEqual(afterRefusal.chunks, 0)
+
+        let stored = try await upload(1_500_000, to: meeting.id)
+        XCTAssertEqual(stored.size, 1_500_000)
+        XCTAssertEqual(try f.server.store.attachmentCounts().chunks, 2, "1.5 MB in 1 MiB pieces")
+        XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
+    }
+
     func testFactSheetsBriefingsAndAttachments() async throws {
         let meeting = try await f.convene(operation, extra: ["Host"])
         let sheet = try await f.client.unary(BM.issueFactSheet, Convene_Briefing_V1_IssueFactSheetRequest.with {

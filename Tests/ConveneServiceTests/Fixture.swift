@@ -19,6 +19,8 @@ final class Fixture: @unchecked Sendable {
     var port = 0
     var client: ConveneClient!
     var tokens: [String: String] = [:]
+    /// Applied to the server's configuration at every (re)start.
+    var configure: (inout ServerConfiguration) -> Void = { _ in }
     var ids: [String: String] = [:]
 
     static let parties: [(String, Convene_Parties_V1_PartyKind, [Convene_Parties_V1_Role])] = [
@@ -47,6 +49,7 @@ final class Fixture: @unchecked Sendable {
         configuration.port = port
         configuration.dataDirectory = dataDirectory
         configuration.shutdownGrace = .milliseconds(200)
+        configure(&configuration)
         var logger = Logger(label: "svc-test")
         logger.logLevel = .critical
         server = try ConveneServer(configuration: configuration, logger: logger)

@@ -1,0 +1,219 @@
+import Benchmark
+import ConvenePluginHost
+import ConveneRPC
+import ConveneTransport
+import ConveneWire
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import Synchronization
+
+// Micro benchmarks of the protocol core. Each reports wall-clock and CPU time and the
+// mallocs of one iteration; where an iteration is a batch, its name says how many operations
+// it holds (divide by it for a per-frame figure).
+
+let echoPath = "/convene.benchmark.v1.Benchmark/UnaryEcho"
+let framesPerBatch = 1_000
+
+/// A 64-byte EchoRequest inside a message prefix (as in a DATA frame's payload).
+func echoMessage() -> ByteBuffer {
+    var message = ByteBuffer()
+    message.writeMultipleIntegers(UInt8(0), UInt32(66), UInt8(0x0A), UInt8(64))
+    message.writeRepeatingByte(0x43, count: 64)
+    return message
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
+        warmupIterations: 100,
+        maxDuration: .seconds(2),
+        maxIterations: 1_000_000)
+
+    // MARK: Frames
+
+    Benchmark("Frame encode: 1,000 DATA frames (64-byte message) into one buffer") { benchmark in
+        let payload = echoMessage()
+        var output = ByteBufferAllocator().buffer(capacity: framesPerBatch * 90)
+        for _ in benchmark.scaledIterations {
+            output.clear()
+            for id in 0..<UInt32(framesPerBatch) {
+                output.writeFrame(.data(streamID: id * 2 + 1, payload, endStream: false))
+            }
+            blackHole(output.writerIndex)
+        }
+    }
+
+    Benchmark("Frame encode: 1,000 END frames (status OK, no trailers)") { benchmark in
+        var output = ByteBufferAllocator().buffer(capacity: framesPerBatch * 20)
+        let end = CallEnd(code: .ok)
+        for _ in benchmark.scaledIterations {
+            output.clear()
+            for id in 0..<UInt32(framesPerBatch) {
+                output.writeEndFrame(streamID: id * 2 + 1, end)
+            }
+            blackHole(output.writerIndex)
+        }
+    }
+
+    Benchmark("Frame decode: 1,000 DATA frames (64-byte message)") { benchmark in
+        var input = ByteBuffer()
+        let payload = echoMessage()
+        for id in 0..<UInt32(framesPerBatch) { input.writeFrame(.data(streamID: id * 2 + 1, payload, endStream: true)) }
+        let parser = FrameParser()
+        for _ in benchmark.scaledIterations {
+            var buffer = input  // a view: reading moves only this copy's reader index
+            var count = 0
+            while let frame = try parser.next(from: &buffer) {
+                if case .data(_, let message, _) = frame { count += message.readableBytes }
+            }
+            blackHole(count)
+        }
+    }
+
+    Benchmark("Frame decode: 1,000 CALL frames (path, no metadata)") { benchmark in
+        var input = ByteBuffer()
+        for id in 0..<UInt32(framesPerBatch) { input.writeFrame(.call(streamID: id * 2 + 1, CallStart(path: echoPath))) }
+        let parser = FrameParser()
+        for _ in benchmark.scaledIterations {
+            var buffer = input
+            var count = 0
+            while let frame = try parser.next(from: &buffer) {
+                if case .call(_, let start) = frame { count += start.path.utf8.count }
+            }
+            blackHole(count)
+        }
+    }
+
+    // MARK: Unary calls
+
+    Benchmark("Unary call through the router (lookup and echo handler)") { benchmark in
+        let router = Router()
+        let method = MethodDescriptor(service: "convene.benchmark.v1.Benchmark", method: "UnaryEcho", kind: .unary)
+        try router.register(method, .synchronousUnary { request, _ in request })
+        let request = echoMessage().getSlice(at: 5, length: 66)!
+        for _ in benchmark.scaledIterations {
+            guard case .found(let registered) = router.lookup(path: echoPath),
+                  case .synchronousUnary(let handler) = registered.handler else { fatalError("echo not registered") }
+            var context = UnaryContext(method: registered.descriptor, requestMetadata: Metadata(), deadline: nil,
+                                       peer: "127.0.0.1")
+            blackHole(try handler(request, &context))
+        }
+    }
+
+    Benchmark("Unary call end to end in memory: CALL+DATA in, DATA+END out (one call per read)") { benchmark in
+        let connection = try InMemoryConnection()
+        for _ in benchmark.scaledIterations { try connection.call(batch: 1) }
+    }
+
+    Benchmark("Unary calls end to end in memory: 64 calls in one read, answered in one write") { benchmark in
+        let connection = try InMemoryConnection()
+        for _ in benchmark.scaledIterations { try connection.call(batch: 64) }
+    }
+
+    // MARK: Plugins
+
+    Benchmark("Plugin call through the C ABI (template plugin: storage get+put, response, commit)") { benchmark in
+        let plugin = try PluginBench()
+        for _ in benchmark.scaledIterations { try await plugin.call() }
+        await plugin.host.shutDown()
+    }
+}
+
+/// A server connection in an EmbeddedChannel after the handshake, fed unary echo calls.
+/// The frames of a batch are written in place into one reused buffer (stream ids must grow).
+final class InMemoryConnection {
+    let channel: EmbeddedChannel
+    var nextStream: UInt32 = 1
+    var input = ByteBufferAllocator().buffer(capacity: 64 * 160)
+    let message = echoMessage()
+
+    init() throws {
+        let router = Router()
+        try router.register(MethodDescriptor(service: "convene.benchmark.v1.Benchmark", method: "UnaryEcho", kind: .unary),
+                            .synchronousUnary { request, _ in request })
+        var configuration = ConnectionConfiguration()
+        configuration.keepaliveInterval = nil
+        configuration.idleTimeout = nil
+        configuration.settings.maxConcurrentStreams = 1_000
+        channel = EmbeddedChannel(handler: makeServerConnectionHandler(router: router, configuration: configuration,
+                                                                      logger: Logger(label: "bench")))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var handshake = ByteBuffer()
+        handshake.writePreface(.current)
+        handshake.writeFrame(.settings(Settings()))
+        handshake.writeFrame(.settingsAck)
+        try channel.writeInbound(handshake)
+        while try channel.readOutbound(as: ByteBuffer.self) != nil {}
+    }
+
+    func call(batch: Int) throws {
+        input.clear()
+        for _ in 0..<batch {
+            input.writeCallFrame(streamID: nextStream, CallStart(path: echoPath))
+            input.writeFrame(.data(streamID: nextStream, message, endStream: true))
+            nextStream += 2
+        }
+        try channel.writeInbound(input)
+        var bytes = 0
+        while let output = try channel.readOutbound(as: ByteBuffer.self) { bytes += output.readableBytes }
+        precondition(bytes > 0, "no answer")
+        blackHole(bytes)
+    }
+}
+
+/// The template plugin loaded through the C ABI, with storage in memory.
+final class PluginBench {
+    let router = Router()
+    let host: PluginHost
+    let path: String
+    let request = ByteBuffer(bytes: Array("hello".utf8))
+
+    init() throws {
+        host = PluginHost(router: router, services: InMemoryPluginServices(), logger: Logger(label: "bench"))
+        let folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        _ = try host.load(path: folder.appendingPathComponent("libConveneTemplatePlugin.so").path)
+        path = "/convene.example.v1.Example/Hello"
+    }
+
+    func call() async throws {
+        guard case .found(let method) = router.lookup(path: path), case .asynchronous(let handler) = method.handler else {
+            fatalError("the template plugin's method is not registered")
+        }
+        let writer = CollectingWriter()
+        try await handler(RequestStream.of([request]), writer,
+                          ServerCallContext(method: method.descriptor, requestMetadata: Metadata(), deadline: nil, peer: "bench"))
+        precondition(writer.count == 1, "no response")
+    }
+}
+
+final class CollectingWriter: ResponseWriter {
+    private let messages = Atomic<Int>(0)
+    var count: Int { messages.load(ordering: .relaxed) }
+    func sendHeaders(_ metadata: Metadata) async throws {}
+    func send(_ message: ByteBuffer, compress: Bool) async throws { messages.add(1, ordering: .relaxed) }
+    func setTrailers(_ metadata: Metadata) {}
+}
+
+/// Plugin storage in a dictionary; no events, no credentials.
+final class InMemoryPluginServices: PluginServices {
+    private let storage = Mutex<[String: [[UInt8]: [UInt8]]]>([:])
+
+    func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { storage.withLock { $0[plugin]?[key] } }
+    func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        storage.withLock { all in
+            (all[plugin] ?? [:]).keys.filter { $0.starts(with: prefix) && after.map { a in $0.lexicographicallyPrecedes(a) == false && $0 != a } ?? true }
+                .min { $0.lexicographicallyPrecedes($1) }
+        }
+    }
+    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
+                events: [PluginEvent]) throws {
+        storage.withLock { all in
+            for (key, value) in writes { all[plugin, default: [:]][key] = value }
+        }
+    }
+    func registerDescriptors(_ bytes: [UInt8]) throws {}
+    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)? { nil }
+    func pluginCredential(plugin: String) throws -> String { "" }
+}

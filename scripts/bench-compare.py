@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""`make bench-compare`: Convene against gRPC C++ and Redis 7, on this machine, in one run.
+
+A 64-byte unary echo (Redis: PING) at 1, 16 and 64 calls in flight on one connection;
+for each: throughput, p50/p99 latency and, above all, the server's CPU time per call,
+read from /proc/PID/stat (utime + stime) just before and just after the measured run.
+Client and server share the cores, so CPU per call is the figure that survives a noisy
+machine; each cell is the median of --repeats runs, and the systems take turns within
+each repetition so that drift in the machine's load hits them alike.
+
+Then Convene alone: server-streaming 1 MiB messages on one connection (GB/s), and the
+resident memory of idle connections (scripts/idle-connections.py).
+
+Every process started here listens on 127.0.0.1 only, and every run is bounded in time.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def run_json(command, timeout):
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({out.returncode}): {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measured(pid, run):
+    """Runs `run` (which returns (calls, result)) and the server CPU it cost per call."""
+    before = cpu_seconds(pid)
+    calls, result = run()
+    spent = cpu_seconds(pid) - before
+    result["server_cpu_s"] = spent
+    result["cpu_us_per_call"] = spent * 1e6 / calls if calls else float("nan")
+    return result
+
+
+class Server:
+    def __init__(self, name, command, port):
+        self.name, self.port = name, port
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(port, self.process)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def convene_unary(args, server, in_flight, seconds, warmup):
+    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "bench", "--connections", "1",
+               "--concurrency", str(in_flight), "--payload", str(args.payload), "--warmup", "0", "--json"]
+    run_json(command + ["--duration", str(warmup)], timeout=warmup + 60)
+
+    def run():
+        result = run_json(command + ["--duration", str(seconds)], timeout=seconds + 60)
+        return result["requests"], result
+    return measured(server.pid, run)
+
+
+def grpc_unary(args, server, in_flight, seconds, warmup):
+    client = os.path.join(args.build, "grpc-echo-client")
+    target = f"127.0.0.1:{server.port}"
+    run_json([client, target, str(in_flight), "0", str(warmup), str(args.payload)], timeout=warmup + 60)
+
+    def run():
+        result = run_json([client, target, str(in_flight), "0", str(seconds), str(args.payload)], timeout=seconds + 60)
+        return result["requests"], result
+    return measured(server.pid, run)
+
+
+def redis_ping(args, server, connections, pipeline, seconds):
+    """redis-benchmark PING (multi-bulk); about `seconds` long, calibrated by a short run."""
+    def bench(n):
+        out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-t", "ping_mbulk",
+                              "-n", str(n), "-c", str(connections), "-P", str(pipeline), "--csv"],
+                             capture_output=True, text=True, timeout=seconds * 10 + 120)
+        if out.returncode != 0:
+            sys.exit(f"redis-benchmark failed: {out.stderr.strip()}")
+        rows = [line.replace('"', "").split(",") for line in out.stdout.strip().splitlines()]
+        header, values = rows[0], rows[-1]
+        row = dict(zip(header, values))
+        return {"rps": float(row["rps"]), "p50_us": float(row["p50_latency_ms"]) * 1000,
+                "p99_us": float(row["p99_latency_ms"]) * 1000, "requests": n}
+    probe = bench(20000 * pipeline)
+    n = max(20000, int(probe["rps"] * seconds))
+
+    def run():
+        result = bench(n)
+        return n, result
+    return measured(server.pid, run)
+
+
+def convene_stream(args, server, seconds, warmup):
+    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "bench", "--kind", "server-stream",
+               "--payload", "1048576", "--stream-messages", "1000", "--connections", "1", "--concurrency", "1",
+               "--warmup", "0", "--json"]
+    run_json(command + ["--duration", str(warmup)], timeout=warmup + 60)
+
+    def run():
+        result = run_json(command + ["--duration", str(seconds)], timeout=seconds + 60)
+        return result["requests"], result
+    return measured(server.pid, run)
+
+
+def median(results, key):
+    values = [r[key] for r in results if r.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=1, help="warm-up seconds before each run (not measured)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--levels", default="1,16,64", help="calls in flight on one connection")
+    parser.add_argument("--payload", type=int, default=64)
+    parser.add_argument("--idle-connections", type=int, default=10000, help="0 skips the idle-connection test")
+    parser.add_argument("--build", default=os.path.join(ROOT, ".build-compare"))
+    parser.add_argument("--convene-bin", default=os.path.join(ROOT, ".build/release"))
+    parser.add_argument("--out", default=os.path.join(ROOT, ".build-compare/results.md"))
+    args = parser.parse_args()
+    args.convene = os.path.join(args.convene_bin, "convene")
+    levels = [int(x) for x in args.levels.split(",")]
+    for tool in ["redis-server", "redis-benchmark"]:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found (apt-get install redis-server)")
+
+    data_dir = tempfile.mkdtemp(prefix="convene-compare-")
+    servers = {
+        "convene": Server("Convene", [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()),
+                                      "--data-dir", data_dir, "--log-level", "error"], p),
+        "grpc": Server("gRPC C++", [os.path.join(args.build, "grpc-echo-server"), str(p := free_port())], p),
+        "redis": Server("Redis", ["redis-server", "--port", str(p := free_port()), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--daemonize", "no"], p),
+    }
+    rows = {}  # (system, level) -> [results]
+    stream = []
+    try:
+        for repeat in range(args.repeats):
+            for level in levels:
+                print(f"repeat {repeat + 1}/{args.repeats}, {level} in flight", file=sys.stderr, flush=True)
+                cases = [
+                    ("Convene", lambda: convene_unary(args, servers["convene"], level, args.seconds, args.warmup)),
+                    ("gRPC C++ (callback API)", lambda: grpc_unary(args, servers["grpc"], level, args.seconds, args.warmup)),
+                    (f"Redis PING, {level} connection(s), unpipelined",
+                     lambda: redis_ping(args, servers["redis"], level, 1, args.seconds)),
+                    (f"Redis PING, 1 connection, pipelined {level} deep",
+                     lambda: redis_ping(args, servers["redis"], 1, level, args.seconds)),
+                ]
+                for name, case in cases:
+                    if level == 1 and "pipelined 1 deep" in name:
+                        continue  # the same as unpipelined on one connection
+                    rows.setdefault((name.replace(f"{level} connection(s)", "N connections")
+                                         .replace(f"pipelined {level} deep", "pipelined N deep"), level), []).append(case())
+            stream.append(convene_stream(args, servers["convene"], args.seconds, args.warmup))
+        idle = None
+        if args.idle_connections:
+            out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/idle-connections.py"),
+                                  "--port", str(servers["convene"].port), "--pid", str(servers["convene"].pid),
+                                  "--count", str(args.idle_connections), "--convene", args.convene],
+                                 capture_output=True, text=True, timeout=600)
+            idle = out.stdout.strip() if out.returncode == 0 else f"failed: {out.stderr.strip()}"
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    lines = [f"Medians of {args.repeats} runs; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
+             f"{args.payload}-byte payload; one connection unless the row says otherwise; "
+             f"{os.cpu_count()} cores shared by client and server.", "",
+             "| server | in flight | calls/s | p50 µs | p99 µs | server CPU µs/call |", "|---|---|---|---|---|---|"]
+    names = []
+    for (name, _level) in rows:
+        if name not in names:
+            names.append(name)
+    for name in names:
+        for level in levels:
+            results = rows.get((name, level))
+            if not results:
+                continue
+            lines.append(f"| {name} | {level} | {median(results, 'rps'):,.0f} | {median(results, 'p50_us'):,.0f} | "
+                         f"{median(results, 'p99_us'):,.0f} | {median(results, 'cpu_us_per_call'):.2f} |")
+    lines.append("")
+    for level in levels:
+        convene = rows.get(("Convene", level))
+        grpc = rows.get(("gRPC C++ (callback API)", level))
+        redis = rows.get(("Redis PING, N connections, unpipelined", level))
+        piped = rows.get(("Redis PING, 1 connection, pipelined N deep", level))
+        if convene and grpc:
+            c = median(convene, "cpu_us_per_call")
+            parts = [f"at {level} in flight: Convene/gRPC C++ server CPU per call = {c / median(grpc, 'cpu_us_per_call'):.2f}"]
+            if redis:
+                parts.append(f"Convene/Redis unpipelined = {c / median(redis, 'cpu_us_per_call'):.2f}")
+            if piped:
+                parts.append(f"Convene/Redis pipelined = {c / median(piped, 'cpu_us_per_call'):.2f}")
+            lines.append("- " + "; ".join(parts))
+    if stream:
+        mib = median(stream, "mib_per_s")
+        lines += ["", f"Server streaming, 1 MiB messages, one connection (Convene): {mib * 1.048576 / 1000:.2f} GB/s "
+                      f"({mib:,.0f} MiB/s), p99 gap {median(stream, 'p99_us'):,.0f} µs, "
+                      f"server CPU {median(stream, 'cpu_us_per_call'):,.0f} µs per MiB message."]
+    if idle:
+        lines += ["", idle]
+    report = "\n".join(lines)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
