@@ -96,6 +96,11 @@ fuzz: deps
 	  rm -rf $$work; \
 	done
 
+## bench: the micro benchmarks (package-benchmark, in the Benchmarks/ package): time and mallocs of frame
+## encode/decode, a unary call through the router and through a whole connection, and a plugin call.
+bench: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark $(BENCH_ARGS)
+
 ## bench-compare: Convene against gRPC C++ (an echo server of ours on libgrpc++) and Redis 7, one run,
 ## one machine; results in .build-compare/results.md (see Docs/BENCHMARKS.md). COMPARE_ARGS passes options.
 COMPARE_PACKAGES := libgrpc++-dev protobuf-compiler-grpc redis-server redis-tools

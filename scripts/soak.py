@@ -72,7 +72,8 @@ class Load(threading.Thread):
         runs = 0
         while time.time() < self.end and runs < 100_000:
             runs += 1
-            seconds = max(0.5, min(self.interval, self.end - time.time()))
+            # Slices much shorter than the reporting interval, so each interval sees several.
+            seconds = max(0.5, min(self.interval / 4, self.end - time.time()))
             command = self.command_for_slice(seconds)
             try:
                 out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)

@@ -230,9 +230,17 @@ final class DemoPlay: @unchecked Sendable {
             }, as: Convene_Admin_V1_IssueCredentialResponse.self, by: "admin").token
         }
         // The presidency passes to this demo's President (one President at a time, II.B.1).
-        let parties = try await call(AdministrationMethods.listParties, Convene_Admin_V1_ListPartiesRequest.with { $0.pageSize = 500 },
-                                     as: Convene_Admin_V1_ListPartiesResponse.self, by: "admin")
-        for holder in parties.parties where holder.roles.contains(.councilPresident) {
+        var everyone: [Convene_Parties_V1_Party] = []
+        var pageToken = ""
+        for _ in 0..<10_000 {  // every page, however many demos ran before
+            let page = try await call(AdministrationMethods.listParties, Convene_Admin_V1_ListPartiesRequest.with {
+                $0.pageSize = 100; $0.pageToken = pageToken
+            }, as: Convene_Admin_V1_ListPartiesResponse.self, by: "admin")
+            everyone += page.parties
+            pageToken = page.nextPageToken
+            if pageToken.isEmpty { break }
+        }
+        for holder in everyone where holder.roles.contains(.councilPresident) {
             _ = try await call(AdministrationMethods.setRoles, Convene_Admin_V1_SetRolesRequest.with {
                 $0.partyID = holder.id; $0.roles = holder.roles.filter { $0 != .councilPresident } + [.councilMember]
             }, as: Convene_Parties_V1_Party.self, by: "admin")

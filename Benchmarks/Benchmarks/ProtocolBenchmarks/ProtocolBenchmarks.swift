@@ -203,8 +203,9 @@ final class InMemoryPluginServices: PluginServices {
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { storage.withLock { $0[plugin]?[key] } }
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
         storage.withLock { all in
-            (all[plugin] ?? [:]).keys.filter { $0.starts(with: prefix) && after.map { a in $0.lexicographicallyPrecedes(a) == false && $0 != a } ?? true }
-                .min { $0.lexicographicallyPrecedes($1) }
+            (all[plugin] ?? [:]).keys.filter { key in
+                key.starts(with: prefix) && (after.map { after in after.lexicographicallyPrecedes(key) } ?? true)
+            }.min { $0.lexicographicallyPrecedes($1) }
         }
     }
     func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],

@@ -79,6 +79,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// The context holds this handler and this handler the context: letting go of it here
+    /// is what frees both once the connection is gone.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        shutDown(reason: "connection closed")
+        self.context = nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         shutDown(reason: "connection closed")
         context.fireChannelInactive()
@@ -333,7 +340,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         stream.send.drain(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize), output: &output,
                           finished: &finished)
         if !finished.isEmpty {
-            if context.channel.isWritable {
+            if context?.channel.isWritable ?? true {
                 for c in finished { c.resume() }
             } else {
                 parkedCompletions.append(contentsOf: finished)
@@ -427,8 +434,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func closeIfDone() {
         if case .goingAway = state, streams.isEmpty, pendingOpens.isEmpty {
             state = .closed(reason: "server went away")
-            context.writeAndFlush(output.take())
-            context.close(promise: nil)
+            context?.writeAndFlush(output.take())
+            context?.close(promise: nil)
         }
     }
 
@@ -449,7 +456,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         for (_, promise) in pings { promise.fail(RPCError(.unavailable, reason)) }
         pings.removeAll()
         resumeParked()
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     func closeGracefully() {
@@ -469,13 +476,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func scheduleFlush() {
-        guard !inReadBatch, !flushScheduled else { return }
+        guard !inReadBatch, !flushScheduled, let context else { return }
         flushScheduled = true
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
             let handler = loopBound.value
             handler.flushScheduled = false
-            handler.context.writeAndFlush(handler.output.take())
+            handler.context?.writeAndFlush(handler.output.take())
         }
     }
 

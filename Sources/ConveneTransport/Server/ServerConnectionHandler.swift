@@ -110,6 +110,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// The context holds this handler and this handler the context: letting go of it here
+    /// is what frees both once the connection is gone.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        state = .closed
+        handshakeTimer?.cancel()
+        keepaliveTask?.cancel()
+        guardTask?.cancel()
+        self.context = nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         handshakeTimer?.cancel()
@@ -465,7 +475,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         stream.send.drain(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize), output: &output,
                           finished: &finished)
         if !finished.isEmpty {
-            if context.channel.isWritable {
+            if context?.channel.isWritable ?? true {
                 for c in finished { c.resume() }
             } else {
                 parkedCompletions.append(contentsOf: finished)
@@ -520,14 +530,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func scheduleFlush() {
-        guard !inReadBatch, !flushScheduled, state != .closed else { return }
+        guard !inReadBatch, !flushScheduled, state != .closed, let context else { return }
         flushScheduled = true
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
             let handler = loopBound.value
             handler.flushScheduled = false
             guard handler.state != .closed else { return }
-            handler.context.writeAndFlush(handler.output.take())
+            handler.context?.writeAndFlush(handler.output.take())
             handler.closeIfDrained()
         }
     }
@@ -560,8 +570,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func closeIfDrained() {
         guard state == .draining, streams.isEmpty, !flushScheduled else { return }
         state = .closed
-        context.writeAndFlush(output.take())
-        context.close(promise: nil)
+        context?.writeAndFlush(output.take())
+        context?.close(promise: nil)
     }
 
     /// Our preface goes out once, before any frame, even when the first frame is a refusal.
@@ -577,12 +587,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         writePrefaceOnce()
         logger.debug("closing connection", metadata: ["code": "\(code)", "reason": "\(message)"])
         output.withBuffer { $0.writeFrame(.goAway(GoAway(lastStreamID: lastStreamID, code: code, message: message))) }
-        context.writeAndFlush(output.take())
+        context?.writeAndFlush(output.take())
         state = .closed
         let error = RPCError(.unavailable, "connection closed: \(message)")
         for stream in streams.values { abort(stream, error); stream.send.failAll(error) }
         streams.removeAll()
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     private func keepaliveTick() {
