@@ -70,6 +70,33 @@ final class InMemoryServerTests: XCTestCase {
         XCTAssertNoThrow(try channel.finish())
     }
 
+    /// A handler and its context hold each other; a closed connection must free both.
+    func testAClosedConnectionFreesItsHandlers() throws {
+        weak var server: ServerConnectionHandler?
+        weak var client: ClientConnectionHandler?
+        do {
+            let channel = try makeChannel()
+            server = try channel.pipeline.syncOperations.handler(type: ServerConnectionHandler.self)
+            var input = ByteBuffer()
+            input.writePreface(.current)
+            input.writeFrame(.settings(Settings()))
+            input.writeFrame(.call(streamID: 1, CallStart(path: echo.path)))
+            try channel.writeInbound(input)
+            XCTAssertNotNil(server)
+            _ = try channel.finish(acceptAlreadyClosed: true)
+
+            let clientChannel = EmbeddedChannel()
+            let handler = ClientConnectionHandler(configuration: ConnectionConfiguration(), eventLoop: clientChannel.eventLoop,
+                                                  allocator: clientChannel.allocator, status: ConnectionStatus())
+            client = handler
+            try clientChannel.pipeline.syncOperations.addHandler(handler)
+            try clientChannel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            _ = try clientChannel.finish(acceptAlreadyClosed: true)
+        }
+        XCTAssertNil(server, "the server connection handler outlived its connection")
+        XCTAssertNil(client, "the client connection handler outlived its connection")
+    }
+
     func testThrownErrorsBecomeInternalWithoutDetails() throws {
         let channel = try makeChannel()
         var input = ByteBuffer()
