@@ -71,7 +71,8 @@ let package = Package(
                 swiftSettings: strict),
         // RPC core: status codes, metadata, method descriptors, router, call contexts. No NIO channels.
         .target(name: "ConveneRPC",
-                dependencies: ["ConveneWire", .product(name: "NIOCore", package: "swift-nio")],
+                dependencies: ["ConveneWire", .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: strict),
         // Typed protobuf coding on top of the RPC core.
         .target(name: "ConveneProtobuf",

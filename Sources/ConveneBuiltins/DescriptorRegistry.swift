@@ -1,5 +1,5 @@
+import ConveneRPC
 import SwiftProtobuf
-import Synchronization
 
 /// The protobuf file descriptors the server knows (its own, and those plugins bring),
 /// indexed by file name and by fully qualified symbol.
@@ -9,7 +9,7 @@ public final class DescriptorRegistry: Sendable {
         var symbols: [String: String] = [:]  // symbol -> file name
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

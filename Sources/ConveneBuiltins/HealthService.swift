@@ -2,7 +2,6 @@ import ConveneProtobuf
 import ConveneProtos
 import ConveneRPC
 import SwiftProtobuf
-import Synchronization
 
 /// grpc.health.v1-style health: per-service serving status, checked or watched.
 /// The empty service name stands for the server as a whole.
@@ -15,7 +14,7 @@ public final class HealthService: Sendable {
         var nextWatcher = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

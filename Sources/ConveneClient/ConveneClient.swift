@@ -4,7 +4,6 @@ import ConveneTransport
 import NIOCore
 import NIOPosix
 import SwiftProtobuf
-import Synchronization
 
 /// A client for partners: one connection at a time to a server, multiplexing concurrent
 /// calls, reconnecting when the connection is lost or the server drains it.
@@ -27,7 +26,7 @@ public final class ConveneClient: Sendable {
         case connected(ClientConnection)
     }
 
-    private let slot = Mutex(Slot.none)
+    private let slot = Locked(Slot.none)
 
     public init(host: String, port: Int, configuration: ConnectionConfiguration = ConnectionConfiguration(),
                 defaultOptions: CallOptions = CallOptions(), tls: ClientTLS? = nil,

@@ -1,4 +1,4 @@
-import Synchronization
+import ConveneRPC
 
 /// At most `limit` holders at once; others wait in order. Counts holders for draining.
 final class AsyncLimiter: Sendable {
@@ -9,7 +9,7 @@ final class AsyncLimiter: Sendable {
     }
 
     let limit: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(limit: Int) { self.limit = max(1, limit) }
 

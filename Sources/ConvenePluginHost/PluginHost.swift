@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// Loads plugins with dlopen, serves their methods through the router, and delivers
 /// domain events to them. Plugin code runs on the host's own threads, never on an event
@@ -26,7 +25,7 @@ public final class PluginHost: Sendable {
     let configuration: Configuration
     let logger: Logger
     let pool: NIOThreadPool
-    private let plugins = Mutex<[String: LoadedPlugin]>([:])
+    private let plugins = Locked<[String: LoadedPlugin]>([:])
 
     public init(router: Router, services: any PluginServices, configuration: Configuration = Configuration(), logger: Logger) {
         self.router = router
@@ -286,7 +285,7 @@ public final class PluginHost: Sendable {
 /// Whether a plugin call's result still counts: the deadline and the commit race for it.
 final class CallOutcome: Sendable {
     private enum State { case running, abandoned, committed }
-    private let state = Mutex(State.running)
+    private let state = Locked(State.running)
 
     func commitUnlessAbandoned(_ commit: () throws -> Void) throws {
         try state.withLock { state in

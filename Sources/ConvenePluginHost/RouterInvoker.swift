@@ -2,7 +2,6 @@ import ConveneRPC
 import Dispatch
 import Foundation
 import NIOCore
-import Synchronization
 
 /// Calls the server's own methods in process, for plugins (`call_service`). Runs on a
 /// plugin thread and blocks it until the method answers.
@@ -70,14 +69,14 @@ final class RouterInvoker: Sendable {
 }
 
 private final class ResultBox: Sendable {
-    private let value = Mutex<Result<[UInt8], RPCError>?>(nil)
+    private let value = Locked<Result<[UInt8], RPCError>?>(nil)
     func set(_ result: Result<[UInt8], RPCError>) { value.withLock { $0 = result } }
     func get() -> Result<[UInt8], RPCError>? { value.withLock { $0 } }
 }
 
 /// A ResponseWriter that keeps what an in-process call sends.
 private final class CollectingWriter: ResponseWriter {
-    private let messages = Mutex<[ByteBuffer]>([])
+    private let messages = Locked<[ByteBuffer]>([])
     var first: ByteBuffer? { messages.withLock { $0.first } }
     func sendHeaders(_ metadata: Metadata) async throws {}
     func send(_ message: ByteBuffer, compress: Bool) async throws { messages.withLock { $0.append(message) } }

@@ -1,5 +1,4 @@
 import NIOCore
-import Synchronization
 
 /// How a method is served.
 public enum MethodHandler: Sendable {
@@ -25,7 +24,7 @@ public final class Router: Sendable {
         var services: [String: Int] = [:]  // service name -> number of methods
     }
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     public init() {}
 

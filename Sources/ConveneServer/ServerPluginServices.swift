@@ -5,7 +5,6 @@ import ConvenePluginHost
 import ConveneServices
 import ConveneStore
 import Foundation
-import Synchronization
 
 /// The plugin host's view of the server: plugin storage in the server's database, plugin
 /// events into the operation's event log, descriptors into reflection, and a credential
@@ -14,7 +13,7 @@ final class ServerPluginServices: PluginServices {
     let store: SQLiteStore
     let events: EventBus
     let descriptors: DescriptorRegistry
-    private let credentials = Mutex<[String: String]>([:])
+    private let credentials = Locked<[String: String]>([:])
 
     init(store: SQLiteStore, events: EventBus, descriptors: DescriptorRegistry) {
         self.store = store

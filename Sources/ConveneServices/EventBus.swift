@@ -1,6 +1,6 @@
+import ConveneRPC
 import ConveneStore
 import SwiftProtobuf
-import Synchronization
 
 /// Hands committed operation events to live watchers. Events are written to the store in
 /// the same transaction as the change they describe; the bus only wakes watchers up.
@@ -11,7 +11,7 @@ public final class EventBus: Sendable {
         var next = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

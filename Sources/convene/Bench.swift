@@ -7,6 +7,7 @@ import Foundation
 import Histogram
 import NIOCore
 import SwiftProtobuf
+import ConveneWire
 import Synchronization
 
 struct Bench: AsyncParsableCommand {
@@ -30,6 +31,9 @@ struct Bench: AsyncParsableCommand {
 
     @Option(name: .customLong("stream-messages"), help: "Messages per streaming call before a new call starts.")
     var streamMessages = 1000
+
+    @Option(help: "Flow-control window per stream the client announces, in bytes (default: 1 MiB, or 8 messages of --payload when larger, at most 64 MiB).")
+    var window: UInt32?
 
     @Option(help: "Connections to spread the calls over.")
     var connections = 1
@@ -77,9 +81,21 @@ struct Bench: AsyncParsableCommand {
         if let rate, !(rate > 0 && rate <= 10_000_000) { throw ValidationError("--rate must be in (0, 10000000]") }
         if let requests, !(requests > 0 && requests <= 100_000_000) { throw ValidationError("--requests must be 1...100000000") }
         guard payload >= 0, payload <= 4_000_000 else { throw ValidationError("--payload must be 0...4000000") }
+        if let window, !(65_536...Settings.maxWindowSize).contains(window) {
+            throw ValidationError("--window must be 65536...\(Settings.maxWindowSize)")
+        }
         guard streamMessages >= 1, streamMessages <= 1_000_000 else { throw ValidationError("--stream-messages must be 1...1000000") }
         if kind != .unary, rate != nil { throw ValidationError("--rate applies to --kind unary only") }
         if kind != .unary, method != nil { throw ValidationError("--method calls unary methods; leave out --kind") }
+    }
+
+    /// A window of several messages lets a stream of large messages flow without waiting for
+    /// each WINDOW_UPDATE.
+    var connectionConfiguration: ConnectionConfiguration {
+        var configuration = ConnectionConfiguration()
+        configuration.settings.initialWindowSize = window
+            ?? UInt32(max(1 << 20, min(64 << 20, 8 * payload)))
+        return configuration
     }
 
     func run() async throws {
@@ -90,7 +106,8 @@ struct Bench: AsyncParsableCommand {
         let (path, body) = try await request(target, options: options)
         var pool: [ClientConnection] = []
         for _ in 0..<connections {
-            pool.append(try await ClientConnection.connect(host: target.host, port: target.port, tls: target.tls))
+            pool.append(try await ClientConnection.connect(host: target.host, port: target.port,
+                                                           configuration: connectionConfiguration, tls: target.tls))
         }
         let state = BenchState(plannedRequests: requests)
         let start = ContinuousClock.now

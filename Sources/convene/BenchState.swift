@@ -1,6 +1,5 @@
 import ConveneRPC
 import Histogram
-import Synchronization
 
 /// Counters shared by the workers.
 final class BenchState: Sendable {
@@ -12,7 +11,7 @@ final class BenchState: Sendable {
         var recent = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let plannedRequests: Int?
 
     init(plannedRequests: Int?) { self.plannedRequests = plannedRequests }

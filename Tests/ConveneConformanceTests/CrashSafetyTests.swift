@@ -4,14 +4,13 @@ import ConveneRPC
 import ConveneStore
 import ConveneTransport
 import Foundation
-import Synchronization
 import XCTest
 
 /// Kills the real server with SIGKILL while clients write, restarts it, and checks that
 /// every acknowledged write is there and the database is intact.
 final class CrashSafetyTests: XCTestCase {
     final class Acknowledged: Sendable {
-        let names = Mutex<Set<String>>([])
+        let names = Locked<Set<String>>([])
     }
 
     var binDirectory: URL {

@@ -1,7 +1,7 @@
+import ConveneRPC
 import ConveneWire
 import NIOCore
 import NIOPosix
-import Synchronization
 import XCTest
 
 /// A bare TCP connection that writes whatever bytes a test wants and reads frames back,
@@ -18,7 +18,7 @@ final class RawConnection: Sendable {
             var sawPreface = false
             var preface: Preface?
         }
-        let state = Mutex(State())
+        let state = Locked(State())
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {

@@ -31,6 +31,22 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(2),
         maxIterations: 1_000_000)
 
+    // MARK: Baselines: what the harness and the in-memory channel cost by themselves
+
+    Benchmark("Baseline: an empty iteration") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(benchmark) }
+    }
+
+    Benchmark("Baseline: EmbeddedChannel read and write of one buffer (no Convene code)") { benchmark in
+        let channel = EmbeddedChannel(handler: PassThrough())
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let input = echoMessage()
+        for _ in benchmark.scaledIterations {
+            try channel.writeInbound(input)
+            while let output = try channel.readOutbound(as: ByteBuffer.self) { blackHole(output) }
+        }
+    }
+
     // MARK: Frames
 
     Benchmark("Frame encode: 1,000 DATA frames (64-byte message) into one buffer") { benchmark in
@@ -119,6 +135,14 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { try await plugin.call() }
         await plugin.host.shutDown()
     }
+}
+
+/// Writes back what it reads, flushed at the end of the read: the shape of the server's I/O.
+final class PassThrough: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.write(data, promise: nil) }
+    func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
 }
 
 /// A server connection in an EmbeddedChannel after the handshake, fed unary echo calls.

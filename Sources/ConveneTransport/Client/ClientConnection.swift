@@ -133,7 +133,7 @@ public final class ClientConnection: Sendable {
 /// Lets a task's cancellation reach a call whose stream is created on the event loop.
 final class CancelToken: Sendable {
     private enum State { case idle, registered(NIOLoopBound<ClientStream>), cancelled }
-    private let state = Mutex(State.idle)
+    private let state = Locked(State.idle)
 
     /// Returns true when cancellation came first.
     func register(_ stream: NIOLoopBound<ClientStream>) -> Bool {

@@ -40,6 +40,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var lastStreamID: UInt32 = 0
     var context: ChannelHandlerContext!
     private var inReadBatch = false
+    /// Calls opened in the current read batch whose deadline timer is not armed yet.
+    private var timersDue: [UInt32] = []
     private var flushScheduled = false
     private var handshakeTimer: Scheduled<Void>?
     private var keepaliveTask: RepeatedTask?
@@ -143,6 +145,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
+        armDueDeadlines()
         context.writeAndFlush(output.take())
         closeIfDrained()
         context.fireChannelReadComplete()
@@ -299,10 +302,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                                   local: configuration.settings, peer: peerSettings)
         streams[id] = stream
         if start.timeoutMicros > 0 {
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            stream.timer = context.eventLoop.scheduleTask(in: .microseconds(Int64(clamping: start.timeoutMicros))) {
-                loopBound.value.deadlineExpired(streamID: id)
-            }
+            // A call answered within this read batch (a synchronous unary call whose DATA came
+            // with its CALL) never needs its timer: arm deadlines at the end of the batch.
+            if inReadBatch { timersDue.append(id) } else { armDeadline(stream) }
         }
         if case .asynchronous(let body) = method.handler { startTask(stream, body) }
     }
@@ -459,6 +461,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .failure(let error):
             fail(stream, RPCError.from(error))
         }
+    }
+
+    private func armDeadline(_ stream: ServerStream) {
+        guard stream.timer == nil, let deadline = stream.deadline, let context else { return }
+        let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+        let remaining = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        stream.timer = context.eventLoop.scheduleTask(in: .nanoseconds(remaining)) {
+            loopBound.value.deadlineExpired(streamID: id)
+        }
+    }
+
+    /// Arms the deadlines of the calls opened in this read batch that are still open.
+    private func armDueDeadlines() {
+        guard !timersDue.isEmpty else { return }
+        for id in timersDue { if let stream = streams[id] { armDeadline(stream) } }
+        timersDue.removeAll(keepingCapacity: true)
     }
 
     func deadlineExpired(streamID id: UInt32) {

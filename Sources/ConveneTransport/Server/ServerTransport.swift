@@ -4,7 +4,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// Accepts TCP connections and serves the Convene protocol on each, through a router.
 public final class ServerTransport: Sendable {
@@ -14,7 +13,7 @@ public final class ServerTransport: Sendable {
     /// TLS on every accepted connection (from `ServerTLS.makeContext()`); nil serves plaintext.
     let tls: NIOSSLContext?
     let logger: Logger
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var listener: (any Channel)?
