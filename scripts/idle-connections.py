@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from procstat import cpu_seconds, free_port, rss_kib
+
 PREFACE = b"CNVN\x01\x00\x00\x00"
 # SETTINGS frame: length, type 0, flags 0, stream 0; then (id, value) pairs.
 SETTINGS_PAIRS = [(1, 65536), (2, 100), (3, 1 << 20), (4, 3), (5, 16384), (6, 4 << 20)]
@@ -22,20 +24,6 @@ SETTINGS = struct.pack(">IBBI", 6 * len(SETTINGS_PAIRS), 0, 0, 0) + b"".join(
 SETTINGS_ACK = struct.pack(">IBBI", 0, 0, 1, 0)
 # What the server sends back: its preface, its SETTINGS (36-byte payload) and the ACK of ours.
 EXPECTED_BYTES = len(PREFACE) + 10 + 36 + 10
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise SystemExit(f"no process {pid}")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100
 
 
 def main():
