@@ -62,18 +62,24 @@ extension ConsultationService {
                 visibleMeetings[meetingID] = sees
                 return sees
             }
-            while true {
-                let backlog = try await store.read { [last] db in try db.events(operationID: operationID, after: last, limit: 500) }
-                for event in backlog {
-                    last = event.sequence!
-                    if try await visible(event) { try await writer.send(event.proto) }
+            /// Sends, in sequence order, every committed event after the last one sent.
+            func sendCommitted() async throws {
+                while true {
+                    let batch = try await store.read { [last] db in try db.events(operationID: operationID, after: last, limit: 500) }
+                    for event in batch {
+                        last = event.sequence!
+                        if try await visible(event) { try await writer.send(event.proto) }
+                    }
+                    if batch.count < 500 { return }
                 }
-                if backlog.count < 500 { break }
             }
+            try await sendCommitted()
+            // Two writers publish after their own commits, so events can be published out of
+            // sequence order; a live event is therefore only the signal to send what the store
+            // holds after the last one sent (an event is committed before it is published).
             for await event in live {
                 guard let sequence = event.sequence, sequence > last else { continue }
-                last = sequence
-                if try await visible(event) { try await writer.send(event.proto) }
+                try await sendCommitted()
             }
         }
     }

@@ -1,6 +1,7 @@
 import ConveneClient
 import ConveneProtos
 import ConveneRPC
+import ConveneStore
 import ConveneTransport
 import Foundation
 import XCTest
@@ -247,6 +248,36 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(troopsSaw.first, "operation.created", "backlog first")
         let agencySaw = try await kinds(agency, until: "mandate.updated")
         XCTAssertFalse(agencySaw.contains { $0.hasPrefix("meeting.convened") }, "not invited: \(agencySaw)")
+    }
+
+    /// Two writers each publish after their own commit, so a later event can be published
+    /// first. A watcher must still see both, in sequence order.
+    func testWatchLosesNoEventPublishedOutOfOrder() async throws {
+        let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+            $0.operationID = operation
+        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Troops"))
+        var responses = watch.responses.makeAsyncIterator()
+        let created = try await responses.next()
+        XCTAssertEqual(created?.kind, "operation.created", "the backlog, which also shows the watch is set up")
+
+        let operationID = try XCTUnwrap(Int64(operation.dropFirst("op-".count)))
+        let (_, second) = try await f.server.store.write { db in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return (try db.append(EventRecord(operationID: operationID, kind: "test.first", subjectID: "", description: "",
+                                              meetingID: nil, time: now)),
+                    try db.append(EventRecord(operationID: operationID, kind: "test.second", subjectID: "", description: "",
+                                              meetingID: nil, time: now)))
+        }
+        // The second is published; the first's publication has not happened (yet).
+        f.server.events.publish([second])
+        var kinds: [String] = []
+        for _ in 0..<100 {  // the rest of the backlog, then the two
+            guard let event = try await responses.next() else { break }
+            kinds.append(event.kind)
+            if event.kind == "test.second" { break }
+        }
+        XCTAssertEqual(kinds.filter { $0.hasPrefix("test.") }, ["test.first", "test.second"], "\(kinds)")
+        watch.cancel()
     }
 
     func testNothingIsLostAcrossARestart() async throws {
