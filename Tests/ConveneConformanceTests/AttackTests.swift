@@ -24,6 +24,10 @@ final class AttackTests: XCTestCase {
             for _ in 0..<3 {
                 let raw = try await RawConnection(port: server.port)
                 try await raw.handshake()
+                // The server's SETTINGS: it has counted this connection. (Accepted connections
+                // are set up on several event loops, so without this wait a slow machine could
+                // count the next one first.)
+                guard case .settings? = try await raw.nextFrame() else { return XCTFail("no SETTINGS from the server") }
                 open.append(raw)
             }
             let refused = try await RawConnection(port: server.port)

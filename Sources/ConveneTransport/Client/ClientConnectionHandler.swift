@@ -312,6 +312,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func enqueue(_ stream: ClientStream, _ message: ByteBuffer?, compress: Bool, endStream: Bool,
                  completion: CheckedContinuation<Void, any Error>?) {
         guard stream.id != 0, !stream.isEnded, streams[stream.id] != nil else {
+            // Half-closing a call the server has already ended leaves nothing to close: the
+            // call's status comes with its responses, as it does for any other call.
+            if message == nil, endStream, stream.isEnded { completion?.resume(); return }
             completion?.resume(throwing: RPCError(stream.end?.code == .ok ? .internal : stream.end?.code ?? .cancelled,
                                                   "cannot send: the call has ended"))
             return

@@ -35,7 +35,8 @@ public final class StreamingCall: Sendable {
         try await enqueue(message, compress: compress, endStream: true)
     }
 
-    /// Ends the requests (half-close).
+    /// Ends the requests (half-close). A no-op once the call has ended: its status comes
+    /// with `responses` and `end`.
     public func finish() async throws {
         try await enqueue(nil, compress: false, endStream: true)
     }
