@@ -45,6 +45,9 @@ enum CouncilMissions {
             guard !request.conclusions.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "conclusions: required") }
             mission.conclusions = request.conclusions
             try context.put("mission/\(mission.id)", mission)
+            // When, so that a consultation is placed before or after the mission by when it was
+            // convened, not by when its event happens to reach this plugin.
+            try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
             context.emit(operation: mission.operationID, kind: "mission.conclusions_delivered",
                          "conclusions of \(mission.id) delivered to \(mission.receipts.count) contributors (I.B.5)")
             return mission
@@ -87,9 +90,17 @@ enum CouncilMissions {
                                            as: Convene_Consultation_V1_Meeting.self, asPlugin: true)
             guard meeting.stage == .councilMission else { return }
             for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
-                if mission.conclusions.isEmpty, mission.consultationBeforeMeetingID.isEmpty {
+                let convenedAfterConclusions: Bool
+                if let concluded = context.get("concluded/\(mission.id)", as: Google_Protobuf_Timestamp.self) {
+                    // In whole milliseconds, the precision of the server's event times.
+                    convenedAfterConclusions = (event.time.timeIntervalSince1970 * 1000).rounded(.down)
+                        >= (concluded.timeIntervalSince1970 * 1000).rounded(.down)
+                } else {
+                    convenedAfterConclusions = !mission.conclusions.isEmpty
+                }
+                if !convenedAfterConclusions, mission.consultationBeforeMeetingID.isEmpty {
                     mission.consultationBeforeMeetingID = meeting.id
-                } else if !mission.conclusions.isEmpty, mission.consultationAfterMeetingID.isEmpty {
+                } else if convenedAfterConclusions, mission.consultationAfterMeetingID.isEmpty {
                     mission.consultationAfterMeetingID = meeting.id
                 } else {
                     continue
