@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Load(threading.Thread):
-    """Runs one kind of load in slices of `interval` seconds until `end`; counts per slice."""
+    """Runs one kind of load in slices of a quarter of `interval` until `end`, counting what they did."""
 
     def __init__(self, name, command_for_slice, end, interval):
         super().__init__(daemon=True)
@@ -100,7 +100,7 @@ class Repeated(Load):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--interval", type=float, default=15)
+    parser.add_argument("--interval", type=float, default=20)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
     parser.add_argument("--growth-percent", type=float, default=10)
     parser.add_argument("--growth-slack-mib", type=float, default=16)
