@@ -59,7 +59,7 @@ final class RouterInvoker: Sendable {
                 }
                 done.signal()
             }
-            if done.wait(timeout: .now() + .nanoseconds(Int(timeout.components.seconds) * 1_000_000_000)) == .timedOut {
+            if done.wait(timeout: .now() + .nanoseconds(Int(timeout.saturatingNanoseconds))) == .timedOut {
                 task.cancel()
                 return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
             }

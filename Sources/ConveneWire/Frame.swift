@@ -38,6 +38,13 @@ public struct CallStart: Hashable, Sendable {
     public var responseEncoding: MessageEncoding
     public var metadata: Metadata
 
+    /// The longest timeout a server enforces: 365 days. A larger timeout off the wire is
+    /// treated as this one (PROTOCOL.md §2.2), so deadline arithmetic never overflows.
+    public static let maxTimeoutMicros: UInt64 = 365 * 86_400 * 1_000_000
+
+    /// `timeoutMicros` clamped to `maxTimeoutMicros`; 0 still means no deadline.
+    public var enforcedTimeoutMicros: UInt64 { min(timeoutMicros, Self.maxTimeoutMicros) }
+
     public init(path: String, timeoutMicros: UInt64 = 0, responseEncoding: MessageEncoding = .identity,
                 metadata: Metadata = Metadata()) {
         self.path = path

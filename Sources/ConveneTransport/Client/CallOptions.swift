@@ -30,8 +30,7 @@ public struct CallOptions: Sendable {
 
     var timeoutMicros: UInt64 {
         guard let timeout else { return 0 }
-        let (seconds, attos) = timeout.components
-        let micros = seconds * 1_000_000 + attos / 1_000_000_000_000
+        let micros = timeout.saturatingNanoseconds / 1_000
         return UInt64(max(micros, 1))
     }
 }

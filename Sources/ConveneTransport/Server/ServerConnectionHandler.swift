@@ -465,8 +465,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func armDeadline(_ stream: ServerStream) {
         guard stream.timer == nil, let deadline = stream.deadline, let context else { return }
-        let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
-        let remaining = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let remaining = max(0, (deadline - ContinuousClock.now).nanoseconds)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let id = stream.id
         stream.timer = context.eventLoop.scheduleTask(in: .nanoseconds(remaining)) {

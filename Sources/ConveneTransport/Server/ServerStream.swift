@@ -33,9 +33,9 @@ final class ServerStream {
         self.id = id
         self.method = method
         self.metadata = start.metadata
-        self.timeoutMicros = start.timeoutMicros
-        self.deadline = start.timeoutMicros == 0 ? nil
-            : ContinuousClock.now.advanced(by: .microseconds(Int64(clamping: start.timeoutMicros)))
+        self.timeoutMicros = start.enforcedTimeoutMicros
+        self.deadline = timeoutMicros == 0 ? nil
+            : ContinuousClock.now.advanced(by: .microseconds(Int64(timeoutMicros)))
         self.responseEncoding = responseEncoding
         self.deframer = MessageDeframer(maxMessageSize: local.maxMessageSize)
         self.receive = ReceiveFlow(window: local.initialWindowSize)

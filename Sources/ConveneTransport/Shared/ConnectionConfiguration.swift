@@ -1,3 +1,4 @@
+import ConveneRPC
 import ConveneWire
 
 /// Limits and timers of one side of a connection.
@@ -26,8 +27,6 @@ public struct ConnectionConfiguration: Sendable {
 }
 
 extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
+    /// Whole nanoseconds, saturating at `Int64.min`/`Int64.max` instead of trapping.
+    var nanoseconds: Int64 { saturatingNanoseconds }
 }
