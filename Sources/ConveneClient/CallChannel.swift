@@ -59,6 +59,17 @@ extension StreamingCall: RawCall {
     public func makeResponseIterator() -> RawResponseIterator { RawResponseIterator(responses.makeAsyncIterator()) }
 }
 
+extension CallOptions {
+    /// These options on top of a client's defaults: the defaults' metadata, then these.
+    public func over(_ defaults: CallOptions) -> CallOptions {
+        var merged = self
+        var metadata = defaults.metadata
+        for entry in self.metadata { metadata.add(entry.key, value: entry.value) }
+        merged.metadata = metadata
+        return merged
+    }
+}
+
 // MARK: - Typed calls
 
 extension CallChannel {

@@ -92,12 +92,7 @@ public final class ConveneClient: Sendable {
     }
 
     func merged(_ options: CallOptions?) -> CallOptions {
-        guard let options else { return defaultOptions }
-        var merged = options
-        var metadata = defaultOptions.metadata
-        for entry in options.metadata { metadata.add(entry.key, value: entry.value) }
-        merged.metadata = metadata
-        return merged
+        options?.over(defaultOptions) ?? defaultOptions
     }
 
     // MARK: - Raw calls

@@ -80,6 +80,13 @@ public struct ProposedInvitation: Sendable, Hashable {
     public var category: InvitationCategory
     public var role: ParticipationRole
     public var required: Bool
+
+    public init(partyID: Int64, category: InvitationCategory, role: ParticipationRole, required: Bool) {
+        self.partyID = partyID
+        self.category = category
+        self.role = role
+        self.required = required
+    }
 }
 
 public enum MeetingStatus: Int, Sendable, Codable {
