@@ -223,6 +223,8 @@ let package = Package(
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "ConveneDomainTests", dependencies: ["ConveneDomain"]),
+        .testTarget(name: "ConveneProtosTests",
+                    dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ConveneStoreTests", dependencies: ["ConveneStore", "ConveneDomain", "ConveneTesting"]),
         .testTarget(name: "ConveneServiceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",

@@ -5,9 +5,13 @@
 # Sources/ConveneProtos (descriptors, protocols, registration) and Sources/ConveneClient (stubs),
 # C into the C plugins. The plugins come from Plugins/plugins.list.
 #
-# usage: scripts/generate-protos.sh OUT BIN   (BIN: where protoc-gen-swift and protoc-gen-convene are)
+# usage: scripts/generate-protos.sh OUT BIN [PART...]   (BIN: where protoc-gen-swift and protoc-gen-convene
+# are; PART: messages, services, c or plugins, all of them when none is named)
 set -euo pipefail
 out=$1 bin=$2
+shift 2
+parts=${*:-messages services c plugins}
+part() { [[ " $parts " == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 protos=$(find Protos -name '*.proto' -printf '%P\n' | LC_ALL=C sort)
 protoc_=(protoc -I Protos -I /usr/include)
@@ -22,28 +26,36 @@ raw=(convene.benchmark.v1.Benchmark/UnaryEcho)
 fresh() { rm -rf "$out/$1" && mkdir -p "$out/$1"; }
 
 # Swift: the messages of every proto, public, in one module; the embedded descriptor set.
-messages=Sources/ConveneMessages/Generated
-fresh $messages
-"${protoc_[@]}" --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out/$messages" \
-  --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $protos
-descriptors=$(mktemp)
-trap 'rm -f "$descriptors"' EXIT
-"${protoc_[@]}" --include_imports --descriptor_set_out="$descriptors" $protos
-scripts/embed-descriptors.sh "$descriptors" > "$out/$messages/DescriptorSet.swift"
+if part messages; then
+  messages=Sources/ConveneMessages/Generated
+  fresh $messages
+  "${protoc_[@]}" --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out/$messages" \
+    --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $protos
+  descriptors=$(mktemp)
+  trap 'rm -f "$descriptors"' EXIT
+  "${protoc_[@]}" --include_imports --descriptor_set_out="$descriptors" $protos
+  scripts/embed-descriptors.sh "$descriptors" > "$out/$messages/DescriptorSet.swift"
+fi
 
 # Swift: the services (ConveneProtos) and their client stubs (ConveneClient).
-fresh Sources/ConveneProtos/Generated
-fresh Sources/ConveneClient/Generated
-options=()
-for method in "${inline[@]}"; do options+=(--convene_opt="Inline=$method"); done
-for method in "${raw[@]}"; do options+=(--convene_opt="Raw=$method"); done
-"${protoc_[@]}" --plugin=protoc-gen-convene="$bin/protoc-gen-convene" --convene_out="$out/Sources" "${options[@]}" $protos
+if part services; then
+  fresh Sources/ConveneProtos/Generated
+  fresh Sources/ConveneClient/Generated
+  options=()
+  for method in "${inline[@]}"; do options+=(--convene_opt="Inline=$method"); done
+  for method in "${raw[@]}"; do options+=(--convene_opt="Raw=$method"); done
+  "${protoc_[@]}" --plugin=protoc-gen-convene="$bin/protoc-gen-convene" --convene_out="$out/Sources" "${options[@]}" $protos
+fi
 
-# C: the service messages C plugins read, then each C plugin's own messages and descriptor set.
-fresh Plugins/common/gen
-protoc-c -I Protos -I /usr/include --c_out="$out/Plugins/common/gen" convene/consultation/v1/consultation.proto \
-  google/protobuf/timestamp.proto
-# Swift plugins: the C entry point and the plugin's descriptor set (its messages are ConveneMessages').
+# C: the service messages C plugins read.
+if part c; then
+  fresh Plugins/common/gen
+  protoc-c -I Protos -I /usr/include --c_out="$out/Plugins/common/gen" convene/consultation/v1/consultation.proto \
+    google/protobuf/timestamp.proto
+fi
+# The plugins: a C plugin's own messages and descriptor set; a Swift plugin's C entry point and
+# descriptor set (its messages are ConveneMessages').
+part plugins || exit 0
 grep -v '^#' Plugins/plugins.list | while read -r product folder language type; do
   [ -n "$product" ] || continue
   proto=convene/$folder/v1/$folder.proto
