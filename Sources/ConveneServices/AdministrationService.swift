@@ -13,10 +13,6 @@ public struct AdministrationService: AdministrationServiceProtocol {
         self.backend = backend
     }
 
-    public init(store: any ConveneStore) {
-        self.init(backend: Backend(store: store, events: EventBus()))
-    }
-
     func administrator(_ context: ServerCallContext) async throws {
         try PartyRules.checkAdministrator(try await backend.caller(context), calling: context.method.description)
     }

@@ -22,12 +22,6 @@ public struct BriefingService: BriefingServiceProtocol {
         self.maxAttachmentSize = maxAttachmentSize
     }
 
-    public init(store: any ConveneStore, events: EventBus, reportLeadTime: Duration = .seconds(48 * 3600),
-                maxAttachmentSize: Int64 = 1 << 30) {
-        self.init(backend: Backend(store: store, events: events), reportLeadTime: reportLeadTime,
-                  maxAttachmentSize: maxAttachmentSize)
-    }
-
     var leadTimeMillis: Int64 { reportLeadTime.components.seconds * 1000 }
 
     /// The caller, who must be of the Secretariat (II.B.5, I.B.9).

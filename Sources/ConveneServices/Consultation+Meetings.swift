@@ -36,17 +36,14 @@ extension ConsultationService {
             let operation = try db.requireOperation(request.operationID)
             let operationID = operation.id!
             try MeetingRules.checkOperationOpen(phase: operation.phase, operationID: request.operationID)
-            var answered = try details.requestID.map { try db.requireRequest($0, text: request.requestID, operationID: operationID) }
+            let answered = try details.requestID.map { try db.requireRequest($0, text: request.requestID, operationID: operationID) }
             if let answered { try MeetingRules.checkAnswers(answered.facts(id: request.requestID), form: form) }
             try MeetingRules.checkOccasion(form: form, stage: details.stage, answersRequest: answered != nil)
             let recordedOverride = try MeetingRules.checkSummariesCirculated(
                 form: form, scheduledAt: details.scheduledAt, earlier: try db.earlierMeetings(operationID: operationID),
                 caller: caller, overrideReason: details.overrideReason)
-            let parties = try db.allParties()
-            let proposal = InvitationRules.propose(form: form, facts: try db.facts(of: operation), parties: parties.map(\.party))
-            let invitations = try InvitationRules.choose(
-                required: proposal.required, optional: proposal.optional, additional: details.additionalInvitees,
-                isParty: { id in parties.contains { $0.id == id } }, operationID: request.operationID)
+            let invitations = try db.invitations(form: form, operation: operation, adding: details.additionalInvitees,
+                                                 operationID: request.operationID)
             let meeting = try db.insert(MeetingRecord(
                 operationID: operationID, form: form, isPublic: request.public, stage: details.stage, requestID: answered?.id,
                 scheduledAt: details.scheduledAt, convenedBy: caller.id, topics: details.topics,
@@ -54,10 +51,10 @@ extension ConsultationService {
                 missionOfficials: details.missionOfficials, summaryOverrideReason: recordedOverride, createdAt: backend.now))
             let meetingID = meeting.id!
             for invitation in invitations { try db.insert(InvitationRecord(meetingID: meetingID, invitation: invitation)) }
-            if answered != nil {
-                answered!.status = .convenedAsRequested
-                answered!.meetingID = meetingID
-                try db.update(answered!)
+            if var answered {
+                answered.status = .convenedAsRequested
+                answered.meetingID = meetingID
+                try db.update(answered)
             }
             events.append(backend.event(operationID, "meeting.convened", subject: PublicID.meeting.format(meetingID),
                                         "\(form.provision) meeting convened" + (details.stage.map { " at stage \($0.provision)" } ?? ""),
@@ -149,6 +146,15 @@ extension StoreReader {
     func requireRequest(_ id: Int64, text: String, operationID: Int64) throws -> MeetingRequestRecord {
         guard let found = try request(id: id), found.operationID == operationID else { throw PublicID.request.notFound(text) }
         return found
+    }
+
+    /// II.B.3: a meeting's invitations, from the operation's data, with the optional ones the convener adds.
+    func invitations(form: MeetingForm, operation: OperationRecord, adding additional: [(id: Int64, text: String)],
+                     operationID: String) throws -> [ProposedInvitation] {
+        let parties = try allParties()
+        let proposal = InvitationRules.propose(form: form, facts: try facts(of: operation), parties: parties.map(\.party))
+        return try InvitationRules.choose(required: proposal.required, optional: proposal.optional, additional: additional,
+                                          isParty: { id in parties.contains { $0.id == id } }, operationID: operationID)
     }
 
     /// The operation's meetings as the II.B.6 rule sees them.

@@ -15,10 +15,6 @@ public struct ConsultationService: ConsultationServiceProtocol {
     public init(backend: Backend) {
         self.backend = backend
     }
-
-    public init(store: any ConveneStore, events: EventBus) {
-        self.init(backend: Backend(store: store, events: events))
-    }
 }
 
 /// Loading helpers shared by the services.

@@ -16,10 +16,6 @@ public struct LessonsService: LessonsServiceProtocol {
         self.backend = backend
     }
 
-    public init(store: any ConveneStore, events: EventBus) {
-        self.init(backend: Backend(store: store, events: events))
-    }
-
     public func conveneEvaluationMeeting(_ request: Convene_Lessons_V1_ConveneEvaluationMeetingRequest,
                                          context: ServerCallContext) async throws -> Convene_Lessons_V1_EvaluationMeeting {
         let caller = try await backend.caller(context)
