@@ -5,7 +5,7 @@ import SwiftProtobuf
 
 /// grpc.health.v1-style health: per-service serving status, checked or watched.
 /// The empty service name stands for the server as a whole.
-public final class HealthService: Sendable {
+public final class HealthService: HealthServiceProtocol {
     public typealias Status = Convene_Health_V1_HealthCheckResponse.ServingStatus
 
     private struct State {
@@ -15,8 +15,12 @@ public final class HealthService: Sendable {
     }
 
     private let state = Locked(State())
+    /// Whose services count as known (serving) without a status of their own.
+    let router: Router
 
-    public init() {}
+    public init(router: Router) {
+        self.router = router
+    }
 
     /// Sets a service's status and tells its watchers.
     public func setStatus(_ status: Status, for service: String = "") {
@@ -38,33 +42,34 @@ public final class HealthService: Sendable {
         state.withLock { $0.statuses[service] }
     }
 
-    public func register(with router: Router) throws {
-        try router.registerUnary(HealthMethods.check) { [self] (request: Convene_Health_V1_HealthCheckRequest, _) -> Convene_Health_V1_HealthCheckResponse in
-            let known = status(of: request.service) ?? (router.hasService(request.service) ? .serving : nil)
-            guard let status = known else {
-                throw RPCError(.notFound, "unknown service '\(request.service)'")
-            }
-            return .with { $0.status = status }
+    public func check(_ request: Convene_Health_V1_HealthCheckRequest,
+                      context: inout UnaryContext) throws -> Convene_Health_V1_HealthCheckResponse {
+        let known = status(of: request.service) ?? (router.hasService(request.service) ? .serving : nil)
+        guard let status = known else {
+            throw RPCError(.notFound, "unknown service '\(request.service)'")
         }
-        try router.registerServerStreaming(HealthMethods.watch) {
-            [self] (request: Convene_Health_V1_HealthCheckRequest, writer: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>, _) in
-            let (updates, continuation) = AsyncStream<Status>.makeStream()
-            let (id, current) = state.withLock { state in
-                let id = state.nextWatcher
-                state.nextWatcher += 1
-                state.watchers[request.service, default: [:]][id] = continuation
-                return (id, state.statuses[request.service])
+        return .with { $0.status = status }
+    }
+
+    public func watch(_ request: Convene_Health_V1_HealthCheckRequest,
+                      responses: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>,
+                      context: ServerCallContext) async throws {
+        let (updates, continuation) = AsyncStream<Status>.makeStream()
+        let (id, current) = state.withLock { state in
+            let id = state.nextWatcher
+            state.nextWatcher += 1
+            state.watchers[request.service, default: [:]][id] = continuation
+            return (id, state.statuses[request.service])
+        }
+        defer { _ = state.withLock { $0.watchers[request.service]?.removeValue(forKey: id) } }
+        let first = current ?? (router.hasService(request.service) ? .serving : .serviceUnknown)
+        try await responses.send(.with { $0.status = first })
+        await withTaskCancellationHandler {
+            for await status in updates {
+                guard (try? await responses.send(.with { $0.status = status })) != nil else { return }
             }
-            defer { _ = state.withLock { $0.watchers[request.service]?.removeValue(forKey: id) } }
-            let first = current ?? (router.hasService(request.service) ? .serving : .serviceUnknown)
-            try await writer.send(.with { $0.status = first })
-            await withTaskCancellationHandler {
-                for await status in updates {
-                    guard (try? await writer.send(.with { $0.status = status })) != nil else { return }
-                }
-            } onCancel: {
-                continuation.finish()
-            }
+        } onCancel: {
+            continuation.finish()
         }
     }
 }
