@@ -31,6 +31,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     let configuration: ConnectionConfiguration
     var logger: Logger
     let allocator: ByteBufferAllocator
+    private let clock: ConnectionClock
     private var machine: Machine
     private var reader: FrameReader
     private var schedule = OutboundSchedule()
@@ -38,20 +39,23 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     private var wakeUp: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
-    private var readTime = ContinuousClock.now
+    private var readTime: ContinuousClock.Instant
     /// Why this connection is refused as soon as it starts (too many connections).
     private let refusal: String?
     private var started = false
     private var peer = "unknown"
 
     init(router: Router, configuration: ConnectionConfiguration, logger: Logger,
-         allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil) {
+         allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil, clock: ConnectionClock = .continuous) {
         self.refusal = refusal
+        self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.allocator = allocator
         self.reader = FrameReader(limits: configuration.settings)
-        self.machine = Machine(configuration: configuration, router: router, allocator: allocator, now: .now)
+        let now = clock.now()
+        self.machine = Machine(configuration: configuration, router: router, allocator: allocator, now: now)
+        self.readTime = now
     }
 
     // MARK: - Channel events
@@ -71,7 +75,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
-        machine.start(now: .now, refusal: refusal)
+        machine.start(now: clock.now(), refusal: refusal)
         afterInput()
     }
 
@@ -98,7 +102,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard machine.isReading else { return }
-        let now = ContinuousClock.now
+        let now = clock.now()
         readTime = now
         schedule.inReadBatch = true
         do {
@@ -133,7 +137,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ServerConnectionEvent, case .drain = event {
-            machine.drain(now: .now)
+            machine.drain(now: clock.now())
             afterInput()
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -232,14 +236,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
         guard let context else { return }
         wakeUp?.cancel()
-        let delay = max(.zero, instant - ContinuousClock.now).saturatingNanoseconds
+        let delay = max(.zero, instant - clock.now()).saturatingNanoseconds
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         wakeUp = context.eventLoop.scheduleTask(in: .nanoseconds(delay)) { loopBound.value.wokeUp() }
     }
 
     private func wokeUp() {
         wakeUp = nil
-        machine.tick(now: .now)
+        machine.tick(now: clock.now())
         afterInput()
     }
 
@@ -258,7 +262,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     func enqueue(streamID id: UInt32, _ bytes: ByteBuffer, encoding: MessageEncoding, uncompressedSize: Int,
                  completion: CheckedContinuation<Void, any Error>) {
         machine.enqueue(streamID: id, bytes, encoding: encoding, uncompressedSize: uncompressedSize,
-                        completion: completion, now: .now)
+                        completion: completion, now: clock.now())
         afterInput()
     }
 
@@ -268,7 +272,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
 
     func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>) {
         running.removeValue(forKey: id)?.requests.finish()
-        machine.handlerFinished(streamID: id, result, now: .now)
+        machine.handlerFinished(streamID: id, result, now: clock.now())
         afterInput()
     }
 }
