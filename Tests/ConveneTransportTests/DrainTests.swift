@@ -78,4 +78,15 @@ final class DrainTests: XCTestCase {
         XCTAssertEqual(MachineHarness.ends(frames), [:])
         XCTAssertFalse(h.machine.isReading)
     }
+
+    func testAnErrorAfterTheDrainStillNamesTheLastProcessedCall() {
+        var h = MachineHarness()
+        h.handshake()
+        h.read([MachineHarness.call(1, MachineHarness.stream)], at: 1)
+        h.machine.drain(now: h.at(2))
+        h.read([MachineHarness.call(3), .end(streamID: 3, CallEnd(code: .ok))], at: 3)  // 3 is not processed
+        let goAways = h.written().compactMap { if case .goAway(let goAway) = $0 { goAway } else { nil } }
+        XCTAssertEqual(goAways.map(\.code), [.noError, .protocolError], "the error follows the drain's GOAWAY")
+        XCTAssertEqual(goAways.map(\.lastStreamID), [1, 1])
+    }
 }
