@@ -68,7 +68,7 @@ fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product convene-fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 	mkdir -p Tests/FuzzCorpus/crashes
-	for target in frames decompression connection plugin; do \
+	for target in frames decompression connection fields plugin; do \
 	  work=$$(mktemp -d) && cp -r Tests/FuzzCorpus/$$target/. $$work/ 2>/dev/null; \
 	  CONVENE_FUZZ_TARGET=$$target ASAN_OPTIONS=detect_leaks=0 \
 	    $$($(SWIFT) build --scratch-path .build-fuzz --show-bin-path)/convene-fuzz $$work \

@@ -222,6 +222,12 @@ let package = Package(
                     dependencies: ["ConveneRPC", "ConveneTransport", "ConveneWire", "ConveneServer", "ConveneFuzzTargets",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio")]),
+        // The transport: the connection state machine with a manual clock, and the handlers in memory.
+        .testTarget(name: "ConveneTransportTests",
+                    dependencies: ["ConveneTransport", "ConveneRPC", "ConveneWire",
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOEmbedded", package: "swift-nio"),
+                                   .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ConveneDomainTests", dependencies: ["ConveneDomain"]),
         .testTarget(name: "ConveneProtosTests",
                     dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -10,7 +10,8 @@ import NIOEmbedded
 /// A broken invariant is a `precondition` failure, which libFuzzer reports as a crash.
 public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
-        ("frames", frames), ("decompression", decompression), ("connection", connection), ("plugin", plugin),
+        ("frames", frames), ("decompression", decompression), ("connection", connection), ("fields", fields),
+        ("plugin", plugin),
     ]
 
     /// A C plugin (groups-of-friends, protobuf-c) fed arbitrary requests, event payloads and

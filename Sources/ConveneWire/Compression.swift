@@ -40,16 +40,19 @@ public enum MessageCompression {
             throw .badCompressedData("inflateInit failed")
         }
         defer { inflateEnd(&stream) }
-        let ratioLimit = max(input.readableBytes, 64) &* maxRatio
+        // Saturating: a huge configured ratio must not wrap the bound around.
+        let (product, overflow) = max(input.readableBytes, 64).multipliedReportingOverflow(by: max(maxRatio, 1))
+        let ratioLimit = overflow ? Int.max : product
         let hardLimit = min(Int(limit), ratioLimit)
-        var output = allocator.buffer(capacity: min(max(input.readableBytes * 4, 256), hardLimit + 1))
+        var output = allocator.buffer(capacity: min(max(input.readableBytes, 64) * 4, hardLimit + 1))
         var failure: WireError?
         input.withUnsafeReadableBytes { source in
             stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = UInt32(source.count)
+            stream.avail_in = UInt32(clamping: source.count)  // at most a message: under 4 GiB
             while true {
-                // Room for one byte past the limit, so that overflow is detected, not truncated.
-                let room = min(max(output.writableBytes, 4096), hardLimit + 1 - output.readableBytes)
+                // Room for one byte past the limit, so that overflow is detected, not truncated;
+                // never more than zlib can count in one call.
+                let room = min(max(output.writableBytes, 4096), hardLimit + 1 - output.readableBytes, Int(UInt32.max))
                 var status: Int32 = Z_OK
                 output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
                     stream.next_out = target.bindMemory(to: Bytef.self).baseAddress

@@ -41,8 +41,10 @@ extension ByteBuffer {
 
     public mutating func writeCallFrame(streamID: UInt32, _ start: CallStart) {
         let header = writeFrameHeaderPlaceholder(type: .call, flags: [], streamID: streamID)
-        writeMultipleIntegers(start.timeoutMicros, start.responseEncoding.rawValue, UInt16(start.path.utf8.count))
-        writeString(start.path)
+        // A path never fits 64 KiB in practice; cut rather than trap (the server answers UNIMPLEMENTED).
+        let path = start.path.utf8.prefix(Int(UInt16.max))
+        writeMultipleIntegers(start.timeoutMicros, start.responseEncoding.rawValue, UInt16(path.count))
+        writeBytes(path)
         writeMetadataBlock(start.metadata)
         patchFrameLength(headerAt: header)
     }

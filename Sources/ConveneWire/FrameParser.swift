@@ -27,9 +27,10 @@ public struct FrameParser: Sendable {
         guard header.length <= maxFrameSize else {
             throw .frameTooLarge(declared: header.length, limit: maxFrameSize)
         }
-        guard buffer.readableBytes >= FrameHeader.size + Int(header.length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: FrameHeader.size)
-        var payload = buffer.readSlice(length: Int(header.length))!
+        guard var payload = buffer.getSlice(at: buffer.readerIndex + FrameHeader.size, length: Int(header.length)) else {
+            return nil
+        }
+        buffer.moveReaderIndex(forwardBy: FrameHeader.size + Int(header.length))
         return try decodePayload(header: header, payload: &payload)
     }
 
@@ -56,9 +57,8 @@ public struct FrameParser: Sendable {
         case .end:
             try requireStream(type, stream)
             guard let (code, messageLength) = payload.readMultipleIntegers(as: (UInt8, UInt32).self),
-                  payload.readableBytes >= Int(messageLength)
+                  let message = payload.readString(length: Int(messageLength))
             else { throw .malformed(type, "truncated before the end of the status message") }
-            let message = payload.readString(length: Int(messageLength))!
             let trailers = try payload.readMetadataBlock(limit: maxMetadataSize, in: type)
             try requireConsumed(type, payload)
             return .end(streamID: stream, CallEnd(code: StatusCode(rawValue: code), message: message, trailers: trailers))

@@ -37,24 +37,28 @@ public struct MessageDeframer: Sendable {
 
     public mutating func append(_ data: ByteBuffer) {
         guard data.readableBytes > 0 else { return }
-        if pending == nil || pending!.readableBytes == 0 {
+        guard var buffer = pending, buffer.readableBytes > 0 else {
             pending = data
-        } else {
-            pending!.writeImmutableBuffer(data)
+            return
         }
+        pending = nil  // keep the storage uniquely referenced while appending
+        buffer.writeImmutableBuffer(data)
+        pending = buffer
     }
 
     /// The next whole message, or nil when more bytes are needed.
     public mutating func next() throws(WireError) -> FramedMessage? {
-        guard var buffer = pending, buffer.readableBytes >= MessagePrefix.size else { return nil }
-        let (flag, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt32).self)!
+        guard var buffer = pending,
+              let (flag, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt32).self)
+        else { return nil }
         guard length <= maxMessageSize else {
             throw .messageTooLarge(declared: length, limit: maxMessageSize)
         }
-        guard buffer.readableBytes >= MessagePrefix.size + Int(length) else { return nil }
+        guard let message = buffer.getSlice(at: buffer.readerIndex + MessagePrefix.size, length: Int(length)) else {
+            return nil
+        }
         pending = nil  // keep the storage uniquely referenced while we slice
-        buffer.moveReaderIndex(forwardBy: MessagePrefix.size)
-        let message = buffer.readSlice(length: Int(length))!
+        buffer.moveReaderIndex(forwardBy: MessagePrefix.size + Int(length))
         pending = buffer.readableBytes > 0 ? buffer : nil
         return FramedMessage(encoding: MessageEncoding(rawValue: flag), bytes: message)
     }

@@ -43,17 +43,16 @@ extension ByteBuffer {
                   let key = readString(length: Int(keyLength)),
                   let valueLength = readInteger(as: UInt16.self)
             else { throw .malformed(type, "metadata entry truncated") }
-            guard readableBytes >= Int(valueLength) else {
-                throw .malformed(type, "metadata value of '\(key)' truncated")
-            }
             if readerIndex - start + Int(valueLength) > Int(limit) {
                 throw .metadataTooLarge(size: readerIndex - start + Int(valueLength), limit: limit)
             }
             let value: Metadata.Value
-            if key.hasSuffix("-bin") {
-                value = .binary(readBytes(length: Int(valueLength))!)
+            if key.hasSuffix("-bin"), let bytes = readBytes(length: Int(valueLength)) {
+                value = .binary(bytes)
+            } else if !key.hasSuffix("-bin"), let string = readString(length: Int(valueLength)) {
+                value = .string(string)
             } else {
-                value = .string(readString(length: Int(valueLength))!)
+                throw .malformed(type, "metadata value of '\(key)' truncated")
             }
             if let why = Metadata.validate(key: key, value: value) { throw .malformed(type, why) }
             metadata.add(key, value: value)

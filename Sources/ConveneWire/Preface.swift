@@ -32,9 +32,10 @@ extension ByteBuffer {
 
     /// Reads a preface: nil when fewer than 8 bytes are readable; throws `badPreface` for anything but the magic.
     public mutating func readPreface() throws(WireError) -> Preface? {
-        guard readableBytes >= Preface.size else { return nil }
-        let (magic, major, minor, _) = readMultipleIntegers(as: (UInt32, UInt8, UInt8, UInt16).self)!
+        guard let (magic, major, minor, _) = getMultipleIntegers(at: readerIndex, as: (UInt32, UInt8, UInt8, UInt16).self)
+        else { return nil }
         guard magic == Preface.magic else { throw .badPreface }
+        moveReaderIndex(forwardBy: Preface.size)
         return Preface(major: major, minor: minor)
     }
 }

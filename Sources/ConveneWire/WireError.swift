@@ -37,7 +37,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .messageTooLarge(let declared, let limit):
             "message declares \(declared) bytes, over the limit of \(limit)"
         case .decompressedTooLarge(let limit):
-            "message inflates past the limit of \(limit) bytes"
+            "message inflates past the limit of \(limit) bytes (MAX_MESSAGE_SIZE)"
         case .decompressionRatio(let limit):
             "message inflates more than \(limit) times its compressed size"
         case .badCompressedData(let why):

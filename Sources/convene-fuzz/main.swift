@@ -5,7 +5,7 @@ import Foundation
 
 #if FUZZING
 /// Built with -sanitize=fuzzer, libFuzzer's own main drives this; the target is chosen by
-/// CONVENE_FUZZ_TARGET (frames, decompression, connection).
+/// CONVENE_FUZZ_TARGET (frames, decompression, connection, fields, plugin).
 enum FuzzRunner {
     static let target: @Sendable ([UInt8]) -> Void = {
         let name = ProcessInfo.processInfo.environment["CONVENE_FUZZ_TARGET"] ?? "frames"

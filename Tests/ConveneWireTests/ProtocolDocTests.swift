@@ -49,7 +49,8 @@ final class ProtocolDocTests: XCTestCase {
                 .end(streamID: 3, CallEnd(code: .ok, trailers: trailers)),
             ]),
             Example(name: "errors and connection management", preface: nil, frames: [
-                .end(streamID: 5, CallEnd(code: .notFound, message: "unknown service 'x'")),
+                // What a server answers a CALL for /x/M (PROTOCOL.md §6, unknown methods).
+                .end(streamID: 5, CallEnd(code: .unimplemented, message: "unknown service x")),
                 .cancel(streamID: 7, .cancelled),
                 .ping(1, ack: false),
                 .ping(1, ack: true),

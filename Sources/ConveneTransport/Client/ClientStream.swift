@@ -15,9 +15,8 @@ final class ClientStream {
     let requestEncoding: MessageEncoding
     let timeoutMicros: UInt64
     var receiver: Receiver?
-    var send: SendFlow
-    var receive: ReceiveFlow
-    var deframer: MessageDeframer
+    var send: SendFlow<CheckedContinuation<Void, any Error>>
+    var inbound: StreamInbound
     var headers: Metadata?
     var message: ByteBuffer?
     var timer: Scheduled<Void>?
@@ -31,8 +30,7 @@ final class ClientStream {
         self.requestEncoding = options.requestCompression
         self.timeoutMicros = options.timeoutMicros
         self.send = SendFlow(window: peer.initialWindowSize)
-        self.receive = ReceiveFlow(window: local.initialWindowSize)
-        self.deframer = MessageDeframer(maxMessageSize: local.maxMessageSize)
+        self.inbound = StreamInbound(local: local)
         self.headersPromise = eventLoop.makePromise()
         self.endPromise = eventLoop.makePromise()
     }

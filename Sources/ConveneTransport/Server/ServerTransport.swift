@@ -102,8 +102,9 @@ public final class ServerTransport: Sendable {
     }
 }
 
-/// A server connection handler for in-memory use (EmbeddedChannel tests and fuzzers).
+/// A server connection handler for in-memory use (EmbeddedChannel tests and fuzzers); with
+/// `clock: .following(channel.embeddedEventLoop)` its timeouts move with `advanceTime`.
 public func makeServerConnectionHandler(router: Router, configuration: ConnectionConfiguration,
-                                        logger: Logger) -> any ChannelHandler {
-    ServerConnectionHandler(router: router, configuration: configuration, logger: logger)
+                                        logger: Logger, clock: ConnectionClock = .continuous) -> any ChannelHandler {
+    ServerConnectionHandler(router: router, configuration: configuration, logger: logger, clock: clock)
 }

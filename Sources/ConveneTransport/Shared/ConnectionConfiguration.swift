@@ -13,10 +13,13 @@ public struct ConnectionConfiguration: Sendable {
     public var keepaliveTimeout: Duration = .seconds(20)
     /// Close a connection that has had no open call for this long; nil disables it.
     public var idleTimeout: Duration? = .seconds(300)
-    /// Close a connection that leaves a frame incomplete for this long (a peer dribbling bytes).
+    /// Close a connection that leaves a frame incomplete for this long (a peer dribbling
+    /// bytes), counted from the first byte of the frame still incomplete.
     public var frameTimeout: Duration = .seconds(30)
-    /// PINGs arriving closer together than this are strikes; too many strikes close the connection.
+    /// A PING arriving less than this after the previous one is a strike; one arriving this
+    /// long or longer after it clears the strikes (PROTOCOL.md §2.7).
     public var minPingInterval: Duration = .seconds(1)
+    /// The PING that makes the strikes exceed this is refused with GOAWAY ENHANCE_YOUR_CALM.
     public var maxPingStrikes = 5
     /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
     public var maxConnections = 16_384

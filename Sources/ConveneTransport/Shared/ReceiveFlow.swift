@@ -12,8 +12,9 @@ struct ReceiveFlow {
     private(set) var window: Int
     private var releasedNotAnnounced = 0
     private var partialCredited = 0
-    /// Credit owed for each delivered message not yet consumed, oldest first.
-    private var delivered = CircularBuffer<Int>()
+    /// Credit owed for each delivered message not yet consumed, oldest first; made on the
+    /// first delivery (a synchronous unary call never needs it).
+    private var delivered: CircularBuffer<Int>?
 
     init(window: UInt32) {
         self.initialWindow = Int(window)
@@ -28,7 +29,8 @@ struct ReceiveFlow {
 
     /// A whole message of `wireSize` bytes (prefix included) was delivered to the application.
     mutating func messageDelivered(wireSize: Int) {
-        delivered.append(wireSize - partialCredited)
+        if delivered == nil { delivered = CircularBuffer(initialCapacity: 4) }
+        delivered?.append(wireSize - partialCredited)
         partialCredited = 0
     }
 
@@ -42,7 +44,7 @@ struct ReceiveFlow {
 
     /// The application took its oldest message; returns the credit to announce, if due.
     mutating func consumedOne() -> UInt32? {
-        guard let owed = delivered.popFirst() else { return nil }
+        guard let owed = delivered?.popFirst() else { return nil }
         return release(owed)
     }
 
@@ -55,6 +57,6 @@ struct ReceiveFlow {
         let increment = releasedNotAnnounced
         releasedNotAnnounced = 0
         window += increment
-        return UInt32(increment)
+        return UInt32(clamping: increment)  // never above the initial window: credit only returns what came
     }
 }

@@ -11,7 +11,7 @@ final class InMemoryServerTests: XCTestCase {
     let echo = MethodDescriptor(service: "pkg.Echo", method: "Say", kind: .unary)
     let fail = MethodDescriptor(service: "pkg.Echo", method: "Fail", kind: .unary)
 
-    func makeChannel() throws -> EmbeddedChannel {
+    func makeChannel(followingTheLoop: Bool = false) throws -> EmbeddedChannel {
         let router = Router()
         try router.register(echo, .synchronousUnary { request, context in
             context.responseTrailers.add("x-echoed", "\(request.readableBytes)")
@@ -20,10 +20,11 @@ final class InMemoryServerTests: XCTestCase {
         struct Secret: Error {}
         try router.register(fail, .synchronousUnary { _, _ in throw Secret() })
         var configuration = ConnectionConfiguration()
-        configuration.keepaliveInterval = nil
-        let handler = ServerConnectionHandler(router: router, configuration: configuration,
-                                              logger: Logger(label: "test"))
-        let channel = EmbeddedChannel(handler: handler)
+        configuration.keepaliveInterval = followingTheLoop ? .seconds(60) : nil
+        let loop = EmbeddedEventLoop()
+        let handler = ServerConnectionHandler(router: router, configuration: configuration, logger: Logger(label: "test"),
+                                              clock: followingTheLoop ? .following(loop) : .continuous)
+        let channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -130,5 +131,30 @@ final class InMemoryServerTests: XCTestCase {
         XCTAssertEqual(goAway.code, .protocolError)
         XCTAssertEqual(goAway.lastStreamID, 5)
         XCTAssertFalse(channel.isActive)
+    }
+
+    /// The handler's one timer, on the event loop's virtual time: a call's deadline, then
+    /// keepalive, each exactly when due.
+    func testTheWakeUpTimerEndsACallAtItsDeadlineAndPingsAtTheKeepaliveInterval() throws {
+        let channel = try makeChannel(followingTheLoop: true)
+        var input = ByteBuffer()
+        input.writePreface(.current)
+        input.writeFrame(.settings(Settings()))
+        input.writeFrame(.call(streamID: 1, CallStart(path: echo.path, timeoutMicros: 500_000)))
+        try channel.writeInbound(input)
+        var writes = 0
+        _ = try frames(channel, writes: &writes)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(499))
+        XCTAssertEqual(try frames(channel, writes: &writes), [])
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        XCTAssertEqual(try frames(channel, writes: &writes),
+                       [.end(streamID: 1, CallEnd(code: .deadlineExceeded, message: "deadline exceeded (timeout was 500 ms)"))])
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(59_499))
+        XCTAssertEqual(try frames(channel, writes: &writes), [])
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        guard case .ping(_, ack: false)? = try frames(channel, writes: &writes).first else {
+            return XCTFail("no keepalive PING 60 s after the last read")
+        }
+        XCTAssertNoThrow(try channel.finish(acceptAlreadyClosed: true))
     }
 }

@@ -1,0 +1,122 @@
+import ConveneRPC
+import ConveneWire
+import NIOCore
+
+/// What handlers send: a synchronous handler's result, an asynchronous handler's headers,
+/// messages, trailers and end, and the credit for requests it has taken.
+extension ServerConnectionStateMachine {
+    /// A synchronous handler returned (it ran inline, during the read).
+    mutating func synchronousHandlerReturned(streamID id: UInt32, _ result: Result<SynchronousResponse, any Error>,
+                                             now: Instant) {
+        guard var stream = streams.removeValue(forKey: id) else { return }
+        let response: SynchronousResponse
+        switch result {
+        case .success(let value): response = value
+        case .failure(let error): return end(stream, RPCError.from(error), now: now)
+        }
+        if !response.headers.isEmpty {
+            stream.headersSent = true
+            output.withBuffer { $0.writeHeadersFrame(streamID: id, response.headers) }
+        }
+        let size = response.message.readableBytes
+        guard size <= Int(peerSettings.maxMessageSize) else {
+            return fault(.responseTooLarge(id, size: size, limit: peerSettings.maxMessageSize), on: stream, now: now)
+        }
+        let compress = response.compress && stream.responseEncoding == .deflate
+        let bytes = compress ? MessageCompression.deflate(response.message, allocator: allocator) : response.message
+        stream.pendingEnd = CallEnd(code: .ok, message: "", trailers: response.trailers)
+        send(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes), on: stream, now: now)
+    }
+
+    /// An asynchronous handler's initial metadata; at most once, before any message.
+    mutating func sendHeaders(streamID id: UInt32, _ metadata: Metadata, completion: Completion) {
+        guard phase != .closed, var stream = streams.removeValue(forKey: id) else {
+            return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
+        }
+        defer { streams[id] = stream }
+        guard !stream.headersSent else {
+            return actions.append(.failSend(completion, RPCError(.internal, "headers were already sent")))
+        }
+        stream.headersSent = true
+        output.withBuffer { $0.writeHeadersFrame(streamID: id, metadata) }
+        actions.append(.completeSend(completion))
+    }
+
+    /// An asynchronous handler's response message (compressed already when `encoding` says
+    /// so), sent as flow control allows; `completion` is resumed once it is out.
+    mutating func enqueue(streamID id: UInt32, _ bytes: ByteBuffer, encoding: MessageEncoding, uncompressedSize: Int,
+                          completion: Completion, now: Instant) {
+        guard phase != .closed, let stream = streams.removeValue(forKey: id) else {
+            return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
+        }
+        guard stream.pendingEnd == nil else {
+            streams[id] = stream
+            return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
+        }
+        guard uncompressedSize <= Int(peerSettings.maxMessageSize) else {
+            streams[id] = stream
+            let tooLarge = ConnectionFault.responseTooLarge(id, size: uncompressedSize, limit: peerSettings.maxMessageSize)
+            return actions.append(.failSend(completion, RPCError(.resourceExhausted, tooLarge.message)))
+        }
+        var sending = stream
+        sending.headersSent = true
+        send(OutboundMessage(encoding: encoding, payload: bytes, completion: completion), on: sending, now: now)
+    }
+
+    /// Trailers an asynchronous handler sets for its OK END.
+    mutating func setTrailers(streamID id: UInt32, _ metadata: Metadata) {
+        streams[id]?.trailers = metadata
+    }
+
+    /// An asynchronous handler's task ended: OK END after its queued messages, or its error now.
+    mutating func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>, now: Instant) {
+        defer { requestWakeUp() }
+        guard var stream = streams.removeValue(forKey: id) else { return }
+        switch result {
+        case .success:
+            stream.pendingEnd = CallEnd(code: .ok, message: "", trailers: stream.trailers)
+            sendQueued(stream, now: now)
+        case .failure(let error):
+            end(stream, RPCError.from(error), now: now)
+        }
+    }
+
+    /// An asynchronous handler took its oldest request message: credit to give back, if due.
+    mutating func requestConsumed(streamID id: UInt32) {
+        guard let credit = streams[id]?.inbound.consumedOne() else { return }
+        write(.windowUpdate(streamID: id, increment: credit))
+    }
+
+    // MARK: - Sending (stream taken out of the table; put back while it stays open)
+
+    /// Sends `message` behind what waits on the stream, then the END if it is due.
+    mutating func send(_ message: OutboundMessage<Completion>, on stream: ServerStream<Completion>, now: Instant) {
+        var stream = stream
+        let step = stream.send.send(message, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
+                                    output: &output)
+        if case .sent(let completion?) = step { actions.append(.completeSend(completion)) }
+        endIfSent(stream, now: now)
+    }
+
+    /// Sends what the window now allows of the stream's queue, then the END if it is due.
+    mutating func sendQueued(_ stream: ServerStream<Completion>, now: Instant) {
+        var stream = stream
+        while case .sent(let completion) = stream.send.sendNext(streamID: stream.id,
+                                                                  maxFrameSize: Int(peerSettings.maxFrameSize),
+                                                                  output: &output) {
+            if let completion { actions.append(.completeSend(completion)) }
+        }
+        endIfSent(stream, now: now)
+    }
+
+    /// Writes the pending END once nothing waits before it (the call closes), or puts the
+    /// stream back.
+    private mutating func endIfSent(_ stream: ServerStream<Completion>, now: Instant) {
+        guard stream.send.isIdle, let end = stream.pendingEnd else {
+            streams[stream.id] = stream
+            return
+        }
+        writeEnd(streamID: stream.id, end)
+        closed(stream, now: now)
+    }
+}

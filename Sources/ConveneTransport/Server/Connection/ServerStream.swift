@@ -1,0 +1,50 @@
+import ConveneRPC
+import ConveneWire
+import NIOCore
+
+/// One call on a server connection while it is open or half-closed (a closed call leaves
+/// the connection's table). A value: the state machine takes it out of the table to work
+/// on it and puts it back while it stays open.
+struct ServerStream<Completion> {
+    let id: UInt32
+    /// `.open` or `.halfClosed`.
+    var state: StreamState
+    let method: RegisteredMethod
+    let metadata: Metadata
+    let deadline: ContinuousClock.Instant?
+    /// The timeout the server enforces (clamped), for the DEADLINE_EXCEEDED message.
+    let timeoutMicros: UInt64
+    /// Encoding for compressed responses; identity when the client asked for none or cannot decode it.
+    let responseEncoding: MessageEncoding
+    var inbound: StreamInbound
+    var send: SendFlow<Completion>
+    var requestsReceived = 0
+    var headersSent = false
+    /// Synchronous unary: the one request message, kept until END_STREAM.
+    var unaryRequest: InboundMessage?
+    /// Trailers an asynchronous handler set for its OK END.
+    var trailers = Metadata()
+    /// END waiting for queued messages to go out.
+    var pendingEnd: CallEnd?
+
+    init(id: UInt32, method: RegisteredMethod, start: CallStart, responseEncoding: MessageEncoding,
+         now: ContinuousClock.Instant, local: Settings, peer: Settings) {
+        self.id = id
+        self.state = .open
+        self.method = method
+        self.metadata = start.metadata
+        self.timeoutMicros = start.enforcedTimeoutMicros
+        // At most 365 days (CallStart.maxTimeoutMicros): the arithmetic cannot overflow.
+        self.deadline = timeoutMicros == 0 ? nil : now.advanced(by: .microseconds(Int64(timeoutMicros)))
+        self.responseEncoding = responseEncoding
+        self.inbound = StreamInbound(local: local)
+        self.send = SendFlow(window: peer.initialWindowSize)
+    }
+
+    var isSynchronous: Bool {
+        if case .synchronousUnary = method.handler { return true }
+        return false
+    }
+
+    var kind: MethodKind { method.descriptor.kind }
+}

@@ -1,0 +1,27 @@
+/// The actions a state machine asks its channel handler to perform, in order.
+///
+/// A handler pops them one at a time, so an action that feeds the machine again (running
+/// a synchronous handler, say) may add more while the queue is being worked through. The
+/// storage is kept between batches: no allocation per call once a connection is warm.
+struct ActionQueue<Action> {
+    private var items: [Action] = []
+    private var next = 0
+
+    var isEmpty: Bool { next == items.count }
+
+    mutating func append(_ action: Action) {
+        items.append(action)
+    }
+
+    mutating func pop() -> Action? {
+        guard next < items.count else {
+            if !items.isEmpty {
+                items.removeAll(keepingCapacity: true)
+                next = 0
+            }
+            return nil
+        }
+        defer { next += 1 }
+        return items[next]
+    }
+}

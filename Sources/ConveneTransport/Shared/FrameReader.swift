@@ -1,0 +1,62 @@
+import ConveneWire
+import NIOCore
+
+/// Turns a connection's bytes into its preface and frames, on either side.
+///
+/// Bytes of an incomplete frame are kept between reads (a read with nothing pending is
+/// parsed in place, without a copy). Each read reports whether a frame is left incomplete
+/// and since when that frame has been pending, for the frame timeout.
+struct FrameReader {
+    enum Event {
+        case preface(Preface)
+        case frame(Frame)
+    }
+
+    /// What one read left behind.
+    struct Remainder {
+        /// Bytes of an incomplete preface or frame kept for the next read.
+        var pendingBytes: Int
+        /// Whether this read completed a frame (or the preface): what is pending started in it.
+        var madeProgress: Bool
+    }
+
+    private let parser: FrameParser
+    private var pending: ByteBuffer?
+    private var prefaceRead = false
+
+    init(limits: Settings) {
+        parser = FrameParser(limits: limits)
+    }
+
+    /// Parses what `bytes` completes, calling `body` for the preface (first, once) and each
+    /// frame in order while it returns true. Throws the first framing error; the connection
+    /// is then beyond use.
+    mutating func read(_ bytes: inout ByteBuffer, _ body: (Event) -> Bool) throws(WireError) -> Remainder {
+        var buffer: ByteBuffer
+        if var combined = pending {
+            pending = nil
+            combined.writeBuffer(&bytes)
+            buffer = combined
+        } else {
+            buffer = bytes
+        }
+        var progress = false
+        var going = true
+        if !prefaceRead {
+            guard let preface = try buffer.readPreface() else { return keep(buffer, progress: false) }
+            prefaceRead = true
+            progress = true
+            going = body(.preface(preface))
+        }
+        while going, let frame = try parser.next(from: &buffer) {
+            progress = true
+            going = body(.frame(frame))
+        }
+        return keep(buffer, progress: progress)
+    }
+
+    private mutating func keep(_ rest: ByteBuffer, progress: Bool) -> Remainder {
+        pending = rest.readableBytes > 0 ? rest : nil
+        return Remainder(pendingBytes: rest.readableBytes, madeProgress: progress)
+    }
+}

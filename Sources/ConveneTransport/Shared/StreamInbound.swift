@@ -1,0 +1,80 @@
+import ConveneRPC
+import ConveneWire
+import NIOCore
+
+/// One message received whole on a stream, decoded to identity encoding.
+struct InboundMessage {
+    var bytes: ByteBuffer
+    /// How it arrived: identity, or the encoding it was compressed with.
+    var encoding: MessageEncoding
+    /// Bytes it took on the wire (prefix included), for flow-control credit.
+    var wireSize: Int
+}
+
+/// The receiving side of one stream, on either end of a connection: DATA payload
+/// accounted against the window, cut into messages and decoded, and the credit to give back.
+struct StreamInbound {
+    private var deframer: MessageDeframer
+    private var flow: ReceiveFlow
+
+    init(local: Settings) {
+        deframer = MessageDeframer(maxMessageSize: local.maxMessageSize)
+        flow = ReceiveFlow(window: local.initialWindowSize)
+    }
+
+    /// Bytes received but not yet cut into a whole message.
+    var bufferedBytes: Int { deframer.bufferedBytes }
+
+    /// Accounts `payload` against the window and keeps it; false (a flow-control error)
+    /// when the peer sent past its credit.
+    mutating func accept(_ payload: ByteBuffer) -> Bool {
+        guard flow.receive(payload.readableBytes) else { return false }
+        deframer.append(payload)
+        return true
+    }
+
+    /// The next whole message, checked against this side's limits and inflated; nil when
+    /// more bytes are needed. Throws the rule a message broke (its status: `WireError.callStatus`).
+    mutating func next(settings: Settings, maxRatio: Int, allocator: ByteBufferAllocator) throws(WireError) -> InboundMessage? {
+        guard let framed = try deframer.next() else { return nil }
+        let wireSize = MessagePrefix.size + framed.bytes.readableBytes
+        switch framed.encoding {
+        case .identity:
+            return InboundMessage(bytes: framed.bytes, encoding: .identity, wireSize: wireSize)
+        case .deflate where settings.acceptEncodings.contains(.deflate):
+            let bytes = try MessageCompression.inflate(framed.bytes, limit: settings.maxMessageSize, maxRatio: maxRatio,
+                                                       allocator: allocator)
+            return InboundMessage(bytes: bytes, encoding: .deflate, wireSize: wireSize)
+        default:
+            throw .encodingNotAccepted(framed.encoding)
+        }
+    }
+
+    /// Credit for bytes of a message still being reassembled, due at once (so that a
+    /// message larger than the window can complete).
+    mutating func creditPartial() -> UInt32? {
+        flow.partialBuffered(deframer.bufferedBytes)
+    }
+
+    /// `message` went to the application, which will say when it has taken it.
+    mutating func delivered(_ message: InboundMessage) {
+        flow.messageDelivered(wireSize: message.wireSize)
+    }
+
+    /// The application took its oldest delivered message; the credit to announce, if due.
+    mutating func consumedOne() -> UInt32? {
+        flow.consumedOne()
+    }
+}
+
+extension WireError {
+    /// The status that ends a call when one of its messages breaks a rule (PROTOCOL.md §2.4
+    /// and §4): RESOURCE_EXHAUSTED for a size limit, INTERNAL for anything else (an encoding
+    /// that was not negotiated, corrupt compressed data), as gRPC does.
+    var callStatus: StatusCode {
+        switch self {
+        case .messageTooLarge, .decompressedTooLarge, .decompressionRatio, .metadataTooLarge: .resourceExhausted
+        default: .internal
+        }
+    }
+}
