@@ -3,8 +3,10 @@ import ConveneProtos
 import ConveneRPC
 import SwiftProtobuf
 
-/// grpc.health.v1-style health: per-service serving status, checked or watched.
-/// The empty service name stands for the server as a whole.
+/// Health: per-service serving status, checked, listed or watched, served as
+/// convene.health.v1 and as the standard grpc.health.v1 (same messages on the wire) from one
+/// state. The empty service name stands for the server as a whole; a service the router
+/// serves and nobody set a status for is SERVING.
 public final class HealthService: Sendable {
     public typealias Status = Convene_Health_V1_HealthCheckResponse.ServingStatus
 
@@ -38,15 +40,41 @@ public final class HealthService: Sendable {
         state.withLock { $0.statuses[service] }
     }
 
+    /// The status of a service: set explicitly, else SERVING if the router serves it.
+    func effectiveStatus(of service: String, router: Router) -> Status? {
+        status(of: service) ?? (router.hasService(service) ? .serving : nil)
+    }
+
     public func register(with router: Router) throws {
-        try router.registerUnary(HealthMethods.check) { [self] (request: Convene_Health_V1_HealthCheckRequest, _) -> Convene_Health_V1_HealthCheckResponse in
-            let known = status(of: request.service) ?? (router.hasService(request.service) ? .serving : nil)
-            guard let status = known else {
+        try registerCheck(HealthMethods.check, with: router)
+        try registerWatch(HealthMethods.watch, with: router)
+        // grpc.health.v1 has the same messages, field for field: one implementation serves both.
+        try registerCheck(GRPCHealthMethods.check, with: router)
+        try registerWatch(GRPCHealthMethods.watch, with: router)
+        try router.registerUnary(GRPCHealthMethods.list) { [self] (_: Grpc_Health_V1_HealthListRequest, _) -> Grpc_Health_V1_HealthListResponse in
+            let explicit = state.withLock { $0.statuses }
+            var services = Set(router.methods.map(\.descriptor.service))
+            services.formUnion(explicit.keys)
+            return .with { response in
+                for service in services {
+                    let status = explicit[service] ?? .serving
+                    response.statuses[service] = .with { $0.status = .init(rawValue: status.rawValue) ?? .unknown }
+                }
+            }
+        }
+    }
+
+    private func registerCheck(_ method: MethodDescriptor, with router: Router) throws {
+        try router.registerUnary(method) { [self] (request: Convene_Health_V1_HealthCheckRequest, _) -> Convene_Health_V1_HealthCheckResponse in
+            guard let status = effectiveStatus(of: request.service, router: router) else {
                 throw RPCError(.notFound, "unknown service '\(request.service)'")
             }
             return .with { $0.status = status }
         }
-        try router.registerServerStreaming(HealthMethods.watch) {
+    }
+
+    private func registerWatch(_ method: MethodDescriptor, with router: Router) throws {
+        try router.registerServerStreaming(method) {
             [self] (request: Convene_Health_V1_HealthCheckRequest, writer: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>, _) in
             let (updates, continuation) = AsyncStream<Status>.makeStream()
             let (id, current) = state.withLock { state in
@@ -56,7 +84,7 @@ public final class HealthService: Sendable {
                 return (id, state.statuses[request.service])
             }
             defer { _ = state.withLock { $0.watchers[request.service]?.removeValue(forKey: id) } }
-            let first = current ?? (router.hasService(request.service) ? .serving : .serviceUnknown)
+            let first = current ?? effectiveStatus(of: request.service, router: router) ?? .serviceUnknown
             try await writer.send(.with { $0.status = first })
             await withTaskCancellationHandler {
                 for await status in updates {

@@ -158,3 +158,26 @@ public enum PluginAdministrationMethods {
     public static let reloadPlugin = unary("ReloadPlugin", "ReloadPluginRequest", "PluginInfo")
     public static let all = [listPlugins, loadPlugin, unloadPlugin, reloadPlugin]
 }
+
+/// The standard gRPC health service, served beside convene.health.v1 from the same state.
+public enum GRPCHealthMethods {
+    public static let service = "grpc.health.v1.Health"
+    public static let check = MethodDescriptor(service: service, method: "Check", kind: .unary,
+        inputType: "grpc.health.v1.HealthCheckRequest", outputType: "grpc.health.v1.HealthCheckResponse")
+    public static let list = MethodDescriptor(service: service, method: "List", kind: .unary,
+        inputType: "grpc.health.v1.HealthListRequest", outputType: "grpc.health.v1.HealthListResponse")
+    public static let watch = MethodDescriptor(service: service, method: "Watch", kind: .serverStreaming,
+        inputType: "grpc.health.v1.HealthCheckRequest", outputType: "grpc.health.v1.HealthCheckResponse")
+    public static let all = [check, list, watch]
+}
+
+/// The standard gRPC server reflection service, in its current (v1) and older (v1alpha) names.
+public enum ServerReflectionMethods {
+    public static func info(package: String) -> MethodDescriptor {
+        MethodDescriptor(service: "\(package).ServerReflection", method: "ServerReflectionInfo", kind: .bidirectional,
+                         inputType: "\(package).ServerReflectionRequest", outputType: "\(package).ServerReflectionResponse")
+    }
+    public static let v1 = info(package: "grpc.reflection.v1")
+    public static let v1alpha = info(package: "grpc.reflection.v1alpha")
+    public static let all = [v1, v1alpha]
+}

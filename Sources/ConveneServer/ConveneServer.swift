@@ -49,6 +49,7 @@ public final class ConveneServer: Service, Sendable {
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
+        try ServerReflectionService(router: router, descriptors: descriptors).register(with: router)
         try BenchmarkService().register(with: router)
         if configuration.enableInterop { try InteropService().register(with: router) }
         try AdministrationService(store: store).register(with: router)
