@@ -185,6 +185,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 }
                 if stream.isSynchronous {
                     stream.unaryRequest = message
+                    stream.unaryRequestEncoding = framed.encoding.rawValue == 0 ? .identity
+                        : stream.head.requestEncoding?.messageEncoding ?? .identity
                 } else {
                     stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
                     stream.requests?.yield(message)
@@ -266,7 +268,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         stream.unaryRequest = nil
         var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
                                  deadline: stream.deadline, peer: peer, allocator: allocator)
-        unary.requestEncoding = stream.head.requestEncoding == .deflate ? .deflate : .identity
+        unary.requestEncoding = stream.unaryRequestEncoding
         do {
             let response = try body(request, &unary)
             writeResponseHeaders(stream, unary.responseHeaders, compressed: unary.compressResponse)

@@ -24,6 +24,9 @@ enum GRPCEncoding: String, Sendable {
 
     var format: MessageCompression.Format { self == .gzip ? .gzip : .zlib }
 
+    /// How a handler is told a request message arrived.
+    var messageEncoding: MessageEncoding { self == .gzip ? .gzip : .deflate }
+
     func compress(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         MessageCompression.deflate(message, format: format, allocator: allocator)
     }

@@ -17,6 +17,7 @@ final class GRPCServerStream {
     var headersSent = false
     /// Synchronous unary: the one request message.
     var unaryRequest: ByteBuffer?
+    var unaryRequestEncoding = MessageEncoding.identity
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?

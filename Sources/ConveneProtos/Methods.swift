@@ -181,3 +181,28 @@ public enum ServerReflectionMethods {
     public static let v1alpha = info(package: "grpc.reflection.v1alpha")
     public static let all = [v1, v1alpha]
 }
+
+/// gRPC's interop TestService (grpc.testing), served with --enable-interop.
+public enum GRPCTestServiceMethods {
+    public static let service = "grpc.testing.TestService"
+    static func method(_ name: String, _ kind: MethodKind, _ input: String, _ output: String) -> MethodDescriptor {
+        MethodDescriptor(service: service, method: name, kind: kind, inputType: "grpc.testing.\(input)",
+                         outputType: "grpc.testing.\(output)")
+    }
+    public static let emptyCall = method("EmptyCall", .unary, "Empty", "Empty")
+    public static let unaryCall = method("UnaryCall", .unary, "SimpleRequest", "SimpleResponse")
+    public static let cacheableUnaryCall = method("CacheableUnaryCall", .unary, "SimpleRequest", "SimpleResponse")
+    public static let streamingOutputCall = method("StreamingOutputCall", .serverStreaming,
+                                                   "StreamingOutputCallRequest", "StreamingOutputCallResponse")
+    public static let streamingInputCall = method("StreamingInputCall", .clientStreaming,
+                                                  "StreamingInputCallRequest", "StreamingInputCallResponse")
+    public static let fullDuplexCall = method("FullDuplexCall", .bidirectional,
+                                              "StreamingOutputCallRequest", "StreamingOutputCallResponse")
+    public static let halfDuplexCall = method("HalfDuplexCall", .bidirectional,
+                                              "StreamingOutputCallRequest", "StreamingOutputCallResponse")
+    /// Declared but, as the interop cases require, not served.
+    public static let unimplementedCall = method("UnimplementedCall", .unary, "Empty", "Empty")
+    /// The served methods.
+    public static let all = [emptyCall, unaryCall, cacheableUnaryCall, streamingOutputCall, streamingInputCall,
+                             fullDuplexCall, halfDuplexCall]
+}

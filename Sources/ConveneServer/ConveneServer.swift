@@ -51,7 +51,10 @@ public final class ConveneServer: Service, Sendable {
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
         try ServerReflectionService(router: router, descriptors: descriptors).register(with: router)
         try BenchmarkService().register(with: router)
-        if configuration.enableInterop { try InteropService().register(with: router) }
+        if configuration.enableInterop {
+            try InteropService().register(with: router)
+            try GRPCInteropService().register(with: router)
+        }
         try AdministrationService(store: store).register(with: router)
         try ConsultationService(store: store, events: events).register(with: router)
         try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime,

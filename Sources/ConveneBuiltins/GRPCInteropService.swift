@@ -1,0 +1,112 @@
+import ConveneProtobuf
+import ConveneProtos
+import ConveneRPC
+import Foundation
+import SwiftProtobuf
+
+/// gRPC's interop TestService (grpc.testing), so that gRPC's own interop clients, in any
+/// language, run their cases against Convene, over either listener. Served with
+/// `--enable-interop` only. Per-message compression of streamed requests is accepted but
+/// `expect_compressed` is checked on unary calls only.
+public struct GRPCInteropService: Sendable {
+    public static let echoInitialKey = "x-grpc-test-echo-initial"
+    public static let echoTrailingKey = "x-grpc-test-echo-trailing-bin"
+    public static let maxResponseSize: Int32 = 4_000_000
+    /// Longest `interval_us` honoured before one response: 10 minutes.
+    public static let maxIntervalMicros: Int32 = 600_000_000
+
+    typealias Methods = GRPCTestServiceMethods
+    typealias OutputRequest = Grpc_Testing_StreamingOutputCallRequest
+    typealias OutputResponse = Grpc_Testing_StreamingOutputCallResponse
+
+    public init() {}
+
+    public func register(with router: Router) throws {
+        try router.registerUnary(Methods.emptyCall) { (_: Grpc_Testing_Empty, _) in Grpc_Testing_Empty() }
+        for method in [Methods.unaryCall, Methods.cacheableUnaryCall] {
+            try router.registerUnary(method) { (request: Grpc_Testing_SimpleRequest, context) in
+                try Self.unary(request, &context)
+            }
+        }
+        try router.registerServerStreaming(Methods.streamingOutputCall) { (request: OutputRequest, writer: ResponseStreamWriter<OutputResponse>, context) in
+            try await Self.echoHeaders(context, writer)
+            try await Self.respond(to: request, writer: writer)
+        }
+        try router.registerClientStreaming(Methods.streamingInputCall) {
+            (requests: RequestMessages<Grpc_Testing_StreamingInputCallRequest>, _, _) -> Grpc_Testing_StreamingInputCallResponse in
+            var total = 0
+            for try await request in requests { total += request.payload.body.count }
+            return .with { $0.aggregatedPayloadSize = Int32(clamping: total) }
+        }
+        try router.registerBidirectional(Methods.fullDuplexCall) { (requests: RequestMessages<OutputRequest>, writer: ResponseStreamWriter<OutputResponse>, context) in
+            try await Self.echoHeaders(context, writer)
+            for try await request in requests { try await Self.respond(to: request, writer: writer) }
+        }
+        try router.registerBidirectional(Methods.halfDuplexCall) { (requests: RequestMessages<OutputRequest>, writer: ResponseStreamWriter<OutputResponse>, context) in
+            try await Self.echoHeaders(context, writer)
+            var buffered: [OutputRequest] = []
+            for try await request in requests { buffered.append(request) }
+            for request in buffered { try await Self.respond(to: request, writer: writer) }
+        }
+    }
+
+    static func unary(_ request: Grpc_Testing_SimpleRequest, _ context: inout UnaryContext) throws -> Grpc_Testing_SimpleResponse {
+        context.responseHeaders = echoedHeaders(context.requestMetadata)
+        context.responseTrailers = echoedTrailers(context.requestMetadata)
+        if request.expectCompressed.value, context.requestEncoding == .identity {
+            throw RPCError(.invalidArgument, "expect_compressed: the request arrived uncompressed")
+        }
+        if request.hasResponseStatus, request.responseStatus.code != 0 {
+            throw error(request.responseStatus, trailers: context.responseTrailers)
+        }
+        context.compressResponse = request.responseCompressed.value
+        return try .with { $0.payload = try payload(size: request.responseSize) }
+    }
+
+    static func echoHeaders(_ context: ServerCallContext, _ writer: ResponseStreamWriter<OutputResponse>) async throws {
+        let headers = echoedHeaders(context.requestMetadata)
+        if !headers.isEmpty { try await writer.sendHeaders(headers) }
+        writer.setTrailers(echoedTrailers(context.requestMetadata))
+    }
+
+    static func respond(to request: OutputRequest, writer: ResponseStreamWriter<OutputResponse>) async throws {
+        for parameters in request.responseParameters {
+            guard parameters.intervalUs >= 0, parameters.intervalUs <= maxIntervalMicros else {
+                throw RPCError(.invalidArgument, "interval_us must be 0...\(maxIntervalMicros), got \(parameters.intervalUs)")
+            }
+            if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
+            let response = try OutputResponse.with { $0.payload = try payload(size: parameters.size) }
+            try await writer.send(response, compress: parameters.compressed.value)
+        }
+        if request.hasResponseStatus, request.responseStatus.code != 0 {
+            throw error(request.responseStatus, trailers: Metadata())
+        }
+    }
+
+    static func payload(size: Int32) throws -> Grpc_Testing_Payload {
+        guard size >= 0, size <= maxResponseSize else {
+            throw RPCError(.invalidArgument, "response size must be 0...\(maxResponseSize), got \(size)")
+        }
+        return .with { $0.body = Data(count: Int(size)) }
+    }
+
+    static func error(_ status: Grpc_Testing_EchoStatus, trailers: Metadata) -> RPCError {
+        guard status.code > 0, status.code <= 16 else {
+            return RPCError(.invalidArgument, "response_status.code must be 1...16, got \(status.code)")
+        }
+        return RPCError(StatusCode(rawValue: UInt8(status.code)), status.message, metadata: trailers)
+    }
+
+    /// The echo keys, whatever their kind: ASCII or binary initial metadata and trailers.
+    static func echoedHeaders(_ metadata: Metadata) -> Metadata {
+        var echoed = Metadata()
+        for entry in metadata where entry.key == echoInitialKey { echoed.add(entry.key, value: entry.value) }
+        return echoed
+    }
+
+    static func echoedTrailers(_ metadata: Metadata) -> Metadata {
+        var echoed = Metadata()
+        for entry in metadata where entry.key == echoTrailingKey { echoed.add(entry.key, value: entry.value) }
+        return echoed
+    }
+}
