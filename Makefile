@@ -4,7 +4,7 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 7353
 DATA_DIR ?= ./data
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
 PROTO_FILES := $(shell find Protos -name '*.proto' | sort)
 GEN_SWIFT := Sources/ConveneProtos/Generated
 
@@ -37,10 +37,12 @@ build: deps
 run: build
 	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
-## test: the whole suite, conformance against a real server on 127.0.0.1 included.
+## test: the whole suite, conformance against a real server on 127.0.0.1 included, then the
+## gRPC listener against grpcio (Python, in a virtual environment under .build/).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/grpc-python-tests.sh
 
 ## protos: regenerate the committed Swift code and descriptor set from Protos/.
 protos: deps
