@@ -59,7 +59,8 @@ public struct GRPCInteropService: Sendable {
         if request.hasResponseStatus, request.responseStatus.code != 0 {
             throw error(request.responseStatus, trailers: context.responseTrailers)
         }
-        context.compressResponse = request.responseCompressed.value
+        // The interop cases ask for a compressed (or an uncompressed) response outright.
+        context.responseCompression = request.responseCompressed.value ? .always : .never
         return try .with { $0.payload = try payload(size: request.responseSize) }
     }
 
@@ -76,7 +77,7 @@ public struct GRPCInteropService: Sendable {
             }
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
             let response = try OutputResponse.with { $0.payload = try payload(size: parameters.size) }
-            try await writer.send(response, compress: parameters.compressed.value)
+            try await writer.send(response, compression: parameters.compressed.value ? .always : .never)
         }
         if request.hasResponseStatus, request.responseStatus.code != 0 {
             throw error(request.responseStatus, trailers: Metadata())

@@ -271,8 +271,13 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         unary.requestEncoding = stream.unaryRequestEncoding
         do {
             let response = try body(request, &unary)
-            writeResponseHeaders(stream, unary.responseHeaders, compressed: unary.compressResponse)
-            writeMessage(stream, response, compress: unary.compressResponse, promise: nil)
+            let encoding = stream.head.responseEncoding(for: unary.responseCompression)
+            writeResponseHeaders(stream, unary.responseHeaders, announcing: encoding)
+            if let encoding {
+                writeFramed(stream, encoding.compress(response, allocator: allocator), compressed: true, promise: nil)
+            } else {
+                writeFramed(stream, response, compressed: false, promise: nil)
+            }
             finish(stream, CallEnd(code: .ok, trailers: unary.responseTrailers))
         } catch {
             fail(stream, RPCError.from(error))
@@ -290,8 +295,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         let requests = RequestStream(requestStream, onConsumed: { _ in
             eventLoop.execute { loopBound.value.requestConsumed(id) }
         })
-        let writer = GRPCResponseWriter(handler: loopBound, streamID: id, encoding: stream.head.responseEncoding,
-                                        allocator: allocator)
+        let writer = GRPCResponseWriter(handler: loopBound, streamID: id, head: stream.head, allocator: allocator)
         let callContext = ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
                                             deadline: stream.deadline, peer: peer)
         stream.task = Task {
@@ -318,7 +322,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     func sendHeaders(_ id: HTTP2StreamID, _ metadata: Metadata) throws {
         guard let stream = streams[id] else { throw RPCError(.cancelled, "the call has ended") }
         guard !stream.headersSent else { throw RPCError(.internal, "headers were already sent") }
-        writeResponseHeaders(stream, metadata, compressed: true)
+        writeResponseHeaders(stream, metadata, announcing: stream.head.responseEncoding)
         scheduleFlush()
     }
 
@@ -326,7 +330,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         guard let stream = streams[id], let context else {
             return completion.resume(throwing: RPCError(.cancelled, "the call has ended"))
         }
-        writeResponseHeaders(stream, Metadata(), compressed: compressed)
+        writeResponseHeaders(stream, Metadata(), announcing: stream.head.responseEncoding)
         let promise = context.eventLoop.makePromise(of: Void.self)
         let size = MessagePrefix.size + message.readableBytes
         stream.unflushedBytes += size
@@ -371,26 +375,14 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Responses
 
-    private func writeResponseHeaders(_ stream: GRPCServerStream, _ metadata: Metadata, compressed: Bool) {
+    /// The response headers, once; `announcing` the encoding that messages may be compressed with.
+    private func writeResponseHeaders(_ stream: GRPCServerStream, _ metadata: Metadata, announcing encoding: GRPCEncoding?) {
         guard !stream.headersSent else { return }
         stream.headersSent = true
-        var headers = HPACKHeaders()
-        headers.reserveCapacity(4 + metadata.count)
-        headers.add(name: ":status", value: "200")
-        headers.add(name: "content-type", value: "application/grpc")
-        if let encoding = stream.head.responseEncoding { headers.add(name: "grpc-encoding", value: encoding.rawValue) }
-        headers.add(name: "grpc-accept-encoding", value: GRPCEncoding.acceptHeader)
+        var headers = StaticHeaders.response  // shared storage: no allocation when nothing is added
+        if let encoding { headers.add(name: "grpc-encoding", value: encoding.rawValue) }
         GRPCMetadata.append(metadata, to: &headers)
         write(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: headers))))
-    }
-
-    private func writeMessage(_ stream: GRPCServerStream, _ message: ByteBuffer, compress: Bool,
-                              promise: EventLoopPromise<Void>?) {
-        if compress, let encoding = stream.head.responseEncoding {
-            writeFramed(stream, encoding.compress(message, allocator: allocator), compressed: true, promise: promise)
-        } else {
-            writeFramed(stream, message, compressed: false, promise: promise)
-        }
     }
 
     /// One length-prefixed message in one DATA frame (swift-nio-http2 splits it to the
@@ -410,14 +402,15 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         releaseWindow(stream)
         stream.timer?.cancel()
         stream.requests?.finish()
-        var headers = HPACKHeaders()
-        if !stream.headersSent {
-            headers.add(name: ":status", value: "200")
-            headers.add(name: "content-type", value: "application/grpc")
+        var headers: HPACKHeaders
+        if stream.headersSent, end.code == .ok, end.message.isEmpty, end.trailers.isEmpty {
+            headers = StaticHeaders.okTrailers
+        } else {
+            headers = stream.headersSent ? HPACKHeaders() : StaticHeaders.trailersOnly
+            headers.add(name: "grpc-status", value: String(end.code.rawValue))
+            if !end.message.isEmpty { headers.add(name: "grpc-message", value: GRPCStatusMessage.encode(end.message)) }
+            GRPCMetadata.append(end.trailers, to: &headers)
         }
-        headers.add(name: "grpc-status", value: String(end.code.rawValue))
-        if !end.message.isEmpty { headers.add(name: "grpc-message", value: GRPCStatusMessage.encode(end.message)) }
-        GRPCMetadata.append(end.trailers, to: &headers)
         write(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: headers, endStream: true))))
         if !stream.requestClosed {
             // The answer is complete; the client need not send the rest of its request.
@@ -504,6 +497,14 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             handler.flushNow()
         }
     }
+}
+
+/// Header blocks every call sends, built once.
+enum StaticHeaders {
+    static let response = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc"),
+                                        ("grpc-accept-encoding", GRPCEncoding.acceptHeader)])
+    static let okTrailers = HPACKHeaders([("grpc-status", "0")])
+    static let trailersOnly = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
 }
 
 extension WireError {

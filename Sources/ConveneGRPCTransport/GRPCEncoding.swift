@@ -17,9 +17,11 @@ enum GRPCEncoding: String, Sendable {
     /// Every encoding the server reads, for `grpc-accept-encoding`.
     static let acceptHeader = "identity,deflate,gzip"
 
-    /// The encoding to compress responses with when the client accepts several.
-    static func preferred(among accepted: [GRPCEncoding]) -> GRPCEncoding? {
-        accepted.contains(.gzip) ? .gzip : accepted.first
+    /// The encoding to compress responses with: the request's when the client accepts it,
+    /// else gzip, else whatever else it accepts.
+    static func preferred(among accepted: [GRPCEncoding], requestEncoding: GRPCEncoding?) -> GRPCEncoding? {
+        if let requestEncoding, accepted.contains(requestEncoding) { return requestEncoding }
+        return accepted.contains(.gzip) ? .gzip : accepted.first
     }
 
     var format: MessageCompression.Format { self == .gzip ? .gzip : .zlib }
@@ -32,9 +34,9 @@ enum GRPCEncoding: String, Sendable {
     }
 }
 
-extension String {
-    var trimmingASCIISpaces: Substring {
-        var s = Substring(self)
+extension StringProtocol {
+    var trimmingASCIISpaces: SubSequence {
+        var s = self[...]
         while s.first == " " || s.first == "\t" { s.removeFirst() }
         while s.last == " " || s.last == "\t" { s.removeLast() }
         return s

@@ -9,31 +9,29 @@ import NIOHPACK
 enum GRPCMetadata {
     /// Headers that belong to HTTP/2 or to gRPC, never handed to a handler as metadata.
     static func isReserved(_ name: String) -> Bool {
-        name.hasPrefix(":") || name.hasPrefix("grpc-") || reservedNames.contains(name)
+        if name.hasPrefix(":") || name.hasPrefix("grpc-") { return true }
+        switch name {
+        case "content-type", "te", "host", "connection", "content-length", "keep-alive", "proxy-connection",
+             "transfer-encoding", "upgrade":
+            return true
+        default:
+            return false
+        }
     }
 
-    private static let reservedNames: Set<String> = ["content-type", "te", "host", "connection", "content-length",
-                                                     "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
-
-    /// The request's custom metadata, or why it is malformed.
-    static func metadata(from headers: HPACKHeaders) -> Result<Metadata, MetadataError> {
-        var metadata = Metadata()
-        for (name, value, _) in headers where !isReserved(name) {
-            let entry: Metadata.Value
-            if name.hasSuffix("-bin") {
-                guard let bytes = decodeBase64(value) else {
-                    return .failure(MetadataError(message: "metadata '\(name)' is not valid base64"))
-                }
-                entry = .binary(bytes)
-            } else {
-                entry = .string(value)
+    /// One header's value as metadata (base64 for `-bin` keys), or why it cannot be.
+    static func value(name: String, _ value: String) -> Result<Metadata.Value, MetadataError> {
+        let entry: Metadata.Value
+        if name.hasSuffix("-bin") {
+            guard let bytes = decodeBase64(value) else {
+                return .failure(MetadataError(message: "metadata '\(name)' is not valid base64"))
             }
-            if let problem = Metadata.validate(key: name, value: entry) {
-                return .failure(MetadataError(message: problem))
-            }
-            metadata.add(name, value: entry)
+            entry = .binary(bytes)
+        } else {
+            entry = .string(value)
         }
-        return .success(metadata)
+        if let problem = Metadata.validate(key: name, value: entry) { return .failure(MetadataError(message: problem)) }
+        return .success(entry)
     }
 
     /// Appends `metadata` to `headers`, skipping reserved names (a handler cannot forge

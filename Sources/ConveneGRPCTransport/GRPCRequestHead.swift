@@ -9,9 +9,19 @@ struct GRPCRequestHead {
     var timeoutMicros: UInt64
     /// How compressed request messages are encoded (`grpc-encoding`); nil: none may be compressed.
     var requestEncoding: GRPCEncoding?
-    /// The encoding responses are compressed with, chosen from `grpc-accept-encoding`.
+    /// The encoding responses may be compressed with, chosen from `grpc-accept-encoding`
+    /// (the request's own encoding when the client accepts it, as gRPC servers answer).
     var responseEncoding: GRPCEncoding?
     var metadata: Metadata
+
+    /// The encoding to compress one response message with, if any.
+    func responseEncoding(for compression: ResponseCompression) -> GRPCEncoding? {
+        switch compression {
+        case .never: nil
+        case .whenNegotiated: requestEncoding == nil ? nil : responseEncoding
+        case .always: responseEncoding
+        }
+    }
 
     /// Why a request is refused before a handler sees it: the HTTP status and the gRPC status
     /// to answer with, as gRPC servers do.
@@ -20,13 +30,35 @@ struct GRPCRequestHead {
         var error: RPCError
     }
 
-    /// Parses and checks the request headers, in the order gRPC servers check them.
+    /// Parses and checks the request headers in one pass over them, then refuses in the
+    /// order gRPC servers check: method, content-type, te, path, timeout, encoding, metadata.
     static func parse(_ headers: HPACKHeaders) -> Result<GRPCRequestHead, Refusal> {
-        guard headers.first(name: ":method") == "POST" else {
-            return .failure(Refusal(httpStatus: 405, error: RPCError(.internal,
-                "gRPC requests use POST, not \(headers.first(name: ":method") ?? "no :method")")))
+        var method: String?, path: String?, contentType = "", hasTrailersTE = false
+        var timeoutText: String?, encodingName: String?, accepted: [GRPCEncoding] = []
+        var metadata = Metadata()
+        var metadataProblem: String?
+        for (name, value, _) in headers {
+            switch name {
+            case ":method": method = value
+            case ":path": path = value
+            case "content-type": contentType = value
+            case "te": hasTrailersTE = hasTrailersTE || value.split(separator: ",").contains { $0.trimmingASCIISpaces == "trailers" }
+            case "grpc-timeout": timeoutText = value
+            case "grpc-encoding": encodingName = value
+            case "grpc-accept-encoding":
+                accepted += value.split(separator: ",").compactMap { GRPCEncoding(name: String($0)) }
+            default:
+                guard metadataProblem == nil, !GRPCMetadata.isReserved(name) else { continue }
+                switch GRPCMetadata.value(name: name, value) {
+                case .success(let entry): metadata.add(name, value: entry)
+                case .failure(let problem): metadataProblem = problem.message
+                }
+            }
         }
-        let contentType = headers.first(name: "content-type") ?? ""
+        guard method == "POST" else {
+            return .failure(Refusal(httpStatus: 405, error: RPCError(.internal,
+                "gRPC requests use POST, not \(method ?? "no :method")")))
+        }
         guard contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
                 || contentType.hasPrefix("application/grpc;") else {
             return .failure(Refusal(httpStatus: 415, error: RPCError(.internal,
@@ -37,37 +69,34 @@ struct GRPCRequestHead {
             return .failure(Refusal(httpStatus: 415, error: RPCError(.internal,
                 "content-type '\(contentType)' names a message format other than protobuf")))
         }
-        guard headers[canonicalForm: "te"].contains(where: { $0.lowercased() == "trailers" }) else {
+        guard hasTrailersTE else {
             return .failure(Refusal(httpStatus: 400, error: RPCError(.internal,
                 "missing 'te: trailers' (required by gRPC over HTTP/2)")))
         }
-        guard let path = headers.first(name: ":path"), path.hasPrefix("/") else {
+        guard let path, path.hasPrefix("/") else {
             return .failure(Refusal(httpStatus: 200, error: RPCError(.unimplemented, "missing or malformed :path")))
         }
         var timeout: UInt64 = 0
-        if let text = headers.first(name: "grpc-timeout") {
-            guard let micros = GRPCTimeout.parseMicros(Substring(text)) else {
+        if let timeoutText {
+            guard let micros = GRPCTimeout.parseMicros(Substring(timeoutText)) else {
                 return .failure(Refusal(httpStatus: 200, error: RPCError(.internal,
-                    "malformed grpc-timeout '\(text)' (1 to 8 digits and one of H M S m u n)")))
+                    "malformed grpc-timeout '\(timeoutText)' (1 to 8 digits and one of H M S m u n)")))
             }
             timeout = max(micros, 1)
         }
         var requestEncoding: GRPCEncoding?
-        if let name = headers.first(name: "grpc-encoding"), name != "identity" {
-            guard let encoding = GRPCEncoding(name: name) else {
+        if let encodingName, encodingName != "identity" {
+            guard let encoding = GRPCEncoding(name: encodingName) else {
                 return .failure(Refusal(httpStatus: 200, error: RPCError(.unimplemented,
-                    "message encoding '\(name)' is not supported; this server accepts \(GRPCEncoding.acceptHeader)")))
+                    "message encoding '\(encodingName)' is not supported; this server accepts \(GRPCEncoding.acceptHeader)")))
             }
             requestEncoding = encoding
         }
-        let accepted = headers[canonicalForm: "grpc-accept-encoding"].compactMap { GRPCEncoding(name: String($0)) }
-        let metadata: Metadata
-        switch GRPCMetadata.metadata(from: headers) {
-        case .success(let m): metadata = m
-        case .failure(let problem):
-            return .failure(Refusal(httpStatus: 200, error: RPCError(.internal, problem.message)))
+        if let metadataProblem {
+            return .failure(Refusal(httpStatus: 200, error: RPCError(.internal, metadataProblem)))
         }
         return .success(GRPCRequestHead(path: path, timeoutMicros: timeout, requestEncoding: requestEncoding,
-                                        responseEncoding: GRPCEncoding.preferred(among: accepted), metadata: metadata))
+                                        responseEncoding: GRPCEncoding.preferred(among: accepted, requestEncoding: requestEncoding),
+                                        metadata: metadata))
     }
 }

@@ -8,7 +8,7 @@ import NIOHTTP2
 struct GRPCResponseWriter: ResponseWriter {
     let handler: NIOLoopBound<GRPCConnectionHandler>
     let streamID: HTTP2StreamID
-    let encoding: GRPCEncoding?
+    let head: GRPCRequestHead
     let allocator: ByteBufferAllocator
 
     func sendHeaders(_ metadata: Metadata) async throws {
@@ -18,7 +18,11 @@ struct GRPCResponseWriter: ResponseWriter {
     }
 
     func send(_ message: ByteBuffer, compress: Bool) async throws {
-        let compressed = compress ? encoding.map { $0.compress(message, allocator: allocator) } : nil
+        try await send(message, compression: compress ? .whenNegotiated : .never)
+    }
+
+    func send(_ message: ByteBuffer, compression: ResponseCompression) async throws {
+        let compressed = head.responseEncoding(for: compression).map { $0.compress(message, allocator: allocator) }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             handler.eventLoop.execute { [handler, streamID] in
                 handler.value.send(streamID, compressed ?? message, compressed: compressed != nil, completion: continuation)
