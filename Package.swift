@@ -211,6 +211,10 @@ let package = Package(
                                          .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        .testTarget(name: "ConveneGRPCTransportTests",
+                    dependencies: ["ConveneGRPCTransport", "ConveneRPC", "ConveneWire",
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOHPACK", package: "swift-nio-http2")]),
         .testTarget(name: "ConveneWireTests",
                     dependencies: ["ConveneWire",
                                    .product(name: "NIOCore", package: "swift-nio"),

@@ -33,6 +33,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var peer = "unknown"
     private(set) var isClosed = false
+    private var lifecycle: GRPCConnectionLifecycle
+    private var ticker: RepeatedTask?
+    /// The highest stream the peer opened; a GOAWAY names it.
+    private var lastStreamID = HTTP2StreamID.rootStream
+    private var draining = false
+    private static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
     init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator) {
         self.router = router
@@ -41,6 +47,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         self.allocator = allocator
         // HTTP/2 starts every connection window at 65,535 bytes; ours is raised at start.
         self.connectionWindow = InboundWindow(target: configuration.connectionWindow, initial: 65_535)
+        self.lifecycle = GRPCConnectionLifecycle(idleTimeout: configuration.idleTimeout.map(timeAmount),
+                                                 keepaliveInterval: configuration.keepaliveInterval.map(timeAmount),
+                                                 keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
     }
 
     // MARK: - Channel events
@@ -65,6 +74,48 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             flushNow()
         }
+        if let interval = lifecycle.tickInterval {
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                loopBound.value.tick()
+            }
+        }
+    }
+
+    private func tick() {
+        guard !isClosed else { return }
+        switch lifecycle.tick(now: .now(), openCalls: streams.count) {
+        case .none:
+            break
+        case .ping:
+            write(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.keepalivePing, ack: false)))
+            flushNow()
+        case .close(let reason):
+            goAway(.noError, reason, close: true)
+        }
+    }
+
+    /// Tells the peer no new call will be accepted (GOAWAY naming the last one that was), and
+    /// closes now or once the open calls have ended.
+    private func goAway(_ code: HTTP2ErrorCode, _ reason: String, close: Bool) {
+        guard let context, !isClosed else { return }
+        logger.debug("gRPC connection going away", metadata: ["reason": "\(reason)"])
+        if !draining {
+            draining = true
+            var data = context.channel.allocator.buffer(capacity: reason.utf8.count)
+            data.writeString(reason)
+            write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: code, opaqueData: data)))
+            flushNow()
+        }
+        if close || streams.isEmpty {
+            shutDownStreams(RPCError(.unavailable, "connection closed: \(reason)"))
+            context.close(promise: nil)
+        }
+    }
+
+    /// Graceful shutdown: open calls may finish; the transport closes what is left after its grace.
+    func drain() {
+        goAway(.noError, "server is shutting down", close: false)
     }
 
     private func raiseConnectionWindow() -> Int? {
@@ -86,12 +137,14 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     private func shutDownStreams(_ error: RPCError) {
         isClosed = true
+        ticker?.cancel()
         for stream in streams.values { abort(stream, error) }
         streams.removeAll()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        if !inReadBatch { lifecycle.read(now: .now()) }
         inReadBatch = true
         switch frame.payload {
         case .headers(let headers):
@@ -106,7 +159,10 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         case .rstStream(let code):
             if let stream = streams.removeValue(forKey: frame.streamID) {
                 abort(stream, RPCError(.cancelled, "call cancelled by the client (RST_STREAM \(code))"))
+                endedCall()
             }
+        case .ping(_, ack: true):
+            lifecycle.pingAcknowledged()
         default:
             break  // SETTINGS, PING, GOAWAY, WINDOW_UPDATE: swift-nio-http2 handles them.
         }
@@ -121,10 +177,29 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent, let stream = streams.removeValue(forKey: closed.streamID) {
-            abort(stream, RPCError(.cancelled, closed.reason.map { "stream reset: \($0)" } ?? "stream closed"))
+        // swift-nio-http2 sends several events per stream: compare the type before casting.
+        if type(of: event) == StreamClosedEvent.self {
+            let closed = event as! StreamClosedEvent
+            if let stream = streams.removeValue(forKey: closed.streamID) {
+                abort(stream, RPCError(.cancelled, closed.reason.map { "stream reset: \($0)" } ?? "stream closed"))
+                endedCall()
+            }
+        } else if type(of: event) == GRPCConnectionEvent.self {
+            drain()
+            return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A call ended: the connection is active, and a draining one may now close.
+    private func endedCall() {
+        lifecycle.callActivity(now: .now())
+        if draining, streams.isEmpty, let context {
+            flushNow()
+            isClosed = true
+            ticker?.cancel()
+            context.close(promise: nil)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -145,6 +220,13 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     // MARK: - Requests
 
     private func open(_ id: HTTP2StreamID, _ frame: HTTP2Frame.FramePayload.Headers) {
+        if id > lastStreamID { lastStreamID = id }
+        guard !draining else {
+            // Above the GOAWAY's last stream: never processed, safe for the client to retry.
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.refusedStream)))
+            return scheduleFlush()
+        }
+        lifecycle.callActivity(now: .now())
         let head: GRPCRequestHead
         switch GRPCRequestHead.parse(frame.headers) {
         case .success(let parsed): head = parsed
@@ -421,6 +503,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             parked.resume(throwing: RPCError(.cancelled, "the call has ended"))
         }
         scheduleFlush()
+        endedCall()
     }
 
     private func fail(_ stream: GRPCServerStream, _ error: RPCError) {

@@ -63,22 +63,14 @@ public final class GRPCServerTransport: Sendable {
         settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize))
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = settings
-        let management = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: channel.eventLoop,
-            configuration: .init(maxIdleTime: configuration.idleTimeout.map(timeAmount),
-                                 maxAge: nil, maxGraceTime: nil,
-                                 keepalive: configuration.keepaliveInterval.map {
-                                     .init(pingInterval: timeAmount($0), ackTimeout: timeAmount(configuration.keepaliveTimeout))
-                                 }))
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
-        try pipeline.addHandler(management)
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
                                                       allocator: channel.allocator))
         if refuse {
             logger.warning("gRPC connection refused: at the connection limit",
                            metadata: ["limit": "\(configuration.maxConnections)"])
             channel.eventLoop.execute {
-                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.drain)
             }
         }
     }
@@ -104,7 +96,7 @@ public final class GRPCServerTransport: Sendable {
         let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
         try? await listener?.close()
         for channel in connections {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.drain)
         }
         let deadline = ContinuousClock.now.advanced(by: grace)
         while connectionCount > 0, ContinuousClock.now < deadline {
@@ -114,6 +106,12 @@ public final class GRPCServerTransport: Sendable {
     }
 }
 
-private func timeAmount(_ duration: Duration) -> TimeAmount {
+/// Events the transport sends down a gRPC connection's pipeline.
+enum GRPCConnectionEvent: Sendable {
+    /// Accept no new call (GOAWAY), let open ones finish, then close.
+    case drain
+}
+
+func timeAmount(_ duration: Duration) -> TimeAmount {
     .nanoseconds(duration.saturatingNanoseconds)
 }
