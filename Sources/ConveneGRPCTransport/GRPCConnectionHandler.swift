@@ -230,8 +230,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         let head: GRPCRequestHead
         switch GRPCRequestHead.parse(frame.headers) {
         case .success(let parsed): head = parsed
-        case .failure(let refusal):
-            return refuse(id, httpStatus: refusal.httpStatus, refusal.error, requestOpen: !frame.endStream)
+        case .failure(.malformed(let reason)):
+            logger.debug("malformed request headers", metadata: ["reason": "\(reason)"])
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError)))
+            return scheduleFlush()
+        case .failure(.answer(let httpStatus, let error)):
+            return refuse(id, httpStatus: httpStatus, error, requestOpen: !frame.endStream)
         }
         let method: RegisteredMethod
         switch router.lookup(path: head.path) {

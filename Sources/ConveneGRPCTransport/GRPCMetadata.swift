@@ -35,9 +35,9 @@ enum GRPCMetadata {
     }
 
     /// Appends `metadata` to `headers`, skipping reserved names (a handler cannot forge
-    /// `grpc-status` or a pseudo-header).
+    /// `grpc-status` or a pseudo-header) and entries that are not valid metadata.
     static func append(_ metadata: Metadata, to headers: inout HPACKHeaders) {
-        for entry in metadata where !isReserved(entry.key) {
+        for entry in metadata where !isReserved(entry.key) && Metadata.validate(key: entry.key, value: entry.value) == nil {
             switch entry.value {
             case .string(let text): headers.add(name: entry.key, value: text)
             case .binary(let bytes): headers.add(name: entry.key, value: Data(bytes).base64EncodedString())

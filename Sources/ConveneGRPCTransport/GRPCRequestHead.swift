@@ -23,30 +23,57 @@ struct GRPCRequestHead {
         }
     }
 
-    /// Why a request is refused before a handler sees it: the HTTP status and the gRPC status
-    /// to answer with, as gRPC servers do.
-    struct Refusal: Error {
-        var httpStatus: Int
-        var error: RPCError
+    /// Why a request is refused before a handler sees it: a header block HTTP/2 itself calls
+    /// malformed (a stream error, RST_STREAM PROTOCOL_ERROR), or the HTTP status and the gRPC
+    /// status to answer with, as gRPC servers do.
+    enum Refusal: Error {
+        case malformed(String)
+        case answer(httpStatus: Int, RPCError)
     }
 
-    /// Parses and checks the request headers in one pass over them, then refuses in the
-    /// order gRPC servers check: method, content-type, te, path, timeout, encoding, metadata.
+    /// Parses and checks the request headers in one pass, then refuses in the order gRPC
+    /// servers check: a malformed block (RFC 9113 §8.2 and §8.3: lowercase names, pseudo-headers
+    /// first, once each and only the request ones, no connection-specific fields), then method,
+    /// content-type, te, path, timeout, encoding, metadata. (swift-nio-http2's own header
+    /// validation is off: this pass does it, and ours are the only headers sent.)
     static func parse(_ headers: HPACKHeaders) -> Result<GRPCRequestHead, Refusal> {
-        var method: String?, path: String?, contentType = "", hasTrailersTE = false
-        var timeoutText: String?, encodingName: String?, accepted: [GRPCEncoding] = []
+        var method: String?, scheme: String?, path: String?, authority: String?
+        _ = authority  // checked for duplicates only; the server has one authority
+        var contentType = "", hasTrailersTE = false, sawRegular = false, pseudoSeen: UInt8 = 0
+        var timeoutText: String?, encodingName: String?, accepted = GRPCEncodingSet()
         var metadata = Metadata()
         var metadataProblem: String?
         for (name, value, _) in headers {
+            if name.utf8.first == UInt8(ascii: ":") {
+                guard !sawRegular else { return .failure(.malformed("pseudo-header \(name) after a regular header")) }
+                let bit: UInt8
+                switch name {
+                case ":method": (bit, method) = (1, value)
+                case ":scheme": (bit, scheme) = (2, value)
+                case ":path": (bit, path) = (4, value)
+                case ":authority": (bit, authority) = (8, value)
+                default: return .failure(.malformed("pseudo-header \(name) is not one a request may carry"))
+                }
+                guard pseudoSeen & bit == 0 else { return .failure(.malformed("pseudo-header \(name) appears twice")) }
+                pseudoSeen |= bit
+                continue
+            }
+            sawRegular = true
+            guard name.utf8.allSatisfy({ $0 < UInt8(ascii: "A") || $0 > UInt8(ascii: "Z") }) else {
+                return .failure(.malformed("header name '\(name)' is not lowercase"))
+            }
             switch name {
-            case ":method": method = value
-            case ":path": path = value
             case "content-type": contentType = value
-            case "te": hasTrailersTE = hasTrailersTE || value.split(separator: ",").contains { $0.trimmingASCIISpaces == "trailers" }
+            case "te":
+                guard value == "trailers" || value.split(separator: ",").allSatisfy({ $0.trimmingASCIISpaces == "trailers" }) else {
+                    return .failure(.malformed("te may only be 'trailers'"))
+                }
+                hasTrailersTE = true
             case "grpc-timeout": timeoutText = value
             case "grpc-encoding": encodingName = value
-            case "grpc-accept-encoding":
-                accepted += value.split(separator: ",").compactMap { GRPCEncoding(name: String($0)) }
+            case "grpc-accept-encoding": accepted.formUnion(GRPCEncodingSet(parsing: value))
+            case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+                return .failure(.malformed("connection-specific header '\(name)'"))
             default:
                 guard metadataProblem == nil, !GRPCMetadata.isReserved(name) else { continue }
                 switch GRPCMetadata.value(name: name, value) {
@@ -55,31 +82,31 @@ struct GRPCRequestHead {
                 }
             }
         }
+        guard scheme != nil, path != nil, method != nil else {
+            return .failure(.malformed("a request needs :method, :scheme and :path"))
+        }
         guard method == "POST" else {
-            return .failure(Refusal(httpStatus: 405, error: RPCError(.internal,
-                "gRPC requests use POST, not \(method ?? "no :method")")))
+            return .failure(.answer(httpStatus: 405, RPCError(.internal, "gRPC requests use POST, not \(method ?? "")")))
         }
         guard contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
                 || contentType.hasPrefix("application/grpc;") else {
-            return .failure(Refusal(httpStatus: 415, error: RPCError(.internal,
-                "content-type '\(contentType)' is not application/grpc")))
+            return .failure(.answer(httpStatus: 415, RPCError(.internal, "content-type '\(contentType)' is not application/grpc")))
         }
         guard contentType == "application/grpc" || contentType.hasPrefix("application/grpc+proto")
                 || contentType.hasPrefix("application/grpc;") else {
-            return .failure(Refusal(httpStatus: 415, error: RPCError(.internal,
+            return .failure(.answer(httpStatus: 415, RPCError(.internal,
                 "content-type '\(contentType)' names a message format other than protobuf")))
         }
         guard hasTrailersTE else {
-            return .failure(Refusal(httpStatus: 400, error: RPCError(.internal,
-                "missing 'te: trailers' (required by gRPC over HTTP/2)")))
+            return .failure(.answer(httpStatus: 400, RPCError(.internal, "missing 'te: trailers' (required by gRPC over HTTP/2)")))
         }
         guard let path, path.hasPrefix("/") else {
-            return .failure(Refusal(httpStatus: 200, error: RPCError(.unimplemented, "missing or malformed :path")))
+            return .failure(.answer(httpStatus: 200, RPCError(.unimplemented, "malformed :path '\(path ?? "")'")))
         }
         var timeout: UInt64 = 0
         if let timeoutText {
             guard let micros = GRPCTimeout.parseMicros(Substring(timeoutText)) else {
-                return .failure(Refusal(httpStatus: 200, error: RPCError(.internal,
+                return .failure(.answer(httpStatus: 200, RPCError(.internal,
                     "malformed grpc-timeout '\(timeoutText)' (1 to 8 digits and one of H M S m u n)")))
             }
             timeout = max(micros, 1)
@@ -87,16 +114,16 @@ struct GRPCRequestHead {
         var requestEncoding: GRPCEncoding?
         if let encodingName, encodingName != "identity" {
             guard let encoding = GRPCEncoding(name: encodingName) else {
-                return .failure(Refusal(httpStatus: 200, error: RPCError(.unimplemented,
+                return .failure(.answer(httpStatus: 200, RPCError(.unimplemented,
                     "message encoding '\(encodingName)' is not supported; this server accepts \(GRPCEncoding.acceptHeader)")))
             }
             requestEncoding = encoding
         }
         if let metadataProblem {
-            return .failure(Refusal(httpStatus: 200, error: RPCError(.internal, metadataProblem)))
+            return .failure(.answer(httpStatus: 200, RPCError(.internal, metadataProblem)))
         }
         return .success(GRPCRequestHead(path: path, timeoutMicros: timeout, requestEncoding: requestEncoding,
-                                        responseEncoding: GRPCEncoding.preferred(among: accepted, requestEncoding: requestEncoding),
+                                        responseEncoding: accepted.preferred(requestEncoding: requestEncoding),
                                         metadata: metadata))
     }
 }

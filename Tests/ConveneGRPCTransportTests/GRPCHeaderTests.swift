@@ -40,22 +40,43 @@ final class GRPCHeaderTests: XCTestCase {
         return HPACKHeaders(list + extra)
     }
 
-    func refusal(_ headers: HPACKHeaders) -> GRPCRequestHead.Refusal? {
-        if case .failure(let refusal) = GRPCRequestHead.parse(headers) { return refusal }
+    /// The HTTP status and gRPC status a request is answered with, or nil.
+    func answer(_ headers: HPACKHeaders) -> (httpStatus: Int, error: RPCError)? {
+        if case .failure(.answer(let status, let error)) = GRPCRequestHead.parse(headers) { return (status, error) }
+        return nil
+    }
+
+    func malformed(_ headers: HPACKHeaders) -> String? {
+        if case .failure(.malformed(let reason)) = GRPCRequestHead.parse(headers) { return reason }
         return nil
     }
 
     func testRequestHeadRefusalsInGRPCsOrder() {
-        XCTAssertEqual(refusal(headers(method: "GET"))?.httpStatus, 405)
-        XCTAssertEqual(refusal(headers(contentType: "application/json"))?.httpStatus, 415)
-        XCTAssertEqual(refusal(headers(contentType: "application/grpc+json"))?.httpStatus, 415)
-        XCTAssertEqual(refusal(headers(te: false))?.httpStatus, 400)
-        XCTAssertEqual(refusal(headers([("grpc-timeout", "soon")]))?.error.code, .internal)
-        let unsupported = refusal(headers([("grpc-encoding", "snappy")]))
+        XCTAssertEqual(answer(headers(method: "GET"))?.httpStatus, 405)
+        XCTAssertEqual(answer(headers(contentType: "application/json"))?.httpStatus, 415)
+        XCTAssertEqual(answer(headers(contentType: "application/grpc+json"))?.httpStatus, 415)
+        XCTAssertEqual(answer(headers(te: false))?.httpStatus, 400)
+        XCTAssertEqual(answer(headers([("grpc-timeout", "soon")]))?.error.code, .internal)
+        let unsupported = answer(headers([("grpc-encoding", "snappy")]))
         XCTAssertEqual(unsupported?.error.code, .unimplemented)
         XCTAssertTrue(unsupported?.error.message.contains("gzip") ?? false)
-        XCTAssertEqual(refusal(headers([("x-bytes-bin", "%%%")]))?.error.code, .internal)
-        XCTAssertEqual(refusal(headers([("x-text", "tab\there")]))?.error.code, .internal)
+        XCTAssertEqual(answer(headers([("x-bytes-bin", "%%%")]))?.error.code, .internal)
+        XCTAssertEqual(answer(headers([("x-text", "tab\there")]))?.error.code, .internal)
+    }
+
+    /// RFC 9113 §8.2-8.3: a malformed block is a stream error, whatever else it says.
+    func testMalformedHeaderBlocks() {
+        XCTAssertNotNil(malformed(headers([("X-Upper", "a")])))
+        XCTAssertNotNil(malformed(headers([("connection", "keep-alive")])))
+        XCTAssertNotNil(malformed(headers([("te", "gzip")])))
+        XCTAssertNotNil(malformed(HPACKHeaders([("content-type", "application/grpc"), (":method", "POST"),
+                                                (":scheme", "http"), (":path", "/a.B/C")])), "pseudo after regular")
+        XCTAssertNotNil(malformed(HPACKHeaders([(":method", "POST"), (":method", "POST"), (":scheme", "http"),
+                                                (":path", "/a.B/C")])), "a pseudo-header twice")
+        XCTAssertNotNil(malformed(HPACKHeaders([(":method", "POST"), (":status", "200"), (":scheme", "http"),
+                                                (":path", "/a.B/C")])), "a response pseudo-header")
+        XCTAssertNotNil(malformed(HPACKHeaders([(":method", "POST"), (":path", "/a.B/C")])), "no :scheme")
+        XCTAssertNil(malformed(headers([("te", "trailers")])))
     }
 
     func testRequestHeadMetadataAndEncodings() throws {

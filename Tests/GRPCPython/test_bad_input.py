@@ -52,6 +52,13 @@ class BadInputTests(unittest.TestCase):
         self.assertEqual(dict(response.headers)[":status"], "400")
         self.assertIn("te", response.all_headers.get("grpc-message", ""))
 
+    def test_malformed_header_blocks_are_stream_errors(self):
+        for extra in ([("X-Upper", "a")], [("connection", "close")], [("te", "gzip")]):
+            stream = self.raw.request(request_headers(UNARY, te=False, extra=extra) if extra[0][0] == "te"
+                                      else request_headers(UNARY, extra=extra), self.unary())
+            response = self.raw.wait(stream)
+            self.assertEqual(response.reset, 1, f"{extra}: RST_STREAM PROTOCOL_ERROR")
+
     def test_invalid_grpc_timeout(self):
         for value in ["", "1", "123456789S", "10x", "-1S", "1.5S"]:
             stream = self.raw.request(request_headers(UNARY, extra=[("grpc-timeout", value)]), self.unary())
