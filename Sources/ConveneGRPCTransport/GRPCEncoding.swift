@@ -35,17 +35,23 @@ struct GRPCEncodingSet {
 
     init() {}
 
-    /// A comma-separated list; unknown names (identity included) are skipped.
+    /// A comma-separated list; unknown names (identity included) are skipped. Scans the
+    /// bytes in place: this runs for every call.
     init(parsing value: String) {
-        var token = Substring(value)[...]
-        while !token.isEmpty {
-            let end = token.firstIndex(of: ",") ?? token.endIndex
-            switch token[token.startIndex..<end].trimmingASCIISpaces {
-            case "gzip": gzip = true
-            case "deflate": deflate = true
-            default: break
+        var value = value
+        value.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var (low, high) = (start, end)
+                while low < high, bytes[low] == UInt8(ascii: " ") || bytes[low] == UInt8(ascii: "\t") { low += 1 }
+                while high > low, bytes[high - 1] == UInt8(ascii: " ") || bytes[high - 1] == UInt8(ascii: "\t") { high -= 1 }
+                let token = UnsafeBufferPointer(rebasing: bytes[low..<high])
+                if token.elementsEqual("gzip".utf8) { gzip = true }
+                if token.elementsEqual("deflate".utf8) { deflate = true }
+                start = end + 1
             }
-            token = end == token.endIndex ? token[end...] : token[token.index(after: end)...]
         }
     }
 

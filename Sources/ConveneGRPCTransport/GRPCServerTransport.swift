@@ -67,6 +67,8 @@ public final class GRPCServerTransport: Sendable {
         // them, and every header block sent is built here: swift-nio-http2's second pass
         // over each block (about a tenth of a call's CPU) is off.
         connection.headerBlockValidation = .disabled
+        // gRPC bodies are length-prefixed messages; a content-length is neither sent nor needed.
+        connection.contentLengthValidation = .disabled
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
                                                       allocator: channel.allocator))
