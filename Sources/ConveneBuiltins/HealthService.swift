@@ -13,6 +13,8 @@ public final class HealthService: Sendable {
     private struct State {
         var statuses: [String: Status] = ["": .serving]
         var watchers: [String: [Int: AsyncStream<Status>.Continuation]] = [:]
+        /// For watched services with no status set: whether the router served them at the last look.
+        var routed: [String: Bool] = [:]
         var nextWatcher = 0
     }
 
@@ -45,7 +47,26 @@ public final class HealthService: Sendable {
         status(of: service) ?? (router.hasService(service) ? .serving : nil)
     }
 
+    /// Tells watchers of a service with no status of its own when the router starts or stops
+    /// serving it (a plugin loaded or unloaded).
+    func routerChanged(_ router: Router) {
+        let updates = state.withLock { state -> [(AsyncStream<Status>.Continuation, Status)] in
+            var updates: [(AsyncStream<Status>.Continuation, Status)] = []
+            for (service, watchers) in state.watchers where state.statuses[service] == nil {
+                let served = router.hasService(service)
+                guard state.routed[service] != served else { continue }
+                state.routed[service] = served
+                updates += watchers.values.map { ($0, served ? .serving : .serviceUnknown) }
+            }
+            return updates
+        }
+        for (watcher, status) in updates { watcher.yield(status) }
+    }
+
     public func register(with router: Router) throws {
+        router.onChange { [weak self, weak router] in
+            if let self, let router { self.routerChanged(router) }
+        }
         try registerCheck(HealthMethods.check, with: router)
         try registerWatch(HealthMethods.watch, with: router)
         // grpc.health.v1 has the same messages, field for field: one implementation serves both.
@@ -81,9 +102,19 @@ public final class HealthService: Sendable {
                 let id = state.nextWatcher
                 state.nextWatcher += 1
                 state.watchers[request.service, default: [:]][id] = continuation
+                if state.statuses[request.service] == nil { state.routed[request.service] = router.hasService(request.service) }
                 return (id, state.statuses[request.service])
             }
-            defer { _ = state.withLock { $0.watchers[request.service]?.removeValue(forKey: id) } }
+            defer {
+                // Names come from clients: nothing is kept for a service nobody watches any more.
+                state.withLock { state in
+                    state.watchers[request.service]?.removeValue(forKey: id)
+                    if state.watchers[request.service]?.isEmpty ?? false {
+                        state.watchers[request.service] = nil
+                        state.routed[request.service] = nil
+                    }
+                }
+            }
             let first = current ?? effectiveStatus(of: request.service, router: router) ?? .serviceUnknown
             try await writer.send(.with { $0.status = first })
             await withTaskCancellationHandler {

@@ -4,6 +4,7 @@ import os
 import unittest
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from convene.admin.v1 import admin_pb2, admin_pb2_grpc
 from convene.consultation.v1 import consultation_pb2 as c, consultation_pb2_grpc as cg
@@ -13,6 +14,7 @@ from convene.plugins.v1 import plugins_pb2 as pl, plugins_pb2_grpc as plg
 from convene_server import CONVENED, ConveneServer, bearer
 
 PLUGIN = "groups-of-friends"
+SERVICE = "convene.friends.v1.GroupsOfFriends"
 
 
 class PluginTests(unittest.TestCase):
@@ -50,13 +52,19 @@ class PluginTests(unittest.TestCase):
         info = plugins.ReloadPlugin(pl.ReloadPluginRequest(name=PLUGIN), metadata=self.admin_md, timeout=30)
         self.assertEqual(info.name, PLUGIN)
         self.assertEqual([g.id for g in self.groups()], [group.id], "state kept, method served again")
+        health = health_pb2_grpc.HealthStub(self.channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=SERVICE), timeout=60)
+        self.assertEqual(next(watch).status, health_pb2.HealthCheckResponse.SERVING)
         plugins.UnloadPlugin(pl.UnloadPluginRequest(name=PLUGIN), metadata=self.admin_md, timeout=30)
         with self.assertRaises(grpc.RpcError) as gone:
             self.groups()
         self.assertEqual(gone.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        self.assertEqual(next(watch).status, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN, "health follows the unload")
         library = os.path.join(os.path.dirname(CONVENED), "libConvenePlugin_Friends.so")
         plugins.LoadPlugin(pl.LoadPluginRequest(path=library), metadata=self.admin_md, timeout=30)
         self.assertEqual([g.id for g in self.groups()], [group.id])
+        self.assertEqual(next(watch).status, health_pb2.HealthCheckResponse.SERVING, "and the load")
+        watch.cancel()
 
 
 if __name__ == "__main__":
