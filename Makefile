@@ -5,12 +5,10 @@ HOST ?= 127.0.0.1
 PORT ?= 7353
 DATA_DIR ?= ./data
 APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
-PROTO_FILES := $(shell find Protos -name '*.proto' | sort)
-GEN_SWIFT := Sources/ConveneProtos/Generated
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos clean fuzz test-asan test-tsan bench bench-compare soak
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -37,45 +35,27 @@ build: deps
 run: build
 	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
-## test: the whole suite, conformance against a real server on 127.0.0.1 included, then the
-## gRPC listener against grpcio (Python, in a virtual environment under .build/).
-test: deps
+## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
+## that the generated code is what the protos make; then the gRPC listener against grpcio (Python,
+## in a virtual environment under .build/).
+test: deps check-protos
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/grpc-python-tests.sh
 
-## protos: regenerate the committed Swift code and descriptor set from Protos/.
-protos: deps
+## protos: regenerate every file generated from Protos/ (committed), each proto once per language:
+## Swift messages (ConveneMessages), services and stubs (protoc-gen-convene), the plugins of
+## Plugins/plugins.list. See scripts/generate-protos.sh.
+protos: deps generators
+	scripts/generate-protos.sh . $$($(SWIFT) build --show-bin-path)
+
+## check-protos: fail when the committed generated files are not what `make protos` writes.
+check-protos: deps generators
+	scripts/check-protos.sh $$($(SWIFT) build --show-bin-path)
+
+generators:
 	$(SWIFT) build --product protoc-gen-swift
-	rm -rf $(GEN_SWIFT) && mkdir -p $(GEN_SWIFT)
-	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
-	  --swift_out=$(GEN_SWIFT) --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores $(PROTO_FILES)
-	protoc -I Protos -I /usr/include --include_imports --descriptor_set_out=/tmp/convene-descriptors.pb $(PROTO_FILES)
-	scripts/embed-descriptors.sh /tmp/convene-descriptors.pb > $(GEN_SWIFT)/DescriptorSet.swift
-	# C plugins (protobuf-c): each plugin's own messages and those of the services it reads.
-	rm -rf Plugins/common/gen && mkdir -p Plugins/common/gen
-	protoc-c -I Protos -I /usr/include --c_out=Plugins/common/gen convene/consultation/v1/consultation.proto \
-	  google/protobuf/timestamp.proto
-	for plugin in friends msc taskforce; do \
-	  rm -rf Plugins/$$plugin/gen && mkdir -p Plugins/$$plugin/gen && \
-	  protoc-c -I Protos -I /usr/include --c_out=Plugins/$$plugin/gen convene/$$plugin/v1/$$plugin.proto && \
-	  scripts/embed-c-descriptors.sh $$plugin convene/$$plugin/v1/$$plugin.proto > Plugins/$$plugin/gen/$${plugin}_descriptor_set.h; \
-	done
-	# Swift plugins: the service messages they read, and each one's own messages and descriptor set.
-	rm -rf Plugins/messages/Generated && mkdir -p Plugins/messages/Generated
-	protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
-	  --swift_out=Plugins/messages/Generated --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
-	  convene/consultation/v1/consultation.proto convene/briefing/v1/briefing.proto
-	for entry in training:TrainingCentres recon:ReconnaissanceVisits missions:CouncilMissions \
-	             publicinfo:PublicInformation assessment:FollowUpAssessment; do \
-	  plugin=$${entry%%:*}; type=$${entry##*:}; \
-	  rm -rf Plugins/$$plugin/Generated && mkdir -p Plugins/$$plugin/Generated && \
-	  scripts/swift-plugin-entry.sh $$type > Plugins/$$plugin/Generated/Entry.swift && \
-	  protoc -I Protos -I /usr/include --plugin=protoc-gen-swift=$$($(SWIFT) build --show-bin-path)/protoc-gen-swift \
-	    --swift_out=Plugins/$$plugin/Generated --swift_opt=FileNaming=PathToUnderscores convene/$$plugin/v1/$$plugin.proto && \
-	  scripts/embed-swift-descriptors.sh $${plugin}DescriptorSet convene/$$plugin/v1/$$plugin.proto \
-	    > Plugins/$$plugin/Generated/DescriptorSet.swift; \
-	done
+	$(SWIFT) build --product protoc-gen-convene
 
 ## test-asan / test-tsan: the whole suite under AddressSanitizer / ThreadSanitizer, in their own build folders.
 test-asan: deps

@@ -5,16 +5,33 @@ import Foundation
 /// The package's folder, for linker scripts (linker flags take absolute paths).
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
-/// A mechanism plugin written in Swift with the SDK. The version script keeps its exports to
-/// the entry symbol (not its own copy of SwiftProtobuf).
+/// The mechanism plugins built with the server, one line each in Plugins/plugins.list (which
+/// `make protos` reads too): product suffix, folder, language (c or swift).
+let plugins: [(name: String, folder: String, language: String)] = {
+    guard let list = try? String(contentsOfFile: "\(root)/Plugins/plugins.list", encoding: .utf8) else {
+        fatalError("cannot read Plugins/plugins.list")
+    }
+    return list.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        .map { $0.split(separator: " ").map(String.init) }.filter { $0.count >= 3 }
+        .map { ($0[0], $0[1], $0[2]) }
+}()
+
+/// A mechanism plugin written in C with protobuf-c, reading the service messages of ConvenePluginProtos.
+func cPlugin(_ name: String, folder: String) -> Target {
+    .target(name: "ConvenePlugin_\(name)", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"], path: "Plugins/\(folder)",
+            publicHeadersPath: "gen",
+            cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+            linkerSettings: [.linkedLibrary("protobuf-c")])
+}
+
+/// A mechanism plugin written in Swift with the SDK, with the shared messages linked in as SwiftProtobuf
+/// is. The version script keeps its exports to the entry symbol (not its own copies of those modules).
 func swiftPlugin(_ name: String, folder: String) -> Target {
     .target(name: "ConvenePlugin_\(name)",
-            dependencies: ["ConvenePluginSDK", "ConvenePluginMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["ConvenePluginSDK", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Plugins/\(folder)",
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/exports.map"])])
 }
-let swiftPlugins = [("Training", "training"), ("ReconnaissanceVisits", "recon"), ("CouncilMissions", "missions"),
-                    ("PublicInformation", "publicinfo"), ("FollowUpAssessment", "assessment")]
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -29,15 +46,12 @@ let package = Package(
         .executable(name: "convene", targets: ["convene"]),
         .library(name: "ConveneClient", targets: ["ConveneClient"]),
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
+        .library(name: "ConveneTesting", targets: ["ConveneTesting"]),
         // The layers on their own, for the micro benchmarks in Benchmarks/ (a package of its own).
         .library(name: "ConveneWire", targets: ["ConveneWire"]),
         .library(name: "ConveneRPC", targets: ["ConveneRPC"]),
         .library(name: "ConveneTransport", targets: ["ConveneTransport"]),
         .library(name: "ConvenePluginHost", targets: ["ConvenePluginHost"]),
-        // Mechanism plugins (Annex I), loaded by convened with dlopen.
-        .library(name: "ConvenePlugin_Friends", type: .dynamic, targets: ["ConvenePlugin_Friends"]),
-        .library(name: "ConvenePlugin_MilitaryStaffCommittee", type: .dynamic, targets: ["ConvenePlugin_MilitaryStaffCommittee"]),
-        .library(name: "ConvenePlugin_TaskForces", type: .dynamic, targets: ["ConvenePlugin_TaskForces"]),
         // The plugin template of Docs/PLUGINS.md (built so it keeps compiling; not loaded by default).
         .library(name: "ConveneTemplatePlugin", type: .dynamic, targets: ["ConveneTemplatePlugin"]),
         // Test fixtures: one small broken plugin per failure the loader reports.
@@ -46,7 +60,7 @@ let package = Package(
         .library(name: "ConveneFixture_FailingInit", type: .dynamic, targets: ["ConveneFixture_FailingInit"]),
         .library(name: "ConveneFixture_Duplicate", type: .dynamic, targets: ["ConveneFixture_Duplicate"]),
         .library(name: "ConveneFixture_Behaviour", type: .dynamic, targets: ["ConveneFixture_Behaviour"]),
-    ] + swiftPlugins.map { .library(name: "ConvenePlugin_\($0.0)", type: .dynamic, targets: ["ConvenePlugin_\($0.0)"]) },
+    ] + plugins.map { .library(name: "ConvenePlugin_\($0.name)", type: .dynamic, targets: ["ConvenePlugin_\($0.name)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -80,10 +94,19 @@ let package = Package(
                 dependencies: ["ConveneRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: strict),
-        // Generated protobuf code (make protos) and the embedded descriptor set.
+        // The messages of every proto in Protos/ and their descriptor set (make protos), on SwiftProtobuf
+        // alone: shared by the server, the client and the Swift plugins.
+        .target(name: "ConveneMessages", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The services of Protos/ (make protos, protoc-gen-convene): method descriptors, a protocol per
+        // service and its registration in the router. Re-exports the messages.
         .target(name: "ConveneProtos",
-                dependencies: ["ConveneRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                dependencies: ["ConveneMessages", "ConveneRPC", "ConveneProtobuf",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                               .product(name: "NIOCore", package: "swift-nio")],
                 exclude: ["README.md"]),
+        // The generator of ConveneProtos' services and of ConveneClient's stubs, a protoc plugin.
+        .executableTarget(name: "protoc-gen-convene",
+                          dependencies: [.product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf")]),
         // transport: NIO server and client connections, multiplexing, flow control, keepalive, drain.
         .target(name: "ConveneTransport",
                 dependencies: [
@@ -117,7 +140,8 @@ let package = Package(
         // store: durable state behind an interface; SQLite (GRDB, WAL) embedded by default.
         .target(name: "ConveneStore",
                 dependencies: ["ConveneDomain", .product(name: "GRDB", package: "GRDB.swift"),
-                               .product(name: "Crypto", package: "swift-crypto")],
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: strict),
         // services: consultation, briefing, lessons learned and administration handlers.
         .target(name: "ConveneServices",
@@ -140,11 +164,6 @@ let package = Package(
         .target(name: "ConvenePluginProtos", path: "Plugins/common", exclude: ["README", "util"], publicHeadersPath: "gen",
                 cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
-        // Groups of Friends of the Secretary-General (I.C.2), in C with protobuf-c.
-        .target(name: "ConvenePlugin_Friends", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"], path: "Plugins/friends",
-                publicHeadersPath: "gen",
-                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
-                linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "ConveneTemplatePlugin", dependencies: ["ConvenePluginABI"], path: "Plugins/template",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         // Plugin fixtures for the loader's tests.
@@ -161,18 +180,6 @@ let package = Package(
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
                 dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        // Military Staff Committee review (I.C.1) and integrated mission task forces (I.B.7), in C.
-        .target(name: "ConvenePlugin_MilitaryStaffCommittee", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
-                path: "Plugins/msc", publicHeadersPath: "gen",
-                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
-                linkerSettings: [.linkedLibrary("protobuf-c")]),
-        .target(name: "ConvenePlugin_TaskForces", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
-                path: "Plugins/taskforce", publicHeadersPath: "gen",
-                cSettings: [.headerSearchPath("gen"), .headerSearchPath("../common/util"), .unsafeFlags(["-fvisibility=hidden"])],
-                linkerSettings: [.linkedLibrary("protobuf-c")]),
-        // The service messages Swift plugins read (generated by make protos).
-        .target(name: "ConvenePluginMessages", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                path: "Plugins/messages"),
         // Fuzzing: the targets (a library, so tests replay the corpus) and the libFuzzer runner.
         // A stub plugin host in C that drives the groups-of-friends plugin (linked in) through the ABI.
         .target(name: "ConveneFuzzPluginHost", dependencies: ["ConvenePluginABI", "ConvenePlugin_Friends"]),
@@ -198,6 +205,14 @@ let package = Package(
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio")],
+                swiftSettings: strict),
+        // The testing kit: a test server in one line, an in-memory client over the router, one
+        // assertRPCError, a manual clock, and the behaviour every store implementation must have.
+        .target(name: "ConveneTesting",
+                dependencies: ["ConveneServer", "ConveneClient", "ConveneServices", "ConveneStore", "ConveneDomain",
+                               "ConveneRPC", "ConveneProtobuf", "ConveneTransport", "ConveneWire",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",
                           dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire",
@@ -225,13 +240,16 @@ let package = Package(
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "ConveneDomainTests", dependencies: ["ConveneDomain"]),
+        .testTarget(name: "ConveneProtosTests",
+                    dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "ConveneStoreTests", dependencies: ["ConveneStore", "ConveneDomain", "ConveneTesting"]),
         .testTarget(name: "ConveneServiceTests",
-                    dependencies: ["ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
+                    dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
                                    "ConveneStore", "ConvenePluginHost",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ConveneConformanceTests",
-                    dependencies: ["ConveneServer", "ConveneClient", "ConveneProtos", "ConveneWire", "ConveneBuiltins", "ConveneStore",
+                    dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneWire", "ConveneBuiltins", "ConveneStore",
                                    "ConveneTransport", "ConveneRPC", "ConveneProtobuf",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                    .product(name: "NIOCore", package: "swift-nio"),
@@ -241,5 +259,5 @@ let package = Package(
                                    .product(name: "SwiftASN1", package: "swift-asn1"),
                                    .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log")]),
-    ] + swiftPlugins.map { swiftPlugin($0.0, folder: $0.1) }
+    ] + plugins.map { $0.language == "c" ? cPlugin($0.name, folder: $0.folder) : swiftPlugin($0.name, folder: $0.folder) }
 )

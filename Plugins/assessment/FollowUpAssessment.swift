@@ -3,7 +3,7 @@
 // the efficiency and effectiveness of the meetings with contributors over a window.
 //
 // Storage: "proposal/<id>" -> Proposal, "seq/proposal" -> counter.
-import ConvenePluginMessages
+import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 

@@ -3,7 +3,7 @@
 // the consultations held before and after the mission (II.B.2(g)) are linked to it.
 //
 // Storage: "mission/<id>" -> Mission, "seq/mission" -> counter.
-import ConvenePluginMessages
+import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 

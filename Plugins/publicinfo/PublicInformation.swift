@@ -1,7 +1,7 @@
 // Public information (resolution 1353 (2001), I.B.10-12), in Swift with the plugin SDK.
 //
 // Storage: "campaign/<id>", "programme/<id>", "seq/..." counters.
-import ConvenePluginMessages
+import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 

@@ -1,7 +1,7 @@
 // Reconnaissance visits (resolution 1353 (2001), I.B.6), in Swift with the plugin SDK.
 //
 // Storage: "visit/<id>" -> Visit, "seq/visit" -> counter.
-import ConvenePluginMessages
+import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 

@@ -3,7 +3,7 @@
 //
 // Storage: "centre/<id>" -> Centre, "support/<id>" -> SupportRequest,
 // "training/<id>" -> Training, "seq/<counter>" -> next number.
-import ConvenePluginMessages
+import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 import SwiftProtobuf

@@ -1,48 +1,50 @@
 import ConveneProtobuf
 import ConveneProtos
 import ConveneRPC
-import SwiftProtobuf
 import NIOCore
+import SwiftProtobuf
 
 /// The benchmark service used by load tests: echo, and streams of N messages of S bytes.
-public struct BenchmarkService: Sendable {
+public struct BenchmarkService: BenchmarkServiceProtocol {
     public static let maxCount: UInt32 = 1_000_000
     public static let maxSize: UInt32 = 4_000_000
 
     public init() {}
 
-    public func register(with router: Router) throws {
-        // EchoResponse has EchoRequest's layout (field 1, bytes), so the echo returns the
-        // request's bytes as they came: no decode, no copy. It runs on the event loop.
-        try router.register(BenchmarkMethods.unaryEcho, .synchronousUnary { request, _ in request })
+    /// EchoResponse has EchoRequest's layout (field 1, bytes), so the echo returns the request's
+    /// bytes as they came: no decode, no copy. It runs on the event loop (a Raw method of make protos).
+    public func unaryEcho(_ request: ByteBuffer, context: inout UnaryContext) throws -> ByteBuffer {
+        request
+    }
 
-        try router.registerServerStreaming(BenchmarkMethods.streamFromServer) {
-            (request: Convene_Benchmark_V1_StreamRequest, writer: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>, _) in
-            try Self.validate(request)
-            let message = Convene_Benchmark_V1_StreamResponse.with {
-                $0.payload = .init(repeating: 0x43, count: Int(request.size))
-            }.serializedBuffer()
-            for _ in 0..<request.count {
-                try Task.checkCancellation()
-                try await writer.raw.send(message, compress: true)
-            }
+    public func streamFromServer(_ request: Convene_Benchmark_V1_StreamRequest,
+                                 responses: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>,
+                                 context: ServerCallContext) async throws {
+        try Self.validate(request)
+        let message = Convene_Benchmark_V1_StreamResponse.with {
+            $0.payload = .init(repeating: 0x43, count: Int(request.size))
+        }.serializedBuffer()
+        for _ in 0..<request.count {
+            try Task.checkCancellation()
+            try await responses.raw.send(message, compress: true)
         }
+    }
 
-        try router.registerClientStreaming(BenchmarkMethods.streamFromClient) {
-            (requests: RequestMessages<Convene_Benchmark_V1_StreamRequest>, _, _) -> Convene_Benchmark_V1_StreamSummary in
-            var summary = Convene_Benchmark_V1_StreamSummary()
-            for try await request in requests {
-                summary.messages += 1
-                summary.bytes += UInt64(request.payload.count)
-            }
-            return summary
+    public func streamFromClient(_ requests: RequestMessages<Convene_Benchmark_V1_StreamRequest>,
+                                 context: ServerCallContext) async throws -> Convene_Benchmark_V1_StreamSummary {
+        var summary = Convene_Benchmark_V1_StreamSummary()
+        for try await request in requests {
+            summary.messages += 1
+            summary.bytes += UInt64(request.payload.count)
         }
+        return summary
+    }
 
-        try router.registerBidirectional(BenchmarkMethods.streamBoth) {
-            (requests: RequestMessages<Convene_Benchmark_V1_StreamRequest>, writer: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>, _) in
-            for try await request in requests {
-                try await writer.send(.with { $0.payload = request.payload })
-            }
+    public func streamBoth(_ requests: RequestMessages<Convene_Benchmark_V1_StreamRequest>,
+                           responses: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>,
+                           context: ServerCallContext) async throws {
+        for try await request in requests {
+            try await responses.send(.with { $0.payload = request.payload })
         }
     }
 

@@ -8,46 +8,62 @@ import SwiftProtobuf
 /// language, run their cases against Convene, over either listener. Served with
 /// `--enable-interop` only. Per-message compression of streamed requests is accepted but
 /// `expect_compressed` is checked on unary calls only.
-public struct GRPCInteropService: Sendable {
+public struct GRPCInteropService: GRPCTestServiceProtocol {
     public static let echoInitialKey = "x-grpc-test-echo-initial"
     public static let echoTrailingKey = "x-grpc-test-echo-trailing-bin"
     public static let maxResponseSize: Int32 = 4_000_000
     /// Longest `interval_us` honoured before one response: 10 minutes.
     public static let maxIntervalMicros: Int32 = 600_000_000
 
-    typealias Methods = GRPCTestServiceMethods
-    typealias OutputRequest = Grpc_Testing_StreamingOutputCallRequest
-    typealias OutputResponse = Grpc_Testing_StreamingOutputCallResponse
+    public typealias OutputRequest = Grpc_Testing_StreamingOutputCallRequest
+    public typealias OutputResponse = Grpc_Testing_StreamingOutputCallResponse
 
     public init() {}
 
-    public func register(with router: Router) throws {
-        try router.registerUnary(Methods.emptyCall) { (_: Grpc_Testing_Empty, _) in Grpc_Testing_Empty() }
-        for method in [Methods.unaryCall, Methods.cacheableUnaryCall] {
-            try router.registerUnary(method) { (request: Grpc_Testing_SimpleRequest, context) in
-                try Self.unary(request, &context)
-            }
-        }
-        try router.registerServerStreaming(Methods.streamingOutputCall) { (request: OutputRequest, writer: ResponseStreamWriter<OutputResponse>, context) in
-            try await Self.echoHeaders(context, writer)
-            try await Self.respond(to: request, writer: writer)
-        }
-        try router.registerClientStreaming(Methods.streamingInputCall) {
-            (requests: RequestMessages<Grpc_Testing_StreamingInputCallRequest>, _, _) -> Grpc_Testing_StreamingInputCallResponse in
-            var total = 0
-            for try await request in requests { total += request.payload.body.count }
-            return .with { $0.aggregatedPayloadSize = Int32(clamping: total) }
-        }
-        try router.registerBidirectional(Methods.fullDuplexCall) { (requests: RequestMessages<OutputRequest>, writer: ResponseStreamWriter<OutputResponse>, context) in
-            try await Self.echoHeaders(context, writer)
-            for try await request in requests { try await Self.respond(to: request, writer: writer) }
-        }
-        try router.registerBidirectional(Methods.halfDuplexCall) { (requests: RequestMessages<OutputRequest>, writer: ResponseStreamWriter<OutputResponse>, context) in
-            try await Self.echoHeaders(context, writer)
-            var buffered: [OutputRequest] = []
-            for try await request in requests { buffered.append(request) }
-            for request in buffered { try await Self.respond(to: request, writer: writer) }
-        }
+    public func emptyCall(_ request: Grpc_Testing_Empty, context: inout UnaryContext) throws -> Grpc_Testing_Empty {
+        Grpc_Testing_Empty()
+    }
+
+    public func unaryCall(_ request: Grpc_Testing_SimpleRequest, context: inout UnaryContext) throws -> Grpc_Testing_SimpleResponse {
+        try Self.unary(request, &context)
+    }
+
+    public func cacheableUnaryCall(_ request: Grpc_Testing_SimpleRequest,
+                                   context: inout UnaryContext) throws -> Grpc_Testing_SimpleResponse {
+        try Self.unary(request, &context)
+    }
+
+    public func streamingOutputCall(_ request: OutputRequest, responses: ResponseStreamWriter<OutputResponse>,
+                                    context: ServerCallContext) async throws {
+        try await Self.echoHeaders(context, responses)
+        try await Self.respond(to: request, writer: responses)
+    }
+
+    public func streamingInputCall(_ requests: RequestMessages<Grpc_Testing_StreamingInputCallRequest>,
+                                   context: ServerCallContext) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        var total = 0
+        for try await request in requests { total += request.payload.body.count }
+        return .with { $0.aggregatedPayloadSize = Int32(clamping: total) }
+    }
+
+    public func fullDuplexCall(_ requests: RequestMessages<OutputRequest>, responses: ResponseStreamWriter<OutputResponse>,
+                               context: ServerCallContext) async throws {
+        try await Self.echoHeaders(context, responses)
+        for try await request in requests { try await Self.respond(to: request, writer: responses) }
+    }
+
+    public func halfDuplexCall(_ requests: RequestMessages<OutputRequest>, responses: ResponseStreamWriter<OutputResponse>,
+                               context: ServerCallContext) async throws {
+        try await Self.echoHeaders(context, responses)
+        var buffered: [OutputRequest] = []
+        for try await request in requests { buffered.append(request) }
+        for request in buffered { try await Self.respond(to: request, writer: responses) }
+    }
+
+    /// Declared so that clients see how UNIMPLEMENTED is answered (the "unimplemented_method"
+    /// case): as the router answers a method it does not know.
+    public func unimplementedCall(_ request: Grpc_Testing_Empty, context: ServerCallContext) async throws -> Grpc_Testing_Empty {
+        throw RPCError.unimplemented(method: context.method.method, service: context.method.service)
     }
 
     static func unary(_ request: Grpc_Testing_SimpleRequest, _ context: inout UnaryContext) throws -> Grpc_Testing_SimpleResponse {

@@ -3,11 +3,12 @@ import ConveneProtos
 import ConveneRPC
 import SwiftProtobuf
 
-/// Health: per-service serving status, checked, listed or watched, served as
-/// convene.health.v1 and as the standard grpc.health.v1 (same messages on the wire) from one
-/// state. The empty service name stands for the server as a whole; a service the router
-/// serves and nobody set a status for is SERVING.
-public final class HealthService: Sendable {
+/// Health: per-service serving status, checked, listed or watched. One state serves
+/// convene.health.v1 (this type) and the standard grpc.health.v1 (`GRPCHealthService`). The
+/// empty service name stands for the server as a whole; a service the router serves and
+/// nobody set a status for is SERVING, and its watchers learn when a plugin's unload or load
+/// removes or adds it.
+public final class HealthService: HealthServiceProtocol {
     public typealias Status = Convene_Health_V1_HealthCheckResponse.ServingStatus
 
     private struct State {
@@ -19,8 +20,13 @@ public final class HealthService: Sendable {
     }
 
     private let state = Locked(State())
+    /// Whose services count as known (serving) without a status of their own.
+    let router: Router
 
-    public init() {}
+    public init(router: Router) {
+        self.router = router
+        router.onChange { [weak self] in self?.routerChanged() }
+    }
 
     /// Sets a service's status and tells its watchers.
     public func setStatus(_ status: Status, for service: String = "") {
@@ -42,14 +48,46 @@ public final class HealthService: Sendable {
         state.withLock { $0.statuses[service] }
     }
 
-    /// The status of a service: set explicitly, else SERVING if the router serves it.
-    func effectiveStatus(of service: String, router: Router) -> Status? {
-        status(of: service) ?? (router.hasService(service) ? .serving : nil)
+    /// The status of a service: set explicitly, else SERVING if the router serves it; NOT_FOUND else.
+    func currentStatus(of service: String) throws -> Status {
+        guard let status = status(of: service) ?? (router.hasService(service) ? .serving : nil) else {
+            throw RPCError(.notFound, "unknown service '\(service)'")
+        }
+        return status
     }
 
-    /// Tells watchers of a service with no status of its own when the router starts or stops
-    /// serving it (a plugin loaded or unloaded).
-    func routerChanged(_ router: Router) {
+    /// Every service the router serves or that has a status, with its status.
+    func allStatuses() -> [String: Status] {
+        var all = state.withLock { $0.statuses }
+        for method in router.methods where all[method.descriptor.service] == nil { all[method.descriptor.service] = .serving }
+        return all
+    }
+
+    /// The current status, then every change, until the caller stops iterating.
+    func statuses(of service: String) -> AsyncStream<Status> {
+        let (updates, continuation) = AsyncStream<Status>.makeStream()
+        let (id, current) = state.withLock { state in
+            let id = state.nextWatcher
+            state.nextWatcher += 1
+            state.watchers[service, default: [:]][id] = continuation
+            if state.statuses[service] == nil { state.routed[service] = router.hasService(service) }
+            return (id, state.statuses[service])
+        }
+        continuation.yield(current ?? (router.hasService(service) ? .serving : .serviceUnknown))
+        continuation.onTermination = { [weak self] _ in
+            // Names come from clients: nothing is kept for a service nobody watches any more.
+            self?.state.withLock { state in
+                state.watchers[service]?.removeValue(forKey: id)
+                if state.watchers[service]?.isEmpty ?? false {
+                    state.watchers[service] = nil
+                    state.routed[service] = nil
+                }
+            }
+        }
+        return updates
+    }
+
+    private func routerChanged() {
         let updates = state.withLock { state -> [(AsyncStream<Status>.Continuation, Status)] in
             var updates: [(AsyncStream<Status>.Continuation, Status)] = []
             for (service, watchers) in state.watchers where state.statuses[service] == nil {
@@ -63,67 +101,56 @@ public final class HealthService: Sendable {
         for (watcher, status) in updates { watcher.yield(status) }
     }
 
-    public func register(with router: Router) throws {
-        router.onChange { [weak self, weak router] in
-            if let self, let router { self.routerChanged(router) }
+    public func check(_ request: Convene_Health_V1_HealthCheckRequest,
+                      context: inout UnaryContext) throws -> Convene_Health_V1_HealthCheckResponse {
+        let status = try currentStatus(of: request.service)
+        return .with { $0.status = status }
+    }
+
+    public func watch(_ request: Convene_Health_V1_HealthCheckRequest,
+                      responses: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>,
+                      context: ServerCallContext) async throws {
+        for await status in statuses(of: request.service) {
+            try await responses.send(.with { $0.status = status })
         }
-        try registerCheck(HealthMethods.check, with: router)
-        try registerWatch(HealthMethods.watch, with: router)
-        // grpc.health.v1 has the same messages, field for field: one implementation serves both.
-        try registerCheck(GRPCHealthMethods.check, with: router)
-        try registerWatch(GRPCHealthMethods.watch, with: router)
-        try router.registerUnary(GRPCHealthMethods.list) { [self] (_: Grpc_Health_V1_HealthListRequest, _) -> Grpc_Health_V1_HealthListResponse in
-            let explicit = state.withLock { $0.statuses }
-            var services = Set(router.methods.map(\.descriptor.service))
-            services.formUnion(explicit.keys)
-            return .with { response in
-                for service in services {
-                    let status = explicit[service] ?? .serving
-                    response.statuses[service] = .with { $0.status = .init(rawValue: status.rawValue) ?? .unknown }
-                }
+    }
+}
+
+/// The standard grpc.health.v1 service, on the state of `HealthService`, so stock tools
+/// (grpc_health_probe, Kubernetes probes, grpcurl) see what convene.health.v1 reports.
+public struct GRPCHealthService: GRPCHealthServiceProtocol {
+    public typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
+    let health: HealthService
+
+    public init(health: HealthService) {
+        self.health = health
+    }
+
+    /// The two enums number their statuses alike.
+    static func standard(_ status: HealthService.Status) -> Status {
+        Status(rawValue: status.rawValue) ?? .unknown
+    }
+
+    public func check(_ request: Grpc_Health_V1_HealthCheckRequest,
+                      context: inout UnaryContext) throws -> Grpc_Health_V1_HealthCheckResponse {
+        let status = try health.currentStatus(of: request.service)
+        return .with { $0.status = Self.standard(status) }
+    }
+
+    public func list(_ request: Grpc_Health_V1_HealthListRequest,
+                     context: ServerCallContext) async throws -> Grpc_Health_V1_HealthListResponse {
+        .with { response in
+            for (service, status) in health.allStatuses() {
+                response.statuses[service] = .with { $0.status = Self.standard(status) }
             }
         }
     }
 
-    private func registerCheck(_ method: MethodDescriptor, with router: Router) throws {
-        try router.registerUnary(method) { [self] (request: Convene_Health_V1_HealthCheckRequest, _) -> Convene_Health_V1_HealthCheckResponse in
-            guard let status = effectiveStatus(of: request.service, router: router) else {
-                throw RPCError(.notFound, "unknown service '\(request.service)'")
-            }
-            return .with { $0.status = status }
-        }
-    }
-
-    private func registerWatch(_ method: MethodDescriptor, with router: Router) throws {
-        try router.registerServerStreaming(method) {
-            [self] (request: Convene_Health_V1_HealthCheckRequest, writer: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>, _) in
-            let (updates, continuation) = AsyncStream<Status>.makeStream()
-            let (id, current) = state.withLock { state in
-                let id = state.nextWatcher
-                state.nextWatcher += 1
-                state.watchers[request.service, default: [:]][id] = continuation
-                if state.statuses[request.service] == nil { state.routed[request.service] = router.hasService(request.service) }
-                return (id, state.statuses[request.service])
-            }
-            defer {
-                // Names come from clients: nothing is kept for a service nobody watches any more.
-                state.withLock { state in
-                    state.watchers[request.service]?.removeValue(forKey: id)
-                    if state.watchers[request.service]?.isEmpty ?? false {
-                        state.watchers[request.service] = nil
-                        state.routed[request.service] = nil
-                    }
-                }
-            }
-            let first = current ?? effectiveStatus(of: request.service, router: router) ?? .serviceUnknown
-            try await writer.send(.with { $0.status = first })
-            await withTaskCancellationHandler {
-                for await status in updates {
-                    guard (try? await writer.send(.with { $0.status = status })) != nil else { return }
-                }
-            } onCancel: {
-                continuation.finish()
-            }
+    public func watch(_ request: Grpc_Health_V1_HealthCheckRequest,
+                      responses: ResponseStreamWriter<Grpc_Health_V1_HealthCheckResponse>,
+                      context: ServerCallContext) async throws {
+        for await status in health.statuses(of: request.service) {
+            try await responses.send(.with { $0.status = Self.standard(status) })
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 
 /// The interoperability test service (modelled on grpc.testing.TestService): partners
 /// run gRPC's interop cases against it, and so does our conformance suite.
-public struct InteropService: Sendable {
+public struct InteropService: TestServiceProtocol {
     /// Echoed back as initial metadata.
     public static let echoInitialKey = "x-convene-test-echo-initial"
     /// Echoed back as trailing metadata.
@@ -16,54 +16,60 @@ public struct InteropService: Sendable {
 
     public init() {}
 
-    public func register(with router: Router) throws {
-        typealias Testing = TestServiceMethods
-        try router.registerUnary(Testing.emptyCall) { (_: Convene_Testing_V1_Empty, _) in Convene_Testing_V1_Empty() }
+    public func emptyCall(_ request: Convene_Testing_V1_Empty, context: inout UnaryContext) throws -> Convene_Testing_V1_Empty {
+        Convene_Testing_V1_Empty()
+    }
 
-        try router.registerUnary(Testing.unaryCall) { (request: Convene_Testing_V1_SimpleRequest, context) -> Convene_Testing_V1_SimpleResponse in
-            context.responseHeaders = Self.echoedHeaders(context.requestMetadata)
-            context.responseTrailers = Self.echoedTrailers(context.requestMetadata)
-            if request.expectCompressed, context.requestEncoding == .identity {
-                throw RPCError(.invalidArgument, "expect_compressed: the request arrived uncompressed")
-            }
-            if request.hasResponseStatus, request.responseStatus.code != 0 {
-                throw Self.error(request.responseStatus, trailers: context.responseTrailers)
-            }
-            context.compressResponse = request.responseCompressed
-            return try .with { $0.payload = try Self.payload(size: request.responseSize) }
+    public func unaryCall(_ request: Convene_Testing_V1_SimpleRequest,
+                          context: inout UnaryContext) throws -> Convene_Testing_V1_SimpleResponse {
+        context.responseHeaders = Self.echoedHeaders(context.requestMetadata)
+        context.responseTrailers = Self.echoedTrailers(context.requestMetadata)
+        if request.expectCompressed, context.requestEncoding == .identity {
+            throw RPCError(.invalidArgument, "expect_compressed: the request arrived uncompressed")
         }
+        if request.hasResponseStatus, request.responseStatus.code != 0 {
+            throw Self.error(request.responseStatus, trailers: context.responseTrailers)
+        }
+        context.compressResponse = request.responseCompressed
+        return try .with { $0.payload = try Self.payload(size: request.responseSize) }
+    }
 
-        try router.registerServerStreaming(Testing.streamingOutputCall) {
-            (request: Convene_Testing_V1_StreamingOutputCallRequest,
-             writer: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>, _) in
-            try await Self.respond(to: request, writer: writer)
-        }
+    public func streamingOutputCall(_ request: Convene_Testing_V1_StreamingOutputCallRequest,
+                                    responses: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>,
+                                    context: ServerCallContext) async throws {
+        try await Self.respond(to: request, writer: responses)
+    }
 
-        try router.registerClientStreaming(Testing.streamingInputCall) {
-            (requests: RequestMessages<Convene_Testing_V1_StreamingInputCallRequest>, _, _) -> Convene_Testing_V1_StreamingInputCallResponse in
-            var total: Int32 = 0
-            for try await request in requests { total += Int32(request.payload.body.count) }
-            return .with { $0.aggregatedPayloadSize = total }
-        }
+    public func streamingInputCall(_ requests: RequestMessages<Convene_Testing_V1_StreamingInputCallRequest>,
+                                   context: ServerCallContext) async throws -> Convene_Testing_V1_StreamingInputCallResponse {
+        var total: Int32 = 0
+        for try await request in requests { total += Int32(request.payload.body.count) }
+        return .with { $0.aggregatedPayloadSize = total }
+    }
 
-        try router.registerBidirectional(Testing.fullDuplexCall) {
-            (requests: RequestMessages<Convene_Testing_V1_StreamingOutputCallRequest>,
-             writer: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>, context) in
-            let headers = Self.echoedHeaders(context.requestMetadata)
-            if !headers.isEmpty { try await writer.sendHeaders(headers) }
-            writer.setTrailers(Self.echoedTrailers(context.requestMetadata))
-            for try await request in requests {
-                try await Self.respond(to: request, writer: writer)
-            }
+    public func fullDuplexCall(_ requests: RequestMessages<Convene_Testing_V1_StreamingOutputCallRequest>,
+                               responses: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>,
+                               context: ServerCallContext) async throws {
+        let headers = Self.echoedHeaders(context.requestMetadata)
+        if !headers.isEmpty { try await responses.sendHeaders(headers) }
+        responses.setTrailers(Self.echoedTrailers(context.requestMetadata))
+        for try await request in requests {
+            try await Self.respond(to: request, writer: responses)
         }
+    }
 
-        try router.registerAsyncUnary(Testing.sleep) { (request: Convene_Testing_V1_SleepRequest, _, _) in
-            guard request.milliseconds >= 0, request.milliseconds <= Self.maxSleepMilliseconds else {
-                throw RPCError(.invalidArgument, "milliseconds must be 0...\(Self.maxSleepMilliseconds), got \(request.milliseconds)")
-            }
-            try await Task.sleep(for: .milliseconds(Int(request.milliseconds)))
-            return Convene_Testing_V1_Empty()
+    public func sleep(_ request: Convene_Testing_V1_SleepRequest, context: ServerCallContext) async throws -> Convene_Testing_V1_Empty {
+        guard request.milliseconds >= 0, request.milliseconds <= Self.maxSleepMilliseconds else {
+            throw RPCError(.invalidArgument, "milliseconds must be 0...\(Self.maxSleepMilliseconds), got \(request.milliseconds)")
         }
+        try await Task.sleep(for: .milliseconds(Int(request.milliseconds)))
+        return Convene_Testing_V1_Empty()
+    }
+
+    /// Declared so that clients can test how they take UNIMPLEMENTED (gRPC's interop case
+    /// "unimplemented_method"): answered as the router answers a method it does not know.
+    public func unimplementedCall(_ request: Convene_Testing_V1_Empty, context: ServerCallContext) async throws -> Convene_Testing_V1_Empty {
+        throw RPCError.unimplemented(method: context.method.method, service: context.method.service)
     }
 
     static func respond(to request: Convene_Testing_V1_StreamingOutputCallRequest,

@@ -6,7 +6,7 @@ import SwiftProtobuf
 
 /// Lists the services the router serves and hands out their descriptors, so tools can
 /// discover and call methods by name.
-public struct ReflectionService: Sendable {
+public struct ReflectionService: ReflectionServiceProtocol {
     public let router: Router
     public let descriptors: DescriptorRegistry
 
@@ -40,30 +40,30 @@ public struct ReflectionService: Sendable {
         }
     }
 
-    public func register(with router: Router) throws {
-        try router.registerUnary(ReflectionMethods.listServices) { [self] (_: Convene_Reflection_V1_ListServicesRequest, _) in
-            listServices()
-        }
-        try router.registerUnary(ReflectionMethods.getFileDescriptors) {
-            [descriptors] (request: Convene_Reflection_V1_GetFileDescriptorsRequest, _) -> Convene_Reflection_V1_GetFileDescriptorsResponse in
-            let fileName: String
-            switch request.selector {
-            case .symbol(let symbol):
-                guard let found = descriptors.fileName(containing: symbol) else {
-                    throw RPCError(.notFound, "unknown symbol '\(symbol)'")
-                }
-                fileName = found
-            case .filename(let name):
-                fileName = name
-            case nil:
-                throw RPCError(.invalidArgument, "selector: give a symbol or a filename")
+    public func listServices(_ request: Convene_Reflection_V1_ListServicesRequest,
+                             context: inout UnaryContext) throws -> Convene_Reflection_V1_ListServicesResponse {
+        listServices()
+    }
+
+    public func getFileDescriptors(_ request: Convene_Reflection_V1_GetFileDescriptorsRequest,
+                                   context: inout UnaryContext) throws -> Convene_Reflection_V1_GetFileDescriptorsResponse {
+        let fileName: String
+        switch request.selector {
+        case .symbol(let symbol):
+            guard let found = descriptors.fileName(containing: symbol) else {
+                throw RPCError(.notFound, "unknown symbol '\(symbol)'")
             }
-            guard let files = descriptors.fileWithDependencies(fileName) else {
-                throw RPCError(.notFound, "unknown file '\(fileName)'")
-            }
-            var response = Convene_Reflection_V1_GetFileDescriptorsResponse()
-            response.fileDescriptorProto = try files.map { try $0.serializedBytes() as Data }
-            return response
+            fileName = found
+        case .filename(let name):
+            fileName = name
+        case nil:
+            throw RPCError(.invalidArgument, "selector: give a symbol or a filename")
         }
+        guard let files = descriptors.fileWithDependencies(fileName) else {
+            throw RPCError(.notFound, "unknown file '\(fileName)'")
+        }
+        var response = Convene_Reflection_V1_GetFileDescriptorsResponse()
+        response.fileDescriptorProto = try files.map { try $0.serializedBytes() as Data }
+        return response
     }
 }

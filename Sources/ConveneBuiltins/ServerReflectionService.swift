@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// The standard gRPC server reflection service (grpc.reflection.v1, and v1alpha, which
 /// older tools still use; both have the same messages on the wire), answered from the same
 /// descriptor registry as convene.reflection.v1, plugin services included.
-public struct ServerReflectionService: Sendable {
+public struct ServerReflectionService: ServerReflectionServiceProtocol {
     public let router: Router
     public let descriptors: DescriptorRegistry
 
@@ -16,17 +16,18 @@ public struct ServerReflectionService: Sendable {
         self.descriptors = descriptors
     }
 
-    typealias Request = Grpc_Reflection_V1_ServerReflectionRequest
-    typealias Response = Grpc_Reflection_V1_ServerReflectionResponse
+    public typealias Request = Grpc_Reflection_V1_ServerReflectionRequest
+    public typealias Response = Grpc_Reflection_V1_ServerReflectionResponse
 
-    public func register(with router: Router) throws {
-        for method in ServerReflectionMethods.all {
-            try router.registerBidirectional(method) { [self] (requests: RequestMessages<Request>, responses: ResponseStreamWriter<Response>, _) in
-                for try await request in requests {
-                    try await responses.send(answer(request))
-                }
-            }
-        }
+    public func serverReflectionInfo(_ requests: RequestMessages<Request>, responses: ResponseStreamWriter<Response>,
+                                     context: ServerCallContext) async throws {
+        for try await request in requests { try await responses.send(answer(request)) }
+    }
+
+    /// Serves v1, and v1alpha beside it.
+    public func registerBoth(with router: Router) throws {
+        try register(with: router)
+        try ServerReflectionV1Alpha(current: self).register(with: router)
     }
 
     /// One response per request; a question that cannot be answered gets an error response
@@ -74,6 +75,21 @@ public struct ServerReflectionService: Sendable {
         .with {
             $0.errorCode = Int32(code.rawValue)
             $0.errorMessage = message
+        }
+    }
+}
+
+/// grpc.reflection.v1alpha, which older tools (and grpcio-reflection's descriptor database)
+/// still use: the same messages as v1 on the wire, answered by the v1 service.
+struct ServerReflectionV1Alpha: ServerReflectionV1AlphaServiceProtocol {
+    let current: ServerReflectionService
+
+    func serverReflectionInfo(_ requests: RequestMessages<Grpc_Reflection_V1alpha_ServerReflectionRequest>,
+                              responses: ResponseStreamWriter<Grpc_Reflection_V1alpha_ServerReflectionResponse>,
+                              context: ServerCallContext) async throws {
+        for try await request in requests {
+            let answer = current.answer(try ServerReflectionService.Request(serializedBytes: request.serializedBytes() as [UInt8]))
+            try await responses.send(.init(serializedBytes: answer.serializedBytes() as [UInt8]))
         }
     }
 }

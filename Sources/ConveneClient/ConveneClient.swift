@@ -5,7 +5,7 @@ import NIOCore
 import NIOPosix
 import SwiftProtobuf
 
-/// A client for partners: one connection at a time to a server, multiplexing concurrent
+/// A client for partners (typed calls and stubs come from `CallChannel`): one connection at a time to a server, multiplexing concurrent
 /// calls, reconnecting when the connection is lost or the server drains it.
 ///
 /// A call the server never processed (refused by a GOAWAY) is retried once on a new
@@ -92,12 +92,7 @@ public final class ConveneClient: Sendable {
     }
 
     func merged(_ options: CallOptions?) -> CallOptions {
-        guard let options else { return defaultOptions }
-        var merged = options
-        var metadata = defaultOptions.metadata
-        for entry in options.metadata { metadata.add(entry.key, value: entry.value) }
-        merged.metadata = metadata
-        return merged
+        options?.over(defaultOptions) ?? defaultOptions
     }
 
     // MARK: - Raw calls
@@ -124,79 +119,17 @@ public final class ConveneClient: Sendable {
     public func makeCall(path: String, options: CallOptions? = nil, request: ByteBuffer? = nil) async throws -> StreamingCall {
         try await connection().makeCall(path: path, options: merged(options), request: request)
     }
-
-    // MARK: - Typed calls
-
-    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
-    ) async throws -> Response {
-        try await unaryWithMetadata(method, request, as: Response.self, options: options).message
-    }
-
-    /// A unary call that also returns the response's initial and trailing metadata.
-    public func unaryWithMetadata<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
-    ) async throws -> (message: Response, headers: Metadata, trailers: Metadata) {
-        let response = try await unary(path: method.path, request: request.serializedBuffer(), options: options)
-        let message: Response
-        do {
-            message = try Response(serializedBytes: Array(buffer: response.message))
-        } catch {
-            throw RPCError(.internal, "response is not a valid \(Response.protoMessageName): \(error)")
-        }
-        return (message, response.headers, response.trailers)
-    }
-
-    /// A server-streaming call: one request, a stream of responses.
-    public func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor, _ request: Request, as: Response.Type = Response.self, options: CallOptions? = nil
-    ) async throws -> TypedCall<Request, Response> {
-        TypedCall(raw: try await makeCall(path: method.path, options: options, request: request.serializedBuffer()))
-    }
-
-    /// A client-streaming or bidirectional call: send requests through the returned call.
-    public func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodDescriptor, requestType: Request.Type = Request.self, as: Response.Type = Response.self,
-        options: CallOptions? = nil
-    ) async throws -> TypedCall<Request, Response> {
-        TypedCall(raw: try await makeCall(path: method.path, options: options))
-    }
 }
 
-/// A streaming call with typed messages.
-public struct TypedCall<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>: Sendable {
-    public let raw: StreamingCall
-
-    public func send(_ request: Request, compress: Bool = true) async throws {
-        try await raw.send(request.serializedBuffer(), compress: compress)
+extension ConveneClient: CallChannel {
+    public func rawUnary(path: String, request: ByteBuffer, options: CallOptions?) async throws -> RawUnaryResponse {
+        let response = try await unary(path: path, request: request, options: options)
+        return (response.message, response.headers, response.trailers)
     }
 
-    /// Ends the requests.
-    public func finish() async throws { try await raw.finish() }
-
-    /// The responses; throws the call's error status at the end if it is not OK.
-    public var responses: AsyncThrowingMapSequence<ResponseMessages, Response> {
-        raw.responses.map { buffer in
-            do {
-                return try Response(serializedBytes: Array(buffer: buffer))
-            } catch {
-                throw RPCError(.internal, "response is not a valid \(Response.protoMessageName): \(error)")
-            }
-        }
+    public func rawCall(path: String, request: ByteBuffer?, options: CallOptions?) async throws -> any RawCall {
+        try await makeCall(path: path, options: options, request: request)
     }
-
-    /// The one response of a client-streaming call (after `finish`).
-    public func response() async throws -> Response {
-        var iterator = responses.makeAsyncIterator()
-        guard let first = try await iterator.next() else {
-            throw RPCError(.internal, "server ended the call with OK but sent no response message")
-        }
-        return first
-    }
-
-    public var headers: Metadata { get async throws { try await raw.headers } }
-    public var end: CallEnd { get async { await raw.end } }
-    public func cancel() { raw.cancel() }
 }
 
 import ConveneWire

@@ -61,4 +61,22 @@ public enum InvitationRules {
         }
         return (required, optional)
     }
+
+    /// The invitations of a meeting: the required ones, and those of the optional ones the
+    /// convener names (`additional`, with the ids as given, for messages). A party already
+    /// invited is not invited twice; one in no II.B.3 category cannot be invited.
+    public static func choose(required: [ProposedInvitation], optional: [ProposedInvitation],
+                              additional: [(id: Int64, text: String)], isParty: (Int64) -> Bool,
+                              operationID: String) throws(RuleViolation) -> [ProposedInvitation] {
+        var invitations = required
+        for invitee in additional where !invitations.contains(where: { $0.partyID == invitee.id }) {
+            guard let offer = optional.first(where: { $0.partyID == invitee.id }) else {
+                guard isParty(invitee.id) else { throw RuleViolation(.notFound, "no party \(invitee.text)") }
+                throw RuleViolation(.failedPrecondition,
+                    "additional_invitee_ids: \(invitee.text) falls in no II.B.3 category for operation \(operationID)")
+            }
+            invitations.append(offer)
+        }
+        return invitations
+    }
 }

@@ -9,10 +9,26 @@ public enum LessonRules {
         }
     }
 
+    /// The experience a party reads: all of it for the Secretariat and the Council, else its own.
+    public static func seesExperience(_ caller: Party, submittedBy: Int64) -> Bool {
+        caller.isSecretariat || caller.isCouncilMember || submittedBy == caller.id
+    }
+
+    /// I.B.3: the Secretariat draws the lessons.
+    public static func checkMayRecordLesson(_ caller: Party) throws(RuleViolation) {
+        guard caller.isSecretariat else {
+            throw RuleViolation(.permissionDenied,
+                "the Secretariat draws lessons for the conduct and planning of operations (I.B.3)")
+        }
+    }
+
+    /// How many lessons a mission-planning meeting's paper gets at most.
+    public static let planningLessonLimit = 20
+
     /// Lessons relevant to a mission-planning meeting (II.B.2(a), I.A.7): planning lessons
     /// of any operation, and lessons whose topics the meeting's paper mentions.
-    public static func isRelevantToPlanning(stage: Int, topics: [String], paperText: String) -> Bool {
-        if stage == Stage.missionPlanning.rawValue { return true }
+    public static func isRelevantToPlanning(stage: Stage?, topics: [String], paperText: String) -> Bool {
+        if stage == .missionPlanning { return true }
         let text = paperText.lowercased()
         return topics.contains { !$0.isEmpty && text.contains($0.lowercased()) }
     }

@@ -1,4 +1,4 @@
-/// Who may do what with meetings, and when (II.A, II.B.1, II.B.5(a), II.B.6, II.C, II.D).
+/// Who may convene, hold and speak at meetings, and when (II.A, II.B.1-II.B.5(a), II.B.6, II.C, II.D).
 public enum MeetingRules {
     /// II.B.1: the President convenes II.A and II.B; II.C is the Secretariat's; II.D is open
     /// to the President, Council members and the Secretariat.
@@ -28,13 +28,46 @@ public enum MeetingRules {
     /// II.B.5(a): a consultation meeting goes out with its informal paper.
     public static func checkInformalPaper(form: MeetingForm, agenda: String?) throws(RuleViolation) {
         guard form == .consultationMeeting else { return }
-        guard let agenda, !agenda.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard let agenda, !agenda.isBlank else {
             throw RuleViolation(.failedPrecondition,
                 "informal_paper: a consultation meeting cannot be convened without an informal paper with its agenda (II.B.5(a))")
         }
     }
 
-    /// A contributors' meeting on the same operation whose summary is not circulated.
+    /// II.C: the SRSG, Force Commander and Police Commissioner join the Secretariat's meetings only.
+    public static func checkMissionOfficials(form: MeetingForm, named: Bool) throws(RuleViolation) {
+        guard !named || form == .secretariatMeeting else {
+            throw RuleViolation(.invalidArgument,
+                "mission_officials: the SRSG, Force Commander and Police Commissioner join II.C meetings (II.C)")
+        }
+    }
+
+    /// No meeting is convened on a terminated operation.
+    public static func checkOperationOpen(phase: Phase, operationID: String) throws(RuleViolation) {
+        guard phase != .terminated else {
+            throw RuleViolation(.failedPrecondition, "operation \(operationID) is terminated")
+        }
+    }
+
+    /// A meeting convened in answer to a contributor's request (II.A.1, II.B.2): the request
+    /// is still pending and asks for this form.
+    public static func checkAnswers(_ request: MeetingRequestFacts, form: MeetingForm) throws(RuleViolation) {
+        try RequestRules.checkPending(request)
+        guard request.form == form else {
+            throw RuleViolation(.failedPrecondition,
+                "request \(request.id) asks for a \(request.form.provision) meeting, not \(form.provision)")
+        }
+    }
+
+    /// II.B.2: a consultation meeting is held at a stage of (a)-(g), or at a contributor's request.
+    public static func checkOccasion(form: MeetingForm, stage: Stage?, answersRequest: Bool) throws(RuleViolation) {
+        guard form != .consultationMeeting || stage != nil || answersRequest else {
+            throw RuleViolation(.invalidArgument,
+                "stage: a consultation meeting is held at a stage of II.B.2(a)-(g) or at a contributor's request (request_id)")
+        }
+    }
+
+    /// A meeting on the same operation, as the II.B.6 rule sees it.
     public struct EarlierMeeting: Sendable {
         public var id: String
         public var form: MeetingForm
@@ -51,21 +84,33 @@ public enum MeetingRules {
 
     /// II.B.6: Council discussion of an operation waits for the summaries of earlier
     /// contributors' meetings, unless the President overrides it with a reason.
+    /// - Returns: the override reason to record with the meeting: the one given, when it was needed.
     public static func checkSummariesCirculated(form: MeetingForm, scheduledAt: Int64, earlier: [EarlierMeeting],
-                                                caller: Party, overrideReason: String?) throws(RuleViolation) {
-        guard form.isCouncilDiscussion else { return }
+                                                caller: Party, overrideReason: String?) throws(RuleViolation) -> String? {
+        guard form.isCouncilDiscussion else { return nil }
         let blocking = earlier.filter {
             $0.form == .consultationMeeting && $0.scheduledAt <= scheduledAt && $0.summary != .circulated
         }
-        guard let first = blocking.first else { return }
-        if let reason = overrideReason, !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        guard let first = blocking.first else { return nil }
+        if let reason = overrideReason, !reason.isBlank {
             guard caller.isPresident else {
                 throw RuleViolation(.permissionDenied, "only the Council President may override II.B.6")
             }
-            return
+            return reason
         }
         throw RuleViolation(.failedPrecondition,
             "the summary of contributors' meeting \(first.id) has not been circulated to Council members (II.B.6); circulate it first or give summary_override_reason")
+    }
+
+    /// Its convener records that a meeting was held (the President for any but the Secretariat's); once.
+    public static func checkMayRecordHeld(_ caller: Party, convenedBy: Int64, form: MeetingForm, status: MeetingStatus,
+                                          meetingID: String) throws(RuleViolation) {
+        guard convenedBy == caller.id || (caller.isPresident && form != .secretariatMeeting) else {
+            throw RuleViolation(.permissionDenied, "only the meeting's convener records that it was held")
+        }
+        guard status == .convened else {
+            throw RuleViolation(.failedPrecondition, "meeting \(meetingID) is already recorded as held")
+        }
     }
 
     /// Observers attend but do not speak; only invited participants make statements.
@@ -79,45 +124,13 @@ public enum MeetingRules {
         }
     }
 
-    /// II.B.6: the President, assisted by the Secretariat, prepares the summary; the
-    /// President circulates it to the Council members.
-    public static func checkMayPrepareSummary(_ caller: Party) throws(RuleViolation) {
-        guard caller.isPresident || caller.isSecretariat else {
-            throw RuleViolation(.permissionDenied,
-                "the Council President, assisted by the Secretariat, prepares summaries (II.B.6)")
-        }
-    }
-
-    public static func checkMayCirculateSummary(_ caller: Party) throws(RuleViolation) {
-        guard caller.isPresident else {
-            throw RuleViolation(.permissionDenied, "only the Council President circulates summaries (II.B.6)")
-        }
-    }
-
-    /// Summaries go to the President, the Council members and the Secretariat (II.B.6).
-    public static func checkMayReadSummary(_ caller: Party) throws(RuleViolation) {
-        guard caller.isCouncilMember || caller.isSecretariat else {
-            throw RuleViolation(.permissionDenied,
-                "summaries are circulated to the Council President, Council members and the Secretariat (II.B.6)")
-        }
-    }
-
     /// Who sees a meeting: its invitees, the President and the Secretariat.
     public static func maySee(_ caller: Party, invited: Bool) -> Bool {
-        invited || caller.isPresident || caller.isSecretariat
+        invited || seesEveryMeeting(caller)
     }
 
-    /// A contributor may request a meeting on an operation it contributes personnel to (II.A.1, II.B.2).
-    public static func checkMayRequest(_ caller: Party, facts: OperationFacts, operationID: String,
-                                       form: MeetingForm) throws(RuleViolation) {
-        guard form == .councilMeeting || form == .consultationMeeting else {
-            throw RuleViolation(.invalidArgument, "form: contributors may request II.A or II.B meetings (II.A.1, II.B.2)")
-        }
-        guard facts.contributes(caller.id, where: \.isPersonnel) else {
-            throw RuleViolation(.permissionDenied,
-                "only a country contributing personnel to operation \(operationID) may request a meeting on it (II.A.1, II.B.2)")
-        }
+    /// The President and the Secretariat see every meeting and every request for one.
+    public static func seesEveryMeeting(_ caller: Party) -> Bool {
+        caller.isPresident || caller.isSecretariat
     }
 }
-
-import Foundation

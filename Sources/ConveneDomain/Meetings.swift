@@ -1,5 +1,5 @@
 /// The forms of consultation of Annex II, and the Council's own discussion.
-public enum MeetingForm: Int, Sendable, CaseIterable {
+public enum MeetingForm: Int, Sendable, CaseIterable, Codable {
     /// II.A: public or private Council meeting with contributor participation.
     case councilMeeting = 1
     /// II.B: consultation meeting with contributors, chaired by the Council President.
@@ -29,7 +29,7 @@ public enum MeetingForm: Int, Sendable, CaseIterable {
 }
 
 /// II.B.2(a)-(g).
-public enum Stage: Int, Sendable, CaseIterable {
+public enum Stage: Int, Sendable, CaseIterable, Codable {
     case missionPlanning = 1, mandateChange, mandateRenewal, significantDevelopments, rapidDeterioration,
          termination, councilMission
 
@@ -37,7 +37,7 @@ public enum Stage: Int, Sendable, CaseIterable {
 }
 
 /// The II.B.3 categories, plus the Council and the Secretariat themselves.
-public enum InvitationCategory: Int, Sendable, CaseIterable {
+public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
     case troopPoliceContributor = 1     // (a)
     case potentialContributor = 2       // (b)
     case unBodyOrAgency = 3             // (c)
@@ -70,7 +70,7 @@ public enum InvitationCategory: Int, Sendable, CaseIterable {
     }
 }
 
-public enum ParticipationRole: Int, Sendable {
+public enum ParticipationRole: Int, Sendable, Codable {
     case participant = 1
     case observer = 2
 }
@@ -80,15 +80,30 @@ public struct ProposedInvitation: Sendable, Hashable {
     public var category: InvitationCategory
     public var role: ParticipationRole
     public var required: Bool
+
+    public init(partyID: Int64, category: InvitationCategory, role: ParticipationRole, required: Bool) {
+        self.partyID = partyID
+        self.category = category
+        self.role = role
+        self.required = required
+    }
 }
 
-public enum MeetingStatus: Int, Sendable {
+public enum MeetingStatus: Int, Sendable, Codable {
     case convened = 1
     case held = 2
 }
 
-public enum SummaryStatus: Int, Sendable {
+/// A meeting's summary (II.B.6): prepared by the President with the Secretariat, then circulated.
+public enum SummaryStatus: Int, Sendable, Codable {
     case notPrepared = 1
     case prepared = 2
     case circulated = 3
+}
+
+/// A contributor's request for a meeting (II.A.1, II.B.2), until the President decides on it.
+public enum RequestStatus: Int, Sendable, Codable, CaseIterable {
+    case pending = 1
+    case convenedAsRequested = 2
+    case declined = 3
 }

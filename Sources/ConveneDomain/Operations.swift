@@ -1,15 +1,17 @@
-/// The phase of a peacekeeping operation.
-public enum Phase: Int, Sendable {
+/// The phase of a peacekeeping operation; an operation only moves forward through them.
+public enum Phase: Int, Sendable, Codable, Comparable {
     /// Mission planning, concept of operations, drafting of the mandate (II.B.2(a)).
     case planning = 1
     case deployed = 2
     /// Termination, withdrawal or scaling down (II.B.2(f)).
     case drawdown = 3
     case terminated = 4
+
+    public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// What a party contributes to an operation.
-public enum ContributionKind: Int, Sendable, CaseIterable {
+public enum ContributionKind: Int, Sendable, CaseIterable, Codable {
     case troops = 1
     case militaryObservers = 2
     case civilianPolice = 3

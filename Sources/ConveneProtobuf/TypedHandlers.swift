@@ -30,6 +30,8 @@ public struct RequestMessages<Request: SwiftProtobuf.Message>: AsyncSequence, Se
     public typealias Element = Request
     let raw: RequestStream
 
+    public init(raw: RequestStream) { self.raw = raw }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         var raw: RequestStream.AsyncIterator
         public mutating func next() async throws -> Request? {
@@ -55,6 +57,8 @@ extension RequestStream {
     }
 }
 
+// Typed registration, one helper per kind, with the arguments in one order: the request (or
+// requests), the response writer when the responses stream, then the call's context.
 extension Router {
     /// A unary method answered on the event loop. Must not block.
     public func registerUnary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -69,11 +73,11 @@ extension Router {
     /// A unary method run as a task, for work that suspends.
     public func registerAsyncUnary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ descriptor: MethodDescriptor, owner: String = "builtin",
-        _ body: @escaping @Sendable (Request, ServerCallContext, any ResponseWriter) async throws -> Response
+        _ body: @escaping @Sendable (Request, ServerCallContext) async throws -> Response
     ) throws {
         try register(descriptor, owner: owner, .asynchronous { requests, writer, context in
             let request = try Request(buffer: try await requests.single())
-            let response = try await body(request, context, writer)
+            let response = try await body(request, context)
             try await writer.send(response.serializedBuffer(), compress: true)
         })
     }
@@ -90,10 +94,10 @@ extension Router {
 
     public func registerClientStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ descriptor: MethodDescriptor, owner: String = "builtin",
-        _ body: @escaping @Sendable (RequestMessages<Request>, ServerCallContext, any ResponseWriter) async throws -> Response
+        _ body: @escaping @Sendable (RequestMessages<Request>, ServerCallContext) async throws -> Response
     ) throws {
         try register(descriptor, owner: owner, .asynchronous { requests, writer, context in
-            let response = try await body(RequestMessages(raw: requests), context, writer)
+            let response = try await body(RequestMessages(raw: requests), context)
             try await writer.send(response.serializedBuffer(), compress: true)
         })
     }

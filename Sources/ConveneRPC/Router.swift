@@ -81,7 +81,7 @@ public final class Router: Sendable {
             if table.services[String(service)] == nil {
                 return .unimplemented(RPCError(.unimplemented, "unknown service \(service)"))
             }
-            return .unimplemented(RPCError(.unimplemented, "unknown method \(method) of service \(service)"))
+            return .unimplemented(RPCError.unimplemented(method: method, service: service))
         }
     }
 
@@ -92,5 +92,13 @@ public final class Router: Sendable {
 
     public func hasService(_ name: String) -> Bool {
         table.withLock { $0.services[name] != nil }
+    }
+}
+
+extension RPCError {
+    /// UNIMPLEMENTED for a method its service does not serve: the router's answer for a method it
+    /// does not know, and a service's for one its proto declares and it deliberately leaves out.
+    public static func unimplemented(method: some StringProtocol, service: some StringProtocol) -> RPCError {
+        RPCError(.unimplemented, "unknown method \(method) of service \(service)")
     }
 }

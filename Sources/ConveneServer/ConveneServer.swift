@@ -17,7 +17,7 @@ import ServiceLifecycle
 public final class ConveneServer: Service, Sendable {
     public let configuration: ServerConfiguration
     public let router = Router()
-    public let health = HealthService()
+    public let health: HealthService
     public let descriptors = DescriptorRegistry()
     public let transport: ServerTransport
     /// Standard gRPC over HTTP/2 on the same router, when `grpcPort` is set.
@@ -40,6 +40,7 @@ public final class ConveneServer: Service, Sendable {
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         self.logger = logger
+        self.health = HealthService(router: router)
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
         self.grpcTransport = configuration.grpcPort == nil ? nil
@@ -48,18 +49,20 @@ public final class ConveneServer: Service, Sendable {
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
+        try GRPCHealthService(health: health).register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
-        try ServerReflectionService(router: router, descriptors: descriptors).register(with: router)
+        try ServerReflectionService(router: router, descriptors: descriptors).registerBoth(with: router)
         try BenchmarkService().register(with: router)
         if configuration.enableInterop {
             try InteropService().register(with: router)
             try GRPCInteropService().register(with: router)
         }
-        try AdministrationService(store: store).register(with: router)
-        try ConsultationService(store: store, events: events).register(with: router)
-        try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime,
+        let backend = Backend(store: store, events: events, clock: configuration.clock)
+        try AdministrationService(backend: backend).register(with: router)
+        try ConsultationService(backend: backend).register(with: router)
+        try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
-        try LessonsService(store: store, events: events).register(with: router)
+        try LessonsService(backend: backend).register(with: router)
         plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
                              logger: logger)
         try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)

@@ -1,4 +1,5 @@
 import ConveneGRPCTransport
+import ConveneServices
 import ConveneTransport
 
 /// Everything `convened` can be told at start.
@@ -24,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var reportLeadTime: Duration = .seconds(48 * 3600)
     /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.
     public var maxAttachmentSize: Int64 = 1 << 30
+    /// The time of day the services record and judge by (tests set a manual clock).
+    public var clock: any WallClock = SystemClock()
 
     public init() {}
 }

@@ -56,14 +56,10 @@ public struct Authenticator: Sendable {
             if try db.allParties().contains(where: { $0.party.isAdministrator }) { return false }
             let admin = try db.insert(PartyRecord(name: "Administrator", kind: .otherBody, roles: [.administrator]))
             _ = try db.insert(CredentialRecord(partyID: admin.id!, tokenHash: TokenHashing.hash(token),
-                                               label: "created on first start", createdAt: Clock.nowMillis()))
+                                               label: "created on first start", createdAt: SystemClock().nowMillis()))
             return true
         }
         guard created else { return }
         logger.notice("created the administrator credential", metadata: ["file": "\(path)"])
     }
-}
-
-enum Clock {
-    static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

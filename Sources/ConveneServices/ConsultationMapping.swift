@@ -12,7 +12,7 @@ extension OperationRecord {
             $0.name = name
             $0.mandate = mandate
             $0.useOfForce = useOfForce
-            $0.phase = Convene_Consultation_V1_Phase(rawValue: phase) ?? .unspecified
+            $0.phase = Convene_Consultation_V1_Phase(rawValue: phase.rawValue) ?? .unspecified
             $0.hostCountryID = hostCountryID.map(PublicID.party.format) ?? ""
             $0.potentialContributorIds = potentialContributors.map(PublicID.party.format)
             $0.createTime = Google_Protobuf_Timestamp(millis: createdAt)
@@ -55,10 +55,10 @@ extension MeetingRequestRecord {
             $0.id = PublicID.request.format(id)
             $0.operationID = PublicID.operation.format(operationID)
             $0.requestedByPartyID = PublicID.party.format(requestedBy)
-            $0.form = Convene_Consultation_V1_MeetingForm(rawValue: form) ?? .unspecified
+            $0.form = Convene_Consultation_V1_MeetingForm(rawValue: form.rawValue) ?? .unspecified
             $0.reason = reason
             $0.concerns = concerns
-            $0.status = Convene_Consultation_V1_RequestStatus(rawValue: status) ?? .unspecified
+            $0.status = Convene_Consultation_V1_RequestStatus(rawValue: status.rawValue) ?? .unspecified
             $0.meetingID = meetingID.map(PublicID.meeting.format) ?? ""
             $0.declineReason = declineReason ?? ""
             $0.createTime = Google_Protobuf_Timestamp(millis: createdAt)
@@ -71,7 +71,7 @@ extension SummaryRecord {
         .with {
             $0.meetingID = PublicID.meeting.format(meetingID)
             $0.text = text
-            $0.status = Convene_Consultation_V1_SummaryStatus(rawValue: status) ?? .unspecified
+            $0.status = Convene_Consultation_V1_SummaryStatus(rawValue: status.rawValue) ?? .unspecified
             $0.preparedByPartyID = PublicID.party.format(preparedBy)
             $0.prepareTime = Google_Protobuf_Timestamp(millis: preparedAt)
             if let circulatedAt { $0.circulateTime = Google_Protobuf_Timestamp(millis: circulatedAt) }
@@ -102,6 +102,10 @@ func invitationProto(_ record: InvitationRecord, name: String) -> Convene_Consul
     }
 }
 
+func invitationProto(_ proposed: ProposedInvitation, name: String) -> Convene_Consultation_V1_Invitation {
+    invitationProto(InvitationRecord(meetingID: 0, invitation: proposed), name: name)
+}
+
 /// A meeting with everything a caller sees of it.
 func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Convene_Consultation_V1_Meeting {
     let id = meeting.id!
@@ -110,13 +114,13 @@ func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Conve
     return try .with {
         $0.id = PublicID.meeting.format(id)
         $0.operationID = PublicID.operation.format(meeting.operationID)
-        $0.form = Convene_Consultation_V1_MeetingForm(rawValue: meeting.form) ?? .unspecified
+        $0.form = Convene_Consultation_V1_MeetingForm(rawValue: meeting.form.rawValue) ?? .unspecified
         $0.public = meeting.isPublic
-        $0.stage = Convene_Consultation_V1_Stage(rawValue: meeting.stage ?? 0) ?? .unspecified
+        $0.stage = Convene_Consultation_V1_Stage(rawValue: meeting.stage?.rawValue ?? 0) ?? .unspecified
         $0.requestID = meeting.requestID.map(PublicID.request.format) ?? ""
         $0.scheduledTime = Google_Protobuf_Timestamp(millis: meeting.scheduledAt)
         $0.convenedByPartyID = PublicID.party.format(meeting.convenedBy)
-        $0.status = Convene_Consultation_V1_MeetingStatus(rawValue: meeting.status) ?? .unspecified
+        $0.status = Convene_Consultation_V1_MeetingStatus(rawValue: meeting.status.rawValue) ?? .unspecified
         $0.invitations = try db.invitations(meetingID: id).map { invitationProto($0, name: names[$0.partyID] ?? "") }
         $0.topics = meeting.topics.map { topic in
             .with {
@@ -140,20 +144,12 @@ func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Conve
         }
         $0.missionOfficials = meeting.missionOfficials.compactMap(Convene_Consultation_V1_MissionOfficial.init(rawValue:))
         $0.statements = try db.statements(meetingID: id).map(\.proto)
-        $0.summaryStatus = meeting.form == MeetingForm.consultationMeeting.rawValue
-            ? Convene_Consultation_V1_SummaryStatus(rawValue: summary?.status ?? SummaryStatus.notPrepared.rawValue) ?? .unspecified
+        $0.summaryStatus = meeting.form == .consultationMeeting
+            ? Convene_Consultation_V1_SummaryStatus(rawValue: (summary?.status ?? .notPrepared).rawValue) ?? .unspecified
             : .unspecified
         $0.summaryOverrideReason = meeting.summaryOverrideReason ?? ""
         $0.createTime = Google_Protobuf_Timestamp(millis: meeting.createdAt)
     }
-}
-
-/// The facts of an operation that the invitation rules read.
-func operationFacts(_ operation: OperationRecord, db: any StoreReader) throws -> OperationFacts {
-    let id = operation.id!
-    return OperationFacts(hostCountryID: operation.hostCountryID,
-                          potentialContributorIDs: Set(try db.potentialContributors(operationID: id)),
-                          contributions: try db.contributions(operationID: id).map(\.contribution))
 }
 
 public enum OperationEvents {

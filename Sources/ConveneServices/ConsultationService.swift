@@ -7,52 +7,17 @@ import SwiftProtobuf
 
 /// Consultation among the Council, the Secretariat and contributors: resolution 1353,
 /// Annex II and I.B.2. Every method is made by an authenticated party; each method's
-/// writes, with the events they cause, are one transaction.
-public struct ConsultationService: Sendable {
-    let store: any ConveneStore
-    let auth: Authenticator
-    let events: EventBus
+/// writes, with the events they cause, are one transaction. The methods are grouped by
+/// subject in the Consultation+*.swift files; the rules they apply are ConveneDomain's.
+public struct ConsultationService: ConsultationServiceProtocol {
+    let backend: Backend
 
-    public init(store: any ConveneStore, events: EventBus) {
-        self.store = store
-        self.auth = Authenticator(store: store)
-        self.events = events
-    }
-
-    public func register(with router: Router) throws {
-        try registerOperations(with: router)
-        try registerMeetings(with: router)
-        try registerRequests(with: router)
-        try registerSummaries(with: router)
-        try registerReporting(with: router)
-    }
-
-    func caller(_ context: ServerCallContext) async throws -> Party {
-        try await auth.caller(context.requestMetadata)
-    }
-
-    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        try await store.write(publishingTo: events, body)
+    public init(backend: Backend) {
+        self.backend = backend
     }
 }
 
-extension ConveneStore {
-    /// Runs `body` in one transaction; the events it records are committed with it and
-    /// then handed to live watchers. Every service's writes go through here.
-    func write<T: Sendable>(publishingTo events: EventBus,
-                            _ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        let (result, recorded) = try await write { db in
-            var pending: [EventRecord] = []
-            let result = try body(db, &pending)
-            let recorded = try pending.map { try db.append($0) }
-            return (result, recorded)
-        }
-        events.publish(recorded)
-        return result
-    }
-}
-
-/// Loading helpers shared by the handlers.
+/// Loading helpers shared by the services.
 extension StoreReader {
     func requireOperation(_ value: String, field: String = "operation_id") throws -> OperationRecord {
         let id = try PublicID.operation.parse(value, field: field)
@@ -74,9 +39,12 @@ extension StoreReader {
         else { throw PublicID.meeting.notFound(value) }
         return meeting
     }
-}
 
-func event(_ operationID: Int64, _ kind: String, subject: String, _ description: String, meetingID: Int64? = nil) -> EventRecord {
-    EventRecord(operationID: operationID, kind: kind, subjectID: subject, description: description,
-                meetingID: meetingID, time: Clock.nowMillis())
+    /// The facts of an operation that the invitation rules read.
+    func facts(of operation: OperationRecord) throws -> OperationFacts {
+        let id = operation.id!
+        return OperationFacts(hostCountryID: operation.hostCountryID,
+                              potentialContributorIDs: Set(try potentialContributors(operationID: id)),
+                              contributions: try contributions(operationID: id).map(\.contribution))
+    }
 }

@@ -59,6 +59,12 @@ enum PageToken {
         return requested == 0 ? defaultSize : min(Int(requested), maxSize)
     }
 
+    /// The token of the page after one of `count` rows ending with row `last` ("" when it was the last page).
+    static func next(after last: Int64?, count: Int, size: Int) -> String {
+        guard count == size, let last else { return "" }
+        return String(last)
+    }
+
     static func after(_ token: String) throws -> Int64 {
         guard !token.isEmpty else { return 0 }
         guard let value = Int64(token), value > 0 else {

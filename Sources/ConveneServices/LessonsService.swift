@@ -7,150 +7,141 @@ import Foundation
 import SwiftProtobuf
 
 /// Lessons learned: evaluation meetings, contingents' experience, lessons (I.B.3, I.B.4, I.A.7).
-public struct LessonsService: Sendable {
-    let store: any ConveneStore
-    let auth: Authenticator
-    let events: EventBus
+public struct LessonsService: LessonsServiceProtocol {
+    let backend: Backend
     /// Longest experience text accepted.
     static let maxExperienceBytes = 16 * 1024 * 1024
 
-    public init(store: any ConveneStore, events: EventBus) {
-        self.store = store
-        self.auth = Authenticator(store: store)
-        self.events = events
+    public init(backend: Backend) {
+        self.backend = backend
     }
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter, inout [EventRecord]) throws -> T) async throws -> T {
-        try await store.write(publishingTo: events, body)
+    public func conveneEvaluationMeeting(_ request: Convene_Lessons_V1_ConveneEvaluationMeetingRequest,
+                                         context: ServerCallContext) async throws -> Convene_Lessons_V1_EvaluationMeeting {
+        let caller = try await backend.caller(context)
+        try MeetingRules.checkMayConvene(caller, form: .evaluation)
+        let stage = try requireText(request.stage, field: "stage", max: 500)
+        try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
+        return try await backend.write { [backend] db, events in
+            let operation = try db.requireOperation(request.operationID)
+            let proposal = InvitationRules.propose(form: .evaluation, facts: try db.facts(of: operation),
+                                                   parties: try db.allParties().map(\.party))
+            let meeting = try db.insert(MeetingRecord(
+                operationID: operation.id!, form: .evaluation, isPublic: false, stage: nil, requestID: nil,
+                scheduledAt: request.scheduledTime.millis, convenedBy: caller.id,
+                topics: [TopicRecord(kind: TopicKind.missionProgress.rawValue, description: "Evaluation: \(stage)", raisedByPartyID: nil)],
+                paper: PaperRecord(agenda: request.agenda.isEmpty ? "Evaluation of \(stage)" : request.agenda, issues: [],
+                                   backgroundDocuments: []),
+                missionOfficials: [], summaryOverrideReason: nil, createdAt: backend.now))
+            for invitation in proposal.required { try db.insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation)) }
+            events.append(backend.event(operation.id!, "meeting.convened", subject: PublicID.meeting.format(meeting.id),
+                                        "evaluation meeting convened (I.B.3): \(stage)", meetingID: meeting.id))
+            return .with {
+                $0.meetingID = PublicID.meeting.format(meeting.id)
+                $0.operationID = request.operationID
+                $0.stage = stage
+                $0.invitedPartyIds = proposal.required.map { PublicID.party.format($0.partyID) }
+            }
+        }
     }
 
-    public func register(with router: Router) throws {
-        typealias M = LessonsMethods
-
-        try router.registerAsyncUnary(M.conveneEvaluationMeeting) {
-            (request: Convene_Lessons_V1_ConveneEvaluationMeetingRequest, context, _) -> Convene_Lessons_V1_EvaluationMeeting in
-            let caller = try await auth.caller(context.requestMetadata)
-            try MeetingRules.checkMayConvene(caller, form: .evaluation)
-            let stage = try requireText(request.stage, field: "stage", max: 500)
-            try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
-            return try await write { db, events in
-                let operation = try db.requireOperation(request.operationID)
-                let proposal = InvitationRules.propose(form: .evaluation, facts: try operationFacts(operation, db: db),
-                                                       parties: try db.allParties().map(\.party))
-                let meeting = try db.insert(MeetingRecord(
-                    operationID: operation.id!, form: .evaluation, isPublic: false, stage: nil, requestID: nil,
-                    scheduledAt: request.scheduledTime.millis, convenedBy: caller.id,
-                    topics: [TopicRecord(kind: 5, description: "Evaluation: \(stage)", raisedByPartyID: nil)],
-                    paper: PaperRecord(agenda: request.agenda.isEmpty ? "Evaluation of \(stage)" : request.agenda, issues: [],
-                                       backgroundDocuments: []),
-                    missionOfficials: [], summaryOverrideReason: nil, createdAt: Clock.nowMillis()))
-                for invitation in proposal.required { try db.insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation)) }
-                events.append(event(operation.id!, "meeting.convened", subject: PublicID.meeting.format(meeting.id),
-                                    "evaluation meeting convened (I.B.3): \(stage)", meetingID: meeting.id))
-                return .with {
-                    $0.meetingID = PublicID.meeting.format(meeting.id)
-                    $0.operationID = request.operationID
-                    $0.stage = stage
-                    $0.invitedPartyIds = proposal.required.map { PublicID.party.format($0.partyID) }
-                }
-            }
+    /// I.B.4: a contributing country's contingents' experience, streamed in pieces after a header.
+    public func submitExperience(_ requests: RequestMessages<Convene_Lessons_V1_ExperienceChunk>,
+                                 context: ServerCallContext) async throws -> Convene_Lessons_V1_Experience {
+        let caller = try await backend.caller(context)
+        var chunks = requests.makeAsyncIterator()
+        guard let first = try await chunks.next(), first.hasHeader else {
+            throw RPCError(.invalidArgument, "header: the first message carries the experience's header")
         }
-
-        try router.registerClientStreaming(M.submitExperience) {
-            (chunks: RequestMessages<Convene_Lessons_V1_ExperienceChunk>, context, _) -> Convene_Lessons_V1_Experience in
-            let caller = try await auth.caller(context.requestMetadata)
-            var iterator = chunks.makeAsyncIterator()
-            guard let first = try await iterator.next(), first.hasHeader else {
-                throw RPCError(.invalidArgument, "header: the first message carries the experience's header")
-            }
-            let header = first.header
-            let title = try requireText(header.title, field: "header.title", max: 1000)
-            try require(header.period != .unspecified, .invalidArgument,
-                        "header.period: DURING_DEPLOYMENT or AFTER_WITHDRAWAL (I.B.4)")
-            // Check the right to submit before reading a long report.
-            try await store.read { db in
-                let operation = try db.requireOperation(header.operationID, field: "header.operation_id")
-                try LessonRules.checkMaySubmitExperience(caller, facts: try operationFacts(operation, db: db),
-                                                         operationID: header.operationID)
-            }
-            var text = first.text
-            while let chunk = try await iterator.next() {
-                try require(!chunk.hasHeader, .invalidArgument, "header: only the first message carries a header")
-                text += chunk.text
-                try require(text.utf8.count <= Self.maxExperienceBytes, .resourceExhausted,
-                            "experience text is over \(Self.maxExperienceBytes) bytes")
-            }
-            let body = try requireText(text, field: "text", max: Self.maxExperienceBytes)
-            return try await write { db, events in
-                let operation = try db.requireOperation(header.operationID, field: "header.operation_id")
-                let record = try db.insert(ExperienceRecord(operationID: operation.id!, partyID: caller.id,
-                                                            period: header.period.rawValue, title: title,
-                                                            contingent: header.contingent, text: body,
-                                                            submittedAt: Clock.nowMillis()))
-                events.append(event(operation.id!, "experience.submitted", subject: "exp-\(record.id!)",
-                                    "\(caller.name): \(title) (I.B.4)"))
-                return record.proto
-            }
+        let header = first.header
+        let title = try requireText(header.title, field: "header.title", max: 1000)
+        try require(header.period != .unspecified, .invalidArgument, "header.period: DURING_DEPLOYMENT or AFTER_WITHDRAWAL (I.B.4)")
+        // Check the right to submit before reading a long report.
+        try await backend.read { db in
+            let operation = try db.requireOperation(header.operationID, field: "header.operation_id")
+            try LessonRules.checkMaySubmitExperience(caller, facts: try db.facts(of: operation), operationID: header.operationID)
         }
-
-        try router.registerAsyncUnary(M.listExperience) {
-            (request: Convene_Lessons_V1_ListExperienceRequest, context, _) -> Convene_Lessons_V1_ListExperienceResponse in
-            let caller = try await auth.caller(context.requestMetadata)
-            return try await store.read { db in
-                let operation = try db.requireOperation(request.operationID)
-                let all = try db.experience(operationID: operation.id!)
-                let visible = caller.isSecretariat || caller.isCouncilMember ? all : all.filter { $0.partyID == caller.id }
-                return .with { $0.experience = visible.map(\.proto) }
-            }
+        var text = first.text
+        while let chunk = try await chunks.next() {
+            try require(!chunk.hasHeader, .invalidArgument, "header: only the first message carries a header")
+            text += chunk.text
+            try require(text.utf8.count <= Self.maxExperienceBytes, .resourceExhausted,
+                        "experience text is over \(Self.maxExperienceBytes) bytes")
         }
-
-        try router.registerAsyncUnary(M.recordLesson) {
-            (request: Convene_Lessons_V1_RecordLessonRequest, context, _) -> Convene_Lessons_V1_Lesson in
-            let caller = try await auth.caller(context.requestMetadata)
-            try require(caller.isSecretariat, .permissionDenied,
-                        "the Secretariat draws lessons for the conduct and planning of operations (I.B.3)")
-            let finding = try requireText(request.finding, field: "finding")
-            let recommendation = try requireText(request.recommendation, field: "recommendation")
-            try require(request.stage != .unspecified, .invalidArgument, "stage: required")
-            let topics = request.topics.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
-            return try await write { db, events in
-                let operation = try db.requireOperation(request.operationID)
-                if !request.sourceID.isEmpty {
-                    if request.sourceID.hasPrefix("exp-") {
-                        let id = try PublicID.experience.parse(request.sourceID, field: "source_id")
-                        guard try db.experience(id: id) != nil else { throw PublicID.experience.notFound(request.sourceID) }
-                    } else {
-                        let id = try PublicID.meeting.parse(request.sourceID, field: "source_id")
-                        guard let meeting = try db.meeting(id: id), meeting.form == MeetingForm.evaluation.rawValue else {
-                            throw RPCError(.notFound, "source_id: no evaluation meeting or experience \(request.sourceID)")
-                        }
-                    }
-                }
-                let lesson = try db.insert(LessonRecord(operationID: operation.id!, stage: request.stage.rawValue, finding: finding,
-                                                        recommendation: recommendation, topics: topics, sourceID: request.sourceID,
-                                                        recordedAt: Clock.nowMillis()))
-                events.append(event(operation.id!, "lesson.recorded", subject: "lesson-\(lesson.id!)", finding))
-                return lesson.proto
-            }
+        let body = try requireText(text, field: "text", max: Self.maxExperienceBytes)
+        return try await backend.write { [backend] db, events in
+            let operation = try db.requireOperation(header.operationID, field: "header.operation_id")
+            let record = try db.insert(ExperienceRecord(operationID: operation.id!, partyID: caller.id, period: header.period.rawValue,
+                                                        title: title, contingent: header.contingent, text: body,
+                                                        submittedAt: backend.now))
+            events.append(backend.event(operation.id!, "experience.submitted", subject: "exp-\(record.id!)",
+                                        "\(caller.name): \(title) (I.B.4)"))
+            return record.proto
         }
+    }
 
-        try router.registerAsyncUnary(M.searchLessons) {
-            (request: Convene_Lessons_V1_SearchLessonsRequest, context, _) -> Convene_Lessons_V1_SearchLessonsResponse in
-            _ = try await auth.caller(context.requestMetadata)
-            try require(request.limit >= 0, .invalidArgument, "limit: must not be negative")
-            let limit = request.limit == 0 ? 50 : min(Int(request.limit), 500)
-            let words = request.query.lowercased().split(whereSeparator: { $0.isWhitespace }).map(String.init)
-            let topic = request.topic.lowercased()
-            return try await store.read { db in
-                let operationID = request.operationID.isEmpty ? nil : try db.requireOperation(request.operationID).id
-                let matches = try db.lessons().filter { lesson in
-                    if let operationID, lesson.operationID != operationID { return false }
-                    if request.stage != .unspecified, lesson.stage != request.stage.rawValue { return false }
-                    if !topic.isEmpty, !lesson.topics.contains(topic) { return false }
-                    let haystack = ([lesson.finding, lesson.recommendation] + lesson.topics).joined(separator: " ").lowercased()
-                    return words.allSatisfy { haystack.contains($0) }
-                }
-                return .with { $0.lessons = matches.prefix(limit).map(\.proto) }
+    public func listExperience(_ request: Convene_Lessons_V1_ListExperienceRequest,
+                               context: ServerCallContext) async throws -> Convene_Lessons_V1_ListExperienceResponse {
+        let caller = try await backend.caller(context)
+        return try await backend.read { db in
+            let operation = try db.requireOperation(request.operationID)
+            let visible = try db.experience(operationID: operation.id!).filter {
+                LessonRules.seesExperience(caller, submittedBy: $0.partyID)
+            }
+            return .with { $0.experience = visible.map(\.proto) }
+        }
+    }
+
+    public func recordLesson(_ request: Convene_Lessons_V1_RecordLessonRequest,
+                             context: ServerCallContext) async throws -> Convene_Lessons_V1_Lesson {
+        try LessonRules.checkMayRecordLesson(try await backend.caller(context))
+        let finding = try requireText(request.finding, field: "finding")
+        let recommendation = try requireText(request.recommendation, field: "recommendation")
+        try require(request.stage != .unspecified, .invalidArgument, "stage: required")
+        let topics = request.topics.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
+        return try await backend.write { [backend] db, events in
+            let operation = try db.requireOperation(request.operationID)
+            try db.checkLessonSource(request.sourceID)
+            let lesson = try db.insert(LessonRecord(operationID: operation.id!, stage: request.stage.rawValue, finding: finding,
+                                                    recommendation: recommendation, topics: topics, sourceID: request.sourceID,
+                                                    recordedAt: backend.now))
+            events.append(backend.event(operation.id!, "lesson.recorded", subject: "lesson-\(lesson.id!)", finding))
+            return lesson.proto
+        }
+    }
+
+    public func searchLessons(_ request: Convene_Lessons_V1_SearchLessonsRequest,
+                              context: ServerCallContext) async throws -> Convene_Lessons_V1_SearchLessonsResponse {
+        _ = try await backend.caller(context)
+        try require(request.limit >= 0, .invalidArgument, "limit: must not be negative")
+        let limit = request.limit == 0 ? 50 : min(Int(request.limit), 500)
+        let words = request.query.lowercased().split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        let topic = request.topic.lowercased()
+        return try await backend.read { db in
+            let operationID = request.operationID.isEmpty ? nil : try db.requireOperation(request.operationID).id
+            let matches = try db.lessons().filter { lesson in
+                if let operationID, lesson.operationID != operationID { return false }
+                if request.stage != .unspecified, lesson.stage != request.stage.rawValue { return false }
+                if !topic.isEmpty, !lesson.topics.contains(topic) { return false }
+                let haystack = ([lesson.finding, lesson.recommendation] + lesson.topics).joined(separator: " ").lowercased()
+                return words.allSatisfy { haystack.contains($0) }
+            }
+            return .with { $0.lessons = matches.prefix(limit).map(\.proto) }
+        }
+    }
+}
+
+extension StoreReader {
+    /// A lesson's source, when given: an experience ("exp-N") or an evaluation meeting ("mtg-N").
+    func checkLessonSource(_ sourceID: String) throws {
+        guard !sourceID.isEmpty else { return }
+        if sourceID.hasPrefix("exp-") {
+            let id = try PublicID.experience.parse(sourceID, field: "source_id")
+            guard try experience(id: id) != nil else { throw PublicID.experience.notFound(sourceID) }
+        } else {
+            let id = try PublicID.meeting.parse(sourceID, field: "source_id")
+            guard let meeting = try meeting(id: id), meeting.form == .evaluation else {
+                throw RPCError(.notFound, "source_id: no evaluation meeting or experience \(sourceID)")
             }
         }
     }

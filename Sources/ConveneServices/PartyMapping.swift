@@ -37,7 +37,14 @@ func domainRoles(_ roles: [Convene_Parties_V1_Role], field: String) throws -> Se
 }
 
 extension Google_Protobuf_Timestamp {
-    var millis: Int64 { seconds * 1000 + Int64(nanos / 1_000_000) }
+    /// Milliseconds since 1970, saturating at the ends of Int64 (a timestamp from the network
+    /// may hold any number of seconds).
+    var millis: Int64 {
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, past) = whole.addingReportingOverflow(Int64(nanos / 1_000_000))
+        return past ? (whole < 0 ? .min : .max) : total
+    }
 
     init(millis: Int64) {
         self.init(seconds: millis / 1000, nanos: Int32((millis % 1000) * 1_000_000))

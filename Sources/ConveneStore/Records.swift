@@ -45,7 +45,7 @@ public struct OperationRecord: Codable, Sendable {
     public var name: String
     public var mandate: String
     public var useOfForce: String
-    public var phase: Int
+    public var phase: Phase
     public var hostCountryID: Int64?
     public var createdAt: Int64
     public var version: Int64
@@ -54,7 +54,7 @@ public struct OperationRecord: Codable, Sendable {
         self.name = name
         self.mandate = mandate
         self.useOfForce = useOfForce
-        self.phase = phase.rawValue
+        self.phase = phase
         self.hostCountryID = hostCountryID
         self.createdAt = createdAt
         self.version = 1
@@ -121,13 +121,13 @@ public struct PaperRecord: Codable, Sendable, Hashable {
 public struct MeetingRecord: Codable, Sendable {
     public var id: Int64?
     public var operationID: Int64
-    public var form: Int
+    public var form: MeetingForm
     public var isPublic: Bool
-    public var stage: Int?
+    public var stage: Stage?
     public var requestID: Int64?
     public var scheduledAt: Int64
     public var convenedBy: Int64
-    public var status: Int
+    public var status: MeetingStatus
     public var topics: [TopicRecord]
     public var paper: PaperRecord?
     public var missionOfficials: [Int]
@@ -138,13 +138,13 @@ public struct MeetingRecord: Codable, Sendable {
                 scheduledAt: Int64, convenedBy: Int64, topics: [TopicRecord], paper: PaperRecord?,
                 missionOfficials: [Int], summaryOverrideReason: String?, createdAt: Int64) {
         self.operationID = operationID
-        self.form = form.rawValue
+        self.form = form
         self.isPublic = isPublic
-        self.stage = stage?.rawValue
+        self.stage = stage
         self.requestID = requestID
         self.scheduledAt = scheduledAt
         self.convenedBy = convenedBy
-        self.status = MeetingStatus.convened.rawValue
+        self.status = .convened
         self.topics = topics
         self.paper = paper
         self.missionOfficials = missionOfficials
@@ -192,11 +192,10 @@ public struct MeetingRequestRecord: Codable, Sendable {
     public var id: Int64?
     public var operationID: Int64
     public var requestedBy: Int64
-    public var form: Int
+    public var form: MeetingForm
     public var reason: String
     public var concerns: [String]
-    /// 1 pending, 2 convened, 3 declined.
-    public var status: Int
+    public var status: RequestStatus
     public var meetingID: Int64?
     public var declineReason: String?
     public var createdAt: Int64
@@ -204,10 +203,10 @@ public struct MeetingRequestRecord: Codable, Sendable {
     public init(operationID: Int64, requestedBy: Int64, form: MeetingForm, reason: String, concerns: [String], createdAt: Int64) {
         self.operationID = operationID
         self.requestedBy = requestedBy
-        self.form = form.rawValue
+        self.form = form
         self.reason = reason
         self.concerns = concerns
-        self.status = 1
+        self.status = .pending
         self.createdAt = createdAt
     }
 }
@@ -215,7 +214,7 @@ public struct MeetingRequestRecord: Codable, Sendable {
 public struct SummaryRecord: Codable, Sendable {
     public var meetingID: Int64
     public var text: String
-    public var status: Int
+    public var status: SummaryStatus
     public var preparedBy: Int64
     public var preparedAt: Int64
     public var circulatedAt: Int64?
@@ -223,7 +222,7 @@ public struct SummaryRecord: Codable, Sendable {
     public init(meetingID: Int64, text: String, preparedBy: Int64, preparedAt: Int64) {
         self.meetingID = meetingID
         self.text = text
-        self.status = SummaryStatus.prepared.rawValue
+        self.status = .prepared
         self.preparedBy = preparedBy
         self.preparedAt = preparedAt
     }

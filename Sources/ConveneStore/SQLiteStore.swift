@@ -2,6 +2,14 @@ import ConveneDomain
 import Foundation
 import GRDB
 
+// Stored enums are their raw values in their columns.
+extension Phase: DatabaseValueConvertible {}
+extension MeetingForm: DatabaseValueConvertible {}
+extension Stage: DatabaseValueConvertible {}
+extension MeetingStatus: DatabaseValueConvertible {}
+extension RequestStatus: DatabaseValueConvertible {}
+extension SummaryStatus: DatabaseValueConvertible {}
+
 extension PartyRecord: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "party"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -228,10 +236,10 @@ struct SQLiteTransaction: StoreWriter {
     func statement(id: Int64) throws -> StatementRecord? { try StatementRecord.fetchOne(db, key: id) }
 
     func request(id: Int64) throws -> MeetingRequestRecord? { try MeetingRequestRecord.fetchOne(db, key: id) }
-    func requests(operationID: Int64?, status: Int?) throws -> [MeetingRequestRecord] {
+    func requests(operationID: Int64?, status: RequestStatus?) throws -> [MeetingRequestRecord] {
         var request = MeetingRequestRecord.all()
         if let operationID { request = request.filter(Column("operationID") == operationID) }
-        if let status { request = request.filter(Column("status") == status) }
+        if let status { request = request.filter(Column("status") == status.rawValue) }
         return try request.order(Column("id")).fetchAll(db)
     }
 

@@ -42,7 +42,7 @@ public protocol StoreReader {
     func statement(id: Int64) throws -> StatementRecord?
 
     func request(id: Int64) throws -> MeetingRequestRecord?
-    func requests(operationID: Int64?, status: Int?) throws -> [MeetingRequestRecord]
+    func requests(operationID: Int64?, status: RequestStatus?) throws -> [MeetingRequestRecord]
 
     func summary(meetingID: Int64) throws -> SummaryRecord?
 

@@ -99,9 +99,9 @@ final class InvitationRulesTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("II.B.3(f)"))
         }
         XCTAssertNoThrow(try MeetingRules.checkMayMakeStatement(role: .participant, category: .troopPoliceContributor))
-        XCTAssertNoThrow(try MeetingRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .consultationMeeting))
-        XCTAssertThrowsError(try MeetingRules.checkMayRequest(donor, facts: facts, operationID: "op-1", form: .consultationMeeting))
-        XCTAssertThrowsError(try MeetingRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .secretariatMeeting))
+        XCTAssertNoThrow(try RequestRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .consultationMeeting))
+        XCTAssertThrowsError(try RequestRules.checkMayRequest(donor, facts: facts, operationID: "op-1", form: .consultationMeeting))
+        XCTAssertThrowsError(try RequestRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .secretariatMeeting))
     }
 
     func testInformalPaperIsRequiredForConsultationMeetings() {

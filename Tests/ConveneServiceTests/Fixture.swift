@@ -4,19 +4,21 @@ import ConveneRPC
 import ConveneServer
 import ConveneTransport
 import Foundation
-import Logging
 import SwiftProtobuf
 import XCTest
+// The testing kit (TestServer, assertRPCError, eventually, InMemoryServer) for every file of this target.
+@_exported import ConveneTesting
 
 typealias CM = ConsultationMethods
 typealias AM = AdministrationMethods
 
-/// A real server on 127.0.0.1 with a fictional operation's parties registered, each with
-/// its own credential.
+/// A real server on 127.0.0.1 (the testing kit's TestServer) with a fictional operation's
+/// parties registered, each with its own credential.
 final class Fixture: @unchecked Sendable {
     let dataDirectory: String
-    var server: ConveneServer!
-    var port = 0
+    var testServer: TestServer!
+    var server: ConveneServer { testServer.server }
+    var port: Int { testServer.port }
     var client: ConveneClient!
     var tokens: [String: String] = [:]
     /// Applied to the server's configuration at every (re)start.
@@ -41,26 +43,21 @@ final class Fixture: @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
         try await startServer()
-        client = ConveneClient(host: "127.0.0.1", port: port)
+        client = testServer.client()
     }
 
     func startServer(port: Int = 0) async throws {
-        var configuration = ServerConfiguration()
-        configuration.port = port
-        configuration.dataDirectory = dataDirectory
-        configuration.shutdownGrace = .milliseconds(200)
-        configure(&configuration)
-        var logger = Logger(label: "svc-test")
-        logger.logLevel = .critical
-        server = try ConveneServer(configuration: configuration, logger: logger)
-        self.port = try await server.start().port!
+        testServer = try await TestServer.start { [dataDirectory, configure] configuration in
+            configuration.port = port
+            configuration.dataDirectory = dataDirectory
+            configuration.enableInterop = false
+            configuration.shutdownGrace = .milliseconds(200)
+            configure(&configuration)
+        }
     }
 
     var adminToken: String {
-        get throws {
-            try String(contentsOfFile: dataDirectory + "/admin.token", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        get throws { try testServer.adminToken }
     }
 
     func options(_ name: String) -> CallOptions { .bearer(tokens[name]!) }
@@ -126,23 +123,6 @@ final class Fixture: @unchecked Sendable {
 
     func remove() {
         try? FileManager.default.removeItem(atPath: dataDirectory)
-    }
-}
-
-@discardableResult
-func assertRPCError<T>(_ code: StatusCode, containing text: String? = nil, file: StaticString = #filePath, line: UInt = #line,
-                       _ body: () async throws -> T) async -> RPCError? {
-    do {
-        let value = try await body()
-        XCTFail("expected \(code.name), got \(value)", file: file, line: line)
-        return nil
-    } catch let error as RPCError {
-        XCTAssertEqual(error.code, code, "message: \(error.message)", file: file, line: line)
-        if let text { XCTAssertTrue(error.message.contains(text), "'\(error.message)' lacks '\(text)'", file: file, line: line) }
-        return error
-    } catch {
-        XCTFail("expected RPCError \(code.name), got \(error)", file: file, line: line)
-        return nil
     }
 }
 

@@ -1,0 +1,47 @@
+/// Contributors' requests for meetings (II.A.1, II.B.2) and the President's decision on them (II.B.1).
+public enum RequestRules {
+    /// A contributor may request a II.A or II.B meeting on an operation it contributes personnel to.
+    public static func checkMayRequest(_ caller: Party, facts: OperationFacts, operationID: String,
+                                       form: MeetingForm) throws(RuleViolation) {
+        guard form == .councilMeeting || form == .consultationMeeting else {
+            throw RuleViolation(.invalidArgument, "form: contributors may request II.A or II.B meetings (II.A.1, II.B.2)")
+        }
+        guard facts.contributes(caller.id, where: \.isPersonnel) else {
+            throw RuleViolation(.permissionDenied,
+                "only a country contributing personnel to operation \(operationID) may request a meeting on it (II.A.1, II.B.2)")
+        }
+    }
+
+    /// II.B.1: the President decides on requests for meetings.
+    public static func checkMayDecide(_ caller: Party) throws(RuleViolation) {
+        guard caller.isPresident else {
+            throw RuleViolation(.permissionDenied, "only the Council President decides on requests for meetings (II.B.1)")
+        }
+    }
+
+    /// A request is decided on once.
+    public static func checkPending(_ request: MeetingRequestFacts) throws(RuleViolation) {
+        guard request.status == .pending else {
+            throw RuleViolation(.failedPrecondition, "request \(request.id) is no longer pending")
+        }
+    }
+
+    /// The requests a party sees: every one for the President and the Secretariat, else its own.
+    public static func visible(_ caller: Party, requestedBy: Int64) -> Bool {
+        MeetingRules.seesEveryMeeting(caller) || requestedBy == caller.id
+    }
+}
+
+/// What the rules read of a request for a meeting.
+public struct MeetingRequestFacts: Sendable {
+    /// Its public id, for messages.
+    public var id: String
+    public var status: RequestStatus
+    public var form: MeetingForm
+
+    public init(id: String, status: RequestStatus, form: MeetingForm) {
+        self.id = id
+        self.status = status
+        self.form = form
+    }
+}

@@ -1,0 +1,111 @@
+import ConveneDomain
+import ConveneProtobuf
+import ConveneProtos
+import ConveneRPC
+import ConveneStore
+import SwiftProtobuf
+
+/// Contributors' requests for meetings (II.A.1, II.B.2) and the summaries of meetings (II.B.6).
+extension ConsultationService {
+    public func requestMeeting(_ request: Convene_Consultation_V1_RequestMeetingRequest,
+                               context: ServerCallContext) async throws -> Convene_Consultation_V1_MeetingRequest {
+        let caller = try await backend.caller(context)
+        let form = try meetingForm(request.form)
+        let reason = try requireText(request.reason, field: "reason")
+        return try await backend.write { [backend] db, events in
+            let operation = try db.requireOperation(request.operationID)
+            try RequestRules.checkMayRequest(caller, facts: try db.facts(of: operation), operationID: request.operationID, form: form)
+            let record = try db.insert(MeetingRequestRecord(operationID: operation.id!, requestedBy: caller.id, form: form,
+                                                            reason: reason, concerns: request.concerns, createdAt: backend.now))
+            events.append(backend.event(operation.id!, "meeting.requested", subject: PublicID.request.format(record.id),
+                                        "\(caller.name) requests a \(form.provision) meeting (II.A.1, II.B.2)"))
+            return record.proto
+        }
+    }
+
+    public func listMeetingRequests(_ request: Convene_Consultation_V1_ListMeetingRequestsRequest,
+                                    context: ServerCallContext) async throws -> Convene_Consultation_V1_ListMeetingRequestsResponse {
+        let caller = try await backend.caller(context)
+        return try await backend.read { db in
+            let operationID = request.operationID.isEmpty ? nil : try db.requireOperation(request.operationID).id
+            let all = try db.requests(operationID: operationID, status: try requestStatus(request.status))
+            return .with { $0.requests = all.filter { RequestRules.visible(caller, requestedBy: $0.requestedBy) }.map(\.proto) }
+        }
+    }
+
+    public func declineMeetingRequest(_ request: Convene_Consultation_V1_DeclineMeetingRequestRequest,
+                                      context: ServerCallContext) async throws -> Convene_Consultation_V1_MeetingRequest {
+        try RequestRules.checkMayDecide(try await backend.caller(context))
+        let reason = try requireText(request.reason, field: "reason")
+        return try await backend.write { [backend] db, events in
+            let id = try PublicID.request.parse(request.requestID, field: "request_id")
+            guard var record = try db.request(id: id) else { throw PublicID.request.notFound(request.requestID) }
+            try RequestRules.checkPending(record.facts(id: request.requestID))
+            record.status = .declined
+            record.declineReason = reason
+            try db.update(record)
+            events.append(backend.event(record.operationID, "meeting.request_declined", subject: request.requestID,
+                                        "declined: \(reason)"))
+            return record.proto
+        }
+    }
+
+    public func prepareSummary(_ request: Convene_Consultation_V1_PrepareSummaryRequest,
+                               context: ServerCallContext) async throws -> Convene_Consultation_V1_Summary {
+        let caller = try await backend.caller(context)
+        try SummaryRules.checkMayPrepare(caller)
+        let text = try requireText(request.text, field: "text")
+        return try await backend.write { [backend] db, events in
+            let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
+            try SummaryRules.checkMayBePrepared(form: meeting.form, meeting: meeting.status,
+                                                existing: try db.summary(meetingID: meeting.id!)?.status, meetingID: request.meetingID)
+            let summary = SummaryRecord(meetingID: meeting.id!, text: text, preparedBy: caller.id, preparedAt: backend.now)
+            try db.save(summary)
+            events.append(backend.event(meeting.operationID, "summary.prepared", subject: request.meetingID,
+                                        "summary prepared (II.B.6)", meetingID: meeting.id))
+            return summary.proto
+        }
+    }
+
+    public func circulateSummary(_ request: Convene_Consultation_V1_CirculateSummaryRequest,
+                                 context: ServerCallContext) async throws -> Convene_Consultation_V1_Summary {
+        let caller = try await backend.caller(context)
+        try SummaryRules.checkMayCirculate(caller)
+        return try await backend.write { [backend] db, events in
+            let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
+            let existing = try db.summary(meetingID: meeting.id!)
+            try SummaryRules.checkMayBeCirculated(existing?.status, meetingID: request.meetingID)
+            guard var summary = existing else { throw PublicID.meeting.notFound(request.meetingID) }
+            summary.status = .circulated
+            summary.circulatedAt = backend.now
+            try db.save(summary)
+            events.append(backend.event(meeting.operationID, "summary.circulated", subject: request.meetingID,
+                                        "summary circulated to Council members (II.B.6)", meetingID: meeting.id))
+            return summary.proto
+        }
+    }
+
+    public func getSummary(_ request: Convene_Consultation_V1_GetSummaryRequest,
+                           context: ServerCallContext) async throws -> Convene_Consultation_V1_Summary {
+        let caller = try await backend.caller(context)
+        try SummaryRules.checkMayRead(caller)
+        return try await backend.read { db in
+            let id = try PublicID.meeting.parse(request.meetingID, field: "meeting_id")
+            guard try db.meeting(id: id) != nil else { throw PublicID.meeting.notFound(request.meetingID) }
+            guard let summary = try db.summary(meetingID: id) else {
+                throw RPCError(.notFound, "meeting \(request.meetingID) has no summary yet")
+            }
+            try require(SummaryRules.sees(caller, summary.status), .notFound, "meeting \(request.meetingID) has no circulated summary yet")
+            return summary.proto
+        }
+    }
+}
+
+/// A status to filter requests by: nil for all (unspecified).
+func requestStatus(_ status: Convene_Consultation_V1_RequestStatus) throws -> RequestStatus? {
+    guard status != .unspecified else { return nil }
+    guard let domain = RequestStatus(rawValue: status.rawValue) else {
+        throw RPCError(.invalidArgument, "status: unknown request status \(status.rawValue)")
+    }
+    return domain
+}

@@ -1,0 +1,58 @@
+import ConveneDomain
+import ConveneProtos
+import ConveneRPC
+import ConveneStore
+import SwiftProtobuf
+
+/// A ConveneMeetingRequest's fields, checked and in the store's terms (all but the form and
+/// the informal paper's agenda, whose rules come first).
+struct MeetingDetails {
+    var stage: Stage?
+    var scheduledAt: Int64
+    var topics: [TopicRecord]
+    var paper: PaperRecord?
+    var missionOfficials: [Int]
+    var overrideReason: String?
+    var requestID: Int64?
+    var additionalInvitees: [(id: Int64, text: String)]
+
+    init(_ request: Convene_Consultation_V1_ConveneMeetingRequest) throws {
+        try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
+        scheduledAt = request.scheduledTime.millis
+        stage = Stage(rawValue: request.stage.rawValue)
+        topics = try request.topics.map { topic in
+            guard TopicKind(rawValue: topic.kind.rawValue) != nil else {
+                throw RPCError(.invalidArgument, "topics: each topic needs a kind of II.B.4(a)-(e)")
+            }
+            let raisedBy = topic.raisedByPartyID.isEmpty
+                ? nil : try PublicID.party.parse(topic.raisedByPartyID, field: "topics.raised_by_party_id")
+            return TopicRecord(kind: topic.kind.rawValue, description: topic.description_p, raisedByPartyID: raisedBy)
+        }
+        paper = request.hasInformalPaper ? PaperRecord(
+            agenda: request.informalPaper.agenda, issues: request.informalPaper.issues,
+            backgroundDocuments: request.informalPaper.backgroundDocuments.map {
+                DocumentRecord(title: $0.title, reference: $0.reference, lessonID: nil)
+            }) : nil
+        missionOfficials = request.missionOfficials.map(\.rawValue)
+        let reason = request.summaryOverrideReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        overrideReason = reason.isEmpty ? nil : reason
+        requestID = request.requestID.isEmpty ? nil : try PublicID.request.parse(request.requestID, field: "request_id")
+        additionalInvitees = try request.additionalInviteeIds.map {
+            (try PublicID.party.parse($0, field: "additional_invitee_ids"), $0)
+        }
+    }
+}
+
+func meetingForm(_ form: Convene_Consultation_V1_MeetingForm) throws -> MeetingForm {
+    guard let domain = MeetingForm(rawValue: form.rawValue) else {
+        throw RPCError(.invalidArgument, "form: a meeting form is required (COUNCIL_MEETING, CONSULTATION_MEETING, ...)")
+    }
+    return domain
+}
+
+/// II.B.4(a)-(e): what a meeting discusses.
+enum TopicKind: Int {
+    case mandatePreparation = 1, operationalIssues, sgConcerns, contributorConcerns, missionProgress
+}
+
+import Foundation

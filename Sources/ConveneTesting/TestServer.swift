@@ -1,0 +1,107 @@
+import ConveneClient
+import ConveneRPC
+import ConveneServer
+import ConveneServices
+import ConveneTransport
+import Foundation
+import Logging
+import NIOCore
+
+/// A real server on 127.0.0.1 (a free port) with a data directory of its own, for one test:
+/// `let server = try await TestServer.start()`, then `server.client()`, then `server.stop()`.
+/// It serves the interop service too; set CONVENE_TEST_LOG=debug to see its log.
+public struct TestServer: Sendable {
+    public let server: ConveneServer
+    public let port: Int
+
+    /// Starts a server on a free port of 127.0.0.1 with a fresh data directory; `configure`
+    /// may change anything, the port and data directory included (to restart on the same ones).
+    public static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let server = try ConveneServer(configuration: configuration(configure), logger: logger)
+        let address = try await server.start()
+        return TestServer(server: server, port: address.port!)
+    }
+
+    /// The configuration `start` uses: 127.0.0.1, a free port, a temporary data directory,
+    /// the interop service, a 5 s grace period; then `configure`.
+    public static func configuration(_ configure: (inout ServerConfiguration) -> Void = { _ in }) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.enableInterop = true
+        configuration.shutdownGrace = .seconds(5)
+        configuration.dataDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("convene-test-\(UUID().uuidString)").path
+        configure(&configuration)
+        return configuration
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "convene-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["CONVENE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        return logger
+    }
+
+    public var dataDirectory: String { server.configuration.dataDirectory }
+
+    /// The administrator's token, written on first start to DATA_DIR/admin.token.
+    public var adminToken: String {
+        get throws {
+            try String(contentsOfFile: dataDirectory + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// A new client of this server.
+    public func client(_ configuration: ConnectionConfiguration = ConnectionConfiguration()) -> ConveneClient {
+        ConveneClient(host: "127.0.0.1", port: port, configuration: configuration)
+    }
+
+    /// Closes the server's connections and removes its data directory.
+    public func stop() async {
+        await server.transport.close()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}
+
+/// Runs `body` against a fresh server and client, and always stops both.
+public func withServer(_ configure: (inout ServerConfiguration) -> Void = { _ in },
+                       _ body: (TestServer, ConveneClient) async throws -> Void) async throws {
+    let server = try await TestServer.start(configure)
+    let client = server.client()
+    do {
+        try await body(server, client)
+    } catch {
+        await client.close()
+        await server.stop()
+        throw error
+    }
+    await client.close()
+    await server.stop()
+}
+
+/// A server's router and services without a listener, called through an `InMemoryClient`:
+/// every service as the network serves it, but no socket, no frame and no event loop.
+public struct InMemoryServer: Sendable {
+    public let server: ConveneServer
+    public let client: InMemoryClient
+
+    /// Builds the server (its administrator credential included) without listening.
+    public static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> InMemoryServer {
+        let server = try ConveneServer(configuration: TestServer.configuration(configure), logger: TestServer.logger)
+        try await Authenticator.ensureAdministrator(store: server.store, dataDirectory: server.configuration.dataDirectory,
+                                                    logger: TestServer.logger)
+        return InMemoryServer(server: server, client: InMemoryClient(router: server.router))
+    }
+
+    public var adminToken: String {
+        get throws {
+            try String(contentsOfFile: server.configuration.dataDirectory + "/admin.token", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Removes its data directory.
+    public func stop() {
+        try? FileManager.default.removeItem(atPath: server.configuration.dataDirectory)
+    }
+}
