@@ -2,6 +2,9 @@
 """`make bench-compare`: Convene against gRPC C++ and Redis 7, on this machine, in one run.
 
 A 64-byte unary echo (Redis: PING) at 1, 16 and 64 calls in flight on one connection;
+Convene is measured on both of its listeners: the native protocol (driven by `convene
+bench`) and standard gRPC over HTTP/2 (driven by the same gRPC C++ client as gRPC C++'s
+own server, so those two rows are the same load against two servers);
 for each: throughput, p50/p99 latency and, above all, the server's CPU time per call,
 read from /proc/PID/stat (utime + stime) just before and just after the measured run.
 Client and server share the cores, so CPU per call is the figure that survives a noisy
@@ -100,6 +103,15 @@ def grpc_unary(args, server, in_flight, seconds, warmup):
     return measured(server.pid, run)
 
 
+def grpc_unary_port(args, pid, port, in_flight, seconds, warmup):
+    """The gRPC C++ client against any gRPC server: (pid, port) of the server measured."""
+    class Target:
+        pass
+    target = Target()
+    target.pid, target.port = pid, port
+    return grpc_unary(args, target, in_flight, seconds, warmup)
+
+
 def redis_ping(args, server, connections, pipeline, seconds):
     """redis-benchmark PING (multi-bulk); about `seconds` long, calibrated by a short run."""
     def bench(n):
@@ -139,6 +151,12 @@ def median(results, key):
     return statistics.median(values) if values else float("nan")
 
 
+def spread(results, key, fmt):
+    """min-max of the rounds, so a reader can tell a change from noise."""
+    values = [r[key] for r in results if r.get(key) is not None]
+    return f"{fmt.format(min(values))}-{fmt.format(max(values))}" if values else "-"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4, help="measured seconds per run")
@@ -160,6 +178,7 @@ def main():
     data_dir = tempfile.mkdtemp(prefix="convene-compare-")
     servers = {
         "convene": Server("Convene", [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()),
+                                      "--grpc-port", str(grpc_port := free_port()),
                                       "--data-dir", data_dir, "--log-level", "error"], p),
         "grpc": Server("gRPC C++", [os.path.join(args.build, "grpc-echo-server"), str(p := free_port())], p),
         "redis": Server("Redis", ["redis-server", "--port", str(p := free_port()), "--bind", "127.0.0.1",
@@ -173,6 +192,8 @@ def main():
                 print(f"repeat {repeat + 1}/{args.repeats}, {level} in flight", file=sys.stderr, flush=True)
                 cases = [
                     ("Convene", lambda: convene_unary(args, servers["convene"], level, args.seconds, args.warmup)),
+                    ("Convene, gRPC listener", lambda: grpc_unary_port(args, servers["convene"].pid, grpc_port, level,
+                                                                       args.seconds, args.warmup)),
                     ("gRPC C++ (callback API)", lambda: grpc_unary(args, servers["grpc"], level, args.seconds, args.warmup)),
                     (f"Redis PING, {level} connection(s), unpipelined",
                      lambda: redis_ping(args, servers["redis"], level, 1, args.seconds)),
@@ -200,7 +221,8 @@ def main():
     lines = [f"Medians of {args.repeats} runs; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
              f"{args.payload}-byte payload; one connection unless the row says otherwise; "
              f"{os.cpu_count()} cores shared by client and server.", "",
-             "| server | in flight | calls/s | p50 µs | p99 µs | server CPU µs/call |", "|---|---|---|---|---|---|"]
+             "| server | in flight | calls/s | p50 µs | p99 µs | server CPU µs/call | (min-max of rounds) |",
+             "|---|---|---|---|---|---|---|"]
     names = []
     for (name, _level) in rows:
         if name not in names:
@@ -211,8 +233,15 @@ def main():
             if not results:
                 continue
             lines.append(f"| {name} | {level} | {median(results, 'rps'):,.0f} | {median(results, 'p50_us'):,.0f} | "
-                         f"{median(results, 'p99_us'):,.0f} | {median(results, 'cpu_us_per_call'):.2f} |")
+                         f"{median(results, 'p99_us'):,.0f} | {median(results, 'cpu_us_per_call'):.2f} | "
+                         f"{spread(results, 'cpu_us_per_call', '{:.2f}')} |")
     lines.append("")
+    for level in levels:
+        convene_grpc = rows.get(("Convene, gRPC listener", level))
+        grpc = rows.get(("gRPC C++ (callback API)", level))
+        if convene_grpc and grpc:
+            lines.append(f"- at {level} in flight: Convene's gRPC listener/gRPC C++ server CPU per call = "
+                         f"{median(convene_grpc, 'cpu_us_per_call') / median(grpc, 'cpu_us_per_call'):.2f}")
     for level in levels:
         convene = rows.get(("Convene", level))
         grpc = rows.get(("gRPC C++ (callback API)", level))
@@ -228,7 +257,9 @@ def main():
             lines.append("- " + "; ".join(parts))
     if stream:
         mib = median(stream, "mib_per_s")
+        gbs = [r["mib_per_s"] * 1.048576 / 1000 for r in stream if r.get("mib_per_s") is not None]
         lines += ["", f"Server streaming, 1 MiB messages, one connection (Convene): {mib * 1.048576 / 1000:.2f} GB/s "
+                      f"median, {min(gbs):.2f} GB/s minimum, {max(gbs):.2f} maximum of {len(gbs)} rounds "
                       f"({mib:,.0f} MiB/s), p99 gap {median(stream, 'p99_us'):,.0f} µs, "
                       f"server CPU {median(stream, 'cpu_us_per_call'):,.0f} µs per MiB message."]
     if idle:

@@ -22,6 +22,11 @@ inline=(convene.health.v1.Health/Check convene.reflection.v1.Reflection/ListServ
         convene.reflection.v1.Reflection/GetFileDescriptors convene.testing.v1.TestService/EmptyCall
         convene.testing.v1.TestService/UnaryCall convene.plugins.v1.PluginAdministration/ListPlugins)
 raw=(convene.benchmark.v1.Benchmark/UnaryEcho)
+inline+=(grpc.health.v1.Health/Check grpc.testing.TestService/EmptyCall grpc.testing.TestService/UnaryCall
+         grpc.testing.TestService/CacheableUnaryCall)
+# gRPC's standard services share names with Convene's own: their generated names get a prefix.
+names=(grpc.health.v1.Health=GRPCHealth grpc.reflection.v1alpha.ServerReflection=ServerReflectionV1Alpha
+       grpc.testing.TestService=GRPCTestService grpc.testing.UnimplementedService=GRPCUnimplementedService)
 
 fresh() { rm -rf "$out/$1" && mkdir -p "$out/$1"; }
 
@@ -44,6 +49,7 @@ if part services; then
   options=()
   for method in "${inline[@]}"; do options+=(--convene_opt="Inline=$method"); done
   for method in "${raw[@]}"; do options+=(--convene_opt="Raw=$method"); done
+  for name in "${names[@]}"; do options+=(--convene_opt="Name=$name"); done
   "${protoc_[@]}" --plugin=protoc-gen-convene="$bin/protoc-gen-convene" --convene_out="$out/Sources" "${options[@]}" $protos
 fi
 

@@ -12,6 +12,10 @@ public struct ResponseStreamWriter<Response: SwiftProtobuf.Message>: Sendable {
         try await raw.send(message.serializedBuffer(), compress: compress)
     }
 
+    public func send(_ message: Response, compression: ResponseCompression) async throws {
+        try await raw.send(message.serializedBuffer(), compression: compression)
+    }
+
     public func sendHeaders(_ metadata: Metadata) async throws {
         try await raw.sendHeaders(metadata)
     }

@@ -17,8 +17,13 @@ public struct UnaryContext: Sendable {
     public var responseHeaders = Metadata()
     /// Sent in END with status OK.
     public var responseTrailers = Metadata()
+    /// Whether and when the response is compressed.
+    public var responseCompression = ResponseCompression.whenNegotiated
     /// Whether the response may be compressed (it is only if the client asked for it).
-    public var compressResponse = true
+    public var compressResponse: Bool {
+        get { responseCompression != .never }
+        set { responseCompression = newValue ? .whenNegotiated : .never }
+    }
     /// How the request message arrived: identity, or the encoding it was compressed with.
     public var requestEncoding = MessageEncoding.identity
     /// The allocator the transport writes with; handlers may build responses with it.
@@ -49,6 +54,18 @@ public struct ServerCallContext: Sendable {
     }
 }
 
+/// Whether a response message is compressed.
+public enum ResponseCompression: Sendable, Hashable {
+    /// Never.
+    case never
+    /// When the client asked for it: on the native protocol, the CALL frame's response
+    /// encoding; over gRPC, a request that was itself compressed (as gRPC servers answer
+    /// in the client's algorithm).
+    case whenNegotiated
+    /// Whenever the client can decode it (over gRPC: any algorithm in grpc-accept-encoding).
+    case always
+}
+
 /// The response side of an asynchronous call, provided by the transport.
 ///
 /// `send` suspends while the peer's flow-control window is exhausted, so a handler
@@ -58,8 +75,17 @@ public protocol ResponseWriter: Sendable {
     func sendHeaders(_ metadata: Metadata) async throws
     /// Sends one message, compressed when `compress` and the client asked for compression.
     func send(_ message: ByteBuffer, compress: Bool) async throws
+    /// Sends one message, compressed as `compression` says.
+    func send(_ message: ByteBuffer, compression: ResponseCompression) async throws
     /// Sets the trailing metadata sent with status OK.
     func setTrailers(_ metadata: Metadata)
+}
+
+extension ResponseWriter {
+    /// Transports that make no difference between `.whenNegotiated` and `.always`.
+    public func send(_ message: ByteBuffer, compression: ResponseCompression) async throws {
+        try await send(message, compress: compression != .never)
+    }
 }
 
 /// The messages a client sends on a call, in order, as the transport receives them.

@@ -25,8 +25,18 @@ public final class Router: Sendable {
     }
 
     private let table = Locked(Table())
+    private let observers = Locked<[@Sendable () -> Void]>([])
 
     public init() {}
+
+    /// Calls `observer` after every change of the table (a plugin's methods added or removed).
+    public func onChange(_ observer: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func changed() {
+        for observer in observers.withLock({ $0 }) { observer() }
+    }
 
     /// Registers a method; throws ALREADY_EXISTS if its path is taken.
     public func register(_ descriptor: MethodDescriptor, owner: String = "builtin", _ handler: MethodHandler) throws {
@@ -38,12 +48,14 @@ public final class Router: Sendable {
             table.methods[path] = RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner)
             table.services[descriptor.service, default: 0] += 1
         }
+        changed()
     }
 
     /// Removes every method registered by `owner`; returns how many.
     @discardableResult
     public func unregisterAll(owner: String) -> Int {
-        table.withLock { table in
+        defer { changed() }
+        return table.withLock { table in
             let gone = table.methods.values.filter { $0.owner == owner }
             for method in gone {
                 table.methods[method.descriptor.path] = nil

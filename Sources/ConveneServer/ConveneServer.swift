@@ -1,4 +1,5 @@
 import ConveneBuiltins
+import ConveneGRPCTransport
 import ConveneProtos
 import ConvenePluginHost
 import ConveneRPC
@@ -19,11 +20,21 @@ public final class ConveneServer: Service, Sendable {
     public let health: HealthService
     public let descriptors = DescriptorRegistry()
     public let transport: ServerTransport
+    /// Standard gRPC over HTTP/2 on the same router, when `grpcPort` is set.
+    public let grpcTransport: GRPCServerTransport?
     /// Durable state in the data directory.
     public let store: SQLiteStore
     public let events = EventBus()
     public let plugins: PluginHost
     let logger: Logger
+    private let state = Locked(RunState())
+
+    private struct RunState {
+        var grpcAddress: SocketAddress?
+    }
+
+    /// Where the gRPC listener is bound, once started.
+    public var grpcAddress: SocketAddress? { state.withLock { $0.grpcAddress } }
 
     public init(configuration: ServerConfiguration, logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
@@ -32,12 +43,20 @@ public final class ConveneServer: Service, Sendable {
         self.health = HealthService(router: router)
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
+        self.grpcTransport = configuration.grpcPort == nil ? nil
+            : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
+                                  tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
+        try GRPCHealthService(health: health).register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
+        try ServerReflectionService(router: router, descriptors: descriptors).registerBoth(with: router)
         try BenchmarkService().register(with: router)
-        if configuration.enableInterop { try InteropService().register(with: router) }
+        if configuration.enableInterop {
+            try InteropService().register(with: router)
+            try GRPCInteropService().register(with: router)
+        }
         let backend = Backend(store: store, events: events, clock: configuration.clock)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)
@@ -76,6 +95,11 @@ public final class ConveneServer: Service, Sendable {
         if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
         loadPlugins()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
+        if let grpcTransport, let grpcPort = configuration.grpcPort {
+            let grpcAddress = try await grpcTransport.bind(host: configuration.host, port: grpcPort)
+            state.withLock { $0.grpcAddress = grpcAddress }
+            logger.info("gRPC listening", metadata: ["address": "\(grpcAddress)"])
+        }
         logger.info("convened listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
             "data-dir": "\(configuration.dataDirectory)",
@@ -95,7 +119,9 @@ public final class ConveneServer: Service, Sendable {
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
         health.shutDown()
-        await transport.drain(grace: configuration.shutdownGrace)
+        async let native: Void = transport.drain(grace: configuration.shutdownGrace)
+        async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
+        _ = await (native, grpc)
         await plugins.shutDown()
         logger.info("stopped")
     }

@@ -1,3 +1,4 @@
+import ConveneGRPCTransport
 import ConveneServices
 import ConveneTransport
 
@@ -8,6 +9,9 @@ public struct ServerConfiguration: Sendable {
     /// Where the server keeps its state; created when missing.
     public var dataDirectory = "./data"
     public var connection = ConnectionConfiguration()
+    /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
+    public var grpcPort: Int? = nil
+    public var grpc = GRPCServerConfiguration()
     /// TLS (and mutual TLS when it names a client CA) on every connection; nil serves plaintext.
     public var tls: ServerTLS? = nil
     /// How long in-flight calls may run after a shutdown signal before they are cut off.

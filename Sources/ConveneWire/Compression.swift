@@ -1,7 +1,8 @@
 import CConveneZlib
 import NIOCore
 
-/// Per-message zlib (RFC 1950) compression, the "deflate" encoding.
+/// Per-message zlib (RFC 1950) compression, the "deflate" encoding, or gzip (RFC 1952),
+/// which gRPC over HTTP/2 also negotiates.
 ///
 /// Inflation is bounded twice: by an absolute size (the receiver's max message size)
 /// and by a ratio to the compressed size, so a small "decompression bomb" is refused
@@ -10,9 +11,20 @@ public enum MessageCompression {
     /// Default bound on inflated size / compressed size.
     public static let defaultMaxRatio = 1024
 
-    public static func deflate(_ input: ByteBuffer, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    /// The container around the deflate data.
+    public enum Format: Sendable {
+        /// RFC 1950, gRPC's "deflate".
+        case zlib
+        /// RFC 1952, gRPC's "gzip".
+        case gzip
+
+        var windowBits: Int32 { self == .zlib ? 15 : 15 + 16 }
+    }
+
+    public static func deflate(_ input: ByteBuffer, format: Format = .zlib,
+                               allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         var stream = z_stream()
-        let rc = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY,
+        let rc = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY,
                                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
         defer { deflateEnd(&stream) }
@@ -33,10 +45,10 @@ public enum MessageCompression {
     }
 
     /// Inflates `input`, refusing output over `limit` bytes or over `maxRatio` times the input.
-    public static func inflate(_ input: ByteBuffer, limit: UInt32, maxRatio: Int = defaultMaxRatio,
+    public static func inflate(_ input: ByteBuffer, limit: UInt32, maxRatio: Int = defaultMaxRatio, format: Format = .zlib,
                                allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(WireError) -> ByteBuffer {
         var stream = z_stream()
-        guard inflateInit2_(&stream, 15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard inflateInit2_(&stream, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .badCompressedData("inflateInit failed")
         }
         defer { inflateEnd(&stream) }
@@ -66,12 +78,12 @@ public enum MessageCompression {
                 }
                 switch status {
                 case Z_STREAM_END:
-                    if stream.avail_in != 0 { failure = .badCompressedData("trailing bytes after the zlib stream") }
+                    if stream.avail_in != 0 { failure = .badCompressedData("trailing bytes after the compressed stream") }
                     return
                 case Z_OK:
                     continue
                 case Z_BUF_ERROR where stream.avail_in == 0:
-                    failure = .badCompressedData("zlib stream is truncated")
+                    failure = .badCompressedData("compressed stream is truncated")
                     return
                 case Z_BUF_ERROR:
                     continue

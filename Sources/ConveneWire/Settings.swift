@@ -79,11 +79,15 @@ public struct MessageEncoding: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let identity = MessageEncoding(rawValue: 0)
     /// zlib format (RFC 1950) deflate, as gRPC's "deflate".
     public static let deflate = MessageEncoding(rawValue: 1)
+    /// gzip (RFC 1952): negotiated by gRPC over HTTP/2 only; the native protocol does not
+    /// announce it, so it never appears on a native connection.
+    public static let gzip = MessageEncoding(rawValue: 2)
 
     public var description: String {
         switch self {
         case .identity: "identity"
         case .deflate: "deflate"
+        case .gzip: "gzip"
         default: "encoding(\(rawValue))"
         }
     }

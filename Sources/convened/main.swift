@@ -9,13 +9,17 @@ import ServiceLifecycle
 struct Convened: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convened",
-        abstract: "The Convene server: consultations of resolution 1353 (2001) over the Convene protocol.")
+        abstract: "The Convene server: consultations of resolution 1353 (2001) over the Convene protocol and standard gRPC.")
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
     @Option(help: "Port to listen on (0 picks a free one).")
     var port = 7353
+
+    @Option(name: .customLong("grpc-port"),
+            help: "Port of the standard gRPC (HTTP/2) listener on --host; 0 turns it off.")
+    var grpcPort = 7354
 
     @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
     var dataDir = "./data"
@@ -69,6 +73,8 @@ struct Convened: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
+        guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
+        configuration.grpcPort = grpcPort == 0 ? nil : grpcPort
         configuration.dataDirectory = dataDir
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
@@ -87,6 +93,8 @@ struct Convened: AsyncParsableCommand {
         }
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
         configuration.connection.settings.maxMessageSize = maxMessageSize
+        configuration.grpc.maxConcurrentStreams = Int(maxConcurrentStreams)
+        configuration.grpc.maxMessageSize = maxMessageSize
         let server = try ConveneServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],

@@ -11,7 +11,9 @@ import SwiftProtobufPluginLibrary
 /// - `Inline=package.Service/Method`: a unary method answered on the connection's event loop,
 ///   without suspending (its requirement is synchronous and takes `inout UnaryContext`);
 /// - `Raw=package.Service/Method`: an inline method served on the serialized messages as they
-///   came (its requirement takes and returns `ByteBuffer`).
+///   came (its requirement takes and returns `ByteBuffer`);
+/// - `Name=package.Service=SwiftName`: the base of the service's generated names, for services
+///   of different packages that share a name (two services generating one name is an error).
 struct ServiceGenerator: CodeGenerator {
     var version: String? { "1.0" }
     var supportedFeatures: [Google_Protobuf_Compiler_CodeGeneratorResponse.Feature] { [.proto3Optional] }
@@ -20,9 +22,17 @@ struct ServiceGenerator: CodeGenerator {
                   protoCompilerContext: any ProtoCompilerContext, generatorOutputs: any GeneratorOutputs) throws {
         let options = try GeneratorOptions(parameter.parsedPairs)
         var found: Set<String> = []
+        var names: [String: String] = [:]  // generated name -> service
         for file in files where !file.services.isEmpty {
             let services = file.services.map { ServiceModel($0, options: options) }
-            for service in services { found.formUnion(service.methods.map(\.path)) }
+            for service in services {
+                found.formUnion(service.methods.map(\.path))
+                if let other = names[service.name] {
+                    throw GeneratorError("\(other) and \(service.fullName) would both generate \(service.name)...; "
+                                         + "give one a Name=\(service.fullName)=SwiftName option")
+                }
+                names[service.name] = service.fullName
+            }
             let base = file.name.replacingOccurrences(of: ".proto", with: "").replacingOccurrences(of: "/", with: "_")
             try generatorOutputs.add(fileName: "\(options.serverDirectory)/\(base).services.swift",
                                      contents: ServerFile(file: file, services: services).render())
@@ -31,6 +41,7 @@ struct ServiceGenerator: CodeGenerator {
         }
         // A stale option would silently turn an inline method into an asynchronous one.
         let unknown = options.inline.union(options.raw).subtracting(found)
+            .union(Set(options.names.keys).subtracting(names.values).map { "\($0) (Name)" })
         guard unknown.isEmpty else {
             throw GeneratorError("no such method in the given files: \(unknown.sorted().joined(separator: ", "))")
         }
@@ -45,6 +56,7 @@ struct GeneratorError: Error, CustomStringConvertible {
 struct GeneratorOptions {
     var inline: Set<String> = []
     var raw: Set<String> = []
+    var names: [String: String] = [:]
     var serverDirectory = "ConveneProtos/Generated"
     var clientDirectory = "ConveneClient/Generated"
 
@@ -53,9 +65,12 @@ struct GeneratorOptions {
             switch key {
             case "Inline": inline.insert(value)
             case "Raw": raw.insert(value)
+            case "Name":
+                guard let equals = value.lastIndex(of: "=") else { throw GeneratorError("Name=package.Service=SwiftName, not '\(value)'") }
+                names[String(value[..<equals])] = String(value[value.index(after: equals)...])
             case "ServerDirectory": serverDirectory = value
             case "ClientDirectory": clientDirectory = value
-            default: throw GeneratorError("unknown option '\(key)' (Inline, Raw, ServerDirectory, ClientDirectory)")
+            default: throw GeneratorError("unknown option '\(key)' (Inline, Raw, Name, ServerDirectory, ClientDirectory)")
             }
         }
     }

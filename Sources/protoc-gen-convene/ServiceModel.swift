@@ -4,21 +4,26 @@ import SwiftProtobufPluginLibrary
 struct ServiceModel {
     let descriptor: ServiceDescriptor
     let methods: [MethodModel]
+    /// The base of every generated name: the service's own name, or the one a `Name=` option
+    /// gives it (two services of different packages may share a name, e.g. grpc.health.v1.Health
+    /// and convene.health.v1.Health).
+    let name: String
 
     init(_ descriptor: ServiceDescriptor, options: GeneratorOptions) {
         self.descriptor = descriptor
+        self.name = options.names[descriptor.fullName] ?? descriptor.name
         let namer = SwiftProtobufNamer(currentFile: descriptor.file, protoFileToModuleMappings: ProtoFileToModuleMappings())
         methods = descriptor.methods.map { MethodModel($0, namer: namer, options: options) }
     }
 
     var fullName: String { descriptor.fullName }
     /// `HealthMethods`: the typed method descriptors.
-    var methodsType: String { descriptor.name + "Methods" }
+    var methodsType: String { name + "Methods" }
     /// `HealthServiceProtocol` (`TestServiceProtocol` for a service already named ...Service).
-    var protocolName: String { descriptor.name + (descriptor.name.hasSuffix("Service") ? "Protocol" : "ServiceProtocol") }
-    var clientType: String { descriptor.name + "Client" }
+    var protocolName: String { name + (name.hasSuffix("Service") ? "Protocol" : "ServiceProtocol") }
+    var clientType: String { name + "Client" }
     /// `health`: the client stub's accessor on a call channel.
-    var accessor: String { escaped(NamingUtils.toLowerCamelCase(descriptor.name)) }
+    var accessor: String { escaped(NamingUtils.toLowerCamelCase(name)) }
     var comments: String { descriptor.protoSourceComments() }
 }
 

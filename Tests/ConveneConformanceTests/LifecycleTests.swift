@@ -214,7 +214,8 @@ final class LifecycleTests: XCTestCase {
         }
         let declared = HealthMethods.all + ReflectionMethods.all + BenchmarkMethods.all + TestServiceMethods.all
             + [TestServiceMethods.unimplementedCall] + AdministrationMethods.all + ConsultationMethods.all
-            + BriefingMethods.all + LessonsMethods.all
+            + BriefingMethods.all + LessonsMethods.all + GRPCHealthMethods.all + ServerReflectionMethods.all
+            + GRPCTestServiceMethods.all + [GRPCTestServiceMethods.unimplementedCall]
         for method in declared {
             guard let proto = fromProtos[method.path] else { XCTFail("\(method.path) is not in Protos/"); continue }
             XCTAssertEqual(method.inputType, proto.0, method.path)

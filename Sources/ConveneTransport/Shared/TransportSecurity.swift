@@ -17,8 +17,9 @@ public struct ServerTLS: Sendable, Equatable {
         self.clientCAPath = clientCAPath
     }
 
-    /// Loads the files; an error names the file and what is wrong with it.
-    public func makeContext() throws -> NIOSSLContext {
+    /// Loads the files; an error names the file and what is wrong with it. The context offers
+    /// `applicationProtocols` in ALPN (the native protocol's by default; `["h2"]` for gRPC).
+    public func makeContext(applicationProtocols: [String] = [TransportSecurity.alpn]) throws -> NIOSSLContext {
         let chain = try loadCertificates(certificateChainPath, option: "certificate chain")
         let key = try loadPrivateKey(privateKeyPath)
         var tls: TLSConfiguration
@@ -30,7 +31,7 @@ public struct ServerTLS: Sendable, Equatable {
             tls = .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         }
         tls.minimumTLSVersion = .tlsv12
-        tls.applicationProtocols = [TransportSecurity.alpn]
+        tls.applicationProtocols = applicationProtocols
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {
@@ -83,9 +84,9 @@ public struct ClientTLS: Sendable, Equatable {
     }
 }
 
-enum TransportSecurity {
+public enum TransportSecurity {
     /// The ALPN protocol id both sides offer.
-    static let alpn = "convene/1"
+    public static let alpn = "convene/1"
 
     /// The client-side TLS handler for a connection to `host`. SNI is sent for names only; an IP
     /// address is verified against the certificate's IP subject alternative names.

@@ -1,0 +1,30 @@
+import ConveneWire
+
+/// Limits of the gRPC listener. Defaults match the native listener's where both have one.
+public struct GRPCServerConfiguration: Sendable {
+    /// Calls one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+    public var maxConcurrentStreams = 100
+    /// Largest request message, after decompression.
+    public var maxMessageSize: UInt32 = 4 * 1024 * 1024
+    /// Largest header block, as HPACK counts it (SETTINGS_MAX_HEADER_LIST_SIZE).
+    public var maxHeaderListSize = 16 * 1024
+    /// Each stream's receive window (SETTINGS_INITIAL_WINDOW_SIZE).
+    public var streamWindow = 1024 * 1024
+    /// The connection's receive window.
+    public var connectionWindow = 4 * 1024 * 1024
+    /// Response bytes a stream may have waiting for the socket before its handler's `send`
+    /// suspends; and, for the whole connection, before the server stops reading new requests.
+    public var streamOutboundAllowance = 256 * 1024
+    public var connectionOutboundAllowance = 8 * 1024 * 1024
+    /// Bound on inflated size / compressed size of one request message.
+    public var maxDecompressionRatio = MessageCompression.defaultMaxRatio
+    /// Connections accepted at once; beyond it a new one gets GOAWAY and is closed.
+    public var maxConnections = 16_384
+    /// A connection with no open call for this long is closed (GOAWAY, then close).
+    public var idleTimeout: Duration? = .seconds(300)
+    /// Keepalive PINGs after this much silence, and how long an answer may take.
+    public var keepaliveInterval: Duration? = .seconds(60)
+    public var keepaliveTimeout: Duration = .seconds(20)
+
+    public init() {}
+}

@@ -1,0 +1,123 @@
+import ConveneRPC
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// Serves every method in a router as standard gRPC over HTTP/2 (plaintext "h2c", or TLS
+/// with ALPN `h2`), beside the native listener. The router is shared, so methods added or
+/// removed at run time (plugins) are served here too, under the same rules.
+public final class GRPCServerTransport: Sendable {
+    public let router: Router
+    public let configuration: GRPCServerConfiguration
+    public let group: any EventLoopGroup
+    let tls: NIOSSLContext?
+    let logger: Logger
+    private let state = Locked(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+    }
+
+    /// `tls` must offer ALPN `h2` (see `ServerTLS.makeContext(applicationProtocols:)`).
+    public init(router: Router, configuration: GRPCServerConfiguration = GRPCServerConfiguration(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext? = nil,
+                logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.group = group
+        self.tls = tls
+        self.logger = logger
+    }
+
+    /// Starts listening; returns the bound address (port 0 picks a free port).
+    @discardableResult
+    public func bind(host: String, port: Int) async throws -> SocketAddress {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
+                let open = self.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try self.configure(channel, refuse: open > self.configuration.maxConnections)
+                }
+            }
+            .bind(host: host, port: port).get()
+        state.withLock { $0.listener = channel }
+        guard let address = channel.localAddress else { throw RPCError(.internal, "gRPC listener has no address") }
+        return address
+    }
+
+    private func configure(_ channel: any Channel, refuse: Bool) throws {
+        let pipeline = channel.pipeline.syncOperations
+        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+        var settings = HTTP2Settings()
+        settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: refuse ? 0 : configuration.maxConcurrentStreams))
+        settings.append(HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindow))
+        settings.append(HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14))
+        settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize))
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = settings
+        // Request headers are validated by GRPCRequestHead.parse in the same pass that reads
+        // them, and every header block sent is built here: swift-nio-http2's second pass
+        // over each block (about a tenth of a call's CPU) is off.
+        connection.headerBlockValidation = .disabled
+        // gRPC bodies are length-prefixed messages; a content-length is neither sent nor needed.
+        connection.contentLengthValidation = .disabled
+        try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+        try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
+                                                      allocator: channel.allocator))
+        if refuse {
+            logger.warning("gRPC connection refused: at the connection limit",
+                           metadata: ["limit": "\(configuration.maxConnections)"])
+            channel.eventLoop.execute {
+                channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.drain)
+            }
+        }
+    }
+
+    /// Records a new connection; returns how many are open, this one included.
+    private func track(_ channel: any Channel) -> Int {
+        let id = ObjectIdentifier(channel)
+        let count = state.withLock { state in
+            state.connections[id] = channel
+            return state.connections.count
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+        return count
+    }
+
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Graceful shutdown: stop accepting, GOAWAY every connection (open calls may finish),
+    /// wait up to `grace`, then close what is left.
+    public func drain(grace: Duration) async {
+        let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
+        try? await listener?.close()
+        for channel in connections {
+            channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.drain)
+        }
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for channel in state.withLock({ Array($0.connections.values) }) { try? await channel.close() }
+    }
+}
+
+/// Events the transport sends down a gRPC connection's pipeline.
+enum GRPCConnectionEvent: Sendable {
+    /// Accept no new call (GOAWAY), let open ones finish, then close.
+    case drain
+}
+
+func timeAmount(_ duration: Duration) -> TimeAmount {
+    .nanoseconds(duration.saturatingNanoseconds)
+}
