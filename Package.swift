@@ -226,6 +226,10 @@ let package = Package(
                                          .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        .testTarget(name: "ConveneClientTests",
+                    dependencies: ["ConveneClient", "ConveneProtos", "ConveneMessages",
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "ConveneGRPCTransportTests",
                     dependencies: ["ConveneGRPCTransport", "ConveneRPC", "ConveneWire",
                                    .product(name: "NIOCore", package: "swift-nio"),

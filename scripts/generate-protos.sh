@@ -10,7 +10,7 @@
 set -euo pipefail
 out=$1 bin=$2
 shift 2
-parts=${*:-messages services c plugins}
+parts=${*:-messages services c plugins fixtures}
 part() { [[ " $parts " == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 protos=$(find Protos -name '*.proto' -printf '%P\n' | LC_ALL=C sort)
@@ -59,6 +59,19 @@ if part c; then
   protoc-c -I Protos -I /usr/include --c_out="$out/Plugins/common/gen" convene/consultation/v1/consultation.proto \
     google/protobuf/timestamp.proto
 fi
+# Test fixtures: the JSON codec's message with every kind of field, into its test target only.
+if part fixtures; then
+  fixtures=Tests/ConveneClientTests
+  fresh $fixtures/Generated
+  protoc -I $fixtures/Fixtures -I /usr/include --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
+    --swift_out="$out/$fixtures/Generated" json_fixture.proto
+  fixture=$(mktemp)
+  protoc -I $fixtures/Fixtures -I /usr/include --include_imports --descriptor_set_out="$fixture" json_fixture.proto
+  scripts/embed-descriptors.sh "$fixture" | sed 's/public enum ConveneDescriptorSet/enum FixtureDescriptorSet/; s/of every file in Protos\//of json_fixture.proto/' \
+    > "$out/$fixtures/Generated/FixtureDescriptorSet.swift"
+  rm -f "$fixture"
+fi
+
 # The plugins: a C plugin's own messages and descriptor set; a Swift plugin's C entry point and
 # descriptor set (its messages are ConveneMessages').
 part plugins || exit 0

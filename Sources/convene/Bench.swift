@@ -160,7 +160,7 @@ struct Bench: AsyncParsableCommand {
             guard !resolved.method.clientStreaming, !resolved.method.serverStreaming else {
                 throw ValidationError("bench --method calls unary methods; \(method) streams")
             }
-            let json = try JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])
+            let json = try JSONValue.parse(data)
             return (resolved.path, ByteBuffer(bytes: try resolved.codec.binary(from: json, type: resolved.method.inputType)))
         } catch let error as ValidationError {
             throw error

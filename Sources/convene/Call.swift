@@ -86,9 +86,7 @@ struct Call: AsyncParsableCommand {
                 try resolved.codec.binary(from: $0, type: resolved.method.inputType)
             }
             func show(_ bytes: ByteBuffer) throws {
-                let json = try resolved.codec.json(from: Array(buffer: bytes), type: resolved.method.outputType)
-                let text = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .fragmentsAllowed])
-                print(String(decoding: text, as: UTF8.self))
+                print(try resolved.codec.json(from: Array(buffer: bytes), type: resolved.method.outputType).text)
             }
             if !resolved.method.clientStreaming && !resolved.method.serverStreaming {
                 try show(try await client.unary(path: resolved.path, request: ByteBuffer(bytes: requests[0]), options: options).message)
@@ -111,7 +109,7 @@ struct Call: AsyncParsableCommand {
     }
 
     /// The JSON requests from --data.
-    func readRequests(streaming: Bool) throws -> [Any] {
+    func readRequests(streaming: Bool) throws -> [JSONValue] {
         let text: String
         if data == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -123,17 +121,14 @@ struct Call: AsyncParsableCommand {
         } else {
             text = data
         }
-        func parse(_ json: String) throws -> Any {
-            do {
-                return try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
-            } catch {
-                throw ValidationError("--data is not valid JSON: \(json.prefix(80))")
-            }
-        }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard streaming else { return [try parse(trimmed.isEmpty ? "{}" : trimmed)] }
-        if trimmed.hasPrefix("[") { return try parse(trimmed) as? [Any] ?? [] }
-        return try trimmed.split(separator: "\n").map(String.init).filter { !$0.isEmpty }.map(parse)
+        do {
+            guard streaming else { return [try JSONValue.parse(trimmed.isEmpty ? "{}" : trimmed)] }
+            if trimmed.hasPrefix("["), case .array(let items) = try JSONValue.parse(trimmed) { return items }
+            return try JSONValue.parseSequence(trimmed)
+        } catch {
+            throw ValidationError("--data is not valid JSON (\(error.description)): \(trimmed.prefix(80))")
+        }
     }
 }
 

@@ -39,6 +39,8 @@ struct ServiceGenerator: CodeGenerator {
             try generatorOutputs.add(fileName: "\(options.clientDirectory)/\(base).client.swift",
                                      contents: ClientFile(file: file, services: services).render())
         }
+        try generatorOutputs.add(fileName: "\(options.serverDirectory)/MessageTypes.swift",
+                                 contents: MessageRegistryFile(files: files).render())
         // A stale option would silently turn an inline method into an asynchronous one.
         let unknown = options.inline.union(options.raw).subtracting(found)
             .union(Set(options.names.keys).subtracting(names.values).map { "\($0) (Name)" })

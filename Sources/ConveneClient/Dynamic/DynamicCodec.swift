@@ -1,11 +1,14 @@
 import Foundation
 import SwiftProtobuf
 
-/// Converts between protobuf's binary format and its JSON mapping for any message the pool
-/// describes: what `convene call` needs to call a method it was not compiled with.
+/// Converts between protobuf's binary format and its JSON mapping (proto3's, exactly as
+/// protobuf specifies it) for any message the pool describes: what `convene call` needs to
+/// call a method it was not compiled with, a plugin's included.
 ///
-/// Covers scalars, strings, bytes (base64), enums (by name), nested messages, repeated
-/// fields (packed or not), maps, and google.protobuf.Timestamp (RFC 3339).
+/// Every scalar type (64-bit integers as strings, floats with NaN and ±Infinity, bytes in
+/// base64), enums by name, nested messages, repeated fields (packed or not), maps, oneofs,
+/// field presence, and the well-known types: Timestamp, Duration, the wrappers, Struct,
+/// Value, ListValue, NullValue, FieldMask, Empty and Any.
 public struct DynamicCodec: Sendable {
     public let pool: DescriptorPool
 
@@ -13,290 +16,367 @@ public struct DynamicCodec: Sendable {
 
     typealias Field = Google_Protobuf_FieldDescriptorProto
 
-    // MARK: binary -> JSON
+    // MARK: - Binary to JSON
 
-    public func json(from bytes: [UInt8], type: String) throws -> Any {
-        var reader = WireReader(bytes: bytes[...])
-        return try decodeMessage(&reader, type: type)
+    public func json(from bytes: [UInt8], type: String) throws(DynamicCodecError) -> JSONValue {
+        try decodeMessage(bytes[...], type: type, depth: 0)
     }
 
-    func decodeMessage(_ reader: inout WireReader, type: String) throws -> Any {
+    /// Nesting beyond this is refused: the bytes come from a server or a plugin.
+    static let maxDepth = 100
+
+    func decodeMessage(_ bytes: ArraySlice<UInt8>, type: String, depth: Int) throws(DynamicCodecError) -> JSONValue {
+        guard depth < Self.maxDepth else { throw DynamicCodecError("message nested more than \(Self.maxDepth) deep") }
         let key = DescriptorPool.key(type)
-        if key == "google.protobuf.Timestamp" {
-            var seconds: Int64 = 0, nanos: Int64 = 0
-            while !reader.atEnd {
-                let (number, wire) = try reader.tag()
-                let value = try reader.varintOrSkip(wire)
-                if number == 1 { seconds = Int64(bitPattern: value ?? 0) } else if number == 2 { nanos = Int64(bitPattern: value ?? 0) }
-            }
-            // As protobuf's JSON mapping writes it: fractional digits only when there are nanos.
-            let date = Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1e9)
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = nanos == 0 ? [.withInternetDateTime] : [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.string(from: date)
-        }
+        if let known = WellKnownType(rawValue: key) { return try decodeWellKnown(known, bytes, depth: depth) }
         let message = try pool.message(key)
-        var object: [String: Any] = [:]
+        var reader = WireReader(bytes: bytes)
+        var scalars: [Int32: (value: JSONValue, isDefault: Bool)] = [:]
+        var lists: [Int32: [JSONValue]] = [:]
+        var maps: [Int32: [(key: String, value: JSONValue)]] = [:]
+        var submessages: [Int32: [UInt8]] = [:]  // occurrences of one field merge: their bytes concatenate
+        var oneofs: [Int32: Int32] = [:]         // oneof index -> the member set last
         while !reader.atEnd {
             let (number, wire) = try reader.tag()
-            guard let field = message.field.first(where: { $0.number == number }) else {
+            guard let field = message.field.first(where: { $0.number == Int32(bitPattern: number) }) else {
                 try reader.skip(wire)
                 continue
             }
-            let name = field.jsonName.isEmpty ? field.name : field.jsonName
-            if field.label == .repeated {
-                if isMap(field) {
-                    var map = object[name] as? [String: Any] ?? [:]
-                    var sub = WireReader(bytes: try reader.lengthDelimited())
-                    let entry = try pool.message(field.typeName)
-                    var k: Any = "", v: Any = NSNull()
-                    while !sub.atEnd {
-                        let (n, w) = try sub.tag()
-                        if let f = entry.field.first(where: { $0.number == n }) {
-                            let value = try decodeValue(&sub, field: f, wire: w)
-                            if n == 1 { k = value } else { v = value }
-                        } else { try sub.skip(w) }
-                    }
-                    map["\(k)"] = v
-                    object[name] = map
-                } else {
-                    var list = object[name] as? [Any] ?? []
-                    if wire == 2 && isPackable(field) {
-                        var sub = WireReader(bytes: try reader.lengthDelimited())
-                        while !sub.atEnd { list.append(try decodeValue(&sub, field: field, wire: packedWire(field))) }
-                    } else {
-                        list.append(try decodeValue(&reader, field: field, wire: wire))
-                    }
-                    object[name] = list
+            if field.hasOneofIndex {
+                if let previous = oneofs[field.oneofIndex], previous != field.number {
+                    scalars[previous] = nil
+                    submessages[previous] = nil
                 }
+                oneofs[field.oneofIndex] = field.number
+            }
+            if field.label == .repeated, pool.isMapEntry(field.typeName) {
+                let entry = try decodeMapEntry(try reader.lengthDelimited(field: field.name), field: field, depth: depth)
+                var map = maps[field.number, default: []]
+                map.removeAll { $0.key == entry.key }
+                map.append(entry)
+                maps[field.number] = map
+            } else if field.label == .repeated {
+                if wire == 2, isPackable(field) {
+                    var packed = WireReader(bytes: try reader.lengthDelimited(field: field.name))
+                    while !packed.atEnd { lists[field.number, default: []].append(try decodeScalar(&packed, field: field, wire: packedWire(field)).value) }
+                } else if field.type == .message || field.type == .group {
+                    lists[field.number, default: []].append(try decodeMessage(try reader.lengthDelimited(field: field.name),
+                                                                              type: field.typeName, depth: depth + 1))
+                } else {
+                    lists[field.number, default: []].append(try decodeScalar(&reader, field: field, wire: wire).value)
+                }
+            } else if field.type == .message || field.type == .group {
+                submessages[field.number, default: []].append(contentsOf: try reader.lengthDelimited(field: field.name))
             } else {
-                object[name] = try decodeValue(&reader, field: field, wire: wire)
+                scalars[field.number] = try decodeScalar(&reader, field: field, wire: wire)
             }
         }
-        return object
+        var members: [(key: String, value: JSONValue)] = []
+        for field in message.field {
+            let name = jsonName(field)
+            if let map = maps[field.number], !map.isEmpty {
+                members.append((name, .object(map)))
+            } else if let list = lists[field.number], !list.isEmpty {
+                members.append((name, .array(list)))
+            } else if let bytes = submessages[field.number] {
+                members.append((name, try decodeMessage(bytes[...], type: field.typeName, depth: depth + 1)))
+            } else if let scalar = scalars[field.number], !scalar.isDefault || pool.hasPresence(field, in: key) {
+                members.append((name, scalar.value))
+            }
+        }
+        return .object(members)
     }
 
-    func decodeValue(_ reader: inout WireReader, field: Field, wire: UInt32) throws -> Any {
+    func decodeMapEntry(_ bytes: ArraySlice<UInt8>, field: Field, depth: Int) throws(DynamicCodecError) -> (key: String, value: JSONValue) {
+        let entry = try pool.message(field.typeName)
+        guard let keyField = entry.field.first(where: { $0.number == 1 }),
+              let valueField = entry.field.first(where: { $0.number == 2 }) else {
+            throw DynamicCodecError("map entry \(field.typeName) lacks its key or value field")
+        }
+        var reader = WireReader(bytes: bytes)
+        var key: JSONValue?, value: JSONValue?
+        while !reader.atEnd {
+            let (number, wire) = try reader.tag()
+            switch number {
+            case 1: key = try decodeScalar(&reader, field: keyField, wire: wire).value
+            case 2:
+                if valueField.type == .message {
+                    value = try decodeMessage(try reader.lengthDelimited(field: field.name), type: valueField.typeName, depth: depth + 1)
+                } else {
+                    value = try decodeScalar(&reader, field: valueField, wire: wire).value
+                }
+            default: try reader.skip(wire)
+            }
+        }
+        // A missing key or value is its type's default.
+        let keyText: String
+        switch key ?? defaultValue(keyField) {
+        case .string(let s): keyText = s
+        case .number(let n): keyText = n
+        case .bool(let b): keyText = b ? "true" : "false"
+        default: throw DynamicCodecError("map \(field.name) has a key of a type maps cannot have")
+        }
+        if let value { return (keyText, value) }
+        if valueField.type == .message {
+            return (keyText, try decodeMessage([], type: valueField.typeName, depth: depth + 1))
+        }
+        return (keyText, defaultValue(valueField))
+    }
+
+    /// One scalar (or enum) value, and whether it is its type's default.
+    func decodeScalar(_ reader: inout WireReader, field: Field, wire: UInt32) throws(DynamicCodecError) -> (value: JSONValue, isDefault: Bool) {
+        guard wire == expectedWire(field) else {
+            throw DynamicCodecError("field \(field.name) (\(field.type)) arrived with wire type \(wire)")
+        }
         switch field.type {
-        case .message, .group:
-            var sub = WireReader(bytes: try reader.lengthDelimited())
-            return try decodeMessage(&sub, type: field.typeName)
-        case .string: return String(decoding: try reader.lengthDelimited(), as: UTF8.self)
-        case .bytes: return Data(try reader.lengthDelimited()).base64EncodedString()
-        case .bool: return try reader.varint() != 0
-        case .int32: return Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint()))
-        case .uint32: return UInt32(truncatingIfNeeded: try reader.varint())
-        case .sint32: return Int32(truncatingIfNeeded: zigzag(try reader.varint()))
-        case .int64: return String(Int64(bitPattern: try reader.varint()))
-        case .uint64: return String(try reader.varint())
-        case .sint64: return String(zigzag(try reader.varint()))
-        case .fixed32: return try reader.fixed32()
-        case .sfixed32: return Int32(bitPattern: try reader.fixed32())
-        case .float: return Float(bitPattern: try reader.fixed32())
-        case .fixed64: return String(try reader.fixed64())
-        case .sfixed64: return String(Int64(bitPattern: try reader.fixed64()))
-        case .double: return Double(bitPattern: try reader.fixed64())
+        case .string:
+            let bytes = try reader.lengthDelimited(field: field.name)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw DynamicCodecError("field \(field.name) is not valid UTF-8")
+            }
+            return (.string(text), text.isEmpty)
+        case .bytes:
+            let bytes = try reader.lengthDelimited(field: field.name)
+            return (.string(Data(bytes).base64EncodedString()), bytes.isEmpty)
+        case .bool:
+            let v = try reader.varint()
+            return (.bool(v != 0), v == 0)
+        case .int32:
+            let v = Int32(truncatingIfNeeded: try reader.varint())
+            return (.number(v), v == 0)
+        case .sint32:
+            let v = Int32(truncatingIfNeeded: zigzag(try reader.varint()))
+            return (.number(v), v == 0)
+        case .uint32:
+            let v = UInt32(truncatingIfNeeded: try reader.varint())
+            return (.number(v), v == 0)
+        case .int64:
+            let v = Int64(bitPattern: try reader.varint())
+            return (.string(String(v)), v == 0)
+        case .sint64:
+            let v = zigzag(try reader.varint())
+            return (.string(String(v)), v == 0)
+        case .uint64:
+            let v = try reader.varint()
+            return (.string(String(v)), v == 0)
+        case .fixed32:
+            let v = try reader.fixed32()
+            return (.number(v), v == 0)
+        case .sfixed32:
+            let v = Int32(bitPattern: try reader.fixed32())
+            return (.number(v), v == 0)
+        case .fixed64:
+            let v = try reader.fixed64()
+            return (.string(String(v)), v == 0)
+        case .sfixed64:
+            let v = Int64(bitPattern: try reader.fixed64())
+            return (.string(String(v)), v == 0)
+        case .float:
+            let v = Float(bitPattern: try reader.fixed32())
+            return (JSONNumbers.json(Double(v), float: true), v == 0 && v.sign == .plus)
+        case .double:
+            let v = Double(bitPattern: try reader.fixed64())
+            return (JSONNumbers.json(v, float: false), v == 0 && v.sign == .plus)
         case .enum:
-            let number = Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint()))
+            let number = Int32(truncatingIfNeeded: try reader.varint())
+            if DescriptorPool.key(field.typeName) == WellKnownType.nullValue.rawValue { return (.null, true) }
             let values = pool.enums[DescriptorPool.key(field.typeName)]?.value ?? []
-            return values.first { $0.number == number }?.name ?? Int(number) as Any
+            let name = values.first { $0.number == number }?.name
+            return (name.map(JSONValue.string) ?? .number(number), number == 0)
+        case .message, .group:
+            throw DynamicCodecError("field \(field.name) is a message, not a scalar")
         }
     }
 
-    // MARK: JSON -> binary
+    /// The JSON of a scalar field's default, for a map entry that left it out.
+    func defaultValue(_ field: Field) -> JSONValue {
+        switch field.type {
+        case .string, .bytes: .string("")
+        case .bool: .bool(false)
+        case .int64, .sint64, .uint64, .fixed64, .sfixed64: .string("0")
+        case .enum:
+            pool.enums[DescriptorPool.key(field.typeName)]?.value.first { $0.number == 0 }.map { .string($0.name) } ?? .number("0")
+        default: .number("0")
+        }
+    }
 
-    public func binary(from json: Any, type: String) throws -> [UInt8] {
+    // MARK: - JSON to binary
+
+    public func binary(from json: JSONValue, type: String) throws(DynamicCodecError) -> [UInt8] {
         var writer = WireWriter()
-        try encodeMessage(json, type: type, into: &writer)
+        try encodeMessage(json, type: type, into: &writer, depth: 0)
         return writer.bytes
     }
 
-    func encodeMessage(_ json: Any, type: String, into writer: inout WireWriter) throws {
+    func encodeMessage(_ json: JSONValue, type: String, into writer: inout WireWriter, depth: Int) throws(DynamicCodecError) {
+        guard depth < Self.maxDepth else { throw DynamicCodecError("JSON nested more than \(Self.maxDepth) deep") }
         let key = DescriptorPool.key(type)
-        if key == "google.protobuf.Timestamp" {
-            guard let text = json as? String else { throw DynamicCodecError("a Timestamp is an RFC 3339 string") }
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let plain = ISO8601DateFormatter()
-            guard let date = formatter.date(from: text) ?? plain.date(from: text) else {
-                throw DynamicCodecError("'\(text)' is not an RFC 3339 time")
-            }
-            let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-            writer.tag(1, 0); writer.varint(UInt64(bitPattern: seconds))
-            let nanos = Int64(((date.timeIntervalSince1970 - Double(seconds)) * 1e9).rounded())
-            if nanos != 0 { writer.tag(2, 0); writer.varint(UInt64(bitPattern: nanos)) }
-            return
-        }
+        if let known = WellKnownType(rawValue: key) { return try encodeWellKnown(known, json, into: &writer, depth: depth) }
         let message = try pool.message(key)
-        guard let object = json as? [String: Any] else { throw DynamicCodecError("\(key) must be a JSON object") }
-        for (name, value) in object {
-            guard let field = message.field.first(where: { $0.jsonName == name || $0.name == name }) else {
+        guard case .object(let members) = json else { throw DynamicCodecError("\(key) must be a JSON object") }
+        var oneofs: [Int32: String] = [:]
+        for (name, value) in members {
+            guard let field = message.field.first(where: { jsonName($0) == name || $0.name == name }) else {
                 throw DynamicCodecError("\(key) has no field '\(name)'")
             }
-            if value is NSNull { continue }
-            if field.label == .repeated {
-                if isMap(field) {
-                    guard let map = value as? [String: Any] else { throw DynamicCodecError("\(name) must be a JSON object") }
-                    let entry = try pool.message(field.typeName)
-                    for (k, v) in map {
-                        var sub = WireWriter()
-                        try encodeValue(k, field: entry.field.first { $0.number == 1 }!, into: &sub, name: name)
-                        try encodeValue(v, field: entry.field.first { $0.number == 2 }!, into: &sub, name: name)
-                        writer.tag(UInt32(field.number), 2)
-                        writer.lengthDelimited(sub.bytes)
-                    }
-                } else {
-                    guard let list = value as? [Any] else { throw DynamicCodecError("\(name) must be a JSON array") }
-                    for item in list { try encodeValue(item, field: field, into: &writer, name: name) }
+            let isValueMessage = field.type == .message && DescriptorPool.key(field.typeName) == WellKnownType.value.rawValue
+            if value == .null, !(isValueMessage && field.label != .repeated),
+               DescriptorPool.key(field.typeName) != WellKnownType.nullValue.rawValue {
+                continue  // null: the field keeps its default
+            }
+            if field.hasOneofIndex {
+                if let other = oneofs[field.oneofIndex] {
+                    throw DynamicCodecError("\(key): '\(other)' and '\(name)' are members of one oneof; give at most one")
+                }
+                oneofs[field.oneofIndex] = name
+            }
+            if field.label == .repeated, pool.isMapEntry(field.typeName) {
+                guard case .object(let entries) = value else { throw DynamicCodecError("\(name) is a map: a JSON object") }
+                let entry = try pool.message(field.typeName)
+                guard let keyField = entry.field.first(where: { $0.number == 1 }),
+                      let valueField = entry.field.first(where: { $0.number == 2 }) else {
+                    throw DynamicCodecError("map entry \(field.typeName) lacks its key or value field")
+                }
+                for (mapKey, mapValue) in entries {
+                    var sub = WireWriter()
+                    try encodeMapKey(mapKey, field: keyField, into: &sub, name: name)
+                    try encodeField(mapValue, field: valueField, into: &sub, name: "\(name)[\(mapKey)]", depth: depth)
+                    writer.tag(UInt32(field.number), 2)
+                    writer.lengthDelimited(sub.bytes)
+                }
+            } else if field.label == .repeated {
+                guard case .array(let items) = value else { throw DynamicCodecError("\(name) is repeated: a JSON array") }
+                for item in items {
+                    guard item != .null || isValueMessage else { throw DynamicCodecError("\(name): null is not an element") }
+                    try encodeField(item, field: field, into: &writer, name: name, depth: depth)
                 }
             } else {
-                try encodeValue(value, field: field, into: &writer, name: name)
+                try encodeField(value, field: field, into: &writer, name: name, depth: depth)
             }
         }
     }
 
-    func encodeValue(_ value: Any, field: Field, into writer: inout WireWriter, name: String) throws {
+    /// One value of a field (one element of a repeated one), with its tag.
+    func encodeField(_ value: JSONValue, field: Field, into writer: inout WireWriter, name: String, depth: Int) throws(DynamicCodecError) {
         let number = UInt32(field.number)
-        func integer() throws -> Int64 {
-            if let n = value as? NSNumber, !(value is Bool) { return n.int64Value }
-            if let s = value as? String, let n = Int64(s) { return n }
-            throw DynamicCodecError("\(name) must be an integer")
-        }
-        func unsigned() throws -> UInt64 {
-            if let n = value as? NSNumber, !(value is Bool) { return n.uint64Value }
-            if let s = value as? String, let n = UInt64(s) { return n }
-            throw DynamicCodecError("\(name) must be a non-negative integer")
-        }
-        func real() throws -> Double {
-            if let n = value as? NSNumber { return n.doubleValue }
-            if let s = value as? String, let n = Double(s) { return n }
-            throw DynamicCodecError("\(name) must be a number")
-        }
         switch field.type {
         case .message, .group:
             var sub = WireWriter()
-            try encodeMessage(value, type: field.typeName, into: &sub)
-            writer.tag(number, 2); writer.lengthDelimited(sub.bytes)
-        case .string:
-            guard let s = value as? String else { throw DynamicCodecError("\(name) must be a string") }
-            writer.tag(number, 2); writer.lengthDelimited(Array(s.utf8))
-        case .bytes:
-            guard let s = value as? String, let data = Data(base64Encoded: s) else { throw DynamicCodecError("\(name) must be base64") }
-            writer.tag(number, 2); writer.lengthDelimited(Array(data))
-        case .bool:
-            guard let b = value as? Bool else { throw DynamicCodecError("\(name) must be true or false") }
-            writer.tag(number, 0); writer.varint(b ? 1 : 0)
-        case .int32, .int64: writer.tag(number, 0); writer.varint(UInt64(bitPattern: try integer()))
-        case .uint32, .uint64: writer.tag(number, 0); writer.varint(try unsigned())
-        case .sint32, .sint64:
-            let n = try integer()
-            writer.tag(number, 0); writer.varint(UInt64(bitPattern: (n << 1) ^ (n >> 63)))
-        case .fixed32: writer.tag(number, 5); writer.fixed32(UInt32(truncatingIfNeeded: try unsigned()))
-        case .sfixed32: writer.tag(number, 5); writer.fixed32(UInt32(bitPattern: Int32(truncatingIfNeeded: try integer())))
-        case .float: writer.tag(number, 5); writer.fixed32(Float(try real()).bitPattern)
-        case .fixed64: writer.tag(number, 1); writer.fixed64(try unsigned())
-        case .sfixed64: writer.tag(number, 1); writer.fixed64(UInt64(bitPattern: try integer()))
-        case .double: writer.tag(number, 1); writer.fixed64(try real().bitPattern)
-        case .enum:
-            let values = pool.enums[DescriptorPool.key(field.typeName)]?.value ?? []
-            let enumNumber: Int32
-            if let s = value as? String {
-                guard let found = values.first(where: { $0.name == s }) else {
-                    throw DynamicCodecError("\(name): '\(s)' is not one of \(values.map(\.name).joined(separator: ", "))")
-                }
-                enumNumber = found.number
-            } else {
-                enumNumber = Int32(truncatingIfNeeded: try integer())
-            }
-            writer.tag(number, 0); writer.varint(UInt64(bitPattern: Int64(enumNumber)))
+            try encodeMessage(value, type: field.typeName, into: &sub, depth: depth + 1)
+            writer.tag(number, 2)
+            writer.lengthDelimited(sub.bytes)
+        default:
+            writer.tag(number, expectedWire(field))
+            try encodeScalar(value, field: field, into: &writer, name: name)
         }
     }
 
-    // MARK: helpers
+    /// A scalar's bytes, without its tag.
+    func encodeScalar(_ value: JSONValue, field: Field, into writer: inout WireWriter, name: String) throws(DynamicCodecError) {
+        switch field.type {
+        case .string:
+            guard case .string(let s) = value else { throw DynamicCodecError("\(name) must be a string") }
+            writer.lengthDelimited(Array(s.utf8))
+        case .bytes:
+            guard case .string(let s) = value, let bytes = Base64.decode(s) else {
+                throw DynamicCodecError("\(name) must be base64 (standard or URL-safe)")
+            }
+            writer.lengthDelimited(bytes)
+        case .bool:
+            guard case .bool(let b) = value else { throw DynamicCodecError("\(name) must be true or false") }
+            writer.varint(b ? 1 : 0)
+        case .int32, .sfixed32, .sint32:
+            let v = try JSONNumbers.integer(value, Int32.self, name: name)
+            switch field.type {
+            case .sfixed32: writer.fixed32(UInt32(bitPattern: v))
+            case .sint32: writer.varint(UInt64(UInt32(bitPattern: (v << 1) ^ (v >> 31))))
+            default: writer.varint(UInt64(bitPattern: Int64(v)))
+            }
+        case .uint32, .fixed32:
+            let v = try JSONNumbers.integer(value, UInt32.self, name: name)
+            if field.type == .fixed32 { writer.fixed32(v) } else { writer.varint(UInt64(v)) }
+        case .int64, .sfixed64, .sint64:
+            let v = try JSONNumbers.integer(value, Int64.self, name: name)
+            switch field.type {
+            case .sfixed64: writer.fixed64(UInt64(bitPattern: v))
+            case .sint64: writer.varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+            default: writer.varint(UInt64(bitPattern: v))
+            }
+        case .uint64, .fixed64:
+            let v = try JSONNumbers.integer(value, UInt64.self, name: name)
+            if field.type == .fixed64 { writer.fixed64(v) } else { writer.varint(v) }
+        case .float:
+            writer.fixed32(Float(try JSONNumbers.real(value, float: true, name: name)).bitPattern)
+        case .double:
+            writer.fixed64(try JSONNumbers.real(value, float: false, name: name).bitPattern)
+        case .enum:
+            writer.varint(UInt64(bitPattern: Int64(try enumNumber(value, field: field, name: name))))
+        case .message, .group:
+            throw DynamicCodecError("\(name) is a message, not a scalar")
+        }
+    }
 
-    func isMap(_ field: Field) -> Bool {
-        field.type == .message && (pool.messages[DescriptorPool.key(field.typeName)]?.options.mapEntry ?? false)
+    func enumNumber(_ value: JSONValue, field: Field, name: String) throws(DynamicCodecError) -> Int32 {
+        let type = DescriptorPool.key(field.typeName)
+        if type == WellKnownType.nullValue.rawValue, value == .null { return 0 }
+        if case .string(let s) = value {
+            let values = pool.enums[type]?.value ?? []
+            guard let found = values.first(where: { $0.name == s }) else {
+                throw DynamicCodecError("\(name): '\(s)' is not one of \(values.map(\.name).joined(separator: ", "))")
+            }
+            return found.number
+        }
+        return try JSONNumbers.integer(value, Int32.self, name: name)
+    }
+
+    /// Map keys are JSON strings whatever their type: "true", "-5".
+    func encodeMapKey(_ key: String, field: Field, into writer: inout WireWriter, name: String) throws(DynamicCodecError) {
+        let value: JSONValue
+        switch field.type {
+        case .string: value = .string(key)
+        case .bool:
+            guard key == "true" || key == "false" else { throw DynamicCodecError("\(name): map key '\(key)' is not true or false") }
+            value = .bool(key == "true")
+        default: value = .string(key)
+        }
+        writer.tag(1, expectedWire(field))
+        try encodeScalar(value, field: field, into: &writer, name: "\(name) key")
+    }
+
+    // MARK: - Helpers
+
+    func jsonName(_ field: Field) -> String {
+        field.hasJsonName ? field.jsonName : Self.jsonName(protoName: field.name)
+    }
+
+    /// protoc's rule when a descriptor carries no json_name: drop each '_' and capitalize the
+    /// letter after it.
+    static func jsonName(protoName: String) -> String {
+        var out = ""
+        var upper = false
+        for character in protoName {
+            if character == "_" { upper = true; continue }
+            out += upper ? character.uppercased() : String(character)
+            upper = false
+        }
+        return out
     }
 
     func isPackable(_ field: Field) -> Bool {
         ![.string, .bytes, .message, .group].contains(field.type)
     }
 
-    func packedWire(_ field: Field) -> UInt32 {
+    func expectedWire(_ field: Field) -> UInt32 {
         switch field.type {
         case .fixed32, .sfixed32, .float: 5
         case .fixed64, .sfixed64, .double: 1
+        case .string, .bytes, .message: 2
+        case .group: 3
         default: 0
         }
     }
 
+    func packedWire(_ field: Field) -> UInt32 { expectedWire(field) }
+
     func zigzag(_ n: UInt64) -> Int64 { Int64(bitPattern: n >> 1) ^ -Int64(bitPattern: n & 1) }
-}
-
-/// Reads protobuf's wire format.
-struct WireReader {
-    var bytes: ArraySlice<UInt8>
-    var atEnd: Bool { bytes.isEmpty }
-
-    mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0, shift: UInt64 = 0
-        while let byte = bytes.popFirst() {
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-            if shift > 63 { break }
-        }
-        throw DynamicCodecError("malformed varint")
-    }
-
-    mutating func tag() throws -> (UInt32, UInt32) {
-        let key = try varint()
-        return (UInt32(truncatingIfNeeded: key >> 3), UInt32(key & 7))
-    }
-
-    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, bytes.count >= count else { throw DynamicCodecError("truncated message") }
-        let slice = bytes.prefix(count)
-        bytes = bytes.dropFirst(count)
-        return slice
-    }
-
-    mutating func lengthDelimited() throws -> ArraySlice<UInt8> { try take(Int(try varint())) }
-    mutating func fixed32() throws -> UInt32 { try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func fixed64() throws -> UInt64 { try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-
-    mutating func varintOrSkip(_ wire: UInt32) throws -> UInt64? {
-        if wire == 0 { return try varint() }
-        try skip(wire)
-        return nil
-    }
-
-    mutating func skip(_ wire: UInt32) throws {
-        switch wire {
-        case 0: _ = try varint()
-        case 1: _ = try take(8)
-        case 2: _ = try lengthDelimited()
-        case 5: _ = try take(4)
-        default: throw DynamicCodecError("unsupported wire type \(wire)")
-        }
-    }
-}
-
-/// Writes protobuf's wire format.
-struct WireWriter {
-    var bytes: [UInt8] = []
-
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
-
-    mutating func tag(_ number: UInt32, _ wire: UInt32) { varint(UInt64(number) << 3 | UInt64(wire)) }
-    mutating func lengthDelimited(_ data: [UInt8]) { varint(UInt64(data.count)); bytes.append(contentsOf: data) }
-    mutating func fixed32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
-    mutating func fixed64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
 }
