@@ -111,6 +111,7 @@ final class ConsultationTests: OperationTestCase {
                 $0.meetingID = consultation.id; $0.text = "Contributors raised equipment gaps."
             }, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Secretariat"))
         }
+        f.advance(to: 1_800_000_000_000)  // the meeting's time
         _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with {
             $0.meetingID = consultation.id
         }, as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
@@ -129,7 +130,7 @@ final class ConsultationTests: OperationTestCase {
             }, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Secretariat"))
         }
         // Council members do not get it before circulation; contributors never.
-        await assertRPCError(.notFound) {
+        await assertRPCError(.failedPrecondition, containing: "has not been circulated to the Council members yet (II.B.6)") {
             try await self.f.client.unary(CM.getSummary, Convene_Consultation_V1_GetSummaryRequest.with { $0.meetingID = consultation.id },
                                           as: Convene_Consultation_V1_Summary.self, options: self.f.options("Member"))
         }
@@ -225,9 +226,16 @@ final class ConsultationTests: OperationTestCase {
         let troops = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
         }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Troops"))
-        let agency = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+        let donor = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
-        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Agency"))
+        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Donor"))
+        // A party with no part in the operation does not watch it.
+        await assertRPCError(.permissionDenied, containing: "the events of operation \(operation)") {
+            let agency = try await self.f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+                $0.operationID = self.operation
+            }, as: Convene_Consultation_V1_OperationEvent.self, options: self.f.options("Agency"))
+            for try await _ in agency.responses {}
+        }
         let meeting = try await f.convene(operation)
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.useOfForce = "All necessary means to protect civilians"
@@ -246,8 +254,8 @@ final class ConsultationTests: OperationTestCase {
         let troopsSaw = try await kinds(troops, until: "mandate.updated")
         XCTAssertTrue(troopsSaw.contains("meeting.convened:\(meeting.id)"), "\(troopsSaw)")
         XCTAssertEqual(troopsSaw.first, "operation.created", "backlog first")
-        let agencySaw = try await kinds(agency, until: "mandate.updated")
-        XCTAssertFalse(agencySaw.contains { $0.hasPrefix("meeting.convened") }, "not invited: \(agencySaw)")
+        let donorSaw = try await kinds(donor, until: "mandate.updated")
+        XCTAssertFalse(donorSaw.contains { $0.hasPrefix("meeting.convened") }, "not invited: \(donorSaw)")
     }
 
     /// Two writers each publish after their own commit, so a later event can be published
@@ -295,6 +303,6 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(after.statements.map(\.text), ["On the record"])
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
-        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage"])
+        XCTAssertEqual(try f.server.store.appliedMigrations().count, 6, "v1 to v4 (ConveneStoreTests names them)")
     }
 }
