@@ -10,17 +10,22 @@ import SwiftProtobuf
 extension ConsultationService {
     public func getConsultationAccount(_ request: Convene_Consultation_V1_GetConsultationAccountRequest,
                                        context: ServerCallContext) async throws -> Convene_Consultation_V1_ConsultationAccount {
-        try OperationRules.checkMayReadAccount(try await backend.caller(context))
+        let caller = try await backend.caller(context)
+        try OperationRules.checkMayReadAccount(caller)
         let from = request.hasFromTime ? request.fromTime.millis : Int64.min
         let to = request.hasToTime ? request.toTime.millis : Int64.max
         try require(from <= to, .invalidArgument, "from_time: after to_time")
         return try await backend.read { db in
             let operation = try db.requireOperation(request.operationID)
             let operationID = operation.id!
-            let meetings = try db.meetings(operationID: operationID).filter {
-                $0.scheduledAt >= from && $0.scheduledAt <= to && $0.form != .councilConsultations
+            // The meetings and requests the caller may see, as GetMeeting and ListMeetingRequests show them.
+            let meetings = try db.meetings(operationID: operationID).filter { meeting in
+                guard meeting.scheduledAt >= from && meeting.scheduledAt <= to && meeting.form != .councilConsultations else { return false }
+                return MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meeting.id!, partyID: caller.id) != nil)
             }
-            let requests = try db.requests(operationID: operationID, status: nil).filter { $0.createdAt >= from && $0.createdAt <= to }
+            let requests = try db.requests(operationID: operationID, status: nil).filter {
+                $0.createdAt >= from && $0.createdAt <= to && RequestRules.visible(caller, requestedBy: $0.requestedBy)
+            }
             var account = Convene_Consultation_V1_ConsultationAccount()
             account.operationID = request.operationID
             for meeting in meetings {

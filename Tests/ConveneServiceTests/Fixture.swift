@@ -46,8 +46,10 @@ final class Fixture: @unchecked Sendable {
     /// Now, by the server's clock.
     var now: Int64 { clock?.nowMillis() ?? Int64(Date().timeIntervalSince1970 * 1000) }
 
-    init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start)) async throws {
+    init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start),
+         configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws {
         self.clock = clock
+        self.configure = configure
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
         try await startServer()
