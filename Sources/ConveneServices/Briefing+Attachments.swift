@@ -89,6 +89,7 @@ extension BriefingService {
         let id = attachment.id!
         var position = 0
         repeat {
+            try Task.checkCancellation()  // e.g. its credential was revoked
             let piece = try await store.read { [position] db in try db.attachmentChunk(attachmentID: id, position: position) }
             if piece == nil && position > 0 { return }
             try await responses.send(.with {

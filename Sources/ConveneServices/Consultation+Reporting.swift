@@ -66,6 +66,7 @@ extension ConsultationService {
             /// Sends, in sequence order, every committed event after the last one sent that the caller may receive.
             func sendCommitted() async throws {
                 while true {
+                    try Task.checkCancellation()  // e.g. its credential was revoked
                     let batch = try await backend.read { [last] db in
                         try db.eventsAdmitted(operationID: operationID, after: last, limit: 500, partyID: caller.party.id)
                     }
