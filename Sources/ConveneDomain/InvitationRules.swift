@@ -76,11 +76,6 @@ public enum InvitationRules {
         }
     }
 
-    /// The II.B.3 category a party falls in for an operation, if any (see `classify`).
-    public static func category(of party: Party, in facts: OperationFacts) -> InvitationCategory? {
-        classify(facts.standing(of: party)).category
-    }
-
     /// The invitations a meeting of `form` on an operation gets: required ones, the ones the
     /// convener may add "as appropriate", and the parties that cannot be invited, with why.
     /// Administrators are never invited, nor parties that act for the Secretariat without being it

@@ -28,6 +28,10 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(optional["Donor"]?.category, .specificContributor)
         XCTAssertEqual(optional["Host"]?.category, .hostCountryObserver)
         XCTAssertEqual(optional["Host"]?.role, .observer)
+        XCTAssertEqual(optional["Host"]?.reason, "the host country is invited as an observer (II.B.3(f))", "the convener sees why")
+        XCTAssertTrue(required["Troops"].map { _ in proposal.required.first { $0.partyName == "Troops" }!.reason }?
+            .hasPrefix("contributes troops to the operation (II.B.3(a))") == true)
+        XCTAssertTrue(proposal.excluded.contains { $0.partyName == "Bystander" && $0.reason.contains("falls in no II.B.3 category") })
         XCTAssertEqual(optional["Regional"]?.role, .observer)
         XCTAssertNil(optional["Bystander"])
 
@@ -35,6 +39,7 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(invitation(meeting, "Troops")?.required, true)
         XCTAssertEqual(invitation(meeting, "Host")?.role, .observer)
         XCTAssertEqual(invitation(meeting, "Donor")?.category, .specificContributor)
+        XCTAssertTrue(invitation(meeting, "Donor")?.reason.contains("II.B.3(e)") == true, "the reason stays with the invitation")
         XCTAssertNil(invitation(meeting, "Agency"), "as appropriate: not chosen, not invited")
         XCTAssertEqual(meeting.informalPaper.agenda, "1. Renewal of the mandate")
         XCTAssertEqual(meeting.summaryStatus, .notPrepared)
