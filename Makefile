@@ -47,15 +47,20 @@ test: deps check-protos
 ## Swift messages (ConveneMessages), services and stubs (protoc-gen-convene), the plugins of
 ## Plugins/plugins.list. See scripts/generate-protos.sh.
 protos: deps generators
-	scripts/generate-protos.sh . $$($(SWIFT) build --show-bin-path)
+	scripts/generate-protos.sh . $(GENERATORS_BIN)
 
 ## check-protos: fail when the committed generated files are not what `make protos` writes.
 check-protos: deps generators
-	scripts/check-protos.sh $$($(SWIFT) build --show-bin-path)
+	scripts/check-protos.sh $(GENERATORS_BIN)
 
+# The generators build in a folder of their own: once a dependency's product (protoc-gen-swift)
+# has been built in .build/, SwiftPM's next `swift build` there also compiles swift-protobuf's C++
+# protoc, twice, which costs many minutes and is never used.
+GENERATORS_SCRATCH := .build-generators
+GENERATORS_BIN = $$($(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --show-bin-path)
 generators:
-	$(SWIFT) build --product protoc-gen-swift
-	$(SWIFT) build --product protoc-gen-convene
+	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-swift
+	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-convene
 
 ## test-asan / test-tsan: the whole suite under AddressSanitizer / ThreadSanitizer, in their own build folders.
 test-asan: deps

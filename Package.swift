@@ -74,6 +74,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // Property-based tests of the resolution's rules (test targets only).
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // zlib, found through pkg-config (zlib1g-dev).
@@ -249,10 +251,13 @@ let package = Package(
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio"),
                                    .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ConveneDomainTests", dependencies: ["ConveneDomain"]),
+        .testTarget(name: "ConveneDomainTests",
+                    dependencies: ["ConveneDomain", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ConveneProtosTests",
                     dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .testTarget(name: "ConveneStoreTests", dependencies: ["ConveneStore", "ConveneDomain", "ConveneTesting"]),
+        .testTarget(name: "ConveneStoreTests",
+                    dependencies: ["ConveneStore", "ConveneDomain", "ConveneTesting",
+                                   .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ConveneServiceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
                                    "ConveneStore", "ConvenePluginHost",

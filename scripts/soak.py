@@ -110,7 +110,7 @@ def main():
     convene = os.path.join(args.bin, "convene")
     data_dir = tempfile.mkdtemp(prefix="convene-soak-")
     port = free_port()
-    server = subprocess.Popen([os.path.join(args.bin, "convened"), "--port", str(port), "--data-dir", data_dir,
+    server = subprocess.Popen([os.path.join(args.bin, "convened"), "--port", str(port), "--grpc-port", "0", "--data-dir", data_dir,
                                "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = ["--target", f"127.0.0.1:{port}"]
     deadline = time.time() + 30

@@ -16,39 +16,61 @@ public enum BriefingRules {
     }
 
     /// ... for a consultation meeting with contributors on its operation.
-    public static func checkDistributionMeeting(sameOperation: Bool, form: MeetingForm, meetingID: String) throws(RuleViolation) {
-        guard sameOperation else {
-            throw RuleViolation(.failedPrecondition, "meeting \(meetingID) is not on the report's operation")
+    public static func checkDistributionMeeting(meetingOperation: String, reportOperation: String, form: MeetingForm,
+                                                meetingID: String, reportID: String) throws(RuleViolation) {
+        guard meetingOperation == reportOperation else {
+            throw RuleViolation(.failedPrecondition,
+                "meeting_id: \(meetingID) is on operation \(meetingOperation), and \(reportID) on \(reportOperation); a report goes to the meetings on its operation")
         }
         guard form == .consultationMeeting else {
             throw RuleViolation(.failedPrecondition,
-                "reports are distributed for consultation meetings with contributors (II.B.5(b))")
+                "meeting_id: reports are distributed for consultation meetings with troop-contributing countries (II.B.5(b)); \(meetingID) is one of the \(form.name)")
         }
     }
 
-    /// II.B.5(b): what a distribution of a report for a contributors' meeting breaks.
+    /// A Council discussion of an operation, as the II.B.5(b) distribution rule sees it.
+    public struct CouncilDiscussion: Sendable {
+        public var id: String
+        public var scheduledAt: Int64
+
+        public init(id: String, scheduledAt: Int64) {
+            self.id = id
+            self.scheduledAt = scheduledAt
+        }
+    }
+
+    /// II.B.5(b): what a distribution of a report for a contributors' meeting breaks, with the real
+    /// figures (a shortfall is truncated, never rounded up to the rule).
     /// - Parameters:
     ///   - now, meetingAt: milliseconds since 1970.
     ///   - leadTime: how long before the meeting the report must reach the invited parties, in ms.
-    ///   - councilDiscussionsAt: when the Council members' own discussions of the operation are scheduled.
+    ///   - councilDiscussions: the Council members' own discussions of the operation.
     public static func distributionFlags(now: Int64, meetingAt: Int64, leadTime: Int64,
-                                         councilDiscussionsAt: [Int64]) -> [String] {
+                                         councilDiscussions: [CouncilDiscussion]) -> [String] {
         var flags: [String] = []
-        if meetingAt - now < leadTime {
-            flags.append("distributed \(max(meetingAt - now, 0).hoursText) h before the contributors' meeting; the rule is \(leadTime.hoursText) h (II.B.5(b))")
+        let lead = meetingAt - now
+        let rule = "the rule is \(TimeText.exact(leadTime)) before it (II.B.5(b): early distribution, so that the meeting comes before the Council members discuss the report)"
+        if lead < leadTime {
+            if lead > 0 {
+                flags.append("distributed \(TimeText.truncated(lead)) before the contributors' meeting; \(rule)")
+            } else if lead == 0 {
+                flags.append("distributed at the time of the contributors' meeting; \(rule)")
+            } else {
+                flags.append("distributed \(TimeText.truncated(-lead)) after the contributors' meeting was scheduled (\(TimeText.date(meetingAt))); \(rule)")
+            }
         }
-        if councilDiscussionsAt.contains(where: { $0 >= now && $0 <= meetingAt }) {
-            flags.append("the Council members discuss the operation before the contributors' meeting (II.B.5(b))")
+        for discussion in councilDiscussions where discussion.scheduledAt >= now && discussion.scheduledAt <= meetingAt {
+            flags.append("the Council members discuss the operation in \(discussion.id) on \(TimeText.date(discussion.scheduledAt)), before the contributors' meeting on \(TimeText.date(meetingAt)) (II.B.5(b))")
         }
         return flags
     }
 
-    /// II.B.5(b): a distribution that breaks the rule goes ahead only with the reason why.
+    /// A distribution that breaks the rule goes ahead only with the reason why.
     /// - Returns: the late reason to record, nil when nothing was broken.
-    public static func checkLateReason(flags: [String], reason: String) throws(RuleViolation) -> String? {
+    public static func checkLateReason(flags: [String], reason: String?, action: String = "distribute") throws(RuleViolation) -> String? {
         guard !flags.isEmpty else { return nil }
-        guard !reason.isBlank else {
-            throw RuleViolation(.failedPrecondition, flags.joined(separator: "; ") + "; give late_reason to distribute anyway")
+        guard let reason, !reason.isBlank else {
+            throw RuleViolation(.failedPrecondition, flags.joined(separator: "; ") + "; give late_reason to \(action) anyway")
         }
         return reason
     }
@@ -82,12 +104,10 @@ public enum BriefingRules {
         return missing
     }
 
-    /// I.B.9: advice sets out a range of options, each with its objective analysis.
+    /// I.B.9: advice sets out a range of options for action, each with its objective analysis:
+    /// at least two distinct ones (the same option twice is one option).
     public static func checkOptions(_ options: [(title: String, analysis: String)]) throws(RuleViolation) {
-        guard options.count >= 2 else {
-            throw RuleViolation(.failedPrecondition,
-                "options: advice sets out a range of options for action (I.B.9); give at least two, got \(options.count)")
-        }
+        var seen: [String: Int] = [:]
         for (index, option) in options.enumerated() {
             if option.title.isBlank {
                 throw RuleViolation(.invalidArgument, "options[\(index)].title: required")
@@ -96,14 +116,31 @@ public enum BriefingRules {
                 throw RuleViolation(.failedPrecondition,
                     "options[\(index)].objective_analysis: each option rests on an objective analysis of the situation on the ground (I.B.9)")
             }
+            let key = option.title.normalizedForComparison
+            if let first = seen[key] {
+                throw RuleViolation(.failedPrecondition,
+                    "options[\(index)]: '\(option.title)' is options[\(first)] again; advice offers a range of distinct options for action (I.B.9)")
+            }
+            seen[key] = index
+        }
+        guard options.count >= 2 else {
+            throw RuleViolation(.failedPrecondition,
+                "options: advice offers a range of options for action (I.B.9); give at least two distinct options, got \(options.count)")
         }
     }
 
-    /// I.B.9: the Secretariat's advice goes to the Council and the operation's contributors.
-    public static func checkMayReadAdvice(_ caller: Party, contributes: Bool, operationID: String) throws(RuleViolation) {
-        guard caller.isCouncilMember || caller.isSecretariat || contributes else {
+    /// I.B.9: the Secretariat's advice goes to the Council and the troop-contributing countries:
+    /// contributors of personnel (the preamble applies the annexes to police and other personnel
+    /// alike) and the potential contributors the Secretary-General identified (II.A.2).
+    public static func mayReadAdvice(_ caller: Party, facts: OperationFacts) -> Bool {
+        caller.isCouncilMember || caller.isSecretariat || facts.contributes(caller.id, where: \.isPersonnel)
+            || facts.potentialContributorIDs.contains(caller.id)
+    }
+
+    public static func checkMayReadAdvice(_ caller: Party, facts: OperationFacts, operationID: String) throws(RuleViolation) {
+        guard mayReadAdvice(caller, facts: facts) else {
             throw RuleViolation(.permissionDenied,
-                "Secretariat advice on \(operationID) goes to the Council and its contributors (I.B.9)")
+                "Secretariat advice on \(operationID) goes to the Security Council and the troop-contributing countries (I.B.9)")
         }
     }
 }

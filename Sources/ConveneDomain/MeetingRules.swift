@@ -7,20 +7,21 @@ public enum MeetingRules {
         case .councilMeeting, .consultationMeeting, .councilConsultations:
             guard caller.isPresident else {
                 throw RuleViolation(.permissionDenied,
-                    "only the Council President convenes \(form.provision) meetings (II.B.1)")
+                    "only the Council President convenes \(form.name): consultation meetings are convened and chaired by the President of the Security Council (II.B.1)")
             }
         case .secretariatMeeting:
             guard caller.isSecretariat else {
-                throw RuleViolation(.permissionDenied, "only the Secretariat convenes II.C meetings with contributors (II.C)")
+                throw RuleViolation(.permissionDenied, "only the Secretariat convenes \(form.name) (II.C)")
             }
         case .evaluation:
             guard caller.isSecretariat else {
-                throw RuleViolation(.permissionDenied, "the Secretary-General convenes evaluation meetings (I.B.3)")
+                throw RuleViolation(.permissionDenied,
+                    "only the Secretary-General convenes \(form.name): assessment meetings with the relevant delegations, as part of lessons learned (I.B.3)")
             }
         case .otherConsultation:
             guard caller.isCouncilMember || caller.isSecretariat else {
                 throw RuleViolation(.permissionDenied,
-                    "II.D consultations are between the Council President or members, the Secretary-General and contributors (II.D)")
+                    "\(form.name) are communication between the Council President or members, the Secretary-General and troop-contributing countries (II.D); a troop-contributing country asks for a meeting with RequestMeeting")
             }
         }
     }
@@ -30,7 +31,7 @@ public enum MeetingRules {
         guard form == .consultationMeeting else { return }
         guard let agenda, !agenda.isBlank else {
             throw RuleViolation(.failedPrecondition,
-                "informal_paper: a consultation meeting cannot be convened without an informal paper with its agenda (II.B.5(a))")
+                "informal_paper: consultation meetings with troop-contributing countries are convened with an informal paper with the agenda, the issues and background documents (II.B.5(a)); give its agenda")
         }
     }
 
@@ -38,14 +39,14 @@ public enum MeetingRules {
     public static func checkMissionOfficials(form: MeetingForm, named: Bool) throws(RuleViolation) {
         guard !named || form == .secretariatMeeting else {
             throw RuleViolation(.invalidArgument,
-                "mission_officials: the SRSG, Force Commander and Police Commissioner join II.C meetings (II.C)")
+                "mission_officials: the Special Representative, the Force Commander and the Civilian Police Commissioner take part in meetings between the Secretariat and troop-contributing countries (II.C), not in \(form.name)")
         }
     }
 
     /// No meeting is convened on a terminated operation.
     public static func checkOperationOpen(phase: Phase, operationID: String) throws(RuleViolation) {
         guard phase != .terminated else {
-            throw RuleViolation(.failedPrecondition, "operation \(operationID) is terminated")
+            throw RuleViolation(.failedPrecondition, "operation \(operationID) is terminated; no meeting is convened on it")
         }
     }
 
@@ -55,7 +56,7 @@ public enum MeetingRules {
         try RequestRules.checkPending(request)
         guard request.form == form else {
             throw RuleViolation(.failedPrecondition,
-                "request \(request.id) asks for a \(request.form.provision) meeting, not \(form.provision)")
+                "request_id: \(request.id) asks for \(request.form.name), not \(form.name)")
         }
     }
 
@@ -63,7 +64,7 @@ public enum MeetingRules {
     public static func checkOccasion(form: MeetingForm, stage: Stage?, answersRequest: Bool) throws(RuleViolation) {
         guard form != .consultationMeeting || stage != nil || answersRequest else {
             throw RuleViolation(.invalidArgument,
-                "stage: a consultation meeting is held at a stage of II.B.2(a)-(g) or at a contributor's request (request_id)")
+                "stage: consultation meetings with troop-contributing countries are held at a stage of II.B.2(a)-(g), or at a troop-contributing country's request (request_id)")
         }
     }
 
@@ -94,33 +95,89 @@ public enum MeetingRules {
         guard let first = blocking.first else { return nil }
         if let reason = overrideReason, !reason.isBlank {
             guard caller.isPresident else {
-                throw RuleViolation(.permissionDenied, "only the Council President may override II.B.6")
+                throw RuleViolation(.permissionDenied, "summary_override_reason: only the Council President overrides II.B.6")
             }
             return reason
         }
         throw RuleViolation(.failedPrecondition,
-            "the summary of contributors' meeting \(first.id) has not been circulated to Council members (II.B.6); circulate it first or give summary_override_reason")
+            "the summary of the consultation meeting with troop-contributing countries \(first.id) (\(TimeText.date(first.scheduledAt))) has not been circulated to the Council members, and it goes to them before their informal consultations or next meeting on the operation (II.B.6); circulate it first, or give summary_override_reason")
     }
 
-    /// Its convener records that a meeting was held (the President for any but the Secretariat's); once.
+    /// Its convener records that a meeting was held (the President for any but the Secretariat's);
+    /// once, and not before its scheduled time.
     public static func checkMayRecordHeld(_ caller: Party, convenedBy: Int64, form: MeetingForm, status: MeetingStatus,
-                                          meetingID: String) throws(RuleViolation) {
-        guard convenedBy == caller.id || (caller.isPresident && form != .secretariatMeeting) else {
-            throw RuleViolation(.permissionDenied, "only the meeting's convener records that it was held")
+                                          scheduledAt: Int64, now: Int64, meetingID: String) throws(RuleViolation) {
+        guard convenedBy == caller.id || (caller.isPresident && form != .secretariatMeeting && form != .evaluation) else {
+            throw RuleViolation(.permissionDenied, "only the meeting's convener (or, for a Council-convened form, the Council President) records that it was held")
         }
         guard status == .convened else {
             throw RuleViolation(.failedPrecondition, "meeting \(meetingID) is already recorded as held")
         }
+        guard scheduledAt <= now else {
+            throw RuleViolation(.failedPrecondition,
+                "meeting \(meetingID) is scheduled for \(TimeText.date(scheduledAt)), \(TimeText.truncated(scheduledAt - now)) from now (\(TimeText.date(now))); it cannot be recorded as held before its scheduled time")
+        }
+    }
+
+    /// A meeting is convened for a time to come. One that took place outside the system is
+    /// recorded after the fact, with the reason, and the account says so.
+    /// - Returns: the reason to record, nil for a meeting to come.
+    public static func checkScheduledTime(_ scheduledAt: Int64, now: Int64, pastReason: String?) throws(RuleViolation) -> String? {
+        if scheduledAt >= now {
+            guard pastReason == nil else {
+                throw RuleViolation(.invalidArgument,
+                    "past_meeting_reason: the meeting is scheduled for \(TimeText.date(scheduledAt)), which is not past; it is convened, not recorded after the fact")
+            }
+            return nil
+        }
+        guard let pastReason else {
+            throw RuleViolation(.failedPrecondition,
+                "scheduled_time: \(TimeText.date(scheduledAt)) is \(TimeText.truncated(now - scheduledAt)) before now (\(TimeText.date(now))); a meeting is convened for a time to come; to record one that took place outside the system, give past_meeting_reason")
+        }
+        return pastReason
+    }
+
+    /// A discussion of the same report scheduled on the same operation, as the II.B.5(b) order rule sees it.
+    public struct ScheduledDiscussion: Sendable {
+        public var id: String
+        public var form: MeetingForm
+        public var scheduledAt: Int64
+
+        public init(id: String, form: MeetingForm, scheduledAt: Int64) {
+            self.id = id
+            self.form = form
+            self.scheduledAt = scheduledAt
+        }
+    }
+
+    /// II.B.5(b): reports are distributed early "so that meetings with troop-contributing countries
+    /// can be held before Security Council members discuss them". What a meeting on a report breaks:
+    /// a contributors' meeting after the Council members' discussion of the report, or a Council
+    /// discussion before the contributors' meeting on it.
+    public static func orderFlags(form: MeetingForm, scheduledAt: Int64, reportID: String,
+                                  others: [ScheduledDiscussion]) -> [String] {
+        let rule = "meetings with troop-contributing countries are held before the Council members discuss the report (II.B.5(b))"
+        if form == .consultationMeeting {
+            return others.filter { $0.form.isCouncilDiscussion && $0.scheduledAt <= scheduledAt }.map {
+                "the Council members discuss \(reportID) in \($0.id) on \(TimeText.date($0.scheduledAt)), before this contributors' meeting on \(TimeText.date(scheduledAt)); \(rule)"
+            }
+        }
+        if form.isCouncilDiscussion {
+            return others.filter { $0.form == .consultationMeeting && $0.scheduledAt >= scheduledAt }.map {
+                "the contributors' meeting \($0.id) on \(reportID) is on \(TimeText.date($0.scheduledAt)), after this discussion by the Council members on \(TimeText.date(scheduledAt)); \(rule)"
+            }
+        }
+        return []
     }
 
     /// Observers attend but do not speak; only invited participants make statements.
     public static func checkMayMakeStatement(role: ParticipationRole?, category: InvitationCategory?) throws(RuleViolation) {
         guard let role else {
-            throw RuleViolation(.permissionDenied, "only parties invited to the meeting may make statements in it")
+            throw RuleViolation(.permissionDenied, "only the parties invited to a meeting make statements in it (II.B.3)")
         }
         guard role == .participant else {
             throw RuleViolation(.permissionDenied,
-                "observers cannot make statements (invited as an observer under \(category?.provision ?? "II.B.3"))")
+                "observers cannot make statements: invited as \(category?.name ?? "an observer") (\(category?.provision ?? "II.B.3")), the caller attends as an observer")
         }
     }
 

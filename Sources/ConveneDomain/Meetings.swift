@@ -24,6 +24,18 @@ public enum MeetingForm: Int, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The form in the resolution's words, for messages.
+    public var name: String {
+        switch self {
+        case .councilMeeting: "public or private meetings of the Security Council with troop-contributing countries (II.A)"
+        case .consultationMeeting: "consultation meetings with troop-contributing countries (II.B)"
+        case .secretariatMeeting: "meetings between the Secretariat and troop-contributing countries (II.C)"
+        case .otherConsultation: "other forms of consultation (II.D)"
+        case .councilConsultations: "the Council members' own informal consultations (II.B.5(b), II.B.6)"
+        case .evaluation: "assessment meetings for lessons learned (I.B.3)"
+        }
+    }
+
     /// Council discussion that a contributors' meeting's summary must precede (II.B.6).
     public var isCouncilDiscussion: Bool { self == .councilMeeting || self == .councilConsultations }
 }
@@ -68,6 +80,22 @@ public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
     public var observerOnly: Bool {
         self == .otherBodyObserver || self == .hostCountryObserver || self == .regionalObserver
     }
+
+    /// Who the category invites, in the resolution's words.
+    public var name: String {
+        switch self {
+        case .troopPoliceContributor: "countries contributing troops, military observers or civilian police to the operation"
+        case .potentialContributor: "potential troop-contributing countries identified by the Secretary-General"
+        case .unBodyOrAgency: "United Nations bodies and agencies that can contribute specifically to the discussion"
+        case .otherBodyObserver: "other bodies and agencies, as observers"
+        case .specificContributor: "countries making specific contributions"
+        case .hostCountryObserver: "the host country, as observer"
+        case .regionalTroopContributor: "regional or subregional organizations or arrangements contributing troops"
+        case .regionalObserver: "regional organizations not contributing troops, as observers"
+        case .council: "the Council President and members"
+        case .secretariat: "the Secretariat"
+        }
+    }
 }
 
 public enum ParticipationRole: Int, Sendable, Codable {
@@ -80,12 +108,15 @@ public struct ProposedInvitation: Sendable, Hashable {
     public var category: InvitationCategory
     public var role: ParticipationRole
     public var required: Bool
+    /// Why the party falls in its category, citing the provisions (shown to the convener).
+    public var reason: String
 
-    public init(partyID: Int64, category: InvitationCategory, role: ParticipationRole, required: Bool) {
+    public init(partyID: Int64, category: InvitationCategory, role: ParticipationRole, required: Bool, reason: String = "") {
         self.partyID = partyID
         self.category = category
         self.role = role
         self.required = required
+        self.reason = reason
     }
 }
 

@@ -1,15 +1,18 @@
 /// Operations, contributions and the concerns raised about them (II.A.2, II.B.2(b), (c), (f), I.B.2).
 public enum OperationRules {
-    /// The Secretariat or the President registers an operation; its host is a member state.
+    /// The Secretariat registers an operation: the Secretary-General plans it from its conception
+    /// (I.A.7, II.B.2(a): planning comes before the mandate) and reports on each (I.B.2). The
+    /// Council's part is the mandate, which its President records (`checkMayChangeMandate`).
     public static func checkMayRegister(_ caller: Party) throws(RuleViolation) {
-        guard caller.isSecretariat || caller.isPresident else {
-            throw RuleViolation(.permissionDenied, "only the Secretariat or the Council President registers operations")
+        guard caller.isSecretariat else {
+            throw RuleViolation(.permissionDenied,
+                "only the Secretariat registers operations: the Secretary-General plans an operation from its conception (I.A.7, II.B.2(a)) and reports on it (I.B.2); the Council President records its mandate (UpdateMandate)")
         }
     }
 
     public static func checkHost(_ host: Party, field: String, id: String) throws(RuleViolation) {
         guard host.kind == .memberState else {
-            throw RuleViolation(.invalidArgument, "\(field): \(id) is not a member state")
+            throw RuleViolation(.invalidArgument, "\(field): \(id) is not a Member State; the host country is a country (II.B.3(f))")
         }
     }
 
@@ -17,54 +20,82 @@ public enum OperationRules {
     public static func checkMayChangeMandate(_ caller: Party) throws(RuleViolation) {
         guard caller.isPresident else {
             throw RuleViolation(.permissionDenied,
-                "only the Council President records a mandate change, renewal or completion (II.A.2, II.B.2(b), (c), (f))")
+                "only the Council President records a change, renewal or completion of the mandate (II.A.2, II.B.2(b), (c), (f))")
         }
+    }
+
+    /// What a mandate update changes, by field name; refused when nothing would.
+    /// - Parameter fields: each field the caller gave (name, whether it differs from the record).
+    public static func changes(_ fields: [(name: String, given: Bool, differs: Bool)]) throws(RuleViolation) -> [String] {
+        let given = fields.filter(\.given)
+        guard !given.isEmpty else {
+            throw RuleViolation(.invalidArgument,
+                "nothing to change: give \(fields.map(\.name).dropLast().joined(separator: ", ")) or \(fields.last?.name ?? "")")
+        }
+        let changed = given.filter(\.differs).map(\.name)
+        guard !changed.isEmpty else {
+            let names = given.map(\.name)
+            let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
+            throw RuleViolation(.failedPrecondition,
+                "nothing to change: \(list) \(names.count == 1 ? "is" : "are") already as given")
+        }
+        return changed
     }
 
     /// An operation moves forward through its phases, never back.
     public static func checkPhaseChange(from current: Phase, to next: Phase) throws(RuleViolation) {
         guard next >= current else {
             throw RuleViolation(.failedPrecondition,
-                "phase: an operation does not go back from \(current.rawValue) to \(next.rawValue)")
+                "phase: an operation does not go back from \(current.name) to \(next.name)")
         }
     }
 
     public static func checkMayRecordContribution(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat else {
-            throw RuleViolation(.permissionDenied, "only the Secretariat records contributions")
+            throw RuleViolation(.permissionDenied, "only the Secretariat records contributions to operations")
         }
     }
 
-    public static func checkMayContribute(_ party: Party) throws(RuleViolation) {
+    /// Troops, military observers and civilian police come from countries (II.B.3(a)) and regional
+    /// or subregional organizations (II.B.3(g)); the Secretariat contributes nothing.
+    public static func checkMayContribute(_ party: Party, kind: ContributionKind, partyText: String) throws(RuleViolation) {
         guard party.kind != .secretariat else {
             throw RuleViolation(.invalidArgument, "party_id: the Secretariat does not contribute to operations")
+        }
+        let uniformed: Set<PartyKind> = [.memberState, .regionalOrganization, .subregionalOrganization]
+        guard !kind.makesTroopOrPoliceContributor || uniformed.contains(party.kind) else {
+            throw RuleViolation(.invalidArgument,
+                "kind: \(kind.name) come from countries (II.B.3(a)) or regional or subregional organizations (II.B.3(g)); \(partyText) (\(party.name)) is \(party.kind.name)")
         }
     }
 
     /// II.A.2: the Secretary-General identifies potential troop contributors: states and regional organizations.
     public static func checkMayIdentifyPotentialContributor(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat else {
-            throw RuleViolation(.permissionDenied, "potential contributors are identified by the Secretary-General (II.A.2)")
+            throw RuleViolation(.permissionDenied, "potential troop-contributing countries are identified by the Secretary-General (II.A.2)")
         }
     }
 
     public static func checkCanContributeTroops(_ party: Party) throws(RuleViolation) {
         let kinds: Set<PartyKind> = [.memberState, .regionalOrganization, .subregionalOrganization]
         guard kinds.contains(party.kind) else {
-            throw RuleViolation(.invalidArgument, "party_id: \(party.name) cannot contribute troops")
+            throw RuleViolation(.invalidArgument,
+                "party_id: \(party.name) is \(party.kind.name), which contributes no troops; potential contributors are countries (II.A.2, II.B.3(b)) or regional organizations (II.B.3(g))")
         }
     }
 
-    /// I.B.2: the Secretariat or the President answers the concerns raised in consultations.
+    /// I.B.2, II.B.4(d): the Secretariat answers the concerns raised in consultations, and the
+    /// Council President those raised with the Council, whose views the Council takes into account.
     public static func checkMayAnswerConcerns(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat || caller.isPresident else {
-            throw RuleViolation(.permissionDenied, "the Secretariat or the Council President answers concerns (I.B.2)")
+            throw RuleViolation(.permissionDenied,
+                "the Secretariat or the Council President records what became of a concern of troop-contributing countries (I.B.2, II.B.4(d))")
         }
     }
 
     public static func checkIsConcern(_ concern: Bool, statementID: String) throws(RuleViolation) {
         guard concern else {
-            throw RuleViolation(.failedPrecondition, "statement \(statementID) does not voice a concern")
+            throw RuleViolation(.failedPrecondition, "statement \(statementID) voices no concern (II.B.4(d)); only concerns are answered")
         }
     }
 
@@ -72,7 +103,33 @@ public enum OperationRules {
     public static func checkMayReadAccount(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat || caller.isCouncilMember else {
             throw RuleViolation(.permissionDenied,
-                "the account of consultations is for the Secretary-General's report to the Council (I.B.2)")
+                "the account of consultations with troop-contributing countries is for the Secretary-General's reports to the Council (I.B.2)")
+        }
+    }
+}
+
+extension Phase {
+    public var name: String {
+        switch self {
+        case .planning: "planning"
+        case .deployed: "deployed"
+        case .drawdown: "drawdown"
+        case .terminated: "terminated"
+        }
+    }
+}
+
+extension PartyKind {
+    /// What a party of this kind is, with its article: "a Member State", "a UN agency".
+    public var name: String {
+        switch self {
+        case .memberState: "a Member State"
+        case .unBody: "a United Nations body"
+        case .unAgency: "a United Nations agency"
+        case .regionalOrganization: "a regional organization"
+        case .subregionalOrganization: "a subregional organization"
+        case .secretariat: "the Secretariat"
+        case .otherBody: "another body or agency"
         }
     }
 }

@@ -30,6 +30,28 @@ public enum ContributionKind: Int, Sendable, CaseIterable, Codable {
     /// Personnel: the annexes apply to contributors of troops, civilian police and other
     /// personnel alike (preamble), so these may request meetings (II.A.1, II.B.2).
     public var isPersonnel: Bool { makesTroopOrPoliceContributor || self == .otherCivilianPersonnel }
+
+    /// In the resolution's words (II.B.3(a), (e)).
+    public var name: String {
+        switch self {
+        case .troops: "troops"
+        case .militaryObservers: "military observers"
+        case .civilianPolice: "civilian police"
+        case .otherCivilianPersonnel: "other civilian personnel"
+        case .trustFund: "trust fund contributions"
+        case .logistics: "logistics"
+        case .equipment: "equipment"
+        case .facilities: "facilities"
+        case .other: "other contributions"
+        }
+    }
+
+    /// Kinds in their order, in words: "troops, logistics and facilities".
+    public static func list(_ kinds: Set<ContributionKind>) -> String {
+        let names = kinds.sorted { $0.rawValue < $1.rawValue }.map(\.name)
+        guard names.count > 1 else { return names.first ?? "nothing" }
+        return names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
+    }
 }
 
 public struct Contribution: Sendable, Hashable {

@@ -4,11 +4,12 @@ public enum RequestRules {
     public static func checkMayRequest(_ caller: Party, facts: OperationFacts, operationID: String,
                                        form: MeetingForm) throws(RuleViolation) {
         guard form == .councilMeeting || form == .consultationMeeting else {
-            throw RuleViolation(.invalidArgument, "form: contributors may request II.A or II.B meetings (II.A.1, II.B.2)")
+            throw RuleViolation(.invalidArgument,
+                "form: troop-contributing countries request Council meetings (II.A.1) or consultation meetings (II.B.2), not \(form.name)")
         }
         guard facts.contributes(caller.id, where: \.isPersonnel) else {
             throw RuleViolation(.permissionDenied,
-                "only a country contributing personnel to operation \(operationID) may request a meeting on it (II.A.1, II.B.2)")
+                "only a country contributing troops, military observers, civilian police or other personnel to operation \(operationID) requests a meeting on it (II.A.1, II.B.2)")
         }
     }
 
@@ -22,7 +23,19 @@ public enum RequestRules {
     /// A request is decided on once.
     public static func checkPending(_ request: MeetingRequestFacts) throws(RuleViolation) {
         guard request.status == .pending else {
-            throw RuleViolation(.failedPrecondition, "request \(request.id) is no longer pending")
+            throw RuleViolation(.failedPrecondition, "request \(request.id) is no longer pending: it was \(request.status.name)")
+        }
+    }
+
+    /// II.B.4(d): the specific concerns a request raises become topics of the meeting convened at
+    /// that request: each non-blank one, once.
+    public static func concernTopics(_ concerns: [String]) -> [String] {
+        var seen = Set<String>()
+        return concerns.compactMap { concern in
+            let text = concern.split(whereSeparator: \.isNewline).joined(separator: " ")
+                .trimmingWhitespace
+            guard !text.isEmpty, seen.insert(text.normalizedForComparison).inserted else { return nil }
+            return text
         }
     }
 
@@ -43,5 +56,15 @@ public struct MeetingRequestFacts: Sendable {
         self.id = id
         self.status = status
         self.form = form
+    }
+}
+
+extension RequestStatus {
+    public var name: String {
+        switch self {
+        case .pending: "pending"
+        case .convenedAsRequested: "convened as requested"
+        case .declined: "declined"
+        }
     }
 }

@@ -26,26 +26,46 @@ public enum SummaryRules {
     /// - Parameter existing: the status of the summary already prepared, if any.
     public static func checkMayBePrepared(form: MeetingForm, meeting: MeetingStatus, existing: SummaryStatus?,
                                           meetingID: String) throws(RuleViolation) {
-        guard form == .consultationMeeting else {
-            throw RuleViolation(.failedPrecondition, "summaries are prepared for consultation meetings with contributors (II.B.6)")
-        }
+        try checkHasSummaries(form: form, meetingID: meetingID)
         guard meeting == .held else {
-            throw RuleViolation(.failedPrecondition, "meeting \(meetingID) has not been held yet")
+            throw RuleViolation(.failedPrecondition,
+                "meeting \(meetingID) has not been held yet; its summary is prepared after it (II.B.6: a summary of the content of each consultation meeting)")
         }
         try checkNotCirculated(existing, meetingID: meetingID)
+    }
+
+    /// Summaries are of consultation meetings with contributors (II.B.6).
+    public static func checkHasSummaries(form: MeetingForm, meetingID: String) throws(RuleViolation) {
+        guard form == .consultationMeeting else {
+            throw RuleViolation(.failedPrecondition,
+                "summaries are prepared for consultation meetings with troop-contributing countries (II.B.6); \(meetingID) is one of the \(form.name)")
+        }
+    }
+
+    /// What a reader allowed to read summaries gets: the President and the Secretariat a prepared
+    /// one, Council members a circulated one (II.B.6).
+    public static func checkReadable(_ caller: Party, _ status: SummaryStatus?, meetingID: String) throws(RuleViolation) {
+        guard let status else {
+            throw RuleViolation(.failedPrecondition,
+                "meeting \(meetingID) has no summary yet: the Council President, assisted by the Secretariat, prepares it after the meeting (II.B.6)")
+        }
+        guard sees(caller, status) else {
+            throw RuleViolation(.failedPrecondition,
+                "the summary of \(meetingID) has not been circulated to the Council members yet (II.B.6)")
+        }
     }
 
     /// A summary is circulated once it is prepared, and once.
     public static func checkMayBeCirculated(_ existing: SummaryStatus?, meetingID: String) throws(RuleViolation) {
         guard existing != nil else {
-            throw RuleViolation(.failedPrecondition, "meeting \(meetingID) has no summary to circulate; prepare it first (II.B.6)")
+            throw RuleViolation(.failedPrecondition, "meeting \(meetingID) has no summary to circulate; prepare it first (PrepareSummary, II.B.6)")
         }
         try checkNotCirculated(existing, meetingID: meetingID)
     }
 
     static func checkNotCirculated(_ existing: SummaryStatus?, meetingID: String) throws(RuleViolation) {
         guard existing != .circulated else {
-            throw RuleViolation(.failedPrecondition, "the summary of \(meetingID) was already circulated")
+            throw RuleViolation(.failedPrecondition, "the summary of \(meetingID) was already circulated to the Council members (II.B.6)")
         }
     }
 

@@ -5,7 +5,8 @@ import ConveneRPC
 import ConveneStore
 import SwiftProtobuf
 
-/// Parties and credentials. Administrator only.
+/// Parties, their roles and credentials, and the Council presidency's terms. Administrator only
+/// (and the administrator's credential serves for nothing else).
 public struct AdministrationService: AdministrationServiceProtocol {
     let backend: Backend
 
@@ -14,7 +15,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
     }
 
     func administrator(_ context: ServerCallContext) async throws {
-        try PartyRules.checkAdministrator(try await backend.caller(context), calling: context.method.description)
+        try PartyRules.checkAdministrator(try await backend.auth.caller(context.requestMetadata), calling: context.method.description)
     }
 
     public func registerParty(_ request: Convene_Admin_V1_RegisterPartyRequest,
@@ -23,8 +24,14 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let name = try requireText(request.name, field: "name", max: 500)
         let kind = try request.kind.domain(field: "kind")
         let roles = try domainRoles(request.roles, field: "roles")
+        try PartyRules.checkRoles(roles, kind: kind)
         do {
-            return try await backend.store.write { db in try db.insert(PartyRecord(name: name, kind: kind, roles: roles)).proto }
+            return try await backend.store.write { [backend] db in
+                try PartyRules.checkPresidency(roles: roles, holder: try db.president()?.party)
+                let party = try db.insert(PartyRecord(name: name, kind: kind, roles: roles))
+                if roles.contains(.councilPresident) { try db.presidencyChanged(to: party.id!, at: backend.now) }
+                return party.proto
+            }
         } catch {
             throw storeError(error, duplicate: "a party named '\(name)'")
         }
@@ -34,13 +41,54 @@ public struct AdministrationService: AdministrationServiceProtocol {
         try await administrator(context)
         let id = try PublicID.party.parse(request.partyID, field: "party_id")
         let roles = try domainRoles(request.roles, field: "roles")
-        return try await backend.store.write { db in
+        return try await backend.store.write { [backend] db in
             guard let party = try db.party(id: id) else { throw PublicID.party.notFound(request.partyID) }
-            let holder = try db.allParties().first { $0.party.isPresident && $0.id != id }
-            try PartyRules.checkPresidency(roles: roles, holder: holder?.party)
+            try PartyRules.checkRoles(roles, kind: party.party.kind)
+            let holder = try db.president()
+            try PartyRules.checkPresidency(roles: roles, holder: holder?.id == id ? nil : holder?.party)
             let updated = PartyRecord(id: id, name: party.name, kind: party.party.kind, roles: roles)
             try db.update(updated)
+            switch (party.party.isPresident, roles.contains(.councilPresident)) {
+            case (false, true): try db.presidencyChanged(to: id, at: backend.now)
+            case (true, false): try db.presidencyChanged(to: nil, at: backend.now)
+            default: break
+            }
             return updated.proto
+        }
+    }
+
+    /// II.B.1: the presidency passes from its holder (who stays a Council member) to another
+    /// Member State, in one transaction, recorded with its date.
+    public func passPresidency(_ request: Convene_Admin_V1_PassPresidencyRequest,
+                               context: ServerCallContext) async throws -> Convene_Admin_V1_PresidencyTerm {
+        try await administrator(context)
+        let id = try PublicID.party.parse(request.partyID, field: "party_id")
+        return try await backend.store.write { [backend] db in
+            guard let party = try db.party(id: id) else { throw PublicID.party.notFound(request.partyID) }
+            try PartyRules.checkMayReceivePresidency(party.party, partyText: request.partyID)
+            let now = backend.now
+            if let holder = try db.president() {
+                var roles = holder.party.roles
+                roles.remove(.councilPresident)
+                roles.insert(.councilMember)
+                try db.update(PartyRecord(id: holder.id, name: holder.name, kind: holder.party.kind, roles: roles))
+            }
+            var roles = party.party.roles
+            roles.remove(.councilMember)
+            roles.insert(.councilPresident)
+            try db.update(PartyRecord(id: id, name: party.name, kind: party.party.kind, roles: roles))
+            let term = try db.presidencyChanged(to: id, at: now)
+            return term.proto(name: party.name)
+        }
+    }
+
+    public func listPresidencies(_ request: Convene_Admin_V1_ListPresidenciesRequest,
+                                 context: ServerCallContext) async throws -> Convene_Admin_V1_ListPresidenciesResponse {
+        try await administrator(context)
+        return try await backend.read { db in
+            let names = Dictionary(uniqueKeysWithValues: try db.allParties().map { ($0.id!, $0.name) })
+            let terms = try db.presidencies().map { $0.proto(name: names[$0.partyID] ?? "") }
+            return .with { $0.terms = terms }
         }
     }
 
@@ -71,6 +119,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
         }
     }
 
+    /// Refused on the next call, and the streams open with it end now.
     public func revokeCredential(_ request: Convene_Admin_V1_RevokeCredentialRequest,
                                  context: ServerCallContext) async throws -> Convene_Admin_V1_RevokeCredentialResponse {
         try await administrator(context)
@@ -82,6 +131,39 @@ public struct AdministrationService: AdministrationServiceProtocol {
                 try db.update(credential)
             }
         }
+        backend.revocations.revoked(id)
         return Convene_Admin_V1_RevokeCredentialResponse()
+    }
+}
+
+extension StoreReader {
+    /// The party holding the Council presidency, if any.
+    func president() throws -> PartyRecord? {
+        try allParties().first { $0.party.isPresident }
+    }
+}
+
+extension StoreWriter {
+    /// Ends the running term of the presidency, if any, and starts `partyID`'s (none: the
+    /// presidency is vacant).
+    @discardableResult
+    func presidencyChanged(to partyID: Int64?, at time: Int64) throws -> PresidencyRecord {
+        for var term in try presidencies() where term.endedAt == nil {
+            term.endedAt = time
+            try update(term)
+        }
+        guard let partyID else { return PresidencyRecord(partyID: 0, startedAt: time) }
+        return try insert(PresidencyRecord(partyID: partyID, startedAt: time))
+    }
+}
+
+extension PresidencyRecord {
+    func proto(name: String) -> Convene_Admin_V1_PresidencyTerm {
+        .with {
+            $0.partyID = PublicID.party.format(partyID)
+            $0.partyName = name
+            $0.startTime = Google_Protobuf_Timestamp(millis: startedAt)
+            if let endedAt { $0.endTime = Google_Protobuf_Timestamp(millis: endedAt) }
+        }
     }
 }

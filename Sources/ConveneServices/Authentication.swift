@@ -5,10 +5,17 @@ import SwiftProtobuf
 import Foundation
 import Logging
 
+/// A party authenticated by one of its credentials.
+public struct AuthenticatedCaller: Sendable {
+    public let party: Party
+    /// The credential the call carries (a revocation of it ends the call's stream).
+    public let credentialID: Int64
+}
+
 /// Maps the bearer token in a call's metadata to the calling party.
 ///
 /// Every call looks the token's hash up in the store, so a revocation takes effect on
-/// the next call. Tokens are never logged.
+/// the next call (and ends the streams open with it, see `Revocations`). Tokens are never logged.
 public struct Authenticator: Sendable {
     let store: any ConveneStore
 
@@ -19,6 +26,10 @@ public struct Authenticator: Sendable {
     public static let metadataKey = "authorization"
 
     public func caller(_ metadata: Metadata) async throws -> Party {
+        try await authenticate(metadata).party
+    }
+
+    public func authenticate(_ metadata: Metadata) async throws -> AuthenticatedCaller {
         guard let header = metadata[Self.metadataKey] else {
             throw RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
         }
@@ -26,17 +37,26 @@ public struct Authenticator: Sendable {
             throw RPCError(.unauthenticated, "authorization metadata must be 'Bearer <token>'")
         }
         let hash = TokenHashing.hash(String(header.dropFirst(7)))
-        let party: PartyRecord? = try await store.read { db in
+        let caller: AuthenticatedCaller? = try await store.read { db in
             guard let credential = try db.credential(tokenHash: hash),
                   TokenHashing.constantTimeEquals(credential.tokenHash, hash),
-                  credential.revokedAt == nil
+                  credential.revokedAt == nil, let id = credential.id,
+                  let party = try db.party(id: credential.partyID)
             else { return nil }
-            return try db.party(id: credential.partyID)
+            return AuthenticatedCaller(party: party.party, credentialID: id)
         }
-        guard let party else {
+        guard let caller else {
             throw RPCError(.unauthenticated, "unknown or revoked credential")
         }
-        return party.party
+        return caller
+    }
+
+    /// Whether a credential has been revoked (or no longer exists).
+    func isRevoked(_ credentialID: Int64) async throws -> Bool {
+        try await store.read { db in
+            guard let credential = try db.credential(id: credentialID) else { return true }
+            return credential.revokedAt != nil
+        }
     }
 
     /// On first start: an administrator party and its credential, written to
@@ -61,5 +81,39 @@ public struct Authenticator: Sendable {
         }
         guard created else { return }
         logger.notice("created the administrator credential", metadata: ["file": "\(path)"])
+    }
+}
+
+/// Tells the streams open with a credential that it was revoked, so that they end at the
+/// revocation rather than at their next call.
+public final class Revocations: Sendable {
+    private struct State {
+        var waiters: [Int: (credentialID: Int64, continuation: AsyncStream<Void>.Continuation)] = [:]
+        var next = 0
+    }
+
+    private let state = Locked(State())
+
+    public init() {}
+
+    /// Called after a revocation is committed.
+    func revoked(_ credentialID: Int64) {
+        let waiting = state.withLock { state in state.waiters.values.filter { $0.credentialID == credentialID } }
+        for waiter in waiting { waiter.continuation.yield() }
+    }
+
+    /// A stream that yields when the credential is revoked; subscribe before checking the store, so
+    /// that no revocation falls between the two.
+    func subscribe(_ credentialID: Int64) -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            defer { state.next += 1 }
+            state.waiters[state.next] = (credentialID, continuation)
+            return state.next
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.waiters.removeValue(forKey: id) }
+        }
+        return stream
     }
 }

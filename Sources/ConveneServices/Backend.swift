@@ -4,23 +4,58 @@ import ConveneStore
 import Foundation
 
 /// What the domain services work with: the store, the bus that hands committed events to
-/// watchers, the credentials and the time of day.
+/// watchers, the credentials (and their revocations) and the time of day.
 public struct Backend: Sendable {
     public let store: any ConveneStore
     public let events: EventBus
     public let clock: any WallClock
+    public let revocations: Revocations
     let auth: Authenticator
 
-    public init(store: any ConveneStore, events: EventBus, clock: any WallClock = SystemClock()) {
+    public init(store: any ConveneStore, events: EventBus, clock: any WallClock = SystemClock(),
+                revocations: Revocations = Revocations()) {
         self.store = store
         self.events = events
         self.clock = clock
+        self.revocations = revocations
         self.auth = Authenticator(store: store)
     }
 
-    /// The authenticated caller; UNAUTHENTICATED without a valid credential.
+    /// The authenticated caller, a party to the consultations: UNAUTHENTICATED without a valid
+    /// credential, PERMISSION_DENIED for the administrator's (administration only).
     func caller(_ context: ServerCallContext) async throws -> Party {
-        try await auth.caller(context.requestMetadata)
+        try await participant(context).party
+    }
+
+    /// The same, with the credential it used (for streams, which end when it is revoked).
+    func participant(_ context: ServerCallContext) async throws -> AuthenticatedCaller {
+        let caller = try await auth.authenticate(context.requestMetadata)
+        try PartyRules.checkTakesPart(caller.party)
+        return caller
+    }
+
+    /// Runs a stream's `body` to its end, unless `caller`'s credential is revoked first: then the
+    /// call ends at once with UNAUTHENTICATED (and `body` is cancelled).
+    func untilRevoked<T: Sendable>(_ caller: AuthenticatedCaller,
+                                   _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let revoked = revocations.subscribe(caller.credentialID)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [auth] in
+                if try await auth.isRevoked(caller.credentialID) { throw Self.revokedError(caller.credentialID) }
+                for await _ in revoked { throw Self.revokedError(caller.credentialID) }
+                return nil  // cancelled: the body ended first
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw CancellationError()
+        }
+    }
+
+    static func revokedError(_ credentialID: Int64) -> RPCError {
+        RPCError(.unauthenticated, "credential \(PublicID.credential.format(credentialID)) was revoked; the stream ends")
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
@@ -35,11 +70,12 @@ public struct Backend: Sendable {
     /// Now, in milliseconds since 1970.
     var now: Int64 { clock.nowMillis() }
 
-    /// An event of `operationID` happening now.
+    /// An event of `operationID` happening now, received by `audience` (the rule of the read
+    /// method that shows its subject).
     func event(_ operationID: Int64, _ kind: String, subject: String, _ description: String,
-               meetingID: Int64? = nil) -> EventRecord {
+               audience: EventAudience) -> EventRecord {
         EventRecord(operationID: operationID, kind: kind, subjectID: subject, description: description,
-                    meetingID: meetingID, time: now)
+                    meetingID: nil, time: now, audience: audience)
     }
 }
 

@@ -12,7 +12,12 @@ import SwiftProtobuf
 extension BriefingService {
     public func uploadAttachment(_ requests: RequestMessages<Convene_Briefing_V1_AttachmentChunk>,
                                  context: ServerCallContext) async throws -> Convene_Briefing_V1_Attachment {
-        let caller = try await secretariat(context)
+        let caller = try await backend.participant(context)
+        try BriefingRules.checkMayPublish(caller.party)
+        return try await backend.untilRevoked(caller) { [self] in try await receive(requests, caller: caller.party) }
+    }
+
+    func receive(_ requests: RequestMessages<Convene_Briefing_V1_AttachmentChunk>, caller: Party) async throws -> Convene_Briefing_V1_Attachment {
         var chunks = requests.makeAsyncIterator()
         guard let first = try await chunks.next(), first.hasHeader else {
             throw RPCError(.invalidArgument, "header: the first message of an upload carries the attachment's header")
@@ -55,8 +60,8 @@ extension BriefingService {
                 throw RPCError(.internal, "attachment vanished during upload")
             }
             try db.update(done)
-            events.append(backend.event(meeting.operationID, "attachment.uploaded", subject: "att-\(done.id!)",
-                                        "\(done.fileName), \(done.size) bytes", meetingID: meeting.id))
+            events.append(backend.event(meeting.operationID, "attachment.uploaded", subject: PublicID.attachment.format(done.id),
+                                        "\(done.fileName), \(done.size) bytes", audience: .meeting(meeting.id!)))
         }
         return done.proto
     }
@@ -64,19 +69,28 @@ extension BriefingService {
     public func downloadAttachment(_ request: Convene_Briefing_V1_DownloadAttachmentRequest,
                                    responses: ResponseStreamWriter<Convene_Briefing_V1_AttachmentChunk>,
                                    context: ServerCallContext) async throws {
-        let caller = try await backend.caller(context)
+        let caller = try await backend.participant(context)
         let id = try PublicID.attachment.parse(request.attachmentID, field: "attachment_id")
         let attachment = try await backend.read { db in
-            guard let attachment = try db.attachment(id: id), attachment.complete else {
-                throw PublicID.attachment.notFound(request.attachmentID)
-            }
-            _ = try db.requireVisibleMeeting(PublicID.meeting.format(attachment.meetingID), caller: caller)
+            guard let attachment = try db.attachment(id: id), attachment.complete,
+                  let meeting = try db.meeting(id: attachment.meetingID),
+                  MeetingRules.maySee(caller.party, invited: try db.invitation(meetingID: meeting.id!, partyID: caller.party.id) != nil)
+            else { throw PublicID.attachment.notFound(request.attachmentID) }
             return attachment
         }
-        // The header with the first piece (an empty attachment: with no data), then a piece a message.
+        try await backend.untilRevoked(caller) { [backend] in
+            try await Self.send(attachment, store: backend.store, to: responses)
+        }
+    }
+
+    /// The header with the first piece (an empty attachment: with no data), then a piece a message.
+    static func send(_ attachment: AttachmentRecord, store: any ConveneStore,
+                     to responses: ResponseStreamWriter<Convene_Briefing_V1_AttachmentChunk>) async throws {
+        let id = attachment.id!
         var position = 0
         repeat {
-            let piece = try await backend.read { [position] db in try db.attachmentChunk(attachmentID: id, position: position) }
+            try Task.checkCancellation()  // e.g. its credential was revoked
+            let piece = try await store.read { [position] db in try db.attachmentChunk(attachmentID: id, position: position) }
             if piece == nil && position > 0 { return }
             try await responses.send(.with {
                 if position == 0 {

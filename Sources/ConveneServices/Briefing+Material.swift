@@ -19,7 +19,7 @@ extension BriefingService {
             let sheet = try db.insert(FactSheetRecord(meetingID: meeting.id!, title: title, content: content,
                                                       recipients: recipients, issuedAt: backend.now))
             events.append(backend.event(meeting.operationID, "factsheet.issued", subject: "factsheet-\(sheet.id!)",
-                                        "fact sheet handed to \(recipients.count) participants (II.B.5(c))", meetingID: meeting.id))
+                                        "fact sheet handed to \(recipients.count) participants (II.B.5(c))", audience: .meeting(meeting.id!)))
             return sheet.proto
         }
     }
@@ -48,7 +48,8 @@ extension BriefingService {
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             for (index, id) in attachmentIDs.enumerated() {
                 guard let attachment = try db.attachment(id: id), attachment.complete, attachment.meetingID == meeting.id else {
-                    throw RPCError(.notFound, "attachment_ids: no attachment \(request.attachmentIds[index]) for meeting \(request.meetingID)")
+                    throw db.attachmentMismatch(id, text: request.attachmentIds[index], meeting: meeting, meetingText: request.meetingID,
+                                                caller: caller)
                 }
             }
             let briefing = try db.insert(BriefingRecordRow(
@@ -57,7 +58,7 @@ extension BriefingService {
                 humanitarian: a.humanitarian, humanRights: a.humanRights, notAssessed: missing,
                 attachmentIDs: attachmentIDs, givenAt: backend.now))
             events.append(backend.event(meeting.operationID, "briefing.given", subject: "briefing-\(briefing.id!)",
-                                        "briefing by \(briefer)", meetingID: meeting.id))
+                                        "briefing by \(briefer)", audience: .meeting(meeting.id!)))
             return briefing.proto
         }
     }
@@ -69,5 +70,18 @@ extension BriefingService {
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             return .with { $0.briefings = (try? db.briefings(meetingID: meeting.id!).map(\.proto)) ?? [] }
         }
+    }
+}
+
+extension StoreReader {
+    /// Why attachment `id` cannot go with a briefing in `meeting`: it does not exist (or is not
+    /// complete), or it belongs to another meeting, named when the caller may see that one.
+    func attachmentMismatch(_ id: Int64, text: String, meeting: MeetingRecord, meetingText: String, caller: Party) -> RPCError {
+        guard let attachment = try? attachment(id: id), attachment.complete,
+              let owner = try? self.meeting(id: attachment.meetingID),
+              MeetingRules.maySee(caller, invited: ((try? invitation(meetingID: owner.id!, partyID: caller.id)) ?? nil) != nil)
+        else { return RPCError(.notFound, "attachment_ids: no attachment \(text)") }
+        return RPCError(.failedPrecondition,
+            "attachment_ids: \(text) is an attachment of meeting \(PublicID.meeting.format(owner.id)), not of \(meetingText)")
     }
 }

@@ -40,7 +40,8 @@ public struct BriefingService: BriefingServiceProtocol {
             let operation = try db.requireOperation(request.operationID)
             let report = try db.insert(ReportRecord(operationID: operation.id!, symbol: symbol, title: title, text: request.text,
                                                     requestedByCouncil: request.requestedByCouncil, publishedAt: backend.now))
-            events.append(backend.event(operation.id!, "report.published", subject: "report-\(report.id!)", "\(symbol): \(title)"))
+            events.append(backend.event(operation.id!, "report.published", subject: PublicID.report.format(report.id),
+                                        "\(symbol): \(title)", audience: .operation))
             return report.proto
         }
     }
@@ -51,20 +52,21 @@ public struct BriefingService: BriefingServiceProtocol {
                                  context: ServerCallContext) async throws -> Convene_Briefing_V1_Report {
         let caller = try await secretariat(context)
         let lead = leadTimeMillis
+        let lateReason = try optionalReason(request.lateReason, field: "late_reason")
         return try await backend.write { [backend] db, events in
             let id = try PublicID.report.parse(request.reportID, field: "report_id")
             guard var report = try db.report(id: id) else { throw PublicID.report.notFound(request.reportID) }
             try BriefingRules.checkNotDistributed(distributed: report.distributedAt != nil, reportID: request.reportID)
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
-            try BriefingRules.checkDistributionMeeting(sameOperation: meeting.operationID == report.operationID, form: meeting.form,
-                                                       meetingID: request.meetingID)
+            try BriefingRules.checkDistributionMeeting(meetingOperation: PublicID.operation.format(meeting.operationID),
+                                                       reportOperation: PublicID.operation.format(report.operationID),
+                                                       form: meeting.form, meetingID: request.meetingID, reportID: request.reportID)
             let now = backend.now
             let flags = report.requestedByCouncil
                 ? BriefingRules.distributionFlags(now: now, meetingAt: meeting.scheduledAt, leadTime: lead,
-                                                  councilDiscussionsAt: try db.councilDiscussions(operationID: report.operationID))
+                                                  councilDiscussions: try db.councilDiscussions(operationID: report.operationID))
                 : []
-            report.lateReason = try BriefingRules.checkLateReason(
-                flags: flags, reason: request.lateReason.trimmingCharacters(in: .whitespacesAndNewlines))
+            report.lateReason = try BriefingRules.checkLateReason(flags: flags, reason: lateReason)
             report.meetingID = meeting.id
             report.distributedAt = now
             report.flags = flags
@@ -72,17 +74,27 @@ public struct BriefingService: BriefingServiceProtocol {
             events.append(backend.event(report.operationID, flags.isEmpty ? "report.distributed" : "report.distributed_late",
                                         subject: request.reportID,
                                         flags.isEmpty ? "distributed to the invitees" : flags.joined(separator: "; "),
-                                        meetingID: meeting.id))
+                                        audience: .meeting(meeting.id!)))
             return report.proto
         }
     }
 
     public func listReports(_ request: Convene_Briefing_V1_ListReportsRequest,
                             context: ServerCallContext) async throws -> Convene_Briefing_V1_ListReportsResponse {
-        _ = try await backend.caller(context)
+        let caller = try await backend.caller(context)
         return try await backend.read { db in
-            let operation = try db.requireOperation(request.operationID)
-            return .with { $0.reports = (try? db.reports(operationID: operation.id!).map(\.proto)) ?? [] }
+            let (operation, _, _) = try db.requireReadableOperation(request.operationID, caller: caller, reading: "the reports")
+            // The meeting a report went to is shown only to those who see the meeting.
+            return try .with {
+                $0.reports = try db.reports(operationID: operation.id!).map { report in
+                    var visible = report.proto
+                    if let meetingID = report.meetingID,
+                       !MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meetingID, partyID: caller.id) != nil) {
+                        visible.meetingID = ""
+                    }
+                    return visible
+                }
+            }
         }
     }
 
@@ -97,7 +109,7 @@ public struct BriefingService: BriefingServiceProtocol {
             let advice = try db.insert(AdviceRecord(operationID: operation.id!, question: question, options: options,
                                                     submittedAt: backend.now))
             events.append(backend.event(operation.id!, "advice.submitted", subject: "advice-\(advice.id!)",
-                                        "\(request.options.count) options (I.B.9)"))
+                                        "\(request.options.count) options (I.B.9)", audience: .advice))
             return advice.proto
         }
     }
@@ -107,8 +119,7 @@ public struct BriefingService: BriefingServiceProtocol {
         let caller = try await backend.caller(context)
         return try await backend.read { db in
             let operation = try db.requireOperation(request.operationID)
-            let contributes = try db.contributions(operationID: operation.id!).contains { $0.partyID == caller.id }
-            try BriefingRules.checkMayReadAdvice(caller, contributes: contributes, operationID: request.operationID)
+            try BriefingRules.checkMayReadAdvice(caller, facts: try db.facts(of: operation), operationID: request.operationID)
             return .with { $0.advice = (try? db.advice(operationID: operation.id!).map(\.proto)) ?? [] }
         }
     }
@@ -116,7 +127,9 @@ public struct BriefingService: BriefingServiceProtocol {
 
 extension StoreReader {
     /// When the Council members' own discussions of an operation are scheduled (II.B.5(b), II.B.6).
-    func councilDiscussions(operationID: Int64) throws -> [Int64] {
-        try meetings(operationID: operationID).filter(\.form.isCouncilDiscussion).map(\.scheduledAt)
+    func councilDiscussions(operationID: Int64) throws -> [BriefingRules.CouncilDiscussion] {
+        try meetings(operationID: operationID).filter(\.form.isCouncilDiscussion).map {
+            BriefingRules.CouncilDiscussion(id: PublicID.meeting.format($0.id), scheduledAt: $0.scheduledAt)
+        }
     }
 }

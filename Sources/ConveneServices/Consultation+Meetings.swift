@@ -5,7 +5,7 @@ import ConveneRPC
 import ConveneStore
 import SwiftProtobuf
 
-/// Meetings: who is invited, convening, holding, statements (II.A-II.D, II.B.3, II.B.6, I.B.2).
+/// Meetings: who is invited, convening, holding, statements (II.A-II.D, II.B.3-II.B.6, I.B.2).
 extension ConsultationService {
     public func proposeInvitations(_ request: Convene_Consultation_V1_ProposeInvitationsRequest,
                                    context: ServerCallContext) async throws -> Convene_Consultation_V1_ProposeInvitationsResponse {
@@ -20,6 +20,13 @@ extension ConsultationService {
             return .with {
                 $0.required = proposal.required.map { invitationProto($0, name: names[$0.partyID] ?? "") }
                 $0.optional = proposal.optional.map { invitationProto($0, name: names[$0.partyID] ?? "") }
+                $0.excluded = proposal.excluded.map { exclusion in
+                    .with {
+                        $0.partyID = PublicID.party.format(exclusion.partyID)
+                        $0.partyName = names[exclusion.partyID] ?? ""
+                        $0.reason = exclusion.reason
+                    }
+                }
             }
         }
     }
@@ -32,23 +39,35 @@ extension ConsultationService {
         try MeetingRules.checkInformalPaper(form: form, agenda: request.hasInformalPaper ? request.informalPaper.agenda : nil)
         let details = try MeetingDetails(request)
         try MeetingRules.checkMissionOfficials(form: form, named: !details.missionOfficials.isEmpty)
+        let pastReason = try MeetingRules.checkScheduledTime(details.scheduledAt, now: backend.now, pastReason: details.pastReason)
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             let operationID = operation.id!
             try MeetingRules.checkOperationOpen(phase: operation.phase, operationID: request.operationID)
-            let answered = try details.requestID.map { try db.requireRequest($0, text: request.requestID, operationID: operationID) }
+            let answered = try details.requestID.map {
+                try db.requireRequest($0, text: request.requestID, operation: operation, caller: caller)
+            }
             if let answered { try MeetingRules.checkAnswers(answered.facts(id: request.requestID), form: form) }
             try MeetingRules.checkOccasion(form: form, stage: details.stage, answersRequest: answered != nil)
             let recordedOverride = try MeetingRules.checkSummariesCirculated(
                 form: form, scheduledAt: details.scheduledAt, earlier: try db.earlierMeetings(operationID: operationID),
                 caller: caller, overrideReason: details.overrideReason)
+            let (reportID, flags) = try db.reportOrder(details.reportID, text: request.reportID, operation: operation, form: form,
+                                                       scheduledAt: details.scheduledAt)
+            let lateReason = try BriefingRules.checkLateReason(flags: flags, reason: details.lateReason, action: "convene")
             let invitations = try db.invitations(form: form, operation: operation, adding: details.additionalInvitees,
                                                  operationID: request.operationID)
-            let meeting = try db.insert(MeetingRecord(
+            var record = MeetingRecord(
                 operationID: operationID, form: form, isPublic: request.public, stage: details.stage, requestID: answered?.id,
-                scheduledAt: details.scheduledAt, convenedBy: caller.id, topics: details.topics,
+                scheduledAt: details.scheduledAt, convenedBy: caller.id,
+                topics: details.topics + (answered.map(Self.concernTopics) ?? []),
                 paper: try details.paper.map { try db.withPlanningLessons($0, stage: details.stage) },
-                missionOfficials: details.missionOfficials, summaryOverrideReason: recordedOverride, createdAt: backend.now))
+                missionOfficials: details.missionOfficials, summaryOverrideReason: recordedOverride, createdAt: backend.now)
+            record.pastReason = pastReason
+            record.reportID = reportID
+            record.flags = flags
+            record.lateReason = lateReason
+            let meeting = try db.insert(record)
             let meetingID = meeting.id!
             for invitation in invitations { try db.insert(InvitationRecord(meetingID: meetingID, invitation: invitation)) }
             if var answered {
@@ -56,10 +75,19 @@ extension ConsultationService {
                 answered.meetingID = meetingID
                 try db.update(answered)
             }
+            let occasion = details.stage.map { " at stage \($0.provision)" } ?? (answered.map { " at request \(PublicID.request.format($0.id))" } ?? "")
             events.append(backend.event(operationID, "meeting.convened", subject: PublicID.meeting.format(meetingID),
-                                        "\(form.provision) meeting convened" + (details.stage.map { " at stage \($0.provision)" } ?? ""),
-                                        meetingID: meetingID))
+                                        "\(form.name) convened" + occasion + (pastReason == nil ? "" : ", recorded after the fact"),
+                                        audience: .meeting(meetingID)))
             return try meetingProto(try db.meeting(id: meetingID)!, db: db)
+        }
+    }
+
+    /// II.B.4(d): the concerns of the request a meeting is convened at are topics of that meeting.
+    static func concernTopics(_ request: MeetingRequestRecord) -> [TopicRecord] {
+        RequestRules.concernTopics(request.concerns).map {
+            TopicRecord(kind: TopicKind.contributorConcerns.rawValue, description: $0, raisedByPartyID: request.requestedBy,
+                        requestID: request.id)
         }
     }
 
@@ -93,11 +121,11 @@ extension ConsultationService {
         return try await backend.write { [backend] db, events in
             var meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             try MeetingRules.checkMayRecordHeld(caller, convenedBy: meeting.convenedBy, form: meeting.form, status: meeting.status,
-                                                meetingID: request.meetingID)
+                                                scheduledAt: meeting.scheduledAt, now: backend.now, meetingID: request.meetingID)
             meeting.status = .held
             try db.update(meeting)
             events.append(backend.event(meeting.operationID, "meeting.held", subject: request.meetingID, "meeting held",
-                                        meetingID: meeting.id))
+                                        audience: .meeting(meeting.id!)))
             return try meetingProto(meeting, db: db)
         }
     }
@@ -115,7 +143,7 @@ extension ConsultationService {
                                                           concern: request.concern, createdAt: backend.now))
             events.append(backend.event(meeting.operationID, request.concern ? "concern.raised" : "statement.recorded",
                                         subject: PublicID.statement.format(statement.id), "\(caller.name) spoke",
-                                        meetingID: meeting.id))
+                                        audience: .meeting(meeting.id!)))
             return statement.proto
         }
     }
@@ -127,24 +155,30 @@ extension ConsultationService {
         let response = try requireText(request.response, field: "response")
         return try await backend.write { [backend] db, events in
             let id = try PublicID.statement.parse(request.statementID, field: "statement_id")
-            guard var statement = try db.statement(id: id), let meeting = try db.meeting(id: statement.meetingID) else {
-                throw PublicID.statement.notFound(request.statementID)
-            }
+            guard var statement = try db.statement(id: id) else { throw PublicID.statement.notFound(request.statementID) }
+            let meeting = try db.requireVisibleMeeting(PublicID.meeting.format(statement.meetingID), caller: caller)
             try OperationRules.checkIsConcern(statement.concern, statementID: request.statementID)
             statement.response = response
             statement.respondedBy = caller.id
             try db.update(statement)
             events.append(backend.event(meeting.operationID, "concern.answered", subject: request.statementID,
-                                        "concern answered by \(caller.name)", meetingID: meeting.id))
+                                        "concern answered by \(caller.name)", audience: .meeting(meeting.id!)))
             return statement.proto
         }
     }
 }
 
 extension StoreReader {
-    /// The request `id` of `operationID`; NOT_FOUND naming `text` otherwise.
-    func requireRequest(_ id: Int64, text: String, operationID: Int64) throws -> MeetingRequestRecord {
-        guard let found = try request(id: id), found.operationID == operationID else { throw PublicID.request.notFound(text) }
+    /// The request `id` for a meeting on `operation`: NOT_FOUND when the caller may not see it, and
+    /// FAILED_PRECONDITION naming its operation when it is another's.
+    func requireRequest(_ id: Int64, text: String, operation: OperationRecord, caller: Party) throws -> MeetingRequestRecord {
+        guard let found = try request(id: id), RequestRules.visible(caller, requestedBy: found.requestedBy) else {
+            throw PublicID.request.notFound(text)
+        }
+        guard found.operationID == operation.id else {
+            throw RPCError(.failedPrecondition,
+                "request_id: \(text) asks for a meeting on operation \(PublicID.operation.format(found.operationID)), not on \(PublicID.operation.format(operation.id))")
+        }
         return found
     }
 
@@ -153,7 +187,7 @@ extension StoreReader {
                      operationID: String) throws -> [ProposedInvitation] {
         let parties = try allParties()
         let proposal = InvitationRules.propose(form: form, facts: try facts(of: operation), parties: parties.map(\.party))
-        return try InvitationRules.choose(required: proposal.required, optional: proposal.optional, additional: additional,
+        return try InvitationRules.choose(proposal, additional: additional,
                                           isParty: { id in parties.contains { $0.id == id } }, operationID: operationID)
     }
 
@@ -163,6 +197,25 @@ extension StoreReader {
             MeetingRules.EarlierMeeting(id: PublicID.meeting.format(meeting.id), form: meeting.form, scheduledAt: meeting.scheduledAt,
                                         summary: try summary(meetingID: meeting.id!)?.status ?? .notPrepared)
         }
+    }
+
+    /// II.B.5(b): the report a meeting discusses, and the order rules its time breaks against the
+    /// operation's other meetings on that report (Council-requested reports only).
+    func reportOrder(_ reportID: Int64?, text: String, operation: OperationRecord, form: MeetingForm,
+                     scheduledAt: Int64) throws -> (Int64?, [String]) {
+        guard let reportID else { return (nil, []) }
+        guard let report = try report(id: reportID) else {
+            throw RPCError(.notFound, "report_id: no report \(text)")
+        }
+        guard report.operationID == operation.id else {
+            throw RPCError(.failedPrecondition,
+                "report_id: \(text) is a report on operation \(PublicID.operation.format(report.operationID)), not on \(PublicID.operation.format(operation.id))")
+        }
+        guard report.requestedByCouncil else { return (reportID, []) }
+        let others = try meetings(operationID: operation.id!).filter { $0.reportID == reportID }.map {
+            MeetingRules.ScheduledDiscussion(id: PublicID.meeting.format($0.id), form: $0.form, scheduledAt: $0.scheduledAt)
+        }
+        return (reportID, MeetingRules.orderFlags(form: form, scheduledAt: scheduledAt, reportID: text, others: others))
     }
 
     /// II.B.2(a), I.B.3, I.A.7: a mission-planning meeting's paper gets the relevant lessons as background documents.

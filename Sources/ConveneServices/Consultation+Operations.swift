@@ -5,7 +5,7 @@ import ConveneRPC
 import ConveneStore
 import SwiftProtobuf
 
-/// Operations and their contributors (II.A.2, II.B.2(b), (c), (f)).
+/// Operations and their contributors (II.A.2, II.B.2(b), (c), (f), II.B.3).
 extension ConsultationService {
     public func createOperation(_ request: Convene_Consultation_V1_CreateOperationRequest,
                                 context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation {
@@ -19,7 +19,7 @@ extension ConsultationService {
                 let operation = try db.insert(OperationRecord(name: name, mandate: request.mandate, useOfForce: request.useOfForce,
                                                               phase: phase, hostCountryID: host?.id, createdAt: backend.now))
                 events.append(backend.event(operation.id!, "operation.created", subject: PublicID.operation.format(operation.id),
-                                            "operation \(name) registered"))
+                                            "operation \(name) registered", audience: .operation))
                 return operation.proto(potentialContributors: [])
             }
         } catch {
@@ -29,21 +29,20 @@ extension ConsultationService {
 
     public func getOperation(_ request: Convene_Consultation_V1_GetOperationRequest,
                              context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation {
-        _ = try await backend.caller(context)
+        let caller = try await backend.caller(context)
         return try await backend.read { db in
-            let operation = try db.requireOperation(request.operationID)
-            return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
+            try db.operationProto(try db.requireOperation(request.operationID), for: caller)
         }
     }
 
     public func listOperations(_ request: Convene_Consultation_V1_ListOperationsRequest,
                                context: ServerCallContext) async throws -> Convene_Consultation_V1_ListOperationsResponse {
-        _ = try await backend.caller(context)
+        let caller = try await backend.caller(context)
         let page = Page(after: try PageToken.after(request.pageToken), size: try PageToken.size(request.pageSize))
         return try await backend.read { db in
             let operations = try db.operations(page)
             return try .with {
-                $0.operations = try operations.map { $0.proto(potentialContributors: try db.potentialContributors(operationID: $0.id!)) }
+                $0.operations = try operations.map { try db.operationProto($0, for: caller) }
                 $0.nextPageToken = PageToken.next(after: operations.last?.id, count: operations.count, size: page.size)
             }
         }
@@ -52,27 +51,26 @@ extension ConsultationService {
     public func updateMandate(_ request: Convene_Consultation_V1_UpdateMandateRequest,
                               context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation {
         try OperationRules.checkMayChangeMandate(try await backend.caller(context))
+        let phase = Phase(rawValue: request.phase.rawValue)
         return try await backend.write { [backend] db, events in
             var operation = try db.requireOperation(request.operationID)
-            var changes: [String] = []
-            if !request.mandate.isEmpty, request.mandate != operation.mandate {
-                operation.mandate = request.mandate
-                changes.append("mandate")
-            }
-            if !request.useOfForce.isEmpty, request.useOfForce != operation.useOfForce {
-                operation.useOfForce = request.useOfForce
-                changes.append("authorization to use force")
-            }
-            if let phase = Phase(rawValue: request.phase.rawValue), phase != operation.phase {
+            let changed = try OperationRules.changes([
+                ("mandate", !request.mandate.isEmpty, request.mandate != operation.mandate),
+                ("use_of_force", !request.useOfForce.isEmpty, request.useOfForce != operation.useOfForce),
+                ("phase", phase != nil, phase != operation.phase),
+            ])
+            if changed.contains("mandate") { operation.mandate = request.mandate }
+            if changed.contains("use_of_force") { operation.useOfForce = request.useOfForce }
+            if changed.contains("phase"), let phase {
                 try OperationRules.checkPhaseChange(from: operation.phase, to: phase)
                 operation.phase = phase
-                changes.append("phase")
             }
-            try require(!changes.isEmpty, .invalidArgument, "nothing to change: give mandate, use_of_force or phase")
             operation.version += 1
             try db.update(operation)
+            // In words (the Military Staff Committee plugin reads "authorization to use force").
+            let words = ["mandate": "mandate", "use_of_force": "authorization to use force", "phase": "phase"]
             events.append(backend.event(operation.id!, "mandate.updated", subject: PublicID.operation.format(operation.id),
-                                        "changed: " + changes.joined(separator: ", ")))
+                                        "changed: " + changed.map { words[$0] ?? $0 }.joined(separator: ", "), audience: .operation))
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
         }
     }
@@ -87,20 +85,20 @@ extension ConsultationService {
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             let party = try db.requireParty(request.partyID, field: "party_id")
-            try OperationRules.checkMayContribute(party.party)
+            try OperationRules.checkMayContribute(party.party, kind: kind, partyText: request.partyID)
             let contribution = try db.insert(ContributionRecord(operationID: operation.id!, partyID: party.id!, kind: kind,
                                                                 quantity: request.quantity, description: request.description_p))
             events.append(backend.event(operation.id!, "contribution.recorded", subject: PublicID.contribution.format(contribution.id),
-                                        "\(party.name): \(request.quantity) \(request.kind)"))
+                                        "\(party.name): \(request.quantity) \(kind.name)", audience: .operation))
             return contribution.proto
         }
     }
 
     public func listContributions(_ request: Convene_Consultation_V1_ListContributionsRequest,
                                   context: ServerCallContext) async throws -> Convene_Consultation_V1_ListContributionsResponse {
-        _ = try await backend.caller(context)
+        let caller = try await backend.caller(context)
         return try await backend.read { db in
-            let operation = try db.requireOperation(request.operationID)
+            let (operation, _, _) = try db.requireReadableOperation(request.operationID, caller: caller, reading: "the contributions")
             return .with { $0.contributions = (try? db.contributions(operationID: operation.id!).map(\.proto)) ?? [] }
         }
     }
@@ -114,8 +112,23 @@ extension ConsultationService {
             try OperationRules.checkCanContributeTroops(party.party)
             try db.addPotentialContributor(operationID: operation.id!, partyID: party.id!)
             events.append(backend.event(operation.id!, "contributor.identified", subject: PublicID.party.format(party.id),
-                                        "\(party.name) identified as a potential contributor (II.A.2)"))
+                                        "\(party.name) identified as a potential contributor (II.A.2)", audience: .operation))
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
         }
+    }
+}
+
+extension StoreReader {
+    /// An operation as `caller` sees it: in full, or its id and name only (`limited`) for a party
+    /// that takes no part in it.
+    func operationProto(_ operation: OperationRecord, for caller: Party) throws -> Convene_Consultation_V1_Operation {
+        guard try access(caller, to: operation).access != .existenceOnly else {
+            return .with {
+                $0.id = PublicID.operation.format(operation.id)
+                $0.name = operation.name
+                $0.limited = true
+            }
+        }
+        return operation.proto(potentialContributors: try potentialContributors(operationID: operation.id!))
     }
 }

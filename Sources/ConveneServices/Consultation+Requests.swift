@@ -7,18 +7,27 @@ import SwiftProtobuf
 
 /// Contributors' requests for meetings (II.A.1, II.B.2) and the summaries of meetings (II.B.6).
 extension ConsultationService {
+    /// Most concerns a request carries, and the longest one.
+    static let maxConcerns = 50
+    static let maxConcernBytes = 2_000
+
     public func requestMeeting(_ request: Convene_Consultation_V1_RequestMeetingRequest,
                                context: ServerCallContext) async throws -> Convene_Consultation_V1_MeetingRequest {
         let caller = try await backend.caller(context)
         let form = try meetingForm(request.form)
         let reason = try requireText(request.reason, field: "reason")
+        try require(request.concerns.count <= Self.maxConcerns, .invalidArgument, "concerns: at most \(Self.maxConcerns)")
+        for (index, concern) in request.concerns.enumerated() {
+            _ = try requireText(concern, field: "concerns[\(index)]", max: Self.maxConcernBytes)
+        }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             try RequestRules.checkMayRequest(caller, facts: try db.facts(of: operation), operationID: request.operationID, form: form)
             let record = try db.insert(MeetingRequestRecord(operationID: operation.id!, requestedBy: caller.id, form: form,
                                                             reason: reason, concerns: request.concerns, createdAt: backend.now))
             events.append(backend.event(operation.id!, "meeting.requested", subject: PublicID.request.format(record.id),
-                                        "\(caller.name) requests a \(form.provision) meeting (II.A.1, II.B.2)"))
+                                        "\(caller.name) requests \(form.name) (II.A.1, II.B.2)",
+                                        audience: .request(requestedBy: caller.id)))
             return record.proto
         }
     }
@@ -45,7 +54,7 @@ extension ConsultationService {
             record.declineReason = reason
             try db.update(record)
             events.append(backend.event(record.operationID, "meeting.request_declined", subject: request.requestID,
-                                        "declined: \(reason)"))
+                                        "declined: \(reason)", audience: .request(requestedBy: record.requestedBy)))
             return record.proto
         }
     }
@@ -62,7 +71,7 @@ extension ConsultationService {
             let summary = SummaryRecord(meetingID: meeting.id!, text: text, preparedBy: caller.id, preparedAt: backend.now)
             try db.save(summary)
             events.append(backend.event(meeting.operationID, "summary.prepared", subject: request.meetingID,
-                                        "summary prepared (II.B.6)", meetingID: meeting.id))
+                                        "summary prepared (II.B.6)", audience: .meeting(meeting.id!)))
             return summary.proto
         }
     }
@@ -73,6 +82,7 @@ extension ConsultationService {
         try SummaryRules.checkMayCirculate(caller)
         return try await backend.write { [backend] db, events in
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
+            try SummaryRules.checkHasSummaries(form: meeting.form, meetingID: request.meetingID)
             let existing = try db.summary(meetingID: meeting.id!)
             try SummaryRules.checkMayBeCirculated(existing?.status, meetingID: request.meetingID)
             guard var summary = existing else { throw PublicID.meeting.notFound(request.meetingID) }
@@ -80,7 +90,7 @@ extension ConsultationService {
             summary.circulatedAt = backend.now
             try db.save(summary)
             events.append(backend.event(meeting.operationID, "summary.circulated", subject: request.meetingID,
-                                        "summary circulated to Council members (II.B.6)", meetingID: meeting.id))
+                                        "summary circulated to the Council members (II.B.6)", audience: .meeting(meeting.id!)))
             return summary.proto
         }
     }
@@ -90,12 +100,11 @@ extension ConsultationService {
         let caller = try await backend.caller(context)
         try SummaryRules.checkMayRead(caller)
         return try await backend.read { db in
-            let id = try PublicID.meeting.parse(request.meetingID, field: "meeting_id")
-            guard try db.meeting(id: id) != nil else { throw PublicID.meeting.notFound(request.meetingID) }
-            guard let summary = try db.summary(meetingID: id) else {
-                throw RPCError(.notFound, "meeting \(request.meetingID) has no summary yet")
-            }
-            try require(SummaryRules.sees(caller, summary.status), .notFound, "meeting \(request.meetingID) has no circulated summary yet")
+            let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
+            try SummaryRules.checkHasSummaries(form: meeting.form, meetingID: request.meetingID)
+            let summary = try db.summary(meetingID: meeting.id!)
+            try SummaryRules.checkReadable(caller, summary?.status, meetingID: request.meetingID)
+            guard let summary else { throw PublicID.meeting.notFound(request.meetingID) }
             return summary.proto
         }
     }

@@ -99,6 +99,7 @@ func invitationProto(_ record: InvitationRecord, name: String) -> Convene_Consul
         $0.category = Convene_Consultation_V1_InvitationCategory(rawValue: record.category) ?? .unspecified
         $0.role = Convene_Consultation_V1_ParticipationRole(rawValue: record.role) ?? .unspecified
         $0.required = record.required
+        $0.reason = record.reason
     }
 }
 
@@ -127,6 +128,7 @@ func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Conve
                 $0.kind = Convene_Consultation_V1_TopicKind(rawValue: topic.kind) ?? .unspecified
                 $0.description_p = topic.description
                 $0.raisedByPartyID = topic.raisedByPartyID.map(PublicID.party.format) ?? ""
+                $0.requestID = topic.requestID.map(PublicID.request.format) ?? ""
             }
         }
         if let paper = meeting.paper {
@@ -149,6 +151,10 @@ func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Conve
             : .unspecified
         $0.summaryOverrideReason = meeting.summaryOverrideReason ?? ""
         $0.createTime = Google_Protobuf_Timestamp(millis: meeting.createdAt)
+        $0.pastMeetingReason = meeting.pastReason ?? ""
+        $0.reportID = meeting.reportID.map(PublicID.report.format) ?? ""
+        $0.flags = meeting.flags
+        $0.lateReason = meeting.lateReason ?? ""
     }
 }
 

@@ -40,6 +40,24 @@ extension StoreReader {
         return meeting
     }
 
+    /// What `caller` may know of `operation`'s records, and the facts that decided it.
+    func access(_ caller: Party, to operation: OperationRecord) throws -> (access: OperationAccess, facts: OperationFacts) {
+        let facts = try facts(of: operation)
+        let invited = try isInvited(partyID: caller.id, operationID: operation.id!)
+        return (AccessRules.access(caller, facts: facts, invitedToAMeeting: invited), facts)
+    }
+
+    /// The operation `value`, whose records `what` the caller may read; PERMISSION_DENIED for a
+    /// party that takes no part in it (it may know the operation exists, nothing more).
+    func requireReadableOperation(_ value: String, caller: Party, reading what: String,
+                                  field: String = "operation_id") throws -> (operation: OperationRecord, access: OperationAccess,
+                                                                             facts: OperationFacts) {
+        let operation = try requireOperation(value, field: field)
+        let (access, facts) = try access(caller, to: operation)
+        try AccessRules.checkMayRead(what, access: access, operationID: value)
+        return (operation, access, facts)
+    }
+
     /// The facts of an operation that the invitation rules read.
     func facts(of operation: OperationRecord) throws -> OperationFacts {
         let id = operation.id!

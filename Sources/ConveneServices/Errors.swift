@@ -1,6 +1,7 @@
 import ConveneDomain
 import ConveneRPC
 import ConveneStore
+import Foundation
 import SwiftProtobuf
 
 extension RuleViolation: RPCErrorConvertible {
@@ -11,6 +12,17 @@ extension RuleViolation: RPCErrorConvertible {
         case .invalidArgument: RPCError(.invalidArgument, message)
         case .notFound: RPCError(.notFound, message)
         case .alreadyExists: RPCError(.alreadyExists, message)
+        }
+    }
+}
+
+/// The store's own refusals (a write that breaks a rule it checks itself) reach the caller as
+/// what they are; a duplicate the services did not name is still ALREADY_EXISTS.
+extension StoreError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .duplicate: RPCError(.alreadyExists, "a record with the same key already exists")
+        case .ruleViolated(let message): RPCError(.failedPrecondition, message)
         }
     }
 }
@@ -27,11 +39,19 @@ func require(_ condition: Bool, _ code: StatusCode, _ message: @autoclosure () -
     if !condition { throw RPCError(code, message()) }
 }
 
+/// A required text field, trimmed: "FIELD: required" when empty, "FIELD: must not be blank" when
+/// only whitespace.
 func requireText(_ value: String, field: String, max: Int = 100_000) throws -> String {
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !trimmed.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
+    guard !value.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
     guard value.utf8.count <= max else { throw RPCError(.invalidArgument, "\(field): longer than \(max) bytes") }
+    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw RPCError(.invalidArgument, "\(field): must not be blank") }
     return trimmed
 }
 
-import Foundation
+/// An optional reason: nil when not given (empty), trimmed when given, "FIELD: must not be blank"
+/// when only whitespace (a blank reason records nothing).
+func optionalReason(_ value: String, field: String, max: Int = 10_000) throws -> String? {
+    guard !value.isEmpty else { return nil }
+    return try requireText(value, field: field, max: max)
+}

@@ -22,20 +22,27 @@ public struct LessonsService: LessonsServiceProtocol {
         try MeetingRules.checkMayConvene(caller, form: .evaluation)
         let stage = try requireText(request.stage, field: "stage", max: 500)
         try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
+        let pastReason = try MeetingRules.checkScheduledTime(
+            request.scheduledTime.millis, now: backend.now,
+            pastReason: try optionalReason(request.pastMeetingReason, field: "past_meeting_reason"))
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             let proposal = InvitationRules.propose(form: .evaluation, facts: try db.facts(of: operation),
                                                    parties: try db.allParties().map(\.party))
-            let meeting = try db.insert(MeetingRecord(
+            try MeetingRules.checkOperationOpen(phase: operation.phase, operationID: request.operationID)
+            var record = MeetingRecord(
                 operationID: operation.id!, form: .evaluation, isPublic: false, stage: nil, requestID: nil,
                 scheduledAt: request.scheduledTime.millis, convenedBy: caller.id,
                 topics: [TopicRecord(kind: TopicKind.missionProgress.rawValue, description: "Evaluation: \(stage)", raisedByPartyID: nil)],
                 paper: PaperRecord(agenda: request.agenda.isEmpty ? "Evaluation of \(stage)" : request.agenda, issues: [],
                                    backgroundDocuments: []),
-                missionOfficials: [], summaryOverrideReason: nil, createdAt: backend.now))
+                missionOfficials: [], summaryOverrideReason: nil, createdAt: backend.now)
+            record.pastReason = pastReason
+            let meeting = try db.insert(record)
             for invitation in proposal.required { try db.insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation)) }
             events.append(backend.event(operation.id!, "meeting.convened", subject: PublicID.meeting.format(meeting.id),
-                                        "evaluation meeting convened (I.B.3): \(stage)", meetingID: meeting.id))
+                                        "\(MeetingForm.evaluation.name) convened: \(stage)" + (pastReason == nil ? "" : ", recorded after the fact"),
+                                        audience: .meeting(meeting.id!)))
             return .with {
                 $0.meetingID = PublicID.meeting.format(meeting.id)
                 $0.operationID = request.operationID
@@ -48,7 +55,11 @@ public struct LessonsService: LessonsServiceProtocol {
     /// I.B.4: a contributing country's contingents' experience, streamed in pieces after a header.
     public func submitExperience(_ requests: RequestMessages<Convene_Lessons_V1_ExperienceChunk>,
                                  context: ServerCallContext) async throws -> Convene_Lessons_V1_Experience {
-        let caller = try await backend.caller(context)
+        let caller = try await backend.participant(context)
+        return try await backend.untilRevoked(caller) { [self] in try await receive(requests, caller: caller.party) }
+    }
+
+    func receive(_ requests: RequestMessages<Convene_Lessons_V1_ExperienceChunk>, caller: Party) async throws -> Convene_Lessons_V1_Experience {
         var chunks = requests.makeAsyncIterator()
         guard let first = try await chunks.next(), first.hasHeader else {
             throw RPCError(.invalidArgument, "header: the first message carries the experience's header")
@@ -74,8 +85,8 @@ public struct LessonsService: LessonsServiceProtocol {
             let record = try db.insert(ExperienceRecord(operationID: operation.id!, partyID: caller.id, period: header.period.rawValue,
                                                         title: title, contingent: header.contingent, text: body,
                                                         submittedAt: backend.now))
-            events.append(backend.event(operation.id!, "experience.submitted", subject: "exp-\(record.id!)",
-                                        "\(caller.name): \(title) (I.B.4)"))
+            events.append(backend.event(operation.id!, "experience.submitted", subject: PublicID.experience.format(record.id),
+                                        "\(caller.name): \(title) (I.B.4)", audience: .experience(submittedBy: caller.id)))
             return record.proto
         }
     }
@@ -84,7 +95,8 @@ public struct LessonsService: LessonsServiceProtocol {
                                context: ServerCallContext) async throws -> Convene_Lessons_V1_ListExperienceResponse {
         let caller = try await backend.caller(context)
         return try await backend.read { db in
-            let operation = try db.requireOperation(request.operationID)
+            let (operation, _, _) = try db.requireReadableOperation(request.operationID, caller: caller,
+                                                                    reading: "the contingents' experience")
             let visible = try db.experience(operationID: operation.id!).filter {
                 LessonRules.seesExperience(caller, submittedBy: $0.partyID)
             }
@@ -101,18 +113,19 @@ public struct LessonsService: LessonsServiceProtocol {
         let topics = request.topics.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
-            try db.checkLessonSource(request.sourceID)
+            try db.checkLessonSource(request.sourceID, operation: operation)
             let lesson = try db.insert(LessonRecord(operationID: operation.id!, stage: request.stage.rawValue, finding: finding,
                                                     recommendation: recommendation, topics: topics, sourceID: request.sourceID,
                                                     recordedAt: backend.now))
-            events.append(backend.event(operation.id!, "lesson.recorded", subject: "lesson-\(lesson.id!)", finding))
+            events.append(backend.event(operation.id!, "lesson.recorded", subject: PublicID.lesson.format(lesson.id), finding,
+                                        audience: .operation))
             return lesson.proto
         }
     }
 
     public func searchLessons(_ request: Convene_Lessons_V1_SearchLessonsRequest,
                               context: ServerCallContext) async throws -> Convene_Lessons_V1_SearchLessonsResponse {
-        _ = try await backend.caller(context)
+        let caller = try await backend.caller(context)
         try require(request.limit >= 0, .invalidArgument, "limit: must not be negative")
         let limit = request.limit == 0 ? 50 : min(Int(request.limit), 500)
         let words = request.query.lowercased().split(whereSeparator: { $0.isWhitespace }).map(String.init)
@@ -126,23 +139,47 @@ public struct LessonsService: LessonsServiceProtocol {
                 let haystack = ([lesson.finding, lesson.recommendation] + lesson.topics).joined(separator: " ").lowercased()
                 return words.allSatisfy { haystack.contains($0) }
             }
-            return .with { $0.lessons = matches.prefix(limit).map(\.proto) }
+            // Lessons are for every operation's planning (I.B.3); the meeting one came from is named
+            // only to those who see that meeting.
+            return try .with {
+                $0.lessons = try matches.prefix(limit).map { lesson in
+                    var shown = lesson.proto
+                    if lesson.sourceID.hasPrefix(PublicID.meeting.rawValue + "-"),
+                       (try? db.requireVisibleMeeting(lesson.sourceID, caller: caller)) == nil {
+                        shown.sourceID = ""
+                    }
+                    return shown
+                }
+            }
         }
     }
 }
 
 extension StoreReader {
-    /// A lesson's source, when given: an experience ("exp-N") or an evaluation meeting ("mtg-N").
-    func checkLessonSource(_ sourceID: String) throws {
+    /// A lesson's source, when given: an experience ("exp-N") or an assessment meeting ("mtg-N")
+    /// of the lesson's operation (I.B.3, I.B.4). Only the Secretariat records lessons, and it sees both.
+    func checkLessonSource(_ sourceID: String, operation: OperationRecord) throws {
         guard !sourceID.isEmpty else { return }
-        if sourceID.hasPrefix("exp-") {
+        let sourceOperation: Int64
+        if sourceID.hasPrefix(PublicID.experience.rawValue + "-") {
             let id = try PublicID.experience.parse(sourceID, field: "source_id")
-            guard try experience(id: id) != nil else { throw PublicID.experience.notFound(sourceID) }
+            guard let experience = try experience(id: id) else { throw RPCError(.notFound, "source_id: no experience \(sourceID)") }
+            sourceOperation = experience.operationID
         } else {
-            let id = try PublicID.meeting.parse(sourceID, field: "source_id")
-            guard let meeting = try meeting(id: id), meeting.form == .evaluation else {
-                throw RPCError(.notFound, "source_id: no evaluation meeting or experience \(sourceID)")
+            guard sourceID.hasPrefix(PublicID.meeting.rawValue + "-") else {
+                throw RPCError(.invalidArgument, "source_id: '\(sourceID)' is neither an experience (exp-N) nor an assessment meeting (mtg-N)")
             }
+            let id = try PublicID.meeting.parse(sourceID, field: "source_id")
+            guard let meeting = try meeting(id: id) else { throw RPCError(.notFound, "source_id: no meeting \(sourceID)") }
+            guard meeting.form == .evaluation else {
+                throw RPCError(.failedPrecondition,
+                    "source_id: \(sourceID) is one of the \(meeting.form.name); lessons are drawn from \(MeetingForm.evaluation.name) or from contingents' experience (I.B.4)")
+            }
+            sourceOperation = meeting.operationID
+        }
+        guard sourceOperation == operation.id else {
+            throw RPCError(.failedPrecondition,
+                "source_id: \(sourceID) is on operation \(PublicID.operation.format(sourceOperation)), not on \(PublicID.operation.format(operation.id))")
         }
     }
 }

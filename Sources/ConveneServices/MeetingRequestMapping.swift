@@ -13,6 +13,9 @@ struct MeetingDetails {
     var paper: PaperRecord?
     var missionOfficials: [Int]
     var overrideReason: String?
+    var pastReason: String?
+    var lateReason: String?
+    var reportID: Int64?
     var requestID: Int64?
     var additionalInvitees: [(id: Int64, text: String)]
 
@@ -34,8 +37,10 @@ struct MeetingDetails {
                 DocumentRecord(title: $0.title, reference: $0.reference, lessonID: nil)
             }) : nil
         missionOfficials = request.missionOfficials.map(\.rawValue)
-        let reason = request.summaryOverrideReason.trimmingCharacters(in: .whitespacesAndNewlines)
-        overrideReason = reason.isEmpty ? nil : reason
+        overrideReason = try optionalReason(request.summaryOverrideReason, field: "summary_override_reason")
+        pastReason = try optionalReason(request.pastMeetingReason, field: "past_meeting_reason")
+        lateReason = try optionalReason(request.lateReason, field: "late_reason")
+        reportID = request.reportID.isEmpty ? nil : try PublicID.report.parse(request.reportID, field: "report_id")
         requestID = request.requestID.isEmpty ? nil : try PublicID.request.parse(request.requestID, field: "request_id")
         additionalInvitees = try request.additionalInviteeIds.map {
             (try PublicID.party.parse($0, field: "additional_invitee_ids"), $0)

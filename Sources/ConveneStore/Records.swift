@@ -86,11 +86,14 @@ public struct TopicRecord: Codable, Sendable, Hashable {
     public var kind: Int
     public var description: String
     public var raisedByPartyID: Int64?
+    /// The request whose concern the topic is (II.B.4(d)); absent in rows written before v4.
+    public var requestID: Int64?
 
-    public init(kind: Int, description: String, raisedByPartyID: Int64?) {
+    public init(kind: Int, description: String, raisedByPartyID: Int64?, requestID: Int64? = nil) {
         self.kind = kind
         self.description = description
         self.raisedByPartyID = raisedByPartyID
+        self.requestID = requestID
     }
 }
 
@@ -133,6 +136,13 @@ public struct MeetingRecord: Codable, Sendable {
     public var missionOfficials: [Int]
     public var summaryOverrideReason: String?
     public var createdAt: Int64
+    /// Why a meeting that took place outside the system was recorded after the fact (v4).
+    public var pastReason: String?
+    /// The Council-requested report it discusses (II.B.5(b), v4).
+    public var reportID: Int64?
+    /// The II.B.5(b) order rules its time breaks, and why it was convened anyway (v4).
+    public var flags: [String]
+    public var lateReason: String?
 
     public init(operationID: Int64, form: MeetingForm, isPublic: Bool, stage: Stage?, requestID: Int64?,
                 scheduledAt: Int64, convenedBy: Int64, topics: [TopicRecord], paper: PaperRecord?,
@@ -150,6 +160,7 @@ public struct MeetingRecord: Codable, Sendable {
         self.missionOfficials = missionOfficials
         self.summaryOverrideReason = summaryOverrideReason
         self.createdAt = createdAt
+        self.flags = []
     }
 }
 
@@ -159,6 +170,8 @@ public struct InvitationRecord: Codable, Sendable, Hashable {
     public var category: Int
     public var role: Int
     public var required: Bool
+    /// Why the party fell in its category when invited (v4).
+    public var reason: String
 
     public init(meetingID: Int64, invitation: ProposedInvitation) {
         self.meetingID = meetingID
@@ -166,6 +179,7 @@ public struct InvitationRecord: Codable, Sendable, Hashable {
         self.category = invitation.category.rawValue
         self.role = invitation.role.rawValue
         self.required = invitation.required
+        self.reason = invitation.reason
     }
 }
 
@@ -234,16 +248,60 @@ public struct EventRecord: Codable, Sendable {
     public var kind: String
     public var subjectID: String
     public var description: String
-    /// Who may see it: 0 for everyone who may see the operation, else a meeting id whose invitees may.
+    /// The meeting it is about, if any: then its invitees (with the President and the Secretariat) receive it.
     public var meetingID: Int64?
     public var time: Int64
+    /// Who else decides who receives it (v4): `Audience`'s raw value, and the party it names.
+    public var audience: Int
+    public var audiencePartyID: Int64?
 
-    public init(operationID: Int64, kind: String, subjectID: String, description: String, meetingID: Int64?, time: Int64) {
+    /// How `audience` is stored.
+    public enum Audience: Int, Sendable {
+        /// The operation's parties, or the meeting's when `meetingID` is set.
+        case operation = 0
+        case request = 1
+        case advice = 2
+        case experience = 3
+    }
+
+    public init(operationID: Int64, kind: String, subjectID: String, description: String, meetingID: Int64?, time: Int64,
+                audience: EventAudience? = nil) {
         self.operationID = operationID
         self.kind = kind
         self.subjectID = subjectID
         self.description = description
-        self.meetingID = meetingID
         self.time = time
+        self.meetingID = meetingID
+        self.audience = Audience.operation.rawValue
+        switch audience {
+        case .meeting(let id)?: self.meetingID = id
+        case .request(let party)?: (self.audience, audiencePartyID) = (Audience.request.rawValue, party)
+        case .advice?: self.audience = Audience.advice.rawValue
+        case .experience(let party)?: (self.audience, audiencePartyID) = (Audience.experience.rawValue, party)
+        case .operation?, nil: break
+        }
+    }
+
+    /// Who receives it (the same rule as the read method that shows its subject).
+    public var eventAudience: EventAudience {
+        switch Audience(rawValue: audience) {
+        case .request: .request(requestedBy: audiencePartyID ?? 0)
+        case .advice: .advice
+        case .experience: .experience(submittedBy: audiencePartyID ?? 0)
+        case .operation, nil: meetingID.map(EventAudience.meeting) ?? .operation
+        }
+    }
+}
+
+/// A party's term as Council President (II.B.1), recorded with its dates (v4).
+public struct PresidencyRecord: Codable, Sendable {
+    public var id: Int64?
+    public var partyID: Int64
+    public var startedAt: Int64
+    public var endedAt: Int64?
+
+    public init(partyID: Int64, startedAt: Int64) {
+        self.partyID = partyID
+        self.startedAt = startedAt
     }
 }

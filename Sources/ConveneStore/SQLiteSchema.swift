@@ -195,6 +195,61 @@ enum SQLiteSchema {
                 t.primaryKey(["plugin", "key"])
             }
         }
+        migrator.registerMigration("v4-one-president") { db in
+            // II.B.1: one Council President at a time, whatever writes the party table. Role 1 is
+            // the presidency; roles are stored as "1,2,...".
+            let isPresident = { (row: String) in "instr(',' || \(row).roles || ',', ',1,') > 0" }
+            let refusal = "SELECT RAISE(ABORT, '\(SQLiteSchema.onePresidentMessage)')"
+            try db.execute(sql: """
+                CREATE TRIGGER party_one_president_on_insert BEFORE INSERT ON party
+                WHEN \(isPresident("NEW")) AND EXISTS (SELECT 1 FROM party AS p WHERE \(isPresident("p")))
+                BEGIN \(refusal); END
+                """)
+            try db.execute(sql: """
+                CREATE TRIGGER party_one_president_on_update BEFORE UPDATE OF roles ON party
+                WHEN \(isPresident("NEW")) AND EXISTS (SELECT 1 FROM party AS p WHERE p.id <> NEW.id AND \(isPresident("p")))
+                BEGIN \(refusal); END
+                """)
+            // The terms of the presidency, with their dates.
+            try db.create(table: "presidency") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("partyID", .integer).notNull().references("party")
+                t.column("startedAt", .integer).notNull()
+                t.column("endedAt", .integer)
+            }
+        }
+        migrator.registerMigration("v4-meeting-timeline") { db in
+            try db.alter(table: "meeting") { t in
+                t.add(column: "pastReason", .text)
+                t.add(column: "reportID", .integer)
+                t.add(column: "flags", .text).notNull().defaults(to: "[]")
+                t.add(column: "lateReason", .text)
+            }
+            try db.alter(table: "invitation") { t in
+                t.add(column: "reason", .text).notNull().defaults(to: "")
+            }
+        }
+        migrator.registerMigration("v4-event-audiences") { db in
+            try db.alter(table: "event") { t in
+                t.add(column: "audience", .integer).notNull().defaults(to: 0)
+                t.add(column: "audiencePartyID", .integer)
+            }
+            // Events written before: who requested, who submitted, advice (as the read methods show them).
+            try db.execute(sql: """
+                UPDATE event SET audience = 1,
+                  audiencePartyID = (SELECT requestedBy FROM meetingRequest WHERE 'req-' || meetingRequest.id = event.subjectID)
+                WHERE kind IN ('meeting.requested', 'meeting.request_declined')
+                """)
+            try db.execute(sql: "UPDATE event SET audience = 2 WHERE kind = 'advice.submitted'")
+            try db.execute(sql: """
+                UPDATE event SET audience = 3,
+                  audiencePartyID = (SELECT partyID FROM experience WHERE 'exp-' || experience.id = event.subjectID)
+                WHERE kind = 'experience.submitted'
+                """)
+        }
         return migrator
     }
+
+    /// What the store answers to a second Council President.
+    static let onePresidentMessage = "one Council President at a time (II.B.1)"
 }

@@ -44,6 +44,10 @@ extension MeetingRequestRecord: FetchableRecord, MutablePersistableRecord {
 extension SummaryRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "summary"
 }
+extension PresidencyRecord: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "presidency"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
 extension EventRecord: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "event"
     public mutating func didInsert(_ inserted: InsertionSuccess) { sequence = inserted.rowID }
@@ -104,9 +108,17 @@ public final class SQLiteStore: ConveneStore {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         do {
             return try await pool.write { db in try body(SQLiteTransaction(db: db)) }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
-            || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-            throw StoreError.duplicate
+        } catch let error as DatabaseError {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// A constraint's refusal as the store's error; anything else as it is.
+    static func storeError(_ error: DatabaseError) -> any Error {
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY: StoreError.duplicate
+        case .SQLITE_CONSTRAINT_TRIGGER: StoreError.ruleViolated(error.message ?? "a rule of the store refused the write")
+        default: error
         }
     }
 
@@ -117,7 +129,11 @@ public final class SQLiteStore: ConveneStore {
 
     /// A write transaction from a thread that may block (plugin threads).
     public func syncWrite<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
-        try pool.write { db in try body(SQLiteTransaction(db: db)) }
+        do {
+            return try pool.write { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw Self.storeError(error)
+        }
     }
 
     // Plugin-scoped storage, called synchronously from plugin threads.
@@ -199,6 +215,7 @@ struct SQLiteTransaction: StoreWriter {
         try CredentialRecord.filter(Column("tokenHash") == tokenHash).fetchOne(db)
     }
     func credential(id: Int64) throws -> CredentialRecord? { try CredentialRecord.fetchOne(db, key: id) }
+    func presidencies() throws -> [PresidencyRecord] { try PresidencyRecord.order(Column("id")).fetchAll(db) }
 
     func operation(id: Int64) throws -> OperationRecord? { try OperationRecord.fetchOne(db, key: id) }
     func operations(_ page: Page) throws -> [OperationRecord] {
@@ -229,6 +246,12 @@ struct SQLiteTransaction: StoreWriter {
     }
     func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord? {
         try InvitationRecord.fetchOne(db, key: ["meetingID": meetingID, "partyID": partyID])
+    }
+    func isInvited(partyID: Int64, operationID: Int64) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM invitation JOIN meeting ON meeting.id = invitation.meetingID
+                           WHERE invitation.partyID = ? AND meeting.operationID = ?)
+            """, arguments: [partyID, operationID]) ?? false
     }
     func statements(meetingID: Int64) throws -> [StatementRecord] {
         try StatementRecord.filter(Column("meetingID") == meetingID).order(Column("id")).fetchAll(db)
@@ -303,6 +326,8 @@ struct SQLiteTransaction: StoreWriter {
     func update(_ party: PartyRecord) throws { try party.update(db) }
     func insert(_ credential: CredentialRecord) throws -> CredentialRecord { var c = credential; try c.insert(db); return c }
     func update(_ credential: CredentialRecord) throws { try credential.update(db) }
+    func insert(_ term: PresidencyRecord) throws -> PresidencyRecord { var t = term; try t.insert(db); return t }
+    func update(_ term: PresidencyRecord) throws { try term.update(db) }
     func insert(_ operation: OperationRecord) throws -> OperationRecord { var o = operation; try o.insert(db); return o }
     func update(_ operation: OperationRecord) throws { try operation.update(db) }
     func insert(_ contribution: ContributionRecord) throws -> ContributionRecord {

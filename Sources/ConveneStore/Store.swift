@@ -26,6 +26,8 @@ public protocol StoreReader {
     func allParties() throws -> [PartyRecord]
     func credential(tokenHash: String) throws -> CredentialRecord?
     func credential(id: Int64) throws -> CredentialRecord?
+    /// The terms of the Council presidency, oldest first.
+    func presidencies() throws -> [PresidencyRecord]
 
     func operation(id: Int64) throws -> OperationRecord?
     func operations(_ page: Page) throws -> [OperationRecord]
@@ -38,6 +40,8 @@ public protocol StoreReader {
     func meetings(operationID: Int64) throws -> [MeetingRecord]
     func invitations(meetingID: Int64) throws -> [InvitationRecord]
     func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord?
+    /// Whether the party is invited to any meeting of the operation.
+    func isInvited(partyID: Int64, operationID: Int64) throws -> Bool
     func statements(meetingID: Int64) throws -> [StatementRecord]
     func statement(id: Int64) throws -> StatementRecord?
 
@@ -66,6 +70,8 @@ public protocol StoreWriter: StoreReader {
     func update(_ party: PartyRecord) throws
     func insert(_ credential: CredentialRecord) throws -> CredentialRecord
     func update(_ credential: CredentialRecord) throws
+    func insert(_ term: PresidencyRecord) throws -> PresidencyRecord
+    func update(_ term: PresidencyRecord) throws
 
     func insert(_ operation: OperationRecord) throws -> OperationRecord
     func update(_ operation: OperationRecord) throws
@@ -104,4 +110,7 @@ public protocol StoreWriter: StoreReader {
 public enum StoreError: Error, Sendable {
     /// A row with the same unique key exists; the transaction was rolled back.
     case duplicate
+    /// The store's own check of a rule refused the write (e.g. a second Council President); the
+    /// transaction was rolled back.
+    case ruleViolated(String)
 }

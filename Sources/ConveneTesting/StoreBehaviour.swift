@@ -29,7 +29,8 @@ public struct StoreBehaviour: Sendable {
          ("eventsAreReadInSequenceOrder", eventsAreReadInSequenceOrder),
          ("pagesAndVisibility", pagesAndVisibility),
          ("storedStatusesComeBackAsTheyWereWritten", storedStatusesComeBackAsTheyWereWritten),
-         ("incompleteAttachmentsAreRemovedAndCompleteOnesKept", incompleteAttachmentsAreRemovedAndCompleteOnesKept)]
+         ("incompleteAttachmentsAreRemovedAndCompleteOnesKept", incompleteAttachmentsAreRemovedAndCompleteOnesKept),
+         ("oneCouncilPresidentWhateverWritesTheStore", oneCouncilPresidentWhateverWritesTheStore)]
     }
 
     struct Abandoned: Error {}
@@ -239,6 +240,40 @@ public struct StoreBehaviour: Sendable {
             XCTAssertEqual(try db.attachmentChunk(attachmentID: complete, position: 0), [1, 2, 3])
             XCTAssertNil(try db.attachment(id: incomplete))
             XCTAssertNil(try db.attachmentChunk(attachmentID: incomplete, position: 0))
+        }
+    }
+
+    /// II.B.1: one Council President at a time, whatever writes the store (the services check it
+    /// first; the store is the backstop): a second one is refused with `StoreError.ruleViolated`
+    /// and the write leaves nothing, while a handover in one transaction goes through.
+    @Sendable public func oneCouncilPresidentWhateverWritesTheStore() async throws {
+        let store = try makeStore()
+        let (president, member) = try await store.write { db in
+            (try db.insert(PartyRecord(name: "Norland", kind: .memberState, roles: [.councilPresident])),
+             try db.insert(PartyRecord(name: "Estmark", kind: .memberState, roles: [.councilMember])))
+        }
+        let attempts: [(String, @Sendable (any StoreWriter) throws -> Void)] = [
+            ("a new party", { db in _ = try db.insert(PartyRecord(name: "Calvania", kind: .memberState, roles: [.councilPresident])) }),
+            ("a member made President", { db in
+                try db.update(PartyRecord(id: member.id, name: member.name, kind: .memberState, roles: [.councilPresident, .councilMember]))
+            }),
+        ]
+        for (what, attempt) in attempts {
+            do {
+                try await store.write { db in try attempt(db) }
+                XCTFail("\(what): a second Council President was stored")
+            } catch StoreError.ruleViolated(let message) {
+                XCTAssertTrue(message.contains("II.B.1"), message)
+            }
+        }
+        try await store.write { db in
+            try db.update(PartyRecord(id: president.id, name: president.name, kind: .memberState, roles: [.councilMember]))
+            try db.update(PartyRecord(id: member.id, name: member.name, kind: .memberState, roles: [.councilPresident]))
+        }
+        try await store.read { db in
+            let presidents = try db.allParties().filter(\.party.isPresident)
+            XCTAssertEqual(presidents.map(\.name), ["Estmark"], "handed over in one transaction; nothing of the refused writes")
+            XCTAssertNil(try db.party(named: "Calvania"))
         }
     }
 

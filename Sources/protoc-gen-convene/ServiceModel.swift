@@ -23,7 +23,7 @@ struct ServiceModel {
     var protocolName: String { name + (name.hasSuffix("Service") ? "Protocol" : "ServiceProtocol") }
     var clientType: String { name + "Client" }
     /// `health`: the client stub's accessor on a call channel.
-    var accessor: String { escaped(NamingUtils.toLowerCamelCase(name)) }
+    var accessor: String { escaped(lowerInitialWord(name)) }
     var comments: String { descriptor.protoSourceComments() }
 }
 
@@ -84,4 +84,15 @@ func escaped(_ name: String) -> String {
     let reserved = swiftKeywordsUsedInDeclarations.union(swiftKeywordsUsedInStatements)
         .union(swiftKeywordsUsedInExpressionsAndTypes)
     return reserved.contains(name) ? "`\(name)`" : name
+}
+
+/// A type name as a property: its first word lowercased, a leading acronym included
+/// ("GRPCHealth" is "grpcHealth", "ServerReflection" is "serverReflection").
+func lowerInitialWord(_ name: String) -> String {
+    let characters = Array(name)
+    var end = 0
+    while end < characters.count, characters[end].isUppercase { end += 1 }
+    // An acronym before a capitalized word keeps that word's capital: GRPC|Health.
+    if end > 1, end < characters.count { end -= 1 }
+    return String(characters[..<max(end, 1)]).lowercased() + String(characters[max(end, 1)...])
 }

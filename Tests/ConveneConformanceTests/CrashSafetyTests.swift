@@ -20,7 +20,7 @@ final class CrashSafetyTests: XCTestCase {
     func startServer(port: Int, dataDir: String) throws -> Process {
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
-        server.arguments = ["--port", "\(port)", "--data-dir", dataDir, "--log-level", "error"]
+        server.arguments = ["--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir, "--log-level", "error"]
         server.standardError = FileHandle.nullDevice
         try server.run()
         return server

@@ -28,7 +28,8 @@ final class ExecutableTests: XCTestCase {
         let port = Int.random(in: 20_000...60_000)
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
-        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDir.path, "--shutdown-grace", "2"]
+        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir.path,
+                            "--shutdown-grace", "2"]
         let serverErr = Pipe()
         server.standardError = serverErr
         try server.run()
@@ -133,7 +134,7 @@ final class ExecutableTests: XCTestCase {
         let port = Int.random(in: 20_000...60_000)
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
-        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDir.path, "--shutdown-grace", "1",
+        server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir.path, "--shutdown-grace", "1",
                             "--tls-cert", pki.serverCertificatePath, "--tls-key", pki.serverKeyPath]
         server.standardError = FileHandle.nullDevice
         try server.run()
@@ -160,7 +161,7 @@ final class ExecutableTests: XCTestCase {
         XCTAssertEqual(object["errors"] as? Int, 0, bench.out)
 
         // A key file that is not a key stops convened at start with the file named.
-        let refused = try run("convened", ["--port", "0", "--data-dir", dataDir.path,
+        let refused = try run("convened", ["--port", "0", "--grpc-port", "0", "--data-dir", dataDir.path,
                                            "--tls-cert", pki.serverCertificatePath, "--tls-key", pki.caPath])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.err.contains("ca.pem"), refused.err)

@@ -1,114 +1,131 @@
 import ConveneDomain
 import XCTest
 
+/// II.B.3: the category precedence as a table over every kind of party and every kind of
+/// contribution, and the invitation lists each form of meeting gets.
 final class InvitationRulesTests: XCTestCase {
-    let president = Party(id: 1, name: "President", kind: .memberState, roles: [.councilPresident])
-    let member = Party(id: 2, name: "Council member", kind: .memberState, roles: [.councilMember])
-    let secretariat = Party(id: 3, name: "Secretariat", kind: .secretariat, roles: [.secretariatStaff])
-    let troops = Party(id: 10, name: "Troop contributor", kind: .memberState, roles: [])
-    let police = Party(id: 11, name: "Police contributor", kind: .memberState, roles: [])
-    let potential = Party(id: 12, name: "Potential contributor", kind: .memberState, roles: [])
-    let agency = Party(id: 13, name: "UN agency", kind: .unAgency, roles: [])
-    let ngo = Party(id: 14, name: "Other body", kind: .otherBody, roles: [])
-    let donor = Party(id: 15, name: "Donor", kind: .memberState, roles: [])
-    let host = Party(id: 16, name: "Host", kind: .memberState, roles: [])
-    let regionalTroops = Party(id: 17, name: "Regional troops", kind: .regionalOrganization, roles: [])
-    let regional = Party(id: 18, name: "Regional", kind: .subregionalOrganization, roles: [])
-    let bystander = Party(id: 19, name: "Unrelated state", kind: .memberState, roles: [])
+    /// What each kind of party is, by what it gives: nothing, then each contribution kind in
+    /// `ContributionKind` order (troops, military observers, civilian police, other civilian
+    /// personnel, trust fund, logistics, equipment, facilities, other). "-" falls in no category.
+    static let table: [(PartyKind, host: Bool, potential: Bool, row: String)] = [
+        //                                                none a-kinds     e-kinds
+        (.memberState, false, false,                     "-   a a a   e e e e e e"),
+        (.memberState, true, false,                      "f   a a a   f f f f f f"),  // host: (f) over (e), not over (a)
+        (.memberState, false, true,                      "b   a a a   b b b b b b"),  // potential: (b) over (e)
+        (.memberState, true, true,                       "b   a a a   b b b b b b"),
+        (.regionalOrganization, false, false,            "h   g g g   h h h h h h"),  // (h) whatever else it gives
+        (.regionalOrganization, false, true,             "h   g g g   h h h h h h"),  // (b) covers countries
+        (.subregionalOrganization, false, false,         "h   g g g   h h h h h h"),
+        (.unBody, false, false,                          "c   c c c   c c c c c c"),  // (e) covers countries
+        (.unAgency, false, false,                        "c   c c c   c c c c c c"),
+        (.otherBody, false, false,                       "d   d d d   d d d d d d"),  // (d) observers whatever they give
+        (.secretariat, false, false,                     "-   - - -   - - - - - -"),
+    ]
 
-    var facts: OperationFacts {
-        OperationFacts(hostCountryID: host.id, potentialContributorIDs: [potential.id], contributions: [
-            Contribution(partyID: troops.id, kind: .troops, quantity: 800),
-            Contribution(partyID: police.id, kind: .civilianPolice, quantity: 120),
-            Contribution(partyID: donor.id, kind: .trustFund, quantity: 2_000_000),
-            Contribution(partyID: regionalTroops.id, kind: .troops, quantity: 300),
-        ])
-    }
+    static let letters: [String: InvitationCategory] = [
+        "a": .troopPoliceContributor, "b": .potentialContributor, "c": .unBodyOrAgency, "d": .otherBodyObserver,
+        "e": .specificContributor, "f": .hostCountryObserver, "g": .regionalTroopContributor, "h": .regionalObserver,
+    ]
 
-    var everyone: [Party] {
-        [president, member, secretariat, troops, police, potential, agency, ngo, donor, host, regionalTroops, regional, bystander]
-    }
-
-    func testCategoriesOfII_B_3() {
-        XCTAssertEqual(InvitationRules.category(of: troops, in: facts), .troopPoliceContributor)       // (a)
-        XCTAssertEqual(InvitationRules.category(of: police, in: facts), .troopPoliceContributor)       // (a)
-        XCTAssertEqual(InvitationRules.category(of: potential, in: facts), .potentialContributor)      // (b)
-        XCTAssertEqual(InvitationRules.category(of: agency, in: facts), .unBodyOrAgency)              // (c)
-        XCTAssertEqual(InvitationRules.category(of: ngo, in: facts), .otherBodyObserver)              // (d)
-        XCTAssertEqual(InvitationRules.category(of: donor, in: facts), .specificContributor)          // (e)
-        XCTAssertEqual(InvitationRules.category(of: host, in: facts), .hostCountryObserver)           // (f)
-        XCTAssertEqual(InvitationRules.category(of: regionalTroops, in: facts), .regionalTroopContributor) // (g)
-        XCTAssertEqual(InvitationRules.category(of: regional, in: facts), .regionalObserver)          // (h)
-        XCTAssertNil(InvitationRules.category(of: bystander, in: facts))
-    }
-
-    func testConsultationMeetingInvitesAandBAlwaysAndTheRestAsAppropriate() {
-        let (required, optional) = InvitationRules.propose(form: .consultationMeeting, facts: facts, parties: everyone)
-        XCTAssertEqual(Set(required.map(\.partyID)), [president.id, member.id, secretariat.id, troops.id, police.id, potential.id])
-        XCTAssertEqual(Set(optional.map(\.partyID)), [agency.id, ngo.id, donor.id, host.id, regionalTroops.id, regional.id])
-        // (d), (f), (h) only ever as observers.
-        let observers = Set(optional.filter { $0.role == .observer }.map(\.partyID))
-        XCTAssertEqual(observers, [ngo.id, host.id, regional.id])
-        XCTAssertFalse(required.contains { $0.partyID == bystander.id } || optional.contains { $0.partyID == bystander.id })
-    }
-
-    func testCouncilConsultationsAreTheCouncilsOwn() {
-        let (required, optional) = InvitationRules.propose(form: .councilConsultations, facts: facts, parties: everyone)
-        XCTAssertEqual(Set(required.map(\.partyID)), [president.id, member.id, secretariat.id])
-        XCTAssertTrue(optional.isEmpty)
-    }
-
-    func testSecretariatMeetingsAreWithContributors() {
-        let (required, _) = InvitationRules.propose(form: .secretariatMeeting, facts: facts, parties: everyone)
-        XCTAssertEqual(Set(required.map(\.partyID)), [secretariat.id, troops.id, police.id, regionalTroops.id])
-    }
-
-    func testOnlyThePresidentConvenesII_AandII_B() {
-        XCTAssertNoThrow(try MeetingRules.checkMayConvene(president, form: .consultationMeeting))
-        XCTAssertThrowsError(try MeetingRules.checkMayConvene(member, form: .consultationMeeting)) { error in
-            XCTAssertEqual((error as? RuleViolation)?.kind, .permissionDenied)
-            XCTAssertTrue("\(error)".contains("II.B.1"))
+    func testThePrecedenceOverEveryKindOfPartyAndContribution() {
+        let columns: [ContributionKind?] = [nil] + ContributionKind.allCases
+        for (kind, host, potential, row) in Self.table {
+            let cells = row.split(separator: " ").map(String.init)
+            XCTAssertEqual(cells.count, columns.count, "a cell per column")
+            for (contribution, cell) in zip(columns, cells) {
+                let standing = PartyStanding(kind: kind, isHostCountry: host, isPotentialContributor: potential,
+                                             contributions: contribution.map { [$0] } ?? [])
+                let result = InvitationRules.classify(standing)
+                XCTAssertEqual(result.category, Self.letters[cell],
+                               "\(kind) host=\(host) potential=\(potential) giving \(contribution?.name ?? "nothing"): \(result.reason)")
+                if let category = result.category {
+                    XCTAssertTrue(result.reason.contains(category.provision), "the reason cites \(category.provision): \(result.reason)")
+                }
+            }
         }
-        XCTAssertThrowsError(try MeetingRules.checkMayConvene(president, form: .secretariatMeeting))
-        XCTAssertNoThrow(try MeetingRules.checkMayConvene(secretariat, form: .secretariatMeeting))
-        XCTAssertNoThrow(try MeetingRules.checkMayConvene(member, form: .otherConsultation))
-        XCTAssertThrowsError(try MeetingRules.checkMayConvene(troops, form: .otherConsultation))
+        // Every kind of party has its rows.
+        XCTAssertEqual(Set(Self.table.map(\.0)), Set(PartyKind.allCases))
     }
 
-    func testSummaryMustBeCirculatedBeforeCouncilDiscussion() {
-        let earlier = [MeetingRules.EarlierMeeting(id: "mtg-1", form: .consultationMeeting, scheduledAt: 100, summary: .prepared)]
-        XCTAssertThrowsError(try MeetingRules.checkSummariesCirculated(form: .councilMeeting, scheduledAt: 200, earlier: earlier,
-                                                                       caller: president, overrideReason: nil)) { error in
-            XCTAssertEqual((error as? RuleViolation)?.kind, .failedPrecondition)
-            XCTAssertTrue("\(error)".contains("mtg-1") && "\(error)".contains("II.B.6"))
-        }
-        // A later contributors' meeting does not block; nor does a circulated summary; the President may override.
-        XCTAssertNoThrow(try MeetingRules.checkSummariesCirculated(form: .councilMeeting, scheduledAt: 50, earlier: earlier,
-                                                                   caller: president, overrideReason: nil))
-        XCTAssertNoThrow(try MeetingRules.checkSummariesCirculated(form: .councilConsultations, scheduledAt: 200,
-            earlier: [MeetingRules.EarlierMeeting(id: "mtg-1", form: .consultationMeeting, scheduledAt: 100, summary: .circulated)],
-            caller: president, overrideReason: nil))
-        XCTAssertNoThrow(try MeetingRules.checkSummariesCirculated(form: .councilMeeting, scheduledAt: 200, earlier: earlier,
-                                                                   caller: president, overrideReason: "rapid deterioration"))
-        XCTAssertNoThrow(try MeetingRules.checkSummariesCirculated(form: .secretariatMeeting, scheduledAt: 200, earlier: earlier,
-                                                                   caller: secretariat, overrideReason: nil))
+    func testTheReasonSaysWhyAnotherCategoryDoesNotApply() {
+        let host = InvitationRules.classify(PartyStanding(kind: .memberState, isHostCountry: true, contributions: [.facilities, .logistics]))
+        XCTAssertEqual(host.reason,
+                       "the host country is invited as an observer (II.B.3(f)), although it also provides logistics and facilities, which would make another country a participant under II.B.3(e)")
+        let regional = InvitationRules.classify(PartyStanding(kind: .regionalOrganization, contributions: [.logistics, .trustFund]))
+        XCTAssertTrue(regional.reason.contains("II.B.3(h)") && regional.reason.contains("trust fund contributions and logistics"),
+                      regional.reason)
+        let agency = InvitationRules.classify(PartyStanding(kind: .unAgency, contributions: [.equipment]))
+        XCTAssertTrue(agency.reason.contains("II.B.3(c)") && agency.reason.contains("II.B.3(e) participant, which covers countries"), agency.reason)
+        let none = InvitationRules.classify(PartyStanding(kind: .memberState))
+        XCTAssertNil(none.category)
+        XCTAssertTrue(none.reason.contains("falls in no II.B.3 category"), none.reason)
+        let troopsFromTheHost = InvitationRules.classify(PartyStanding(kind: .memberState, isHostCountry: true, contributions: [.troops]))
+        XCTAssertTrue(troopsFromTheHost.reason.contains("II.B.3(a)") && troopsFromTheHost.reason.contains("II.B.3(f)"),
+                      troopsFromTheHost.reason)
     }
 
-    func testObserversCannotSpeakAndOnlyPersonnelContributorsRequest() {
-        XCTAssertThrowsError(try MeetingRules.checkMayMakeStatement(role: .observer, category: .hostCountryObserver)) {
-            XCTAssertTrue("\($0)".contains("II.B.3(f)"))
-        }
-        XCTAssertNoThrow(try MeetingRules.checkMayMakeStatement(role: .participant, category: .troopPoliceContributor))
-        XCTAssertNoThrow(try RequestRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .consultationMeeting))
-        XCTAssertThrowsError(try RequestRules.checkMayRequest(donor, facts: facts, operationID: "op-1", form: .consultationMeeting))
-        XCTAssertThrowsError(try RequestRules.checkMayRequest(troops, facts: facts, operationID: "op-1", form: .secretariatMeeting))
+    // MARK: invitation lists
+
+    typealias P = Parties
+    static let council = Party(id: 5, name: "Council member contributing troops", kind: .memberState, roles: [.councilMember])
+    static let potential = Party(id: 20, name: "Potential", kind: .memberState, roles: [])
+    static let host = Party(id: 21, name: "Host", kind: .memberState, roles: [])
+    static let regional = Party(id: 22, name: "Regional", kind: .regionalOrganization, roles: [])
+    static let ngo = Party(id: 23, name: "NGO", kind: .otherBody, roles: [])
+    static let bystander = Party(id: 24, name: "Bystander", kind: .memberState, roles: [])
+    static let plugin = Party(id: 25, name: "Plugin friends", kind: .otherBody, roles: [.secretariatStaff])
+
+    static let facts = OperationFacts(hostCountryID: host.id, potentialContributorIDs: [potential.id], contributions:
+        P.facts.contributions + [Contribution(partyID: council.id, kind: .troops, quantity: 300),
+                                 Contribution(partyID: host.id, kind: .facilities, quantity: 4)])
+    static let everyone = [P.president, P.member, P.secretariat, P.administrator, P.troops, P.observers, P.civilians, P.donor,
+                           P.agency, council, potential, host, regional, ngo, bystander, plugin]
+
+    func ids(_ invitations: [ProposedInvitation]) -> Set<Int64> { Set(invitations.map(\.partyID)) }
+
+    func testAConsultationMeetingInvitesTheCouncilAandBAlwaysAndTheRestAsAppropriate() {
+        let proposal = InvitationRules.propose(form: .consultationMeeting, facts: Self.facts, parties: Self.everyone)
+        XCTAssertEqual(ids(proposal.required), [P.president.id, P.member.id, Self.council.id, P.secretariat.id, P.troops.id,
+                                               P.observers.id, Self.potential.id])
+        XCTAssertEqual(ids(proposal.optional), [P.civilians.id, P.donor.id, P.agency.id, Self.host.id, Self.regional.id, Self.ngo.id])
+        XCTAssertEqual(ids(proposal.optional.filter { $0.role == .observer }), [Self.host.id, Self.regional.id, Self.ngo.id],
+                       "(d), (f), (h) only ever as observers")
+        XCTAssertEqual(Set(proposal.excluded.map(\.partyID)), [Self.bystander.id], "no category; the administrator and a plugin's principal are no party")
+        XCTAssertTrue(proposal.required.allSatisfy { !$0.reason.isEmpty } && proposal.optional.allSatisfy { !$0.reason.isEmpty })
     }
 
-    func testInformalPaperIsRequiredForConsultationMeetings() {
-        XCTAssertThrowsError(try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: "  ")) {
-            XCTAssertTrue("\($0)".contains("II.B.5(a)"))
-        }
-        XCTAssertNoThrow(try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: "1. Renewal"))
-        XCTAssertNoThrow(try MeetingRules.checkInformalPaper(form: .secretariatMeeting, agenda: nil))
+    func testTheCouncilsOwnConsultationsAreTheCouncilsAndTheSecretariats() {
+        let proposal = InvitationRules.propose(form: .councilConsultations, facts: Self.facts, parties: Self.everyone)
+        XCTAssertEqual(ids(proposal.required), [P.president.id, P.member.id, Self.council.id, P.secretariat.id])
+        XCTAssertTrue(proposal.optional.isEmpty)
+        XCTAssertTrue(proposal.excluded.first { $0.partyID == P.troops.id }?.reason.contains("II.B.6") == true)
+    }
+
+    func testSecretariatMeetingsAreWithTheContributorsCouncilMembersIncluded() {
+        let proposal = InvitationRules.propose(form: .secretariatMeeting, facts: Self.facts, parties: Self.everyone)
+        XCTAssertEqual(ids(proposal.required), [P.secretariat.id, P.troops.id, P.observers.id, Self.council.id],
+                       "a Council member contributing troops is invited to II.C as a contributor")
+        XCTAssertEqual(proposal.required.first { $0.partyID == Self.council.id }?.category, .troopPoliceContributor)
+        XCTAssertFalse(ids(proposal.required + proposal.optional).contains(P.president.id), "the Council is not a party to II.C")
+    }
+
+    func testChosenInvitees() throws {
+        let proposal = InvitationRules.propose(form: .consultationMeeting, facts: Self.facts, parties: Self.everyone)
+        let chosen = try InvitationRules.choose(proposal, additional: [(P.donor.id, "party-15"), (P.donor.id, "party-15"),
+                                                                       (P.troops.id, "party-10")],
+                                                isParty: { _ in true }, operationID: "op-1")
+        XCTAssertEqual(chosen.filter { $0.partyID == P.donor.id }.count, 1, "nobody twice")
+        XCTAssertEqual(chosen.count, proposal.required.count + 1)
+        XCTAssertEqual(refusal { _ = try InvitationRules.choose(proposal, additional: [(99, "party-99")], isParty: { $0 != 99 },
+                                                                operationID: "op-1") }?.message,
+                       "additional_invitee_ids: no party party-99")
+        let bystander = refusal { _ = try InvitationRules.choose(proposal, additional: [(Self.bystander.id, "party-24")],
+                                                                 isParty: { _ in true }, operationID: "op-1") }
+        XCTAssertEqual(bystander?.kind, .failedPrecondition)
+        XCTAssertTrue(bystander?.message.hasPrefix("additional_invitee_ids: party-24 cannot be invited to this meeting on operation op-1: a Member State") == true,
+                      bystander?.message ?? "")
+        XCTAssertTrue(refusal { _ = try InvitationRules.choose(proposal, additional: [(Self.plugin.id, "party-25")],
+                                                               isParty: { _ in true }, operationID: "op-1") }?.message
+            .contains("no party to the consultations") == true)
     }
 }

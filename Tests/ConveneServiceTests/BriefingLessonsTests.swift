@@ -10,7 +10,7 @@ typealias LM = LessonsMethods
 
 final class BriefingLessonsTests: OperationTestCase {
 
-    var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    var now: Int64 { f.now }
 
     func publish(requested: Bool = true) async throws -> Convene_Briefing_V1_Report {
         try await f.client.unary(BM.publishReport, Convene_Briefing_V1_PublishReportRequest.with {

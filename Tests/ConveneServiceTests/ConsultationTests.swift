@@ -28,6 +28,10 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(optional["Donor"]?.category, .specificContributor)
         XCTAssertEqual(optional["Host"]?.category, .hostCountryObserver)
         XCTAssertEqual(optional["Host"]?.role, .observer)
+        XCTAssertEqual(optional["Host"]?.reason, "the host country is invited as an observer (II.B.3(f))", "the convener sees why")
+        XCTAssertTrue(required["Troops"].map { _ in proposal.required.first { $0.partyName == "Troops" }!.reason }?
+            .hasPrefix("contributes troops to the operation (II.B.3(a))") == true)
+        XCTAssertTrue(proposal.excluded.contains { $0.partyName == "Bystander" && $0.reason.contains("falls in no II.B.3 category") })
         XCTAssertEqual(optional["Regional"]?.role, .observer)
         XCTAssertNil(optional["Bystander"])
 
@@ -35,6 +39,7 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(invitation(meeting, "Troops")?.required, true)
         XCTAssertEqual(invitation(meeting, "Host")?.role, .observer)
         XCTAssertEqual(invitation(meeting, "Donor")?.category, .specificContributor)
+        XCTAssertTrue(invitation(meeting, "Donor")?.reason.contains("II.B.3(e)") == true, "the reason stays with the invitation")
         XCTAssertNil(invitation(meeting, "Agency"), "as appropriate: not chosen, not invited")
         XCTAssertEqual(meeting.informalPaper.agenda, "1. Renewal of the mandate")
         XCTAssertEqual(meeting.summaryStatus, .notPrepared)
@@ -111,6 +116,7 @@ final class ConsultationTests: OperationTestCase {
                 $0.meetingID = consultation.id; $0.text = "Contributors raised equipment gaps."
             }, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Secretariat"))
         }
+        f.advance(to: 1_800_000_000_000)  // the meeting's time
         _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with {
             $0.meetingID = consultation.id
         }, as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
@@ -129,7 +135,7 @@ final class ConsultationTests: OperationTestCase {
             }, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Secretariat"))
         }
         // Council members do not get it before circulation; contributors never.
-        await assertRPCError(.notFound) {
+        await assertRPCError(.failedPrecondition, containing: "has not been circulated to the Council members yet (II.B.6)") {
             try await self.f.client.unary(CM.getSummary, Convene_Consultation_V1_GetSummaryRequest.with { $0.meetingID = consultation.id },
                                           as: Convene_Consultation_V1_Summary.self, options: self.f.options("Member"))
         }
@@ -225,9 +231,16 @@ final class ConsultationTests: OperationTestCase {
         let troops = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
         }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Troops"))
-        let agency = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+        let donor = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
-        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Agency"))
+        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Donor"))
+        // A party with no part in the operation does not watch it.
+        await assertRPCError(.permissionDenied, containing: "the events of operation \(operation)") {
+            let agency = try await self.f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+                $0.operationID = self.operation
+            }, as: Convene_Consultation_V1_OperationEvent.self, options: self.f.options("Agency"))
+            for try await _ in agency.responses {}
+        }
         let meeting = try await f.convene(operation)
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.useOfForce = "All necessary means to protect civilians"
@@ -246,8 +259,8 @@ final class ConsultationTests: OperationTestCase {
         let troopsSaw = try await kinds(troops, until: "mandate.updated")
         XCTAssertTrue(troopsSaw.contains("meeting.convened:\(meeting.id)"), "\(troopsSaw)")
         XCTAssertEqual(troopsSaw.first, "operation.created", "backlog first")
-        let agencySaw = try await kinds(agency, until: "mandate.updated")
-        XCTAssertFalse(agencySaw.contains { $0.hasPrefix("meeting.convened") }, "not invited: \(agencySaw)")
+        let donorSaw = try await kinds(donor, until: "mandate.updated")
+        XCTAssertFalse(donorSaw.contains { $0.hasPrefix("meeting.convened") }, "not invited: \(donorSaw)")
     }
 
     /// Two writers each publish after their own commit, so a later event can be published
@@ -295,6 +308,6 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(after.statements.map(\.text), ["On the record"])
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
-        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage"])
+        XCTAssertEqual(try f.server.store.appliedMigrations().count, 6, "v1 to v4 (ConveneStoreTests names them)")
     }
 }

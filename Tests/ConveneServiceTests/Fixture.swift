@@ -23,6 +23,10 @@ final class Fixture: @unchecked Sendable {
     var tokens: [String: String] = [:]
     /// Applied to the server's configuration at every (re)start.
     var configure: (inout ServerConfiguration) -> Void = { _ in }
+    /// The server's time of day; nil for the system's.
+    let clock: ManualClock?
+    /// When the fixture's manual clock starts: 21 September 2026, 14:13:20 UTC.
+    static let start: Int64 = 1_790_000_000_000
     var ids: [String: String] = [:]
 
     static let parties: [(String, Convene_Parties_V1_PartyKind, [Convene_Parties_V1_Role])] = [
@@ -39,7 +43,13 @@ final class Fixture: @unchecked Sendable {
         ("Bystander", .memberState, []),
     ]
 
-    init(dataDirectory: String? = nil) async throws {
+    /// Now, by the server's clock.
+    var now: Int64 { clock?.nowMillis() ?? Int64(Date().timeIntervalSince1970 * 1000) }
+
+    init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start),
+         configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws {
+        self.clock = clock
+        self.configure = configure
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
         try await startServer()
@@ -47,7 +57,8 @@ final class Fixture: @unchecked Sendable {
     }
 
     func startServer(port: Int = 0) async throws {
-        testServer = try await TestServer.start { [dataDirectory, configure] configuration in
+        testServer = try await TestServer.start { [dataDirectory, configure, clock] configuration in
+            if let clock { configuration.clock = clock }
             configuration.port = port
             configuration.dataDirectory = dataDirectory
             configuration.enableInterop = false
@@ -98,21 +109,33 @@ final class Fixture: @unchecked Sendable {
         return operation.id
     }
 
+    /// Moves the manual clock forward to `millis` (not back).
+    func advance(to millis: Int64) {
+        guard let clock, millis > clock.nowMillis() else { return }
+        clock.advance(by: .milliseconds(millis - clock.nowMillis()))
+    }
+
+    /// Convenes a meeting, by default 10 days from now.
     func convene(_ operationID: String, form: Convene_Consultation_V1_MeetingForm = .consultationMeeting,
-                 stage: Convene_Consultation_V1_Stage = .mandateRenewal, at millis: Int64 = 1_800_000_000_000,
+                 stage: Convene_Consultation_V1_Stage = .mandateRenewal, at time: Int64? = nil,
                  as caller: String = "President", extra: [String] = [], paper: Bool = true,
-                 override: String = "", requestID: String = "") async throws -> Convene_Consultation_V1_Meeting {
-        try await client.unary(CM.conveneMeeting, Convene_Consultation_V1_ConveneMeetingRequest.with {
+                 override: String = "", requestID: String = "", pastReason: String = "", reportID: String = "",
+                 lateReason: String = "") async throws -> Convene_Consultation_V1_Meeting {
+        let millis = time ?? now + 10 * 86_400_000
+        return try await client.unary(CM.conveneMeeting, Convene_Consultation_V1_ConveneMeetingRequest.with {
             $0.operationID = operationID
             $0.form = form
             $0.stage = stage
             $0.requestID = requestID
-            $0.scheduledTime = .init(seconds: millis / 1000)
+            $0.scheduledTime = .init(seconds: millis / 1000, nanos: Int32(millis % 1000) * 1_000_000)
             $0.additionalInviteeIds = extra.map { ids[$0]! }
             if paper {
                 $0.informalPaper = .with { $0.agenda = "1. Renewal of the mandate"; $0.issues = ["Force structure"] }
             }
             $0.summaryOverrideReason = override
+            $0.pastMeetingReason = pastReason
+            $0.reportID = reportID
+            $0.lateReason = lateReason
         }, as: Convene_Consultation_V1_Meeting.self, options: options(caller))
     }
 
@@ -130,9 +153,11 @@ final class Fixture: @unchecked Sendable {
 class OperationTestCase: XCTestCase {
     var f: Fixture!
     var operation = ""
+    /// The server's clock: a manual one (see Fixture), or nil for the system's.
+    var clock: ManualClock? { ManualClock(startMillis: Fixture.start) }
 
     override func setUp() async throws {
-        f = try await Fixture()
+        f = try await Fixture(clock: clock)
         try await f.registerParties()
         operation = try await f.makeOperation()
     }

@@ -142,7 +142,7 @@ final class InMemoryServiceTests: XCTestCase {
 
         clock.advance(by: .seconds(3 * 3600))
         let second = try await publish()
-        await assertRPCError(.failedPrecondition, containing: "distributed 47.0 h before the contributors' meeting; the rule is 48.0 h") {
+        await assertRPCError(.failedPrecondition, containing: "distributed 47.0 h before the contributors' meeting; the rule is 48 h") {
             try await self.client.briefing.distributeReport(.with { $0.reportID = second; $0.meetingID = meeting.id },
                                                             options: self.options("Secretariat"))
         }

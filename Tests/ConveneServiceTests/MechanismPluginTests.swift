@@ -10,6 +10,8 @@ import XCTest
 /// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
 /// follow-up assessment (I.D.1, OP.3).
 final class MechanismPluginTests: OperationTestCase {
+    /// Plugins keep their own times by the system's clock: so does the server here.
+    override var clock: ManualClock? { nil }
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                         as: R.Type, by party: String) async throws -> R {
@@ -96,7 +98,7 @@ final class MechanismPluginTests: OperationTestCase {
         }, as: M.self, by: "President")
         // The consultation after the mission: summary of the one before must be circulated first? No: that
         // rule is for the Council's own discussion; a II.B meeting may be convened.
-        let after = try await f.convene(operation, stage: .councilMission, at: 1_800_500_000_000)
+        let after = try await f.convene(operation, stage: .councilMission, at: f.now + 20 * 86_400_000)
         var linked: M?
         for _ in 0..<250 {
             linked = try await call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = operation },
@@ -139,8 +141,10 @@ final class MechanismPluginTests: OperationTestCase {
     func testSixMonthAssessment() async throws {
         let s = "convene.assessment.v1.FollowUpAssessment"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let held = try await f.convene(operation, stage: .mandateRenewal, at: now - 10 * 86_400_000)
-        _ = try await f.convene(operation, stage: .rapidDeterioration, at: now - 5 * 86_400_000)
+        let held = try await f.convene(operation, stage: .mandateRenewal, at: now - 10 * 86_400_000,
+                                       pastReason: "Held before the operation's consultations were recorded here")
+        _ = try await f.convene(operation, stage: .rapidDeterioration, at: now - 5 * 86_400_000,
+                                pastReason: "Held by video link during the outage")
         _ = try await f.client.unary(CM.recordStatement, Convene_Consultation_V1_RecordStatementRequest.with {
             $0.meetingID = held.id; $0.text = "Concern"; $0.concern = true
         }, as: Convene_Consultation_V1_Statement.self, options: f.options("Troops"))

@@ -46,7 +46,8 @@ final class SQLiteStoreTests: XCTestCase {
         let party = try await reopened.read { db in try db.party(named: "Durable") }
         XCTAssertEqual(party?.party.roles, [.councilMember])
         XCTAssertEqual(try reopened.appliedMigrations(),
-                       ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage"])
+                       ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage",
+                        "v4-one-president", "v4-meeting-timeline", "v4-event-audiences"])
         XCTAssertEqual(try reopened.integrityCheck(), "ok")
     }
 }

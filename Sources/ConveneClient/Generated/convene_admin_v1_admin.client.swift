@@ -11,14 +11,26 @@ public struct AdministrationClient: Sendable {
 
     public init(channel: any CallChannel) { self.channel = channel }
 
-    /// Registers a party. ALREADY_EXISTS for a name already registered.
+    /// Registers a party. ALREADY_EXISTS for a name already registered. FAILED_PRECONDITION
+    /// for the President's role while another party holds it (one President at a time, II.B.1).
     public func registerParty(_ request: Convene_Admin_V1_RegisterPartyRequest, options: CallOptions? = nil) async throws -> Convene_Parties_V1_Party {
         try await channel.unary(AdministrationMethods.registerParty, request, as: Convene_Parties_V1_Party.self, options: options)
     }
 
-    /// Replaces a party's roles (e.g. when the Council presidency rotates).
+    /// Replaces a party's roles. The President's role only when no other party holds it.
     public func setRoles(_ request: Convene_Admin_V1_SetRolesRequest, options: CallOptions? = nil) async throws -> Convene_Parties_V1_Party {
         try await channel.unary(AdministrationMethods.setRoles, request, as: Convene_Parties_V1_Party.self, options: options)
+    }
+
+    /// Passes the Council presidency to a party (a Member State), from the party holding it, who
+    /// stays a Council member; recorded with its date (II.B.1).
+    public func passPresidency(_ request: Convene_Admin_V1_PassPresidencyRequest, options: CallOptions? = nil) async throws -> Convene_Admin_V1_PresidencyTerm {
+        try await channel.unary(AdministrationMethods.passPresidency, request, as: Convene_Admin_V1_PresidencyTerm.self, options: options)
+    }
+
+    /// The presidencies recorded, oldest first.
+    public func listPresidencies(_ request: Convene_Admin_V1_ListPresidenciesRequest, options: CallOptions? = nil) async throws -> Convene_Admin_V1_ListPresidenciesResponse {
+        try await channel.unary(AdministrationMethods.listPresidencies, request, as: Convene_Admin_V1_ListPresidenciesResponse.self, options: options)
     }
 
     public func listParties(_ request: Convene_Admin_V1_ListPartiesRequest, options: CallOptions? = nil) async throws -> Convene_Admin_V1_ListPartiesResponse {
@@ -30,7 +42,7 @@ public struct AdministrationClient: Sendable {
         try await channel.unary(AdministrationMethods.issueCredential, request, as: Convene_Admin_V1_IssueCredentialResponse.self, options: options)
     }
 
-    /// Revokes a credential; takes effect on the next call.
+    /// Revokes a credential; takes effect on the next call, and ends the streams open with it.
     public func revokeCredential(_ request: Convene_Admin_V1_RevokeCredentialRequest, options: CallOptions? = nil) async throws -> Convene_Admin_V1_RevokeCredentialResponse {
         try await channel.unary(AdministrationMethods.revokeCredential, request, as: Convene_Admin_V1_RevokeCredentialResponse.self, options: options)
     }

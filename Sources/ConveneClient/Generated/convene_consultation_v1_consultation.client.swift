@@ -11,15 +11,19 @@ public struct ConsultationClient: Sendable {
 
     public init(channel: any CallChannel) { self.channel = channel }
 
-    /// Registers a peacekeeping operation. Secretariat or Council President.
+    /// Registers a peacekeeping operation. Secretariat (it plans operations from their
+    /// conception, I.A.7, II.B.2(a)); the Council President records mandates (UpdateMandate).
     public func createOperation(_ request: Convene_Consultation_V1_CreateOperationRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_Operation {
         try await channel.unary(ConsultationMethods.createOperation, request, as: Convene_Consultation_V1_Operation.self, options: options)
     }
 
+    /// An operation. A party with no role, contribution or invitation on it gets its id and
+    /// name only (`limited`).
     public func getOperation(_ request: Convene_Consultation_V1_GetOperationRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_Operation {
         try await channel.unary(ConsultationMethods.getOperation, request, as: Convene_Consultation_V1_Operation.self, options: options)
     }
 
+    /// Every operation, each as GetOperation shows it to the caller.
     public func listOperations(_ request: Convene_Consultation_V1_ListOperationsRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_ListOperationsResponse {
         try await channel.unary(ConsultationMethods.listOperations, request, as: Convene_Consultation_V1_ListOperationsResponse.self, options: options)
     }
@@ -34,6 +38,7 @@ public struct ConsultationClient: Sendable {
         try await channel.unary(ConsultationMethods.recordContribution, request, as: Convene_Consultation_V1_Contribution.self, options: options)
     }
 
+    /// The Council, the Secretariat and the parties taking part in the operation (II.B.3).
     public func listContributions(_ request: Convene_Consultation_V1_ListContributionsRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_ListContributionsResponse {
         try await channel.unary(ConsultationMethods.listContributions, request, as: Convene_Consultation_V1_ListContributionsResponse.self, options: options)
     }
@@ -44,7 +49,8 @@ public struct ConsultationClient: Sendable {
     }
 
     /// The invitation list the operation's data gives for a meeting (II.B.3(a)-(h)):
-    /// who must be invited, and who may be at the convener's choice, with category and role.
+    /// who must be invited, and who may be at the convener's choice, with category, role and
+    /// the reason for the category; and who cannot be invited, with why.
     public func proposeInvitations(_ request: Convene_Consultation_V1_ProposeInvitationsRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_ProposeInvitationsResponse {
         try await channel.unary(ConsultationMethods.proposeInvitations, request, as: Convene_Consultation_V1_ProposeInvitationsResponse.self, options: options)
     }
@@ -65,7 +71,7 @@ public struct ConsultationClient: Sendable {
         try await channel.unary(ConsultationMethods.listMeetings, request, as: Convene_Consultation_V1_ListMeetingsResponse.self, options: options)
     }
 
-    /// Records that a meeting took place. Its convener.
+    /// Records that a meeting took place, not before its scheduled time. Its convener.
     public func markMeetingHeld(_ request: Convene_Consultation_V1_MarkMeetingHeldRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_Meeting {
         try await channel.unary(ConsultationMethods.markMeetingHeld, request, as: Convene_Consultation_V1_Meeting.self, options: options)
     }
@@ -116,6 +122,8 @@ public struct ConsultationClient: Sendable {
     }
 
     /// Events of an operation the caller may see: those since `after_sequence`, then live ones.
+    /// Each event reaches the parties the matching read method shows its subject to. The
+    /// stream ends with UNAUTHENTICATED when the caller's credential is revoked.
     public func watchOperation(_ request: Convene_Consultation_V1_WatchOperationRequest, options: CallOptions? = nil) async throws -> TypedCall<Convene_Consultation_V1_WatchOperationRequest, Convene_Consultation_V1_OperationEvent> {
         try await channel.serverStreaming(ConsultationMethods.watchOperation, request, as: Convene_Consultation_V1_OperationEvent.self, options: options)
     }

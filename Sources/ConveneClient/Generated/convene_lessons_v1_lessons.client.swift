@@ -27,6 +27,7 @@ public struct LessonsClient: Sendable {
                                     as: Convene_Lessons_V1_Experience.self, options: options)
     }
 
+    /// The Secretariat and the Council see all of an operation's; a country its own.
     public func listExperience(_ request: Convene_Lessons_V1_ListExperienceRequest, options: CallOptions? = nil) async throws -> Convene_Lessons_V1_ListExperienceResponse {
         try await channel.unary(LessonsMethods.listExperience, request, as: Convene_Lessons_V1_ListExperienceResponse.self, options: options)
     }
@@ -36,7 +37,8 @@ public struct LessonsClient: Sendable {
         try await channel.unary(LessonsMethods.recordLesson, request, as: Convene_Lessons_V1_Lesson.self, options: options)
     }
 
-    /// Lessons matching words, a topic or an operation; newest first.
+    /// Lessons matching words, a topic or an operation; newest first. Any party; a source
+    /// meeting the caller may not see is left out (`source_id` empty).
     public func searchLessons(_ request: Convene_Lessons_V1_SearchLessonsRequest, options: CallOptions? = nil) async throws -> Convene_Lessons_V1_SearchLessonsResponse {
         try await channel.unary(LessonsMethods.searchLessons, request, as: Convene_Lessons_V1_SearchLessonsResponse.self, options: options)
     }

@@ -29,5 +29,5 @@ public struct GRPCHealthClient: Sendable {
 
 extension CallChannel {
     /// The stub of grpc.health.v1.Health.
-    public var grpchealth: GRPCHealthClient { GRPCHealthClient(channel: self) }
+    public var grpcHealth: GRPCHealthClient { GRPCHealthClient(channel: self) }
 }

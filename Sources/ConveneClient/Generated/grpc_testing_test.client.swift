@@ -54,7 +54,7 @@ public struct GRPCTestServiceClient: Sendable {
 
 extension CallChannel {
     /// The stub of grpc.testing.TestService.
-    public var grpctestService: GRPCTestServiceClient { GRPCTestServiceClient(channel: self) }
+    public var grpcTestService: GRPCTestServiceClient { GRPCTestServiceClient(channel: self) }
 }
 
 /// Calls grpc.testing.UnimplementedService: one method per RPC.
@@ -70,5 +70,5 @@ public struct GRPCUnimplementedServiceClient: Sendable {
 
 extension CallChannel {
     /// The stub of grpc.testing.UnimplementedService.
-    public var grpcunimplementedService: GRPCUnimplementedServiceClient { GRPCUnimplementedServiceClient(channel: self) }
+    public var grpcUnimplementedService: GRPCUnimplementedServiceClient { GRPCUnimplementedServiceClient(channel: self) }
 }

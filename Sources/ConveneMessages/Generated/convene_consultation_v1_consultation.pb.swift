@@ -683,6 +683,10 @@ public nonisolated struct Convene_Consultation_V1_Operation: Sendable {
   /// Increases with every change.
   public var version: Int64 = 0
 
+  /// Set when the caller has no role, contribution or invitation on the operation: it sees
+  /// that the operation exists (id and name) and nothing else.
+  public var limited: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -867,6 +871,27 @@ public nonisolated struct Convene_Consultation_V1_Invitation: Sendable {
   /// Whether the category makes the invitation mandatory, or the convener chose it.
   public var required: Bool = false
 
+  /// Why the party falls in its category, citing the provisions; e.g. "the host country is
+  /// invited as an observer (II.B.3(f)), although it also provides facilities, ...".
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A party that cannot be invited to the meeting proposed, and why.
+public nonisolated struct Convene_Consultation_V1_Exclusion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var partyID: String = String()
+
+  public var partyName: String = String()
+
+  public var reason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -883,6 +908,9 @@ public nonisolated struct Convene_Consultation_V1_Topic: Sendable {
 
   /// For CONTRIBUTOR_CONCERNS: the contributor that raised it with the President.
   public var raisedByPartyID: String = String()
+
+  /// Set when the topic is a concern of the request the meeting was convened at (II.B.4(d)).
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1030,6 +1058,29 @@ public nonisolated struct Convene_Consultation_V1_Meeting: @unchecked Sendable {
   /// Clears the value of `createTime`. Subsequent reads from it will return its default value.
   public mutating func clearCreateTime() {_uniqueStorage()._createTime = nil}
 
+  /// Set when the meeting took place outside the system and was recorded after the fact: why.
+  public var pastMeetingReason: String {
+    get {_storage._pastMeetingReason}
+    set {_uniqueStorage()._pastMeetingReason = newValue}
+  }
+
+  /// The Council-requested report the meeting discusses (II.B.5(b)), if given.
+  public var reportID: String {
+    get {_storage._reportID}
+    set {_uniqueStorage()._reportID = newValue}
+  }
+
+  /// Rules of II.B.5(b) the meeting's place in time does not meet; `late_reason` says why.
+  public var flags: [String] {
+    get {_storage._flags}
+    set {_uniqueStorage()._flags = newValue}
+  }
+
+  public var lateReason: String {
+    get {_storage._lateReason}
+    set {_uniqueStorage()._lateReason = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1062,64 +1113,113 @@ public nonisolated struct Convene_Consultation_V1_ProposeInvitationsResponse: Se
   /// May be invited at the convener's choice ("as appropriate").
   public var optional: [Convene_Consultation_V1_Invitation] = []
 
+  /// Cannot be invited, with the reason.
+  public var excluded: [Convene_Consultation_V1_Exclusion] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Convene_Consultation_V1_ConveneMeetingRequest: Sendable {
+public nonisolated struct Convene_Consultation_V1_ConveneMeetingRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var operationID: String = String()
+  public var operationID: String {
+    get {_storage._operationID}
+    set {_uniqueStorage()._operationID = newValue}
+  }
 
-  public var form: Convene_Consultation_V1_MeetingForm = .unspecified
+  public var form: Convene_Consultation_V1_MeetingForm {
+    get {_storage._form}
+    set {_uniqueStorage()._form = newValue}
+  }
 
-  public var `public`: Bool = false
+  public var `public`: Bool {
+    get {_storage._public}
+    set {_uniqueStorage()._public = newValue}
+  }
 
   /// II.B: the stage, unless the meeting answers a request.
-  public var stage: Convene_Consultation_V1_Stage = .unspecified
+  public var stage: Convene_Consultation_V1_Stage {
+    get {_storage._stage}
+    set {_uniqueStorage()._stage = newValue}
+  }
 
   /// II.A.1, II.B.2: the contributor's request this meeting answers.
-  public var requestID: String = String()
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
   public var scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_scheduledTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_scheduledTime = newValue}
+    get {_storage._scheduledTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._scheduledTime = newValue}
   }
   /// Returns true if `scheduledTime` has been explicitly set.
-  public var hasScheduledTime: Bool {self._scheduledTime != nil}
+  public var hasScheduledTime: Bool {_storage._scheduledTime != nil}
   /// Clears the value of `scheduledTime`. Subsequent reads from it will return its default value.
-  public mutating func clearScheduledTime() {self._scheduledTime = nil}
+  public mutating func clearScheduledTime() {_uniqueStorage()._scheduledTime = nil}
 
   /// Optional invitees ("as appropriate") among those ProposeInvitations offers.
-  public var additionalInviteeIds: [String] = []
+  public var additionalInviteeIds: [String] {
+    get {_storage._additionalInviteeIds}
+    set {_uniqueStorage()._additionalInviteeIds = newValue}
+  }
 
-  public var topics: [Convene_Consultation_V1_Topic] = []
+  public var topics: [Convene_Consultation_V1_Topic] {
+    get {_storage._topics}
+    set {_uniqueStorage()._topics = newValue}
+  }
 
   /// Required for II.B (II.B.5(a)).
   public var informalPaper: Convene_Consultation_V1_InformalPaper {
-    get {_informalPaper ?? Convene_Consultation_V1_InformalPaper()}
-    set {_informalPaper = newValue}
+    get {_storage._informalPaper ?? Convene_Consultation_V1_InformalPaper()}
+    set {_uniqueStorage()._informalPaper = newValue}
   }
   /// Returns true if `informalPaper` has been explicitly set.
-  public var hasInformalPaper: Bool {self._informalPaper != nil}
+  public var hasInformalPaper: Bool {_storage._informalPaper != nil}
   /// Clears the value of `informalPaper`. Subsequent reads from it will return its default value.
-  public mutating func clearInformalPaper() {self._informalPaper = nil}
+  public mutating func clearInformalPaper() {_uniqueStorage()._informalPaper = nil}
 
-  public var missionOfficials: [Convene_Consultation_V1_MissionOfficial] = []
+  public var missionOfficials: [Convene_Consultation_V1_MissionOfficial] {
+    get {_storage._missionOfficials}
+    set {_uniqueStorage()._missionOfficials = newValue}
+  }
 
   /// II.B.6: schedules a Council meeting or consultations although a contributors'
-  /// meeting's summary is not circulated yet. Council President only.
-  public var summaryOverrideReason: String = String()
+  /// meeting's summary is not circulated yet. Council President only. Not blank when given.
+  public var summaryOverrideReason: String {
+    get {_storage._summaryOverrideReason}
+    set {_uniqueStorage()._summaryOverrideReason = newValue}
+  }
+
+  /// Records a meeting that took place outside the system (its scheduled time is past): why.
+  /// Without it a time in the past is refused. Not blank when given.
+  public var pastMeetingReason: String {
+    get {_storage._pastMeetingReason}
+    set {_uniqueStorage()._pastMeetingReason = newValue}
+  }
+
+  /// The Council-requested report the meeting discusses (II.B.5(b)): a contributors' meeting
+  /// on it comes before the Council members' discussion of it.
+  public var reportID: String {
+    get {_storage._reportID}
+    set {_uniqueStorage()._reportID = newValue}
+  }
+
+  /// Convenes a meeting that breaks that order anyway; the meeting is flagged. Not blank when given.
+  public var lateReason: String {
+    get {_storage._lateReason}
+    set {_uniqueStorage()._lateReason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _informalPaper: Convene_Consultation_V1_InformalPaper? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Convene_Consultation_V1_GetMeetingRequest: Sendable {
@@ -1471,6 +1571,14 @@ public nonisolated struct Convene_Consultation_V1_ConsultationAccount: Sendable 
 
   public var requestsDeclined: Int32 = 0
 
+  /// The requests received in the period: each with the meeting convened at it (whose topics
+  /// carry its concerns, II.B.4(d)) or the reasons it was declined.
+  public var requests: [Convene_Consultation_V1_MeetingRequest] = []
+
+  /// Meetings of the account that took place outside the system and were recorded after the
+  /// fact (their `meeting.past_meeting_reason` says why).
+  public var meetingsRecordedAfterTheFact: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated struct MeetingAccount: Sendable {
@@ -1492,6 +1600,9 @@ public nonisolated struct Convene_Consultation_V1_ConsultationAccount: Sendable 
 
     /// The concerns voiced, with what became of them.
     public var concerns: [Convene_Consultation_V1_Statement] = []
+
+    /// Whether the meeting was recorded after the fact.
+    public var recordedAfterTheFact: Bool = false
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1600,7 +1711,7 @@ nonisolated extension Convene_Consultation_V1_RequestStatus: SwiftProtobuf._Prot
 
 nonisolated extension Convene_Consultation_V1_Operation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Operation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}mandate\0\u{3}use_of_force\0\u{1}phase\0\u{3}host_country_id\0\u{3}potential_contributor_ids\0\u{3}create_time\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}mandate\0\u{3}use_of_force\0\u{1}phase\0\u{3}host_country_id\0\u{3}potential_contributor_ids\0\u{3}create_time\0\u{1}version\0\u{1}limited\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1617,6 +1728,7 @@ nonisolated extension Convene_Consultation_V1_Operation: SwiftProtobuf.Message, 
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.potentialContributorIds) }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.limited) }()
       default: break
       }
     }
@@ -1654,6 +1766,9 @@ nonisolated extension Convene_Consultation_V1_Operation: SwiftProtobuf.Message, 
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 9)
     }
+    if self.limited != false {
+      try visitor.visitSingularBoolField(value: self.limited, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1667,6 +1782,7 @@ nonisolated extension Convene_Consultation_V1_Operation: SwiftProtobuf.Message, 
     if lhs.potentialContributorIds != rhs.potentialContributorIds {return false}
     if lhs._createTime != rhs._createTime {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.limited != rhs.limited {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2069,7 +2185,7 @@ nonisolated extension Convene_Consultation_V1_IdentifyPotentialContributorReques
 
 nonisolated extension Convene_Consultation_V1_Invitation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Invitation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}party_id\0\u{3}party_name\0\u{1}category\0\u{1}role\0\u{1}required\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}party_id\0\u{3}party_name\0\u{1}category\0\u{1}role\0\u{1}required\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2082,6 +2198,7 @@ nonisolated extension Convene_Consultation_V1_Invitation: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeSingularEnumField(value: &self.category) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.required) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -2103,6 +2220,9 @@ nonisolated extension Convene_Consultation_V1_Invitation: SwiftProtobuf.Message,
     if self.required != false {
       try visitor.visitSingularBoolField(value: self.required, fieldNumber: 5)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2112,6 +2232,47 @@ nonisolated extension Convene_Consultation_V1_Invitation: SwiftProtobuf.Message,
     if lhs.category != rhs.category {return false}
     if lhs.role != rhs.role {return false}
     if lhs.required != rhs.required {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Convene_Consultation_V1_Exclusion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Exclusion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}party_id\0\u{3}party_name\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.partyID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.partyName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.partyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.partyID, fieldNumber: 1)
+    }
+    if !self.partyName.isEmpty {
+      try visitor.visitSingularStringField(value: self.partyName, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Convene_Consultation_V1_Exclusion, rhs: Convene_Consultation_V1_Exclusion) -> Bool {
+    if lhs.partyID != rhs.partyID {return false}
+    if lhs.partyName != rhs.partyName {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2119,7 +2280,7 @@ nonisolated extension Convene_Consultation_V1_Invitation: SwiftProtobuf.Message,
 
 nonisolated extension Convene_Consultation_V1_Topic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Topic"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}description\0\u{3}raised_by_party_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}description\0\u{3}raised_by_party_id\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2130,6 +2291,7 @@ nonisolated extension Convene_Consultation_V1_Topic: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.raisedByPartyID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       default: break
       }
     }
@@ -2145,6 +2307,9 @@ nonisolated extension Convene_Consultation_V1_Topic: SwiftProtobuf.Message, Swif
     if !self.raisedByPartyID.isEmpty {
       try visitor.visitSingularStringField(value: self.raisedByPartyID, fieldNumber: 3)
     }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2152,6 +2317,7 @@ nonisolated extension Convene_Consultation_V1_Topic: SwiftProtobuf.Message, Swif
     if lhs.kind != rhs.kind {return false}
     if lhs.description_p != rhs.description_p {return false}
     if lhs.raisedByPartyID != rhs.raisedByPartyID {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2239,7 +2405,7 @@ nonisolated extension Convene_Consultation_V1_InformalPaper: SwiftProtobuf.Messa
 
 nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Meeting"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}operation_id\0\u{1}form\0\u{1}public\0\u{1}stage\0\u{3}request_id\0\u{3}scheduled_time\0\u{3}convened_by_party_id\0\u{1}status\0\u{1}invitations\0\u{1}topics\0\u{3}informal_paper\0\u{3}mission_officials\0\u{1}statements\0\u{3}summary_status\0\u{3}summary_override_reason\0\u{3}create_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}operation_id\0\u{1}form\0\u{1}public\0\u{1}stage\0\u{3}request_id\0\u{3}scheduled_time\0\u{3}convened_by_party_id\0\u{1}status\0\u{1}invitations\0\u{1}topics\0\u{3}informal_paper\0\u{3}mission_officials\0\u{1}statements\0\u{3}summary_status\0\u{3}summary_override_reason\0\u{3}create_time\0\u{3}past_meeting_reason\0\u{3}report_id\0\u{1}flags\0\u{3}late_reason\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2259,6 +2425,10 @@ nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, Sw
     var _summaryStatus: Convene_Consultation_V1_SummaryStatus = .unspecified
     var _summaryOverrideReason: String = String()
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _pastMeetingReason: String = String()
+    var _reportID: String = String()
+    var _flags: [String] = []
+    var _lateReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2286,6 +2456,10 @@ nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, Sw
       _summaryStatus = source._summaryStatus
       _summaryOverrideReason = source._summaryOverrideReason
       _createTime = source._createTime
+      _pastMeetingReason = source._pastMeetingReason
+      _reportID = source._reportID
+      _flags = source._flags
+      _lateReason = source._lateReason
     }
   }
 
@@ -2321,6 +2495,10 @@ nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, Sw
         case 15: try { try decoder.decodeSingularEnumField(value: &_storage._summaryStatus) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._summaryOverrideReason) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._pastMeetingReason) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._reportID) }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._flags) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._lateReason) }()
         default: break
         }
       }
@@ -2384,6 +2562,18 @@ nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, Sw
       try { if let v = _storage._createTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
       } }()
+      if !_storage._pastMeetingReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pastMeetingReason, fieldNumber: 18)
+      }
+      if !_storage._reportID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reportID, fieldNumber: 19)
+      }
+      if !_storage._flags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._flags, fieldNumber: 20)
+      }
+      if !_storage._lateReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lateReason, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2410,6 +2600,10 @@ nonisolated extension Convene_Consultation_V1_Meeting: SwiftProtobuf.Message, Sw
         if _storage._summaryStatus != rhs_storage._summaryStatus {return false}
         if _storage._summaryOverrideReason != rhs_storage._summaryOverrideReason {return false}
         if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._pastMeetingReason != rhs_storage._pastMeetingReason {return false}
+        if _storage._reportID != rhs_storage._reportID {return false}
+        if _storage._flags != rhs_storage._flags {return false}
+        if _storage._lateReason != rhs_storage._lateReason {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2456,7 +2650,7 @@ nonisolated extension Convene_Consultation_V1_ProposeInvitationsRequest: SwiftPr
 
 nonisolated extension Convene_Consultation_V1_ProposeInvitationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProposeInvitationsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}required\0\u{1}optional\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}required\0\u{1}optional\0\u{1}excluded\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2466,6 +2660,7 @@ nonisolated extension Convene_Consultation_V1_ProposeInvitationsResponse: SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.required) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.optional) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.excluded) }()
       default: break
       }
     }
@@ -2478,12 +2673,16 @@ nonisolated extension Convene_Consultation_V1_ProposeInvitationsResponse: SwiftP
     if !self.optional.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.optional, fieldNumber: 2)
     }
+    if !self.excluded.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.excluded, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Consultation_V1_ProposeInvitationsResponse, rhs: Convene_Consultation_V1_ProposeInvitationsResponse) -> Bool {
     if lhs.required != rhs.required {return false}
     if lhs.optional != rhs.optional {return false}
+    if lhs.excluded != rhs.excluded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2491,83 +2690,160 @@ nonisolated extension Convene_Consultation_V1_ProposeInvitationsResponse: SwiftP
 
 nonisolated extension Convene_Consultation_V1_ConveneMeetingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConveneMeetingRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}form\0\u{1}public\0\u{1}stage\0\u{3}request_id\0\u{3}scheduled_time\0\u{3}additional_invitee_ids\0\u{1}topics\0\u{3}informal_paper\0\u{3}mission_officials\0\u{3}summary_override_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}form\0\u{1}public\0\u{1}stage\0\u{3}request_id\0\u{3}scheduled_time\0\u{3}additional_invitee_ids\0\u{1}topics\0\u{3}informal_paper\0\u{3}mission_officials\0\u{3}summary_override_reason\0\u{3}past_meeting_reason\0\u{3}report_id\0\u{3}late_reason\0")
+
+  fileprivate class _StorageClass {
+    var _operationID: String = String()
+    var _form: Convene_Consultation_V1_MeetingForm = .unspecified
+    var _public: Bool = false
+    var _stage: Convene_Consultation_V1_Stage = .unspecified
+    var _requestID: String = String()
+    var _scheduledTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _additionalInviteeIds: [String] = []
+    var _topics: [Convene_Consultation_V1_Topic] = []
+    var _informalPaper: Convene_Consultation_V1_InformalPaper? = nil
+    var _missionOfficials: [Convene_Consultation_V1_MissionOfficial] = []
+    var _summaryOverrideReason: String = String()
+    var _pastMeetingReason: String = String()
+    var _reportID: String = String()
+    var _lateReason: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _operationID = source._operationID
+      _form = source._form
+      _public = source._public
+      _stage = source._stage
+      _requestID = source._requestID
+      _scheduledTime = source._scheduledTime
+      _additionalInviteeIds = source._additionalInviteeIds
+      _topics = source._topics
+      _informalPaper = source._informalPaper
+      _missionOfficials = source._missionOfficials
+      _summaryOverrideReason = source._summaryOverrideReason
+      _pastMeetingReason = source._pastMeetingReason
+      _reportID = source._reportID
+      _lateReason = source._lateReason
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.operationID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.form) }()
-      case 3: try { try decoder.decodeSingularBoolField(value: &self.`public`) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._scheduledTime) }()
-      case 7: try { try decoder.decodeRepeatedStringField(value: &self.additionalInviteeIds) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.topics) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._informalPaper) }()
-      case 10: try { try decoder.decodeRepeatedEnumField(value: &self.missionOfficials) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.summaryOverrideReason) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._operationID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._form) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._public) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._stage) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._scheduledTime) }()
+        case 7: try { try decoder.decodeRepeatedStringField(value: &_storage._additionalInviteeIds) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._topics) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._informalPaper) }()
+        case 10: try { try decoder.decodeRepeatedEnumField(value: &_storage._missionOfficials) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._summaryOverrideReason) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._pastMeetingReason) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._reportID) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._lateReason) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.operationID.isEmpty {
-      try visitor.visitSingularStringField(value: self.operationID, fieldNumber: 1)
-    }
-    if self.form != .unspecified {
-      try visitor.visitSingularEnumField(value: self.form, fieldNumber: 2)
-    }
-    if self.`public` != false {
-      try visitor.visitSingularBoolField(value: self.`public`, fieldNumber: 3)
-    }
-    if self.stage != .unspecified {
-      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 4)
-    }
-    if !self.requestID.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 5)
-    }
-    try { if let v = self._scheduledTime {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.additionalInviteeIds.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.additionalInviteeIds, fieldNumber: 7)
-    }
-    if !self.topics.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.topics, fieldNumber: 8)
-    }
-    try { if let v = self._informalPaper {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    if !self.missionOfficials.isEmpty {
-      try visitor.visitPackedEnumField(value: self.missionOfficials, fieldNumber: 10)
-    }
-    if !self.summaryOverrideReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.summaryOverrideReason, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._operationID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._operationID, fieldNumber: 1)
+      }
+      if _storage._form != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._form, fieldNumber: 2)
+      }
+      if _storage._public != false {
+        try visitor.visitSingularBoolField(value: _storage._public, fieldNumber: 3)
+      }
+      if _storage._stage != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._stage, fieldNumber: 4)
+      }
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 5)
+      }
+      try { if let v = _storage._scheduledTime {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._additionalInviteeIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._additionalInviteeIds, fieldNumber: 7)
+      }
+      if !_storage._topics.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._topics, fieldNumber: 8)
+      }
+      try { if let v = _storage._informalPaper {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._missionOfficials.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._missionOfficials, fieldNumber: 10)
+      }
+      if !_storage._summaryOverrideReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._summaryOverrideReason, fieldNumber: 11)
+      }
+      if !_storage._pastMeetingReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pastMeetingReason, fieldNumber: 12)
+      }
+      if !_storage._reportID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reportID, fieldNumber: 13)
+      }
+      if !_storage._lateReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lateReason, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Consultation_V1_ConveneMeetingRequest, rhs: Convene_Consultation_V1_ConveneMeetingRequest) -> Bool {
-    if lhs.operationID != rhs.operationID {return false}
-    if lhs.form != rhs.form {return false}
-    if lhs.`public` != rhs.`public` {return false}
-    if lhs.stage != rhs.stage {return false}
-    if lhs.requestID != rhs.requestID {return false}
-    if lhs._scheduledTime != rhs._scheduledTime {return false}
-    if lhs.additionalInviteeIds != rhs.additionalInviteeIds {return false}
-    if lhs.topics != rhs.topics {return false}
-    if lhs._informalPaper != rhs._informalPaper {return false}
-    if lhs.missionOfficials != rhs.missionOfficials {return false}
-    if lhs.summaryOverrideReason != rhs.summaryOverrideReason {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._operationID != rhs_storage._operationID {return false}
+        if _storage._form != rhs_storage._form {return false}
+        if _storage._public != rhs_storage._public {return false}
+        if _storage._stage != rhs_storage._stage {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._scheduledTime != rhs_storage._scheduledTime {return false}
+        if _storage._additionalInviteeIds != rhs_storage._additionalInviteeIds {return false}
+        if _storage._topics != rhs_storage._topics {return false}
+        if _storage._informalPaper != rhs_storage._informalPaper {return false}
+        if _storage._missionOfficials != rhs_storage._missionOfficials {return false}
+        if _storage._summaryOverrideReason != rhs_storage._summaryOverrideReason {return false}
+        if _storage._pastMeetingReason != rhs_storage._pastMeetingReason {return false}
+        if _storage._reportID != rhs_storage._reportID {return false}
+        if _storage._lateReason != rhs_storage._lateReason {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3276,7 +3552,7 @@ nonisolated extension Convene_Consultation_V1_GetConsultationAccountRequest: Swi
 
 nonisolated extension Convene_Consultation_V1_ConsultationAccount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsultationAccount"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}meetings\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}meetings\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0\u{1}requests\0\u{3}meetings_recorded_after_the_fact\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3290,6 +3566,8 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount: SwiftProtobuf
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.concernsAnswered) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.requestsReceived) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.requestsDeclined) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.requests) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.meetingsRecordedAfterTheFact) }()
       default: break
       }
     }
@@ -3314,6 +3592,12 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount: SwiftProtobuf
     if self.requestsDeclined != 0 {
       try visitor.visitSingularInt32Field(value: self.requestsDeclined, fieldNumber: 6)
     }
+    if !self.requests.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.requests, fieldNumber: 7)
+    }
+    if self.meetingsRecordedAfterTheFact != 0 {
+      try visitor.visitSingularInt32Field(value: self.meetingsRecordedAfterTheFact, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3324,6 +3608,8 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount: SwiftProtobuf
     if lhs.concernsAnswered != rhs.concernsAnswered {return false}
     if lhs.requestsReceived != rhs.requestsReceived {return false}
     if lhs.requestsDeclined != rhs.requestsDeclined {return false}
+    if lhs.requests != rhs.requests {return false}
+    if lhs.meetingsRecordedAfterTheFact != rhs.meetingsRecordedAfterTheFact {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3331,7 +3617,7 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount: SwiftProtobuf
 
 nonisolated extension Convene_Consultation_V1_ConsultationAccount.MeetingAccount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Convene_Consultation_V1_ConsultationAccount.protoMessageName + ".MeetingAccount"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meeting\0\u{3}participant_ids\0\u{1}concerns\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meeting\0\u{3}participant_ids\0\u{1}concerns\0\u{3}recorded_after_the_fact\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3342,6 +3628,7 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount.MeetingAccount
       case 1: try { try decoder.decodeSingularMessageField(value: &self._meeting) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.participantIds) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.concerns) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.recordedAfterTheFact) }()
       default: break
       }
     }
@@ -3361,6 +3648,9 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount.MeetingAccount
     if !self.concerns.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.concerns, fieldNumber: 3)
     }
+    if self.recordedAfterTheFact != false {
+      try visitor.visitSingularBoolField(value: self.recordedAfterTheFact, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3368,6 +3658,7 @@ nonisolated extension Convene_Consultation_V1_ConsultationAccount.MeetingAccount
     if lhs._meeting != rhs._meeting {return false}
     if lhs.participantIds != rhs.participantIds {return false}
     if lhs.concerns != rhs.concerns {return false}
+    if lhs.recordedAfterTheFact != rhs.recordedAfterTheFact {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

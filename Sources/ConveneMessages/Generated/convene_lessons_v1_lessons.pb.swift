@@ -146,6 +146,10 @@ public nonisolated struct Convene_Lessons_V1_ConveneEvaluationMeetingRequest: Se
 
   public var agenda: String = String()
 
+  /// Records an assessment meeting that took place outside the system (its scheduled time is
+  /// past): why. Without it a time in the past is refused. Not blank when given.
+  public var pastMeetingReason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -380,7 +384,7 @@ nonisolated extension Convene_Lessons_V1_LessonStage: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Convene_Lessons_V1_ConveneEvaluationMeetingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConveneEvaluationMeetingRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}stage\0\u{3}scheduled_time\0\u{1}agenda\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}operation_id\0\u{1}stage\0\u{3}scheduled_time\0\u{1}agenda\0\u{3}past_meeting_reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -392,6 +396,7 @@ nonisolated extension Convene_Lessons_V1_ConveneEvaluationMeetingRequest: SwiftP
       case 2: try { try decoder.decodeSingularStringField(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._scheduledTime) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.agenda) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.pastMeetingReason) }()
       default: break
       }
     }
@@ -414,6 +419,9 @@ nonisolated extension Convene_Lessons_V1_ConveneEvaluationMeetingRequest: SwiftP
     if !self.agenda.isEmpty {
       try visitor.visitSingularStringField(value: self.agenda, fieldNumber: 4)
     }
+    if !self.pastMeetingReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.pastMeetingReason, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -422,6 +430,7 @@ nonisolated extension Convene_Lessons_V1_ConveneEvaluationMeetingRequest: SwiftP
     if lhs.stage != rhs.stage {return false}
     if lhs._scheduledTime != rhs._scheduledTime {return false}
     if lhs.agenda != rhs.agenda {return false}
+    if lhs.pastMeetingReason != rhs.pastMeetingReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -101,7 +101,8 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
   case unspecified // = 0
 
   /// Holds the presidency of the Security Council: convenes and chairs II.A and
-  /// II.B meetings (II.B.1) and circulates their summaries (II.B.6).
+  /// II.B meetings (II.B.1) and circulates their summaries (II.B.6). One party at a time;
+  /// a Member State.
   case councilPresident // = 1
 
   /// A member of the Security Council: receives summaries (II.B.6).
@@ -111,7 +112,8 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
   /// reports, fact sheets, briefings and advice (II.B.5, I.B.9).
   case secretariatStaff // = 3
 
-  /// Runs the server: registers parties, issues and revokes credentials.
+  /// Runs the server: registers parties, issues and revokes credentials, loads plugins.
+  /// Never combined with another role; its credential serves for administration only.
   case administrator // = 4
   case UNRECOGNIZED(Int)
 

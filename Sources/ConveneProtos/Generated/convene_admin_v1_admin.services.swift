@@ -8,14 +8,24 @@ import ConveneRPC
 /// The methods of convene.admin.v1.Administration, as the router and the client know them.
 public enum AdministrationMethods {
     public static let service = "convene.admin.v1.Administration"
-    /// Registers a party. ALREADY_EXISTS for a name already registered.
+    /// Registers a party. ALREADY_EXISTS for a name already registered. FAILED_PRECONDITION
+    /// for the President's role while another party holds it (one President at a time, II.B.1).
     public static let registerParty = MethodDescriptor(
         service: service, method: "RegisterParty", kind: .unary,
         inputType: "convene.admin.v1.RegisterPartyRequest", outputType: "convene.parties.v1.Party")
-    /// Replaces a party's roles (e.g. when the Council presidency rotates).
+    /// Replaces a party's roles. The President's role only when no other party holds it.
     public static let setRoles = MethodDescriptor(
         service: service, method: "SetRoles", kind: .unary,
         inputType: "convene.admin.v1.SetRolesRequest", outputType: "convene.parties.v1.Party")
+    /// Passes the Council presidency to a party (a Member State), from the party holding it, who
+    /// stays a Council member; recorded with its date (II.B.1).
+    public static let passPresidency = MethodDescriptor(
+        service: service, method: "PassPresidency", kind: .unary,
+        inputType: "convene.admin.v1.PassPresidencyRequest", outputType: "convene.admin.v1.PresidencyTerm")
+    /// The presidencies recorded, oldest first.
+    public static let listPresidencies = MethodDescriptor(
+        service: service, method: "ListPresidencies", kind: .unary,
+        inputType: "convene.admin.v1.ListPresidenciesRequest", outputType: "convene.admin.v1.ListPresidenciesResponse")
     public static let listParties = MethodDescriptor(
         service: service, method: "ListParties", kind: .unary,
         inputType: "convene.admin.v1.ListPartiesRequest", outputType: "convene.admin.v1.ListPartiesResponse")
@@ -23,25 +33,31 @@ public enum AdministrationMethods {
     public static let issueCredential = MethodDescriptor(
         service: service, method: "IssueCredential", kind: .unary,
         inputType: "convene.admin.v1.IssueCredentialRequest", outputType: "convene.admin.v1.IssueCredentialResponse")
-    /// Revokes a credential; takes effect on the next call.
+    /// Revokes a credential; takes effect on the next call, and ends the streams open with it.
     public static let revokeCredential = MethodDescriptor(
         service: service, method: "RevokeCredential", kind: .unary,
         inputType: "convene.admin.v1.RevokeCredentialRequest", outputType: "convene.admin.v1.RevokeCredentialResponse")
     /// Every method the proto declares, in its order.
-    public static let all: [MethodDescriptor] = [registerParty, setRoles, listParties, issueCredential, revokeCredential]
+    public static let all: [MethodDescriptor] = [registerParty, setRoles, passPresidency, listPresidencies, listParties, issueCredential, revokeCredential]
 }
 
 /// One requirement per RPC of convene.admin.v1.Administration; `register(with:)` serves them all, so a
 /// method the proto declares and the service does not implement is a compile error.
 public protocol AdministrationServiceProtocol: Sendable {
-    /// Registers a party. ALREADY_EXISTS for a name already registered.
+    /// Registers a party. ALREADY_EXISTS for a name already registered. FAILED_PRECONDITION
+    /// for the President's role while another party holds it (one President at a time, II.B.1).
     func registerParty(_ request: Convene_Admin_V1_RegisterPartyRequest, context: ServerCallContext) async throws -> Convene_Parties_V1_Party
-    /// Replaces a party's roles (e.g. when the Council presidency rotates).
+    /// Replaces a party's roles. The President's role only when no other party holds it.
     func setRoles(_ request: Convene_Admin_V1_SetRolesRequest, context: ServerCallContext) async throws -> Convene_Parties_V1_Party
+    /// Passes the Council presidency to a party (a Member State), from the party holding it, who
+    /// stays a Council member; recorded with its date (II.B.1).
+    func passPresidency(_ request: Convene_Admin_V1_PassPresidencyRequest, context: ServerCallContext) async throws -> Convene_Admin_V1_PresidencyTerm
+    /// The presidencies recorded, oldest first.
+    func listPresidencies(_ request: Convene_Admin_V1_ListPresidenciesRequest, context: ServerCallContext) async throws -> Convene_Admin_V1_ListPresidenciesResponse
     func listParties(_ request: Convene_Admin_V1_ListPartiesRequest, context: ServerCallContext) async throws -> Convene_Admin_V1_ListPartiesResponse
     /// Issues a bearer token for a party. The token is shown once; only its hash is stored.
     func issueCredential(_ request: Convene_Admin_V1_IssueCredentialRequest, context: ServerCallContext) async throws -> Convene_Admin_V1_IssueCredentialResponse
-    /// Revokes a credential; takes effect on the next call.
+    /// Revokes a credential; takes effect on the next call, and ends the streams open with it.
     func revokeCredential(_ request: Convene_Admin_V1_RevokeCredentialRequest, context: ServerCallContext) async throws -> Convene_Admin_V1_RevokeCredentialResponse
 }
 
@@ -55,6 +71,14 @@ extension AdministrationServiceProtocol {
         try router.registerAsyncUnary(AdministrationMethods.setRoles, owner: owner) {
             (request: Convene_Admin_V1_SetRolesRequest, context) -> Convene_Parties_V1_Party in
             try await self.setRoles(request, context: context)
+        }
+        try router.registerAsyncUnary(AdministrationMethods.passPresidency, owner: owner) {
+            (request: Convene_Admin_V1_PassPresidencyRequest, context) -> Convene_Admin_V1_PresidencyTerm in
+            try await self.passPresidency(request, context: context)
+        }
+        try router.registerAsyncUnary(AdministrationMethods.listPresidencies, owner: owner) {
+            (request: Convene_Admin_V1_ListPresidenciesRequest, context) -> Convene_Admin_V1_ListPresidenciesResponse in
+            try await self.listPresidencies(request, context: context)
         }
         try router.registerAsyncUnary(AdministrationMethods.listParties, owner: owner) {
             (request: Convene_Admin_V1_ListPartiesRequest, context) -> Convene_Admin_V1_ListPartiesResponse in

@@ -8,13 +8,17 @@ import ConveneRPC
 /// The methods of convene.consultation.v1.Consultation, as the router and the client know them.
 public enum ConsultationMethods {
     public static let service = "convene.consultation.v1.Consultation"
-    /// Registers a peacekeeping operation. Secretariat or Council President.
+    /// Registers a peacekeeping operation. Secretariat (it plans operations from their
+    /// conception, I.A.7, II.B.2(a)); the Council President records mandates (UpdateMandate).
     public static let createOperation = MethodDescriptor(
         service: service, method: "CreateOperation", kind: .unary,
         inputType: "convene.consultation.v1.CreateOperationRequest", outputType: "convene.consultation.v1.Operation")
+    /// An operation. A party with no role, contribution or invitation on it gets its id and
+    /// name only (`limited`).
     public static let getOperation = MethodDescriptor(
         service: service, method: "GetOperation", kind: .unary,
         inputType: "convene.consultation.v1.GetOperationRequest", outputType: "convene.consultation.v1.Operation")
+    /// Every operation, each as GetOperation shows it to the caller.
     public static let listOperations = MethodDescriptor(
         service: service, method: "ListOperations", kind: .unary,
         inputType: "convene.consultation.v1.ListOperationsRequest", outputType: "convene.consultation.v1.ListOperationsResponse")
@@ -26,6 +30,7 @@ public enum ConsultationMethods {
     public static let recordContribution = MethodDescriptor(
         service: service, method: "RecordContribution", kind: .unary,
         inputType: "convene.consultation.v1.RecordContributionRequest", outputType: "convene.consultation.v1.Contribution")
+    /// The Council, the Secretariat and the parties taking part in the operation (II.B.3).
     public static let listContributions = MethodDescriptor(
         service: service, method: "ListContributions", kind: .unary,
         inputType: "convene.consultation.v1.ListContributionsRequest", outputType: "convene.consultation.v1.ListContributionsResponse")
@@ -34,7 +39,8 @@ public enum ConsultationMethods {
         service: service, method: "IdentifyPotentialContributor", kind: .unary,
         inputType: "convene.consultation.v1.IdentifyPotentialContributorRequest", outputType: "convene.consultation.v1.Operation")
     /// The invitation list the operation's data gives for a meeting (II.B.3(a)-(h)):
-    /// who must be invited, and who may be at the convener's choice, with category and role.
+    /// who must be invited, and who may be at the convener's choice, with category, role and
+    /// the reason for the category; and who cannot be invited, with why.
     public static let proposeInvitations = MethodDescriptor(
         service: service, method: "ProposeInvitations", kind: .unary,
         inputType: "convene.consultation.v1.ProposeInvitationsRequest", outputType: "convene.consultation.v1.ProposeInvitationsResponse")
@@ -51,7 +57,7 @@ public enum ConsultationMethods {
     public static let listMeetings = MethodDescriptor(
         service: service, method: "ListMeetings", kind: .unary,
         inputType: "convene.consultation.v1.ListMeetingsRequest", outputType: "convene.consultation.v1.ListMeetingsResponse")
-    /// Records that a meeting took place. Its convener.
+    /// Records that a meeting took place, not before its scheduled time. Its convener.
     public static let markMeetingHeld = MethodDescriptor(
         service: service, method: "MarkMeetingHeld", kind: .unary,
         inputType: "convene.consultation.v1.MarkMeetingHeldRequest", outputType: "convene.consultation.v1.Meeting")
@@ -92,6 +98,8 @@ public enum ConsultationMethods {
         service: service, method: "GetConsultationAccount", kind: .unary,
         inputType: "convene.consultation.v1.GetConsultationAccountRequest", outputType: "convene.consultation.v1.ConsultationAccount")
     /// Events of an operation the caller may see: those since `after_sequence`, then live ones.
+    /// Each event reaches the parties the matching read method shows its subject to. The
+    /// stream ends with UNAUTHENTICATED when the caller's credential is revoked.
     public static let watchOperation = MethodDescriptor(
         service: service, method: "WatchOperation", kind: .serverStreaming,
         inputType: "convene.consultation.v1.WatchOperationRequest", outputType: "convene.consultation.v1.OperationEvent")
@@ -104,19 +112,25 @@ public enum ConsultationMethods {
 /// One requirement per RPC of convene.consultation.v1.Consultation; `register(with:)` serves them all, so a
 /// method the proto declares and the service does not implement is a compile error.
 public protocol ConsultationServiceProtocol: Sendable {
-    /// Registers a peacekeeping operation. Secretariat or Council President.
+    /// Registers a peacekeeping operation. Secretariat (it plans operations from their
+    /// conception, I.A.7, II.B.2(a)); the Council President records mandates (UpdateMandate).
     func createOperation(_ request: Convene_Consultation_V1_CreateOperationRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation
+    /// An operation. A party with no role, contribution or invitation on it gets its id and
+    /// name only (`limited`).
     func getOperation(_ request: Convene_Consultation_V1_GetOperationRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation
+    /// Every operation, each as GetOperation shows it to the caller.
     func listOperations(_ request: Convene_Consultation_V1_ListOperationsRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ListOperationsResponse
     /// Changes the mandate or the phase (II.B.2(b), (c), (f)). Council President.
     func updateMandate(_ request: Convene_Consultation_V1_UpdateMandateRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation
     /// Records a party's contribution to an operation. Secretariat.
     func recordContribution(_ request: Convene_Consultation_V1_RecordContributionRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Contribution
+    /// The Council, the Secretariat and the parties taking part in the operation (II.B.3).
     func listContributions(_ request: Convene_Consultation_V1_ListContributionsRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ListContributionsResponse
     /// Adds a potential contributor identified by the Secretary-General (II.A.2, II.B.3(b)). Secretariat.
     func identifyPotentialContributor(_ request: Convene_Consultation_V1_IdentifyPotentialContributorRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation
     /// The invitation list the operation's data gives for a meeting (II.B.3(a)-(h)):
-    /// who must be invited, and who may be at the convener's choice, with category and role.
+    /// who must be invited, and who may be at the convener's choice, with category, role and
+    /// the reason for the category; and who cannot be invited, with why.
     func proposeInvitations(_ request: Convene_Consultation_V1_ProposeInvitationsRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ProposeInvitationsResponse
     /// Convenes a meeting. II.A and II.B: the Council President (II.B.1); II.C: the
     /// Secretariat; II.D: the President, a Council member or the Secretariat.
@@ -125,7 +139,7 @@ public protocol ConsultationServiceProtocol: Sendable {
     func getMeeting(_ request: Convene_Consultation_V1_GetMeetingRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Meeting
     /// The meetings the caller may see, newest first.
     func listMeetings(_ request: Convene_Consultation_V1_ListMeetingsRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ListMeetingsResponse
-    /// Records that a meeting took place. Its convener.
+    /// Records that a meeting took place, not before its scheduled time. Its convener.
     func markMeetingHeld(_ request: Convene_Consultation_V1_MarkMeetingHeldRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Meeting
     /// Records a statement or concern voiced by the caller in a meeting it participates in.
     func recordStatement(_ request: Convene_Consultation_V1_RecordStatementRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Statement
@@ -146,6 +160,8 @@ public protocol ConsultationServiceProtocol: Sendable {
     /// Secretary-General's periodic report (I.B.2).
     func getConsultationAccount(_ request: Convene_Consultation_V1_GetConsultationAccountRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ConsultationAccount
     /// Events of an operation the caller may see: those since `after_sequence`, then live ones.
+    /// Each event reaches the parties the matching read method shows its subject to. The
+    /// stream ends with UNAUTHENTICATED when the caller's credential is revoked.
     func watchOperation(_ request: Convene_Consultation_V1_WatchOperationRequest, responses: ResponseStreamWriter<Convene_Consultation_V1_OperationEvent>, context: ServerCallContext) async throws
 }
 

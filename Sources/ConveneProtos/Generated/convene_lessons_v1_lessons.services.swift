@@ -20,6 +20,7 @@ public enum LessonsMethods {
     public static let submitExperience = MethodDescriptor(
         service: service, method: "SubmitExperience", kind: .clientStreaming,
         inputType: "convene.lessons.v1.ExperienceChunk", outputType: "convene.lessons.v1.Experience")
+    /// The Secretariat and the Council see all of an operation's; a country its own.
     public static let listExperience = MethodDescriptor(
         service: service, method: "ListExperience", kind: .unary,
         inputType: "convene.lessons.v1.ListExperienceRequest", outputType: "convene.lessons.v1.ListExperienceResponse")
@@ -27,7 +28,8 @@ public enum LessonsMethods {
     public static let recordLesson = MethodDescriptor(
         service: service, method: "RecordLesson", kind: .unary,
         inputType: "convene.lessons.v1.RecordLessonRequest", outputType: "convene.lessons.v1.Lesson")
-    /// Lessons matching words, a topic or an operation; newest first.
+    /// Lessons matching words, a topic or an operation; newest first. Any party; a source
+    /// meeting the caller may not see is left out (`source_id` empty).
     public static let searchLessons = MethodDescriptor(
         service: service, method: "SearchLessons", kind: .unary,
         inputType: "convene.lessons.v1.SearchLessonsRequest", outputType: "convene.lessons.v1.SearchLessonsResponse")
@@ -46,10 +48,12 @@ public protocol LessonsServiceProtocol: Sendable {
     /// deployment or after withdrawal (I.B.4). The first message carries the header; the
     /// text may follow in any number of messages (long after-action reports).
     func submitExperience(_ requests: RequestMessages<Convene_Lessons_V1_ExperienceChunk>, context: ServerCallContext) async throws -> Convene_Lessons_V1_Experience
+    /// The Secretariat and the Council see all of an operation's; a country its own.
     func listExperience(_ request: Convene_Lessons_V1_ListExperienceRequest, context: ServerCallContext) async throws -> Convene_Lessons_V1_ListExperienceResponse
     /// Records a lesson drawn from an evaluation meeting or an experience. Secretariat.
     func recordLesson(_ request: Convene_Lessons_V1_RecordLessonRequest, context: ServerCallContext) async throws -> Convene_Lessons_V1_Lesson
-    /// Lessons matching words, a topic or an operation; newest first.
+    /// Lessons matching words, a topic or an operation; newest first. Any party; a source
+    /// meeting the caller may not see is left out (`source_id` empty).
     func searchLessons(_ request: Convene_Lessons_V1_SearchLessonsRequest, context: ServerCallContext) async throws -> Convene_Lessons_V1_SearchLessonsResponse
 }
 

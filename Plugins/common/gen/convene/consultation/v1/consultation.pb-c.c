@@ -547,6 +547,51 @@ void   convene__consultation__v1__invitation__free_unpacked
   assert(message->base.descriptor == &convene__consultation__v1__invitation__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   convene__consultation__v1__exclusion__init
+                     (Convene__Consultation__V1__Exclusion         *message)
+{
+  static const Convene__Consultation__V1__Exclusion init_value = CONVENE__CONSULTATION__V1__EXCLUSION__INIT;
+  *message = init_value;
+}
+size_t convene__consultation__v1__exclusion__get_packed_size
+                     (const Convene__Consultation__V1__Exclusion *message)
+{
+  assert(message->base.descriptor == &convene__consultation__v1__exclusion__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t convene__consultation__v1__exclusion__pack
+                     (const Convene__Consultation__V1__Exclusion *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &convene__consultation__v1__exclusion__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t convene__consultation__v1__exclusion__pack_to_buffer
+                     (const Convene__Consultation__V1__Exclusion *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &convene__consultation__v1__exclusion__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Convene__Consultation__V1__Exclusion *
+       convene__consultation__v1__exclusion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Convene__Consultation__V1__Exclusion *)
+     protobuf_c_message_unpack (&convene__consultation__v1__exclusion__descriptor,
+                                allocator, len, data);
+}
+void   convene__consultation__v1__exclusion__free_unpacked
+                     (Convene__Consultation__V1__Exclusion *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &convene__consultation__v1__exclusion__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   convene__consultation__v1__topic__init
                      (Convene__Consultation__V1__Topic         *message)
 {
@@ -1768,7 +1813,7 @@ void   convene__consultation__v1__operation_event__free_unpacked
   assert(message->base.descriptor == &convene__consultation__v1__operation_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor convene__consultation__v1__operation__field_descriptors[9] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__operation__field_descriptors[10] =
 {
   {
     "id",
@@ -1878,11 +1923,24 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__operation__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "limited",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Operation, limited),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__operation__field_indices_by_name[] = {
   7,   /* field[7] = create_time */
   5,   /* field[5] = host_country_id */
   0,   /* field[0] = id */
+  9,   /* field[9] = limited */
   2,   /* field[2] = mandate */
   1,   /* field[1] = name */
   4,   /* field[4] = phase */
@@ -1893,7 +1951,7 @@ static const unsigned convene__consultation__v1__operation__field_indices_by_nam
 static const ProtobufCIntRange convene__consultation__v1__operation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__operation__descriptor =
 {
@@ -1903,7 +1961,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__operation__descripto
   "Convene__Consultation__V1__Operation",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__Operation),
-  9,
+  10,
   convene__consultation__v1__operation__field_descriptors,
   convene__consultation__v1__operation__field_indices_by_name,
   1,  convene__consultation__v1__operation__number_ranges,
@@ -2537,7 +2595,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__identify_potential_c
   (ProtobufCMessageInit) convene__consultation__v1__identify_potential_contributor_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__invitation__field_descriptors[5] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__invitation__field_descriptors[6] =
 {
   {
     "party_id",
@@ -2599,18 +2657,31 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__invitation__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reason",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Invitation, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__invitation__field_indices_by_name[] = {
   2,   /* field[2] = category */
   0,   /* field[0] = party_id */
   1,   /* field[1] = party_name */
+  5,   /* field[5] = reason */
   4,   /* field[4] = required */
   3,   /* field[3] = role */
 };
 static const ProtobufCIntRange convene__consultation__v1__invitation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__invitation__descriptor =
 {
@@ -2620,14 +2691,78 @@ const ProtobufCMessageDescriptor convene__consultation__v1__invitation__descript
   "Convene__Consultation__V1__Invitation",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__Invitation),
-  5,
+  6,
   convene__consultation__v1__invitation__field_descriptors,
   convene__consultation__v1__invitation__field_indices_by_name,
   1,  convene__consultation__v1__invitation__number_ranges,
   (ProtobufCMessageInit) convene__consultation__v1__invitation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__topic__field_descriptors[3] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__exclusion__field_descriptors[3] =
+{
+  {
+    "party_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Exclusion, party_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "party_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Exclusion, party_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Exclusion, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned convene__consultation__v1__exclusion__field_indices_by_name[] = {
+  0,   /* field[0] = party_id */
+  1,   /* field[1] = party_name */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange convene__consultation__v1__exclusion__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor convene__consultation__v1__exclusion__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "convene.consultation.v1.Exclusion",
+  "Exclusion",
+  "Convene__Consultation__V1__Exclusion",
+  "convene.consultation.v1",
+  sizeof(Convene__Consultation__V1__Exclusion),
+  3,
+  convene__consultation__v1__exclusion__field_descriptors,
+  convene__consultation__v1__exclusion__field_indices_by_name,
+  1,  convene__consultation__v1__exclusion__number_ranges,
+  (ProtobufCMessageInit) convene__consultation__v1__exclusion__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor convene__consultation__v1__topic__field_descriptors[4] =
 {
   {
     "kind",
@@ -2665,16 +2800,29 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__topic__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "request_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Topic, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__topic__field_indices_by_name[] = {
   1,   /* field[1] = description */
   0,   /* field[0] = kind */
   2,   /* field[2] = raised_by_party_id */
+  3,   /* field[3] = request_id */
 };
 static const ProtobufCIntRange convene__consultation__v1__topic__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__topic__descriptor =
 {
@@ -2684,7 +2832,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__topic__descriptor =
   "Convene__Consultation__V1__Topic",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__Topic),
-  3,
+  4,
   convene__consultation__v1__topic__field_descriptors,
   convene__consultation__v1__topic__field_indices_by_name,
   1,  convene__consultation__v1__topic__number_ranges,
@@ -2819,7 +2967,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__informal_paper__desc
   (ProtobufCMessageInit) convene__consultation__v1__informal_paper__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__meeting__field_descriptors[17] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__meeting__field_descriptors[21] =
 {
   {
     "id",
@@ -3025,17 +3173,69 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__meeting__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "past_meeting_reason",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Meeting, past_meeting_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "report_id",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Meeting, report_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "flags",
+    20,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Convene__Consultation__V1__Meeting, n_flags),
+    offsetof(Convene__Consultation__V1__Meeting, flags),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "late_reason",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__Meeting, late_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__meeting__field_indices_by_name[] = {
   7,   /* field[7] = convened_by_party_id */
   16,   /* field[16] = create_time */
+  19,   /* field[19] = flags */
   2,   /* field[2] = form */
   0,   /* field[0] = id */
   11,   /* field[11] = informal_paper */
   9,   /* field[9] = invitations */
+  20,   /* field[20] = late_reason */
   12,   /* field[12] = mission_officials */
   1,   /* field[1] = operation_id */
+  17,   /* field[17] = past_meeting_reason */
   3,   /* field[3] = public */
+  18,   /* field[18] = report_id */
   5,   /* field[5] = request_id */
   6,   /* field[6] = scheduled_time */
   4,   /* field[4] = stage */
@@ -3048,7 +3248,7 @@ static const unsigned convene__consultation__v1__meeting__field_indices_by_name[
 static const ProtobufCIntRange convene__consultation__v1__meeting__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__meeting__descriptor =
 {
@@ -3058,7 +3258,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__meeting__descriptor 
   "Convene__Consultation__V1__Meeting",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__Meeting),
-  17,
+  21,
   convene__consultation__v1__meeting__field_descriptors,
   convene__consultation__v1__meeting__field_indices_by_name,
   1,  convene__consultation__v1__meeting__number_ranges,
@@ -3116,7 +3316,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__propose_invitations_
   (ProtobufCMessageInit) convene__consultation__v1__propose_invitations_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__propose_invitations_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__propose_invitations_response__field_descriptors[3] =
 {
   {
     "required",
@@ -3142,15 +3342,28 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__propose_invitat
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "excluded",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Convene__Consultation__V1__ProposeInvitationsResponse, n_excluded),
+    offsetof(Convene__Consultation__V1__ProposeInvitationsResponse, excluded),
+    &convene__consultation__v1__exclusion__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__propose_invitations_response__field_indices_by_name[] = {
+  2,   /* field[2] = excluded */
   1,   /* field[1] = optional */
   0,   /* field[0] = required */
 };
 static const ProtobufCIntRange convene__consultation__v1__propose_invitations_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__propose_invitations_response__descriptor =
 {
@@ -3160,14 +3373,14 @@ const ProtobufCMessageDescriptor convene__consultation__v1__propose_invitations_
   "Convene__Consultation__V1__ProposeInvitationsResponse",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__ProposeInvitationsResponse),
-  2,
+  3,
   convene__consultation__v1__propose_invitations_response__field_descriptors,
   convene__consultation__v1__propose_invitations_response__field_indices_by_name,
   1,  convene__consultation__v1__propose_invitations_response__number_ranges,
   (ProtobufCMessageInit) convene__consultation__v1__propose_invitations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__convene_meeting_request__field_descriptors[11] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__convene_meeting_request__field_descriptors[14] =
 {
   {
     "operation_id",
@@ -3301,14 +3514,53 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__convene_meeting
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "past_meeting_reason",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__ConveneMeetingRequest, past_meeting_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "report_id",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__ConveneMeetingRequest, report_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "late_reason",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__ConveneMeetingRequest, late_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__convene_meeting_request__field_indices_by_name[] = {
   6,   /* field[6] = additional_invitee_ids */
   1,   /* field[1] = form */
   8,   /* field[8] = informal_paper */
+  13,   /* field[13] = late_reason */
   9,   /* field[9] = mission_officials */
   0,   /* field[0] = operation_id */
+  11,   /* field[11] = past_meeting_reason */
   2,   /* field[2] = public */
+  12,   /* field[12] = report_id */
   4,   /* field[4] = request_id */
   5,   /* field[5] = scheduled_time */
   3,   /* field[3] = stage */
@@ -3318,7 +3570,7 @@ static const unsigned convene__consultation__v1__convene_meeting_request__field_
 static const ProtobufCIntRange convene__consultation__v1__convene_meeting_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__convene_meeting_request__descriptor =
 {
@@ -3328,7 +3580,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__convene_meeting_requ
   "Convene__Consultation__V1__ConveneMeetingRequest",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__ConveneMeetingRequest),
-  11,
+  14,
   convene__consultation__v1__convene_meeting_request__field_descriptors,
   convene__consultation__v1__convene_meeting_request__field_indices_by_name,
   1,  convene__consultation__v1__convene_meeting_request__number_ranges,
@@ -4436,7 +4688,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__get_consultation_acc
   (ProtobufCMessageInit) convene__consultation__v1__get_consultation_account_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_account__meeting_account__field_descriptors[3] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_account__meeting_account__field_descriptors[4] =
 {
   {
     "meeting",
@@ -4474,16 +4726,29 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_ac
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "recorded_after_the_fact",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__ConsultationAccount__MeetingAccount, recorded_after_the_fact),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__consultation_account__meeting_account__field_indices_by_name[] = {
   2,   /* field[2] = concerns */
   0,   /* field[0] = meeting */
   1,   /* field[1] = participant_ids */
+  3,   /* field[3] = recorded_after_the_fact */
 };
 static const ProtobufCIntRange convene__consultation__v1__consultation_account__meeting_account__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__consultation_account__meeting_account__descriptor =
 {
@@ -4493,14 +4758,14 @@ const ProtobufCMessageDescriptor convene__consultation__v1__consultation_account
   "Convene__Consultation__V1__ConsultationAccount__MeetingAccount",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__ConsultationAccount__MeetingAccount),
-  3,
+  4,
   convene__consultation__v1__consultation_account__meeting_account__field_descriptors,
   convene__consultation__v1__consultation_account__meeting_account__field_indices_by_name,
   1,  convene__consultation__v1__consultation_account__meeting_account__number_ranges,
   (ProtobufCMessageInit) convene__consultation__v1__consultation_account__meeting_account__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_account__field_descriptors[6] =
+static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_account__field_descriptors[8] =
 {
   {
     "operation_id",
@@ -4574,19 +4839,45 @@ static const ProtobufCFieldDescriptor convene__consultation__v1__consultation_ac
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "requests",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Convene__Consultation__V1__ConsultationAccount, n_requests),
+    offsetof(Convene__Consultation__V1__ConsultationAccount, requests),
+    &convene__consultation__v1__meeting_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "meetings_recorded_after_the_fact",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Consultation__V1__ConsultationAccount, meetings_recorded_after_the_fact),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__consultation__v1__consultation_account__field_indices_by_name[] = {
   3,   /* field[3] = concerns_answered */
   2,   /* field[2] = concerns_raised */
   1,   /* field[1] = meetings */
+  7,   /* field[7] = meetings_recorded_after_the_fact */
   0,   /* field[0] = operation_id */
+  6,   /* field[6] = requests */
   5,   /* field[5] = requests_declined */
   4,   /* field[4] = requests_received */
 };
 static const ProtobufCIntRange convene__consultation__v1__consultation_account__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor convene__consultation__v1__consultation_account__descriptor =
 {
@@ -4596,7 +4887,7 @@ const ProtobufCMessageDescriptor convene__consultation__v1__consultation_account
   "Convene__Consultation__V1__ConsultationAccount",
   "convene.consultation.v1",
   sizeof(Convene__Consultation__V1__ConsultationAccount),
-  6,
+  8,
   convene__consultation__v1__consultation_account__field_descriptors,
   convene__consultation__v1__consultation_account__field_indices_by_name,
   1,  convene__consultation__v1__consultation_account__number_ranges,

@@ -28,6 +28,7 @@ typedef struct Convene__Consultation__V1__ListContributionsRequest Convene__Cons
 typedef struct Convene__Consultation__V1__ListContributionsResponse Convene__Consultation__V1__ListContributionsResponse;
 typedef struct Convene__Consultation__V1__IdentifyPotentialContributorRequest Convene__Consultation__V1__IdentifyPotentialContributorRequest;
 typedef struct Convene__Consultation__V1__Invitation Convene__Consultation__V1__Invitation;
+typedef struct Convene__Consultation__V1__Exclusion Convene__Consultation__V1__Exclusion;
 typedef struct Convene__Consultation__V1__Topic Convene__Consultation__V1__Topic;
 typedef struct Convene__Consultation__V1__Document Convene__Consultation__V1__Document;
 typedef struct Convene__Consultation__V1__InformalPaper Convene__Consultation__V1__InformalPaper;
@@ -312,10 +313,15 @@ struct  Convene__Consultation__V1__Operation
    * Increases with every change.
    */
   int64_t version;
+  /*
+   * Set when the caller has no role, contribution or invitation on the operation: it sees
+   * that the operation exists (id and name) and nothing else.
+   */
+  protobuf_c_boolean limited;
 };
 #define CONVENE__CONSULTATION__V1__OPERATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__operation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__PHASE__PHASE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__PHASE__PHASE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0 }
 
 
 struct  Convene__Consultation__V1__CreateOperationRequest
@@ -457,10 +463,30 @@ struct  Convene__Consultation__V1__Invitation
    * Whether the category makes the invitation mandatory, or the convener chose it.
    */
   protobuf_c_boolean required;
+  /*
+   * Why the party falls in its category, citing the provisions; e.g. "the host country is
+   * invited as an observer (II.B.3(f)), although it also provides facilities, ...".
+   */
+  char *reason;
 };
 #define CONVENE__CONSULTATION__V1__INVITATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__invitation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__INVITATION_CATEGORY_UNSPECIFIED, CONVENE__CONSULTATION__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_UNSPECIFIED, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__INVITATION_CATEGORY_UNSPECIFIED, CONVENE__CONSULTATION__V1__PARTICIPATION_ROLE__PARTICIPATION_ROLE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A party that cannot be invited to the meeting proposed, and why.
+ */
+struct  Convene__Consultation__V1__Exclusion
+{
+  ProtobufCMessage base;
+  char *party_id;
+  char *party_name;
+  char *reason;
+};
+#define CONVENE__CONSULTATION__V1__EXCLUSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__exclusion__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Convene__Consultation__V1__Topic
@@ -472,10 +498,14 @@ struct  Convene__Consultation__V1__Topic
    * For CONTRIBUTOR_CONCERNS: the contributor that raised it with the President.
    */
   char *raised_by_party_id;
+  /*
+   * Set when the topic is a concern of the request the meeting was convened at (II.B.4(d)).
+   */
+  char *request_id;
 };
 #define CONVENE__CONSULTATION__V1__TOPIC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__topic__descriptor) \
-    , CONVENE__CONSULTATION__V1__TOPIC_KIND__TOPIC_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , CONVENE__CONSULTATION__V1__TOPIC_KIND__TOPIC_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Convene__Consultation__V1__Document
@@ -549,10 +579,24 @@ struct  Convene__Consultation__V1__Meeting
    */
   char *summary_override_reason;
   Google__Protobuf__Timestamp *create_time;
+  /*
+   * Set when the meeting took place outside the system and was recorded after the fact: why.
+   */
+  char *past_meeting_reason;
+  /*
+   * The Council-requested report the meeting discusses (II.B.5(b)), if given.
+   */
+  char *report_id;
+  /*
+   * Rules of II.B.5(b) the meeting's place in time does not meet; `late_reason` says why.
+   */
+  size_t n_flags;
+  char **flags;
+  char *late_reason;
 };
 #define CONVENE__CONSULTATION__V1__MEETING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__meeting__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_FORM__MEETING_FORM_UNSPECIFIED, 0, CONVENE__CONSULTATION__V1__STAGE__STAGE_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_STATUS__MEETING_STATUS_UNSPECIFIED, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, CONVENE__CONSULTATION__V1__SUMMARY_STATUS__SUMMARY_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_FORM__MEETING_FORM_UNSPECIFIED, 0, CONVENE__CONSULTATION__V1__STAGE__STAGE_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_STATUS__MEETING_STATUS_UNSPECIFIED, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, CONVENE__CONSULTATION__V1__SUMMARY_STATUS__SUMMARY_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Convene__Consultation__V1__ProposeInvitationsRequest
@@ -579,10 +623,15 @@ struct  Convene__Consultation__V1__ProposeInvitationsResponse
    */
   size_t n_optional;
   Convene__Consultation__V1__Invitation **optional;
+  /*
+   * Cannot be invited, with the reason.
+   */
+  size_t n_excluded;
+  Convene__Consultation__V1__Exclusion **excluded;
 };
 #define CONVENE__CONSULTATION__V1__PROPOSE_INVITATIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__propose_invitations_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Convene__Consultation__V1__ConveneMeetingRequest
@@ -615,13 +664,27 @@ struct  Convene__Consultation__V1__ConveneMeetingRequest
   Convene__Consultation__V1__MissionOfficial *mission_officials;
   /*
    * II.B.6: schedules a Council meeting or consultations although a contributors'
-   * meeting's summary is not circulated yet. Council President only.
+   * meeting's summary is not circulated yet. Council President only. Not blank when given.
    */
   char *summary_override_reason;
+  /*
+   * Records a meeting that took place outside the system (its scheduled time is past): why.
+   * Without it a time in the past is refused. Not blank when given.
+   */
+  char *past_meeting_reason;
+  /*
+   * The Council-requested report the meeting discusses (II.B.5(b)): a contributors' meeting
+   * on it comes before the Council members' discussion of it.
+   */
+  char *report_id;
+  /*
+   * Convenes a meeting that breaks that order anyway; the meeting is flagged. Not blank when given.
+   */
+  char *late_reason;
 };
 #define CONVENE__CONSULTATION__V1__CONVENE_MEETING_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__convene_meeting_request__descriptor) \
-    , (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_FORM__MEETING_FORM_UNSPECIFIED, 0, CONVENE__CONSULTATION__V1__STAGE__STAGE_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, CONVENE__CONSULTATION__V1__MEETING_FORM__MEETING_FORM_UNSPECIFIED, 0, CONVENE__CONSULTATION__V1__STAGE__STAGE_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Convene__Consultation__V1__GetMeetingRequest
@@ -865,10 +928,14 @@ struct  Convene__Consultation__V1__ConsultationAccount__MeetingAccount
    */
   size_t n_concerns;
   Convene__Consultation__V1__Statement **concerns;
+  /*
+   * Whether the meeting was recorded after the fact.
+   */
+  protobuf_c_boolean recorded_after_the_fact;
 };
 #define CONVENE__CONSULTATION__V1__CONSULTATION_ACCOUNT__MEETING_ACCOUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__consultation_account__meeting_account__descriptor) \
-    , NULL, 0,NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0 }
 
 
 struct  Convene__Consultation__V1__ConsultationAccount
@@ -881,10 +948,21 @@ struct  Convene__Consultation__V1__ConsultationAccount
   int32_t concerns_answered;
   int32_t requests_received;
   int32_t requests_declined;
+  /*
+   * The requests received in the period: each with the meeting convened at it (whose topics
+   * carry its concerns, II.B.4(d)) or the reasons it was declined.
+   */
+  size_t n_requests;
+  Convene__Consultation__V1__MeetingRequest **requests;
+  /*
+   * Meetings of the account that took place outside the system and were recorded after the
+   * fact (their `meeting.past_meeting_reason` says why).
+   */
+  int32_t meetings_recorded_after_the_fact;
 };
 #define CONVENE__CONSULTATION__V1__CONSULTATION_ACCOUNT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__consultation__v1__consultation_account__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0,NULL, 0 }
 
 
 struct  Convene__Consultation__V1__WatchOperationRequest
@@ -1146,6 +1224,25 @@ Convene__Consultation__V1__Invitation *
                       const uint8_t       *data);
 void   convene__consultation__v1__invitation__free_unpacked
                      (Convene__Consultation__V1__Invitation *message,
+                      ProtobufCAllocator *allocator);
+/* Convene__Consultation__V1__Exclusion methods */
+void   convene__consultation__v1__exclusion__init
+                     (Convene__Consultation__V1__Exclusion         *message);
+size_t convene__consultation__v1__exclusion__get_packed_size
+                     (const Convene__Consultation__V1__Exclusion   *message);
+size_t convene__consultation__v1__exclusion__pack
+                     (const Convene__Consultation__V1__Exclusion   *message,
+                      uint8_t             *out);
+size_t convene__consultation__v1__exclusion__pack_to_buffer
+                     (const Convene__Consultation__V1__Exclusion   *message,
+                      ProtobufCBuffer     *buffer);
+Convene__Consultation__V1__Exclusion *
+       convene__consultation__v1__exclusion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   convene__consultation__v1__exclusion__free_unpacked
+                     (Convene__Consultation__V1__Exclusion *message,
                       ProtobufCAllocator *allocator);
 /* Convene__Consultation__V1__Topic methods */
 void   convene__consultation__v1__topic__init
@@ -1701,6 +1798,9 @@ typedef void (*Convene__Consultation__V1__IdentifyPotentialContributorRequest_Cl
 typedef void (*Convene__Consultation__V1__Invitation_Closure)
                  (const Convene__Consultation__V1__Invitation *message,
                   void *closure_data);
+typedef void (*Convene__Consultation__V1__Exclusion_Closure)
+                 (const Convene__Consultation__V1__Exclusion *message,
+                  void *closure_data);
 typedef void (*Convene__Consultation__V1__Topic_Closure)
                  (const Convene__Consultation__V1__Topic *message,
                   void *closure_data);
@@ -2024,6 +2124,7 @@ extern const ProtobufCMessageDescriptor convene__consultation__v1__list_contribu
 extern const ProtobufCMessageDescriptor convene__consultation__v1__list_contributions_response__descriptor;
 extern const ProtobufCMessageDescriptor convene__consultation__v1__identify_potential_contributor_request__descriptor;
 extern const ProtobufCMessageDescriptor convene__consultation__v1__invitation__descriptor;
+extern const ProtobufCMessageDescriptor convene__consultation__v1__exclusion__descriptor;
 extern const ProtobufCMessageDescriptor convene__consultation__v1__topic__descriptor;
 extern const ProtobufCMessageDescriptor convene__consultation__v1__document__descriptor;
 extern const ProtobufCMessageDescriptor convene__consultation__v1__informal_paper__descriptor;

@@ -1,0 +1,56 @@
+/// Groups of Friends of the Secretary-General (I.C.2), for the groups-of-friends plugin to reuse.
+///
+/// Decided from the resolution: they are the Secretary-General's ("Groups of Friends of the
+/// Secretary-General"), so the Secretariat forms them and adds their members; their members
+/// "may include troop-contributing countries, Security Council members, donors and countries
+/// of the region": the Council's members, the operation's contributors of any kind (troops and
+/// donors alike), the potential contributors the Secretary-General identified, and the host
+/// country (the one country of the region the records know).
+public enum FriendsRules {
+    public static func checkMayForm(_ caller: Party) throws(RuleViolation) {
+        guard caller.isSecretariat else {
+            throw RuleViolation(.permissionDenied,
+                "Groups of Friends of the Secretary-General are formed by the Secretary-General, whose staff is the Secretariat (I.C.2)")
+        }
+    }
+
+    /// Whether `party` may be a member of a group on an operation, with the reason.
+    public static func membership(_ party: Party, standing: PartyStanding) -> (eligible: Bool, reason: String) {
+        if party.isCouncilMember { return (true, "a member of the Security Council (I.C.2)") }
+        if party.isAdministrator || party.kind == .secretariat {
+            return (false, "the Secretariat forms the group; a member is a Council member, a troop-contributing country, a donor or a country of the region (I.C.2)")
+        }
+        if standing.contributions.contains(where: \.isPersonnel) {
+            return (true, "contributes \(ContributionKind.list(standing.contributions.filter(\.isPersonnel))) to the operation: a troop-contributing country (I.C.2)")
+        }
+        if !standing.contributions.isEmpty {
+            return (true, "gives \(ContributionKind.list(standing.contributions)) to the operation: a donor (I.C.2)")
+        }
+        if standing.isPotentialContributor {
+            return (true, "identified by the Secretary-General as a potential troop contributor (II.A.2, I.C.2)")
+        }
+        if standing.isHostCountry { return (true, "the host country, a country of the region (I.C.2)") }
+        return (false,
+            "neither a Council member, nor a contributor (troops or donations), nor identified as a potential contributor, nor the host country (I.C.2)")
+    }
+
+    public static func checkMayBeMember(_ party: Party, standing: PartyStanding, partyText: String) throws(RuleViolation) {
+        let (eligible, reason) = membership(party, standing: standing)
+        guard eligible else {
+            throw RuleViolation(.failedPrecondition, "\(partyText) (\(party.name)) cannot be a member of a Group of Friends: \(reason)")
+        }
+    }
+
+    /// A member the group proposes for invitation to a meeting of `form`: its II.B.3 category,
+    /// or why it cannot be invited (`category` nil).
+    public static func invitationProposal(_ party: Party, standing: PartyStanding, form: MeetingForm) -> InvitationClassification {
+        if party.isCouncilMember, let council = InvitationRules.councilInvitation(party, form: form) {
+            return InvitationClassification(.council, council.reason)
+        }
+        if form == .councilConsultations {
+            return InvitationClassification(nil,
+                "the Council members' own informal consultations are for the Council and the Secretariat (II.B.5(b), II.B.6)")
+        }
+        return InvitationRules.classify(standing)
+    }
+}

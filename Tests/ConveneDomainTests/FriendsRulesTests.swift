@@ -1,0 +1,43 @@
+import ConveneDomain
+import XCTest
+
+/// Groups of Friends of the Secretary-General (I.C.2): formed by the Secretariat; members from
+/// the Council, contributors (troops and donors), potential contributors and the host country;
+/// proposed invitees in a II.B.3 category, or told why not.
+final class FriendsRulesTests: XCTestCase {
+    typealias P = Parties
+
+    func testTheSecretariatFormsGroupsOfTheSecretaryGeneralsFriends() {
+        XCTAssertNil(refusal { try FriendsRules.checkMayForm(P.secretariat) })
+        for party in [P.president, P.member, P.troops, P.administrator] {
+            XCTAssertEqual(refusal { try FriendsRules.checkMayForm(party) }?.kind, .permissionDenied, party.name)
+        }
+    }
+
+    func testMembers() {
+        func eligible(_ party: Party, _ standing: PartyStanding) -> Bool { FriendsRules.membership(party, standing: standing).eligible }
+        XCTAssertTrue(eligible(P.member, PartyStanding(kind: .memberState)))
+        XCTAssertTrue(eligible(P.troops, PartyStanding(kind: .memberState, contributions: [.troops])))
+        XCTAssertTrue(eligible(P.donor, PartyStanding(kind: .memberState, contributions: [.trustFund])))
+        XCTAssertTrue(eligible(P.troops, PartyStanding(kind: .memberState, isPotentialContributor: true)))
+        XCTAssertTrue(eligible(P.troops, PartyStanding(kind: .memberState, isHostCountry: true)), "a country of the region")
+        XCTAssertFalse(eligible(P.troops, PartyStanding(kind: .memberState)))
+        XCTAssertFalse(eligible(P.secretariat, PartyStanding(kind: .secretariat)))
+        XCTAssertTrue(refusal { try FriendsRules.checkMayBeMember(P.agency, standing: PartyStanding(kind: .unAgency),
+                                                                  partyText: "party-13") }?.message.contains("I.C.2") == true)
+    }
+
+    func testAProposedInviteeFallsInACategoryOrIsToldWhyNot() {
+        let host = FriendsRules.invitationProposal(P.troops, standing: PartyStanding(kind: .memberState, isHostCountry: true,
+                                                                                      contributions: [.logistics]),
+                                                   form: .consultationMeeting)
+        XCTAssertEqual(host.category, .hostCountryObserver)
+        XCTAssertEqual(FriendsRules.invitationProposal(P.member, standing: PartyStanding(kind: .memberState), form: .consultationMeeting).category,
+                       .council)
+        let none = FriendsRules.invitationProposal(P.donor, standing: PartyStanding(kind: .memberState), form: .consultationMeeting)
+        XCTAssertNil(none.category)
+        XCTAssertTrue(none.reason.contains("no II.B.3 category"), none.reason)
+        XCTAssertNil(FriendsRules.invitationProposal(P.troops, standing: PartyStanding(kind: .memberState, contributions: [.troops]),
+                                                     form: .councilConsultations).category)
+    }
+}
