@@ -6,6 +6,8 @@ PORT ?= 7353
 METRICS_PORT ?= 9353
 DATA_DIR ?= ./data
 APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
+# What the tests use beyond the build: a real browser for the status page.
+TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
@@ -41,6 +43,7 @@ run: build
 ## that the generated code is what the protos make; then the gRPC listener against grpcio (Python,
 ## in a virtual environment under .build/).
 test: deps check-protos
+	@$(call install_packages,$(TEST_PACKAGES))
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/grpc-python-tests.sh
