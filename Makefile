@@ -3,8 +3,11 @@ SHELL := /bin/bash
 SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 7353
+METRICS_PORT ?= 9353
 DATA_DIR ?= ./data
 APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
+# What the tests use beyond the build: a real browser for the status page.
+TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
@@ -31,14 +34,16 @@ endef
 build: deps
 	$(SWIFT) build
 
-## run: build and start convened on $(HOST):$(PORT) with data in $(DATA_DIR).
+## run: build and start convened on $(HOST):$(PORT) (native), :7354 (gRPC) and :$(METRICS_PORT) (metrics and
+## status page), with data in $(DATA_DIR).
 run: build
-	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --metrics-port $(METRICS_PORT)
 
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
 ## that the generated code is what the protos make; then the gRPC listener against grpcio (Python,
 ## in a virtual environment under .build/).
 test: deps check-protos
+	@$(call install_packages,$(TEST_PACKAGES))
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/grpc-python-tests.sh

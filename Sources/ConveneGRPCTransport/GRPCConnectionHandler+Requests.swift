@@ -23,6 +23,7 @@ extension GRPCConnectionHandler {
         case .success(let parsed): head = parsed
         case .failure(.malformed(let reason)):
             logger.debug("malformed request headers", metadata: ["reason": "\(reason)"])
+            observer?.refused(.grpc, reason: .malformed)
             write(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError)))
             return scheduleFlush()
         case .failure(.answer(let httpStatus, let error)):
@@ -31,7 +32,9 @@ extension GRPCConnectionHandler {
         let method: RegisteredMethod
         switch router.lookup(path: head.path) {
         case .found(let found): method = found
-        case .unimplemented(let error): return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
+        case .unimplemented(let error):
+            router.instrumentation?.unknownMethodCalled(transport: .grpc)
+            return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
         }
         let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,
                                       window: configuration.streamWindow)

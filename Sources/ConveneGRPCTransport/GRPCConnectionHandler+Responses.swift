@@ -96,6 +96,7 @@ extension GRPCConnectionHandler {
     /// Ends a call with its status: trailers after a response, or trailers only.
     func finish(_ stream: GRPCServerStream, _ end: CallEnd) {
         streams[stream.id] = nil
+        stream.ended(end.code)
         releaseWindow(stream)
         stream.timer?.cancel()
         stream.requests?.finish()
@@ -143,6 +144,7 @@ extension GRPCConnectionHandler {
 
     /// Stops the handler's task and request stream, writing nothing.
     func abort(_ stream: GRPCServerStream, _ error: RPCError) {
+        stream.ended(error.code)
         if !isClosed { releaseWindow(stream) }
         stream.timer?.cancel()
         stream.requests?.finish(throwing: error)

@@ -9,6 +9,8 @@ final class GRPCServerStream {
     let method: RegisteredMethod
     let head: GRPCRequestHead
     let deadline: Deadline?
+    /// When the call opened, for its duration (read only when the method is instrumented).
+    let opened: ContinuousClock.Instant?
     var deframer: MessageDeframer
     var inbound: InboundWindow
     var timer: Scheduled<Void>?
@@ -41,6 +43,7 @@ final class GRPCServerStream {
         self.head = head
         self.deadline = head.timeoutMicros == 0 ? nil
             : ContinuousClock.now.advanced(by: .microseconds(Int64(head.timeoutMicros)))
+        self.opened = method.instrument == nil ? nil : .now
         self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
         self.inbound = InboundWindow(target: window)
     }
@@ -75,6 +78,13 @@ final class GRPCServerStream {
         let bytes = receivedBytes - creditedBytes
         creditedBytes = receivedBytes
         return max(0, bytes)
+    }
+
+    /// Tells the method's instrument how the call ended.
+    func ended(_ code: StatusCode) {
+        if let instrument = method.instrument, let opened {
+            instrument.callEnded(transport: .grpc, code: code, duration: .now - opened)
+        }
     }
 
     var isSynchronous: Bool {

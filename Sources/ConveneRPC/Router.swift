@@ -14,6 +14,8 @@ public struct RegisteredMethod: Sendable {
     public let handler: MethodHandler
     /// Who registered it ("builtin", or a plugin's name), for unregistering.
     public let owner: String
+    /// Told how each call ends, when the router is instrumented.
+    public let instrument: (any MethodInstrument)?
 }
 
 /// Maps method paths to handlers, independent of the transport, so built-in services and
@@ -26,8 +28,12 @@ public final class Router: Sendable {
 
     private let table = Locked(Table())
     private let observers = Locked<[@Sendable () -> Void]>([])
+    /// Metrics and tracing of every method, when set.
+    public let instrumentation: (any RouterInstrumentation)?
 
-    public init() {}
+    public init(instrumentation: (any RouterInstrumentation)? = nil) {
+        self.instrumentation = instrumentation
+    }
 
     /// Calls `observer` after every change of the table (a plugin's methods added or removed).
     public func onChange(_ observer: @escaping @Sendable () -> Void) {
@@ -45,7 +51,9 @@ public final class Router: Sendable {
             guard table.methods[path] == nil else {
                 throw RPCError(.alreadyExists, "method \(path) is already registered")
             }
-            table.methods[path] = RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner)
+            table.methods[path] = RegisteredMethod(
+                descriptor: descriptor, handler: instrumentation?.wrap(handler, for: descriptor) ?? handler, owner: owner,
+                instrument: instrumentation?.instrument(for: descriptor, owner: owner))
             table.services[descriptor.service, default: 0] += 1
         }
         changed()

@@ -1,5 +1,6 @@
 import ConveneBuiltins
 import ConveneGRPCTransport
+import ConveneOperations
 import ConveneProtos
 import ConvenePluginHost
 import ConveneRPC
@@ -16,7 +17,11 @@ import ServiceLifecycle
 /// run by swift-service-lifecycle with graceful shutdown.
 public final class ConveneServer: Service, Sendable {
     public let configuration: ServerConfiguration
-    public let router = Router()
+    public let router: Router
+    /// Metrics (and tracing) of every call, when the operations endpoint or a tracer is configured.
+    public let metrics: ServerMetrics?
+    /// When the server was made, for the status page.
+    let started = Date()
     public let health: HealthService
     public let descriptors = DescriptorRegistry()
     public let transport: ServerTransport
@@ -30,8 +35,14 @@ public final class ConveneServer: Service, Sendable {
     private let state = Locked(RunState())
 
     private struct RunState {
+        var address: SocketAddress?
         var grpcAddress: SocketAddress?
+        var operationsAddress: SocketAddress?
+        var operations: OperationsServer?
     }
+
+    /// Where the operations endpoint is bound, once started.
+    public var operationsAddress: SocketAddress? { state.withLock { $0.operationsAddress } }
 
     /// Where the gRPC listener is bound, once started.
     public var grpcAddress: SocketAddress? { state.withLock { $0.grpcAddress } }
@@ -40,12 +51,17 @@ public final class ConveneServer: Service, Sendable {
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         self.logger = logger
+        let metrics = configuration.metricsPort != nil || configuration.tracer != nil
+            ? ServerMetrics(version: Self.version, tracer: configuration.tracer) : nil
+        self.metrics = metrics
+        self.router = Router(instrumentation: metrics)
         self.health = HealthService(router: router)
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
         self.grpcTransport = configuration.grpcPort == nil ? nil
             : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
-                                  tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
+                                  tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger,
+                                  observer: metrics)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
@@ -57,7 +73,9 @@ public final class ConveneServer: Service, Sendable {
             try InteropService().register(with: router)
             try GRPCInteropService().register(with: router)
         }
-        let backend = Backend(store: store, events: events, clock: configuration.clock)
+        let store = self.store
+        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer) } ?? store
+        let backend = Backend(store: timedStore, events: events, clock: configuration.clock)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
@@ -100,6 +118,15 @@ public final class ConveneServer: Service, Sendable {
             state.withLock { $0.grpcAddress = grpcAddress }
             logger.info("gRPC listening", metadata: ["address": "\(grpcAddress)"])
         }
+        state.withLock { $0.address = address }
+        if let metrics, let port = configuration.metricsPort {
+            let operations = OperationsServer(metrics: metrics, status: { [weak self] in self?.status() ?? .unknown },
+                                              logger: logger)
+            let operationsAddress = try await operations.bind(host: configuration.metricsHost ?? configuration.host, port: port,
+                                                              sampleInterval: configuration.statusSampleInterval)
+            state.withLock { $0.operations = operations; $0.operationsAddress = operationsAddress }
+            logger.info("metrics and status page", metadata: ["address": "\(operationsAddress)"])
+        }
         logger.info("convened listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
             "data-dir": "\(configuration.dataDirectory)",
@@ -123,6 +150,26 @@ public final class ConveneServer: Service, Sendable {
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
         _ = await (native, grpc)
         await plugins.shutDown()
+        await state.withLock { $0.operations }?.close()
         logger.info("stopped")
     }
+
+    /// The release this server is.
+    public static let version = "1.1.0"
+
+    /// What the status page shows of the server itself.
+    func status() -> ServerStatus {
+        let (address, grpcAddress) = state.withLock { ($0.address, $0.grpcAddress) }
+        var listeners: [ServerStatus.Listener] = []
+        func text(_ address: SocketAddress) -> String { "\(address.ipAddress ?? "?"):\(address.port ?? 0)" }
+        if let address { listeners.append(.init(name: "native", address: text(address))) }
+        if let grpcAddress { listeners.append(.init(name: "grpc", address: text(grpcAddress))) }
+        let plugins = plugins.loaded.map { ServerStatus.Plugin(name: $0.name, version: $0.version, state: "serving",
+                                                               detail: $0.service) }
+        return ServerStatus(version: Self.version, started: started, listeners: listeners, plugins: plugins)
+    }
+}
+
+extension ServerStatus {
+    static let unknown = ServerStatus(version: ConveneServer.version, started: Date(), listeners: [], plugins: [])
 }

@@ -1,4 +1,5 @@
 import ConveneGRPCTransport
+import Tracing
 import ConveneServices
 import ConveneTransport
 
@@ -12,6 +13,16 @@ public struct ServerConfiguration: Sendable {
     /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
     public var grpcPort: Int? = nil
     public var grpc = GRPCServerConfiguration()
+    /// Port of the operators' endpoint (`/metrics` in the Prometheus format, `/` the status page);
+    /// nil serves none (and keeps no metrics), 0 picks a free port.
+    public var metricsPort: Int? = nil
+    /// Where that endpoint listens; nil: `host`.
+    public var metricsHost: String? = nil
+    /// How often the status page samples the metrics (its rates and plot are over these intervals).
+    public var statusSampleInterval: Duration = .seconds(5)
+    /// Spans for every call, store transaction and plugin call (W3C trace context is read from
+    /// call metadata by the tracer); nil traces nothing.
+    public var tracer: (any Tracer)? = nil
     /// TLS (and mutual TLS when it names a client CA) on every connection; nil serves plaintext.
     public var tls: ServerTLS? = nil
     /// How long in-flight calls may run after a shutdown signal before they are cut off.

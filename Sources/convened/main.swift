@@ -21,6 +21,13 @@ struct Convened: AsyncParsableCommand {
             help: "Port of the standard gRPC (HTTP/2) listener on --host; 0 turns it off.")
     var grpcPort = 7354
 
+    @Option(name: .customLong("metrics-port"),
+            help: "Port of the operators' endpoint on --host: /metrics (Prometheus) and / (status page). Off when not given.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("status-sample-seconds"), help: "Seconds between the status page's samples of the metrics.")
+    var statusSampleSeconds: Double = 5
+
     @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
     var dataDir = "./data"
 
@@ -75,6 +82,14 @@ struct Convened: AsyncParsableCommand {
         configuration.port = port
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
         configuration.grpcPort = grpcPort == 0 ? nil : grpcPort
+        if let metricsPort {
+            guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+            configuration.metricsPort = metricsPort
+        }
+        guard statusSampleSeconds >= 0.1, statusSampleSeconds <= 3600 else {
+            throw ValidationError("--status-sample-seconds must be 0.1 to 3600")
+        }
+        configuration.statusSampleInterval = .milliseconds(Int64(statusSampleSeconds * 1000))
         configuration.dataDirectory = dataDir
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
