@@ -11,7 +11,7 @@ TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -66,6 +66,11 @@ GENERATORS_BIN = $$($(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --show-b
 generators:
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-swift
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-convene
+
+## mutate: breaks one rule at a time (scripts/mutations.py) and checks that the tests catch each;
+## prints the score. MUTATE_ARGS="--only NAME" runs some, "--list" checks they still apply.
+mutate: deps
+	scripts/mutate.py $(MUTATE_ARGS)
 
 ## test-asan / test-tsan: the whole suite under AddressSanitizer / ThreadSanitizer, in their own build folders.
 test-asan: deps
