@@ -119,6 +119,7 @@ let package = Package(
         // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop.
         .target(name: "ConvenePluginHost",
                 dependencies: ["ConvenePluginABI", "ConveneRPC",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
@@ -147,7 +148,7 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
-                dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                dependencies: ["ConvenePluginABI", "ConvenePluginMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Military Staff Committee review (I.C.1) and integrated mission task forces (I.B.7), in C.
         .target(name: "ConvenePlugin_MilitaryStaffCommittee", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
                 path: "Plugins/msc", publicHeadersPath: "gen",
@@ -187,7 +188,7 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",
-                          dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire",
+                          dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire", "ConvenePluginHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),

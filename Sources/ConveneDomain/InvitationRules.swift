@@ -14,7 +14,7 @@ public enum InvitationRules {
         case .unBody, .unAgency: return .unBodyOrAgency  // (c)
         case .otherBody: return .otherBodyObserver  // (d)
         case .regionalOrganization, .subregionalOrganization: return .regionalObserver  // (h)
-        case .memberState, .secretariat: return nil
+        case .memberState, .secretariat, .plugin: return nil
         }
     }
 
@@ -26,6 +26,7 @@ public enum InvitationRules {
         var optional: [ProposedInvitation] = []
         for party in parties.sorted(by: { $0.id < $1.id }) {
             if party.isAdministrator && party.roles.count == 1 { continue }
+            if party.kind == .plugin { continue }  // a plugin's principal is never invited
             if party.isCouncilMember {
                 // The Council takes part in its own meetings and in II.B consultations (II.B.1).
                 let councilForms: Set<MeetingForm> = [.councilMeeting, .consultationMeeting, .councilConsultations]

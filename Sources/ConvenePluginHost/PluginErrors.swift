@@ -7,6 +7,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable
     case badDescriptor(path: String, reason: String)
     case duplicateName(path: String, name: String)
     case methodConflict(path: String, reason: String)
+    /// Isolated: the runner process ended before the plugin was ready (a crash in its entry point).
+    case processFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,17 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable
             "\(path): a plugin named '\(name)' is already loaded"
         case .methodConflict(let path, let reason):
             "\(path): \(reason)"
+        case .processFailed(let path, let reason):
+            "\(path): its plugin process failed: \(reason)"
+        }
+    }
+
+    public var path: String {
+        switch self {
+        case .cannotOpen(let path, _), .missingEntry(let path), .abiMajorMismatch(let path, _, _),
+             .initFailed(let path, _, _), .badDescriptor(let path, _), .duplicateName(let path, _),
+             .methodConflict(let path, _), .processFailed(let path, _):
+            path
         }
     }
 }

@@ -16,15 +16,17 @@ final class RouterInvoker: Sendable {
         self.timeout = timeout
     }
 
-    func invoke(call: PluginCall, path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
+    /// Calls `path` with the caller's credential (`authorization`) or, `asPlugin`, the plugin's own.
+    func invoke(plugin: String, authorization: String?, path: String, request: [UInt8],
+                asPlugin: Bool) -> Result<[UInt8], RPCError> {
         var metadata = Metadata()
         if asPlugin {
-            guard let token = try? services.pluginCredential(plugin: call.plugin.name) else {
+            guard let token = try? services.pluginCredential(plugin: plugin) else {
                 return .failure(RPCError(.internal, "the plugin has no credential"))
             }
             metadata.add("authorization", "Bearer \(token)")
-        } else {
-            for entry in call.callerMetadata where entry.key == "authorization" { metadata.add(entry.key, value: entry.value) }
+        } else if let authorization {
+            metadata.add("authorization", authorization)
         }
         let method: RegisteredMethod
         switch router.lookup(path: path) {

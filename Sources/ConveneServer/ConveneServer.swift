@@ -42,14 +42,29 @@ public final class ConveneServer: Service, Sendable {
         try BriefingService(store: store, events: events, reportLeadTime: configuration.reportLeadTime,
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(store: store, events: events).register(with: router)
-        plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
-                             logger: logger)
+        plugins = PluginHost(router: router,
+                             services: ServerPluginServices(store: store, events: events, descriptors: descriptors, health: health),
+                             configuration: Self.pluginHostConfiguration(configuration), logger: logger)
         try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)
-        events.observe { [plugins] batch in
-            for event in batch where !event.kind.hasPrefix("plugin.") {
-                plugins.deliver(kind: event.kind, payload: OperationEvents.serialized(event))
-            }
-        }
+        // Plugins read their events from the store; a commit only wakes their subscriptions.
+        events.observe { [plugins] _ in plugins.eventsCommitted() }
+    }
+
+    static func pluginHostConfiguration(_ configuration: ServerConfiguration) -> PluginHost.Configuration {
+        var host = PluginHost.Configuration()
+        host.allowedDirectories = configuration.pluginDirectories ?? [builtPluginDirectory]
+        host.pinDirectory = pinDirectory(configuration)
+        host.isolation = configuration.pluginIsolation
+        host.isolationOverrides = configuration.pluginIsolationOverrides
+        host.memoryLimit = configuration.pluginMemoryLimit
+        host.runnerPath = configuration.pluginRunnerPath
+            ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
+        return host
+    }
+
+    /// Private copies of the plugin libraries, made before they are loaded.
+    static func pinDirectory(_ configuration: ServerConfiguration) -> String {
+        (configuration.dataDirectory as NSString).appendingPathComponent("plugin-libraries")
     }
 
     /// The plugins built with the server: `libConvenePlugin_*.so` beside the executable.
@@ -58,6 +73,11 @@ public final class ConveneServer: Service, Sendable {
     }
 
     func loadPlugins() {
+        // Copies left by a server that stopped while loading are of no use.
+        let pins = Self.pinDirectory(configuration)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: pins)) ?? [] {
+            try? FileManager.default.removeItem(atPath: (pins as NSString).appendingPathComponent(file))
+        }
         if let directories = configuration.pluginDirectories {
             plugins.loadAll(directories: directories)
         } else {
@@ -89,12 +109,14 @@ public final class ConveneServer: Service, Sendable {
         await shutDown()
     }
 
-    /// Stops accepting, tells clients to drain, waits up to the grace period, closes.
+    /// Stops accepting, tells clients to drain, waits up to the grace period, closes; then
+    /// unloads the plugins, waiting for none of their hooks that are stuck.
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        let deadline = ContinuousClock.now.advanced(by: configuration.shutdownGrace)
         health.shutDown()
         await transport.drain(grace: configuration.shutdownGrace)
-        await plugins.shutDown()
+        await plugins.shutDown(deadline: deadline)
         logger.info("stopped")
     }
 }

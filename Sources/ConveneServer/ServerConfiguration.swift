@@ -1,3 +1,4 @@
+import ConvenePluginHost
 import ConveneTransport
 
 /// Everything `convened` can be told at start.
@@ -16,6 +17,14 @@ public struct ServerConfiguration: Sendable {
     /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil
+    /// Where plugins run: in the server's process, or each in a runner process of its own
+    /// (see Docs/PLUGINS.md, "Isolation"); per plugin (or library file name) overrides.
+    public var pluginIsolation: PluginIsolation = .inProcess
+    public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
+    /// Memory an isolated plugin's process may use before it is ended (and restarted).
+    public var pluginMemoryLimit = 1 << 30
+    /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
+    public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
     public var reportLeadTime: Duration = .seconds(48 * 3600)
     /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.

@@ -19,24 +19,30 @@ public struct Authenticator: Sendable {
     public static let metadataKey = "authorization"
 
     public func caller(_ metadata: Metadata) async throws -> Party {
-        guard let header = metadata[Self.metadataKey] else {
+        let hash = try Self.tokenHash(metadata)
+        let party = try await store.read { db in try Self.party(tokenHash: hash, db) }
+        return party.party
+    }
+
+    /// The hash of the bearer token in `metadata`; UNAUTHENTICATED when there is none.
+    public static func tokenHash(_ metadata: Metadata) throws -> String {
+        guard let header = metadata[metadataKey] else {
             throw RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
         }
         guard header.hasPrefix("Bearer "), header.count > 7 else {
             throw RPCError(.unauthenticated, "authorization metadata must be 'Bearer <token>'")
         }
-        let hash = TokenHashing.hash(String(header.dropFirst(7)))
-        let party: PartyRecord? = try await store.read { db in
-            guard let credential = try db.credential(tokenHash: hash),
-                  TokenHashing.constantTimeEquals(credential.tokenHash, hash),
-                  credential.revokedAt == nil
-            else { return nil }
-            return try db.party(id: credential.partyID)
-        }
-        guard let party else {
-            throw RPCError(.unauthenticated, "unknown or revoked credential")
-        }
-        return party.party
+        return TokenHashing.hash(String(header.dropFirst(7)))
+    }
+
+    /// The party a live credential with `hash` belongs to; UNAUTHENTICATED when none does.
+    public static func party(tokenHash hash: String, _ db: any StoreReader) throws -> PartyRecord {
+        guard let credential = try db.credential(tokenHash: hash),
+              TokenHashing.constantTimeEquals(credential.tokenHash, hash),
+              credential.revokedAt == nil,
+              let party = try db.party(id: credential.partyID)
+        else { throw RPCError(.unauthenticated, "unknown or revoked credential") }
+        return party
     }
 
     /// On first start: an administrator party and its credential, written to

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvenePluginHost
 import ConveneServer
 import ConveneTransport
 import ConveneWire
@@ -43,6 +44,18 @@ struct Convened: AsyncParsableCommand {
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
     var pluginsDir: [String] = []
 
+    @Option(name: .customLong("plugin-isolation"),
+            help: "Where plugins run: in-process (the server's process) or process (each in a runner process of its own).")
+    var pluginIsolation = "in-process"
+
+    @Option(name: .customLong("plugin-isolation-for"),
+            help: "NAME=in-process|process: where one plugin (by plugin or library file name) runs (repeatable).")
+    var pluginIsolationFor: [String] = []
+
+    @Option(name: .customLong("plugin-memory-limit"),
+            help: "MiB an isolated plugin's process may use before it is ended and restarted.")
+    var pluginMemoryLimit = 1024
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
 
@@ -73,6 +86,7 @@ struct Convened: AsyncParsableCommand {
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
+        try configurePlugins(&configuration)
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         guard maxAttachmentBytes > 0 else { throw ValidationError("--max-attachment-bytes must be positive") }
@@ -93,5 +107,24 @@ struct Convened: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    func configurePlugins(_ configuration: inout ServerConfiguration) throws {
+        let modes = PluginIsolation.allCases.map(\.rawValue).joined(separator: " or ")
+        guard let isolation = PluginIsolation(rawValue: pluginIsolation) else {
+            throw ValidationError("--plugin-isolation: '\(pluginIsolation)' is not \(modes)")
+        }
+        configuration.pluginIsolation = isolation
+        for entry in pluginIsolationFor {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let mode = PluginIsolation(rawValue: parts[1]) else {
+                throw ValidationError("--plugin-isolation-for: '\(entry)' is not NAME=\(modes)")
+            }
+            configuration.pluginIsolationOverrides[parts[0]] = mode
+        }
+        guard pluginMemoryLimit >= 16, pluginMemoryLimit <= 1 << 20 else {
+            throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
+        }
+        configuration.pluginMemoryLimit = pluginMemoryLimit << 20
     }
 }

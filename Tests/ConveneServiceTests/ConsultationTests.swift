@@ -295,6 +295,7 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(after.statements.map(\.text), ["On the record"])
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
-        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage"])
+        XCTAssertEqual(try f.server.store.appliedMigrations(), ["v1: parties, operations, consultation", "v2: briefing and lessons learned",
+                                                               "v3: plugin storage", "v4-plugin-event-positions", "v4-plugin-principals"])
     }
 }

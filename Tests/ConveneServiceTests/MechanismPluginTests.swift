@@ -13,8 +13,7 @@ final class MechanismPluginTests: OperationTestCase {
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                         as: R.Type, by party: String) async throws -> R {
-        try await f.client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
-                                 options: f.options(party))
+        try await f.call(service, method, request, as: R.self, by: party)
     }
 
     func testReconnaissanceVisits() async throws {

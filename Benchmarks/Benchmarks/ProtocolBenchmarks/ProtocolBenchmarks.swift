@@ -220,10 +220,13 @@ final class CollectingWriter: ResponseWriter {
     func setTrailers(_ metadata: Metadata) {}
 }
 
-/// Plugin storage in a dictionary; no events, no credentials.
+/// Plugin storage in a dictionary; every caller is one party; no events.
 final class InMemoryPluginServices: PluginServices {
     private let storage = Mutex<[String: [[UInt8]: [UInt8]]]>([:])
 
+    func authenticate(_ metadata: Metadata) throws -> PluginCaller { PluginCaller(partyID: "party-1", roles: []) }
+    func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool? { true }
+    func pluginCredential(plugin: String) throws -> String { "" }
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { storage.withLock { $0[plugin]?[key] } }
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
         storage.withLock { all in
@@ -233,12 +236,13 @@ final class InMemoryPluginServices: PluginServices {
         }
     }
     func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent]) throws {
+                events: [PluginEvent], delivery: EventPositionMove?) throws {
         storage.withLock { all in
             for (key, value) in writes { all[plugin, default: [:]][key] = value }
         }
     }
+    func eventPosition(plugin: String) throws -> Int64 { 0 }
+    func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] { [] }
     func registerDescriptors(_ bytes: [UInt8]) throws {}
-    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)? { nil }
-    func pluginCredential(plugin: String) throws -> String { "" }
+    func setServing(_ serving: Bool?, service: String) {}
 }
