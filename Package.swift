@@ -46,6 +46,12 @@ let package = Package(
         .library(name: "ConveneFixture_FailingInit", type: .dynamic, targets: ["ConveneFixture_FailingInit"]),
         .library(name: "ConveneFixture_Duplicate", type: .dynamic, targets: ["ConveneFixture_Duplicate"]),
         .library(name: "ConveneFixture_Behaviour", type: .dynamic, targets: ["ConveneFixture_Behaviour"]),
+        .library(name: "ConveneFixture_Faults", type: .dynamic, targets: ["ConveneFixture_Faults"]),
+        .library(name: "ConveneFixture_NewerMinor", type: .dynamic, targets: ["ConveneFixture_NewerMinor"]),
+        .library(name: "ConveneFixture_CrashingEntry", type: .dynamic, targets: ["ConveneFixture_CrashingEntry"]),
+        .library(name: "ConveneFixture_Recorder", type: .dynamic, targets: ["ConveneFixture_Recorder"]),
+        .library(name: "ConveneFixture_VersionA", type: .dynamic, targets: ["ConveneFixture_VersionA"]),
+        .library(name: "ConveneFixture_VersionB", type: .dynamic, targets: ["ConveneFixture_VersionB"]),
     ] + swiftPlugins.map { .library(name: "ConvenePlugin_\($0.0)", type: .dynamic, targets: ["ConvenePlugin_\($0.0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -146,6 +152,17 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         .target(name: "ConveneFixture_Behaviour", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Behaviour",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        // One fault per method (crash, abort, leak, hang, bad status, bad response, stale handle).
+        .target(name: "ConveneFixture_Faults", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Faults",
+                exclude: ["faults.proto"], publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_NewerMinor", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NewerMinor",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_CrashingEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/CrashingEntry",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_Recorder", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
+                path: "Tests/PluginFixtures/Recorder", publicHeadersPath: ".",
+                cSettings: [.headerSearchPath("../../../Plugins/common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
                 dependencies: ["ConvenePluginABI", "ConvenePluginMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
@@ -226,4 +243,12 @@ let package = Package(
                                    .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log")]),
     ] + swiftPlugins.map { swiftPlugin($0.0, folder: $0.1) }
+      // Two builds of one Swift plugin, for reloading rebuilt code.
+      + ["VersionA", "VersionB"].map { version in
+          .target(name: "ConveneFixture_\(version)",
+                  dependencies: ["ConvenePluginSDK", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                  path: "Tests/PluginFixtures/\(version)",
+                  swiftSettings: version == "VersionB" ? [.define("BUILD_B")] : [],
+                  linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/exports.map"])])
+      }
 )

@@ -8,6 +8,7 @@ import SwiftProtobuf
 struct ResponseValidator: Sendable {
     struct Field: Sendable {
         var type: Google_Protobuf_FieldDescriptorProto.TypeEnum
+        var repeated: Bool
         /// The message type of a message or group field, without the leading dot.
         var messageType: String
     }
@@ -25,7 +26,7 @@ struct ResponseValidator: Sendable {
     private mutating func index(_ message: Google_Protobuf_DescriptorProto, prefix: String) {
         let name = prefix + message.name
         messages[name] = Dictionary(message.field.map { field in
-            (Int(field.number), Field(type: field.type, messageType: field.typeName.hasPrefix(".") ? String(field.typeName.dropFirst()) : field.typeName))
+            (Int(field.number), Field(type: field.type, repeated: field.label == .repeated, messageType: field.typeName.hasPrefix(".") ? String(field.typeName.dropFirst()) : field.typeName))
         }, uniquingKeysWith: { first, _ in first })
         for nested in message.nestedType { index(nested, prefix: name + ".") }
     }
@@ -60,7 +61,7 @@ struct ResponseValidator: Sendable {
                 return
             }
             let field = fields?[number]
-            if let field, !Self.accepts(field.type, wireType: wireType) {
+            if let field, !Self.accepts(field, wireType: wireType) {
                 throw WireProblem("field \(number) of \(type ?? "?") is declared \(Self.name(field.type)) but has wire type \(wireType)")
             }
             switch wireType {
@@ -93,14 +94,15 @@ struct ResponseValidator: Sendable {
         if let endGroup { throw WireProblem("group \(endGroup) is not ended") }
     }
 
-    private static func accepts(_ type: Google_Protobuf_FieldDescriptorProto.TypeEnum, wireType: Int) -> Bool {
-        switch type {
-        case .int32, .int64, .uint32, .uint64, .sint32, .sint64, .bool, .enum: wireType == 0 || wireType == 2
-        case .fixed64, .sfixed64, .double: wireType == 1 || wireType == 2
-        case .fixed32, .sfixed32, .float: wireType == 5 || wireType == 2
+    /// Whether a field's declared type comes with `wireType` (2 for a scalar: packed, if repeated).
+    private static func accepts(_ field: Field, wireType: Int) -> Bool {
+        let packed = field.repeated && wireType == 2
+        return switch field.type {
+        case .int32, .int64, .uint32, .uint64, .sint32, .sint64, .bool, .enum: wireType == 0 || packed
+        case .fixed64, .sfixed64, .double: wireType == 1 || packed
+        case .fixed32, .sfixed32, .float: wireType == 5 || packed
         case .string, .bytes, .message: wireType == 2
         case .group: wireType == 3
-        default: true
         }
     }
 
