@@ -27,6 +27,7 @@ let package = Package(
     products: [
         .executable(name: "convened", targets: ["convened"]),
         .executable(name: "convene", targets: ["convene"]),
+        .executable(name: "convene-plugin-runner", targets: ["convene-plugin-runner"]),
         .library(name: "ConveneClient", targets: ["ConveneClient"]),
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
         // The layers on their own, for the micro benchmarks in Benchmarks/ (a package of its own).
@@ -122,9 +123,12 @@ let package = Package(
                 swiftSettings: strict),
         // The plugin ABI: one C header, Plugins/include/convene_plugin.h.
         .target(name: "ConvenePluginABI", path: "Plugins", sources: ["abi"], publicHeadersPath: "include"),
-        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop.
+        // Starting a plugin runner process (posix_spawn with the descriptors it must have).
+        .target(name: "CConvenePluginSpawn"),
+        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop,
+        // in the server's process or in runner processes.
         .target(name: "ConvenePluginHost",
-                dependencies: ["ConvenePluginABI", "ConveneRPC",
+                dependencies: ["ConvenePluginABI", "ConveneRPC", "CConvenePluginSpawn",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
@@ -209,6 +213,8 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // An isolated plugin's process: loads the library and serves it to convened over a socket.
+        .executableTarget(name: "convene-plugin-runner", dependencies: ["ConvenePluginHost"]),
         .executableTarget(name: "convene",
                           dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire",
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -61,6 +61,9 @@ final class PluginCall: HostCall, @unchecked Sendable {
         }
     }
 
+    /// Whether committing it would write nothing (so it needs no thread that may block).
+    var hasNothingToCommit: Bool { lock.withLock { writes.isEmpty && events.isEmpty } }
+
     func hasRole(_ role: Int32) -> Bool { caller?.roles.contains(role) ?? false }
 
     func setResponse(_ bytes: [UInt8]) { lock.withLock { _response = bytes } }

@@ -24,6 +24,12 @@ protocol PluginEngine: AnyObject, Sendable {
     var condition: String? { get }
     /// Stops serving. With `unload`, the plugin's `on_unload` runs first (only when no hook runs).
     func stop(unload: Bool)
+    /// The watchdog's tick, with how many of the plugin's hooks are stuck past their deadline.
+    func tick(stuck: Int)
+}
+
+extension PluginEngine {
+    func tick(stuck: Int) {}
 }
 
 /// Where a plugin's code runs (see Docs/PLUGINS.md, "Isolation").

@@ -184,7 +184,7 @@ public final class PluginHost: Sendable {
         let probe = byFile == .process || configuration.isolation == .process
             || configuration.isolationOverrides.values.contains(.process)
         guard probe else { return try inProcess() }
-        let isolated = try ProcessEngine.start(path: path, host: self)
+        let isolated = try ProcessEngine.start(path: path, host: self) as any PluginEngine
         let wanted = byFile ?? configuration.isolationOverrides[isolated.manifest.name] ?? configuration.isolation
         if wanted == .process { return isolated }
         isolated.stop(unload: true)
@@ -268,11 +268,12 @@ public final class PluginHost: Sendable {
                 ticket.abandon(RPCError(.deadlineExceeded, "plugin \(plugin.name) did not answer \(ticket.label) in time"))
             }
             let stuck = plugin.activity.stuck(at: now, grace: configuration.stuckGrace)
+            plugin.engine.tick(stuck: stuck.count)
             let status: PluginStatus
             if let condition = plugin.engine.condition {
                 status = .degraded(condition)
             } else if stuck.count > 0 {
-                status = .degraded("\(stuck.count) call\(stuck.count == 1 ? "" : "s") stuck past the deadline")
+                status = .degraded("\(stuck.count) call\(stuck.count == 1 ? "" : "s") stuck past their deadline")
             } else {
                 status = .serving
             }

@@ -20,17 +20,22 @@ final class PluginLibrary: @unchecked Sendable {
 
     /// Copies `path` into `pinDirectory` (when given) and loads the copy, so that replacing
     /// the file later never touches the code that runs, and a rebuilt library at the same
-    /// path is new code when loaded again. The copy is removed once mapped.
-    init(path: String, pinDirectory: String?, logger: any HostLogger) throws(PluginLoadError) {
+    /// path is new code when loaded again. The copy is removed once mapped. A copy made
+    /// already (`pinned`: its path, and whether it holds Swift code) is loaded and kept.
+    init(path: String, pinned: (copy: String, containsSwift: Bool)? = nil, pinDirectory: String?,
+         logger: any HostLogger) throws(PluginLoadError) {
         var loadPath = path
         var containsSwift = true
-        if let pinDirectory {
+        if let pinned {
+            loadPath = pinned.copy
+            containsSwift = pinned.containsSwift
+        } else if let pinDirectory {
             let (copy, swift) = try Self.pin(path, into: pinDirectory)
             loadPath = copy
             containsSwift = swift
         }
         let opened = dlopen(loadPath, RTLD_NOW | RTLD_LOCAL)
-        if loadPath != path { unlink(loadPath) }
+        if loadPath != path, pinned == nil { unlink(loadPath) }
         guard let handle = opened else {
             throw .cannotOpen(path: path, reason: String(cString: dlerror()).replacingOccurrences(of: loadPath, with: path))
         }
@@ -79,7 +84,7 @@ final class PluginLibrary: @unchecked Sendable {
     }
 
     /// A private copy of `path` in `directory`, and whether it holds Swift code.
-    private static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
+    static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
         let bytes: Data
         do {
             bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)

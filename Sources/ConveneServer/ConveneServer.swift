@@ -57,6 +57,7 @@ public final class ConveneServer: Service, Sendable {
         host.isolation = configuration.pluginIsolation
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
+        host.maxStuckPerPlugin = configuration.pluginMaxStuck
         host.runnerPath = configuration.pluginRunnerPath
             ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
         return host

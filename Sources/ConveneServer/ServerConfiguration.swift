@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
     /// Memory an isolated plugin's process may use before it is ended (and restarted).
     public var pluginMemoryLimit = 1 << 30
+    /// Hooks a plugin may leave running past their deadline (each then gets a new thread); an
+    /// isolated plugin that reaches it is ended and restarted.
+    public var pluginMaxStuck = 16
     /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
     public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).

@@ -60,13 +60,20 @@ final class PluginDeliveryCrashTests: XCTestCase {
     }
 
     func testEveryReactionHappensOnceAcrossRepeatedSIGKILL() async throws {
+        try await killRepeatedly(rounds: 8, arguments: [])
+    }
+
+    func testEveryReactionHappensOnceAcrossRepeatedSIGKILLWithIsolatedPlugins() async throws {
+        try await killRepeatedly(rounds: 5, arguments: ["--plugin-isolation", "process"])
+    }
+
+    func killRepeatedly(rounds: Int, arguments: [String]) async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convene-delivery-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let port = Int.random(in: 20_000...60_000)
         var parties: Parties?
-        let rounds = 8
         for round in 0..<rounds {
-            let server = try ConvenedProcess(port: port, dataDir: dataDir)
+            let server = try ConvenedProcess(port: port, dataDir: dataDir, arguments: arguments)
             let client = ConveneClient(host: "127.0.0.1", port: port)
             let healthy = await ConvenedProcess.waitHealthy(client)
             XCTAssertTrue(healthy, "round \(round): the server did not start")
@@ -81,7 +88,7 @@ final class PluginDeliveryCrashTests: XCTestCase {
             await client.close()
         }
 
-        let server = try ConvenedProcess(port: port, dataDir: dataDir)
+        let server = try ConvenedProcess(port: port, dataDir: dataDir, arguments: arguments)
         defer { _ = server.terminate(within: 15) }
         let client = ConveneClient(host: "127.0.0.1", port: port)
         let healthy = await ConvenedProcess.waitHealthy(client)
@@ -101,7 +108,7 @@ final class PluginDeliveryCrashTests: XCTestCase {
         } while ContinuousClock.now < deadline
         XCTAssertEqual(Array(problems.prefix(5)), [], "\(problems.count) operations are off")
         if problems.isEmpty {
-            print("plugin delivery: \(rounds) SIGKILLs, \(operations.count) operations; every task force and review there once")
+            print("plugin delivery \(arguments): \(rounds) SIGKILLs, \(operations.count) operations; every task force and review there once")
         }
         await client.close()
     }

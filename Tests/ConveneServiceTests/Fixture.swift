@@ -1,4 +1,5 @@
 import ConveneClient
+import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
 import ConveneServer
@@ -37,9 +38,10 @@ final class Fixture: @unchecked Sendable {
         ("Bystander", .memberState, []),
     ]
 
-    init(dataDirectory: String? = nil) async throws {
+    init(dataDirectory: String? = nil, configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
+        self.configure = configure
         try await startServer()
         client = ConveneClient(host: "127.0.0.1", port: port)
     }
@@ -51,7 +53,7 @@ final class Fixture: @unchecked Sendable {
         configuration.shutdownGrace = .milliseconds(200)
         configure(&configuration)
         var logger = Logger(label: "svc-test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["CONVENE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         server = try ConveneServer(configuration: configuration, logger: logger)
         self.port = try await server.start().port!
     }
@@ -150,9 +152,12 @@ func assertRPCError<T>(_ code: StatusCode, containing text: String? = nil, file:
 class OperationTestCase: XCTestCase {
     var f: Fixture!
     var operation = ""
+    /// Where plugins run in this case's server (subclasses run the same tests isolated).
+    class var isolation: PluginIsolation { .inProcess }
 
     override func setUp() async throws {
-        f = try await Fixture()
+        let isolation = Self.isolation
+        f = try await Fixture { $0.pluginIsolation = isolation }
         try await f.registerParties()
         operation = try await f.makeOperation()
     }

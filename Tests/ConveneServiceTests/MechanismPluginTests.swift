@@ -9,7 +9,7 @@ import XCTest
 /// The Swift mechanism plugins through the real server: reconnaissance visits (I.B.6),
 /// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
 /// follow-up assessment (I.D.1, OP.3).
-final class MechanismPluginTests: OperationTestCase {
+class MechanismPluginTests: OperationTestCase {
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                         as: R.Type, by party: String) async throws -> R {

@@ -10,7 +10,7 @@ import XCTest
 /// The plugin boundary's access rules through the real server: every plugin method needs a
 /// live credential, plugins see their caller, libraries load only from the plugin
 /// directories, and ListPlugins shows files to administrators only.
-final class PluginAccessTests: PluginTestCase {
+class PluginAccessTests: PluginTestCase {
     var bin: URL { f.pluginFolder }
     func fixture(_ name: String) -> String { f.fixture(name) }
     func load(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo { try await f.loadPlugin(path) }

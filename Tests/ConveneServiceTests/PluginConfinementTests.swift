@@ -9,7 +9,7 @@ import XCTest
 /// What a party may not see through the services it cannot learn through a plugin either:
 /// plugin methods, plugin events in WatchOperation, and plugins' own principals (never
 /// invited, so never counted as participants).
-final class PluginConfinementTests: OperationTestCase {
+class PluginConfinementTests: OperationTestCase {
     typealias Event = Convene_Consultation_V1_OperationEvent
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,

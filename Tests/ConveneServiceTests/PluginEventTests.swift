@@ -9,7 +9,7 @@ import XCTest
 /// Durable event subscriptions through the real server: a plugin loaded later starts after
 /// its load, one unloaded and loaded again resumes where it stopped, events arrive in
 /// order and once each, and a delivery abandoned by an unload is delivered again.
-final class PluginEventTests: OperationTestCase {
+class PluginEventTests: OperationTestCase {
     /// The recorder fixture's lines: "SEQUENCE KIND SUBJECT", in delivery order.
     func seen() async throws -> [String] {
         let answer = try await f.client.unary(path: "/test.Recorder/Seen", request: ByteBuffer(), options: f.options("Troops"))

@@ -11,7 +11,7 @@ import XCTest
 /// degrade only their plugin; what a plugin hands back is checked; a replaced library file
 /// touches nothing loaded; shutdown does not wait for stuck hooks. After each, the server
 /// and other plugins serve. (Crashes and leaks need process isolation: PluginIsolationTests.)
-final class PluginFaultTests: PluginTestCase {
+class PluginFaultTests: PluginTestCase {
     func raw(_ path: String, _ bytes: [UInt8] = [], timeout: Duration? = .seconds(20)) async throws -> [UInt8] {
         try await Self.raw(f.client, token: f.tokens["Troops"]!, path, bytes, timeout: timeout)
     }
@@ -60,7 +60,7 @@ final class PluginFaultTests: PluginTestCase {
             let info = try await self.plugin("behaviour")
             return info?.status == .degraded ? info : nil
         }
-        XCTAssertTrue(degraded?.statusReason.contains("stuck past the deadline") ?? false, degraded?.statusReason ?? "not degraded")
+        XCTAssertTrue(degraded?.statusReason.contains("stuck past their deadline") ?? false, degraded?.statusReason ?? "not degraded")
         let serviceHealth = try await health("test.Behaviour")
         XCTAssertEqual(serviceHealth, .notServing)
         let friendsHealth = try await health("convene.friends.v1.GroupsOfFriends")

@@ -1,4 +1,5 @@
 import ConveneClient
+import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
 import ConveneTransport
@@ -39,9 +40,12 @@ func eventually<T>(_ body: () async throws -> T?) async throws -> T? {
 /// A test case with a fresh server and the fixture's parties.
 class PluginTestCase: XCTestCase {
     var f: Fixture!
+    /// Where plugins run in this case's server (subclasses run the same tests isolated).
+    class var isolation: PluginIsolation { .inProcess }
 
     override func setUp() async throws {
-        f = try await Fixture()
+        let isolation = Self.isolation
+        f = try await Fixture { $0.pluginIsolation = isolation }
         try await f.registerParties()
     }
 

@@ -10,7 +10,7 @@ typealias PM = PluginAdministrationMethods
 
 /// The plugin host through the real server: built plugins, loader errors, a C plugin's
 /// behaviour and events, misbehaving plugin calls, unload and reload under load.
-final class PluginTests: PluginTestCase {
+class PluginTests: PluginTestCase {
     var bin: URL { f.pluginFolder }
     func fixture(_ name: String) -> String { f.fixture(name) }
     func load(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo { try await f.loadPlugin(path) }
@@ -31,7 +31,7 @@ final class PluginTests: PluginTestCase {
         let friends = try XCTUnwrap(list.plugins.first { $0.name == "groups-of-friends" })
         XCTAssertEqual(friends.abiVersion, "1.1")
         XCTAssertEqual(friends.status, .serving)
-        XCTAssertEqual(friends.isolation, "in-process")
+        XCTAssertEqual(friends.isolation, Self.isolation.rawValue)
         XCTAssertEqual(friends.file, "", "where the library is on the server is for administrators")
         XCTAssertEqual(friends.events, ["meeting.convened"])
         XCTAssertTrue(friends.methods.contains("convene.friends.v1.GroupsOfFriends/FormGroup"))

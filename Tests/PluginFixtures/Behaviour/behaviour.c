@@ -8,6 +8,7 @@
  *   test.Behaviour/Caller  answers "PARTY roles=R": the caller and the role numbers it holds
  * Requests and responses are raw bytes here (the host does not decode them).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
     uint32_t milliseconds = 0;
     if (length >= 4) memcpy(&milliseconds, request, 4);
     struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
-    nanosleep(&pause, NULL);
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
     uint64_t bogus = 2000000;
     api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&bogus, 8);
     api->set_response(call, request, length);

@@ -10,6 +10,7 @@
  *   test.faults.Faults/Hang       sleeps as many milliseconds as its first 4 request bytes say
  * Its descriptor set describes Reply, so the host checks what Reflect answers.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,7 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
     (void)state; (void)method;
     uint32_t milliseconds = first_u32(request, length, 1000);
     struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
-    nanosleep(&pause, NULL);
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
     answer_text(call, "awake");
     return CONVENE_OK;
 }
