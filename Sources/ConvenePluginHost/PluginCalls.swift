@@ -3,31 +3,45 @@ import Foundation
 import NIOCore
 
 extension PluginHost {
-    /// Serves one call of a plugin method: the caller's credential first (UNAUTHENTICATED
-    /// before the plugin runs), then the plugin on its own threads within the deadline.
-    func call(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext) async throws -> [UInt8] {
-        let caller = try services.authenticate(context.requestMetadata)
-        let method = plugin.manifest.methods[index]
-        let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
-        let authorization = context.requestMetadata["authorization"]
-        let work = PluginWork.method(index: index, request: Array(buffer: request))
-        let pending = PendingTicket()
-        // A call cancelled by its caller (CANCEL, the deadline, the server ending it) is
-        // abandoned: answered at once, and nothing the plugin writes afterwards is committed.
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
-                let ticket = plugin.activity.ticket(deadline: deadline, label: method.name) { result in
-                    continuation.resume(with: result)
-                }
-                guard pending.set(ticket) else { return }
-                runCommitting(plugin, work, ticket: ticket, caller: caller, authorization: authorization, delivery: nil) {
-                    [self] call, status in try answer(plugin, method, call, status)
-                }
+    /// Serves one call of a plugin method, answering through `completion`: the caller's
+    /// credential first (UNAUTHENTICATED before the plugin runs), then the plugin on its own
+    /// threads within the deadline. Called on the connection's event loop: nothing here blocks.
+    func call(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext,
+              completion: any UnaryCompletion) {
+        if let caller = services.knownCaller(context.requestMetadata) {
+            return start(plugin, method: index, request: request, context: context, caller: caller, completion: completion)
+        }
+        // A credential not known yet is checked off the event loop (it reads the database).
+        Task { [self] in
+            do {
+                let caller = try services.authenticate(context.requestMetadata)
+                start(plugin, method: index, request: request, context: context, caller: caller, completion: completion)
+            } catch {
+                completion.fail(error)
             }
-        } onCancel: {
-            pending.cancel()
         }
     }
+
+    private func start(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext,
+                       caller: PluginCaller, completion: any UnaryCompletion) {
+        let method = plugin.manifest.methods[index]
+        let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
+        let ticket = plugin.activity.ticket(deadline: deadline, label: method.name) { result in
+            switch result {
+            case .success(let response): completion.succeed(ByteBuffer(bytes: response))
+            case .failure(let error): completion.fail(error)
+            }
+        }
+        // A call its caller stopped waiting for (CANCEL, the deadline, the connection closed) is
+        // abandoned: nothing the plugin writes afterwards is committed.
+        completion.onCancel { ticket.abandon(RPCError(.cancelled, "the call was cancelled")) }
+        runCommitting(plugin, .method(index: index, request: Array(buffer: request)), ticket: ticket, caller: caller,
+                      authorization: context.requestMetadata[Self.authorizationKey], delivery: nil) { [self] call, status in
+            try answer(plugin, method, call, status)
+        }
+    }
+
+    static let authorizationKey = "authorization"
 
     /// What a method call answers, from what the plugin handed back (which is not trusted).
     func answer(_ plugin: LoadedPlugin, _ method: PluginManifest.Method, _ call: PluginCall, _ status: Int32) throws -> [UInt8] {
@@ -83,28 +97,5 @@ extension PluginHost {
         guard !pending.writes.isEmpty || !pending.events.isEmpty || delivery != nil else { return }
         try services.commit(plugin: plugin.name, reads: pending.reads, writes: pending.writes, events: pending.events,
                             delivery: delivery)
-    }
-}
-
-/// The ticket of a call that its caller may cancel before the ticket exists.
-final class PendingTicket: @unchecked Sendable {
-    private let state = Locked<(ticket: CallTicket?, cancelled: Bool)>((nil, false))
-
-    /// False when the call was cancelled already (the ticket is then abandoned).
-    func set(_ ticket: CallTicket) -> Bool {
-        let cancelled = state.withLock { state -> Bool in
-            state.ticket = ticket
-            return state.cancelled
-        }
-        if cancelled { ticket.abandon(RPCError(.cancelled, "the call was cancelled")) }
-        return !cancelled
-    }
-
-    func cancel() {
-        let ticket = state.withLock { state -> CallTicket? in
-            state.cancelled = true
-            return state.ticket
-        }
-        ticket?.abandon(RPCError(.cancelled, "the call was cancelled"))
     }
 }

@@ -27,8 +27,12 @@ final class PluginExecutor: @unchecked Sendable {
     private let monitor = Monitor()
     private var queue: [Job] = []
     private var head = 0
+    /// The plugin's threads (not the stuck ones), of which `running` are in a hook and
+    /// `sleeping` wait for work; `wakeups` of the sleeping ones were signalled already.
     private var threads = 0
-    private var idle = 0
+    private var running = 0
+    private var sleeping = 0
+    private var wakeups = 0
     private var stuckThreads = 0
     private var closed = false
 
@@ -38,20 +42,35 @@ final class PluginExecutor: @unchecked Sendable {
         self.maxStuck = max(0, maxStuck)
     }
 
-    /// Queues a hook; false once the executor is shut down.
+    /// Queues a hook; false once the executor is shut down. A thread is woken (or started)
+    /// only when the queue holds more jobs than there are threads about to look at it, so a
+    /// burst of short calls is taken by the threads already awake, one wake-up each at most.
     @discardableResult
     func submit(_ job: Job) -> Bool {
         monitor.lock()
-        defer { monitor.unlock() }
-        guard !closed, case .new = job.state else { return false }
+        guard !closed, case .new = job.state else {
+            monitor.unlock()
+            return false
+        }
         job.state = .queued
         queue.append(job)
-        if idle > 0 {
-            monitor.signal()
-        } else if threads < concurrency {
-            startThread()
-        }
+        let wake = wakeIfNeeded()
+        monitor.unlock()
+        // Signalled with the lock released, so the thread woken does not wait for it at once.
+        if wake { monitor.signal() }
         return true
+    }
+
+    /// Called with the monitor held: starts a thread, or says to signal a sleeping one.
+    private func wakeIfNeeded() -> Bool {
+        let lookers = threads - running - sleeping + wakeups
+        guard queue.count - head > lookers else { return false }
+        if sleeping > wakeups {
+            wakeups += 1
+            return true
+        }
+        if threads < concurrency, stuckThreads <= maxStuck { startThread() }
+        return false
     }
 
     /// Takes a job back: a queued one never runs; a running one leaves its thread stuck and
@@ -67,8 +86,9 @@ final class PluginExecutor: @unchecked Sendable {
             guard !worker.stuck else { return .stuck }
             worker.stuck = true
             threads -= 1
+            running -= 1
             stuckThreads += 1
-            if !closed, stuckThreads <= maxStuck, head < queue.count, idle == 0, threads < concurrency { startThread() }
+            if !closed, wakeIfNeeded() { monitor.signal() }
             return .stuck
         case .finished, .dropped:
             return .finished
@@ -104,13 +124,14 @@ final class PluginExecutor: @unchecked Sendable {
     private func work(_ worker: Worker) {
         monitor.lock()
         while true {
-            while head == queue.count, !closed, !worker.stuck {
-                idle += 1
-                monitor.wait()
-                idle -= 1
+            while head == queue.count, !closed {
+                sleeping += 1
+                while wakeups == 0, !closed { monitor.wait() }
+                sleeping -= 1
+                if wakeups > 0 { wakeups -= 1 }
             }
-            if closed || head == queue.count {
-                if !worker.stuck { threads -= 1 }
+            if closed {
+                threads -= 1
                 monitor.unlock()
                 return
             }
@@ -122,6 +143,7 @@ final class PluginExecutor: @unchecked Sendable {
             }
             guard case .queued = job.state else { continue }
             job.state = .running(worker)
+            running += 1
             monitor.unlock()
             job.body()
             monitor.lock()
@@ -129,10 +151,12 @@ final class PluginExecutor: @unchecked Sendable {
             if worker.stuck {
                 // Replaced while it ran: this thread is no longer the plugin's to keep.
                 stuckThreads -= 1
-                if !closed, head < queue.count, idle == 0, threads < concurrency { startThread() }
+                let wake = !closed && wakeIfNeeded()
                 monitor.unlock()
+                if wake { monitor.signal() }
                 return
             }
+            running -= 1
         }
     }
 }

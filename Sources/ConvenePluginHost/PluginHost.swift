@@ -24,9 +24,13 @@ public final class PluginHost: Sendable {
         public var allowedDirectories: [String]? = nil
         /// Where a library is copied before it is loaded (nil: loaded in place).
         public var pinDirectory: String? = nil
-        /// Where plugins run unless `isolationOverrides` names them (by plugin or file name).
-        public var isolation: PluginIsolation = .inProcess
+        /// Where plugins run unless `isolationOverrides` names them (by plugin or file name);
+        /// nil: the `trusted` libraries in the server's process, every other one isolated.
+        public var isolation: PluginIsolation? = nil
         public var isolationOverrides: [String: PluginIsolation] = [:]
+        /// The libraries trusted like the server's own code (the plugins built with it): a
+        /// directory, and the start of their file names.
+        public var trusted: (directory: String, prefix: String)? = nil
         /// The `convene-plugin-runner` executable for isolated plugins.
         public var runnerPath: String? = nil
         /// Memory an isolated plugin's process may use before it is ended and restarted.
@@ -141,6 +145,8 @@ public final class PluginHost: Sendable {
                                             invoker: RouterInvoker(router: router, services: services, timeout: configuration.maxCallTime),
                                             logger: pluginLogger)
         let plugin = LoadedPlugin(engine: engine, environment: environment)
+        // Set before the plugin is shared (through the table's lock); started once it is registered.
+        if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: self) }
         let duplicate = plugins.withLock { table -> Bool in
             if table[plugin.name] != nil { return true }
             table[plugin.name] = plugin
@@ -153,12 +159,9 @@ public final class PluginHost: Sendable {
         do {
             if !plugin.descriptorSet.isEmpty { try services.registerDescriptors(plugin.descriptorSet) }
             for (index, method) in plugin.manifest.methods.enumerated() { try register(method, index: index, of: plugin) }
-            if !plugin.events.isEmpty {
-                let delivery = EventDelivery(plugin: plugin, host: self)
-                plugin.delivery = delivery
-                try delivery.start()
-            }
+            try plugin.delivery?.start()
         } catch {
+            plugin.delivery?.stop()
             router.unregisterAll(owner: owner(plugin.name))
             _ = plugins.withLock { $0.removeValue(forKey: plugin.name) }
             engine.stop(unload: true)
@@ -179,16 +182,24 @@ public final class PluginHost: Sendable {
                                 maxStuck: self.configuration.maxStuckPerPlugin, logger: self.logger)
         }
         if byFile == .inProcess { return try inProcess() }
+        let fallback = configuration.isolation ?? (isTrusted(path) ? .inProcess : .process)
         // Isolated by default or by an override naming the plugin: its name comes from a runner
         // process (never from running its entry point in the server).
-        let probe = byFile == .process || configuration.isolation == .process
-            || configuration.isolationOverrides.values.contains(.process)
+        let probe = byFile == .process || fallback == .process || configuration.isolationOverrides.values.contains(.process)
         guard probe else { return try inProcess() }
         let isolated = try ProcessEngine.start(path: path, host: self) as any PluginEngine
-        let wanted = byFile ?? configuration.isolationOverrides[isolated.manifest.name] ?? configuration.isolation
+        let wanted = byFile ?? configuration.isolationOverrides[isolated.manifest.name] ?? fallback
         if wanted == .process { return isolated }
         isolated.stop(unload: true)
         return try inProcess()
+    }
+
+    /// Whether `path` (resolved) is one of the libraries built with the server.
+    func isTrusted(_ path: String) -> Bool {
+        guard let trusted = configuration.trusted else { return false }
+        let directory = Self.resolve(trusted.directory)
+        return (path as NSString).deletingLastPathComponent == directory
+            && (path as NSString).lastPathComponent.hasPrefix(trusted.prefix)
     }
 
     func owner(_ name: String) -> String { "plugin:\(name)" }
@@ -196,13 +207,8 @@ public final class PluginHost: Sendable {
     private func register(_ method: PluginManifest.Method, index: Int, of plugin: LoadedPlugin) throws {
         let descriptor = MethodDescriptor(service: plugin.service, method: method.name, kind: .unary,
                                           inputType: method.inputType, outputType: method.outputType)
-        try router.register(descriptor, owner: owner(plugin.name), .asynchronous { [self] requests, writer, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let request = try await iterator.next() else {
-                throw RPCError(.internal, "unary call ended without a request message")
-            }
-            let response = try await call(plugin, method: index, request: request, context: context)
-            try await writer.send(ByteBuffer(bytes: response), compress: true)
+        try router.register(descriptor, owner: owner(plugin.name), .deferredUnary { [self] request, context, completion in
+            call(plugin, method: index, request: request, context: context, completion: completion)
         })
     }
 

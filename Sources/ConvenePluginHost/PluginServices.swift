@@ -7,6 +7,9 @@ public protocol PluginServices: Sendable {
     /// The calling party of a call's credential. Throws `RPCError(.unauthenticated)` for no
     /// credential, an unknown or a revoked one, exactly as the server's own methods do.
     func authenticate(_ metadata: Metadata) throws -> PluginCaller
+    /// The caller, when `authenticate` would answer it from memory (never blocks, never
+    /// reads the database); nil otherwise.
+    func knownCaller(_ metadata: Metadata) -> PluginCaller?
     /// Whether `caller` may see `objectID` (a meeting "mtg-N" or an operation "op-N") by the
     /// services' rules: false when it may not or when no such object exists, nil when the
     /// id is of a kind the server cannot check. A nil caller is the plugin acting for

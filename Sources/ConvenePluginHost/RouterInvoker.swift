@@ -66,7 +66,49 @@ final class RouterInvoker: Sendable {
                 return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
             }
             return box.get()!
+        case .deferredUnary(let body):
+            let completion = BlockingCompletion()
+            body(buffer, ServerCallContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline, peer: "plugin"),
+                 completion)
+            guard let result = completion.wait(upTo: timeout) else {
+                return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
+            }
+            return result
         }
+    }
+}
+
+/// The completion of a deferred unary method called in process: the calling thread waits.
+private final class BlockingCompletion: UnaryCompletion, @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let state = Locked<(result: Result<[UInt8], RPCError>?, onCancel: (@Sendable () -> Void)?)>((nil, nil))
+
+    func succeed(_ response: ByteBuffer) { finish(.success(Array(buffer: response))) }
+    func fail(_ error: any Error) { finish(.failure(RPCError.from(error))) }
+
+    private func finish(_ result: Result<[UInt8], RPCError>) {
+        let first = state.withLock { state -> Bool in
+            guard state.result == nil else { return false }
+            state.result = result
+            return true
+        }
+        if first { done.signal() }
+    }
+
+    func onCancel(_ handler: @escaping @Sendable () -> Void) { state.withLock { $0.onCancel = handler } }
+
+    /// The answer, or nil (the call then cancelled) when none came within `limit`.
+    func wait(upTo limit: Duration) -> Result<[UInt8], RPCError>? {
+        if done.wait(timeout: .now() + .nanoseconds(Int(limit.saturatingNanoseconds))) == .success {
+            return state.withLock { $0.result }
+        }
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            if state.result == nil { state.result = .failure(RPCError(.deadlineExceeded, "timed out")) }
+            defer { state.onCancel = nil }
+            return state.onCancel
+        }
+        cancel?()
+        return nil
     }
 }
 

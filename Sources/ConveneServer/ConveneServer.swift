@@ -58,6 +58,8 @@ public final class ConveneServer: Service, Sendable {
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
         host.maxStuckPerPlugin = configuration.pluginMaxStuck
+        host.concurrencyPerPlugin = configuration.pluginConcurrency
+        host.trusted = (builtPluginDirectory, builtPluginPrefix)
         host.runnerPath = configuration.pluginRunnerPath
             ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
         return host
@@ -73,6 +75,9 @@ public final class ConveneServer: Service, Sendable {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
+    /// The file names of the plugins built with the server.
+    static let builtPluginPrefix = "libConvenePlugin_"
+
     func loadPlugins() {
         // Copies left by a server that stopped while loading are of no use.
         let pins = Self.pinDirectory(configuration)
@@ -82,7 +87,7 @@ public final class ConveneServer: Service, Sendable {
         if let directories = configuration.pluginDirectories {
             plugins.loadAll(directories: directories)
         } else {
-            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: "libConvenePlugin_")
+            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: Self.builtPluginPrefix)
         }
     }
 

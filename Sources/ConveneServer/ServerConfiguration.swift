@@ -18,14 +18,17 @@ public struct ServerConfiguration: Sendable {
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil
     /// Where plugins run: in the server's process, or each in a runner process of its own
-    /// (see Docs/PLUGINS.md, "Isolation"); per plugin (or library file name) overrides.
-    public var pluginIsolation: PluginIsolation = .inProcess
+    /// (see Docs/PLUGINS.md, "Isolation"); nil: the plugins built with the server in its
+    /// process, every other library isolated. Per plugin (or library file name) overrides.
+    public var pluginIsolation: PluginIsolation? = nil
     public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
     /// Memory an isolated plugin's process may use before it is ended (and restarted).
     public var pluginMemoryLimit = 1 << 30
     /// Hooks a plugin may leave running past their deadline (each then gets a new thread); an
     /// isolated plugin that reaches it is ended and restarted.
     public var pluginMaxStuck = 16
+    /// Hooks of one plugin that run at once (its threads).
+    public var pluginConcurrency = 4
     /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
     public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).

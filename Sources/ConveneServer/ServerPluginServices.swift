@@ -17,6 +17,10 @@ final class ServerPluginServices: PluginServices {
     let descriptors: DescriptorRegistry
     let health: HealthService
     private let credentials = Locked<[String: String]>([:])
+    /// Who a credential (the whole authorization value) belongs to, as of a credentials
+    /// version of the store: good while the version is unchanged (a revocation changes it).
+    private let callers = Locked<(version: Int, byCredential: [String: PluginCaller])>((-1, [:]))
+    static let maxCachedCallers = 10_000
 
     init(store: SQLiteStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
         self.store = store
@@ -25,10 +29,31 @@ final class ServerPluginServices: PluginServices {
         self.health = health
     }
 
+    /// The services' own check (`Authenticator`), answered from memory while no credential
+    /// or party changed since (the version is read before the database, so a change that
+    /// races the read only makes the answer be thrown away).
+    func knownCaller(_ metadata: Metadata) -> PluginCaller? {
+        let version = store.credentialsVersion
+        guard let credential = metadata[Authenticator.metadataKey] else { return nil }
+        return callers.withLock { $0.version == version ? $0.byCredential[credential] : nil }
+    }
+
     func authenticate(_ metadata: Metadata) throws -> PluginCaller {
+        let version = store.credentialsVersion
+        let credential = metadata[Authenticator.metadataKey]
+        if let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
+            return known
+        }
         let hash = try Authenticator.tokenHash(metadata)
         let party = try store.syncRead { db in try Authenticator.party(tokenHash: hash, db) }
-        return PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
+        let caller = PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
+        if let credential {
+            callers.withLock { cache in
+                if cache.version != version || cache.byCredential.count >= Self.maxCachedCallers { cache = (version, [:]) }
+                cache.byCredential[credential] = caller
+            }
+        }
+        return caller
     }
 
     /// A meeting is seen by its invitees, the President and the Secretariat (`MeetingRules.maySee`,

@@ -74,6 +74,7 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 /// through GRDB with synchronous=FULL so that a committed write survives a crash.
 public final class SQLiteStore: ConveneStore {
     let pool: DatabasePool
+    let credentialVersion = CredentialVersion()
 
     /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
     public init(directory: String) throws {
@@ -87,6 +88,7 @@ public final class SQLiteStore: ConveneStore {
         pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("convene.sqlite"),
                                 configuration: configuration)
         try SQLiteSchema.migrator.migrate(pool)
+        pool.add(transactionObserver: credentialVersion, extent: .databaseLifetime)
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {

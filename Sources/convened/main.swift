@@ -45,8 +45,8 @@ struct Convened: AsyncParsableCommand {
     var pluginsDir: [String] = []
 
     @Option(name: .customLong("plugin-isolation"),
-            help: "Where plugins run: in-process (the server's process) or process (each in a runner process of its own).")
-    var pluginIsolation = "in-process"
+            help: "Where plugins run: in-process (the server's process), process (each in a runner process of its own), or auto: the plugins built with the server in-process, any other library isolated.")
+    var pluginIsolation = "auto"
 
     @Option(name: .customLong("plugin-isolation-for"),
             help: "NAME=in-process|process: where one plugin (by plugin or library file name) runs (repeatable).")
@@ -55,6 +55,13 @@ struct Convened: AsyncParsableCommand {
     @Option(name: .customLong("plugin-memory-limit"),
             help: "MiB an isolated plugin's process may use before it is ended and restarted.")
     var pluginMemoryLimit = 1024
+
+    @Option(name: .customLong("plugin-concurrency"), help: "Hooks of one plugin that run at once (its threads).")
+    var pluginConcurrency = 4
+
+    @Option(name: .customLong("plugin-max-stuck"),
+            help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
+    var pluginMaxStuck = 16
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
@@ -111,10 +118,12 @@ struct Convened: AsyncParsableCommand {
 
     func configurePlugins(_ configuration: inout ServerConfiguration) throws {
         let modes = PluginIsolation.allCases.map(\.rawValue).joined(separator: " or ")
-        guard let isolation = PluginIsolation(rawValue: pluginIsolation) else {
-            throw ValidationError("--plugin-isolation: '\(pluginIsolation)' is not \(modes)")
+        if pluginIsolation != "auto" {
+            guard let isolation = PluginIsolation(rawValue: pluginIsolation) else {
+                throw ValidationError("--plugin-isolation: '\(pluginIsolation)' is not auto, \(modes)")
+            }
+            configuration.pluginIsolation = isolation
         }
-        configuration.pluginIsolation = isolation
         for entry in pluginIsolationFor {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, let mode = PluginIsolation(rawValue: parts[1]) else {
@@ -126,5 +135,10 @@ struct Convened: AsyncParsableCommand {
             throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
         }
         configuration.pluginMemoryLimit = pluginMemoryLimit << 20
+        guard (1...256).contains(pluginConcurrency), (0...1024).contains(pluginMaxStuck) else {
+            throw ValidationError("--plugin-concurrency: 1 to 256; --plugin-max-stuck: 0 to 1024")
+        }
+        configuration.pluginConcurrency = pluginConcurrency
+        configuration.pluginMaxStuck = pluginMaxStuck
     }
 }

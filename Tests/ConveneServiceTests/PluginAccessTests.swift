@@ -20,11 +20,13 @@ class PluginAccessTests: PluginTestCase {
         Array(buffer: try await f.client.unary(path: path, request: ByteBuffer(bytes: bytes), options: options).message)
     }
 
-    /// A credential for Troops that is then revoked.
+    /// A credential for Troops, used on a plugin method (so the server knows it), then revoked.
     func revokedToken() async throws -> String {
         let issued = try await f.client.unary(AM.issueCredential, Convene_Admin_V1_IssueCredentialRequest.with {
             $0.partyID = f.ids["Troops"]!; $0.label = "to revoke"
         }, as: Convene_Admin_V1_IssueCredentialResponse.self, options: try admin)
+        let before = try await raw("/test.Behaviour/Caller", options: .bearer(issued.token))
+        XCTAssertEqual(String(decoding: before, as: UTF8.self), "\(f.ids["Troops"]!) roles=")
         _ = try await f.client.unary(AM.revokeCredential, Convene_Admin_V1_RevokeCredentialRequest.with {
             $0.credentialID = issued.credentialID
         }, as: Convene_Admin_V1_RevokeCredentialResponse.self, options: try admin)

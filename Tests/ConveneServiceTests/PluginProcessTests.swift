@@ -38,6 +38,36 @@ final class PluginProcessTests: PluginTestCase {
         XCTAssertEqual(health, .serving, file: file, line: line)
     }
 
+    func isolation(of name: String) async throws -> String? {
+        try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                 as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
+            .plugins.first { $0.name == name }?.isolation
+    }
+
+    func testByDefaultThePluginsBuiltWithTheServerRunInItAndOtherLibrariesIsolated() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = nil }
+        try await f.startServer(port: f.port)
+        let friends = try await isolation(of: "groups-of-friends")
+        XCTAssertEqual(friends, "in-process")
+        let behaviour = try await f.loadPlugin(f.fixture("Behaviour"))
+        XCTAssertEqual(behaviour.isolation, "process", "a library not built with the server")
+
+        // Per plugin (by its name) or per library file, either way.
+        await f.server.shutDown()
+        f.configure = {
+            $0.pluginIsolation = nil
+            $0.pluginIsolationOverrides = ["groups-of-friends": .process, "libConveneFixture_Behaviour.so": .inProcess]
+        }
+        try await f.startServer(port: f.port)
+        let isolatedFriends = try await isolation(of: "groups-of-friends")
+        XCTAssertEqual(isolatedFriends, "process")
+        let msc = try await isolation(of: "military-staff-committee")
+        XCTAssertEqual(msc, "in-process")
+        let trusted = try await f.loadPlugin(f.fixture("Behaviour"))
+        XCTAssertEqual(trusted.isolation, "in-process")
+    }
+
     func testACrashFailsThatPluginsCallsInFlightAndItIsRestarted() async throws {
         let info = try await f.loadPlugin(f.fixture("Faults"))
         XCTAssertEqual(info.isolation, "process")

@@ -351,10 +351,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if stream.deframer.bufferedBytes > 0 {
                 return fail(stream, RPCError(.internal, "stream ended inside a message (\(stream.deframer.bufferedBytes) bytes of it)"))
             }
-            if case .synchronousUnary(let body) = stream.method.handler {
-                runSynchronous(stream, body)
-            } else {
-                stream.requests?.finish()
+            switch stream.method.handler {
+            case .synchronousUnary(let body): runSynchronous(stream, body)
+            case .deferredUnary(let body): runDeferred(stream, body)
+            case .asynchronous: stream.requests?.finish()
             }
         }
     }
@@ -377,12 +377,44 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 return fail(stream, RPCError(.resourceExhausted,
                     "response of \(response.readableBytes) bytes is over the client's max message size \(peerSettings.maxMessageSize)"))
             }
-            let compress = unary.compressResponse && stream.responseEncoding == .deflate
-            let bytes = compress ? MessageCompression.deflate(response, allocator: allocator) : response
-            stream.send.queue.append(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes,
-                                                     endStream: false, completion: nil))
-            finish(stream, CallEnd(code: .ok, message: "", trailers: unary.responseTrailers))
+            respond(stream, response, compress: unary.compressResponse, trailers: unary.responseTrailers)
         } catch {
+            fail(stream, RPCError.from(error))
+        }
+    }
+
+    /// Queues a unary call's response and its END (OK).
+    private func respond(_ stream: ServerStream, _ response: ByteBuffer, compress: Bool, trailers: Metadata) {
+        let compressed = compress && stream.responseEncoding == .deflate
+        let bytes = compressed ? MessageCompression.deflate(response, allocator: allocator) : response
+        stream.send.queue.append(OutboundMessage(encoding: compressed ? .deflate : .identity, payload: bytes,
+                                                 endStream: false, completion: nil))
+        finish(stream, CallEnd(code: .ok, message: "", trailers: trailers))
+    }
+
+    private func runDeferred(_ stream: ServerStream,
+                             _ body: (ByteBuffer, ServerCallContext, any UnaryCompletion) -> Void) {
+        guard let request = stream.unaryRequest, let context else {
+            return fail(stream, RPCError(.internal, "unary call ended without a request message"))
+        }
+        let completion = DeferredCompletion(handler: NIOLoopBound(self, eventLoop: context.eventLoop), streamID: stream.id)
+        stream.deferred = completion
+        body(request, ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.metadata,
+                                        deadline: stream.deadline, peer: peer), completion)
+    }
+
+    /// A deferred unary call's answer, on the event loop.
+    func deferredFinished(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>) {
+        guard let stream = streams[id], stream.deferred != nil else { return }
+        stream.deferred = nil
+        switch result {
+        case .success(let response):
+            guard response.readableBytes <= Int(peerSettings.maxMessageSize) else {
+                return fail(stream, RPCError(.resourceExhausted,
+                    "response of \(response.readableBytes) bytes is over the client's max message size \(peerSettings.maxMessageSize)"))
+            }
+            respond(stream, response, compress: true, trailers: Metadata())
+        case .failure(let error):
             fail(stream, RPCError.from(error))
         }
     }
@@ -537,6 +569,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         stream.timer?.cancel()
         stream.requests?.finish(throwing: error)
         stream.task?.cancel()
+        stream.deferred?.cancel()
+        stream.deferred = nil
     }
 
     private func writeEnd(streamID id: UInt32, _ error: RPCError) {

@@ -24,6 +24,8 @@ final class ServerStream {
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?
+    /// Deferred unary: how the handler answers (and learns that the call ended without it).
+    var deferred: DeferredCompletion?
     var trailers = Metadata()
     /// END waiting until queued messages have been sent.
     var pendingEnd: CallEnd?
@@ -42,8 +44,12 @@ final class ServerStream {
         self.send = SendFlow(window: peer.initialWindowSize)
     }
 
+    /// Whether the one request message is kept for the handler (synchronous and deferred
+    /// unary) rather than streamed to a task.
     var isSynchronous: Bool {
-        if case .synchronousUnary = method.handler { return true }
-        return false
+        switch method.handler {
+        case .synchronousUnary, .deferredUnary: true
+        case .asynchronous: false
+        }
     }
 }
