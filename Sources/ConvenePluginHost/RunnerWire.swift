@@ -272,32 +272,61 @@ extension ByteBuffer {
 final class RunnerChannel: @unchecked Sendable {
     let descriptor: Int32
     private let writeLock = NSLock()
-    private var input = ByteBuffer()
+    /// Frames waiting while another thread writes; it writes them too, in one system call.
+    private var pending = ByteBuffer()
+    private var writing = false
     private var closed = false
+    private var input = ByteBuffer()
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
         input.reserveCapacity(64 << 10)
     }
 
-    /// Writes a message; false when the other end is gone.
+    /// Writes a message (or leaves it to the thread writing now, with its own); false when
+    /// the other end is gone.
     @discardableResult
     func send(_ message: RunnerMessage) -> Bool {
-        let frame = message.frame()
-        return writeLock.withLock {
-            guard !closed else { return false }
-            return frame.withUnsafeReadableBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.send(descriptor, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    offset += written
-                }
-                return true
+        var frame = message.frame()
+        writeLock.lock()
+        guard !closed else {
+            writeLock.unlock()
+            return false
+        }
+        if writing {
+            pending.writeBuffer(&frame)
+            writeLock.unlock()
+            return true
+        }
+        writing = true
+        while true {
+            writeLock.unlock()
+            let written = write(frame)
+            writeLock.lock()
+            if !written { closed = true }
+            guard !closed, pending.readableBytes > 0 else {
+                writing = false
+                pending.clear()
+                writeLock.unlock()
+                return written
             }
+            frame = pending
+            pending = ByteBuffer()
+        }
+    }
+
+    private func write(_ frame: ByteBuffer) -> Bool {
+        frame.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.send(descriptor, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
         }
     }
 
@@ -328,7 +357,6 @@ final class RunnerChannel: @unchecked Sendable {
     /// Shuts the socket down both ways (a reader blocked in `receive` then sees the end).
     func close() {
         writeLock.withLock {
-            guard !closed else { return }
             closed = true
             shutdown(descriptor, Int32(SHUT_RDWR))
         }
