@@ -16,7 +16,7 @@ enum HostAPI {
     static let calls = HandleTable<any HostCall>()
     static let hosts = HandleTable<any HostLogger>()
     /// Where a misuse of handles is reported (stale or forged; rate-limited).
-    nonisolated(unsafe) static var misuseLogger = Logger(label: "convene.plugins")
+    static let misuseLogger = Locked(Logger(label: "convene.plugins"))
     private static let misuseReports = Locked(MisuseReports())
 
     private struct MisuseReports {
@@ -45,7 +45,8 @@ enum HostAPI {
             return (true, state.suppressed)
         }
         guard report else { return }
-        misuseLogger.error("\(message); refused", metadata: suppressed > 0 ? ["similar-refusals-not-logged": "\(suppressed)"] : [:])
+        misuseLogger.withLock { $0 }.error("\(message); refused",
+                                          metadata: suppressed > 0 ? ["similar-refusals-not-logged": "\(suppressed)"] : [:])
     }
 
     private static func bytes(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8]? {

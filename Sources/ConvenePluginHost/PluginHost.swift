@@ -25,8 +25,9 @@ public final class PluginHost: Sendable {
         /// Where a library is copied before it is loaded (nil: loaded in place).
         public var pinDirectory: String? = nil
         /// Where plugins run unless `isolationOverrides` names them (by plugin or file name);
-        /// nil: the `trusted` libraries in the server's process, every other one isolated.
-        public var isolation: PluginIsolation? = nil
+        /// nil: the `trusted` libraries in the server's process, every other one isolated
+        /// (convened's default; isolation needs `runnerPath` and `pinDirectory`).
+        public var isolation: PluginIsolation? = .inProcess
         public var isolationOverrides: [String: PluginIsolation] = [:]
         /// The libraries trusted like the server's own code (the plugins built with it): a
         /// directory, and the start of their file names.
@@ -51,7 +52,7 @@ public final class PluginHost: Sendable {
         self.services = services
         self.configuration = configuration
         self.logger = logger
-        HostAPI.misuseLogger = logger
+        HostAPI.misuseLogger.withLock { $0 = logger }
         watchdog = Watchdog()
         watchdog.start { [weak self] in
             guard let self else { return false }

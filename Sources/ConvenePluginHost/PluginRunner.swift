@@ -27,7 +27,7 @@ public enum PluginRunner {
         let channel = RunnerChannel(descriptor: 3)
         let relay = ChannelLog(channel)
         LoggingSystem.bootstrap { _ in relay }
-        HostAPI.misuseLogger = Logger(label: "runner")
+        HostAPI.misuseLogger.withLock { $0 = Logger(label: "runner") }
         let library: PluginLibrary
         do {
             let pinned = options["--copy"].map { ($0, options["--swift"] != "0") }
@@ -113,18 +113,18 @@ final class RunnerSession: @unchecked Sendable {
         return waiter.wait()
     }
 
-    final class Waiter: @unchecked Sendable {
+    final class Waiter: Sendable {
         private let done = DispatchSemaphore(value: 0)
-        private var result: (Int32, [UInt8]) = (-1, [])
+        private let result = Locked<(Int32, [UInt8])>((-1, []))
 
         func finish(_ status: Int32, _ data: [UInt8]) {
-            result = (status, data)
+            result.withLock { $0 = (status, data) }
             done.signal()
         }
 
         func wait() -> (status: Int32, data: [UInt8]) {
             done.wait()
-            return result
+            return result.withLock { $0 }
         }
     }
 }

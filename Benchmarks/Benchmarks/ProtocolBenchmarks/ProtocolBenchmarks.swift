@@ -222,8 +222,6 @@ final class ContinuationCompletion: UnaryCompletion, @unchecked Sendable {
     func onCancel(_ handler: @escaping @Sendable () -> Void) {}
 }
 
-}
-
 /// Plugin storage in a dictionary; every caller is one party; no events.
 final class InMemoryPluginServices: PluginServices {
     private let storage = Mutex<[String: [[UInt8]: [UInt8]]]>([:])
