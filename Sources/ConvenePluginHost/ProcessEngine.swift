@@ -36,6 +36,9 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     /// Server-side threads for the host functions the plugin calls and for completing calls.
     private let worker: PluginExecutor
     private let state = Locked(State())
+    /// Host functions asked for and not answered yet (a bound on what a runner can queue).
+    private let requests = Locked(0)
+    static let maxOutstandingRequests = 4096
     var isolation: PluginIsolation { .process }
     var condition: String? { state.withLock { $0.condition } }
 
@@ -137,8 +140,17 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
                 process.channel.send(.reply(request: request, status: -1, data: []))
                 return
             }
-            worker.submit(PluginExecutor.Job {
+            // A plugin thread waits for each answer: more outstanding than threads is not a plugin's doing.
+            let outstanding = requests.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            guard outstanding <= Self.maxOutstandingRequests else {
+                return process.fail("asked for more than \(Self.maxOutstandingRequests) host functions at once")
+            }
+            worker.submit(PluginExecutor.Job { [requests] in
                 let (status, data) = Self.carryOut(host, for: call)
+                requests.withLock { $0 -= 1 }
                 process.channel.send(.reply(request: request, status: status, data: data))
             })
         case .write(let id, let key, let value):
