@@ -44,6 +44,7 @@ let package = Package(
     products: [
         .executable(name: "convened", targets: ["convened"]),
         .executable(name: "convene", targets: ["convene"]),
+        .executable(name: "convene-plugin-runner", targets: ["convene-plugin-runner"]),
         .library(name: "ConveneClient", targets: ["ConveneClient"]),
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
         .library(name: "ConveneTesting", targets: ["ConveneTesting"]),
@@ -60,6 +61,12 @@ let package = Package(
         .library(name: "ConveneFixture_FailingInit", type: .dynamic, targets: ["ConveneFixture_FailingInit"]),
         .library(name: "ConveneFixture_Duplicate", type: .dynamic, targets: ["ConveneFixture_Duplicate"]),
         .library(name: "ConveneFixture_Behaviour", type: .dynamic, targets: ["ConveneFixture_Behaviour"]),
+        .library(name: "ConveneFixture_Faults", type: .dynamic, targets: ["ConveneFixture_Faults"]),
+        .library(name: "ConveneFixture_NewerMinor", type: .dynamic, targets: ["ConveneFixture_NewerMinor"]),
+        .library(name: "ConveneFixture_CrashingEntry", type: .dynamic, targets: ["ConveneFixture_CrashingEntry"]),
+        .library(name: "ConveneFixture_Recorder", type: .dynamic, targets: ["ConveneFixture_Recorder"]),
+        .library(name: "ConveneFixture_VersionA", type: .dynamic, targets: ["ConveneFixture_VersionA"]),
+        .library(name: "ConveneFixture_VersionB", type: .dynamic, targets: ["ConveneFixture_VersionB"]),
     ] + plugins.map { .library(name: "ConvenePlugin_\($0.name)", type: .dynamic, targets: ["ConvenePlugin_\($0.name)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -171,9 +178,13 @@ let package = Package(
                 swiftSettings: strict),
         // The plugin ABI: one C header, Plugins/include/convene_plugin.h.
         .target(name: "ConvenePluginABI", path: "Plugins", sources: ["abi"], publicHeadersPath: "include"),
-        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop.
+        // Starting a plugin runner process (posix_spawn with the descriptors it must have).
+        .target(name: "CConvenePluginSpawn"),
+        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop,
+        // in the server's process or in runner processes.
         .target(name: "ConvenePluginHost",
-                dependencies: ["ConvenePluginABI", "ConveneRPC",
+                dependencies: ["ConvenePluginABI", "ConveneRPC", "CConvenePluginSpawn",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
@@ -195,9 +206,20 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         .target(name: "ConveneFixture_Behaviour", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Behaviour",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        // One fault per method (crash, abort, leak, hang, bad status, bad response, stale handle).
+        .target(name: "ConveneFixture_Faults", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Faults",
+                exclude: ["faults.proto"], publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_NewerMinor", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NewerMinor",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_CrashingEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/CrashingEntry",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_Recorder", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
+                path: "Tests/PluginFixtures/Recorder", publicHeadersPath: ".",
+                cSettings: [.headerSearchPath("../../../Plugins/common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
-                dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                dependencies: ["ConvenePluginABI", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Fuzzing: the targets (a library, so tests replay the corpus) and the libFuzzer runner.
         // A stub plugin host in C that drives the groups-of-friends plugin (linked in) through the ABI.
         .target(name: "ConveneFuzzPluginHost", dependencies: ["ConvenePluginABI", "ConvenePlugin_Friends"]),
@@ -234,10 +256,12 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",
-                          dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire",
+                          dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire", "ConvenePluginHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // An isolated plugin's process: loads the library and serves it to convened over a socket.
+        .executableTarget(name: "convene-plugin-runner", dependencies: ["ConvenePluginHost"]),
         .executableTarget(name: "convene",
                           dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire",
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -298,4 +322,12 @@ let package = Package(
                                    .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log")]),
     ] + plugins.map { $0.language == "c" ? cPlugin($0.name, folder: $0.folder) : swiftPlugin($0.name, folder: $0.folder) }
+      // Two builds of one Swift plugin, for reloading rebuilt code.
+      + ["VersionA", "VersionB"].map { version in
+          .target(name: "ConveneFixture_\(version)",
+                  dependencies: ["ConvenePluginSDK", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                  path: "Tests/PluginFixtures/\(version)",
+                  swiftSettings: version == "VersionB" ? [.define("BUILD_B")] : [],
+                  linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/exports.map"])])
+      }
 )

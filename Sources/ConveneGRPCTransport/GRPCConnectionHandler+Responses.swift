@@ -100,6 +100,8 @@ extension GRPCConnectionHandler {
         releaseWindow(stream)
         stream.timer?.cancel()
         stream.requests?.finish()
+        stream.deferred?.cancel()
+        stream.deferred = nil
         var headers: HPACKHeaders
         if stream.headersSent, end.code == .ok, end.message.isEmpty, end.trailers.isEmpty {
             headers = StaticHeaders.okTrailers
@@ -149,6 +151,8 @@ extension GRPCConnectionHandler {
         stream.timer?.cancel()
         stream.requests?.finish(throwing: error)
         stream.task?.cancel()
+        stream.deferred?.cancel()
+        stream.deferred = nil
         if let parked = stream.parkedSend {
             stream.parkedSend = nil
             parked.resume(throwing: error)

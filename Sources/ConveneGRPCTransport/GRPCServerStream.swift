@@ -23,6 +23,8 @@ final class GRPCServerStream {
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?
+    /// Deferred unary: how the handler answers, until it has (or the call ended first).
+    var deferred: DeferredCompletion?
     var trailers = Metadata()
     /// Flow-controlled bytes received, credited back, and held in messages a task has not
     /// taken yet (their wire sizes, oldest first).
@@ -87,9 +89,13 @@ final class GRPCServerStream {
         }
     }
 
+    /// Whether the one request message is kept for the handler (synchronous and deferred
+    /// unary) rather than streamed to a task.
     var isSynchronous: Bool {
-        if case .synchronousUnary = method.handler { return true }
-        return false
+        switch method.handler {
+        case .synchronousUnary, .deferredUnary: true
+        case .asynchronous: false
+        }
     }
 }
 

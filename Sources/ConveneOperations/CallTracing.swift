@@ -1,4 +1,5 @@
 import ConveneRPC
+import NIOCore
 import Tracing
 
 /// A span for every call, child of the caller's trace when the call's metadata carries one
@@ -23,6 +24,13 @@ struct CallTracing: Sendable {
                 } catch {
                     Self.fail(span, error)
                     throw error
+                }
+            }
+        case .deferredUnary(let body):
+            return .deferredUnary { [tracer] request, context, completion in
+                let span = Self.start(tracer, name, metadata: context.requestMetadata)
+                InstrumentationContext.withValue(span.context) {
+                    body(request, context, SpanCompletion(completion, span: span))
                 }
             }
         case .asynchronous(let body):
@@ -53,6 +61,57 @@ struct CallTracing: Sendable {
         span.attributes["rpc.status_code"] = Int(rpcError.code.rawValue)
         span.recordError(error)
         span.setStatus(SpanStatus(code: .error, message: rpcError.message))
+    }
+}
+
+/// A deferred call's completion that ends its span with the answer, or when the call ends
+/// unanswered (cancelled, past its deadline).
+final class SpanCompletion: UnaryCompletion, @unchecked Sendable {
+    private let base: any UnaryCompletion
+    private let span: any Span
+    private let state = Locked<(ended: Bool, onCancel: (@Sendable () -> Void)?)>((false, nil))
+
+    init(_ base: any UnaryCompletion, span: any Span) {
+        self.base = base
+        self.span = span
+        base.onCancel { [self] in
+            let handler = state.withLock { state -> (@Sendable () -> Void)? in
+                defer { state.onCancel = nil }
+                return state.onCancel
+            }
+            end(RPCError(.cancelled, "the call ended before it was answered"))
+            handler?()
+        }
+    }
+
+    func succeed(_ response: ByteBuffer) {
+        end(nil)
+        base.succeed(response)
+    }
+
+    func fail(_ error: any Error) {
+        end(error)
+        base.fail(error)
+    }
+
+    func onCancel(_ handler: @escaping @Sendable () -> Void) {
+        let cancelled = state.withLock { state -> Bool in
+            if state.ended { return true }
+            state.onCancel = handler
+            return false
+        }
+        // Ended already: cancelled (run it, as the base would) or answered (it never runs).
+        if cancelled { base.onCancel(handler) }
+    }
+
+    private func end(_ error: (any Error)?) {
+        let first = state.withLock { state -> Bool in
+            defer { state.ended = true }
+            return !state.ended
+        }
+        guard first else { return }
+        if let error { CallTracing.fail(span, error) }
+        span.end()
     }
 }
 

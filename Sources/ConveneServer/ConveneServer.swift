@@ -81,14 +81,32 @@ public final class ConveneServer: Service, Sendable {
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(backend: backend).register(with: router)
-        plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
-                             logger: logger)
+        plugins = PluginHost(router: router,
+                             services: ServerPluginServices(store: store, events: events, descriptors: descriptors, health: health),
+                             configuration: Self.pluginHostConfiguration(configuration), logger: logger)
         try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)
-        events.observe { [plugins] batch in
-            for event in batch where !event.kind.hasPrefix("plugin.") {
-                plugins.deliver(kind: event.kind, payload: OperationEvents.serialized(event))
-            }
-        }
+        // Plugins read their events from the store; a commit only wakes their subscriptions.
+        events.observe { [plugins] _ in plugins.eventsCommitted() }
+    }
+
+    static func pluginHostConfiguration(_ configuration: ServerConfiguration) -> PluginHost.Configuration {
+        var host = PluginHost.Configuration()
+        host.allowedDirectories = configuration.pluginDirectories ?? [builtPluginDirectory]
+        host.pinDirectory = pinDirectory(configuration)
+        host.isolation = configuration.pluginIsolation
+        host.isolationOverrides = configuration.pluginIsolationOverrides
+        host.memoryLimit = configuration.pluginMemoryLimit
+        host.maxStuckPerPlugin = configuration.pluginMaxStuck
+        host.concurrencyPerPlugin = configuration.pluginConcurrency
+        host.trusted = (builtPluginDirectory, builtPluginPrefix)
+        host.runnerPath = configuration.pluginRunnerPath
+            ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
+        return host
+    }
+
+    /// Private copies of the plugin libraries, made before they are loaded.
+    static func pinDirectory(_ configuration: ServerConfiguration) -> String {
+        (configuration.dataDirectory as NSString).appendingPathComponent("plugin-libraries")
     }
 
     /// The plugins built with the server: `libConvenePlugin_*.so` beside the executable.
@@ -96,11 +114,19 @@ public final class ConveneServer: Service, Sendable {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
+    /// The file names of the plugins built with the server.
+    static let builtPluginPrefix = "libConvenePlugin_"
+
     func loadPlugins() {
+        // Copies left by a server that stopped while loading are of no use.
+        let pins = Self.pinDirectory(configuration)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: pins)) ?? [] {
+            try? FileManager.default.removeItem(atPath: (pins as NSString).appendingPathComponent(file))
+        }
         if let directories = configuration.pluginDirectories {
             plugins.loadAll(directories: directories)
         } else {
-            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: "libConvenePlugin_")
+            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: Self.builtPluginPrefix)
         }
     }
 
@@ -142,14 +168,16 @@ public final class ConveneServer: Service, Sendable {
         await shutDown()
     }
 
-    /// Stops accepting, tells clients to drain, waits up to the grace period, closes.
+    /// Stops accepting, tells clients to drain, waits up to the grace period, closes; then
+    /// unloads the plugins, waiting for none of their hooks that are stuck.
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        let deadline = ContinuousClock.now.advanced(by: configuration.shutdownGrace)
         health.shutDown()
         async let native: Void = transport.drain(grace: configuration.shutdownGrace)
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
         _ = await (native, grpc)
-        await plugins.shutDown()
+        await plugins.shutDown(deadline: deadline)
         await state.withLock { $0.operations }?.close()
         logger.info("stopped")
     }

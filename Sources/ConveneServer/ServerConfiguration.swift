@@ -1,6 +1,7 @@
 import ConveneGRPCTransport
-import Tracing
+import ConvenePluginHost
 import ConveneServices
+import Tracing
 import ConveneTransport
 
 /// Everything `convened` can be told at start.
@@ -32,6 +33,20 @@ public struct ServerConfiguration: Sendable {
     /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil
+    /// Where plugins run: in the server's process, or each in a runner process of its own
+    /// (see Docs/PLUGINS.md, "Isolation"); nil: the plugins built with the server in its
+    /// process, every other library isolated. Per plugin (or library file name) overrides.
+    public var pluginIsolation: PluginIsolation? = nil
+    public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
+    /// Memory an isolated plugin's process may use before it is ended (and restarted).
+    public var pluginMemoryLimit = 1 << 30
+    /// Hooks a plugin may leave running past their deadline (each then gets a new thread); an
+    /// isolated plugin that reaches it is ended and restarted.
+    public var pluginMaxStuck = 16
+    /// Hooks of one plugin that run at once (its threads).
+    public var pluginConcurrency = 4
+    /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
+    public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
     public var reportLeadTime: Duration = .seconds(48 * 3600)
     /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.

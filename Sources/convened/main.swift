@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvenePluginHost
 import ConveneServer
 import ConveneTransport
 import ConveneWire
@@ -54,6 +55,25 @@ struct Convened: AsyncParsableCommand {
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
     var pluginsDir: [String] = []
 
+    @Option(name: .customLong("plugin-isolation"),
+            help: "Where plugins run: in-process (the server's process), process (each in a runner process of its own), or auto: the plugins built with the server in-process, any other library isolated.")
+    var pluginIsolation = "auto"
+
+    @Option(name: .customLong("plugin-isolation-for"),
+            help: "NAME=in-process|process: where one plugin (by plugin or library file name) runs (repeatable).")
+    var pluginIsolationFor: [String] = []
+
+    @Option(name: .customLong("plugin-memory-limit"),
+            help: "MiB an isolated plugin's process may use before it is ended and restarted.")
+    var pluginMemoryLimit = 1024
+
+    @Option(name: .customLong("plugin-concurrency"), help: "Hooks of one plugin that run at once (its threads).")
+    var pluginConcurrency = 4
+
+    @Option(name: .customLong("plugin-max-stuck"),
+            help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
+    var pluginMaxStuck = 16
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
 
@@ -94,6 +114,7 @@ struct Convened: AsyncParsableCommand {
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
+        try configurePlugins(&configuration)
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         guard maxAttachmentBytes > 0 else { throw ValidationError("--max-attachment-bytes must be positive") }
@@ -116,5 +137,31 @@ struct Convened: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    func configurePlugins(_ configuration: inout ServerConfiguration) throws {
+        let modes = PluginIsolation.allCases.map(\.rawValue).joined(separator: " or ")
+        if pluginIsolation != "auto" {
+            guard let isolation = PluginIsolation(rawValue: pluginIsolation) else {
+                throw ValidationError("--plugin-isolation: '\(pluginIsolation)' is not auto, \(modes)")
+            }
+            configuration.pluginIsolation = isolation
+        }
+        for entry in pluginIsolationFor {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let mode = PluginIsolation(rawValue: parts[1]) else {
+                throw ValidationError("--plugin-isolation-for: '\(entry)' is not NAME=\(modes)")
+            }
+            configuration.pluginIsolationOverrides[parts[0]] = mode
+        }
+        guard pluginMemoryLimit >= 16, pluginMemoryLimit <= 1 << 20 else {
+            throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
+        }
+        configuration.pluginMemoryLimit = pluginMemoryLimit << 20
+        guard (1...256).contains(pluginConcurrency), (0...1024).contains(pluginMaxStuck) else {
+            throw ValidationError("--plugin-concurrency: 1 to 256; --plugin-max-stuck: 0 to 1024")
+        }
+        configuration.pluginConcurrency = pluginConcurrency
+        configuration.pluginMaxStuck = pluginMaxStuck
     }
 }

@@ -308,6 +308,6 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(after.statements.map(\.text), ["On the record"])
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         XCTAssertEqual(try f.server.store.integrityCheck(), "ok")
-        XCTAssertEqual(try f.server.store.appliedMigrations().count, 6, "v1 to v4 (ConveneStoreTests names them)")
+        XCTAssertEqual(try f.server.store.appliedMigrations().count, 8, "v1 to v4 (ConveneStoreTests names them)")
     }
 }
