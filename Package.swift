@@ -114,6 +114,7 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "NIOTLS", package: "swift-nio"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
                 swiftSettings: strict),

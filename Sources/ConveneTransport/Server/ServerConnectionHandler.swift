@@ -14,11 +14,17 @@ public enum ServerConnectionEvent: Sendable {
 ///
 /// It turns bytes into frames (`FrameReader`), feeds them to the machine with the time, and
 /// does what the machine answers: writes its output, runs synchronous handlers inline,
-/// starts and cancels handler tasks, keeps one wake-up timer, closes. Everything runs on
-/// the connection's event loop. The frames produced while handling a read go out in one
-/// write and one flush at `channelReadComplete`; asynchronous handlers hop back here to write.
-final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
+/// starts and cancels handler tasks, keeps one wake-up timer (on the event loop's shared
+/// `LoopTimers`), closes. Everything runs on the connection's event loop. The frames
+/// produced while handling a read go out in one write and one flush at
+/// `channelReadComplete`; asynchronous handlers hop back here to write.
+///
+/// Backpressure: while the client leaves more than `maxOutboundBuffered` response bytes
+/// unread, the handler stops parsing (what it read stays in the `FrameReader`) and stops
+/// asking the channel to read; it starts again once the socket drains.
+final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     typealias Machine = ServerConnectionStateMachine<CheckedContinuation<Void, any Error>>
 
@@ -36,8 +42,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     private var reader: FrameReader
     private var schedule = OutboundSchedule()
     private var running: [UInt32: RunningHandler] = [:]
-    private var wakeUp: Scheduled<Void>?
+    private var wakeUp: LoopTimer?
     private var context: ChannelHandlerContext?
+    /// Parsing and reading stopped because the client does not read its responses.
+    private var paused = false
+    /// The channel asked to read while paused.
+    private var readPending = false
+    /// Frames are being fed to the machine (resuming must wait for the end of it).
+    private var parsing = false
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
     private var readTime: ContinuousClock.Instant
     /// Why this connection is refused as soon as it starts (too many connections).
@@ -75,6 +87,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
+        // The timer holds the handler until `stop` lets go of it.
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        wakeUp = LoopTimer(on: context.eventLoop) { loopBound.value.wokeUp() }
         machine.start(now: clock.now(), refusal: refusal)
         afterInput()
     }
@@ -102,9 +117,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard machine.isReading else { return }
-        let now = clock.now()
-        readTime = now
+        guard !paused else { return reader.keep(&bytes) }
+        readTime = clock.now()
         schedule.inReadBatch = true
+        parse(&bytes)
+    }
+
+    /// Feeds the machine the frames `bytes` completes (with what the reader kept), until the
+    /// connection closes or the client's unread responses make it pause.
+    private func parse(_ bytes: inout ByteBuffer) {
+        let now = readTime
+        parsing = true
+        defer { parsing = false }
         do {
             let remainder = try reader.read(&bytes) { event in
                 switch event {
@@ -112,9 +136,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
                 case .frame(let frame): machine.receive(frame, now: now)
                 }
                 performActions()
-                return machine.isReading
+                if machine.isReading, machine.shouldPauseReading { pause() }
+                return machine.isReading && !paused
             }
-            machine.readParsed(remainder, now: now)
+            if !paused { machine.readParsed(remainder, now: now) }
         } catch {
             logger.debug("protocol error", metadata: ["error": "\(error)"])
             machine.receiveError(error, now: now)
@@ -126,12 +151,71 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         schedule.inReadBatch = false
         machine.readComplete()
         performActions()
-        context.writeAndFlush(machine.takeOutput())
+        write(machine.takeOutput())
         context.fireChannelReadComplete()
+    }
+
+    // MARK: - Backpressure
+
+    /// Holds the channel's reads while paused.
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func pause() {
+        guard !paused else { return }
+        paused = true
+        machine.readingPaused()
+    }
+
+    /// Writes and flushes `buffers`, then notes what waits in the socket's queue.
+    private func write(_ buffers: [ByteBuffer]) {
+        guard let context else { return }
+        let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
+        context.writeAndFlush(buffers)
+        noteChannelPending(wrote: bytes)
+    }
+
+    /// Reads the socket's queue when it may hold much (a large write, a queue already
+    /// non-empty, or the channel over its high-water mark); pauses or resumes reading.
+    private func noteChannelPending(wrote bytes: Int) {
+        guard let channel = context?.channel else { return }
+        if bytes >= 64 * 1024 || machine.channelPending > 0 || !channel.isWritable {
+            let pending = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            machine.channelPendingChanged(pending)
+        }
+        if machine.shouldPauseReading || !channel.isWritable {
+            pause()
+        } else if paused, !parsing {
+            resume()
+        }
+    }
+
+    /// The client reads again: parse what was kept, then read from the socket again.
+    private func resume() {
+        paused = false
+        readTime = clock.now()
+        schedule.inReadBatch = true
+        var nothing = ByteBuffer()
+        parse(&nothing)
+        schedule.inReadBatch = false
+        machine.readComplete()
+        performActions()
+        let output = machine.takeOutput()
+        if !output.isEmpty { write(output) }
+        if !paused, readPending, let context {
+            readPending = false
+            context.read()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { schedule.resumeParked() }
+        noteChannelPending(wrote: 0)
         context.fireChannelWritabilityChanged()
     }
 
@@ -159,7 +243,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
 
     func flushCollectedOutput() {
         schedule.flushStarted()
-        context?.writeAndFlush(machine.takeOutput())
+        write(machine.takeOutput())
     }
 
     private func performActions() {
@@ -187,6 +271,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
                 logger.debug("closing connection", metadata: ["reason": "\(reason)"])
                 context?.writeAndFlush(machine.takeOutput())
                 context?.close(promise: nil)
+                readPending = false
             }
         }
     }
@@ -224,6 +309,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         running[id]?.task = Task {
             let result: Result<Void, any Error>
             do {
+                // A call cancelled before its task ran costs nothing more.
+                try Task.checkCancellation()
                 try await body(requests, writer, callContext)
                 result = .success(())
             } catch {
@@ -234,15 +321,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     }
 
     private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
-        guard let context else { return }
-        wakeUp?.cancel()
+        guard let context, let wakeUp else { return }
         let delay = max(.zero, instant - clock.now()).saturatingNanoseconds
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        wakeUp = context.eventLoop.scheduleTask(in: .nanoseconds(delay)) { loopBound.value.wokeUp() }
+        wakeUp.arm(at: context.eventLoop.now + .nanoseconds(delay))
     }
 
     private func wokeUp() {
-        wakeUp = nil
         machine.tick(now: clock.now())
         afterInput()
     }

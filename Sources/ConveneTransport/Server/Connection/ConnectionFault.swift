@@ -35,11 +35,23 @@ enum ConnectionFault: Hashable, Sendable {
     case missingRequest(UInt32, MethodKind)
     case endedInsideMessage(UInt32, bufferedBytes: Int)
     case deadlineExceeded(UInt32, timeoutMicros: UInt64)
-    case responseTooLarge(UInt32, size: Int, limit: UInt32)
+    case responseTooLarge(UInt32, size: Int, limit: Int)
+    /// A message stayed incomplete past the message timeout.
+    case messageIncomplete(UInt32, bytes: Int, limit: Duration)
+    /// An open call on which nothing happened past the call idle limit.
+    case callIdle(UInt32, Duration)
+
+    // Resources.
+    /// The server's memory budget refuses the call's bytes (the message says why).
+    case overBudget(UInt32, String)
+    /// A new call while the connection has too many handler tasks running.
+    case tooManyHandlers(UInt32, running: Int)
 
     // Flow control.
     case windowExceeded(UInt32)
     case windowOverflow(UInt32)
+    case connectionWindowExceeded
+    case connectionWindowOverflow
 
     // Connection management.
     case pingFlood(maxStrikes: Int, minInterval: Duration)
@@ -70,8 +82,10 @@ enum ConnectionFault: Hashable, Sendable {
         case .dataAfterHalfClose, .tooManyRequests, .missingRequest, .endedInsideMessage: .endCall(.internal)
         case .badMessage(_, let error): .endCall(error.callStatus)
         case .deadlineExceeded: .endCall(.deadlineExceeded)
-        case .responseTooLarge: .endCall(.resourceExhausted)
-        case .windowExceeded, .windowOverflow: .closeConnection(.flowControlError)
+        case .responseTooLarge, .messageIncomplete, .callIdle: .endCall(.resourceExhausted)
+        case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
+        case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
+            .closeConnection(.flowControlError)
         case .pingFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
@@ -84,7 +98,8 @@ enum ConnectionFault: Hashable, Sendable {
              .callAfterGoAway(let id), .tooManyStreams(let id, _), .unknownMethod(let id, _), .dataAfterHalfClose(let id),
              .badMessage(let id, _), .tooManyRequests(let id, _), .missingRequest(let id, _), .endedInsideMessage(let id, _),
              .deadlineExceeded(let id, _), .responseTooLarge(let id, _, _), .windowExceeded(let id), .windowOverflow(let id),
-             .streamIDNotIncreasing(let id, _):
+             .streamIDNotIncreasing(let id, _), .messageIncomplete(let id, _, _), .callIdle(let id, _), .overBudget(let id, _),
+             .tooManyHandlers(let id, _):
             id
         default:
             nil
@@ -136,6 +151,18 @@ enum ConnectionFault: Hashable, Sendable {
             "stream \(id) sent past its flow-control window"
         case .windowOverflow(let id):
             "WINDOW_UPDATE overflows the window of stream \(id) past \(Settings.maxWindowSize)"
+        case .connectionWindowExceeded:
+            "DATA past the connection's flow-control window (CONNECTION_WINDOW_SIZE)"
+        case .connectionWindowOverflow:
+            "WINDOW_UPDATE on stream 0 overflows the connection window past \(Settings.maxWindowSize)"
+        case .messageIncomplete(_, let bytes, let limit):
+            "request message incomplete for over \(limit) (\(bytes) bytes of it arrived); refused to free them"
+        case .callIdle(_, let limit):
+            "nothing was sent on this call, either way, for \(limit): the server ends calls that make no progress"
+        case .overBudget(_, let why):
+            why
+        case .tooManyHandlers(_, let running):
+            "\(running) handlers of this connection are still running or finishing; try again when they end"
         case .pingFlood(let strikes, let interval):
             "too many pings: more than \(strikes) in a row each less than \(interval) after the previous one"
         case .keepaliveTimeout(let limit):
