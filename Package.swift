@@ -121,7 +121,7 @@ let package = Package(
         // transport: standard gRPC over HTTP/2 (swift-nio-http2), serving the same router.
         .target(name: "ConveneGRPCTransport",
                 dependencies: [
-                    "ConveneWire", "ConveneRPC",
+                    "ConveneWire", "ConveneRPC", "ConveneTransport",
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP2", package: "swift-nio-http2"),

@@ -1,4 +1,5 @@
 import ConveneRPC
+import ConveneTransport
 import ConveneWire
 import Logging
 import NIOCore
@@ -12,6 +13,10 @@ import NIOHTTP2
 /// during a read goes out with one flush at `channelReadComplete`; asynchronous handlers run
 /// as tasks and hop back here to write. HTTP/2 itself (HPACK, stream states, SETTINGS,
 /// PING, outbound flow control, rapid-reset limits) is swift-nio-http2's.
+///
+/// This file: channel events and requests. `+Responses`: handlers and what they send.
+/// `+Resources`: timers (one per connection, on the event loop's `LoopTimers`), deadlines,
+/// the message timeout, the call idle limit, the memory budget and backpressure.
 final class GRPCConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
@@ -23,22 +28,31 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     let allocator: ByteBufferAllocator
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: GRPCServerStream] = [:]
-    private var connectionWindow: InboundWindow
-    private var inReadBatch = false
-    private var timersDue: [HTTP2StreamID] = []
-    private var wroteSinceFlush = false
-    private var flushScheduled = false
-    /// Response bytes written but not yet on the socket, over every stream.
-    private var outboundBytes = 0
-    private var readPending = false
-    private var peer = "unknown"
+    var connectionWindow: InboundWindow
+    var inReadBatch = false
+    var timersDue: [HTTP2StreamID] = []
+    var wroteSinceFlush = false
+    var flushScheduled = false
+    /// Response bytes written but not yet on the socket, over every stream (those counted).
+    var outboundBytes = 0
+    var readPending = false
+    var peer = "unknown"
     private(set) var isClosed = false
-    private var lifecycle: GRPCConnectionLifecycle
-    private var ticker: RepeatedTask?
+    var lifecycle: GRPCConnectionLifecycle
+    /// The connection's one wake-up: lifecycle ticks, deadlines and sweeps.
+    var timer: LoopTimer?
+    var nextTick: NIODeadline?
+    var deadlines = DeadlineQueue()
+    /// This connection's part of the server's memory budget.
+    var account: BudgetAccount
+    /// Handler tasks started and not finished, cancelled ones still finishing included.
+    var runningTasks = 0
+    /// Synchronous calls whose request is whole, waiting for unread responses to drain.
+    var deferredUnary = CircularBuffer<HTTP2StreamID>()
     /// The highest stream the peer opened; a GOAWAY names it.
-    private var lastStreamID = HTTP2StreamID.rootStream
-    private var draining = false
-    private static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
+    var lastStreamID = HTTP2StreamID.rootStream
+    var draining = false
+    static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
     init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator) {
         self.router = router
@@ -50,6 +64,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         self.lifecycle = GRPCConnectionLifecycle(idleTimeout: configuration.idleTimeout.map(timeAmount),
                                                  keepaliveInterval: configuration.keepaliveInterval.map(timeAmount),
                                                  keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
+        self.account = BudgetAccount(budget: configuration.budget)
     }
 
     // MARK: - Channel events
@@ -74,30 +89,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             flushNow()
         }
-        if let interval = lifecycle.tickInterval {
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                loopBound.value.tick()
-            }
-        }
-    }
-
-    private func tick() {
-        guard !isClosed else { return }
-        switch lifecycle.tick(now: .now(), openCalls: streams.count) {
-        case .none:
-            break
-        case .ping:
-            write(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.keepalivePing, ack: false)))
-            flushNow()
-        case .close(let reason):
-            goAway(.noError, reason, close: true)
-        }
+        startTimer(context: context)
     }
 
     /// Tells the peer no new call will be accepted (GOAWAY naming the last one that was), and
     /// closes now or once the open calls have ended.
-    private func goAway(_ code: HTTP2ErrorCode, _ reason: String, close: Bool) {
+    func goAway(_ code: HTTP2ErrorCode, _ reason: String, close: Bool) {
         guard let context, !isClosed else { return }
         logger.debug("gRPC connection going away", metadata: ["reason": "\(reason)"])
         if !draining {
@@ -135,11 +132,14 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    private func shutDownStreams(_ error: RPCError) {
+    func shutDownStreams(_ error: RPCError) {
         isClosed = true
-        ticker?.cancel()
+        timer?.cancel()
+        timer = nil
         for stream in streams.values { abort(stream, error) }
         streams.removeAll()
+        deferredUnary.removeAll()
+        account.close()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -161,17 +161,18 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 abort(stream, RPCError(.cancelled, "call cancelled by the client (RST_STREAM \(code))"))
                 endedCall()
             }
+        case .windowUpdate:
+            if let stream = streams[frame.streamID] { stream.lastProgress = .now() }
         case .ping(_, ack: true):
             lifecycle.pingAcknowledged()
         default:
-            break  // SETTINGS, PING, GOAWAY, WINDOW_UPDATE: swift-nio-http2 handles them.
+            break  // SETTINGS, PING, GOAWAY: swift-nio-http2 handles them.
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
-        for id in timersDue { if let stream = streams[id] { armDeadline(stream) } }
-        timersDue.removeAll(keepingCapacity: true)
+        armDeadlines()
         flushNow()
         context.fireChannelReadComplete()
     }
@@ -184,20 +185,23 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 abort(stream, RPCError(.cancelled, closed.reason.map { "stream reset: \($0)" } ?? "stream closed"))
                 endedCall()
             }
-        } else if type(of: event) == GRPCConnectionEvent.self {
-            drain()
+        } else if let event = event as? GRPCConnectionEvent {
+            switch event {
+            case .drain: drain()
+            case .refuse(let reason): goAway(.enhanceYourCalm, "OVERLOADED: \(reason)", close: true)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     /// A call ended: the connection is active, and a draining one may now close.
-    private func endedCall() {
+    func endedCall() {
         lifecycle.callActivity(now: .now())
         if draining, streams.isEmpty, let context {
             flushNow()
             isClosed = true
-            ticker?.cancel()
+            timer?.cancel()
             context.close(promise: nil)
         }
     }
@@ -205,16 +209,6 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("HTTP/2 connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
-    }
-
-    /// Holds reads while the client leaves too many response bytes unread, so that pipelined
-    /// calls cannot make the server queue responses without bound.
-    func read(context: ChannelHandlerContext) {
-        if outboundBytes > configuration.connectionOutboundAllowance {
-            readPending = true
-        } else {
-            context.read()
-        }
     }
 
     // MARK: - Requests
@@ -243,8 +237,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         case .unimplemented(let error): return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
         }
         let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,
-                                      window: configuration.streamWindow)
+                                      window: configuration.streamWindow, now: .now())
+        if let refusal = admissionRefusal(stream) { return refuse(id, httpStatus: 200, refusal, requestOpen: !frame.endStream) }
+        account.charge(stream.metadataCost)
         streams[id] = stream
+        noteStreamOpened()
         if stream.deadline != nil {
             if inReadBatch { timersDue.append(id) } else { armDeadline(stream) }
         }
@@ -259,22 +256,31 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             // A call already ended (answered, refused or reset): its bytes are dropped.
             return creditConnection(size)
         }
+        account.charge(size)
+        guard account.admits(0) else {
+            releaseInbound(size)
+            return fail(stream, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""))
+        }
         stream.inbound.received(size)
         stream.addReceived(size)
+        stream.lastProgress = .now()
         stream.deframer.append(payload)
+        var completed = false
         do {
             while let framed = try stream.deframer.next() {
+                completed = true
                 let message = try decode(framed, of: stream)
                 stream.messagesReceived += 1
                 if !stream.method.descriptor.kind.clientStreams && stream.messagesReceived > 1 {
                     throw RPCError(.internal, "\(stream.method.descriptor.kind) method \(stream.method.descriptor.path) received more than one request message")
                 }
+                // Held until the handler takes it (a synchronous one: until it runs).
+                stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
                 if stream.isSynchronous {
                     stream.unaryRequest = message
                     stream.unaryRequestEncoding = framed.encoding.rawValue == 0 ? .identity
                         : stream.head.requestEncoding?.messageEncoding ?? .identity
                 } else {
-                    stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
                     stream.requests?.yield(message)
                 }
             }
@@ -282,6 +288,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             return fail(stream, error.grpcCallError)
         } catch {
             return fail(stream, RPCError.from(error))
+        }
+        if stream.deframer.bufferedBytes == 0 {
+            stream.incompleteSince = nil
+        } else if completed || stream.incompleteSince == nil {
+            stream.incompleteSince = .now()
         }
         creditConsumed(stream)
         if data.endStream { endOfRequest(stream) }
@@ -307,35 +318,48 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func endOfRequest(_ stream: GRPCServerStream) {
+    func endOfRequest(_ stream: GRPCServerStream) {
         guard !stream.requestClosed else { return }
         stream.requestClosed = true
         if stream.deframer.bufferedBytes > 0 {
             return fail(stream, RPCError(.internal, "stream ended inside a message (\(stream.deframer.bufferedBytes) bytes of it)"))
         }
-        if case .synchronousUnary(let body) = stream.method.handler {
-            runSynchronous(stream, body)
+        if stream.isSynchronous {
+            // While responses go unread, the call waits: its request is all it holds.
+            if isOverOutboundAllowance || !deferredUnary.isEmpty {
+                deferredUnary.append(stream.id)
+            } else {
+                runSynchronous(stream)
+            }
         } else {
             stream.requests?.finish()
         }
     }
 
-    /// Credits a stream's and the connection's windows for every byte received except the
-    /// messages queued for a task that has not taken them yet. Bytes of a message still
-    /// incomplete are credited (they are bounded by the max message size), so a message
-    /// larger than the window can arrive.
-    private func creditConsumed(_ stream: GRPCServerStream) {
-        let bytes = stream.takeCreditable()
-        guard bytes > 0 else { return }
-        if !stream.requestClosed, let increment = stream.inbound.consumed(bytes) {
+    /// Credits a stream's and the connection's windows for the bytes received that nothing
+    /// holds any more. A stream gets back the bytes of a message still incomplete (bounded by
+    /// the max message size, so that a message larger than its window can arrive); the
+    /// connection does not, until the message is whole and taken: its window bounds what
+    /// every call of the connection holds.
+    func creditConsumed(_ stream: GRPCServerStream) {
+        let bytes = stream.takeStreamCreditable()
+        if bytes > 0, !stream.requestClosed, let increment = stream.inbound.consumed(bytes) {
             write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
         }
-        creditConnection(bytes)
+        releaseInbound(stream.takeConnectionCreditable())
     }
 
     /// A call that ended gives back to the connection whatever it still held.
-    private func releaseWindow(_ stream: GRPCServerStream) {
-        creditConnection(stream.takeAllUncredited())
+    func releaseWindow(_ stream: GRPCServerStream) {
+        releaseInbound(stream.takeAllUncredited())
+        account.release(stream.metadataCost)
+    }
+
+    /// Bytes held for calls were released: the budget and the connection window get them back.
+    func releaseInbound(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        account.release(bytes)
+        creditConnection(bytes)
     }
 
     private func creditConnection(_ bytes: Int) {
@@ -343,265 +367,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
         }
     }
-
-    // MARK: - Handlers
-
-    private func runSynchronous(_ stream: GRPCServerStream,
-                                _ body: (ByteBuffer, inout UnaryContext) throws -> ByteBuffer) {
-        guard let request = stream.unaryRequest else {
-            return fail(stream, RPCError(.internal, "unary call ended without a request message"))
-        }
-        stream.unaryRequest = nil
-        var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
-                                 deadline: stream.deadline, peer: peer, allocator: allocator)
-        unary.requestEncoding = stream.unaryRequestEncoding
-        do {
-            let response = try body(request, &unary)
-            let encoding = stream.head.responseEncoding(for: unary.responseCompression)
-            writeResponseHeaders(stream, unary.responseHeaders, announcing: encoding)
-            if let encoding {
-                writeFramed(stream, encoding.compress(response, allocator: allocator), compressed: true, promise: nil)
-            } else {
-                writeFramed(stream, response, compressed: false, promise: nil)
-            }
-            finish(stream, CallEnd(code: .ok, trailers: unary.responseTrailers))
-        } catch {
-            fail(stream, RPCError.from(error))
-        }
-    }
-
-    private func startTask(_ stream: GRPCServerStream,
-                           _ body: @escaping @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void) {
-        guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = stream.id
-        let eventLoop = context.eventLoop
-        let (requestStream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        stream.requests = continuation
-        let requests = RequestStream(requestStream, onConsumed: { _ in
-            eventLoop.execute { loopBound.value.requestConsumed(id) }
-        })
-        let writer = GRPCResponseWriter(handler: loopBound, streamID: id, head: stream.head, allocator: allocator)
-        let callContext = ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
-                                            deadline: stream.deadline, peer: peer)
-        stream.task = Task {
-            let result: Result<Void, any Error>
-            do {
-                try await body(requests, writer, callContext)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            eventLoop.execute { loopBound.value.handlerFinished(id, result) }
-        }
-    }
-
-    // MARK: - Called from handler tasks, on the event loop
-
-    func requestConsumed(_ id: HTTP2StreamID) {
-        guard let stream = streams[id] else { return }
-        stream.dequeueOne()
-        creditConsumed(stream)
-        scheduleFlush()
-    }
-
-    func sendHeaders(_ id: HTTP2StreamID, _ metadata: Metadata) throws {
-        guard let stream = streams[id] else { throw RPCError(.cancelled, "the call has ended") }
-        guard !stream.headersSent else { throw RPCError(.internal, "headers were already sent") }
-        writeResponseHeaders(stream, metadata, announcing: stream.head.responseEncoding)
-        scheduleFlush()
-    }
-
-    func send(_ id: HTTP2StreamID, _ message: ByteBuffer, compressed: Bool, completion: CheckedContinuation<Void, any Error>) {
-        guard let stream = streams[id], let context else {
-            return completion.resume(throwing: RPCError(.cancelled, "the call has ended"))
-        }
-        writeResponseHeaders(stream, Metadata(), announcing: stream.head.responseEncoding)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        let size = MessagePrefix.size + message.readableBytes
-        stream.unflushedBytes += size
-        outboundBytes += size
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.written(id, size) }
-        writeFramed(stream, message, compressed: compressed, promise: promise)
-        scheduleFlush()
-        if stream.unflushedBytes <= configuration.streamOutboundAllowance {
-            completion.resume()
-        } else {
-            stream.parkedSend = completion
-        }
-    }
-
-    private func written(_ id: HTTP2StreamID, _ size: Int) {
-        outboundBytes -= size
-        if let stream = streams[id] {
-            stream.unflushedBytes -= size
-            if stream.unflushedBytes <= configuration.streamOutboundAllowance, let parked = stream.parkedSend {
-                stream.parkedSend = nil
-                parked.resume()
-            }
-        }
-        if readPending, outboundBytes <= configuration.connectionOutboundAllowance, let context {
-            readPending = false
-            context.read()
-        }
-    }
-
-    func setTrailers(_ id: HTTP2StreamID, _ metadata: Metadata) {
-        streams[id]?.trailers = metadata
-    }
-
-    func handlerFinished(_ id: HTTP2StreamID, _ result: Result<Void, any Error>) {
-        guard let stream = streams[id] else { return }
-        switch result {
-        case .success: finish(stream, CallEnd(code: .ok, trailers: stream.trailers))
-        case .failure(let error): fail(stream, RPCError.from(error))
-        }
-    }
-
-    // MARK: - Responses
-
-    /// The response headers, once; `announcing` the encoding that messages may be compressed with.
-    private func writeResponseHeaders(_ stream: GRPCServerStream, _ metadata: Metadata, announcing encoding: GRPCEncoding?) {
-        guard !stream.headersSent else { return }
-        stream.headersSent = true
-        var headers = StaticHeaders.response  // shared storage: no allocation when nothing is added
-        if let encoding { headers.add(name: "grpc-encoding", value: encoding.rawValue) }
-        GRPCMetadata.append(metadata, to: &headers)
-        write(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: headers))))
-    }
-
-    /// One length-prefixed message in one DATA frame (swift-nio-http2 splits it to the
-    /// peer's frame size and holds what its flow-control window does not allow yet).
-    private func writeFramed(_ stream: GRPCServerStream, _ message: ByteBuffer, compressed: Bool,
-                             promise: EventLoopPromise<Void>?) {
-        var framed = allocator.buffer(capacity: MessagePrefix.size + message.readableBytes)
-        framed.writeInteger(UInt8(compressed ? 1 : 0))
-        framed.writeInteger(UInt32(message.readableBytes))
-        framed.writeImmutableBuffer(message)
-        write(HTTP2Frame(streamID: stream.id, payload: .data(.init(data: .byteBuffer(framed)))), promise: promise)
-    }
-
-    /// Ends a call with its status: trailers after a response, or trailers only.
-    private func finish(_ stream: GRPCServerStream, _ end: CallEnd) {
-        streams[stream.id] = nil
-        releaseWindow(stream)
-        stream.timer?.cancel()
-        stream.requests?.finish()
-        var headers: HPACKHeaders
-        if stream.headersSent, end.code == .ok, end.message.isEmpty, end.trailers.isEmpty {
-            headers = StaticHeaders.okTrailers
-        } else {
-            headers = stream.headersSent ? HPACKHeaders() : StaticHeaders.trailersOnly
-            headers.add(name: "grpc-status", value: String(end.code.rawValue))
-            if !end.message.isEmpty { headers.add(name: "grpc-message", value: GRPCStatusMessage.encode(end.message)) }
-            GRPCMetadata.append(end.trailers, to: &headers)
-        }
-        write(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: headers, endStream: true))))
-        if !stream.requestClosed {
-            // The answer is complete; the client need not send the rest of its request.
-            write(HTTP2Frame(streamID: stream.id, payload: .rstStream(.noError)))
-        }
-        if let parked = stream.parkedSend {
-            stream.parkedSend = nil
-            parked.resume(throwing: RPCError(.cancelled, "the call has ended"))
-        }
-        scheduleFlush()
-        endedCall()
-    }
-
-    private func fail(_ stream: GRPCServerStream, _ error: RPCError) {
-        stream.task?.cancel()
-        stream.requests?.finish(throwing: error)
-        finish(stream, CallEnd(code: error.code, message: error.message, trailers: error.metadata))
-    }
-
-    /// A request refused before any handler ran: trailers-only (with a non-200 status where
-    /// HTTP itself is wrong).
-    private func refuse(_ id: HTTP2StreamID, httpStatus: Int, _ error: RPCError, requestOpen: Bool) {
-        var headers = HPACKHeaders()
-        headers.add(name: ":status", value: String(httpStatus))
-        headers.add(name: "content-type", value: "application/grpc")
-        headers.add(name: "grpc-status", value: String(error.code.rawValue))
-        headers.add(name: "grpc-message", value: GRPCStatusMessage.encode(error.message))
-        if error.code == .unimplemented { headers.add(name: "grpc-accept-encoding", value: GRPCEncoding.acceptHeader) }
-        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true))))
-        if requestOpen { write(HTTP2Frame(streamID: id, payload: .rstStream(.noError))) }
-        scheduleFlush()
-    }
-
-    /// Stops the handler's task and request stream, writing nothing.
-    private func abort(_ stream: GRPCServerStream, _ error: RPCError) {
-        if !isClosed { releaseWindow(stream) }
-        stream.timer?.cancel()
-        stream.requests?.finish(throwing: error)
-        stream.task?.cancel()
-        if let parked = stream.parkedSend {
-            stream.parkedSend = nil
-            parked.resume(throwing: error)
-        }
-    }
-
-    private func armDeadline(_ stream: GRPCServerStream) {
-        guard stream.timer == nil, let deadline = stream.deadline, let context else { return }
-        let remaining = max(0, (deadline - ContinuousClock.now).saturatingNanoseconds)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = stream.id
-        stream.timer = context.eventLoop.scheduleTask(in: .nanoseconds(remaining)) {
-            let handler = loopBound.value
-            guard let stream = handler.streams[id] else { return }
-            stream.timer = nil
-            handler.fail(stream, RPCError(.deadlineExceeded,
-                "deadline exceeded (timeout was \(stream.head.timeoutMicros / 1000) ms)"))
-        }
-    }
-
-    // MARK: - Writing
-
-    private func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
-        guard let context, !isClosed else {
-            promise?.fail(RPCError(.unavailable, "connection closed"))
-            return
-        }
-        wroteSinceFlush = true
-        context.write(wrapOutboundOut(frame), promise: promise)
-    }
-
-    private func flushNow() {
-        guard wroteSinceFlush, let context else { return }
-        wroteSinceFlush = false
-        context.flush()
-    }
-
-    /// Outside a read batch, writes from several tasks in one event-loop tick share a flush.
-    private func scheduleFlush() {
-        guard !inReadBatch, !flushScheduled, let context else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = loopBound.value
-            handler.flushScheduled = false
-            handler.flushNow()
-        }
-    }
 }
 
-/// Header blocks every call sends, built once.
-enum StaticHeaders {
-    static let response = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc"),
-                                        ("grpc-accept-encoding", GRPCEncoding.acceptHeader)])
-    static let okTrailers = HPACKHeaders([("grpc-status", "0")])
-    static let trailersOnly = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc")])
-}
-
-extension WireError {
-    /// The status that ends a gRPC call when one of its messages breaks a limit.
-    var grpcCallError: RPCError {
-        switch self {
-        case .messageTooLarge, .decompressedTooLarge, .decompressionRatio, .metadataTooLarge:
-            RPCError(.resourceExhausted, description)
-        default:
-            RPCError(.internal, description)
-        }
-    }
+/// Events the transport sends down a gRPC connection's pipeline.
+enum GRPCConnectionEvent: Sendable {
+    /// Accept no new call (GOAWAY), let open ones finish, then close.
+    case drain
+    /// The connection is over a limit: GOAWAY naming it, then close.
+    case refuse(String)
 }

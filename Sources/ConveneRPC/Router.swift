@@ -102,3 +102,20 @@ extension RPCError {
         RPCError(.unimplemented, "unknown method \(method) of service \(service)")
     }
 }
+
+extension MethodHandler {
+    /// Runs an asynchronous handler's body as every transport does, in its task: not at all
+    /// when the call was cancelled before the task started (a call cancelled at once costs
+    /// nothing more), and with any error as the result.
+    public static func run(_ body: @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void,
+                           requests: RequestStream, writer: any ResponseWriter,
+                           context: ServerCallContext) async -> Result<Void, any Error> {
+        do {
+            try Task.checkCancellation()
+            try await body(requests, writer, context)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -26,6 +26,10 @@ public final class ConveneServer: Service, Sendable {
     public let store: SQLiteStore
     public let events = EventBus()
     public let plugins: PluginHost
+    /// The budget for buffered protocol data, over both listeners.
+    public let budget: MemoryBudget
+    /// The connection limits, over both listeners.
+    public let limits: ConnectionLimits
     let logger: Logger
     private let state = Locked(RunState())
 
@@ -41,10 +45,20 @@ public final class ConveneServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.health = HealthService(router: router)
-        self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
+        budget = MemoryBudget(limit: configuration.maxBufferedBytes
+            ?? MemoryBudget.defaultLimit(physicalMemory: ProcessInfo.processInfo.physicalMemory))
+        limits = ConnectionLimits(maxConnections: configuration.connection.maxConnections,
+                                  maxPerAddress: configuration.connection.maxConnectionsPerAddress)
+        var native = configuration.connection
+        native.budget = budget
+        native.limits = limits
+        var grpc = configuration.grpc
+        grpc.budget = budget
+        grpc.limits = limits
+        self.transport = ServerTransport(router: router, configuration: native, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
         self.grpcTransport = configuration.grpcPort == nil ? nil
-            : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
+            : GRPCServerTransport(router: router, configuration: grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)

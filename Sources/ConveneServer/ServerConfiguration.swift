@@ -8,7 +8,12 @@ public struct ServerConfiguration: Sendable {
     public var port = 7353
     /// Where the server keeps its state; created when missing.
     public var dataDirectory = "./data"
+    /// The native listener's limits; its `maxConnections` and `maxConnectionsPerAddress`
+    /// are the server's, over both listeners.
     public var connection = ConnectionConfiguration()
+    /// The budget for buffered protocol data over every connection of both listeners
+    /// (`--max-buffered-bytes`); nil: an eighth of the machine's memory, at least 64 MiB.
+    public var maxBufferedBytes: Int? = nil
     /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
     public var grpcPort: Int? = nil
     public var grpc = GRPCServerConfiguration()

@@ -18,10 +18,10 @@ import Darwin
 /// so that connection is answered GOAWAY OVERLOADED ("out of file descriptors") and closed.
 /// It takes the spare back as soon as a descriptor is free again. Without a spare it waits
 /// 100 ms before accepting again. It logs the condition, at most every 10 s.
-final class AcceptGuard: ChannelDuplexHandler {
-    typealias InboundIn = any Channel
-    typealias InboundOut = any Channel
-    typealias OutboundIn = any Channel
+package final class AcceptGuard: ChannelDuplexHandler {
+    package typealias InboundIn = any Channel
+    package typealias InboundOut = any Channel
+    package typealias OutboundIn = any Channel
 
     private let limits: ConnectionLimits
     private let logger: Logger
@@ -34,24 +34,24 @@ final class AcceptGuard: ChannelDuplexHandler {
 
     static let backoffDelay = TimeAmount.milliseconds(100)
 
-    init(limits: ConnectionLimits, logger: Logger, listener: String) {
+    package init(limits: ConnectionLimits, logger: Logger, listener: String) {
         self.limits = limits
         self.logger = logger
         self.listener = listener
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         spare = Self.openSpare()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         backoff?.cancel()
         retake?.cancel()
         if spare >= 0 { closeDescriptor(spare) }
         spare = -1
     }
 
-    func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         if backoff != nil {
             readWaiting = true
         } else {
@@ -59,13 +59,13 @@ final class AcceptGuard: ChannelDuplexHandler {
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // A connection came while the spare is spent: take it back once one is free.
         if spare < 0 { scheduleRetake(context: context, in: .milliseconds(10)) }
         context.fireChannelRead(data)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let io = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(io.errnoCode) else {
             return context.fireErrorCaught(error)
         }

@@ -307,15 +307,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         let body = call.body
         running[id] = RunningHandler(requests: continuation)
         running[id]?.task = Task {
-            let result: Result<Void, any Error>
-            do {
-                // A call cancelled before its task ran costs nothing more.
-                try Task.checkCancellation()
-                try await body(requests, writer, callContext)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
+            let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
             eventLoop.execute { loopBound.value.handlerFinished(streamID: id, result) }
         }
     }

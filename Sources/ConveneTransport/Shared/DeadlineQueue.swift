@@ -3,7 +3,7 @@
 /// Entries of calls that ended are not removed at once: they are skipped when they reach
 /// the top, and swept when they outnumber the live ones, so memory stays bounded by the
 /// open calls.
-struct DeadlineQueue {
+package struct DeadlineQueue {
     private struct Entry: Comparable {
         var deadline: ContinuousClock.Instant
         var streamID: UInt32
@@ -12,28 +12,30 @@ struct DeadlineQueue {
 
     private var heap = MinHeap<Entry>()
 
-    var isEmpty: Bool { heap.isEmpty }
-    var count: Int { heap.count }
+    package init() {}
 
-    var earliest: (deadline: ContinuousClock.Instant, streamID: UInt32)? {
+    package var isEmpty: Bool { heap.isEmpty }
+    package var count: Int { heap.count }
+
+    package var earliest: (deadline: ContinuousClock.Instant, streamID: UInt32)? {
         heap.first.map { ($0.deadline, $0.streamID) }
     }
 
-    mutating func insert(_ deadline: ContinuousClock.Instant, streamID: UInt32) {
+    package mutating func insert(_ deadline: ContinuousClock.Instant, streamID: UInt32) {
         heap.insert(Entry(deadline: deadline, streamID: streamID))
     }
 
-    mutating func removeEarliest() {
+    package mutating func removeEarliest() {
         heap.removeFirst()
     }
 
     /// Whether entries of ended calls are likely most of the queue (then `sweep`).
-    func needsSweep(liveCount: Int) -> Bool {
+    package func needsSweep(liveCount: Int) -> Bool {
         heap.count > 2 * liveCount + 16
     }
 
     /// Drops the entries of calls that are no longer live.
-    mutating func sweep(isLive: (UInt32) -> Bool) {
+    package mutating func sweep(isLive: (UInt32) -> Bool) {
         heap.filter { isLive($0.streamID) }
     }
 }
