@@ -8,6 +8,8 @@ import SwiftProtobuf
 public struct BenchmarkService: BenchmarkServiceProtocol {
     public static let maxCount: UInt32 = 1_000_000
     public static let maxSize: UInt32 = 4_000_000
+    /// The scope a caller's credential must grant (the server decides who has it).
+    public static let requiredScope = "benchmark"
 
     public init() {}
 
@@ -21,6 +23,8 @@ public struct BenchmarkService: BenchmarkServiceProtocol {
                                  responses: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>,
                                  context: ServerCallContext) async throws {
         try Self.validate(request)
+        // A call cancelled before it started builds nothing (the payload may be megabytes).
+        try Task.checkCancellation()
         let message = Convene_Benchmark_V1_StreamResponse.with {
             $0.payload = .init(repeating: 0x43, count: Int(request.size))
         }.serializedBuffer()

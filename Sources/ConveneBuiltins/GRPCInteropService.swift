@@ -92,6 +92,7 @@ public struct GRPCInteropService: GRPCTestServiceProtocol {
                 throw RPCError(.invalidArgument, "interval_us must be 0...\(maxIntervalMicros), got \(parameters.intervalUs)")
             }
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
+            try Task.checkCancellation()  // before building a payload of up to 4 MB
             let response = try OutputResponse.with { $0.payload = try payload(size: parameters.size) }
             try await writer.send(response, compression: parameters.compressed.value ? .always : .never)
         }

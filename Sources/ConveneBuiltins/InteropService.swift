@@ -76,6 +76,7 @@ public struct InteropService: TestServiceProtocol {
                         writer: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>) async throws {
         for parameters in request.responseParameters {
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
+            try Task.checkCancellation()  // before building a payload of up to 4 MB
             let response = try Convene_Testing_V1_StreamingOutputCallResponse.with {
                 $0.payload = try payload(size: parameters.size)
             }

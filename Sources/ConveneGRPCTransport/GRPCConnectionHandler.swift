@@ -232,9 +232,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             return refuse(id, httpStatus: httpStatus, error, requestOpen: !frame.endStream)
         }
         let method: RegisteredMethod
-        switch router.lookup(path: head.path) {
-        case .found(let found): method = found
-        case .unimplemented(let error): return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
+        switch router.admit(path: head.path, metadata: head.metadata) {
+        case .run(let found): method = found
+        case .refuse(let error): return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
         }
         let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,
                                       window: configuration.streamWindow, now: .now())

@@ -66,6 +66,11 @@ public final class ConveneServer: Service, Sendable {
         try GRPCHealthService(health: health).register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
         try ServerReflectionService(router: router, descriptors: descriptors).registerBoth(with: router)
+        // Who may call what: health and reflection are open; the benchmark needs the
+        // administrator's or an operator's credential (or --open-benchmark); every domain
+        // service checks its caller itself.
+        router.setAuthorizer(ServerAuthorizer(store: store, openBenchmark: configuration.openBenchmark))
+        router.require(scope: BenchmarkService.requiredScope, forService: BenchmarkMethods.service)
         try BenchmarkService().register(with: router)
         if configuration.enableInterop {
             try InteropService().register(with: router)

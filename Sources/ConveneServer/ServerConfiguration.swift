@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Serve convene.testing.v1.TestService, for partners testing their clients.
     public var enableInterop = false
+    /// Let anyone call the benchmark service (a lab); otherwise it needs the administrator's
+    /// credential or that of a party with the OPERATOR role.
+    public var openBenchmark = false
     /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil

@@ -82,10 +82,14 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 /// through GRDB with synchronous=FULL so that a committed write survives a crash.
 public final class SQLiteStore: ConveneStore {
     let pool: DatabasePool
+    /// Who is told of each write's outcome, and the observations of commits (`+Health`).
+    let watchers = StoreWatchers()
 
-    /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
+    /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`. The directory
+    /// is created readable by its owner only (0700), and so is the database (0600; SQLite
+    /// gives its -wal and -shm files the database's mode).
     public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.prepareFiles(directory: directory)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -98,15 +102,20 @@ public final class SQLiteStore: ConveneStore {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+        do {
+            return try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw classify(error)
+        }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         do {
-            return try await pool.write { db in try body(SQLiteTransaction(db: db)) }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
-            || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-            throw StoreError.duplicate
+            let result = try await pool.write { db in try body(SQLiteTransaction(db: db)) }
+            watchers.report(nil)
+            return result
+        } catch let error as DatabaseError {
+            throw classify(error)
         }
     }
 

@@ -101,7 +101,12 @@ public protocol StoreWriter: StoreReader {
     func insert(_ lesson: LessonRecord) throws -> LessonRecord
 }
 
-public enum StoreError: Error, Sendable {
+public enum StoreError: Error, Sendable, Equatable {
     /// A row with the same unique key exists; the transaction was rolled back.
     case duplicate
+    /// The disk holding the store is full: nothing of the transaction was written.
+    case full(cause: String)
+    /// The store cannot be read or written (I/O error, permissions, corruption); `cause`
+    /// says what SQLite reported.
+    case unavailable(cause: String)
 }

@@ -95,7 +95,8 @@ final class AttackTests: XCTestCase {
             try await raw.handshake(settings: settings)
             let request = try Convene_Benchmark_V1_StreamRequest.with { $0.count = 1000; $0.size = 60_000 }.serializedBytes() as [UInt8]
             try await raw.write {
-                $0.writeFrame(.call(streamID: 1, CallStart(path: BenchmarkMethods.streamFromServer.path)))
+                $0.writeFrame(.call(streamID: 1, CallStart(path: BenchmarkMethods.streamFromServer.path,
+                                                           metadata: try! server.adminCredential)))
                 $0.writeFrame(.data(streamID: 1, .message(request), endStream: true))
             }
             var received = 0
@@ -107,6 +108,17 @@ final class AttackTests: XCTestCase {
             let status = try await client.health.check().status
             XCTAssertEqual(status, .serving)
             await raw.close()
+        }
+    }
+}
+
+extension TestServer {
+    /// The administrator's credential as call metadata.
+    var adminCredential: Metadata {
+        get throws {
+            var metadata = Metadata()
+            metadata.add("authorization", "Bearer \(try adminToken)")
+            return metadata
         }
     }
 }

@@ -25,7 +25,8 @@ enum ConnectionFault: Hashable, Sendable {
     /// A CALL after a GOAWAY: not processed, safe for the client to retry elsewhere.
     case callAfterGoAway(UInt32)
     case tooManyStreams(UInt32, limit: UInt32)
-    case unknownMethod(UInt32, RPCError)
+    /// An unknown method, or a credential that does not grant the method's scope.
+    case methodRefused(UInt32, RPCError)
 
     // Messages of one call.
     case dataAfterHalfClose(UInt32)
@@ -78,7 +79,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .streamIDNotIncreasing, .frameOnIdleStream, .serverOnlyFrame: .closeConnection(.protocolError)
         case .frameOnClosedStream, .callAfterGoAway: .ignore
         case .tooManyStreams: .endCall(.resourceExhausted)
-        case .unknownMethod(_, let error): .endCall(error.code)
+        case .methodRefused(_, let error): .endCall(error.code)
         case .dataAfterHalfClose, .tooManyRequests, .missingRequest, .endedInsideMessage: .endCall(.internal)
         case .badMessage(_, let error): .endCall(error.callStatus)
         case .deadlineExceeded: .endCall(.deadlineExceeded)
@@ -95,7 +96,7 @@ enum ConnectionFault: Hashable, Sendable {
     var streamID: UInt32? {
         switch self {
         case .frameOnIdleStream(_, let id), .frameOnClosedStream(_, let id), .serverOnlyFrame(_, let id),
-             .callAfterGoAway(let id), .tooManyStreams(let id, _), .unknownMethod(let id, _), .dataAfterHalfClose(let id),
+             .callAfterGoAway(let id), .tooManyStreams(let id, _), .methodRefused(let id, _), .dataAfterHalfClose(let id),
              .badMessage(let id, _), .tooManyRequests(let id, _), .missingRequest(let id, _), .endedInsideMessage(let id, _),
              .deadlineExceeded(let id, _), .responseTooLarge(let id, _, _), .windowExceeded(let id), .windowOverflow(let id),
              .streamIDNotIncreasing(let id, _), .messageIncomplete(let id, _, _), .callIdle(let id, _), .overBudget(let id, _),
@@ -131,7 +132,7 @@ enum ConnectionFault: Hashable, Sendable {
             "CALL on stream \(id) after GOAWAY: not processed"
         case .tooManyStreams(_, let limit):
             "too many concurrent calls: MAX_CONCURRENT_STREAMS is \(limit)"
-        case .unknownMethod(_, let error):
+        case .methodRefused(_, let error):
             error.message
         case .dataAfterHalfClose:
             "DATA after the client ended the stream"

@@ -13,9 +13,9 @@ extension ServerConnectionStateMachine {
         let limit = configuration.settings.maxConcurrentStreams
         guard streams.count < Int(limit) else { return fault(.tooManyStreams(id, limit: limit), now: now) }
         let method: RegisteredMethod
-        switch router.lookup(path: start.path) {
-        case .found(let found): method = found
-        case .unimplemented(let error): return fault(.unknownMethod(id, error), now: now)
+        switch router.admit(path: start.path, metadata: start.metadata) {
+        case .run(let found): method = found
+        case .refuse(let error): return fault(.methodRefused(id, error), now: now)
         }
         if let refusal = admissionFault(id, start, method) { return fault(refusal, now: now) }
         // Compressed responses only in an encoding both sides announced.

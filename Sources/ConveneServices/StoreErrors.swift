@@ -1,0 +1,17 @@
+import ConveneRPC
+import ConveneStore
+
+/// The status a store failure answers a call with. The cause (SQLite's words, paths) stays
+/// in the server's log; the caller learns what happened and that nothing was written.
+extension StoreError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .duplicate:
+            RPCError(.alreadyExists, "already exists")
+        case .full:
+            RPCError(.resourceExhausted, "the store is full (no space left on the server's disk); nothing was written")
+        case .unavailable:
+            RPCError(.unavailable, "the store is unavailable (an I/O fault on the server); nothing was written")
+        }
+    }
+}
