@@ -82,7 +82,8 @@ let package = Package(
 
         // wire: frame layout, encode/decode, limits, compression. No sockets, no services.
         .target(name: "ConveneWire",
-                dependencies: [.product(name: "NIOCore", package: "swift-nio"), "CConveneZlib"],
+                dependencies: [.product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "CConveneZlib"],
                 swiftSettings: strict),
         // RPC core: status codes, metadata, method descriptors, router, call contexts. No NIO channels.
         .target(name: "ConveneRPC",

@@ -30,6 +30,8 @@ public final class ConveneServer: Service, Sendable {
     public let budget: MemoryBudget
     /// The connection limits, over both listeners.
     public let limits: ConnectionLimits
+    /// Health's watcher (handlers starved, the store), the refusals' log, memory trimming.
+    let monitor: ServerMonitor
     let logger: Logger
     private let state = Locked(RunState())
 
@@ -61,6 +63,8 @@ public final class ConveneServer: Service, Sendable {
             : GRPCServerTransport(router: router, configuration: grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        monitor = ServerMonitor(health: health, budget: budget, limits: limits, store: store,
+                                dataDirectory: configuration.dataDirectory, logger: logger)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try GRPCHealthService(health: health).register(with: router)
@@ -113,6 +117,8 @@ public final class ConveneServer: Service, Sendable {
         let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: .max) }
         if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
         loadPlugins()
+        monitor.publish()
+        monitor.start()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         if let grpcTransport, let grpcPort = configuration.grpcPort {
             let grpcAddress = try await grpcTransport.bind(host: configuration.host, port: grpcPort)
@@ -137,6 +143,7 @@ public final class ConveneServer: Service, Sendable {
     /// Stops accepting, tells clients to drain, waits up to the grace period, closes.
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        monitor.stop()
         health.shutDown()
         async let native: Void = transport.drain(grace: configuration.shutdownGrace)
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)

@@ -78,6 +78,7 @@ struct Convened: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: unknown level '\(logLevel)'")
         }
+        MemoryTuning.apply()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -130,6 +131,7 @@ struct Convened: AsyncParsableCommand {
             "max-buffered-bytes": "\(server.budget.limit)", "max-connections": "\(server.limits.maxConnections)",
             "max-connections-per-address": "\(server.limits.maxPerAddress)",
         ])
+        ShutdownWatchdog.arm(grace: configuration.shutdownGrace, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
