@@ -146,8 +146,21 @@ extension GRPCConnectionHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Responses went out: waiting synchronous calls run, held reads resume, while room lasts.
+    /// Responses went out: waiting synchronous calls run and held reads resume, on the next
+    /// turn of the event loop (this is called while swift-nio-http2 flushes, which must not
+    /// be written to from within).
     func outboundDrained() {
+        guard !drainScheduled, let context, !deferredUnary.isEmpty || readPending else { return }
+        drainScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loopBound.value.drainScheduled = false
+            loopBound.value.resumeAfterDrain()
+        }
+    }
+
+    private func resumeAfterDrain() {
+        guard !isClosed else { return }
         while !isOverOutboundAllowance, let id = deferredUnary.popFirst() {
             if let stream = streams[id] { runSynchronous(stream) }
         }

@@ -36,6 +36,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// Response bytes written but not yet on the socket, over every stream (those counted).
     var outboundBytes = 0
     var readPending = false
+    /// A turn of the event loop is arranged to resume what waited for responses to drain.
+    var drainScheduled = false
     var peer = "unknown"
     private(set) var isClosed = false
     var lifecycle: GRPCConnectionLifecycle
