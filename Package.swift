@@ -233,7 +233,7 @@ let package = Package(
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOHPACK", package: "swift-nio-http2")]),
         .testTarget(name: "ConveneWireTests",
-                    dependencies: ["ConveneWire",
+                    dependencies: ["ConveneWire", "ConveneTesting",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio"),
                                    .product(name: "NIOTestUtils", package: "swift-nio")]),
