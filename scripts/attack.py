@@ -111,7 +111,7 @@ def prober(port, token, results, stop, interval):
             if clients[index]:
                 clients[index].close()
             clients[index] = None
-        results.append((time.time(), ok, time.monotonic() - started))
+        results.append((time.time(), ok, time.monotonic() - started, index))
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
@@ -240,7 +240,7 @@ def attack_metadata(port, grpc_port, token, seconds):
     """32 connections x 100 open calls, each CALL carrying as many tiny metadata entries as
     MAX_METADATA_SIZE lets through (each entry counts 32 bytes more than it encodes)."""
     socks = open_native(port, 32, Sources())
-    entries = [(f"k{i}", "") for i in range(440)]
+    entries = [(f"k{i}", "") for i in range(400)]
     for sock in socks:
         batch = b"".join(nw.call(s, HEALTH, metadata=entries) for s in range(1, 200, 2))
         send_nonblocking(sock, batch, time.monotonic() + 5)
@@ -249,27 +249,42 @@ def attack_metadata(port, grpc_port, token, seconds):
 
 
 def attack_call_cancel(port, grpc_port, token, seconds):
-    """CALL-then-CANCEL on StreamFromServer of 4 MB messages, as fast as 4 connections go."""
-    socks = open_native(port, 4, Sources())
+    """CALL-then-CANCEL on StreamFromServer of 4 MB messages, as fast as 4 connections go,
+    each reconnecting at once when the server closes it."""
+    sources = Sources()
     request = nw.message(nw.stream_request(1000, 4_000_000))
     end = time.monotonic() + seconds
-    streams = [1] * len(socks)
-    for sock in socks:
-        sock.setblocking(False)
+    conns = [None] * 4
     while time.monotonic() < end:
-        for i, sock in enumerate(socks):
+        for i in range(len(conns)):
+            if conns[i] is None:
+                sock = open_native(port, 1, sources)
+                if not sock:
+                    continue
+                sock[0].setblocking(False)
+                conns[i] = [sock[0], 1]
+            sock, stream = conns[i]
             batch = []
             for _ in range(50):
-                s = streams[i]
-                streams[i] += 2
-                batch.append(nw.call(s, STREAM, metadata=nw.bearer(token)) + nw.data(s, request, end=True) + nw.cancel(s))
-            send_nonblocking(sock, b"".join(batch), min(end, time.monotonic() + 0.2))
+                batch.append(nw.call(stream, STREAM, metadata=nw.bearer(token)) + nw.data(stream, request, end=True)
+                             + nw.cancel(stream))
+                stream += 2
+            conns[i][1] = stream
+            alive = send_nonblocking(sock, b"".join(batch), min(end, time.monotonic() + 0.2))
             try:
-                while sock.recv(1 << 16):
-                    pass
-            except (BlockingIOError, OSError):
+                while True:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        alive = False
+                        break
+            except BlockingIOError:
                 pass
-    close_all(socks)
+            except OSError:
+                alive = False
+            if not alive:
+                sock.close()
+                conns[i] = None
+    close_all([c[0] for c in conns if c])
 
 
 def attack_unread_streams(port, grpc_port, token, seconds):
@@ -403,12 +418,27 @@ def attack_grpc_metadata(port, grpc_port, token, seconds):
     close_all(conns)
 
 
+def control_idle(port, grpc_port, token, seconds):
+    """No attack: the prober's figures on this machine, for comparison."""
+    time.sleep(seconds)
+
+
+def control_cpu(port, grpc_port, token, seconds):
+    """No attack, but a process spinning on one core, as an attacker's does: what the
+    machine's load alone does to the prober's figures."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
 ATTACKS = [
+    ("control-idle", "no attack (the prober alone)", control_idle),
+    ("control-cpu", "no attack, one core kept busy by another process", control_cpu),
     ("timeout-crash", "one CALL with a 2^63-1 µs timeout, 200 connections", attack_timeout_crash),
     ("incomplete-messages", "32 conns x 100 calls, the start of 4 MiB messages", attack_incomplete_messages),
     ("unread-echo", "8 conns pipelining 1 MiB UnaryEcho, never reading", attack_unread_echo),
-    ("metadata-entries", "32 conns x 100 calls of 440 tiny metadata entries", attack_metadata),
-    ("call-cancel", "CALL+CANCEL of 4 MB StreamFromServer at full speed", attack_call_cancel),
+    ("metadata-entries", "32 conns x 100 calls of 400 tiny metadata entries", attack_metadata),
+    ("call-cancel", "CALL+CANCEL of 4 MB StreamFromServer at full speed, reconnecting", attack_call_cancel),
     ("unread-streams", "8 conns x 100 streams of 4 MB messages, never read", attack_unread_streams),
     ("connections", "1,500 conns with silent calls (+300 over the per-address limit), all closed at once",
      attack_connections),
@@ -451,11 +481,12 @@ def run_attack(server, name, function, seconds, settle, probe_results):
     after = server.rss_mib()
     window = [r for r in list(probe_results) if start <= r[0] <= time.time()]
     latencies = [r[2] for r in window]
+    by_call = [p99([r[2] for r in window if r[3] == i]) * 1000 for i in range(3)]
     return {
         "name": name, "before": before, "peak": peak, "after": after, "calls": len(window),
         "success": 100.0 * sum(1 for r in window if r[1]) / len(window) if window else float("nan"),
         "p99_ms": p99(latencies) * 1000, "alive": server.alive, "cpu_s": cpu, "released_s": released_in,
-        "duration_s": ended - start,
+        "duration_s": ended - start, "p99_by_call": by_call,
     }
 
 
@@ -544,6 +575,8 @@ def main():
             row = run_attack(server, name, function, args.seconds, args.settle, probe_results)
             rows.append(row)
             print(format_row(row, budget_mib, args.overhead), file=sys.stderr, flush=True)
+            print("  p99 (ms) of health, echo, ListParties: " + ", ".join(f"{v:.1f}" for v in row["p99_by_call"]),
+                  file=sys.stderr, flush=True)
             if not server.alive:
                 break
     finally:

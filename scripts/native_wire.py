@@ -37,8 +37,12 @@ def message(payload, declared=None):
     return struct.pack(">BI", 0, len(payload) if declared is None else declared) + payload
 
 
-def data(stream, payload, end=False):
-    return frame(DATA, stream, payload, 1 if end else 0)
+def data(stream, payload, end=False, max_frame=65536):
+    """DATA frames of at most `max_frame` bytes carrying `payload` (END_STREAM on the last)."""
+    if len(payload) <= max_frame:
+        return frame(DATA, stream, payload, 1 if end else 0)
+    pieces = [payload[i:i + max_frame] for i in range(0, len(payload), max_frame)]
+    return b"".join(frame(DATA, stream, piece, 1 if end and i == len(pieces) - 1 else 0) for i, piece in enumerate(pieces))
 
 
 def cancel(stream):

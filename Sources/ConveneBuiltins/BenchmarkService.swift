@@ -25,7 +25,8 @@ public struct BenchmarkService: BenchmarkServiceProtocol {
         try Self.validate(request)
         // A call cancelled before it started builds nothing (the payload may be megabytes).
         try Task.checkCancellation()
-        let message = Self.response(size: request.size)
+        let message = Self.acquireResponse(size: request.size)
+        defer { Self.releaseResponse(size: request.size) }
         for _ in 0..<request.count {
             try Task.checkCancellation()
             try await responses.raw.send(message, compress: true)
@@ -51,22 +52,32 @@ public struct BenchmarkService: BenchmarkServiceProtocol {
     }
 
     /// A StreamResponse of `size` bytes is the same every time: built once and shared by every
-    /// stream that asks for that size (the last few sizes asked), so that 800 streams of
-    /// 4 MB hold 4 MB between them, not 3.2 GB.
-    static func response(size: UInt32) -> ByteBuffer {
-        if let shared = recentResponses.withLock({ $0.first { $0.size == size }?.bytes }) { return shared }
+    /// stream that sends that size at the same time (800 streams of 4 MB hold 4 MB between
+    /// them, not 3.2 GB), and let go when the last of them ends.
+    static func acquireResponse(size: UInt32) -> ByteBuffer {
+        if let shared = sharedResponses.withLock({ shared -> ByteBuffer? in
+            shared[size]?.users += 1
+            return shared[size]?.bytes
+        }) {
+            return shared
+        }
         let built = Convene_Benchmark_V1_StreamResponse.with {
             $0.payload = .init(repeating: 0x43, count: Int(size))
         }.serializedBuffer()
-        recentResponses.withLock { recent in
-            recent.removeAll { $0.size == size }
-            recent.insert((size, built), at: 0)
-            if recent.count > 4 { recent.removeLast() }
+        return sharedResponses.withLock { shared in
+            shared[size, default: (built, 0)].users += 1
+            return shared[size]?.bytes ?? built
         }
-        return built
     }
 
-    private static let recentResponses = Locked<[(size: UInt32, bytes: ByteBuffer)]>([])
+    static func releaseResponse(size: UInt32) {
+        sharedResponses.withLock { shared in
+            shared[size]?.users -= 1
+            if shared[size]?.users == 0 { shared[size] = nil }
+        }
+    }
+
+    private static let sharedResponses = Locked<[UInt32: (bytes: ByteBuffer, users: Int)]>([:])
 
     static func validate(_ request: Convene_Benchmark_V1_StreamRequest) throws {
         guard request.count <= maxCount else {

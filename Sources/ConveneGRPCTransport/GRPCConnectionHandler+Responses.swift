@@ -52,11 +52,34 @@ extension GRPCConnectionHandler {
         let writer = GRPCResponseWriter(handler: loopBound, streamID: id, head: stream.head, allocator: allocator)
         let callContext = ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
                                             deadline: stream.deadline, peer: peer)
-        runningTasks += 1
-        stream.task = Task {
+        let launch: @Sendable () async -> Void = {
             let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
             eventLoop.execute { loopBound.value.handlerFinished(id, result) }
         }
+        runningTasks += 1
+        if inReadBatch {
+            // Started at the end of the read, unless reset first (a rapid-reset flood then
+            // creates no task at all).
+            stream.launch = launch
+            launchesDue.append(id)
+        } else {
+            stream.task = Task { await launch() }
+        }
+    }
+
+    /// Starts the tasks of the calls this read opened that are still open; a call reset in
+    /// the same read never had a task.
+    func launchDueTasks() {
+        guard !launchesDue.isEmpty else { return }
+        for id in launchesDue {
+            guard let stream = streams[id], let launch = stream.launch else {
+                runningTasks -= 1
+                continue
+            }
+            stream.launch = nil
+            stream.task = Task { await launch() }
+        }
+        launchesDue.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Called from handler tasks, on the event loop

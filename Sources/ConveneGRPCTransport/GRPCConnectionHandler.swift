@@ -49,6 +49,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var account: BudgetAccount
     /// Handler tasks started and not finished, cancelled ones still finishing included.
     var runningTasks = 0
+    /// Calls opened in this read whose task starts at its end (`launchDueTasks`).
+    var launchesDue: [HTTP2StreamID] = []
     /// Synchronous calls whose request is whole, waiting for unread responses to drain.
     var deferredUnary = CircularBuffer<HTTP2StreamID>()
     /// The highest stream the peer opened; a GOAWAY names it.
@@ -174,6 +176,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
+        launchDueTasks()
         armDeadlines()
         flushNow()
         context.fireChannelReadComplete()

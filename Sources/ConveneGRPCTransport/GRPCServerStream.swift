@@ -20,6 +20,8 @@ final class GRPCServerStream {
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?
+    /// The handler's task, waiting to start at the end of the read that opened the call.
+    var launch: (@Sendable () async -> Void)?
     var trailers = Metadata()
     /// What the call's headers count against the memory budget while it is open.
     let metadataCost: Int

@@ -39,6 +39,8 @@ final class ServerMonitor: Sendable {
         var lastTrim: ContinuousClock.Instant
         var peakHeld = 0
         var peakConnections = 0
+        /// Resident memory just after the last trim.
+        var residentAfterTrim = 0
     }
 
     static let starvationLimit = Duration.seconds(5)
@@ -65,7 +67,11 @@ final class ServerMonitor: Sendable {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + 1, repeating: 1)
         timer.setEventHandler { [weak self] in self?.tick() }
-        state.withLock { $0.timer = timer }
+        let resident = Self.residentBytes()
+        state.withLock {
+            $0.timer = timer
+            $0.residentAfterTrim = resident
+        }
         timer.resume()
     }
 
@@ -218,23 +224,37 @@ final class ServerMonitor: Sendable {
         }
     }
 
-    /// After a burst (the budget's use fell to a quarter of its peak, or at least 256
-    /// connections closed), and at most every 5 s, the arenas' free pages go back.
+    /// After a burst, and at most every 5 s, the arenas' free pages go back: when the
+    /// budget's use fell to a quarter of its peak, when at least 256 connections closed, or
+    /// when the server holds little for its connections but its resident memory grew a fifth
+    /// above what it was after the last trim (handler tasks, buffers of calls now ended).
     private func trimIfLoadDropped(now: ContinuousClock.Instant) {
-        let held = budget.current, connections = limits.count
+        let held = budget.current, connections = limits.count, resident = Self.residentBytes()
         let due = state.withLock { state -> Bool in
             state.peakHeld = max(state.peakHeld, held)
             state.peakConnections = max(state.peakConnections, connections)
             guard now - state.lastTrim >= .seconds(5) else { return false }
             let drained = state.peakHeld >= 16 << 20 && held < state.peakHeld / 4
             let closed = state.peakConnections - connections >= 256
+            let grew = held < 4 << 20 && state.residentAfterTrim > 0 && resident > state.residentAfterTrim / 5 * 6
             let quiet = now - state.lastTrim >= .seconds(30)
-            guard drained || closed || quiet else { return false }
+            guard drained || closed || grew || quiet else { return false }
             state.lastTrim = now
             state.peakHeld = held
             state.peakConnections = connections
             return true
         }
-        if due { MemoryTuning.trim() }
+        guard due else { return }
+        MemoryTuning.trim()
+        let after = Self.residentBytes()
+        state.withLock { $0.residentAfterTrim = after }
+    }
+
+    /// This process's resident memory, from /proc/self/statm (0 where there is none).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

@@ -137,6 +137,25 @@ final class ResourceTests: XCTestCase {
 
     // MARK: - Work and memory
 
+    func testMoreThan200CancelsWithin30SecondsAreAFlood() {
+        var h = H(configuration: Self.configuration {
+            $0.settings.maxConcurrentStreams = 1000
+            $0.maxHandlerTasks = 1000  // the harness runs no task: none would finish
+        })
+        h.handshake()
+        var frames: [Frame] = []
+        for i in 0..<200 { frames += [H.call(UInt32(2 * i + 1), H.stream), .cancel(streamID: UInt32(2 * i + 1), .cancelled)] }
+        h.read(frames, at: 1)
+        XCTAssertNil(H.goAway(h.written()), "200 are fine")
+        // A new window 30 s after the first CANCEL: 200 more are fine too.
+        frames = []
+        for i in 200..<400 { frames += [H.call(UInt32(2 * i + 1), H.stream), .cancel(streamID: UInt32(2 * i + 1), .cancelled)] }
+        h.read(frames, at: 31)
+        XCTAssertNil(H.goAway(h.written()))
+        h.read([H.call(801, H.stream), .cancel(streamID: 801, .cancelled)], at: 32)
+        XCTAssertEqual(H.goAway(h.written())?.code, .enhanceYourCalm)
+    }
+
     func testHandlerTasksAreBoundedCancelledOnesIncludedUntilTheyFinish() {
         var h = H(configuration: Self.configuration {
             $0.maxHandlerTasks = 2

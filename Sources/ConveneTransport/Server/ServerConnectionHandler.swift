@@ -28,10 +28,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     typealias OutboundOut = ByteBuffer
     typealias Machine = ServerConnectionStateMachine<CheckedContinuation<Void, any Error>>
 
-    /// A running asynchronous handler: its request stream's sink and its task.
+    /// An asynchronous handler: until the end of the read batch that opened its call, the
+    /// call and what came for it meanwhile (nothing else is made for it yet); then its
+    /// request stream's sink and its task.
     private struct RunningHandler {
-        let requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+        var pending: AsynchronousCall?
+        var early: [ByteBuffer] = []
+        var requestsEnded = false
+        var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var task: Task<Void, Never>?
+
+        mutating func deliver(_ message: ByteBuffer) {
+            if let requests { requests.yield(message) } else { early.append(message) }
+        }
+
+        mutating func finish() {
+            if let requests { requests.finish() } else { requestsEnded = true }
+        }
     }
 
     let configuration: ConnectionConfiguration
@@ -42,6 +55,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var reader: FrameReader
     private var schedule = OutboundSchedule()
     private var running: [UInt32: RunningHandler] = [:]
+    /// Calls opened in this read batch whose task starts at its end, unless cancelled first:
+    /// a CALL-then-CANCEL flood then creates no task at all.
+    private var launchesDue: [UInt32] = []
     private var wakeUp: LoopTimer?
     private var context: ChannelHandlerContext?
     /// Parsing and reading stopped because the client does not read its responses.
@@ -50,6 +66,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var readPending = false
     /// Frames are being fed to the machine (resuming must wait for the end of it).
     private var parsing = false
+    /// CALL frames handled in this turn of the event loop; past `maxCallsPerTurn` the
+    /// connection yields to the others on its loop until the next turn.
+    private var callsThisTurn = 0
+    private var yielding = false
+    static let maxCallsPerTurn = 64
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
     private var readTime: ContinuousClock.Instant
     /// Why this connection is refused as soon as it starts (too many connections).
@@ -132,11 +153,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         do {
             let remainder = try reader.read(&bytes) { event in
                 switch event {
-                case .preface(let preface): machine.receivePreface(preface, now: now)
-                case .frame(let frame): machine.receive(frame, now: now)
+                case .preface(let preface):
+                    machine.receivePreface(preface, now: now)
+                case .frame(let frame):
+                    if case .call = frame { callsThisTurn += 1 }
+                    machine.receive(frame, now: now)
                 }
                 performActions()
                 if machine.isReading, machine.shouldPauseReading { pause() }
+                if machine.isReading, callsThisTurn >= Self.maxCallsPerTurn { yieldTurn() }
                 return machine.isReading && !paused
             }
             if !paused { machine.readParsed(remainder, now: now) }
@@ -148,7 +173,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        callsThisTurn = 0
         schedule.inReadBatch = false
+        launchDueHandlers()
         machine.readComplete()
         performActions()
         write(machine.takeOutput())
@@ -172,6 +199,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         machine.readingPaused()
     }
 
+    /// A connection that opens calls by the thousand in one read (a CALL-then-CANCEL flood)
+    /// takes its turns like the others: it stops parsing here, and goes on at the next turn
+    /// of the event loop, after the other connections' events.
+    private func yieldTurn() {
+        guard !yielding, let context else { return }
+        yielding = true
+        pause()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.yielding = false
+            handler.callsThisTurn = 0
+            guard handler.paused, handler.machine.isReading, !handler.machine.shouldPauseReading,
+                  handler.context?.channel.isWritable ?? false else { return }
+            handler.resume()
+        }
+    }
+
     /// Writes and flushes `buffers`, then notes what waits in the socket's queue.
     private func write(_ buffers: [ByteBuffer]) {
         guard let context else { return }
@@ -190,7 +235,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         }
         if machine.shouldPauseReading || !channel.isWritable {
             pause()
-        } else if paused, !parsing {
+        } else if paused, !parsing, !yielding {
             resume()
         }
     }
@@ -203,6 +248,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         var nothing = ByteBuffer()
         parse(&nothing)
         schedule.inReadBatch = false
+        launchDueHandlers()
         machine.readComplete()
         performActions()
         let output = machine.takeOutput()
@@ -254,12 +300,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
             case .startHandler(let call):
                 startHandler(call)
             case .deliverRequest(let id, let message):
-                running[id]?.requests.yield(message)
+                running[id]?.deliver(message)
             case .finishRequests(let id):
-                running[id]?.requests.finish()
+                running[id]?.finish()
             case .cancelHandler(let id, let error):
                 guard let handler = running.removeValue(forKey: id) else { continue }
-                handler.requests.finish(throwing: error)
+                handler.requests?.finish(throwing: error)
                 handler.task?.cancel()
             case .completeSend(let completion):
                 schedule.complete(completion, writable: context?.channel.isWritable ?? true)
@@ -292,6 +338,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     }
 
     private func startHandler(_ call: AsynchronousCall) {
+        if schedule.inReadBatch {
+            running[call.streamID] = RunningHandler(pending: call)
+            launchesDue.append(call.streamID)
+        } else {
+            running[call.streamID] = RunningHandler()
+            launch(call)
+        }
+    }
+
+    /// Makes the call's request stream, writer and context, and starts its task.
+    private func launch(_ call: AsynchronousCall) {
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let id = call.streamID
@@ -305,11 +362,32 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         let callContext = ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
                                             peer: peer)
         let body = call.body
-        running[id] = RunningHandler(requests: continuation)
+        for message in running[id]?.early ?? [] { continuation.yield(message) }
+        if running[id]?.requestsEnded ?? false { continuation.finish() }
+        running[id]?.early = []
+        running[id]?.requests = continuation
         running[id]?.task = Task {
             let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
             eventLoop.execute { loopBound.value.handlerFinished(streamID: id, result) }
         }
+    }
+
+    /// Starts the tasks of the calls this read batch opened that are still running; a call
+    /// cancelled in the same batch never had a task (nor anything else made for it), and its
+    /// handler is finished at once.
+    private func launchDueHandlers() {
+        guard !launchesDue.isEmpty else { return }
+        let due = launchesDue
+        launchesDue.removeAll(keepingCapacity: true)
+        for id in due {
+            if let call = running[id]?.pending {
+                running[id]?.pending = nil
+                launch(call)
+            } else {
+                machine.handlerFinished(streamID: id, .failure(CancellationError()), now: readTime)
+            }
+        }
+        performActions()
     }
 
     private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
@@ -347,7 +425,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     }
 
     func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>) {
-        running.removeValue(forKey: id)?.requests.finish()
+        running.removeValue(forKey: id)?.requests?.finish()
         machine.handlerFinished(streamID: id, result, now: clock.now())
         afterInput()
     }

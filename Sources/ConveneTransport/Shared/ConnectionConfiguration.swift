@@ -21,6 +21,10 @@ public struct ConnectionConfiguration: Sendable {
     public var minPingInterval: Duration = .seconds(1)
     /// The PING that makes the strikes exceed this is refused with GOAWAY ENHANCE_YOUR_CALM.
     public var maxPingStrikes = 5
+    /// More CANCELs of open calls than this within `cancelWindow` is a flood: GOAWAY
+    /// ENHANCE_YOUR_CALM (PROTOCOL.md §2.6), as swift-nio-http2 limits RST_STREAM.
+    public var maxCancels = 200
+    public var cancelWindow: Duration = .seconds(30)
     /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
     /// Superseded by `limits` when that is set (a limiter shared with the gRPC listener).
     public var maxConnections = 16_384

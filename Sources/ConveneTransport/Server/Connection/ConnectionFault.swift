@@ -56,6 +56,7 @@ enum ConnectionFault: Hashable, Sendable {
 
     // Connection management.
     case pingFlood(maxStrikes: Int, minInterval: Duration)
+    case cancelFlood(maxCancels: Int, window: Duration)
     case keepaliveTimeout(Duration)
     case idle(Duration)
     case overloaded(String)
@@ -87,7 +88,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
         case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
             .closeConnection(.flowControlError)
-        case .pingFlood: .closeConnection(.enhanceYourCalm)
+        case .pingFlood, .cancelFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -166,6 +167,8 @@ enum ConnectionFault: Hashable, Sendable {
             "\(running) handlers of this connection are still running or finishing; try again when they end"
         case .pingFlood(let strikes, let interval):
             "too many pings: more than \(strikes) in a row each less than \(interval) after the previous one"
+        case .cancelFlood(let cancels, let window):
+            "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
         case .keepaliveTimeout(let limit):
             "keepalive ping not answered within \(limit)"
         case .idle(let limit):

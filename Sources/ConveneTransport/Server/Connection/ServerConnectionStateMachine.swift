@@ -75,6 +75,7 @@ struct ServerConnectionStateMachine<Completion> {
     var lastActivity: Instant
     var keepalive: Keepalive
     var pingPolicy: PingPolicy
+    var cancelPolicy: CancelPolicy
     var deadlines = DeadlineQueue()
     /// Calls opened in this read batch that have a deadline, armed at its end if still open.
     var deadlinesToArm: [UInt32] = []
@@ -94,6 +95,7 @@ struct ServerConnectionStateMachine<Completion> {
         self.lastActivity = now
         self.keepalive = Keepalive(interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, start: now)
         self.pingPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
+        self.cancelPolicy = CancelPolicy(maxCancels: configuration.maxCancels, window: configuration.cancelWindow)
     }
 
     // MARK: - Reading the answers
