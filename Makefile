@@ -11,7 +11,7 @@ TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate attack
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -122,6 +122,13 @@ soak: deps
 	$(SWIFT) build -c release --product convened
 	$(SWIFT) build -c release --product convene
 	python3 scripts/soak.py --seconds $(SOAK_SECONDS)
+
+## attack: replays the attacks of issue 11 against a release convened on 127.0.0.1 (bounded in time, about
+## 6 minutes), a prober measuring health, an echo and an authenticated call from other connections; prints a
+## table (see Docs/SECURITY.md). ATTACK_ARGS passes options (--only NAME,... --seconds S --budget 256M).
+attack: deps
+	$(SWIFT) build -c release --product convened
+	$$(scripts/python-venv.sh) scripts/attack.py $(ATTACK_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-tsan .build-compare

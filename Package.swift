@@ -96,7 +96,8 @@ let package = Package(
 
         // wire: frame layout, encode/decode, limits, compression. No sockets, no services.
         .target(name: "ConveneWire",
-                dependencies: [.product(name: "NIOCore", package: "swift-nio"), "CConveneZlib"],
+                dependencies: [.product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "CConveneZlib"],
                 swiftSettings: strict),
         // RPC core: status codes, metadata, method descriptors, router, call contexts. No NIO channels.
         .target(name: "ConveneRPC",
@@ -128,13 +129,14 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "NIOTLS", package: "swift-nio"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
                 swiftSettings: strict),
         // transport: standard gRPC over HTTP/2 (swift-nio-http2), serving the same router.
         .target(name: "ConveneGRPCTransport",
                 dependencies: [
-                    "ConveneWire", "ConveneRPC",
+                    "ConveneWire", "ConveneRPC", "ConveneTransport",
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -284,7 +286,7 @@ let package = Package(
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOHPACK", package: "swift-nio-http2")]),
         .testTarget(name: "ConveneWireTests",
-                    dependencies: ["ConveneWire",
+                    dependencies: ["ConveneWire", "ConveneTesting",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOEmbedded", package: "swift-nio"),
                                    .product(name: "NIOTestUtils", package: "swift-nio")]),

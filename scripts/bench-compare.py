@@ -49,8 +49,9 @@ def wait_for_port(port, process, timeout=30):
     sys.exit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def run_json(command, timeout):
-    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+def run_json(command, timeout, env=None):
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, **(env or {})})
     if out.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({out.returncode}): {out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,7 +86,8 @@ class Server:
 
 
 def convene_unary(args, server, in_flight, seconds, warmup):
-    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "bench", "--connections", "1",
+    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "--token-file", args.token_file, "bench",
+               "--connections", "1",
                "--concurrency", str(in_flight), "--payload", str(args.payload), "--warmup", "0", "--json"]
     run_json(command + ["--duration", str(warmup)], timeout=warmup + 60)
 
@@ -98,10 +100,13 @@ def convene_unary(args, server, in_flight, seconds, warmup):
 def grpc_unary(args, server, in_flight, seconds, warmup):
     client = os.path.join(args.build, "grpc-echo-client")
     target = f"127.0.0.1:{server.port}"
-    run_json([client, target, str(in_flight), "0", str(warmup), str(args.payload)], timeout=warmup + 60)
+    # The same credential to both servers (gRPC C++'s ignores it): the same load on each.
+    env = {"CONVENE_TOKEN": args.token}
+    run_json([client, target, str(in_flight), "0", str(warmup), str(args.payload)], timeout=warmup + 60, env=env)
 
     def run():
-        result = run_json([client, target, str(in_flight), "0", str(seconds), str(args.payload)], timeout=seconds + 60)
+        result = run_json([client, target, str(in_flight), "0", str(seconds), str(args.payload)], timeout=seconds + 60,
+                          env=env)
         return result["requests"], result
     return measured(server.pid, run)
 
@@ -138,7 +143,8 @@ def redis_ping(args, server, connections, pipeline, seconds):
 
 
 def convene_stream(args, server, seconds, warmup):
-    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "bench", "--kind", "server-stream",
+    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "--token-file", args.token_file, "bench",
+               "--kind", "server-stream",
                "--payload", "1048576", "--stream-messages", "1000", "--connections", "1", "--concurrency", "1",
                "--warmup", "0", "--json"]
     run_json(command + ["--duration", str(warmup)], timeout=warmup + 60)
@@ -229,6 +235,9 @@ def main():
         "redis": Server("Redis", ["redis-server", "--port", str(p := free_port()), "--bind", "127.0.0.1",
                                   "--save", "", "--appendonly", "no", "--daemonize", "no"], p),
     }
+    # The benchmark service answers the administrator's credential, written at first start.
+    args.token_file = os.path.join(data_dir, "admin.token")
+    args.token = open(args.token_file).read().strip()
     rows = {}  # (system, level) -> [results]
     stream = []
     try:

@@ -6,13 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=$(swift build --show-bin-path)
-venv=$root/.build/pyvenv
+python=$(scripts/python-venv.sh)
+venv=$(dirname "$(dirname "$python")")
 gen=$root/.build/pygen
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-if ! cmp -s Tests/GRPCPython/requirements.txt "$venv/requirements.txt"; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r Tests/GRPCPython/requirements.txt
-  cp Tests/GRPCPython/requirements.txt "$venv/requirements.txt"
-fi
 rm -rf "$gen" && mkdir -p "$gen"
 # Convene's own protos keep their paths. gRPC's interop protos are generated under
 # convene_interop/ so that their Python package does not shadow grpcio's `grpc`.

@@ -122,7 +122,7 @@ def main():
 
     start = time.time()
     end = start + args.seconds
-    bench = [convene, *target, "bench", "--warmup", "0", "--json"]
+    bench = [convene, *target, *token, "bench", "--warmup", "0", "--json"]
     loads = [
         Load("unary", lambda s: bench + ["--duration", f"{s:.1f}", "--connections", "2", "--concurrency", "32"], end,
              args.interval),

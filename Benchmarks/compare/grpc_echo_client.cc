@@ -30,6 +30,10 @@ struct Run {
     int active = 0;
 };
 
+// The bearer credential the benchmark service asks for (CONVENE_TOKEN), sent with every
+// call to either server so that both carry the same metadata.
+static std::string authorization;
+
 struct Call {
     grpc::ClientContext context;
     bench::EchoRequest request;
@@ -39,6 +43,7 @@ struct Call {
 
 static void issue(Run* run) {
     auto* call = new Call;
+    if (!authorization.empty()) call->context.AddMetadata("authorization", authorization);
     call->request.set_payload(run->payload);
     call->started = Clock::now();
     run->stub->async()->UnaryEcho(&call->context, &call->request, &call->response, [run, call](grpc::Status status) {
@@ -63,6 +68,9 @@ int main(int argc, char** argv) {
     if (argc != 6) {
         std::fprintf(stderr, "usage: %s HOST:PORT IN_FLIGHT WARMUP SECONDS PAYLOAD\n", argv[0]);
         return 2;
+    }
+    if (const char* token = std::getenv("CONVENE_TOKEN"); token != nullptr && *token != '\0') {
+        authorization = std::string("Bearer ") + token;
     }
     const int in_flight = std::atoi(argv[2]);
     const double warmup = std::atof(argv[3]), seconds = std::atof(argv[4]);

@@ -8,6 +8,8 @@ import SwiftProtobuf
 public struct BenchmarkService: BenchmarkServiceProtocol {
     public static let maxCount: UInt32 = 1_000_000
     public static let maxSize: UInt32 = 4_000_000
+    /// The scope a caller's credential must grant (the server decides who has it).
+    public static let requiredScope = "benchmark"
 
     public init() {}
 
@@ -21,9 +23,10 @@ public struct BenchmarkService: BenchmarkServiceProtocol {
                                  responses: ResponseStreamWriter<Convene_Benchmark_V1_StreamResponse>,
                                  context: ServerCallContext) async throws {
         try Self.validate(request)
-        let message = Convene_Benchmark_V1_StreamResponse.with {
-            $0.payload = .init(repeating: 0x43, count: Int(request.size))
-        }.serializedBuffer()
+        // A call cancelled before it started builds nothing (the payload may be megabytes).
+        try Task.checkCancellation()
+        let message = Self.acquireResponse(size: request.size)
+        defer { Self.releaseResponse(size: request.size) }
         for _ in 0..<request.count {
             try Task.checkCancellation()
             try await responses.raw.send(message, compress: true)
@@ -47,6 +50,34 @@ public struct BenchmarkService: BenchmarkServiceProtocol {
             try await responses.send(.with { $0.payload = request.payload })
         }
     }
+
+    /// A StreamResponse of `size` bytes is the same every time: built once and shared by every
+    /// stream that sends that size at the same time (800 streams of 4 MB hold 4 MB between
+    /// them, not 3.2 GB), and let go when the last of them ends.
+    static func acquireResponse(size: UInt32) -> ByteBuffer {
+        if let shared = sharedResponses.withLock({ shared -> ByteBuffer? in
+            shared[size]?.users += 1
+            return shared[size]?.bytes
+        }) {
+            return shared
+        }
+        let built = Convene_Benchmark_V1_StreamResponse.with {
+            $0.payload = .init(repeating: 0x43, count: Int(size))
+        }.serializedBuffer()
+        return sharedResponses.withLock { shared in
+            shared[size, default: (built, 0)].users += 1
+            return shared[size]?.bytes ?? built
+        }
+    }
+
+    static func releaseResponse(size: UInt32) {
+        sharedResponses.withLock { shared in
+            shared[size]?.users -= 1
+            if shared[size]?.users == 0 { shared[size] = nil }
+        }
+    }
+
+    private static let sharedResponses = Locked<[UInt32: (bytes: ByteBuffer, users: Int)]>([:])
 
     static func validate(_ request: Convene_Benchmark_V1_StreamRequest) throws {
         guard request.count <= maxCount else {

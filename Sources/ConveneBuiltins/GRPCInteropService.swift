@@ -11,6 +11,8 @@ import SwiftProtobuf
 public struct GRPCInteropService: GRPCTestServiceProtocol {
     public static let echoInitialKey = "x-grpc-test-echo-initial"
     public static let echoTrailingKey = "x-grpc-test-echo-trailing-bin"
+    /// gRPC's keys, and their other kind too (binary initial, ASCII trailing metadata).
+    static let echo = MetadataEcho(prefix: "x-grpc-test-echo")
     public static let maxResponseSize: Int32 = 4_000_000
     /// Longest `interval_us` honoured before one response: 10 minutes.
     public static let maxIntervalMicros: Int32 = 600_000_000
@@ -92,6 +94,7 @@ public struct GRPCInteropService: GRPCTestServiceProtocol {
                 throw RPCError(.invalidArgument, "interval_us must be 0...\(maxIntervalMicros), got \(parameters.intervalUs)")
             }
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
+            try Task.checkCancellation()  // before building a payload of up to 4 MB
             let response = try OutputResponse.with { $0.payload = try payload(size: parameters.size) }
             try await writer.send(response, compression: parameters.compressed.value ? .always : .never)
         }
@@ -114,16 +117,6 @@ public struct GRPCInteropService: GRPCTestServiceProtocol {
         return RPCError(StatusCode(rawValue: UInt8(status.code)), status.message, metadata: trailers)
     }
 
-    /// The echo keys, whatever their kind: ASCII or binary initial metadata and trailers.
-    static func echoedHeaders(_ metadata: Metadata) -> Metadata {
-        var echoed = Metadata()
-        for entry in metadata where entry.key == echoInitialKey { echoed.add(entry.key, value: entry.value) }
-        return echoed
-    }
-
-    static func echoedTrailers(_ metadata: Metadata) -> Metadata {
-        var echoed = Metadata()
-        for entry in metadata where entry.key == echoTrailingKey { echoed.add(entry.key, value: entry.value) }
-        return echoed
-    }
+    static func echoedHeaders(_ metadata: Metadata) -> Metadata { echo.headers(metadata) }
+    static func echoedTrailers(_ metadata: Metadata) -> Metadata { echo.trailers(metadata) }
 }

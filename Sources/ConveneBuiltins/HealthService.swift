@@ -13,6 +13,8 @@ public final class HealthService: HealthServiceProtocol {
 
     private struct State {
         var statuses: [String: Status] = ["": .serving]
+        /// Why a service is not serving, or what is degraded while it serves.
+        var messages: [String: String] = [:]
         var watchers: [String: [Int: AsyncStream<Status>.Continuation]] = [:]
         /// For watched services with no status set: whether the router served them at the last look.
         var routed: [String: Bool] = [:]
@@ -28,9 +30,10 @@ public final class HealthService: HealthServiceProtocol {
         router.onChange { [weak self] in self?.routerChanged() }
     }
 
-    /// Sets a service's status and tells its watchers.
-    public func setStatus(_ status: Status, for service: String = "") {
+    /// Sets a service's status, and why (nil or empty: all is well), and tells its watchers.
+    public func setStatus(_ status: Status, for service: String = "", message: String? = nil) {
         let watchers = state.withLock { state -> [AsyncStream<Status>.Continuation] in
+            state.messages[service] = message.flatMap { $0.isEmpty ? nil : $0 }
             guard state.statuses[service] != status else { return [] }
             state.statuses[service] = status
             return Array(state.watchers[service, default: [:]].values)
@@ -47,10 +50,15 @@ public final class HealthService: HealthServiceProtocol {
         for watcher in watchers { watcher.yield(.serviceUnknown) }
     }
 
+    /// Why `service` is not serving, or what is degraded, if anything.
+    public func message(of service: String) -> String? {
+        state.withLock { $0.messages[service] }
+    }
+
     /// Marks every known service NOT_SERVING (on shutdown).
     public func shutDown() {
         let services = state.withLock { Array($0.statuses.keys) }
-        for service in services { setStatus(.notServing, for: service) }
+        for service in services { setStatus(.notServing, for: service, message: "the server is shutting down") }
     }
 
     public func status(of service: String) -> Status? {
@@ -113,14 +121,22 @@ public final class HealthService: HealthServiceProtocol {
     public func check(_ request: Convene_Health_V1_HealthCheckRequest,
                       context: inout UnaryContext) throws -> Convene_Health_V1_HealthCheckResponse {
         let status = try currentStatus(of: request.service)
-        return .with { $0.status = status }
+        let message = message(of: request.service)
+        return .with {
+            $0.status = status
+            if let message { $0.message = message }
+        }
     }
 
     public func watch(_ request: Convene_Health_V1_HealthCheckRequest,
                       responses: ResponseStreamWriter<Convene_Health_V1_HealthCheckResponse>,
                       context: ServerCallContext) async throws {
         for await status in statuses(of: request.service) {
-            try await responses.send(.with { $0.status = status })
+            let message = message(of: request.service)
+            try await responses.send(.with {
+                $0.status = status
+                if let message { $0.message = message }
+            })
         }
     }
 }

@@ -7,10 +7,12 @@ import Foundation
 /// The interoperability test service (modelled on grpc.testing.TestService): partners
 /// run gRPC's interop cases against it, and so does our conformance suite.
 public struct InteropService: TestServiceProtocol {
-    /// Echoed back as initial metadata.
+    /// Echoed back as initial metadata (ASCII; `echoInitialKey + "-bin"` for bytes).
     public static let echoInitialKey = "x-convene-test-echo-initial"
-    /// Echoed back as trailing metadata.
+    /// Echoed back as trailing metadata (bytes; `echoTrailingASCIIKey` for ASCII).
     public static let echoTrailingKey = "x-convene-test-echo-trailing-bin"
+    public static let echoTrailingASCIIKey = "x-convene-test-echo-trailing"
+    static let echo = MetadataEcho(prefix: "x-convene-test-echo")
     public static let maxSleepMilliseconds: Int32 = 600_000
     public static let maxResponseSize: Int32 = 4_000_000
 
@@ -76,6 +78,7 @@ public struct InteropService: TestServiceProtocol {
                         writer: ResponseStreamWriter<Convene_Testing_V1_StreamingOutputCallResponse>) async throws {
         for parameters in request.responseParameters {
             if parameters.intervalUs > 0 { try await Task.sleep(for: .microseconds(Int(parameters.intervalUs))) }
+            try Task.checkCancellation()  // before building a payload of up to 4 MB
             let response = try Convene_Testing_V1_StreamingOutputCallResponse.with {
                 $0.payload = try payload(size: parameters.size)
             }
@@ -100,15 +103,6 @@ public struct InteropService: TestServiceProtocol {
         return RPCError(StatusCode(rawValue: UInt8(status.code)), status.message, metadata: trailers)
     }
 
-    static func echoedHeaders(_ metadata: Metadata) -> Metadata {
-        var echoed = Metadata()
-        if let value = metadata[echoInitialKey] { echoed.add(echoInitialKey, value) }
-        return echoed
-    }
-
-    static func echoedTrailers(_ metadata: Metadata) -> Metadata {
-        var echoed = Metadata()
-        if let value = metadata.binary(echoTrailingKey) { echoed.add(echoTrailingKey, binary: value) }
-        return echoed
-    }
+    static func echoedHeaders(_ metadata: Metadata) -> Metadata { echo.headers(metadata) }
+    static func echoedTrailers(_ metadata: Metadata) -> Metadata { echo.trailers(metadata) }
 }

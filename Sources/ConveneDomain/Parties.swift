@@ -22,6 +22,8 @@ public enum Role: Int, Sendable, CaseIterable {
     case secretariatStaff = 3
     /// Registers parties, issues and revokes credentials.
     case administrator = 4
+    /// Operates the server: may run load tests (the benchmark service); no part in the consultations.
+    case serverOperator = 5
 }
 
 public struct Party: Sendable, Hashable {
@@ -41,4 +43,5 @@ public struct Party: Sendable, Hashable {
     public var isCouncilMember: Bool { roles.contains(.councilMember) || roles.contains(.councilPresident) }
     public var isSecretariat: Bool { roles.contains(.secretariatStaff) }
     public var isAdministrator: Bool { roles.contains(.administrator) }
+    public var isOperator: Bool { roles.contains(.serverOperator) }
 }

@@ -4,9 +4,129 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// Responses: what handler tasks ask for (on the event loop), header blocks, messages and
-/// the status that ends a call, and the writes and flushes.
+/// Handlers of a gRPC connection and what they send: synchronous ones inline, asynchronous
+/// ones as tasks that hop back to the event loop; responses, trailers, refusals.
 extension GRPCConnectionHandler {
+    // MARK: - Handlers
+
+    /// Runs a unary call whose request is whole: inline, or started on the handler's own
+    /// threads (deferred).
+    func runSynchronous(_ stream: GRPCServerStream) {
+        let body: @Sendable (ByteBuffer, inout UnaryContext) throws -> ByteBuffer
+        switch stream.method.handler {
+        case .synchronousUnary(let synchronous): body = synchronous
+        case .deferredUnary(let deferred): return runDeferred(stream, deferred)
+        case .asynchronous: return
+        }
+        guard let request = stream.unaryRequest else {
+            return fail(stream, RPCError(.internal, "unary call ended without a request message"))
+        }
+        stream.unaryRequest = nil
+        // The request is taken: its bytes leave the connection window.
+        stream.dequeueOne()
+        creditConsumed(stream)
+        var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
+                                 deadline: stream.deadline, peer: peer, allocator: allocator)
+        unary.requestEncoding = stream.unaryRequestEncoding
+        do {
+            let response = try body(request, &unary)
+            respond(stream, response, headers: unary.responseHeaders, trailers: unary.responseTrailers,
+                    compression: unary.responseCompression)
+        } catch {
+            fail(stream, RPCError.from(error))
+        }
+    }
+
+    /// A unary call's response: its headers, the message, and OK.
+    func respond(_ stream: GRPCServerStream, _ response: ByteBuffer, headers: Metadata, trailers: Metadata,
+                 compression: ResponseCompression) {
+        let encoding = stream.head.responseEncoding(for: compression)
+        writeResponseHeaders(stream, headers, announcing: encoding)
+        let message = encoding.map { $0.compress(response, allocator: allocator) } ?? response
+        // A large answer is counted until it is on the socket; a small one costs nothing extra.
+        let counted = message.readableBytes >= Self.countedResponseSize
+        writeFramed(stream, message, compressed: encoding != nil, promise: counted ? countedWrite(stream, message) : nil)
+        finish(stream, CallEnd(code: .ok, trailers: trailers))
+    }
+
+    /// Starts a deferred unary call; its answer comes back to the event loop (`deferredFinished`).
+    /// Such handlers bound their own work (the plugin host's runners), so no task is counted.
+    private func runDeferred(_ stream: GRPCServerStream, _ body: (ByteBuffer, ServerCallContext, any UnaryCompletion) -> Void) {
+        guard let request = stream.unaryRequest, let context else {
+            return fail(stream, RPCError(.internal, "unary call ended without a request message"))
+        }
+        stream.unaryRequest = nil
+        stream.dequeueOne()
+        creditConsumed(stream)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        let completion = DeferredCompletion { result in
+            loopBound.eventLoop.execute { loopBound.value.deferredFinished(id, result) }
+        }
+        stream.deferred = completion
+        body(request, ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
+                                        deadline: stream.deadline, peer: peer), completion)
+    }
+
+    /// A deferred unary call's answer, on the event loop; dropped when the call has ended.
+    private func deferredFinished(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, any Error>) {
+        guard let stream = streams[id], stream.deferred != nil else { return }
+        stream.deferred = nil
+        switch result {
+        case .success(let response):
+            respond(stream, response, headers: Metadata(), trailers: Metadata(), compression: .whenNegotiated)
+        case .failure(let error):
+            fail(stream, RPCError.from(error))
+        }
+    }
+
+    /// Responses at least this large are counted against the outbound allowance.
+    static let countedResponseSize = 16 * 1024
+
+    func startTask(_ stream: GRPCServerStream,
+                   _ body: @escaping @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void) {
+        guard let context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        let eventLoop = context.eventLoop
+        let (requestStream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        stream.requests = continuation
+        let requests = RequestStream(requestStream, onConsumed: { _ in
+            eventLoop.execute { loopBound.value.requestConsumed(id) }
+        })
+        let writer = GRPCResponseWriter(handler: loopBound, streamID: id, head: stream.head, allocator: allocator)
+        let callContext = ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
+                                            deadline: stream.deadline, peer: peer)
+        let launch: @Sendable () async -> Void = {
+            let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
+            eventLoop.execute { loopBound.value.handlerFinished(id, result) }
+        }
+        runningTasks += 1
+        if inReadBatch {
+            // Started at the end of the read, unless reset first (a rapid-reset flood then
+            // creates no task at all).
+            stream.launch = launch
+            launchesDue.append(id)
+        } else {
+            stream.task = Task { await launch() }
+        }
+    }
+
+    /// Starts the tasks of the calls this read opened that are still open; a call reset in
+    /// the same read never had a task.
+    func launchDueTasks() {
+        guard !launchesDue.isEmpty else { return }
+        for id in launchesDue {
+            guard let stream = streams[id], let launch = stream.launch else {
+                runningTasks -= 1
+                continue
+            }
+            stream.launch = nil
+            stream.task = Task { await launch() }
+        }
+        launchesDue.removeAll(keepingCapacity: true)
+    }
+
     // MARK: - Called from handler tasks, on the event loop
 
     func requestConsumed(_ id: HTTP2StreamID) {
@@ -24,17 +144,16 @@ extension GRPCConnectionHandler {
     }
 
     func send(_ id: HTTP2StreamID, _ message: ByteBuffer, compressed: Bool, completion: CheckedContinuation<Void, any Error>) {
-        guard let stream = streams[id], let context else {
+        guard let stream = streams[id], context != nil else {
             return completion.resume(throwing: RPCError(.cancelled, "the call has ended"))
         }
+        // Under memory pressure a connection holding much gets no more queued for it.
+        guard stream.unflushedBytes == 0 || account.admits(message.readableBytes) else {
+            return completion.resume(throwing: RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""))
+        }
         writeResponseHeaders(stream, Metadata(), announcing: stream.head.responseEncoding)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        let size = MessagePrefix.size + message.readableBytes
-        stream.unflushedBytes += size
-        outboundBytes += size
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.written(id, size) }
-        writeFramed(stream, message, compressed: compressed, promise: promise)
+        stream.lastProgress = .now()
+        writeFramed(stream, message, compressed: compressed, promise: countedWrite(stream, message))
         scheduleFlush()
         if stream.unflushedBytes <= configuration.streamOutboundAllowance {
             completion.resume()
@@ -43,8 +162,24 @@ extension GRPCConnectionHandler {
         }
     }
 
-    func written(_ id: HTTP2StreamID, _ size: Int) {
+    /// A write promise that keeps `message` counted (on its stream, the connection and the
+    /// budget) until it is on the socket.
+    private func countedWrite(_ stream: GRPCServerStream, _ message: ByteBuffer) -> EventLoopPromise<Void>? {
+        guard let context else { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let size = MessagePrefix.size + message.readableBytes
+        stream.unflushedBytes += size
+        outboundBytes += size
+        account.charge(size)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        promise.futureResult.whenComplete { _ in loopBound.value.written(id, size) }
+        return promise
+    }
+
+    private func written(_ id: HTTP2StreamID, _ size: Int) {
         outboundBytes -= size
+        if !isClosed { account.release(size) }
         if let stream = streams[id] {
             stream.unflushedBytes -= size
             if stream.unflushedBytes <= configuration.streamOutboundAllowance, let parked = stream.parkedSend {
@@ -52,10 +187,7 @@ extension GRPCConnectionHandler {
                 parked.resume()
             }
         }
-        if readPending, outboundBytes <= configuration.connectionOutboundAllowance, let context {
-            readPending = false
-            context.read()
-        }
+        outboundDrained()
     }
 
     func setTrailers(_ id: HTTP2StreamID, _ metadata: Metadata) {
@@ -63,6 +195,7 @@ extension GRPCConnectionHandler {
     }
 
     func handlerFinished(_ id: HTTP2StreamID, _ result: Result<Void, any Error>) {
+        runningTasks -= 1
         guard let stream = streams[id] else { return }
         switch result {
         case .success: finish(stream, CallEnd(code: .ok, trailers: stream.trailers))
@@ -84,7 +217,7 @@ extension GRPCConnectionHandler {
 
     /// One length-prefixed message in one DATA frame (swift-nio-http2 splits it to the
     /// peer's frame size and holds what its flow-control window does not allow yet).
-    func writeFramed(_ stream: GRPCServerStream, _ message: ByteBuffer, compressed: Bool,
+    private func writeFramed(_ stream: GRPCServerStream, _ message: ByteBuffer, compressed: Bool,
                              promise: EventLoopPromise<Void>?) {
         var framed = allocator.buffer(capacity: MessagePrefix.size + message.readableBytes)
         framed.writeInteger(UInt8(compressed ? 1 : 0))
@@ -98,7 +231,6 @@ extension GRPCConnectionHandler {
         streams[stream.id] = nil
         stream.ended(end.code)
         releaseWindow(stream)
-        stream.timer?.cancel()
         stream.requests?.finish()
         stream.deferred?.cancel()
         stream.deferred = nil
@@ -146,9 +278,8 @@ extension GRPCConnectionHandler {
 
     /// Stops the handler's task and request stream, writing nothing.
     func abort(_ stream: GRPCServerStream, _ error: RPCError) {
-        stream.ended(error.code)
         if !isClosed { releaseWindow(stream) }
-        stream.timer?.cancel()
+        stream.ended(error.code)
         stream.requests?.finish(throwing: error)
         stream.task?.cancel()
         stream.deferred?.cancel()
@@ -156,20 +287,6 @@ extension GRPCConnectionHandler {
         if let parked = stream.parkedSend {
             stream.parkedSend = nil
             parked.resume(throwing: error)
-        }
-    }
-
-    func armDeadline(_ stream: GRPCServerStream) {
-        guard stream.timer == nil, let deadline = stream.deadline, let context else { return }
-        let remaining = max(0, (deadline - ContinuousClock.now).saturatingNanoseconds)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = stream.id
-        stream.timer = context.eventLoop.scheduleTask(in: .nanoseconds(remaining)) {
-            let handler = loopBound.value
-            guard let stream = handler.streams[id] else { return }
-            stream.timer = nil
-            handler.fail(stream, RPCError(.deadlineExceeded,
-                "deadline exceeded (timeout was \(stream.head.timeoutMicros / 1000) ms)"))
         }
     }
 
@@ -202,6 +319,7 @@ extension GRPCConnectionHandler {
         }
     }
 }
+
 /// Header blocks every call sends, built once.
 enum StaticHeaders {
     static let response = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc"),
@@ -214,7 +332,7 @@ extension WireError {
     /// The status that ends a gRPC call when one of its messages breaks a limit.
     var grpcCallError: RPCError {
         switch self {
-        case .messageTooLarge, .decompressedTooLarge, .decompressionRatio, .metadataTooLarge:
+        case .messageTooLarge, .decompressedTooLarge, .decompressionRatio, .metadataTooLarge, .tooManyMetadataEntries:
             RPCError(.resourceExhausted, description)
         default:
             RPCError(.internal, description)

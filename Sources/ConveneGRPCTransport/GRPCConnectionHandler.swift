@@ -1,4 +1,5 @@
 import ConveneRPC
+import ConveneTransport
 import ConveneWire
 import Logging
 import NIOCore
@@ -12,16 +13,20 @@ import NIOHTTP2
 /// during a read goes out with one flush at `channelReadComplete`; asynchronous handlers run
 /// as tasks and hop back here to write. HTTP/2 itself (HPACK, stream states, SETTINGS,
 /// PING, outbound flow control, rapid-reset limits) is swift-nio-http2's.
+///
+/// This file: channel events and requests. `+Responses`: handlers and what they send.
+/// `+Resources`: timers (one per connection, on the event loop's `LoopTimers`), deadlines,
+/// the message timeout, the call idle limit, the memory budget and backpressure.
 final class GRPCConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     let router: Router
+    let observer: (any ConnectionObserver)?
     let configuration: GRPCServerConfiguration
     var logger: Logger
     let allocator: ByteBufferAllocator
-    let observer: (any ConnectionObserver)?
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: GRPCServerStream] = [:]
     var connectionWindow: InboundWindow
@@ -29,17 +34,30 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var timersDue: [HTTP2StreamID] = []
     var wroteSinceFlush = false
     var flushScheduled = false
-    /// Response bytes written but not yet on the socket, over every stream.
+    /// Response bytes written but not yet on the socket, over every stream (those counted).
     var outboundBytes = 0
     var readPending = false
+    /// A turn of the event loop is arranged to resume what waited for responses to drain.
+    var drainScheduled = false
     var peer = "unknown"
-    var isClosed = false
+    private(set) var isClosed = false
     var lifecycle: GRPCConnectionLifecycle
-    var ticker: RepeatedTask?
+    /// The connection's one wake-up: lifecycle ticks, deadlines and sweeps.
+    var timer: LoopTimer?
+    var nextTick: NIODeadline?
+    var deadlines = DeadlineQueue()
+    /// This connection's part of the server's memory budget.
+    var account: BudgetAccount
+    /// Handler tasks started and not finished, cancelled ones still finishing included.
+    var runningTasks = 0
+    /// Calls opened in this read whose task starts at its end (`launchDueTasks`).
+    var launchesDue: [HTTP2StreamID] = []
+    /// Synchronous calls whose request is whole, waiting for unread responses to drain.
+    var deferredUnary = CircularBuffer<HTTP2StreamID>()
     /// The highest stream the peer opened; a GOAWAY names it.
     var lastStreamID = HTTP2StreamID.rootStream
     var draining = false
-    private static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
+    static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
     init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator,
          observer: (any ConnectionObserver)? = nil) {
@@ -53,6 +71,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         self.lifecycle = GRPCConnectionLifecycle(idleTimeout: configuration.idleTimeout.map(timeAmount),
                                                  keepaliveInterval: configuration.keepaliveInterval.map(timeAmount),
                                                  keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
+        self.account = BudgetAccount(budget: configuration.budget)
     }
 
     // MARK: - Channel events
@@ -67,8 +86,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
-    var started = false
-    func start(context: ChannelHandlerContext) {
+    private var started = false
+    private func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
@@ -77,25 +96,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             flushNow()
         }
-        if let interval = lifecycle.tickInterval {
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                loopBound.value.tick()
-            }
-        }
-    }
-
-    func tick() {
-        guard !isClosed else { return }
-        switch lifecycle.tick(now: .now(), openCalls: streams.count) {
-        case .none:
-            break
-        case .ping:
-            write(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.keepalivePing, ack: false)))
-            flushNow()
-        case .close(let reason):
-            goAway(.noError, reason, close: true)
-        }
+        startTimer(context: context)
     }
 
     /// Tells the peer no new call will be accepted (GOAWAY naming the last one that was), and
@@ -122,7 +123,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         goAway(.noError, "server is shutting down", close: false)
     }
 
-    func raiseConnectionWindow() -> Int? {
+    private func raiseConnectionWindow() -> Int? {
         let missing = configuration.connectionWindow - 65_535
         guard missing > 0 else { return nil }
         connectionWindow = InboundWindow(target: configuration.connectionWindow)
@@ -141,9 +142,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func shutDownStreams(_ error: RPCError) {
         isClosed = true
-        ticker?.cancel()
+        timer?.cancel()
+        timer = nil
         for stream in streams.values { abort(stream, error) }
         streams.removeAll()
+        deferredUnary.removeAll()
+        account.close()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -165,17 +169,19 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 abort(stream, RPCError(.cancelled, "call cancelled by the client (RST_STREAM \(code))"))
                 endedCall()
             }
+        case .windowUpdate:
+            if let stream = streams[frame.streamID] { stream.lastProgress = .now() }
         case .ping(_, ack: true):
             lifecycle.pingAcknowledged()
         default:
-            break  // SETTINGS, PING, GOAWAY, WINDOW_UPDATE: swift-nio-http2 handles them.
+            break  // SETTINGS, PING, GOAWAY: swift-nio-http2 handles them.
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBatch = false
-        for id in timersDue { if let stream = streams[id] { armDeadline(stream) } }
-        timersDue.removeAll(keepingCapacity: true)
+        launchDueTasks()
+        armDeadlines()
         flushNow()
         context.fireChannelReadComplete()
     }
@@ -188,8 +194,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 abort(stream, RPCError(.cancelled, closed.reason.map { "stream reset: \($0)" } ?? "stream closed"))
                 endedCall()
             }
-        } else if type(of: event) == GRPCConnectionEvent.self {
-            drain()
+        } else if let event = event as? GRPCConnectionEvent {
+            switch event {
+            case .drain: drain()
+            case .refuse(let reason): goAway(.enhanceYourCalm, "OVERLOADED: \(reason)", close: true)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -201,7 +210,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         if draining, streams.isEmpty, let context {
             flushNow()
             isClosed = true
-            ticker?.cancel()
+            timer?.cancel()
             context.close(promise: nil)
         }
     }
@@ -211,13 +220,174 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Holds reads while the client leaves too many response bytes unread, so that pipelined
-    /// calls cannot make the server queue responses without bound.
-    func read(context: ChannelHandlerContext) {
-        if outboundBytes > configuration.connectionOutboundAllowance {
-            readPending = true
-        } else {
-            context.read()
+    // MARK: - Requests
+
+    private func open(_ id: HTTP2StreamID, _ frame: HTTP2Frame.FramePayload.Headers) {
+        if id > lastStreamID { lastStreamID = id }
+        guard !draining else {
+            // Above the GOAWAY's last stream: never processed, safe for the client to retry.
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.refusedStream)))
+            return scheduleFlush()
+        }
+        lifecycle.callActivity(now: .now())
+        let head: GRPCRequestHead
+        switch GRPCRequestHead.parse(frame.headers) {
+        case .success(let parsed): head = parsed
+        case .failure(.malformed(let reason)):
+            logger.debug("malformed request headers", metadata: ["reason": "\(reason)"])
+            observer?.refused(.grpc, reason: .malformed)
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError)))
+            return scheduleFlush()
+        case .failure(.answer(let httpStatus, let error)):
+            return refuse(id, httpStatus: httpStatus, error, requestOpen: !frame.endStream)
+        }
+        let method: RegisteredMethod
+        switch router.admit(path: head.path, metadata: head.metadata) {
+        case .run(let found): method = found
+        case .refuse(let error):
+            if error.code == .unimplemented { router.instrumentation?.unknownMethodCalled(transport: .grpc) }
+            return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
+        }
+        let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,
+                                      window: configuration.streamWindow, now: .now())
+        if let (refusal, reason) = admissionRefusal(stream) {
+            observer?.refused(.grpc, reason: reason)
+            return refuse(id, httpStatus: 200, refusal, requestOpen: !frame.endStream)
+        }
+        account.charge(stream.metadataCost)
+        streams[id] = stream
+        noteStreamOpened()
+        if stream.deadline != nil {
+            if inReadBatch { timersDue.append(id) } else { armDeadline(stream) }
+        }
+        if case .asynchronous(let body) = method.handler { startTask(stream, body) }
+        if frame.endStream { endOfRequest(stream) }
+    }
+
+    private func receive(_ id: HTTP2StreamID, _ data: HTTP2Frame.FramePayload.Data) {
+        let size = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+        connectionWindow.received(size)
+        guard let stream = streams[id], !stream.requestClosed, case .byteBuffer(let payload) = data.data else {
+            // A call already ended (answered, refused or reset): its bytes are dropped.
+            return creditConnection(size)
+        }
+        account.charge(size)
+        guard account.admits(0) else {
+            releaseInbound(size)
+            return fail(stream, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""))
+        }
+        stream.inbound.received(size)
+        stream.addReceived(size)
+        stream.lastProgress = .now()
+        stream.deframer.append(payload)
+        var completed = false
+        do {
+            while let framed = try stream.deframer.next() {
+                completed = true
+                let message = try decode(framed, of: stream)
+                stream.messagesReceived += 1
+                if !stream.method.descriptor.kind.clientStreams && stream.messagesReceived > 1 {
+                    throw RPCError(.internal, "\(stream.method.descriptor.kind) method \(stream.method.descriptor.path) received more than one request message")
+                }
+                // Held until the handler takes it (a synchronous one: until it runs).
+                stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
+                if stream.isSynchronous {
+                    stream.unaryRequest = message
+                    stream.unaryRequestEncoding = framed.encoding.rawValue == 0 ? .identity
+                        : stream.head.requestEncoding?.messageEncoding ?? .identity
+                } else {
+                    stream.requests?.yield(message)
+                }
+            }
+        } catch let error as WireError {
+            return fail(stream, error.grpcCallError)
+        } catch {
+            return fail(stream, RPCError.from(error))
+        }
+        if stream.deframer.bufferedBytes == 0 {
+            stream.incompleteSince = nil
+        } else if completed || stream.incompleteSince == nil {
+            stream.incompleteSince = .now()
+        }
+        creditConsumed(stream)
+        if data.endStream { endOfRequest(stream) }
+    }
+
+    private func decode(_ framed: FramedMessage, of stream: GRPCServerStream) throws -> ByteBuffer {
+        switch framed.encoding.rawValue {
+        case 0:
+            return framed.bytes
+        case 1:
+            guard let encoding = stream.head.requestEncoding else {
+                throw RPCError(.internal, "a message is flagged compressed but the call named no grpc-encoding")
+            }
+            do {
+                return try MessageCompression.inflate(framed.bytes, limit: configuration.maxMessageSize,
+                                                      maxRatio: configuration.maxDecompressionRatio,
+                                                      format: encoding.format, allocator: allocator)
+            } catch {
+                throw error.grpcCallError
+            }
+        default:
+            throw RPCError(.internal, "message flag \(framed.encoding.rawValue) is neither 0 nor 1")
         }
     }
+
+    func endOfRequest(_ stream: GRPCServerStream) {
+        guard !stream.requestClosed else { return }
+        stream.requestClosed = true
+        if stream.deframer.bufferedBytes > 0 {
+            return fail(stream, RPCError(.internal, "stream ended inside a message (\(stream.deframer.bufferedBytes) bytes of it)"))
+        }
+        if stream.isSynchronous {
+            // While responses go unread, the call waits: its request is all it holds.
+            if isOverOutboundAllowance || !deferredUnary.isEmpty {
+                deferredUnary.append(stream.id)
+            } else {
+                runSynchronous(stream)
+            }
+        } else {
+            stream.requests?.finish()
+        }
+    }
+
+    /// Credits a stream's and the connection's windows for the bytes received that nothing
+    /// holds any more. A stream gets back the bytes of a message still incomplete (bounded by
+    /// the max message size, so that a message larger than its window can arrive); the
+    /// connection does not, until the message is whole and taken: its window bounds what
+    /// every call of the connection holds.
+    func creditConsumed(_ stream: GRPCServerStream) {
+        let bytes = stream.takeStreamCreditable()
+        if bytes > 0, !stream.requestClosed, let increment = stream.inbound.consumed(bytes) {
+            write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        }
+        releaseInbound(stream.takeConnectionCreditable())
+    }
+
+    /// A call that ended gives back to the connection whatever it still held.
+    func releaseWindow(_ stream: GRPCServerStream) {
+        releaseInbound(stream.takeAllUncredited())
+        account.release(stream.metadataCost)
+    }
+
+    /// Bytes held for calls were released: the budget and the connection window get them back.
+    func releaseInbound(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        account.release(bytes)
+        creditConnection(bytes)
+    }
+
+    private func creditConnection(_ bytes: Int) {
+        if let increment = connectionWindow.consumed(bytes) {
+            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+        }
+    }
+}
+
+/// Events the transport sends down a gRPC connection's pipeline.
+enum GRPCConnectionEvent: Sendable {
+    /// Accept no new call (GOAWAY), let open ones finish, then close.
+    case drain
+    /// The connection is over a limit: GOAWAY naming it, then close.
+    case refuse(String)
 }

@@ -1,3 +1,5 @@
+import ConveneRPC
+import ConveneTransport
 import ConveneWire
 
 /// Limits of the gRPC listener. Defaults match the native listener's where both have one.
@@ -19,7 +21,22 @@ public struct GRPCServerConfiguration: Sendable {
     /// Bound on inflated size / compressed size of one request message.
     public var maxDecompressionRatio = MessageCompression.defaultMaxRatio
     /// Connections accepted at once; beyond it a new one gets GOAWAY and is closed.
+    /// Superseded by `limits` when that is set (a limiter shared with the native listener).
     public var maxConnections = 16_384
+    /// Connections accepted at once from one client address.
+    public var maxConnectionsPerAddress = 256
+    /// Connections of the server, over all its listeners, in all and per client address.
+    public var limits: ConnectionLimits?
+    /// End a call whose request message has been incomplete this long (RESOURCE_EXHAUSTED).
+    public var messageTimeout: Duration? = .seconds(30)
+    /// End a call whose request is still open when nothing happened on it, either way, for
+    /// this long (RESOURCE_EXHAUSTED).
+    public var callIdleTimeout: Duration? = .seconds(120)
+    /// Handler tasks a connection may have running at once, cancelled ones still finishing
+    /// included; beyond it new calls are refused (RESOURCE_EXHAUSTED).
+    public var maxHandlerTasks = 200
+    /// The server-wide budget this listener's buffered bytes count against; nil: none.
+    public var budget: MemoryBudget?
     /// A connection with no open call for this long is closed (GOAWAY, then close).
     public var idleTimeout: Duration? = .seconds(300)
     /// Keepalive PINGs after this much silence, and how long an answer may take.

@@ -13,7 +13,6 @@ final class GRPCServerStream {
     let opened: ContinuousClock.Instant?
     var deframer: MessageDeframer
     var inbound: InboundWindow
-    var timer: Scheduled<Void>?
     var requestClosed = false
     var messagesReceived = 0
     var headersSent = false
@@ -23,13 +22,22 @@ final class GRPCServerStream {
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?
+    /// The handler's task, waiting to start at the end of the read that opened the call.
+    var launch: (@Sendable () async -> Void)?
     /// Deferred unary: how the handler answers, until it has (or the call ended first).
     var deferred: DeferredCompletion?
     var trailers = Metadata()
-    /// Flow-controlled bytes received, credited back, and held in messages a task has not
-    /// taken yet (their wire sizes, oldest first).
+    /// What the call's headers count against the memory budget while it is open.
+    let metadataCost: Int
+    /// Since when a request message has been incomplete (the message timeout counts from here).
+    var incompleteSince: NIODeadline?
+    /// When a frame of the call last arrived or a response of it last went out.
+    var lastProgress: NIODeadline
+    /// Flow-controlled bytes received, credited back to the stream and to the connection,
+    /// and held in messages a handler has not taken yet (their wire sizes, oldest first).
     private(set) var receivedBytes = 0
-    private var creditedBytes = 0
+    private var streamCredited = 0
+    private var connectionCredited = 0
     private var queuedWireSizes: [Int] = []
     private var queuedHead = 0
     private var queuedBytes = 0
@@ -39,8 +47,11 @@ final class GRPCServerStream {
     /// A handler's send waiting for `unflushedBytes` to fall.
     var parkedSend: CheckedContinuation<Void, any Error>?
 
-    init(id: HTTP2StreamID, method: RegisteredMethod, head: GRPCRequestHead, maxMessageSize: UInt32, window: Int) {
+    init(id: HTTP2StreamID, method: RegisteredMethod, head: GRPCRequestHead, maxMessageSize: UInt32, window: Int,
+         now: NIODeadline) {
         self.id = id
+        self.metadataCost = head.metadata.countedSize + head.path.utf8.count + Metadata.entryOverhead
+        self.lastProgress = now
         self.method = method
         self.head = head
         self.deadline = head.timeoutMicros == 0 ? nil
@@ -67,18 +78,29 @@ final class GRPCServerStream {
         }
     }
 
-    /// Bytes that may be credited back now: all received but the queued messages.
-    func takeCreditable() -> Int {
-        let bytes = receivedBytes - queuedBytes - creditedBytes
+    /// Bytes the stream's window may get back now: all received but the messages a handler
+    /// has not taken (the bytes of an incomplete message included, so that a message larger
+    /// than the window can arrive).
+    func takeStreamCreditable() -> Int {
+        let bytes = receivedBytes - queuedBytes - streamCredited
         guard bytes > 0 else { return 0 }
-        creditedBytes += bytes
+        streamCredited += bytes
         return bytes
     }
 
-    /// Everything not credited yet, for a call that has ended.
+    /// Bytes the connection's window may get back now: all received but the messages not
+    /// taken and the bytes of an incomplete message, which stay held until it is whole.
+    func takeConnectionCreditable() -> Int {
+        let bytes = receivedBytes - queuedBytes - deframer.bufferedBytes - connectionCredited
+        guard bytes > 0 else { return 0 }
+        connectionCredited += bytes
+        return bytes
+    }
+
+    /// Everything the connection has not had back yet, for a call that has ended.
     func takeAllUncredited() -> Int {
-        let bytes = receivedBytes - creditedBytes
-        creditedBytes = receivedBytes
+        let bytes = receivedBytes - connectionCredited
+        connectionCredited = receivedBytes
         return max(0, bytes)
     }
 

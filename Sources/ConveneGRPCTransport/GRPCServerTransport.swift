@@ -1,4 +1,5 @@
 import ConveneRPC
+import ConveneTransport
 import Logging
 import NIOCore
 import NIOHTTP2
@@ -15,6 +16,8 @@ public final class GRPCServerTransport: Sendable {
     let tls: NIOSSLContext?
     let logger: Logger
     let observer: (any ConnectionObserver)?
+    /// The connection limits, shared with the native listener when the configuration names them.
+    public let limits: ConnectionLimits
     private let state = Locked(State())
 
     private struct State {
@@ -32,21 +35,30 @@ public final class GRPCServerTransport: Sendable {
         self.group = group
         self.tls = tls
         self.logger = logger
+        self.limits = configuration.limits ?? ConnectionLimits(maxConnections: configuration.maxConnections,
+                                                                maxPerAddress: configuration.maxConnectionsPerAddress)
     }
 
     /// Starts listening; returns the bound address (port 0 picks a free port).
     @discardableResult
     public func bind(host: String, port: Int) async throws -> SocketAddress {
+        let limits = self.limits
+        let logger = self.logger
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptGuard(limits: limits, logger: logger, listener: "gRPC"))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.eventLoop.makeSucceededVoidFuture() }
-                let open = self.track(channel)
+                let refusal = self.admit(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try self.configure(channel, refuse: open > self.configuration.maxConnections)
+                    try self.configure(channel, refusal: refusal)
                 }
             }
             .bind(host: host, port: port).get()
@@ -55,12 +67,15 @@ public final class GRPCServerTransport: Sendable {
         return address
     }
 
-    private func configure(_ channel: any Channel, refuse: Bool) throws {
+    private func configure(_ channel: any Channel, refusal: String?) throws {
         let pipeline = channel.pipeline.syncOperations
         if let observer { try pipeline.addHandler(ByteCounter(transport: .grpc, observer: observer)) }
-        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+        if let tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+            try pipeline.addHandler(ALPNGuard(expected: "h2", logger: logger))
+        }
         var settings = HTTP2Settings()
-        settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: refuse ? 0 : configuration.maxConcurrentStreams))
+        settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: refusal == nil ? configuration.maxConcurrentStreams : 0))
         settings.append(HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindow))
         settings.append(HTTP2Setting(parameter: .maxFrameSize, value: 1 << 14))
         settings.append(HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderListSize))
@@ -75,29 +90,32 @@ public final class GRPCServerTransport: Sendable {
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
                                                       allocator: channel.allocator, observer: observer))
-        if refuse {
-            observer?.refused(.grpc, reason: .connectionLimit)
-            logger.warning("gRPC connection refused: at the connection limit",
-                           metadata: ["limit": "\(configuration.maxConnections)"])
+        if let refusal {
+            // GOAWAY ENHANCE_YOUR_CALM whose debug data says "OVERLOADED: " and which limit.
             channel.eventLoop.execute {
-                channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.drain)
+                channel.pipeline.fireUserInboundEventTriggered(GRPCConnectionEvent.refuse(refusal))
             }
         }
     }
 
-    /// Records a new connection; returns how many are open, this one included.
-    private func track(_ channel: any Channel) -> Int {
+    /// Records a new connection and counts it against the limits; returns why it is
+    /// refused, if it is (it is still recorded, for closing).
+    private func admit(_ channel: any Channel) -> String? {
         let id = ObjectIdentifier(channel)
+        state.withLock { $0.connections[id] = channel }
         observer?.connectionOpened(.grpc)
-        let count = state.withLock { state in
-            state.connections[id] = channel
-            return state.connections.count
-        }
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let admission = limits.admit(address: address)
+        let limits = self.limits
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            if admission == .admitted { limits.release(address: address) }
             self?.observer?.connectionClosed(.grpc)
         }
-        return count
+        guard case .refused(let reason, let kind) = admission else { return nil }
+        observer?.refused(.grpc, reason: kind)
+        logger.debug("gRPC connection refused", metadata: ["peer": "\(address)", "reason": "\(reason)"])
+        return reason
     }
 
     public var connectionCount: Int { state.withLock { $0.connections.count } }
@@ -116,12 +134,6 @@ public final class GRPCServerTransport: Sendable {
         }
         for channel in state.withLock({ Array($0.connections.values) }) { try? await channel.close() }
     }
-}
-
-/// Events the transport sends down a gRPC connection's pipeline.
-enum GRPCConnectionEvent: Sendable {
-    /// Accept no new call (GOAWAY), let open ones finish, then close.
-    case drain
 }
 
 func timeAmount(_ duration: Duration) -> TimeAmount {

@@ -27,11 +27,14 @@ public protocol UnaryCompletion: Sendable {
 
 public struct RegisteredMethod: Sendable {
     public let descriptor: MethodDescriptor
-    public let handler: MethodHandler
+    public internal(set) var handler: MethodHandler
     /// Who registered it ("builtin", or a plugin's name), for unregistering.
     public let owner: String
     /// Told how each call ends, when the router is instrumented.
     public let instrument: (any MethodInstrument)?
+    /// The scope a caller's credential must grant (`Router.require`); nil: the router lets
+    /// anyone call it (the method may still check its caller itself, as the domain's do).
+    public internal(set) var scope: String?
 }
 
 /// Maps method paths to handlers, independent of the transport, so built-in services and
@@ -40,6 +43,9 @@ public final class Router: Sendable {
     private struct Table {
         var methods: [String: RegisteredMethod] = [:]
         var services: [String: Int] = [:]  // service name -> number of methods
+        /// Service name -> the scope its callers need.
+        var scopes: [String: String] = [:]
+        var authorizer: (any CallAuthorizer)?
     }
 
     private let table = Locked(Table())
@@ -69,7 +75,8 @@ public final class Router: Sendable {
             }
             table.methods[path] = RegisteredMethod(
                 descriptor: descriptor, handler: instrumentation?.wrap(handler, for: descriptor) ?? handler, owner: owner,
-                instrument: instrumentation?.instrument(for: descriptor, owner: owner))
+                instrument: instrumentation?.instrument(for: descriptor, owner: owner),
+                scope: table.scopes[descriptor.service])
             table.services[descriptor.service, default: 0] += 1
         }
         changed()
@@ -90,23 +97,53 @@ public final class Router: Sendable {
         }
     }
 
+    /// From now on, every method of `service` (registered already or later) may be called
+    /// only with a credential the authorizer accepts for `scope` (`admit(path:metadata:)`).
+    public func require(scope: String, forService service: String) {
+        table.withLock { table in
+            table.scopes[service] = scope
+            for (path, method) in table.methods where method.descriptor.service == service {
+                table.methods[path]?.scope = scope
+            }
+        }
+    }
+
+    /// Who decides whether a credential grants a scope.
+    public func setAuthorizer(_ authorizer: any CallAuthorizer) {
+        table.withLock { $0.authorizer = authorizer }
+    }
+
+    /// The scope `service` requires, if any.
+    public func scope(ofService service: String) -> String? {
+        table.withLock { $0.scopes[service] }
+    }
+
     public enum Lookup: Sendable {
         case found(RegisteredMethod)
         case unimplemented(RPCError)
     }
 
-    /// The handler for `path`, or the UNIMPLEMENTED error naming what is unknown.
+    /// The handler for `path`, or the UNIMPLEMENTED error naming what is unknown, whoever
+    /// calls (a transport admits a call with `admit(path:metadata:)`, which checks its scope).
     public func lookup(path: String) -> Lookup {
+        lookupWithAuthorizer(path: path).0
+    }
+
+    func lookupWithAuthorizer(path: String) -> (Lookup, (any CallAuthorizer)?) {
         table.withLock { table in
-            if let method = table.methods[path] { return .found(method) }
-            guard let (service, method) = MethodDescriptor.split(path: path) else {
-                return .unimplemented(RPCError(.unimplemented, "malformed method path '\(path)' (expected /package.Service/Method)"))
-            }
-            if table.services[String(service)] == nil {
-                return .unimplemented(RPCError(.unimplemented, "unknown service \(service)"))
-            }
-            return .unimplemented(RPCError.unimplemented(method: method, service: service))
+            (Self.lookup(path, in: table), table.authorizer)
         }
+    }
+
+    private static func lookup(_ path: String, in table: Table) -> Lookup {
+        if let method = table.methods[path] { return .found(method) }
+        guard let (service, method) = MethodDescriptor.split(path: path) else {
+            return .unimplemented(RPCError(.unimplemented, "malformed method path '\(path)' (expected /package.Service/Method)"))
+        }
+        if table.services[String(service)] == nil {
+            return .unimplemented(RPCError(.unimplemented, "unknown service \(service)"))
+        }
+        return .unimplemented(RPCError.unimplemented(method: method, service: service))
     }
 
     /// Every registered method, sorted by path.
@@ -124,5 +161,22 @@ extension RPCError {
     /// does not know, and a service's for one its proto declares and it deliberately leaves out.
     public static func unimplemented(method: some StringProtocol, service: some StringProtocol) -> RPCError {
         RPCError(.unimplemented, "unknown method \(method) of service \(service)")
+    }
+}
+
+extension MethodHandler {
+    /// Runs an asynchronous handler's body as every transport does, in its task: not at all
+    /// when the call was cancelled before the task started (a call cancelled at once costs
+    /// nothing more), and with any error as the result.
+    public static func run(_ body: @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void,
+                           requests: RequestStream, writer: any ResponseWriter,
+                           context: ServerCallContext) async -> Result<Void, any Error> {
+        do {
+            try Task.checkCancellation()
+            try await body(requests, writer, context)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
     }
 }

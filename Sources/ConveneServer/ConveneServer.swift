@@ -31,6 +31,12 @@ public final class ConveneServer: Service, Sendable {
     public let store: SQLiteStore
     public let events = EventBus()
     public let plugins: PluginHost
+    /// The budget for buffered protocol data, over both listeners.
+    public let budget: MemoryBudget
+    /// The connection limits, over both listeners.
+    public let limits: ConnectionLimits
+    /// Health's watcher (handlers starved, the store), the refusals' log, memory trimming.
+    let monitor: ServerMonitor
     let logger: Logger
     private let state = Locked(RunState())
 
@@ -56,18 +62,35 @@ public final class ConveneServer: Service, Sendable {
         self.metrics = metrics
         self.router = Router(instrumentation: metrics)
         self.health = HealthService(router: router)
-        self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
+        budget = MemoryBudget(limit: configuration.maxBufferedBytes
+            ?? MemoryBudget.defaultLimit(physicalMemory: ProcessInfo.processInfo.physicalMemory))
+        limits = ConnectionLimits(maxConnections: configuration.connection.maxConnections,
+                                  maxPerAddress: configuration.connection.maxConnectionsPerAddress)
+        var native = configuration.connection
+        native.budget = budget
+        native.limits = limits
+        var grpc = configuration.grpc
+        grpc.budget = budget
+        grpc.limits = limits
+        self.transport = ServerTransport(router: router, configuration: native, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
         self.grpcTransport = configuration.grpcPort == nil ? nil
-            : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
+            : GRPCServerTransport(router: router, configuration: grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger,
                                   observer: metrics)
         self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        monitor = ServerMonitor(health: health, budget: budget, limits: limits, store: store,
+                                dataDirectory: configuration.dataDirectory, logger: logger)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try GRPCHealthService(health: health).register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)
         try ServerReflectionService(router: router, descriptors: descriptors).registerBoth(with: router)
+        // Who may call what: health and reflection are open; the benchmark needs the
+        // administrator's or an operator's credential (or --open-benchmark); every domain
+        // service checks its caller itself.
+        router.setAuthorizer(ServerAuthorizer(store: store, openBenchmark: configuration.openBenchmark))
+        router.require(scope: BenchmarkService.requiredScope, forService: BenchmarkMethods.service)
         try BenchmarkService().register(with: router)
         if configuration.enableInterop {
             try InteropService().register(with: router)
@@ -138,6 +161,8 @@ public final class ConveneServer: Service, Sendable {
         let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: .max) }
         if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
         loadPlugins()
+        monitor.publish()
+        monitor.start()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         if let grpcTransport, let grpcPort = configuration.grpcPort {
             let grpcAddress = try await grpcTransport.bind(host: configuration.host, port: grpcPort)
@@ -173,6 +198,7 @@ public final class ConveneServer: Service, Sendable {
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
         let deadline = ContinuousClock.now.advanced(by: configuration.shutdownGrace)
+        monitor.stop()
         health.shutDown()
         async let native: Void = transport.drain(grace: configuration.shutdownGrace)
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)

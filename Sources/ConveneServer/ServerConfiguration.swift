@@ -10,7 +10,12 @@ public struct ServerConfiguration: Sendable {
     public var port = 7353
     /// Where the server keeps its state; created when missing.
     public var dataDirectory = "./data"
+    /// The native listener's limits; its `maxConnections` and `maxConnectionsPerAddress`
+    /// are the server's, over both listeners.
     public var connection = ConnectionConfiguration()
+    /// The budget for buffered protocol data over every connection of both listeners
+    /// (`--max-buffered-bytes`); nil: an eighth of the machine's memory, at least 64 MiB.
+    public var maxBufferedBytes: Int? = nil
     /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
     public var grpcPort: Int? = nil
     public var grpc = GRPCServerConfiguration()
@@ -30,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// Serve convene.testing.v1.TestService, for partners testing their clients.
     public var enableInterop = false
+    /// Let anyone call the benchmark service (a lab); otherwise it needs the administrator's
+    /// credential or that of a party with the OPERATOR role.
+    public var openBenchmark = false
     /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil

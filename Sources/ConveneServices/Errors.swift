@@ -16,17 +16,6 @@ extension RuleViolation: RPCErrorConvertible {
     }
 }
 
-/// The store's own refusals (a write that breaks a rule it checks itself) reach the caller as
-/// what they are; a duplicate the services did not name is still ALREADY_EXISTS.
-extension StoreError: RPCErrorConvertible {
-    public var rpcError: RPCError {
-        switch self {
-        case .duplicate: RPCError(.alreadyExists, "a record with the same key already exists")
-        case .ruleViolated(let message): RPCError(.failedPrecondition, message)
-        }
-    }
-}
-
 /// Maps a store failure to a status: a uniqueness conflict is ALREADY_EXISTS naming `what`.
 func storeError(_ error: any Error, duplicate what: String) -> any Error {
     if case StoreError.duplicate? = error as? StoreError {

@@ -87,10 +87,14 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 public final class SQLiteStore: ConveneStore {
     let pool: DatabasePool
     let credentialVersion = CredentialVersion()
+    /// Who is told of each write's outcome, and the observations of commits (`+Health`).
+    let watchers = StoreWatchers()
 
-    /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
+    /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`. The directory
+    /// is created readable by its owner only (0700), and so is the database (0600; SQLite
+    /// gives its -wal and -shm files the database's mode).
     public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.prepareFiles(directory: directory)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -104,23 +108,20 @@ public final class SQLiteStore: ConveneStore {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+        do {
+            return try await pool.read { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw classify(error)
+        }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         do {
-            return try await pool.write { db in try body(SQLiteTransaction(db: db)) }
+            let result = try await pool.write { db in try body(SQLiteTransaction(db: db)) }
+            watchers.report(nil)
+            return result
         } catch let error as DatabaseError {
-            throw Self.storeError(error)
-        }
-    }
-
-    /// A constraint's refusal as the store's error; anything else as it is.
-    static func storeError(_ error: DatabaseError) -> any Error {
-        switch error.extendedResultCode {
-        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY: StoreError.duplicate
-        case .SQLITE_CONSTRAINT_TRIGGER: StoreError.ruleViolated(error.message ?? "a rule of the store refused the write")
-        default: error
+            throw classify(error)
         }
     }
 
@@ -132,9 +133,11 @@ public final class SQLiteStore: ConveneStore {
     /// A write transaction from a thread that may block (plugin threads).
     public func syncWrite<T>(_ body: (any StoreWriter) throws -> T) throws -> T {
         do {
-            return try pool.write { db in try body(SQLiteTransaction(db: db)) }
+            let result = try pool.write { db in try body(SQLiteTransaction(db: db)) }
+            watchers.report(nil)
+            return result
         } catch let error as DatabaseError {
-            throw Self.storeError(error)
+            throw classify(error)
         }
     }
 

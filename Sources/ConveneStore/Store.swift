@@ -107,10 +107,15 @@ public protocol StoreWriter: StoreReader {
     func insert(_ lesson: LessonRecord) throws -> LessonRecord
 }
 
-public enum StoreError: Error, Sendable {
+public enum StoreError: Error, Sendable, Equatable {
     /// A row with the same unique key exists; the transaction was rolled back.
     case duplicate
     /// The store's own check of a rule refused the write (e.g. a second Council President); the
     /// transaction was rolled back.
     case ruleViolated(String)
+    /// The disk holding the store is full: nothing of the transaction was written.
+    case full(cause: String)
+    /// The store cannot be read or written (I/O error, permissions, corruption); `cause`
+    /// says what SQLite reported.
+    case unavailable(cause: String)
 }

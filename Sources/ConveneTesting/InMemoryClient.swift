@@ -42,10 +42,10 @@ public final class InMemoryClient: CallChannel {
             call.requests.yield(request)
             call.requests.finish()
         }
-        switch router.lookup(path: path) {
-        case .unimplemented(let error):
+        switch router.admit(path: path, metadata: options.metadata) {
+        case .refuse(let error):
             call.end(with: error)
-        case .found(let method):
+        case .run(let method):
             let deadline = options.timeout.map { ContinuousClock.now.advanced(by: $0) }
             let task = Task { await call.run(method, metadata: options.metadata, deadline: deadline) }
             call.started(task, timeout: options.timeout)

@@ -56,6 +56,14 @@ public struct TestServer: Sendable {
         ConveneClient(host: "127.0.0.1", port: port, configuration: configuration)
     }
 
+    /// A new client whose calls carry the administrator's credential (the benchmark service
+    /// needs it, or an operator's).
+    public func adminClient(_ configuration: ConnectionConfiguration = ConnectionConfiguration(),
+                            tls: ClientTLS? = nil) throws -> ConveneClient {
+        ConveneClient(host: "127.0.0.1", port: port, configuration: configuration,
+                      defaultOptions: .bearer(try adminToken), tls: tls)
+    }
+
     /// Closes the server's connections and removes its data directory.
     public func stop() async {
         await server.transport.close()

@@ -23,35 +23,38 @@ public enum MessageCompression {
 
     public static func deflate(_ input: ByteBuffer, format: Format = .zlib,
                                allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var stream = z_stream()
-        let rc = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY,
-                               ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, UInt(input.readableBytes)))
-        var output = allocator.buffer(capacity: bound)
-        input.withUnsafeReadableBytes { source in
-            stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = UInt32(source.count)
-            output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { target in
-                stream.next_out = target.bindMemory(to: Bytef.self).baseAddress
-                stream.avail_out = UInt32(target.count)
-                let result = CConveneZlib.deflate(&stream, Z_FINISH)
-                precondition(result == Z_STREAM_END, "deflate with deflateBound space did not finish: \(result)")
-                return target.count - Int(stream.avail_out)
+        let output = try? ZStreamPool.with(inflating: false, format: format) { (stream) throws(WireError) -> ByteBuffer in
+            let bound = Int(deflateBound(stream, UInt(input.readableBytes)))
+            var output = allocator.buffer(capacity: bound)
+            input.withUnsafeReadableBytes { source in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
+                stream.pointee.avail_in = UInt32(source.count)
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { target in
+                    stream.pointee.next_out = target.bindMemory(to: Bytef.self).baseAddress
+                    stream.pointee.avail_out = UInt32(target.count)
+                    let result = CConveneZlib.deflate(stream, Z_FINISH)
+                    precondition(result == Z_STREAM_END, "deflate with deflateBound space did not finish: \(result)")
+                    return target.count - Int(stream.pointee.avail_out)
+                }
             }
+            return output
         }
+        guard let output = output.flatMap({ $0 }) else { preconditionFailure("zlib cannot allocate a deflate stream") }
         return output
     }
 
     /// Inflates `input`, refusing output over `limit` bytes or over `maxRatio` times the input.
     public static func inflate(_ input: ByteBuffer, limit: UInt32, maxRatio: Int = defaultMaxRatio, format: Format = .zlib,
                                allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(WireError) -> ByteBuffer {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw .badCompressedData("inflateInit failed")
+        let inflated = try ZStreamPool.with(inflating: true, format: format) { (stream) throws(WireError) -> ByteBuffer in
+            try inflate(input, into: stream, limit: limit, maxRatio: maxRatio, allocator: allocator)
         }
-        defer { inflateEnd(&stream) }
+        guard let inflated else { throw .badCompressedData("inflateInit failed") }
+        return inflated
+    }
+
+    private static func inflate(_ input: ByteBuffer, into stream: UnsafeMutablePointer<z_stream>, limit: UInt32, maxRatio: Int,
+                                allocator: ByteBufferAllocator) throws(WireError) -> ByteBuffer {
         // Saturating: a huge configured ratio must not wrap the bound around.
         let (product, overflow) = max(input.readableBytes, 64).multipliedReportingOverflow(by: max(maxRatio, 1))
         let ratioLimit = overflow ? Int.max : product
@@ -59,18 +62,18 @@ public enum MessageCompression {
         var output = allocator.buffer(capacity: min(max(input.readableBytes, 64) * 4, hardLimit + 1))
         var failure: WireError?
         input.withUnsafeReadableBytes { source in
-            stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = UInt32(clamping: source.count)  // at most a message: under 4 GiB
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
+            stream.pointee.avail_in = UInt32(clamping: source.count)  // at most a message: under 4 GiB
             while true {
                 // Room for one byte past the limit, so that overflow is detected, not truncated;
                 // never more than zlib can count in one call.
                 let room = min(max(output.writableBytes, 4096), hardLimit + 1 - output.readableBytes, Int(UInt32.max))
                 var status: Int32 = Z_OK
                 output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
-                    stream.next_out = target.bindMemory(to: Bytef.self).baseAddress
-                    stream.avail_out = UInt32(room)
-                    status = CConveneZlib.inflate(&stream, Z_NO_FLUSH)
-                    return room - Int(stream.avail_out)
+                    stream.pointee.next_out = target.bindMemory(to: Bytef.self).baseAddress
+                    stream.pointee.avail_out = UInt32(room)
+                    status = CConveneZlib.inflate(stream, Z_NO_FLUSH)
+                    return room - Int(stream.pointee.avail_out)
                 }
                 if output.readableBytes > hardLimit {
                     failure = hardLimit == Int(limit) ? .decompressedTooLarge(limit: limit) : .decompressionRatio(limit: maxRatio)
@@ -78,17 +81,17 @@ public enum MessageCompression {
                 }
                 switch status {
                 case Z_STREAM_END:
-                    if stream.avail_in != 0 { failure = .badCompressedData("trailing bytes after the compressed stream") }
+                    if stream.pointee.avail_in != 0 { failure = .badCompressedData("trailing bytes after the compressed stream") }
                     return
                 case Z_OK:
                     continue
-                case Z_BUF_ERROR where stream.avail_in == 0:
+                case Z_BUF_ERROR where stream.pointee.avail_in == 0:
                     failure = .badCompressedData("compressed stream is truncated")
                     return
                 case Z_BUF_ERROR:
                     continue
                 default:
-                    let why = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                    let why = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
                     failure = .badCompressedData(why)
                     return
                 }

@@ -70,7 +70,8 @@ public struct FrameParser: Sendable {
             return .headers(streamID: stream, metadata)
 
         case .windowUpdate:
-            try requireStream(type, stream)
+            // Stream 0: credit for the connection window (PROTOCOL.md §5).
+            guard stream <= 0x7FFF_FFFF else { throw .badStreamID(type, stream) }
             guard payload.readableBytes == 4, let increment = payload.readInteger(as: UInt32.self) else {
                 throw .malformed(type, "payload must be 4 bytes, got \(header.length)")
             }

@@ -23,10 +23,14 @@ public struct FramedMessage: Hashable, Sendable {
 /// Reassembles length-prefixed messages from the DATA payloads of one stream.
 ///
 /// The declared length is checked against `maxMessageSize` as soon as the prefix is
-/// readable, before the rest of the message is kept.
+/// readable, before the rest of the message is kept. A whole message is a slice of the
+/// bytes it came in (no copy); the bytes of an incomplete message are copied into storage
+/// of their own, so that a few bytes kept between reads never hold a whole read buffer.
 public struct MessageDeframer: Sendable {
     public var maxMessageSize: UInt32
     private var pending: ByteBuffer?
+    /// Whether `pending` is storage of our own, not a slice of someone's buffer.
+    private var owned = false
 
     public init(maxMessageSize: UInt32) {
         self.maxMessageSize = maxMessageSize
@@ -39,22 +43,36 @@ public struct MessageDeframer: Sendable {
         guard data.readableBytes > 0 else { return }
         guard var buffer = pending, buffer.readableBytes > 0 else {
             pending = data
+            owned = false
             return
         }
         pending = nil  // keep the storage uniquely referenced while appending
         buffer.writeImmutableBuffer(data)
         pending = buffer
+        owned = true  // written to: copied on write if it was shared
+    }
+
+    /// Keeps what is left of an incomplete message in storage of its own.
+    private mutating func keepIncomplete() {
+        guard !owned, let slice = pending else { return }
+        var copy = ByteBufferAllocator().buffer(capacity: slice.readableBytes)
+        copy.writeImmutableBuffer(slice)
+        pending = copy
+        owned = true
     }
 
     /// The next whole message, or nil when more bytes are needed.
     public mutating func next() throws(WireError) -> FramedMessage? {
-        guard var buffer = pending,
-              let (flag, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt32).self)
-        else { return nil }
+        guard var buffer = pending else { return nil }
+        guard let (flag, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt32).self) else {
+            keepIncomplete()
+            return nil
+        }
         guard length <= maxMessageSize else {
             throw .messageTooLarge(declared: length, limit: maxMessageSize)
         }
         guard let message = buffer.getSlice(at: buffer.readerIndex + MessagePrefix.size, length: Int(length)) else {
+            keepIncomplete()
             return nil
         }
         pending = nil  // keep the storage uniquely referenced while we slice

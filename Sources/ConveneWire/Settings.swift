@@ -10,6 +10,7 @@ public struct Settings: Hashable, Sendable {
         case acceptEncodings = 0x4
         case maxMetadataSize = 0x5
         case maxMessageSize = 0x6
+        case connectionWindowSize = 0x7
     }
 
     /// Bounds that every peer must respect when announcing `maxFrameSize`.
@@ -29,6 +30,20 @@ public struct Settings: Hashable, Sendable {
     public var maxMetadataSize: UInt32 = 16 * 1024
     /// Largest message (after decompression) the sender accepts. Default 4 MiB.
     public var maxMessageSize: UInt32 = 4 * 1024 * 1024
+    /// Bytes of DATA payload the peer may send over all streams of the connection before it
+    /// gets credit (WINDOW_UPDATE on stream 0). Default 8 MiB. Only the first SETTINGS of a
+    /// connection sets it (PROTOCOL.md §5).
+    public var connectionWindowSize: UInt32 = Self.defaultConnectionWindowSize
+
+    public static let defaultConnectionWindowSize: UInt32 = 8 * 1024 * 1024
+    /// The smallest CONNECTION_WINDOW_SIZE a peer may announce.
+    public static let minConnectionWindowSize: UInt32 = 64 * 1024
+
+    /// The largest message this side may send to a peer with these settings: its
+    /// MAX_MESSAGE_SIZE, and no more than its connection window holds with the prefix.
+    public var sendableMessageSize: Int {
+        min(Int(maxMessageSize), Int(connectionWindowSize) - 5)
+    }
 
     public init() {}
 
@@ -41,6 +56,7 @@ public struct Settings: Hashable, Sendable {
             (ID.acceptEncodings.rawValue, UInt32(acceptEncodings.rawValue)),
             (ID.maxMetadataSize.rawValue, maxMetadataSize),
             (ID.maxMessageSize.rawValue, maxMessageSize),
+            (ID.connectionWindowSize.rawValue, connectionWindowSize),
         ]
     }
 
@@ -66,6 +82,11 @@ public struct Settings: Hashable, Sendable {
             maxMetadataSize = value
         case .maxMessageSize:
             maxMessageSize = value
+        case .connectionWindowSize:
+            guard value >= Self.minConnectionWindowSize, value <= Self.maxWindowSize else {
+                throw .badSetting("CONNECTION_WINDOW_SIZE \(value) is outside \(Self.minConnectionWindowSize)...\(Self.maxWindowSize)")
+            }
+            connectionWindowSize = value
         }
     }
 }

@@ -7,6 +7,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case badStreamID(FrameType, UInt32)
     case badSetting(String)
     case metadataTooLarge(size: Int, limit: UInt32)
+    case tooManyMetadataEntries(Int, limit: UInt16)
     case messageTooLarge(declared: UInt32, limit: UInt32)
     case decompressedTooLarge(limit: UInt32)
     case decompressionRatio(limit: Int)
@@ -33,7 +34,9 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badSetting(let why):
             "bad setting: \(why)"
         case .metadataTooLarge(let size, let limit):
-            "metadata block of \(size) bytes is over MAX_METADATA_SIZE \(limit)"
+            "metadata block of \(size) bytes (counting 32 per entry) is over MAX_METADATA_SIZE \(limit)"
+        case .tooManyMetadataEntries(let count, let limit):
+            "metadata block of \(count) entries is over the limit of \(limit) entries"
         case .messageTooLarge(let declared, let limit):
             "message declares \(declared) bytes, over the limit of \(limit)"
         case .decompressedTooLarge(let limit):

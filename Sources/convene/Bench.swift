@@ -109,6 +109,7 @@ struct Bench: AsyncParsableCommand {
         options.timeout = .seconds(kind == .unary ? 30 : 600)
         if compress { options.requestCompression = .deflate; options.responseCompression = .deflate }
         let (path, body) = try await request(target, options: options)
+        try await probe(target, options: options)
         var pool: [ClientConnection] = []
         for _ in 0..<connections {
             pool.append(try await ClientConnection.connect(host: target.host, port: target.port,
@@ -172,6 +173,23 @@ struct Bench: AsyncParsableCommand {
             throw error
         } catch {
             throw fail(error)
+        }
+    }
+
+    /// One echo first: a missing or refused credential stops the run at once, with a hint,
+    /// instead of a run of nothing but errors.
+    func probe(_ client: ConveneClient, options: CallOptions) async throws {
+        guard method == nil else { return }
+        do {
+            _ = try await client.benchmark.echo([], options: options)
+        } catch let error as RPCError where error.code == .unauthenticated || error.code == .permissionDenied {
+            FileHandle.standardError.write(Data("""
+                \(error.code.name): \(error.message)
+                The benchmark service needs the administrator's credential or an operator's: pass --token-file FILE \
+                or set CONVENE_TOKEN (or start the server with --open-benchmark).
+
+                """.utf8))
+            throw ExitCode(2)
         }
     }
 

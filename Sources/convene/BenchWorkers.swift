@@ -115,7 +115,9 @@ struct BenchPlan: Sendable {
                     last = ContinuousClock.now
                 }
             } catch {
-                fail(phase, error)
+                // A call that failed before its first message still counts, once.
+                guard let counted = phase == .measured ? phase : self.phase(at: ContinuousClock.now) else { return }
+                fail(counted, error)
             }
         }
     }

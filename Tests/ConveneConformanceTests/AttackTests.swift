@@ -87,6 +87,39 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    func testCallsCancelledInTheReadThatOpenedThemNeverRunTheirHandlersAndACancelFloodIsRefused() async throws {
+        try await withServer { server, client in
+            let started = LifecycleTests.Counter()
+            let method = MethodDescriptor(service: "test.Flood", method: "Work", kind: .serverStreaming)
+            try server.server.router.register(method, .asynchronous { _, _, _ in started.add(1, ordering: .relaxed) })
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            func callThenCancel(_ range: Range<Int>) async throws {
+                try await raw.write {
+                    for i in range {
+                        let id = UInt32(2 * i + 1)
+                        $0.writeFrame(.call(streamID: id, CallStart(path: method.path)))
+                        $0.writeFrame(.data(streamID: id, .message([]), endStream: true))
+                        $0.writeFrame(.cancel(streamID: id, .cancelled))
+                    }
+                }
+            }
+            // 150 CALL-then-CANCEL in one write: the handlers of those cancelled in the read
+            // that opened them never run.
+            try await callThenCancel(0..<150)
+            try await raw.write { $0.writeFrame(.ping(9, ack: false)) }
+            while let frame = try await raw.nextFrame() { if case .ping(9, ack: true) = frame { break } }
+            XCTAssertLessThan(started.load(ordering: .relaxed), 50, "most cancelled calls never started a handler")
+            // Past 200 CANCELs within 30 s: a flood, refused.
+            try await callThenCancel(150..<300)
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertEqual(goAway(frames)?.message, "too many cancelled calls: more than 200 CANCELs within 30.0 seconds")
+            let status = try await client.health.check().status  // others are served on
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
     func testAClientThatNeverReadsGetsNoMoreThanItsWindow() async throws {
         try await withServer { server, client in
             var settings = Settings()
@@ -95,7 +128,8 @@ final class AttackTests: XCTestCase {
             try await raw.handshake(settings: settings)
             let request = try Convene_Benchmark_V1_StreamRequest.with { $0.count = 1000; $0.size = 60_000 }.serializedBytes() as [UInt8]
             try await raw.write {
-                $0.writeFrame(.call(streamID: 1, CallStart(path: BenchmarkMethods.streamFromServer.path)))
+                $0.writeFrame(.call(streamID: 1, CallStart(path: BenchmarkMethods.streamFromServer.path,
+                                                           metadata: try! server.adminCredential)))
                 $0.writeFrame(.data(streamID: 1, .message(request), endStream: true))
             }
             var received = 0
@@ -107,6 +141,17 @@ final class AttackTests: XCTestCase {
             let status = try await client.health.check().status
             XCTAssertEqual(status, .serving)
             await raw.close()
+        }
+    }
+}
+
+extension TestServer {
+    /// The administrator's credential as call metadata.
+    var adminCredential: Metadata {
+        get throws {
+            var metadata = Metadata()
+            metadata.add("authorization", "Bearer \(try adminToken)")
+            return metadata
         }
     }
 }

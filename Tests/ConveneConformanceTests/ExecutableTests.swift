@@ -8,10 +8,12 @@ final class ExecutableTests: XCTestCase {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
-    func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent(tool)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -64,10 +66,15 @@ final class ExecutableTests: XCTestCase {
 
         // call and describe, for any reflected method: JSON in, JSON out.
         let target = ["--target", "127.0.0.1:\(port)"]
-        let echo = try run("convene", target + ["call", "convene.benchmark.v1.Benchmark/UnaryEcho", "--data", #"{"payload":"aGVsbG8="}"#])
+        let admin = ["--token-file", dataDir.path + "/admin.token"]
+        let anonymousEcho = try run("convene", target + ["call", "convene.benchmark.v1.Benchmark/UnaryEcho", "--data", "{}"])
+        XCTAssertEqual(anonymousEcho.status, 2)
+        XCTAssertTrue(anonymousEcho.err.hasPrefix("UNAUTHENTICATED: "), anonymousEcho.err)
+        let echo = try run("convene", target + admin + ["call", "convene.benchmark.v1.Benchmark/UnaryEcho",
+                                                        "--data", #"{"payload":"aGVsbG8="}"#])
         XCTAssertEqual(echo.out, #"{"payload":"aGVsbG8="}"# + "\n", echo.err)
-        let stream = try run("convene", target + ["call", "convene.benchmark.v1.Benchmark/StreamFromServer",
-                                                  "-d", #"{"count":2,"size":3}"#, "--compress"])
+        let stream = try run("convene", target + admin + ["call", "convene.benchmark.v1.Benchmark/StreamFromServer",
+                                                          "-d", #"{"count":2,"size":3}"#, "--compress"])
         XCTAssertEqual(stream.out, #"{"payload":"Q0ND"}"# + "\n" + #"{"payload":"Q0ND"}"# + "\n", stream.err)
         let registered = try run("convene", target + ["--token-file", dataDir.path + "/admin.token", "call",
                                                       "convene.admin.v1.Administration/RegisterParty",
@@ -87,7 +94,7 @@ final class ExecutableTests: XCTestCase {
         // bench: closed and open loop, a fixed number of calls, one JSON object and an HTML report.
         let report = dataDir.appendingPathComponent("bench.html").path
         for mode in [["--concurrency", "4"], ["--rate", "400", "--concurrency", "8"]] {
-            let bench = try run("convene", target + ["bench", "--requests", "100", "--warmup", "0", "--json", "--html", report] + mode)
+            let bench = try run("convene", target + admin + ["bench", "--requests", "100", "--warmup", "0", "--json", "--html", report] + mode)
             XCTAssertEqual(bench.status, 0, bench.err)
             let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
             XCTAssertEqual(object["requests"] as? Int, 100, bench.out)
@@ -99,7 +106,7 @@ final class ExecutableTests: XCTestCase {
         }
         // bench on the streaming methods: each message is one operation.
         for kind in ["server-stream", "client-stream", "bidi"] {
-            let bench = try run("convene", target + ["bench", "--kind", kind, "--requests", "300", "--stream-messages", "40",
+            let bench = try run("convene", target + admin + ["bench", "--kind", kind, "--requests", "300", "--stream-messages", "40",
                                                      "--payload", "512", "--warmup", "0", "--concurrency", "3", "--json"])
             XCTAssertEqual(bench.status, 0, bench.err)
             let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
@@ -156,8 +163,11 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(plaintext.err.hasPrefix("UNAVAILABLE: "), plaintext.err)
         let untrusted = try run("convene", target + ["--tls", "health", "--timeout", "2"])
         XCTAssertEqual(untrusted.status, 2, "the system's CAs do not trust the test CA")
+        // The credential from the environment, as every subcommand takes it.
+        let token = try String(contentsOf: dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
         let bench = try run("convene", target + ["--ca", pki.caPath, "bench", "--requests", "50", "--warmup", "0", "--json",
-                                                 "--connections", "2", "--concurrency", "4"])
+                                                 "--connections", "2", "--concurrency", "4"],
+                            environment: ["CONVENE_TOKEN": token.trimmingCharacters(in: .whitespacesAndNewlines)])
         XCTAssertEqual(bench.status, 0, bench.err)
         let object = try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as? [String: Any] ?? [:]
         XCTAssertEqual(object["requests"] as? Int, 50, bench.out)

@@ -221,6 +221,21 @@ final class InteropTests: XCTestCase {
         }
     }
 
+    func testBinaryInitialAndASCIITrailingMetadataAreEchoedToo() async throws {
+        try await withServer { _, client in
+            var options = CallOptions()
+            options.metadata.add(InteropService.echoInitialKey + "-bin", binary: [0, 1, 0xfe, 0xff])
+            options.metadata.add(InteropService.echoTrailingASCIIKey, "trailing text")
+            options.metadata.add(InteropService.echoTrailingASCIIKey, "twice")
+            let unary = try await client.unaryWithMetadata(T.unaryCall, Convene_Testing_V1_SimpleRequest.with {
+                $0.responseSize = 1
+            }, as: Convene_Testing_V1_SimpleResponse.self, options: options)
+            XCTAssertEqual(unary.headers.binary(InteropService.echoInitialKey + "-bin"), [0, 1, 0xfe, 0xff])
+            XCTAssertEqual(unary.trailers.filter { $0.key == InteropService.echoTrailingASCIIKey }.map(\.value),
+                           [.string("trailing text"), .string("twice")])
+        }
+    }
+
     func testStatusCodeAndMessage() async throws {
         try await withServer { _, client in
             let status = Convene_Testing_V1_EchoStatus.with { $0.code = 2; $0.message = "test status message" }

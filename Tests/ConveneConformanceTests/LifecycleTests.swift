@@ -17,10 +17,13 @@ final class LifecycleTests: XCTestCase {
         func load(ordering: AtomicLoadOrdering) -> Int { value.load(ordering: .sequentiallyConsistent) }
     }
 
-    func registerWaiter(on server: TestServer) throws -> (MethodDescriptor, Counter) {
+    /// The counter counts cancellations seen by the handler; `started` counts handlers that ran
+    /// (a call cancelled before its handler started never runs it: PROTOCOL.md §2.6).
+    func registerWaiter(on server: TestServer, started: Counter = Counter()) throws -> (MethodDescriptor, Counter) {
         let method = MethodDescriptor(service: "test.Waiter", method: "Wait", kind: .bidirectional)
         let cancellations = Counter()
         try server.server.router.register(method, .asynchronous { requests, _, _ in
+            started.add(1, ordering: .relaxed)
             do {
                 try await Task.sleep(for: .seconds(60))
             } catch {
@@ -48,9 +51,12 @@ final class LifecycleTests: XCTestCase {
     func testClientCancellationReachesTheHandler() async throws {
         let server = try await TestServer.start()
         let client = server.client()
-        let (method, cancellations) = try registerWaiter(on: server)
+        let started = Counter()
+        let (method, cancellations) = try registerWaiter(on: server, started: started)
         let call = try await client.makeCall(path: method.path)
         try await call.send(ByteBuffer(string: "hello"))
+        let running = await eventually { started.load(ordering: .relaxed) == 1 }
+        XCTAssertTrue(running)
         call.cancel()
         let end = await call.end
         XCTAssertEqual(end.code, .cancelled)
@@ -59,7 +65,8 @@ final class LifecycleTests: XCTestCase {
 
         // Cancelling the awaiting task cancels a unary call too.
         let task = Task { try await client.unary(path: method.path, request: ByteBuffer()) }
-        try await Task.sleep(for: .milliseconds(50))
+        let second = await eventually { started.load(ordering: .relaxed) == 2 }
+        XCTAssertTrue(second)
         task.cancel()
         await assertRPCError(.cancelled) { try await task.value }
         let secondCancelled = await eventually { cancellations.load(ordering: .relaxed) == 2 }
@@ -81,7 +88,8 @@ final class LifecycleTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(50))
         let shutdown = Task { await server.server.shutDown() }
 
-        guard case .goAway(let goAway)? = try await raw.nextInteresting() else { return XCTFail("expected GOAWAY") }
+        let first = try await raw.nextInteresting()
+        guard case .goAway(let goAway)? = first else { return XCTFail("expected GOAWAY, got \(String(describing: first))") }
         XCTAssertEqual(goAway.code, .noError)
         XCTAssertEqual(goAway.lastStreamID, 1)
         // A call opened after the GOAWAY is not processed: no answer comes for stream 3.

@@ -221,7 +221,9 @@ final class RobustnessTests: XCTestCase {
     }
 
     func testSlowReaderDoesNotStallOtherCallsOnTheConnection() async throws {
-        try await withServer { _, client in
+        try await withServer { server, _ in
+            let client = try server.adminClient()
+            defer { Task { await client.close() } }
             // 2,000 messages of 64 KB that nobody reads: far more than the 1 MiB window.
             let stalled = try await client.benchmark.streamFromServer(count: 2000, size: 64_000)
             try await Task.sleep(for: .milliseconds(100))

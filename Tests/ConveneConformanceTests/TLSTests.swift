@@ -21,10 +21,12 @@ final class TLSTests: XCTestCase {
         }
     }
 
+    /// A client whose calls carry the administrator's credential (the benchmark needs one).
     func client(_ server: TestServer, host: String = "127.0.0.1", _ tls: ClientTLS?) -> ConveneClient {
         var configuration = ConnectionConfiguration()
         configuration.handshakeTimeout = .seconds(5)
-        return ConveneClient(host: host, port: server.port, configuration: configuration, tls: tls)
+        let options = (try? server.adminToken).map { CallOptions.bearer($0) } ?? CallOptions()
+        return ConveneClient(host: host, port: server.port, configuration: configuration, defaultOptions: options, tls: tls)
     }
 
     /// A healthy TLS client, to show the server still serves after a refusal.

@@ -33,7 +33,7 @@ final class FaultClassificationTests: XCTestCase {
             (.frameOnClosedStream(.cancel, 1), .ignore),
             (.callAfterGoAway(7), .ignore),
             (.tooManyStreams(9, limit: 100), .endCall(.resourceExhausted)),
-            (.unknownMethod(1, RPCError(.unimplemented, "unknown service a.B")), .endCall(.unimplemented)),
+            (.methodRefused(1, RPCError(.unimplemented, "unknown service a.B")), .endCall(.unimplemented)),
             (.dataAfterHalfClose(1), .endCall(.internal)),
             (.tooManyRequests(1, method), .endCall(.internal)),
             (.missingRequest(1, .unary), .endCall(.internal)),

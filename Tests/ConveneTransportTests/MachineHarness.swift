@@ -42,6 +42,9 @@ struct MachineHarness {
         configuration.minPingInterval = .seconds(1)
         configuration.maxPingStrikes = 5
         configuration.settings.maxConcurrentStreams = 4
+        // Off unless a test is about them (ResourceTests), so wake-ups stay the ones a test names.
+        configuration.messageTimeout = nil
+        configuration.callIdleTimeout = nil
         return configuration
     }
 

@@ -1,10 +1,12 @@
+import ConveneTesting
 import ConveneWire
 import Foundation
 import NIOCore
 import XCTest
 
 /// The annotated hex examples in Docs/PROTOCOL.md are decoded and re-encoded here, so the
-/// document and the code cannot drift. Run with CONVENE_PRINT_DOC_EXAMPLES=1 to print them.
+/// document and the code cannot drift (and replayed against a real server in
+/// ConveneConformanceTests' ProtocolDocServerTests). Run with CONVENE_PRINT_DOC_EXAMPLES=1 to print them.
 final class ProtocolDocTests: XCTestCase {
     struct Example {
         let name: String
@@ -22,8 +24,6 @@ final class ProtocolDocTests: XCTestCase {
     static let examples: [Example] = {
         var requestID = Metadata()
         requestID.add("x-request-id", "42")
-        var trailers = Metadata()
-        trailers.add("x-trace-bin", binary: [0xCA, 0xFE])
         return [
             Example(name: "unary: client to server", preface: .current, frames: [
                 .settings(Settings()),
@@ -43,10 +43,9 @@ final class ProtocolDocTests: XCTestCase {
                 .windowUpdate(streamID: 3, increment: 524_288),
             ]),
             Example(name: "server streaming: server to client", preface: nil, frames: [
-                .headers(streamID: 3, requestID),
                 .data(streamID: 3, message([0x0A, 0x03, 0x43, 0x43, 0x43]), endStream: false),
                 .data(streamID: 3, message([0x0A, 0x03, 0x43, 0x43, 0x43]), endStream: false),
-                .end(streamID: 3, CallEnd(code: .ok, trailers: trailers)),
+                .end(streamID: 3, CallEnd(code: .ok)),
             ]),
             Example(name: "errors and connection management", preface: nil, frames: [
                 // What a server answers a CALL for /x/M (PROTOCOL.md §6, unknown methods).
@@ -66,38 +65,6 @@ final class ProtocolDocTests: XCTestCase {
         return buffer
     }
 
-    /// The ```hex blocks of the document, by the title on their first comment line.
-    static func documentBlocks() throws -> [String: [UInt8]] {
-        let doc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Docs/PROTOCOL.md")
-        let text = try String(contentsOf: doc, encoding: .utf8)
-        var blocks: [String: [UInt8]] = [:]
-        var current: (title: String, bytes: [UInt8])?
-        var inBlock = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("```hex") { inBlock = true; current = nil; continue }
-            if inBlock && line.hasPrefix("```") {
-                if let current { blocks[current.title] = current.bytes }
-                inBlock = false
-                continue
-            }
-            guard inBlock else { continue }
-            let parts = line.split(separator: "#", maxSplits: 1)
-            let hex = line.hasPrefix("#") ? "" : String(parts.first ?? "")
-            if current == nil, line.hasPrefix("# ") {
-                current = (String(line.dropFirst(2)), [])
-                continue
-            }
-            for token in hex.split(separator: " ") {
-                guard let byte = UInt8(token, radix: 16), token.count == 2 else {
-                    throw NSError(domain: "PROTOCOL.md", code: 1, userInfo: [NSLocalizedDescriptionKey: "bad hex '\(token)' in: \(line)"])
-                }
-                current?.bytes.append(byte)
-            }
-        }
-        return blocks
-    }
-
     func testDocumentExamplesDecodeAndReEncode() throws {
         if ProcessInfo.processInfo.environment["CONVENE_PRINT_DOC_EXAMPLES"] != nil {
             for example in Self.examples {
@@ -105,7 +72,7 @@ final class ProtocolDocTests: XCTestCase {
                 print(Self.encode(example).readableBytesView.map { String(format: "%02x", $0) }.joined(separator: " "))
             }
         }
-        let blocks = try Self.documentBlocks()
+        let blocks = try ProtocolDocument.hexBlocks()
         for example in Self.examples {
             guard let bytes = blocks[example.name] else {
                 XCTFail("Docs/PROTOCOL.md has no ```hex block titled '# \(example.name)'")

@@ -113,9 +113,17 @@ class InteropTests(unittest.TestCase):
         self.assertIn(("x-grpc-test-echo-trailing-bin", b"\xab\xab\xab"), call.trailing_metadata())
 
     def test_binary_initial_and_ascii_trailing_metadata_are_echoed(self):
-        metadata = (("x-grpc-test-echo-initial", "plain"), ("x-grpc-test-echo-trailing-bin", bytes(range(256))))
+        metadata = (("x-grpc-test-echo-initial", "plain"), ("x-grpc-test-echo-trailing-bin", bytes(range(256))),
+                    ("x-grpc-test-echo-initial-bin", b"\x00\xff"), ("x-grpc-test-echo-trailing", "ascii trailer"))
         _, call = self.stub.UnaryCall.with_call(messages_pb2.SimpleRequest(), metadata=metadata, timeout=10)
         self.assertIn(("x-grpc-test-echo-trailing-bin", bytes(range(256))), call.trailing_metadata())
+        self.assertIn(("x-grpc-test-echo-initial-bin", b"\x00\xff"), call.initial_metadata())
+        self.assertIn(("x-grpc-test-echo-trailing", "ascii trailer"), call.trailing_metadata())
+        request = messages_pb2.StreamingOutputCallRequest(response_parameters=[messages_pb2.ResponseParameters(size=3)])
+        call = self.stub.FullDuplexCall(iter([request]), metadata=metadata, timeout=10)
+        self.assertEqual([len(r.payload.body) for r in call], [3])
+        self.assertIn(("x-grpc-test-echo-initial-bin", b"\x00\xff"), call.initial_metadata())
+        self.assertIn(("x-grpc-test-echo-trailing", "ascii trailer"), call.trailing_metadata())
 
     def test_status_code_and_message(self):
         message = "test status message"

@@ -9,6 +9,9 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// Health checking, modelled on grpc.health.v1. Answers without credentials.
+///
+/// The server as a whole ("") is NOT_SERVING only when it cannot serve: shutting down,
+/// request handlers starved, the store failing. "convene.store" reports the store.
 
 import SwiftProtobuf
 
@@ -42,6 +45,10 @@ public nonisolated struct Convene_Health_V1_HealthCheckResponse: Sendable {
   // methods supported on all messages.
 
   public var status: Convene_Health_V1_HealthCheckResponse.ServingStatus = .unknown
+
+  /// Why, when the status is not SERVING, or what is degraded while serving (e.g. "the
+  /// store is full: writes answer RESOURCE_EXHAUSTED"). Empty when all is well.
+  public var message: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -128,7 +135,7 @@ nonisolated extension Convene_Health_V1_HealthCheckRequest: SwiftProtobuf.Messag
 
 nonisolated extension Convene_Health_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}message\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -137,6 +144,7 @@ nonisolated extension Convene_Health_V1_HealthCheckResponse: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       default: break
       }
     }
@@ -146,11 +154,15 @@ nonisolated extension Convene_Health_V1_HealthCheckResponse: SwiftProtobuf.Messa
     if self.status != .unknown {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
     }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Health_V1_HealthCheckResponse, rhs: Convene_Health_V1_HealthCheckResponse) -> Bool {
     if lhs.status != rhs.status {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

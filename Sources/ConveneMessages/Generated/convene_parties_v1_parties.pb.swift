@@ -122,6 +122,10 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
   /// Runs the server: registers parties, issues and revokes credentials, loads plugins.
   /// Never combined with another role; its credential serves for administration only.
   case administrator // = 4
+
+  /// Operates the server: may call the benchmark service (load tests). No part in
+  /// the consultations.
+  case `operator` // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -135,6 +139,7 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
     case 2: self = .councilMember
     case 3: self = .secretariatStaff
     case 4: self = .administrator
+    case 5: self = .operator
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -146,6 +151,7 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
     case .councilMember: return 2
     case .secretariatStaff: return 3
     case .administrator: return 4
+    case .operator: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -157,6 +163,7 @@ public nonisolated enum Convene_Parties_V1_Role: SwiftProtobuf.Enum, Swift.CaseI
     .councilMember,
     .secretariatStaff,
     .administrator,
+    .operator,
   ]
 
 }
@@ -189,7 +196,7 @@ nonisolated extension Convene_Parties_V1_PartyKind: SwiftProtobuf._ProtoNameProv
 }
 
 nonisolated extension Convene_Parties_V1_Role: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}COUNCIL_PRESIDENT\0\u{1}COUNCIL_MEMBER\0\u{1}SECRETARIAT_STAFF\0\u{1}ADMINISTRATOR\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLE_UNSPECIFIED\0\u{1}COUNCIL_PRESIDENT\0\u{1}COUNCIL_MEMBER\0\u{1}SECRETARIAT_STAFF\0\u{1}ADMINISTRATOR\0\u{1}OPERATOR\0")
 }
 
 nonisolated extension Convene_Parties_V1_Party: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -50,6 +50,12 @@ extension ClientConnectionHandler {
         guard nextStreamID <= 0x7FFF_FFFF else {
             return fail(stream, notProcessed: "stream ids exhausted on this connection")
         }
+        // The server would close the connection over metadata it cannot take: refuse the one call.
+        let metadata = pending.options.metadata
+        guard metadata.count <= Int(Metadata.maxEntries), metadata.countedSize <= Int(peerSettings.maxMetadataSize) else {
+            return complete(stream, CallEnd(code: .invalidArgument, message:
+                "call metadata of \(metadata.count) entries counts \(metadata.countedSize) bytes, over the server's MAX_METADATA_SIZE \(peerSettings.maxMetadataSize) (or \(Metadata.maxEntries) entries)"))
+        }
         stream.id = nextStreamID
         nextStreamID += 2
         streams[stream.id] = stream
@@ -100,9 +106,9 @@ extension ClientConnectionHandler {
         }
         let outbound: OutboundMessage<CheckedContinuation<Void, any Error>>
         if var payload = message {
-            guard payload.readableBytes <= Int(peerSettings.maxMessageSize) else {
+            guard payload.readableBytes <= peerSettings.sendableMessageSize else {
                 completion?.resume(throwing: RPCError(.resourceExhausted,
-                    "request of \(payload.readableBytes) bytes is over the server's max message size \(peerSettings.maxMessageSize)"))
+                    "request of \(payload.readableBytes) bytes is over the server's max message size \(peerSettings.sendableMessageSize)"))
                 return
             }
             var encoding = MessageEncoding.identity
@@ -114,26 +120,51 @@ extension ClientConnectionHandler {
         } else {
             outbound = .halfClose(completion: completion)
         }
-        let step = stream.send.send(outbound, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
-                                    output: &output)
-        if case .sent(let completed?) = step { schedule.complete(completed, writable: context?.channel.isWritable ?? true) }
-        flushSoon()
-    }
-
-    /// Sends what the window now allows of the stream's queue.
-    func sendQueued(_ stream: ClientStream) {
-        while case .sent(let completed) = stream.send.sendNext(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
-                                                                 output: &output) {
-            if let completed { schedule.complete(completed, writable: context?.channel.isWritable ?? true) }
+        switch stream.send.send(outbound, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
+                                connection: &connectionSend, output: &output) {
+        case .sent(let completed?): schedule.complete(completed, writable: context?.channel.isWritable ?? true)
+        case .blockedOnConnection: connectionSend.block(stream.id)
+        case .sent(nil), .waiting: break
         }
         flushSoon()
     }
 
+    /// Sends what the windows now allow of the stream's queue; false when it still waits for
+    /// room in the connection window (`retrying`: at the head of that line, where it stays).
+    @discardableResult
+    func sendQueued(_ stream: ClientStream, retrying: Bool = false) -> Bool {
+        defer { flushSoon() }
+        while true {
+            switch stream.send.sendNext(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
+                                        connection: &connectionSend, output: &output, retrying: retrying) {
+            case .sent(let completed):
+                if let completed { schedule.complete(completed, writable: context?.channel.isWritable ?? true) }
+            case .waiting:
+                return true
+            case .blockedOnConnection:
+                if retrying { connectionSend.stillBlocked(stream.id) } else { connectionSend.block(stream.id) }
+                return false
+            }
+        }
+    }
+
+    /// Calls waiting for room in the connection window go, oldest first, while they fit.
+    func resumeBlocked() {
+        while let id = connectionSend.nextBlocked() {
+            guard let stream = streams[id] else { continue }
+            if !sendQueued(stream, retrying: true) { break }
+        }
+    }
+
     /// The application took a response message: credit to give back, if due.
     func consumed(_ stream: ClientStream) {
-        guard streams[stream.id] != nil, let credit = stream.inbound.consumedOne() else { return }
-        output.withBuffer { $0.writeFrame(.windowUpdate(streamID: stream.id, increment: credit)) }
-        flushSoon()
+        guard streams[stream.id] != nil else { return }
+        let (credit, released) = stream.inbound.consumedOne()
+        if let credit {
+            output.withBuffer { $0.writeFrame(.windowUpdate(streamID: stream.id, increment: credit)) }
+            flushSoon()
+        }
+        releaseInbound(released)
     }
 
     // MARK: - Ending
@@ -165,8 +196,11 @@ extension ClientConnectionHandler {
         stream.end = end
         if stream.id != 0 { streams[stream.id] = nil }
         stream.timer?.cancel()
+        releaseInbound(stream.inbound.releaseAll())
         let error = RPCError(end.code == .ok ? .internal : end.code, "the call has ended: \(end.message)")
-        for message in stream.send.removeAll() { message.completion?.resume(throwing: error) }
+        let hadReserved = stream.send.queuedBytes > 0
+        for message in stream.send.removeAll(connection: &connectionSend) { message.completion?.resume(throwing: error) }
+        if hadReserved { resumeBlocked() }
         stream.headersPromise.succeed(stream.headers ?? Metadata())
         switch stream.receiver {
         case .single(let continuation):

@@ -29,6 +29,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         didSet { status.usable.store(state == .active, ordering: .relaxed) }
     }
     var peerSettings = Settings()
+    /// What the server lets us send over all streams; the default until its SETTINGS come.
+    var connectionSend = ConnectionSendWindow(window: Settings.defaultConnectionWindowSize)
+    /// What we let the server send over all streams.
+    var connectionReceive: ConnectionReceiveWindow
     private var reader: FrameReader
     var output: FrameOutput
     var schedule = OutboundSchedule()
@@ -51,6 +55,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         self.handshake = eventLoop.makePromise()
         self.allocator = allocator
         self.output = FrameOutput(allocator: allocator)
+        self.connectionReceive = ConnectionReceiveWindow(window: configuration.settings.connectionWindowSize)
     }
 
     var isUsable: Bool { state == .active }
@@ -159,6 +164,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
             peerSettings = settings
             output.withBuffer { $0.writeFrame(.settingsAck) }
             if state == .awaitingSettings {
+                connectionSend.setInitial(settings.connectionWindowSize, assumed: Settings.defaultConnectionWindowSize)
                 state = .active
                 handshakeTimer?.cancel()
                 handshake.succeed(())
@@ -188,6 +194,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
                 return complete(stream, CallEnd(code: .internal, message: "call ended inside a response message"))
             }
             complete(stream, end)
+        case .windowUpdate(0, let increment):
+            guard connectionSend.grant(increment) else {
+                return connectionError(.flowControlError, "WINDOW_UPDATE on stream 0 overflows the connection window")
+            }
+            resumeBlocked()
         case .windowUpdate(let id, let increment):
             guard let stream = streams[id] else { return }
             guard stream.send.grant(increment) else {
@@ -200,7 +211,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     }
 
     private func receiveData(streamID id: UInt32, payload: ByteBuffer) {
-        guard let stream = streams[id] else { return }
+        guard connectionReceive.receive(payload.readableBytes) else {
+            return connectionError(.flowControlError, "DATA past the connection's flow-control window")
+        }
+        guard let stream = streams[id] else { return releaseInbound(payload.readableBytes) }
         guard stream.inbound.accept(payload) else {
             return connectionError(.flowControlError, "stream \(id) sent past its flow-control window")
         }
@@ -228,6 +242,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         }
     }
 
+    /// Response bytes left the connection window: credit on stream 0 when it is due.
+    func releaseInbound(_ bytes: Int) {
+        guard let credit = connectionReceive.release(bytes) else { return }
+        output.withBuffer { $0.writeFrame(.windowUpdate(streamID: 0, increment: credit)) }
+        flushSoon()
+    }
+
     // MARK: - Connection lifecycle
 
     /// The server broke the protocol: tell it why (GOAWAY), and end every call.
@@ -251,7 +272,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         for (id, stream) in streams where id > goAway.lastStreamID {
             streams[id] = nil
             stream.timer?.cancel()
-            for message in stream.send.removeAll() { message.completion?.resume(throwing: CallNotProcessed(reason: reason)) }
+            for message in stream.send.removeAll(connection: &connectionSend) {
+                message.completion?.resume(throwing: CallNotProcessed(reason: reason))
+            }
             fail(stream, notProcessed: reason)
         }
         closeIfDone()

@@ -14,18 +14,37 @@ public enum ServerConnectionEvent: Sendable {
 ///
 /// It turns bytes into frames (`FrameReader`), feeds them to the machine with the time, and
 /// does what the machine answers: writes its output, runs synchronous handlers inline,
-/// starts and cancels handler tasks, keeps one wake-up timer, closes. Everything runs on
-/// the connection's event loop. The frames produced while handling a read go out in one
-/// write and one flush at `channelReadComplete`; asynchronous handlers hop back here to write.
-final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
+/// starts and cancels handler tasks, keeps one wake-up timer (on the event loop's shared
+/// `LoopTimers`), closes. Everything runs on the connection's event loop. The frames
+/// produced while handling a read go out in one write and one flush at
+/// `channelReadComplete`; asynchronous handlers hop back here to write.
+///
+/// Backpressure: while the client leaves more than `maxOutboundBuffered` response bytes
+/// unread, the handler stops parsing (what it read stays in the `FrameReader`) and stops
+/// asking the channel to read; it starts again once the socket drains.
+final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     typealias Machine = ServerConnectionStateMachine<CheckedContinuation<Void, any Error>>
 
-    /// A running asynchronous handler: its request stream's sink and its task.
+    /// An asynchronous handler: until the end of the read batch that opened its call, the
+    /// call and what came for it meanwhile (nothing else is made for it yet); then its
+    /// request stream's sink and its task.
     private struct RunningHandler {
-        let requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+        var pending: AsynchronousCall?
+        var early: [ByteBuffer] = []
+        var requestsEnded = false
+        var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var task: Task<Void, Never>?
+
+        mutating func deliver(_ message: ByteBuffer) {
+            if let requests { requests.yield(message) } else { early.append(message) }
+        }
+
+        mutating func finish() {
+            if let requests { requests.finish() } else { requestsEnded = true }
+        }
     }
 
     let configuration: ConnectionConfiguration
@@ -38,8 +57,22 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     private var running: [UInt32: RunningHandler] = [:]
     /// Deferred unary calls handed to their handlers and not answered yet.
     private var deferred: [UInt32: DeferredCompletion] = [:]
-    private var wakeUp: Scheduled<Void>?
+    /// Calls opened in this read batch whose task starts at its end, unless cancelled first:
+    /// a CALL-then-CANCEL flood then creates no task at all.
+    private var launchesDue: [UInt32] = []
+    private var wakeUp: LoopTimer?
     private var context: ChannelHandlerContext?
+    /// Parsing and reading stopped because the client does not read its responses.
+    private var paused = false
+    /// The channel asked to read while paused.
+    private var readPending = false
+    /// Frames are being fed to the machine (resuming must wait for the end of it).
+    private var parsing = false
+    /// CALL frames handled in this turn of the event loop; past `maxCallsPerTurn` the
+    /// connection yields to the others on its loop until the next turn.
+    private var callsThisTurn = 0
+    private var yielding = false
+    static let maxCallsPerTurn = 64
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
     private var readTime: ContinuousClock.Instant
     /// Why this connection is refused as soon as it starts (too many connections).
@@ -77,6 +110,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
+        // The timer holds the handler until `stop` lets go of it.
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        wakeUp = LoopTimer(on: context.eventLoop) { loopBound.value.wokeUp() }
         machine.start(now: clock.now(), refusal: refusal)
         afterInput()
     }
@@ -104,19 +140,33 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard machine.isReading else { return }
-        let now = clock.now()
-        readTime = now
+        guard !paused else { return reader.keep(&bytes) }
+        readTime = clock.now()
         schedule.inReadBatch = true
+        parse(&bytes)
+    }
+
+    /// Feeds the machine the frames `bytes` completes (with what the reader kept), until the
+    /// connection closes or the client's unread responses make it pause.
+    private func parse(_ bytes: inout ByteBuffer) {
+        let now = readTime
+        parsing = true
+        defer { parsing = false }
         do {
             let remainder = try reader.read(&bytes) { event in
                 switch event {
-                case .preface(let preface): machine.receivePreface(preface, now: now)
-                case .frame(let frame): machine.receive(frame, now: now)
+                case .preface(let preface):
+                    machine.receivePreface(preface, now: now)
+                case .frame(let frame):
+                    if case .call = frame { callsThisTurn += 1 }
+                    machine.receive(frame, now: now)
                 }
                 performActions()
-                return machine.isReading
+                if machine.isReading, machine.shouldPauseReading { pause() }
+                if machine.isReading, callsThisTurn >= Self.maxCallsPerTurn { yieldTurn() }
+                return machine.isReading && !paused
             }
-            machine.readParsed(remainder, now: now)
+            if !paused { machine.readParsed(remainder, now: now) }
         } catch {
             logger.debug("protocol error", metadata: ["error": "\(error)"])
             machine.receiveError(error, now: now)
@@ -125,15 +175,95 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        callsThisTurn = 0
         schedule.inReadBatch = false
+        launchDueHandlers()
         machine.readComplete()
         performActions()
-        context.writeAndFlush(machine.takeOutput())
+        write(machine.takeOutput())
         context.fireChannelReadComplete()
+    }
+
+    // MARK: - Backpressure
+
+    /// Holds the channel's reads while paused.
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func pause() {
+        guard !paused else { return }
+        paused = true
+        machine.readingPaused()
+    }
+
+    /// A connection that opens calls by the thousand in one read (a CALL-then-CANCEL flood)
+    /// takes its turns like the others: it stops parsing here, and goes on at the next turn
+    /// of the event loop, after the other connections' events.
+    private func yieldTurn() {
+        guard !yielding, let context else { return }
+        yielding = true
+        pause()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            handler.yielding = false
+            handler.callsThisTurn = 0
+            guard handler.paused, handler.machine.isReading, !handler.machine.shouldPauseReading,
+                  handler.context?.channel.isWritable ?? false else { return }
+            handler.resume()
+        }
+    }
+
+    /// Writes and flushes `buffers`, then notes what waits in the socket's queue.
+    private func write(_ buffers: [ByteBuffer]) {
+        guard let context else { return }
+        let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
+        context.writeAndFlush(buffers)
+        noteChannelPending(wrote: bytes)
+    }
+
+    /// Reads the socket's queue when it may hold much (a large write, a queue already
+    /// non-empty, or the channel over its high-water mark); pauses or resumes reading.
+    private func noteChannelPending(wrote bytes: Int) {
+        guard let channel = context?.channel else { return }
+        if bytes >= 64 * 1024 || machine.channelPending > 0 || !channel.isWritable {
+            let pending = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            machine.channelPendingChanged(pending)
+        }
+        if machine.shouldPauseReading || !channel.isWritable {
+            pause()
+        } else if paused, !parsing, !yielding {
+            resume()
+        }
+    }
+
+    /// The client reads again: parse what was kept, then read from the socket again.
+    private func resume() {
+        paused = false
+        readTime = clock.now()
+        schedule.inReadBatch = true
+        var nothing = ByteBuffer()
+        parse(&nothing)
+        schedule.inReadBatch = false
+        launchDueHandlers()
+        machine.readComplete()
+        performActions()
+        let output = machine.takeOutput()
+        if !output.isEmpty { write(output) }
+        if !paused, readPending, let context {
+            readPending = false
+            context.read()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { schedule.resumeParked() }
+        noteChannelPending(wrote: 0)
         context.fireChannelWritabilityChanged()
     }
 
@@ -161,7 +291,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
 
     func flushCollectedOutput() {
         schedule.flushStarted()
-        context?.writeAndFlush(machine.takeOutput())
+        write(machine.takeOutput())
     }
 
     private func performActions() {
@@ -174,13 +304,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
             case .runDeferred(let call):
                 runDeferred(call)
             case .deliverRequest(let id, let message):
-                running[id]?.requests.yield(message)
+                running[id]?.deliver(message)
             case .finishRequests(let id):
-                running[id]?.requests.finish()
+                running[id]?.finish()
             case .cancelHandler(let id, let error):
                 deferred.removeValue(forKey: id)?.cancel()
                 guard let handler = running.removeValue(forKey: id) else { continue }
-                handler.requests.finish(throwing: error)
+                handler.requests?.finish(throwing: error)
                 handler.task?.cancel()
             case .completeSend(let completion):
                 schedule.complete(completion, writable: context?.channel.isWritable ?? true)
@@ -192,6 +322,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
                 logger.debug("closing connection", metadata: ["reason": "\(reason)"])
                 context?.writeAndFlush(machine.takeOutput())
                 context?.close(promise: nil)
+                readPending = false
             }
         }
     }
@@ -224,6 +355,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     }
 
     private func startHandler(_ call: AsynchronousCall) {
+        if schedule.inReadBatch {
+            running[call.streamID] = RunningHandler(pending: call)
+            launchesDue.append(call.streamID)
+        } else {
+            running[call.streamID] = RunningHandler()
+            launch(call)
+        }
+    }
+
+    /// Makes the call's request stream, writer and context, and starts its task.
+    private func launch(_ call: AsynchronousCall) {
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let id = call.streamID
@@ -237,29 +379,41 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
         let callContext = ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
                                             peer: peer)
         let body = call.body
-        running[id] = RunningHandler(requests: continuation)
+        for message in running[id]?.early ?? [] { continuation.yield(message) }
+        if running[id]?.requestsEnded ?? false { continuation.finish() }
+        running[id]?.early = []
+        running[id]?.requests = continuation
         running[id]?.task = Task {
-            let result: Result<Void, any Error>
-            do {
-                try await body(requests, writer, callContext)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
+            let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
             eventLoop.execute { loopBound.value.handlerFinished(streamID: id, result) }
         }
     }
 
+    /// Starts the tasks of the calls this read batch opened that are still running; a call
+    /// cancelled in the same batch never had a task (nor anything else made for it), and its
+    /// handler is finished at once.
+    private func launchDueHandlers() {
+        guard !launchesDue.isEmpty else { return }
+        let due = launchesDue
+        launchesDue.removeAll(keepingCapacity: true)
+        for id in due {
+            if let call = running[id]?.pending {
+                running[id]?.pending = nil
+                launch(call)
+            } else {
+                machine.handlerFinished(streamID: id, .failure(CancellationError()), now: readTime)
+            }
+        }
+        performActions()
+    }
+
     private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
-        guard let context else { return }
-        wakeUp?.cancel()
+        guard let context, let wakeUp else { return }
         let delay = max(.zero, instant - clock.now()).saturatingNanoseconds
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        wakeUp = context.eventLoop.scheduleTask(in: .nanoseconds(delay)) { loopBound.value.wokeUp() }
+        wakeUp.arm(at: context.eventLoop.now + .nanoseconds(delay))
     }
 
     private func wokeUp() {
-        wakeUp = nil
         machine.tick(now: clock.now())
         afterInput()
     }
@@ -295,7 +449,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     }
 
     func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>) {
-        running.removeValue(forKey: id)?.requests.finish()
+        running.removeValue(forKey: id)?.requests?.finish()
         machine.handlerFinished(streamID: id, result, now: clock.now())
         afterInput()
     }

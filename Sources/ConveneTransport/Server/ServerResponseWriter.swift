@@ -21,6 +21,8 @@ struct ServerResponseWriter: ResponseWriter {
     }
 
     func send(_ message: ByteBuffer, compress: Bool) async throws {
+        // A cancelled call sends nothing more (and does not compress for nothing).
+        try Task.checkCancellation()
         // Compress on the task's thread, not the event loop.
         let encoding: MessageEncoding = compress ? responseEncoding : .identity
         let bytes = encoding == .deflate ? MessageCompression.deflate(message, allocator: allocator) : message

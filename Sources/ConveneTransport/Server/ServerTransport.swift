@@ -13,6 +13,8 @@ public final class ServerTransport: Sendable {
     /// TLS on every accepted connection (from `ServerTLS.makeContext()`); nil serves plaintext.
     let tls: NIOSSLContext?
     let logger: Logger
+    /// The connection limits, shared with the gRPC listener when the configuration names them.
+    public let limits: ConnectionLimits
     private let state = Locked(State())
 
     private struct State {
@@ -28,6 +30,8 @@ public final class ServerTransport: Sendable {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.limits = configuration.limits ?? ConnectionLimits(maxConnections: configuration.maxConnections,
+                                                                maxPerAddress: configuration.maxConnectionsPerAddress)
     }
 
     /// Starts listening; returns the bound address (port 0 picks a free port).
@@ -37,18 +41,26 @@ public final class ServerTransport: Sendable {
         let router = self.router
         let logger = self.logger
         let tls = self.tls
+        let limits = self.limits
+        let outbound = configuration.maxOutboundBuffered
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptGuard(limits: limits, logger: logger, listener: "native"))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Not writable past the outbound allowance: the handler then stops reading.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: outbound / 2, high: outbound))
             .childChannelInitializer { [weak self] channel in
-                let open = self?.track(channel) ?? 0
-                let refusal = open > configuration.maxConnections
-                    ? "the server is at its limit of \(configuration.maxConnections) connections; try again later" : nil
+                let refusal = self?.admit(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(ALPNGuard(expected: TransportSecurity.alpn, logger: logger))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(router: router, configuration: configuration, logger: logger,
@@ -61,17 +73,21 @@ public final class ServerTransport: Sendable {
         return address
     }
 
-    /// Records a new connection; returns how many are open, this one included.
-    private func track(_ channel: any Channel) -> Int {
+    /// Records a new connection and counts it against the limits; returns why it is
+    /// refused, if it is (it is still recorded, for closing).
+    private func admit(_ channel: any Channel) -> String? {
         let id = ObjectIdentifier(channel)
-        let count = state.withLock { state in
-            state.connections[id] = channel
-            return state.connections.count
-        }
+        state.withLock { $0.connections[id] = channel }
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let admission = limits.admit(address: address)
+        let limits = self.limits
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            if admission == .admitted { limits.release(address: address) }
         }
-        return count
+        guard case .refused(let reason, _) = admission else { return nil }
+        logger.debug("connection refused", metadata: ["peer": "\(address)", "reason": "\(reason)"])
+        return reason
     }
 
     /// Open connections right now.

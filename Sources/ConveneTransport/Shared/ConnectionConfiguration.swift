@@ -21,8 +21,32 @@ public struct ConnectionConfiguration: Sendable {
     public var minPingInterval: Duration = .seconds(1)
     /// The PING that makes the strikes exceed this is refused with GOAWAY ENHANCE_YOUR_CALM.
     public var maxPingStrikes = 5
+    /// More CANCELs of open calls than this within `cancelWindow` is a flood: GOAWAY
+    /// ENHANCE_YOUR_CALM (PROTOCOL.md §2.6), as swift-nio-http2 limits RST_STREAM.
+    public var maxCancels = 200
+    public var cancelWindow: Duration = .seconds(30)
     /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
+    /// Superseded by `limits` when that is set (a limiter shared with the gRPC listener).
     public var maxConnections = 16_384
+    /// Connections accepted at once from one client address (server).
+    public var maxConnectionsPerAddress = 256
+    /// Connections of the server, over all its listeners, in all and per client address.
+    public var limits: ConnectionLimits?
+    /// End a call whose message has been incomplete this long (RESOURCE_EXHAUSTED), counted
+    /// from the first byte of the message; the bytes it held are freed. nil disables it.
+    public var messageTimeout: Duration? = .seconds(30)
+    /// End a call that is open (the client may still send) when nothing happened on it, in
+    /// either direction, for this long (RESOURCE_EXHAUSTED); nil disables it.
+    public var callIdleTimeout: Duration? = .seconds(120)
+    /// Response bytes a connection may leave unread (in the socket's queue) before the
+    /// server stops reading from it; and response bytes waiting for flow-control credit
+    /// beyond which its new calls are refused (RESOURCE_EXHAUSTED).
+    public var maxOutboundBuffered = 4 * 1024 * 1024
+    /// Handler tasks a connection may have running at once, cancelled ones still finishing
+    /// included; beyond it new asynchronous calls are refused (RESOURCE_EXHAUSTED).
+    public var maxHandlerTasks = 200
+    /// The server-wide budget this connection's buffered bytes count against; nil: none.
+    public var budget: MemoryBudget?
     /// Bound on inflated size / compressed size of one message.
     public var maxDecompressionRatio = MessageCompression.defaultMaxRatio
 

@@ -11,6 +11,7 @@ import NIOCore
 struct FrameOutput {
     private(set) var buffer: ByteBuffer
     private var sealed: [ByteBuffer] = []
+    private var sealedBytes = 0
     private let allocator: ByteBufferAllocator
     static let copyThreshold = 8 * 1024
 
@@ -20,6 +21,9 @@ struct FrameOutput {
     }
 
     var isEmpty: Bool { buffer.readableBytes == 0 && sealed.isEmpty }
+
+    /// Bytes collected and not taken yet.
+    var byteCount: Int { buffer.readableBytes + sealedBytes }
 
     @discardableResult
     mutating func withBuffer<R>(_ body: (inout ByteBuffer) -> R) -> R {
@@ -33,9 +37,11 @@ struct FrameOutput {
             withBuffer { $0.writeImmutableBuffer(slice) }
         } else {
             if buffer.readableBytes > 0 {
+                sealedBytes += buffer.readableBytes
                 sealed.append(buffer)
                 buffer = allocator.buffer(capacity: 0)
             }
+            sealedBytes += slice.readableBytes
             sealed.append(slice)
         }
     }
@@ -44,6 +50,7 @@ struct FrameOutput {
     mutating func take() -> [ByteBuffer] {
         var out = sealed
         sealed = []
+        sealedBytes = 0
         if buffer.readableBytes > 0 {
             out.append(buffer)
             buffer = allocator.buffer(capacity: 0)

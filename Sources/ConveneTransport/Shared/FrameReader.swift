@@ -32,14 +32,9 @@ struct FrameReader {
     /// frame in order while it returns true. Throws the first framing error; the connection
     /// is then beyond use.
     mutating func read(_ bytes: inout ByteBuffer, _ body: (Event) -> Bool) throws(WireError) -> Remainder {
-        var buffer: ByteBuffer
-        if var combined = pending {
-            pending = nil
-            combined.writeBuffer(&bytes)
-            buffer = combined
-        } else {
-            buffer = bytes
-        }
+        keep(&bytes)
+        guard var buffer = pending else { return Remainder(pendingBytes: 0, madeProgress: false) }
+        pending = nil
         var progress = false
         var going = true
         if !prefaceRead {
@@ -54,6 +49,22 @@ struct FrameReader {
         }
         return keep(buffer, progress: progress)
     }
+
+    /// Keeps `bytes` for later without parsing them (the connection is paused); a read
+    /// with nothing pending keeps them in place, without a copy.
+    mutating func keep(_ bytes: inout ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        if var combined = pending {
+            pending = nil
+            combined.writeBuffer(&bytes)
+            pending = combined
+        } else {
+            pending = bytes
+        }
+    }
+
+    /// Bytes kept for the next read.
+    var pendingBytes: Int { pending?.readableBytes ?? 0 }
 
     private mutating func keep(_ rest: ByteBuffer, progress: Bool) -> Remainder {
         pending = rest.readableBytes > 0 ? rest : nil

@@ -9,6 +9,8 @@ struct OutboundMessage<Completion> {
     let payload: ByteBuffer
     /// Bytes of prefix + payload already sent.
     var offset = 0
+    /// Whether room for the whole message is reserved in the connection window (it has started).
+    var reserved = false
     /// Sends END_STREAM with the last frame of this message (client half-close).
     var endStream: Bool
     /// Told once the whole message has been handed to the output.
@@ -33,13 +35,15 @@ struct OutboundMessage<Completion> {
 }
 
 /// The sending half of one stream's flow control: the credit the peer has granted and
-/// the messages waiting for more of it.
+/// the messages waiting for more of it (or for room in the connection window).
 ///
 /// The queue is an array: a writer waits until its message is out before it sends the
 /// next, so a stream rarely holds more than one or two.
 struct SendFlow<Completion> {
     private(set) var window: Int
     private var queue: [OutboundMessage<Completion>] = []
+    /// Bytes of the queued messages not sent yet.
+    private(set) var queuedBytes = 0
 
     init(window: UInt32) { self.window = Int(window) }
 
@@ -57,61 +61,82 @@ struct SendFlow<Completion> {
     enum Step {
         /// A message went out whole; its completion, if any.
         case sent(Completion?)
-        /// Nothing more can go now: the queue is empty or the window is spent.
+        /// Nothing more can go now: the queue is empty or the stream's window is spent.
         case waiting
+        /// The next message cannot start until the connection window has room for it.
+        case blockedOnConnection
     }
 
-    /// Sends `message` at once when nothing waits before it and the window allows (no
+    /// Sends `message` at once when nothing waits before it and the windows allow (no
     /// queueing on the fast path); otherwise queues what is left of it for `sendNext`.
     mutating func send(_ message: OutboundMessage<Completion>, streamID: UInt32, maxFrameSize: Int,
-                       output: inout FrameOutput) -> Step {
+                       connection: inout ConnectionSendWindow, output: inout FrameOutput) -> Step {
         guard queue.isEmpty else {
             queue.append(message)
+            queuedBytes += message.remaining
             return .waiting
         }
         var message = message
-        if write(&message, streamID: streamID, maxFrameSize: maxFrameSize, output: &output) {
-            return .sent(message.completion)
-        }
+        let step = write(&message, streamID: streamID, maxFrameSize: maxFrameSize, connection: &connection,
+                         output: &output, retrying: false)
+        if case .sent = step { return step }
         queue.append(message)
-        return .waiting
+        queuedBytes += message.remaining
+        return step
     }
 
-    /// Writes the oldest waiting message as far as the window and the peer's frame size
-    /// allow. Call it until it answers `.waiting`.
-    mutating func sendNext(streamID: UInt32, maxFrameSize: Int, output: inout FrameOutput) -> Step {
+    /// Writes the oldest waiting message as far as the windows and the peer's frame size
+    /// allow. Call it until it answers something else than `.sent`; `retrying` when the
+    /// stream is the one at the head of the connection window's line.
+    mutating func sendNext(streamID: UInt32, maxFrameSize: Int, connection: inout ConnectionSendWindow,
+                           output: inout FrameOutput, retrying: Bool = false) -> Step {
         guard var message = queue.first else { return .waiting }
-        if write(&message, streamID: streamID, maxFrameSize: maxFrameSize, output: &output) {
+        let before = message.remaining
+        let step = write(&message, streamID: streamID, maxFrameSize: maxFrameSize, connection: &connection,
+                         output: &output, retrying: retrying)
+        queuedBytes -= before - message.remaining
+        if case .sent = step {
             queue.removeFirst()
-            return .sent(message.completion)
+        } else {
+            queue[0] = message
         }
-        queue[0] = message
-        return .waiting
+        return step
     }
 
-    /// Writes DATA frames of `message` while credit lasts; true once all of it is written.
+    /// Writes DATA frames of `message` while credit lasts.
     private mutating func write(_ message: inout OutboundMessage<Completion>, streamID: UInt32, maxFrameSize: Int,
-                                output: inout FrameOutput) -> Bool {
+                                connection: inout ConnectionSendWindow, output: inout FrameOutput,
+                                retrying: Bool) -> Step {
         // An empty half-close needs no credit.
         if message.remaining == 0 {
             output.withBuffer {
                 $0.writeFrameHeader(FrameHeader(length: 0, type: .data, flags: .endStream, streamID: streamID))
             }
-            return true
+            return .sent(message.completion)
+        }
+        if !message.reserved {
+            guard connection.reserve(message.remaining, retrying: retrying) else { return .blockedOnConnection }
+            message.reserved = true
         }
         while message.remaining > 0 {
             let chunk = min(message.remaining, window, maxFrameSize)
-            guard chunk > 0 else { return false }
+            guard chunk > 0 else { return .waiting }
             writeFrame(of: message, chunk: chunk, streamID: streamID, output: &output)
             window -= chunk
+            connection.sent(chunk)
             message.offset += chunk
         }
-        return true
+        return .sent(message.completion)
     }
 
-    /// Takes every waiting message out, for failing their completions.
-    mutating func removeAll() -> [OutboundMessage<Completion>] {
-        defer { queue = [] }
+    /// Takes every waiting message out, for failing their completions, and gives back the
+    /// connection-window room the started one had reserved.
+    mutating func removeAll(connection: inout ConnectionSendWindow) -> [OutboundMessage<Completion>] {
+        defer {
+            queue = []
+            queuedBytes = 0
+        }
+        for message in queue where message.reserved { connection.unreserve(message.remaining) }
         return queue
     }
 

@@ -13,9 +13,17 @@ struct InboundMessage {
 
 /// The receiving side of one stream, on either end of a connection: DATA payload
 /// accounted against the window, cut into messages and decoded, and the credit to give back.
+///
+/// It also counts what the stream holds of the connection window (`connectionHeld`): every
+/// byte received, until its message has been taken by the application (`consumedOne`,
+/// `releaseAll`); the bytes of an incomplete message stay held.
 struct StreamInbound {
     private var deframer: MessageDeframer
     private var flow: ReceiveFlow
+    /// Bytes received on this stream and not yet released to the connection window.
+    private(set) var connectionHeld = 0
+    /// Wire sizes of delivered messages not yet taken, oldest first.
+    private var deliveredSizes: CircularBuffer<Int>?
 
     init(local: Settings) {
         deframer = MessageDeframer(maxMessageSize: local.maxMessageSize)
@@ -29,6 +37,7 @@ struct StreamInbound {
     /// when the peer sent past its credit.
     mutating func accept(_ payload: ByteBuffer) -> Bool {
         guard flow.receive(payload.readableBytes) else { return false }
+        connectionHeld += payload.readableBytes
         deframer.append(payload)
         return true
     }
@@ -59,11 +68,28 @@ struct StreamInbound {
     /// `message` went to the application, which will say when it has taken it.
     mutating func delivered(_ message: InboundMessage) {
         flow.messageDelivered(wireSize: message.wireSize)
+        if deliveredSizes == nil { deliveredSizes = CircularBuffer(initialCapacity: 4) }
+        deliveredSizes?.append(message.wireSize)
     }
 
-    /// The application took its oldest delivered message; the credit to announce, if due.
-    mutating func consumedOne() -> UInt32? {
-        flow.consumedOne()
+    /// The application took its oldest delivered message: the stream credit to announce, if
+    /// due, and the bytes it releases from the connection window.
+    mutating func consumedOne() -> (credit: UInt32?, released: Int) {
+        let credit = flow.consumedOne()
+        guard let size = deliveredSizes?.popFirst() else { return (credit, 0) }
+        let released = min(size, connectionHeld)
+        connectionHeld -= released
+        return (credit, released)
+    }
+
+    /// Releases everything the stream holds of the connection window (its request was taken
+    /// whole, or the call ended); returns how much.
+    mutating func releaseAll() -> Int {
+        defer {
+            connectionHeld = 0
+            deliveredSizes = nil
+        }
+        return connectionHeld
     }
 }
 

@@ -1,7 +1,9 @@
 import ConveneRPC
 import Foundation
+import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 /// TLS for a server: its certificate chain and key, and, for mutual TLS, the CA that client
 /// certificates must chain to. PEM files.
@@ -31,6 +33,7 @@ public struct ServerTLS: Sendable, Equatable {
             tls = .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         }
         tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuites = TransportSecurity.forwardSecretCipherSuites
         tls.applicationProtocols = applicationProtocols
         do {
             return try NIOSSLContext(configuration: tls)
@@ -63,6 +66,7 @@ public struct ClientTLS: Sendable, Equatable {
     public func makeContext() throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuites = TransportSecurity.forwardSecretCipherSuites
         tls.applicationProtocols = [TransportSecurity.alpn]
         if let trustRootsPath {
             tls.trustRoots = .certificates(try loadCertificates(trustRootsPath, option: "CA"))
@@ -87,6 +91,15 @@ public struct ClientTLS: Sendable, Equatable {
 public enum TransportSecurity {
     /// The ALPN protocol id both sides offer.
     public static let alpn = "convene/1"
+
+    /// TLS 1.2 suites with forward secrecy only (ECDHE key exchange, AEAD ciphers); every
+    /// TLS 1.3 suite is forward-secret. `AES128-SHA` and the other RSA key-exchange suites
+    /// are refused.
+    public static let forwardSecretCipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
 
     /// The client-side TLS handler for a connection to `host`. SNI is sent for names only; an IP
     /// address is verified against the certificate's IP subject alternative names.
@@ -124,5 +137,38 @@ private func loadPrivateKey(_ path: String) throws -> NIOSSLPrivateKey {
         return try NIOSSLPrivateKey(file: path, format: .pem)
     } catch {
         throw RPCError(.invalidArgument, "TLS private key: \(path) is not a PEM private key: \(error)")
+    }
+}
+
+/// Refuses a TLS connection whose client did not agree on `expected` in ALPN (it offered no
+/// protocol, or none the server speaks): closed right after the handshake, before any byte
+/// of the protocol is read. Leaves the pipeline once the protocol is agreed.
+public final class ALPNGuard: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    let expected: String
+    let logger: Logger
+
+    public init(expected: String, logger: Logger) {
+        self.expected = expected
+        self.logger = logger
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
+            guard negotiated == expected else {
+                logger.debug("TLS client refused: no ALPN agreement", metadata: [
+                    "offered": "\(negotiated ?? "none")", "expected": "\(expected)",
+                    "peer": "\(context.channel.remoteAddress?.description ?? "?")",
+                ])
+                context.close(promise: nil)
+                return
+            }
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

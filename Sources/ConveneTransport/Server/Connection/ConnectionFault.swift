@@ -25,7 +25,8 @@ enum ConnectionFault: Hashable, Sendable {
     /// A CALL after a GOAWAY: not processed, safe for the client to retry elsewhere.
     case callAfterGoAway(UInt32)
     case tooManyStreams(UInt32, limit: UInt32)
-    case unknownMethod(UInt32, RPCError)
+    /// An unknown method, or a credential that does not grant the method's scope.
+    case methodRefused(UInt32, RPCError)
 
     // Messages of one call.
     case dataAfterHalfClose(UInt32)
@@ -35,14 +36,27 @@ enum ConnectionFault: Hashable, Sendable {
     case missingRequest(UInt32, MethodKind)
     case endedInsideMessage(UInt32, bufferedBytes: Int)
     case deadlineExceeded(UInt32, timeoutMicros: UInt64)
-    case responseTooLarge(UInt32, size: Int, limit: UInt32)
+    case responseTooLarge(UInt32, size: Int, limit: Int)
+    /// A message stayed incomplete past the message timeout.
+    case messageIncomplete(UInt32, bytes: Int, limit: Duration)
+    /// An open call on which nothing happened past the call idle limit.
+    case callIdle(UInt32, Duration)
+
+    // Resources.
+    /// The server's memory budget refuses the call's bytes (the message says why).
+    case overBudget(UInt32, String)
+    /// A new call while the connection has too many handler tasks running.
+    case tooManyHandlers(UInt32, running: Int)
 
     // Flow control.
     case windowExceeded(UInt32)
     case windowOverflow(UInt32)
+    case connectionWindowExceeded
+    case connectionWindowOverflow
 
     // Connection management.
     case pingFlood(maxStrikes: Int, minInterval: Duration)
+    case cancelFlood(maxCancels: Int, window: Duration)
     case keepaliveTimeout(Duration)
     case idle(Duration)
     case overloaded(String)
@@ -66,13 +80,15 @@ enum ConnectionFault: Hashable, Sendable {
         case .streamIDNotIncreasing, .frameOnIdleStream, .serverOnlyFrame: .closeConnection(.protocolError)
         case .frameOnClosedStream, .callAfterGoAway: .ignore
         case .tooManyStreams: .endCall(.resourceExhausted)
-        case .unknownMethod(_, let error): .endCall(error.code)
+        case .methodRefused(_, let error): .endCall(error.code)
         case .dataAfterHalfClose, .tooManyRequests, .missingRequest, .endedInsideMessage: .endCall(.internal)
         case .badMessage(_, let error): .endCall(error.callStatus)
         case .deadlineExceeded: .endCall(.deadlineExceeded)
-        case .responseTooLarge: .endCall(.resourceExhausted)
-        case .windowExceeded, .windowOverflow: .closeConnection(.flowControlError)
-        case .pingFlood: .closeConnection(.enhanceYourCalm)
+        case .responseTooLarge, .messageIncomplete, .callIdle: .endCall(.resourceExhausted)
+        case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
+        case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
+            .closeConnection(.flowControlError)
+        case .pingFlood, .cancelFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -81,10 +97,11 @@ enum ConnectionFault: Hashable, Sendable {
     var streamID: UInt32? {
         switch self {
         case .frameOnIdleStream(_, let id), .frameOnClosedStream(_, let id), .serverOnlyFrame(_, let id),
-             .callAfterGoAway(let id), .tooManyStreams(let id, _), .unknownMethod(let id, _), .dataAfterHalfClose(let id),
+             .callAfterGoAway(let id), .tooManyStreams(let id, _), .methodRefused(let id, _), .dataAfterHalfClose(let id),
              .badMessage(let id, _), .tooManyRequests(let id, _), .missingRequest(let id, _), .endedInsideMessage(let id, _),
              .deadlineExceeded(let id, _), .responseTooLarge(let id, _, _), .windowExceeded(let id), .windowOverflow(let id),
-             .streamIDNotIncreasing(let id, _):
+             .streamIDNotIncreasing(let id, _), .messageIncomplete(let id, _, _), .callIdle(let id, _), .overBudget(let id, _),
+             .tooManyHandlers(let id, _):
             id
         default:
             nil
@@ -116,7 +133,7 @@ enum ConnectionFault: Hashable, Sendable {
             "CALL on stream \(id) after GOAWAY: not processed"
         case .tooManyStreams(_, let limit):
             "too many concurrent calls: MAX_CONCURRENT_STREAMS is \(limit)"
-        case .unknownMethod(_, let error):
+        case .methodRefused(_, let error):
             error.message
         case .dataAfterHalfClose:
             "DATA after the client ended the stream"
@@ -136,8 +153,22 @@ enum ConnectionFault: Hashable, Sendable {
             "stream \(id) sent past its flow-control window"
         case .windowOverflow(let id):
             "WINDOW_UPDATE overflows the window of stream \(id) past \(Settings.maxWindowSize)"
+        case .connectionWindowExceeded:
+            "DATA past the connection's flow-control window (CONNECTION_WINDOW_SIZE)"
+        case .connectionWindowOverflow:
+            "WINDOW_UPDATE on stream 0 overflows the connection window past \(Settings.maxWindowSize)"
+        case .messageIncomplete(_, let bytes, let limit):
+            "request message incomplete for over \(limit) (\(bytes) bytes of it arrived); refused to free them"
+        case .callIdle(_, let limit):
+            "nothing was sent on this call, either way, for \(limit): the server ends calls that make no progress"
+        case .overBudget(_, let why):
+            why
+        case .tooManyHandlers(_, let running):
+            "\(running) handlers of this connection are still running or finishing; try again when they end"
         case .pingFlood(let strikes, let interval):
             "too many pings: more than \(strikes) in a row each less than \(interval) after the previous one"
+        case .cancelFlood(let cancels, let window):
+            "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
         case .keepaliveTimeout(let limit):
             "keepalive ping not answered within \(limit)"
         case .idle(let limit):

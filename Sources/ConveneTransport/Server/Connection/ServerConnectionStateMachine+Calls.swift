@@ -13,33 +13,57 @@ extension ServerConnectionStateMachine {
         let limit = configuration.settings.maxConcurrentStreams
         guard streams.count < Int(limit) else { return fault(.tooManyStreams(id, limit: limit), now: now) }
         let method: RegisteredMethod
-        switch router.lookup(path: start.path) {
-        case .found(let found): method = found
-        case .unimplemented(let error): return fault(.unknownMethod(id, error), now: now)
+        switch router.admit(path: start.path, metadata: start.metadata) {
+        case .run(let found): method = found
+        case .refuse(let error): return fault(.methodRefused(id, error), now: now)
         }
+        if let refusal = admissionFault(id, start, method) { return fault(refusal, now: now) }
         // Compressed responses only in an encoding both sides announced.
         let asked = start.responseEncoding
         let encoding = asked != .identity && peerSettings.acceptEncodings.contains(asked)
             && configuration.settings.acceptEncodings.contains(asked) ? asked : .identity
+        let cost = Self.metadataCost(start)
+        account.charge(cost)
         let stream = ServerStream<Completion>(id: id, method: method, start: start, responseEncoding: encoding, now: now,
-                                              local: configuration.settings, peer: peerSettings)
+                                              local: configuration.settings, peer: peerSettings, metadataCost: cost)
         // A call answered within this read batch never needs its deadline: arm at the batch's end.
         if stream.deadline != nil { deadlinesToArm.append(id) }
         if case .asynchronous(let body) = method.handler {
+            runningHandlers += 1
             actions.append(.startHandler(AsynchronousCall(streamID: id, body: body, method: method.descriptor,
                                                           metadata: stream.metadata, deadline: stream.deadline,
                                                           responseEncoding: encoding)))
         }
         streams[id] = stream
+        if nextSweep == nil, let interval = sweepInterval { nextSweep = now + interval }
     }
 
     mutating func receiveData(_ id: UInt32, _ payload: ByteBuffer, endStream: Bool, now: Instant) {
-        guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.data, id), now: now) }
-        guard stream.state == .open else { return fault(.dataAfterHalfClose(id), on: stream, now: now) }
-        guard stream.inbound.accept(payload) else { return fault(.windowExceeded(id), on: stream, now: now) }
+        let size = payload.readableBytes
+        guard connectionReceive.receive(size) else { return fault(.connectionWindowExceeded, now: now) }
+        account.charge(size)
+        guard var stream = streams.removeValue(forKey: id) else {
+            releaseInbound(size)  // dropped: its credit comes back at once
+            return fault(unknownStream(.data, id), now: now)
+        }
+        guard stream.state == .open else {
+            releaseInbound(size)
+            return fault(.dataAfterHalfClose(id), on: stream, now: now)
+        }
+        guard size == 0 || account.admits(0) else {
+            releaseInbound(size)
+            return fault(.overBudget(id, account.budget?.refusalMessage ?? ""), on: stream, now: now)
+        }
+        guard stream.inbound.accept(payload) else {
+            releaseInbound(size)
+            return fault(.windowExceeded(id), on: stream, now: now)
+        }
+        stream.lastProgress = now
+        var completed = false
         do {
             while let message = try stream.inbound.next(settings: configuration.settings,
                                                          maxRatio: configuration.maxDecompressionRatio, allocator: allocator) {
+                completed = true
                 stream.requestsReceived += 1
                 if !stream.kind.clientStreams && stream.requestsReceived > 1 {
                     return fault(.tooManyRequests(id, stream.method.descriptor), on: stream, now: now)
@@ -54,6 +78,12 @@ extension ServerConnectionStateMachine {
         } catch {
             return fault(.badMessage(id, error), on: stream, now: now)
         }
+        // The message timeout counts from the first byte of the message still incomplete.
+        if stream.inbound.bufferedBytes == 0 {
+            stream.incompleteSince = nil
+        } else if completed || stream.incompleteSince == nil {
+            stream.incompleteSince = now
+        }
         if let credit = stream.inbound.creditPartial() {
             write(.windowUpdate(streamID: id, increment: credit))
         }
@@ -65,35 +95,77 @@ extension ServerConnectionStateMachine {
             if !stream.kind.clientStreams && stream.requestsReceived == 0 {
                 return fault(.missingRequest(id, stream.kind), on: stream, now: now)
             }
-            switch (stream.method.handler, stream.unaryRequest) {
-            case (.synchronousUnary(let body), let request?):
-                stream.unaryRequest = nil
-                actions.append(.runSynchronous(SynchronousCall(streamID: id, body: body, method: stream.method.descriptor,
-                                                               metadata: stream.metadata, deadline: stream.deadline,
-                                                               request: request.bytes, requestEncoding: request.encoding)))
-            case (.deferredUnary(let body), let request?):
-                stream.unaryRequest = nil
-                actions.append(.runDeferred(DeferredCall(streamID: id, body: body, method: stream.method.descriptor,
-                                                         metadata: stream.metadata, deadline: stream.deadline,
-                                                         request: request.bytes)))
-            default:
+            if stream.isSynchronous {
+                // Run now, unless responses already wait for the client's credit: then the
+                // call waits (its request, not yet a response, is what it holds).
+                if outboundQueued > configuration.maxOutboundBuffered || !deferredSynchronous.isEmpty {
+                    deferredSynchronous.append(id)
+                } else {
+                    runSynchronous(&stream)
+                }
+            } else {
                 actions.append(.finishRequests(streamID: id))
             }
         }
         streams[id] = stream
     }
 
+    /// Hands a synchronous call whose request is whole to the handler to run.
+    /// Runs a unary call whose request is whole: inline (synchronous), or handed to the
+    /// handler's own threads (deferred).
+    mutating func runSynchronous(_ stream: inout ServerStream<Completion>) {
+        guard let request = stream.unaryRequest, stream.isSynchronous else { return }
+        stream.unaryRequest = nil
+        // The request is taken whole: its bytes leave the connection window.
+        releaseInbound(stream.inbound.releaseAll())
+        switch stream.method.handler {
+        case .synchronousUnary(let body):
+            actions.append(.runSynchronous(SynchronousCall(streamID: stream.id, body: body, method: stream.method.descriptor,
+                                                           metadata: stream.metadata, deadline: stream.deadline,
+                                                           request: request.bytes, requestEncoding: request.encoding)))
+        case .deferredUnary(let body):
+            actions.append(.runDeferred(DeferredCall(streamID: stream.id, body: body, method: stream.method.descriptor,
+                                                     metadata: stream.metadata, deadline: stream.deadline,
+                                                     request: request.bytes)))
+        case .asynchronous:
+            break
+        }
+    }
+
     /// The client gives up on a call: its handler is cancelled and nothing more is sent on it.
     mutating func receiveCancel(_ id: UInt32, now: Instant) {
         guard let stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.cancel, id), now: now) }
+        guard cancelPolicy.received(at: now) else {
+            streams[id] = stream
+            return fault(.cancelFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
+        }
         abandon(stream, RPCError(.cancelled, "call cancelled by the client"))
         closed(stream, now: now)
     }
 
     mutating func receiveWindowUpdate(_ id: UInt32, increment: UInt32, now: Instant) {
+        if id == 0 { return receiveConnectionWindowUpdate(increment, now: now) }
         guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.windowUpdate, id), now: now) }
         guard stream.send.grant(increment) else { return fault(.windowOverflow(id), on: stream, now: now) }
+        stream.lastProgress = now
         sendQueued(stream, now: now)
+    }
+
+    /// What the budget and the handler-task bound say about a new call, before anything is
+    /// kept for it: nil admits it.
+    private func admissionFault(_ id: UInt32, _ start: CallStart, _ method: RegisteredMethod) -> ConnectionFault? {
+        if !account.admits(Self.metadataCost(start)) {
+            return .overBudget(id, account.budget?.refusalMessage ?? "")
+        }
+        if case .asynchronous = method.handler, runningHandlers >= configuration.maxHandlerTasks {
+            return .tooManyHandlers(id, running: runningHandlers)
+        }
+        return nil
+    }
+
+    /// What a call's metadata and path count against the budget while it is open.
+    static func metadataCost(_ start: CallStart) -> Int {
+        start.metadata.countedSize + start.path.utf8.count + Metadata.entryOverhead
     }
 
     /// A frame for a stream not in the table: one that ended (dropped), or one no CALL opened.

@@ -31,7 +31,11 @@ extension ServerConnectionStateMachine {
         }
         switch frame {
         case .settings(let settings):
-            if phase == .awaitingSettings { phase = .active }
+            if phase == .awaitingSettings {
+                phase = .active
+                // Only the first SETTINGS sets the connection window (§5); credit raises it later.
+                connectionSend = ConnectionSendWindow(window: settings.connectionWindowSize)
+            }
             // A later SETTINGS replaces the earlier one whole; open calls keep their windows.
             peerSettings = settings
             write(.settingsAck)

@@ -8,6 +8,7 @@ extension ServerConnectionStateMachine {
     /// A synchronous handler returned (it ran inline, during the read).
     mutating func synchronousHandlerReturned(streamID id: UInt32, _ result: Result<SynchronousResponse, any Error>,
                                              now: Instant) {
+        defer { if !deferredSynchronous.isEmpty { runDeferredIfRoom() } }
         guard var stream = streams.removeValue(forKey: id) else { return }
         let response: SynchronousResponse
         switch result {
@@ -18,12 +19,12 @@ extension ServerConnectionStateMachine {
             stream.headersSent = true
             output.withBuffer { $0.writeHeadersFrame(streamID: id, response.headers) }
         }
-        let size = response.message.readableBytes
-        guard size <= Int(peerSettings.maxMessageSize) else {
-            return fault(.responseTooLarge(id, size: size, limit: peerSettings.maxMessageSize), on: stream, now: now)
-        }
         let compress = response.compress && stream.responseEncoding == .deflate
         let bytes = compress ? MessageCompression.deflate(response.message, allocator: allocator) : response.message
+        let size = max(response.message.readableBytes, bytes.readableBytes)
+        guard size <= peerSettings.sendableMessageSize else {
+            return fault(.responseTooLarge(id, size: size, limit: peerSettings.sendableMessageSize), on: stream, now: now)
+        }
         stream.pendingEnd = CallEnd(code: .ok, message: "", trailers: response.trailers)
         send(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes), on: stream, now: now)
     }
@@ -59,10 +60,15 @@ extension ServerConnectionStateMachine {
             streams[id] = stream
             return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
         }
-        guard uncompressedSize <= Int(peerSettings.maxMessageSize) else {
+        guard uncompressedSize <= peerSettings.sendableMessageSize, bytes.readableBytes <= peerSettings.sendableMessageSize else {
             streams[id] = stream
-            let tooLarge = ConnectionFault.responseTooLarge(id, size: uncompressedSize, limit: peerSettings.maxMessageSize)
+            let tooLarge = ConnectionFault.responseTooLarge(id, size: uncompressedSize, limit: peerSettings.sendableMessageSize)
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, tooLarge.message)))
+        }
+        // Under memory pressure a connection holding much gets no more queued for it.
+        guard stream.send.isIdle && stream.send.window >= bytes.readableBytes || account.admits(bytes.readableBytes) else {
+            streams[id] = stream
+            return actions.append(.failSend(completion, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? "")))
         }
         var sending = stream
         sending.headersSent = true
@@ -77,6 +83,7 @@ extension ServerConnectionStateMachine {
     /// An asynchronous handler's task ended: OK END after its queued messages, or its error now.
     mutating func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>, now: Instant) {
         defer { requestWakeUp() }
+        runningHandlers -= 1
         guard var stream = streams.removeValue(forKey: id) else { return }
         switch result {
         case .success:
@@ -89,8 +96,9 @@ extension ServerConnectionStateMachine {
 
     /// An asynchronous handler took its oldest request message: credit to give back, if due.
     mutating func requestConsumed(streamID id: UInt32) {
-        guard let credit = streams[id]?.inbound.consumedOne() else { return }
-        write(.windowUpdate(streamID: id, increment: credit))
+        guard let (credit, released) = streams[id]?.inbound.consumedOne() else { return }
+        if let credit { write(.windowUpdate(streamID: id, increment: credit)) }
+        releaseInbound(released)
     }
 
     // MARK: - Sending (stream taken out of the table; put back while it stays open)
@@ -98,21 +106,47 @@ extension ServerConnectionStateMachine {
     /// Sends `message` behind what waits on the stream, then the END if it is due.
     mutating func send(_ message: OutboundMessage<Completion>, on stream: ServerStream<Completion>, now: Instant) {
         var stream = stream
+        let queued = stream.send.queuedBytes
         let step = stream.send.send(message, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
-                                    output: &output)
-        if case .sent(let completion?) = step { actions.append(.completeSend(completion)) }
+                                    connection: &connectionSend, output: &output)
+        noteQueued(stream.send.queuedBytes - queued)
+        switch step {
+        case .sent(let completion):
+            stream.lastProgress = now
+            if let completion { actions.append(.completeSend(completion)) }
+        case .blockedOnConnection:
+            connectionSend.block(stream.id)
+        case .waiting:
+            break
+        }
         endIfSent(stream, now: now)
     }
 
-    /// Sends what the window now allows of the stream's queue, then the END if it is due.
-    mutating func sendQueued(_ stream: ServerStream<Completion>, now: Instant) {
+    /// Sends what the windows now allow of the stream's queue, then the END if it is due.
+    /// False when the stream still waits for room in the connection window (`retrying`: it
+    /// was at the head of that line, and stays there).
+    @discardableResult
+    mutating func sendQueued(_ stream: ServerStream<Completion>, now: Instant, retrying: Bool = false) -> Bool {
         var stream = stream
-        while case .sent(let completion) = stream.send.sendNext(streamID: stream.id,
-                                                                  maxFrameSize: Int(peerSettings.maxFrameSize),
-                                                                  output: &output) {
-            if let completion { actions.append(.completeSend(completion)) }
+        let queued = stream.send.queuedBytes
+        var fits = true
+        sending: while true {
+            switch stream.send.sendNext(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
+                                        connection: &connectionSend, output: &output, retrying: retrying) {
+            case .sent(let completion):
+                stream.lastProgress = now
+                if let completion { actions.append(.completeSend(completion)) }
+            case .waiting:
+                break sending
+            case .blockedOnConnection:
+                fits = false
+                if retrying { connectionSend.stillBlocked(stream.id) } else { connectionSend.block(stream.id) }
+                break sending
+            }
         }
+        noteQueued(stream.send.queuedBytes - queued)
         endIfSent(stream, now: now)
+        return fits
     }
 
     /// Writes the pending END once nothing waits before it (the call closes), or puts the

@@ -16,6 +16,12 @@ extension ServerConnectionStateMachine {
         }
     }
 
+    /// The handler stopped reading (the client does not read its responses): a frame it
+    /// has not parsed is not the client's dribbling.
+    mutating func readingPaused() {
+        incompleteFrameSince = nil
+    }
+
     /// The read batch is over: deadlines of the calls it opened that are still open are
     /// armed (a call answered within its batch never needs one).
     mutating func readComplete() {
@@ -53,6 +59,7 @@ extension ServerConnectionStateMachine {
             deadlines.removeEarliest()
             if let timeout = streams[id]?.timeoutMicros { fault(.deadlineExceeded(id, timeoutMicros: timeout), now: now) }
         }
+        if let sweep = nextSweep, now >= sweep { sweepStreams(now: now) }
         requestWakeUp()
     }
 
@@ -68,6 +75,7 @@ extension ServerConnectionStateMachine {
         case .active, .draining:
             consider(keepalive.nextDue)
             if streams.isEmpty, let idle = configuration.idleTimeout { consider(lastActivity + idle) }
+            if !streams.isEmpty { consider(nextSweep) }
         case .closed:
             return nil
         }

@@ -18,7 +18,8 @@ import NIOCore
 /// (which arms the deadlines of calls still open and asks for the next wake-up).
 ///
 /// The extensions, one concern each: `+Frames` (handshake and connection frames), `+Calls`
-/// (frames of a call), `+Responses` (what handlers send), `+Timers` (timeouts and wake-ups).
+/// (frames of a call), `+Responses` (what handlers send), `+Timers` (timeouts and wake-ups),
+/// `+Resources` (the connection window, the memory budget, outbound backpressure).
 struct ServerConnectionStateMachine<Completion> {
     enum Phase: Hashable, Sendable {
         case awaitingPreface
@@ -50,6 +51,23 @@ struct ServerConnectionStateMachine<Completion> {
     var prefaceSent = false
     var goAwaySent = false
 
+    // Resources (see +Resources).
+    /// What the client lets us send over all streams (set by its first SETTINGS).
+    var connectionSend = ConnectionSendWindow(window: Settings.defaultConnectionWindowSize)
+    /// What we let the client send over all streams, and what it holds.
+    var connectionReceive: ConnectionReceiveWindow
+    /// This connection's part of the server's memory budget.
+    var account: BudgetAccount
+    /// Response bytes waiting in the streams' queues for flow-control credit.
+    var outboundQueued = 0
+    /// Response bytes in the socket's queue, as the handler last read them.
+    var channelPending = 0
+    /// Handler tasks started and not finished, cancelled ones still finishing included.
+    var runningHandlers = 0
+    /// Synchronous calls whose request is whole, waiting to run until the responses queued
+    /// for the client's credit fall under `maxOutboundBuffered`, oldest first.
+    var deferredSynchronous = CircularBuffer<UInt32>()
+
     // Timers (see +Timers).
     var handshakeDeadline: Instant
     var incompleteFrameSince: Instant?
@@ -57,21 +75,27 @@ struct ServerConnectionStateMachine<Completion> {
     var lastActivity: Instant
     var keepalive: Keepalive
     var pingPolicy: PingPolicy
+    var cancelPolicy: CancelPolicy
     var deadlines = DeadlineQueue()
     /// Calls opened in this read batch that have a deadline, armed at its end if still open.
     var deadlinesToArm: [UInt32] = []
     /// The wake-up last asked of the handler, not yet come.
     var requestedWakeUp: Instant?
+    /// When the open calls are next checked for incomplete messages and idleness.
+    var nextSweep: Instant?
 
     init(configuration: ConnectionConfiguration, router: Router, allocator: ByteBufferAllocator, now: Instant) {
         self.configuration = configuration
         self.router = router
         self.allocator = allocator
         self.output = FrameOutput(allocator: allocator)
+        self.connectionReceive = ConnectionReceiveWindow(window: configuration.settings.connectionWindowSize)
+        self.account = BudgetAccount(budget: configuration.budget)
         self.handshakeDeadline = now + configuration.handshakeTimeout
         self.lastActivity = now
         self.keepalive = Keepalive(interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, start: now)
         self.pingPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
+        self.cancelPolicy = CancelPolicy(maxCancels: configuration.maxCancels, window: configuration.cancelWindow)
     }
 
     // MARK: - Reading the answers
@@ -126,9 +150,12 @@ struct ServerConnectionStateMachine<Completion> {
 
     /// The channel closed under us: every call ends with UNAVAILABLE.
     mutating func connectionClosed() {
-        guard phase != .closed else { return }
-        phase = .closed
-        abandonAll(RPCError(.unavailable, "connection closed"))
+        if phase != .closed {
+            phase = .closed
+            abandonAll(RPCError(.unavailable, "connection closed"))
+        }
+        // Whatever the connection held goes back to the budget.
+        account.close()
     }
 
     // MARK: - Faults and endings (shared by the extensions)
@@ -171,19 +198,26 @@ struct ServerConnectionStateMachine<Completion> {
         closed(stream, now: now)
     }
 
-    /// A call left the table: the idle timeout restarts, and a draining connection may close.
+    /// A call left the table: what it held is released, the idle timeout restarts, and a
+    /// draining connection may close.
     mutating func closed(_ stream: ServerStream<Completion>, now: Instant) {
+        var stream = stream
+        releaseInbound(stream.inbound.releaseAll())
+        account.release(stream.metadataCost)
         lastActivity = now
         closeIfDrained()
     }
 
-    /// Stops a call's handler and fails its waiting writers, without writing anything.
+    /// Stops a call's handler and fails its waiting writers, without writing anything; its
+    /// queued output is dropped at once.
     mutating func abandon(_ stream: ServerStream<Completion>, _ error: RPCError) {
         var stream = stream
         if stream.handlerRunsApart { actions.append(.cancelHandler(streamID: stream.id, error)) }
-        for message in stream.send.removeAll() {
+        let queued = stream.send.queuedBytes
+        for message in stream.send.removeAll(connection: &connectionSend) {
             if let completion = message.completion { actions.append(.failSend(completion, error)) }
         }
+        noteQueued(-queued)
     }
 
     /// Abandons every call (the connection is going), in stream order.
@@ -191,6 +225,7 @@ struct ServerConnectionStateMachine<Completion> {
         let open = streams.values.sorted { $0.id < $1.id }
         streams.removeAll()
         for stream in open { abandon(stream, error) }
+        connectionSend = ConnectionSendWindow(window: 0)
     }
 
     mutating func write(_ frame: Frame) {

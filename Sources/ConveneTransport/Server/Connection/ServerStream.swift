@@ -26,10 +26,18 @@ struct ServerStream<Completion> {
     var trailers = Metadata()
     /// END waiting for queued messages to go out.
     var pendingEnd: CallEnd?
+    /// What the call's metadata and path count against the memory budget while it is open.
+    let metadataCost: Int
+    /// Since when a request message has been incomplete (the message timeout counts from here).
+    var incompleteSince: ContinuousClock.Instant?
+    /// When a frame of the call last arrived or a response of it last went out (the call idle limit).
+    var lastProgress: ContinuousClock.Instant
 
     init(id: UInt32, method: RegisteredMethod, start: CallStart, responseEncoding: MessageEncoding,
-         now: ContinuousClock.Instant, local: Settings, peer: Settings) {
+         now: ContinuousClock.Instant, local: Settings, peer: Settings, metadataCost: Int) {
         self.id = id
+        self.metadataCost = metadataCost
+        self.lastProgress = now
         self.state = .open
         self.method = method
         self.metadata = start.metadata

@@ -87,10 +87,25 @@ struct Convened: AsyncParsableCommand {
     @Flag(name: .customLong("enable-interop"), help: "Serve convene.testing.v1.TestService for client interop tests.")
     var enableInterop = false
 
+    @Flag(name: .customLong("open-benchmark"),
+          help: "Let anyone call convene.benchmark.v1.Benchmark (a lab); otherwise it needs the administrator's or an operator's credential.")
+    var openBenchmark = false
+
+    @Option(name: .customLong("max-buffered-bytes"),
+            help: "Budget for buffered protocol data over all connections of both listeners, in bytes (suffix K, M or G). Default: an eighth of the machine's memory, at least 64M.")
+    var maxBufferedBytes: String?
+
+    @Option(name: .customLong("max-connections"), help: "Connections over both listeners at once.")
+    var maxConnections = 16_384
+
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections from one client address at once.")
+    var maxConnectionsPerAddress = 256
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: unknown level '\(logLevel)'")
         }
+        MemoryTuning.apply()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -127,11 +142,32 @@ struct Convened: AsyncParsableCommand {
         default:
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        configuration.openBenchmark = openBenchmark
+        if let maxBufferedBytes {
+            guard let bytes = Self.byteCount(maxBufferedBytes), bytes >= 1 << 20 else {
+                throw ValidationError("--max-buffered-bytes: '\(maxBufferedBytes)' is not a size of at least 1M (e.g. 512M, 2G)")
+            }
+            configuration.maxBufferedBytes = bytes
+        }
+        guard maxConnections >= 1, maxConnectionsPerAddress >= 1 else {
+            throw ValidationError("--max-connections and --max-connections-per-address must be at least 1")
+        }
+        configuration.connection.maxConnections = DescriptorLimit.fit(maxConnections: maxConnections, logger: logger)
+        configuration.connection.maxConnectionsPerAddress = maxConnectionsPerAddress
+        // The connection window holds at least two of the largest messages.
+        let window = UInt32(clamping: max(Int(Settings.defaultConnectionWindowSize), 2 * (Int(maxMessageSize) + 5)))
+        configuration.connection.settings.connectionWindowSize = window
+        configuration.grpc.connectionWindow = max(configuration.grpc.connectionWindow, Int(window))
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
         configuration.connection.settings.maxMessageSize = maxMessageSize
         configuration.grpc.maxConcurrentStreams = Int(maxConcurrentStreams)
         configuration.grpc.maxMessageSize = maxMessageSize
         let server = try ConveneServer(configuration: configuration, logger: logger)
+        logger.info("limits", metadata: [
+            "max-buffered-bytes": "\(server.budget.limit)", "max-connections": "\(server.limits.maxConnections)",
+            "max-connections-per-address": "\(server.limits.maxPerAddress)",
+        ])
+        ShutdownWatchdog.arm(grace: configuration.shutdownGrace, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -163,5 +199,15 @@ struct Convened: AsyncParsableCommand {
         }
         configuration.pluginConcurrency = pluginConcurrency
         configuration.pluginMaxStuck = pluginMaxStuck
+    }
+
+    /// "512M", "2G", "65536": bytes; nil when it is not a size.
+    static func byteCount(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let upper = text.uppercased()
+        let (digits, unit) = upper.last.flatMap { units[$0] }.map { (upper.dropLast(), $0) } ?? (Substring(upper), 1)
+        guard let value = Int(digits), value >= 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : bytes
     }
 }

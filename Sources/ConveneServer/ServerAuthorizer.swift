@@ -1,0 +1,84 @@
+import ConveneBuiltins
+import ConveneDomain
+import ConveneRPC
+import ConveneServices
+import ConveneStore
+
+/// The server's `CallAuthorizer`: which credentials grant the scopes built-in services
+/// require (`Router.require`). Scope "benchmark" (convene.benchmark.v1.Benchmark): the
+/// administrator and parties with the operator role, or anyone with `--open-benchmark`.
+///
+/// A credential is looked up in the store (off the event loop) the first time it is seen;
+/// then its party's roles are kept, keyed by the token, until any commit changes the party
+/// or credential tables (`SQLiteStore.observeCommits`, which runs before the write that
+/// made the change returns): so a revocation takes effect on the next call, and a
+/// synchronous method (the benchmark's echo) is authorized inline, on the event loop.
+final class ServerAuthorizer: CallAuthorizer {
+    static let benchmarkScope = BenchmarkService.requiredScope
+
+    private struct Cache {
+        var generation: UInt64 = 0
+        var roles: [String: Set<Role>] = [:]
+    }
+
+    let authenticator: Authenticator
+    let openBenchmark: Bool
+    private let cache = Locked(Cache())
+    /// Tokens remembered at most; beyond, the cache starts again (only valid tokens enter it).
+    static let capacity = 4096
+
+    init(store: SQLiteStore, openBenchmark: Bool) {
+        self.authenticator = Authenticator(store: store)
+        self.openBenchmark = openBenchmark
+        store.observeCommits(to: ["party", "credential"]) { [cache] in
+            cache.withLock { cache in
+                cache.generation &+= 1
+                cache.roles.removeAll()
+            }
+        }
+    }
+
+    func decide(scope: String, metadata: Metadata) -> Result<Void, RPCError>? {
+        if scope == Self.benchmarkScope, openBenchmark { return .success(()) }
+        guard metadata[Authenticator.metadataKey] != nil else { return .failure(Self.missingCredential) }
+        // A malformed header is refused by the lookup, with the reason.
+        guard let token = Self.token(metadata), let roles = cache.withLock({ $0.roles[token] }) else { return nil }
+        return Self.check(roles, scope: scope)
+    }
+
+    func authorize(scope: String, metadata: Metadata) async throws {
+        if scope == Self.benchmarkScope, openBenchmark { return }
+        let generation = cache.withLock { $0.generation }
+        let party = try await authenticator.caller(metadata)
+        guard let token = Self.token(metadata) else { throw Self.missingCredential }
+        cache.withLock { cache in
+            // Kept only if nothing changed the credentials while it was looked up.
+            guard cache.generation == generation else { return }
+            if cache.roles.count >= Self.capacity { cache.roles.removeAll() }
+            cache.roles[token] = party.roles
+        }
+        try Self.check(party.roles, scope: scope).get()
+    }
+
+    private static func check(_ roles: Set<Role>, scope: String) -> Result<Void, RPCError> {
+        switch scope {
+        case benchmarkScope where roles.contains(.administrator) || roles.contains(.serverOperator):
+            .success(())
+        case benchmarkScope:
+            .failure(RPCError(.permissionDenied,
+                "only the administrator or a party with the OPERATOR role may call convene.benchmark.v1.Benchmark (or start the server with --open-benchmark)"))
+        default:
+            .failure(RPCError(.permissionDenied, "no credential grants scope '\(scope)'"))
+        }
+    }
+
+    private static let missingCredential = RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
+
+    /// The bearer token of `authorization`, if it has that form.
+    private static func token(_ metadata: Metadata) -> String? {
+        guard let header = metadata[Authenticator.metadataKey], header.hasPrefix("Bearer "), header.utf8.count > 7 else {
+            return nil
+        }
+        return String(header.dropFirst(7))
+    }
+}
