@@ -13,7 +13,7 @@ import urllib.request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from convene.benchmark.v1 import benchmark_pb2, benchmark_pb2_grpc
-from convene_server import ConveneServer, free_port
+from convene_server import ConveneServer, bearer, free_port
 
 
 def fetch(url):
@@ -35,13 +35,15 @@ class StatusPageTests(unittest.TestCase):
         with ConveneServer("--metrics-port", str(metrics_port), "--status-sample-seconds", "0.5") as server:
             stop = threading.Event()
 
+            admin = bearer(server.admin_token)  # the benchmark service needs a credential
+
             def load():
                 channel = server.channel()
                 health = health_pb2_grpc.HealthStub(channel)
                 echo = benchmark_pb2_grpc.BenchmarkStub(channel)
                 while not stop.is_set():
                     health.Check(health_pb2.HealthCheckRequest(), timeout=5)
-                    echo.UnaryEcho(benchmark_pb2.EchoRequest(payload=b"x" * 64), timeout=5)
+                    echo.UnaryEcho(benchmark_pb2.EchoRequest(payload=b"x" * 64), timeout=5, metadata=admin)
                 channel.close()
 
             worker = threading.Thread(target=load)
