@@ -194,7 +194,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "ConveneTemplatePlugin", dependencies: ["ConvenePluginABI"], path: "Plugins/template",
-                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+                exclude: ["example.proto"], publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         // Plugin fixtures for the loader's tests.
         .target(name: "ConveneFixture_NoEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NoEntry",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),

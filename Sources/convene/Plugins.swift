@@ -114,6 +114,9 @@ struct PluginEvents: AsyncParsableCommand {
         also subscribe to "*" (every kind). Needs no server: the list is this build's own.
         """)
 
+    /// Accepted like every command's, though the list needs no server.
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
         print(eventCatalog(), terminator: "")
     }
