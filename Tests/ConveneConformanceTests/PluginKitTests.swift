@@ -47,7 +47,7 @@ final class PluginKitTests: XCTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         // The executables this test suite runs (`make install-sdk` would ask SwiftPM, which holds this build).
-        environment["BUILD_BIN"] = ExecutableTests().binDirectory.path
+        environment["BUILD_BIN"] = ConvenedProcess.binDirectory.path
         environment.removeValue(forKey: "CONVENE_TOKEN")
         environment.removeValue(forKey: "CONVENE_SDK")
         process.environment = environment
