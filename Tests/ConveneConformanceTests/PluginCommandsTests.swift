@@ -87,6 +87,33 @@ final class PluginCommandsTests: XCTestCase {
         XCTAssertTrue(missing.err.contains("none.so: cannot be loaded"), missing.err)
     }
 
+    /// A library claiming another Swift toolchain (as the SDK's generated entry point exports it) is
+    /// refused before its entry point runs, naming both toolchains.
+    func testAPluginOfAnotherSwiftToolchainIsRefused() throws {
+        let folder = try temporaryFolder()
+        let source = folder.appendingPathComponent("other.c")
+        try """
+            #include <stdlib.h>
+            #include "convene_plugin.h"
+            __attribute__((visibility("default"))) const char *convene_plugin_swift_toolchain(void) { return "5.9"; }
+            __attribute__((visibility("default"))) int32_t convene_plugin_entry(const convene_host_api *api, convene_host *host,
+                const convene_plugin_descriptor **out, const char **error) { abort(); }
+            """.write(to: source, atomically: true, encoding: .utf8)
+        let library = folder.appendingPathComponent("libother.so")
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        compile.arguments = ["cc", "-shared", "-fPIC", "-fvisibility=hidden",
+                             "-I", PluginKitTests.repository.appendingPathComponent("Plugins/include").path,
+                             "-o", library.path, source.path]
+        try compile.run()
+        compile.waitUntilExit()
+        XCTAssertEqual(compile.terminationStatus, 0)
+        let run = try convene(["plugin", "test", library.path, "-e", "storage"])
+        XCTAssertEqual(run.status, 2)
+        XCTAssertTrue(run.err.contains("\(library.path): cannot be loaded: built with Swift 5.9; this server runs Swift 6."), run.err)
+        XCTAssertTrue(run.err.contains("rebuild the plugin with the server's toolchain"), run.err)
+    }
+
     func testLoadReloadUnloadAndEventsAgainstARealServer() throws {
         let plugins = try temporaryFolder()
         let data = try temporaryFolder()
