@@ -58,15 +58,19 @@ struct PluginNew: ParsableCommand {
 
     /// --sdk, $CONVENE_SDK, or the prefix of this executable (PREFIX/bin/convene); checked.
     func sdkPrefix() throws -> String {
-        let candidates = [sdk.map(absolutePath), ProcessInfo.processInfo.environment["CONVENE_SDK"].map(absolutePath),
-                          ((Self.executablePath as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent]
-        for case let prefix? in candidates {
-            if FileManager.default.fileExists(atPath: prefix + "/include/convene/convene_plugin.h") { return prefix }
-            if prefix == sdk.map(absolutePath) || candidates[1] == prefix {
-                throw ValidationError("\(prefix) holds no Convene plugin SDK (no include/convene/convene_plugin.h): install it with `make install-sdk PREFIX=\(prefix)` in Convene's source")
+        let header = "/include/convene/convene_plugin.h"
+        if let given = sdk ?? ProcessInfo.processInfo.environment["CONVENE_SDK"] {
+            let prefix = absolutePath(given)
+            guard FileManager.default.fileExists(atPath: prefix + header) else {
+                throw ValidationError("\(prefix) holds no Convene plugin SDK (no \(header.dropFirst())): install it with `make install-sdk PREFIX=\(prefix)` in Convene's source")
             }
+            return prefix
         }
-        throw ValidationError("no Convene plugin SDK found: install one with `make install-sdk PREFIX=DIR` in Convene's source, then pass --sdk DIR (or set CONVENE_SDK)")
+        let installed = ((Self.executablePath as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: installed + header) else {
+            throw ValidationError("no Convene plugin SDK found: install one with `make install-sdk PREFIX=DIR` in Convene's source, then pass --sdk DIR (or set CONVENE_SDK)")
+        }
+        return installed
     }
 
     /// This executable's path (what the project's Makefile runs `plugin test` with).

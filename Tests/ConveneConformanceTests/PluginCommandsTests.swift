@@ -114,6 +114,27 @@ final class PluginCommandsTests: XCTestCase {
         XCTAssertTrue(run.err.contains("rebuild the plugin with the server's toolchain"), run.err)
     }
 
+    func testPluginNewRefusesWhatItCannotWrite() throws {
+        let folder = try temporaryFolder()
+        let badName = try convene(["plugin", "new", "Vote_Tally", "--lang", "c", "--sdk", folder.path], in: folder)
+        XCTAssertEqual(badName.status, 64)
+        XCTAssertTrue(badName.err.contains("NAME: lowercase letters, digits and single '-'"), badName.err)
+        let noSDK = try convene(["plugin", "new", "vote-tally", "--lang", "c", "--sdk", "nowhere"], in: folder)
+        XCTAssertTrue(noSDK.err.contains("\(folder.path)/nowhere holds no Convene plugin SDK"), noSDK.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("vote-tally").path))
+        let sdk = folder.appendingPathComponent("sdk/include/convene")
+        try FileManager.default.createDirectory(at: sdk, withIntermediateDirectories: true)
+        try "".write(to: sdk.appendingPathComponent("convene_plugin.h"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("taken/src"), withIntermediateDirectories: true)
+        let taken = try convene(["plugin", "new", "vote-tally", "--lang", "c", "--sdk", "sdk", "--dir", "taken"], in: folder)
+        XCTAssertTrue(taken.err.contains("\(folder.path)/taken exists and is not empty"), taken.err)
+        let written = try convene(["plugin", "new", "vote-tally", "--lang", "c", "--sdk", "sdk"], in: folder)
+        XCTAssertEqual(written.status, 0, written.err)
+        let makefile = try String(contentsOf: folder.appendingPathComponent("vote-tally/Makefile"), encoding: .utf8)
+        XCTAssertTrue(makefile.contains("CONVENE_SDK ?= \(folder.path)/sdk\n"), makefile)
+        XCTAssertTrue(makefile.contains("\n\t$(CC) $(CFLAGS) -shared -o $@"), "recipes start with a tab")
+    }
+
     func testLoadReloadUnloadAndEventsAgainstARealServer() throws {
         let plugins = try temporaryFolder()
         let data = try temporaryFolder()
