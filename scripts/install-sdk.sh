@@ -21,7 +21,7 @@ install -d "$prefix/bin" "$prefix/include/convene" "$prefix/lib/pkgconfig" "$pre
 install -m 644 $header Plugins/common/util/convene_plugin_util.h "$prefix/include/convene/"
 install -m 755 scripts/convene-plugin-protoc "$generators/protoc-gen-swift" "$prefix/bin/"
 for tool in convene convened convene-plugin-runner; do
-  [ -x "$build/$tool" ] && install -m 755 "$build/$tool" "$prefix/bin/"
+  if [ -x "$build/$tool" ]; then install -m 755 "$build/$tool" "$prefix/bin/"; else echo "not built, not installed: $build/$tool"; fi
 done
 
 cat > "$prefix/lib/pkgconfig/convene-plugin.pc" <<PC
