@@ -11,7 +11,7 @@ TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate attack
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate attack install-sdk
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -66,6 +66,14 @@ GENERATORS_BIN = $$($(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --show-b
 generators:
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-swift
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-convene
+
+## install-sdk: the plugin developer kit under PREFIX (default .build/sdk, so no root is needed): the ABI
+## header and C helpers, convene-plugin.pc, convene-plugin-protoc, the Swift SDK as a package, and the
+## convene, convened and convene-plugin-runner already built (BUILD_BIN, default the debug build's).
+## See Docs/PLUGINS.md and scripts/install-sdk.sh.
+PREFIX ?= $(CURDIR)/.build/sdk
+install-sdk: deps generators
+	scripts/install-sdk.sh $(PREFIX) $(GENERATORS_BIN) $${BUILD_BIN:-$$($(SWIFT) build --show-bin-path)}
 
 ## mutate: breaks one rule at a time (scripts/mutations.py) and checks that the tests catch each;
 ## prints the score. MUTATE_ARGS="--only NAME" runs some, "--list" checks they still apply.

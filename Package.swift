@@ -196,7 +196,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "ConveneTemplatePlugin", dependencies: ["ConvenePluginABI"], path: "Plugins/template",
-                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+                exclude: ["example.proto"], publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         // Plugin fixtures for the loader's tests.
         .target(name: "ConveneFixture_NoEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NoEntry",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
@@ -264,8 +264,16 @@ let package = Package(
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // An isolated plugin's process: loads the library and serves it to convened over a socket.
         .executableTarget(name: "convene-plugin-runner", dependencies: ["ConvenePluginHost"]),
+        // The plugin developer's test harness: a plugin in an in-memory host, with no server (`convene plugin test`).
+        .target(name: "ConvenePluginTesting",
+                dependencies: ["ConvenePluginHost", "ConveneRPC", "ConveneClient", "ConveneMessages",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         .executableTarget(name: "convene",
-                          dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire",
+                          dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire", "ConveneDomain",
+                                         "ConvenePluginHost", "ConvenePluginTesting",
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                          .product(name: "NIOCore", package: "swift-nio"),

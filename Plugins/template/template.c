@@ -1,5 +1,6 @@
 /*
- * A plugin to copy. It serves convene.example.v1.Example/Hello, which answers its
+ * A plugin to copy (outside this repository, start with `convene plugin new` instead: see
+ * Docs/PLUGINS.md). It serves convene.example.v1.Example/Hello (example.proto), which answers its
  * request bytes, counts the calls in plugin storage, and logs each one; and Echo, which
  * answers its request bytes and touches nothing (the cheapest plugin call: `convene
  * bench --path /convene.example.v1.Example/Echo` measures what the plugin boundary costs).
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "convene_plugin.h"
+#include "example_descriptor_set.h"   /* example.proto's descriptor set, by make protos */
 
 static const convene_host_api *api;   /* the host's function table, valid while loaded */
 static convene_host *host;            /* our handle, for api->log */
@@ -49,6 +51,10 @@ static convene_plugin_descriptor descriptor = {
     .service = "convene.example.v1.Example",
     .methods = methods,
     .method_count = sizeof methods / sizeof methods[0],
+    /* So reflection, `convene describe`, `call` and `bench` know the messages, and the host
+     * checks the answers against their types. */
+    .descriptor_set = example_descriptor_set,
+    .descriptor_set_len = sizeof example_descriptor_set,
 };
 
 __attribute__((visibility("default")))

@@ -41,6 +41,7 @@ final class PluginLibrary: @unchecked Sendable {
         }
         var keepOpen = false
         defer { if !keepOpen { dlclose(handle) } }
+        if let refusal = ToolchainCheck.refusal(handle) { throw .cannotOpen(path: path, reason: refusal) }
         guard let symbol = dlsym(handle, CONVENE_PLUGIN_ENTRY) else { throw .missingEntry(path: path) }
         let entry = unsafeBitCast(symbol, to: convene_plugin_entry_fn.self)
         let hostHandle = HostAPI.hosts.insert(logger, owner: (path as NSString).lastPathComponent)

@@ -53,7 +53,18 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
 
     func reloadPlugin(_ request: Convene_Plugins_V1_ReloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo {
         try await administrator(context)
-        return try await host.reload(name: request.name).info(showingFile: true)
+        guard !request.path.isEmpty else { return try await host.reload(name: request.name).info(showingFile: true) }
+        // A new library in the plugin's place: refused before anything is unloaded when it may not load.
+        let path = try host.allowedPath(request.path)
+        guard host.loaded.contains(where: { $0.name == request.name }) else {
+            throw RPCError(.notFound, "no plugin named '\(request.name)' is loaded")
+        }
+        try await host.unload(name: request.name)
+        do {
+            return try host.load(path: path).info(showingFile: true)
+        } catch let error as PluginLoadError {
+            throw RPCError(.failedPrecondition, "\(request.name) was unloaded, and its replacement was refused: \(error.description)")
+        }
     }
 }
 

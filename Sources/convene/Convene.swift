@@ -9,7 +9,7 @@ struct Convene: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convene",
         abstract: "Talk to a Convene server.",
-        subcommands: [Health.self, List.self, Call.self, Describe.self, Plugins.self, Bench.self, Demo.self])
+        subcommands: [Health.self, List.self, Call.self, Describe.self, Plugins.self, PluginKit.self, Bench.self, Demo.self])
 
     /// `convene --target HOST:PORT health` and `convene health --target HOST:PORT` both work:
     /// options given before the subcommand are moved after it.
@@ -17,10 +17,14 @@ struct Convene: AsyncParsableCommand {
         await main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
     }
 
+    /// A command group's subcommand (`plugins load`) moves with it.
     static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
-        let names = Set(configuration.subcommands.map { $0._commandName })
-        guard let index = arguments.firstIndex(where: { names.contains($0) }), index > 0 else { return arguments }
-        return [arguments[index]] + arguments[..<index] + arguments[(index + 1)...]
+        let commands = Dictionary(configuration.subcommands.map { ($0._commandName, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let index = arguments.firstIndex(where: { commands[$0] != nil }), index > 0 else { return arguments }
+        var end = index + 1
+        let nested = Set(commands[arguments[index]]?.configuration.subcommands.map { $0._commandName } ?? [])
+        if end < arguments.count, nested.contains(arguments[end]) { end += 1 }
+        return Array(arguments[index..<end]) + arguments[..<index] + arguments[end...]
     }
 }
 

@@ -3,6 +3,7 @@ import ConvenePluginHost
 import ConveneServer
 import ConveneTransport
 import ConveneWire
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -128,7 +129,13 @@ struct Convened: AsyncParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
-        if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
+        // Absolute, so that what a refused load names is unambiguous to a client elsewhere.
+        if !pluginsDir.isEmpty {
+            configuration.pluginDirectories = pluginsDir.map {
+                URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+                    .standardizedFileURL.path
+            }
+        }
         try configurePlugins(&configuration)
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))

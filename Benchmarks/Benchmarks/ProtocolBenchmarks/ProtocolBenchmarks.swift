@@ -192,7 +192,8 @@ final class PluginBench {
     let router = Router()
     let host: PluginHost
     let path: String
-    let request = ByteBuffer(bytes: Array("hello".utf8))
+    /// A HelloRequest with name "hello" (the host checks the answer against HelloResponse).
+    let request = ByteBuffer(bytes: [0x0a, 0x05] + Array("hello".utf8))
 
     init() throws {
         host = PluginHost(router: router, services: InMemoryPluginServices(), logger: Logger(label: "bench"))

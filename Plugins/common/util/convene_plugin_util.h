@@ -2,7 +2,9 @@
  * Small helpers shared by the C mechanism plugins: the boilerplate of a plugin (hook
  * signature, method table entries, the entry point), answering with a protobuf-c message,
  * storing one, counters, scanning keys by prefix, typed calls to the server, and the
- * visibility check. Header-only (static functions).
+ * visibility check. Header-only (static functions). Installed with convene_plugin.h by
+ * `make install-sdk` (include/convene/, `pkg-config --cflags convene-plugin`); it needs
+ * protobuf-c (`pkg-config --libs convene-plugin` links it). Docs/PLUGINS.md lists every helper.
  */
 #ifndef CONVENE_PLUGIN_UTIL_H
 #define CONVENE_PLUGIN_UTIL_H
@@ -14,6 +16,10 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "convene_plugin.h"
+
+/* A plugin uses some of these helpers: the others are not worth a warning. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
 
 static const convene_host_api *api;
 static convene_host *host;
@@ -160,5 +166,7 @@ static ProtobufCMessage *call_typed(convene_call *call, const char *path, const 
     if (!response) *status = CONVENE_INTERNAL;
     return response;
 }
+
+#pragma GCC diagnostic pop
 
 #endif

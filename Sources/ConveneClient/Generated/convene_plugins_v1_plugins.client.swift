@@ -28,7 +28,8 @@ public struct PluginAdministrationClient: Sendable {
         try await channel.unary(PluginAdministrationMethods.unloadPlugin, request, as: Convene_Plugins_V1_UnloadPluginResponse.self, options: options)
     }
 
-    /// Unloads and loads again from the same file.
+    /// Unloads and loads again from the same file, or from `path` when it is set (checked
+    /// against the plugin directories before anything is unloaded).
     public func reloadPlugin(_ request: Convene_Plugins_V1_ReloadPluginRequest, options: CallOptions? = nil) async throws -> Convene_Plugins_V1_PluginInfo {
         try await channel.unary(PluginAdministrationMethods.reloadPlugin, request, as: Convene_Plugins_V1_PluginInfo.self, options: options)
     }

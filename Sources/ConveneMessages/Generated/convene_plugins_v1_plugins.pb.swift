@@ -184,6 +184,10 @@ public nonisolated struct Convene_Plugins_V1_ReloadPluginRequest: Sendable {
 
   public var name: String = String()
 
+  /// A library to load in its place (a new build elsewhere in the plugin directories);
+  /// empty: the file it was loaded from.
+  public var path: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -452,7 +456,7 @@ nonisolated extension Convene_Plugins_V1_UnloadPluginResponse: SwiftProtobuf.Mes
 
 nonisolated extension Convene_Plugins_V1_ReloadPluginRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReloadPluginRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}path\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -461,6 +465,7 @@ nonisolated extension Convene_Plugins_V1_ReloadPluginRequest: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.path) }()
       default: break
       }
     }
@@ -470,11 +475,15 @@ nonisolated extension Convene_Plugins_V1_ReloadPluginRequest: SwiftProtobuf.Mess
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Plugins_V1_ReloadPluginRequest, rhs: Convene_Plugins_V1_ReloadPluginRequest) -> Bool {
     if lhs.name != rhs.name {return false}
+    if lhs.path != rhs.path {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -22,7 +22,8 @@ public enum PluginAdministrationMethods {
     public static let unloadPlugin = MethodDescriptor(
         service: service, method: "UnloadPlugin", kind: .unary,
         inputType: "convene.plugins.v1.UnloadPluginRequest", outputType: "convene.plugins.v1.UnloadPluginResponse")
-    /// Unloads and loads again from the same file.
+    /// Unloads and loads again from the same file, or from `path` when it is set (checked
+    /// against the plugin directories before anything is unloaded).
     public static let reloadPlugin = MethodDescriptor(
         service: service, method: "ReloadPlugin", kind: .unary,
         inputType: "convene.plugins.v1.ReloadPluginRequest", outputType: "convene.plugins.v1.PluginInfo")
@@ -41,7 +42,8 @@ public protocol PluginAdministrationServiceProtocol: Sendable {
     func loadPlugin(_ request: Convene_Plugins_V1_LoadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo
     /// Stops routing to a plugin, drains its calls, unloads it (a library with Swift code stays mapped).
     func unloadPlugin(_ request: Convene_Plugins_V1_UnloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_UnloadPluginResponse
-    /// Unloads and loads again from the same file.
+    /// Unloads and loads again from the same file, or from `path` when it is set (checked
+    /// against the plugin directories before anything is unloaded).
     func reloadPlugin(_ request: Convene_Plugins_V1_ReloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo
 }
 

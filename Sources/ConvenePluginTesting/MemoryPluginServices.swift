@@ -1,0 +1,125 @@
+import ConvenePluginHost
+import ConveneRPC
+import Foundation
+
+/// The server as a plugin sees it, in memory, for testing a plugin with no server: callers
+/// are whoever the test says (by their credential), storage and the event log are
+/// dictionaries and arrays, and what the plugin commits is recorded for the test to read.
+public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
+    private let lock = NSLock()
+    private var callers: [String: PluginCaller] = [:]
+    private var hidden: Set<String> = []
+    private var storage: [String: [[UInt8]: [UInt8]]] = [:]
+    private var log: [DomainEvent] = []
+    private var positions: [String: Int64] = [:]
+    private var emitted: [PluginEvent] = []
+    private var descriptorSets: [[UInt8]] = []
+
+    public init() {}
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: what a test sets
+
+    /// Makes `credential` (the whole `authorization` value) stand for `caller`.
+    public func setCaller(_ caller: PluginCaller, credential: String) { locked { callers[credential] = caller } }
+
+    /// Makes a meeting or operation invisible to every caller (`caller_may_see` answers 0).
+    public func hide(_ objectID: String) { locked { _ = hidden.insert(objectID) } }
+
+    /// Writes a plugin's storage directly (nil: delete), as if an earlier call had committed it.
+    public func seed(plugin: String, key: [UInt8], value: [UInt8]?) { locked { storage[plugin, default: [:]][key] = value } }
+
+    /// Appends a domain event to the log; its sequence.
+    @discardableResult
+    public func append(kind: String, payload: (Int64) -> [UInt8]) -> Int64 {
+        locked {
+            let sequence = Int64(log.count + 1)
+            log.append(DomainEvent(sequence: sequence, kind: kind, payload: payload(sequence)))
+            return sequence
+        }
+    }
+
+    // MARK: what a test reads
+
+    /// A plugin's committed storage, by key.
+    public func committed(plugin: String) -> [[UInt8]: [UInt8]] { locked { storage[plugin] ?? [:] } }
+
+    /// The events plugins emitted (committed), oldest first; `take` empties the list.
+    public func emittedEvents(take: Bool) -> [PluginEvent] {
+        locked {
+            defer { if take { emitted = [] } }
+            return emitted
+        }
+    }
+
+    /// The sequence of the last event a plugin reacted to.
+    public func position(plugin: String) -> Int64? { locked { positions[plugin] } }
+
+    // MARK: PluginServices
+
+    public func authenticate(_ metadata: Metadata) throws -> PluginCaller {
+        guard metadata["authorization"] != nil else { throw RPCError(.unauthenticated, "no credential") }
+        guard let caller = knownCaller(metadata) else { throw RPCError(.unauthenticated, "unknown credential") }
+        return caller
+    }
+
+    public func knownCaller(_ metadata: Metadata) -> PluginCaller? {
+        guard let credential = metadata["authorization"] else { return nil }
+        return locked { callers[credential] }
+    }
+
+    /// Meetings ("mtg-N") and operations ("op-N") exist and are visible unless hidden.
+    public func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool? {
+        guard objectID.hasPrefix("mtg-") || objectID.hasPrefix("op-") else { return nil }
+        return locked { caller == nil || !hidden.contains(objectID) }
+    }
+
+    public func pluginCredential(plugin: String) throws -> String { "plugin \(plugin)" }
+
+    public func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { locked { storage[plugin]?[key] } }
+
+    public func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        locked {
+            (storage[plugin] ?? [:]).keys
+                .filter { key in key.starts(with: prefix) && after.map { $0.lexicographicallyPrecedes(key) } ?? true }
+                .min { $0.lexicographicallyPrecedes($1) }
+        }
+    }
+
+    public func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
+                       events: [PluginEvent], delivery: EventPositionMove?) throws {
+        try locked {
+            for read in reads where storage[plugin]?[read.key] != read.value { throw PluginStorageConflict() }
+            if let delivery {
+                guard (positions[plugin] ?? 0) == delivery.from else { throw PluginStorageConflict() }
+                positions[plugin] = delivery.to
+            }
+            for write in writes { storage[plugin, default: [:]][write.key] = write.value }
+            emitted += events
+        }
+    }
+
+    /// A plugin seen for the first time starts at the log's end, as on a server.
+    public func eventPosition(plugin: String) throws -> Int64 {
+        locked {
+            if let position = positions[plugin] { return position }
+            positions[plugin] = Int64(log.count)
+            return Int64(log.count)
+        }
+    }
+
+    public func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] {
+        locked {
+            Array(log.filter { $0.sequence > sequence && (kinds.contains("*") || kinds.contains($0.kind)) }.prefix(limit))
+        }
+    }
+
+    public func registerDescriptors(_ bytes: [UInt8]) throws { locked { descriptorSets.append(bytes) } }
+
+    public func setServing(_ serving: Bool?, service: String) {}
+}
