@@ -127,22 +127,7 @@ final class PluginVisibilityTests: XCTestCase {
         await record("FollowUpAssessment/Assess", Convene_Assessment_V1_AssessRequest(), as: Convene_Assessment_V1_Assessment.self)
 
         // The watch, plugins' events included: everything committed so far, up to a sentinel.
-        let c = w.client.consultation
-        do {
-            let watch = try await c.watchOperation(.with { $0.operationID = op }, options: w.options(party))
-            let sentinel = try await setup {
-                try await c.recordContribution(.with {
-                    $0.operationID = op; $0.partyID = w.id("Donor"); $0.kind = .equipment; $0.quantity = 1
-                }, options: w.options("Secretariat")).id
-            }
-            for try await event in watch.responses {
-                seen.append(("WatchOperation", event.textFormatString()))
-                if event.subjectID == sentinel { break }
-            }
-            watch.cancel()
-        } catch {
-            seen.append(("WatchOperation", "\(RPCError.from(error).code.name): \(RPCError.from(error).message)"))
-        }
+        seen += try await w.watchedUntilSentinel(as: party).map { ("WatchOperation", $0) }
         return seen
     }
 }
