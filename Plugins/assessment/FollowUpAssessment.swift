@@ -14,7 +14,7 @@ import Foundation
 
 enum FollowUpAssessment {
     static var definition: PluginDefinition {
-        var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.0.0",
+        var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.1.0",
                                       service: "convene.assessment.v1.FollowUpAssessment", descriptorSet: assessmentDescriptorSet)
 
         plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
