@@ -24,11 +24,12 @@ func cPlugin(_ name: String, folder: String) -> Target {
             linkerSettings: [.linkedLibrary("protobuf-c")])
 }
 
-/// A mechanism plugin written in Swift with the SDK, with the shared messages linked in as SwiftProtobuf
+/// A mechanism plugin written in Swift with the SDK, with the shared messages (and the domain rules, ConveneDomain,
+/// for plugins that reuse them) linked in as SwiftProtobuf
 /// is. The version script keeps its exports to the entry symbol (not its own copies of those modules).
 func swiftPlugin(_ name: String, folder: String) -> Target {
     .target(name: "ConvenePlugin_\(name)",
-            dependencies: ["ConvenePluginSDK", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["ConvenePluginSDK", "ConveneMessages", "ConveneDomain", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Plugins/\(folder)",
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/exports.map"])])
 }

@@ -1,16 +1,20 @@
 // Six-month follow-up assessment (resolution 1353 (2001), I.D.1, OP.3), in Swift with the
 // plugin SDK. It reads the consultation and briefing services as its caller (so the figures
 // cover what the caller may see) and computes the efficiency and effectiveness of the
-// meetings with contributors over a window.
+// meetings with contributors over a window. The participation and lead-time figures are
+// ConveneDomain's FollowUpRules, so that they match a hand count: participants are the parties
+// invited as participants to each meeting (never observers or plugin principals), and the mean
+// lead time is over every report distributed in the window whose meeting is in the window.
 //
 // Storage: "proposal/<id>" -> Proposal, "seq/proposal" -> counter.
+import ConveneDomain
 import ConveneMessages
 import ConvenePluginSDK
 import Foundation
 
 enum FollowUpAssessment {
     static var definition: PluginDefinition {
-        var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.0.0",
+        var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.1.0",
                                       service: "convene.assessment.v1.FollowUpAssessment", descriptorSet: assessmentDescriptorSet)
 
         plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
@@ -32,7 +36,7 @@ enum FollowUpAssessment {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "window_days: 0 (six months) to 3660")
             }
             let days = request.windowDays == 0 ? 183 : Int(request.windowDays)
-            let to = Date(), from = to.addingTimeInterval(-Double(days) * 86_400)
+            let to = request.hasToTime ? request.toTime.date : Date(), from = to.addingTimeInterval(-Double(days) * 86_400)
             return try assess(from: from, to: to, context)
         }
         return plugin
@@ -44,8 +48,8 @@ enum FollowUpAssessment {
         result.toTime = Google_Protobuf_Timestamp(date: to)
         var byForm: [String: Int32] = [:], byStage: [String: Int32] = [:]
         var consultations = 0, withPaper = 0, held = 0, circulated = 0, inTime = 0
-        var participants = 0, speakers = 0, meetingsWithParticipants = 0
-        var leadHours: [Double] = []
+        var attendance: [FollowUpRules.Attendance] = []
+        var distributions: [FollowUpRules.Distribution] = []
         typealias C = HostMethods.Consultation
         let operations = try context.call(C.listOperations, .with { $0.pageSize = 500 }).operations
         for operation in operations {
@@ -58,15 +62,13 @@ enum FollowUpAssessment {
             result.concernsAnswered += account.concernsAnswered
             result.requestsReceived += account.requestsReceived
             result.requestsDeclined += account.requestsDeclined
-            var scheduled: [String: Date] = [:]
+            let meetings = try context.call(C.listMeetings, .with { $0.operationID = operation.id; $0.pageSize = 500 }).meetings
+            // When each meeting (in the window or not) is held, for the reports' lead times.
+            let scheduled = Dictionary(meetings.map { ($0.id, $0.scheduledTime.date) }) { first, _ in first }
             // The Council's own discussions of the operation (II.A meetings and consultations).
-            let discussions = try context.call(C.listMeetings, .with {
-                $0.operationID = operation.id; $0.pageSize = 500
-            }).meetings
-                .filter { $0.form == .councilMeeting || $0.form == .councilConsultations }.map(\.scheduledTime.date)
+            let discussions = meetings.filter { $0.form == .councilMeeting || $0.form == .councilConsultations }.map(\.scheduledTime.date)
             for entry in account.meetings {
                 let meeting = entry.meeting
-                scheduled[meeting.id] = meeting.scheduledTime.date
                 result.meetings += 1
                 byForm[formName(meeting.form), default: 0] += 1
                 if meeting.form == .consultationMeeting {
@@ -83,12 +85,8 @@ enum FollowUpAssessment {
                         }
                     }
                 }
-                let invited = Set(entry.participantIds)
-                if !invited.isEmpty {
-                    meetingsWithParticipants += 1
-                    participants += invited.count
-                    speakers += Set(meeting.statements.map(\.partyID)).intersection(invited).count
-                }
+                attendance.append(FollowUpRules.Attendance(participants: Set(entry.participantIds.compactMap(partyNumber)),
+                                                           speakers: Set(meeting.statements.map(\.partyID).compactMap(partyNumber))))
             }
             let reports = try context.call(HostMethods.Briefing.listReports, .with { $0.operationID = operation.id }).reports
             for report in reports where report.hasDistributeTime {
@@ -97,22 +95,35 @@ enum FollowUpAssessment {
                 result.reportsDistributed += 1
                 if !report.flags.isEmpty { result.reportsFlagged += 1 }
                 if let meetingAt = scheduled[report.meetingID] {
-                    leadHours.append(meetingAt.timeIntervalSince(distributed) / 3600)
+                    distributions.append(FollowUpRules.Distribution(distributedAt: millis(distributed), meetingAt: millis(meetingAt)))
                 }
             }
         }
         result.meetingsByForm = byForm.keys.sorted().map { name in .with { $0.name = name; $0.count = byForm[name]! } }
         result.meetingsByStage = byStage.keys.sorted().map { name in .with { $0.name = name; $0.count = byStage[name]! } }
-        result.meanReportLeadHours = leadHours.isEmpty ? 0 : leadHours.reduce(0, +) / Double(leadHours.count)
+        let lead = FollowUpRules.meanLeadHours(distributions, from: millis(from), to: millis(to))
+        result.meanReportLeadHours = lead.hours
+        result.reportsCountedForLeadTime = Int32(clamping: lead.counted)
         result.informalPaperShare = consultations == 0 ? 0 : Double(withPaper) / Double(consultations)
         result.summariesCirculatedShare = held == 0 ? 0 : Double(circulated) / Double(held)
         result.summariesInTimeShare = held == 0 ? 0 : Double(inTime) / Double(held)
-        result.meanParticipants = meetingsWithParticipants == 0 ? 0 : Double(participants) / Double(meetingsWithParticipants)
-        result.participationShare = participants == 0 ? 0 : Double(speakers) / Double(participants)
+        let participation = FollowUpRules.participation(attendance)
+        result.meanParticipants = participation.meanParticipants
+        result.participationShare = participation.share
         result.proposals = context.all("proposal/", as: Convene_Assessment_V1_Proposal.self).filter {
             $0.submitTime.date >= from && $0.submitTime.date <= to
         }
         return result
+    }
+
+    /// The row number of a party id ("party-3"); nil for anything else.
+    static func partyNumber(_ id: String) -> Int64? {
+        guard id.hasPrefix("party-"), let number = Int64(id.dropFirst(6)), number > 0 else { return nil }
+        return number
+    }
+
+    static func millis(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
     static func formName(_ form: Convene_Consultation_V1_MeetingForm) -> String {

@@ -4,7 +4,12 @@
  * Groups per operation with their members (contributors, Council members, donors,
  * countries of the region) and their coordination with the Council. When a
  * consultation on the operation is convened, members not yet invited are put before
- * the President for invitation in the fitting II.B.3 category.
+ * the President for invitation in the fitting II.B.3 category, or with why they cannot be.
+ *
+ * Who may form a group, who may be a member and each member's category are the server's
+ * rules (FriendsRules and InvitationRules in ConveneDomain), asked through ask_rule, so that
+ * they are decided once. A party that may know only that an operation exists learns nothing
+ * of its groups.
  *
  * Storage (plugin-scoped): "seq" -> next group number (8 bytes), "group/<id>" -> Group,
  * "proposal/<meeting>/<party>" -> ProposedInvitation.
@@ -29,6 +34,27 @@ static Group *load_group(convene_call *call, const char *id) {
     return convene__friends__v1__group__unpack(NULL, length, value);
 }
 
+/* CONVENE_OK when the caller may form a group on `operation_id` and add its members (I.C.2, by
+ * the server's FriendsRules); PERMISSION_DENIED with the rule otherwise. */
+static int32_t require_may_form(convene_call *call, const char *operation_id) {
+    const char *provision = "", *reason = "the server could not answer";
+    int32_t answer = ask_rule(call, CONVENE_RULE_FRIENDS_FORM, NULL, operation_id, &provision, &reason);
+    if (answer == 1) return CONVENE_OK;
+    return fail(call, answer == 0 ? CONVENE_PERMISSION_DENIED : CONVENE_FAILED_PRECONDITION, reason);
+}
+
+/* CONVENE_OK when `party_id` may be a member of a group on `operation_id` (I.C.2, by the server's
+ * FriendsRules); FAILED_PRECONDITION saying why not, NOT_FOUND for no such party. */
+static int32_t require_may_be_member(convene_call *call, const char *party_id, const char *operation_id) {
+    const char *provision = "", *reason = "the server could not answer";
+    int32_t answer = ask_rule(call, CONVENE_RULE_FRIENDS_MEMBER, party_id, operation_id, &provision, &reason);
+    if (answer == 1) return CONVENE_OK;
+    if (answer == 0) return fail(call, CONVENE_FAILED_PRECONDITION, reason);
+    char message[700];
+    snprintf(message, sizeof message, "party_id: %.600s", reason);
+    return fail(call, CONVENE_NOT_FOUND, message);
+}
+
 static int32_t save_group(convene_call *call, const Group *group) {
     char key[256];
     if ((size_t)snprintf(key, sizeof key, "group/%s", group->id) >= sizeof key) return CONVENE_INVALID_ARGUMENT;
@@ -45,6 +71,13 @@ static Group extend(const Group *group, Member *member, char *note) {
     memcpy(copy.coordination_notes, group->coordination_notes, sizeof(char *) * group->n_coordination_notes);
     if (note) copy.coordination_notes[copy.n_coordination_notes++] = note;
     return copy;
+}
+
+static int is_member(const Group *group, const char *party_id) {
+    for (size_t i = 0; i < group->n_members; i++) {
+        if (strcmp(group->members[i]->party_id, party_id) == 0) return 1;
+    }
+    return 0;
 }
 
 static void release_extended(Group *copy) {
@@ -72,6 +105,7 @@ CONVENE_METHOD_HOOK(form_group) {
         goto done;
     }
     convene__consultation__v1__operation__free_unpacked(operation, NULL);
+    if ((rc = require_may_form(call, in->operation_id)) != CONVENE_OK) goto done;
 
     uint64_t sequence = 0;
     const uint8_t *value;
@@ -111,6 +145,8 @@ CONVENE_METHOD_HOOK(add_member) {
     }
     group = load_group(call, in->group_id);
     if (!group) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
+    if ((rc = require_may_form(call, group->operation_id)) != CONVENE_OK) goto done;
+    if ((rc = require_may_be_member(call, in->party_id, group->operation_id)) != CONVENE_OK) goto done;
     for (size_t i = 0; i < group->n_members; i++) {
         if (strcmp(group->members[i]->party_id, in->party_id) == 0) {
             rc = fail(call, CONVENE_ALREADY_EXISTS, "party_id: already a member of this group");
@@ -138,7 +174,12 @@ CONVENE_METHOD_HOOK(record_coordination) {
     Group *group = NULL;
     if (!in->note[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "note: required"); goto done; }
     group = load_group(call, in->group_id);
-    if (!group) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
+    if (!group || !may_see(call, group->operation_id)) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
+    if (!is_member(group, api->caller(call)) && require_may_form(call, group->operation_id) != CONVENE_OK) {
+        rc = fail(call, CONVENE_PERMISSION_DENIED,
+                  "a Group of Friends' coordination with the Council is recorded by the Secretariat or the group's members (I.C.2)");
+        goto done;
+    }
     Group updated = extend(group, NULL, in->note);
     rc = save_group(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
     release_extended(&updated);
@@ -150,6 +191,8 @@ done:
 
 typedef struct {
     const char *operation_id;
+    /* The call whose caller must be able to read a group's operation, or NULL for the plugin itself. */
+    convene_call *reader;
     Group **groups;
     size_t count, capacity;
 } group_list;
@@ -158,7 +201,8 @@ static void collect_group(const uint8_t *value, size_t length, void *context) {
     group_list *list = context;
     Group *group = convene__friends__v1__group__unpack(NULL, length, value);
     if (!group) return;
-    if (list->operation_id[0] && strcmp(group->operation_id, list->operation_id) != 0) {
+    if ((list->operation_id[0] && strcmp(group->operation_id, list->operation_id) != 0) ||
+        (list->reader && !may_see(list->reader, group->operation_id))) {
         convene__friends__v1__group__free_unpacked(group, NULL);
         return;
     }
@@ -178,7 +222,14 @@ CONVENE_METHOD_HOOK(list_groups) {
     (void)state; (void)method;
     Convene__Friends__V1__ListGroupsRequest *in = convene__friends__v1__list_groups_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListGroupsRequest");
-    group_list list = { in->operation_id, NULL, 0, 0 };
+    if (in->operation_id[0]) {
+        int32_t refused = require_readable_operation(call, in->operation_id, "operation_id");
+        if (refused != CONVENE_OK) {
+            convene__friends__v1__list_groups_request__free_unpacked(in, NULL);
+            return refused;
+        }
+    }
+    group_list list = { in->operation_id, call, NULL, 0, 0 };
     scan(call, "group/", collect_group, &list);
     Convene__Friends__V1__ListGroupsResponse out = CONVENE__FRIENDS__V1__LIST_GROUPS_RESPONSE__INIT;
     out.n_groups = list.count;
@@ -231,15 +282,6 @@ CONVENE_METHOD_HOOK(list_proposed) {
     return rc;
 }
 
-static const char *fitting_category(Convene__Friends__V1__MemberKind kind) {
-    switch (kind) {
-    case CONVENE__FRIENDS__V1__MEMBER_KIND__CONTRIBUTOR: return "II.B.3(a)";
-    case CONVENE__FRIENDS__V1__MEMBER_KIND__DONOR: return "II.B.3(e)";
-    case CONVENE__FRIENDS__V1__MEMBER_KIND__COUNCIL_MEMBER: return "II.B.1";
-    default: return "II.D";
-    }
-}
-
 /* A consultation was convened: put the group members it does not invite before the President. */
 static void on_event(void *state, convene_call *call, const char *kind, const uint8_t *payload, size_t length) {
     (void)state;
@@ -255,7 +297,7 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     }
     if (meeting && (meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__CONSULTATION_MEETING ||
                     meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__COUNCIL_MEETING)) {
-        group_list groups = { meeting->operation_id, NULL, 0, 0 };
+        group_list groups = { meeting->operation_id, NULL, NULL, 0, 0 };
         scan(call, "group/", collect_group, &groups);
         size_t proposed = 0;
         for (size_t g = 0; g < groups.count; g++) {
@@ -270,7 +312,13 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
                 proposal.meeting_id = meeting->id;
                 proposal.party_id = group->members[m]->party_id;
                 proposal.group_id = group->id;
-                proposal.suggested_category = (char *)fitting_category(group->members[m]->kind);
+                /* The member's II.B.3 category for this meeting, or why it cannot be invited. */
+                const char *provision = "", *reason = "the server could not answer";
+                if (ask_rule(call, CONVENE_RULE_INVITATION, group->members[m]->party_id, meeting->id, &provision, &reason) < 0) {
+                    provision = "";
+                }
+                proposal.suggested_category = (char *)provision;
+                proposal.reason = (char *)reason;
                 char key[400];
                 snprintf(key, sizeof key, "proposal/%s/%s", meeting->id, group->members[m]->party_id);
                 if (put_message(call, key, &proposal.base) == 0) proposed++;
@@ -307,7 +355,7 @@ static convene_plugin_descriptor descriptor = {
     .abi_minor = CONVENE_ABI_MINOR,
     .size = sizeof(convene_plugin_descriptor),
     .name = "groups-of-friends",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .service = FRIENDS ".GroupsOfFriends",
     .methods = methods,
     .method_count = sizeof methods / sizeof methods[0],

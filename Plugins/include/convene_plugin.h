@@ -1,5 +1,5 @@
 /*
- * convene_plugin.h: the Convene plugin ABI, version 1.1.
+ * convene_plugin.h: the Convene plugin ABI, version 1.2.
  *
  * A plugin is a shared library that exports one symbol, CONVENE_PLUGIN_ENTRY
  * ("convene_plugin_entry"), of type convene_plugin_entry_fn. The server calls it once
@@ -39,7 +39,10 @@
  * not invited to answers NOT_FOUND), it must not learn through a plugin either. A
  * plugin method that names, lists or acts on a meeting or operation checks it with
  * caller_may_see first, and answers NOT_FOUND (or leaves the reference out) when the
- * caller may not see it.
+ * caller may not see it. A party with no role, contribution, standing or invitation on an
+ * operation learns that the operation exists and nothing else (the server's AccessRules):
+ * caller_may_see answers 0 for its operations, and ask_rule(CONVENE_RULE_OPERATION_ACCESS)
+ * says what else the caller may read of one.
  */
 #ifndef CONVENE_PLUGIN_H
 #define CONVENE_PLUGIN_H
@@ -52,7 +55,7 @@ extern "C" {
 #endif
 
 #define CONVENE_ABI_MAJOR 1
-#define CONVENE_ABI_MINOR 1
+#define CONVENE_ABI_MINOR 2
 #define CONVENE_PLUGIN_ENTRY "convene_plugin_entry"
 
 /* Status codes, numbered as gRPC's. A hook returns CONVENE_OK or one of these. */
@@ -87,6 +90,32 @@ typedef enum convene_method_kind {
     CONVENE_UNARY = 0
     /* Streaming plugin methods may come in a later minor version. */
 } convene_method_kind;
+
+/* Questions a plugin asks the server's rules with ask_rule (added in 1.2), so that a rule of
+ * the resolution is decided once, by the server, for built-in services and plugins alike. */
+typedef enum convene_rule_question {
+    /* What the caller may read of operation `object_id` (party_id NULL): a convene_access. */
+    CONVENE_RULE_OPERATION_ACCESS = 1,
+    /* Whether the caller may form a Group of Friends of the Secretary-General on operation
+     * `object_id` and add its members (I.C.2): 1 or 0 (party_id NULL). */
+    CONVENE_RULE_FRIENDS_FORM = 2,
+    /* Whether party `party_id` may be a member of a Group of Friends on operation `object_id`
+     * (I.C.2): 1 or 0, with the reason. */
+    CONVENE_RULE_FRIENDS_MEMBER = 3,
+    /* Whether party `party_id`, proposed by a Group of Friends, falls in a II.B.3 category for
+     * meeting `object_id`: 1 with the category's provision ("II.B.3(a)") and the reason, or 0
+     * with why it cannot be invited. */
+    CONVENE_RULE_INVITATION = 4
+} convene_rule_question;
+
+/* What a party may read of an operation (the answer to CONVENE_RULE_OPERATION_ACCESS). */
+typedef enum convene_access {
+    CONVENE_ACCESS_NONE = 0,        /* no such operation */
+    CONVENE_ACCESS_EXISTENCE = 1,   /* no role, contribution, standing or invitation: that it exists (id, name) only */
+    CONVENE_ACCESS_PARTY = 2,       /* named by II.B.3 for it (a contributor, potential contributor, the host country) or invited to one of its meetings */
+    CONVENE_ACCESS_COUNCIL = 3,     /* a member of the Security Council */
+    CONVENE_ACCESS_SECRETARIAT = 4  /* the Secretariat (and the plugin itself, during an event delivery) */
+} convene_access;
 
 /* The host, as the plugin sees it. Opaque. */
 typedef struct convene_host convene_host;
@@ -161,7 +190,8 @@ typedef struct convene_host_api {
 
     /*
      * Whether the party of this call may see `object_id`, a meeting ("mtg-3") or an
-     * operation ("op-2"), by the rules the server's own services apply: 1 when it may, 0
+     * operation's records ("op-2": since 1.2, 0 for a party that may know only that the
+     * operation exists), by the rules the server's own services apply: 1 when it may, 0
      * when it may not or when no such object exists (a service would answer NOT_FOUND
      * either way), negative when the host cannot tell (an id of another kind: treat it as
      * 0). During an event delivery the plugin acts for itself and sees whatever exists.
@@ -176,6 +206,23 @@ typedef struct convene_host_api {
      */
     int32_t (*emit_event_about)(convene_call *call, const char *subject_id, const char *kind,
                                 const char *description);
+
+    /* ---- Added in 1.2: check `size` (or that the pointer is not NULL) before use. ---- */
+
+    /*
+     * Asks the server's rules a convene_rule_question about the caller (party_id NULL) or a
+     * party ("party-3") and an operation ("op-2") or meeting ("mtg-3"), as the question says.
+     * Returns the answer (>= 0, as the question says) and, when `provision` or `reason` is
+     * not NULL, sets it to a host-owned NUL-terminated UTF-8 text (valid until the hook
+     * returns; "" when there is none): the provision of the answer, and why, in the
+     * resolution's words (the message to refuse with when the answer is no). Returns a
+     * negative number when the rules cannot answer: an unknown question, no such party,
+     * operation or meeting, or one the caller may not see (questions about other parties are
+     * answered only to a caller with more than CONVENE_ACCESS_EXISTENCE on the operation, or
+     * during an event delivery); *reason then says which.
+     */
+    int32_t (*ask_rule)(convene_call *call, int32_t question, const char *party_id, const char *object_id,
+                        const char **provision, const char **reason);
 } convene_host_api;
 
 /* ---------------------------------------------------------------- plugin side */

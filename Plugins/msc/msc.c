@@ -135,6 +135,12 @@ CONVENE_METHOD_HOOK(list_reviews) {
     (void)state; (void)method;
     Convene__Msc__V1__ListReviewsRequest *in = convene__msc__v1__list_reviews_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListReviewsRequest");
+    /* An operation named: refused, as ListContributions refuses it, to a party that may know only that it exists. */
+    int32_t refused = in->operation_id[0] ? require_readable_operation(call, in->operation_id, "operation_id") : CONVENE_OK;
+    if (refused != CONVENE_OK) {
+        convene__msc__v1__list_reviews_request__free_unpacked(in, NULL);
+        return refused;
+    }
     review_list list = { call, in->operation_id, NULL, 0, 0 };
     scan(call, "review/", collect, &list);
     Convene__Msc__V1__ListReviewsResponse out = CONVENE__MSC__V1__LIST_REVIEWS_RESPONSE__INIT;

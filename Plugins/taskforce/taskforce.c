@@ -113,8 +113,10 @@ CONVENE_METHOD_HOOK(get_task_force) {
     (void)state; (void)method;
     Convene__Taskforce__V1__GetTaskForceRequest *in = convene__taskforce__v1__get_task_force_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid GetTaskForceRequest");
-    TaskForce *force = may_see(call, in->operation_id) ? load(call, in->operation_id) : NULL;
-    int32_t rc = force ? respond_force(call, force) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
+    /* A party that may know only that the operation exists learns nothing of its task force. */
+    int32_t rc = require_readable_operation(call, in->operation_id, "operation_id");
+    TaskForce *force = rc == CONVENE_OK ? load(call, in->operation_id) : NULL;
+    if (rc == CONVENE_OK) rc = force ? respond_force(call, force) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
     if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
     convene__taskforce__v1__get_task_force_request__free_unpacked(in, NULL);
     return rc;

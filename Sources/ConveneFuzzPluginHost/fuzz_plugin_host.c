@@ -156,12 +156,24 @@ static int32_t emit_event_about(convene_call *call, const char *subject_id, cons
     return emit_event(call, subject_id, kind, description);
 }
 
+/* Every rule says yes, so the code behind the checks is fuzzed too. */
+static int32_t ask_rule(convene_call *call, int32_t question, const char *party_id, const char *object_id,
+                        const char **provision, const char **reason) {
+    (void)call;
+    if (party_id) (void)strlen(party_id);
+    if (!object_id) abort();
+    if (provision) *provision = "II.B.3(a)";
+    if (reason) *reason = "fuzz";
+    return question == CONVENE_RULE_OPERATION_ACCESS ? CONVENE_ACCESS_SECRETARIAT : 1;
+}
+
 static const convene_host_api api = {
     .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_host_api),
     .log = host_log, .set_response = set_response, .set_error = set_error, .caller = caller,
     .caller_has_role = caller_has_role, .storage_get = storage_get, .storage_put = storage_put,
     .storage_delete = storage_delete, .storage_next = storage_next, .emit_event = emit_event,
     .call_service = call_service, .caller_may_see = caller_may_see, .emit_event_about = emit_event_about,
+    .ask_rule = ask_rule,
 };
 
 int32_t convene_fuzz_friends_plugin(const uint8_t *data, size_t size) {

@@ -64,6 +64,11 @@ enum HostAPI {
                                                     count: length), as: UTF8.self)
     }
 
+    private static func cString(_ text: String, in arena: HookArena) -> UnsafePointer<CChar> {
+        let (pointer, _) = arena.keep(Array(text.utf8) + [0])
+        return UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self)
+    }
+
     nonisolated(unsafe) static let table: UnsafeMutablePointer<convene_host_api> = {
         let table = UnsafeMutablePointer<convene_host_api>.allocate(capacity: 1)
         table.initialize(to: convene_host_api(
@@ -178,6 +183,19 @@ enum HostAPI {
                       let description = description == nil ? "" : text(description, max: HostLimits.maxEventText)
                 else { return -1 }
                 return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description)) ? 0 : -1
+            },
+            ask_rule: { handle, question, party, object, provision, reason in
+                guard let call = call(handle, "ask_rule") else { return -1 }
+                let answer: RuleAnswer
+                if let object = text(object, max: 100), party == nil || text(party, max: 100) != nil {
+                    answer = call.askRule(question, partyID: text(party, max: 100), objectID: object)
+                } else {
+                    answer = .cannot("ask_rule: an object id (and a party id, when given) of at most 100 bytes")
+                }
+                // NUL-terminated copies, valid until the hook returns.
+                if let provision { provision.pointee = cString(answer.provision, in: call.arena) }
+                if let reason { reason.pointee = cString(answer.reason, in: call.arena) }
+                return answer.value
             }
         ))
         return table

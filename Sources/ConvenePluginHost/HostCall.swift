@@ -20,6 +20,8 @@ protocol HostCall: AnyObject {
     func emit(_ event: PluginEvent) -> Bool
     /// 1 may see, 0 may not (or no such object), negative cannot tell.
     func maySee(_ objectID: String) -> Int32
+    /// The server's rules' answer to a `convene_rule_question`.
+    func askRule(_ question: Int32, partyID: String?, objectID: String) -> RuleAnswer
     func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError>
 }
 

@@ -149,6 +149,15 @@ final class PluginCall: HostCall, @unchecked Sendable {
         }
     }
 
+    func askRule(_ question: Int32, partyID: String?, objectID: String) -> RuleAnswer {
+        do {
+            return try environment.services.askRule(caller, question: question, partyID: partyID, objectID: objectID)
+        } catch {
+            environment.logger.error("rule question failed", metadata: ["object": "\(objectID)", "error": "\(error)"])
+            return .cannot("the server could not answer")
+        }
+    }
+
     func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
         environment.invoker.invoke(plugin: pluginName, authorization: asPlugin ? nil : authorization, path: path,
                                    request: request, asPlugin: asPlugin)

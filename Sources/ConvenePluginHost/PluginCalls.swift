@@ -25,6 +25,11 @@ extension PluginHost {
     private func start(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext,
                        caller: PluginCaller, completion: any UnaryCompletion) {
         let method = plugin.manifest.methods[index]
+        // One rule for every plugin, before any plugin runs: administration is not a party's work.
+        guard !caller.isAdministrator else {
+            return completion.fail(RPCError(.permissionDenied,
+                "the administrator's credential administers parties, credentials and plugins only; it calls no method of a mechanism plugin (/\(plugin.manifest.service)/\(method.name))"))
+        }
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
         let ticket = plugin.activity.ticket(deadline: deadline, label: method.name) { result in
             switch result {

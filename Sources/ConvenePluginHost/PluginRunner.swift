@@ -187,6 +187,11 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
         session.ask(.maySee(objectID), call: id).status
     }
 
+    func askRule(_ question: Int32, partyID: String?, objectID: String) -> RuleAnswer {
+        let (status, data) = session.ask(.askRule(question: question, partyID: partyID, objectID: objectID), call: id)
+        return RuleAnswer(wire: data, value: status)
+    }
+
     func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
         let (status, data) = session.ask(.callService(path: path, request: request, asPlugin: asPlugin), call: id)
         guard status != 0 else { return .success(data) }

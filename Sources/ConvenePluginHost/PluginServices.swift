@@ -15,6 +15,10 @@ public protocol PluginServices: Sendable {
     /// id is of a kind the server cannot check. A nil caller is the plugin acting for
     /// itself (an event delivery), which sees whatever exists.
     func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool?
+    /// The server's rules' answer to a plugin's question (the ABI's `ask_rule`,
+    /// `convene_rule_question`) about `caller` or party `partyID`, and an operation or meeting.
+    /// A nil caller is the plugin acting for itself (an event delivery).
+    func askRule(_ caller: PluginCaller?, question: Int32, partyID: String?, objectID: String) throws -> RuleAnswer
     /// A credential the plugin calls host services with "as the plugin": its own party,
     /// recorded on what it writes and never invited to meetings.
     func pluginCredential(plugin: String) throws -> String
@@ -52,6 +56,29 @@ public struct PluginCaller: Sendable, Hashable {
         self.partyID = partyID
         self.roles = roles
     }
+
+    /// The administrator's role (convene.parties.v1.Role ADMINISTRATOR, as `caller_has_role` numbers it).
+    public static let administratorRole: Int32 = 4
+
+    /// The administrator's credential administers parties, credentials and plugins
+    /// (Docs/SERVICES.md): it calls no plugin method.
+    public var isAdministrator: Bool { roles.contains(Self.administratorRole) }
+}
+
+/// The answer to a plugin's `ask_rule`: the value (negative when the rules cannot answer),
+/// the provision it rests on, and why, in the resolution's words.
+public struct RuleAnswer: Sendable, Equatable {
+    public var value: Int32
+    public var provision: String
+    public var reason: String
+
+    public init(value: Int32, provision: String, reason: String) {
+        self.value = value
+        self.provision = provision
+        self.reason = reason
+    }
+
+    static func cannot(_ reason: String) -> RuleAnswer { RuleAnswer(value: -1, provision: "", reason: reason) }
 }
 
 /// An event a plugin emitted during a call, about a meeting ("mtg-N") or an operation ("op-N").

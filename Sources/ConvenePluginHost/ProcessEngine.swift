@@ -182,6 +182,9 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             }
         case .maySee(let id):
             return (call.maySee(id), [])
+        case .askRule(let question, let partyID, let objectID):
+            let answer = call.askRule(question, partyID: partyID, objectID: objectID)
+            return (answer.value, answer.wire)
         case .emit(let event):
             return (call.emit(event) ? 0 : -1, [])
         }

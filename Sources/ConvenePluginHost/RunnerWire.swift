@@ -35,6 +35,27 @@ enum HostRequest: Equatable, Sendable {
     case callService(path: String, request: [UInt8], asPlugin: Bool)
     case maySee(String)
     case emit(PluginEvent)
+    case askRule(question: Int32, partyID: String?, objectID: String)
+}
+
+extension RuleAnswer {
+    /// The provision and the reason as a reply's data: each a u32 length and its UTF-8.
+    var wire: [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.put(provision)
+        buffer.put(reason)
+        return Array(buffer: buffer)
+    }
+
+    /// An answer from a reply (`value` its status); the data, from the server, is checked all the same.
+    init(wire: [UInt8], value: Int32) {
+        var buffer = ByteBuffer(bytes: wire)
+        guard let provision = buffer.text(), let reason = buffer.text(), buffer.readableBytes == 0 else {
+            self = .cannot("malformed answer")
+            return
+        }
+        self.init(value: value, provision: provision, reason: reason)
+    }
 }
 
 struct RunnerProtocolError: Error, CustomStringConvertible {
@@ -111,6 +132,11 @@ extension RunnerMessage {
             case .emit(let event):
                 body.writeInteger(UInt8(5))
                 for text in [event.subjectID, event.kind, event.description] { body.put(text) }
+            case .askRule(let question, let partyID, let objectID):
+                body.writeInteger(UInt8(6))
+                body.writeInteger(question)
+                body.putOptional(partyID.map { Array($0.utf8) })
+                body.put(objectID)
             }
         case .write(let call, let key, let value):
             body.writeInteger(Tag.write.rawValue)
@@ -200,6 +226,11 @@ extension RunnerMessage {
             case 5:
                 guard let subject = body.text(), let kind = body.text(), let description = body.text() else { throw bad("request") }
                 request = .emit(PluginEvent(subjectID: subject, kind: kind, description: description))
+            case 6:
+                guard let question = body.readInteger(as: Int32.self), let party = body.optionalBytes(), let object = body.text() else {
+                    throw bad("request")
+                }
+                request = .askRule(question: question, partyID: party.map { String(decoding: $0, as: UTF8.self) }, objectID: object)
             default:
                 throw bad("request")
             }

@@ -170,12 +170,38 @@ public struct PluginContext {
         return maySee(call, id) == 1
     }
 
-    /// Throws NOT_FOUND, as the server's services do, unless the caller may see `id`.
+    /// Throws NOT_FOUND, as the server's services do, unless the caller may see `id`; for an
+    /// operation the caller knows only to exist (no role, contribution or invitation on it),
+    /// PERMISSION_DENIED with the server's reason, as its ListContributions answers.
     public func requireVisible(_ id: String, field: String) throws {
+        if id.hasPrefix("op-"), let answer = ask(CONVENE_RULE_OPERATION_ACCESS, about: id),
+           answer.value == Int32(CONVENE_ACCESS_EXISTENCE.rawValue) {
+            throw PluginError(CONVENE_PERMISSION_DENIED, "\(field): \(answer.reason)")
+        }
         guard maySee(id) else {
             let noun = id.hasPrefix("mtg-") ? "meeting" : id.hasPrefix("op-") ? "operation" : "object"
             throw PluginError(CONVENE_NOT_FOUND, id.isEmpty ? "\(field): required" : "\(field): no \(noun) \(id)")
         }
+    }
+
+    /// The server's rules' answer to a question (`convene_rule_question`) about the caller (party
+    /// nil) or a party, and an operation or meeting; nil when the host is older than ABI 1.2.
+    public func ask(_ question: convene_rule_question, party: String? = nil, about object: String) -> RuleAnswer? {
+        guard has(\.ask_rule), let ask = api.pointee.ask_rule else { return nil }
+        var provision: UnsafePointer<CChar>?
+        var reason: UnsafePointer<CChar>?
+        let value = ask(call, Int32(bitPattern: question.rawValue), party, object, &provision, &reason)
+        return RuleAnswer(value: value, provision: provision.map { String(cString: $0) } ?? "",
+                          reason: reason.map { String(cString: $0) } ?? "")
+    }
+
+    /// What the caller may read of an operation (`convene_access`): CONVENE_ACCESS_NONE when
+    /// there is no such operation, or when the host cannot tell.
+    public func access(_ operationID: String) -> convene_access {
+        guard let answer = ask(CONVENE_RULE_OPERATION_ACCESS, about: operationID), answer.value >= 0 else {
+            return maySee(operationID) ? CONVENE_ACCESS_PARTY : CONVENE_ACCESS_NONE
+        }
+        return convene_access(rawValue: UInt32(answer.value))
     }
 
     /// Whether the host's table has a function (it may be older than this SDK).
@@ -316,4 +342,12 @@ final class PluginRuntime: @unchecked Sendable {
             }
         }
     }
+}
+
+/// The server's rules' answer to a plugin's question: the value (negative when the rules cannot
+/// answer), the provision it rests on, and why, in the resolution's words.
+public struct RuleAnswer: Sendable, Equatable {
+    public var value: Int32
+    public var provision: String
+    public var reason: String
 }

@@ -14,6 +14,8 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
     private var positions: [String: Int64] = [:]
     private var emitted: [PluginEvent] = []
     private var descriptorSets: [[UInt8]] = []
+    /// Answers to `ask_rule`, by question, party ("" for the caller) and object.
+    private var rules: [String: RuleAnswer] = [:]
 
     public init() {}
 
@@ -27,6 +29,15 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
 
     /// Makes `credential` (the whole `authorization` value) stand for `caller`.
     public func setCaller(_ caller: PluginCaller, credential: String) { locked { callers[credential] = caller } }
+
+    /// What `ask_rule` answers for `question` about party `partyID` (nil: the caller) and `objectID`.
+    public func setRule(question: Int32, partyID: String?, objectID: String, answer: RuleAnswer) {
+        locked { rules[Self.ruleKey(question, partyID, objectID)] = answer }
+    }
+
+    private static func ruleKey(_ question: Int32, _ partyID: String?, _ objectID: String) -> String {
+        "\(question) \(partyID ?? "") \(objectID)"
+    }
 
     /// Makes a meeting or operation invisible to every caller (`caller_may_see` answers 0).
     public func hide(_ objectID: String) { locked { _ = hidden.insert(objectID) } }
@@ -78,6 +89,25 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
         guard objectID.hasPrefix("mtg-") || objectID.hasPrefix("op-") else { return nil }
         return locked { caller == nil || !hidden.contains(objectID) }
     }
+
+    /// What the test set (`setRule`, the script's `rule`); otherwise, for the caller's access to
+    /// an operation, what `hide` implies (existence only when hidden, else the Secretariat's,
+    /// which an event delivery always has); for anything else, "cannot tell".
+    public func askRule(_ caller: PluginCaller?, question: Int32, partyID: String?, objectID: String) throws -> RuleAnswer {
+        locked {
+            if let answer = rules[Self.ruleKey(question, partyID, objectID)] { return answer }
+            if question == Self.operationAccess, partyID == nil, objectID.hasPrefix("op-") {
+                let hiddenFromCaller = caller != nil && hidden.contains(objectID)
+                return RuleAnswer(value: hiddenFromCaller ? 1 : 4, provision: "",
+                                  reason: hiddenFromCaller ? "\(objectID) is hidden from the caller (the test's `hide`)" : "")
+            }
+            return RuleAnswer(value: -1, provision: "",
+                              reason: "the test harness has no answer to question \(question) about \(objectID): set one with `rule`")
+        }
+    }
+
+    /// CONVENE_RULE_OPERATION_ACCESS.
+    static let operationAccess: Int32 = 1
 
     public func pluginCredential(plugin: String) throws -> String { "plugin \(plugin)" }
 

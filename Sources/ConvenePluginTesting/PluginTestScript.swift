@@ -11,6 +11,8 @@ import Foundation
 ///     caller party-3 member secretariat      the party the next calls act for, and its roles
 ///     seed KEY VALUE                          writes the plugin's storage (VALUE: text, or 0x hex)
 ///     hide mtg-4                              caller_may_see answers 0 for this meeting or operation
+///     rule Q OBJECT [PARTY] = N [PROVISION [REASON...]]
+///                                             what ask_rule answers to question Q (1-4, convene_rule_question)
 ///     call METHOD {"json": 1}                 calls a method (or 0x hex bytes); prints OK and the response, or CODE: message
 ///     event KIND SUBJECT [OPERATION]          delivers a domain event and waits until the plugin reacted
 ///     storage [PREFIX]                        prints the plugin's committed storage, by key
@@ -50,6 +52,7 @@ public struct PluginTestScript {
             guard !rest.isEmpty else { return ["ERROR: hide mtg-N or op-N"] }
             session.services.hide(rest)
             return []
+        case "rule": return rule(rest)
         case "call": return call(rest)
         case "event":
             let parts = rest.split(separator: " ").map(String.init)
@@ -65,8 +68,20 @@ public struct PluginTestScript {
         case "events":
             return session.services.emittedEvents(take: true).map { "  \($0.subjectID) \($0.kind): \($0.description)" }
         default:
-            return ["ERROR: unknown command '\(word)' (caller, seed, hide, call, event, storage, events)"]
+            return ["ERROR: unknown command '\(word)' (caller, seed, hide, rule, call, event, storage, events)"]
         }
+    }
+
+    private func rule(_ rest: String) -> [String] {
+        let usage = ["ERROR: rule QUESTION OBJECT [PARTY] = ANSWER [PROVISION [REASON...]]"]
+        let sides = rest.split(separator: "=", maxSplits: 1).map { $0.split(separator: " ").map(String.init) }
+        guard sides.count == 2, (2...3).contains(sides[0].count), let question = Int32(sides[0][0]),
+              let value = sides[1].first.flatMap({ Int32($0) }) else { return usage }
+        let answer = RuleAnswer(value: value, provision: sides[1].dropFirst().first ?? "",
+                                reason: sides[1].dropFirst(2).joined(separator: " "))
+        session.services.setRule(question: question, partyID: sides[0].count == 3 ? sides[0][2] : nil,
+                                 objectID: sides[0][1], answer: answer)
+        return []
     }
 
     private func caller(_ rest: String) -> [String] {

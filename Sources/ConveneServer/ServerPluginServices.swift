@@ -57,13 +57,16 @@ final class ServerPluginServices: PluginServices {
     }
 
     /// A meeting is seen by its invitees, the President and the Secretariat (`MeetingRules.maySee`,
-    /// as GetMeeting and WatchOperation apply it); an operation by every party.
+    /// as GetMeeting and WatchOperation apply it); an operation's records by every party with a
+    /// part in it (`AccessRules`, as ListContributions applies it): a party with none knows only
+    /// that the operation exists, which no plugin record adds to.
     func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool? {
         guard let object = ObjectID(objectID) else { return nil }
         return try store.syncRead { db in
             switch object {
             case .operation(let id):
-                return try db.operation(id: id) != nil
+                let callerID = caller.map { ObjectID.number($0.partyID, prefix: "party-") ?? 0 }
+                return try PluginRuleAnswers.mayReadOperation(callerID: callerID, operationID: id, db)
             case .meeting(let id):
                 guard try db.meeting(id: id) != nil else { return false }
                 guard let caller else { return true }
@@ -73,6 +76,15 @@ final class ServerPluginServices: PluginServices {
                 return MeetingRules.maySee(party.party, invited: try db.invitation(meetingID: id, partyID: partyID) != nil)
             }
         }
+    }
+
+    /// The rules' answers, from ConveneDomain through the services (`PluginRuleAnswers`).
+    func askRule(_ caller: PluginCaller?, question: Int32, partyID: String?, objectID: String) throws -> RuleAnswer {
+        let callerID = caller.map { ObjectID.number($0.partyID, prefix: "party-") ?? 0 }
+        let answer = try store.syncRead { db in
+            try PluginRuleAnswers.answer(question, callerID: callerID, partyID: partyID, objectID: objectID, db)
+        }
+        return RuleAnswer(value: answer.value, provision: answer.provision, reason: answer.reason)
     }
 
     /// Each plugin acts under a principal of its own: a party of kind PLUGIN, holding the

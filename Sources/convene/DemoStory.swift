@@ -38,6 +38,7 @@ extension DemoPlay {
         try await whoMaySeeWhat(op)
         try await history(op)
         try await today(op)
+        try await mechanisms(op)
 
         let account = try await call(CM.getConsultationAccount, Convene_Consultation_V1_GetConsultationAccountRequest.with {
             $0.operationID = op
@@ -55,6 +56,8 @@ extension DemoPlay {
             "recorded_after_the_fact": Int(account.meetingsRecordedAfterTheFact),
             "request_concerns_as_topics": counts["request_topics", default: 0],
             "flagged": counts["flagged", default: 0], "streams_ended_by_revocation": counts["revoked_streams", default: 0],
+            "friends_proposals": counts["friends_proposals", default: 0],
+            "assessed_meetings": counts["assessed_meetings", default: 0],
             "refusals": refusals,
         ]
     }

@@ -58,7 +58,37 @@ final class PluginCommandsTests: XCTestCase {
             caller party-4 chair
             ERROR: unknown role 'chair' (administrator, member, president, secretariat, or a number)
             bogus
-            ERROR: unknown command 'bogus' (caller, seed, hide, call, event, storage, events)
+            ERROR: unknown command 'bogus' (caller, seed, hide, rule, call, event, storage, events)
+
+            """)
+    }
+
+    /// `rule` sets what `ask_rule` answers, and `hide` implies existence-only access to an
+    /// operation, so a plugin that asks the server's rules (the MSC's reviews are read as
+    /// `ListContributions` is, I.B.2) can be tested with no server.
+    func testTheHarnessAnswersAskRuleAsTheScriptSays() throws {
+        let msc = binDirectory.appendingPathComponent("libConvenePlugin_MilitaryStaffCommittee.so")
+        let run = try convene(["plugin", "test", msc.path, "-e", "caller party-3 member",
+                               "-e", #"call ListReviews {"operationId": "op-1"}"#,
+                               "-e", "rule 1 op-1 = 1 I.B.2 party-3 has no part in op-1",
+                               "-e", #"call ListReviews {"operationId": "op-1"}"#,
+                               "-e", "hide op-2", "-e", #"call ListReviews {"operationId": "op-2"}"#,
+                               "-e", "rule 1 op-1 1", "-e", "rule x op-1 = 1"])
+        XCTAssertEqual(run.status, 0, run.err)
+        XCTAssertEqual(run.out, """
+            caller party-3 member
+            call ListReviews {"operationId": "op-1"}
+            OK {}
+            rule 1 op-1 = 1 I.B.2 party-3 has no part in op-1
+            call ListReviews {"operationId": "op-1"}
+            PERMISSION_DENIED: operation_id: party-3 has no part in op-1
+            hide op-2
+            call ListReviews {"operationId": "op-2"}
+            PERMISSION_DENIED: operation_id: op-2 is hidden from the caller (the test's `hide`)
+            rule 1 op-1 1
+            ERROR: rule QUESTION OBJECT [PARTY] = ANSWER [PROVISION [REASON...]]
+            rule x op-1 = 1
+            ERROR: rule QUESTION OBJECT [PARTY] = ANSWER [PROVISION [REASON...]]
 
             """)
     }
@@ -157,7 +187,7 @@ final class PluginCommandsTests: XCTestCase {
         // A relative path is the caller's working directory's.
         let load = try convene(admin + ["plugins", "load", "libexample.so"], in: plugins)
         XCTAssertEqual(load.status, 0, load.err)
-        XCTAssertTrue(load.out.hasPrefix("example 0.1.0 (ABI 1.1) serving, process\n  file \(plugins.resolvingSymlinksInPath().path)/libexample.so\n"), load.out)
+        XCTAssertTrue(load.out.hasPrefix("example 0.1.0 (ABI 1.2) serving, process\n  file \(plugins.resolvingSymlinksInPath().path)/libexample.so\n"), load.out)
         let anonymous = try convene(target + ["plugins", "load", "libexample.so"], in: plugins)
         XCTAssertTrue(anonymous.err.hasPrefix("UNAUTHENTICATED: "), anonymous.err)
 

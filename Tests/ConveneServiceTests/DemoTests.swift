@@ -24,7 +24,7 @@ final class DemoTests: XCTestCase {
         }
         let summary = try runDemo()
         XCTAssertEqual(summary["parties"] as? Int, 14)
-        XCTAssertEqual(summary["meetings"] as? Int, 9)
+        XCTAssertEqual(summary["meetings"] as? Int, 10)
         XCTAssertEqual(summary["summaries_circulated"] as? Int, 3)
         XCTAssertEqual(summary["lessons_attached_to_planning"] as? Int, 1)
         XCTAssertEqual(summary["concerns_raised"] as? Int, summary["concerns_answered"] as? Int)
@@ -33,8 +33,10 @@ final class DemoTests: XCTestCase {
         XCTAssertEqual(summary["flagged"] as? Int, 2, "a late report and the Council's consultations before the contributors' meeting")
         XCTAssertEqual(summary["streams_ended_by_revocation"] as? Int, 1)
         let refusals = summary["refusals"] as? [String: Int] ?? [:]
-        XCTAssertEqual(refusals["PERMISSION_DENIED"], 8)
-        XCTAssertEqual(refusals["FAILED_PRECONDITION"], 9)
+        XCTAssertEqual(refusals["PERMISSION_DENIED"], 11, "the mechanisms: the administrator, a contributor forming a group, a stranger reading")
+        XCTAssertEqual(refusals["FAILED_PRECONDITION"], 10, "the mechanisms: a stranger as a Friend (I.C.2)")
+        XCTAssertEqual(summary["friends_proposals"] as? Int, 2, "the donor and the host country, each with its II.B.3 category")
+        XCTAssertGreaterThan(summary["assessed_meetings"] as? Int ?? 0, 0)
         // It can run again against the same server (its parties carry a run tag).
         let again = try runDemo()
         XCTAssertNotEqual(again["operation"] as? String, summary["operation"] as? String)

@@ -108,9 +108,10 @@ class MechanismPluginTests: OperationTestCase {
         XCTAssertEqual(linked?.consultationBeforeMeetingID, before.id)
         XCTAssertEqual(linked?.consultationAfterMeetingID, after.id)
         XCTAssertEqual(linked?.receipts.first { $0.partyID == f.ids["Troops"] }?.termsAcknowledged, true)
-        let hidden = try await call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = operation },
-                                    as: Convene_Missions_V1_ListMissionsResponse.self, by: "Bystander")
-        XCTAssertTrue(hidden.missions.isEmpty)
+        await assertRPCError(.permissionDenied, containing: "II.B.3") {
+            try await self.call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = self.operation },
+                                as: Convene_Missions_V1_ListMissionsResponse.self, by: "Bystander")
+        }
     }
 
     func testPublicInformation() async throws {
@@ -132,9 +133,14 @@ class MechanismPluginTests: OperationTestCase {
             }, as: Convene_Publicinfo_V1_Programme.self, by: "Donor")
         }
         let activities = try await call(s, "ListActivities", Convene_Publicinfo_V1_ListActivitiesRequest.with { $0.operationID = operation },
-                                        as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Agency")
+                                        as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Police")
         XCTAssertEqual(activities.campaigns.count, 1)
         XCTAssertEqual(activities.programmes.map(\.title), ["Our blue helmets"])
+        // A UN agency with no contribution or invitation on the operation knows only that it exists.
+        await assertRPCError(.permissionDenied, containing: "II.B.3") {
+            try await self.call(s, "ListActivities", Convene_Publicinfo_V1_ListActivitiesRequest.with { $0.operationID = self.operation },
+                                as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Agency")
+        }
     }
 
     func testSixMonthAssessment() async throws {

@@ -84,9 +84,14 @@ class PluginConfinementTests: OperationTestCase {
         }
         let seen = try await eventually { try await force("Troops") }
         XCTAssertEqual(seen?.formedByMeetingID, planning.id, "Troops are invited to it")
-        let hidden = try await force("Bystander")
-        XCTAssertEqual(hidden?.id, seen?.id, "the task force itself is the operation's")
-        XCTAssertEqual(hidden?.formedByMeetingID, "", "but not the meeting the Bystander may not see")
+        let hidden = try await force("Donor")
+        XCTAssertEqual(hidden?.id, seen?.id, "the task force itself is the operation's, which the donor takes part in")
+        XCTAssertEqual(hidden?.formedByMeetingID, "", "but not the meeting the donor is not invited to")
+        // A party with no part in the operation learns nothing of it beyond its existence (AccessRules).
+        await assertRPCError(.permissionDenied, containing: "the caller has no role, contribution or invitation on it") {
+            try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = self.operation },
+                                as: Convene_Taskforce_V1_TaskForce.self, by: "Bystander")
+        }
         await assertRPCError(.notFound) {
             try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = "op-999" },
                                 as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")

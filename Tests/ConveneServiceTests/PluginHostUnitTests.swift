@@ -25,6 +25,8 @@ final class PluginHostUnitTests: XCTestCase {
         .request(id: 16, call: 7, .callService(path: "/a.B/C", request: [4], asPlugin: true)),
         .request(id: 17, call: 7, .maySee("mtg-3")),
         .request(id: 18, call: 7, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "d"))),
+        .request(id: 19, call: 7, .askRule(question: 3, partyID: "party-2", objectID: "op-1")),
+        .request(id: 20, call: 7, .askRule(question: 1, partyID: nil, objectID: "op-1")),
         .write(call: 7, key: [1], value: nil),
         .write(call: 7, key: [1], value: [2]),
         .log(level: 3, message: "hello"),
@@ -41,6 +43,14 @@ final class PluginHostUnitTests: XCTestCase {
         for message in Self.messages {
             XCTAssertEqual(try decode(message.frame()), message)
         }
+    }
+
+    /// An ask_rule answer crosses the runner's connection whole, and a malformed one reads as "cannot tell".
+    func testARuleAnswerRoundTripsAndAMalformedOneCannotTell() {
+        let answer = RuleAnswer(value: 1, provision: "II.B.3(e)", reason: "a country making specific contributions")
+        XCTAssertEqual(RuleAnswer(wire: answer.wire, value: 1), answer)
+        XCTAssertEqual(RuleAnswer(wire: [0, 0, 0, 9, 1], value: 1).value, -1)
+        XCTAssertEqual(RuleAnswer(wire: answer.wire + [0], value: 1).value, -1, "trailing bytes")
     }
 
     func testACutOrCorruptFrameIsAnErrorNeverACrash() throws {

@@ -29,7 +29,7 @@ class PluginTests: PluginTestCase {
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                             as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
         let friends = try XCTUnwrap(list.plugins.first { $0.name == "groups-of-friends" })
-        XCTAssertEqual(friends.abiVersion, "1.1")
+        XCTAssertEqual(friends.abiVersion, "1.2")
         XCTAssertEqual(friends.status, .serving)
         XCTAssertEqual(friends.isolation, Self.isolation.rawValue)
         XCTAssertEqual(friends.file, "", "where the library is on the server is for administrators")
@@ -93,10 +93,47 @@ class PluginTests: PluginTestCase {
                 $0.groupID = group.id; $0.partyID = self.f.ids["Donor"]!; $0.kind = .donor
             }, as: G.self)
         }
+        // I.C.2: the groups are the Secretary-General's (the Secretariat forms them and adds their
+        // members); members are Council members, contributors (troops or donations), potential
+        // contributors and the host country. The rules are ConveneDomain's FriendsRules, asked through the host.
+        func by<R: SwiftProtobuf.Message>(_ party: String, _ method: String, _ request: some SwiftProtobuf.Message, as: R.Type) async throws -> R {
+            try await f.call("convene.friends.v1.GroupsOfFriends", method, request, as: R.self, by: party)
+        }
+        await assertRPCError(.permissionDenied, containing: "formed by the Secretary-General, whose staff is the Secretariat (I.C.2)") {
+            try await by("Troops", "FormGroup", Convene_Friends_V1_FormGroupRequest.with { $0.operationID = operation; $0.name = "x" }, as: G.self)
+        }
+        await assertRPCError(.permissionDenied, containing: "I.C.2") {
+            try await by("President", "AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                $0.groupID = group.id; $0.partyID = self.f.ids["Police"]!; $0.kind = .contributor
+            }, as: G.self)
+        }
+        for outsider in ["Bystander", "Agency"] {
+            await assertRPCError(.failedPrecondition, containing: "cannot be a member of a Group of Friends: neither a Council member") {
+                try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                    $0.groupID = group.id; $0.partyID = self.f.ids[outsider]!; $0.kind = .countryOfTheRegion
+                }, as: G.self)
+            }
+        }
+        await assertRPCError(.notFound, containing: "party_id: no party party-999") {
+            try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                $0.groupID = group.id; $0.partyID = "party-999"; $0.kind = .donor
+            }, as: G.self)
+        }
+        for (member, kind) in [("Member", Convene_Friends_V1_MemberKind.councilMember), ("Host", .countryOfTheRegion)] {
+            _ = try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                $0.groupID = group.id; $0.partyID = f.ids[member]!; $0.kind = kind
+            }, as: G.self)
+        }
+        // Coordination is recorded by the Secretariat or the group's members.
+        await assertRPCError(.permissionDenied, containing: "the Secretariat or the group's members (I.C.2)") {
+            try await by("Police", "RecordCoordination", Convene_Friends_V1_RecordCoordinationRequest.with {
+                $0.groupID = group.id; $0.note = "x"
+            }, as: G.self)
+        }
         let coordinated = try await call("RecordCoordination", Convene_Friends_V1_RecordCoordinationRequest.with {
             $0.groupID = group.id; $0.note = "Briefed the Council President on the ceasefire talks"
         }, as: G.self)
-        XCTAssertEqual(coordinated.members.count, 2)
+        XCTAssertEqual(coordinated.members.count, 4)
         XCTAssertEqual(coordinated.coordinationNotes, ["Briefed the Council President on the ceasefire talks"])
 
         // A consultation that invites Troops (II.B.3(a)) but not the Donor: the Donor is put before the President.
@@ -108,8 +145,13 @@ class PluginTests: PluginTestCase {
             }, as: Convene_Friends_V1_ListProposedInvitationsResponse.self).proposals
             if proposals.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         }
-        XCTAssertEqual(proposals.map(\.partyID), [f.ids["Donor"]!])
-        XCTAssertEqual(proposals.first?.suggestedCategory, "II.B.3(e)")
+        // The Council member is invited (II.B.1); the donor and the host country are put before the
+        // President in the category the server's InvitationRules give them, with the reason.
+        let byParty = Dictionary(uniqueKeysWithValues: proposals.map { ($0.partyID, $0) })
+        XCTAssertEqual(Set(byParty.keys), Set([f.ids["Donor"]!, f.ids["Host"]!]))
+        XCTAssertEqual(byParty[f.ids["Donor"]!]?.suggestedCategory, "II.B.3(e)")
+        XCTAssertEqual(byParty[f.ids["Host"]!]?.suggestedCategory, "II.B.3(f)")
+        XCTAssertTrue(byParty.values.allSatisfy { !$0.reason.isEmpty }, "\(proposals)")
 
         // Plugin storage is durable across a restart.
         await f.server.shutDown()
@@ -117,7 +159,7 @@ class PluginTests: PluginTestCase {
         let groups = try await call("ListGroups", Convene_Friends_V1_ListGroupsRequest.with { $0.operationID = operation },
                                     as: Convene_Friends_V1_ListGroupsResponse.self)
         XCTAssertEqual(groups.groups.map(\.name), ["Friends of UNMIX"])
-        XCTAssertEqual(groups.groups.first?.members.count, 2)
+        XCTAssertEqual(groups.groups.first?.members.count, 4)
     }
 
     func testTrainingCentresPluginWrittenInSwift() async throws {
@@ -204,16 +246,16 @@ class PluginTests: PluginTestCase {
         let opened = try await eventually { try await reviews("Troops").first }
         XCTAssertEqual(opened?.subjectID, meeting.id)
         XCTAssertEqual(opened?.status, .open)
-        let hidden = try await reviews("Agency")
-        XCTAssertTrue(hidden.isEmpty, "not invited to the meeting")
+        let hidden = try await reviews("Donor")
+        XCTAssertTrue(hidden.isEmpty, "the donor takes part in the operation but is not invited to the meeting")
 
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.useOfForce = "All necessary means"
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
         let second = try await eventually { try await reviews("Donor").first { $0.subjectID == operation } }
         XCTAssertEqual(second?.reason, "change in the authorization to use force (II.B.2(b))")
-        let bystander = try await reviews("Bystander")
-        XCTAssertTrue(bystander.isEmpty)
+        // A party with no part in the operation learns nothing of its reviews (AccessRules).
+        await assertRPCError(.permissionDenied, containing: "II.B.3") { _ = try await reviews("Bystander") }
 
         let review = try XCTUnwrap(opened)
         await assertRPCError(.permissionDenied, containing: "I.C.1") {

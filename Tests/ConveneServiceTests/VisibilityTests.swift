@@ -113,21 +113,7 @@ final class VisibilityTests: XCTestCase {
             }
         }
         // The watch: everything committed so far, up to a sentinel recorded after the watch opened.
-        do {
-            let watch = try await c.watchOperation(.with { $0.operationID = w.operation }, options: o)
-            let sentinel = try await setup {
-                try await c.recordContribution(.with {
-                    $0.operationID = w.operation; $0.partyID = w.id("Donor"); $0.kind = .equipment; $0.quantity = 1
-                }, options: w.options("Secretariat")).id
-            }
-            for try await event in watch.responses {
-                seen.append(("WatchOperation", event.textFormatString()))
-                if event.subjectID == sentinel { break }
-            }
-            watch.cancel()
-        } catch {
-            seen.append(("WatchOperation", "\(RPCError.from(error).code.name): \(RPCError.from(error).message)"))
-        }
+        seen += try await w.watchedUntilSentinel(as: party).map { ("WatchOperation", $0) }
         return seen
     }
 }

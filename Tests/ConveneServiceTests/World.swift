@@ -124,6 +124,31 @@ final class World: @unchecked Sendable {
         return try await call.response()
     }
 
+    /// What `party` receives from WatchOperation on the operation: every event committed so far,
+    /// up to a sentinel recorded after the watch opened (or the refusal), as text.
+    func watchedUntilSentinel(as party: String) async throws -> [String] {
+        let c = client.consultation
+        var seen: [String] = []
+        do {
+            let watch = try await c.watchOperation(.with { $0.operationID = operation }, options: options(party))
+            let sentinel = try await setup {
+                try await c.recordContribution(.with {
+                    $0.operationID = self.operation; $0.partyID = self.id("Donor"); $0.kind = .equipment; $0.quantity = 1
+                }, options: self.options("Secretariat")).id
+            }
+            for try await event in watch.responses {
+                seen.append(event.textFormatString())
+                if event.subjectID == sentinel { break }
+            }
+            watch.cancel()
+        } catch let failure as SetupFailure {
+            throw failure
+        } catch {
+            seen.append("\(RPCError.from(error).code.name): \(RPCError.from(error).message)")
+        }
+        return seen
+    }
+
     func submitExperience(as party: String, options: CallOptions? = nil) async throws -> String {
         let call = try await client.lessons.submitExperience(options: options ?? self.options(party))
         do {

@@ -65,6 +65,24 @@ static int may_see(convene_call *call, const char *id) {
     return api->caller_may_see(call, id) == 1;
 }
 
+/* The server's rules' answer to a convene_rule_question (see the header), with the provision and
+ * the reason (host-owned, "" when none); -1 and a reason when the host is older than ABI 1.2. */
+static int32_t ask_rule(convene_call *call, convene_rule_question question, const char *party_id, const char *object_id,
+                        const char **provision, const char **reason) {
+    *provision = "";
+    *reason = "this server's plugin ABI cannot answer the question (1.2 needed)";
+    if (!CONVENE_HOST_HAS(ask_rule)) return -1;
+    return api->ask_rule(call, question, party_id, object_id, provision, reason);
+}
+
+/* What the caller may read of an operation (convene_access; CONVENE_ACCESS_NONE when there is
+ * no such operation or the host cannot tell). */
+static int32_t caller_access(convene_call *call, const char *operation_id) {
+    const char *provision = "", *reason = "the server could not answer";
+    int32_t access = ask_rule(call, CONVENE_RULE_OPERATION_ACCESS, NULL, operation_id, &provision, &reason);
+    return access < 0 ? CONVENE_ACCESS_NONE : access;
+}
+
 /* Emits a plugin event about a meeting ("mtg-3") or an operation ("op-3"). */
 static int32_t emit_about(convene_call *call, const char *subject, const char *kind, const char *description) {
     if (CONVENE_HOST_HAS(emit_event_about)) return api->emit_event_about(call, subject, kind, description);
@@ -74,6 +92,26 @@ static int32_t emit_about(convene_call *call, const char *subject, const char *k
 static int32_t fail(convene_call *call, int32_t code, const char *message) {
     api->set_error(call, message);
     return code;
+}
+
+/* CONVENE_OK when the caller may read the records of operation `id`; otherwise the refusal, as
+ * the server's services answer it (NOT_FOUND for no such operation, PERMISSION_DENIED with the
+ * rule for a party that may know only that it exists), its message set for `field`. */
+static int32_t require_readable_operation(convene_call *call, const char *id, const char *field) {
+    const char *provision = "", *reason = "the server could not answer";
+    int32_t access = ask_rule(call, CONVENE_RULE_OPERATION_ACCESS, NULL, id, &provision, &reason);
+    char message[700];
+    if (access == CONVENE_ACCESS_EXISTENCE) {
+        snprintf(message, sizeof message, "%s: %.600s", field, reason);
+        return fail(call, CONVENE_PERMISSION_DENIED, message);
+    }
+    if (access > CONVENE_ACCESS_EXISTENCE || (access < 0 && may_see(call, id))) return CONVENE_OK;
+    if (!id[0]) {
+        snprintf(message, sizeof message, "%s: required", field);
+        return fail(call, CONVENE_INVALID_ARGUMENT, message);
+    }
+    snprintf(message, sizeof message, "%s: no operation %.200s", field, id);
+    return fail(call, CONVENE_NOT_FOUND, message);
 }
 
 static int32_t respond(convene_call *call, const ProtobufCMessage *message) {

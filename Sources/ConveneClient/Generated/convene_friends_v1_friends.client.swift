@@ -11,12 +11,14 @@ public struct GroupsOfFriendsClient: Sendable {
 
     public init(channel: any CallChannel) { self.channel = channel }
 
-    /// Forms a group for an operation.
+    /// Forms a group for an operation: the Secretariat only (the groups are the Secretary-General's).
     public func formGroup(_ request: Convene_Friends_V1_FormGroupRequest, options: CallOptions? = nil) async throws -> Convene_Friends_V1_Group {
         try await channel.unary(GroupsOfFriendsMethods.formGroup, request, as: Convene_Friends_V1_Group.self, options: options)
     }
 
-    /// Adds a member; ALREADY_EXISTS when the party is a member already.
+    /// Adds a member (the Secretariat only): a Council member, a contributor (troops or donations),
+    /// a potential contributor or the host country; FAILED_PRECONDITION, saying why, for any other
+    /// party; ALREADY_EXISTS when the party is a member already.
     public func addMember(_ request: Convene_Friends_V1_AddMemberRequest, options: CallOptions? = nil) async throws -> Convene_Friends_V1_Group {
         try await channel.unary(GroupsOfFriendsMethods.addMember, request, as: Convene_Friends_V1_Group.self, options: options)
     }

@@ -32,9 +32,21 @@ public nonisolated struct Convene_Assessment_V1_AssessRequest: Sendable {
   /// Days in the window; 0 means 183 (six months).
   public var windowDays: Int32 = 0
 
+  /// When the window ends; now when unset.
+  public var toTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_toTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_toTime = newValue}
+  }
+  /// Returns true if `toTime` has been explicitly set.
+  public var hasToTime: Bool {self._toTime != nil}
+  /// Clears the value of `toTime`. Subsequent reads from it will return its default value.
+  public mutating func clearToTime() {self._toTime = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _toTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Convene_Assessment_V1_CountByName: Sendable {
@@ -129,7 +141,9 @@ public nonisolated struct Convene_Assessment_V1_Assessment: @unchecked Sendable 
     set {_uniqueStorage()._reportsFlagged = newValue}
   }
 
-  /// Mean hours between a report's distribution and its contributors' meeting.
+  /// Mean hours between a report's distribution and its contributors' meeting, over every report
+  /// distributed in the window whose meeting is in the window too (negative for a report
+  /// distributed after its meeting); reports_counted_for_lead_time says how many.
   public var meanReportLeadHours: Double {
     get {_storage._meanReportLeadHours}
     set {_uniqueStorage()._meanReportLeadHours = newValue}
@@ -147,13 +161,14 @@ public nonisolated struct Convene_Assessment_V1_Assessment: @unchecked Sendable 
     set {_uniqueStorage()._summariesCirculatedShare = newValue}
   }
 
-  /// Mean number of parties invited as participants per meeting.
+  /// Mean number of parties invited as participants per meeting, over the meetings with at least
+  /// one (observers and plugin principals, never invited as participants, are not counted).
   public var meanParticipants: Double {
     get {_storage._meanParticipants}
     set {_uniqueStorage()._meanParticipants = newValue}
   }
 
-  /// Share of invited participants who made a statement.
+  /// Share of those invited participants who made a statement in their meeting.
   public var participationShare: Double {
     get {_storage._participationShare}
     set {_uniqueStorage()._participationShare = newValue}
@@ -191,6 +206,12 @@ public nonisolated struct Convene_Assessment_V1_Assessment: @unchecked Sendable 
     set {_uniqueStorage()._summariesInTimeShare = newValue}
   }
 
+  /// The reports mean_report_lead_hours is over.
+  public var reportsCountedForLeadTime: Int32 {
+    get {_storage._reportsCountedForLeadTime}
+    set {_uniqueStorage()._reportsCountedForLeadTime = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -216,7 +237,7 @@ fileprivate nonisolated let _protobuf_package = "convene.assessment.v1"
 
 nonisolated extension Convene_Assessment_V1_AssessRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AssessRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}window_days\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}window_days\0\u{3}to_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -225,20 +246,29 @@ nonisolated extension Convene_Assessment_V1_AssessRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.windowDays) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._toTime) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.windowDays != 0 {
       try visitor.visitSingularInt32Field(value: self.windowDays, fieldNumber: 1)
     }
+    try { if let v = self._toTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Assessment_V1_AssessRequest, rhs: Convene_Assessment_V1_AssessRequest) -> Bool {
     if lhs.windowDays != rhs.windowDays {return false}
+    if lhs._toTime != rhs._toTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -330,7 +360,7 @@ nonisolated extension Convene_Assessment_V1_Proposal: SwiftProtobuf.Message, Swi
 
 nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assessment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_time\0\u{3}to_time\0\u{1}meetings\0\u{3}meetings_by_form\0\u{3}meetings_by_stage\0\u{3}reports_distributed\0\u{3}reports_flagged\0\u{3}mean_report_lead_hours\0\u{3}informal_paper_share\0\u{3}summaries_circulated_share\0\u{3}mean_participants\0\u{3}participation_share\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0\u{1}proposals\0\u{3}summaries_in_time_share\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_time\0\u{3}to_time\0\u{1}meetings\0\u{3}meetings_by_form\0\u{3}meetings_by_stage\0\u{3}reports_distributed\0\u{3}reports_flagged\0\u{3}mean_report_lead_hours\0\u{3}informal_paper_share\0\u{3}summaries_circulated_share\0\u{3}mean_participants\0\u{3}participation_share\0\u{3}concerns_raised\0\u{3}concerns_answered\0\u{3}requests_received\0\u{3}requests_declined\0\u{1}proposals\0\u{3}summaries_in_time_share\0\u{3}reports_counted_for_lead_time\0")
 
   fileprivate class _StorageClass {
     var _fromTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
@@ -351,6 +381,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
     var _requestsDeclined: Int32 = 0
     var _proposals: [Convene_Assessment_V1_Proposal] = []
     var _summariesInTimeShare: Double = 0
+    var _reportsCountedForLeadTime: Int32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -379,6 +410,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
       _requestsDeclined = source._requestsDeclined
       _proposals = source._proposals
       _summariesInTimeShare = source._summariesInTimeShare
+      _reportsCountedForLeadTime = source._reportsCountedForLeadTime
     }
   }
 
@@ -415,6 +447,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
         case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._requestsDeclined) }()
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._proposals) }()
         case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._summariesInTimeShare) }()
+        case 19: try { try decoder.decodeSingularInt32Field(value: &_storage._reportsCountedForLeadTime) }()
         default: break
         }
       }
@@ -481,6 +514,9 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
       if _storage._summariesInTimeShare.bitPattern != 0 {
         try visitor.visitSingularDoubleField(value: _storage._summariesInTimeShare, fieldNumber: 18)
       }
+      if _storage._reportsCountedForLeadTime != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._reportsCountedForLeadTime, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -508,6 +544,7 @@ nonisolated extension Convene_Assessment_V1_Assessment: SwiftProtobuf.Message, S
         if _storage._requestsDeclined != rhs_storage._requestsDeclined {return false}
         if _storage._proposals != rhs_storage._proposals {return false}
         if _storage._summariesInTimeShare != rhs_storage._summariesInTimeShare {return false}
+        if _storage._reportsCountedForLeadTime != rhs_storage._reportsCountedForLeadTime {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -184,8 +184,12 @@ public nonisolated struct Convene_Friends_V1_ProposedInvitation: Sendable {
 
   public var groupID: String = String()
 
-  /// The fitting category, e.g. "II.B.3(a)", "II.B.3(e)", or "II.D" for a country of the region.
+  /// The II.B.3 category the server's rules give the member for the meeting, e.g. "II.B.3(a)"
+  /// (or "II.B.1" for a Council member); empty when it falls in none and cannot be invited.
   public var suggestedCategory: String = String()
+
+  /// Why it falls in that category, or why it cannot be invited, in the resolution's words.
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -481,7 +485,7 @@ nonisolated extension Convene_Friends_V1_RecordCoordinationRequest: SwiftProtobu
 
 nonisolated extension Convene_Friends_V1_ProposedInvitation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProposedInvitation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}meeting_id\0\u{3}party_id\0\u{3}group_id\0\u{3}suggested_category\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}meeting_id\0\u{3}party_id\0\u{3}group_id\0\u{3}suggested_category\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -493,6 +497,7 @@ nonisolated extension Convene_Friends_V1_ProposedInvitation: SwiftProtobuf.Messa
       case 2: try { try decoder.decodeSingularStringField(value: &self.partyID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.groupID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.suggestedCategory) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -511,6 +516,9 @@ nonisolated extension Convene_Friends_V1_ProposedInvitation: SwiftProtobuf.Messa
     if !self.suggestedCategory.isEmpty {
       try visitor.visitSingularStringField(value: self.suggestedCategory, fieldNumber: 4)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -519,6 +527,7 @@ nonisolated extension Convene_Friends_V1_ProposedInvitation: SwiftProtobuf.Messa
     if lhs.partyID != rhs.partyID {return false}
     if lhs.groupID != rhs.groupID {return false}
     if lhs.suggestedCategory != rhs.suggestedCategory {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

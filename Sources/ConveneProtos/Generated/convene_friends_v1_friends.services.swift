@@ -8,11 +8,13 @@ import ConveneRPC
 /// The methods of convene.friends.v1.GroupsOfFriends, as the router and the client know them.
 public enum GroupsOfFriendsMethods {
     public static let service = "convene.friends.v1.GroupsOfFriends"
-    /// Forms a group for an operation.
+    /// Forms a group for an operation: the Secretariat only (the groups are the Secretary-General's).
     public static let formGroup = MethodDescriptor(
         service: service, method: "FormGroup", kind: .unary,
         inputType: "convene.friends.v1.FormGroupRequest", outputType: "convene.friends.v1.Group")
-    /// Adds a member; ALREADY_EXISTS when the party is a member already.
+    /// Adds a member (the Secretariat only): a Council member, a contributor (troops or donations),
+    /// a potential contributor or the host country; FAILED_PRECONDITION, saying why, for any other
+    /// party; ALREADY_EXISTS when the party is a member already.
     public static let addMember = MethodDescriptor(
         service: service, method: "AddMember", kind: .unary,
         inputType: "convene.friends.v1.AddMemberRequest", outputType: "convene.friends.v1.Group")
@@ -35,9 +37,11 @@ public enum GroupsOfFriendsMethods {
 /// One requirement per RPC of convene.friends.v1.GroupsOfFriends; `register(with:)` serves them all, so a
 /// method the proto declares and the service does not implement is a compile error.
 public protocol GroupsOfFriendsServiceProtocol: Sendable {
-    /// Forms a group for an operation.
+    /// Forms a group for an operation: the Secretariat only (the groups are the Secretary-General's).
     func formGroup(_ request: Convene_Friends_V1_FormGroupRequest, context: ServerCallContext) async throws -> Convene_Friends_V1_Group
-    /// Adds a member; ALREADY_EXISTS when the party is a member already.
+    /// Adds a member (the Secretariat only): a Council member, a contributor (troops or donations),
+    /// a potential contributor or the host country; FAILED_PRECONDITION, saying why, for any other
+    /// party; ALREADY_EXISTS when the party is a member already.
     func addMember(_ request: Convene_Friends_V1_AddMemberRequest, context: ServerCallContext) async throws -> Convene_Friends_V1_Group
     func listGroups(_ request: Convene_Friends_V1_ListGroupsRequest, context: ServerCallContext) async throws -> Convene_Friends_V1_ListGroupsResponse
     /// Records the group's coordination with the Council (I.C.2: "in close cooperation").

@@ -840,7 +840,7 @@ const ProtobufCMessageDescriptor convene__friends__v1__record_coordination_reque
   (ProtobufCMessageInit) convene__friends__v1__record_coordination_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor convene__friends__v1__proposed_invitation__field_descriptors[4] =
+static const ProtobufCFieldDescriptor convene__friends__v1__proposed_invitation__field_descriptors[5] =
 {
   {
     "meeting_id",
@@ -890,17 +890,30 @@ static const ProtobufCFieldDescriptor convene__friends__v1__proposed_invitation_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reason",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Convene__Friends__V1__ProposedInvitation, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned convene__friends__v1__proposed_invitation__field_indices_by_name[] = {
   2,   /* field[2] = group_id */
   0,   /* field[0] = meeting_id */
   1,   /* field[1] = party_id */
+  4,   /* field[4] = reason */
   3,   /* field[3] = suggested_category */
 };
 static const ProtobufCIntRange convene__friends__v1__proposed_invitation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor convene__friends__v1__proposed_invitation__descriptor =
 {
@@ -910,7 +923,7 @@ const ProtobufCMessageDescriptor convene__friends__v1__proposed_invitation__desc
   "Convene__Friends__V1__ProposedInvitation",
   "convene.friends.v1",
   sizeof(Convene__Friends__V1__ProposedInvitation),
-  4,
+  5,
   convene__friends__v1__proposed_invitation__field_descriptors,
   convene__friends__v1__proposed_invitation__field_indices_by_name,
   1,  convene__friends__v1__proposed_invitation__number_ranges,

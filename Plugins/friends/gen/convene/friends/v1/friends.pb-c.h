@@ -132,13 +132,18 @@ struct  Convene__Friends__V1__ProposedInvitation
   char *party_id;
   char *group_id;
   /*
-   * The fitting category, e.g. "II.B.3(a)", "II.B.3(e)", or "II.D" for a country of the region.
+   * The II.B.3 category the server's rules give the member for the meeting, e.g. "II.B.3(a)"
+   * (or "II.B.1" for a Council member); empty when it falls in none and cannot be invited.
    */
   char *suggested_category;
+  /*
+   * Why it falls in that category, or why it cannot be invited, in the resolution's words.
+   */
+  char *reason;
 };
 #define CONVENE__FRIENDS__V1__PROPOSED_INVITATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&convene__friends__v1__proposed_invitation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Convene__Friends__V1__ListProposedInvitationsRequest
