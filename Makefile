@@ -40,10 +40,12 @@ run: build
 	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --metrics-port $(METRICS_PORT)
 
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
-## that the generated code is what the protos make; then the gRPC listener against grpcio (Python,
+## that the generated code is what the protos make and that every mutation of `make mutate` still
+## applies; then the gRPC listener against grpcio (Python,
 ## in a virtual environment under .build/).
 test: deps check-protos
 	@$(call install_packages,$(TEST_PACKAGES))
+	@scripts/mutate.py --list >/dev/null || { scripts/mutate.py --list; exit 1; }
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/grpc-python-tests.sh

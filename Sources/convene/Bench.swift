@@ -109,7 +109,7 @@ struct Bench: AsyncParsableCommand {
         options.timeout = .seconds(kind == .unary ? 30 : 600)
         if compress { options.requestCompression = .deflate; options.responseCompression = .deflate }
         let (path, body) = try await request(target, options: options)
-        try await probe(target, options: options)
+        try await probe(target, path: path, body: body, options: options)
         var pool: [ClientConnection] = []
         for _ in 0..<connections {
             pool.append(try await ClientConnection.connect(host: target.host, port: target.port,
@@ -176,20 +176,26 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    /// One echo first: a missing or refused credential stops the run at once, with a hint,
-    /// instead of a run of nothing but errors.
-    func probe(_ client: ConveneClient, options: CallOptions) async throws {
-        guard method == nil else { return }
+    /// One call first (the unary request itself, or an echo before streams): a missing or
+    /// refused credential stops the run at once, with a hint, instead of a run of nothing but
+    /// errors.
+    func probe(_ client: ConveneClient, path: String, body: ByteBuffer, options: CallOptions) async throws {
+        let benchmark = kind != .unary || path.hasPrefix("/convene.benchmark.v1.Benchmark/")
         do {
-            _ = try await client.benchmark.echo([], options: options)
+            if kind == .unary {
+                _ = try await client.unary(path: path, request: body, options: options)
+            } else {
+                _ = try await client.benchmark.echo([], options: options)
+            }
         } catch let error as RPCError where error.code == .unauthenticated || error.code == .permissionDenied {
-            FileHandle.standardError.write(Data("""
-                \(error.code.name): \(error.message)
-                The benchmark service needs the administrator's credential or an operator's: pass --token-file FILE \
-                or set CONVENE_TOKEN (or start the server with --open-benchmark).
-
-                """.utf8))
+            let hint = benchmark
+                ? "The benchmark service needs the administrator's credential or an operator's: pass --token-file FILE "
+                    + "or set CONVENE_TOKEN (or start the server with --open-benchmark)."
+                : "\(path) refused the credential: pass a party's with --token-file FILE or CONVENE_TOKEN."
+            FileHandle.standardError.write(Data("\(error.code.name): \(error.message)\n\(hint)\n".utf8))
             throw ExitCode(2)
+        } catch {
+            // Other failures are the run's to count.
         }
     }
 

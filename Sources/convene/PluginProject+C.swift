@@ -40,11 +40,11 @@ extension PluginProject {
         put_text(call, key, text);
     }
 
-    /* Add: Council members (role 2), the Secretariat (3) and administrators (4) only. */
+    /* Add: Council members (role 2) and the Secretariat (3) only. */
     CONVENE_METHOD_HOOK(add) {
         (void)state; (void)method;
-        if (!api->caller_has_role(call, 2) && !api->caller_has_role(call, 3) && !api->caller_has_role(call, 4))
-            return fail(call, CONVENE_PERMISSION_DENIED, "only Council members, the Secretariat and administrators may add to a tally");
+        if (!api->caller_has_role(call, 2) && !api->caller_has_role(call, 3))
+            return fail(call, CONVENE_PERMISSION_DENIED, "only Council members and the Secretariat may add to a tally");
         {{TYPE}}__V1__AddRequest *in = {{IDENT}}__v1__add_request__unpack(NULL, length, request);
         if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a " PACKAGE ".AddRequest");
         int32_t status;

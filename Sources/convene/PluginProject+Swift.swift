@@ -16,9 +16,8 @@ extension PluginProject {
                                           descriptorSet: {{IDENT}}DescriptorSet)
 
             plugin.unary("Add") { (request: {{TYPE}}_V1_AddRequest, context) -> {{TYPE}}_V1_Tally in
-                guard context.hasRole(PartyRole.councilMember) || context.hasRole(PartyRole.secretariat)
-                    || context.hasRole(PartyRole.administrator) else {
-                    throw PluginError(CONVENE_PERMISSION_DENIED, "only Council members, the Secretariat and administrators may add to a tally")
+                guard context.hasRole(PartyRole.councilMember) || context.hasRole(PartyRole.secretariat) else {
+                    throw PluginError(CONVENE_PERMISSION_DENIED, "only Council members and the Secretariat may add to a tally")
                 }
                 guard !request.name.isEmpty, request.name.utf8.count <= 200 else {
                     throw PluginError(CONVENE_INVALID_ARGUMENT, "name: required, at most 200 bytes")

@@ -124,7 +124,7 @@ struct PluginProject {
     # Only Council members, the Secretariat and administrators may add; a name is required.
     caller party-9
     call Add {"name": "votes", "amount": 2}
-    PERMISSION_DENIED: only Council members, the Secretariat and administrators may add to a tally
+    PERMISSION_DENIED: only Council members and the Secretariat may add to a tally
     caller party-3 secretariat
     call Add {"amount": 2}
     INVALID_ARGUMENT: name: required, at most 200 bytes

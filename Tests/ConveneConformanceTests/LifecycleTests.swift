@@ -80,7 +80,7 @@ final class LifecycleTests: XCTestCase {
         let raw = try await RawConnection(port: server.port)
         try await raw.handshake()
         // Long enough that the shutdown starts before it ends, even on a loaded machine.
-        let sleep = try Convene_Testing_V1_SleepRequest.with { $0.milliseconds = 1500 }.serializedBytes() as [UInt8]
+        let sleep = try Convene_Testing_V1_SleepRequest.with { $0.milliseconds = 4000 }.serializedBytes() as [UInt8]
         try await raw.write {
             $0.writeFrame(.call(streamID: 1, CallStart(path: TestServiceMethods.sleep.path)))
             $0.writeFrame(.data(streamID: 1, .message(sleep), endStream: true))

@@ -165,6 +165,24 @@ final class PluginCommandsTests: XCTestCase {
         XCTAssertTrue(makefile.contains("\n\t$(CC) $(CFLAGS) -shared -o $@"), "recipes start with a tab")
     }
 
+    /// Registers a Council member with the administrator's credential and writes its token to
+    /// a file in `folder`; returns the file.
+    func memberToken(_ admin: [String], in folder: URL) throws -> URL {
+        func field(_ name: String, of json: String) -> String? {
+            guard let range = json.range(of: "\"\(name)\":\"") else { return nil }
+            return String(json[range.upperBound...].prefix { $0 != "\"" })
+        }
+        let party = try convene(admin + ["call", "convene.admin.v1.Administration/RegisterParty",
+                                         "-d", #"{"name": "Aurelia", "kind": "MEMBER_STATE", "roles": ["COUNCIL_MEMBER"]}"#])
+        let id = try XCTUnwrap(field("id", of: party.out), party.err)
+        let issued = try convene(admin + ["call", "convene.admin.v1.Administration/IssueCredential",
+                                          "-d", #"{"partyId": "\#(id)", "label": "test"}"#])
+        let token = try XCTUnwrap(field("token", of: issued.out), issued.err)
+        let file = folder.appendingPathComponent("member.token")
+        try token.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
     func testLoadReloadUnloadAndEventsAgainstARealServer() throws {
         let plugins = try temporaryFolder()
         let data = try temporaryFolder()
@@ -179,6 +197,8 @@ final class PluginCommandsTests: XCTestCase {
         let target = ["--target", "127.0.0.1:\(port)"]
         XCTAssertEqual(try convene(target + ["health", "--wait", "30"]).status, 0)
         let admin = target + ["--token-file", data.appendingPathComponent("admin.token").path]
+        // The administrator calls no plugin method: a Council member does.
+        let member = target + ["--token-file", try memberToken(admin, in: data).path]
 
         try FileManager.default.createDirectory(at: plugins.appendingPathComponent("b"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: template, to: plugins.appendingPathComponent("libexample.so"))
@@ -194,9 +214,11 @@ final class PluginCommandsTests: XCTestCase {
         // Its descriptor set: describe, call and bench know its messages.
         let describe = try convene(admin + ["describe", "convene.example.v1.Example"])
         XCTAssertTrue(describe.out.contains("  rpc Echo(convene.example.v1.EchoRequest) returns (convene.example.v1.EchoResponse);\n"), describe.out)
-        let call = try convene(admin + ["call", "convene.example.v1.Example/Hello", "-d", #"{"name": "ada"}"#])
+        let call = try convene(member + ["call", "convene.example.v1.Example/Hello", "-d", #"{"name": "ada"}"#])
         XCTAssertEqual(call.out, "{\"name\":\"ada\"}\n", call.err)
-        let bench = try convene(admin + ["bench", "--path", "/convene.example.v1.Example/Echo", "--requests", "50",
+        let refused = try convene(admin + ["call", "convene.example.v1.Example/Hello", "-d", #"{"name": "ada"}"#])
+        XCTAssertTrue(refused.err.hasPrefix("PERMISSION_DENIED: the administrator's credential administers"), refused.err)
+        let bench = try convene(member + ["bench", "--path", "/convene.example.v1.Example/Echo", "--requests", "50",
                                          "--warmup", "0", "--concurrency", "4"])
         XCTAssertEqual(bench.status, 0, bench.err + bench.out)
 
@@ -210,7 +232,7 @@ final class PluginCommandsTests: XCTestCase {
         let moved = try convene(admin + ["plugins", "reload", "example", "b/libexample.so"], in: plugins)
         XCTAssertEqual(moved.status, 0, moved.err)
         XCTAssertTrue(moved.out.contains("  file \(plugins.resolvingSymlinksInPath().path)/b/libexample.so\n"), moved.out)
-        XCTAssertEqual(try convene(admin + ["call", "convene.example.v1.Example/Hello", "-d", #"{"name": "bo"}"#]).out, "{\"name\":\"bo\"}\n")
+        XCTAssertEqual(try convene(member + ["call", "convene.example.v1.Example/Hello", "-d", #"{"name": "bo"}"#]).out, "{\"name\":\"bo\"}\n")
 
         XCTAssertEqual(try convene(admin + ["plugins", "unload", "example"]).out, "unloaded example\n")
         let again = try convene(admin + ["plugins", "unload", "example"])

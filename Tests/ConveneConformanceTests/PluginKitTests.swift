@@ -74,7 +74,7 @@ final class PluginKitTests: XCTestCase {
                          "vote-count 0.2.0 (ABI 1.2) serving, process"] {
             XCTAssertTrue(output.contains(expected + "\n"), "missing: \(expected)\n\(output.suffix(6000))")
         }
-        XCTAssertEqual(output.components(separatedBy: "{\"name\":\"votes\",\"total\":\"2\",\"addedBy\":\"party-1\"}\n").count, 3,
+        XCTAssertEqual(output.components(separatedBy: "{\"name\":\"votes\",\"total\":\"2\",\"addedBy\":\"party-2\"}\n").count, 3,
                        "one Add answered by each plugin")
 
         // Figures for the guide's introduction (measured, not asserted).
