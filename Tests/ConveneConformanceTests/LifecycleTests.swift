@@ -99,6 +99,13 @@ final class LifecycleTests: XCTestCase {
             default: early.append(frame)
             }
         }
+        if seen == nil, early.contains(where: { if case .end(1, _) = $0 { true } else { false } }) {
+            // The premise did not hold: on a machine loaded enough, the shutdown task began
+            // only after the in-flight call had ended. Nothing here tests a drain then.
+            await shutdown.value
+            await server.stop()
+            throw XCTSkip("the shutdown started after the in-flight call ended (a loaded machine); frames: \(early)")
+        }
         guard let goAway = seen else { return XCTFail("expected GOAWAY, got \(early)") }
         XCTAssertEqual(goAway.code, .noError)
         XCTAssertEqual(goAway.lastStreamID, 1)
