@@ -4,7 +4,7 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 7353
 DATA_DIR ?= ./data
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv openssl
 
 FUZZ_SECONDS ?= 60
 
@@ -36,11 +36,13 @@ run: build
 	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
-## that the generated code is what the protos make; then the gRPC listener against grpcio (Python,
+## that the generated code is what the protos make, beside a private PostgreSQL (scripts/with-postgres.sh:
+## installed from Debian's packages when missing, a temporary cluster on a free port, stopped at the
+## end) for the PostgreSQL store and the cluster tests; then the gRPC listener against grpcio (Python,
 ## in a virtual environment under .build/).
 test: deps check-protos
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-postgres.sh $(SWIFT) test --skip-build
 	scripts/grpc-python-tests.sh
 
 ## protos: regenerate every file generated from Protos/ (committed), each proto once per language:

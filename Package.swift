@@ -74,6 +74,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // The PostgreSQL store, for several servers on one database.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Property-based tests of the resolution's rules (test targets only).
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
@@ -145,6 +147,16 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: strict),
+        // store on PostgreSQL (postgres-nio): the same protocol, for several servers sharing one database.
+        .target(name: "ConvenePostgresStore",
+                dependencies: ["ConveneStore", "ConveneDomain",
+                               .product(name: "PostgresNIO", package: "postgres-nio"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // services: consultation, briefing, lessons learned and administration handlers.
         .target(name: "ConveneServices",
                 dependencies: ["ConveneDomain", "ConveneStore", "ConveneRPC", "ConveneProtobuf", "ConveneProtos",
@@ -194,7 +206,7 @@ let package = Package(
         // The server assembly: router + built-ins + transport + lifecycle.
         .target(name: "ConveneServer",
                 dependencies: ["ConveneTransport", "ConveneGRPCTransport", "ConveneBuiltins", "ConveneRPC", "ConveneServices", "ConveneStore",
-                               "ConvenePluginHost", "ConveneDomain", "ConveneProtobuf", "ConveneProtos",
+                               "ConvenePostgresStore", "ConvenePluginHost", "ConveneDomain", "ConveneProtobuf", "ConveneProtos",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -211,13 +223,14 @@ let package = Package(
         // The testing kit: a test server in one line, an in-memory client over the router, one
         // assertRPCError, a manual clock, and the behaviour every store implementation must have.
         .target(name: "ConveneTesting",
-                dependencies: ["ConveneServer", "ConveneClient", "ConveneServices", "ConveneStore", "ConveneDomain",
+                dependencies: ["ConveneServer", "ConveneClient", "ConveneServices", "ConveneStore", "ConvenePostgresStore", "ConveneDomain",
                                "ConveneRPC", "ConveneProtobuf", "ConveneTransport", "ConveneWire",
+                               .product(name: "PostgresNIO", package: "postgres-nio"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",
-                          dependencies: ["ConveneServer", "ConveneTransport", "ConveneWire",
+                          dependencies: ["ConveneServer", "ConvenePostgresStore", "ConveneTransport", "ConveneWire",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
@@ -256,7 +269,7 @@ let package = Package(
         .testTarget(name: "ConveneProtosTests",
                     dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ConveneStoreTests",
-                    dependencies: ["ConveneStore", "ConveneDomain", "ConveneTesting",
+                    dependencies: ["ConveneStore", "ConvenePostgresStore", "ConveneDomain", "ConveneTesting", "ConveneRPC",
                                    .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ConveneServiceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",

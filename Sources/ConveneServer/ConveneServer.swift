@@ -2,6 +2,7 @@ import ConveneBuiltins
 import ConveneGRPCTransport
 import ConveneProtos
 import ConvenePluginHost
+import ConvenePostgresStore
 import ConveneRPC
 import ConveneServices
 import ConveneStore
@@ -22,9 +23,11 @@ public final class ConveneServer: Service, Sendable {
     public let transport: ServerTransport
     /// Standard gRPC over HTTP/2 on the same router, when `grpcPort` is set.
     public let grpcTransport: GRPCServerTransport?
-    /// Durable state in the data directory.
-    public let store: SQLiteStore
+    /// Durable state: SQLite in the data directory, or a PostgreSQL database other servers may share.
+    public let store: any ServerStore
     public let events = EventBus()
+    /// The streams open with each credential, which end when it is revoked (on any server).
+    public let revocations = Revocations()
     public let plugins: PluginHost
     let logger: Logger
     private let state = Locked(RunState())
@@ -46,7 +49,10 @@ public final class ConveneServer: Service, Sendable {
         self.grpcTransport = configuration.grpcPort == nil ? nil
             : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
-        self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        switch configuration.database {
+        case .sqlite: self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        case .postgres(let database): self.store = PostgresStore(configuration: database, logger: logger)
+        }
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try GRPCHealthService(health: health).register(with: router)
@@ -57,7 +63,7 @@ public final class ConveneServer: Service, Sendable {
             try InteropService().register(with: router)
             try GRPCInteropService().register(with: router)
         }
-        let backend = Backend(store: store, events: events, clock: configuration.clock)
+        let backend = Backend(store: store, events: events, clock: configuration.clock, revocations: revocations)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
@@ -86,13 +92,25 @@ public final class ConveneServer: Service, Sendable {
         }
     }
 
-    /// Creates the administrator credential on first start, then listens; returns the bound address.
+    /// Opens the store (migrating it, and hearing other servers' commits when it is shared),
+    /// creates the administrator credential on first start, and clears interrupted uploads.
+    public func prepare() async throws {
+        try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) }))
+        try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
+        // An upload cut off by a crash was never acknowledged: nothing of it stays. On a shared
+        // store, an upload still in progress may be another server's: only stale ones go.
+        let cutoff = store.isShared ? configuration.clock.nowMillis() - Self.staleUploadMillis : .max
+        let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: cutoff) }
+        if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
+    }
+
+    /// How old an unfinished upload must be for a server sharing the store to remove it at start.
+    static let staleUploadMillis: Int64 = 24 * 3600 * 1000
+
+    /// Prepares, then listens; returns the bound address.
     @discardableResult
     public func start() async throws -> SocketAddress {
-        try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
-        // An upload cut off by a crash was never acknowledged: nothing of it stays.
-        let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: .max) }
-        if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
+        try await prepare()
         loadPlugins()
         let address = try await transport.bind(host: configuration.host, port: configuration.port)
         if let grpcTransport, let grpcPort = configuration.grpcPort {
@@ -102,7 +120,7 @@ public final class ConveneServer: Service, Sendable {
         }
         logger.info("convened listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
-            "data-dir": "\(configuration.dataDirectory)",
+            "data-dir": "\(configuration.dataDirectory)", "database": "\(configuration.database)",
             "methods": "\(router.methods.count)",
         ])
         return address
@@ -123,6 +141,7 @@ public final class ConveneServer: Service, Sendable {
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
         _ = await (native, grpc)
         await plugins.shutDown()
+        await store.close()
         logger.info("stopped")
     }
 }

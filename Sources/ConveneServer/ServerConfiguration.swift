@@ -1,4 +1,5 @@
 import ConveneGRPCTransport
+import ConvenePostgresStore
 import ConveneServices
 import ConveneTransport
 
@@ -6,8 +7,11 @@ import ConveneTransport
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 7353
-    /// Where the server keeps its state; created when missing.
+    /// Where the server keeps its state (the SQLite store, the administrator's first token);
+    /// created when missing.
     public var dataDirectory = "./data"
+    /// The store: SQLite in the data directory, or a PostgreSQL database (shared by a cluster).
+    public var database = Database.sqlite
     public var connection = ConnectionConfiguration()
     /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
     public var grpcPort: Int? = nil
@@ -29,4 +33,16 @@ public struct ServerConfiguration: Sendable {
     public var clock: any WallClock = SystemClock()
 
     public init() {}
+
+    public enum Database: Sendable, CustomStringConvertible {
+        case sqlite
+        case postgres(PostgresConfiguration)
+
+        public var description: String {
+            switch self {
+            case .sqlite: "sqlite"
+            case .postgres(let configuration): configuration.redacted
+            }
+        }
+    }
 }

@@ -10,12 +10,12 @@ import Foundation
 /// events into the operation's event log, descriptors into reflection, and a credential
 /// per plugin for calls made "as the plugin".
 final class ServerPluginServices: PluginServices {
-    let store: SQLiteStore
+    let store: any PluginStore
     let events: EventBus
     let descriptors: DescriptorRegistry
     private let credentials = Locked<[String: String]>([:])
 
-    init(store: SQLiteStore, events: EventBus, descriptors: DescriptorRegistry) {
+    init(store: any PluginStore, events: EventBus, descriptors: DescriptorRegistry) {
         self.store = store
         self.events = events
         self.descriptors = descriptors

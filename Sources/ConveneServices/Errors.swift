@@ -23,6 +23,7 @@ extension StoreError: RPCErrorConvertible {
         switch self {
         case .duplicate: RPCError(.alreadyExists, "a record with the same key already exists")
         case .ruleViolated(let message): RPCError(.failedPrecondition, message)
+        case .unavailable(let message): RPCError(.unavailable, message)
         }
     }
 }

@@ -83,8 +83,9 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 }
 
 /// The embedded store: one SQLite file in the data directory, in WAL mode, written
-/// through GRDB with synchronous=FULL so that a committed write survives a crash.
-public final class SQLiteStore: ConveneStore {
+/// through GRDB with synchronous=FULL so that a committed write survives a crash. One server
+/// owns it: every commit happens in this process.
+public final class SQLiteStore: ServerStore {
     let pool: DatabasePool
 
     /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
@@ -100,6 +101,13 @@ public final class SQLiteStore: ConveneStore {
                                 configuration: configuration)
         try SQLiteSchema.migrator.migrate(pool)
     }
+
+    /// Opened and migrated on creation; nobody else writes it, so there is nothing to listen for.
+    public func open(signals: StoreSignals) async throws {}
+
+    public func close() async {}
+
+    public var isShared: Bool { false }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         try await pool.read { db in try body(SQLiteTransaction(db: db)) }
@@ -159,8 +167,6 @@ public final class SQLiteStore: ConveneStore {
         }
     }
 
-    /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
-    /// (committing nothing) when a key the call read no longer holds the value it read.
     public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
                              writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord]? {
         try pool.write { db in

@@ -113,4 +113,10 @@ public enum StoreError: Error, Sendable {
     /// The store's own check of a rule refused the write (e.g. a second Council President); the
     /// transaction was rolled back.
     case ruleViolated(String)
+    /// The database cannot take the transaction now (unreachable, or too busy after the store's
+    /// own retries); nothing was written.
+    case unavailable(String)
+
+    /// What a store answers to a second Council President.
+    public static let onePresidentMessage = "one Council President at a time (II.B.1)"
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ConvenePostgresStore
 import ConveneServer
+import Foundation
 import ConveneTransport
 import ConveneWire
 import Logging
@@ -23,6 +25,14 @@ struct Convened: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
     var dataDir = "./data"
+
+    @Option(name: .customLong("database"),
+            help: ArgumentHelp("PostgreSQL to keep the state in, shared by every server given it: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require]. Default: $CONVENE_DATABASE_URL, else SQLite in --data-dir.",
+                               valueName: "url"))
+    var database: String?
+
+    @Option(name: .customLong("database-pool-size"), help: "Connections to PostgreSQL this server keeps at most.")
+    var databasePoolSize = 10
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -76,6 +86,7 @@ struct Convened: AsyncParsableCommand {
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
         configuration.grpcPort = grpcPort == 0 ? nil : grpcPort
         configuration.dataDirectory = dataDir
+        configuration.database = try databaseChoice()
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
@@ -96,10 +107,28 @@ struct Convened: AsyncParsableCommand {
         configuration.grpc.maxConcurrentStreams = Int(maxConcurrentStreams)
         configuration.grpc.maxMessageSize = maxMessageSize
         let server = try ConveneServer(configuration: configuration, logger: logger)
+        if case .postgres = configuration.database {
+            // The pool, migrations and the listener all need the database: say which at once if it is not there.
+            logger.info("using PostgreSQL", metadata: ["database": "\(configuration.database)"])
+        }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// --database, else $CONVENE_DATABASE_URL, else SQLite.
+    func databaseChoice() throws -> ServerConfiguration.Database {
+        let environment = ProcessInfo.processInfo.environment["CONVENE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let url = database ?? environment else { return .sqlite }
+        guard (1...1000).contains(databasePoolSize) else { throw ValidationError("--database-pool-size must be 1 to 1000") }
+        do {
+            var postgres = try PostgresConfiguration(url: url)
+            postgres.maximumConnections = databasePoolSize
+            return .postgres(postgres)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }

@@ -1,0 +1,44 @@
+/// Plugin storage, in the server's database, and the synchronous transactions of plugin
+/// threads (which may block; never an event loop). ServerPluginServices is its user.
+public protocol PluginStore: Sendable {
+    /// A read transaction on the calling thread.
+    func syncRead<T>(_ body: (any StoreReader) throws -> T) throws -> T
+    /// A write transaction on the calling thread.
+    func syncWrite<T>(_ body: (any StoreWriter) throws -> T) throws -> T
+    func pluginGet(plugin: String, key: [UInt8]) throws -> [UInt8]?
+    /// The first key of `plugin` after `after` (from `prefix` when nil) that starts with `prefix`.
+    func pluginNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?
+    /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
+    /// (committing nothing) when a key the call read no longer holds the value it read.
+    func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
+                      writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord]?
+}
+
+/// A store as the server runs it: opened at start, closed at shutdown, with plugin storage, and,
+/// when several servers share it, what the others commit.
+public protocol ServerStore: ConveneStore, PluginStore {
+    /// Readies the store (connects and migrates where that is not done on creation), then keeps
+    /// `signals` told of what other servers commit, until `close`.
+    func open(signals: StoreSignals) async throws
+    func close() async
+    /// Whether other servers may write the same store: then, for instance, an upload in progress
+    /// may be another server's.
+    var isShared: Bool { get }
+    /// The schema migrations applied, in order (for tests and diagnostics).
+    func appliedMigrations() async throws -> [String]
+    /// Attachments (complete or not) and stored pieces (for tests and diagnostics).
+    func attachmentCounts() async throws -> (attachments: Int, chunks: Int)
+}
+
+/// Where a shared store reports what other servers committed.
+public struct StoreSignals: Sendable {
+    /// Watchers of an operation learn of events committed elsewhere (`EventBus.wake`).
+    public var events: EventBus
+    /// A credential was revoked (by any server): streams open with it end.
+    public var revoked: @Sendable (Int64) -> Void
+
+    public init(events: EventBus, revoked: @escaping @Sendable (Int64) -> Void) {
+        self.events = events
+        self.revoked = revoked
+    }
+}
