@@ -38,11 +38,13 @@ run: build
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
 ## that the generated code is what the protos make, beside a private PostgreSQL (scripts/with-postgres.sh:
 ## installed from Debian's packages when missing, a temporary cluster on a free port, stopped at the
-## end) for the PostgreSQL store and the cluster tests; then the gRPC listener against grpcio (Python,
-## in a virtual environment under .build/).
+## end) for the PostgreSQL store and the cluster tests; the service suite a second time with every
+## test server on PostgreSQL (CONVENE_TEST_STORE=postgres); then the gRPC listener against grpcio
+## (Python, in a virtual environment under .build/).
 test: deps check-protos
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build && \
+	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests'
 	scripts/grpc-python-tests.sh
 
 ## protos: regenerate every file generated from Protos/ (committed), each proto once per language:

@@ -36,6 +36,8 @@ struct BlockingConnection {
     @discardableResult
     func query(_ sql: String, _ values: [ColumnValue] = []) throws -> PostgresQueryResult {
         precondition(!connection.eventLoop.inEventLoop, "a store query must never block an event loop")
+        // A query written to a closed channel would never be answered (nor failed).
+        guard !connection.isClosed else { throw PostgresStoreError.unreachable("the connection is closed") }
         var bindings = PostgresBindings(capacity: values.count)
         for value in values { value.append(to: &bindings) }
         do {

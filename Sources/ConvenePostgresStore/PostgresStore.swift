@@ -24,6 +24,8 @@ public final class PostgresStore: ServerStore {
     let threads: NIOThreadPool
     let logger: Logger
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+    /// Transactions running, and whether the store is closing (then none starts).
+    private let activity = NIOLockedValueBox((running: 0, closing: false))
     /// Times a transaction is run before a conflict is reported (as UNAVAILABLE).
     public let maximumAttempts: Int
 
@@ -54,8 +56,13 @@ public final class PostgresStore: ServerStore {
         try await listener.waitUntilListening()
     }
 
-    /// Stops listening and closes the pool's connections.
+    /// Lets running transactions finish (up to 10 s), then stops listening and closes the pool's
+    /// connections. A transaction asked for afterwards fails (UNAVAILABLE).
     public func close() async {
+        activity.withLockedValue { $0.closing = true }
+        for _ in 0..<1_000 where activity.withLockedValue({ $0.running }) > 0 {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         let running = tasks.withLockedValue { tasks in defer { tasks = [] }; return tasks }
         for task in running { task.cancel() }
         for task in running { await task.value }
@@ -89,6 +96,8 @@ public final class PostgresStore: ServerStore {
     /// Runs `body` in one transaction on a thread of the pool, again when PostgreSQL aborts it
     /// for a conflict with a concurrent one.
     func transaction<T: Sendable>(_ kind: Kind, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
+        try enter()
+        defer { leave() }
         var attempt = 1
         while true {
             do {
@@ -108,6 +117,8 @@ public final class PostgresStore: ServerStore {
 
     /// The same from a thread that may block (a plugin's), run on that thread.
     func syncTransaction<T>(_ kind: Kind, _ body: (PostgresTransaction) throws -> T) throws -> T {
+        try enter()
+        defer { leave() }
         var attempt = 1
         while true {
             do {
@@ -121,6 +132,18 @@ public final class PostgresStore: ServerStore {
                 throw Self.storeError(error, attempts: attempt)
             }
         }
+    }
+
+    private func enter() throws {
+        let open = activity.withLockedValue { activity in
+            if !activity.closing { activity.running += 1 }
+            return !activity.closing
+        }
+        guard open else { throw StoreError.unavailable("the store is closed (the server is stopping)") }
+    }
+
+    private func leave() {
+        activity.withLockedValue { $0.running -= 1 }
     }
 
     /// BEGIN, the body, COMMIT; ROLLBACK on any failure. A query that failed inside the body
@@ -214,7 +237,12 @@ struct ConnectionLease {
                 leased.fail(error)
             }
         }
-        connection = try leased.futureResult.wait()
+        do {
+            connection = try leased.futureResult.wait()
+        } catch {
+            done.succeed(())  // nothing holds it (e.g. the store was closed)
+            throw error
+        }
         self.done = done
     }
 
