@@ -276,6 +276,10 @@ let package = Package(
                                    "ConveneStore", "ConvenePluginHost",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                    .product(name: "Logging", package: "swift-log")]),
+        // Several convened on one PostgreSQL database (processes of their own), and the client over several targets.
+        .testTarget(name: "ConveneClusterTests",
+                    dependencies: ["ConveneTesting", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ConveneConformanceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneWire", "ConveneBuiltins", "ConveneStore",
                                    "ConveneTransport", "ConveneRPC", "ConveneProtobuf",

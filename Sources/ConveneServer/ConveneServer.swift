@@ -95,6 +95,7 @@ public final class ConveneServer: Service, Sendable {
     /// Opens the store (migrating it, and hearing other servers' commits when it is shared),
     /// creates the administrator credential on first start, and clears interrupted uploads.
     public func prepare() async throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) }))
         try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
         // An upload cut off by a crash was never acknowledged: nothing of it stays. On a shared
