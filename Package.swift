@@ -278,8 +278,9 @@ let package = Package(
                                    .product(name: "Logging", package: "swift-log")]),
         // Several convened on one PostgreSQL database (processes of their own), and the client over several targets.
         .testTarget(name: "ConveneClusterTests",
-                    dependencies: ["ConveneTesting", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
-                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                    dependencies: ["ConveneTesting", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport", "ConveneServer",
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                   .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ConveneConformanceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneWire", "ConveneBuiltins", "ConveneStore",
                                    "ConveneTransport", "ConveneRPC", "ConveneProtobuf",
