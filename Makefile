@@ -3,12 +3,15 @@ SHELL := /bin/bash
 SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 7353
+METRICS_PORT ?= 9353
 DATA_DIR ?= ./data
 APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv openssl
+# What the tests use beyond the build: a real browser for the status page.
+TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -31,9 +34,10 @@ endef
 build: deps
 	$(SWIFT) build
 
-## run: build and start convened on $(HOST):$(PORT) with data in $(DATA_DIR).
+## run: build and start convened on $(HOST):$(PORT) (native), :7354 (gRPC) and :$(METRICS_PORT) (metrics and
+## status page), with data in $(DATA_DIR).
 run: build
-	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(SWIFT) run convened --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --metrics-port $(METRICS_PORT)
 
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
 ## that the generated code is what the protos make, beside a private PostgreSQL (scripts/with-postgres.sh:
@@ -42,6 +46,7 @@ run: build
 ## test server on PostgreSQL (CONVENE_TEST_STORE=postgres); then the gRPC listener against grpcio
 ## (Python, in a virtual environment under .build/).
 test: deps check-protos
+	@$(call install_packages,$(TEST_PACKAGES))
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build && \
 	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests'
@@ -65,6 +70,11 @@ GENERATORS_BIN = $$($(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --show-b
 generators:
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-swift
 	$(SWIFT) build --scratch-path $(GENERATORS_SCRATCH) --product protoc-gen-convene
+
+## mutate: breaks one rule at a time (scripts/mutations.py) and checks that the tests catch each;
+## prints the score. MUTATE_ARGS="--only NAME" runs some, "--list" checks they still apply.
+mutate: deps
+	scripts/mutate.py $(MUTATE_ARGS)
 
 ## test-asan / test-tsan: the whole suite under AddressSanitizer / ThreadSanitizer, in their own build folders.
 test-asan: deps

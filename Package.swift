@@ -44,6 +44,7 @@ let package = Package(
     products: [
         .executable(name: "convened", targets: ["convened"]),
         .executable(name: "convene", targets: ["convene"]),
+        .executable(name: "convene-plugin-runner", targets: ["convene-plugin-runner"]),
         .library(name: "ConveneClient", targets: ["ConveneClient"]),
         .library(name: "ConveneServer", targets: ["ConveneServer"]),
         .library(name: "ConveneTesting", targets: ["ConveneTesting"]),
@@ -60,6 +61,12 @@ let package = Package(
         .library(name: "ConveneFixture_FailingInit", type: .dynamic, targets: ["ConveneFixture_FailingInit"]),
         .library(name: "ConveneFixture_Duplicate", type: .dynamic, targets: ["ConveneFixture_Duplicate"]),
         .library(name: "ConveneFixture_Behaviour", type: .dynamic, targets: ["ConveneFixture_Behaviour"]),
+        .library(name: "ConveneFixture_Faults", type: .dynamic, targets: ["ConveneFixture_Faults"]),
+        .library(name: "ConveneFixture_NewerMinor", type: .dynamic, targets: ["ConveneFixture_NewerMinor"]),
+        .library(name: "ConveneFixture_CrashingEntry", type: .dynamic, targets: ["ConveneFixture_CrashingEntry"]),
+        .library(name: "ConveneFixture_Recorder", type: .dynamic, targets: ["ConveneFixture_Recorder"]),
+        .library(name: "ConveneFixture_VersionA", type: .dynamic, targets: ["ConveneFixture_VersionA"]),
+        .library(name: "ConveneFixture_VersionB", type: .dynamic, targets: ["ConveneFixture_VersionB"]),
     ] + plugins.map { .library(name: "ConvenePlugin_\($0.name)", type: .dynamic, targets: ["ConvenePlugin_\($0.name)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -72,6 +79,11 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // W3C trace context, for the tracing tests' tracer (test targets only).
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // The PostgreSQL store, for several servers on one database.
@@ -133,6 +145,17 @@ let package = Package(
                     .product(name: "Logging", package: "swift-log"),
                 ],
                 swiftSettings: strict),
+        // operations: metrics (swift-metrics, Prometheus), tracing, the status page and its HTTP endpoint.
+        .target(name: "ConveneOperations",
+                dependencies: ["ConveneRPC",
+                               .product(name: "CoreMetrics", package: "swift-metrics"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "Tracing", package: "swift-distributed-tracing"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // Built-in services: health, reflection, benchmark, interop.
         .target(name: "ConveneBuiltins",
                 dependencies: ["ConveneRPC", "ConveneProtobuf", "ConveneProtos",
@@ -167,9 +190,13 @@ let package = Package(
                 swiftSettings: strict),
         // The plugin ABI: one C header, Plugins/include/convene_plugin.h.
         .target(name: "ConvenePluginABI", path: "Plugins", sources: ["abi"], publicHeadersPath: "include"),
-        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop.
+        // Starting a plugin runner process (posix_spawn with the descriptors it must have).
+        .target(name: "CConvenePluginSpawn"),
+        // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop,
+        // in the server's process or in runner processes.
         .target(name: "ConvenePluginHost",
-                dependencies: ["ConvenePluginABI", "ConveneRPC",
+                dependencies: ["ConvenePluginABI", "ConveneRPC", "CConvenePluginSpawn",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
@@ -191,9 +218,20 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         .target(name: "ConveneFixture_Behaviour", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Behaviour",
                 publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        // One fault per method (crash, abort, leak, hang, bad status, bad response, stale handle).
+        .target(name: "ConveneFixture_Faults", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/Faults",
+                exclude: ["faults.proto"], publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_NewerMinor", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/NewerMinor",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_CrashingEntry", dependencies: ["ConvenePluginABI"], path: "Tests/PluginFixtures/CrashingEntry",
+                publicHeadersPath: ".", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "ConveneFixture_Recorder", dependencies: ["ConvenePluginABI", "ConvenePluginProtos"],
+                path: "Tests/PluginFixtures/Recorder", publicHeadersPath: ".",
+                cSettings: [.headerSearchPath("../../../Plugins/common/util"), .unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
         // The Swift plugin SDK, on the same C ABI.
         .target(name: "ConvenePluginSDK",
-                dependencies: ["ConvenePluginABI", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+                dependencies: ["ConvenePluginABI", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Fuzzing: the targets (a library, so tests replay the corpus) and the libFuzzer runner.
         // A stub plugin host in C that drives the groups-of-friends plugin (linked in) through the ABI.
         .target(name: "ConveneFuzzPluginHost", dependencies: ["ConvenePluginABI", "ConvenePlugin_Friends"]),
@@ -205,11 +243,12 @@ let package = Package(
         .executableTarget(name: "convene-fuzz", dependencies: ["ConveneFuzzTargets"]),
         // The server assembly: router + built-ins + transport + lifecycle.
         .target(name: "ConveneServer",
-                dependencies: ["ConveneTransport", "ConveneGRPCTransport", "ConveneBuiltins", "ConveneRPC", "ConveneServices", "ConveneStore",
+                dependencies: ["ConveneTransport", "ConveneGRPCTransport", "ConveneOperations", "ConveneBuiltins", "ConveneRPC", "ConveneServices", "ConveneStore",
                                "ConvenePostgresStore", "ConvenePluginHost", "ConveneDomain", "ConveneProtobuf", "ConveneProtos",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Tracing", package: "swift-distributed-tracing"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: strict),
@@ -230,10 +269,12 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",
-                          dependencies: ["ConveneServer", "ConvenePostgresStore", "ConveneTransport", "ConveneWire",
+                          dependencies: ["ConveneServer", "ConvenePostgresStore", "ConveneTransport", "ConveneWire", "ConvenePluginHost",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // An isolated plugin's process: loads the library and serves it to convened over a socket.
+        .executableTarget(name: "convene-plugin-runner", dependencies: ["ConvenePluginHost"]),
         .executableTarget(name: "convene",
                           dependencies: ["ConveneClient", "ConveneProtos", "ConveneTransport", "ConveneRPC", "ConveneWire",
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -241,6 +282,12 @@ let package = Package(
                                          .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        .testTarget(name: "ConveneOperationsTests",
+                    dependencies: ["ConveneOperations", "ConveneTesting", "ConveneClient", "ConveneRPC", "ConveneTransport",
+                                   "ConveneServer",
+                                   .product(name: "Tracing", package: "swift-distributed-tracing"),
+                                   .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                                   .product(name: "W3CTraceContext", package: "swift-w3c-trace-context")]),
         .testTarget(name: "ConveneClientTests",
                     dependencies: ["ConveneClient", "ConveneProtos", "ConveneMessages",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -293,4 +340,12 @@ let package = Package(
                                    .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "Logging", package: "swift-log")]),
     ] + plugins.map { $0.language == "c" ? cPlugin($0.name, folder: $0.folder) : swiftPlugin($0.name, folder: $0.folder) }
+      // Two builds of one Swift plugin, for reloading rebuilt code.
+      + ["VersionA", "VersionB"].map { version in
+          .target(name: "ConveneFixture_\(version)",
+                  dependencies: ["ConvenePluginSDK", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                  path: "Tests/PluginFixtures/\(version)",
+                  swiftSettings: version == "VersionB" ? [.define("BUILD_B")] : [],
+                  linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(root)/Plugins/exports.map"])])
+      }
 )

@@ -11,8 +11,11 @@ Client and server share the cores, so CPU per call is the figure that survives a
 machine; each cell is the median of --repeats runs, and the systems take turns within
 each repetition so that drift in the machine's load hits them alike.
 
-Then Convene alone: server-streaming 1 MiB messages on one connection (GB/s), and the
-resident memory of idle connections (scripts/idle-connections.py).
+Then Convene alone: server-streaming 1 MiB messages on one connection (GB/s), the
+resident memory of idle connections (scripts/idle-connections.py), and the plugin
+boundary: the template plugin's Echo (answers its request, touches nothing) against the
+built-in echo in the same server, side by side, with the plugin in-process and in a
+runner process (whose CPU is counted with the server's).
 
 Every process started here listens on 127.0.0.1 only, and every run is bounded in time.
 """
@@ -146,6 +149,44 @@ def convene_stream(args, server, seconds, warmup):
     return measured(server.pid, run)
 
 
+def plugin_server(args, isolation, data_dir):
+    """convened with only the template plugin, in `isolation`; the admin token's file."""
+    folder = tempfile.mkdtemp(prefix="convene-bench-plugins-")
+    shutil.copy(os.path.join(args.convene_bin, "libConveneTemplatePlugin.so"), folder)
+    data = os.path.join(data_dir, isolation)
+    server = Server(f"Convene, plugin {isolation}",
+                    [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()), "--grpc-port", "0", "--data-dir", data,
+                     "--log-level", "error", "--plugins-dir", folder, "--plugin-isolation", isolation], p)
+    server.folder = folder
+    return server, os.path.join(data, "admin.token")
+
+
+def with_children(pid):
+    """The process and its children (an isolated plugin's runner)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [pid] + [int(child) for child in f.read().split()]
+    except OSError:
+        return [pid]
+
+
+def convene_plugin(args, server, token_file, in_flight, seconds, warmup, path):
+    """`convene bench` on `path` (None: the built-in echo); CPU of the server and its runners."""
+    command = [args.convene, "--target", f"127.0.0.1:{server.port}", "--token-file", token_file, "bench",
+               "--connections", "1", "--concurrency", str(in_flight), "--payload", str(args.payload),
+               "--warmup", "0", "--json"] + (["--path", path] if path else [])
+    run_json(command + ["--duration", str(warmup)], timeout=warmup + 60)
+    pids = with_children(server.pid)
+    before = sum(cpu_seconds(pid) for pid in pids)
+    result = run_json(command + ["--duration", str(seconds)], timeout=seconds + 60)
+    spent = sum(cpu_seconds(pid) for pid in pids) - before
+    result["cpu_us_per_call"] = spent * 1e6 / result["requests"] if result["requests"] else float("nan")
+    return result
+
+
+PLUGIN_ECHO = "/convene.example.v1.Example/Echo"
+
+
 def median(results, key):
     values = [r[key] for r in results if r.get(key) is not None]
     return statistics.median(values) if values else float("nan")
@@ -168,15 +209,19 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, ".build-compare"))
     parser.add_argument("--convene-bin", default=os.path.join(ROOT, ".build/release"))
     parser.add_argument("--out", default=os.path.join(ROOT, ".build-compare/results.md"))
+    parser.add_argument("--plugins-only", action="store_true",
+                        help="measure only the plugin boundary against the built-in echo (no gRPC C++, no Redis)")
     args = parser.parse_args()
     args.convene = os.path.join(args.convene_bin, "convene")
     levels = [int(x) for x in args.levels.split(",")]
-    for tool in ["redis-server", "redis-benchmark"]:
+    for tool in [] if args.plugins_only else ["redis-server", "redis-benchmark"]:
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install redis-server)")
 
     data_dir = tempfile.mkdtemp(prefix="convene-compare-")
-    servers = {
+    plugin_servers = {isolation: plugin_server(args, isolation, data_dir) for isolation in ["in-process", "process"]}
+    plugin_rows = {}  # (isolation, case, level) -> [results]
+    servers = {} if args.plugins_only else {
         "convene": Server("Convene", [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()),
                                       "--grpc-port", str(grpc_port := free_port()),
                                       "--data-dir", data_dir, "--log-level", "error"], p),
@@ -190,6 +235,12 @@ def main():
         for repeat in range(args.repeats):
             for level in levels:
                 print(f"repeat {repeat + 1}/{args.repeats}, {level} in flight", file=sys.stderr, flush=True)
+                for isolation, (server, token) in plugin_servers.items():
+                    for case, path in [("echo", None), ("plugin", PLUGIN_ECHO)]:
+                        plugin_rows.setdefault((isolation, case, level), []).append(
+                            convene_plugin(args, server, token, level, args.seconds, args.warmup, path))
+                if args.plugins_only:
+                    continue
                 cases = [
                     ("Convene", lambda: convene_unary(args, servers["convene"], level, args.seconds, args.warmup)),
                     ("Convene, gRPC listener", lambda: grpc_unary_port(args, servers["convene"].pid, grpc_port, level,
@@ -205,9 +256,10 @@ def main():
                         continue  # the same as unpipelined on one connection
                     rows.setdefault((name.replace(f"{level} connection(s)", "N connections")
                                          .replace(f"pipelined {level} deep", "pipelined N deep"), level), []).append(case())
-            stream.append(convene_stream(args, servers["convene"], args.seconds, args.warmup))
+            if not args.plugins_only:
+                stream.append(convene_stream(args, servers["convene"], args.seconds, args.warmup))
         idle = None
-        if args.idle_connections:
+        if args.idle_connections and not args.plugins_only:
             out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts/idle-connections.py"),
                                   "--port", str(servers["convene"].port), "--pid", str(servers["convene"].pid),
                                   "--count", str(args.idle_connections), "--convene", args.convene],
@@ -216,13 +268,17 @@ def main():
     finally:
         for server in servers.values():
             server.stop()
+        for server, _ in plugin_servers.values():
+            server.stop()
+            shutil.rmtree(server.folder, ignore_errors=True)
         shutil.rmtree(data_dir, ignore_errors=True)
 
     lines = [f"Medians of {args.repeats} runs; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
              f"{args.payload}-byte payload; one connection unless the row says otherwise; "
-             f"{os.cpu_count()} cores shared by client and server.", "",
-             "| server | in flight | calls/s | p50 µs | p99 µs | server CPU µs/call | (min-max of rounds) |",
-             "|---|---|---|---|---|---|---|"]
+             f"{os.cpu_count()} cores shared by client and server."]
+    if rows:
+        lines += ["", "| server | in flight | calls/s | p50 µs | p99 µs | server CPU µs/call | (min-max of rounds) |",
+                  "|---|---|---|---|---|---|---|"]
     names = []
     for (name, _level) in rows:
         if name not in names:
@@ -264,6 +320,21 @@ def main():
                       f"server CPU {median(stream, 'cpu_us_per_call'):,.0f} µs per MiB message."]
     if idle:
         lines += ["", idle]
+    if plugin_rows:
+        lines += ["", "The plugin boundary: the template plugin's Echo against the built-in echo in the same server "
+                      "(server CPU includes an isolated plugin's runner process).", "",
+                  "| plugin | in flight | echo calls/s | plugin calls/s | echo p50 µs | plugin p50 µs | added p50 µs "
+                  "| echo CPU µs/call | plugin CPU µs/call | plugin/echo CPU |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for isolation in ["in-process", "process"]:
+            for level in levels:
+                echo, plugin = plugin_rows.get((isolation, "echo", level)), plugin_rows.get((isolation, "plugin", level))
+                if not echo or not plugin:
+                    continue
+                e_cpu, p_cpu = median(echo, "cpu_us_per_call"), median(plugin, "cpu_us_per_call")
+                lines.append(f"| {isolation} | {level} | {median(echo, 'rps'):,.0f} | {median(plugin, 'rps'):,.0f} | "
+                             f"{median(echo, 'p50_us'):,.0f} | {median(plugin, 'p50_us'):,.0f} | "
+                             f"{median(plugin, 'p50_us') - median(echo, 'p50_us'):,.0f} | {e_cpu:.2f} | {p_cpu:.2f} | "
+                             f"{p_cpu / e_cpu:.2f} |")
     report = "\n".join(lines)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -11,5 +11,8 @@ status=0
 for dir in $(cd "$fresh" && find . -type d \( -name Generated -o -name gen \) -prune -print | sort); do
   diff -r "$dir" "$fresh/$dir" >/dev/null || { diff -rq "$dir" "$fresh/$dir" || true; status=1; }
 done
+for file in Tests/PluginFixtures/Faults/faults_descriptor_set.h; do
+  cmp -s "$file" "$fresh/$file" || { echo "$file differs"; status=1; }
+done
 if [ $status -ne 0 ]; then echo "generated code is stale: run make protos and commit the result" >&2; exit 1; fi
 echo "generated code is what Protos/ and Plugins/plugins.list make"

@@ -1,6 +1,7 @@
 // Six-month follow-up assessment (resolution 1353 (2001), I.D.1, OP.3), in Swift with the
-// plugin SDK. It reads the consultation and briefing services (as the plugin) and computes
-// the efficiency and effectiveness of the meetings with contributors over a window.
+// plugin SDK. It reads the consultation and briefing services as its caller (so the figures
+// cover what the caller may see) and computes the efficiency and effectiveness of the
+// meetings with contributors over a window.
 //
 // Storage: "proposal/<id>" -> Proposal, "seq/proposal" -> counter.
 import ConveneMessages
@@ -8,8 +9,6 @@ import ConvenePluginSDK
 import Foundation
 
 enum FollowUpAssessment {
-    static let consultation = "/convene.consultation.v1.Consultation/"
-
     static var definition: PluginDefinition {
         var plugin = PluginDefinition(name: "follow-up-assessment", version: "1.0.0",
                                       service: "convene.assessment.v1.FollowUpAssessment", descriptorSet: assessmentDescriptorSet)
@@ -47,23 +46,23 @@ enum FollowUpAssessment {
         var consultations = 0, withPaper = 0, held = 0, circulated = 0, inTime = 0
         var participants = 0, speakers = 0, meetingsWithParticipants = 0
         var leadHours: [Double] = []
-        let operations = try context.call(consultation + "ListOperations", Convene_Consultation_V1_ListOperationsRequest.with { $0.pageSize = 500 },
-                                          as: Convene_Consultation_V1_ListOperationsResponse.self, asPlugin: true).operations
+        typealias C = HostMethods.Consultation
+        let operations = try context.call(C.listOperations, .with { $0.pageSize = 500 }).operations
         for operation in operations {
-            let account = try context.call(consultation + "GetConsultationAccount", Convene_Consultation_V1_GetConsultationAccountRequest.with {
+            let account = try context.call(C.getConsultationAccount, .with {
                 $0.operationID = operation.id
                 $0.fromTime = Google_Protobuf_Timestamp(date: from)
                 $0.toTime = Google_Protobuf_Timestamp(date: to)
-            }, as: Convene_Consultation_V1_ConsultationAccount.self, asPlugin: true)
+            })
             result.concernsRaised += account.concernsRaised
             result.concernsAnswered += account.concernsAnswered
             result.requestsReceived += account.requestsReceived
             result.requestsDeclined += account.requestsDeclined
             var scheduled: [String: Date] = [:]
             // The Council's own discussions of the operation (II.A meetings and consultations).
-            let discussions = try context.call(consultation + "ListMeetings", Convene_Consultation_V1_ListMeetingsRequest.with {
+            let discussions = try context.call(C.listMeetings, .with {
                 $0.operationID = operation.id; $0.pageSize = 500
-            }, as: Convene_Consultation_V1_ListMeetingsResponse.self, asPlugin: true).meetings
+            }).meetings
                 .filter { $0.form == .councilMeeting || $0.form == .councilConsultations }.map(\.scheduledTime.date)
             for entry in account.meetings {
                 let meeting = entry.meeting
@@ -78,9 +77,7 @@ enum FollowUpAssessment {
                         held += 1
                         if meeting.summaryStatus == .circulated {
                             circulated += 1
-                            let summary = try context.call(consultation + "GetSummary", Convene_Consultation_V1_GetSummaryRequest.with {
-                                $0.meetingID = meeting.id
-                            }, as: Convene_Consultation_V1_Summary.self, asPlugin: true)
+                            let summary = try context.call(C.getSummary, .with { $0.meetingID = meeting.id })
                             let next = discussions.filter { $0 > meeting.scheduledTime.date }.min()
                             if next.map({ summary.circulateTime.date <= $0 }) ?? true { inTime += 1 }
                         }
@@ -93,9 +90,7 @@ enum FollowUpAssessment {
                     speakers += Set(meeting.statements.map(\.partyID)).intersection(invited).count
                 }
             }
-            let reports = try context.call("/convene.briefing.v1.Briefing/ListReports",
-                                           Convene_Briefing_V1_ListReportsRequest.with { $0.operationID = operation.id },
-                                           as: Convene_Briefing_V1_ListReportsResponse.self, asPlugin: true).reports
+            let reports = try context.call(HostMethods.Briefing.listReports, .with { $0.operationID = operation.id }).reports
             for report in reports where report.hasDistributeTime {
                 let distributed = report.distributeTime.date
                 guard distributed >= from, distributed <= to else { continue }

@@ -9,11 +9,8 @@
  * Storage (plugin-scoped): "seq" -> next group number (8 bytes), "group/<id>" -> Group,
  * "proposal/<meeting>/<party>" -> ProposedInvitation.
  */
-#include "convene_plugin_util.h"
-#include "convene/consultation/v1/consultation.pb-c.h"
+#include "convene_consultation_calls.h"
 #include "convene/friends/v1/friends.pb-c.h"
-
-#define EXPORT __attribute__((visibility("default")))
 
 typedef Convene__Friends__V1__Group Group;
 typedef Convene__Friends__V1__Member Member;
@@ -55,7 +52,7 @@ static void release_extended(Group *copy) {
     free(copy->coordination_notes);
 }
 
-static int32_t form_group(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(form_group) {
     (void)state; (void)method;
     Convene__Friends__V1__FormGroupRequest *in = convene__friends__v1__form_group_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid FormGroupRequest");
@@ -64,19 +61,17 @@ static int32_t form_group(void *state, const convene_method *method, convene_cal
     if (!in->name[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "name: required"); goto done; }
 
     /* The operation must exist, as the caller sees it. */
-    Convene__Consultation__V1__GetOperationRequest get = CONVENE__CONSULTATION__V1__GET_OPERATION_REQUEST__INIT;
-    get.operation_id = in->operation_id;
-    const uint8_t *answer;
-    size_t answer_length;
-    /* Packed to its exact size: the id is the caller's and may be of any length. */
-    int32_t status = call_method(call, "/convene.consultation.v1.Consultation/GetOperation", &get.base, 0,
-                                 &answer, &answer_length);
-    if (status != CONVENE_OK) {
+    int32_t status;
+    const char *answer = "";
+    size_t answer_length = 0;
+    Convene__Consultation__V1__Operation *operation = get_operation(call, in->operation_id, 0, &status, &answer, &answer_length);
+    if (!operation) {
         char message[512];
-        snprintf(message, sizeof message, "operation_id: %.*s", (int)answer_length, (const char *)answer);
+        snprintf(message, sizeof message, "operation_id: %.*s", (int)answer_length, answer);
         rc = fail(call, status, message);
         goto done;
     }
+    convene__consultation__v1__operation__free_unpacked(operation, NULL);
 
     uint64_t sequence = 0;
     const uint8_t *value;
@@ -96,14 +91,14 @@ static int32_t form_group(void *state, const convene_method *method, convene_cal
     if (save_group(call, &group) != 0) { rc = fail(call, CONVENE_INTERNAL, "storage failed"); goto done; }
     char description[512];
     snprintf(description, sizeof description, "Group of Friends '%s' formed (I.C.2)", in->name);
-    api->emit_event(call, in->operation_id, "friends.group_formed", description);
+    emit_about(call, in->operation_id, "friends.group_formed", description);
     rc = respond(call, &group.base);
 done:
     convene__friends__v1__form_group_request__free_unpacked(in, NULL);
     return rc;
 }
 
-static int32_t add_member(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(add_member) {
     (void)state; (void)method;
     Convene__Friends__V1__AddMemberRequest *in = convene__friends__v1__add_member_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddMemberRequest");
@@ -134,7 +129,7 @@ done:
     return rc;
 }
 
-static int32_t record_coordination(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(record_coordination) {
     (void)state; (void)method;
     Convene__Friends__V1__RecordCoordinationRequest *in =
         convene__friends__v1__record_coordination_request__unpack(NULL, length, request);
@@ -179,7 +174,7 @@ static void free_groups(group_list *list) {
     free(list->groups);
 }
 
-static int32_t list_groups(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(list_groups) {
     (void)state; (void)method;
     Convene__Friends__V1__ListGroupsRequest *in = convene__friends__v1__list_groups_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListGroupsRequest");
@@ -210,11 +205,18 @@ static void collect_proposal(const uint8_t *value, size_t length, void *context)
     list->items[list->count++] = item;
 }
 
-static int32_t list_proposed(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(list_proposed) {
     (void)state; (void)method;
     Convene__Friends__V1__ListProposedInvitationsRequest *in =
         convene__friends__v1__list_proposed_invitations_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListProposedInvitationsRequest");
+    /* A meeting the caller may not see has no proposals it may learn of (as GetMeeting says). */
+    if (!may_see(call, in->meeting_id)) {
+        char message[300];
+        snprintf(message, sizeof message, "meeting_id: no meeting %.200s", in->meeting_id);
+        convene__friends__v1__list_proposed_invitations_request__free_unpacked(in, NULL);
+        return fail(call, CONVENE_NOT_FOUND, message);
+    }
     char prefix[300];
     snprintf(prefix, sizeof prefix, "proposal/%s/", in->meeting_id);
     proposal_list list = { NULL, 0, 0 };
@@ -244,17 +246,13 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     if (strcmp(kind, "meeting.convened") != 0) return;
     Convene__Consultation__V1__OperationEvent *event = convene__consultation__v1__operation_event__unpack(NULL, length, payload);
     if (!event) return;
-    Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
-    get.meeting_id = event->subject_id;
-    const uint8_t *answer;
-    size_t answer_length;
-    if (call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 1, &answer, &answer_length)
-        != CONVENE_OK) {
+    int32_t status;
+    Convene__Consultation__V1__Meeting *meeting = get_meeting(call, event->subject_id, 1, &status);
+    if (!meeting) {
         api->log(host, CONVENE_LOG_WARNING, "cannot read a convened meeting");
         convene__consultation__v1__operation_event__free_unpacked(event, NULL);
         return;
     }
-    Convene__Consultation__V1__Meeting *meeting = convene__consultation__v1__meeting__unpack(NULL, answer_length, answer);
     if (meeting && (meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__CONSULTATION_MEETING ||
                     meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__COUNCIL_MEETING)) {
         group_list groups = { meeting->operation_id, NULL, 0, 0 };
@@ -282,7 +280,8 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
             char description[200];
             snprintf(description, sizeof description, "%zu Friends of the Secretary-General put before the President for %s",
                      proposed, meeting->id);
-            api->emit_event(call, meeting->operation_id, "friends.invitations_proposed", description);
+            /* About the meeting: only parties that may see it see this event. */
+            emit_about(call, meeting->id, "friends.invitations_proposed", description);
         }
         free_groups(&groups);
     }
@@ -290,14 +289,15 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     convene__consultation__v1__operation_event__free_unpacked(event, NULL);
 }
 
+#define FRIENDS "convene.friends.v1"
+
 static const convene_method methods[] = {
-    { "FormGroup", CONVENE_UNARY, "convene.friends.v1.FormGroupRequest", "convene.friends.v1.Group", form_group },
-    { "AddMember", CONVENE_UNARY, "convene.friends.v1.AddMemberRequest", "convene.friends.v1.Group", add_member },
-    { "ListGroups", CONVENE_UNARY, "convene.friends.v1.ListGroupsRequest", "convene.friends.v1.ListGroupsResponse", list_groups },
-    { "RecordCoordination", CONVENE_UNARY, "convene.friends.v1.RecordCoordinationRequest", "convene.friends.v1.Group",
-      record_coordination },
-    { "ListProposedInvitations", CONVENE_UNARY, "convene.friends.v1.ListProposedInvitationsRequest",
-      "convene.friends.v1.ListProposedInvitationsResponse", list_proposed },
+    CONVENE_METHOD(FRIENDS, "FormGroup", "FormGroupRequest", "Group", form_group),
+    CONVENE_METHOD(FRIENDS, "AddMember", "AddMemberRequest", "Group", add_member),
+    CONVENE_METHOD(FRIENDS, "ListGroups", "ListGroupsRequest", "ListGroupsResponse", list_groups),
+    CONVENE_METHOD(FRIENDS, "RecordCoordination", "RecordCoordinationRequest", "Group", record_coordination),
+    CONVENE_METHOD(FRIENDS, "ListProposedInvitations", "ListProposedInvitationsRequest", "ListProposedInvitationsResponse",
+                   list_proposed),
 };
 
 static const char *const events[] = { "meeting.convened" };
@@ -308,7 +308,7 @@ static convene_plugin_descriptor descriptor = {
     .size = sizeof(convene_plugin_descriptor),
     .name = "groups-of-friends",
     .version = "1.0.0",
-    .service = "convene.friends.v1.GroupsOfFriends",
+    .service = FRIENDS ".GroupsOfFriends",
     .methods = methods,
     .method_count = sizeof methods / sizeof methods[0],
     .events = events,
@@ -316,17 +316,4 @@ static convene_plugin_descriptor descriptor = {
     .on_event = on_event,
 };
 
-EXPORT int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host_handle,
-                                    const convene_plugin_descriptor **out, const char **error) {
-    if (host_api->abi_major != CONVENE_ABI_MAJOR) {
-        *error = "host speaks another major ABI version";
-        return CONVENE_FAILED_PRECONDITION;
-    }
-    api = host_api;
-    host = host_handle;
-    descriptor.descriptor_set = friends_descriptor_set;
-    descriptor.descriptor_set_len = sizeof friends_descriptor_set;
-    api->log(host, CONVENE_LOG_INFO, "Groups of Friends of the Secretary-General (I.C.2) ready");
-    *out = &descriptor;
-    return CONVENE_OK;
-}
+CONVENE_PLUGIN_ENTRY_POINT(descriptor, friends_descriptor_set, "Groups of Friends of the Secretary-General (I.C.2) ready")

@@ -1,5 +1,5 @@
 /*
- * convene_plugin.h: the Convene plugin ABI, version 1.0.
+ * convene_plugin.h: the Convene plugin ABI, version 1.1.
  *
  * A plugin is a shared library that exports one symbol, CONVENE_PLUGIN_ENTRY
  * ("convene_plugin_entry"), of type convene_plugin_entry_fn. The server calls it once
@@ -32,7 +32,14 @@
  * never on a network event loop, possibly several at once (up to the host's
  * per-plugin concurrency limit): the plugin's own shared state needs its own locking.
  * Host functions may be called from any thread, but those taking a convene_call only
- * during that call's hook.
+ * during that call's hook: a call handle used after its hook returned is refused (the
+ * function fails and the host logs it), never followed.
+ *
+ * Visibility. What a party may not see through the server's services (a meeting it is
+ * not invited to answers NOT_FOUND), it must not learn through a plugin either. A
+ * plugin method that names, lists or acts on a meeting or operation checks it with
+ * caller_may_see first, and answers NOT_FOUND (or leaves the reference out) when the
+ * caller may not see it.
  */
 #ifndef CONVENE_PLUGIN_H
 #define CONVENE_PLUGIN_H
@@ -45,7 +52,7 @@ extern "C" {
 #endif
 
 #define CONVENE_ABI_MAJOR 1
-#define CONVENE_ABI_MINOR 0
+#define CONVENE_ABI_MINOR 1
 #define CONVENE_PLUGIN_ENTRY "convene_plugin_entry"
 
 /* Status codes, numbered as gRPC's. A hook returns CONVENE_OK or one of these. */
@@ -103,7 +110,8 @@ typedef struct convene_host_api {
     /* The status message sent with a non-OK status returned by on_call (UTF-8, copied). */
     void (*set_error)(convene_call *call, const char *message);
 
-    /* The calling party's id ("party-3"), or "" for an event delivery. Host-owned. */
+    /* The calling party's id ("party-3"), or "" for an event delivery. Host-owned. A call
+     * reaches a plugin only with a valid credential: during on_call it is never "". */
     const char *(*caller)(convene_call *call);
 
     /* 1 when the calling party holds `role` (convene.parties.v1.Role: 1 Council
@@ -148,6 +156,26 @@ typedef struct convene_host_api {
     int32_t (*call_service)(convene_call *call, const char *method_path,
                             const uint8_t *request, size_t request_len, int32_t as_plugin,
                             const uint8_t **response, size_t *response_len);
+
+    /* ---- Added in 1.1: check `size` (or that the pointer is not NULL) before use. ---- */
+
+    /*
+     * Whether the party of this call may see `object_id`, a meeting ("mtg-3") or an
+     * operation ("op-2"), by the rules the server's own services apply: 1 when it may, 0
+     * when it may not or when no such object exists (a service would answer NOT_FOUND
+     * either way), negative when the host cannot tell (an id of another kind: treat it as
+     * 0). During an event delivery the plugin acts for itself and sees whatever exists.
+     */
+    int32_t (*caller_may_see)(convene_call *call, const char *object_id);
+
+    /*
+     * Emits a plugin event about `subject_id`: a meeting ("mtg-3"; the event joins that
+     * meeting's operation, and WatchOperation shows it only to parties that may see the
+     * meeting) or an operation ("op-3"). Delivered to subscribers after the call commits.
+     * Returns 0, or negative when the subject is not an existing meeting or operation.
+     */
+    int32_t (*emit_event_about)(convene_call *call, const char *subject_id, const char *kind,
+                                const char *description);
 } convene_host_api;
 
 /* ---------------------------------------------------------------- plugin side */
@@ -169,7 +197,9 @@ typedef struct convene_method {
 } convene_method;
 
 /* A domain event the plugin subscribed to; `payload` is a serialized
- * convene.consultation.v1.OperationEvent. Storage writes commit when it returns. */
+ * convene.consultation.v1.OperationEvent. Storage writes and emitted events commit when
+ * it returns, together with the plugin's position in the event log: each event is
+ * reacted to once, in order, across crashes and restarts (see Docs/PLUGINS.md). */
 typedef void (*convene_on_event_fn)(void *plugin_state, convene_call *event_call,
                                     const char *kind, const uint8_t *payload, size_t payload_len);
 

@@ -19,9 +19,7 @@ enum CouncilMissions {
             guard !request.termsOfReference.isEmpty else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "terms_of_reference: required (I.B.5)")
             }
-            _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
-                                 Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
-                                 as: Convene_Consultation_V1_Operation.self)
+            _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             let contributors = try contributorIDs(request.operationID, context)
             let mission = Mission.with {
                 $0.id = "mission-\(context.nextNumber("mission"))"
@@ -31,9 +29,9 @@ enum CouncilMissions {
                 $0.receipts = contributors.map { id in .with { $0.partyID = id } }
             }
             try context.put("mission/\(mission.id)", mission)
-            context.emit(operation: request.operationID, kind: "mission.terms_delivered",
+            context.emit(about: request.operationID, kind: "mission.terms_delivered",
                          "terms of reference of \(mission.id) delivered to \(contributors.count) contributors (I.B.5)")
-            return mission
+            return visible(mission, context)
         }
 
         plugin.unary("RecordConclusions") { (request: Convene_Missions_V1_RecordConclusionsRequest, context) -> Mission in
@@ -48,9 +46,9 @@ enum CouncilMissions {
             // When, so that a consultation is placed before or after the mission by when it was
             // convened, not by when its event happens to reach this plugin.
             try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
-            context.emit(operation: mission.operationID, kind: "mission.conclusions_delivered",
+            context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
                          "conclusions of \(mission.id) delivered to \(mission.receipts.count) contributors (I.B.5)")
-            return mission
+            return visible(mission, context)
         }
 
         plugin.unary("Acknowledge") { (request: Convene_Missions_V1_AcknowledgeRequest, context) -> Mission in
@@ -70,14 +68,16 @@ enum CouncilMissions {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "document: TERMS_OF_REFERENCE or CONCLUSIONS")
             }
             try context.put("mission/\(mission.id)", mission)
-            return mission
+            return visible(mission, context)
         }
 
         plugin.unary("ListMissions") { (request: Convene_Missions_V1_ListMissionsRequest, context) -> Convene_Missions_V1_ListMissionsResponse in
+            try context.requireVisible(request.operationID, field: "operation_id")
             let missions = context.all("mission/", as: Mission.self).filter { $0.operationID == request.operationID }
             let seesAll = context.isCouncil || context.hasRole(PartyRole.secretariat)
             return .with {
-                $0.missions = seesAll ? missions : missions.filter { $0.receipts.contains { $0.partyID == context.caller } }
+                $0.missions = (seesAll ? missions : missions.filter { $0.receipts.contains { $0.partyID == context.caller } })
+                    .map { visible($0, context) }
             }
         }
 
@@ -85,9 +85,7 @@ enum CouncilMissions {
         // until its conclusions are in, and the one after it once they are.
         plugin.on("meeting.convened") { context, payload in
             let event = try Convene_Consultation_V1_OperationEvent(serializedBytes: payload)
-            let meeting = try context.call("/convene.consultation.v1.Consultation/GetMeeting",
-                                           Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = event.subjectID },
-                                           as: Convene_Consultation_V1_Meeting.self, asPlugin: true)
+            let meeting = try context.call(HostMethods.Consultation.getMeeting, .with { $0.meetingID = event.subjectID }, asPlugin: true)
             guard meeting.stage == .councilMission else { return }
             for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
                 let convenedAfterConclusions: Bool
@@ -111,10 +109,21 @@ enum CouncilMissions {
         return plugin
     }
 
+    /// The mission as the caller may see it: the consultations it may not see are left out.
+    static func visible(_ mission: Mission, _ context: PluginContext) -> Mission {
+        var mission = mission
+        if !mission.consultationBeforeMeetingID.isEmpty, !context.maySee(mission.consultationBeforeMeetingID) {
+            mission.consultationBeforeMeetingID = ""
+        }
+        if !mission.consultationAfterMeetingID.isEmpty, !context.maySee(mission.consultationAfterMeetingID) {
+            mission.consultationAfterMeetingID = ""
+        }
+        return mission
+    }
+
     static func contributorIDs(_ operationID: String, _ context: PluginContext) throws -> [String] {
-        let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
-                                             Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = operationID },
-                                             as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+        let contributions = try context.call(HostMethods.Consultation.listContributions, .with { $0.operationID = operationID },
+                                             asPlugin: true)
         var seen = Set<String>()
         return contributions.contributions.map(\.partyID).filter { seen.insert($0).inserted }
     }

@@ -3,18 +3,16 @@
  *
  * A meeting convened at the stage of a mandate change (II.B.2(b)) or on operational issues
  * (II.B.4(b)), or a change in the authorization to use force, opens a review. Committee
- * members (Council members) submit findings; the Council President closes it. A review is
- * visible to the Council, the Secretariat, and the contributors invited to its meeting
- * (or, for a mandate change, contributing to the operation).
+ * members (Council members) submit findings; the Council President closes it. A review of
+ * a meeting is visible to whoever may see the meeting (its invitees, the President, the
+ * Secretariat); a review of a mandate change to the Council, the Secretariat and the
+ * operation's contributors. To anyone else it does not exist.
  *
  * Storage: "review/<id>" -> Review, "seq/review" -> counter.
  */
-#include "convene_plugin_util.h"
-#include "convene/consultation/v1/consultation.pb-c.h"
+#include "convene_consultation_calls.h"
 #include "convene/msc/v1/msc.pb-c.h"
 #include "gen/msc_descriptor_set.h"
-
-#define EXPORT __attribute__((visibility("default")))
 #define ROLE_PRESIDENT 1
 #define ROLE_COUNCIL_MEMBER 2
 #define ROLE_SECRETARIAT 3
@@ -48,7 +46,7 @@ static void open_review(convene_call *call, const char *operation_id, const char
     if (save_review(call, &review) == 0) {
         char description[300];
         snprintf(description, sizeof description, "Military Staff Committee review opened: %s (I.C.1)", reason);
-        api->emit_event(call, operation_id, "msc.review_opened", description);
+        emit_about(call, subject_id, "msc.review_opened", description);
     }
 }
 
@@ -62,25 +60,20 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
                         "change in the authorization to use force (II.B.2(b))");
         }
     } else if (strcmp(kind, "meeting.convened") == 0) {
-        Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
-        get.meeting_id = event->subject_id;
-        const uint8_t *answer;
-        size_t answer_length;
-        if (call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 1, &answer, &answer_length) == CONVENE_OK) {
-            Convene__Consultation__V1__Meeting *meeting = convene__consultation__v1__meeting__unpack(NULL, answer_length, answer);
-            if (meeting) {
-                int operational = meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MANDATE_CHANGE;
-                for (size_t i = 0; i < meeting->n_topics; i++) {
-                    if (meeting->topics[i]->kind == CONVENE__CONSULTATION__V1__TOPIC_KIND__OPERATIONAL_ISSUES) operational = 1;
-                }
-                if (operational) {
-                    open_review(call, meeting->operation_id, meeting->id,
-                                meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MANDATE_CHANGE
-                                    ? "meeting on a change of mandate (II.B.2(b))"
-                                    : "meeting on operational issues (II.B.4(b))");
-                }
-                convene__consultation__v1__meeting__free_unpacked(meeting, NULL);
+        int32_t status;
+        Convene__Consultation__V1__Meeting *meeting = get_meeting(call, event->subject_id, 1, &status);
+        if (meeting) {
+            int operational = meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MANDATE_CHANGE;
+            for (size_t i = 0; i < meeting->n_topics; i++) {
+                if (meeting->topics[i]->kind == CONVENE__CONSULTATION__V1__TOPIC_KIND__OPERATIONAL_ISSUES) operational = 1;
             }
+            if (operational) {
+                open_review(call, meeting->operation_id, meeting->id,
+                            meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MANDATE_CHANGE
+                                ? "meeting on a change of mandate (II.B.2(b))"
+                                : "meeting on operational issues (II.B.4(b))");
+            }
+            convene__consultation__v1__meeting__free_unpacked(meeting, NULL);
         } else {
             api->log(host, CONVENE_LOG_WARNING, "cannot read a convened meeting");
         }
@@ -88,32 +81,32 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     convene__consultation__v1__operation_event__free_unpacked(event, NULL);
 }
 
-/* Whether the caller may see `review`: the Council, the Secretariat, or an invited contributor. */
-static int may_see(convene_call *call, const Review *review) {
+/* Whether the caller may see `review`: a meeting's review whoever may see the meeting; a
+ * mandate change's the Council, the Secretariat, or a contributor to the operation. */
+static int may_see_review(convene_call *call, const Review *review) {
+    if (strncmp(review->subject_id, "mtg-", 4) == 0) return may_see(call, review->subject_id);
+    if (!may_see(call, review->operation_id)) return 0;
     if (api->caller_has_role(call, ROLE_PRESIDENT) || api->caller_has_role(call, ROLE_COUNCIL_MEMBER) ||
         api->caller_has_role(call, ROLE_SECRETARIAT)) return 1;
     const char *caller = api->caller(call);
-    const uint8_t *answer;
-    size_t answer_length;
-    if (strncmp(review->subject_id, "mtg-", 4) == 0) {
-        Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
-        get.meeting_id = review->subject_id;
-        /* As the caller: it succeeds only when the caller is invited. */
-        return call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 0, &answer, &answer_length)
-               == CONVENE_OK;
-    }
-    Convene__Consultation__V1__ListContributionsRequest list = CONVENE__CONSULTATION__V1__LIST_CONTRIBUTIONS_REQUEST__INIT;
-    list.operation_id = review->operation_id;
-    if (call_method(call, "/convene.consultation.v1.Consultation/ListContributions", &list.base, 1, &answer, &answer_length)
-        != CONVENE_OK) return 0;
-    Convene__Consultation__V1__ListContributionsResponse *contributions =
-        convene__consultation__v1__list_contributions_response__unpack(NULL, answer_length, answer);
+    int32_t status;
+    Convene__Consultation__V1__ListContributionsResponse *contributions = list_contributions(call, review->operation_id, 1, &status);
     int found = 0;
     for (size_t i = 0; contributions && i < contributions->n_contributions; i++) {
         if (strcmp(contributions->contributions[i]->party_id, caller) == 0) found = 1;
     }
     if (contributions) convene__consultation__v1__list_contributions_response__free_unpacked(contributions, NULL);
     return found;
+}
+
+/* A review the caller may see; NULL when there is none (or it may not see it). */
+static Review *load_visible_review(convene_call *call, const char *id) {
+    Review *review = load_review(call, id);
+    if (review && !may_see_review(call, review)) {
+        convene__msc__v1__review__free_unpacked(review, NULL);
+        return NULL;
+    }
+    return review;
 }
 
 typedef struct {
@@ -127,7 +120,7 @@ static void collect(const uint8_t *value, size_t length, void *context) {
     review_list *list = context;
     Review *review = convene__msc__v1__review__unpack(NULL, length, value);
     if (!review) return;
-    if ((list->operation_id[0] && strcmp(review->operation_id, list->operation_id) != 0) || !may_see(list->call, review)) {
+    if ((list->operation_id[0] && strcmp(review->operation_id, list->operation_id) != 0) || !may_see_review(list->call, review)) {
         convene__msc__v1__review__free_unpacked(review, NULL);
         return;
     }
@@ -138,7 +131,7 @@ static void collect(const uint8_t *value, size_t length, void *context) {
     list->items[list->count++] = review;
 }
 
-static int32_t list_reviews(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(list_reviews) {
     (void)state; (void)method;
     Convene__Msc__V1__ListReviewsRequest *in = convene__msc__v1__list_reviews_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid ListReviewsRequest");
@@ -154,7 +147,7 @@ static int32_t list_reviews(void *state, const convene_method *method, convene_c
     return rc;
 }
 
-static int32_t submit_finding(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(submit_finding) {
     (void)state; (void)method;
     Convene__Msc__V1__SubmitFindingRequest *in = convene__msc__v1__submit_finding_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid SubmitFindingRequest");
@@ -165,7 +158,7 @@ static int32_t submit_finding(void *state, const convene_method *method, convene
         goto done;
     }
     if (!in->text[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "text: required"); goto done; }
-    review = load_review(call, in->review_id);
+    review = load_visible_review(call, in->review_id);
     if (!review) { rc = fail(call, CONVENE_NOT_FOUND, "review_id: no such review"); goto done; }
     if (review->status != CONVENE__MSC__V1__REVIEW_STATUS__OPEN) {
         rc = fail(call, CONVENE_FAILED_PRECONDITION, "the review is closed");
@@ -186,7 +179,7 @@ done:
     return rc;
 }
 
-static int32_t close_review(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(close_review) {
     (void)state; (void)method;
     Convene__Msc__V1__CloseReviewRequest *in = convene__msc__v1__close_review_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid CloseReviewRequest");
@@ -197,7 +190,7 @@ static int32_t close_review(void *state, const convene_method *method, convene_c
         goto done;
     }
     if (!in->conclusion[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "conclusion: required"); goto done; }
-    review = load_review(call, in->review_id);
+    review = load_visible_review(call, in->review_id);
     if (!review) { rc = fail(call, CONVENE_NOT_FOUND, "review_id: no such review"); goto done; }
     if (review->status != CONVENE__MSC__V1__REVIEW_STATUS__OPEN) {
         rc = fail(call, CONVENE_FAILED_PRECONDITION, "the review is already closed");
@@ -207,38 +200,28 @@ static int32_t close_review(void *state, const convene_method *method, convene_c
     updated.status = CONVENE__MSC__V1__REVIEW_STATUS__CLOSED;
     updated.conclusion = in->conclusion;
     rc = save_review(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
-    if (rc == CONVENE_OK) api->emit_event(call, review->operation_id, "msc.review_closed", in->conclusion);
+    if (rc == CONVENE_OK) emit_about(call, review->subject_id, "msc.review_closed", in->conclusion);
 done:
     if (review) convene__msc__v1__review__free_unpacked(review, NULL);
     convene__msc__v1__close_review_request__free_unpacked(in, NULL);
     return rc;
 }
 
+#define MSC "convene.msc.v1"
+
 static const convene_method methods[] = {
-    { "ListReviews", CONVENE_UNARY, "convene.msc.v1.ListReviewsRequest", "convene.msc.v1.ListReviewsResponse", list_reviews },
-    { "SubmitFinding", CONVENE_UNARY, "convene.msc.v1.SubmitFindingRequest", "convene.msc.v1.Review", submit_finding },
-    { "CloseReview", CONVENE_UNARY, "convene.msc.v1.CloseReviewRequest", "convene.msc.v1.Review", close_review },
+    CONVENE_METHOD(MSC, "ListReviews", "ListReviewsRequest", "ListReviewsResponse", list_reviews),
+    CONVENE_METHOD(MSC, "SubmitFinding", "SubmitFindingRequest", "Review", submit_finding),
+    CONVENE_METHOD(MSC, "CloseReview", "CloseReviewRequest", "Review", close_review),
 };
 
 static const char *const events[] = { "meeting.convened", "mandate.updated" };
 
 static convene_plugin_descriptor descriptor = {
     .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_plugin_descriptor),
-    .name = "military-staff-committee", .version = "1.0.0", .service = "convene.msc.v1.MilitaryStaffCommittee",
+    .name = "military-staff-committee", .version = "1.0.0", .service = MSC ".MilitaryStaffCommittee",
     .methods = methods, .method_count = sizeof methods / sizeof methods[0],
     .events = events, .event_count = 2, .on_event = on_event,
 };
 
-EXPORT int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host_handle,
-                                    const convene_plugin_descriptor **out, const char **error) {
-    if (host_api->abi_major != CONVENE_ABI_MAJOR) {
-        *error = "host speaks another major ABI version";
-        return CONVENE_FAILED_PRECONDITION;
-    }
-    api = host_api;
-    host = host_handle;
-    descriptor.descriptor_set = msc_descriptor_set;
-    descriptor.descriptor_set_len = sizeof msc_descriptor_set;
-    *out = &descriptor;
-    return CONVENE_OK;
-}
+CONVENE_PLUGIN_ENTRY_POINT(descriptor, msc_descriptor_set, NULL)

@@ -16,9 +16,7 @@ enum PublicInformation {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "audience: LOCAL (I.B.10) or INTERNATIONAL (I.B.11)")
             }
             guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
-            _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
-                                 Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
-                                 as: Convene_Consultation_V1_Operation.self)
+            _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             let campaign = Convene_Publicinfo_V1_Campaign.with {
                 $0.id = "campaign-\(context.nextNumber("campaign"))"
                 $0.operationID = request.operationID
@@ -27,7 +25,7 @@ enum PublicInformation {
                 $0.channels = request.channels
             }
             try context.put("campaign/\(campaign.id)", campaign)
-            context.emit(operation: request.operationID, kind: "publicinfo.campaign_launched", request.message)
+            context.emit(about: request.operationID, kind: "publicinfo.campaign_launched", request.message)
             return campaign
         }
 
@@ -36,9 +34,9 @@ enum PublicInformation {
                 throw PluginError(CONVENE_PERMISSION_DENIED, "a programme is added by its country or the Secretariat (I.B.11)")
             }
             guard !request.title.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "title: required") }
-            let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
-                                                 Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = request.operationID },
-                                                 as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+            try context.requireVisible(request.operationID, field: "operation_id")
+            let contributions = try context.call(HostMethods.Consultation.listContributions,
+                                                 .with { $0.operationID = request.operationID }, asPlugin: true)
             let personnel: Set<Convene_Consultation_V1_ContributionKind> = [.troops, .militaryObservers, .civilianPolice, .otherCivilianPersonnel]
             guard contributions.contributions.contains(where: { $0.partyID == request.countryPartyID && personnel.contains($0.kind) }) else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION,
@@ -56,7 +54,8 @@ enum PublicInformation {
         }
 
         plugin.unary("ListActivities") { (request: Convene_Publicinfo_V1_ListActivitiesRequest, context) -> Convene_Publicinfo_V1_ListActivitiesResponse in
-            .with {
+            try context.requireVisible(request.operationID, field: "operation_id")
+            return .with {
                 $0.campaigns = context.all("campaign/", as: Convene_Publicinfo_V1_Campaign.self)
                     .filter { $0.operationID == request.operationID }
                 $0.programmes = context.all("programme/", as: Convene_Publicinfo_V1_Programme.self)

@@ -19,12 +19,9 @@ enum ReconnaissanceVisits {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "team_size: 1 to 50")
             }
             // A country committing troops: a contributor of personnel, or identified by the SG (II.A.2).
-            let operation = try context.call("/convene.consultation.v1.Consultation/GetOperation",
-                                             Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
-                                             as: Convene_Consultation_V1_Operation.self)
-            let contributions = try context.call("/convene.consultation.v1.Consultation/ListContributions",
-                                                 Convene_Consultation_V1_ListContributionsRequest.with { $0.operationID = request.operationID },
-                                                 as: Convene_Consultation_V1_ListContributionsResponse.self, asPlugin: true)
+            let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            let contributions = try context.call(HostMethods.Consultation.listContributions,
+                                                 .with { $0.operationID = request.operationID }, asPlugin: true)
             let committing = contributions.contributions.contains { $0.partyID == context.caller && personnel.contains($0.kind) }
                 || operation.potentialContributorIds.contains(context.caller)
             guard committing else {
@@ -40,7 +37,7 @@ enum ReconnaissanceVisits {
                 $0.status = .requested
             }
             try context.put("visit/\(visit.id)", visit)
-            context.emit(operation: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)")
+            context.emit(about: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)")
             return visit
         }
 
@@ -112,6 +109,7 @@ enum ReconnaissanceVisits {
         }
 
         plugin.unary("ListVisits") { (request: Convene_Recon_V1_ListVisitsRequest, context) -> Convene_Recon_V1_ListVisitsResponse in
+            if !request.operationID.isEmpty { try context.requireVisible(request.operationID, field: "operation_id") }
             let all = context.all("visit/", as: Visit.self).filter { request.operationID.isEmpty || $0.operationID == request.operationID }
             let seesAll = context.hasRole(PartyRole.secretariat) || context.isCouncil
             return .with { $0.visits = seesAll ? all : all.filter { $0.partyID == context.caller } }

@@ -3,16 +3,15 @@
  *
  * A mission-planning meeting for an operation (II.B.2(a)) forms its task force, with the
  * Secretariat's departments; the Secretariat adds members and planning tasks with owners
- * and status; the task force is dissolved when the operation terminates.
+ * and status; the task force is dissolved when the operation terminates. A task force is
+ * seen by every party (as its operation is), but the meeting that formed it only by those
+ * who may see that meeting.
  *
  * Storage: "taskforce/<op>" -> TaskForce, "seq/task" -> counter.
  */
-#include "convene_plugin_util.h"
-#include "convene/consultation/v1/consultation.pb-c.h"
+#include "convene_consultation_calls.h"
 #include "convene/taskforce/v1/taskforce.pb-c.h"
 #include "gen/taskforce_descriptor_set.h"
-
-#define EXPORT __attribute__((visibility("default")))
 #define ROLE_SECRETARIAT 3
 
 typedef Convene__Taskforce__V1__TaskForce TaskForce;
@@ -52,7 +51,7 @@ static void formed(convene_call *call, const char *operation_id, const char *mee
     force.n_departments = sizeof default_departments / sizeof default_departments[0];
     force.departments = default_departments;
     if (save(call, &force) == 0) {
-        api->emit_event(call, operation_id, "imtf.formed", "integrated mission task force formed for mission planning (I.B.7)");
+        emit_about(call, operation_id, "imtf.formed", "integrated mission task force formed for mission planning (I.B.7)");
     }
 }
 
@@ -60,34 +59,25 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     (void)state;
     Convene__Consultation__V1__OperationEvent *event = convene__consultation__v1__operation_event__unpack(NULL, length, payload);
     if (!event) return;
-    const uint8_t *answer;
-    size_t answer_length;
+    int32_t status;
     if (strcmp(kind, "meeting.convened") == 0) {
-        Convene__Consultation__V1__GetMeetingRequest get = CONVENE__CONSULTATION__V1__GET_MEETING_REQUEST__INIT;
-        get.meeting_id = event->subject_id;
-        if (call_method(call, "/convene.consultation.v1.Consultation/GetMeeting", &get.base, 1, &answer, &answer_length) == CONVENE_OK) {
-            Convene__Consultation__V1__Meeting *meeting = convene__consultation__v1__meeting__unpack(NULL, answer_length, answer);
-            if (meeting && meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MISSION_PLANNING) {
-                formed(call, meeting->operation_id, meeting->id);
-            }
-            if (meeting) convene__consultation__v1__meeting__free_unpacked(meeting, NULL);
+        Convene__Consultation__V1__Meeting *meeting = get_meeting(call, event->subject_id, 1, &status);
+        if (meeting && meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MISSION_PLANNING) {
+            formed(call, meeting->operation_id, meeting->id);
         }
+        if (meeting) convene__consultation__v1__meeting__free_unpacked(meeting, NULL);
     } else if (strcmp(kind, "mandate.updated") == 0) {
-        Convene__Consultation__V1__GetOperationRequest get = CONVENE__CONSULTATION__V1__GET_OPERATION_REQUEST__INIT;
-        get.operation_id = event->operation_id;
-        if (call_method(call, "/convene.consultation.v1.Consultation/GetOperation", &get.base, 1, &answer, &answer_length) == CONVENE_OK) {
-            Convene__Consultation__V1__Operation *operation = convene__consultation__v1__operation__unpack(NULL, answer_length, answer);
-            TaskForce *force = operation ? load(call, operation->id) : NULL;
-            if (force && operation->phase == CONVENE__CONSULTATION__V1__PHASE__TERMINATED &&
-                force->status == CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE) {
-                force->status = CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__DISSOLVED;
-                if (save(call, force) == 0) {
-                    api->emit_event(call, operation->id, "imtf.dissolved", "integrated mission task force dissolved on termination");
-                }
+        Convene__Consultation__V1__Operation *operation = get_operation(call, event->operation_id, 1, &status, NULL, NULL);
+        TaskForce *force = operation ? load(call, operation->id) : NULL;
+        if (force && operation->phase == CONVENE__CONSULTATION__V1__PHASE__TERMINATED &&
+            force->status == CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE) {
+            force->status = CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__DISSOLVED;
+            if (save(call, force) == 0) {
+                emit_about(call, operation->id, "imtf.dissolved", "integrated mission task force dissolved on termination");
             }
-            if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
-            if (operation) convene__consultation__v1__operation__free_unpacked(operation, NULL);
         }
+        if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+        if (operation) convene__consultation__v1__operation__free_unpacked(operation, NULL);
     }
     convene__consultation__v1__operation_event__free_unpacked(event, NULL);
 }
@@ -112,18 +102,25 @@ static int has_department(const TaskForce *force, const char *department) {
     return 0;
 }
 
-static int32_t get_task_force(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+/* Answers with a task force as the caller may see it: the forming meeting only if it may see that meeting. */
+static int32_t respond_force(convene_call *call, const TaskForce *force) {
+    TaskForce shown = *force;
+    if (shown.formed_by_meeting_id[0] && !may_see(call, shown.formed_by_meeting_id)) shown.formed_by_meeting_id = "";
+    return respond(call, &shown.base);
+}
+
+CONVENE_METHOD_HOOK(get_task_force) {
     (void)state; (void)method;
     Convene__Taskforce__V1__GetTaskForceRequest *in = convene__taskforce__v1__get_task_force_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid GetTaskForceRequest");
-    TaskForce *force = load(call, in->operation_id);
-    int32_t rc = force ? respond(call, &force->base) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
+    TaskForce *force = may_see(call, in->operation_id) ? load(call, in->operation_id) : NULL;
+    int32_t rc = force ? respond_force(call, force) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
     if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
     convene__taskforce__v1__get_task_force_request__free_unpacked(in, NULL);
     return rc;
 }
 
-static int32_t add_member(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(add_member) {
     (void)state; (void)method;
     Convene__Taskforce__V1__AddMemberRequest *in = convene__taskforce__v1__add_member_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddMemberRequest");
@@ -142,7 +139,7 @@ static int32_t add_member(void *state, const convene_method *method, convene_cal
     updated.members = malloc(sizeof(void *) * (force->n_members + 1));
     memcpy(updated.members, force->members, sizeof(void *) * force->n_members);
     updated.members[updated.n_members++] = &member;
-    rc = save(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
+    rc = save(call, &updated) == 0 ? respond_force(call, &updated) : fail(call, CONVENE_INTERNAL, "storage failed");
     free(updated.members);
 done:
     if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
@@ -150,7 +147,7 @@ done:
     return rc;
 }
 
-static int32_t add_task(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(add_task) {
     (void)state; (void)method;
     Convene__Taskforce__V1__AddTaskRequest *in = convene__taskforce__v1__add_task_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid AddTaskRequest");
@@ -173,7 +170,7 @@ static int32_t add_task(void *state, const convene_method *method, convene_call 
     updated.tasks = malloc(sizeof(void *) * (force->n_tasks + 1));
     memcpy(updated.tasks, force->tasks, sizeof(void *) * force->n_tasks);
     updated.tasks[updated.n_tasks++] = &task;
-    rc = save(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
+    rc = save(call, &updated) == 0 ? respond_force(call, &updated) : fail(call, CONVENE_INTERNAL, "storage failed");
     free(updated.tasks);
 done:
     if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
@@ -181,7 +178,7 @@ done:
     return rc;
 }
 
-static int32_t update_task(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+CONVENE_METHOD_HOOK(update_task) {
     (void)state; (void)method;
     Convene__Taskforce__V1__UpdateTaskRequest *in = convene__taskforce__v1__update_task_request__unpack(NULL, length, request);
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid UpdateTaskRequest");
@@ -196,7 +193,7 @@ static int32_t update_task(void *state, const convene_method *method, convene_ca
     for (size_t i = 0; i < force->n_tasks; i++) {
         if (strcmp(force->tasks[i]->id, in->task_id) == 0) {
             force->tasks[i]->status = in->status;
-            rc = save(call, force) == 0 ? respond(call, &force->base) : fail(call, CONVENE_INTERNAL, "storage failed");
+            rc = save(call, force) == 0 ? respond_force(call, force) : fail(call, CONVENE_INTERNAL, "storage failed");
             break;
         }
     }
@@ -206,32 +203,22 @@ done:
     return rc;
 }
 
+#define TASKFORCE "convene.taskforce.v1"
+
 static const convene_method methods[] = {
-    { "GetTaskForce", CONVENE_UNARY, "convene.taskforce.v1.GetTaskForceRequest", "convene.taskforce.v1.TaskForce", get_task_force },
-    { "AddMember", CONVENE_UNARY, "convene.taskforce.v1.AddMemberRequest", "convene.taskforce.v1.TaskForce", add_member },
-    { "AddTask", CONVENE_UNARY, "convene.taskforce.v1.AddTaskRequest", "convene.taskforce.v1.TaskForce", add_task },
-    { "UpdateTask", CONVENE_UNARY, "convene.taskforce.v1.UpdateTaskRequest", "convene.taskforce.v1.TaskForce", update_task },
+    CONVENE_METHOD(TASKFORCE, "GetTaskForce", "GetTaskForceRequest", "TaskForce", get_task_force),
+    CONVENE_METHOD(TASKFORCE, "AddMember", "AddMemberRequest", "TaskForce", add_member),
+    CONVENE_METHOD(TASKFORCE, "AddTask", "AddTaskRequest", "TaskForce", add_task),
+    CONVENE_METHOD(TASKFORCE, "UpdateTask", "UpdateTaskRequest", "TaskForce", update_task),
 };
 
 static const char *const events[] = { "meeting.convened", "mandate.updated" };
 
 static convene_plugin_descriptor descriptor = {
     .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_plugin_descriptor),
-    .name = "mission-task-forces", .version = "1.0.0", .service = "convene.taskforce.v1.MissionTaskForces",
+    .name = "mission-task-forces", .version = "1.0.0", .service = TASKFORCE ".MissionTaskForces",
     .methods = methods, .method_count = sizeof methods / sizeof methods[0],
     .events = events, .event_count = 2, .on_event = on_event,
 };
 
-EXPORT int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host_handle,
-                                    const convene_plugin_descriptor **out, const char **error) {
-    if (host_api->abi_major != CONVENE_ABI_MAJOR) {
-        *error = "host speaks another major ABI version";
-        return CONVENE_FAILED_PRECONDITION;
-    }
-    api = host_api;
-    host = host_handle;
-    descriptor.descriptor_set = taskforce_descriptor_set;
-    descriptor.descriptor_set_len = sizeof taskforce_descriptor_set;
-    *out = &descriptor;
-    return CONVENE_OK;
-}
+CONVENE_PLUGIN_ENTRY_POINT(descriptor, taskforce_descriptor_set, NULL)

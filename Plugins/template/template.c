@@ -1,6 +1,8 @@
 /*
- * A plugin to copy. It serves one method, convene.example.v1.Example/Hello, which
- * answers its request bytes, counts the calls in plugin storage, and logs each one.
+ * A plugin to copy. It serves convene.example.v1.Example/Hello, which answers its
+ * request bytes, counts the calls in plugin storage, and logs each one; and Echo, which
+ * answers its request bytes and touches nothing (the cheapest plugin call: `convene
+ * bench --path /convene.example.v1.Example/Echo` measures what the plugin boundary costs).
  * See Docs/PLUGINS.md for the walk-through.
  */
 #include <stdint.h>
@@ -27,8 +29,15 @@ static int32_t hello(void *state, const convene_method *method, convene_call *ca
     return CONVENE_OK;
 }
 
+static int32_t echo(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    api->set_response(call, request, length);
+    return CONVENE_OK;
+}
+
 static const convene_method methods[] = {
     { "Hello", CONVENE_UNARY, "convene.example.v1.HelloRequest", "convene.example.v1.HelloResponse", hello },
+    { "Echo", CONVENE_UNARY, "convene.example.v1.EchoRequest", "convene.example.v1.EchoResponse", echo },
 };
 
 static convene_plugin_descriptor descriptor = {

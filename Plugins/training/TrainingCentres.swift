@@ -87,9 +87,8 @@ enum TrainingCentres {
             guard request.trainees > 0 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "trainees: must be positive") }
             if !request.operationID.isEmpty {
                 // The operation must exist (as the caller sees it).
-                _ = try context.call("/convene.consultation.v1.Consultation/GetOperation",
-                                     Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = request.operationID },
-                                     as: Convene_Consultation_V1_Operation.self)
+                _ = try context.call(HostMethods.Consultation.getOperation,
+                                     .with { $0.operationID = request.operationID })
             }
             let training = Convene_Training_V1_Training.with {
                 $0.id = "training-\(context.nextNumber("training"))"
@@ -107,7 +106,8 @@ enum TrainingCentres {
             .with {
                 $0.training = context.keys(prefix: "training/").compactMap { context.get($0, as: Convene_Training_V1_Training.self) }
                     .filter { (request.centreID.isEmpty || $0.centreID == request.centreID)
-                              && (request.partyID.isEmpty || $0.partyID == request.partyID) }
+                              && (request.partyID.isEmpty || $0.partyID == request.partyID)
+                              && ($0.operationID.isEmpty || context.maySee($0.operationID)) }
             }
         }
         return plugin

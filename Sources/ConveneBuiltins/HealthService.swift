@@ -38,6 +38,15 @@ public final class HealthService: HealthServiceProtocol {
         for watcher in watchers { watcher.yield(status) }
     }
 
+    /// Forgets a service's status (it is gone): Check then answers by whether it is served.
+    public func removeStatus(for service: String) {
+        let watchers = state.withLock { state -> [AsyncStream<Status>.Continuation] in
+            guard state.statuses.removeValue(forKey: service) != nil else { return [] }
+            return Array(state.watchers[service, default: [:]].values)
+        }
+        for watcher in watchers { watcher.yield(.serviceUnknown) }
+    }
+
     /// Marks every known service NOT_SERVING (on shutdown).
     public func shutDown() {
         let services = state.withLock { Array($0.statuses.keys) }

@@ -73,6 +73,9 @@ public enum InvitationRules {
         case .secretariat:
             return InvitationClassification(nil,
                 "the Secretariat takes part in the meetings as itself (II.B.5, II.B.6, II.C), not under II.B.3")
+        case .plugin:
+            return InvitationClassification(nil,
+                "a mechanism plugin's principal acts for the Secretariat in its mechanism and is no party to the consultations (II.B.3 names none)")
         }
     }
 
@@ -82,7 +85,7 @@ public enum InvitationRules {
     /// (a mechanism plugin's principal): they are no party to the consultations.
     public static func propose(form: MeetingForm, facts: OperationFacts, parties: [Party]) -> InvitationProposal {
         var proposal = InvitationProposal()
-        for party in parties.sorted(by: { $0.id < $1.id }) where !party.isAdministrator {
+        for party in parties.sorted(by: { $0.id < $1.id }) where !party.isAdministrator && party.kind != .plugin {
             if party.isCouncilMember, let invitation = councilInvitation(party, form: form) {
                 proposal.add(invitation)
                 continue

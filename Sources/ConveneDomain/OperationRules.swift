@@ -130,6 +130,7 @@ extension PartyKind {
         case .subregionalOrganization: "a subregional organization"
         case .secretariat: "the Secretariat"
         case .otherBody: "another body or agency"
+        case .plugin: "a mechanism plugin's principal"
         }
     }
 }

@@ -7,6 +7,9 @@ public enum PartyKind: Int, Sendable, CaseIterable {
     case subregionalOrganization = 5
     case secretariat = 6
     case otherBody = 7
+    /// A plugin's own principal (its party, "Plugin NAME"): acts and is recorded on what it
+    /// writes, but is never a participant in or invitee to a meeting.
+    case plugin = 8
 }
 
 /// What a party may do beyond what its contributions give it.

@@ -6,7 +6,7 @@ import NIOHPACK
 import NIOHTTP2
 
 /// Requests: a stream opened from its HEADERS, its DATA read into messages, flow-control
-/// credit, and the handler run (inline, or as a task).
+/// credit, and the handler run (inline, deferred to its own threads, or as a task).
 extension GRPCConnectionHandler {
     // MARK: - Requests
 
@@ -23,6 +23,7 @@ extension GRPCConnectionHandler {
         case .success(let parsed): head = parsed
         case .failure(.malformed(let reason)):
             logger.debug("malformed request headers", metadata: ["reason": "\(reason)"])
+            observer?.refused(.grpc, reason: .malformed)
             write(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError)))
             return scheduleFlush()
         case .failure(.answer(let httpStatus, let error)):
@@ -31,7 +32,9 @@ extension GRPCConnectionHandler {
         let method: RegisteredMethod
         switch router.lookup(path: head.path) {
         case .found(let found): method = found
-        case .unimplemented(let error): return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
+        case .unimplemented(let error):
+            router.instrumentation?.unknownMethodCalled(transport: .grpc)
+            return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
         }
         let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,
                                       window: configuration.streamWindow)
@@ -104,10 +107,10 @@ extension GRPCConnectionHandler {
         if stream.deframer.bufferedBytes > 0 {
             return fail(stream, RPCError(.internal, "stream ended inside a message (\(stream.deframer.bufferedBytes) bytes of it)"))
         }
-        if case .synchronousUnary(let body) = stream.method.handler {
-            runSynchronous(stream, body)
-        } else {
-            stream.requests?.finish()
+        switch stream.method.handler {
+        case .synchronousUnary(let body): runSynchronous(stream, body)
+        case .deferredUnary(let body): runDeferred(stream, body)
+        case .asynchronous: stream.requests?.finish()
         }
     }
 
@@ -148,15 +151,49 @@ extension GRPCConnectionHandler {
         unary.requestEncoding = stream.unaryRequestEncoding
         do {
             let response = try body(request, &unary)
-            let encoding = stream.head.responseEncoding(for: unary.responseCompression)
-            writeResponseHeaders(stream, unary.responseHeaders, announcing: encoding)
-            if let encoding {
-                writeFramed(stream, encoding.compress(response, allocator: allocator), compressed: true, promise: nil)
-            } else {
-                writeFramed(stream, response, compressed: false, promise: nil)
-            }
-            finish(stream, CallEnd(code: .ok, trailers: unary.responseTrailers))
+            respond(stream, response, headers: unary.responseHeaders, trailers: unary.responseTrailers,
+                    compression: unary.responseCompression)
         } catch {
+            fail(stream, RPCError.from(error))
+        }
+    }
+
+    /// A unary call's response: its headers, the message, and OK.
+    func respond(_ stream: GRPCServerStream, _ response: ByteBuffer, headers: Metadata, trailers: Metadata,
+                 compression: ResponseCompression) {
+        let encoding = stream.head.responseEncoding(for: compression)
+        writeResponseHeaders(stream, headers, announcing: encoding)
+        if let encoding {
+            writeFramed(stream, encoding.compress(response, allocator: allocator), compressed: true, promise: nil)
+        } else {
+            writeFramed(stream, response, compressed: false, promise: nil)
+        }
+        finish(stream, CallEnd(code: .ok, trailers: trailers))
+    }
+
+    func runDeferred(_ stream: GRPCServerStream, _ body: (ByteBuffer, ServerCallContext, any UnaryCompletion) -> Void) {
+        guard let request = stream.unaryRequest, let context else {
+            return fail(stream, RPCError(.internal, "unary call ended without a request message"))
+        }
+        stream.unaryRequest = nil
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        let completion = DeferredCompletion { result in
+            loopBound.eventLoop.execute { loopBound.value.deferredFinished(id, result) }
+        }
+        stream.deferred = completion
+        body(request, ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
+                                        deadline: stream.deadline, peer: peer), completion)
+    }
+
+    /// A deferred unary call's answer, on the event loop; dropped when the call has ended.
+    func deferredFinished(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, any Error>) {
+        guard let stream = streams[id], stream.deferred != nil else { return }
+        stream.deferred = nil
+        switch result {
+        case .success(let response):
+            respond(stream, response, headers: Metadata(), trailers: Metadata(), compression: .whenNegotiated)
+        case .failure(let error):
             fail(stream, RPCError.from(error))
         }
     }

@@ -96,9 +96,12 @@ extension GRPCConnectionHandler {
     /// Ends a call with its status: trailers after a response, or trailers only.
     func finish(_ stream: GRPCServerStream, _ end: CallEnd) {
         streams[stream.id] = nil
+        stream.ended(end.code)
         releaseWindow(stream)
         stream.timer?.cancel()
         stream.requests?.finish()
+        stream.deferred?.cancel()
+        stream.deferred = nil
         var headers: HPACKHeaders
         if stream.headersSent, end.code == .ok, end.message.isEmpty, end.trailers.isEmpty {
             headers = StaticHeaders.okTrailers
@@ -143,10 +146,13 @@ extension GRPCConnectionHandler {
 
     /// Stops the handler's task and request stream, writing nothing.
     func abort(_ stream: GRPCServerStream, _ error: RPCError) {
+        stream.ended(error.code)
         if !isClosed { releaseWindow(stream) }
         stream.timer?.cancel()
         stream.requests?.finish(throwing: error)
         stream.task?.cancel()
+        stream.deferred?.cancel()
+        stream.deferred = nil
         if let parked = stream.parkedSend {
             stream.parkedSend = nil
             parked.resume(throwing: error)

@@ -21,6 +21,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     let configuration: GRPCServerConfiguration
     var logger: Logger
     let allocator: ByteBufferAllocator
+    let observer: (any ConnectionObserver)?
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: GRPCServerStream] = [:]
     var connectionWindow: InboundWindow
@@ -40,7 +41,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var draining = false
     private static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
-    init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator) {
+    init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator,
+         observer: (any ConnectionObserver)? = nil) {
+        self.observer = observer
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -102,6 +105,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         logger.debug("gRPC connection going away", metadata: ["reason": "\(reason)"])
         if !draining {
             draining = true
+            observer?.goAway(.grpc, code: code == .noError ? "NO_ERROR" : "HTTP2_\(code.networkCode)")
             var data = context.channel.allocator.buffer(capacity: reason.utf8.count)
             data.writeString(reason)
             write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: code, opaqueData: data)))

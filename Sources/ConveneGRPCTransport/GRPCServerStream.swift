@@ -9,6 +9,8 @@ final class GRPCServerStream {
     let method: RegisteredMethod
     let head: GRPCRequestHead
     let deadline: Deadline?
+    /// When the call opened, for its duration (read only when the method is instrumented).
+    let opened: ContinuousClock.Instant?
     var deframer: MessageDeframer
     var inbound: InboundWindow
     var timer: Scheduled<Void>?
@@ -21,6 +23,8 @@ final class GRPCServerStream {
     /// Asynchronous: the request messages' sink and the handler's task.
     var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     var task: Task<Void, Never>?
+    /// Deferred unary: how the handler answers, until it has (or the call ended first).
+    var deferred: DeferredCompletion?
     var trailers = Metadata()
     /// Flow-controlled bytes received, credited back, and held in messages a task has not
     /// taken yet (their wire sizes, oldest first).
@@ -41,6 +45,7 @@ final class GRPCServerStream {
         self.head = head
         self.deadline = head.timeoutMicros == 0 ? nil
             : ContinuousClock.now.advanced(by: .microseconds(Int64(head.timeoutMicros)))
+        self.opened = method.instrument == nil ? nil : .now
         self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
         self.inbound = InboundWindow(target: window)
     }
@@ -77,9 +82,20 @@ final class GRPCServerStream {
         return max(0, bytes)
     }
 
+    /// Tells the method's instrument how the call ended.
+    func ended(_ code: StatusCode) {
+        if let instrument = method.instrument, let opened {
+            instrument.callEnded(transport: .grpc, code: code, duration: .now - opened)
+        }
+    }
+
+    /// Whether the one request message is kept for the handler (synchronous and deferred
+    /// unary) rather than streamed to a task.
     var isSynchronous: Bool {
-        if case .synchronousUnary = method.handler { return true }
-        return false
+        switch method.handler {
+        case .synchronousUnary, .deferredUnary: true
+        case .asynchronous: false
+        }
     }
 }
 

@@ -14,6 +14,7 @@ public final class GRPCServerTransport: Sendable {
     public let group: any EventLoopGroup
     let tls: NIOSSLContext?
     let logger: Logger
+    let observer: (any ConnectionObserver)?
     private let state = Locked(State())
 
     private struct State {
@@ -24,7 +25,8 @@ public final class GRPCServerTransport: Sendable {
     /// `tls` must offer ALPN `h2` (see `ServerTLS.makeContext(applicationProtocols:)`).
     public init(router: Router, configuration: GRPCServerConfiguration = GRPCServerConfiguration(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext? = nil,
-                logger: Logger) {
+                logger: Logger, observer: (any ConnectionObserver)? = nil) {
+        self.observer = observer
         self.router = router
         self.configuration = configuration
         self.group = group
@@ -55,6 +57,7 @@ public final class GRPCServerTransport: Sendable {
 
     private func configure(_ channel: any Channel, refuse: Bool) throws {
         let pipeline = channel.pipeline.syncOperations
+        if let observer { try pipeline.addHandler(ByteCounter(transport: .grpc, observer: observer)) }
         if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
         var settings = HTTP2Settings()
         settings.append(HTTP2Setting(parameter: .maxConcurrentStreams, value: refuse ? 0 : configuration.maxConcurrentStreams))
@@ -71,8 +74,9 @@ public final class GRPCServerTransport: Sendable {
         connection.contentLengthValidation = .disabled
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
-                                                      allocator: channel.allocator))
+                                                      allocator: channel.allocator, observer: observer))
         if refuse {
+            observer?.refused(.grpc, reason: .connectionLimit)
             logger.warning("gRPC connection refused: at the connection limit",
                            metadata: ["limit": "\(configuration.maxConnections)"])
             channel.eventLoop.execute {
@@ -84,12 +88,14 @@ public final class GRPCServerTransport: Sendable {
     /// Records a new connection; returns how many are open, this one included.
     private func track(_ channel: any Channel) -> Int {
         let id = ObjectIdentifier(channel)
+        observer?.connectionOpened(.grpc)
         let count = state.withLock { state in
             state.connections[id] = channel
             return state.connections.count
         }
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            self?.observer?.connectionClosed(.grpc)
         }
         return count
     }

@@ -3,8 +3,67 @@ import ConveneRPC
 import Foundation
 import Logging
 
-/// The function table handed to every plugin. Built once; never freed.
+/// Where a plugin's `log` goes: the server's log, or (in a runner process) the server's log
+/// through the runner's connection.
+protocol HostLogger: AnyObject {
+    func log(_ level: Logger.Level, _ message: String)
+}
+
+/// The function table handed to every plugin, in the server and in runner processes.
+/// Every `convene_call*` and `convene_host*` is resolved through a generation-checked
+/// table: a stale or forged handle makes the function fail (and is logged), never crash.
 enum HostAPI {
+    static let calls = HandleTable<any HostCall>()
+    static let hosts = HandleTable<any HostLogger>()
+    /// Where a misuse of handles is reported (stale or forged; rate-limited).
+    static let misuseLogger = Locked(Logger(label: "convene.plugins"))
+    private static let misuseReports = Locked(MisuseReports())
+
+    private struct MisuseReports {
+        var lastReport = ContinuousClock.now.advanced(by: .seconds(-10))
+        var suppressed = 0
+    }
+
+    static func call(_ handle: OpaquePointer?, _ function: StaticString) -> (any HostCall)? {
+        switch calls.resolve(handle) {
+        case .live(let call): return call
+        case .stale(let owner): reportMisuse("plugin \(owner) called \(function) with a call handle whose hook had returned")
+        case .unknown: reportMisuse("a plugin called \(function) with a call handle the host never issued")
+        }
+        return nil
+    }
+
+    private static func reportMisuse(_ message: String) {
+        let (report, suppressed) = misuseReports.withLock { state -> (Bool, Int) in
+            let now = ContinuousClock.now
+            guard now - state.lastReport >= .seconds(1) else {
+                state.suppressed += 1
+                return (false, 0)
+            }
+            state.lastReport = now
+            defer { state.suppressed = 0 }
+            return (true, state.suppressed)
+        }
+        guard report else { return }
+        misuseLogger.withLock { $0 }.error("\(message); refused",
+                                          metadata: suppressed > 0 ? ["similar-refusals-not-logged": "\(suppressed)"] : [:])
+    }
+
+    private static func bytes(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8]? {
+        guard length >= 0 else { return nil }
+        guard length > 0 else { return [] }
+        guard let pointer else { return nil }
+        return Array(UnsafeBufferPointer(start: pointer, count: length))
+    }
+
+    private static func text(_ pointer: UnsafePointer<CChar>?, max: Int) -> String? {
+        guard let pointer else { return nil }
+        let length = strnlen(pointer, max + 1)
+        guard length <= max else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                                                    count: length), as: UTF8.self)
+    }
+
     nonisolated(unsafe) static let table: UnsafeMutablePointer<convene_host_api> = {
         let table = UnsafeMutablePointer<convene_host_api>.allocate(capacity: 1)
         table.initialize(to: convene_host_api(
@@ -12,94 +71,113 @@ enum HostAPI {
             abi_minor: UInt32(CONVENE_ABI_MINOR),
             size: MemoryLayout<convene_host_api>.size,
             log: { host, level, message in
-                guard let handle = HostHandle.from(host), let message else { return }
-                let text = String(cString: message)
+                guard let logger = hosts.object(host), let text = text(message, max: HostLimits.maxEventText) else { return }
                 let swiftLevel: Logger.Level = switch level {
                 case CONVENE_LOG_DEBUG: .debug
                 case CONVENE_LOG_INFO: .info
                 case CONVENE_LOG_WARNING: .warning
                 default: .error
                 }
-                handle.logger.log(level: swiftLevel, "\(text)")
+                logger.log(swiftLevel, text)
             },
-            set_response: { call, data, length in
-                guard let call = PluginCall.from(call) else { return }
-                call.response = data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+            set_response: { handle, data, length in
+                guard let call = call(handle, "set_response"), length <= HostLimits.maxResponse,
+                      let response = bytes(data, length) else { return }
+                call.setResponse(response)
             },
-            set_error: { call, message in
-                guard let call = PluginCall.from(call), let message else { return }
-                call.errorMessage = String(cString: message)
+            set_error: { handle, message in
+                guard let call = call(handle, "set_error"), let text = text(message, max: HostLimits.maxEventText) else { return }
+                call.setError(text)
             },
-            caller: { call in
-                guard let call = PluginCall.from(call) else { return nil }
-                return UnsafePointer(call.callerCString)
+            caller: { handle in
+                call(handle, "caller")?.callerCString
             },
-            caller_has_role: { call, role in
-                guard let call = PluginCall.from(call) else { return 0 }
-                return call.callerRoles.contains(role) ? 1 : 0
+            caller_has_role: { handle, role in
+                guard let call = call(handle, "caller_has_role") else { return 0 }
+                return call.hasRole(role) ? 1 : 0
             },
-            storage_get: { call, key, keyLength, value, valueLength in
-                guard let call = PluginCall.from(call), let key else { return -1 }
+            storage_get: { handle, key, keyLength, value, valueLength in
+                guard let call = call(handle, "storage_get"), keyLength <= HostLimits.maxKey,
+                      let key = bytes(key, keyLength) else { return -1 }
                 do {
-                    guard let found = try call.storageGet(Array(UnsafeBufferPointer(start: key, count: keyLength))) else { return 0 }
-                    let (pointer, count) = call.keep(found)
+                    guard let found = try call.storageGet(key) else { return 0 }
+                    let (pointer, count) = call.arena.keep(found)
                     value?.pointee = pointer
                     valueLength?.pointee = count
                     return 1
                 } catch {
-                    call.plugin.logger.error("storage_get failed", metadata: ["error": "\(error)"])
                     return -1
                 }
             },
-            storage_put: { call, key, keyLength, value, valueLength in
-                guard let call = PluginCall.from(call), let key, keyLength > 0 else { return -1 }
-                let bytes = value.map { Array(UnsafeBufferPointer(start: $0, count: valueLength)) } ?? []
-                call.writes[Array(UnsafeBufferPointer(start: key, count: keyLength))] = .some(bytes)
-                return 0
+            storage_put: { handle, key, keyLength, value, valueLength in
+                guard let call = call(handle, "storage_put"), keyLength > 0, keyLength <= HostLimits.maxKey,
+                      valueLength <= HostLimits.maxValue,
+                      let key = bytes(key, keyLength), let value = bytes(value, valueLength) else { return -1 }
+                return call.storagePut(key, value) ? 0 : -1
             },
-            storage_delete: { call, key, keyLength in
-                guard let call = PluginCall.from(call), let key, keyLength > 0 else { return -1 }
-                call.writes[Array(UnsafeBufferPointer(start: key, count: keyLength))] = .some(nil)
-                return 0
+            storage_delete: { handle, key, keyLength in
+                guard let call = call(handle, "storage_delete"), keyLength > 0, keyLength <= HostLimits.maxKey,
+                      let key = bytes(key, keyLength) else { return -1 }
+                return call.storagePut(key, nil) ? 0 : -1
             },
-            storage_next: { call, prefix, prefixLength, after, afterLength, key, keyLength in
-                guard let call = PluginCall.from(call) else { return -1 }
-                let prefixBytes = prefix.map { Array(UnsafeBufferPointer(start: $0, count: prefixLength)) } ?? []
-                let afterBytes = after.map { Array(UnsafeBufferPointer(start: $0, count: afterLength)) }
+            storage_next: { handle, prefix, prefixLength, after, afterLength, key, keyLength in
+                guard let call = call(handle, "storage_next"), prefixLength <= HostLimits.maxKey,
+                      afterLength <= HostLimits.maxKey, let prefix = bytes(prefix, prefixLength) else { return -1 }
+                let afterBytes: [UInt8]?
+                if after == nil {
+                    afterBytes = nil
+                } else {
+                    guard let given = bytes(after, afterLength) else { return -1 }
+                    afterBytes = given
+                }
                 do {
-                    guard let next = try call.storageNext(prefix: prefixBytes, after: afterBytes) else { return 0 }
-                    let (pointer, count) = call.keep(next)
+                    guard let next = try call.storageNext(prefix: prefix, after: afterBytes) else { return 0 }
+                    let (pointer, count) = call.arena.keep(next)
                     key?.pointee = pointer
                     keyLength?.pointee = count
                     return 1
                 } catch {
-                    call.plugin.logger.error("storage_next failed", metadata: ["error": "\(error)"])
                     return -1
                 }
             },
-            emit_event: { call, operation, kind, description in
-                guard let call = PluginCall.from(call), let operation, let kind else { return -1 }
-                call.events.append(PluginEvent(operationID: String(cString: operation), kind: String(cString: kind),
-                                               description: description.map { String(cString: $0) } ?? ""))
-                return 0
+            emit_event: { handle, operation, kind, description in
+                guard let call = call(handle, "emit_event"), let subject = text(operation, max: 100),
+                      subject.hasPrefix("op-"), let kind = text(kind, max: 200),
+                      let description = description == nil ? "" : text(description, max: HostLimits.maxEventText)
+                else { return -1 }
+                return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description)) ? 0 : -1
             },
-            call_service: { call, path, request, requestLength, asPlugin, response, responseLength in
-                guard let call = PluginCall.from(call), let path else { return Int32(StatusCode.internal.rawValue) }
-                let bytes = request.map { Array(UnsafeBufferPointer(start: $0, count: requestLength)) } ?? []
-                let result = call.plugin.invoker.invoke(call: call, path: String(cString: path), request: bytes,
-                                                        asPlugin: asPlugin != 0)
+            call_service: { handle, path, request, requestLength, asPlugin, response, responseLength in
+                guard let call = call(handle, "call_service") else { return Int32(StatusCode.internal.rawValue) }
+                let result: Result<[UInt8], RPCError>
+                if let path = text(path, max: 1000), let request = bytes(request, requestLength) {
+                    result = call.callService(path: path, request: request, asPlugin: asPlugin != 0)
+                } else {
+                    result = .failure(RPCError(.invalidArgument, "call_service: a method path and a request are required"))
+                }
                 let payload: [UInt8]
                 switch result {
                 case .success(let bytes): payload = bytes
                 case .failure(let error): payload = Array(error.message.utf8)
                 }
-                let (pointer, count) = call.keep(payload)
+                let (pointer, count) = call.arena.keep(payload)
                 response?.pointee = pointer
                 responseLength?.pointee = count
                 switch result {
                 case .success: return 0
                 case .failure(let error): return Int32(error.code.rawValue)
                 }
+            },
+            caller_may_see: { handle, object in
+                guard let call = call(handle, "caller_may_see"), let object = text(object, max: 100) else { return -1 }
+                return call.maySee(object)
+            },
+            emit_event_about: { handle, subject, kind, description in
+                guard let call = call(handle, "emit_event_about"), let subject = text(subject, max: 100),
+                      let kind = text(kind, max: 200),
+                      let description = description == nil ? "" : text(description, max: HostLimits.maxEventText)
+                else { return -1 }
+                return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description)) ? 0 : -1
             }
         ))
         return table

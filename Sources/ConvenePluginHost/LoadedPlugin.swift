@@ -1,104 +1,62 @@
-import ConvenePluginABI
 import ConveneRPC
 import Foundation
 import Logging
 
-/// A method a plugin serves, copied out of its descriptor.
-struct PluginMethod: @unchecked Sendable {
-    let name: String
-    let inputType: String
-    let outputType: String
-    let onCall: convene_on_call_fn
-    /// The method's entry in the plugin's own table, passed back to `on_call`.
-    let entry: UnsafePointer<convene_method>
+/// A plugin the host loaded: what it declared, where its code runs, and its calls in flight.
+public final class LoadedPlugin: @unchecked Sendable {
+    public var manifest: PluginManifest { engine.manifest }
+    public var name: String { manifest.name }
+    public var path: String { manifest.path }
+    public var version: String { manifest.version }
+    public var abiMinor: UInt32 { manifest.abiMinor }
+    public var service: String { manifest.service }
+    public var events: [String] { manifest.events }
+    public var methodNames: [String] { manifest.methodNames }
+    public var descriptorSet: [UInt8] { manifest.descriptorSet }
+    public var warnings: [String] { manifest.warnings }
+    public var isolation: PluginIsolation { engine.isolation }
+
+    let engine: any PluginEngine
+    let environment: PluginEnvironment
+    let activity = PluginActivity()
+    let validator: ResponseValidator
+    var logger: Logger { environment.logger }
+    /// Its event subscription, when it has one (started after it is registered).
+    var delivery: EventDelivery?
+    private let health = Locked<PluginStatus>(.serving)
+
+    init(engine: any PluginEngine, environment: PluginEnvironment) {
+        self.engine = engine
+        self.environment = environment
+        self.validator = ResponseValidator(descriptorSet: engine.manifest.descriptorSet)
+    }
+
+    /// Serving, or degraded with the reason (calls stuck past their deadline, a plugin
+    /// process restarting).
+    public var status: PluginStatus { health.withLock { $0 } }
+
+    /// Updates the status; true when it changed.
+    func setStatus(_ status: PluginStatus) -> Bool {
+        health.withLock { current in
+            guard current != status else { return false }
+            current = status
+            return true
+        }
+    }
 }
 
-/// A library the host loaded and whose entry point accepted the handshake.
-public final class LoadedPlugin: @unchecked Sendable {
-    public let path: String
-    public let name: String
-    public let version: String
-    public let abiMinor: UInt32
-    public let service: String
-    public let events: [String]
-    public let descriptorSet: [UInt8]
-    public var methodNames: [String] { methods.map(\.name) }
-    /// Whether the library contains Swift code, which cannot be unloaded safely.
-    public let containsSwift: Bool
-    let methods: [PluginMethod]
-    let handle: UnsafeMutableRawPointer
-    let state: UnsafeMutableRawPointer?
-    let onEvent: convene_on_event_fn?
-    let onUnload: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
-    let limiter: AsyncLimiter
-    /// Taken around every commit, and around the whole of a call's last attempt after
-    /// conflicts, so that a contended call always completes.
-    let storageLock = NSRecursiveLock()
-    let services: any PluginServices
-    let invoker: RouterInvoker
-    let logger: Logger
-    /// Kept alive while loaded: the plugin may hold its `convene_host*`.
-    var hostHandle: HostHandle?
+/// How a loaded plugin is doing.
+public enum PluginStatus: Sendable, Equatable {
+    case serving
+    /// Loaded and routed to, but not all is well: why.
+    case degraded(String)
 
-    init(path: String, handle: UnsafeMutableRawPointer, descriptor: convene_plugin_descriptor, concurrency: Int,
-         services: any PluginServices, invoker: RouterInvoker, logger: Logger) throws(PluginLoadError) {
-        func text(_ pointer: UnsafePointer<CChar>?, _ field: String) throws(PluginLoadError) -> String {
-            guard let pointer else { throw .badDescriptor(path: path, reason: "\(field) is NULL") }
-            return String(cString: pointer)
-        }
-        self.path = path
-        self.handle = handle
-        self.name = try text(descriptor.name, "name")
-        self.version = try text(descriptor.version, "version")
-        self.service = try text(descriptor.service, "service")
-        self.abiMinor = descriptor.abi_minor
-        guard !name.isEmpty, name.utf8.count <= 100 else { throw .badDescriptor(path: path, reason: "name must be 1 to 100 bytes") }
-        guard service.contains("."), !service.contains("/") else {
-            throw .badDescriptor(path: path, reason: "service '\(service)' is not a fully qualified name")
-        }
-        var methods: [PluginMethod] = []
-        if descriptor.method_count > 0 {
-            guard let table = descriptor.methods else { throw .badDescriptor(path: path, reason: "methods is NULL") }
-            for i in 0..<descriptor.method_count {
-                let m = table[i]
-                guard let onCall = m.on_call else {
-                    throw .badDescriptor(path: path, reason: "method \(i) has no on_call")
-                }
-                guard m.kind == CONVENE_UNARY else {
-                    throw .badDescriptor(path: path, reason: "method \(i) is of a kind this host does not serve")
-                }
-                methods.append(PluginMethod(name: try text(m.name, "methods[\(i)].name"),
-                                            inputType: try text(m.input_type, "methods[\(i)].input_type"),
-                                            outputType: try text(m.output_type, "methods[\(i)].output_type"),
-                                            onCall: onCall, entry: table.advanced(by: i)))
-            }
-        }
-        self.methods = methods
-        var events: [String] = []
-        if descriptor.event_count > 0 {
-            guard let list = descriptor.events else { throw .badDescriptor(path: path, reason: "events is NULL") }
-            for i in 0..<descriptor.event_count { events.append(try text(list[i], "events[\(i)]")) }
-            guard descriptor.on_event != nil else {
-                throw .badDescriptor(path: path, reason: "it subscribes to events but has no on_event")
-            }
-        }
-        self.events = events
-        self.descriptorSet = descriptor.descriptor_set.map { Array(UnsafeBufferPointer(start: $0, count: descriptor.descriptor_set_len)) } ?? []
-        self.state = descriptor.state
-        self.onEvent = descriptor.on_event
-        self.onUnload = descriptor.on_unload
-        self.containsSwift = dlsym(handle, "swift_retain") != nil
-        self.limiter = AsyncLimiter(limit: concurrency)
-        self.services = services
-        self.invoker = invoker
-        var logger = logger
-        logger[metadataKey: "plugin"] = "\(name)"
-        self.logger = logger
-    }
+    public var isServing: Bool { self == .serving }
+}
 
-
-    /// Whether this plugin wants events of `kind`.
-    func subscribes(to kind: String) -> Bool {
-        events.contains("*") || events.contains(kind)
-    }
+/// A library that could not be loaded at start (or whose process cannot start): the file
+/// and the loader's reason. Kept until the file loads.
+public struct PluginFailure: Sendable, Equatable {
+    public var path: String
+    public var reason: String
 }

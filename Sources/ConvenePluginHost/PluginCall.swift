@@ -1,74 +1,99 @@
-import ConvenePluginABI
 import ConveneRPC
 import Foundation
-import Synchronization
+import Logging
 
-/// One call into a plugin (or one event delivery): what the host functions taking a
-/// `convene_call*` act on. Lives for the duration of the hook; used from its thread only.
-final class PluginCall {
-    let plugin: LoadedPlugin
-    let callerID: String
-    let callerMetadata: Metadata
-    var response: [UInt8]?
-    var errorMessage: String?
+/// What a plugin's calls share: its name, the server's services, calls back into the router.
+final class PluginEnvironment: Sendable {
+    let name: String
+    let services: any PluginServices
+    let invoker: RouterInvoker
+    let logger: Logger
+
+    init(name: String, services: any PluginServices, invoker: RouterInvoker, logger: Logger) {
+        self.name = name
+        self.services = services
+        self.invoker = invoker
+        self.logger = logger
+    }
+}
+
+/// One call into a plugin (or one event delivery), on the server's side: the caller, the
+/// answer, and the storage reads, writes and events to commit when the hook is done.
+/// Thread-safe: in process isolation its host functions arrive from the runner's
+/// connection, which a plugin (not trusted) could use from several threads at once.
+final class PluginCall: HostCall, @unchecked Sendable {
+    let environment: PluginEnvironment
+    /// The party the call is made by; nil during an event delivery (the plugin acts for itself).
+    let caller: PluginCaller?
+    /// The call's credential, for host calls made "as the caller".
+    let authorization: String?
+    private let lock = NSLock()
+    private var _response: [UInt8]?
+    private var _errorMessage: String?
     /// This call's storage writes, newest value per key (nil: deleted).
-    var writes: [[UInt8]: [UInt8]?] = [:]
+    private var writes: [[UInt8]: [UInt8]?] = [:]
+    private var writtenBytes = 0
     /// The committed value of each key when this call first read it (for the conflict check).
-    var reads: [[UInt8]: [UInt8]?] = [:]
-    var events: [PluginEvent] = []
-    /// Host-owned memory handed to the plugin, freed when the hook returns.
-    private var arena: [UnsafeMutableRawPointer] = []
-    let callerCString: UnsafeMutablePointer<CChar>
+    private var reads: [[UInt8]: [UInt8]?] = [:]
+    private var events: [PluginEvent] = []
+    let arena = HookArena()
+    let callerCString: UnsafePointer<CChar>
 
-    let callerRoles: Set<Int32>
-
-    /// Resolves the caller from the call's credential (none for an event delivery).
-    init(plugin: LoadedPlugin, callerMetadata: Metadata) {
-        self.plugin = plugin
-        self.callerMetadata = callerMetadata
-        let identity = callerMetadata.isEmpty ? nil : (try? plugin.services.identify(callerMetadata)) ?? nil
-        self.callerID = identity?.partyID ?? ""
-        self.callerRoles = identity?.roles ?? []
-        self.callerCString = strdup(callerID)!
+    init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?) {
+        self.environment = environment
+        self.caller = caller
+        self.authorization = authorization
+        self.callerCString = UnsafePointer(strdup(caller?.partyID ?? "")!)
     }
 
     deinit {
-        for pointer in arena { free(pointer) }
-        free(callerCString)
+        free(UnsafeMutablePointer(mutating: callerCString))
     }
 
-    /// Copies bytes into memory that stays valid until the hook returns.
-    func keep(_ bytes: [UInt8]) -> (UnsafePointer<UInt8>, Int) {
-        let pointer = malloc(max(bytes.count, 1))!
-        bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        arena.append(pointer)
-        return (UnsafePointer(pointer.assumingMemoryBound(to: UInt8.self)), bytes.count)
+    var pluginName: String { environment.name }
+    var response: [UInt8]? { lock.withLock { _response } }
+    var errorMessage: String? { lock.withLock { _errorMessage } }
+
+    /// What to commit: reads for the conflict check, writes and events.
+    var pending: (reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) {
+        lock.withLock {
+            (reads.map { (key: $0.key, value: $0.value) }, writes.map { (key: $0.key, value: $0.value) }, events)
+        }
     }
 
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    /// Whether committing it would write nothing (so it needs no thread that may block).
+    var hasNothingToCommit: Bool { lock.withLock { writes.isEmpty && events.isEmpty } }
 
-    static func from(_ pointer: OpaquePointer?) -> PluginCall? {
-        guard let pointer else { return nil }
-        return Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
-    }
+    func hasRole(_ role: Int32) -> Bool { caller?.roles.contains(role) ?? false }
+
+    func setResponse(_ bytes: [UInt8]) { lock.withLock { _response = bytes } }
+
+    func setError(_ message: String) { lock.withLock { _errorMessage = message } }
 
     /// Storage read through this call's own writes.
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
-        if let written = writes[key] { return written }
-        if let seen = reads[key] { return seen }
-        let committed = try plugin.services.storageGet(plugin: plugin.name, key: key)
-        reads[key] = .some(committed)
-        return committed
+        if let known = lock.withLock({ writes[key] ?? reads[key] }) { return known }
+        let committed = try readStorage { try environment.services.storageGet(plugin: pluginName, key: key) }
+        return lock.withLock {
+            if let known = writes[key] ?? reads[key] { return known }
+            reads[key] = .some(committed)
+            return committed
+        }
     }
 
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
         // The committed successor and this call's own keys, whichever sorts first and still exists.
         var cursor = after
         while true {
-            let committed = try plugin.services.storageNext(plugin: plugin.name, prefix: prefix, after: cursor)
-            let pending = writes.keys.filter { key in
-                key.starts(with: prefix) && (cursor.map { key != $0 && !key.lexicographicallyPrecedes($0) } ?? true)
-            }.min { $0.lexicographicallyPrecedes($1) }
+            let committed = try readStorage {
+                try environment.services.storageNext(plugin: pluginName, prefix: prefix, after: cursor)
+            }
+            let (pending, deleted) = lock.withLock { () -> ([UInt8]?, Set<[UInt8]>) in
+                let own = writes.keys.filter { key in
+                    key.starts(with: prefix) && (cursor.map { key != $0 && !key.lexicographicallyPrecedes($0) } ?? true)
+                }.min { $0.lexicographicallyPrecedes($1) }
+                return (own, Set(writes.compactMap { $0.value == nil ? $0.key : nil }))
+            }
             let candidate: [UInt8]?
             switch (committed, pending) {
             case (nil, nil): return nil
@@ -77,11 +102,55 @@ final class PluginCall {
             case (let c?, let p?): candidate = c.lexicographicallyPrecedes(p) ? c : p
             }
             guard let key = candidate else { return nil }
-            if let written = writes[key], written == nil {
+            if deleted.contains(key) {
                 cursor = key  // deleted in this call: skip it
                 continue
             }
             return key
         }
+    }
+
+    private func readStorage<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            environment.logger.error("plugin storage read failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
+        lock.withLock {
+            let added = key.count + (value?.count ?? 0)
+            guard writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
+            writtenBytes += added
+            writes[key] = .some(value)
+            return true
+        }
+    }
+
+    func emit(_ event: PluginEvent) -> Bool {
+        guard lock.withLock({ events.count < HostLimits.maxEvents }) else { return false }
+        guard (try? environment.services.maySee(nil, objectID: event.subjectID)) == true else { return false }
+        lock.withLock { events.append(event) }
+        return true
+    }
+
+    func maySee(_ objectID: String) -> Int32 {
+        do {
+            switch try environment.services.maySee(caller, objectID: objectID) {
+            case true?: return 1
+            case false?: return 0
+            case nil: return -1
+            }
+        } catch {
+            environment.logger.error("visibility check failed", metadata: ["object": "\(objectID)", "error": "\(error)"])
+            return -1
+        }
+    }
+
+    func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
+        environment.invoker.invoke(plugin: pluginName, authorization: asPlugin ? nil : authorization, path: path,
+                                   request: request, asPlugin: asPlugin)
     }
 }

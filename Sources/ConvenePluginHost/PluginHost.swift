@@ -3,20 +3,39 @@ import ConveneRPC
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 
-/// Loads plugins with dlopen, serves their methods through the router, and delivers
-/// domain events to them. Plugin code runs on the host's own threads, never on an event
-/// loop, at most `concurrencyPerPlugin` calls at once per plugin, within the caller's
-/// deadline (or `maxCallTime`).
+/// Loads plugins, serves their methods through the router, and delivers domain events to
+/// them. Each plugin runs on threads of its own (in the server's process) or in a runner
+/// process of its own, never on an event loop nor on the shared Swift task pool; a call
+/// past its deadline is answered at once and leaves nothing that other calls need.
 public final class PluginHost: Sendable {
     public struct Configuration: Sendable {
+        /// Hooks of one plugin that run at once (its threads).
         public var concurrencyPerPlugin = 4
-        public var threads = 8
-        /// Longest a plugin call may take when the caller set no deadline.
+        /// Hooks one plugin may leave running past their deadline and still get new threads for.
+        public var maxStuckPerPlugin = 16
+        /// Longest a plugin call may take when the caller set no deadline (and an event delivery).
         public var maxCallTime: Duration = .seconds(30)
-        /// Longest an unload waits for in-flight calls.
+        /// Longest an unload waits for the calls in flight to be answered.
         public var drainTime: Duration = .seconds(30)
+        /// How long a hook may run on after its call was abandoned before its plugin is degraded.
+        public var stuckGrace: Duration = .milliseconds(500)
+        /// When set, only libraries inside these directories are loaded (symlinks and `..` resolved).
+        public var allowedDirectories: [String]? = nil
+        /// Where a library is copied before it is loaded (nil: loaded in place).
+        public var pinDirectory: String? = nil
+        /// Where plugins run unless `isolationOverrides` names them (by plugin or file name);
+        /// nil: the `trusted` libraries in the server's process, every other one isolated
+        /// (convened's default; isolation needs `runnerPath` and `pinDirectory`).
+        public var isolation: PluginIsolation? = .inProcess
+        public var isolationOverrides: [String: PluginIsolation] = [:]
+        /// The libraries trusted like the server's own code (the plugins built with it): a
+        /// directory, and the start of their file names.
+        public var trusted: (directory: String, prefix: String)? = nil
+        /// The `convene-plugin-runner` executable for isolated plugins.
+        public var runnerPath: String? = nil
+        /// Memory an isolated plugin's process may use before it is ended and restarted.
+        public var memoryLimit: Int = 1 << 30
         public init() {}
     }
 
@@ -24,24 +43,35 @@ public final class PluginHost: Sendable {
     let services: any PluginServices
     let configuration: Configuration
     let logger: Logger
-    let pool: NIOThreadPool
     private let plugins = Locked<[String: LoadedPlugin]>([:])
+    private let failed = Locked<[String: PluginFailure]>([:])
+    private let watchdog: Watchdog
 
     public init(router: Router, services: any PluginServices, configuration: Configuration = Configuration(), logger: Logger) {
         self.router = router
         self.services = services
         self.configuration = configuration
         self.logger = logger
-        self.pool = NIOThreadPool(numberOfThreads: configuration.threads)
-        pool.start()
+        HostAPI.misuseLogger.withLock { $0 = logger }
+        watchdog = Watchdog()
+        watchdog.start { [weak self] in
+            guard let self else { return false }
+            self.checkHealth()
+            return true
+        }
     }
 
     public var loaded: [LoadedPlugin] {
         plugins.withLock { Array($0.values) }.sorted { $0.name < $1.name }
     }
 
-    /// Loads every `*.so` in the directories; a library that fails is logged and skipped.
-    /// Returns the errors.
+    /// Libraries that could not be loaded (at start or since), by file.
+    public var failures: [PluginFailure] {
+        failed.withLock { Array($0.values) }.sorted { $0.path < $1.path }
+    }
+
+    /// Loads every `*.so` in the directories; a library that fails is logged, listed in
+    /// `failures` and skipped. Returns the errors.
     @discardableResult
     public func loadAll(directories: [String], matching prefix: String = "") -> [PluginLoadError] {
         var errors: [PluginLoadError] = []
@@ -52,218 +82,165 @@ public final class PluginHost: Sendable {
                 do {
                     let plugin = try load(path: path)
                     logger.info("plugin loaded", metadata: ["plugin": "\(plugin.name)", "version": "\(plugin.version)",
-                                                            "file": "\(path)", "methods": "\(plugin.methods.count)"])
-                } catch {
+                                                            "file": "\(path)", "methods": "\(plugin.methodNames.count)",
+                                                            "isolation": "\(plugin.isolation.rawValue)"])
+                } catch let error as PluginLoadError {
                     logger.error("plugin refused", metadata: ["reason": "\(error)"])
                     errors.append(error)
+                } catch {
+                    logger.error("plugin refused", metadata: ["file": "\(path)", "reason": "\(error)"])
                 }
             }
         }
         return errors
     }
 
-    /// Loads one library: dlopen, the entry symbol, the ABI handshake, the descriptor.
-    public func load(path: String) throws(PluginLoadError) -> LoadedPlugin {
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            throw .cannotOpen(path: path, reason: String(cString: dlerror()))
+    /// The resolved path of a library the host may load, or PERMISSION_DENIED naming the
+    /// directories it loads from.
+    public func allowedPath(_ path: String) throws(RPCError) -> String {
+        guard let directories = configuration.allowedDirectories else { return path }
+        let resolved = Self.resolve(path)
+        for directory in directories {
+            let root = Self.resolve(directory)
+            if resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") { return resolved }
         }
-        var keepOpen = false
-        defer { if !keepOpen { dlclose(handle) } }
-        guard let symbol = dlsym(handle, CONVENE_PLUGIN_ENTRY) else { throw .missingEntry(path: path) }
-        let entry = unsafeBitCast(symbol, to: convene_plugin_entry_fn.self)
-        // The plugin gets its host handle before it has a descriptor: a placeholder box
-        // that logs under the file name until the plugin is known.
-        var descriptorPointer: UnsafePointer<convene_plugin_descriptor>?
-        var errorPointer: UnsafePointer<CChar>?
-        let hostHandle = HostHandle(logger: logger, path: path)
-        let status = withExtendedLifetime(hostHandle) {
-            entry(HostAPI.table, hostHandle.opaque, &descriptorPointer, &errorPointer)
+        throw RPCError(.permissionDenied, "\(path): plugins are loaded only from \(directories.joined(separator: ", ")) (--plugins-dir)")
+    }
+
+    /// The path with symlinks and `..` resolved (of its folder, when the file does not exist).
+    static func resolve(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if let real = realpath(absolute, nil) {
+            defer { free(real) }
+            return String(cString: real)
         }
-        guard status == 0 else {
-            throw .initFailed(path: path, status: status, message: errorPointer.map { String(cString: $0) } ?? "")
+        let folder = (absolute as NSString).deletingLastPathComponent
+        guard let real = realpath(folder, nil) else { return (absolute as NSString).standardizingPath }
+        defer { free(real) }
+        return (String(cString: real) as NSString).appendingPathComponent((absolute as NSString).lastPathComponent)
+    }
+
+    /// Loads one library: where it may come from, its isolation, the ABI handshake, its
+    /// methods in the router, its event subscription.
+    @discardableResult
+    public func load(path: String) throws -> LoadedPlugin {
+        let resolved = try allowedPath(path)
+        do {
+            let plugin = try start(resolved)
+            _ = failed.withLock { $0.removeValue(forKey: resolved) }
+            return plugin
+        } catch let error as PluginLoadError {
+            failed.withLock { $0[resolved] = PluginFailure(path: resolved, reason: error.description) }
+            throw error
         }
-        guard let descriptor = descriptorPointer?.pointee else {
-            throw .badDescriptor(path: path, reason: "the entry point returned OK without a descriptor")
+    }
+
+    private func start(_ path: String) throws -> LoadedPlugin {
+        let engine = try makeEngine(path)
+        var pluginLogger = logger
+        pluginLogger[metadataKey: "plugin"] = "\(engine.manifest.name)"
+        for warning in engine.manifest.warnings {
+            pluginLogger.warning("plugin loaded with a warning", metadata: ["file": "\(path)", "warning": "\(warning)"])
         }
-        guard descriptor.abi_major == UInt32(CONVENE_ABI_MAJOR) else {
-            throw .abiMajorMismatch(path: path, plugin: descriptor.abi_major, host: UInt32(CONVENE_ABI_MAJOR))
-        }
-        guard descriptor.size >= MemoryLayout<convene_plugin_descriptor>.size || descriptor.abi_minor < UInt32(CONVENE_ABI_MINOR) else {
-            throw .badDescriptor(path: path, reason: "size \(descriptor.size) is smaller than ABI \(descriptor.abi_major).\(descriptor.abi_minor) requires")
-        }
-        let invoker = RouterInvoker(router: router, services: services, timeout: configuration.maxCallTime)
-        let plugin = try LoadedPlugin(path: path, handle: handle, descriptor: descriptor,
-                                      concurrency: configuration.concurrencyPerPlugin, services: services,
-                                      invoker: invoker, logger: logger)
-        plugin.hostHandle = hostHandle
-        hostHandle.logger = plugin.logger
+        let environment = PluginEnvironment(name: engine.manifest.name, services: services,
+                                            invoker: RouterInvoker(router: router, services: services, timeout: configuration.maxCallTime),
+                                            logger: pluginLogger)
+        let plugin = LoadedPlugin(engine: engine, environment: environment)
+        // Set before the plugin is shared (through the table's lock); started once it is registered.
+        if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: self) }
         let duplicate = plugins.withLock { table -> Bool in
             if table[plugin.name] != nil { return true }
             table[plugin.name] = plugin
             return false
         }
-        if duplicate { throw .duplicateName(path: path, name: plugin.name) }
+        if duplicate {
+            engine.stop(unload: true)
+            throw PluginLoadError.duplicateName(path: path, name: plugin.name)
+        }
         do {
             if !plugin.descriptorSet.isEmpty { try services.registerDescriptors(plugin.descriptorSet) }
-            for method in plugin.methods { try register(method, of: plugin) }
+            for (index, method) in plugin.manifest.methods.enumerated() { try register(method, index: index, of: plugin) }
+            try plugin.delivery?.start()
         } catch {
+            plugin.delivery?.stop()
             router.unregisterAll(owner: owner(plugin.name))
             _ = plugins.withLock { $0.removeValue(forKey: plugin.name) }
-            throw .methodConflict(path: path, reason: "\(error)")
+            engine.stop(unload: true)
+            throw PluginLoadError.methodConflict(path: path, reason: "\(error)")
         }
-        keepOpen = true
+        services.setServing(true, service: plugin.service)
         return plugin
+    }
+
+    private func makeEngine(_ path: String) throws(PluginLoadError) -> any PluginEngine {
+        let file = (path as NSString).lastPathComponent
+        let stem = file.hasSuffix(".so") ? String(file.dropLast(3)) : file
+        let byFile = [file, stem, stem.hasPrefix("lib") ? String(stem.dropFirst(3)) : stem]
+            .lazy.compactMap { self.configuration.isolationOverrides[$0] }.first
+        let inProcess = { () throws(PluginLoadError) -> any PluginEngine in
+            try InProcessEngine(path: path, pinDirectory: self.configuration.pinDirectory,
+                                concurrency: self.configuration.concurrencyPerPlugin,
+                                maxStuck: self.configuration.maxStuckPerPlugin, logger: self.logger)
+        }
+        if byFile == .inProcess { return try inProcess() }
+        let fallback = configuration.isolation ?? (isTrusted(path) ? .inProcess : .process)
+        // Isolated by default or by an override naming the plugin: its name comes from a runner
+        // process (never from running its entry point in the server).
+        let probe = byFile == .process || fallback == .process || configuration.isolationOverrides.values.contains(.process)
+        guard probe else { return try inProcess() }
+        let isolated = try ProcessEngine.start(path: path, host: self) as any PluginEngine
+        let wanted = byFile ?? configuration.isolationOverrides[isolated.manifest.name] ?? fallback
+        if wanted == .process { return isolated }
+        isolated.stop(unload: true)
+        return try inProcess()
+    }
+
+    /// Whether `path` (resolved) is one of the libraries built with the server.
+    func isTrusted(_ path: String) -> Bool {
+        guard let trusted = configuration.trusted else { return false }
+        let directory = Self.resolve(trusted.directory)
+        return (path as NSString).deletingLastPathComponent == directory
+            && (path as NSString).lastPathComponent.hasPrefix(trusted.prefix)
     }
 
     func owner(_ name: String) -> String { "plugin:\(name)" }
 
-    private func register(_ method: PluginMethod, of plugin: LoadedPlugin) throws {
+    private func register(_ method: PluginManifest.Method, index: Int, of plugin: LoadedPlugin) throws {
         let descriptor = MethodDescriptor(service: plugin.service, method: method.name, kind: .unary,
                                           inputType: method.inputType, outputType: method.outputType)
-        try router.register(descriptor, owner: owner(plugin.name), .asynchronous { [self] requests, writer, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let request = try await iterator.next() else {
-                throw RPCError(.internal, "unary call ended without a request message")
-            }
-            let response = try await call(plugin, method, request: Array(buffer: request), context: context)
-            try await writer.send(ByteBuffer(bytes: response), compress: true)
+        try router.register(descriptor, owner: owner(plugin.name), .deferredUnary { [self] request, context, completion in
+            call(plugin, method: index, request: request, context: context, completion: completion)
         })
     }
 
-    /// Runs one plugin call on a plugin thread, within the caller's deadline.
-    func call(_ plugin: LoadedPlugin, _ method: PluginMethod, request: [UInt8], context: ServerCallContext) async throws -> [UInt8] {
-        let deadline = context.deadline ?? ContinuousClock.now.advanced(by: configuration.maxCallTime)
-        let outcome = CallOutcome()
-        // A call cancelled by its caller (CANCEL, or the server ending it) is abandoned too:
-        // the plugin's thread runs on, but nothing it wrote is committed.
-        return try await withTaskCancellationHandler {
-            try await run(plugin, method, request: request, context: context, deadline: deadline, outcome: outcome)
-        } onCancel: {
-            _ = outcome.abandon()
-        }
-    }
-
-    private func run(_ plugin: LoadedPlugin, _ method: PluginMethod, request: [UInt8], context: ServerCallContext,
-                     deadline: ContinuousClock.Instant, outcome: CallOutcome) async throws -> [UInt8] {
-        try await withThrowingTaskGroup(of: [UInt8].self) { group in
-            group.addTask {
-                try await plugin.limiter.acquire()
-                defer { plugin.limiter.release() }
-                return try await self.pool.runIfActive { [self] () throws -> [UInt8] in
-                    // Optimistic concurrency: a call whose reads were changed by another call
-                    // before it committed runs again; its last attempt runs alone.
-                    for attempt in 1...Self.maxAttempts {
-                        let exclusive = attempt == Self.maxAttempts
-                        if exclusive { plugin.storageLock.lock() }
-                        defer { if exclusive { plugin.storageLock.unlock() } }
-                        let call = PluginCall(plugin: plugin, callerMetadata: context.requestMetadata)
-                        let status = request.withUnsafeBufferPointer { bytes in
-                            method.onCall(plugin.state, method.entry, call.opaque, bytes.baseAddress, bytes.count)
-                        }
-                        guard status == 0 else {
-                            throw RPCError(StatusCode(rawValue: UInt8(clamping: max(status, 0))) == .ok ? .unknown
-                                           : StatusCode(rawValue: UInt8(clamping: status)),
-                                           call.errorMessage ?? "plugin \(plugin.name) failed")
-                        }
-                        guard let response = call.response else {
-                            throw RPCError(.internal, "plugin \(plugin.name) returned OK without a response")
-                        }
-                        do {
-                            // Commit only if the caller is still waiting: an abandoned call leaves nothing.
-                            try outcome.commitUnlessAbandoned { try self.commit(call) }
-                            return response
-                        } catch is PluginStorageConflict {
-                            continue
-                        }
-                    }
-                    throw RPCError(.aborted, "plugin \(plugin.name): too many concurrent updates of the same data; try again")
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                if outcome.abandon() {
-                    throw RPCError(.deadlineExceeded, "plugin \(plugin.name) did not answer \(method.name) in time")
-                }
-                // Committed just now: the answer is on its way through the other task.
-                try await Task.sleep(for: .seconds(3600))
-                throw CancellationError()
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
-
-    static let maxAttempts = 4
-
-    func commit(_ call: PluginCall) throws {
-        guard !call.writes.isEmpty || !call.events.isEmpty else { return }
-        try call.plugin.storageLock.withLock {
-            try services.commit(plugin: call.plugin.name, reads: call.reads.map { (key: $0.key, value: $0.value) },
-                                writes: call.writes.map { (key: $0.key, value: $0.value) }, events: call.events)
-        }
-    }
-
-    /// Hands a domain event to every plugin that subscribed to its kind. Fire and forget:
-    /// each delivery runs on a plugin thread and commits its own writes.
-    public func deliver(kind: String, payload: [UInt8]) {
-        for plugin in loaded where plugin.subscribes(to: kind) {
-            guard let onEvent = plugin.onEvent else { continue }
-            Task {
-                do {
-                    try await plugin.limiter.acquire()
-                    defer { plugin.limiter.release() }
-                    try await pool.runIfActive { [self] in
-                        for attempt in 1...Self.maxAttempts {
-                            let exclusive = attempt == Self.maxAttempts
-                            if exclusive { plugin.storageLock.lock() }
-                            defer { if exclusive { plugin.storageLock.unlock() } }
-                            let call = PluginCall(plugin: plugin, callerMetadata: Metadata())
-                            kind.withCString { kindPointer in
-                                payload.withUnsafeBufferPointer { bytes in
-                                    onEvent(plugin.state, call.opaque, kindPointer, bytes.baseAddress, bytes.count)
-                                }
-                            }
-                            do {
-                                try commit(call)
-                                return
-                            } catch is PluginStorageConflict {
-                                continue
-                            }
-                        }
-                        throw PluginStorageConflict()
-                    }
-                } catch {
-                    plugin.logger.error("event delivery failed", metadata: ["kind": "\(kind)", "error": "\(error)"])
-                }
-            }
-        }
-    }
-
-    /// Stops routing to a plugin, waits for its in-flight calls, calls on_unload and, for a
-    /// library without Swift code, dlclose. Throws NOT_FOUND for an unknown name.
-    public func unload(name: String) async throws {
+    /// Stops routing to a plugin, ends its event subscription, waits for its calls in flight
+    /// to be answered (up to the drain time), and unloads it (calling `on_unload`) unless a
+    /// hook still runs. Throws NOT_FOUND for an unknown name.
+    public func unload(name: String, drainUntil: ContinuousClock.Instant? = nil) async throws {
         guard let plugin = plugins.withLock({ $0.removeValue(forKey: name) }) else {
             throw RPCError(.notFound, "no plugin named '\(name)' is loaded")
         }
         router.unregisterAll(owner: owner(name))
-        let deadline = ContinuousClock.now.advanced(by: configuration.drainTime)
-        while plugin.limiter.active > 0, ContinuousClock.now < deadline {
+        plugin.delivery?.stop()
+        let deadline = drainUntil ?? ContinuousClock.now.advanced(by: configuration.drainTime)
+        while plugin.activity.all.contains(where: { !$0.isAnswered }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        if plugin.limiter.active > 0 {
-            logger.warning("plugin still busy after the drain time; left mapped", metadata: ["plugin": "\(name)"])
-            return
+        for ticket in plugin.activity.all {
+            ticket.abandon(RPCError(.unavailable, "plugin \(name) was unloaded"))
         }
-        if let onUnload = plugin.onUnload { onUnload(plugin.state) }
-        if plugin.containsSwift {
-            logger.info("plugin unloaded; its library holds Swift code and stays mapped", metadata: ["plugin": "\(name)"])
+        let idle = plugin.activity.count == 0
+        plugin.engine.stop(unload: idle)
+        services.setServing(nil, service: plugin.service)
+        if idle {
+            logger.info("plugin unloaded", metadata: ["plugin": "\(name)", "isolation": "\(plugin.isolation.rawValue)"])
         } else {
-            dlclose(plugin.handle)
-            logger.info("plugin unloaded", metadata: ["plugin": "\(name)"])
+            logger.warning("plugin unloaded while hooks still run (stuck past their deadline): on_unload skipped, library left mapped",
+                           metadata: ["plugin": "\(name)", "running": "\(plugin.activity.count)"])
         }
     }
 
-    /// Unloads and loads again from the same file.
+    /// Unloads and loads again from the same file (a new copy of it: rebuilt code is new code).
     public func reload(name: String) async throws -> LoadedPlugin {
         guard let path = plugins.withLock({ $0[name]?.path }) else {
             throw RPCError(.notFound, "no plugin named '\(name)' is loaded")
@@ -271,55 +248,77 @@ public final class PluginHost: Sendable {
         try await unload(name: name)
         do {
             return try load(path: path)
-        } catch {
+        } catch let error as PluginLoadError {
             throw RPCError(.failedPrecondition, error.description)
         }
     }
 
-    public func shutDown() async {
-        for plugin in loaded { try? await unload(name: plugin.name) }
-        try? await pool.shutdownGracefully()
+    /// Unloads every plugin, waiting for calls in flight until `deadline` at most; hooks
+    /// stuck past their deadline are not waited for.
+    public func shutDown(deadline: ContinuousClock.Instant? = nil) async {
+        let until = deadline ?? ContinuousClock.now.advanced(by: configuration.drainTime)
+        for plugin in loaded { try? await unload(name: plugin.name, drainUntil: until) }
+        watchdog.stop()
+    }
+
+    /// Wakes every plugin's event subscription: new events were committed.
+    public func eventsCommitted() {
+        for plugin in loaded { plugin.delivery?.wake() }
+    }
+
+    /// Every tick of the watchdog: calls past their deadline are answered, and each plugin's
+    /// status (stuck hooks, a restarting process) is brought up to date.
+    private func checkHealth() {
+        let now = ContinuousClock.now
+        for plugin in loaded {
+            for ticket in plugin.activity.overdue(at: now) {
+                ticket.abandon(RPCError(.deadlineExceeded, "plugin \(plugin.name) did not answer \(ticket.label) in time"))
+            }
+            let stuck = plugin.activity.stuck(at: now, grace: configuration.stuckGrace)
+            plugin.engine.tick(stuck: stuck.count)
+            let status: PluginStatus
+            if let condition = plugin.engine.condition {
+                status = .degraded(condition)
+            } else if stuck.count > 0 {
+                status = .degraded("\(stuck.count) call\(stuck.count == 1 ? "" : "s") stuck past their deadline")
+            } else {
+                status = .serving
+            }
+            guard plugin.setStatus(status) else { continue }
+            services.setServing(status.isServing, service: plugin.service)
+            switch status {
+            case .serving: plugin.logger.notice("plugin serving again")
+            case .degraded(let reason): plugin.logger.warning("plugin degraded", metadata: ["reason": "\(reason)"])
+            }
+        }
     }
 }
 
-/// Whether a plugin call's result still counts: the deadline and the commit race for it.
-final class CallOutcome: Sendable {
-    private enum State { case running, abandoned, committed }
-    private let state = Locked(State.running)
+/// A thread that calls its tick every 50 ms until stopped (or the tick returns false).
+final class Watchdog: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var stopped = false
 
-    func commitUnlessAbandoned(_ commit: () throws -> Void) throws {
-        try state.withLock { state in
-            guard state == .running else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
-            try commit()
-            state = .committed
+    func start(_ tick: @escaping @Sendable () -> Bool) {
+        let thread = Thread { [self] in
+            monitor.lock()
+            while !stopped {
+                monitor.unlock()
+                let more = tick()
+                monitor.lock()
+                if !more { break }
+                if !stopped { _ = monitor.wait(until: ContinuousClock.now.advanced(by: .milliseconds(50))) }
+            }
+            monitor.unlock()
         }
+        thread.name = "plugin watchdog"
+        thread.start()
     }
 
-    /// True when the call is now abandoned; false when it had already committed.
-    func abandon() -> Bool {
-        state.withLock { state in
-            guard state == .running else { return false }
-            state = .abandoned
-            return true
-        }
-    }
-}
-
-/// What a plugin's `convene_host*` points to, from its entry point for as long as it is
-/// loaded (the loaded plugin keeps it alive): logs under the file name, then the plugin's.
-final class HostHandle: @unchecked Sendable {
-    var logger: Logger
-
-    init(logger: Logger, path: String) {
-        var logger = logger
-        logger[metadataKey: "plugin-file"] = "\(path)"
-        self.logger = logger
-    }
-
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
-
-    static func from(_ pointer: OpaquePointer?) -> HostHandle? {
-        guard let pointer else { return nil }
-        return Unmanaged<HostHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    func stop() {
+        monitor.lock()
+        stopped = true
+        monitor.broadcast()
+        monitor.unlock()
     }
 }

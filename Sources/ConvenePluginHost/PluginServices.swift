@@ -1,32 +1,105 @@
 import ConveneRPC
 
-/// What the plugin host needs from the rest of the server, without knowing it:
-/// durable plugin storage, committed events, descriptors, and in-process calls.
+/// What the plugin host needs from the rest of the server, without knowing it: identity
+/// and visibility by the server's own rules, durable plugin storage, the operation event
+/// log (read for delivery, written by plugins), descriptors, and health.
 public protocol PluginServices: Sendable {
+    /// The calling party of a call's credential. Throws `RPCError(.unauthenticated)` for no
+    /// credential, an unknown or a revoked one, exactly as the server's own methods do.
+    func authenticate(_ metadata: Metadata) throws -> PluginCaller
+    /// The caller, when `authenticate` would answer it from memory (never blocks, never
+    /// reads the database); nil otherwise.
+    func knownCaller(_ metadata: Metadata) -> PluginCaller?
+    /// Whether `caller` may see `objectID` (a meeting "mtg-N" or an operation "op-N") by the
+    /// services' rules: false when it may not or when no such object exists, nil when the
+    /// id is of a kind the server cannot check. A nil caller is the plugin acting for
+    /// itself (an event delivery), which sees whatever exists.
+    func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool?
+    /// A credential the plugin calls host services with "as the plugin": its own party,
+    /// recorded on what it writes and never invited to meetings.
+    func pluginCredential(plugin: String) throws -> String
+
     /// The committed value of a key in a plugin's storage.
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]?
     /// The first committed key after `after` (or from the start) that starts with `prefix`.
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?
     /// Commits a call's writes (nil value: delete) and events in one transaction, provided
-    /// every key the call read still holds the value it read (else throws `PluginStorageConflict`).
+    /// every key the call read still holds the value it read, and, for an event delivery,
+    /// that the plugin's event position is still `delivery.from` (it becomes `delivery.to`
+    /// in the same transaction). Otherwise commits nothing and throws `PluginStorageConflict`.
     func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent]) throws
+                events: [PluginEvent], delivery: EventPositionMove?) throws
+
+    /// The plugin's position in the operation event log (the sequence of the last event it
+    /// reacted to). A plugin never seen before starts at the log's current end.
+    func eventPosition(plugin: String) throws -> Int64
+    /// Domain events (not plugin events) after `sequence`, in order, of the kinds given
+    /// ("*" for all), at most `limit`.
+    func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent]
+    /// Whether this server is the one to deliver `plugin`'s events now, holding (taking when
+    /// free or expired, else renewing) the plugin's lease for `duration`. Servers sharing a
+    /// store deliver each plugin's events from one server at a time; a server alone always does.
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool
+    /// Gives the lease up (an unload, a shutdown) so that another server takes over at once.
+    func releaseEventLease(plugin: String) throws
+
     /// Registers a plugin's serialized FileDescriptorSet for reflection.
     func registerDescriptors(_ bytes: [UInt8]) throws
-    /// The party a call's credential belongs to, and its role numbers; nil when unknown.
-    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)?
-    /// A credential the plugin calls host services with "as the plugin".
-    func pluginCredential(plugin: String) throws -> String
+    /// A plugin's service became serving, degraded (not serving), or gone (nil).
+    func setServing(_ serving: Bool?, service: String)
 }
 
-/// An event a plugin emitted during a call.
-public struct PluginEvent: Sendable {
-    public var operationID: String
+/// The party a plugin call acts for, with its role numbers (convene.parties.v1.Role).
+public struct PluginCaller: Sendable, Hashable {
+    public var partyID: String
+    public var roles: Set<Int32>
+
+    public init(partyID: String, roles: Set<Int32>) {
+        self.partyID = partyID
+        self.roles = roles
+    }
+}
+
+/// An event a plugin emitted during a call, about a meeting ("mtg-N") or an operation ("op-N").
+public struct PluginEvent: Sendable, Equatable {
+    public var subjectID: String
     public var kind: String
     public var description: String
+
+    public init(subjectID: String, kind: String, description: String) {
+        self.subjectID = subjectID
+        self.kind = kind
+        self.description = description
+    }
 }
 
-/// A plugin call read a key that another call changed before it committed.
+/// A committed domain event as plugins receive it: its place in the log, its kind, and the
+/// serialized convene.consultation.v1.OperationEvent.
+public struct DomainEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var kind: String
+    public var payload: [UInt8]
+
+    public init(sequence: Int64, kind: String, payload: [UInt8]) {
+        self.sequence = sequence
+        self.kind = kind
+        self.payload = payload
+    }
+}
+
+/// An event delivery's move of the plugin's position in the event log.
+public struct EventPositionMove: Sendable, Equatable {
+    public var from: Int64
+    public var to: Int64
+
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// A plugin call read a key that another call changed before it committed (or an event
+/// delivery found the plugin's position moved).
 public struct PluginStorageConflict: Error, Sendable {
     public init() {}
 }

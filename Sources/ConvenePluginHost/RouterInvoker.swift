@@ -16,15 +16,17 @@ final class RouterInvoker: Sendable {
         self.timeout = timeout
     }
 
-    func invoke(call: PluginCall, path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
+    /// Calls `path` with the caller's credential (`authorization`) or, `asPlugin`, the plugin's own.
+    func invoke(plugin: String, authorization: String?, path: String, request: [UInt8],
+                asPlugin: Bool) -> Result<[UInt8], RPCError> {
         var metadata = Metadata()
         if asPlugin {
-            guard let token = try? services.pluginCredential(plugin: call.plugin.name) else {
+            guard let token = try? services.pluginCredential(plugin: plugin) else {
                 return .failure(RPCError(.internal, "the plugin has no credential"))
             }
             metadata.add("authorization", "Bearer \(token)")
-        } else {
-            for entry in call.callerMetadata where entry.key == "authorization" { metadata.add(entry.key, value: entry.value) }
+        } else if let authorization {
+            metadata.add("authorization", authorization)
         }
         let method: RegisteredMethod
         switch router.lookup(path: path) {
@@ -64,7 +66,49 @@ final class RouterInvoker: Sendable {
                 return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
             }
             return box.get()!
+        case .deferredUnary(let body):
+            let completion = BlockingCompletion()
+            body(buffer, ServerCallContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline, peer: "plugin"),
+                 completion)
+            guard let result = completion.wait(upTo: timeout) else {
+                return .failure(RPCError(.deadlineExceeded, "\(path) did not answer within \(timeout)"))
+            }
+            return result
         }
+    }
+}
+
+/// The completion of a deferred unary method called in process: the calling thread waits.
+private final class BlockingCompletion: UnaryCompletion, @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let state = Locked<(result: Result<[UInt8], RPCError>?, onCancel: (@Sendable () -> Void)?)>((nil, nil))
+
+    func succeed(_ response: ByteBuffer) { finish(.success(Array(buffer: response))) }
+    func fail(_ error: any Error) { finish(.failure(RPCError.from(error))) }
+
+    private func finish(_ result: Result<[UInt8], RPCError>) {
+        let first = state.withLock { state -> Bool in
+            guard state.result == nil else { return false }
+            state.result = result
+            return true
+        }
+        if first { done.signal() }
+    }
+
+    func onCancel(_ handler: @escaping @Sendable () -> Void) { state.withLock { $0.onCancel = handler } }
+
+    /// The answer, or nil (the call then cancelled) when none came within `limit`.
+    func wait(upTo limit: Duration) -> Result<[UInt8], RPCError>? {
+        if done.wait(timeout: .now() + .nanoseconds(Int(limit.saturatingNanoseconds))) == .success {
+            return state.withLock { $0.result }
+        }
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            if state.result == nil { state.result = .failure(RPCError(.deadlineExceeded, "timed out")) }
+            defer { state.onCancel = nil }
+            return state.onCancel
+        }
+        cancel?()
+        return nil
     }
 }
 

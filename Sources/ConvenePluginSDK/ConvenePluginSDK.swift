@@ -1,4 +1,5 @@
 @_exported import ConvenePluginABI
+import ConveneMessages
 import Foundation
 import SwiftProtobuf
 
@@ -148,11 +149,48 @@ public struct PluginContext {
         return value
     }
 
+    /// Emits a plugin event on an operation ("op-3").
     public func emit(operation: String, kind: String, _ description: String) {
         _ = api.pointee.emit_event(call, operation, kind, description)
     }
 
+    /// Emits a plugin event about a meeting ("mtg-3", seen in WatchOperation only by parties
+    /// that may see the meeting) or an operation ("op-3").
+    public func emit(about subject: String, kind: String, _ description: String) {
+        guard has(\.emit_event_about), let emit = api.pointee.emit_event_about else {
+            return self.emit(operation: subject, kind: kind, description)
+        }
+        _ = emit(call, subject, kind, description)
+    }
+
+    /// Whether the caller may see a meeting ("mtg-3") or operation ("op-2") by the server's
+    /// rules (false when it may not, or when there is no such thing). Check before naming one.
+    public func maySee(_ id: String) -> Bool {
+        guard has(\.caller_may_see), let maySee = api.pointee.caller_may_see else { return false }
+        return maySee(call, id) == 1
+    }
+
+    /// Throws NOT_FOUND, as the server's services do, unless the caller may see `id`.
+    public func requireVisible(_ id: String, field: String) throws {
+        guard maySee(id) else {
+            let noun = id.hasPrefix("mtg-") ? "meeting" : id.hasPrefix("op-") ? "operation" : "object"
+            throw PluginError(CONVENE_NOT_FOUND, id.isEmpty ? "\(field): required" : "\(field): no \(noun) \(id)")
+        }
+    }
+
+    /// Whether the host's table has a function (it may be older than this SDK).
+    private func has<T>(_ field: KeyPath<convene_host_api, T>) -> Bool {
+        guard let offset = MemoryLayout<convene_host_api>.offset(of: field) else { return false }
+        return api.pointee.size >= offset + MemoryLayout<T>.size
+    }
+
     /// Calls a server method as the caller (default) or as the plugin.
+    public func call<Request, Response>(_ method: HostMethod<Request, Response>, _ request: Request,
+                                        asPlugin: Bool = false) throws -> Response {
+        try call(method.path, request, as: Response.self, asPlugin: asPlugin)
+    }
+
+    /// Calls a server method by path as the caller (default) or as the plugin.
     public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ path: String, _ request: Request, as: Response.Type, asPlugin: Bool = false
     ) throws -> Response {
@@ -164,7 +202,7 @@ public struct PluginContext {
         }
         let data = response.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
         guard status == 0 else {
-            throw PluginError(convene_status(rawValue: UInt32(status)), String(decoding: data, as: UTF8.self))
+            throw PluginError(convene_status(rawValue: UInt32(clamping: status)), String(decoding: data, as: UTF8.self))
         }
         return try Response(serializedBytes: data)
     }

@@ -92,6 +92,7 @@ final class PostgresListener: Sendable {
         case ("event", 3):
             if let operation = Int64(words[1]), let sequence = Int64(words[2]) {
                 signals.events.wake(operationID: operation, sequence: sequence)
+                signals.eventsCommitted()
                 return
             }
         case ("revoked", 2):

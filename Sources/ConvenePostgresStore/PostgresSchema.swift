@@ -288,6 +288,26 @@ enum PostgresSchema {
             EXECUTE FUNCTION "convene_notify_revocation"()
             """,
         ]),
+        // SQLite's v4-plugin-event-positions and v4-plugin-principals, and what a cluster adds:
+        // which server delivers a plugin's events (a lease with an expiry, in the database's time).
+        Migration(name: "pg-v2: plugin event positions, delivery leases and principals", statements: [
+            """
+            CREATE TABLE "pluginEventPosition" (
+              "plugin" TEXT PRIMARY KEY,
+              "position" BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE "pluginEventLease" (
+              "plugin" TEXT PRIMARY KEY,
+              "holder" TEXT NOT NULL,
+              "expiresAt" TIMESTAMPTZ NOT NULL)
+            """,
+            """
+            UPDATE "party" SET "kind" = 8 WHERE "name" LIKE 'Plugin %'
+              AND "id" IN (SELECT "partyID" FROM "credential" WHERE "label" LIKE 'plugin %')
+            """,
+            #"DELETE FROM "invitation" WHERE "partyID" IN (SELECT "id" FROM "party" WHERE "kind" = 8)"#,
+        ]),
     ]
 
     /// The name of the index that keeps one Council President, and what the store answers when

@@ -28,6 +28,8 @@ public final class PostgresStore: ServerStore {
     private let activity = NIOLockedValueBox((running: 0, closing: false))
     /// Times a transaction is run before a conflict is reported (as UNAVAILABLE).
     public let maximumAttempts: Int
+    /// Who this server is when it holds a plugin's event delivery lease (host, process, store).
+    public let leaseHolder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
 
     public init(configuration: PostgresConfiguration, logger: Logger, maximumAttempts: Int = 30) {
         self.configuration = configuration
@@ -83,12 +85,15 @@ public final class PostgresStore: ServerStore {
 
     enum Kind {
         case read, write, migration
+        /// One statement that is atomic by itself (an upsert): READ COMMITTED, never aborted
+        /// for a conflict.
+        case statement
 
         var begin: String {
             switch self {
             case .read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
             case .write: "BEGIN ISOLATION LEVEL SERIALIZABLE"
-            case .migration: "BEGIN ISOLATION LEVEL READ COMMITTED"
+            case .migration, .statement: "BEGIN ISOLATION LEVEL READ COMMITTED"
             }
         }
     }

@@ -7,6 +7,22 @@ public enum MethodHandler: Sendable {
     /// Any kind, run as a task off the event loop. For unary-request kinds the stream
     /// holds exactly one message (the transport enforces it).
     case asynchronous(@Sendable (_ requests: RequestStream, _ writer: any ResponseWriter, _ context: ServerCallContext) async throws -> Void)
+    /// Unary, started on the connection's event loop once the request is in, and answered
+    /// later from any thread through `completion`: for work that runs on threads of its own
+    /// (plugin calls), with no task per call and one hop back to the event loop. The body
+    /// must not block; `completion.onCancel` says when the caller stopped waiting.
+    case deferredUnary(@Sendable (_ request: ByteBuffer, _ context: ServerCallContext, _ completion: any UnaryCompletion) -> Void)
+}
+
+/// How a `deferredUnary` handler answers its call; provided by the transport.
+public protocol UnaryCompletion: Sendable {
+    /// Answers the call with a response message. From any thread; only the first answer counts.
+    func succeed(_ response: ByteBuffer)
+    /// Ends the call with `error`'s status (`RPCError.from`). From any thread; only the first answer counts.
+    func fail(_ error: any Error)
+    /// Runs `handler` once if the call ends before it is answered (the client cancelled, the
+    /// deadline passed, the connection closed), at once if it has already.
+    func onCancel(_ handler: @escaping @Sendable () -> Void)
 }
 
 public struct RegisteredMethod: Sendable {
@@ -14,6 +30,8 @@ public struct RegisteredMethod: Sendable {
     public let handler: MethodHandler
     /// Who registered it ("builtin", or a plugin's name), for unregistering.
     public let owner: String
+    /// Told how each call ends, when the router is instrumented.
+    public let instrument: (any MethodInstrument)?
 }
 
 /// Maps method paths to handlers, independent of the transport, so built-in services and
@@ -26,8 +44,12 @@ public final class Router: Sendable {
 
     private let table = Locked(Table())
     private let observers = Locked<[@Sendable () -> Void]>([])
+    /// Metrics and tracing of every method, when set.
+    public let instrumentation: (any RouterInstrumentation)?
 
-    public init() {}
+    public init(instrumentation: (any RouterInstrumentation)? = nil) {
+        self.instrumentation = instrumentation
+    }
 
     /// Calls `observer` after every change of the table (a plugin's methods added or removed).
     public func onChange(_ observer: @escaping @Sendable () -> Void) {
@@ -45,7 +67,9 @@ public final class Router: Sendable {
             guard table.methods[path] == nil else {
                 throw RPCError(.alreadyExists, "method \(path) is already registered")
             }
-            table.methods[path] = RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner)
+            table.methods[path] = RegisteredMethod(
+                descriptor: descriptor, handler: instrumentation?.wrap(handler, for: descriptor) ?? handler, owner: owner,
+                instrument: instrumentation?.instrument(for: descriptor, owner: owner))
             table.services[descriptor.service, default: 0] += 1
         }
         changed()

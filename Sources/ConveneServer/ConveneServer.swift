@@ -1,5 +1,6 @@
 import ConveneBuiltins
 import ConveneGRPCTransport
+import ConveneOperations
 import ConveneProtos
 import ConvenePluginHost
 import ConvenePostgresStore
@@ -17,7 +18,11 @@ import ServiceLifecycle
 /// run by swift-service-lifecycle with graceful shutdown.
 public final class ConveneServer: Service, Sendable {
     public let configuration: ServerConfiguration
-    public let router = Router()
+    public let router: Router
+    /// Metrics (and tracing) of every call, when the operations endpoint or a tracer is configured.
+    public let metrics: ServerMetrics?
+    /// When the server was made, for the status page.
+    let started = Date()
     public let health: HealthService
     public let descriptors = DescriptorRegistry()
     public let transport: ServerTransport
@@ -33,8 +38,14 @@ public final class ConveneServer: Service, Sendable {
     private let state = Locked(RunState())
 
     private struct RunState {
+        var address: SocketAddress?
         var grpcAddress: SocketAddress?
+        var operationsAddress: SocketAddress?
+        var operations: OperationsServer?
     }
+
+    /// Where the operations endpoint is bound, once started.
+    public var operationsAddress: SocketAddress? { state.withLock { $0.operationsAddress } }
 
     /// Where the gRPC listener is bound, once started.
     public var grpcAddress: SocketAddress? { state.withLock { $0.grpcAddress } }
@@ -43,12 +54,17 @@ public final class ConveneServer: Service, Sendable {
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         self.configuration = configuration
         self.logger = logger
+        let metrics = configuration.metricsPort != nil || configuration.tracer != nil
+            ? ServerMetrics(version: Self.version, tracer: configuration.tracer) : nil
+        self.metrics = metrics
+        self.router = Router(instrumentation: metrics)
         self.health = HealthService(router: router)
         self.transport = ServerTransport(router: router, configuration: configuration.connection, group: group,
                                          tls: try configuration.tls?.makeContext(), logger: logger)
         self.grpcTransport = configuration.grpcPort == nil ? nil
             : GRPCServerTransport(router: router, configuration: configuration.grpc, group: group,
-                                  tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger)
+                                  tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger,
+                                  observer: metrics)
         switch configuration.database {
         case .sqlite: self.store = try SQLiteStore(directory: configuration.dataDirectory)
         case .postgres(let database): self.store = PostgresStore(configuration: database, logger: logger)
@@ -63,20 +79,40 @@ public final class ConveneServer: Service, Sendable {
             try InteropService().register(with: router)
             try GRPCInteropService().register(with: router)
         }
-        let backend = Backend(store: store, events: events, clock: configuration.clock, revocations: revocations)
+        let store = self.store
+        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer) } ?? store
+        let backend = Backend(store: timedStore, events: events, clock: configuration.clock, revocations: revocations)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(backend: backend).register(with: router)
-        plugins = PluginHost(router: router, services: ServerPluginServices(store: store, events: events, descriptors: descriptors),
-                             logger: logger)
+        plugins = PluginHost(router: router,
+                             services: ServerPluginServices(store: store, events: events, descriptors: descriptors, health: health),
+                             configuration: Self.pluginHostConfiguration(configuration), logger: logger)
         try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)
-        events.observe { [plugins] batch in
-            for event in batch where !event.kind.hasPrefix("plugin.") {
-                plugins.deliver(kind: event.kind, payload: OperationEvents.serialized(event))
-            }
-        }
+        // Plugins read their events from the store; a commit only wakes their subscriptions.
+        events.observe { [plugins] _ in plugins.eventsCommitted() }
+    }
+
+    static func pluginHostConfiguration(_ configuration: ServerConfiguration) -> PluginHost.Configuration {
+        var host = PluginHost.Configuration()
+        host.allowedDirectories = configuration.pluginDirectories ?? [builtPluginDirectory]
+        host.pinDirectory = pinDirectory(configuration)
+        host.isolation = configuration.pluginIsolation
+        host.isolationOverrides = configuration.pluginIsolationOverrides
+        host.memoryLimit = configuration.pluginMemoryLimit
+        host.maxStuckPerPlugin = configuration.pluginMaxStuck
+        host.concurrencyPerPlugin = configuration.pluginConcurrency
+        host.trusted = (builtPluginDirectory, builtPluginPrefix)
+        host.runnerPath = configuration.pluginRunnerPath
+            ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
+        return host
+    }
+
+    /// Private copies of the plugin libraries, made before they are loaded.
+    static func pinDirectory(_ configuration: ServerConfiguration) -> String {
+        (configuration.dataDirectory as NSString).appendingPathComponent("plugin-libraries")
     }
 
     /// The plugins built with the server: `libConvenePlugin_*.so` beside the executable.
@@ -84,11 +120,19 @@ public final class ConveneServer: Service, Sendable {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
+    /// The file names of the plugins built with the server.
+    static let builtPluginPrefix = "libConvenePlugin_"
+
     func loadPlugins() {
+        // Copies left by a server that stopped while loading are of no use.
+        let pins = Self.pinDirectory(configuration)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: pins)) ?? [] {
+            try? FileManager.default.removeItem(atPath: (pins as NSString).appendingPathComponent(file))
+        }
         if let directories = configuration.pluginDirectories {
             plugins.loadAll(directories: directories)
         } else {
-            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: "libConvenePlugin_")
+            plugins.loadAll(directories: [Self.builtPluginDirectory], matching: Self.builtPluginPrefix)
         }
     }
 
@@ -96,7 +140,8 @@ public final class ConveneServer: Service, Sendable {
     /// creates the administrator credential on first start, and clears interrupted uploads.
     public func prepare() async throws {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) }))
+        try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) },
+                                                   eventsCommitted: { [plugins] in plugins.eventsCommitted() }))
         try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
         // An upload cut off by a crash was never acknowledged: nothing of it stays. On a shared
         // store, an upload still in progress may be another server's: only stale ones go.
@@ -119,6 +164,15 @@ public final class ConveneServer: Service, Sendable {
             state.withLock { $0.grpcAddress = grpcAddress }
             logger.info("gRPC listening", metadata: ["address": "\(grpcAddress)"])
         }
+        state.withLock { $0.address = address }
+        if let metrics, let port = configuration.metricsPort {
+            let operations = OperationsServer(metrics: metrics, status: { [weak self] in self?.status() ?? .unknown },
+                                              logger: logger)
+            let operationsAddress = try await operations.bind(host: configuration.metricsHost ?? configuration.host, port: port,
+                                                              sampleInterval: configuration.statusSampleInterval)
+            state.withLock { $0.operations = operations; $0.operationsAddress = operationsAddress }
+            logger.info("metrics and status page", metadata: ["address": "\(operationsAddress)"])
+        }
         logger.info("convened listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
             "data-dir": "\(configuration.dataDirectory)", "database": "\(configuration.database)",
@@ -134,15 +188,37 @@ public final class ConveneServer: Service, Sendable {
         await shutDown()
     }
 
-    /// Stops accepting, tells clients to drain, waits up to the grace period, closes.
+    /// Stops accepting, tells clients to drain, waits up to the grace period, closes; then
+    /// unloads the plugins, waiting for none of their hooks that are stuck.
     public func shutDown() async {
         logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        let deadline = ContinuousClock.now.advanced(by: configuration.shutdownGrace)
         health.shutDown()
         async let native: Void = transport.drain(grace: configuration.shutdownGrace)
         async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
         _ = await (native, grpc)
-        await plugins.shutDown()
+        await plugins.shutDown(deadline: deadline)
+        await state.withLock { $0.operations }?.close()
         await store.close()
         logger.info("stopped")
     }
+
+    /// The release this server is.
+    public static let version = "1.1.0"
+
+    /// What the status page shows of the server itself.
+    func status() -> ServerStatus {
+        let (address, grpcAddress) = state.withLock { ($0.address, $0.grpcAddress) }
+        var listeners: [ServerStatus.Listener] = []
+        func text(_ address: SocketAddress) -> String { "\(address.ipAddress ?? "?"):\(address.port ?? 0)" }
+        if let address { listeners.append(.init(name: "native", address: text(address))) }
+        if let grpcAddress { listeners.append(.init(name: "grpc", address: text(grpcAddress))) }
+        let plugins = plugins.loaded.map { ServerStatus.Plugin(name: $0.name, version: $0.version, state: "serving",
+                                                               detail: $0.service) }
+        return ServerStatus(version: Self.version, started: started, listeners: listeners, plugins: plugins)
+    }
+}
+
+extension ServerStatus {
+    static let unknown = ServerStatus(version: ConveneServer.version, started: Date(), listeners: [], plugins: [])
 }

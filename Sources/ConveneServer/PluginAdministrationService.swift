@@ -5,9 +5,10 @@ import ConveneProtos
 import ConveneRPC
 import ConveneServices
 import ConveneStore
+import Foundation
 import SwiftProtobuf
 
-/// Lists loaded plugins (anyone) and loads, unloads and reloads them (administrators).
+/// Lists loaded plugins (any party) and loads, unloads and reloads them (administrators).
 struct PluginAdministrationService: PluginAdministrationServiceProtocol {
     let host: PluginHost
     let auth: Authenticator
@@ -17,17 +18,29 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
     }
 
     func listPlugins(_ request: Convene_Plugins_V1_ListPluginsRequest,
-                     context: inout UnaryContext) throws -> Convene_Plugins_V1_ListPluginsResponse {
-        .with { $0.plugins = host.loaded.map(\.info) }
+                     context: ServerCallContext) async throws -> Convene_Plugins_V1_ListPluginsResponse {
+        // Where the libraries are on the server is the administrator's business only.
+        let administrator = try await auth.caller(context.requestMetadata).isAdministrator
+        return .with {
+            $0.plugins = host.loaded.map { $0.info(showingFile: administrator) }
+            $0.failures = host.failures.map { failure in
+                .with {
+                    $0.library = (failure.path as NSString).lastPathComponent
+                    $0.file = administrator ? failure.path : ""
+                    $0.reason = administrator ? failure.reason
+                        : failure.reason.replacingOccurrences(of: failure.path, with: $0.library)
+                }
+            }
+        }
     }
 
     func loadPlugin(_ request: Convene_Plugins_V1_LoadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo {
         try await administrator(context)
         guard !request.path.isEmpty else { throw RPCError(.invalidArgument, "path: required") }
         do {
-            return try host.load(path: request.path).info
-        } catch {
-            throw RPCError(.failedPrecondition, "\(error)")
+            return try host.load(path: request.path).info(showingFile: true)
+        } catch let error as PluginLoadError {
+            throw RPCError(.failedPrecondition, error.description)
         }
     }
 
@@ -40,12 +53,12 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
 
     func reloadPlugin(_ request: Convene_Plugins_V1_ReloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo {
         try await administrator(context)
-        return try await host.reload(name: request.name).info
+        return try await host.reload(name: request.name).info(showingFile: true)
     }
 }
 
 extension LoadedPlugin {
-    var info: Convene_Plugins_V1_PluginInfo {
+    func info(showingFile: Bool) -> Convene_Plugins_V1_PluginInfo {
         .with {
             $0.name = name
             $0.version = version
@@ -53,7 +66,16 @@ extension LoadedPlugin {
             $0.service = service
             $0.methods = methodNames.map { "\(service)/\($0)" }
             $0.events = events
-            $0.file = path
+            $0.file = showingFile ? path : ""
+            switch status {
+            case .serving:
+                $0.status = .serving
+            case .degraded(let reason):
+                $0.status = .degraded
+                $0.statusReason = reason
+            }
+            $0.isolation = isolation.rawValue
+            $0.warnings = warnings
         }
     }
 }

@@ -1,6 +1,8 @@
 import ConveneGRPCTransport
+import ConvenePluginHost
 import ConvenePostgresStore
 import ConveneServices
+import Tracing
 import ConveneTransport
 
 /// Everything `convened` can be told at start.
@@ -16,6 +18,16 @@ public struct ServerConfiguration: Sendable {
     /// Port of the standard gRPC (HTTP/2) listener on `host`; nil serves none, 0 picks a free port.
     public var grpcPort: Int? = nil
     public var grpc = GRPCServerConfiguration()
+    /// Port of the operators' endpoint (`/metrics` in the Prometheus format, `/` the status page);
+    /// nil serves none (and keeps no metrics), 0 picks a free port.
+    public var metricsPort: Int? = nil
+    /// Where that endpoint listens; nil: `host`.
+    public var metricsHost: String? = nil
+    /// How often the status page samples the metrics (its rates and plot are over these intervals).
+    public var statusSampleInterval: Duration = .seconds(5)
+    /// Spans for every call, store transaction and plugin call (W3C trace context is read from
+    /// call metadata by the tracer); nil traces nothing.
+    public var tracer: (any Tracer)? = nil
     /// TLS (and mutual TLS when it names a client CA) on every connection; nil serves plaintext.
     public var tls: ServerTLS? = nil
     /// How long in-flight calls may run after a shutdown signal before they are cut off.
@@ -25,6 +37,20 @@ public struct ServerConfiguration: Sendable {
     /// Directories whose `*.so` are loaded as plugins at start. nil: the plugins built with
     /// the server (`libConvenePlugin_*.so` beside the executable).
     public var pluginDirectories: [String]? = nil
+    /// Where plugins run: in the server's process, or each in a runner process of its own
+    /// (see Docs/PLUGINS.md, "Isolation"); nil: the plugins built with the server in its
+    /// process, every other library isolated. Per plugin (or library file name) overrides.
+    public var pluginIsolation: PluginIsolation? = nil
+    public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
+    /// Memory an isolated plugin's process may use before it is ended (and restarted).
+    public var pluginMemoryLimit = 1 << 30
+    /// Hooks a plugin may leave running past their deadline (each then gets a new thread); an
+    /// isolated plugin that reaches it is ended and restarted.
+    public var pluginMaxStuck = 16
+    /// Hooks of one plugin that run at once (its threads).
+    public var pluginConcurrency = 4
+    /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
+    public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
     public var reportLeadTime: Duration = .seconds(48 * 3600)
     /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.

@@ -2,23 +2,100 @@ import ConveneBuiltins
 import ConveneDomain
 import ConveneRPC
 import ConvenePluginHost
+import ConveneProtos
 import ConveneServices
 import ConveneStore
 import Foundation
 
-/// The plugin host's view of the server: plugin storage in the server's database, plugin
-/// events into the operation's event log, descriptors into reflection, and a credential
-/// per plugin for calls made "as the plugin".
+/// The plugin host's view of the server: identity and visibility by the services' own
+/// rules, plugin storage and event positions in the server's database, plugin events into
+/// the operation's event log, descriptors into reflection, plugin health into health, and
+/// a principal per plugin for calls made "as the plugin".
 final class ServerPluginServices: PluginServices {
     let store: any PluginStore
     let events: EventBus
     let descriptors: DescriptorRegistry
+    let health: HealthService
     private let credentials = Locked<[String: String]>([:])
+    /// Who a credential (the whole authorization value) belongs to, as of a credentials
+    /// version of the store: good while the version is unchanged (a revocation changes it).
+    /// A store shared with other servers has no version (a revocation there is not seen
+    /// here at once): nothing is cached.
+    private let callers = Locked<(version: Int, byCredential: [String: PluginCaller])>((-1, [:]))
+    static let maxCachedCallers = 10_000
 
-    init(store: any PluginStore, events: EventBus, descriptors: DescriptorRegistry) {
+    init(store: any PluginStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
         self.store = store
         self.events = events
         self.descriptors = descriptors
+        self.health = health
+    }
+
+    /// The services' own check (`Authenticator`), answered from memory while no credential
+    /// or party changed since (the version is read before the database, so a change that
+    /// races the read only makes the answer be thrown away).
+    func knownCaller(_ metadata: Metadata) -> PluginCaller? {
+        guard let version = store.credentialsVersion, let credential = metadata[Authenticator.metadataKey] else { return nil }
+        return callers.withLock { $0.version == version ? $0.byCredential[credential] : nil }
+    }
+
+    func authenticate(_ metadata: Metadata) throws -> PluginCaller {
+        let version = store.credentialsVersion
+        let credential = metadata[Authenticator.metadataKey]
+        if let version, let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
+            return known
+        }
+        let hash = try Authenticator.tokenHash(metadata)
+        let party = try store.syncRead { db in try Authenticator.party(tokenHash: hash, db) }
+        let caller = PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
+        if let version, let credential {
+            callers.withLock { cache in
+                if cache.version != version || cache.byCredential.count >= Self.maxCachedCallers { cache = (version, [:]) }
+                cache.byCredential[credential] = caller
+            }
+        }
+        return caller
+    }
+
+    /// A meeting is seen by its invitees, the President and the Secretariat (`MeetingRules.maySee`,
+    /// as GetMeeting and WatchOperation apply it); an operation by every party.
+    func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool? {
+        guard let object = ObjectID(objectID) else { return nil }
+        return try store.syncRead { db in
+            switch object {
+            case .operation(let id):
+                return try db.operation(id: id) != nil
+            case .meeting(let id):
+                guard try db.meeting(id: id) != nil else { return false }
+                guard let caller else { return true }
+                guard let partyID = ObjectID.number(caller.partyID, prefix: "party-"), let party = try db.party(id: partyID) else {
+                    return false
+                }
+                return MeetingRules.maySee(party.party, invited: try db.invitation(meetingID: id, partyID: partyID) != nil)
+            }
+        }
+    }
+
+    /// Each plugin acts under a principal of its own: a party of kind PLUGIN, holding the
+    /// Secretariat role (the Annex I mechanisms are the Secretary-General's), never invited.
+    func pluginCredential(plugin: String) throws -> String {
+        if let token = credentials.withLock({ $0[plugin] }) { return token }
+        let token = TokenHashing.newToken()
+        let name = "Plugin \(plugin)"
+        let hash = TokenHashing.hash(token)
+        let record = { @Sendable (db: any StoreWriter) throws in
+            let party = try db.party(named: name) ?? db.insert(PartyRecord(name: name, kind: .plugin, roles: [.secretariatStaff]))
+            _ = try db.insert(CredentialRecord(partyID: party.id!, tokenHash: hash, label: "plugin \(plugin)",
+                                               createdAt: Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+        do {
+            try store.syncWrite(record)
+        } catch StoreError.duplicate {
+            // Another server made the plugin's party at the same moment: it exists now.
+            try store.syncWrite(record)
+        }
+        credentials.withLock { $0[plugin] = token }
+        return token
     }
 
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? {
@@ -30,26 +107,47 @@ final class ServerPluginServices: PluginServices {
     }
 
     func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent]) throws {
+                events: [PluginEvent], delivery: EventPositionMove?) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let records = events.compactMap { event -> EventRecord? in
-            guard event.operationID.hasPrefix("op-"), let id = Int64(event.operationID.dropFirst(3)) else { return nil }
-            return EventRecord(operationID: id, kind: event.kind, subjectID: "plugin:\(plugin)",
-                               description: event.description, meetingID: nil, time: now)
+        let records = try events.compactMap { event -> EventRecord? in
+            guard let (operationID, meetingID) = try subject(event.subjectID) else { return nil }
+            // Recorded as the plugin's: WatchOperation shows it to whoever may see its meeting.
+            return EventRecord(operationID: operationID, kind: event.kind, subjectID: "plugin:\(plugin)",
+                               description: event.description, meetingID: meetingID, time: now)
         }
-        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, writes: writes, events: records) else {
+        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, writes: writes, events: records,
+                                                  position: delivery.map { ($0.from, $0.to) }) else {
             throw PluginStorageConflict()
         }
         self.events.publish(stored)
     }
 
-    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)? {
-        guard let header = metadata["authorization"], header.hasPrefix("Bearer ") else { return nil }
-        let hash = TokenHashing.hash(String(header.dropFirst(7)))
-        return try store.syncRead { db -> (String, Set<Int32>)? in
-            guard let credential = try db.credential(tokenHash: hash), credential.revokedAt == nil,
-                  let party = try db.party(id: credential.partyID) else { return nil }
-            return ("party-\(party.id!)", Set(party.party.roles.map { Int32($0.rawValue) }))
+    /// The operation (and meeting) an event about `subjectID` belongs to.
+    private func subject(_ subjectID: String) throws -> (Int64, Int64?)? {
+        switch ObjectID(subjectID) {
+        case .operation(let id)?: return (id, nil)
+        case .meeting(let id)?: return try store.syncRead { db in try db.meeting(id: id).map { ($0.operationID, id) } }
+        case nil: return nil
+        }
+    }
+
+    func eventPosition(plugin: String) throws -> Int64 {
+        try store.pluginEventPosition(plugin: plugin)
+    }
+
+    /// On a store shared by several servers, one server at a time delivers a plugin's events
+    /// (a lease in the database, renewed while it delivers); a server alone always does.
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool {
+        try store.holdPluginEventLease(plugin: plugin, for: duration)
+    }
+
+    func releaseEventLease(plugin: String) throws {
+        try store.releasePluginEventLease(plugin: plugin)
+    }
+
+    func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] {
+        try store.domainEvents(after: sequence, kinds: kinds, limit: limit).map {
+            DomainEvent(sequence: $0.sequence ?? 0, kind: $0.kind, payload: OperationEvents.serialized($0))
         }
     }
 
@@ -57,19 +155,32 @@ final class ServerPluginServices: PluginServices {
         try descriptors.add(fileDescriptorSet: bytes)
     }
 
-    /// Plugins act for the Secretary-General's mechanisms: their party holds the
-    /// Secretariat role (see Docs/PLUGINS.md, "What a plugin is trusted with").
-    func pluginCredential(plugin: String) throws -> String {
-        if let token = credentials.withLock({ $0[plugin] }) { return token }
-        let token = TokenHashing.newToken()
-        let name = "Plugin \(plugin)"
-        let hash = TokenHashing.hash(token)
-        _ = try store.syncWrite { db in
-            let party = try db.party(named: name) ?? db.insert(PartyRecord(name: name, kind: .otherBody, roles: [.secretariatStaff]))
-            _ = try db.insert(CredentialRecord(partyID: party.id!, tokenHash: hash, label: "plugin \(plugin)",
-                                               createdAt: Int64(Date().timeIntervalSince1970 * 1000)))
+    func setServing(_ serving: Bool?, service: String) {
+        switch serving {
+        case true?: health.setStatus(.serving, for: service)
+        case false?: health.setStatus(.notServing, for: service)
+        case nil: health.removeStatus(for: service)
         }
-        credentials.withLock { $0[plugin] = token }
-        return token
+    }
+}
+
+/// A meeting or operation id as plugins name them ("mtg-3", "op-2").
+enum ObjectID {
+    case meeting(Int64)
+    case operation(Int64)
+
+    init?(_ text: String) {
+        if let id = Self.number(text, prefix: "mtg-") {
+            self = .meeting(id)
+        } else if let id = Self.number(text, prefix: "op-") {
+            self = .operation(id)
+        } else {
+            return nil
+        }
+    }
+
+    static func number(_ text: String, prefix: String) -> Int64? {
+        guard text.hasPrefix(prefix), let id = Int64(text.dropFirst(prefix.count)), id > 0 else { return nil }
+        return id
     }
 }

@@ -30,25 +30,39 @@ public struct Authenticator: Sendable {
     }
 
     public func authenticate(_ metadata: Metadata) async throws -> AuthenticatedCaller {
-        guard let header = metadata[Self.metadataKey] else {
+        let hash = try Self.tokenHash(metadata)
+        return try await store.read { db in try Self.caller(tokenHash: hash, db) }
+    }
+
+    /// The hash of the bearer token in `metadata`; UNAUTHENTICATED when there is none.
+    public static func tokenHash(_ metadata: Metadata) throws -> String {
+        guard let header = metadata[metadataKey] else {
             throw RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
         }
         guard header.hasPrefix("Bearer "), header.count > 7 else {
             throw RPCError(.unauthenticated, "authorization metadata must be 'Bearer <token>'")
         }
-        let hash = TokenHashing.hash(String(header.dropFirst(7)))
-        let caller: AuthenticatedCaller? = try await store.read { db in
-            guard let credential = try db.credential(tokenHash: hash),
-                  TokenHashing.constantTimeEquals(credential.tokenHash, hash),
-                  credential.revokedAt == nil, let id = credential.id,
-                  let party = try db.party(id: credential.partyID)
-            else { return nil }
-            return AuthenticatedCaller(party: party.party, credentialID: id)
-        }
-        guard let caller else {
-            throw RPCError(.unauthenticated, "unknown or revoked credential")
-        }
-        return caller
+        return TokenHashing.hash(String(header.dropFirst(7)))
+    }
+
+    /// The party and credential of a live credential with `hash`; UNAUTHENTICATED when none is.
+    public static func caller(tokenHash hash: String, _ db: any StoreReader) throws -> AuthenticatedCaller {
+        let (party, credentialID) = try live(tokenHash: hash, db)
+        return AuthenticatedCaller(party: party.party, credentialID: credentialID)
+    }
+
+    /// The party a live credential with `hash` belongs to; UNAUTHENTICATED when none does.
+    public static func party(tokenHash hash: String, _ db: any StoreReader) throws -> PartyRecord {
+        try live(tokenHash: hash, db).party
+    }
+
+    private static func live(tokenHash hash: String, _ db: any StoreReader) throws -> (party: PartyRecord, credentialID: Int64) {
+        guard let credential = try db.credential(tokenHash: hash),
+              TokenHashing.constantTimeEquals(credential.tokenHash, hash),
+              credential.revokedAt == nil, let id = credential.id,
+              let party = try db.party(id: credential.partyID)
+        else { throw RPCError(.unauthenticated, "unknown or revoked credential") }
+        return (party, id)
     }
 
     /// Whether a credential has been revoked (or no longer exists).

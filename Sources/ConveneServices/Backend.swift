@@ -72,9 +72,9 @@ public struct Backend: Sendable {
 
     /// An event of `operationID` happening now, received by `audience` (the rule of the read
     /// method that shows its subject).
-    func event(_ operationID: Int64, _ kind: String, subject: String, _ description: String,
+    func event(_ operationID: Int64, _ kind: OperationEventKind, subject: String, _ description: String,
                audience: EventAudience) -> EventRecord {
-        EventRecord(operationID: operationID, kind: kind, subjectID: subject, description: description,
+        EventRecord(operationID: operationID, kind: kind.rawValue, subjectID: subject, description: description,
                     meetingID: nil, time: now, audience: audience)
     }
 }

@@ -60,7 +60,7 @@ extension BriefingService {
                 throw RPCError(.internal, "attachment vanished during upload")
             }
             try db.update(done)
-            events.append(backend.event(meeting.operationID, "attachment.uploaded", subject: PublicID.attachment.format(done.id),
+            events.append(backend.event(meeting.operationID, .attachmentUploaded, subject: PublicID.attachment.format(done.id),
                                         "\(done.fileName), \(done.size) bytes", audience: .meeting(meeting.id!)))
         }
         return done.proto

@@ -18,7 +18,7 @@ extension BriefingService {
             let recipients = try db.invitations(meetingID: meeting.id!).map(\.partyID)
             let sheet = try db.insert(FactSheetRecord(meetingID: meeting.id!, title: title, content: content,
                                                       recipients: recipients, issuedAt: backend.now))
-            events.append(backend.event(meeting.operationID, "factsheet.issued", subject: "factsheet-\(sheet.id!)",
+            events.append(backend.event(meeting.operationID, .factSheetIssued, subject: "factsheet-\(sheet.id!)",
                                         "fact sheet handed to \(recipients.count) participants (II.B.5(c))", audience: .meeting(meeting.id!)))
             return sheet.proto
         }
@@ -57,7 +57,7 @@ extension BriefingService {
                 unavailableReason: request.fieldBrieferUnavailableReason, political: a.political, military: a.military,
                 humanitarian: a.humanitarian, humanRights: a.humanRights, notAssessed: missing,
                 attachmentIDs: attachmentIDs, givenAt: backend.now))
-            events.append(backend.event(meeting.operationID, "briefing.given", subject: "briefing-\(briefing.id!)",
+            events.append(backend.event(meeting.operationID, .briefingGiven, subject: "briefing-\(briefing.id!)",
                                         "briefing by \(briefer)", audience: .meeting(meeting.id!)))
             return briefing.proto
         }

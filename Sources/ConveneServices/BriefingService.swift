@@ -40,7 +40,7 @@ public struct BriefingService: BriefingServiceProtocol {
             let operation = try db.requireOperation(request.operationID)
             let report = try db.insert(ReportRecord(operationID: operation.id!, symbol: symbol, title: title, text: request.text,
                                                     requestedByCouncil: request.requestedByCouncil, publishedAt: backend.now))
-            events.append(backend.event(operation.id!, "report.published", subject: PublicID.report.format(report.id),
+            events.append(backend.event(operation.id!, .reportPublished, subject: PublicID.report.format(report.id),
                                         "\(symbol): \(title)", audience: .operation))
             return report.proto
         }
@@ -71,7 +71,7 @@ public struct BriefingService: BriefingServiceProtocol {
             report.distributedAt = now
             report.flags = flags
             try db.update(report)
-            events.append(backend.event(report.operationID, flags.isEmpty ? "report.distributed" : "report.distributed_late",
+            events.append(backend.event(report.operationID, flags.isEmpty ? .reportDistributed : .reportDistributedLate,
                                         subject: request.reportID,
                                         flags.isEmpty ? "distributed to the invitees" : flags.joined(separator: "; "),
                                         audience: .meeting(meeting.id!)))
@@ -108,7 +108,7 @@ public struct BriefingService: BriefingServiceProtocol {
             let options = request.options.map { AdviceOptionRecord(title: $0.title, analysis: $0.objectiveAnalysis) }
             let advice = try db.insert(AdviceRecord(operationID: operation.id!, question: question, options: options,
                                                     submittedAt: backend.now))
-            events.append(backend.event(operation.id!, "advice.submitted", subject: "advice-\(advice.id!)",
+            events.append(backend.event(operation.id!, .adviceSubmitted, subject: "advice-\(advice.id!)",
                                         "\(request.options.count) options (I.B.9)", audience: .advice))
             return advice.proto
         }

@@ -76,7 +76,7 @@ extension ConsultationService {
                 try db.update(answered)
             }
             let occasion = details.stage.map { " at stage \($0.provision)" } ?? (answered.map { " at request \(PublicID.request.format($0.id))" } ?? "")
-            events.append(backend.event(operationID, "meeting.convened", subject: PublicID.meeting.format(meetingID),
+            events.append(backend.event(operationID, .meetingConvened, subject: PublicID.meeting.format(meetingID),
                                         "\(form.name) convened" + occasion + (pastReason == nil ? "" : ", recorded after the fact"),
                                         audience: .meeting(meetingID)))
             return try meetingProto(try db.meeting(id: meetingID)!, db: db)
@@ -124,7 +124,7 @@ extension ConsultationService {
                                                 scheduledAt: meeting.scheduledAt, now: backend.now, meetingID: request.meetingID)
             meeting.status = .held
             try db.update(meeting)
-            events.append(backend.event(meeting.operationID, "meeting.held", subject: request.meetingID, "meeting held",
+            events.append(backend.event(meeting.operationID, .meetingHeld, subject: request.meetingID, "meeting held",
                                         audience: .meeting(meeting.id!)))
             return try meetingProto(meeting, db: db)
         }
@@ -141,7 +141,7 @@ extension ConsultationService {
                                                    category: invitation.flatMap { InvitationCategory(rawValue: $0.category) })
             let statement = try db.insert(StatementRecord(meetingID: meeting.id!, partyID: caller.id, text: text,
                                                           concern: request.concern, createdAt: backend.now))
-            events.append(backend.event(meeting.operationID, request.concern ? "concern.raised" : "statement.recorded",
+            events.append(backend.event(meeting.operationID, request.concern ? .concernRaised : .statementRecorded,
                                         subject: PublicID.statement.format(statement.id), "\(caller.name) spoke",
                                         audience: .meeting(meeting.id!)))
             return statement.proto
@@ -161,7 +161,7 @@ extension ConsultationService {
             statement.response = response
             statement.respondedBy = caller.id
             try db.update(statement)
-            events.append(backend.event(meeting.operationID, "concern.answered", subject: request.statementID,
+            events.append(backend.event(meeting.operationID, .concernAnswered, subject: request.statementID,
                                         "concern answered by \(caller.name)", audience: .meeting(meeting.id!)))
             return statement.proto
         }

@@ -18,7 +18,7 @@ extension ConsultationService {
                 if let host { try OperationRules.checkHost(host.party, field: "host_country_id", id: request.hostCountryID) }
                 let operation = try db.insert(OperationRecord(name: name, mandate: request.mandate, useOfForce: request.useOfForce,
                                                               phase: phase, hostCountryID: host?.id, createdAt: backend.now))
-                events.append(backend.event(operation.id!, "operation.created", subject: PublicID.operation.format(operation.id),
+                events.append(backend.event(operation.id!, .operationCreated, subject: PublicID.operation.format(operation.id),
                                             "operation \(name) registered", audience: .operation))
                 return operation.proto(potentialContributors: [])
             }
@@ -69,7 +69,7 @@ extension ConsultationService {
             try db.update(operation)
             // In words (the Military Staff Committee plugin reads "authorization to use force").
             let words = ["mandate": "mandate", "use_of_force": "authorization to use force", "phase": "phase"]
-            events.append(backend.event(operation.id!, "mandate.updated", subject: PublicID.operation.format(operation.id),
+            events.append(backend.event(operation.id!, .mandateUpdated, subject: PublicID.operation.format(operation.id),
                                         "changed: " + changed.map { words[$0] ?? $0 }.joined(separator: ", "), audience: .operation))
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
         }
@@ -88,7 +88,7 @@ extension ConsultationService {
             try OperationRules.checkMayContribute(party.party, kind: kind, partyText: request.partyID)
             let contribution = try db.insert(ContributionRecord(operationID: operation.id!, partyID: party.id!, kind: kind,
                                                                 quantity: request.quantity, description: request.description_p))
-            events.append(backend.event(operation.id!, "contribution.recorded", subject: PublicID.contribution.format(contribution.id),
+            events.append(backend.event(operation.id!, .contributionRecorded, subject: PublicID.contribution.format(contribution.id),
                                         "\(party.name): \(request.quantity) \(kind.name)", audience: .operation))
             return contribution.proto
         }
@@ -111,7 +111,7 @@ extension ConsultationService {
             let party = try db.requireParty(request.partyID, field: "party_id")
             try OperationRules.checkCanContributeTroops(party.party)
             try db.addPotentialContributor(operationID: operation.id!, partyID: party.id!)
-            events.append(backend.event(operation.id!, "contributor.identified", subject: PublicID.party.format(party.id),
+            events.append(backend.event(operation.id!, .contributorIdentified, subject: PublicID.party.format(party.id),
                                         "\(party.name) identified as a potential contributor (II.A.2)", audience: .operation))
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
         }

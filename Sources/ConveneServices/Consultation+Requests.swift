@@ -25,7 +25,7 @@ extension ConsultationService {
             try RequestRules.checkMayRequest(caller, facts: try db.facts(of: operation), operationID: request.operationID, form: form)
             let record = try db.insert(MeetingRequestRecord(operationID: operation.id!, requestedBy: caller.id, form: form,
                                                             reason: reason, concerns: request.concerns, createdAt: backend.now))
-            events.append(backend.event(operation.id!, "meeting.requested", subject: PublicID.request.format(record.id),
+            events.append(backend.event(operation.id!, .meetingRequested, subject: PublicID.request.format(record.id),
                                         "\(caller.name) requests \(form.name) (II.A.1, II.B.2)",
                                         audience: .request(requestedBy: caller.id)))
             return record.proto
@@ -53,7 +53,7 @@ extension ConsultationService {
             record.status = .declined
             record.declineReason = reason
             try db.update(record)
-            events.append(backend.event(record.operationID, "meeting.request_declined", subject: request.requestID,
+            events.append(backend.event(record.operationID, .meetingRequestDeclined, subject: request.requestID,
                                         "declined: \(reason)", audience: .request(requestedBy: record.requestedBy)))
             return record.proto
         }
@@ -70,7 +70,7 @@ extension ConsultationService {
                                                 existing: try db.summary(meetingID: meeting.id!)?.status, meetingID: request.meetingID)
             let summary = SummaryRecord(meetingID: meeting.id!, text: text, preparedBy: caller.id, preparedAt: backend.now)
             try db.save(summary)
-            events.append(backend.event(meeting.operationID, "summary.prepared", subject: request.meetingID,
+            events.append(backend.event(meeting.operationID, .summaryPrepared, subject: request.meetingID,
                                         "summary prepared (II.B.6)", audience: .meeting(meeting.id!)))
             return summary.proto
         }
@@ -89,7 +89,7 @@ extension ConsultationService {
             summary.status = .circulated
             summary.circulatedAt = backend.now
             try db.save(summary)
-            events.append(backend.event(meeting.operationID, "summary.circulated", subject: request.meetingID,
+            events.append(backend.event(meeting.operationID, .summaryCirculated, subject: request.meetingID,
                                         "summary circulated to the Council members (II.B.6)", audience: .meeting(meeting.id!)))
             return summary.proto
         }

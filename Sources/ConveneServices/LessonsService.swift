@@ -40,7 +40,7 @@ public struct LessonsService: LessonsServiceProtocol {
             record.pastReason = pastReason
             let meeting = try db.insert(record)
             for invitation in proposal.required { try db.insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation)) }
-            events.append(backend.event(operation.id!, "meeting.convened", subject: PublicID.meeting.format(meeting.id),
+            events.append(backend.event(operation.id!, .meetingConvened, subject: PublicID.meeting.format(meeting.id),
                                         "\(MeetingForm.evaluation.name) convened: \(stage)" + (pastReason == nil ? "" : ", recorded after the fact"),
                                         audience: .meeting(meeting.id!)))
             return .with {
@@ -85,7 +85,7 @@ public struct LessonsService: LessonsServiceProtocol {
             let record = try db.insert(ExperienceRecord(operationID: operation.id!, partyID: caller.id, period: header.period.rawValue,
                                                         title: title, contingent: header.contingent, text: body,
                                                         submittedAt: backend.now))
-            events.append(backend.event(operation.id!, "experience.submitted", subject: PublicID.experience.format(record.id),
+            events.append(backend.event(operation.id!, .experienceSubmitted, subject: PublicID.experience.format(record.id),
                                         "\(caller.name): \(title) (I.B.4)", audience: .experience(submittedBy: caller.id)))
             return record.proto
         }
@@ -117,7 +117,7 @@ public struct LessonsService: LessonsServiceProtocol {
             let lesson = try db.insert(LessonRecord(operationID: operation.id!, stage: request.stage.rawValue, finding: finding,
                                                     recommendation: recommendation, topics: topics, sourceID: request.sourceID,
                                                     recordedAt: backend.now))
-            events.append(backend.event(operation.id!, "lesson.recorded", subject: PublicID.lesson.format(lesson.id), finding,
+            events.append(backend.event(operation.id!, .lessonRecorded, subject: PublicID.lesson.format(lesson.id), finding,
                                         audience: .operation))
             return lesson.proto
         }

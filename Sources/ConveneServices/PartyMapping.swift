@@ -20,8 +20,8 @@ extension PartyRecord {
 
 extension Convene_Parties_V1_PartyKind {
     func domain(field: String) throws -> PartyKind {
-        guard let kind = PartyKind(rawValue: rawValue) else {
-            throw RPCError(.invalidArgument, "\(field): a party kind is required (MEMBER_STATE, UN_BODY, ...)")
+        guard let kind = PartyKind(rawValue: rawValue), kind != .plugin else {
+            throw RPCError(.invalidArgument, "\(field): a party kind is required (MEMBER_STATE, UN_BODY, ...; PLUGIN is the server's own)")
         }
         return kind
     }

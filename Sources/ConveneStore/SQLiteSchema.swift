@@ -247,6 +247,23 @@ enum SQLiteSchema {
                 WHERE kind = 'experience.submitted'
                 """)
         }
+        // Named apart from other v4 migrations that may be added beside it.
+        migrator.registerMigration("v4-plugin-event-positions") { db in
+            try db.create(table: "pluginEventPosition") { t in
+                t.primaryKey("plugin", .text)
+                t.column("position", .integer).notNull()
+            }
+        }
+        // Plugins act under principals of their own (kind 8), never invited: the parties made
+        // for them before (Secretariat-like "Plugin NAME") become such principals, and the
+        // invitations they were given are withdrawn.
+        migrator.registerMigration("v4-plugin-principals") { db in
+            try db.execute(sql: """
+                UPDATE party SET kind = 8 WHERE name LIKE 'Plugin %'
+                  AND id IN (SELECT partyID FROM credential WHERE label LIKE 'plugin %')
+                """)
+            try db.execute(sql: "DELETE FROM invitation WHERE partyID IN (SELECT id FROM party WHERE kind = 8)")
+        }
         return migrator
     }
 }

@@ -87,6 +87,7 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 /// owns it: every commit happens in this process.
 public final class SQLiteStore: ServerStore {
     let pool: DatabasePool
+    let credentialVersion = CredentialVersion()
 
     /// Opens (creating and migrating when needed) `DIRECTORY/convene.sqlite`.
     public init(directory: String) throws {
@@ -100,6 +101,7 @@ public final class SQLiteStore: ServerStore {
         pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("convene.sqlite"),
                                 configuration: configuration)
         try SQLiteSchema.migrator.migrate(pool)
+        pool.add(transactionObserver: credentialVersion, extent: .databaseLifetime)
     }
 
     /// Opened and migrated on creation; nobody else writes it, so there is nothing to listen for.
@@ -167,13 +169,23 @@ public final class SQLiteStore: ServerStore {
         }
     }
 
+    /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
+    /// (committing nothing) when a key the call read no longer holds the value it read, or,
+    /// for an event delivery (`position`), when the plugin's event position is no longer
+    /// `position.from` (it becomes `position.to` in the same transaction).
     public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
-                             writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord]) throws -> [EventRecord]? {
+                             writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
+                             position: (from: Int64, to: Int64)? = nil) throws -> [EventRecord]? {
         try pool.write { db in
             for (key, seen) in reads {
                 let now = try Data.fetchOne(db, sql: "SELECT value FROM pluginStorage WHERE plugin = ? AND key = ?",
                                             arguments: [plugin, Data(key)]).map { Array($0) }
                 if now != seen { return nil }
+            }
+            if let position {
+                try db.execute(sql: "UPDATE pluginEventPosition SET position = ? WHERE plugin = ? AND position = ?",
+                               arguments: [position.to, plugin, position.from])
+                if db.changesCount != 1 { return nil }
             }
             for (key, value) in writes {
                 if let value {

@@ -105,6 +105,24 @@ final class InMemoryCall: RawCall {
                 setHeaders(context.responseHeaders)
                 responses.yield(response)
                 end(with: nil, trailers: context.responseTrailers)
+            case .deferredUnary(let body):
+                let request = try await RequestStream(requestStream).single()
+                let (answers, answer) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+                let completion = DeferredCompletion { result in
+                    answer.yield(with: result)
+                    answer.finish()
+                }
+                body(request, ServerCallContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline,
+                                                peer: "in-memory"), completion)
+                let response = try await withTaskCancellationHandler {
+                    try await answers.first { _ in true }
+                } onCancel: {
+                    completion.cancel()
+                }
+                guard let response else { throw RPCError(.cancelled, "the call ended before it was answered") }
+                setHeaders(Metadata())
+                responses.yield(response)
+                end(with: nil)
             case .asynchronous(let body):
                 let context = ServerCallContext(method: method.descriptor, requestMetadata: metadata, deadline: deadline, peer: "in-memory")
                 try await body(RequestStream(requestStream), InMemoryResponseWriter(call: self), context)

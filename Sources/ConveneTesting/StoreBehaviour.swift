@@ -31,7 +31,10 @@ public struct StoreBehaviour: Sendable {
          ("storedStatusesComeBackAsTheyWereWritten", storedStatusesComeBackAsTheyWereWritten),
          ("incompleteAttachmentsAreRemovedAndCompleteOnesKept", incompleteAttachmentsAreRemovedAndCompleteOnesKept),
          ("oneCouncilPresidentWhateverWritesTheStore", oneCouncilPresidentWhateverWritesTheStore),
-         ("everyRecordComesBackAsItWasWritten", everyRecordComesBackAsItWasWritten)]
+         ("everyRecordComesBackAsItWasWritten", everyRecordComesBackAsItWasWritten),
+         ("pluginEventPositionsMoveOnceFromWhereTheyAre", pluginEventPositionsMoveOnceFromWhereTheyAre),
+         ("aPluginEventLeaseIsHeldRenewedAndGivenUp", aPluginEventLeaseIsHeldRenewedAndGivenUp),
+         ("aRevocationChangesTheCredentialsVersion", aRevocationChangesTheCredentialsVersion)]
     }
 
     /// Runs every check, each on a fresh store; a thrown error fails the test naming its check

@@ -59,6 +59,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Any unary method (package.Service/Method) instead of the echo; with --data.")
     var method: String?
 
+    @Option(help: "Any unary method by its path (/package.Service/Method), sent the echo's request bytes: for a method that answers what it gets, such as the template plugin's /convene.example.v1.Example/Echo.")
+    var path: String?
+
     @Option(name: .shortAndLong, help: "JSON request for --method.")
     var data = "{}"
 
@@ -87,7 +90,10 @@ struct Bench: AsyncParsableCommand {
         }
         guard streamMessages >= 1, streamMessages <= 1_000_000 else { throw ValidationError("--stream-messages must be 1...1000000") }
         if kind != .unary, rate != nil { throw ValidationError("--rate applies to --kind unary only") }
-        if kind != .unary, method != nil { throw ValidationError("--method calls unary methods; leave out --kind") }
+        if kind != .unary, method != nil || path != nil { throw ValidationError("--method and --path call unary methods; leave out --kind") }
+        if let path, method != nil || !path.hasPrefix("/") || path.dropFirst().split(separator: "/").count != 2 {
+            throw ValidationError("--path must be /package.Service/Method, and not go with --method")
+        }
     }
 
     /// The client's connection settings. A larger window was measured to make 1 MiB server
@@ -156,7 +162,7 @@ struct Bench: AsyncParsableCommand {
         guard let method else {
             if kind != .unary { return (kind.path, ByteBuffer()) }
             let bytes = try Convene_Benchmark_V1_EchoRequest.with { $0.payload = Data(count: payload) }.serializedBytes() as [UInt8]
-            return (BenchmarkMethods.unaryEcho.path, ByteBuffer(bytes: bytes))
+            return (path ?? BenchmarkMethods.unaryEcho.path, ByteBuffer(bytes: bytes))
         }
         do {
             let resolved = try await ResolvedMethod.resolve(method, client: client, options: options)

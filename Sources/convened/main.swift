@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvenePluginHost
 import ConvenePostgresStore
 import ConveneServer
 import Foundation
@@ -22,6 +23,13 @@ struct Convened: AsyncParsableCommand {
     @Option(name: .customLong("grpc-port"),
             help: "Port of the standard gRPC (HTTP/2) listener on --host; 0 turns it off.")
     var grpcPort = 7354
+
+    @Option(name: .customLong("metrics-port"),
+            help: "Port of the operators' endpoint on --host: /metrics (Prometheus) and / (status page). Off when not given.")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("status-sample-seconds"), help: "Seconds between the status page's samples of the metrics.")
+    var statusSampleSeconds: Double = 5
 
     @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
     var dataDir = "./data"
@@ -57,6 +65,25 @@ struct Convened: AsyncParsableCommand {
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
     var pluginsDir: [String] = []
 
+    @Option(name: .customLong("plugin-isolation"),
+            help: "Where plugins run: in-process (the server's process), process (each in a runner process of its own), or auto: the plugins built with the server in-process, any other library isolated.")
+    var pluginIsolation = "auto"
+
+    @Option(name: .customLong("plugin-isolation-for"),
+            help: "NAME=in-process|process: where one plugin (by plugin or library file name) runs (repeatable).")
+    var pluginIsolationFor: [String] = []
+
+    @Option(name: .customLong("plugin-memory-limit"),
+            help: "MiB an isolated plugin's process may use before it is ended and restarted.")
+    var pluginMemoryLimit = 1024
+
+    @Option(name: .customLong("plugin-concurrency"), help: "Hooks of one plugin that run at once (its threads).")
+    var pluginConcurrency = 4
+
+    @Option(name: .customLong("plugin-max-stuck"),
+            help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
+    var pluginMaxStuck = 16
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
 
@@ -85,11 +112,20 @@ struct Convened: AsyncParsableCommand {
         configuration.port = port
         guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0 to 65535") }
         configuration.grpcPort = grpcPort == 0 ? nil : grpcPort
+        if let metricsPort {
+            guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+            configuration.metricsPort = metricsPort
+        }
+        guard statusSampleSeconds >= 0.1, statusSampleSeconds <= 3600 else {
+            throw ValidationError("--status-sample-seconds must be 0.1 to 3600")
+        }
+        configuration.statusSampleInterval = .milliseconds(Int64(statusSampleSeconds * 1000))
         configuration.dataDirectory = dataDir
         configuration.database = try databaseChoice()
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
         if !pluginsDir.isEmpty { configuration.pluginDirectories = pluginsDir }
+        try configurePlugins(&configuration)
         guard reportLeadHours >= 0 else { throw ValidationError("--report-lead-hours must not be negative") }
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         guard maxAttachmentBytes > 0 else { throw ValidationError("--max-attachment-bytes must be positive") }
@@ -130,5 +166,31 @@ struct Convened: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    func configurePlugins(_ configuration: inout ServerConfiguration) throws {
+        let modes = PluginIsolation.allCases.map(\.rawValue).joined(separator: " or ")
+        if pluginIsolation != "auto" {
+            guard let isolation = PluginIsolation(rawValue: pluginIsolation) else {
+                throw ValidationError("--plugin-isolation: '\(pluginIsolation)' is not auto, \(modes)")
+            }
+            configuration.pluginIsolation = isolation
+        }
+        for entry in pluginIsolationFor {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let mode = PluginIsolation(rawValue: parts[1]) else {
+                throw ValidationError("--plugin-isolation-for: '\(entry)' is not NAME=\(modes)")
+            }
+            configuration.pluginIsolationOverrides[parts[0]] = mode
+        }
+        guard pluginMemoryLimit >= 16, pluginMemoryLimit <= 1 << 20 else {
+            throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
+        }
+        configuration.pluginMemoryLimit = pluginMemoryLimit << 20
+        guard (1...256).contains(pluginConcurrency), (0...1024).contains(pluginMaxStuck) else {
+            throw ValidationError("--plugin-concurrency: 1 to 256; --plugin-max-stuck: 0 to 1024")
+        }
+        configuration.pluginConcurrency = pluginConcurrency
+        configuration.pluginMaxStuck = pluginMaxStuck
     }
 }

@@ -13,25 +13,12 @@ final class CrashSafetyTests: XCTestCase {
         let names = Locked<Set<String>>([])
     }
 
-    var binDirectory: URL {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    }
-
     func startServer(port: Int, dataDir: String) throws -> Process {
-        let server = Process()
-        server.executableURL = binDirectory.appendingPathComponent("convened")
-        server.arguments = ["--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir, "--log-level", "error"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        return server
+        try ConvenedProcess(port: port, dataDir: dataDir).process
     }
 
     func waitHealthy(_ client: ConveneClient) async -> Bool {
-        for _ in 0..<200 {
-            if (try? await client.health.check(options: CallOptions(timeout: .milliseconds(500))).status) == .serving { return true }
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        return false
+        await ConvenedProcess.waitHealthy(client)
     }
 
     func testAcknowledgedWritesSurviveRepeatedSIGKILL() async throws {

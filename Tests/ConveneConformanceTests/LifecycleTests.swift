@@ -72,7 +72,8 @@ final class LifecycleTests: XCTestCase {
         let server = try await TestServer.start()
         let raw = try await RawConnection(port: server.port)
         try await raw.handshake()
-        let sleep = try Convene_Testing_V1_SleepRequest.with { $0.milliseconds = 300 }.serializedBytes() as [UInt8]
+        // Long enough that the shutdown starts before it ends, even on a loaded machine.
+        let sleep = try Convene_Testing_V1_SleepRequest.with { $0.milliseconds = 1500 }.serializedBytes() as [UInt8]
         try await raw.write {
             $0.writeFrame(.call(streamID: 1, CallStart(path: TestServiceMethods.sleep.path)))
             $0.writeFrame(.data(streamID: 1, .message(sleep), endStream: true))

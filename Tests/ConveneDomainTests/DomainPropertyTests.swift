@@ -73,7 +73,7 @@ import Testing
                 #expect(category == (standing.contributions.contains(where: \.makesTroopOrPoliceContributor) ? .regionalTroopContributor : .regionalObserver))
             case .unBody, .unAgency: #expect(category == .unBodyOrAgency)
             case .otherBody: #expect(category == .otherBodyObserver)
-            case .secretariat: #expect(category == nil)
+            case .secretariat, .plugin: #expect(category == nil)
             }
         }
     }

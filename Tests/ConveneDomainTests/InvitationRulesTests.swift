@@ -20,6 +20,7 @@ final class InvitationRulesTests: XCTestCase {
         (.unAgency, false, false,                        "c   c c c   c c c c c c"),
         (.otherBody, false, false,                       "d   d d d   d d d d d d"),  // (d) observers whatever they give
         (.secretariat, false, false,                     "-   - - -   - - - - - -"),
+        (.plugin, false, false,                          "-   - - -   - - - - - -"),  // a plugin's principal: never invited
     ]
 
     static let letters: [String: InvitationCategory] = [

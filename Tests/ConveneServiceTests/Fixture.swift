@@ -1,4 +1,5 @@
 import ConveneClient
+import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
 import ConveneServer
@@ -49,9 +50,9 @@ final class Fixture: @unchecked Sendable {
     init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start),
          configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws {
         self.clock = clock
-        self.configure = configure
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
+        self.configure = configure
         try await startServer()
         client = testServer.client()
     }
@@ -156,9 +157,12 @@ class OperationTestCase: XCTestCase {
     var operation = ""
     /// The server's clock: a manual one (see Fixture), or nil for the system's.
     var clock: ManualClock? { ManualClock(startMillis: Fixture.start) }
+    /// Where plugins run in this case's server (subclasses run the same tests isolated).
+    class var isolation: PluginIsolation { .inProcess }
 
     override func setUp() async throws {
-        f = try await Fixture(clock: clock)
+        let isolation = Self.isolation
+        f = try await Fixture(clock: clock) { $0.pluginIsolation = isolation }
         try await f.registerParties()
         operation = try await f.makeOperation()
     }

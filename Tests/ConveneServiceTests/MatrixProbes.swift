@@ -160,7 +160,10 @@ struct MatrixProbes {
                 _ = try await a.revokeCredential(.with { $0.credentialID = credential.credentialID }, options: o)
             },
             "PluginAdministration/ListPlugins": { o in _ = try await p.listPlugins(.init(), options: o) },
-            "PluginAdministration/LoadPlugin": { o in _ = try await p.loadPlugin(.with { $0.path = "/nonexistent/libNone.so" }, options: o) },
+            "PluginAdministration/LoadPlugin": { o in
+                // Inside the server's (empty) plugin directory, and no such library there.
+                _ = try await p.loadPlugin(.with { $0.path = AuthorizationMatrixTests.pluginDirectory + "/libNone.so" }, options: o)
+            },
             "PluginAdministration/UnloadPlugin": { o in _ = try await p.unloadPlugin(.with { $0.name = "no-such-plugin" }, options: o) },
             "PluginAdministration/ReloadPlugin": { o in _ = try await p.reloadPlugin(.with { $0.name = "no-such-plugin" }, options: o) },
         ]

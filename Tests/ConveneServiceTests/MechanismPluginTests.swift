@@ -9,14 +9,13 @@ import XCTest
 /// The Swift mechanism plugins through the real server: reconnaissance visits (I.B.6),
 /// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
 /// follow-up assessment (I.D.1, OP.3).
-final class MechanismPluginTests: OperationTestCase {
+class MechanismPluginTests: OperationTestCase {
     /// Plugins keep their own times by the system's clock: so does the server here.
     override var clock: ManualClock? { nil }
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                         as: R.Type, by party: String) async throws -> R {
-        try await f.client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
-                                 options: f.options(party))
+        try await f.call(service, method, request, as: R.self, by: party)
     }
 
     func testReconnaissanceVisits() async throws {

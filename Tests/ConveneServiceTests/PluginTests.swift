@@ -10,26 +10,10 @@ typealias PM = PluginAdministrationMethods
 
 /// The plugin host through the real server: built plugins, loader errors, a C plugin's
 /// behaviour and events, misbehaving plugin calls, unload and reload under load.
-final class PluginTests: XCTestCase {
-    var f: Fixture!
-
-    override func setUp() async throws {
-        f = try await Fixture(clock: nil)  // plugins keep their own times by the system's clock
-        try await f.registerParties()
-    }
-
-    override func tearDown() async throws {
-        await f.stop()
-        f.remove()
-    }
-
-    var bin: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent() }
-    func fixture(_ name: String) -> String { bin.appendingPathComponent("libConveneFixture_\(name).so").path }
-
-    func load(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo {
-        try await f.client.unary(PM.loadPlugin, Convene_Plugins_V1_LoadPluginRequest.with { $0.path = path },
-                                 as: Convene_Plugins_V1_PluginInfo.self, options: .bearer(try f.adminToken))
-    }
+class PluginTests: PluginTestCase {
+    var bin: URL { f.pluginFolder }
+    func fixture(_ name: String) -> String { f.fixture(name) }
+    func load(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo { try await f.loadPlugin(path) }
 
     func raw(_ method: String, _ bytes: [UInt8], timeout: Duration? = nil) async throws -> [UInt8] {
         try await Self.raw(f.client, token: f.tokens["Troops"]!, method, bytes, timeout: timeout)
@@ -43,9 +27,12 @@ final class PluginTests: XCTestCase {
 
     func testBuiltPluginsAreLoadedListedAndReflected() async throws {
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
-                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
         let friends = try XCTUnwrap(list.plugins.first { $0.name == "groups-of-friends" })
-        XCTAssertEqual(friends.abiVersion, "1.0")
+        XCTAssertEqual(friends.abiVersion, "1.1")
+        XCTAssertEqual(friends.status, .serving)
+        XCTAssertEqual(friends.isolation, Self.isolation.rawValue)
+        XCTAssertEqual(friends.file, "", "where the library is on the server is for administrators")
         XCTAssertEqual(friends.events, ["meeting.convened"])
         XCTAssertTrue(friends.methods.contains("convene.friends.v1.GroupsOfFriends/FormGroup"))
         XCTAssertFalse(list.plugins.contains { $0.name == "behaviour" }, "fixtures are not loaded by default")
@@ -62,7 +49,7 @@ final class PluginTests: XCTestCase {
             (fixture("WrongMajor"), "built for plugin ABI 99.x; this server speaks 1.x"),
             (fixture("FailingInit"), "configuration file /etc/convene/failing.conf is missing"),
             (fixture("Duplicate"), "a plugin named 'groups-of-friends' is already loaded"),
-            ("/nonexistent/libNothing.so", "cannot be loaded"),
+            (fixture("Nothing"), "cannot be loaded"),
         ]
         for (path, reason) in cases {
             let error = await assertRPCError(.failedPrecondition) { try await self.load(path) }
@@ -75,7 +62,7 @@ final class PluginTests: XCTestCase {
         }
         // The server is fine and still serves the good plugin.
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
-                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
         XCTAssertEqual(list.plugins.map(\.name), ["council-missions", "follow-up-assessment", "groups-of-friends",
                                                   "military-staff-committee", "mission-task-forces", "public-information",
                                                   "reconnaissance-visits", "training-centres"])
@@ -135,7 +122,7 @@ final class PluginTests: XCTestCase {
 
     func testTrainingCentresPluginWrittenInSwift() async throws {
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
-                                            as: Convene_Plugins_V1_ListPluginsResponse.self)
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
         XCTAssertEqual(list.plugins.first { $0.name == "training-centres" }?.service, "convene.training.v1.TrainingCentres")
         func call<R: SwiftProtobuf.Message>(_ method: String, _ request: some SwiftProtobuf.Message, as: R.Type,
                                             by party: String) async throws -> R {
@@ -203,17 +190,7 @@ final class PluginTests: XCTestCase {
 
     func typed<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
                                          as: R.Type, by party: String) async throws -> R {
-        try await f.client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
-                                 options: f.options(party))
-    }
-
-    /// Polls (bounded) until `body` returns a value, for effects of events delivered in the background.
-    func eventually<T>(_ body: () async throws -> T?) async throws -> T? {
-        for _ in 0..<250 {
-            if let value = try await body() { return value }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return nil
+        try await f.call(service, method, request, as: R.self, by: party)
     }
 
     func testMilitaryStaffCommitteeReviewsOperationalChanges() async throws {

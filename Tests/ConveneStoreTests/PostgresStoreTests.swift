@@ -52,7 +52,7 @@ final class PostgresStoreTests: XCTestCase {
         }
         for store in stores {
             let applied = try await store.appliedMigrations()
-            XCTAssertEqual(applied, ["pg-v1: the schema of SQLite v4"])
+            XCTAssertEqual(applied, ["pg-v1: the schema of SQLite v4", "pg-v2: plugin event positions, delivery leases and principals"])
         }
         for store in stores { await store.close() }
     }
@@ -194,6 +194,34 @@ final class PostgresStoreTests: XCTestCase {
         }
         let heard = await eventually { revokedOnB.withLock { $0 } == [credentialID] }
         XCTAssertTrue(heard, "B hears of the revocation committed on A")
+        await a.close()
+        await b.close()
+    }
+
+    /// One server at a time delivers a plugin's events: the lease is refused to the others while
+    /// its holder renews it, taken over when it expires (a holder that died), and free at once
+    /// when given up.
+    func testOneServerAtATimeHoldsAPluginsEventLease() async throws {
+        let database = try await PostgresTestDatabase.create()
+        let a = try await Self.store(on: database), b = try await Self.store(on: database)
+        XCTAssertNotEqual(a.leaseHolder, b.leaseHolder)
+        XCTAssertTrue(try a.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)))
+        XCTAssertFalse(try b.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)), "A holds it")
+        XCTAssertTrue(try b.holdPluginEventLease(plugin: "msc", for: .seconds(60)), "a lease per plugin")
+        XCTAssertTrue(try a.holdPluginEventLease(plugin: "taskforce", for: .milliseconds(1)), "A renews it, briefly")
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertTrue(try b.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)), "expired: B takes over")
+        XCTAssertFalse(try a.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)), "and A no longer has it")
+        try a.releasePluginEventLease(plugin: "taskforce")
+        XCTAssertFalse(try a.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)), "A cannot give up what B holds")
+        try b.releasePluginEventLease(plugin: "taskforce")
+        XCTAssertTrue(try a.holdPluginEventLease(plugin: "taskforce", for: .seconds(60)), "given up: free at once")
+
+        // Both servers start a subscription at once: one position, at the log's end.
+        async let first = Task.detached { try a.pluginEventPosition(plugin: "new") }.value
+        async let second = Task.detached { try b.pluginEventPosition(plugin: "new") }.value
+        let (one, other) = try await (first, second)
+        XCTAssertEqual(one, other)
         await a.close()
         await b.close()
     }

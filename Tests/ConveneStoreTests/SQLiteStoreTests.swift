@@ -40,7 +40,8 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(party?.party.roles, [.councilMember])
         XCTAssertEqual(try reopened.appliedMigrations(),
                        ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage",
-                        "v4-one-president", "v4-meeting-timeline", "v4-event-audiences"])
+                        "v4-one-president", "v4-meeting-timeline", "v4-event-audiences", "v4-plugin-event-positions",
+                        "v4-plugin-principals"])
         XCTAssertEqual(try reopened.integrityCheck(), "ok")
     }
 }

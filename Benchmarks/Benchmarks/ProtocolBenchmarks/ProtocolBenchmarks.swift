@@ -202,28 +202,34 @@ final class PluginBench {
     }
 
     func call() async throws {
-        guard case .found(let method) = router.lookup(path: path), case .asynchronous(let handler) = method.handler else {
+        guard case .found(let method) = router.lookup(path: path), case .deferredUnary(let handler) = method.handler else {
             fatalError("the template plugin's method is not registered")
         }
-        let writer = CollectingWriter()
-        try await handler(RequestStream.of([request]), writer,
-                          ServerCallContext(method: method.descriptor, requestMetadata: Metadata(), deadline: nil, peer: "bench"))
-        precondition(writer.count == 1, "no response")
+        let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer, any Error>) in
+            handler(request, ServerCallContext(method: method.descriptor, requestMetadata: Metadata(), deadline: nil, peer: "bench"),
+                    ContinuationCompletion(continuation))
+        }
+        precondition(response.readableBytes > 0, "no response")
     }
 }
 
-final class CollectingWriter: ResponseWriter {
-    private let messages = Atomic<Int>(0)
-    var count: Int { messages.load(ordering: .relaxed) }
-    func sendHeaders(_ metadata: Metadata) async throws {}
-    func send(_ message: ByteBuffer, compress: Bool) async throws { messages.add(1, ordering: .relaxed) }
-    func setTrailers(_ metadata: Metadata) {}
+/// A plugin call's answer, handed to the benchmark's continuation.
+final class ContinuationCompletion: UnaryCompletion, @unchecked Sendable {
+    private let continuation: CheckedContinuation<ByteBuffer, any Error>
+    init(_ continuation: CheckedContinuation<ByteBuffer, any Error>) { self.continuation = continuation }
+    func succeed(_ response: ByteBuffer) { continuation.resume(returning: response) }
+    func fail(_ error: any Error) { continuation.resume(throwing: error) }
+    func onCancel(_ handler: @escaping @Sendable () -> Void) {}
 }
 
-/// Plugin storage in a dictionary; no events, no credentials.
+/// Plugin storage in a dictionary; every caller is one party; no events.
 final class InMemoryPluginServices: PluginServices {
     private let storage = Mutex<[String: [[UInt8]: [UInt8]]]>([:])
 
+    func authenticate(_ metadata: Metadata) throws -> PluginCaller { PluginCaller(partyID: "party-1", roles: []) }
+    func knownCaller(_ metadata: Metadata) -> PluginCaller? { PluginCaller(partyID: "party-1", roles: []) }
+    func maySee(_ caller: PluginCaller?, objectID: String) throws -> Bool? { true }
+    func pluginCredential(plugin: String) throws -> String { "" }
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { storage.withLock { $0[plugin]?[key] } }
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
         storage.withLock { all in
@@ -233,12 +239,15 @@ final class InMemoryPluginServices: PluginServices {
         }
     }
     func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent]) throws {
+                events: [PluginEvent], delivery: EventPositionMove?) throws {
         storage.withLock { all in
             for (key, value) in writes { all[plugin, default: [:]][key] = value }
         }
     }
+    func eventPosition(plugin: String) throws -> Int64 { 0 }
+    func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] { [] }
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool { true }
+    func releaseEventLease(plugin: String) throws {}
     func registerDescriptors(_ bytes: [UInt8]) throws {}
-    func identify(_ metadata: Metadata) throws -> (partyID: String, roles: Set<Int32>)? { nil }
-    func pluginCredential(plugin: String) throws -> String { "" }
+    func setServing(_ serving: Bool?, service: String) {}
 }

@@ -1,10 +1,13 @@
 /*
- * Small helpers shared by the C mechanism plugins: answering with a protobuf-c message,
- * storing one, counters, and scanning keys by prefix. Header-only (static functions).
+ * Small helpers shared by the C mechanism plugins: the boilerplate of a plugin (hook
+ * signature, method table entries, the entry point), answering with a protobuf-c message,
+ * storing one, counters, scanning keys by prefix, typed calls to the server, and the
+ * visibility check. Header-only (static functions).
  */
 #ifndef CONVENE_PLUGIN_UTIL_H
 #define CONVENE_PLUGIN_UTIL_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,53 @@
 
 static const convene_host_api *api;
 static convene_host *host;
+
+/* The signature of a method's on_call hook. */
+#define CONVENE_METHOD_HOOK(fn) \
+    static int32_t fn(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length)
+
+/* An entry of the method table: `name` of `package`, with its request and response message names. */
+#define CONVENE_METHOD(package, name, input, output, hook) \
+    { name, CONVENE_UNARY, package "." input, package "." output, hook }
+
+/* Exports the plugin's entry point: checks the host's major version, keeps the host's table
+ * and handle (`api`, `host`), adds the descriptor set `set` (a byte array) to `descriptor`,
+ * logs `ready` (a string, or NULL) and hands the descriptor back. */
+#define CONVENE_PLUGIN_ENTRY_POINT(descriptor, set, ready)                                                  \
+    __attribute__((visibility("default"))) int32_t convene_plugin_entry(                                   \
+        const convene_host_api *host_api, convene_host *host_handle, const convene_plugin_descriptor **out, \
+        const char **error) {                                                                               \
+        if (host_api->abi_major != CONVENE_ABI_MAJOR) {                                                     \
+            *error = "host speaks another major ABI version";                                               \
+            return CONVENE_FAILED_PRECONDITION;                                                             \
+        }                                                                                                   \
+        api = host_api;                                                                                     \
+        host = host_handle;                                                                                 \
+        (descriptor).descriptor_set = (set);                                                                \
+        (descriptor).descriptor_set_len = sizeof(set);                                                      \
+        const char *message = (ready);                                                                      \
+        if (message) api->log(host, CONVENE_LOG_INFO, message);                                             \
+        *out = &(descriptor);                                                                               \
+        return CONVENE_OK;                                                                                  \
+    }
+
+/* Whether the host's table has `field` (it may be of an older minor version). */
+#define CONVENE_HOST_HAS(field) \
+    (api->size >= offsetof(convene_host_api, field) + sizeof(api->field) && api->field != NULL)
+
+/* 1 when the caller may see a meeting ("mtg-3") or an operation ("op-2") by the server's rules;
+ * 0 when it may not, when there is no such thing, and when the host cannot tell. A method that
+ * names a meeting or operation checks it first (see the header's "Visibility"). */
+static int may_see(convene_call *call, const char *id) {
+    if (!CONVENE_HOST_HAS(caller_may_see)) return 0;
+    return api->caller_may_see(call, id) == 1;
+}
+
+/* Emits a plugin event about a meeting ("mtg-3") or an operation ("op-3"). */
+static int32_t emit_about(convene_call *call, const char *subject, const char *kind, const char *description) {
+    if (CONVENE_HOST_HAS(emit_event_about)) return api->emit_event_about(call, subject, kind, description);
+    return strncmp(subject, "op-", 3) == 0 ? api->emit_event(call, subject, kind, description) : -1;
+}
 
 static int32_t fail(convene_call *call, int32_t code, const char *message) {
     api->set_error(call, message);
@@ -88,6 +138,27 @@ static int32_t call_method(convene_call *call, const char *path, const ProtobufC
     int32_t status = api->call_service(call, path, buffer, size, as_plugin, response, response_length);
     free(buffer);
     return status;
+}
+
+/* Calls a server method with a protobuf-c request and unpacks its response as `type`; NULL
+ * (with the status in *status and, when `message` is not NULL, the status message in
+ * *message and *message_length) when it fails. Free the result with protobuf_c_message_free_unpacked. */
+static ProtobufCMessage *call_typed(convene_call *call, const char *path, const ProtobufCMessage *request, int32_t as_plugin,
+                                    const ProtobufCMessageDescriptor *type, int32_t *status,
+                                    const char **message, size_t *message_length) {
+    const uint8_t *answer;
+    size_t answer_length;
+    *status = call_method(call, path, request, as_plugin, &answer, &answer_length);
+    if (*status != CONVENE_OK) {
+        if (message) {
+            *message = (const char *)answer;
+            *message_length = answer_length;
+        }
+        return NULL;
+    }
+    ProtobufCMessage *response = protobuf_c_message_unpack(type, NULL, answer_length, answer);
+    if (!response) *status = CONVENE_INTERNAL;
+    return response;
 }
 
 #endif

@@ -11,12 +11,14 @@ public struct PluginAdministrationClient: Sendable {
 
     public init(channel: any CallChannel) { self.channel = channel }
 
-    /// Loaded plugins, sorted by name. Answers without credentials, like reflection.
+    /// Loaded plugins, sorted by name, and the libraries that failed to load. Needs a
+    /// credential; the files on the server are shown to administrators only.
     public func listPlugins(_ request: Convene_Plugins_V1_ListPluginsRequest, options: CallOptions? = nil) async throws -> Convene_Plugins_V1_ListPluginsResponse {
         try await channel.unary(PluginAdministrationMethods.listPlugins, request, as: Convene_Plugins_V1_ListPluginsResponse.self, options: options)
     }
 
-    /// Loads a library. FAILED_PRECONDITION with the loader's reason when refused.
+    /// Loads a library from a configured plugin directory (--plugins-dir; PERMISSION_DENIED
+    /// naming them for any other path). FAILED_PRECONDITION with the loader's reason when refused.
     public func loadPlugin(_ request: Convene_Plugins_V1_LoadPluginRequest, options: CallOptions? = nil) async throws -> Convene_Plugins_V1_PluginInfo {
         try await channel.unary(PluginAdministrationMethods.loadPlugin, request, as: Convene_Plugins_V1_PluginInfo.self, options: options)
     }

@@ -47,6 +47,10 @@ public nonisolated enum Convene_Parties_V1_PartyKind: SwiftProtobuf.Enum, Swift.
 
   /// Any other body or agency (II.B.3(d)).
   case otherBody // = 7
+
+  /// A plugin's own principal ("Plugin NAME"), made by the server: recorded on what the
+  /// plugin writes, never invited to a meeting. Parties cannot be registered with it.
+  case plugin // = 8
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -63,6 +67,7 @@ public nonisolated enum Convene_Parties_V1_PartyKind: SwiftProtobuf.Enum, Swift.
     case 5: self = .subregionalOrganization
     case 6: self = .secretariat
     case 7: self = .otherBody
+    case 8: self = .plugin
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -77,6 +82,7 @@ public nonisolated enum Convene_Parties_V1_PartyKind: SwiftProtobuf.Enum, Swift.
     case .subregionalOrganization: return 5
     case .secretariat: return 6
     case .otherBody: return 7
+    case .plugin: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -91,6 +97,7 @@ public nonisolated enum Convene_Parties_V1_PartyKind: SwiftProtobuf.Enum, Swift.
     .subregionalOrganization,
     .secretariat,
     .otherBody,
+    .plugin,
   ]
 
 }
@@ -178,7 +185,7 @@ public nonisolated struct Convene_Parties_V1_Party: Sendable {
 fileprivate nonisolated let _protobuf_package = "convene.parties.v1"
 
 nonisolated extension Convene_Parties_V1_PartyKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PARTY_KIND_UNSPECIFIED\0\u{1}MEMBER_STATE\0\u{1}UN_BODY\0\u{1}UN_AGENCY\0\u{1}REGIONAL_ORGANIZATION\0\u{1}SUBREGIONAL_ORGANIZATION\0\u{1}SECRETARIAT\0\u{1}OTHER_BODY\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PARTY_KIND_UNSPECIFIED\0\u{1}MEMBER_STATE\0\u{1}UN_BODY\0\u{1}UN_AGENCY\0\u{1}REGIONAL_ORGANIZATION\0\u{1}SUBREGIONAL_ORGANIZATION\0\u{1}SECRETARIAT\0\u{1}OTHER_BODY\0\u{1}PLUGIN\0")
 }
 
 nonisolated extension Convene_Parties_V1_Role: SwiftProtobuf._ProtoNameProviding {

@@ -23,6 +23,44 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Convene_Plugins_V1_PluginStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case serving // = 1
+  case degraded // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .serving
+    case 2: self = .degraded
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .serving: return 1
+    case .degraded: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Convene_Plugins_V1_PluginStatus] = [
+    .unspecified,
+    .serving,
+    .degraded,
+  ]
+
+}
+
 public nonisolated struct Convene_Plugins_V1_PluginInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -41,7 +79,39 @@ public nonisolated struct Convene_Plugins_V1_PluginInfo: Sendable {
 
   public var events: [String] = []
 
+  /// The library's path on the server: shown to administrators only.
   public var file: String = String()
+
+  /// SERVING, or DEGRADED with the reason (calls stuck past their deadline, a plugin process
+  /// restarting after a crash); the plugin's service is then NOT_SERVING in health.
+  public var status: Convene_Plugins_V1_PluginStatus = .unspecified
+
+  public var statusReason: String = String()
+
+  /// Where its code runs: "in-process" (the server's process) or "process" (a runner process of its own).
+  public var isolation: String = String()
+
+  /// What the operator should know: built for a newer ABI minor version, no descriptor set.
+  public var warnings: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A library that could not be loaded (at start or since), e.g. whose entry point crashed.
+public nonisolated struct Convene_Plugins_V1_PluginFailure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The library's file name.
+  public var library: String = String()
+
+  /// Its path on the server: shown to administrators only.
+  public var file: String = String()
+
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -64,6 +134,8 @@ public nonisolated struct Convene_Plugins_V1_ListPluginsResponse: Sendable {
   // methods supported on all messages.
 
   public var plugins: [Convene_Plugins_V1_PluginInfo] = []
+
+  public var failures: [Convene_Plugins_V1_PluginFailure] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -121,9 +193,13 @@ public nonisolated struct Convene_Plugins_V1_ReloadPluginRequest: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "convene.plugins.v1"
 
+nonisolated extension Convene_Plugins_V1_PluginStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PLUGIN_STATUS_UNSPECIFIED\0\u{1}SERVING\0\u{1}DEGRADED\0")
+}
+
 nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PluginInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}abi_version\0\u{1}service\0\u{1}methods\0\u{1}events\0\u{1}file\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}abi_version\0\u{1}service\0\u{1}methods\0\u{1}events\0\u{1}file\0\u{1}status\0\u{3}status_reason\0\u{1}isolation\0\u{1}warnings\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -138,6 +214,10 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.methods) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.events) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.file) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.statusReason) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.isolation) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.warnings) }()
       default: break
       }
     }
@@ -165,6 +245,18 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
     if !self.file.isEmpty {
       try visitor.visitSingularStringField(value: self.file, fieldNumber: 7)
     }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 8)
+    }
+    if !self.statusReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.statusReason, fieldNumber: 9)
+    }
+    if !self.isolation.isEmpty {
+      try visitor.visitSingularStringField(value: self.isolation, fieldNumber: 10)
+    }
+    if !self.warnings.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.warnings, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -176,6 +268,50 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
     if lhs.methods != rhs.methods {return false}
     if lhs.events != rhs.events {return false}
     if lhs.file != rhs.file {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.statusReason != rhs.statusReason {return false}
+    if lhs.isolation != rhs.isolation {return false}
+    if lhs.warnings != rhs.warnings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Convene_Plugins_V1_PluginFailure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PluginFailure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}library\0\u{1}file\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.library) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.file) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.library.isEmpty {
+      try visitor.visitSingularStringField(value: self.library, fieldNumber: 1)
+    }
+    if !self.file.isEmpty {
+      try visitor.visitSingularStringField(value: self.file, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Convene_Plugins_V1_PluginFailure, rhs: Convene_Plugins_V1_PluginFailure) -> Bool {
+    if lhs.library != rhs.library {return false}
+    if lhs.file != rhs.file {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -202,7 +338,7 @@ nonisolated extension Convene_Plugins_V1_ListPluginsRequest: SwiftProtobuf.Messa
 
 nonisolated extension Convene_Plugins_V1_ListPluginsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListPluginsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plugins\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plugins\0\u{1}failures\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -211,6 +347,7 @@ nonisolated extension Convene_Plugins_V1_ListPluginsResponse: SwiftProtobuf.Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.plugins) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.failures) }()
       default: break
       }
     }
@@ -220,11 +357,15 @@ nonisolated extension Convene_Plugins_V1_ListPluginsResponse: SwiftProtobuf.Mess
     if !self.plugins.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.plugins, fieldNumber: 1)
     }
+    if !self.failures.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.failures, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Convene_Plugins_V1_ListPluginsResponse, rhs: Convene_Plugins_V1_ListPluginsResponse) -> Bool {
     if lhs.plugins != rhs.plugins {return false}
+    if lhs.failures != rhs.failures {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -133,6 +133,7 @@ public enum ConveneMessageTypes {
         "convene.plugins.v1.ListPluginsRequest": Convene_Plugins_V1_ListPluginsRequest.self,
         "convene.plugins.v1.ListPluginsResponse": Convene_Plugins_V1_ListPluginsResponse.self,
         "convene.plugins.v1.LoadPluginRequest": Convene_Plugins_V1_LoadPluginRequest.self,
+        "convene.plugins.v1.PluginFailure": Convene_Plugins_V1_PluginFailure.self,
         "convene.plugins.v1.PluginInfo": Convene_Plugins_V1_PluginInfo.self,
         "convene.plugins.v1.ReloadPluginRequest": Convene_Plugins_V1_ReloadPluginRequest.self,
         "convene.plugins.v1.UnloadPluginRequest": Convene_Plugins_V1_UnloadPluginRequest.self,

@@ -8,11 +8,13 @@ import ConveneRPC
 /// The methods of convene.plugins.v1.PluginAdministration, as the router and the client know them.
 public enum PluginAdministrationMethods {
     public static let service = "convene.plugins.v1.PluginAdministration"
-    /// Loaded plugins, sorted by name. Answers without credentials, like reflection.
+    /// Loaded plugins, sorted by name, and the libraries that failed to load. Needs a
+    /// credential; the files on the server are shown to administrators only.
     public static let listPlugins = MethodDescriptor(
         service: service, method: "ListPlugins", kind: .unary,
         inputType: "convene.plugins.v1.ListPluginsRequest", outputType: "convene.plugins.v1.ListPluginsResponse")
-    /// Loads a library. FAILED_PRECONDITION with the loader's reason when refused.
+    /// Loads a library from a configured plugin directory (--plugins-dir; PERMISSION_DENIED
+    /// naming them for any other path). FAILED_PRECONDITION with the loader's reason when refused.
     public static let loadPlugin = MethodDescriptor(
         service: service, method: "LoadPlugin", kind: .unary,
         inputType: "convene.plugins.v1.LoadPluginRequest", outputType: "convene.plugins.v1.PluginInfo")
@@ -31,9 +33,11 @@ public enum PluginAdministrationMethods {
 /// One requirement per RPC of convene.plugins.v1.PluginAdministration; `register(with:)` serves them all, so a
 /// method the proto declares and the service does not implement is a compile error.
 public protocol PluginAdministrationServiceProtocol: Sendable {
-    /// Loaded plugins, sorted by name. Answers without credentials, like reflection.
-    func listPlugins(_ request: Convene_Plugins_V1_ListPluginsRequest, context: inout UnaryContext) throws -> Convene_Plugins_V1_ListPluginsResponse
-    /// Loads a library. FAILED_PRECONDITION with the loader's reason when refused.
+    /// Loaded plugins, sorted by name, and the libraries that failed to load. Needs a
+    /// credential; the files on the server are shown to administrators only.
+    func listPlugins(_ request: Convene_Plugins_V1_ListPluginsRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_ListPluginsResponse
+    /// Loads a library from a configured plugin directory (--plugins-dir; PERMISSION_DENIED
+    /// naming them for any other path). FAILED_PRECONDITION with the loader's reason when refused.
     func loadPlugin(_ request: Convene_Plugins_V1_LoadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo
     /// Stops routing to a plugin, drains its calls, unloads it (a library with Swift code stays mapped).
     func unloadPlugin(_ request: Convene_Plugins_V1_UnloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_UnloadPluginResponse
@@ -44,9 +48,9 @@ public protocol PluginAdministrationServiceProtocol: Sendable {
 extension PluginAdministrationServiceProtocol {
     /// Serves every method of convene.plugins.v1.PluginAdministration through `router`, under `owner`.
     public func register(with router: Router, owner: String = "builtin") throws {
-        try router.registerUnary(PluginAdministrationMethods.listPlugins, owner: owner) {
-            (request: Convene_Plugins_V1_ListPluginsRequest, context: inout UnaryContext) -> Convene_Plugins_V1_ListPluginsResponse in
-            try self.listPlugins(request, context: &context)
+        try router.registerAsyncUnary(PluginAdministrationMethods.listPlugins, owner: owner) {
+            (request: Convene_Plugins_V1_ListPluginsRequest, context) -> Convene_Plugins_V1_ListPluginsResponse in
+            try await self.listPlugins(request, context: context)
         }
         try router.registerAsyncUnary(PluginAdministrationMethods.loadPlugin, owner: owner) {
             (request: Convene_Plugins_V1_LoadPluginRequest, context) -> Convene_Plugins_V1_PluginInfo in

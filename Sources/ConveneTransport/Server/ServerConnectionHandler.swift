@@ -36,6 +36,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
     private var reader: FrameReader
     private var schedule = OutboundSchedule()
     private var running: [UInt32: RunningHandler] = [:]
+    /// Deferred unary calls handed to their handlers and not answered yet.
+    private var deferred: [UInt32: DeferredCompletion] = [:]
     private var wakeUp: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
@@ -169,11 +171,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
                 runSynchronous(call)
             case .startHandler(let call):
                 startHandler(call)
+            case .runDeferred(let call):
+                runDeferred(call)
             case .deliverRequest(let id, let message):
                 running[id]?.requests.yield(message)
             case .finishRequests(let id):
                 running[id]?.requests.finish()
             case .cancelHandler(let id, let error):
+                deferred.removeValue(forKey: id)?.cancel()
                 guard let handler = running.removeValue(forKey: id) else { continue }
                 handler.requests.finish(throwing: error)
                 handler.task?.cancel()
@@ -204,6 +209,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
             result = .failure(error)
         }
         machine.synchronousHandlerReturned(streamID: call.streamID, result, now: readTime)
+    }
+
+    private func runDeferred(_ call: DeferredCall) {
+        guard let context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = call.streamID
+        let completion = DeferredCompletion { result in
+            loopBound.eventLoop.execute { loopBound.value.deferredFinished(streamID: id, result) }
+        }
+        deferred[call.streamID] = completion
+        call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
+                                                  peer: peer), completion)
     }
 
     private func startHandler(_ call: AsynchronousCall) {
@@ -268,6 +285,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, OutboundFlushing {
 
     func setTrailers(streamID id: UInt32, _ metadata: Metadata) {
         machine.setTrailers(streamID: id, metadata)
+    }
+
+    /// A deferred unary call's answer (DeferredCompletion hops here with it).
+    func deferredFinished(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>) {
+        guard deferred.removeValue(forKey: id) != nil else { return }
+        machine.deferredHandlerReturned(streamID: id, result, now: clock.now())
+        afterInput()
     }
 
     func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>) {

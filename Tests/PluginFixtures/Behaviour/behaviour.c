@@ -5,10 +5,13 @@
  *   test.Behaviour/Hang    sleeps for as many milliseconds as its request's first 4 bytes say
  *   test.Behaviour/Silent  returns OK without a response
  *   test.Behaviour/Count   answers the stored call count (8 bytes), after an aborted write
+ *   test.Behaviour/Caller  answers "PARTY roles=R": the caller and the role numbers it holds
  * Requests and responses are raw bytes here (the host does not decode them).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "convene_plugin.h"
@@ -45,7 +48,7 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
     uint32_t milliseconds = 0;
     if (length >= 4) memcpy(&milliseconds, request, 4);
     struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
-    nanosleep(&pause, NULL);
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
     uint64_t bogus = 2000000;
     api->storage_put(call, (const uint8_t *)"count", 5, (const uint8_t *)&bogus, 8);
     api->set_response(call, request, length);
@@ -64,12 +67,24 @@ static int32_t count(void *state, const convene_method *method, convene_call *ca
     return CONVENE_OK;
 }
 
+static int32_t caller(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
+    char text[200];
+    int used = snprintf(text, sizeof text, "%s roles=", api->caller(call));
+    for (int32_t role = 1; role <= 4 && used < (int)sizeof text - 1; role++) {
+        if (api->caller_has_role(call, role)) text[used++] = (char)('0' + role);
+    }
+    api->set_response(call, (const uint8_t *)text, (size_t)used);
+    return CONVENE_OK;
+}
+
 static const convene_method methods[] = {
     { "Echo", CONVENE_UNARY, "bytes", "bytes", echo },
     { "Fail", CONVENE_UNARY, "bytes", "bytes", failing },
     { "Hang", CONVENE_UNARY, "bytes", "bytes", hang },
     { "Silent", CONVENE_UNARY, "bytes", "bytes", silent },
     { "Count", CONVENE_UNARY, "bytes", "bytes", count },
+    { "Caller", CONVENE_UNARY, "bytes", "bytes", caller },
 };
 
 static convene_plugin_descriptor descriptor = {

@@ -11,12 +11,16 @@ enum ServerConnectionAction<Completion> {
     case runSynchronous(SynchronousCall)
     /// Start the task of an asynchronous handler.
     case startHandler(AsynchronousCall)
+    /// Hand a deferred unary call to its handler, which answers later from any thread
+    /// (reported with `synchronousHandlerReturned`).
+    case runDeferred(DeferredCall)
     /// Hand a request message to the call's running handler.
     case deliverRequest(streamID: UInt32, ByteBuffer)
     /// The client sends no more requests: end the handler's request stream.
     case finishRequests(streamID: UInt32)
     /// The call ended while its handler may still run (deadline, CANCEL, a fault, the
-    /// connection closing): fail its request stream with `error` and cancel its task.
+    /// connection closing): fail its request stream with `error` and cancel its task, or
+    /// tell a deferred handler the caller stopped waiting.
     case cancelHandler(streamID: UInt32, RPCError)
     /// A response message (or HEADERS) went to the output: resume its writer.
     case completeSend(Completion)
@@ -46,6 +50,16 @@ struct SynchronousResponse {
     var trailers = Metadata()
     /// Whether the handler allows compression (it happens only if the client asked for it).
     var compress = true
+}
+
+/// A deferred unary call whose request is in.
+struct DeferredCall {
+    let streamID: UInt32
+    let body: @Sendable (ByteBuffer, ServerCallContext, any UnaryCompletion) -> Void
+    let method: MethodDescriptor
+    let metadata: Metadata
+    let deadline: ContinuousClock.Instant?
+    let request: ByteBuffer
 }
 
 /// An asynchronous call ready to start.

@@ -65,12 +65,18 @@ extension ServerConnectionStateMachine {
             if !stream.kind.clientStreams && stream.requestsReceived == 0 {
                 return fault(.missingRequest(id, stream.kind), on: stream, now: now)
             }
-            if case .synchronousUnary(let body) = stream.method.handler, let request = stream.unaryRequest {
+            switch (stream.method.handler, stream.unaryRequest) {
+            case (.synchronousUnary(let body), let request?):
                 stream.unaryRequest = nil
                 actions.append(.runSynchronous(SynchronousCall(streamID: id, body: body, method: stream.method.descriptor,
                                                                metadata: stream.metadata, deadline: stream.deadline,
                                                                request: request.bytes, requestEncoding: request.encoding)))
-            } else {
+            case (.deferredUnary(let body), let request?):
+                stream.unaryRequest = nil
+                actions.append(.runDeferred(DeferredCall(streamID: id, body: body, method: stream.method.descriptor,
+                                                         metadata: stream.metadata, deadline: stream.deadline,
+                                                         request: request.bytes)))
+            default:
                 actions.append(.finishRequests(streamID: id))
             }
         }

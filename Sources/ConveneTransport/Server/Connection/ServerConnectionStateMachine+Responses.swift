@@ -28,6 +28,12 @@ extension ServerConnectionStateMachine {
         send(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes), on: stream, now: now)
     }
 
+    /// A deferred unary handler's answer, outside any read.
+    mutating func deferredHandlerReturned(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>, now: Instant) {
+        defer { requestWakeUp() }
+        synchronousHandlerReturned(streamID: id, result.map { SynchronousResponse(message: $0) }, now: now)
+    }
+
     /// An asynchronous handler's initial metadata; at most once, before any message.
     mutating func sendHeaders(streamID id: UInt32, _ metadata: Metadata, completion: Completion) {
         guard phase != .closed, var stream = streams.removeValue(forKey: id) else {

@@ -180,7 +180,7 @@ struct ServerConnectionStateMachine<Completion> {
     /// Stops a call's handler and fails its waiting writers, without writing anything.
     mutating func abandon(_ stream: ServerStream<Completion>, _ error: RPCError) {
         var stream = stream
-        if !stream.isSynchronous { actions.append(.cancelHandler(streamID: stream.id, error)) }
+        if stream.handlerRunsApart { actions.append(.cancelHandler(streamID: stream.id, error)) }
         for message in stream.send.removeAll() {
             if let completion = message.completion { actions.append(.failSend(completion, error)) }
         }

@@ -20,7 +20,7 @@ struct ServerStream<Completion> {
     var send: SendFlow<Completion>
     var requestsReceived = 0
     var headersSent = false
-    /// Synchronous unary: the one request message, kept until END_STREAM.
+    /// Synchronous and deferred unary: the one request message, kept until END_STREAM.
     var unaryRequest: InboundMessage?
     /// Trailers an asynchronous handler set for its OK END.
     var trailers = Metadata()
@@ -41,9 +41,22 @@ struct ServerStream<Completion> {
         self.send = SendFlow(window: peer.initialWindowSize)
     }
 
+    /// Whether the one request message is kept for the handler (synchronous and deferred
+    /// unary) rather than handed to a running task.
     var isSynchronous: Bool {
-        if case .synchronousUnary = method.handler { return true }
-        return false
+        switch method.handler {
+        case .synchronousUnary, .deferredUnary: true
+        case .asynchronous: false
+        }
+    }
+
+    /// Whether a handler may still be running apart from the event loop when the call ends
+    /// (a task, or deferred work), and must be told.
+    var handlerRunsApart: Bool {
+        switch method.handler {
+        case .synchronousUnary: false
+        case .deferredUnary, .asynchronous: true
+        }
     }
 
     var kind: MethodKind { method.descriptor.kind }

@@ -1,0 +1,116 @@
+import ConveneRPC
+import Foundation
+import Logging
+
+/// What a plugin is asked to do.
+enum PluginWork: Sendable {
+    /// A method of its descriptor, with the serialized request.
+    case method(index: Int, request: [UInt8])
+    /// A domain event it subscribed to (a serialized OperationEvent).
+    case event(kind: String, payload: [UInt8])
+}
+
+/// Where a plugin's code runs: in the server's process, or in a runner process of its own.
+protocol PluginEngine: AnyObject, Sendable {
+    var manifest: PluginManifest { get }
+    /// `in-process` or `process`.
+    var isolation: PluginIsolation { get }
+    /// Runs one hook for `call`. Calls `completion` on a thread that may block, with the
+    /// hook's status once it returned; when the call is abandoned meanwhile (or the plugin's
+    /// process dies) the engine fails the ticket instead and `completion` is not called.
+    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void)
+    /// Something the operator should know about the engine itself (a process restarting);
+    /// nil when it serves.
+    var condition: String? { get }
+    /// Stops serving. With `unload`, the plugin's `on_unload` runs first (only when no hook runs).
+    func stop(unload: Bool)
+    /// The watchdog's tick, with how many of the plugin's hooks are stuck past their deadline.
+    func tick(stuck: Int)
+}
+
+extension PluginEngine {
+    func tick(stuck: Int) {}
+}
+
+/// Where a plugin's code runs (see Docs/PLUGINS.md, "Isolation").
+public enum PluginIsolation: String, Sendable, CaseIterable {
+    /// In the server's process, on threads of its own: fastest; a crash in it is the server's.
+    case inProcess = "in-process"
+    /// In a runner process of its own, over a local socket: a crash or leak in it is its own.
+    case process
+}
+
+/// A plugin library loaded into the server's own process, run on its own threads.
+final class InProcessEngine: PluginEngine, @unchecked Sendable {
+    let library: PluginLibrary
+    let executor: PluginExecutor
+    let logger: Logger
+    var manifest: PluginManifest { library.manifest }
+    var isolation: PluginIsolation { .inProcess }
+    var condition: String? { nil }
+
+    init(path: String, pinDirectory: String?, concurrency: Int, maxStuck: Int, logger: Logger) throws(PluginLoadError) {
+        var fileLogger = logger
+        fileLogger[metadataKey: "plugin-file"] = "\(path)"
+        self.logger = fileLogger
+        let relay = LogRelay(fileLogger)
+        library = try PluginLibrary(path: path, pinDirectory: pinDirectory, logger: relay)
+        relay.logger[metadataKey: "plugin"] = "\(library.manifest.name)"
+        executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
+    }
+
+
+    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void) {
+        let library = self.library
+        let job = PluginExecutor.Job {
+            guard ticket.hookStarting() else { return }
+            let status = Self.runHook(library, work, call: call)
+            ticket.hookEnded()
+            completion(status)
+        }
+        let executor = self.executor
+        ticket.setAbandonHook { _ = executor.abandon(job) }
+        if !executor.submit(job) {
+            ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
+        }
+    }
+
+    /// Runs a hook of `library` on this thread with a fresh call handle, ended when it returns.
+    static func runHook(_ library: PluginLibrary, _ work: PluginWork, call: any HostCall) -> Int32 {
+        let handle = HostAPI.calls.insert(call, owner: library.manifest.name)
+        defer {
+            HostAPI.calls.remove(handle)
+            call.arena.release()
+        }
+        switch work {
+        case .method(let index, let request):
+            guard index >= 0, index < library.methods.count else { return Int32(StatusCode.unimplemented.rawValue) }
+            let method = library.methods[index]
+            return request.withUnsafeBufferPointer { bytes in
+                method.onCall(library.state, method.entry, handle, bytes.baseAddress, bytes.count)
+            }
+        case .event(let kind, let payload):
+            guard let onEvent = library.onEvent else { return 0 }
+            kind.withCString { kindPointer in
+                payload.withUnsafeBufferPointer { bytes in
+                    onEvent(library.state, handle, kindPointer, bytes.baseAddress, bytes.count)
+                }
+            }
+            return 0
+        }
+    }
+
+    func stop(unload: Bool) {
+        executor.shutDown()
+        if unload { library.unload() } else { HostAPI.hosts.remove(library.hostHandle) }
+    }
+}
+
+/// The plugin's log: the server's logger, named after the file until the plugin is known.
+final class LogRelay: HostLogger, @unchecked Sendable {
+    var logger: Logger
+
+    init(_ logger: Logger) { self.logger = logger }
+
+    func log(_ level: Logger.Level, _ message: String) { logger.log(level: level, "\(message)") }
+}

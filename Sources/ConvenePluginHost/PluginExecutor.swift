@@ -1,0 +1,197 @@
+import ConveneRPC
+import Foundation
+
+/// A plugin's own threads: at most `concurrency` of its hooks run at once, on threads no
+/// other plugin (and no network event loop, no Swift task) uses. A hook abandoned while it
+/// runs (past its deadline, cancelled) keeps its thread, which the plugin then no longer
+/// counts: a new thread takes its place, up to `maxStuck` threads left stuck at once.
+final class PluginExecutor: @unchecked Sendable {
+    /// One hook to run. `state` is guarded by the executor's monitor.
+    final class Job {
+        enum State { case new, queued, running(Worker), finished, dropped }
+        fileprivate(set) var state = State.new
+        let body: () -> Void
+
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    final class Worker {
+        fileprivate var stuck = false
+    }
+
+    enum Abandoned { case dropped, stuck, finished }
+
+    let name: String
+    let concurrency: Int
+    let maxStuck: Int
+    private let monitor = Monitor()
+    private var queue: [Job] = []
+    private var head = 0
+    /// The plugin's threads (not the stuck ones), of which `running` are in a hook and
+    /// `sleeping` wait for work; `wakeups` of the sleeping ones were signalled already.
+    private var threads = 0
+    private var running = 0
+    private var sleeping = 0
+    private var wakeups = 0
+    private var stuckThreads = 0
+    private var closed = false
+
+    init(name: String, concurrency: Int, maxStuck: Int) {
+        self.name = name
+        self.concurrency = max(1, concurrency)
+        self.maxStuck = max(0, maxStuck)
+    }
+
+    /// Queues a hook; false once the executor is shut down. A thread is woken (or started)
+    /// only when the queue holds more jobs than there are threads about to look at it, so a
+    /// burst of short calls is taken by the threads already awake, one wake-up each at most.
+    @discardableResult
+    func submit(_ job: Job) -> Bool {
+        monitor.lock()
+        guard !closed, case .new = job.state else {
+            monitor.unlock()
+            return false
+        }
+        job.state = .queued
+        queue.append(job)
+        let wake = wakeIfNeeded()
+        monitor.unlock()
+        // Signalled with the lock released, so the thread woken does not wait for it at once.
+        if wake { monitor.signal() }
+        return true
+    }
+
+    /// Called with the monitor held: starts a thread, or says to signal a sleeping one.
+    private func wakeIfNeeded() -> Bool {
+        let lookers = threads - running - sleeping + wakeups
+        guard queue.count - head > lookers else { return false }
+        if sleeping > wakeups {
+            wakeups += 1
+            return true
+        }
+        if threads < concurrency, stuckThreads <= maxStuck { startThread() }
+        return false
+    }
+
+    /// Takes a job back: a queued one never runs; a running one leaves its thread stuck and
+    /// a new thread takes its place (while fewer than `maxStuck` are stuck).
+    func abandon(_ job: Job) -> Abandoned {
+        monitor.lock()
+        defer { monitor.unlock() }
+        switch job.state {
+        case .new, .queued:
+            job.state = .dropped
+            return .dropped
+        case .running(let worker):
+            guard !worker.stuck else { return .stuck }
+            worker.stuck = true
+            threads -= 1
+            running -= 1
+            stuckThreads += 1
+            if !closed, wakeIfNeeded() { monitor.signal() }
+            return .stuck
+        case .finished, .dropped:
+            return .finished
+        }
+    }
+
+    /// Hooks running past abandonment right now.
+    var stuck: Int {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return stuckThreads
+    }
+
+    /// Lets idle threads end; queued jobs are dropped; running ones finish on their own.
+    func shutDown() {
+        monitor.lock()
+        closed = true
+        for job in queue[head...] { job.state = .dropped }
+        queue.removeAll()
+        head = 0
+        monitor.broadcast()
+        monitor.unlock()
+    }
+
+    /// Called with the monitor held.
+    private func startThread() {
+        threads += 1
+        let thread = Thread { [self] in work(Worker()) }
+        thread.name = "plugin \(name)"
+        thread.start()
+    }
+
+    private func work(_ worker: Worker) {
+        monitor.lock()
+        while true {
+            while head == queue.count, !closed {
+                sleeping += 1
+                while wakeups == 0, !closed { monitor.wait() }
+                sleeping -= 1
+                if wakeups > 0 { wakeups -= 1 }
+            }
+            if closed {
+                threads -= 1
+                monitor.unlock()
+                return
+            }
+            let job = queue[head]
+            head += 1
+            if head > 64, head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            guard case .queued = job.state else { continue }
+            job.state = .running(worker)
+            running += 1
+            monitor.unlock()
+            job.body()
+            monitor.lock()
+            if case .running = job.state { job.state = .finished }
+            if worker.stuck {
+                // Replaced while it ran: this thread is no longer the plugin's to keep.
+                stuckThreads -= 1
+                let wake = !closed && wakeIfNeeded()
+                monitor.unlock()
+                if wake { monitor.signal() }
+                return
+            }
+            running -= 1
+        }
+    }
+}
+
+/// A pthread mutex and condition (ThreadSanitizer follows both).
+final class Monitor: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    func wait() { pthread_cond_wait(condition, mutex) }
+    func signal() { pthread_cond_signal(condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Waits until `deadline` at most (monotonic clock); false when it timed out.
+    func wait(until deadline: ContinuousClock.Instant) -> Bool {
+        let remaining = deadline - ContinuousClock.now
+        guard remaining > .zero else { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanos = Int64(now.tv_nsec) + min(remaining.saturatingNanoseconds, 3_600_000_000_000)
+        var until = timespec(tv_sec: now.tv_sec + Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        return pthread_cond_timedwait(condition, mutex, &until) == 0
+    }
+}

@@ -1,0 +1,142 @@
+import ConvenePluginABI
+import ConveneRPC
+import Foundation
+import Logging
+
+/// A plugin library loaded into this process: a private copy of the file opened with
+/// `dlopen`, its entry point called, its descriptor read. Used by the server (in-process
+/// plugins) and by the runner process (isolated plugins) alike.
+final class PluginLibrary: @unchecked Sendable {
+    let manifest: PluginManifest
+    let handle: UnsafeMutableRawPointer
+    /// Each method's `on_call` and its entry in the plugin's table (passed back to it).
+    let methods: [(onCall: convene_on_call_fn, entry: UnsafePointer<convene_method>)]
+    let state: UnsafeMutableRawPointer?
+    let onEvent: convene_on_event_fn?
+    let onUnload: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    /// The plugin's `convene_host*`, valid while the library is loaded.
+    let hostHandle: OpaquePointer
+    private static let copies = Locked(0)
+
+    /// Copies `path` into `pinDirectory` (when given) and loads the copy, so that replacing
+    /// the file later never touches the code that runs, and a rebuilt library at the same
+    /// path is new code when loaded again. The copy is removed once mapped. A copy made
+    /// already (`pinned`: its path, and whether it holds Swift code) is loaded and kept.
+    init(path: String, pinned: (copy: String, containsSwift: Bool)? = nil, pinDirectory: String?,
+         logger: any HostLogger) throws(PluginLoadError) {
+        var loadPath = path
+        var containsSwift = true
+        if let pinned {
+            loadPath = pinned.copy
+            containsSwift = pinned.containsSwift
+        } else if let pinDirectory {
+            let (copy, swift) = try Self.pin(path, into: pinDirectory)
+            loadPath = copy
+            containsSwift = swift
+        }
+        let opened = dlopen(loadPath, RTLD_NOW | RTLD_LOCAL)
+        if loadPath != path, pinned == nil { unlink(loadPath) }
+        guard let handle = opened else {
+            throw .cannotOpen(path: path, reason: String(cString: dlerror()).replacingOccurrences(of: loadPath, with: path))
+        }
+        var keepOpen = false
+        defer { if !keepOpen { dlclose(handle) } }
+        guard let symbol = dlsym(handle, CONVENE_PLUGIN_ENTRY) else { throw .missingEntry(path: path) }
+        let entry = unsafeBitCast(symbol, to: convene_plugin_entry_fn.self)
+        let hostHandle = HostAPI.hosts.insert(logger, owner: (path as NSString).lastPathComponent)
+        var descriptorPointer: UnsafePointer<convene_plugin_descriptor>?
+        var errorPointer: UnsafePointer<CChar>?
+        let status = entry(HostAPI.table, hostHandle, &descriptorPointer, &errorPointer)
+        do {
+            guard status == 0 else {
+                let message = errorPointer.map { String(cString: $0) } ?? ""
+                throw PluginLoadError.initFailed(path: path, status: status, message: String(message.prefix(1000)))
+            }
+            guard let descriptor = descriptorPointer?.pointee else {
+                throw PluginLoadError.badDescriptor(path: path, reason: "the entry point returned OK without a descriptor")
+            }
+            manifest = try PluginManifest(path: path, descriptor: descriptor, containsSwift: containsSwift)
+            methods = (0..<manifest.methods.count).map { i in
+                let entry = descriptor.methods!.advanced(by: i)
+                return (entry.pointee.on_call!, entry)
+            }
+            state = descriptor.state
+            onEvent = descriptor.on_event
+            onUnload = descriptor.on_unload
+        } catch let error as PluginLoadError {
+            HostAPI.hosts.remove(hostHandle)
+            throw error
+        } catch {
+            HostAPI.hosts.remove(hostHandle)
+            throw .badDescriptor(path: path, reason: "\(error)")
+        }
+        self.handle = handle
+        self.hostHandle = hostHandle
+        keepOpen = true
+    }
+
+    /// Calls `on_unload`, ends the plugin's host handle and, for a library without Swift
+    /// code, closes it. Only with no hook running.
+    func unload() {
+        onUnload?(state)
+        HostAPI.hosts.remove(hostHandle)
+        if !manifest.containsSwift { dlclose(handle) }
+    }
+
+    /// A private copy of `path` in `directory`, and whether it holds Swift code.
+    static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        } catch {
+            throw .cannotOpen(path: path, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        let number = copies.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        let copy = (directory as NSString).appendingPathComponent(
+            "\(getpid())-\(number)-\((path as NSString).lastPathComponent)")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try bytes.write(to: URL(fileURLWithPath: copy), options: .withoutOverwriting)
+        } catch {
+            throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(error.localizedDescription)")
+        }
+        return (copy, ELFSections.names(in: bytes).contains { $0.hasPrefix("swift5_") })
+    }
+}
+
+/// Section names of an ELF64 little-endian file (empty when it is not one).
+enum ELFSections {
+    static func names(in data: Data) -> [String] {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String] in
+            func read<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T? {
+                guard offset >= 0, offset <= raw.count - MemoryLayout<T>.size else { return nil }
+                return T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))
+            }
+            guard raw.count >= 64, raw[0] == 0x7F, raw[1] == 0x45, raw[2] == 0x4C, raw[3] == 0x46, raw[4] == 2, raw[5] == 1,
+                  let tableOffset = read(0x28, UInt64.self), let entrySize = read(0x3A, UInt16.self),
+                  let count = read(0x3C, UInt16.self), let namesIndex = read(0x3E, UInt16.self),
+                  entrySize >= 64, tableOffset < UInt64(raw.count), namesIndex < count
+            else { return [] }
+            let table = Int(tableOffset)
+            func section(_ index: Int) -> (name: UInt32, offset: UInt64, size: UInt64)? {
+                let base = table + index * Int(entrySize)
+                guard let name = read(base, UInt32.self), let offset = read(base + 0x18, UInt64.self),
+                      let size = read(base + 0x20, UInt64.self) else { return nil }
+                return (name, offset, size)
+            }
+            guard let strings = section(Int(namesIndex)), strings.offset < UInt64(raw.count),
+                  strings.size <= UInt64(raw.count) - strings.offset else { return [] }
+            var names: [String] = []
+            for index in 0..<Int(count) {
+                guard let entry = section(index), UInt64(entry.name) < strings.size else { continue }
+                let start = Int(strings.offset) + Int(entry.name)
+                let end = raw[start..<Int(strings.offset + strings.size)].firstIndex(of: 0) ?? start
+                names.append(String(decoding: raw[start..<end], as: UTF8.self))
+            }
+            return names
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import ConveneRPC
+import Foundation
+import Logging
+
+/// The plugin runner process (`convene-plugin-runner`): loads one plugin library with
+/// `dlopen`, exactly as the server would, and serves it to the server over the socket it
+/// was started with (fd 3). Host functions the plugin calls go to the server, which holds
+/// the call's transaction; so storage, events and host calls mean what they mean in the
+/// server's process. When the server goes away, so does the runner.
+public enum PluginRunner {
+    public static func main(_ arguments: [String]) -> Never {
+        var options: [String: String] = [:]
+        var index = 1
+        while index + 1 < arguments.count {
+            options[arguments[index]] = arguments[index + 1]
+            index += 2
+        }
+        guard let path = options["--library"] else {
+            FileHandle.standardError.write(Data("convene-plugin-runner is started by convened (--plugin-isolation process)\n".utf8))
+            exit(2)
+        }
+        if let limit = options["--memory-limit"].flatMap(Int.init), limit > 0 {
+            // A backstop for a single huge allocation; the server watches the resident size.
+            var bound = rlimit(rlim_cur: rlim_t(limit) + (8 << 30), rlim_max: rlim_t(limit) + (8 << 30))
+            setrlimit(Int32(RLIMIT_AS.rawValue), &bound)
+        }
+        let channel = RunnerChannel(descriptor: 3)
+        let relay = ChannelLog(channel)
+        LoggingSystem.bootstrap { _ in relay }
+        HostAPI.misuseLogger.withLock { $0 = Logger(label: "runner") }
+        let library: PluginLibrary
+        do {
+            let pinned = options["--copy"].map { ($0, options["--swift"] != "0") }
+            library = try PluginLibrary(path: path, pinned: pinned, pinDirectory: nil, logger: relay)
+        } catch {
+            channel.send(.loadFailed(error.description))
+            exit(0)
+        }
+        let session = RunnerSession(library: library, channel: channel,
+                                    concurrency: options["--concurrency"].flatMap(Int.init) ?? 4,
+                                    maxStuck: options["--max-stuck"].flatMap(Int.init) ?? 16)
+        channel.send(.ready(library.manifest))
+        session.serve()
+        exit(0)
+    }
+}
+
+/// The runner's side of its connection: calls and events in, host functions out.
+final class RunnerSession: @unchecked Sendable {
+    let library: PluginLibrary
+    let channel: RunnerChannel
+    let executor: PluginExecutor
+    private let jobs = Locked<[UInt64: PluginExecutor.Job]>([:])
+    private let waiters = Locked<[UInt64: Waiter]>([:])
+    private let nextRequest = Locked<UInt64>(0)
+
+    init(library: PluginLibrary, channel: RunnerChannel, concurrency: Int, maxStuck: Int) {
+        self.library = library
+        self.channel = channel
+        executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
+    }
+
+    /// Reads the server's messages until it goes away.
+    func serve() {
+        while true {
+            let message: RunnerMessage?
+            do {
+                message = try channel.receive()
+            } catch {
+                return
+            }
+            switch message {
+            case nil:
+                return
+            case .call(let id, let method, let caller, let roles, let request)?:
+                run(id, .method(index: Int(method), request: request), caller: caller, roles: Set(roles))
+            case .event(let id, let kind, let payload)?:
+                run(id, .event(kind: kind, payload: payload), caller: "", roles: [])
+            case .abandon(let id)?:
+                if let job = jobs.withLock({ $0[id] }) { _ = executor.abandon(job) }
+            case .reply(let request, let status, let data)?:
+                waiters.withLock { $0.removeValue(forKey: request) }?.finish(status, data)
+            case .unload?:
+                if jobs.withLock({ $0.isEmpty }) { library.unload() }
+                return
+            default:
+                return  // the server sends nothing else
+            }
+        }
+    }
+
+    private func run(_ id: UInt64, _ work: PluginWork, caller: String, roles: Set<Int32>) {
+        let call = RemoteHostCall(id: id, pluginName: library.manifest.name, caller: caller, roles: roles, session: self)
+        let library = self.library
+        let job = PluginExecutor.Job { [self] in
+            let status = InProcessEngine.runHook(library, work, call: call)
+            jobs.withLock { _ = $0.removeValue(forKey: id) }
+            channel.send(.done(id: id, status: status, response: call.response, error: call.errorMessage))
+        }
+        jobs.withLock { $0[id] = job }
+        executor.submit(job)
+    }
+
+    /// Asks the server to carry out a host function for call `call`; waits for its answer.
+    func ask(_ request: HostRequest, call: UInt64) -> (status: Int32, data: [UInt8]) {
+        let id = nextRequest.withLock { next -> UInt64 in
+            next &+= 1
+            return next
+        }
+        let waiter = Waiter()
+        waiters.withLock { $0[id] = waiter }
+        guard channel.send(.request(id: id, call: call, request)) else { exit(0) }
+        return waiter.wait()
+    }
+
+    final class Waiter: Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private let result = Locked<(Int32, [UInt8])>((-1, []))
+
+        func finish(_ status: Int32, _ data: [UInt8]) {
+            result.withLock { $0 = (status, data) }
+            done.signal()
+        }
+
+        func wait() -> (status: Int32, data: [UInt8]) {
+            done.wait()
+            return result.withLock { $0 }
+        }
+    }
+}
+
+/// A call in the runner: what the plugin's host functions act on. The answer and error stay
+/// here until the hook returns; everything else is the server's (asked for, or sent).
+final class RemoteHostCall: HostCall, @unchecked Sendable {
+    let id: UInt64
+    let pluginName: String
+    let roles: Set<Int32>
+    let callerCString: UnsafePointer<CChar>
+    let arena = HookArena()
+    private unowned let session: RunnerSession
+    private let lock = NSLock()
+    private var writtenBytes = 0
+    private(set) var response: [UInt8]?
+    private(set) var errorMessage: String?
+
+    init(id: UInt64, pluginName: String, caller: String, roles: Set<Int32>, session: RunnerSession) {
+        self.id = id
+        self.pluginName = pluginName
+        self.roles = roles
+        self.session = session
+        callerCString = UnsafePointer(strdup(caller)!)
+    }
+
+    deinit { free(UnsafeMutablePointer(mutating: callerCString)) }
+
+    func hasRole(_ role: Int32) -> Bool { roles.contains(role) }
+    func setResponse(_ bytes: [UInt8]) { lock.withLock { response = bytes } }
+    func setError(_ message: String) { lock.withLock { errorMessage = message } }
+
+    func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
+        let (status, data) = session.ask(.storageGet(key: key), call: id)
+        guard status >= 0 else { throw RunnerProtocolError(description: "storage_get failed") }
+        return status == 1 ? data : nil
+    }
+
+    func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        let (status, data) = session.ask(.storageNext(prefix: prefix, after: after), call: id)
+        guard status >= 0 else { throw RunnerProtocolError(description: "storage_next failed") }
+        return status == 1 ? data : nil
+    }
+
+    func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
+        let accepted = lock.withLock { () -> Bool in
+            let added = key.count + (value?.count ?? 0)
+            guard writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
+            writtenBytes += added
+            return true
+        }
+        return accepted && session.channel.send(.write(call: id, key: key, value: value))
+    }
+
+    func emit(_ event: PluginEvent) -> Bool {
+        session.ask(.emit(event), call: id).status == 0
+    }
+
+    func maySee(_ objectID: String) -> Int32 {
+        session.ask(.maySee(objectID), call: id).status
+    }
+
+    func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
+        let (status, data) = session.ask(.callService(path: path, request: request, asPlugin: asPlugin), call: id)
+        guard status != 0 else { return .success(data) }
+        let code = status > 0 && status <= 16 ? StatusCode(rawValue: UInt8(status)) : .internal
+        return .failure(RPCError(code, String(decoding: data, as: UTF8.self)))
+    }
+}
+
+/// The runner's log: every record goes to the server's log, through the connection.
+final class ChannelLog: LogHandler, HostLogger, @unchecked Sendable {
+    let channel: RunnerChannel
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    init(_ channel: RunnerChannel) { self.channel = channel }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let extra = (event.metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
+        log(event.level, extra.isEmpty ? event.message.description : "\(event.message) \(extra)")
+    }
+
+    func log(_ level: Logger.Level, _ message: String) {
+        channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: message))
+    }
+}

@@ -1,0 +1,296 @@
+import CConvenePluginSpawn
+import ConveneRPC
+import Foundation
+import Logging
+
+/// A plugin in a runner process of its own (`convene-plugin-runner`), over a socket pair.
+/// The server keeps each call's transaction (`PluginCall`) and carries out the host
+/// functions the plugin calls in the runner. A crash, a signal or a process over its memory
+/// limit fails that plugin's calls in flight with UNAVAILABLE and restarts the process with
+/// backoff; calls made meanwhile wait for it (within their deadline).
+final class ProcessEngine: PluginEngine, @unchecked Sendable {
+    private struct InFlight {
+        let call: PluginCall
+        let ticket: CallTicket
+        let work: PluginWork
+        let completion: @Sendable (Int32) -> Void
+        var sent = false
+    }
+
+    private struct State {
+        var process: RunnerProcess?
+        var calls: [UInt64: InFlight] = [:]
+        var nextID: UInt64 = 0
+        var condition: String?
+        var failures = 0
+        var stopping = false
+    }
+
+    let path: String
+    let manifest: PluginManifest
+    let logger: Logger
+    let configuration: PluginHost.Configuration
+    /// The library's private copy, loaded by every incarnation of the process.
+    private let copy: String
+    private let containsSwift: Bool
+    /// Server-side threads for the host functions the plugin calls and for completing calls.
+    private let worker: PluginExecutor
+    private let state = Locked(State())
+    /// Host functions asked for and not answered yet (a bound on what a runner can queue).
+    private let requests = Locked(0)
+    static let maxOutstandingRequests = 4096
+    var isolation: PluginIsolation { .process }
+    var condition: String? { state.withLock { $0.condition } }
+
+    /// Starts the plugin's process and waits until the plugin is ready; throws the loader's
+    /// error, or why the process ended first (a crash in the entry point).
+    static func start(path: String, host: PluginHost) throws(PluginLoadError) -> ProcessEngine {
+        let configuration = host.configuration
+        guard let pinDirectory = configuration.pinDirectory, let runner = configuration.runnerPath else {
+            throw .processFailed(path: path, reason: "process isolation needs a runner and a directory for library copies")
+        }
+        let (copy, swift) = try PluginLibrary.pin(path, into: pinDirectory)
+        var logger = host.logger
+        logger[metadataKey: "plugin-file"] = "\(path)"
+        do {
+            let (process, manifest) = try RunnerProcess.launch(runner: runner, path: path, copy: copy, containsSwift: swift,
+                                                               configuration: configuration, logger: logger)
+            let engine = ProcessEngine(path: path, manifest: manifest, copy: copy, containsSwift: swift,
+                                       configuration: configuration, logger: logger)
+            engine.adopt(process)
+            return engine
+        } catch {
+            unlink(copy)
+            throw error
+        }
+    }
+
+    private init(path: String, manifest: PluginManifest, copy: String, containsSwift: Bool,
+                 configuration: PluginHost.Configuration, logger: Logger) {
+        self.path = path
+        self.manifest = manifest
+        self.copy = copy
+        self.containsSwift = containsSwift
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "plugin"] = "\(manifest.name)"
+        self.logger = logger
+        worker = PluginExecutor(name: "\(manifest.name) host", concurrency: max(4, 2 * configuration.concurrencyPerPlugin), maxStuck: 0)
+    }
+
+    // MARK: Calls
+
+    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void) {
+        let (id, process) = state.withLock { state -> (UInt64, RunnerProcess?) in
+            state.nextID &+= 1
+            state.calls[state.nextID] = InFlight(call: call, ticket: ticket, work: work, completion: completion)
+            return (state.nextID, state.process)
+        }
+        ticket.setAbandonHook { [weak self] in self?.abandon(id) }
+        if let process { send(id, to: process) }
+        // Otherwise the process is (re)starting: the call goes out once it is ready.
+    }
+
+    /// Sends a registered call to the process, unless it was abandoned or is out already.
+    private func send(_ id: UInt64, to process: RunnerProcess) {
+        let message = state.withLock { state -> RunnerMessage? in
+            guard var entry = state.calls[id], !entry.sent, state.process === process else { return nil }
+            guard entry.ticket.hookStarting() else {
+                state.calls[id] = nil
+                return nil
+            }
+            entry.sent = true
+            state.calls[id] = entry
+            switch entry.work {
+            case .method(let index, let request):
+                return .call(id: id, method: UInt32(index), caller: entry.call.caller?.partyID ?? "",
+                             roles: Array(entry.call.caller?.roles ?? []).sorted(), request: request)
+            case .event(let kind, let payload):
+                return .event(id: id, kind: kind, payload: payload)
+            }
+        }
+        if let message { process.channel.send(message) }
+    }
+
+    private func abandon(_ id: UInt64) {
+        let (process, sent) = state.withLock { state -> (RunnerProcess?, Bool) in
+            guard let entry = state.calls[id] else { return (nil, false) }
+            if !entry.sent { state.calls[id] = nil }
+            return (state.process, entry.sent)
+        }
+        // Its hook runs on in the process, which gives the plugin a thread in its place.
+        if sent { process?.channel.send(.abandon(id: id)) }
+    }
+
+    /// Everything the process says, on its reader thread.
+    func received(_ message: RunnerMessage, from process: RunnerProcess) {
+        switch message {
+        case .done(let id, let status, let response, let error):
+            guard let entry = state.withLock({ $0.calls.removeValue(forKey: id) }), entry.sent else { return }
+            if let response { entry.call.setResponse(response) }
+            if let error { entry.call.setError(error) }
+            entry.ticket.hookEnded()
+            if entry.call.hasNothingToCommit {
+                entry.completion(status)
+            } else {
+                worker.submit(PluginExecutor.Job { entry.completion(status) })
+            }
+        case .request(let request, let id, let host):
+            guard let call = state.withLock({ $0.calls[id]?.call }) else {
+                process.channel.send(.reply(request: request, status: -1, data: []))
+                return
+            }
+            // A plugin thread waits for each answer: more outstanding than threads is not a plugin's doing.
+            let outstanding = requests.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            guard outstanding <= Self.maxOutstandingRequests else {
+                return process.fail("asked for more than \(Self.maxOutstandingRequests) host functions at once")
+            }
+            worker.submit(PluginExecutor.Job { [requests] in
+                let (status, data) = Self.carryOut(host, for: call)
+                requests.withLock { $0 -= 1 }
+                process.channel.send(.reply(request: request, status: status, data: data))
+            })
+        case .write(let id, let key, let value):
+            guard key.count <= HostLimits.maxKey, !key.isEmpty, (value?.count ?? 0) <= HostLimits.maxValue,
+                  let call = state.withLock({ $0.calls[id]?.call }) else { return }
+            _ = call.storagePut(key, value)
+        case .log(let level, let text):
+            let levels = Logger.Level.allCases
+            logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
+        default:
+            process.fail("sent a message a runner does not send")
+        }
+    }
+
+    /// A host function the plugin called, carried out for its call.
+    private static func carryOut(_ request: HostRequest, for call: PluginCall) -> (Int32, [UInt8]) {
+        switch request {
+        case .storageGet(let key):
+            guard key.count <= HostLimits.maxKey, let value = try? call.storageGet(key) else { return (-1, []) }
+            return found(value)
+        case .storageNext(let prefix, let after):
+            guard prefix.count <= HostLimits.maxKey, (after?.count ?? 0) <= HostLimits.maxKey,
+                  let next = try? call.storageNext(prefix: prefix, after: after) else { return (-1, []) }
+            return found(next)
+        case .callService(let path, let request, let asPlugin):
+            switch call.callService(path: path, request: request, asPlugin: asPlugin) {
+            case .success(let bytes): return (0, bytes)
+            case .failure(let error): return (Int32(error.code.rawValue), Array(error.message.utf8))
+            }
+        case .maySee(let id):
+            return (call.maySee(id), [])
+        case .emit(let event):
+            return (call.emit(event) ? 0 : -1, [])
+        }
+    }
+
+    private static func found(_ value: [UInt8]?) -> (Int32, [UInt8]) {
+        value.map { (1, $0) } ?? (0, [])
+    }
+
+    // MARK: The process
+
+    private func adopt(_ process: RunnerProcess) {
+        let pending = state.withLock { state -> [UInt64] in
+            state.process = process
+            state.condition = nil
+            return state.calls.filter { !$0.value.sent }.map(\.key).sorted()
+        }
+        process.startReading(engine: self)
+        for id in pending { send(id, to: process) }
+    }
+
+    /// The process ended (on its reader thread): its calls fail, and it is started again.
+    func ended(_ process: RunnerProcess, how: String) {
+        let (lost, stopping, reason, attempt) = state.withLock { state -> ([InFlight], Bool, String, Int) in
+            guard state.process === process else { return ([], true, how, 0) }
+            state.process = nil
+            let reason = how
+            let lost = state.calls.values.filter(\.sent)
+            state.calls = state.calls.filter { !$0.value.sent }
+            if process.uptime > .seconds(30) { state.failures = 0 }
+            state.failures += 1
+            if !state.stopping { state.condition = "restarting: its process ended (\(reason))" }
+            return (Array(lost), state.stopping, reason, state.failures)
+        }
+        guard !stopping else { return }
+        logger.error("plugin process ended", metadata: ["reason": "\(reason)", "calls-failed": "\(lost.count)"])
+        for entry in lost {
+            entry.ticket.hookEnded()
+            entry.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name): its process ended during the call (\(reason)); it is restarted"))
+        }
+        restart(after: Self.backoff(attempt))
+    }
+
+    static func backoff(_ attempt: Int) -> Duration {
+        .milliseconds(min(30_000, 100 << min(max(attempt - 1, 0), 9)))
+    }
+
+    private func restart(after pause: Duration) {
+        let thread = Thread { [self] in
+            Thread.sleep(forTimeInterval: Double(pause.saturatingNanoseconds) / 1e9)
+            guard !state.withLock({ $0.stopping }) else { return }
+            do {
+                let (process, manifest) = try RunnerProcess.launch(runner: configuration.runnerPath ?? "", path: path, copy: copy,
+                                                                   containsSwift: containsSwift, configuration: configuration,
+                                                                   logger: logger)
+                guard manifest.name == self.manifest.name, manifest.methods == self.manifest.methods else {
+                    process.kill(because: nil)
+                    throw PluginLoadError.processFailed(path: path, reason: "it described itself differently on restart")
+                }
+                if state.withLock({ $0.stopping }) {
+                    process.kill(because: nil)
+                    return
+                }
+                logger.notice("plugin process restarted", metadata: ["pid": "\(process.pid)"])
+                adopt(process)
+            } catch {
+                let attempt = state.withLock { state -> Int in
+                    state.failures += 1
+                    state.condition = "its process does not start: \(error)"
+                    return state.failures
+                }
+                logger.error("plugin process does not start", metadata: ["reason": "\(error)"])
+                restart(after: Self.backoff(attempt))
+            }
+        }
+        thread.name = "plugin \(manifest.name) restart"
+        thread.start()
+    }
+
+    /// On the watchdog's tick: a process over its memory limit, or with as many hooks stuck as
+    /// the plugin may leave, is ended (and so restarted), which frees all it held.
+    func tick(stuck: Int) {
+        guard let process = state.withLock({ $0.process }) else { return }
+        let resident = process.residentBytes
+        let limit = configuration.memoryLimit
+        if resident > limit {
+            process.kill(because: "ended by the server: over its memory limit of \(limit >> 20) MiB (\(resident >> 20) MiB resident)")
+        } else if stuck >= max(1, configuration.maxStuckPerPlugin) {
+            process.kill(because: "ended by the server: \(stuck) calls stuck past their deadline")
+        }
+    }
+
+    func stop(unload: Bool) {
+        let (process, waiting) = state.withLock { state -> (RunnerProcess?, [InFlight]) in
+            state.stopping = true
+            state.condition = nil
+            let waiting = Array(state.calls.values)
+            state.calls = [:]
+            return (state.process, waiting)
+        }
+        for entry in waiting {
+            if entry.sent { entry.ticket.hookEnded() }
+            entry.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
+        }
+        if let process {
+            if unload { process.channel.send(.unload) }
+            process.waitForExit(upTo: unload ? .seconds(2) : .zero)
+        }
+        worker.shutDown()
+        unlink(copy)
+    }
+}

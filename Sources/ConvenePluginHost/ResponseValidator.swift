@@ -1,0 +1,186 @@
+import SwiftProtobuf
+
+/// Checks that bytes a plugin answers are a well-formed protobuf message of the type its
+/// method declares, by the message descriptors of the plugin's own descriptor set: every
+/// field's wire type fits its declared type, strings are UTF-8, nested messages and packed
+/// fields are whole. So a client never gets a misleading parse error for the plugin's fault.
+/// Types the set does not describe are not checked (their bytes need only be well-formed).
+struct ResponseValidator: Sendable {
+    struct Field: Sendable {
+        var type: Google_Protobuf_FieldDescriptorProto.TypeEnum
+        var repeated: Bool
+        /// The message type of a message or group field, without the leading dot.
+        var messageType: String
+    }
+
+    /// Message name -> field number -> field.
+    private var messages: [String: [Int: Field]] = [:]
+
+    init(descriptorSet: [UInt8]) {
+        guard !descriptorSet.isEmpty, let set = try? Google_Protobuf_FileDescriptorSet(serializedBytes: descriptorSet) else { return }
+        for file in set.file {
+            for message in file.messageType { index(message, prefix: file.package.isEmpty ? "" : file.package + ".") }
+        }
+    }
+
+    private mutating func index(_ message: Google_Protobuf_DescriptorProto, prefix: String) {
+        let name = prefix + message.name
+        messages[name] = Dictionary(message.field.map { field in
+            (Int(field.number), Field(type: field.type, repeated: field.label == .repeated, messageType: field.typeName.hasPrefix(".") ? String(field.typeName.dropFirst()) : field.typeName))
+        }, uniquingKeysWith: { first, _ in first })
+        for nested in message.nestedType { index(nested, prefix: name + ".") }
+    }
+
+    func describes(_ type: String) -> Bool { messages[type] != nil }
+
+    /// nil when `bytes` are a valid `type`, else what is wrong.
+    func problem(in bytes: [UInt8], as type: String) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = WireReader(buffer)
+            do {
+                try check(&reader, type: type, depth: 0, endGroup: nil)
+                return nil
+            } catch let error as WireProblem {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+    }
+
+    private func check(_ reader: inout WireReader, type: String?, depth: Int, endGroup: Int?) throws {
+        guard depth <= 100 else { throw WireProblem("messages nested more than 100 deep") }
+        let fields = type.flatMap { messages[$0] }
+        while !reader.atEnd {
+            let tag = try reader.varint()
+            guard tag <= UInt64(UInt32.max) else { throw WireProblem("a field tag is out of range") }
+            let number = Int(tag >> 3), wireType = Int(tag & 7)
+            guard number >= 1, number <= 536_870_911 else { throw WireProblem("field number \(number) is out of range") }
+            if wireType == 4 {
+                guard number == endGroup else { throw WireProblem("field \(number) ends a group it did not start") }
+                return
+            }
+            let field = fields?[number]
+            if let field, !Self.accepts(field, wireType: wireType) {
+                throw WireProblem("field \(number) of \(type ?? "?") is declared \(Self.name(field.type)) but has wire type \(wireType)")
+            }
+            switch wireType {
+            case 0:
+                _ = try reader.varint()
+            case 1:
+                try reader.skip(8)
+            case 5:
+                try reader.skip(4)
+            case 2:
+                let length = try reader.varint()
+                guard length <= UInt64(reader.remaining) else { throw WireProblem("field \(number) is cut off") }
+                var inner = try reader.sub(Int(length))
+                switch field?.type {
+                case .message?:
+                    try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil)
+                case .string?:
+                    guard inner.isUTF8 else { throw WireProblem("field \(number) of \(type ?? "?") is a string that is not UTF-8") }
+                case let scalar? where scalar != .bytes:
+                    try inner.packed(of: scalar, field: number)
+                default:
+                    break
+                }
+            case 3:
+                try check(&reader, type: field?.type == .group ? field!.messageType : nil, depth: depth + 1, endGroup: number)
+            default:
+                throw WireProblem("field \(number) has wire type \(wireType), which protobuf does not have")
+            }
+        }
+        if let endGroup { throw WireProblem("group \(endGroup) is not ended") }
+    }
+
+    /// Whether a field's declared type comes with `wireType` (2 for a scalar: packed, if repeated).
+    private static func accepts(_ field: Field, wireType: Int) -> Bool {
+        let packed = field.repeated && wireType == 2
+        return switch field.type {
+        case .int32, .int64, .uint32, .uint64, .sint32, .sint64, .bool, .enum: wireType == 0 || packed
+        case .fixed64, .sfixed64, .double: wireType == 1 || packed
+        case .fixed32, .sfixed32, .float: wireType == 5 || packed
+        case .string, .bytes, .message: wireType == 2
+        case .group: wireType == 3
+        }
+    }
+
+    static func name(_ type: Google_Protobuf_FieldDescriptorProto.TypeEnum) -> String {
+        String(describing: type)
+    }
+}
+
+struct WireProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Reads the protobuf wire format from a buffer, never past its end.
+struct WireReader {
+    private let buffer: UnsafeBufferPointer<UInt8>
+    private var position: Int
+    private let end: Int
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        self.buffer = buffer
+        position = 0
+        end = buffer.count
+    }
+
+    private init(_ buffer: UnsafeBufferPointer<UInt8>, from: Int, to: Int) {
+        self.buffer = buffer
+        position = from
+        end = to
+    }
+
+    var atEnd: Bool { position >= end }
+    var remaining: Int { end - position }
+
+    mutating func varint() throws -> UInt64 {
+        var value: UInt64 = 0
+        for shift in stride(from: 0, to: 70, by: 7) {
+            guard position < end else { throw WireProblem("a varint is cut off") }
+            let byte = buffer[position]
+            position += 1
+            if shift == 63, byte > 1 { throw WireProblem("a varint is longer than 64 bits") }
+            value |= UInt64(byte & 0x7F) << UInt64(shift)
+            if byte & 0x80 == 0 { return value }
+        }
+        throw WireProblem("a varint is longer than 10 bytes")
+    }
+
+    mutating func skip(_ count: Int) throws {
+        guard count <= remaining else { throw WireProblem("a fixed-size field is cut off") }
+        position += count
+    }
+
+    mutating func sub(_ count: Int) throws -> WireReader {
+        guard count <= remaining else { throw WireProblem("a length-delimited field is cut off") }
+        defer { position += count }
+        return WireReader(buffer, from: position, to: position + count)
+    }
+
+    var isUTF8: Bool {
+        var iterator = UnsafeBufferPointer(rebasing: buffer[position..<end]).makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
+    /// A packed repeated scalar field: whole values only.
+    mutating func packed(of type: Google_Protobuf_FieldDescriptorProto.TypeEnum, field: Int) throws {
+        while !atEnd {
+            switch type {
+            case .fixed64, .sfixed64, .double: try skip(8)
+            case .fixed32, .sfixed32, .float: try skip(4)
+            default: _ = try varint()
+            }
+        }
+    }
+}

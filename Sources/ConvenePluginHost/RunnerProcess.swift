@@ -1,0 +1,143 @@
+import CConvenePluginSpawn
+import ConveneRPC
+import Foundation
+import Logging
+
+/// One run of a runner process: its pid, its connection, and the thread reading it.
+final class RunnerProcess: @unchecked Sendable {
+    let pid: pid_t
+    let channel: RunnerChannel
+    let started = ContinuousClock.now
+    private let exited = DispatchSemaphore(value: 0)
+    private let status = Locked<String?>(nil)
+
+    var uptime: Duration { ContinuousClock.now - started }
+
+    private init(pid: pid_t, channel: RunnerChannel) {
+        self.pid = pid
+        self.channel = channel
+    }
+
+    /// Starts the runner and waits (30 s at most) for the plugin to be ready.
+    static func launch(runner: String, path: String, copy: String, containsSwift: Bool,
+                       configuration: PluginHost.Configuration, logger: Logger) throws(PluginLoadError) -> (RunnerProcess, PluginManifest) {
+        let arguments = [runner, "--library", path, "--copy", copy, "--swift", containsSwift ? "1" : "0",
+                         "--concurrency", "\(configuration.concurrencyPerPlugin)", "--max-stuck", "\(configuration.maxStuckPerPlugin)",
+                         "--memory-limit", "\(configuration.memoryLimit)"]
+        var descriptor: Int32 = -1
+        let pid = Self.spawn(runner, arguments, &descriptor)
+        guard pid > 0 else {
+            throw .processFailed(path: path, reason: "cannot start \(runner): \(String(cString: strerror(errno)))")
+        }
+        let process = RunnerProcess(pid: pid, channel: RunnerChannel(descriptor: descriptor))
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        defer {
+            var none = timeval(tv_sec: 0, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        }
+        while true {
+            let message: RunnerMessage?
+            do {
+                message = try process.channel.receive()
+            } catch {
+                process.kill(because: nil)
+                throw .processFailed(path: path, reason: "\(error)")
+            }
+            switch message {
+            case .ready(var manifest)?:
+                manifest.path = path
+                return (process, manifest)
+            case .log(let level, let text)?:
+                let levels = Logger.Level.allCases
+                logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
+            case .loadFailed(let reason)?:
+                process.reap()
+                throw .reported(path: path, message: reason)
+            case nil:
+                let how = process.reap()
+                throw .processFailed(path: path, reason: "it ended before the plugin was ready (\(how))")
+            default:
+                process.kill(because: nil)
+                let how = process.reap()
+                throw .processFailed(path: path, reason: "its process ended before the plugin was ready (\(how))")
+            }
+        }
+    }
+
+    private static func spawn(_ runner: String, _ arguments: [String], _ descriptor: inout Int32) -> pid_t {
+        var argv = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+        return convene_spawn_runner(runner, &argv, &descriptor)
+    }
+
+    /// Reads the process's messages on a thread of its own until it ends, then reports how.
+    func startReading(engine: ProcessEngine) {
+        let thread = Thread { [self] in
+            while true {
+                let message: RunnerMessage?
+                do {
+                    message = try channel.receive()
+                } catch {
+                    fail("broke the runner protocol: \(error)")
+                    break
+                }
+                guard let message else { break }
+                engine.received(message, from: self)
+            }
+            channel.close()
+            engine.ended(self, how: reap())
+        }
+        thread.name = "plugin \(engine.manifest.name) reader"
+        thread.start()
+    }
+
+    /// Ends a process that misbehaves on the connection.
+    func fail(_ why: String) {
+        kill(because: "it \(why)")
+    }
+
+    /// SIGKILL; `reason` (when given) is how its end is reported.
+    func kill(because reason: String?) {
+        if let reason { status.withLock { $0 = $0 ?? reason } }
+        Glibc.kill(pid, SIGKILL)
+        channel.close()
+    }
+
+    /// Waits for the process to end and says how it ended. Called once, by whoever read its end.
+    @discardableResult
+    func reap() -> String {
+        var raw: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &raw, 0) } while result < 0 && errno == EINTR
+        let how: String
+        if result < 0 {
+            how = "ended"
+        } else if raw & 0x7F == 0 {
+            how = "exit status \((raw >> 8) & 0xFF)"
+        } else {
+            let signal = raw & 0x7F
+            how = "signal \(signal) (\(String(cString: strsignal(signal))))"
+        }
+        let reported = status.withLock { $0 ?? how }
+        exited.signal()
+        return reported
+    }
+
+    /// Waits up to `limit` for the process to exit, then kills it.
+    func waitForExit(upTo limit: Duration) {
+        if limit > .zero, exited.wait(timeout: .now() + .nanoseconds(Int(limit.saturatingNanoseconds))) == .success {
+            exited.signal()
+            return
+        }
+        kill(because: nil)
+    }
+
+    /// The process's resident memory, from /proc.
+    var residentBytes: Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),
+              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,54 @@
+import NIOCore
+
+/// The `UnaryCompletion` a transport gives a deferred unary handler: the first answer, from
+/// any thread, goes to `deliver` (which hops to the connection's event loop); an early end of
+/// the call (cancel, deadline, close), reported by the transport with `cancel()`, runs the
+/// handler's cancellation instead, and later answers are dropped.
+public final class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
+    private struct State {
+        var answered = false
+        var cancelled = false
+        var onCancel: (@Sendable () -> Void)?
+    }
+
+    private let deliver: @Sendable (Result<ByteBuffer, any Error>) -> Void
+    private let state = Locked(State())
+
+    public init(deliver: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void) {
+        self.deliver = deliver
+    }
+
+    public func succeed(_ response: ByteBuffer) { answer(.success(response)) }
+
+    public func fail(_ error: any Error) { answer(.failure(error)) }
+
+    private func answer(_ result: Result<ByteBuffer, any Error>) {
+        let first = state.withLock { state -> Bool in
+            guard !state.answered, !state.cancelled else { return false }
+            state.answered = true
+            state.onCancel = nil
+            return true
+        }
+        if first { deliver(result) }
+    }
+
+    public func onCancel(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.cancelled { return true }
+            state.onCancel = body
+            return false
+        }
+        if now { body() }
+    }
+
+    /// The call ended before it was answered.
+    public func cancel() {
+        let body = state.withLock { state -> (@Sendable () -> Void)? in
+            guard !state.answered, !state.cancelled else { return nil }
+            state.cancelled = true
+            defer { state.onCancel = nil }
+            return state.onCancel
+        }
+        body?()
+    }
+}

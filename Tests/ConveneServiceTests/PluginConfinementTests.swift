@@ -1,0 +1,133 @@
+import ConveneClient
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import SwiftProtobuf
+import XCTest
+
+/// What a party may not see through the services it cannot learn through a plugin either:
+/// plugin methods, plugin events in WatchOperation, and plugins' own principals (never
+/// invited, so never counted as participants).
+class PluginConfinementTests: OperationTestCase {
+    typealias Event = Convene_Consultation_V1_OperationEvent
+
+    func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
+                                        as: R.Type, by party: String) async throws -> R {
+        try await f.call(service, method, request, as: R.self, by: party)
+    }
+
+    /// The kinds of the events `party` sees on the operation, until one of kind `last`.
+    func watched(by party: String, until last: String) async throws -> [String] {
+        let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+            $0.operationID = operation
+        }, as: Event.self, options: f.options(party))
+        var seen: [String] = []
+        for try await event in watch.responses {
+            seen.append(event.kind)
+            if event.kind == last { break }
+        }
+        watch.cancel()
+        return seen
+    }
+
+    func testGroupsOfFriendsRevealNoMeetingToAPartyThatMayNotSeeIt() async throws {
+        let friends = "convene.friends.v1.GroupsOfFriends"
+        let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+            $0.operationID = operation; $0.name = "Friends of UNMIX"
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        _ = try await call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
+            $0.groupID = group.id; $0.partyID = f.ids["Donor"]!; $0.kind = .donor
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        let meeting = try await f.convene(operation)
+        let proposed = try await eventually { () -> [Convene_Friends_V1_ProposedInvitation]? in
+            let list = try await self.call(friends, "ListProposedInvitations", Convene_Friends_V1_ListProposedInvitationsRequest.with {
+                $0.meetingID = meeting.id
+            }, as: Convene_Friends_V1_ListProposedInvitationsResponse.self, by: "Secretariat").proposals
+            return list.isEmpty ? nil : list
+        }
+        XCTAssertEqual(proposed?.map(\.partyID), [f.ids["Donor"]!])
+
+        for party in ["Bystander", "Donor", "Agency"] {
+            let service = await assertRPCError(.notFound) {
+                try await self.f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = meeting.id },
+                                              as: Convene_Consultation_V1_Meeting.self, options: self.f.options(party))
+            }
+            let plugin = await assertRPCError(.notFound) {
+                try await self.call(friends, "ListProposedInvitations", Convene_Friends_V1_ListProposedInvitationsRequest.with {
+                    $0.meetingID = meeting.id
+                }, as: Convene_Friends_V1_ListProposedInvitationsResponse.self, by: party)
+            }
+            XCTAssertEqual(plugin?.message, "meeting_id: " + (service?.message ?? ""), "the plugin says what the service says")
+        }
+        // The plugin's event about the meeting reaches those who may see the meeting only.
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        let troopsSaw = try await watched(by: "Troops", until: "mandate.updated")
+        XCTAssertTrue(troopsSaw.contains("friends.invitations_proposed"), "\(troopsSaw)")
+        XCTAssertTrue(troopsSaw.contains("friends.group_formed"), "\(troopsSaw)")
+        // The donor takes part in the operation's consultations but is not invited to this meeting.
+        let donorSaw = try await watched(by: "Donor", until: "mandate.updated")
+        XCTAssertFalse(donorSaw.contains("friends.invitations_proposed"), "\(donorSaw)")
+        XCTAssertTrue(donorSaw.contains("friends.group_formed"), "about the operation, which the donor may watch")
+        // A party with nothing to do with the operation watches none of its events, plugins' included.
+        await assertRPCError(.permissionDenied) { _ = try await self.watched(by: "Bystander", until: "mandate.updated") }
+    }
+
+    func testATaskForceNamesItsMeetingOnlyToThoseWhoMaySeeIt() async throws {
+        let service = "convene.taskforce.v1.MissionTaskForces"
+        let planning = try await f.convene(operation, stage: .missionPlanning)
+        func force(_ party: String) async throws -> Convene_Taskforce_V1_TaskForce? {
+            try? await call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = operation },
+                            as: Convene_Taskforce_V1_TaskForce.self, by: party)
+        }
+        let seen = try await eventually { try await force("Troops") }
+        XCTAssertEqual(seen?.formedByMeetingID, planning.id, "Troops are invited to it")
+        let hidden = try await force("Bystander")
+        XCTAssertEqual(hidden?.id, seen?.id, "the task force itself is the operation's")
+        XCTAssertEqual(hidden?.formedByMeetingID, "", "but not the meeting the Bystander may not see")
+        await assertRPCError(.notFound) {
+            try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = "op-999" },
+                                as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")
+        }
+    }
+
+    func testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() async throws {
+        // A first meeting: the plugins react as themselves, so their principals exist.
+        let first = try await f.convene(operation, stage: .missionPlanning)
+        _ = try await eventually { () -> Bool? in
+            let parties = try await self.parties()
+            return parties.contains { $0.kind == .plugin } ? true : nil
+        }
+        let pluginParties = try await parties().filter { $0.kind == .plugin }
+        let principals = Set(pluginParties.map(\.id))
+        XCTAssertFalse(principals.isEmpty)
+        XCTAssertTrue(pluginParties.allSatisfy { $0.name.hasPrefix("Plugin ") }, "\(pluginParties)")
+
+        let second = try await f.convene(operation, form: .secretariatMeeting, stage: .unspecified, as: "Secretariat", paper: false)
+        for meeting in [first, second] {
+            XCTAssertTrue(Set(meeting.invitations.map(\.partyID)).isDisjoint(with: principals), "\(meeting.invitations)")
+            XCTAssertTrue(meeting.invitations.contains { $0.partyID == f.ids["Secretariat"]! })
+        }
+        let sheet = try await f.client.unary(BM.issueFactSheet, Convene_Briefing_V1_IssueFactSheetRequest.with {
+            $0.meetingID = second.id; $0.title = "UNMIX at a glance"; $0.content = "Strength: 970"
+        }, as: Convene_Briefing_V1_FactSheet.self, options: f.options("Secretariat"))
+        XCTAssertTrue(Set(sheet.recipientIds).isDisjoint(with: principals))
+        let account = try await f.client.unary(CM.getConsultationAccount, Convene_Consultation_V1_GetConsultationAccountRequest.with {
+            $0.operationID = operation
+        }, as: Convene_Consultation_V1_ConsultationAccount.self, options: f.options("Secretariat"))
+        XCTAssertTrue(account.meetings.allSatisfy { Set($0.participantIds).isDisjoint(with: principals) })
+
+        await assertRPCError(.invalidArgument, containing: "PLUGIN") {
+            try await self.f.client.unary(AM.registerParty, Convene_Admin_V1_RegisterPartyRequest.with {
+                $0.name = "Impostor"; $0.kind = .plugin
+            }, as: Convene_Parties_V1_Party.self, options: .bearer(try self.f.adminToken))
+        }
+    }
+
+    func parties() async throws -> [Convene_Parties_V1_Party] {
+        try await f.client.unary(AM.listParties, Convene_Admin_V1_ListPartiesRequest.with { $0.pageSize = 100 },
+                                 as: Convene_Admin_V1_ListPartiesResponse.self, options: .bearer(try f.adminToken)).parties
+    }
+}

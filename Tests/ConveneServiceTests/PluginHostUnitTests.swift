@@ -1,0 +1,131 @@
+@testable import ConvenePluginHost
+import Foundation
+import NIOCore
+import XCTest
+
+/// The plugin host's parts that take untrusted input, in memory: the runner protocol's
+/// decoder, the handle table, the response validator.
+final class PluginHostUnitTests: XCTestCase {
+    static let manifest = PluginManifest(path: "/p/lib.so", name: "n", version: "1", abiMinor: 1, service: "a.B",
+                                         methods: [.init(name: "M", inputType: "a.In", outputType: "a.Out")],
+                                         events: ["*"], descriptorSet: [1, 2, 3], containsSwift: true, warnings: ["w"])
+    static let messages: [RunnerMessage] = [
+        .call(id: 7, method: 2, caller: "party-3", roles: [1, 3], request: [9, 8, 7]),
+        .event(id: 8, kind: "meeting.convened", payload: [1]),
+        .abandon(id: 9),
+        .reply(request: 10, status: -1, data: []),
+        .unload,
+        .ready(manifest),
+        .loadFailed("f: no entry symbol"),
+        .done(id: 11, status: 0, response: [1, 2], error: nil),
+        .done(id: 12, status: 5, response: nil, error: "no such thing"),
+        .request(id: 13, call: 7, .storageGet(key: [1])),
+        .request(id: 14, call: 7, .storageNext(prefix: [2], after: nil)),
+        .request(id: 15, call: 7, .storageNext(prefix: [2], after: [3])),
+        .request(id: 16, call: 7, .callService(path: "/a.B/C", request: [4], asPlugin: true)),
+        .request(id: 17, call: 7, .maySee("mtg-3")),
+        .request(id: 18, call: 7, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "d"))),
+        .write(call: 7, key: [1], value: nil),
+        .write(call: 7, key: [1], value: [2]),
+        .log(level: 3, message: "hello"),
+    ]
+
+    func decode(_ frame: ByteBuffer) throws -> RunnerMessage {
+        var frame = frame
+        let length = try XCTUnwrap(frame.readInteger(as: UInt32.self))
+        XCTAssertEqual(Int(length), frame.readableBytes)
+        return try RunnerMessage(decoding: &frame)
+    }
+
+    func testEveryRunnerMessageRoundTrips() throws {
+        for message in Self.messages {
+            XCTAssertEqual(try decode(message.frame()), message)
+        }
+    }
+
+    func testACutOrCorruptFrameIsAnErrorNeverACrash() throws {
+        for message in Self.messages {
+            let frame = message.frame()
+            let bytes = Array(frame.readableBytesView)
+            // Every shorter body (the length adjusted to match) is refused.
+            for cut in 5..<bytes.count {
+                var body = ByteBuffer(bytes: bytes[4..<cut])
+                XCTAssertThrowsError(try RunnerMessage(decoding: &body), "\(message) cut at \(cut)")
+            }
+        }
+        // Random bodies (bounded): decoded or refused, never a trap.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 1...64, using: &generator)
+            var body = ByteBuffer(bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            if Bool.random(using: &generator) { body.setInteger(UInt8.random(in: 1...15), at: 0) }
+            _ = try? RunnerMessage(decoding: &body)
+        }
+    }
+
+    func testAFrameOverTheLimitEndsTheConnection() throws {
+        var pair: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair), 0)
+        let reader = RunnerChannel(descriptor: pair[0])
+        var huge = UInt32(RunnerMessage.maxFrame + 1).bigEndian
+        XCTAssertEqual(write(pair[1], &huge, 4), 4)
+        XCTAssertThrowsError(try reader.receive())
+        close(pair[1])
+    }
+
+    func testHandlesOfEndedCallsAreStaleAndForgedOnesUnknown() {
+        final class Box {}
+        let table = HandleTable<Box>()
+        let handle = table.insert(Box(), owner: "p")
+        guard case .live = table.resolve(handle) else { return XCTFail("live") }
+        table.remove(handle)
+        guard case .stale(let owner) = table.resolve(handle) else { return XCTFail("stale") }
+        XCTAssertEqual(owner, "p")
+        let again = table.insert(Box(), owner: "q")
+        XCTAssertNotEqual(again, handle, "a slot reused gets a new generation")
+        guard case .stale = table.resolve(handle) else { return XCTFail("the old handle stays stale") }
+        for forged in [nil, OpaquePointer(bitPattern: 0x1), OpaquePointer(bitPattern: 0xDEAD_0000_0001)] {
+            guard case .unknown = table.resolve(forged) else { return XCTFail("\(String(describing: forged))") }
+        }
+    }
+
+    func testTheValidatorChecksNestedMessagesAndPackedFields() throws {
+        // message Reply { string text = 1; int64 number = 2; repeated Reply nested = 3; repeated int32 packed = 4; }
+        var file = Google_Protobuf_FileDescriptorProto()
+        file.package = "t"
+        file.messageType = [.with {
+            $0.name = "Reply"
+            $0.field = [
+                .with { $0.name = "text"; $0.number = 1; $0.type = .string; $0.label = .optional },
+                .with { $0.name = "number"; $0.number = 2; $0.type = .int64; $0.label = .optional },
+                .with { $0.name = "nested"; $0.number = 3; $0.type = .message; $0.typeName = ".t.Reply"; $0.label = .repeated },
+                .with { $0.name = "packed"; $0.number = 4; $0.type = .int32; $0.label = .repeated },
+            ]
+        }]
+        let validator = ResponseValidator(descriptorSet: try Google_Protobuf_FileDescriptorSet.with { $0.file = [file] }.serializedBytes())
+        XCTAssertTrue(validator.describes("t.Reply"))
+        XCTAssertNil(validator.problem(in: [0x0A, 0x01, 0x41, 0x10, 0x05, 0x1A, 0x03, 0x0A, 0x01, 0x42, 0x22, 0x02, 0x01, 0x02], as: "t.Reply"))
+        XCTAssertNil(validator.problem(in: [0x28, 0x01], as: "t.Reply"), "an unknown field is fine")
+        XCTAssertNotNil(validator.problem(in: [0x1A, 0x02, 0x0A, 0x05], as: "t.Reply"), "a nested message cut off")
+        XCTAssertNotNil(validator.problem(in: [0x1A, 0x01, 0x10], as: "t.Reply"), "a nested varint cut off")
+        XCTAssertNotNil(validator.problem(in: [0x22, 0x01, 0x80], as: "t.Reply"), "a packed varint cut off")
+        XCTAssertNotNil(validator.problem(in: [0x12, 0x01, 0x01], as: "t.Reply"), "a singular int64 packed")
+        // Nested 100 levels is fine; past that it is refused, not recursed into without bound.
+        func nested(_ levels: Int) -> [UInt8] {
+            var message: [UInt8] = []
+            for _ in 0..<levels {
+                var length = message.count, varint: [UInt8] = []
+                repeat {
+                    varint.append(UInt8(length & 0x7F) | (length >= 0x80 ? 0x80 : 0))
+                    length >>= 7
+                } while length > 0
+                message = [0x1A] + varint + message
+            }
+            return message
+        }
+        XCTAssertNil(validator.problem(in: nested(100), as: "t.Reply"))
+        XCTAssertEqual(validator.problem(in: nested(150), as: "t.Reply"), "messages nested more than 100 deep")
+    }
+}
+
+import SwiftProtobuf

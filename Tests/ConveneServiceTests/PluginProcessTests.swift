@@ -1,0 +1,175 @@
+import ConveneClient
+import ConvenePluginHost
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import NIOCore
+import SwiftProtobuf
+import XCTest
+
+/// What process isolation adds: a plugin that crashes (NULL dereference, abort), crashes in
+/// its entry point, leaks, or leaves too many hooks stuck is ended and restarted with
+/// backoff, its calls in flight fail with UNAVAILABLE naming it, and the server and every
+/// other plugin serve on.
+final class PluginProcessTests: PluginTestCase {
+    override class var isolation: PluginIsolation { .process }
+
+    func raw(_ path: String, _ bytes: [UInt8] = [], timeout: Duration? = .seconds(20)) async throws -> [UInt8] {
+        try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, path, bytes, timeout: timeout)
+    }
+
+    func reflect() async throws -> [UInt8] {
+        try await raw("/test.faults.Faults/Reflect", faultsReply(text: "ok"))
+    }
+
+    func faultsInfo() async throws -> Convene_Plugins_V1_PluginInfo? {
+        try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                 as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
+            .plugins.first { $0.name == "faults" }
+    }
+
+    /// Another plugin, a built-in method and overall health serve.
+    func assertOthersServe(file: StaticString = #filePath, line: UInt = #line) async throws {
+        let groups = try await f.call("convene.friends.v1.GroupsOfFriends", "ListGroups", Convene_Friends_V1_ListGroupsRequest(),
+                                      as: Convene_Friends_V1_ListGroupsResponse.self, by: "Troops")
+        XCTAssertEqual(groups.groups.count, 0, file: file, line: line)
+        let health = try await f.client.health.check().status
+        XCTAssertEqual(health, .serving, file: file, line: line)
+    }
+
+    func isolation(of name: String) async throws -> String? {
+        try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                 as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
+            .plugins.first { $0.name == name }?.isolation
+    }
+
+    func testByDefaultThePluginsBuiltWithTheServerRunInItAndOtherLibrariesIsolated() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = nil }
+        try await f.startServer(port: f.port)
+        let friends = try await isolation(of: "groups-of-friends")
+        XCTAssertEqual(friends, "in-process")
+        let behaviour = try await f.loadPlugin(f.fixture("Behaviour"))
+        XCTAssertEqual(behaviour.isolation, "process", "a library not built with the server")
+
+        // Per plugin (by its name) or per library file, either way.
+        await f.server.shutDown()
+        f.configure = {
+            $0.pluginIsolation = nil
+            $0.pluginIsolationOverrides = ["groups-of-friends": .process, "libConveneFixture_Behaviour.so": .inProcess]
+        }
+        try await f.startServer(port: f.port)
+        let isolatedFriends = try await isolation(of: "groups-of-friends")
+        XCTAssertEqual(isolatedFriends, "process")
+        let msc = try await isolation(of: "military-staff-committee")
+        XCTAssertEqual(msc, "in-process")
+        let trusted = try await f.loadPlugin(f.fixture("Behaviour"))
+        XCTAssertEqual(trusted.isolation, "in-process")
+    }
+
+    func testACrashFailsThatPluginsCallsInFlightAndItIsRestarted() async throws {
+        let info = try await f.loadPlugin(f.fixture("Faults"))
+        XCTAssertEqual(info.isolation, "process")
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        for (method, signal) in [("Crash", "signal 11"), ("Abort", "signal 6")] {
+            // A call of the same plugin in flight when it crashes fails too.
+            let inFlight = Task { @Sendable in
+                try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x10, 0x27, 0, 0], timeout: .seconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            await assertRPCError(.unavailable, containing: "plugin faults: its process ended during the call (\(signal)") {
+                try await self.raw("/test.faults.Faults/\(method)")
+            }
+            await assertRPCError(.unavailable, containing: signal) { try await inFlight.value }
+            try await assertOthersServe()
+            // Restarted (with backoff): it serves again, and what it stored is still there.
+            let back = try await eventually { try? await self.reflect() }
+            XCTAssertEqual(back, faultsReply(text: "ok"))
+        }
+        let serving = try await eventually { () -> Bool? in try await self.faultsInfo()?.status == .serving ? true : nil }
+        XCTAssertEqual(serving, true, "no longer degraded once restarted")
+    }
+
+    func testACrashInTheEntryPointMarksThePluginFailedAndTheServerStartsAnyway() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convene-plugins-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["CrashingEntry", "Behaviour"] {
+            try FileManager.default.copyItem(atPath: f.fixture(name), toPath: folder.appendingPathComponent("lib\(name).so").path)
+        }
+        await f.server.shutDown()
+        f.configure = { $0.pluginDirectories = [folder.path]; $0.pluginIsolation = .process }
+        try await f.startServer(port: f.port)
+
+        let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
+                                            as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
+        XCTAssertEqual(list.plugins.map(\.name), ["behaviour"], "the other plugin serves")
+        let failure = try XCTUnwrap(list.failures.first)
+        XCTAssertEqual(failure.library, "libCrashingEntry.so")
+        XCTAssertEqual(failure.file, "", "the file on the server is for administrators")
+        XCTAssertTrue(failure.reason.contains("ended before the plugin was ready (signal 11"), failure.reason)
+        let echoed = try await raw("/test.Behaviour/Echo", [4])
+        XCTAssertEqual(echoed, [4])
+        // Loading it again reports the same, and the server carries on.
+        await assertRPCError(.failedPrecondition, containing: "signal 11") {
+            try await self.f.loadPlugin(folder.appendingPathComponent("libCrashingEntry.so").path)
+        }
+        let health = try await f.client.health.check().status
+        XCTAssertEqual(health, .serving)
+    }
+
+    func testALeakingPluginIsEndedAtItsMemoryLimitAndRestarted() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = .process; $0.pluginMemoryLimit = 160 << 20 }
+        try await f.startServer(port: f.port)
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        let inFlight = Task { @Sendable in
+            try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x10, 0x27, 0, 0], timeout: .seconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // 64 MiB at a time, kept: past 160 MiB the server ends the process (bounded: 20 calls).
+        var ended: RPCError?
+        for _ in 0..<20 where ended == nil {
+            do {
+                _ = try await raw("/test.faults.Faults/Leak", [64])
+            } catch let error as RPCError {
+                ended = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let stopped = await assertRPCError(.unavailable, containing: "over its memory limit of 160 MiB") { try await inFlight.value }
+        XCTAssertNotNil(stopped)
+        try await assertOthersServe()
+        let back = try await eventually { try? await self.reflect() }
+        XCTAssertEqual(back, faultsReply(text: "ok"), "restarted with its memory back")
+    }
+
+    func testAProcessWithTooManyHooksStuckIsEndedWhichFreesThemAll() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = .process; $0.pluginMaxStuck = 4 }
+        try await f.startServer(port: f.port)
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // Six hooks of 60 s, each abandoned at its 300 ms deadline.
+        let hung = (0..<6).map { _ in
+            Task { @Sendable in
+                try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x60, 0xEA, 0, 0],
+                                               timeout: .milliseconds(300))
+            }
+        }
+        for call in hung { await assertRPCError(.deadlineExceeded) { try await call.value } }
+        // The server ends the process (the hooks with it) and starts it again; then it serves, not degraded.
+        let restarted = try await eventually { () -> Bool? in
+            guard let info = try await self.faultsInfo(), info.status == .serving,
+                  (try? await self.reflect()) != nil else { return nil }
+            return true
+        }
+        XCTAssertEqual(restarted, true)
+        try await assertOthersServe()
+    }
+}

@@ -1,0 +1,57 @@
+import ConveneClient
+import ConvenePluginHost
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import SwiftProtobuf
+import XCTest
+
+/// What plugin tests share: the built libraries, loading one, typed calls to plugin methods.
+extension Fixture {
+    /// Where the plugins and fixtures are built (beside the test bundle).
+    var pluginFolder: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent() }
+
+    func fixture(_ name: String) -> String { pluginFolder.appendingPathComponent("libConveneFixture_\(name).so").path }
+
+    func loadPlugin(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo {
+        try await client.unary(PM.loadPlugin, Convene_Plugins_V1_LoadPluginRequest.with { $0.path = path },
+                               as: Convene_Plugins_V1_PluginInfo.self, options: .bearer(try adminToken))
+    }
+
+    /// A unary plugin method called by one of the fixture's parties.
+    func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,
+                                        as: R.Type, by party: String) async throws -> R {
+        try await client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
+                               options: options(party))
+    }
+}
+
+/// Polls (bounded: 10 s at most) until `body` returns a value, for effects of events
+/// delivered in the background.
+func eventually<T>(_ body: () async throws -> T?) async throws -> T? {
+    for _ in 0..<500 {
+        if let value = try await body() { return value }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return nil
+}
+
+/// A test case with a fresh server and the fixture's parties.
+class PluginTestCase: XCTestCase {
+    var f: Fixture!
+    /// Where plugins run in this case's server (subclasses run the same tests isolated).
+    class var isolation: PluginIsolation { .inProcess }
+
+    override func setUp() async throws {
+        let isolation = Self.isolation
+        // Plugins keep their own times by the system's clock: so does the server here.
+        f = try await Fixture(clock: nil) { $0.pluginIsolation = isolation }
+        try await f.registerParties()
+    }
+
+    override func tearDown() async throws {
+        await f.stop()
+        f.remove()
+    }
+}

@@ -1,0 +1,87 @@
+"""The operators' endpoint of a real convened: Prometheus metrics of gRPC calls, and the status
+page rendered by a real browser (headless Chromium from Debian's packages)."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from convene.benchmark.v1 import benchmark_pb2, benchmark_pb2_grpc
+from convene_server import ConveneServer, free_port
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.headers.get("content-type", ""), response.read().decode()
+
+
+def chromium(*args):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise AssertionError("chromium is not installed (make test installs it)")
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+class StatusPageTests(unittest.TestCase):
+    def test_metrics_and_the_page_under_load(self):
+        metrics_port = free_port()
+        with ConveneServer("--metrics-port", str(metrics_port), "--status-sample-seconds", "0.5") as server:
+            stop = threading.Event()
+
+            def load():
+                channel = server.channel()
+                health = health_pb2_grpc.HealthStub(channel)
+                echo = benchmark_pb2_grpc.BenchmarkStub(channel)
+                while not stop.is_set():
+                    health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+                    echo.UnaryEcho(benchmark_pb2.EchoRequest(payload=b"x" * 64), timeout=5)
+                channel.close()
+
+            worker = threading.Thread(target=load)
+            worker.start()
+            try:
+                time.sleep(2.5)  # several samples with calls in them
+                base = f"http://127.0.0.1:{metrics_port}"
+                content_type, metrics = fetch(base + "/metrics")
+                self.assertTrue(content_type.startswith("text/plain; version=0.0.4"))
+                calls = re.search(r'convene_calls_total\{service="grpc.health.v1.Health",method="Check",'
+                                  r'transport="grpc",code="OK"\} (\d+)', metrics)
+                self.assertIsNotNone(calls, "gRPC health checks are counted")
+                self.assertGreater(int(calls.group(1)), 10)
+                self.assertRegex(metrics, r'convene_connections\{transport="grpc"\} 1')
+                self.assertRegex(metrics, r'convene_bytes_total\{transport="grpc",direction="in"\} [1-9]')
+                self.assertRegex(metrics, r'convene_call_duration_seconds_bucket\{service="convene.benchmark.v1.Benchmark",'
+                                          r'method="UnaryEcho",le="[0-9.e+-]+"\} [1-9]')
+
+                rendered = chromium("--dump-dom", base + "/")
+                dom = rendered.stdout
+                self.assertIn("<h1>Convene", dom, rendered.stderr[-500:])
+                for text in ["Listeners", "Busiest methods", "grpc.health.v1.Health/Check",
+                             "convene.benchmark.v1.Benchmark/UnaryEcho", "groups-of-friends", "serving", "<polyline"]:
+                    self.assertIn(text, dom)
+                rate = re.search(r"grpc.health.v1.Health/Check</td><td class=\"n\">([0-9.]+)</td>", dom)
+                self.assertIsNotNone(rate)
+                self.assertGreater(float(rate.group(1)), 0, "calls per second over the last interval")
+
+                with tempfile.TemporaryDirectory() as folder:
+                    png = os.path.join(folder, "status.png")
+                    shot = chromium(f"--screenshot={png}", "--window-size=1000,900", base + "/")
+                    self.assertTrue(os.path.exists(png), shot.stderr[-500:])
+                    with open(png, "rb") as f:
+                        image = f.read()
+                    self.assertEqual(image[:8], b"\x89PNG\r\n\x1a\n")
+                    self.assertGreater(len(image), 10_000, "a page, not a blank")
+            finally:
+                stop.set()
+                worker.join()
+
+
+if __name__ == "__main__":
+    unittest.main()

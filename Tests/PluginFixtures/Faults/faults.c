@@ -1,0 +1,130 @@
+/*
+ * Fixture: a plugin with a fault per method, to show what the host makes of each.
+ *   test.faults.Faults/Reflect    answers its request bytes as its Reply (valid or not)
+ *   test.faults.Faults/BadStatus  returns the int32 in its first 4 request bytes (77 without)
+ *   test.faults.Faults/Keep       keeps its call handle past its hook
+ *   test.faults.Faults/UseKept    uses the handle Keep kept; answers what the host said
+ *   test.faults.Faults/Crash      dereferences NULL
+ *   test.faults.Faults/Abort      calls abort()
+ *   test.faults.Faults/Leak       allocates (and touches) as many MiB as its first request byte says, never freed
+ *   test.faults.Faults/Hang       sleeps as many milliseconds as its first 4 request bytes say
+ * Its descriptor set describes Reply, so the host checks what Reflect answers.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "convene_plugin.h"
+#include "faults_descriptor_set.h"
+
+static const convene_host_api *api;
+static convene_call *kept;
+
+static void answer_text(convene_call *call, const char *text) {
+    /* A Reply with field 1 (text). */
+    uint8_t buffer[256];
+    size_t length = strlen(text) < 200 ? strlen(text) : 200;
+    buffer[0] = 0x0A;
+    buffer[1] = (uint8_t)length;
+    memcpy(buffer + 2, text, length);
+    api->set_response(call, buffer, length + 2);
+}
+
+static uint32_t first_u32(const uint8_t *request, size_t length, uint32_t otherwise) {
+    uint32_t value = otherwise;
+    if (length >= 4) memcpy(&value, request, 4);
+    return value;
+}
+
+static int32_t reflect(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    api->set_response(call, request, length);
+    return CONVENE_OK;
+}
+
+static int32_t bad_status(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    api->set_error(call, "a status the plugin made up");
+    return (int32_t)first_u32(request, length, 77);
+}
+
+static int32_t keep(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
+    kept = call;
+    answer_text(call, "kept");
+    return CONVENE_OK;
+}
+
+static int32_t use_kept(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
+    char text[200];
+    const uint8_t *value;
+    size_t value_length;
+    int32_t put = api->storage_put(kept, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1);
+    int32_t get = api->storage_get(kept, (const uint8_t *)"k", 1, &value, &value_length);
+    const char *caller = api->caller(kept);
+    api->set_response(kept, (const uint8_t *)"x", 1);
+    snprintf(text, sizeof text, "put=%d get=%d caller=%s", put, get, caller ? caller : "null");
+    answer_text(call, text);
+    return CONVENE_OK;
+}
+
+static int32_t crash(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)call; (void)request; (void)length;
+    volatile int *nowhere = NULL;
+    *nowhere = 1;
+    return CONVENE_OK;
+}
+
+static int32_t aborting(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)call; (void)request; (void)length;
+    abort();
+}
+
+static int32_t leak(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    size_t mebibytes = length >= 1 ? request[0] : 64;
+    char *block = malloc(mebibytes << 20);
+    if (!block) {
+        api->set_error(call, "out of memory");
+        return CONVENE_RESOURCE_EXHAUSTED;
+    }
+    memset(block, 0x5A, mebibytes << 20);
+    answer_text(call, "leaked");
+    return CONVENE_OK;
+}
+
+static int32_t hang(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    uint32_t milliseconds = first_u32(request, length, 1000);
+    struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
+    answer_text(call, "awake");
+    return CONVENE_OK;
+}
+
+#define METHOD(name, hook) { name, CONVENE_UNARY, "test.faults.Raw", "test.faults.Reply", hook }
+
+static const convene_method methods[] = {
+    METHOD("Reflect", reflect), METHOD("BadStatus", bad_status), METHOD("Keep", keep), METHOD("UseKept", use_kept),
+    METHOD("Crash", crash), METHOD("Abort", aborting), METHOD("Leak", leak), METHOD("Hang", hang),
+};
+
+static convene_plugin_descriptor descriptor = {
+    .abi_major = CONVENE_ABI_MAJOR, .abi_minor = CONVENE_ABI_MINOR, .size = sizeof(convene_plugin_descriptor),
+    .name = "faults", .version = "1.0.0", .service = "test.faults.Faults",
+    .methods = methods, .method_count = sizeof methods / sizeof methods[0],
+    .descriptor_set = faults_descriptor_set, .descriptor_set_len = sizeof faults_descriptor_set,
+};
+
+__attribute__((visibility("default")))
+int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host,
+                             const convene_plugin_descriptor **out, const char **error) {
+    (void)host; (void)error;
+    api = host_api;
+    *out = &descriptor;
+    return CONVENE_OK;
+}

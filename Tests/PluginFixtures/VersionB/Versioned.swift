@@ -1,0 +1,1 @@
+../VersionA/Versioned.swift
