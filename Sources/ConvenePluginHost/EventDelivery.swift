@@ -100,11 +100,13 @@ final class EventDelivery: @unchecked Sendable {
         }
         while !isStopped, let host {
             guard holdsLease(host) else {
+                if leased { plugin.logger.notice("another server delivers this plugin's events now") }
                 leased = false
                 sleep(Self.leaseRetry)
                 continue
             }
             if !leased {
+                plugin.logger.info("this server delivers the plugin's events (it holds the plugin's event lease)")
                 leased = true
                 // Another server may have moved the position while this one waited.
                 if let now = try? host.services.eventPosition(plugin: plugin.name) { position = now }

@@ -104,6 +104,7 @@ public final class ConveneServer: Service, Sendable {
         host.memoryLimit = configuration.pluginMemoryLimit
         host.maxStuckPerPlugin = configuration.pluginMaxStuck
         host.concurrencyPerPlugin = configuration.pluginConcurrency
+        host.maxCallTime = configuration.pluginMaxCallTime
         host.trusted = (builtPluginDirectory, builtPluginPrefix)
         host.runnerPath = configuration.pluginRunnerPath
             ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")

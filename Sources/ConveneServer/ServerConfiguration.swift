@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable {
     public var pluginMaxStuck = 16
     /// Hooks of one plugin that run at once (its threads).
     public var pluginConcurrency = 4
+    /// Longest a plugin call or event reaction may run (with 10 s, how long a plugin's event
+    /// delivery lease lasts unrenewed: how soon another server of a cluster takes over).
+    public var pluginMaxCallTime: Duration = .seconds(30)
     /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
     public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).

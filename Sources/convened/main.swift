@@ -84,6 +84,10 @@ struct Convened: AsyncParsableCommand {
             help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
     var pluginMaxStuck = 16
 
+    @Option(name: .customLong("plugin-call-seconds"),
+            help: "Longest a plugin call or event reaction may run; on a cluster, also how long (plus 10 s) a dead server's plugin event lease holds others off.")
+    var pluginCallSeconds = 30.0
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
 
@@ -192,5 +196,7 @@ struct Convened: AsyncParsableCommand {
         }
         configuration.pluginConcurrency = pluginConcurrency
         configuration.pluginMaxStuck = pluginMaxStuck
+        guard pluginCallSeconds >= 0.1, pluginCallSeconds <= 3600 else { throw ValidationError("--plugin-call-seconds: 0.1 to 3600") }
+        configuration.pluginMaxCallTime = .milliseconds(Int64(pluginCallSeconds * 1000))
     }
 }

@@ -35,9 +35,9 @@ final class Cluster: @unchecked Sendable {
 
     /// The first server starts alone (it creates the administrator, writing its token); the others
     /// start together, as a rolling start would bring them; then the parties are registered.
-    static func start(count: Int = 3) async throws -> Cluster {
+    static func start(count: Int = 3, arguments: [String] = []) async throws -> Cluster {
         let database = try await PostgresTestDatabase.create()
-        let servers = (0..<count).map { ServerProcess(name: "server\($0)", databaseURL: database.url) }
+        let servers = (0..<count).map { ServerProcess(name: "server\($0)", databaseURL: database.url, arguments: arguments) }
         do {
             try await servers[0].start()
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -10,6 +10,8 @@ final class ServerProcess: @unchecked Sendable {
     let name: String
     let databaseURL: String
     let dataDirectory: String
+    /// Further options of `convened`.
+    let arguments: [String]
     private let state = Locked(State())
 
     private struct State {
@@ -18,9 +20,10 @@ final class ServerProcess: @unchecked Sendable {
         var log = ""
     }
 
-    init(name: String, databaseURL: String) {
+    init(name: String, databaseURL: String, arguments: [String] = []) {
         self.name = name
         self.databaseURL = databaseURL
+        self.arguments = arguments
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("convene-cluster-\(name)-\(UUID().uuidString)").path
     }
 
@@ -38,7 +41,7 @@ final class ServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = Self.binDirectory.appendingPathComponent("convened")
         process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDirectory,
-                             "--database", databaseURL, "--database-pool-size", "4", "--shutdown-grace", "2", "--log-level", "info"]
+                             "--database", databaseURL, "--database-pool-size", "4", "--shutdown-grace", "2", "--log-level", "info"] + arguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
