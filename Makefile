@@ -11,7 +11,7 @@ TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-cluster bench-compare soak mutate
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -101,6 +101,13 @@ fuzz: deps
 ## encode/decode, a unary call through the router and through a whole connection, and a plugin call.
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark $(BENCH_ARGS)
+
+## bench-cluster: the consultation write path (ConveneMeeting) on SQLite and on PostgreSQL, one server and
+## three, release builds, beside a private PostgreSQL (scripts/bench-cluster.sh; CLUSTER_BENCH_ARGS: SECONDS CONCURRENCY).
+bench-cluster: deps
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	scripts/with-postgres.sh scripts/bench-cluster.sh $(CLUSTER_BENCH_ARGS)
 
 ## bench-compare: Convene against gRPC C++ (an echo server of ours on libgrpc++) and Redis 7, one run,
 ## one machine; results in .build-compare/results.md (see Docs/BENCHMARKS.md). COMPARE_ARGS passes options.

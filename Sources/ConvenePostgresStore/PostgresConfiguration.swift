@@ -117,19 +117,9 @@ public struct PostgresConfiguration: Sendable {
     /// Whether a connection without TLS is acceptable.
     var plaintextAllowed: Bool { [.disable, .allow, .prefer].contains(tlsMode) }
 
-    /// The pool's configuration.
-    func clientConfiguration() -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = tlsConfiguration().map { plaintextAllowed ? .prefer($0) : .require($0) } ?? .disable
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                         database: database, tls: tls)
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = connectTimeout
-        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
-        return configuration
-    }
-
-    /// The configuration of one connection outside the pool (the listener's).
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    /// The configuration of one connection: the pool's, or, with a purpose, one of its own
+    /// (the listener's), named so in `pg_stat_activity`.
+    func connectionConfiguration(purpose: String?) throws -> PostgresConnection.Configuration {
         var tls = PostgresConnection.Configuration.TLS.disable
         if let configuration = tlsConfiguration() {
             let context = try NIOSSLContext(configuration: configuration)
@@ -138,7 +128,7 @@ public struct PostgresConfiguration: Sendable {
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
                                                              database: database, tls: tls)
         configuration.options.connectTimeout = .nanoseconds(connectTimeout.components.seconds * 1_000_000_000)
-        configuration.options.additionalStartupParameters = [("application_name", applicationName + " listener")]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName + (purpose.map { " " + $0 } ?? ""))]
         return configuration
     }
 }

@@ -31,7 +31,7 @@ final class PostgresListener: Sendable {
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
-                let connection = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(),
+                let connection = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(purpose: "listener"),
                                                                       id: 0, logger: logger)
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: PostgresSchema.channel) { notifications in

@@ -10,9 +10,10 @@ import PostgresNIO
 ///
 /// The services' transaction bodies are synchronous (`StoreReader`/`StoreWriter`, as GRDB runs
 /// them for SQLite). Here each body runs on a thread of the store's own pool, with a connection
-/// leased from postgres-nio's pool, and each of its queries is sent through that connection's
-/// event loop and waited for on the pool thread: no event loop ever waits, and the services and
-/// the domain stay as they are (see ARCHITECTURE.md, "The store").
+/// leased from `ConnectionPool`, and each of its queries is sent through that connection's
+/// event loop and waited for on the pool thread: no event loop ever waits, no wait depends on
+/// a Swift concurrency task, and the services and the domain stay as they are (see
+/// ARCHITECTURE.md, "Domain, store, services").
 ///
 /// Writes run SERIALIZABLE: every rule a service checks in its transaction holds as if the
 /// transactions of every server ran one after another; one that PostgreSQL aborts to keep that
@@ -20,7 +21,7 @@ import PostgresNIO
 /// client never sees it. Reads run REPEATABLE READ READ ONLY: one snapshot, as SQLite's readers.
 public final class PostgresStore: ServerStore {
     public let configuration: PostgresConfiguration
-    let client: PostgresClient
+    let connections: ConnectionPool
     let threads: NIOThreadPool
     let logger: Logger
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
@@ -35,15 +36,14 @@ public final class PostgresStore: ServerStore {
         self.configuration = configuration
         self.maximumAttempts = maximumAttempts
         self.logger = logger
-        client = PostgresClient(configuration: configuration.clientConfiguration(), backgroundLogger: logger)
+        connections = ConnectionPool(configuration: configuration, logger: logger)
         threads = NIOThreadPool(numberOfThreads: max(configuration.maximumConnections, 1))
         threads.start()
-        let pool = Task { [client] in await client.run() }
-        tasks.withLockedValue { $0.append(pool) }
     }
 
     deinit {
         for task in tasks.withLockedValue({ $0 }) { task.cancel() }
+        connections.close()
         threads.shutdownGracefully { _ in }
     }
 
@@ -68,6 +68,7 @@ public final class PostgresStore: ServerStore {
         let running = tasks.withLockedValue { tasks in defer { tasks = [] }; return tasks }
         for task in running { task.cancel() }
         for task in running { await task.value }
+        connections.close()
         try? await threads.shutdownGracefully()
     }
 
@@ -106,11 +107,7 @@ public final class PostgresStore: ServerStore {
         var attempt = 1
         while true {
             do {
-                return try await client.withConnection { [threads, logger] connection in
-                    try await threads.runIfActive {
-                        try Self.run(kind, on: BlockingConnection(connection: connection, logger: logger), body)
-                    }
-                }
+                return try await threads.runIfActive { [self] in try leased(kind, body) }
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 try await Task.sleep(for: Self.backoff(attempt))
                 attempt += 1
@@ -127,9 +124,7 @@ public final class PostgresStore: ServerStore {
         var attempt = 1
         while true {
             do {
-                let lease = try ConnectionLease(client: client)
-                defer { lease.release() }
-                return try Self.run(kind, on: BlockingConnection(connection: lease.connection, logger: logger), body)
+                return try leased(kind, body)
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 Thread.sleep(forTimeInterval: Double(Self.backoff(attempt).components.attoseconds) / 1e18)
                 attempt += 1
@@ -137,6 +132,14 @@ public final class PostgresStore: ServerStore {
                 throw Self.storeError(error, attempts: attempt)
             }
         }
+    }
+
+    /// One attempt: a connection of the pool, the transaction on it, the connection back.
+    private func leased<T>(_ kind: Kind, _ body: (PostgresTransaction) throws -> T) throws -> T {
+        let connection = try connections.lease()
+        var broken = false
+        defer { connections.release(connection, broken: broken) }
+        return try Self.run(kind, on: BlockingConnection(connection: connection, logger: logger), broken: &broken, body)
     }
 
     private func enter() throws {
@@ -154,7 +157,9 @@ public final class PostgresStore: ServerStore {
     /// BEGIN, the body, COMMIT; ROLLBACK on any failure. A query that failed inside the body
     /// fails the transaction even if the body went on (PostgreSQL answers a COMMIT of an
     /// aborted transaction with ROLLBACK, not an error: that is checked too).
-    static func run<T>(_ kind: Kind, on db: BlockingConnection, _ body: (PostgresTransaction) throws -> T) throws -> T {
+    /// `broken` is set when the connection cannot be used again (no ROLLBACK went through).
+    static func run<T>(_ kind: Kind, on db: BlockingConnection, broken: inout Bool,
+                       _ body: (PostgresTransaction) throws -> T) throws -> T {
         let tracked = db.tracking()
         do {
             try tracked.query(kind.begin)
@@ -166,7 +171,7 @@ public final class PostgresStore: ServerStore {
             }
             return result
         } catch {
-            if (try? db.query("ROLLBACK")) == nil { _ = db.connection.close() as EventLoopFuture<Void> }  // the pool replaces it
+            if (try? db.query("ROLLBACK")) == nil { broken = true }  // the pool closes it and opens another
             throw PostgresStoreError.classify(tracked.firstFailure) ?? PostgresStoreError.classify(error) ?? error
         }
     }
@@ -223,36 +228,6 @@ public final class PostgresStore: ServerStore {
     }
 }
 
-/// A connection of the pool held by a thread that may block, until `release`.
-struct ConnectionLease {
-    let connection: PostgresConnection
-    private let done: EventLoopPromise<Void>
-
-    init(client: PostgresClient) throws {
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        let leased = eventLoop.makePromise(of: PostgresConnection.self)
-        let done = eventLoop.makePromise(of: Void.self)
-        Task {
-            do {
-                try await client.withConnection { connection in
-                    leased.succeed(connection)
-                    try await done.futureResult.get()
-                }
-            } catch {
-                leased.fail(error)
-            }
-        }
-        do {
-            connection = try leased.futureResult.wait()
-        } catch {
-            done.succeed(())  // nothing holds it (e.g. the store was closed)
-            throw error
-        }
-        self.done = done
-    }
-
-    func release() { done.succeed(()) }
-}
 
 public enum PostgresStoreError: Error, CustomStringConvertible, Sendable {
     /// PostgreSQL aborted the transaction to keep it serializable (40001) or to break a deadlock

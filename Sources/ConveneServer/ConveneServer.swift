@@ -80,7 +80,8 @@ public final class ConveneServer: Service, Sendable {
             try GRPCInteropService().register(with: router)
         }
         let store = self.store
-        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer) } ?? store
+        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer,
+                                                                                  system: store.isShared ? "postgresql" : "sqlite") } ?? store
         let backend = Backend(store: timedStore, events: events, clock: configuration.clock, revocations: revocations)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)

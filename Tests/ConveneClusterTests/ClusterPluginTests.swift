@@ -103,7 +103,7 @@ final class ClusterPluginTests: XCTestCase {
 
     func testEachPluginReactsOncePerEventWhicheverServerWroteIt() async throws {
         let cluster = try await Cluster.start(arguments: Self.arguments)
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let clients = cluster.clients
         let planned = try await withThrowingTaskGroup(of: Planned.self) { group in
             for index in 0..<6 {
@@ -120,7 +120,7 @@ final class ClusterPluginTests: XCTestCase {
 
     func testWhenTheDeliveringServerDiesAnotherTakesOverAndNothingIsLostOrRepeated() async throws {
         let cluster = try await Cluster.start(arguments: Self.arguments)
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         var planned = [try await Self.plan(cluster, "UNOP-before", through: cluster.clients)]
         await assertReactedOnce(planned, cluster, through: cluster.clients[0])
         let holder = try XCTUnwrap(deliverers(of: "mission-task-forces", cluster).first, "a server delivers the task force's events")

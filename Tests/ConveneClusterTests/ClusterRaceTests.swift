@@ -33,7 +33,7 @@ final class ClusterRaceTests: XCTestCase {
     /// leaves one President and one open term.
     func testOnePresidentWhateverServersRace() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let registered = try await race(cluster, attempts: 6) { attempt, client in
             _ = try await client.administration.registerParty(.with {
                 $0.name = "Claimant \(attempt)"; $0.kind = .memberState; $0.roles = [.councilPresident]
@@ -59,7 +59,7 @@ final class ClusterRaceTests: XCTestCase {
     /// A name is one party's: the same party registered through every server at once is stored once.
     func testOneNameOneParty() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let codes = try await race(cluster, attempts: 6) { _, client in
             _ = try await client.administration.registerParty(.with { $0.name = "Aurelia"; $0.kind = .memberState },
                                                               options: cluster.admin)
@@ -72,7 +72,7 @@ final class ClusterRaceTests: XCTestCase {
     /// once: one succeeds, the others are told it was already circulated, and one event says so.
     func testASummaryIsCirculatedOnce() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let operationID = try await cluster.makeOperation()
         let past = Date().addingTimeInterval(-86_400).timeIntervalSince1970
         let meeting = try await cluster.clients[0].consultation.conveneMeeting(.with {
@@ -102,7 +102,7 @@ final class ClusterRaceTests: XCTestCase {
     /// every server at once makes one meeting, with one set of invitations; the others are refused.
     func testARequestIsAnsweredByOneMeeting() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let operationID = try await cluster.makeOperation()
         let request = try await cluster.clients[0].consultation.requestMeeting(.with {
             $0.operationID = operationID; $0.form = .consultationMeeting; $0.reason = "The situation on the ground"

@@ -14,7 +14,7 @@ final class ClusterTests: XCTestCase {
     /// through another server.
     func testWritesThroughEachServerReachWatchersOnEveryOtherInOrder() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let operationID = try await cluster.makeOperation()
         var watchers: [Watcher] = []
         for client in cluster.clients {
@@ -59,7 +59,7 @@ final class ClusterTests: XCTestCase {
     /// again, and a watcher on it reads the same history.
     func testAServerKilledDuringWritesLosesNothingItAcknowledgedAndComesBack() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let operationID = try await cluster.makeOperation()
         let watcher = try await Watcher(cluster.clients[2], operationID: operationID, token: cluster.token("Secretariat"))
         let victim = cluster.servers[1]
@@ -111,7 +111,7 @@ final class ClusterTests: XCTestCase {
     /// stream open with it on another server ends (UNAUTHENTICATED) at the revocation.
     func testARevocationOnOneServerReachesEveryServer() async throws {
         let cluster = try await Cluster.start()
-        defer { Task { await cluster.shutDown() } }
+        addTeardownBlock { await cluster.shutDown() }
         let operationID = try await cluster.makeOperation()
         let issued = try await cluster.clients[0].administration.issueCredential(.with {
             $0.partyID = cluster.id("Secretariat"); $0.label = "to revoke"
