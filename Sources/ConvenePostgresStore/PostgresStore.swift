@@ -29,6 +29,8 @@ public final class PostgresStore: ServerStore {
     private let activity = NIOLockedValueBox((running: 0, closing: false))
     /// Times a transaction is run before a conflict is reported (as UNAVAILABLE).
     public let maximumAttempts: Int
+    /// Told of each transaction run again after a conflict (the server's metrics).
+    private let retryObserver = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
     /// Who this server is when it holds a plugin's event delivery lease (host, process, store).
     public let leaseHolder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
 
@@ -48,6 +50,12 @@ public final class PostgresStore: ServerStore {
     }
 
     public var isShared: Bool { true }
+
+    /// Calls `body` each time a transaction is run again after a serialization failure or a
+    /// deadlock (the client never sees those: they count in `convene_store_retries_total`).
+    public func observeRetries(_ body: @escaping @Sendable () -> Void) {
+        retryObserver.withLockedValue { $0 = body }
+    }
 
     /// Migrates (one server at a time: an advisory lock), then listens for other servers' commits.
     public func open(signals: StoreSignals) async throws {
@@ -111,6 +119,7 @@ public final class PostgresStore: ServerStore {
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 try await Task.sleep(for: Self.backoff(attempt))
                 attempt += 1
+                retryObserver.withLockedValue { $0 }?()
             } catch {
                 throw Self.storeError(error, attempts: attempt)
             }
@@ -128,6 +137,7 @@ public final class PostgresStore: ServerStore {
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 Thread.sleep(forTimeInterval: Double(Self.backoff(attempt).components.attoseconds) / 1e18)
                 attempt += 1
+                retryObserver.withLockedValue { $0 }?()
             } catch {
                 throw Self.storeError(error, attempts: attempt)
             }

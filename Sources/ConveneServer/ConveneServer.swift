@@ -80,6 +80,7 @@ public final class ConveneServer: Service, Sendable {
             try GRPCInteropService().register(with: router)
         }
         let store = self.store
+        if let metrics, let postgres = store as? PostgresStore { postgres.observeRetries { metrics.storeRetried() } }
         let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer,
                                                                                   system: store.isShared ? "postgresql" : "sqlite") } ?? store
         let backend = Backend(store: timedStore, events: events, clock: configuration.clock, revocations: revocations)
