@@ -11,7 +11,7 @@ set -euo pipefail
 seconds=${1:-10}
 concurrency=${2:-64}
 : "${CONVENE_TEST_POSTGRES_URL:?run inside scripts/with-postgres.sh}"
-bin=$(swift build -c release --show-bin-path)
+bin=${CONVENE_BIN:-$(swift build -c release --show-bin-path)}  # CONVENE_BIN: another build's products
 work=$(mktemp -d "${TMPDIR:-/tmp}/convene-bench-cluster.XXXXXX")
 pids=()
 cleanup() {
@@ -24,7 +24,7 @@ trap cleanup EXIT
 # start NAME [convened options...]: starts a server on a free port; sets $port.
 start() {
   local name=$1; shift
-  "$bin/convened" --host 127.0.0.1 --port 0 --grpc-port 0 --data-dir "$work/$name" --log-level notice "$@" \
+  "$bin/convened" --host 127.0.0.1 --port 0 --grpc-port 0 --data-dir "$work/$name" --log-level info "$@" \
     2> "$work/$name.log" &
   pids+=($!)
   port=""

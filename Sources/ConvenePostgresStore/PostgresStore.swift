@@ -173,6 +173,15 @@ public final class PostgresStore: ServerStore {
         let tracked = db.tracking()
         do {
             try tracked.query(kind.begin)
+            if kind == .write {
+                // Writes take the event log's lock first, not only when they append: almost
+                // every write appends an event, and one holding the lock until it commits makes
+                // the others wait for it anyway. Waiting from the start rather than after their
+                // reads, they find nothing changed under them: no serialization failure to
+                // retry, even when every server writes to one operation at once (the retries
+                // otherwise ran out under `make bench-cluster`'s 64 writers).
+                try tracked.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.eventLock)])
+            }
             let result = try body(PostgresTransaction(db: tracked))
             if let failure = tracked.firstFailure { throw failure }
             let commit = try tracked.query("COMMIT")
