@@ -29,6 +29,9 @@ public final class PostgresStore: ServerStore {
     private let activity = NIOLockedValueBox((running: 0, closing: false))
     /// Times a transaction is run before a conflict is reported (as UNAVAILABLE).
     public let maximumAttempts: Int
+    /// Attempts a write makes optimistically (reading alongside other writers) before it runs
+    /// holding the event log's lock from its start.
+    static let optimisticAttempts = 3
     /// Told of each transaction run again after a conflict (the server's metrics).
     private let retryObserver = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
     /// Who this server is when it holds a plugin's event delivery lease (host, process, store).
@@ -115,7 +118,7 @@ public final class PostgresStore: ServerStore {
         var attempt = 1
         while true {
             do {
-                return try await threads.runIfActive { [self] in try leased(kind, body) }
+                return try await threads.runIfActive { [self, attempt] in try leased(kind, attempt: attempt, body) }
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 try await Task.sleep(for: Self.backoff(attempt))
                 attempt += 1
@@ -133,7 +136,7 @@ public final class PostgresStore: ServerStore {
         var attempt = 1
         while true {
             do {
-                return try leased(kind, body)
+                return try leased(kind, attempt: attempt, body)
             } catch let error as PostgresStoreError where error.isConflict && attempt < maximumAttempts {
                 Thread.sleep(forTimeInterval: Double(Self.backoff(attempt).components.attoseconds) / 1e18)
                 attempt += 1
@@ -145,11 +148,12 @@ public final class PostgresStore: ServerStore {
     }
 
     /// One attempt: a connection of the pool, the transaction on it, the connection back.
-    private func leased<T>(_ kind: Kind, _ body: (PostgresTransaction) throws -> T) throws -> T {
+    private func leased<T>(_ kind: Kind, attempt: Int, _ body: (PostgresTransaction) throws -> T) throws -> T {
         let connection = try connections.lease()
         var broken = false
         defer { connections.release(connection, broken: broken) }
-        return try Self.run(kind, on: BlockingConnection(connection: connection, logger: logger), broken: &broken, body)
+        return try Self.run(kind, on: BlockingConnection(connection: connection, logger: logger),
+                            exclusive: kind == .write && attempt > Self.optimisticAttempts, broken: &broken, body)
     }
 
     private func enter() throws {
@@ -168,18 +172,15 @@ public final class PostgresStore: ServerStore {
     /// fails the transaction even if the body went on (PostgreSQL answers a COMMIT of an
     /// aborted transaction with ROLLBACK, not an error: that is checked too).
     /// `broken` is set when the connection cannot be used again (no ROLLBACK went through).
-    static func run<T>(_ kind: Kind, on db: BlockingConnection, broken: inout Bool,
+    static func run<T>(_ kind: Kind, on db: BlockingConnection, exclusive: Bool = false, broken: inout Bool,
                        _ body: (PostgresTransaction) throws -> T) throws -> T {
         let tracked = db.tracking()
         do {
             try tracked.query(kind.begin)
-            if kind == .write {
-                // Writes take the event log's lock first, not only when they append: almost
-                // every write appends an event, and one holding the lock until it commits makes
-                // the others wait for it anyway. Waiting from the start rather than after their
-                // reads, they find nothing changed under them: no serialization failure to
-                // retry, even when every server writes to one operation at once (the retries
-                // otherwise ran out under `make bench-cluster`'s 64 writers).
+            if exclusive {
+                // A write that conflicted again and again waits for the event log's lock before
+                // it reads: the writers it raced append (and so commit) only after it, so it no
+                // longer finds its reads changed, however many servers write one operation.
                 try tracked.query("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.eventLock)])
             }
             let result = try body(PostgresTransaction(db: tracked))
