@@ -5,13 +5,13 @@ HOST ?= 127.0.0.1
 PORT ?= 7353
 METRICS_PORT ?= 9353
 DATA_DIR ?= ./data
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev libsqlite3-dev pkg-config python3-venv openssl
 # What the tests use beyond the build: a real browser for the status page.
 TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-compare soak mutate attack install-sdk
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-cluster bench-compare soak mutate attack install-sdk
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -41,13 +41,17 @@ run: build
 
 ## test: the whole suite, conformance against a real server on 127.0.0.1 included, after checking
 ## that the generated code is what the protos make and that every mutation of `make mutate` still
-## applies; then the gRPC listener against grpcio (Python,
-## in a virtual environment under .build/).
+## applies, beside a private PostgreSQL (scripts/with-postgres.sh: installed from Debian's packages
+## when missing, a temporary cluster on a free port, stopped at the end) for the PostgreSQL store and
+## the cluster tests; the service suite a second time with every test server on PostgreSQL
+## (CONVENE_TEST_STORE=postgres); then the gRPC listener against grpcio (Python, in a virtual
+## environment under .build/).
 test: deps check-protos
 	@$(call install_packages,$(TEST_PACKAGES))
 	@scripts/mutate.py --list >/dev/null || { scripts/mutate.py --list; exit 1; }
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build && \
+	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests'
 	scripts/grpc-python-tests.sh
 
 ## protos: regenerate every file generated from Protos/ (committed), each proto once per language:
@@ -107,6 +111,13 @@ fuzz: deps
 ## encode/decode, a unary call through the router and through a whole connection, and a plugin call.
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark $(BENCH_ARGS)
+
+## bench-cluster: the consultation write path (ConveneMeeting) on SQLite and on PostgreSQL, one server and
+## three, release builds, beside a private PostgreSQL (scripts/bench-cluster.sh; CLUSTER_BENCH_ARGS: SECONDS CONCURRENCY).
+bench-cluster: deps
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	scripts/with-postgres.sh scripts/bench-cluster.sh $(CLUSTER_BENCH_ARGS)
 
 ## bench-compare: Convene against gRPC C++ (an echo server of ours on libgrpc++) and Redis 7, one run,
 ## one machine; results in .build-compare/results.md (see Docs/BENCHMARKS.md). COMPARE_ARGS passes options.

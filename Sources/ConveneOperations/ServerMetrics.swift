@@ -92,6 +92,12 @@ public final class ServerMetrics: RouterInstrumentation, ConnectionObserver {
         if retries > 0 { storeRetries.increment(by: retries) }
     }
 
+    /// A store transaction is run again after a conflict (a store that retries inside, such as
+    /// PostgreSQL's, reports each retry as it happens).
+    public func storeRetried() {
+        storeRetries.increment()
+    }
+
     // MARK: Reading
 
     /// Every method's running tallies, for the status page.

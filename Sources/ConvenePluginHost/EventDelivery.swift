@@ -10,9 +10,18 @@ import Logging
 ///
 /// A delivery that does not complete (past its deadline, a crashed plugin process) is
 /// tried again after a pause; after `maxAttempts` the event is logged and skipped.
+///
+/// When several servers share the store, each loads the plugin but one at a time delivers:
+/// the holder of the plugin's lease, renewed before each event for longer than a delivery
+/// may take. The others wait to take over; one that dies mid-reaction commits nothing, so
+/// the server that takes the lease after it expires delivers that event again.
 final class EventDelivery: @unchecked Sendable {
     static let batch = 100
     static let maxAttempts = 5
+    /// How long past the longest delivery a lease lasts without renewal.
+    static let leaseMargin: Duration = .seconds(10)
+    /// How often a server without the lease looks whether it is free (sooner when woken).
+    static let leaseRetry: Duration = .seconds(2)
 
     private unowned let plugin: LoadedPlugin
     private weak var host: PluginHost?
@@ -71,10 +80,37 @@ final class EventDelivery: @unchecked Sendable {
         monitor.unlock()
     }
 
+    /// Whether this server delivers the plugin's events now (taking or renewing the lease).
+    private func holdsLease(_ host: PluginHost) -> Bool {
+        do {
+            return try host.services.holdEventLease(plugin: plugin.name, for: host.configuration.maxCallTime + Self.leaseMargin)
+        } catch {
+            plugin.logger.error("cannot take or renew the event delivery lease", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     private func run(from start: Int64) {
         var position = start
         var failures = 0
+        var leased = false
+        defer {
+            // Unloaded or stopping: another server takes over at once rather than at expiry.
+            if leased, let host { try? host.services.releaseEventLease(plugin: plugin.name) }
+        }
         while !isStopped, let host {
+            guard holdsLease(host) else {
+                if leased { plugin.logger.notice("another server delivers this plugin's events now") }
+                leased = false
+                sleep(Self.leaseRetry)
+                continue
+            }
+            if !leased {
+                plugin.logger.info("this server delivers the plugin's events (it holds the plugin's event lease)")
+                leased = true
+                // Another server may have moved the position while this one waited.
+                if let now = try? host.services.eventPosition(plugin: plugin.name) { position = now }
+            }
             let events: [DomainEvent]
             do {
                 events = try host.services.domainEvents(after: position, kinds: plugin.events, limit: Self.batch)
@@ -89,6 +125,11 @@ final class EventDelivery: @unchecked Sendable {
             }
             for event in events {
                 guard !isStopped else { return }
+                // Renewed before each event: a delivery ends (or is abandoned) before it expires.
+                guard holdsLease(host) else {
+                    leased = false
+                    break
+                }
                 switch deliver(event, from: position, host: host) {
                 case .committed:
                     position = event.sequence

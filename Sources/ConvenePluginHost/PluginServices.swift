@@ -40,6 +40,12 @@ public protocol PluginServices: Sendable {
     /// Domain events (not plugin events) after `sequence`, in order, of the kinds given
     /// ("*" for all), at most `limit`.
     func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent]
+    /// Whether this server is the one to deliver `plugin`'s events now, holding (taking when
+    /// free or expired, else renewing) the plugin's lease for `duration`. Servers sharing a
+    /// store deliver each plugin's events from one server at a time; a server alone always does.
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool
+    /// Gives the lease up (an unload, a shutdown) so that another server takes over at once.
+    func releaseEventLease(plugin: String) throws
 
     /// Registers a plugin's serialized FileDescriptorSet for reflection.
     func registerDescriptors(_ bytes: [UInt8]) throws

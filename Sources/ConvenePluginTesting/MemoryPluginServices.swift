@@ -149,6 +149,11 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
         }
     }
 
+    /// The harness is a server alone: it always delivers its plugin's events.
+    public func holdEventLease(plugin: String, for duration: Duration) throws -> Bool { true }
+
+    public func releaseEventLease(plugin: String) throws {}
+
     public func registerDescriptors(_ bytes: [UInt8]) throws { locked { descriptorSets.append(bytes) } }
 
     public func setServing(_ serving: Bool?, service: String) {}

@@ -3,6 +3,7 @@ import ConveneGRPCTransport
 import ConveneOperations
 import ConveneProtos
 import ConvenePluginHost
+import ConvenePostgresStore
 import ConveneRPC
 import ConveneServices
 import ConveneStore
@@ -27,9 +28,11 @@ public final class ConveneServer: Service, Sendable {
     public let transport: ServerTransport
     /// Standard gRPC over HTTP/2 on the same router, when `grpcPort` is set.
     public let grpcTransport: GRPCServerTransport?
-    /// Durable state in the data directory.
-    public let store: SQLiteStore
+    /// Durable state: SQLite in the data directory, or a PostgreSQL database other servers may share.
+    public let store: any ServerStore
     public let events = EventBus()
+    /// The streams open with each credential, which end when it is revoked (on any server).
+    public let revocations = Revocations()
     public let plugins: PluginHost
     /// The budget for buffered protocol data, over both listeners.
     public let budget: MemoryBudget
@@ -78,7 +81,10 @@ public final class ConveneServer: Service, Sendable {
             : GRPCServerTransport(router: router, configuration: grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger,
                                   observer: metrics)
-        self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        switch configuration.database {
+        case .sqlite: self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        case .postgres(let database): self.store = PostgresStore(configuration: database, logger: logger)
+        }
         monitor = ServerMonitor(health: health, budget: budget, limits: limits, store: store,
                                 dataDirectory: configuration.dataDirectory, logger: logger)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
@@ -97,8 +103,10 @@ public final class ConveneServer: Service, Sendable {
             try GRPCInteropService().register(with: router)
         }
         let store = self.store
-        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer) } ?? store
-        let backend = Backend(store: timedStore, events: events, clock: configuration.clock)
+        if let metrics, let postgres = store as? PostgresStore { postgres.observeRetries { metrics.storeRetried() } }
+        let timedStore: any ConveneStore = metrics.map { InstrumentedStore(base: store, metrics: $0, tracer: configuration.tracer,
+                                                                                  system: store.isShared ? "postgresql" : "sqlite") } ?? store
+        let backend = Backend(store: timedStore, events: events, clock: configuration.clock, revocations: revocations)
         try AdministrationService(backend: backend).register(with: router)
         try ConsultationService(backend: backend).register(with: router)
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
@@ -121,6 +129,7 @@ public final class ConveneServer: Service, Sendable {
         host.memoryLimit = configuration.pluginMemoryLimit
         host.maxStuckPerPlugin = configuration.pluginMaxStuck
         host.concurrencyPerPlugin = configuration.pluginConcurrency
+        host.maxCallTime = configuration.pluginMaxCallTime
         host.trusted = (builtPluginDirectory, builtPluginPrefix)
         host.runnerPath = configuration.pluginRunnerPath
             ?? (builtPluginDirectory as NSString).appendingPathComponent("convene-plugin-runner")
@@ -153,13 +162,27 @@ public final class ConveneServer: Service, Sendable {
         }
     }
 
-    /// Creates the administrator credential on first start, then listens; returns the bound address.
+    /// Opens the store (migrating it, and hearing other servers' commits when it is shared),
+    /// creates the administrator credential on first start, and clears interrupted uploads.
+    public func prepare() async throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) },
+                                                   eventsCommitted: { [plugins] in plugins.eventsCommitted() }))
+        try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
+        // An upload cut off by a crash was never acknowledged: nothing of it stays. On a shared
+        // store, an upload still in progress may be another server's: only stale ones go.
+        let cutoff = store.isShared ? configuration.clock.nowMillis() - Self.staleUploadMillis : .max
+        let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: cutoff) }
+        if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
+    }
+
+    /// How old an unfinished upload must be for a server sharing the store to remove it at start.
+    static let staleUploadMillis: Int64 = 24 * 3600 * 1000
+
+    /// Prepares, then listens; returns the bound address.
     @discardableResult
     public func start() async throws -> SocketAddress {
-        try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
-        // An upload cut off by a crash was never acknowledged: nothing of it stays.
-        let interrupted = try await store.write { db in try db.deleteIncompleteAttachments(olderThan: .max) }
-        if interrupted > 0 { logger.info("removed uploads interrupted by a restart", metadata: ["count": "\(interrupted)"]) }
+        try await prepare()
         loadPlugins()
         monitor.publish()
         monitor.start()
@@ -180,7 +203,7 @@ public final class ConveneServer: Service, Sendable {
         }
         logger.info("convened listening", metadata: [
             "address": "\(address)", "tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAPath == nil ? "on" : "mutual")",
-            "data-dir": "\(configuration.dataDirectory)",
+            "data-dir": "\(configuration.dataDirectory)", "database": "\(configuration.database)",
             "methods": "\(router.methods.count)",
         ])
         return address
@@ -205,6 +228,7 @@ public final class ConveneServer: Service, Sendable {
         _ = await (native, grpc)
         await plugins.shutDown(deadline: deadline)
         await state.withLock { $0.operations }?.close()
+        await store.close()
         logger.info("stopped")
     }
 

@@ -8,6 +8,8 @@ struct InstrumentedStore: ConveneStore {
     let base: any ConveneStore
     let metrics: ServerMetrics
     let tracer: (any Tracer)?
+    /// OpenTelemetry's name of the database ("sqlite", "postgresql").
+    let system: String
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         try await timed("read") { try await base.read(body) }
@@ -23,7 +25,7 @@ struct InstrumentedStore: ConveneStore {
         guard let tracer else { return try await operation() }
         let span = tracer.startSpan("store.\(kind)", context: InstrumentationContext.current ?? .topLevel, ofKind: .client)
         defer { span.end() }
-        span.attributes["db.system"] = "sqlite"
+        span.attributes["db.system"] = system
         do {
             return try await operation()
         } catch {

@@ -12,7 +12,9 @@ import ConveneStore
 /// then its party's roles are kept, keyed by the token, until any commit changes the party
 /// or credential tables (`SQLiteStore.observeCommits`, which runs before the write that
 /// made the change returns): so a revocation takes effect on the next call, and a
-/// synchronous method (the benchmark's echo) is authorized inline, on the event loop.
+/// synchronous method (the benchmark's echo) is authorized inline, on the event loop. On a
+/// store other servers share (PostgreSQL), a revocation may come from another server, so
+/// nothing is kept: every call is looked up.
 final class ServerAuthorizer: CallAuthorizer {
     static let benchmarkScope = BenchmarkService.requiredScope
 
@@ -24,13 +26,20 @@ final class ServerAuthorizer: CallAuthorizer {
     let authenticator: Authenticator
     let openBenchmark: Bool
     private let cache = Locked(Cache())
+    /// Whether roles may be kept between calls (the store tells of every credential change).
+    private let caches: Bool
     /// Tokens remembered at most; beyond, the cache starts again (only valid tokens enter it).
     static let capacity = 4096
 
-    init(store: SQLiteStore, openBenchmark: Bool) {
+    init(store: any ServerStore, openBenchmark: Bool) {
         self.authenticator = Authenticator(store: store)
         self.openBenchmark = openBenchmark
-        store.observeCommits(to: ["party", "credential"]) { [cache] in
+        guard let local = store as? SQLiteStore else {
+            caches = false
+            return
+        }
+        caches = true
+        local.observeCommits(to: ["party", "credential"]) { [cache] in
             cache.withLock { cache in
                 cache.generation &+= 1
                 cache.roles.removeAll()
@@ -53,7 +62,7 @@ final class ServerAuthorizer: CallAuthorizer {
         guard let token = Self.token(metadata) else { throw Self.missingCredential }
         cache.withLock { cache in
             // Kept only if nothing changed the credentials while it was looked up.
-            guard cache.generation == generation else { return }
+            guard caches, cache.generation == generation else { return }
             if cache.roles.count >= Self.capacity { cache.roles.removeAll() }
             cache.roles[token] = party.roles
         }

@@ -1,5 +1,6 @@
 import ConveneGRPCTransport
 import ConvenePluginHost
+import ConvenePostgresStore
 import ConveneServices
 import Tracing
 import ConveneTransport
@@ -8,8 +9,11 @@ import ConveneTransport
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 7353
-    /// Where the server keeps its state; created when missing.
+    /// Where the server keeps its state (the SQLite store, the administrator's first token);
+    /// created when missing.
     public var dataDirectory = "./data"
+    /// The store: SQLite in the data directory, or a PostgreSQL database (shared by a cluster).
+    public var database = Database.sqlite
     /// The native listener's limits; its `maxConnections` and `maxConnectionsPerAddress`
     /// are the server's, over both listeners.
     public var connection = ConnectionConfiguration()
@@ -53,6 +57,9 @@ public struct ServerConfiguration: Sendable {
     public var pluginMaxStuck = 16
     /// Hooks of one plugin that run at once (its threads).
     public var pluginConcurrency = 4
+    /// Longest a plugin call or event reaction may run (with 10 s, how long a plugin's event
+    /// delivery lease lasts unrenewed: how soon another server of a cluster takes over).
+    public var pluginMaxCallTime: Duration = .seconds(30)
     /// The runner executable for isolated plugins; nil: `convene-plugin-runner` beside the server.
     public var pluginRunnerPath: String? = nil
     /// How long before a contributors' meeting a Council-requested report must reach the invitees (II.B.5(b)).
@@ -63,4 +70,16 @@ public struct ServerConfiguration: Sendable {
     public var clock: any WallClock = SystemClock()
 
     public init() {}
+
+    public enum Database: Sendable, CustomStringConvertible {
+        case sqlite
+        case postgres(PostgresConfiguration)
+
+        public var description: String {
+            switch self {
+            case .sqlite: "sqlite"
+            case .postgres(let configuration): configuration.redacted
+            }
+        }
+    }
 }

@@ -53,7 +53,7 @@ final class ServerMonitor: Sendable {
     private let queue = DispatchQueue(label: "convene.monitor")
     private let state = Locked(State(lastTrim: .now))
 
-    init(health: HealthService, budget: MemoryBudget, limits: ConnectionLimits, store: SQLiteStore,
+    init(health: HealthService, budget: MemoryBudget, limits: ConnectionLimits, store: any ServerStore,
          dataDirectory: String, logger: Logger) {
         self.health = health
         self.budget = budget

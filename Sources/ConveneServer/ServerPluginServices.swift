@@ -12,17 +12,19 @@ import Foundation
 /// the operation's event log, descriptors into reflection, plugin health into health, and
 /// a principal per plugin for calls made "as the plugin".
 final class ServerPluginServices: PluginServices {
-    let store: SQLiteStore
+    let store: any PluginStore
     let events: EventBus
     let descriptors: DescriptorRegistry
     let health: HealthService
     private let credentials = Locked<[String: String]>([:])
     /// Who a credential (the whole authorization value) belongs to, as of a credentials
     /// version of the store: good while the version is unchanged (a revocation changes it).
+    /// A store shared with other servers has no version (a revocation there is not seen
+    /// here at once): nothing is cached.
     private let callers = Locked<(version: Int, byCredential: [String: PluginCaller])>((-1, [:]))
     static let maxCachedCallers = 10_000
 
-    init(store: SQLiteStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
+    init(store: any PluginStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
         self.store = store
         self.events = events
         self.descriptors = descriptors
@@ -33,21 +35,20 @@ final class ServerPluginServices: PluginServices {
     /// or party changed since (the version is read before the database, so a change that
     /// races the read only makes the answer be thrown away).
     func knownCaller(_ metadata: Metadata) -> PluginCaller? {
-        let version = store.credentialsVersion
-        guard let credential = metadata[Authenticator.metadataKey] else { return nil }
+        guard let version = store.credentialsVersion, let credential = metadata[Authenticator.metadataKey] else { return nil }
         return callers.withLock { $0.version == version ? $0.byCredential[credential] : nil }
     }
 
     func authenticate(_ metadata: Metadata) throws -> PluginCaller {
         let version = store.credentialsVersion
         let credential = metadata[Authenticator.metadataKey]
-        if let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
+        if let version, let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
             return known
         }
         let hash = try Authenticator.tokenHash(metadata)
         let party = try store.syncRead { db in try Authenticator.party(tokenHash: hash, db) }
         let caller = PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
-        if let credential {
+        if let version, let credential {
             callers.withLock { cache in
                 if cache.version != version || cache.byCredential.count >= Self.maxCachedCallers { cache = (version, [:]) }
                 cache.byCredential[credential] = caller
@@ -94,10 +95,16 @@ final class ServerPluginServices: PluginServices {
         let token = TokenHashing.newToken()
         let name = "Plugin \(plugin)"
         let hash = TokenHashing.hash(token)
-        _ = try store.syncWrite { db in
+        let record = { @Sendable (db: any StoreWriter) throws in
             let party = try db.party(named: name) ?? db.insert(PartyRecord(name: name, kind: .plugin, roles: [.secretariatStaff]))
             _ = try db.insert(CredentialRecord(partyID: party.id!, tokenHash: hash, label: "plugin \(plugin)",
                                                createdAt: Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+        do {
+            try store.syncWrite(record)
+        } catch StoreError.duplicate {
+            // Another server made the plugin's party at the same moment: it exists now.
+            try store.syncWrite(record)
         }
         credentials.withLock { $0[plugin] = token }
         return token
@@ -138,6 +145,16 @@ final class ServerPluginServices: PluginServices {
 
     func eventPosition(plugin: String) throws -> Int64 {
         try store.pluginEventPosition(plugin: plugin)
+    }
+
+    /// On a store shared by several servers, one server at a time delivers a plugin's events
+    /// (a lease in the database, renewed while it delivers); a server alone always does.
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool {
+        try store.holdPluginEventLease(plugin: plugin, for: duration)
+    }
+
+    func releaseEventLease(plugin: String) throws {
+        try store.releasePluginEventLease(plugin: plugin)
     }
 
     func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] {

@@ -93,7 +93,11 @@ public struct Authenticator: Sendable {
                                                label: "created on first start", createdAt: SystemClock().nowMillis()))
             return true
         }
-        guard created else { return }
+        guard created else {
+            // Another server sharing the store created it first: this token was never stored.
+            if (try? String(contentsOfFile: path, encoding: .utf8)) == token + "\n" { try? FileManager.default.removeItem(atPath: path) }
+            return
+        }
         logger.notice("created the administrator credential", metadata: ["file": "\(path)"])
     }
 }
@@ -110,8 +114,8 @@ public final class Revocations: Sendable {
 
     public init() {}
 
-    /// Called after a revocation is committed.
-    func revoked(_ credentialID: Int64) {
+    /// Called after a revocation is committed (by this server, or by another sharing the store).
+    public func revoked(_ credentialID: Int64) {
         let waiting = state.withLock { state in state.waiters.values.filter { $0.credentialID == credentialID } }
         for waiter in waiting { waiter.continuation.yield() }
     }

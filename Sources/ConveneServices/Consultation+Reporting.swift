@@ -78,11 +78,10 @@ extension ConsultationService {
                 }
             }
             try await sendCommitted()
-            // Two writers publish after their own commits, so events can be published out of
-            // sequence order; a live event is therefore only the signal to send what the store
-            // holds after the last one sent (an event is committed before it is published).
-            for await event in live {
-                guard let sequence = event.sequence, sequence > last else { continue }
+            // Two writers (or servers) publish after their own commits, so signals can come out of
+            // sequence order; a signal is therefore only the cue to send what the store holds after
+            // the last one sent (an event is committed before it is signalled).
+            for await sequence in live where sequence > last {
                 try await sendCommitted()
             }
         }

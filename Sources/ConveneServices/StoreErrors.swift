@@ -15,7 +15,7 @@ extension StoreError: RPCErrorConvertible {
         case .full:
             RPCError(.resourceExhausted, "the store is full (no space left on the server's disk); nothing was written")
         case .unavailable:
-            RPCError(.unavailable, "the store is unavailable (an I/O fault on the server); nothing was written")
+            RPCError(.unavailable, "the store is unavailable (an I/O fault on the server, or its database unreachable or too busy); nothing was written")
         }
     }
 }

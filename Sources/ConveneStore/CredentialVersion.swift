@@ -27,5 +27,5 @@ final class CredentialVersion: TransactionObserver, @unchecked Sendable {
 
 extension SQLiteStore {
     /// Changes when a committed transaction changed credentials or parties (see CredentialVersion).
-    public var credentialsVersion: Int { credentialVersion.current }
+    public var credentialsVersion: Int? { credentialVersion.current }
 }

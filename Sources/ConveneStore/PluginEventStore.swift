@@ -28,4 +28,9 @@ extension SQLiteStore {
             return try request.order(Column("sequence")).limit(limit).fetchAll(db)
         }
     }
+
+    /// One server owns the store: it always delivers.
+    public func holdPluginEventLease(plugin: String, for duration: Duration) throws -> Bool { true }
+
+    public func releasePluginEventLease(plugin: String) throws {}
 }

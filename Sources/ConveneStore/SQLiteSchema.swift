@@ -199,7 +199,7 @@ enum SQLiteSchema {
             // II.B.1: one Council President at a time, whatever writes the party table. Role 1 is
             // the presidency; roles are stored as "1,2,...".
             let isPresident = { (row: String) in "instr(',' || \(row).roles || ',', ',1,') > 0" }
-            let refusal = "SELECT RAISE(ABORT, '\(SQLiteSchema.onePresidentMessage)')"
+            let refusal = "SELECT RAISE(ABORT, '\(StoreError.onePresidentMessage)')"
             try db.execute(sql: """
                 CREATE TRIGGER party_one_president_on_insert BEFORE INSERT ON party
                 WHEN \(isPresident("NEW")) AND EXISTS (SELECT 1 FROM party AS p WHERE \(isPresident("p")))
@@ -266,7 +266,4 @@ enum SQLiteSchema {
         }
         return migrator
     }
-
-    /// What the store answers to a second Council President.
-    static let onePresidentMessage = "one Council President at a time (II.B.1)"
 }

@@ -83,8 +83,9 @@ extension LessonRecord: FetchableRecord, MutablePersistableRecord {
 }
 
 /// The embedded store: one SQLite file in the data directory, in WAL mode, written
-/// through GRDB with synchronous=FULL so that a committed write survives a crash.
-public final class SQLiteStore: ConveneStore {
+/// through GRDB with synchronous=FULL so that a committed write survives a crash. One server
+/// owns it: every commit happens in this process.
+public final class SQLiteStore: ServerStore {
     let pool: DatabasePool
     let credentialVersion = CredentialVersion()
     /// Who is told of each write's outcome, and the observations of commits (`+Health`).
@@ -106,6 +107,13 @@ public final class SQLiteStore: ConveneStore {
         try SQLiteSchema.migrator.migrate(pool)
         pool.add(transactionObserver: credentialVersion, extent: .databaseLifetime)
     }
+
+    /// Opened and migrated on creation; nobody else writes it, so there is nothing to listen for.
+    public func open(signals: StoreSignals) async throws {}
+
+    public func close() async {}
+
+    public var isShared: Bool { false }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         do {

@@ -115,7 +115,11 @@ public enum StoreError: Error, Sendable, Equatable {
     case ruleViolated(String)
     /// The disk holding the store is full: nothing of the transaction was written.
     case full(cause: String)
-    /// The store cannot be read or written (I/O error, permissions, corruption); `cause`
-    /// says what SQLite reported.
+    /// The store cannot be read or written now (an I/O error, permissions, corruption; a
+    /// database unreachable, or too busy after the store's own retries); `cause` says what
+    /// happened, for the server's log. Nothing was written.
     case unavailable(cause: String)
+
+    /// What a store answers to a second Council President.
+    public static let onePresidentMessage = "one Council President at a time (II.B.1)"
 }

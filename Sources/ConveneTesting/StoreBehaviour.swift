@@ -8,13 +8,13 @@ import XCTest
 /// calls each one with a fresh, empty store.
 public struct StoreBehaviour: Sendable {
     /// A new, empty store.
-    public let makeStore: @Sendable () throws -> any ConveneStore
+    public let makeStore: @Sendable () async throws -> any ConveneStore
     /// The sequence numbers of an operation's committed events, read outside any transaction
     /// of the store and without suspending (on another connection): how an event observer
     /// checks that what it is handed is already committed.
     public let committedEvents: @Sendable (any ConveneStore, _ operationID: Int64) throws -> [Int64]
 
-    public init(makeStore: @escaping @Sendable () throws -> any ConveneStore,
+    public init(makeStore: @escaping @Sendable () async throws -> any ConveneStore,
                 committedEvents: @escaping @Sendable (any ConveneStore, Int64) throws -> [Int64]) {
         self.makeStore = makeStore
         self.committedEvents = committedEvents
@@ -30,14 +30,30 @@ public struct StoreBehaviour: Sendable {
          ("pagesAndVisibility", pagesAndVisibility),
          ("storedStatusesComeBackAsTheyWereWritten", storedStatusesComeBackAsTheyWereWritten),
          ("incompleteAttachmentsAreRemovedAndCompleteOnesKept", incompleteAttachmentsAreRemovedAndCompleteOnesKept),
-         ("oneCouncilPresidentWhateverWritesTheStore", oneCouncilPresidentWhateverWritesTheStore)]
+         ("oneCouncilPresidentWhateverWritesTheStore", oneCouncilPresidentWhateverWritesTheStore),
+         ("everyRecordComesBackAsItWasWritten", everyRecordComesBackAsItWasWritten),
+         ("pluginEventPositionsMoveOnceFromWhereTheyAre", pluginEventPositionsMoveOnceFromWhereTheyAre),
+         ("aPluginEventLeaseIsHeldRenewedAndGivenUp", aPluginEventLeaseIsHeldRenewedAndGivenUp),
+         ("aRevocationChangesTheCredentialsVersion", aRevocationChangesTheCredentialsVersion)]
+    }
+
+    /// Runs every check, each on a fresh store; a thrown error fails the test naming its check
+    /// (a failed assertion points into the suite).
+    public func checkAll(file: StaticString = #filePath, line: UInt = #line) async {
+        for (name, check) in all {
+            do {
+                try await check()
+            } catch {
+                XCTFail("\(name): \(error)", file: file, line: line)
+            }
+        }
     }
 
     struct Abandoned: Error {}
 
     /// A write that throws after writing leaves nothing: not its rows, not its events.
     @Sendable public func writesAreAllOrNothing() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let operationID = try await store.write { db in try Self.operation(db, name: "UNMIX").id! }
         do {
             try await store.write { db in
@@ -57,7 +73,7 @@ public struct StoreBehaviour: Sendable {
     /// A write that the store itself refuses part-way (a unique name taken) leaves nothing,
     /// and says why (StoreError.duplicate).
     @Sendable public func aConflictPartWayLeavesNothing() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         _ = try await store.write { db in try db.insert(PartyRecord(name: "Taken", kind: .memberState, roles: [])) }
         do {
             try await store.write { db in
@@ -75,7 +91,7 @@ public struct StoreBehaviour: Sendable {
     /// Watchers get a write's events only once the write is committed: an observer checks,
     /// for every event it is handed, that an independent read already sees it.
     @Sendable public func eventsReachWatchersOnlyAfterTheirCommit() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let bus = EventBus()
         let operationID = try await store.write { db in try Self.operation(db, name: "UNMIX").id! }
         let handed = Locked<[Int64]>([])
@@ -99,8 +115,8 @@ public struct StoreBehaviour: Sendable {
         XCTAssertEqual(sequences.count, 6, "every committed event is handed on")
         XCTAssertEqual(sequences, sequences.sorted(), "in the order of the store")
         var received: [Int64] = []
-        for await event in live {
-            received.append(event.sequence ?? -1)
+        for await sequence in live {
+            received.append(sequence)
             if received.count == 6 { break }
         }
         XCTAssertEqual(received, sequences, "a subscriber gets the same events")
@@ -108,7 +124,7 @@ public struct StoreBehaviour: Sendable {
 
     /// A write that fails hands none of its events to anyone.
     @Sendable public func aFailedCommitHandsNoEventToWatchers() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let bus = EventBus()
         let operationID = try await store.write { db in try Self.operation(db, name: "UNMIX").id! }
         let handed = Locked(0)
@@ -133,7 +149,7 @@ public struct StoreBehaviour: Sendable {
 
     /// Events are numbered in commit order, per store, and read back in that order from any point.
     @Sendable public func eventsAreReadInSequenceOrder() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let (first, second) = try await store.write { db in
             (try Self.operation(db, name: "First").id!, try Self.operation(db, name: "Second").id!)
         }
@@ -153,7 +169,7 @@ public struct StoreBehaviour: Sendable {
 
     /// Pages run in id order after a token; a party sees the meetings it is invited to, newest first.
     @Sendable public func pagesAndVisibility() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let (parties, meetings) = try await store.write { db in
             let parties = try (0..<5).map { try db.insert(PartyRecord(name: "Party \($0)", kind: .memberState, roles: [])) }
             let operation = try Self.operation(db, name: "UNMIX")
@@ -182,7 +198,7 @@ public struct StoreBehaviour: Sendable {
 
     /// Statuses and forms are stored as what they are, and requests filter by status.
     @Sendable public func storedStatusesComeBackAsTheyWereWritten() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let (meetingID, declined) = try await store.write { db in
             let party = try db.insert(PartyRecord(name: "Troops", kind: .memberState, roles: []))
             let operation = try Self.operation(db, name: "UNMIX")
@@ -216,7 +232,7 @@ public struct StoreBehaviour: Sendable {
 
     /// An upload's pieces are removed with it while it is incomplete; a complete one stays.
     @Sendable public func incompleteAttachmentsAreRemovedAndCompleteOnesKept() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let (complete, incomplete) = try await store.write { db in
             let party = try db.insert(PartyRecord(name: "Secretariat", kind: .secretariat, roles: [.secretariatStaff]))
             let operation = try Self.operation(db, name: "UNMIX")
@@ -247,7 +263,7 @@ public struct StoreBehaviour: Sendable {
     /// first; the store is the backstop): a second one is refused with `StoreError.ruleViolated`
     /// and the write leaves nothing, while a handover in one transaction goes through.
     @Sendable public func oneCouncilPresidentWhateverWritesTheStore() async throws {
-        let store = try makeStore()
+        let store = try await makeStore()
         let (president, member) = try await store.write { db in
             (try db.insert(PartyRecord(name: "Norland", kind: .memberState, roles: [.councilPresident])),
              try db.insert(PartyRecord(name: "Estmark", kind: .memberState, roles: [.councilMember])))

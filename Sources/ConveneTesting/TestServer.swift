@@ -1,7 +1,9 @@
 import ConveneClient
+import ConvenePostgresStore
 import ConveneRPC
 import ConveneServer
 import ConveneServices
+import ConveneStore
 import ConveneTransport
 import Foundation
 import Logging
@@ -17,7 +19,7 @@ public struct TestServer: Sendable {
     /// Starts a server on a free port of 127.0.0.1 with a fresh data directory; `configure`
     /// may change anything, the port and data directory included (to restart on the same ones).
     public static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        let server = try ConveneServer(configuration: configuration(configure), logger: logger)
+        let server = try ConveneServer(configuration: try await storeChosen(configuration(configure)), logger: logger)
         let address = try await server.start()
         return TestServer(server: server, port: address.port!)
     }
@@ -34,6 +36,25 @@ public struct TestServer: Sendable {
             .appendingPathComponent("convene-test-\(UUID().uuidString)").path
         configure(&configuration)
         return configuration
+    }
+
+    /// With CONVENE_TEST_STORE=postgres, a server left on SQLite gets a PostgreSQL database of
+    /// its own instead (the same one again when it restarts on the same data directory), so that
+    /// a suite can run on either store.
+    public static func storeChosen(_ configuration: ServerConfiguration) async throws -> ServerConfiguration {
+        guard ProcessInfo.processInfo.environment["CONVENE_TEST_STORE"] == "postgres",
+              case .sqlite = configuration.database else { return configuration }
+        var chosen = configuration
+        let remembered = (configuration.dataDirectory as NSString).appendingPathComponent("test-database-url")
+        if let url = try? String(contentsOfFile: remembered, encoding: .utf8) {
+            chosen.database = .postgres(try PostgresConfiguration(url: url))
+        } else {
+            let database = try await PostgresTestDatabase.create()
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            try database.url.write(toFile: remembered, atomically: true, encoding: .utf8)
+            chosen.database = .postgres(try database.configuration)
+        }
+        return chosen
     }
 
     static var logger: Logger {
@@ -64,9 +85,10 @@ public struct TestServer: Sendable {
                       defaultOptions: .bearer(try adminToken), tls: tls)
     }
 
-    /// Closes the server's connections and removes its data directory.
+    /// Closes the server's connections and its store, and removes its data directory.
     public func stop() async {
         await server.transport.close()
+        await server.store.close()
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 }
@@ -95,9 +117,9 @@ public struct InMemoryServer: Sendable {
 
     /// Builds the server (its administrator credential included) without listening.
     public static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> InMemoryServer {
-        let server = try ConveneServer(configuration: TestServer.configuration(configure), logger: TestServer.logger)
-        try await Authenticator.ensureAdministrator(store: server.store, dataDirectory: server.configuration.dataDirectory,
-                                                    logger: TestServer.logger)
+        let server = try ConveneServer(configuration: try await TestServer.storeChosen(TestServer.configuration(configure)),
+                                       logger: TestServer.logger)
+        try await server.prepare()
         return InMemoryServer(server: server, client: InMemoryClient(router: server.router))
     }
 
@@ -108,8 +130,9 @@ public struct InMemoryServer: Sendable {
         }
     }
 
-    /// Removes its data directory.
-    public func stop() {
+    /// Closes its store and removes its data directory.
+    public func stop() async {
+        await server.store.close()
         try? FileManager.default.removeItem(atPath: server.configuration.dataDirectory)
     }
 }

@@ -35,8 +35,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Flow-control window per stream the client announces, in bytes (default 1 MiB).")
     var window: UInt32?
 
-    @Option(help: "Connections to spread the calls over.")
-    var connections = 1
+    @Option(help: "Connections to spread the calls over, in turn over the servers of --target (default: one per server).")
+    var connections: Int?
 
     @Option(help: "Calls in flight at most, across all connections.")
     var concurrency = 64
@@ -75,6 +75,7 @@ struct Bench: AsyncParsableCommand {
     var html: String?
 
     func validate() throws {
+        let connections = self.connections ?? 1
         guard connections >= 1, connections <= 1000, concurrency >= connections, concurrency <= 100_000 else {
             throw ValidationError("--connections must be 1...1000 and --concurrency at least --connections (at most 100000)")
         }
@@ -110,10 +111,12 @@ struct Bench: AsyncParsableCommand {
         if compress { options.requestCompression = .deflate; options.responseCompression = .deflate }
         let (path, body) = try await request(target, options: options)
         try await probe(target, path: path, body: body, options: options)
+        let servers = await target.resolvedEndpoints()
         var pool: [ClientConnection] = []
-        for _ in 0..<connections {
-            pool.append(try await ClientConnection.connect(host: target.host, port: target.port,
-                                                           configuration: connectionConfiguration, tls: target.tls))
+        for index in 0..<min(connections ?? servers.count, concurrency) {
+            let server = servers[index % servers.count]
+            pool.append(try await ClientConnection.connect(host: server.host, port: server.port,
+                                                           configuration: connectionConfiguration, tls: server.tls))
         }
         let state = BenchState(plannedRequests: requests)
         let start = ContinuousClock.now

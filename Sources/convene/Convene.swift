@@ -30,7 +30,8 @@ struct Convene: AsyncParsableCommand {
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Server address as HOST:PORT.")
+    @Option(help: ArgumentHelp("Server address as HOST:PORT; several separated by commas (A:7353,B:7353), or a name with several addresses, spread the calls over the servers and move to a live one when one goes away.",
+                               valueName: "targets"))
     var target = "127.0.0.1:7353"
 
     @Option(help: "Seconds before the call is abandoned (sent as the call's deadline).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvenePluginHost
+import ConvenePostgresStore
 import ConveneServer
 import ConveneTransport
 import ConveneWire
@@ -32,6 +33,14 @@ struct Convened: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory for the server's state (created when missing).")
     var dataDir = "./data"
+
+    @Option(name: .customLong("database"),
+            help: ArgumentHelp("PostgreSQL to keep the state in, shared by every server given it: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require]. Default: $CONVENE_DATABASE_URL, else SQLite in --data-dir.",
+                               valueName: "url"))
+    var database: String?
+
+    @Option(name: .customLong("database-pool-size"), help: "Connections to PostgreSQL this server keeps at most.")
+    var databasePoolSize = 10
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -74,6 +83,10 @@ struct Convened: AsyncParsableCommand {
     @Option(name: .customLong("plugin-max-stuck"),
             help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
     var pluginMaxStuck = 16
+
+    @Option(name: .customLong("plugin-call-seconds"),
+            help: "Longest a plugin call or event reaction may run; on a cluster, also how long (plus 10 s) a dead server's plugin event lease holds others off.")
+    var pluginCallSeconds = 30.0
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")
     var tlsCert: String?
@@ -127,6 +140,7 @@ struct Convened: AsyncParsableCommand {
         }
         configuration.statusSampleInterval = .milliseconds(Int64(statusSampleSeconds * 1000))
         configuration.dataDirectory = dataDir
+        configuration.database = try databaseChoice()
         configuration.shutdownGrace = .milliseconds(Int(shutdownGrace * 1000))
         configuration.enableInterop = enableInterop
         // Absolute, so that what a refused load names is unambiguous to a client elsewhere.
@@ -175,11 +189,29 @@ struct Convened: AsyncParsableCommand {
             "max-connections-per-address": "\(server.limits.maxPerAddress)",
         ])
         ShutdownWatchdog.arm(grace: configuration.shutdownGrace, logger: logger)
+        if case .postgres = configuration.database {
+            // The pool, migrations and the listener all need the database: say which at once if it is not there.
+            logger.info("using PostgreSQL", metadata: ["database": "\(configuration.database)"])
+        }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// --database, else $CONVENE_DATABASE_URL, else SQLite.
+    func databaseChoice() throws -> ServerConfiguration.Database {
+        let environment = ProcessInfo.processInfo.environment["CONVENE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let url = database ?? environment else { return .sqlite }
+        guard (1...1000).contains(databasePoolSize) else { throw ValidationError("--database-pool-size must be 1 to 1000") }
+        do {
+            var postgres = try PostgresConfiguration(url: url)
+            postgres.maximumConnections = databasePoolSize
+            return .postgres(postgres)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func configurePlugins(_ configuration: inout ServerConfiguration) throws {
@@ -206,6 +238,8 @@ struct Convened: AsyncParsableCommand {
         }
         configuration.pluginConcurrency = pluginConcurrency
         configuration.pluginMaxStuck = pluginMaxStuck
+        guard pluginCallSeconds >= 0.1, pluginCallSeconds <= 3600 else { throw ValidationError("--plugin-call-seconds: 0.1 to 3600") }
+        configuration.pluginMaxCallTime = .milliseconds(Int64(pluginCallSeconds * 1000))
     }
 
     /// "512M", "2G", "65536": bytes; nil when it is not a size.

@@ -143,6 +143,7 @@ final class Fixture: @unchecked Sendable {
     func stop() async {
         await client.close()
         await server.transport.close()
+        await server.store.close()
     }
 
     func remove() {

@@ -19,7 +19,7 @@ final class InMemoryServiceTests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        memory.stop()
+        await memory.stop()
     }
 
     func register(_ name: String, _ kind: Convene_Parties_V1_PartyKind, _ roles: [Convene_Parties_V1_Role]) async throws {
@@ -123,7 +123,7 @@ final class InMemoryServiceTests: XCTestCase {
 
     /// II.B.5(b) with a manual clock: the same meeting, 50 h ahead and then 47 h ahead.
     func testTheReportLeadTimeIsJudgedByTheServersClock() async throws {
-        memory.stop()
+        await memory.stop()
         let clock = ManualClock()
         memory = try await InMemoryServer.start { $0.clock = clock }
         let operationID = try await operation()

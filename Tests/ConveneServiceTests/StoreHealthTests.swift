@@ -28,7 +28,6 @@ final class StoreHealthTests: XCTestCase {
 
     func testHealthReportsTheStoreAndTheServerIsNotServingOnlyWhenItCannotServe() async throws {
         let server = try await InMemoryServer.start()
-        defer { server.stop() }
         let monitor = server.server.monitor
         monitor.publish()
         XCTAssertEqual(server.server.health.status(of: ServerMonitor.storeService), .serving)
@@ -43,6 +42,7 @@ final class StoreHealthTests: XCTestCase {
         XCTAssertEqual(server.server.health.status(of: ""), .serving)
         XCTAssertNil(server.server.health.message(of: ""))
         XCTAssertEqual(server.server.health.status(of: ServerMonitor.storeService), .serving)
+        await server.stop()
     }
 
     func testStoreFailuresAnswerWithWhatHappenedNotInternal() {

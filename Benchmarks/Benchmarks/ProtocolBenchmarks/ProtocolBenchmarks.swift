@@ -247,6 +247,8 @@ final class InMemoryPluginServices: PluginServices {
     }
     func eventPosition(plugin: String) throws -> Int64 { 0 }
     func domainEvents(after sequence: Int64, kinds: [String], limit: Int) throws -> [DomainEvent] { [] }
+    func holdEventLease(plugin: String, for duration: Duration) throws -> Bool { true }
+    func releaseEventLease(plugin: String) throws {}
     func registerDescriptors(_ bytes: [UInt8]) throws {}
     func setServing(_ serving: Bool?, service: String) {}
 }

@@ -1,0 +1,80 @@
+import ConveneDomain
+import ConveneStore
+import Foundation
+import XCTest
+
+/// What every store must do for plugins' durable event subscriptions: a position that starts at
+/// the log's end and moves only from where it is (so a reaction commits once, whichever server
+/// ran it), domain events read in order without plugins' own, and a delivery lease.
+extension StoreBehaviour {
+    static let subscriber = "subscriber"
+
+    @Sendable public func pluginEventPositionsMoveOnceFromWhereTheyAre() async throws {
+        let store = try await makeStore()
+        let plugins = try XCTUnwrap(store as? any PluginStore, "a server's store keeps plugin state")
+        let operation = try await store.write { db in try Self.operation(db, name: "Watched").id! }
+        let before = try await store.write { db in try db.append(Self.event(operation, "before")).sequence! }
+        let start = try plugins.pluginEventPosition(plugin: Self.subscriber)
+        XCTAssertEqual(start, before, "a new subscriber starts at the log's end")
+        XCTAssertEqual(try plugins.pluginEventPosition(plugin: Self.subscriber), start, "and stays there until it moves")
+
+        try await store.write { db in
+            _ = try db.append(Self.event(operation, "first"))
+            var own = Self.event(operation, "first")
+            own.subjectID = "plugin:other"
+            _ = try db.append(own)
+            _ = try db.append(Self.event(operation, "second"))
+            _ = try db.append(Self.event(operation, "third"))
+        }
+        let all = try plugins.domainEvents(after: start, kinds: ["*"], limit: 10)
+        XCTAssertEqual(all.map(\.kind), ["first", "second", "third"], "in order, without plugins' events")
+        XCTAssertEqual(try plugins.domainEvents(after: start, kinds: ["third", "first"], limit: 10).map(\.kind), ["first", "third"])
+        XCTAssertEqual(try plugins.domainEvents(after: start, kinds: ["*"], limit: 1).map(\.kind), ["first"])
+        XCTAssertEqual(try plugins.domainEvents(after: all[2].sequence!, kinds: ["*"], limit: 10).count, 0)
+
+        // Two servers reacting to the first event: the first commit moves the position, the
+        // second (from the same position) commits nothing, neither its writes nor its events.
+        let reaction = { (value: UInt8) in
+            try plugins.pluginCommit(plugin: Self.subscriber, reads: [], writes: [(key: [1], value: [value])],
+                                     events: [Self.event(operation, "reaction.\(value)")],
+                                     position: (from: start, to: all[0].sequence!))
+        }
+        XCTAssertEqual(try reaction(1)?.map(\.kind), ["reaction.1"])
+        XCTAssertNil(try reaction(2), "a second reaction to the same event")
+        XCTAssertEqual(try plugins.pluginGet(plugin: Self.subscriber, key: [1]), [1])
+        XCTAssertEqual(try plugins.pluginEventPosition(plugin: Self.subscriber), all[0].sequence!)
+        let kinds = try await store.read { db in try db.events(operationID: operation, after: 0, limit: 100).map(\.kind) }
+        XCTAssertEqual(kinds.filter { $0.hasPrefix("reaction.") }, ["reaction.1"])
+        XCTAssertEqual(try plugins.pluginEventPosition(plugin: "another"), try plugins.domainEvents(after: 0, kinds: ["*"], limit: 100).last?.sequence,
+                       "each plugin has a position of its own")
+    }
+
+    /// The store that decides which server delivers answers this one while it holds the lease;
+    /// given up, the lease is free again.
+    @Sendable public func aPluginEventLeaseIsHeldRenewedAndGivenUp() async throws {
+        let store = try await makeStore()
+        let plugins = try XCTUnwrap(store as? any PluginStore)
+        XCTAssertTrue(try plugins.holdPluginEventLease(plugin: Self.subscriber, for: .seconds(30)))
+        XCTAssertTrue(try plugins.holdPluginEventLease(plugin: Self.subscriber, for: .seconds(30)), "renewed by its holder")
+        try plugins.releasePluginEventLease(plugin: Self.subscriber)
+        XCTAssertTrue(try plugins.holdPluginEventLease(plugin: Self.subscriber, for: .seconds(30)))
+    }
+
+    /// A store with a credentials version changes it when a credential is revoked (a cache of
+    /// who a credential is must notice); one without (shared) caches nothing.
+    @Sendable public func aRevocationChangesTheCredentialsVersion() async throws {
+        let store = try await makeStore()
+        let plugins = try XCTUnwrap(store as? any PluginStore)
+        let credential = try await store.write { db in
+            let party = try db.insert(PartyRecord(name: "Holder", kind: .memberState, roles: [.councilMember]))
+            return try db.insert(CredentialRecord(partyID: party.id!, tokenHash: "hash", label: "holder", createdAt: 1))
+        }
+        guard let before = plugins.credentialsVersion else { return }
+        try await store.write { db in
+            var revoked = credential
+            revoked.revokedAt = 2
+            try db.update(revoked)
+        }
+        XCTAssertNotEqual(plugins.credentialsVersion, before)
+    }
+}
