@@ -263,12 +263,14 @@ let package = Package(
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: strict),
         // The testing kit: a test server in one line, an in-memory client over the router, one
-        // assertRPCError, a manual clock, and the behaviour every store implementation must have.
+        // assertRPCError, a manual clock, a raw socket for byte-level tests (RawConnection), and
+        // the behaviour every store implementation must have.
         .target(name: "ConveneTesting",
                 dependencies: ["ConveneServer", "ConveneClient", "ConveneServices", "ConveneStore", "ConvenePostgresStore", "ConveneDomain",
                                "ConveneRPC", "ConveneProtobuf", "ConveneTransport", "ConveneWire",
                                .product(name: "PostgresNIO", package: "postgres-nio"),
                                .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "convened",

@@ -22,4 +22,4 @@ done
 "$venv/bin/python" -m grpc_tools.protoc -I "$gen/src" --python_out="$gen" --grpc_python_out="$gen" \
   "$gen"/src/convene_interop/grpc/testing/*.proto
 cd Tests/GRPCPython
-CONVENED="$bin/convened" PYTHONPATH="$gen:$PWD" "$venv/bin/python" -m unittest ${@:-discover -p 'test_*.py'} -v
+CONVENED="$bin/convened" PYTHONPATH="$gen:$PWD:$root/scripts" "$venv/bin/python" -m unittest ${@:-discover -p 'test_*.py'} -v

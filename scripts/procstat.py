@@ -1,6 +1,9 @@
-"""What the benchmark and soak scripts read of a process, from /proc, and a free port."""
+"""What the benchmark, soak and attack scripts (and the gRPC Python tests) read of a process,
+from /proc, a free port, and how they stop a server."""
 import os
+import signal
 import socket
+import subprocess
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -26,3 +29,14 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process(process, timeout=30):
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

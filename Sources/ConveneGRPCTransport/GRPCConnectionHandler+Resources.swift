@@ -120,7 +120,7 @@ extension GRPCConnectionHandler {
         if case .asynchronous = stream.method.handler, runningTasks >= configuration.maxHandlerTasks {
             return (RPCError(.resourceExhausted,
                              "\(runningTasks) handlers of this connection are still running or finishing; try again when they end"),
-                    .streamLimit)
+                    .handlerTasks)
         }
         return nil
     }

@@ -41,7 +41,13 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     case messageTooLarge = "message-too-large"
     case metadataTooLarge = "metadata-too-large"
     case memoryBudget = "memory-budget"
+    /// A new call while the connection's handler tasks are at their bound.
+    case handlerTasks = "handler-tasks"
     case pingFlood = "ping-flood"
+    /// Too many CANCELs of open calls (native listener).
+    case cancelFlood = "cancel-flood"
+    /// Too many RST_STREAMs of open streams (gRPC listener, CVE-2023-44487).
     case rapidReset = "rapid-reset"
+    /// Bytes or frames that break the protocol (framing, stream ids, flow control).
     case malformed
 }

@@ -76,7 +76,7 @@ public final class ConveneServer: Service, Sendable {
         grpc.budget = budget
         grpc.limits = limits
         self.transport = ServerTransport(router: router, configuration: native, group: group,
-                                         tls: try configuration.tls?.makeContext(), logger: logger)
+                                         tls: try configuration.tls?.makeContext(), logger: logger, observer: metrics)
         self.grpcTransport = configuration.grpcPort == nil ? nil
             : GRPCServerTransport(router: router, configuration: grpc, group: group,
                                   tls: try configuration.tls?.makeContext(applicationProtocols: ["h2"]), logger: logger,

@@ -41,6 +41,8 @@ final class ServerMonitor: Sendable {
         var peakConnections = 0
         /// Resident memory just after the last trim.
         var residentAfterTrim = 0
+        /// A trim the load's drop asked for is followed by one more at this instant.
+        var followUpTrim: ContinuousClock.Instant?
     }
 
     static let starvationLimit = Duration.seconds(5)
@@ -228,17 +230,26 @@ final class ServerMonitor: Sendable {
     /// budget's use fell to a quarter of its peak, when at least 256 connections closed, or
     /// when the server holds little for its connections but its resident memory grew a fifth
     /// above what it was after the last trim (handler tasks, buffers of calls now ended).
+    /// A trim for a drop of the load is followed by one more 3 s later: the budget falls when
+    /// a connection closes, a little before the last of its buffers and tasks are freed, and
+    /// a trim in between would leave those pages with the process until the next trigger.
     private func trimIfLoadDropped(now: ContinuousClock.Instant) {
         let held = budget.current, connections = limits.count, resident = Self.residentBytes()
         let due = state.withLock { state -> Bool in
             state.peakHeld = max(state.peakHeld, held)
             state.peakConnections = max(state.peakConnections, connections)
+            if let followUp = state.followUpTrim, now >= followUp {
+                state.followUpTrim = nil
+                state.lastTrim = now
+                return true
+            }
             guard now - state.lastTrim >= .seconds(5) else { return false }
             let drained = state.peakHeld >= 16 << 20 && held < state.peakHeld / 4
             let closed = state.peakConnections - connections >= 256
             let grew = held < 4 << 20 && state.residentAfterTrim > 0 && resident > state.residentAfterTrim / 5 * 6
             let quiet = now - state.lastTrim >= .seconds(30)
             guard drained || closed || grew || quiet else { return false }
+            if drained || closed { state.followUpTrim = now + .seconds(3) }
             state.lastTrim = now
             state.peakHeld = held
             state.peakConnections = connections

@@ -2,21 +2,15 @@
 directory, its administrator token read from the file it writes, stopped with SIGTERM."""
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
 import grpc
+from procstat import free_port, stop_process  # scripts/, on PYTHONPATH (scripts/grpc-python-tests.sh)
 
 CONVENED = os.environ.get("CONVENED", "convened")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port, process, timeout=60):
@@ -61,13 +55,7 @@ class ConveneServer:
         wait_for_port(self.grpc_port, self.process)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
     @property

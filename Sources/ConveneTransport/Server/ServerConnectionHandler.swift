@@ -10,7 +10,8 @@ public enum ServerConnectionEvent: Sendable {
 }
 
 /// Serves the Convene protocol on one connection: a thin channel handler around
-/// `ServerConnectionStateMachine`.
+/// `ServerConnectionStateMachine`. (Over 400 lines in one file: its parts share the
+/// handler's private state, which extensions in other files could not see.)
 ///
 /// It turns bytes into frames (`FrameReader`), feeds them to the machine with the time, and
 /// does what the machine answers: writes its output, runs synchronous handlers inline,
@@ -81,7 +82,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var peer = "unknown"
 
     init(router: Router, configuration: ConnectionConfiguration, logger: Logger,
-         allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil, clock: ConnectionClock = .continuous) {
+         allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil, clock: ConnectionClock = .continuous,
+         observer: (any ConnectionObserver)? = nil) {
         self.refusal = refusal
         self.clock = clock
         self.configuration = configuration
@@ -89,7 +91,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         self.allocator = allocator
         self.reader = FrameReader(limits: configuration.settings)
         let now = clock.now()
-        self.machine = Machine(configuration: configuration, router: router, allocator: allocator, now: now)
+        self.machine = Machine(configuration: configuration, router: router, allocator: allocator, now: now, observer: observer)
         self.readTime = now
     }
 

@@ -13,6 +13,8 @@ public final class ServerTransport: Sendable {
     /// TLS on every accepted connection (from `ServerTLS.makeContext()`); nil serves plaintext.
     let tls: NIOSSLContext?
     let logger: Logger
+    /// Told of connections opened and closed, their bytes, GOAWAYs and refusals (metrics).
+    let observer: (any ConnectionObserver)?
     /// The connection limits, shared with the gRPC listener when the configuration names them.
     public let limits: ConnectionLimits
     private let state = Locked(State())
@@ -24,7 +26,8 @@ public final class ServerTransport: Sendable {
 
     public init(router: Router, configuration: ConnectionConfiguration = ConnectionConfiguration(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext? = nil,
-                logger: Logger) {
+                logger: Logger, observer: (any ConnectionObserver)? = nil) {
+        self.observer = observer
         self.router = router
         self.tls = tls
         self.configuration = configuration
@@ -42,6 +45,7 @@ public final class ServerTransport: Sendable {
         let logger = self.logger
         let tls = self.tls
         let limits = self.limits
+        let observer = self.observer
         let outbound = configuration.maxOutboundBuffered
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -58,13 +62,16 @@ public final class ServerTransport: Sendable {
             .childChannelInitializer { [weak self] channel in
                 let refusal = self?.admit(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    if let observer {
+                        try channel.pipeline.syncOperations.addHandler(ByteCounter(transport: .native, observer: observer))
+                    }
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                         try channel.pipeline.syncOperations.addHandler(ALPNGuard(expected: TransportSecurity.alpn, logger: logger))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(router: router, configuration: configuration, logger: logger,
-                                                allocator: channel.allocator, refusal: refusal))
+                                                allocator: channel.allocator, refusal: refusal, observer: observer))
                 }
             }
             .bind(host: host, port: port).get()
@@ -78,14 +85,17 @@ public final class ServerTransport: Sendable {
     private func admit(_ channel: any Channel) -> String? {
         let id = ObjectIdentifier(channel)
         state.withLock { $0.connections[id] = channel }
+        observer?.connectionOpened(.native)
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let admission = limits.admit(address: address)
         let limits = self.limits
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
             if admission == .admitted { limits.release(address: address) }
+            self?.observer?.connectionClosed(.native)
         }
-        guard case .refused(let reason, _) = admission else { return nil }
+        guard case .refused(let reason, let kind) = admission else { return nil }
+        observer?.refused(.native, reason: kind)
         logger.debug("connection refused", metadata: ["peer": "\(address)", "reason": "\(reason)"])
         return reason
     }

@@ -93,6 +93,30 @@ enum ConnectionFault: Hashable, Sendable {
         }
     }
 
+    /// How the fault counts in the refusal metrics, if it does (`ConnectionObserver.refused`):
+    /// limits and abuse the server turned away, and bytes that broke the protocol. Refusals
+    /// of a whole connection (its limits) are counted where it is admitted; timeouts, deadlines
+    /// and refused credentials are counted elsewhere (GOAWAY codes, call statuses).
+    var refusal: RefusalReason? {
+        switch self {
+        case .malformed(.metadataTooLarge), .malformed(.tooManyMetadataEntries): .metadataTooLarge
+        case .badMessage(_, .messageTooLarge), .badMessage(_, .decompressedTooLarge), .badMessage(_, .decompressionRatio):
+            .messageTooLarge
+        case .malformed, .unsupportedVersion, .firstFrameNotSettings, .streamIDNotIncreasing, .frameOnIdleStream,
+             .serverOnlyFrame, .badMessage, .dataAfterHalfClose, .tooManyRequests, .missingRequest, .endedInsideMessage,
+             .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
+            .malformed
+        case .tooManyStreams: .streamLimit
+        case .overBudget: .memoryBudget
+        case .tooManyHandlers: .handlerTasks
+        case .pingFlood: .pingFlood
+        case .cancelFlood: .cancelFlood
+        case .handshakeTimeout, .frameTimeout, .frameOnClosedStream, .callAfterGoAway, .methodRefused, .deadlineExceeded,
+             .responseTooLarge, .messageIncomplete, .callIdle, .keepaliveTimeout, .idle, .overloaded:
+            nil
+        }
+    }
+
     /// The stream a fault is about, if any.
     var streamID: UInt32? {
         switch self {

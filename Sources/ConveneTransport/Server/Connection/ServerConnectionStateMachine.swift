@@ -37,6 +37,8 @@ struct ServerConnectionStateMachine<Completion> {
     let configuration: ConnectionConfiguration
     let router: Router
     let allocator: ByteBufferAllocator
+    /// Told of every GOAWAY sent and every refusal (`ConnectionFault.refusal`), for metrics.
+    let observer: (any ConnectionObserver)?
     var phase = Phase.awaitingPreface
     /// The peer's limits on what we send; defaults until its SETTINGS arrive.
     var peerSettings = Settings()
@@ -84,7 +86,9 @@ struct ServerConnectionStateMachine<Completion> {
     /// When the open calls are next checked for incomplete messages and idleness.
     var nextSweep: Instant?
 
-    init(configuration: ConnectionConfiguration, router: Router, allocator: ByteBufferAllocator, now: Instant) {
+    init(configuration: ConnectionConfiguration, router: Router, allocator: ByteBufferAllocator, now: Instant,
+         observer: (any ConnectionObserver)? = nil) {
+        self.observer = observer
         self.configuration = configuration
         self.router = router
         self.allocator = allocator
@@ -162,6 +166,7 @@ struct ServerConnectionStateMachine<Completion> {
 
     /// Applies a fault whose stream, if any, is still in the table (or was never entered).
     mutating func fault(_ fault: ConnectionFault, now: Instant) {
+        if let reason = fault.refusal { observer?.refused(.native, reason: reason) }
         switch fault.disposition {
         case .ignore:
             break
@@ -180,6 +185,7 @@ struct ServerConnectionStateMachine<Completion> {
 
     /// Applies a fault found while working on `stream`, taken out of the table.
     mutating func fault(_ fault: ConnectionFault, on stream: ServerStream<Completion>, now: Instant) {
+        if let reason = fault.refusal { observer?.refused(.native, reason: reason) }
         switch fault.disposition {
         case .ignore:
             streams[stream.id] = stream
@@ -240,6 +246,7 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func sendGoAway(_ code: GoAwayCode, _ message: String) {
         guard !goAwaySent || code != .noError else { return }
         goAwaySent = true
+        observer?.goAway(.native, code: code.description)
         writePrefaceIfNeeded()
         write(.goAway(GoAway(lastStreamID: lastProcessedStreamID, code: code, message: message)))
     }

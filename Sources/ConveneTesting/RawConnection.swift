@@ -2,12 +2,11 @@ import ConveneRPC
 import ConveneWire
 import NIOCore
 import NIOPosix
-import XCTest
 
 /// A bare TCP connection that writes whatever bytes a test wants and reads frames back,
 /// for attacks and byte-level checks that the client library would never produce.
-final class RawConnection: Sendable {
-    let channel: any Channel
+public final class RawConnection: Sendable {
+    public let channel: any Channel
     private let inbox: Inbox
 
     /// Bytes received so far and whether the server closed, shared with the event loop.
@@ -32,7 +31,7 @@ final class RawConnection: Sendable {
         func channelInactive(context: ChannelHandlerContext) { inbox.state.withLock { $0.closed = true } }
     }
 
-    init(port: Int) async throws {
+    public init(port: Int) async throws {
         let inbox = Inbox()
         self.inbox = inbox
         channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -44,25 +43,25 @@ final class RawConnection: Sendable {
             .connect(host: "127.0.0.1", port: port).get()
     }
 
-    func write(_ bytes: ByteBuffer) async throws {
+    public func write(_ bytes: ByteBuffer) async throws {
         try await channel.writeAndFlush(bytes)
     }
 
-    func write(_ build: (inout ByteBuffer) -> Void) async throws {
+    public func write(_ build: (inout ByteBuffer) -> Void) async throws {
         var buffer = ByteBuffer()
         build(&buffer)
         try await write(buffer)
     }
 
     /// Preface and SETTINGS, as a well-behaved client starts.
-    func handshake(settings: Settings = Settings()) async throws {
+    public func handshake(settings: Settings = Settings()) async throws {
         try await write { $0.writePreface(.current); $0.writeFrame(.settings(settings)) }
     }
 
-    var serverPreface: Preface? { inbox.state.withLock { $0.preface } }
+    public var serverPreface: Preface? { inbox.state.withLock { $0.preface } }
 
     /// The server's next frame (after its preface); nil once the connection is closed.
-    func nextFrame(timeout: Duration = .seconds(10)) async throws -> Frame? {
+    public func nextFrame(timeout: Duration = .seconds(10)) async throws -> Frame? {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let result: (Frame?, Bool) = try inbox.state.withLock { state in
@@ -84,7 +83,7 @@ final class RawConnection: Sendable {
     }
 
     /// The next frame that is not SETTINGS, an ack or a PING.
-    func nextInteresting(timeout: Duration = .seconds(10)) async throws -> Frame? {
+    public func nextInteresting(timeout: Duration = .seconds(10)) async throws -> Frame? {
         while let frame = try await nextFrame(timeout: timeout) {
             switch frame {
             case .settings, .settingsAck, .ping: continue
@@ -95,22 +94,23 @@ final class RawConnection: Sendable {
     }
 
     /// Reads until the server closes the connection; returns the frames seen.
-    func readUntilClosed(timeout: Duration = .seconds(10)) async throws -> [Frame] {
+    public func readUntilClosed(timeout: Duration = .seconds(10)) async throws -> [Frame] {
         var frames: [Frame] = []
         while let frame = try await nextFrame(timeout: timeout) { frames.append(frame) }
         return frames
     }
 
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 }
 
-struct RPCTimeout: Error {}
+/// A frame did not come in time.
+public struct RPCTimeout: Error {}
 
 extension ByteBuffer {
     /// One length-prefixed message.
-    static func message(_ bytes: [UInt8], encoding: UInt8 = 0) -> ByteBuffer {
+    public static func message(_ bytes: [UInt8], encoding: UInt8 = 0) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeMultipleIntegers(encoding, UInt32(bytes.count))
         buffer.writeBytes(bytes)
