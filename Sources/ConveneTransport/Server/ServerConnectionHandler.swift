@@ -32,7 +32,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     /// An asynchronous handler: until the end of the read batch that opened its call, the
     /// call and what came for it meanwhile (nothing else is made for it yet); then its
     /// request stream's sink and its task.
-    private struct RunningHandler {
+    struct RunningHandler {
         var pending: AsynchronousCall?
         var early: [ByteBuffer] = []
         var requestsEnded = false
@@ -51,18 +51,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     let configuration: ConnectionConfiguration
     var logger: Logger
     let allocator: ByteBufferAllocator
-    private let clock: ConnectionClock
-    private var machine: Machine
+    let clock: ConnectionClock
+    var machine: Machine
     private var reader: FrameReader
-    private var schedule = OutboundSchedule()
-    private var running: [UInt32: RunningHandler] = [:]
+    var schedule = OutboundSchedule()
+    var running: [UInt32: RunningHandler] = [:]
     /// Deferred unary calls handed to their handlers and not answered yet.
-    private var deferred: [UInt32: DeferredCompletion] = [:]
+    var deferred: [UInt32: DeferredCompletion] = [:]
     /// Calls opened in this read batch whose task starts at its end, unless cancelled first:
     /// a CALL-then-CANCEL flood then creates no task at all.
-    private var launchesDue: [UInt32] = []
+    var launchesDue: [UInt32] = []
     private var wakeUp: LoopTimer?
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     /// Parsing and reading stopped because the client does not read its responses.
     private var paused = false
     /// The channel asked to read while paused.
@@ -75,11 +75,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var yielding = false
     static let maxCallsPerTurn = 64
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
-    private var readTime: ContinuousClock.Instant
+    var readTime: ContinuousClock.Instant
     /// Why this connection is refused as soon as it starts (too many connections).
     private let refusal: String?
     private var started = false
-    private var peer = "unknown"
+    var peer = "unknown"
 
     init(router: Router, configuration: ConnectionConfiguration, logger: Logger,
          allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil, clock: ConnectionClock = .continuous,
@@ -286,7 +286,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     // MARK: - Doing what the machine says
 
     /// After an input outside a read: act, and flush once this event-loop turn.
-    private func afterInput() {
+    func afterInput() {
         performActions()
         if machine.hasOutput, let context { schedule.scheduleFlush(self, on: context.eventLoop) }
     }
@@ -296,7 +296,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         write(machine.takeOutput())
     }
 
-    private func performActions() {
+    func performActions() {
         while let action = machine.nextAction() {
             switch action {
             case .runSynchronous(let call):
@@ -329,86 +329,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         }
     }
 
-    private func runSynchronous(_ call: SynchronousCall) {
-        var unary = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
-                                 peer: peer, allocator: allocator)
-        unary.requestEncoding = call.requestEncoding
-        let result: Result<SynchronousResponse, any Error>
-        do {
-            let message = try call.body(call.request, &unary)
-            result = .success(SynchronousResponse(message: message, headers: unary.responseHeaders,
-                                                  trailers: unary.responseTrailers, compress: unary.compressResponse))
-        } catch {
-            result = .failure(error)
-        }
-        machine.synchronousHandlerReturned(streamID: call.streamID, result, now: readTime)
-    }
-
-    private func runDeferred(_ call: DeferredCall) {
-        guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = call.streamID
-        let completion = DeferredCompletion { result in
-            loopBound.eventLoop.execute { loopBound.value.deferredFinished(streamID: id, result) }
-        }
-        deferred[call.streamID] = completion
-        call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
-                                                  peer: peer), completion)
-    }
-
-    private func startHandler(_ call: AsynchronousCall) {
-        if schedule.inReadBatch {
-            running[call.streamID] = RunningHandler(pending: call)
-            launchesDue.append(call.streamID)
-        } else {
-            running[call.streamID] = RunningHandler()
-            launch(call)
-        }
-    }
-
-    /// Makes the call's request stream, writer and context, and starts its task.
-    private func launch(_ call: AsynchronousCall) {
-        guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = call.streamID
-        let eventLoop = context.eventLoop
-        let (requestStream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        let requests = RequestStream(requestStream, onConsumed: { _ in
-            eventLoop.execute { loopBound.value.requestConsumed(streamID: id) }
-        })
-        let writer = ServerResponseWriter(handler: loopBound, streamID: id, responseEncoding: call.responseEncoding,
-                                          allocator: allocator)
-        let callContext = ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
-                                            peer: peer)
-        let body = call.body
-        for message in running[id]?.early ?? [] { continuation.yield(message) }
-        if running[id]?.requestsEnded ?? false { continuation.finish() }
-        running[id]?.early = []
-        running[id]?.requests = continuation
-        running[id]?.task = Task {
-            let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
-            eventLoop.execute { loopBound.value.handlerFinished(streamID: id, result) }
-        }
-    }
-
-    /// Starts the tasks of the calls this read batch opened that are still running; a call
-    /// cancelled in the same batch never had a task (nor anything else made for it), and its
-    /// handler is finished at once.
-    private func launchDueHandlers() {
-        guard !launchesDue.isEmpty else { return }
-        let due = launchesDue
-        launchesDue.removeAll(keepingCapacity: true)
-        for id in due {
-            if let call = running[id]?.pending {
-                running[id]?.pending = nil
-                launch(call)
-            } else {
-                machine.handlerFinished(streamID: id, .failure(CancellationError()), now: readTime)
-            }
-        }
-        performActions()
-    }
-
     private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
         guard let context, let wakeUp else { return }
         let delay = max(.zero, instant - clock.now()).saturatingNanoseconds
@@ -420,39 +340,4 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         afterInput()
     }
 
-    // MARK: - Called from handler tasks (on the event loop)
-
-    func requestConsumed(streamID id: UInt32) {
-        machine.requestConsumed(streamID: id)
-        afterInput()
-    }
-
-    func sendHeaders(streamID id: UInt32, _ metadata: Metadata, completion: CheckedContinuation<Void, any Error>) {
-        machine.sendHeaders(streamID: id, metadata, completion: completion)
-        afterInput()
-    }
-
-    func enqueue(streamID id: UInt32, _ bytes: ByteBuffer, encoding: MessageEncoding, uncompressedSize: Int,
-                 completion: CheckedContinuation<Void, any Error>) {
-        machine.enqueue(streamID: id, bytes, encoding: encoding, uncompressedSize: uncompressedSize,
-                        completion: completion, now: clock.now())
-        afterInput()
-    }
-
-    func setTrailers(streamID id: UInt32, _ metadata: Metadata) {
-        machine.setTrailers(streamID: id, metadata)
-    }
-
-    /// A deferred unary call's answer (DeferredCompletion hops here with it).
-    func deferredFinished(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>) {
-        guard deferred.removeValue(forKey: id) != nil else { return }
-        machine.deferredHandlerReturned(streamID: id, result, now: clock.now())
-        afterInput()
-    }
-
-    func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>) {
-        running.removeValue(forKey: id)?.requests?.finish()
-        machine.handlerFinished(streamID: id, result, now: clock.now())
-        afterInput()
-    }
 }
