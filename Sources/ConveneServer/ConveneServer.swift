@@ -216,15 +216,17 @@ public final class ConveneServer: Service, Sendable {
         await shutDown()
     }
 
-    /// Stops accepting, tells clients to drain, waits up to the grace period, closes; then
-    /// unloads the plugins, waiting for none of their hooks that are stuck.
-    public func shutDown() async {
-        logger.info("shutting down", metadata: ["grace": "\(configuration.shutdownGrace)"])
-        let deadline = ContinuousClock.now.advanced(by: configuration.shutdownGrace)
+    /// Stops accepting, tells clients to drain, waits up to the grace period (`grace`, else the
+    /// configured one), closes; then unloads the plugins, waiting for none of their hooks that
+    /// are stuck, and closes the store.
+    public func shutDown(grace: Duration? = nil) async {
+        let grace = grace ?? configuration.shutdownGrace
+        logger.info("shutting down", metadata: ["grace": "\(grace)"])
+        let deadline = ContinuousClock.now.advanced(by: grace)
         monitor.stop()
         health.shutDown()
-        async let native: Void = transport.drain(grace: configuration.shutdownGrace)
-        async let grpc: Void? = grpcTransport?.drain(grace: configuration.shutdownGrace)
+        async let native: Void = transport.drain(grace: grace)
+        async let grpc: Void? = grpcTransport?.drain(grace: grace)
         _ = await (native, grpc)
         await plugins.shutDown(deadline: deadline)
         await state.withLock { $0.operations }?.close()
