@@ -68,7 +68,7 @@ final class MultiTargetClientTests: XCTestCase {
         let port = servers[0].port
         do {
             for host in ["127.0.0.2", "127.0.0.3"] {
-                servers.append(try await TestServer.start { $0.host = host; $0.port = port })
+                servers.append(try await TestServer.start { $0.host = host; $0.port = port; $0.openBenchmark = true })
             }
         } catch {
             throw XCTSkip("cannot listen on 127.0.0.2 and 127.0.0.3 here: \(error)")
