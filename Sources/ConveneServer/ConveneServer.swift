@@ -165,7 +165,10 @@ public final class ConveneServer: Service, Sendable {
     /// Opens the store (migrating it, and hearing other servers' commits when it is shared),
     /// creates the administrator credential on first start, and clears interrupted uploads.
     public func prepare() async throws {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // The data directory holds the administrator's token whatever the store: its owner's only.
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: configuration.dataDirectory)
         try await store.open(signals: StoreSignals(events: events, revoked: { [revocations] in revocations.revoked($0) },
                                                    eventsCommitted: { [plugins] in plugins.eventsCommitted() }))
         try await Authenticator.ensureAdministrator(store: store, dataDirectory: configuration.dataDirectory, logger: logger)
