@@ -23,8 +23,7 @@ extension GRPCConnectionHandler {
         }
         stream.unaryRequest = nil
         // The request is taken: its bytes leave the connection window.
-        stream.dequeueOne()
-        creditConsumed(stream)
+        messageTaken(stream)
         var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
                                  deadline: stream.deadline, peer: peer, allocator: allocator)
         unary.requestEncoding = stream.unaryRequestEncoding
@@ -56,8 +55,7 @@ extension GRPCConnectionHandler {
             return fail(stream, RPCError(.internal, "unary call ended without a request message"))
         }
         stream.unaryRequest = nil
-        stream.dequeueOne()
-        creditConsumed(stream)
+        messageTaken(stream)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let id = stream.id
         let completion = DeferredCompletion { result in
@@ -131,8 +129,7 @@ extension GRPCConnectionHandler {
 
     func requestConsumed(_ id: HTTP2StreamID) {
         guard let stream = streams[id] else { return }
-        stream.dequeueOne()
-        creditConsumed(stream)
+        messageTaken(stream)
         scheduleFlush()
     }
 

@@ -29,7 +29,10 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     let allocator: ByteBufferAllocator
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: GRPCServerStream] = [:]
-    var connectionWindow: InboundWindow
+    /// Room for request messages larger than a stream's window.
+    var reservations: GRPCRequestReservations
+    /// A WINDOW_UPDATE for the connection is written and not yet on its way.
+    var connectionCreditPending = false
     var inReadBatch = false
     var timersDue: [HTTP2StreamID] = []
     var wroteSinceFlush = false
@@ -66,8 +69,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         self.configuration = configuration
         self.logger = logger
         self.allocator = allocator
-        // HTTP/2 starts every connection window at 65,535 bytes; ours is raised at start.
-        self.connectionWindow = InboundWindow(target: configuration.connectionWindow, initial: 65_535)
+        self.reservations = GRPCRequestReservations(
+            limit: max(configuration.reservedMessageBytes, MessagePrefix.size + Int(configuration.maxMessageSize)))
         self.lifecycle = GRPCConnectionLifecycle(idleTimeout: configuration.idleTimeout.map(timeAmount),
                                                  keepaliveInterval: configuration.keepaliveInterval.map(timeAmount),
                                                  keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
@@ -92,10 +95,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         started = true
         peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
-        if let increment = raiseConnectionWindow() {
-            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-            flushNow()
-        }
+        // HTTP/2 starts every connection window at 65,535 bytes.
+        creditConnection(to: 65_535, always: true)
+        flushNow()
         startTimer(context: context)
     }
 
@@ -121,13 +123,6 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// Graceful shutdown: open calls may finish; the transport closes what is left after its grace.
     func drain() {
         goAway(.noError, "server is shutting down", close: false)
-    }
-
-    private func raiseConnectionWindow() -> Int? {
-        let missing = configuration.connectionWindow - 65_535
-        guard missing > 0 else { return nil }
-        connectionWindow = InboundWindow(target: configuration.connectionWindow)
-        return missing
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -188,7 +183,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // swift-nio-http2 sends several events per stream: compare the type before casting.
-        if type(of: event) == StreamClosedEvent.self {
+        if type(of: event) == NIOHTTP2WindowUpdatedEvent.self {
+            let update = event as! NIOHTTP2WindowUpdatedEvent
+            if update.streamID == .rootStream, let inbound = update.inboundWindowSize {
+                creditConnection(to: inbound)
+            }
+        } else if type(of: event) == StreamClosedEvent.self {
             let closed = event as! StreamClosedEvent
             if let stream = streams.removeValue(forKey: closed.streamID) {
                 abort(stream, RPCError(.cancelled, closed.reason.map { "stream reset: \($0)" } ?? "stream closed"))
@@ -266,16 +266,14 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     private func receive(_ id: HTTP2StreamID, _ data: HTTP2Frame.FramePayload.Data) {
         let size = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-        connectionWindow.received(size)
         guard let stream = streams[id], !stream.requestClosed, case .byteBuffer(let payload) = data.data else {
             // A call already ended (answered, refused or reset): its bytes are dropped.
-            return creditConnection(size)
+            return
         }
-        account.charge(size)
-        guard account.admits(0) else {
-            releaseInbound(size)
+        guard account.admits(size) else {
             return fail(stream, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""))
         }
+        account.charge(size)
         stream.inbound.received(size)
         stream.addReceived(size)
         stream.lastProgress = .now()
@@ -309,6 +307,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         } else if completed || stream.incompleteSince == nil {
             stream.incompleteSince = .now()
         }
+        reserveRoomIfNeeded(stream)
         creditConsumed(stream)
         if data.endStream { endOfRequest(stream) }
     }
@@ -348,38 +347,6 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             }
         } else {
             stream.requests?.finish()
-        }
-    }
-
-    /// Credits a stream's and the connection's windows for the bytes received that nothing
-    /// holds any more. A stream gets back the bytes of a message still incomplete (bounded by
-    /// the max message size, so that a message larger than its window can arrive); the
-    /// connection does not, until the message is whole and taken: its window bounds what
-    /// every call of the connection holds.
-    func creditConsumed(_ stream: GRPCServerStream) {
-        let bytes = stream.takeStreamCreditable()
-        if bytes > 0, !stream.requestClosed, let increment = stream.inbound.consumed(bytes) {
-            write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
-        }
-        releaseInbound(stream.takeConnectionCreditable())
-    }
-
-    /// A call that ended gives back to the connection whatever it still held.
-    func releaseWindow(_ stream: GRPCServerStream) {
-        releaseInbound(stream.takeAllUncredited())
-        account.release(stream.metadataCost)
-    }
-
-    /// Bytes held for calls were released: the budget and the connection window get them back.
-    func releaseInbound(_ bytes: Int) {
-        guard bytes > 0 else { return }
-        account.release(bytes)
-        creditConnection(bytes)
-    }
-
-    private func creditConnection(_ bytes: Int) {
-        if let increment = connectionWindow.consumed(bytes) {
-            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
         }
     }
 }

@@ -10,9 +10,15 @@ public struct GRPCServerConfiguration: Sendable {
     public var maxMessageSize: UInt32 = 4 * 1024 * 1024
     /// Largest header block, as HPACK counts it (SETTINGS_MAX_HEADER_LIST_SIZE).
     public var maxHeaderListSize = 16 * 1024
-    /// Each stream's receive window (SETTINGS_INITIAL_WINDOW_SIZE).
-    public var streamWindow = 1024 * 1024
-    /// The connection's receive window.
+    /// Each stream's receive window (SETTINGS_INITIAL_WINDOW_SIZE): what a call's request
+    /// may hold before its handler takes it, unless the message being received is larger.
+    public var streamWindow = 64 * 1024
+    /// Room on one connection for request messages larger than `streamWindow`, each reserved
+    /// whole when its prefix arrives, first come first served (at least one of the largest
+    /// fits). A connection holds at most this plus a stream window per open call of requests.
+    public var reservedMessageBytes = 8 * 1024 * 1024
+    /// The connection's receive window. It bounds bytes in flight, not what is held: it is
+    /// topped up as DATA arrives.
     public var connectionWindow = 4 * 1024 * 1024
     /// Response bytes a stream may have waiting for the socket before its handler's `send`
     /// suspends; and, for the whole connection, before the server stops reading new requests.

@@ -33,14 +33,22 @@ final class GRPCServerStream {
     var incompleteSince: NIODeadline?
     /// When a frame of the call last arrived or a response of it last went out.
     var lastProgress: NIODeadline
-    /// Flow-controlled bytes received, credited back to the stream and to the connection,
-    /// and held in messages a handler has not taken yet (their wire sizes, oldest first).
+    /// Flow-controlled bytes received; credited back to the stream's window; given back to
+    /// the memory budget; held in messages a handler has not taken yet (wire sizes and
+    /// reserved room, oldest first).
     private(set) var receivedBytes = 0
     private var streamCredited = 0
-    private var connectionCredited = 0
-    private var queuedWireSizes: [Int] = []
-    private var queuedHead = 0
+    private var released = 0
+    private var queued = CircularBuffer<(wireSize: Int, reserved: Int)>()
     private var queuedBytes = 0
+    private var queuedUnreservedBytes = 0
+    /// Room reserved on the connection for the message being received (its wire size); 0
+    /// while it has none (`GRPCRequestReservations`).
+    private(set) var currentReservation = 0
+    /// The room this call waits for, 0 if it waits for none.
+    var awaitedReservation = 0
+    /// Reserved room not yet given back: the current message's and that of messages not taken.
+    private(set) var reservedHeld = 0
     /// Response bytes written to HTTP/2 but not yet on the socket; `send` waits while this
     /// is over the connection's per-stream allowance.
     var unflushedBytes = 0
@@ -63,44 +71,56 @@ final class GRPCServerStream {
 
     func addReceived(_ bytes: Int) { receivedBytes += bytes }
 
+    /// The message being received has room for all of it.
+    func grantReservation(_ bytes: Int) {
+        awaitedReservation = 0
+        currentReservation = bytes
+        reservedHeld += bytes
+    }
+
+    /// A whole message is kept for the handler (with the room reserved for it, if any).
     func queue(wireSize: Int) {
-        queuedWireSizes.append(wireSize)
+        let reserved = currentReservation
+        currentReservation = 0
+        queued.append((wireSize, reserved))
         queuedBytes += wireSize
+        if reserved == 0 { queuedUnreservedBytes += wireSize }
     }
 
-    func dequeueOne() {
-        guard queuedHead < queuedWireSizes.count else { return }
-        queuedBytes -= queuedWireSizes[queuedHead]
-        queuedHead += 1
-        if queuedHead == queuedWireSizes.count {
-            queuedWireSizes.removeAll(keepingCapacity: true)
-            queuedHead = 0
-        }
+    /// The handler took the oldest message; answers the reserved room it gives back.
+    func dequeueOne() -> Int {
+        guard let (wireSize, reserved) = queued.popFirst() else { return 0 }
+        queuedBytes -= wireSize
+        if reserved == 0 { queuedUnreservedBytes -= wireSize }
+        reservedHeld -= reserved
+        return reserved
     }
 
-    /// Bytes the stream's window may get back now: all received but the messages a handler
-    /// has not taken (the bytes of an incomplete message included, so that a message larger
-    /// than the window can arrive).
+    /// Window the stream may get back now: every byte received except those of messages not
+    /// taken and of an incomplete message, unless they have reserved room; and, when the
+    /// message being received has room, in advance the rest of it (so it arrives at once).
     func takeStreamCreditable() -> Int {
-        let bytes = receivedBytes - queuedBytes - streamCredited
+        let incomplete = deframer.bufferedBytes
+        let current = currentReservation > 0 ? currentReservation - incomplete : -incomplete
+        let bytes = receivedBytes + current - queuedUnreservedBytes - streamCredited
         guard bytes > 0 else { return 0 }
         streamCredited += bytes
         return bytes
     }
 
-    /// Bytes the connection's window may get back now: all received but the messages not
-    /// taken and the bytes of an incomplete message, which stay held until it is whole.
-    func takeConnectionCreditable() -> Int {
-        let bytes = receivedBytes - queuedBytes - deframer.bufferedBytes - connectionCredited
+    /// Bytes the memory budget may get back now: all received but the messages not taken
+    /// and the bytes of an incomplete message.
+    func takeReleasable() -> Int {
+        let bytes = receivedBytes - queuedBytes - deframer.bufferedBytes - released
         guard bytes > 0 else { return 0 }
-        connectionCredited += bytes
+        released += bytes
         return bytes
     }
 
-    /// Everything the connection has not had back yet, for a call that has ended.
-    func takeAllUncredited() -> Int {
-        let bytes = receivedBytes - connectionCredited
-        connectionCredited = receivedBytes
+    /// Everything the budget has not had back yet, for a call that has ended.
+    func takeAllUnreleased() -> Int {
+        let bytes = receivedBytes - released
+        released = receivedBytes
         return max(0, bytes)
     }
 

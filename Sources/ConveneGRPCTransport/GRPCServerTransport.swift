@@ -87,6 +87,10 @@ public final class GRPCServerTransport: Sendable {
         connection.headerBlockValidation = .disabled
         // gRPC bodies are length-prefixed messages; a content-length is neither sent nor needed.
         connection.contentLengthValidation = .disabled
+        // DATA a client sent before it learnt that the server ended the call is dropped, not
+        // counted as a "glitch" that closes the connection: remember as many reset streams as
+        // can be open at once, twice over.
+        connection.maximumRecentlyResetStreams = max(32, 2 * configuration.maxConcurrentStreams)
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
                                                       allocator: channel.allocator, observer: observer))

@@ -39,6 +39,16 @@ public struct MessageDeframer: Sendable {
     /// Bytes received but not yet cut into a whole message.
     public var bufferedBytes: Int { pending?.readableBytes ?? 0 }
 
+    /// The whole size, prefix included, of the message being received, once its prefix has
+    /// arrived (and `next()` has checked its length); nil while no prefix is whole.
+    public var pendingMessageWireSize: Int? {
+        guard let buffer = pending,
+              let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self),
+              length <= maxMessageSize
+        else { return nil }
+        return MessagePrefix.size + Int(length)
+    }
+
     public mutating func append(_ data: ByteBuffer) {
         guard data.readableBytes > 0 else { return }
         guard var buffer = pending, buffer.readableBytes > 0 else {

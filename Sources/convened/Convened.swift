@@ -178,7 +178,7 @@ struct Convened: AsyncParsableCommand {
         // The connection window holds at least two of the largest messages.
         let window = UInt32(clamping: max(Int(Settings.defaultConnectionWindowSize), 2 * (Int(maxMessageSize) + 5)))
         configuration.connection.settings.connectionWindowSize = window
-        configuration.grpc.connectionWindow = max(configuration.grpc.connectionWindow, Int(window))
+        configuration.grpc.reservedMessageBytes = max(configuration.grpc.reservedMessageBytes, Int(window))
         configuration.connection.settings.maxConcurrentStreams = maxConcurrentStreams
         configuration.connection.settings.maxMessageSize = maxMessageSize
         configuration.grpc.maxConcurrentStreams = Int(maxConcurrentStreams)

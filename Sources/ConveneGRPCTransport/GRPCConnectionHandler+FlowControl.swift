@@ -1,0 +1,95 @@
+import ConveneRPC
+import ConveneWire
+import NIOCore
+import NIOHTTP2
+
+/// Inbound flow control of a gRPC connection.
+///
+/// What the connection holds of requests is bounded by the streams' windows and the room
+/// for large messages (`GRPCRequestReservations`): a stream's window comes back for the
+/// messages its handler has taken, and, for a message with reserved room, in advance for all
+/// of it. The connection's window bounds only bytes in flight: it is topped up from what
+/// swift-nio-http2 reports of it, which counts every DATA frame, those of calls already
+/// ended included (they never reach this handler).
+extension GRPCConnectionHandler {
+    /// Credits the stream's window with what it may get back, and the budget with what is no
+    /// longer held.
+    func creditConsumed(_ stream: GRPCServerStream) {
+        // Asked even when nothing new is creditable: credit owed in a batch is due once the
+        // client is down to less than half its window.
+        let bytes = stream.takeStreamCreditable()
+        if !stream.requestClosed, let increment = stream.inbound.consumed(bytes) {
+            write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        }
+        account.release(stream.takeReleasable())
+    }
+
+    /// The handler took a request message: its window, its bytes and its room come back.
+    func messageTaken(_ stream: GRPCServerStream) {
+        let room = stream.dequeueOne()
+        creditConsumed(stream)
+        releaseRoom(room)
+    }
+
+    /// A call that ended gives back whatever it still held, and stops waiting for room.
+    func releaseWindow(_ stream: GRPCServerStream) {
+        account.release(stream.takeAllUnreleased())
+        account.release(stream.metadataCost)
+        if stream.awaitedReservation > 0 {
+            stream.awaitedReservation = 0
+            grant(reservations.cancel(stream.id))
+        }
+        releaseRoom(stream.reservedHeld)
+    }
+
+    /// Asks for room for the message being received when it is larger than the stream's
+    /// window (its prefix has arrived); the window opens for it once the room is there.
+    func reserveRoomIfNeeded(_ stream: GRPCServerStream) {
+        guard stream.currentReservation == 0, stream.awaitedReservation == 0,
+              let size = stream.deframer.pendingMessageWireSize, size > configuration.streamWindow
+        else { return }
+        if reservations.reserve(size, for: stream.id) {
+            stream.grantReservation(size)
+        } else {
+            stream.awaitedReservation = size
+        }
+    }
+
+    private func releaseRoom(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        grant(reservations.release(bytes))
+    }
+
+    /// Waiting streams have their room: each one's window opens for its whole message, and
+    /// the message timeout counts from now (the wait was the server's, not the client's).
+    private func grant(_ granted: [GRPCRequestReservations.Grant]) {
+        var unused = 0
+        for (id, bytes) in granted {
+            guard let stream = streams[id], stream.awaitedReservation == bytes else {
+                unused += bytes  // ended meanwhile (`releaseWindow` cancels waits: a safeguard)
+                continue
+            }
+            stream.grantReservation(bytes)
+            stream.incompleteSince = .now()
+            stream.lastProgress = .now()
+            creditConsumed(stream)
+        }
+        if !granted.isEmpty { scheduleFlush() }
+        releaseRoom(unused)
+    }
+
+    /// Tops the connection's window up to its target when swift-nio-http2 reports it below
+    /// half (or at once, `always`), one WINDOW_UPDATE at a time: a second one written before
+    /// the first is processed would count the same bytes twice.
+    func creditConnection(to reported: Int, always: Bool = false) {
+        let target = configuration.connectionWindow
+        guard !connectionCreditPending, always || reported < target / 2 else { return }
+        let increment = min(target - reported, Int(Int32.max) - max(reported, 0))
+        guard increment > 0, let context else { return }
+        connectionCreditPending = true
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in loopBound.value.connectionCreditPending = false }
+        write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)), promise: promise)
+    }
+}
