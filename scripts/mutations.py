@@ -111,6 +111,12 @@ MUTATIONS = [
     ("the connection window is not enforced", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
      "guard connectionReceive.receive(size) else {", "guard connectionReceive.receive(size) || true else {",
      "ResourceTests"),
+    ("gRPC: room for large messages beyond its limit", "transport", "Sources/ConveneGRPCTransport/GRPCRequestReservations.swift",
+     "if waiting.isEmpty, reserved + bytes <= limit {", "if waiting.isEmpty || true {",
+     "GRPCFlowControlTests"),
+    ("gRPC: an incomplete message credits its window without room", "transport", "Sources/ConveneGRPCTransport/GRPCServerStream.swift",
+     "currentReservation > 0 ? currentReservation - incomplete : -incomplete", "currentReservation > 0 ? currentReservation - incomplete : 0",
+     "GRPCFlowControlTests"),
     # client and tools
     ("JSON numbers read as booleans", "client", "Sources/ConveneClient/Dynamic/DynamicCodec.swift",
      'guard case .bool(let b) = value else { throw DynamicCodecError("\\(name) must be true or false") }',
