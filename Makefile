@@ -11,7 +11,7 @@ TEST_PACKAGES := chromium
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-cluster bench-compare soak mutate attack install-sdk
+.PHONY: deps build run test protos check-protos generators clean fuzz test-asan test-tsan bench bench-cluster bench-metrics bench-before-after bench-compare soak mutate attack install-sdk
 
 ## deps: install the system packages the build needs (apt, as root), or say which are missing.
 deps:
@@ -111,6 +111,24 @@ fuzz: deps
 ## encode/decode, a unary call through the router and through a whole connection, and a plugin call.
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark $(BENCH_ARGS)
+
+## bench-metrics: server CPU per echo call with and without --metrics-port, two release servers side by
+## side (scripts/bench-pair.py --metrics; BENCH_PAIR_ARGS: --repeats N --seconds S --levels 1,16,64).
+bench-metrics: deps
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	python3 scripts/bench-pair.py --metrics $(BENCH_PAIR_ARGS)
+
+## bench-before-after: this build against an earlier commit (BASELINE, by default the one before the
+## connection state machine), built in .build-baseline, side by side (scripts/bench-pair.py --baseline-bin).
+BASELINE ?= 174396a^
+bench-before-after: deps
+	$(SWIFT) build -c release --product convened
+	$(SWIFT) build -c release --product convene
+	rm -rf .build-baseline/src && mkdir -p .build-baseline/src
+	git archive $(BASELINE) | tar -x -C .build-baseline/src
+	cd .build-baseline/src && $(SWIFT) build -c release --product convened && $(SWIFT) build -c release --product convene
+	python3 scripts/bench-pair.py --baseline-bin .build-baseline/src/.build/release $(BENCH_PAIR_ARGS)
 
 ## bench-cluster: the consultation write path (ConveneMeeting) on SQLite and on PostgreSQL, one server and
 ## three, release builds, beside a private PostgreSQL (scripts/bench-cluster.sh; CLUSTER_BENCH_ARGS: SECONDS CONCURRENCY).

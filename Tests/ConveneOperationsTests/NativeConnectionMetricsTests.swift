@@ -23,6 +23,9 @@ final class NativeConnectionMetricsTests: XCTestCase {
             XCTAssertGreaterThan(value(#"convene_connections{transport="native"}"#), 0)
             XCTAssertGreaterThan(value(#"convene_bytes_total{transport="native",direction="in"}"#), 0)
             XCTAssertGreaterThan(value(#"convene_bytes_total{transport="native",direction="out"}"#), 0)
+            // Calls on the native listener are counted by method, transport and code, and timed.
+            XCTAssertEqual(value(#"convene_calls_total{service="convene.health.v1.Health",method="Check",transport="native",code="OK"}"#), 1)
+            XCTAssertEqual(value(#"convene_call_duration_seconds_count{service="convene.health.v1.Health",method="Check"}"#), 1)
 
             // PING flood: GOAWAY ENHANCE_YOUR_CALM, a ping-flood refusal.
             let pinger = try await RawConnection(port: server.port)

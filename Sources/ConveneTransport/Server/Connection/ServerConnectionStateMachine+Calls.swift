@@ -140,7 +140,7 @@ extension ServerConnectionStateMachine {
             return fault(.cancelFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
         }
         abandon(stream, RPCError(.cancelled, "call cancelled by the client"))
-        closed(stream, now: now)
+        closed(stream, .cancelled, now: now)
     }
 
     mutating func receiveWindowUpdate(_ id: UInt32, increment: UInt32, now: Instant) {

@@ -157,6 +157,6 @@ extension ServerConnectionStateMachine {
             return
         }
         writeEnd(streamID: stream.id, end)
-        closed(stream, now: now)
+        closed(stream, end.code, now: now)
     }
 }

@@ -201,12 +201,13 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func end(_ stream: ServerStream<Completion>, _ error: RPCError, now: Instant) {
         writeEnd(streamID: stream.id, CallEnd(code: error.code, message: error.message, trailers: error.metadata))
         abandon(stream, error)
-        closed(stream, now: now)
+        closed(stream, error.code, now: now)
     }
 
-    /// A call left the table: what it held is released, the idle timeout restarts, and a
-    /// draining connection may close.
-    mutating func closed(_ stream: ServerStream<Completion>, now: Instant) {
+    /// A call left the table with `code`: its method's metrics are told, what it held is
+    /// released, the idle timeout restarts, and a draining connection may close.
+    mutating func closed(_ stream: ServerStream<Completion>, _ code: StatusCode, now: Instant) {
+        stream.ended(code, now: now)
         var stream = stream
         releaseInbound(stream.inbound.releaseAll())
         account.release(stream.metadataCost)
@@ -230,7 +231,11 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func abandonAll(_ error: RPCError) {
         let open = streams.values.sorted { $0.id < $1.id }
         streams.removeAll()
-        for stream in open { abandon(stream, error) }
+        let now = ContinuousClock.now  // only for the metrics of the calls cut short
+        for stream in open {
+            stream.ended(error.code, now: now)
+            abandon(stream, error)
+        }
         connectionSend = ConnectionSendWindow(window: 0)
     }
 

@@ -32,12 +32,15 @@ struct ServerStream<Completion> {
     var incompleteSince: ContinuousClock.Instant?
     /// When a frame of the call last arrived or a response of it last went out (the call idle limit).
     var lastProgress: ContinuousClock.Instant
+    /// When the call opened, for its duration (kept only when the method is instrumented).
+    let opened: ContinuousClock.Instant?
 
     init(id: UInt32, method: RegisteredMethod, start: CallStart, responseEncoding: MessageEncoding,
          now: ContinuousClock.Instant, local: Settings, peer: Settings, metadataCost: Int) {
         self.id = id
         self.metadataCost = metadataCost
         self.lastProgress = now
+        self.opened = method.instrument == nil ? nil : now
         self.state = .open
         self.method = method
         self.metadata = start.metadata
@@ -68,4 +71,11 @@ struct ServerStream<Completion> {
     }
 
     var kind: MethodKind { method.descriptor.kind }
+
+    /// Tells the method's instrument (metrics) how and when the call ended.
+    func ended(_ code: StatusCode, now: ContinuousClock.Instant) {
+        if let instrument = method.instrument, let opened {
+            instrument.callEnded(transport: .native, code: code, duration: now - opened)
+        }
+    }
 }
