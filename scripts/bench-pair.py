@@ -22,32 +22,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-from procstat import cpu_seconds, free_port, stop_process
+from procstat import cpu_seconds, free_port, stop_process, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ECHO_CALLS = re.compile(r'^convene_calls_total\{(?=[^}]*service="convene\.benchmark\.v1\.Benchmark")'
                         r'(?=[^}]*method="UnaryEcho")[^}]*\} (\S+)$', re.M)
-
-
-def wait_for_port(port, process, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"convened exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 def help_text(binary):

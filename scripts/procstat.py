@@ -4,6 +4,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -40,3 +42,17 @@ def stop_process(process, timeout=30):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_for_port(port, process, timeout=30):
+    """Waits until something listens on 127.0.0.1:`port`; exits if `process` ends first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
