@@ -8,8 +8,10 @@ extension ByteBuffer {
     public mutating func writeFrame(_ frame: Frame) {
         switch frame {
         case .settings(let settings):
-            writeFrameHeader(FrameHeader(length: UInt32(settings.pairs.count * 6), type: .settings, flags: [], streamID: 0))
-            for (id, value) in settings.pairs { writeMultipleIntegers(id, value) }
+            var count = 0
+            settings.forEachPair { _, _ in count += 1 }
+            writeFrameHeader(FrameHeader(length: UInt32(count * 6), type: .settings, flags: [], streamID: 0))
+            settings.forEachPair { id, value in writeMultipleIntegers(id, value) }
         case .settingsAck:
             writeFrameHeader(FrameHeader(length: 0, type: .settings, flags: .ack, streamID: 0))
         case .call(let stream, let start):

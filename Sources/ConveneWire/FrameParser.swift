@@ -23,6 +23,14 @@ public struct FrameParser: Sendable {
     /// The next whole frame in `buffer`, consuming it; nil when more bytes are needed.
     @inlinable
     public func next(from buffer: inout ByteBuffer) throws(WireError) -> Frame? {
+        var none = RecentPaths(capacity: 0)
+        return try next(from: &buffer, recentPaths: &none)
+    }
+
+    /// The next whole frame in `buffer`, consuming it; nil when more bytes are needed. A
+    /// CALL frame's path is looked up in, or added to, the connection's `recentPaths`.
+    @inlinable
+    public func next(from buffer: inout ByteBuffer, recentPaths: inout RecentPaths) throws(WireError) -> Frame? {
         guard let header = buffer.peekFrameHeader() else { return nil }
         guard header.length <= maxFrameSize else {
             throw .frameTooLarge(declared: header.length, limit: maxFrameSize)
@@ -31,11 +39,12 @@ public struct FrameParser: Sendable {
             return nil
         }
         buffer.moveReaderIndex(forwardBy: FrameHeader.size + Int(header.length))
-        return try decodePayload(header: header, payload: &payload)
+        return try decodePayload(header: header, payload: &payload, recentPaths: &recentPaths)
     }
 
     @usableFromInline
-    func decodePayload(header: FrameHeader, payload: inout ByteBuffer) throws(WireError) -> Frame {
+    func decodePayload(header: FrameHeader, payload: inout ByteBuffer,
+                       recentPaths: inout RecentPaths) throws(WireError) -> Frame {
         let type = header.type
         let stream = header.streamID
         switch type {
@@ -46,7 +55,7 @@ public struct FrameParser: Sendable {
         case .call:
             try requireStream(type, stream)
             guard let (timeout, encoding, pathLength) = payload.readMultipleIntegers(as: (UInt64, UInt8, UInt16).self),
-                  let path = payload.readString(length: Int(pathLength))
+                  let path = recentPaths.readPath(from: &payload, length: Int(pathLength))
             else { throw .malformed(type, "truncated before the end of the method path") }
             let metadata = try payload.readMetadataBlock(limit: maxMetadataSize, in: type)
             try requireConsumed(type, payload)

@@ -49,15 +49,21 @@ public struct Settings: Hashable, Sendable {
 
     /// The settings as (id, value) pairs, in id order.
     public var pairs: [(UInt16, UInt32)] {
-        [
-            (ID.maxFrameSize.rawValue, maxFrameSize),
-            (ID.maxConcurrentStreams.rawValue, maxConcurrentStreams),
-            (ID.initialWindowSize.rawValue, initialWindowSize),
-            (ID.acceptEncodings.rawValue, UInt32(acceptEncodings.rawValue)),
-            (ID.maxMetadataSize.rawValue, maxMetadataSize),
-            (ID.maxMessageSize.rawValue, maxMessageSize),
-            (ID.connectionWindowSize.rawValue, connectionWindowSize),
-        ]
+        var all: [(UInt16, UInt32)] = []
+        forEachPair { all.append(($0, $1)) }
+        return all
+    }
+
+    /// Calls `body` with each (id, value) pair, in id order, making no array (every
+    /// connection writes its SETTINGS frame with this).
+    public func forEachPair(_ body: (UInt16, UInt32) -> Void) {
+        body(ID.maxFrameSize.rawValue, maxFrameSize)
+        body(ID.maxConcurrentStreams.rawValue, maxConcurrentStreams)
+        body(ID.initialWindowSize.rawValue, initialWindowSize)
+        body(ID.acceptEncodings.rawValue, UInt32(acceptEncodings.rawValue))
+        body(ID.maxMetadataSize.rawValue, maxMetadataSize)
+        body(ID.maxMessageSize.rawValue, maxMessageSize)
+        body(ID.connectionWindowSize.rawValue, connectionWindowSize)
     }
 
     /// Applies one received pair, validating it.

@@ -121,6 +121,20 @@ final class ResourceTests: XCTestCase {
         XCTAssertEqual(h.machine.account.held, 0)
     }
 
+    func testOpenCallsAreCheckedEverySixthOfTheShorterLimitButNotMoreThanOnceASecond() {
+        var h = H(configuration: Self.configuration {
+            $0.messageTimeout = .seconds(30)
+            $0.callIdleTimeout = .seconds(12)
+        })
+        h.handshake()
+        h.read([H.call(1, H.stream)], at: 1)
+        XCTAssertEqual(h.wakeUps.last, 3, "a sixth of the 12 s idle limit, the shorter one")
+        var short = H(configuration: Self.configuration { $0.messageTimeout = .seconds(3) })
+        short.handshake()
+        short.read([H.call(1, H.stream)], at: 1)
+        XCTAssertEqual(short.wakeUps.last, 2, "a sixth of 3 s is under a second: every second")
+    }
+
     func testAnOpenCallWithNoProgressEndsAfterTheIdleLimitButAHalfClosedOneWaitsForItsServer() {
         var h = H(configuration: Self.configuration { $0.callIdleTimeout = .seconds(60) })
         h.handshake()

@@ -221,12 +221,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         }
     }
 
-    /// Writes and flushes `buffers`, then notes what waits in the socket's queue.
-    private func write(_ buffers: [ByteBuffer]) {
+    /// Writes and flushes `frames`, then notes what waits in the socket's queue.
+    private func write(_ frames: CollectedFrames) {
         guard let context else { return }
-        let bytes = buffers.reduce(0) { $0 + $1.readableBytes }
-        context.writeAndFlush(buffers)
-        noteChannelPending(wrote: bytes)
+        context.writeAndFlush(frames)
+        noteChannelPending(wrote: frames.byteCount)
     }
 
     /// Reads the socket's queue when it may hold much (a large write, a queue already

@@ -14,7 +14,7 @@ struct ConnectionSendWindow {
     /// Bytes of started messages not sent yet.
     private(set) var reserved = 0
     /// Streams waiting for room to start a message, oldest first.
-    private(set) var blocked = CircularBuffer<UInt32>()
+    private(set) var blocked = LazyQueue<UInt32>()
 
     init(window: UInt32) { self.window = Int(window) }
 

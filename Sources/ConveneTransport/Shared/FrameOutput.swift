@@ -47,23 +47,48 @@ struct FrameOutput {
     }
 
     /// Everything collected, in order, leaving this empty.
-    mutating func take() -> [ByteBuffer] {
-        var out = sealed
+    mutating func take() -> CollectedFrames {
+        var out = CollectedFrames(sealed: sealed, last: nil, byteCount: byteCount)
         sealed = []
         sealedBytes = 0
         if buffer.readableBytes > 0 {
-            out.append(buffer)
+            out.last = buffer
             buffer = allocator.buffer(capacity: 0)
         }
         return out
     }
 }
 
+/// What `FrameOutput.take()` hands over, in write order: the sealed buffers, then the one
+/// the small frames were copied into. Without large payloads (the common case) that is one
+/// buffer, and no array is made for it.
+struct CollectedFrames: Sequence {
+    fileprivate var sealed: [ByteBuffer]
+    fileprivate var last: ByteBuffer?
+    /// The bytes of all the buffers.
+    let byteCount: Int
+
+    var isEmpty: Bool { sealed.isEmpty && last == nil }
+
+    func makeIterator() -> Iterator { Iterator(sealed: sealed.makeIterator(), last: last) }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate var sealed: IndexingIterator<[ByteBuffer]>
+        fileprivate var last: ByteBuffer?
+
+        mutating func next() -> ByteBuffer? {
+            if let buffer = sealed.next() { return buffer }
+            defer { last = nil }
+            return last
+        }
+    }
+}
+
 extension ChannelHandlerContext {
     /// Writes the buffers `FrameOutput.take()` returned, then flushes; nothing when empty.
-    func writeAndFlush(_ buffers: [ByteBuffer]) {
-        guard !buffers.isEmpty else { return }
-        for buffer in buffers { write(NIOAny(buffer), promise: nil) }
+    func writeAndFlush(_ frames: CollectedFrames) {
+        guard !frames.isEmpty else { return }
+        for buffer in frames { write(NIOAny(buffer), promise: nil) }
         flush()
     }
 }

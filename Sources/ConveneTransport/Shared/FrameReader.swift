@@ -21,6 +21,8 @@ struct FrameReader {
     }
 
     private let parser: FrameParser
+    /// The paths of this connection's last calls: a method called again costs no new String.
+    private var recentPaths = RecentPaths()
     private var pending: ByteBuffer?
     private var prefaceRead = false
 
@@ -43,7 +45,7 @@ struct FrameReader {
             progress = true
             going = body(.preface(preface))
         }
-        while going, let frame = try parser.next(from: &buffer) {
+        while going, let frame = try parser.next(from: &buffer, recentPaths: &recentPaths) {
             progress = true
             going = body(.frame(frame))
         }

@@ -74,8 +74,14 @@ extension ServerConnectionStateMachine {
     /// How often open calls are checked for a message left incomplete and for idleness (a
     /// sixth of the shorter limit, at least 1 s); nil when neither limit is set.
     var sweepInterval: Duration? {
-        let limits = [configuration.messageTimeout, configuration.callIdleTimeout].compactMap { $0 }
-        return limits.min().map { max(.seconds(1), $0 / 6) }
+        // No array of the limits: this runs as a connection's first call opens.
+        let shorter: Duration
+        switch (configuration.messageTimeout, configuration.callIdleTimeout) {
+        case (let message?, let idle?): shorter = min(message, idle)
+        case (let limit?, nil), (nil, let limit?): shorter = limit
+        case (nil, nil): return nil
+        }
+        return max(.seconds(1), shorter / 6)
     }
 
     /// Ends the calls whose message has been incomplete, or which have been idle, too long.

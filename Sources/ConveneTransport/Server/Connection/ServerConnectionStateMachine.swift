@@ -68,7 +68,7 @@ struct ServerConnectionStateMachine<Completion> {
     var runningHandlers = 0
     /// Synchronous calls whose request is whole, waiting to run until the responses queued
     /// for the client's credit fall under `maxOutboundBuffered`, oldest first.
-    var deferredSynchronous = CircularBuffer<UInt32>()
+    var deferredSynchronous = LazyQueue<UInt32>()
 
     // Timers (see +Timers).
     var handshakeDeadline: Instant
@@ -112,7 +112,7 @@ struct ServerConnectionStateMachine<Completion> {
     var hasOutput: Bool { !output.isEmpty }
 
     /// The frames collected since the last call, for one write.
-    mutating func takeOutput() -> [ByteBuffer] {
+    mutating func takeOutput() -> CollectedFrames {
         output.take()
     }
 

@@ -1,0 +1,54 @@
+import NIOCore
+
+/// The method paths a connection's CALL frames named last, so that a path called again is
+/// decoded to the `String` made the first time instead of a new one: a path past 15 bytes
+/// (nearly every method's) would otherwise cost an allocation per call.
+///
+/// Bounded whatever the peer sends: at most `capacity` paths of at most `maxPathBytes`
+/// bytes each are kept (a longer path is decoded but not kept); when full, a new path
+/// replaces the oldest. A path is reused only when its bytes are exactly the kept path's
+/// UTF-8, so what is decoded is always what `readString` would have made of the bytes.
+public struct RecentPaths: Sendable {
+    /// Longest path kept, in bytes.
+    public static let maxPathBytes = 128
+
+    @usableFromInline var paths: [String] = []
+    @usableFromInline var oldest = 0
+    @usableFromInline let capacity: Int
+
+    /// Keeps up to `capacity` paths (0: none, every path is decoded afresh).
+    public init(capacity: Int = 8) {
+        self.capacity = max(0, capacity)
+    }
+
+    /// The path of `length` bytes at the front of `payload`, consuming them; nil when
+    /// fewer bytes remain.
+    @inlinable
+    public mutating func readPath(from payload: inout ByteBuffer, length: Int) -> String? {
+        guard capacity > 0, length > 15, length <= Self.maxPathBytes else {
+            return payload.readString(length: length)  // none kept, or a small string: no allocation
+        }
+        guard let kept = payload.withUnsafeReadableBytes({ bytes in
+            bytes.count < length ? nil : paths.first { path in
+                path.utf8.count == length && path.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[..<length]))
+            }
+        }) else {
+            guard let path = payload.readString(length: length) else { return nil }
+            keep(path)
+            return path
+        }
+        payload.moveReaderIndex(forwardBy: length)
+        return kept
+    }
+
+    @usableFromInline
+    mutating func keep(_ path: String) {
+        if paths.count < capacity {
+            if paths.isEmpty { paths.reserveCapacity(capacity) }
+            paths.append(path)
+        } else {
+            paths[oldest] = path
+            oldest = (oldest + 1) % capacity
+        }
+    }
+}
