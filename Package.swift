@@ -39,6 +39,14 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The protocol's hot path (frames, connections): release builds skip the run-time
+/// exclusivity checks, which cost about 6 % of a unary call's CPU in a profile (each
+/// mutation of a connection's state through its handler is checked). Debug builds, which
+/// every test runs, keep them, so an overlapping access still traps there.
+let hotPath: [SwiftSetting] = strict + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Convene",
     platforms: [.macOS(.v14)],
@@ -101,7 +109,7 @@ let package = Package(
         .target(name: "ConveneWire",
                 dependencies: [.product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "CConveneZlib"],
-                swiftSettings: strict),
+                swiftSettings: hotPath),
         // RPC core: status codes, metadata, method descriptors, router, call contexts. No NIO channels.
         .target(name: "ConveneRPC",
                 dependencies: ["ConveneWire", .product(name: "NIOCore", package: "swift-nio"),
@@ -135,7 +143,7 @@ let package = Package(
                     .product(name: "NIOTLS", package: "swift-nio"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
-                swiftSettings: strict),
+                swiftSettings: hotPath),
         // transport: standard gRPC over HTTP/2 (swift-nio-http2), serving the same router.
         .target(name: "ConveneGRPCTransport",
                 dependencies: [
@@ -147,7 +155,7 @@ let package = Package(
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "Logging", package: "swift-log"),
                 ],
-                swiftSettings: strict),
+                swiftSettings: hotPath),
         // operations: metrics (swift-metrics, Prometheus), tracing, the status page and its HTTP endpoint.
         .target(name: "ConveneOperations",
                 dependencies: ["ConveneRPC",

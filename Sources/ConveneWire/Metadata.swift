@@ -67,27 +67,37 @@ public struct Metadata: Sendable, Hashable, Sequence {
 
     public func makeIterator() -> IndexingIterator<[Entry]> { entries.makeIterator() }
 
-    /// Why a key or value may not be sent, or nil when it may.
+    /// Why a key or value may not be sent, or nil when it may. Runs for every entry of every
+    /// call: the bytes are checked over the strings' contiguous storage, not through iterators.
     public static func validate(key: String, value: Value) -> String? {
         let bytes = key.utf8
         guard !bytes.isEmpty, bytes.count <= 255 else {
             return "metadata key must be 1 to 255 bytes, got \(bytes.count)"
         }
-        for b in bytes {
-            let ok = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F || b == 0x2E
-            if !ok { return "metadata key '\(key)' may hold only lowercase a-z, 0-9, '-', '_' and '.'" }
+        guard allBytes(of: key, satisfy: isKeyByte) else {
+            return "metadata key '\(key)' may hold only lowercase a-z, 0-9, '-', '_' and '.'"
         }
-        let isBinaryKey = key.hasSuffix("-bin")
+        let isBinaryKey = bytes.count >= 4 && bytes.suffix(4).elementsEqual("-bin".utf8)
         switch value {
         case .binary:
             if !isBinaryKey { return "metadata key '\(key)' carries bytes but does not end in '-bin'" }
         case .string(let s):
             if isBinaryKey { return "metadata key '\(key)' ends in '-bin' but carries a string" }
             if s.utf8.count > 65535 { return "metadata value of '\(key)' is over 65535 bytes" }
-            for b in s.utf8 where b < 0x20 || b > 0x7E {
+            guard allBytes(of: s, satisfy: { $0 >= 0x20 && $0 <= 0x7E }) else {
                 return "metadata value of '\(key)' must be printable ASCII (0x20-0x7E)"
             }
         }
         return nil
+    }
+
+    @inline(__always)
+    static func isKeyByte(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x5F || b == 0x2E
+    }
+
+    @inline(__always)
+    static func allBytes(of string: String, satisfy rule: (UInt8) -> Bool) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(rule) } ?? string.utf8.allSatisfy(rule)
     }
 }
