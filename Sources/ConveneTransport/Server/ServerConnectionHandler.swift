@@ -297,7 +297,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
 
     func performActions() {
         while let action = machine.nextAction() {
-            switch action {
+            // Consumed: the payload is moved into the case's bindings, not copied.
+            switch consume action {
             case .runSynchronous(let call):
                 runSynchronous(call)
             case .startHandler(let call):

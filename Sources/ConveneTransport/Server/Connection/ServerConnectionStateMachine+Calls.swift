@@ -134,12 +134,12 @@ extension ServerConnectionStateMachine {
 
     /// The client gives up on a call: its handler is cancelled and nothing more is sent on it.
     mutating func receiveCancel(_ id: UInt32, now: Instant) {
-        guard let stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.cancel, id), now: now) }
+        guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.cancel, id), now: now) }
         guard cancelPolicy.received(at: now) else {
             streams[id] = stream
             return fault(.cancelFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
         }
-        abandon(stream, RPCError(.cancelled, "call cancelled by the client"))
+        abandon(&stream, RPCError(.cancelled, "call cancelled by the client"))
         closed(stream, .cancelled, now: now)
     }
 

@@ -104,8 +104,7 @@ extension ServerConnectionStateMachine {
     // MARK: - Sending (stream taken out of the table; put back while it stays open)
 
     /// Sends `message` behind what waits on the stream, then the END if it is due.
-    mutating func send(_ message: OutboundMessage<Completion>, on stream: ServerStream<Completion>, now: Instant) {
-        var stream = stream
+    mutating func send(_ message: OutboundMessage<Completion>, on stream: consuming ServerStream<Completion>, now: Instant) {
         let queued = stream.send.queuedBytes
         let step = stream.send.send(message, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
                                     connection: &connectionSend, output: &output)
@@ -126,8 +125,7 @@ extension ServerConnectionStateMachine {
     /// False when the stream still waits for room in the connection window (`retrying`: it
     /// was at the head of that line, and stays there).
     @discardableResult
-    mutating func sendQueued(_ stream: ServerStream<Completion>, now: Instant, retrying: Bool = false) -> Bool {
-        var stream = stream
+    mutating func sendQueued(_ stream: consuming ServerStream<Completion>, now: Instant, retrying: Bool = false) -> Bool {
         let queued = stream.send.queuedBytes
         var fits = true
         sending: while true {
@@ -151,7 +149,7 @@ extension ServerConnectionStateMachine {
 
     /// Writes the pending END once nothing waits before it (the call closes), or puts the
     /// stream back.
-    private mutating func endIfSent(_ stream: ServerStream<Completion>, now: Instant) {
+    private mutating func endIfSent(_ stream: consuming ServerStream<Completion>, now: Instant) {
         guard stream.send.isIdle, let end = stream.pendingEnd else {
             streams[stream.id] = stream
             return

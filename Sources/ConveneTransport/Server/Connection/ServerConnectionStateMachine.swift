@@ -184,7 +184,7 @@ struct ServerConnectionStateMachine<Completion> {
     }
 
     /// Applies a fault found while working on `stream`, taken out of the table.
-    mutating func fault(_ fault: ConnectionFault, on stream: ServerStream<Completion>, now: Instant) {
+    mutating func fault(_ fault: ConnectionFault, on stream: consuming ServerStream<Completion>, now: Instant) {
         if let reason = fault.refusal { observer?.refused(.native, reason: reason) }
         switch fault.disposition {
         case .ignore:
@@ -198,17 +198,16 @@ struct ServerConnectionStateMachine<Completion> {
     }
 
     /// Ends a call (out of the table) with an error END, stopping its handler.
-    mutating func end(_ stream: ServerStream<Completion>, _ error: RPCError, now: Instant) {
+    mutating func end(_ stream: consuming ServerStream<Completion>, _ error: RPCError, now: Instant) {
         writeEnd(streamID: stream.id, CallEnd(code: error.code, message: error.message, trailers: error.metadata))
-        abandon(stream, error)
+        abandon(&stream, error)
         closed(stream, error.code, now: now)
     }
 
     /// A call left the table with `code`: its method's metrics are told, what it held is
     /// released, the idle timeout restarts, and a draining connection may close.
-    mutating func closed(_ stream: ServerStream<Completion>, _ code: StatusCode, now: Instant) {
+    mutating func closed(_ stream: consuming ServerStream<Completion>, _ code: StatusCode, now: Instant) {
         stream.ended(code, now: now)
-        var stream = stream
         releaseInbound(stream.inbound.releaseAll())
         account.release(stream.metadataCost)
         lastActivity = now
@@ -217,8 +216,7 @@ struct ServerConnectionStateMachine<Completion> {
 
     /// Stops a call's handler and fails its waiting writers, without writing anything; its
     /// queued output is dropped at once.
-    mutating func abandon(_ stream: ServerStream<Completion>, _ error: RPCError) {
-        var stream = stream
+    mutating func abandon(_ stream: inout ServerStream<Completion>, _ error: RPCError) {
         if stream.handlerRunsApart { actions.append(.cancelHandler(streamID: stream.id, error)) }
         let queued = stream.send.queuedBytes
         for message in stream.send.removeAll(connection: &connectionSend) {
@@ -232,9 +230,9 @@ struct ServerConnectionStateMachine<Completion> {
         let open = streams.values.sorted { $0.id < $1.id }
         streams.removeAll()
         let now = ContinuousClock.now  // only for the metrics of the calls cut short
-        for stream in open {
+        for var stream in open {
             stream.ended(error.code, now: now)
-            abandon(stream, error)
+            abandon(&stream, error)
         }
         connectionSend = ConnectionSendWindow(window: 0)
     }
