@@ -34,7 +34,7 @@ extension ServerConnectionStateMachine {
                                                           metadata: stream.metadata, deadline: stream.deadline,
                                                           responseEncoding: encoding)))
         }
-        streams[id] = stream
+        streams[id] = consume stream
         if nextSweep == nil, let interval = sweepInterval { nextSweep = now + interval }
     }
 
@@ -136,7 +136,7 @@ extension ServerConnectionStateMachine {
     mutating func receiveCancel(_ id: UInt32, now: Instant) {
         guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.cancel, id), now: now) }
         guard cancelPolicy.received(at: now) else {
-            streams[id] = stream
+            streams[id] = consume stream
             return fault(.cancelFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
         }
         abandon(&stream, RPCError(.cancelled, "call cancelled by the client"))

@@ -40,7 +40,7 @@ extension ServerConnectionStateMachine {
         while outboundQueued <= configuration.maxOutboundBuffered, let id = deferredSynchronous.popFirst() {
             guard var stream = streams.removeValue(forKey: id) else { continue }
             runSynchronous(&stream)
-            streams[id] = stream
+            streams[id] = consume stream
             return
         }
     }

@@ -57,17 +57,17 @@ extension ServerConnectionStateMachine {
             return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
         }
         guard stream.pendingEnd == nil else {
-            streams[id] = stream
+            streams[id] = consume stream
             return actions.append(.failSend(completion, RPCError(.cancelled, "the call has ended")))
         }
         guard uncompressedSize <= peerSettings.sendableMessageSize, bytes.readableBytes <= peerSettings.sendableMessageSize else {
-            streams[id] = stream
+            streams[id] = consume stream
             let tooLarge = ConnectionFault.responseTooLarge(id, size: uncompressedSize, limit: peerSettings.sendableMessageSize)
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, tooLarge.message)))
         }
         // Under memory pressure a connection holding much gets no more queued for it.
         guard stream.send.isIdle && stream.send.window >= bytes.readableBytes || account.admits(bytes.readableBytes) else {
-            streams[id] = stream
+            streams[id] = consume stream
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? "")))
         }
         var sending = stream
@@ -151,7 +151,8 @@ extension ServerConnectionStateMachine {
     /// stream back.
     private mutating func endIfSent(_ stream: consuming ServerStream<Completion>, now: Instant) {
         guard stream.send.isIdle, let end = stream.pendingEnd else {
-            streams[stream.id] = stream
+            let id = stream.id
+            streams[id] = consume stream
             return
         }
         writeEnd(streamID: stream.id, end)

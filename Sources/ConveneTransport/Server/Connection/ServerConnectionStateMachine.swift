@@ -188,11 +188,13 @@ struct ServerConnectionStateMachine<Completion> {
         if let reason = fault.refusal { observer?.refused(.native, reason: reason) }
         switch fault.disposition {
         case .ignore:
-            streams[stream.id] = stream
+            let id = stream.id
+            streams[id] = consume stream
         case .endCall(let code):
             end(stream, RPCError(code, fault.message), now: now)
         case .closeConnection(let code):
-            streams[stream.id] = stream
+            let id = stream.id
+            streams[id] = consume stream
             closeConnection(code, fault.message)
         }
     }
