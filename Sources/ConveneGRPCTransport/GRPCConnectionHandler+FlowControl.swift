@@ -80,16 +80,33 @@ extension GRPCConnectionHandler {
 
     /// Tops the connection's window up to its target when swift-nio-http2 reports it below
     /// half (or at once, `always`), one WINDOW_UPDATE at a time: a second one written before
-    /// the first is processed would count the same bytes twice.
+    /// the first is processed would count the same bytes twice. A low report that arrives
+    /// meanwhile is kept and looked at again once that update is out, so the client is never
+    /// left with no window and nothing to report it.
     func creditConnection(to reported: Int, always: Bool = false) {
         let target = configuration.connectionWindow
-        guard !connectionCreditPending, always || reported < target / 2 else { return }
+        guard always || reported < target / 2 else { return }
+        guard !connectionCreditPending else {
+            connectionReportWhilePending = reported
+            return
+        }
         let increment = min(target - reported, Int(Int32.max) - max(reported, 0))
         guard increment > 0, let context else { return }
         connectionCreditPending = true
         let promise = context.eventLoop.makePromise(of: Void.self)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.connectionCreditPending = false }
+        promise.futureResult.whenComplete { _ in loopBound.value.connectionCreditSent() }
         write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)), promise: promise)
+    }
+
+    /// The pending WINDOW_UPDATE is out (or the connection is gone). A report kept meanwhile
+    /// may already count it: crediting again then gives the client at most one target more,
+    /// which only bytes in flight use (the stream windows bound what is held).
+    private func connectionCreditSent() {
+        connectionCreditPending = false
+        guard let reported = connectionReportWhilePending, !isClosed else { return }
+        connectionReportWhilePending = nil
+        creditConnection(to: reported)
+        scheduleFlush()
     }
 }

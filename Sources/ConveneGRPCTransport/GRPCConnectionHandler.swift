@@ -33,6 +33,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var reservations: GRPCRequestReservations
     /// A WINDOW_UPDATE for the connection is written and not yet on its way.
     var connectionCreditPending = false
+    /// The last low connection window swift-nio-http2 reported while that update was pending.
+    var connectionReportWhilePending: Int?
     var inReadBatch = false
     var timersDue: [HTTP2StreamID] = []
     var wroteSinceFlush = false
