@@ -117,6 +117,13 @@ MUTATIONS = [
     ("gRPC: an incomplete message credits its window without room", "transport", "Sources/ConveneGRPCTransport/GRPCServerStream.swift",
      "currentReservation > 0 ? currentReservation - incomplete : -incomplete", "currentReservation > 0 ? currentReservation - incomplete : 0",
      "GRPCFlowControlTests"),
+    # operations
+    ("calls counted in no latency bucket", "operations", "Sources/ConveneOperations/MethodMetrics.swift",
+     "counters.add(1, at: Layout.bucketsStart + MethodTally.bucket(nanoseconds: nanoseconds))", "_ = nanoseconds",
+     "CallMetricsTests"),
+    ("native bytes not counted without TLS", "transport", "Sources/ConveneTransport/Server/ServerTransport.swift",
+     "countsBytes: tls == nil", "countsBytes: false",
+     "NativeConnectionMetricsTests"),
     # client and tools
     ("JSON numbers read as booleans", "client", "Sources/ConveneClient/Dynamic/DynamicCodec.swift",
      'guard case .bool(let b) = value else { throw DynamicCodecError("\\(name) must be true or false") }',

@@ -26,19 +26,19 @@ public final class ServerMetrics: RouterInstrumentation, ConnectionObserver {
     /// Spans for every call, when a tracer is given (none: handlers are served unwrapped).
     let tracing: CallTracing?
     private let methods = Locked<[String: MethodMetrics]>([:])
-    private let perTransport: [TransportKind: TransportMetrics]
+    /// One per transport, in `TransportKind.allCases` order (found by `transportMetrics(_:)`,
+    /// not hashed: bytes are reported on every read batch).
+    private let perTransport: [TransportMetrics]
     private let storeLatency: [String: CoreMetrics.Timer]
     private let storeRetries: CoreMetrics.Counter
 
     public init(version: String, tracer: (any Tracer)? = nil) {
         var factory = PrometheusMetricsFactory(registry: registry)
         let callBuckets: [Duration] = MethodTally.bounds.dropLast().map { .nanoseconds($0) }
-        factory.durationHistogramBuckets = [Names.callDuration: callBuckets, Names.storeTransactions: callBuckets]
+        factory.durationHistogramBuckets = [Names.storeTransactions: callBuckets]
         self.factory = factory
         self.tracing = tracer.map(CallTracing.init)
-        self.perTransport = Dictionary(uniqueKeysWithValues: TransportKind.allCases.map {
-            ($0, TransportMetrics(transport: $0, factory: factory))
-        })
+        self.perTransport = TransportKind.allCases.map { TransportMetrics(transport: $0, factory: factory) }
         self.storeLatency = Dictionary(uniqueKeysWithValues: ["read", "write"].map {
             ($0, CoreMetrics.Timer(label: Names.storeTransactions, dimensions: [("kind", $0)], factory: factory))
         })
@@ -51,7 +51,7 @@ public final class ServerMetrics: RouterInstrumentation, ConnectionObserver {
     public func instrument(for descriptor: MethodDescriptor, owner: String) -> any MethodInstrument {
         methods.withLock { methods in
             if let existing = methods[descriptor.path] { return existing }  // a plugin reloaded: same series
-            let metrics = MethodMetrics(descriptor: descriptor, owner: owner, factory: factory)
+            let metrics = MethodMetrics(descriptor: descriptor, owner: owner)
             methods[descriptor.path] = metrics
             return metrics
         }
@@ -62,26 +62,26 @@ public final class ServerMetrics: RouterInstrumentation, ConnectionObserver {
     }
 
     public func unknownMethodCalled(transport: TransportKind) {
-        perTransport[transport]?.unknownMethods.increment()
+        transportMetrics(transport).unknownMethods.increment()
     }
 
     // MARK: ConnectionObserver
 
-    public func connectionOpened(_ transport: TransportKind) { perTransport[transport]?.connections.increment() }
-    public func connectionClosed(_ transport: TransportKind) { perTransport[transport]?.connections.decrement() }
+    public func connectionOpened(_ transport: TransportKind) { transportMetrics(transport).connections.increment() }
+    public func connectionClosed(_ transport: TransportKind) { transportMetrics(transport).connections.decrement() }
 
     public func bytes(_ transport: TransportKind, read: Int, written: Int) {
-        guard let metrics = perTransport[transport] else { return }
+        let metrics = transportMetrics(transport)
         if read > 0 { metrics.bytesRead.increment(by: read) }
         if written > 0 { metrics.bytesWritten.increment(by: written) }
     }
 
     public func goAway(_ transport: TransportKind, code: String) {
-        perTransport[transport]?.goAway(code).increment()
+        transportMetrics(transport).goAway(code).increment()
     }
 
     public func refused(_ transport: TransportKind, reason: RefusalReason) {
-        perTransport[transport]?.refusals[reason]?.increment()
+        transportMetrics(transport).refusals[reason]?.increment()
     }
 
     // MARK: Store
@@ -107,12 +107,22 @@ public final class ServerMetrics: RouterInstrumentation, ConnectionObserver {
 
     /// Open connections per transport.
     public func openConnections() -> [TransportKind: Int] {
-        perTransport.mapValues { $0.connections.value }
+        Dictionary(uniqueKeysWithValues: TransportKind.allCases.map { ($0, transportMetrics($0).connections.value) })
     }
 
-    /// The Prometheus text exposition of every metric.
+    private func transportMetrics(_ transport: TransportKind) -> TransportMetrics {
+        switch transport {
+        case .native: perTransport[0]
+        case .grpc: perTransport[1]
+        case .inProcess: perTransport[2]
+        }
+    }
+
+    /// The Prometheus text exposition of every metric: the registry's, then the calls'.
     public func exposition() -> String {
-        registry.emitToString()
+        var text = registry.emitToString()
+        CallMetricsExposition.render(methods.withLock { Array($0.values) }, into: &text)
+        return text
     }
 }
 

@@ -11,6 +11,7 @@ import unittest
 import urllib.request
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from convene.benchmark.v1 import benchmark_pb2, benchmark_pb2_grpc
 from convene_server import ConveneServer, bearer, free_port
@@ -61,6 +62,7 @@ class StatusPageTests(unittest.TestCase):
                 self.assertRegex(metrics, r'convene_bytes_total\{transport="grpc",direction="in"\} [1-9]')
                 self.assertRegex(metrics, r'convene_call_duration_seconds_bucket\{service="convene.benchmark.v1.Benchmark",'
                                           r'method="UnaryEcho",le="[0-9.e+-]+"\} [1-9]')
+                self.check_with_prometheus_parser(metrics)
 
                 rendered = chromium("--dump-dom", base + "/")
                 dom = rendered.stdout
@@ -83,6 +85,28 @@ class StatusPageTests(unittest.TestCase):
             finally:
                 stop.set()
                 worker.join()
+
+    def check_with_prometheus_parser(self, text):
+        """The whole exposition parses with the Prometheus project's parser; each family is
+        declared once, and every call histogram is well formed (cumulative buckets, the +Inf
+        bucket equal to the count)."""
+        families = list(text_string_to_metric_families(text))
+        names = [family.name for family in families]
+        self.assertEqual(len(names), len(set(names)), "each metric family is declared once")
+        by_name = {family.name: family for family in families}
+        self.assertEqual(by_name["convene_calls"].type, "counter")
+        histogram = by_name["convene_call_duration_seconds"]
+        self.assertEqual(histogram.type, "histogram")
+        series = {}
+        for sample in histogram.samples:
+            key = (sample.labels["service"], sample.labels["method"])
+            series.setdefault(key, []).append(sample)
+        self.assertIn(("convene.benchmark.v1.Benchmark", "UnaryEcho"), series)
+        for key, samples in series.items():
+            buckets = [s.value for s in samples if s.name.endswith("_bucket")]
+            count = [s.value for s in samples if s.name.endswith("_count")]
+            self.assertEqual(buckets, sorted(buckets), f"{key}: buckets are cumulative")
+            self.assertEqual(buckets[-1], count[0], f"{key}: the +Inf bucket is the count")
 
 
 if __name__ == "__main__":

@@ -80,11 +80,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private let refusal: String?
     private var started = false
     var peer = "unknown"
+    /// Told the bytes this handler reads and writes, once per read batch and once per write,
+    /// when it is nearest the socket (no TLS; with TLS a `ByteCounter` ahead of it counts).
+    private let byteObserver: (any ConnectionObserver)?
+    private var unreportedRead = 0
 
     init(router: Router, configuration: ConnectionConfiguration, logger: Logger,
          allocator: ByteBufferAllocator = ByteBufferAllocator(), refusal: String? = nil, clock: ConnectionClock = .continuous,
-         observer: (any ConnectionObserver)? = nil) {
+         observer: (any ConnectionObserver)? = nil, countsBytes: Bool = false) {
         self.refusal = refusal
+        self.byteObserver = countsBytes ? observer : nil
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -141,6 +146,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        if byteObserver != nil { unreportedRead += bytes.readableBytes }
         guard machine.isReading else { return }
         guard !paused else { return reader.keep(&bytes) }
         readTime = clock.now()
@@ -223,9 +229,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
 
     /// Writes and flushes `frames`, then notes what waits in the socket's queue.
     private func write(_ frames: CollectedFrames) {
+        reportBytes(written: frames.byteCount)
         guard let context else { return }
         context.writeAndFlush(frames)
         noteChannelPending(wrote: frames.byteCount)
+    }
+
+    /// Tells the observer what was read since the last report and what is being written.
+    private func reportBytes(written: Int) {
+        guard let byteObserver, unreportedRead > 0 || written > 0 else { return }
+        byteObserver.bytes(.native, read: unreportedRead, written: written)
+        unreportedRead = 0
     }
 
     /// Reads the socket's queue when it may hold much (a large write, a queue already
@@ -322,7 +336,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
                 scheduleWakeUp(at: instant)
             case .close(let reason):
                 logger.debug("closing connection", metadata: ["reason": "\(reason)"])
-                context?.writeAndFlush(machine.takeOutput())
+                let output = machine.takeOutput()
+                reportBytes(written: output.byteCount)
+                context?.writeAndFlush(output)
                 context?.close(promise: nil)
                 readPending = false
             }

@@ -2,8 +2,9 @@ import ConveneRPC
 import NIOCore
 
 /// Counts the bytes a connection reads and writes, nearest the socket (before TLS), and tells
-/// the observer once per read batch and once per flush (not per frame). Both listeners put
-/// it first in each connection's pipeline.
+/// the observer once per read batch and once per flush (not per frame). The gRPC listener puts
+/// it first in each connection's pipeline; the native listener only ahead of TLS (without TLS,
+/// its connection handler counts the same bytes itself, saving a handler on the hot path).
 public final class ByteCounter: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = ByteBuffer
