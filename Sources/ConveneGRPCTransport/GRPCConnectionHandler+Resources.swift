@@ -33,7 +33,7 @@ extension GRPCConnectionHandler {
         guard let timer else { return }
         var next = nextTick
         if let (deadline, _) = deadlines.earliest {
-            let at = NIODeadline.now() + .nanoseconds(max(0, (deadline - ContinuousClock.now).saturatingNanoseconds))
+            let at = deadline.deadline
             if next.map({ at < $0 }) ?? true { next = at }
         }
         if let next, timer.deadline.map({ next != $0 }) ?? true { timer.arm(at: next) }
@@ -42,7 +42,7 @@ extension GRPCConnectionHandler {
     private func wokeUp() {
         guard !isClosed else { return }
         let now = NIODeadline.now()
-        let instant = ContinuousClock.now
+        let instant = MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: now.uptimeNanoseconds))
         while let (deadline, id) = deadlines.earliest, deadline <= instant {
             deadlines.removeEarliest()
             guard let stream = streams[HTTP2StreamID(Int(id))] else { continue }

@@ -1,4 +1,5 @@
 import ConveneRPC
+import ConveneTransport
 import ConveneWire
 import NIOCore
 import NIOHPACK
@@ -25,7 +26,7 @@ extension GRPCConnectionHandler {
         // The request is taken: its bytes leave the connection window.
         messageTaken(stream)
         var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
-                                 deadline: stream.deadline, peer: peer, allocator: allocator)
+                                 deadline: stream.deadline?.continuousInstant, peer: peer, allocator: allocator)
         unary.requestEncoding = stream.unaryRequestEncoding
         do {
             let response = try body(request, &unary)
@@ -63,7 +64,7 @@ extension GRPCConnectionHandler {
         }
         stream.deferred = completion
         body(request, ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
-                                        deadline: stream.deadline, peer: peer), completion)
+                                        deadline: stream.deadline?.continuousInstant, peer: peer), completion)
     }
 
     /// A deferred unary call's answer, on the event loop; dropped when the call has ended.
@@ -94,7 +95,7 @@ extension GRPCConnectionHandler {
         })
         let writer = GRPCResponseWriter(handler: loopBound, streamID: id, head: stream.head, allocator: allocator)
         let callContext = ServerCallContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
-                                            deadline: stream.deadline, peer: peer)
+                                            deadline: stream.deadline?.continuousInstant, peer: peer)
         let launch: @Sendable () async -> Void = {
             let result = await MethodHandler.run(body, requests: requests, writer: writer, context: callContext)
             eventLoop.execute { loopBound.value.handlerFinished(id, result) }

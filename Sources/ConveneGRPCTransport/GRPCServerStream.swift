@@ -1,4 +1,5 @@
 import ConveneRPC
+import ConveneTransport
 import ConveneWire
 import NIOCore
 import NIOHTTP2
@@ -8,9 +9,9 @@ final class GRPCServerStream {
     let id: HTTP2StreamID
     let method: RegisteredMethod
     let head: GRPCRequestHead
-    let deadline: Deadline?
+    let deadline: MonotonicInstant?
     /// When the call opened, for its duration (read only when the method is instrumented).
-    let opened: ContinuousClock.Instant?
+    let opened: MonotonicInstant?
     var deframer: MessageDeframer
     var inbound: InboundWindow
     var requestClosed = false
@@ -63,7 +64,7 @@ final class GRPCServerStream {
         self.method = method
         self.head = head
         self.deadline = head.timeoutMicros == 0 ? nil
-            : ContinuousClock.now.advanced(by: .microseconds(Int64(head.timeoutMicros)))
+            : MonotonicInstant.now.advanced(by: .microseconds(Int64(head.timeoutMicros)))
         self.opened = method.instrument == nil ? nil : .now
         self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
         self.inbound = InboundWindow(target: window)
@@ -127,7 +128,7 @@ final class GRPCServerStream {
     /// Tells the method's instrument how the call ended.
     func ended(_ code: StatusCode) {
         if let instrument = method.instrument, let opened {
-            instrument.callEnded(transport: .grpc, code: code, duration: .now - opened)
+            instrument.callEnded(transport: .grpc, code: code, duration: MonotonicInstant.now - opened)
         }
     }
 

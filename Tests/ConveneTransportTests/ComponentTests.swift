@@ -6,7 +6,7 @@ import XCTest
 /// The small parts both connection sides share: the deadline queue, keepalive, the frame
 /// reader, the action queue.
 final class ComponentTests: XCTestCase {
-    let t0 = ContinuousClock.now
+    let t0 = MonotonicInstant.now
 
     func testDeadlineQueueGivesTheEarliestFirst() {
         var queue = DeadlineQueue()

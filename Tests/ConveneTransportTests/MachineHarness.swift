@@ -48,7 +48,7 @@ struct MachineHarness {
         return configuration
     }
 
-    let t0 = ContinuousClock.now
+    let t0 = MonotonicInstant.now
     var machine: Machine
     /// Every action other than running a synchronous handler, in order.
     var actions: [Action] = []
@@ -69,7 +69,7 @@ struct MachineHarness {
     }
 
     /// `seconds` after the start.
-    func at(_ seconds: Double) -> ContinuousClock.Instant {
+    func at(_ seconds: Double) -> MonotonicInstant {
         t0 + .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
@@ -118,7 +118,7 @@ struct MachineHarness {
                 actions.append(action)
                 continue
             }
-            var context = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline, peer: "test")
+            var context = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline?.continuousInstant, peer: "test")
             let result: Result<SynchronousResponse, any Error> = Result {
                 let message = try call.body(call.request, &context)
                 return SynchronousResponse(message: message, headers: context.responseHeaders, trailers: context.responseTrailers)

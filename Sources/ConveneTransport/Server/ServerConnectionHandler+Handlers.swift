@@ -7,7 +7,7 @@ import NIOCore
 /// (started at the end of the read that opened them), and the hops back from those tasks.
 extension ServerConnectionHandler {
     func runSynchronous(_ call: SynchronousCall) {
-        var unary = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
+        var unary = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),
                                  peer: peer, allocator: allocator)
         unary.requestEncoding = call.requestEncoding
         let result: Result<SynchronousResponse, any Error>
@@ -29,7 +29,7 @@ extension ServerConnectionHandler {
             loopBound.eventLoop.execute { loopBound.value.deferredFinished(streamID: id, result) }
         }
         deferred[call.streamID] = completion
-        call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
+        call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),
                                                   peer: peer), completion)
     }
 
@@ -55,7 +55,7 @@ extension ServerConnectionHandler {
         })
         let writer = ServerResponseWriter(handler: loopBound, streamID: id, responseEncoding: call.responseEncoding,
                                           allocator: allocator)
-        let callContext = ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: call.deadline,
+        let callContext = ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),
                                             peer: peer)
         let body = call.body
         for message in running[id]?.early ?? [] { continuation.yield(message) }

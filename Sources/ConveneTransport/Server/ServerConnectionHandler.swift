@@ -75,7 +75,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var yielding = false
     static let maxCallsPerTurn = 64
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
-    var readTime: ContinuousClock.Instant
+    var readTime: MonotonicInstant {
+        didSet { clockAnchor = nil }
+    }
+    /// The connection's clock and `ContinuousClock` read together, once in a read batch when
+    /// a call with a deadline first needs it: handlers' contexts take their deadline on the
+    /// standard clock (`Deadline`), and this saves reading both clocks for every call.
+    private var clockAnchor: (connection: MonotonicInstant, continuous: ContinuousClock.Instant)?
     /// Why this connection is refused as soon as it starts (too many connections).
     private let refusal: String?
     private var started = false
@@ -98,6 +104,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         let now = clock.now()
         self.machine = Machine(configuration: configuration, router: router, allocator: allocator, now: now, observer: observer)
         self.readTime = now
+    }
+
+    /// A call's deadline on `ContinuousClock`, for its handler's context.
+    func handlerDeadline(_ deadline: MonotonicInstant?) -> Deadline? {
+        guard let deadline else { return nil }
+        let anchor = clockAnchor ?? (clock.now(), ContinuousClock.now)
+        clockAnchor = anchor
+        return anchor.continuous.advanced(by: deadline - anchor.connection)
     }
 
     // MARK: - Channel events
@@ -345,7 +359,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         }
     }
 
-    private func scheduleWakeUp(at instant: ContinuousClock.Instant) {
+    private func scheduleWakeUp(at instant: MonotonicInstant) {
         guard let context, let wakeUp else { return }
         let delay = max(.zero, instant - clock.now()).saturatingNanoseconds
         wakeUp.arm(at: context.eventLoop.now + .nanoseconds(delay))

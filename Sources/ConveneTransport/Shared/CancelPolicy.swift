@@ -6,7 +6,7 @@
 struct CancelPolicy {
     let maxCancels: Int
     let window: Duration
-    private var windowStart: ContinuousClock.Instant?
+    private var windowStart: MonotonicInstant?
     private var count = 0
 
     init(maxCancels: Int, window: Duration) {
@@ -15,7 +15,7 @@ struct CancelPolicy {
     }
 
     /// Records a CANCEL at `now`; false when it is one too many.
-    mutating func received(at now: ContinuousClock.Instant) -> Bool {
+    mutating func received(at now: MonotonicInstant) -> Bool {
         if let start = windowStart, now - start < window {
             count += 1
         } else {

@@ -6,15 +6,11 @@ import NIOCore
 /// fuzzers on an `EmbeddedEventLoop`, whose time moves only with `advanceTime`: the
 /// handler's timers and the times it reads then agree exactly.
 public struct ConnectionClock: Sendable {
-    let now: @Sendable () -> ContinuousClock.Instant
+    let now: @Sendable () -> MonotonicInstant
 
     public static let continuous = ConnectionClock { .now }
 
     public static func following(_ eventLoop: any EventLoop) -> ConnectionClock {
-        let start = ContinuousClock.now
-        let base = eventLoop.now.uptimeNanoseconds
-        return ConnectionClock {
-            start + .nanoseconds(Int64(truncatingIfNeeded: eventLoop.now.uptimeNanoseconds &- base))
-        }
+        ConnectionClock { MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: eventLoop.now.uptimeNanoseconds)) }
     }
 }

@@ -5,7 +5,7 @@
 /// open calls.
 package struct DeadlineQueue {
     private struct Entry: Comparable {
-        var deadline: ContinuousClock.Instant
+        var deadline: MonotonicInstant
         var streamID: UInt32
         static func < (a: Entry, b: Entry) -> Bool { a.deadline < b.deadline }
     }
@@ -17,11 +17,11 @@ package struct DeadlineQueue {
     package var isEmpty: Bool { heap.isEmpty }
     package var count: Int { heap.count }
 
-    package var earliest: (deadline: ContinuousClock.Instant, streamID: UInt32)? {
+    package var earliest: (deadline: MonotonicInstant, streamID: UInt32)? {
         heap.first.map { ($0.deadline, $0.streamID) }
     }
 
-    package mutating func insert(_ deadline: ContinuousClock.Instant, streamID: UInt32) {
+    package mutating func insert(_ deadline: MonotonicInstant, streamID: UInt32) {
         heap.insert(Entry(deadline: deadline, streamID: streamID))
     }
 

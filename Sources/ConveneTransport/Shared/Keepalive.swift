@@ -13,18 +13,18 @@ struct Keepalive {
     /// nil: keepalive is off.
     let interval: Duration?
     let timeout: Duration
-    private var lastHeard: ContinuousClock.Instant
-    private var outstanding: (opaque: UInt64, sentAt: ContinuousClock.Instant)?
+    private var lastHeard: MonotonicInstant
+    private var outstanding: (opaque: UInt64, sentAt: MonotonicInstant)?
     private var pingsSent: UInt64 = 0
 
-    init(interval: Duration?, timeout: Duration, start: ContinuousClock.Instant) {
+    init(interval: Duration?, timeout: Duration, start: MonotonicInstant) {
         self.interval = interval
         self.timeout = timeout
         self.lastHeard = start
     }
 
     /// Bytes arrived from the peer at `now`.
-    mutating func heard(at now: ContinuousClock.Instant) {
+    mutating func heard(at now: MonotonicInstant) {
         lastHeard = now
     }
 
@@ -34,7 +34,7 @@ struct Keepalive {
     }
 
     /// What is due at `now`; a PING that is due counts as sent.
-    mutating func check(now: ContinuousClock.Instant) -> Due {
+    mutating func check(now: MonotonicInstant) -> Due {
         guard let interval else { return .nothing }
         if let outstanding {
             return now - outstanding.sentAt >= timeout ? .timedOut : .nothing
@@ -47,7 +47,7 @@ struct Keepalive {
     }
 
     /// When `check` next has something to do.
-    var nextDue: ContinuousClock.Instant? {
+    var nextDue: MonotonicInstant? {
         guard let interval else { return nil }
         if let outstanding { return outstanding.sentAt + timeout }
         return lastHeard + interval

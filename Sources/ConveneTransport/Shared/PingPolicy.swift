@@ -8,7 +8,7 @@
 struct PingPolicy {
     let minInterval: Duration
     let maxStrikes: Int
-    private var lastPing: ContinuousClock.Instant?
+    private var lastPing: MonotonicInstant?
     private(set) var strikes = 0
 
     init(minInterval: Duration, maxStrikes: Int) {
@@ -17,7 +17,7 @@ struct PingPolicy {
     }
 
     /// Records a PING received at `now`; false when it is one strike too many.
-    mutating func received(at now: ContinuousClock.Instant) -> Bool {
+    mutating func received(at now: MonotonicInstant) -> Bool {
         defer { lastPing = now }
         if let lastPing, now - lastPing < minInterval {
             if strikes < Int.max { strikes += 1 }

@@ -27,7 +27,7 @@ enum ServerConnectionAction<Completion> {
     /// A response message will never be sent.
     case failSend(Completion, RPCError)
     /// Tick the machine at this instant (earlier than any wake-up asked for before).
-    case scheduleWakeUp(at: ContinuousClock.Instant)
+    case scheduleWakeUp(at: MonotonicInstant)
     /// Write what the output holds, then close the connection; `reason` is for the log.
     case close(reason: String)
 }
@@ -38,7 +38,7 @@ struct SynchronousCall {
     let body: @Sendable (ByteBuffer, inout UnaryContext) throws -> ByteBuffer
     let method: MethodDescriptor
     let metadata: Metadata
-    let deadline: ContinuousClock.Instant?
+    let deadline: MonotonicInstant?
     let request: ByteBuffer
     let requestEncoding: MessageEncoding
 }
@@ -58,7 +58,7 @@ struct DeferredCall {
     let body: @Sendable (ByteBuffer, ServerCallContext, any UnaryCompletion) -> Void
     let method: MethodDescriptor
     let metadata: Metadata
-    let deadline: ContinuousClock.Instant?
+    let deadline: MonotonicInstant?
     let request: ByteBuffer
 }
 
@@ -68,6 +68,6 @@ struct AsynchronousCall {
     let body: @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void
     let method: MethodDescriptor
     let metadata: Metadata
-    let deadline: ContinuousClock.Instant?
+    let deadline: MonotonicInstant?
     let responseEncoding: MessageEncoding
 }

@@ -32,7 +32,7 @@ struct ServerConnectionStateMachine<Completion> {
     }
 
     typealias Action = ServerConnectionAction<Completion>
-    typealias Instant = ContinuousClock.Instant
+    typealias Instant = MonotonicInstant
 
     let configuration: ConnectionConfiguration
     let router: Router
@@ -231,7 +231,7 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func abandonAll(_ error: RPCError) {
         let open = streams.values.sorted { $0.id < $1.id }
         streams.removeAll()
-        let now = ContinuousClock.now  // only for the metrics of the calls cut short
+        let now = MonotonicInstant.now  // only for the metrics of the calls cut short
         for var stream in open {
             stream.ended(error.code, now: now)
             abandon(&stream, error)

@@ -11,7 +11,7 @@ struct ServerStream<Completion> {
     var state: StreamState
     let method: RegisteredMethod
     let metadata: Metadata
-    let deadline: ContinuousClock.Instant?
+    let deadline: MonotonicInstant?
     /// The timeout the server enforces (clamped), for the DEADLINE_EXCEEDED message.
     let timeoutMicros: UInt64
     /// Encoding for compressed responses; identity when the client asked for none or cannot decode it.
@@ -29,14 +29,14 @@ struct ServerStream<Completion> {
     /// What the call's metadata and path count against the memory budget while it is open.
     let metadataCost: Int
     /// Since when a request message has been incomplete (the message timeout counts from here).
-    var incompleteSince: ContinuousClock.Instant?
+    var incompleteSince: MonotonicInstant?
     /// When a frame of the call last arrived or a response of it last went out (the call idle limit).
-    var lastProgress: ContinuousClock.Instant
+    var lastProgress: MonotonicInstant
     /// When the call opened, for its duration (kept only when the method is instrumented).
-    let opened: ContinuousClock.Instant?
+    let opened: MonotonicInstant?
 
     init(id: UInt32, method: RegisteredMethod, start: CallStart, responseEncoding: MessageEncoding,
-         now: ContinuousClock.Instant, local: Settings, peer: Settings, metadataCost: Int) {
+         now: MonotonicInstant, local: Settings, peer: Settings, metadataCost: Int) {
         self.id = id
         self.metadataCost = metadataCost
         self.lastProgress = now
@@ -73,7 +73,7 @@ struct ServerStream<Completion> {
     var kind: MethodKind { method.descriptor.kind }
 
     /// Tells the method's instrument (metrics) how and when the call ended.
-    func ended(_ code: StatusCode, now: ContinuousClock.Instant) {
+    func ended(_ code: StatusCode, now: MonotonicInstant) {
         if let instrument = method.instrument, let opened {
             instrument.callEnded(transport: .native, code: code, duration: now - opened)
         }
