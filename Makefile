@@ -145,6 +145,8 @@ bench-compare: deps
 	@$(call install_packages,$(COMPARE_PACKAGES))
 	$(SWIFT) build -c release --product convened
 	$(SWIFT) build -c release --product convene
+	$(SWIFT) build -c release --product ConveneTemplatePlugin
+	$(SWIFT) build -c release --product convene-plugin-runner
 	mkdir -p $(COMPARE_GEN)
 	protoc -I Protos --cpp_out=$(COMPARE_GEN) --grpc_out=$(COMPARE_GEN) --plugin=protoc-gen-grpc=$$(which grpc_cpp_plugin) \
 	  convene/benchmark/v1/benchmark.proto

@@ -344,6 +344,8 @@ let package = Package(
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
                                    "ConveneStore", "ConvenePluginHost",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "Logging", package: "swift-log")]),
         // Several convened on one PostgreSQL database (processes of their own), and the client over several targets.
         .testTarget(name: "ConveneClusterTests",

@@ -141,7 +141,7 @@ def convene_stream(args, server, seconds, warmup):
 
 
 def plugin_server(args, isolation, data_dir):
-    """convened with only the template plugin, in `isolation`; the admin token's file."""
+    """convened with only the template plugin, in `isolation`; an operator's token file."""
     folder = tempfile.mkdtemp(prefix="convene-bench-plugins-")
     shutil.copy(os.path.join(args.convene_bin, "libConveneTemplatePlugin.so"), folder)
     data = os.path.join(data_dir, isolation)
@@ -149,7 +149,22 @@ def plugin_server(args, isolation, data_dir):
                     [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()), "--grpc-port", "0", "--data-dir", data,
                      "--log-level", "error", "--plugins-dir", folder, "--plugin-isolation", isolation], p)
     server.folder = folder
-    return server, os.path.join(data, "admin.token")
+    return server, operator_token(args, server, os.path.join(data, "admin.token"), data)
+
+
+def operator_token(args, server, admin_token_file, folder):
+    """A party with the operator role, registered and given a credential by the administrator:
+    the administrator's own credential calls no plugin method, and an operator's calls both
+    the plugin and the built-in echo, so both rows pay the same authentication."""
+    def admin_call(method, body):
+        return run_json([args.convene, "--target", f"127.0.0.1:{server.port}", "--token-file", admin_token_file,
+                         "call", f"convene.admin.v1.Administration/{method}", "--data", json.dumps(body)], timeout=60)
+    party = admin_call("RegisterParty", {"name": "Benchmark operator", "kind": "SECRETARIAT", "roles": ["OPERATOR"]})
+    issued = admin_call("IssueCredential", {"partyId": party["id"], "label": "bench-compare"})
+    path = os.path.join(folder, "operator.token")
+    with open(path, "w") as f:
+        f.write(issued["token"])
+    return path
 
 
 def with_children(pid):
@@ -171,6 +186,8 @@ def convene_plugin(args, server, token_file, in_flight, seconds, warmup, path):
     before = sum(cpu_seconds(pid) for pid in pids)
     result = run_json(command + ["--duration", str(seconds)], timeout=seconds + 60)
     spent = sum(cpu_seconds(pid) for pid in pids) - before
+    if not result["requests"]:
+        sys.exit(f"{server.name}: no call of {path or 'the built-in echo'} succeeded: {result.get('errors_by_code')}")
     result["cpu_us_per_call"] = spent * 1e6 / result["requests"] if result["requests"] else float("nan")
     return result
 
@@ -215,14 +232,17 @@ def main():
     servers = {} if args.plugins_only else {
         "convene": Server("Convene", [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()),
                                       "--grpc-port", str(grpc_port := free_port()),
-                                      "--data-dir", data_dir, "--log-level", "error"], p),
+                                      "--data-dir", data_dir, "--log-level", "error",
+                                      # the idle-connection test holds them all from 127.0.0.1
+                                      "--max-connections-per-address", str(max(256, args.idle_connections + 64))], p),
         "grpc": Server("gRPC C++", [os.path.join(args.build, "grpc-echo-server"), str(p := free_port())], p),
         "redis": Server("Redis", ["redis-server", "--port", str(p := free_port()), "--bind", "127.0.0.1",
                                   "--save", "", "--appendonly", "no", "--daemonize", "no"], p),
     }
     # The benchmark service answers the administrator's credential, written at first start.
-    args.token_file = os.path.join(data_dir, "admin.token")
-    args.token = open(args.token_file).read().strip()
+    if not args.plugins_only:
+        args.token_file = os.path.join(data_dir, "admin.token")
+        args.token = open(args.token_file).read().strip()
     rows = {}  # (system, level) -> [results]
     stream = []
     try:

@@ -117,6 +117,9 @@ MUTATIONS = [
     ("gRPC: an incomplete message credits its window without room", "transport", "Sources/ConveneGRPCTransport/GRPCServerStream.swift",
      "currentReservation > 0 ? currentReservation - incomplete : -incomplete", "currentReservation > 0 ? currentReservation - incomplete : 0",
      "GRPCFlowControlTests"),
+    ("plugin threads never woken after a loop's turn", "plugins", "Sources/ConvenePluginHost/PluginExecutor.swift",
+     "loop.execute { self.wakeForQueue(dueOn: ObjectIdentifier(loop)) }", "_ = loop",
+     "PluginExecutorTests"),
     # operations
     ("calls counted in no latency bucket", "operations", "Sources/ConveneOperations/MethodMetrics.swift",
      "counters.add(1, at: Layout.bucketsStart + MethodTally.bucket(nanoseconds: nanoseconds))", "_ = nanoseconds",

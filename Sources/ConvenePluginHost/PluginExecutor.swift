@@ -1,10 +1,18 @@
 import ConveneRPC
 import Foundation
+import NIOCore
+import NIOPosix
 
 /// A plugin's own threads: at most `concurrency` of its hooks run at once, on threads no
 /// other plugin (and no network event loop, no Swift task) uses. A hook abandoned while it
 /// runs (past its deadline, cancelled) keeps its thread, which the plugin then no longer
 /// counts: a new thread takes its place, up to `maxStuck` threads left stuck at once.
+///
+/// Hooks submitted on a network event loop (calls arriving in a read batch) wake the
+/// plugin's threads once, at the end of that turn of the loop, when the queue's depth is
+/// known: waking a thread per call made the plugin's threads sleep and wake for every
+/// call, and the wake-ups (futex calls and context switches) were most of a trivial
+/// plugin call's cost. Hooks submitted elsewhere wake a thread at once.
 final class PluginExecutor: @unchecked Sendable {
     /// One hook to run. `state` is guarded by the executor's monitor.
     final class Job {
@@ -35,6 +43,8 @@ final class PluginExecutor: @unchecked Sendable {
     private var wakeups = 0
     private var stuckThreads = 0
     private var closed = false
+    /// Event loops with a wake-up of this executor's threads due at the end of their turn.
+    private var wakeDueOn: Set<ObjectIdentifier> = []
 
     init(name: String, concurrency: Int, maxStuck: Int) {
         self.name = name
@@ -47,6 +57,7 @@ final class PluginExecutor: @unchecked Sendable {
     /// burst of short calls is taken by the threads already awake, one wake-up each at most.
     @discardableResult
     func submit(_ job: Job) -> Bool {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop
         monitor.lock()
         guard !closed, case .new = job.state else {
             monitor.unlock()
@@ -54,11 +65,39 @@ final class PluginExecutor: @unchecked Sendable {
         }
         job.state = .queued
         queue.append(job)
-        let wake = wakeIfNeeded()
+        var wake = false
+        var wakeAtEndOfTurn = false
+        if let loop {
+            // The threads already awake take what they can meanwhile.
+            wakeAtEndOfTurn = wakeDueOn.insert(ObjectIdentifier(loop)).inserted
+        } else {
+            wake = wakeIfNeeded()
+        }
         monitor.unlock()
         // Signalled with the lock released, so the thread woken does not wait for it at once.
         if wake { monitor.signal() }
+        if wakeAtEndOfTurn, let loop {
+            loop.execute { self.wakeForQueue(dueOn: ObjectIdentifier(loop)) }
+        }
         return true
+    }
+
+    /// At the end of an event loop's turn: wakes (or starts) as many threads as the jobs
+    /// queued meanwhile need, at most one per job not already covered by a thread awake.
+    private func wakeForQueue(dueOn loop: ObjectIdentifier) {
+        monitor.lock()
+        wakeDueOn.remove(loop)
+        var signals = 0
+        while !closed, signals < concurrency {
+            let before = threads
+            if wakeIfNeeded() {
+                signals += 1
+            } else if threads == before {
+                break
+            }
+        }
+        monitor.unlock()
+        for _ in 0..<signals { monitor.signal() }
     }
 
     /// Called with the monitor held: starts a thread, or says to signal a sleeping one.

@@ -25,8 +25,12 @@ extension ServerConnectionHandler {
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let id = call.streamID
+        let answers = deferredAnswers
         let completion = DeferredCompletion { result in
-            loopBound.eventLoop.execute { loopBound.value.deferredFinished(streamID: id, result) }
+            guard answers.post((id, result)) else { return }  // a drain is already on its way
+            loopBound.eventLoop.execute {
+                for answer in answers.drain() { loopBound.value.deferredFinished(streamID: answer.streamID, answer.result) }
+            }
         }
         deferred[call.streamID] = completion
         call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),

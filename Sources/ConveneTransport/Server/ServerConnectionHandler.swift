@@ -58,6 +58,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     var running: [UInt32: RunningHandler] = [:]
     /// Deferred unary calls handed to their handlers and not answered yet.
     var deferred: [UInt32: DeferredCompletion] = [:]
+    /// Their answers, waiting for the event loop (taken in batches).
+    let deferredAnswers = DeferredAnswers()
     /// Calls opened in this read batch whose task starts at its end, unless cancelled first:
     /// a CALL-then-CANCEL flood then creates no task at all.
     var launchesDue: [UInt32] = []
