@@ -102,11 +102,21 @@ extension GRPCConnectionHandler {
     /// The pending WINDOW_UPDATE is out (or the connection is gone). A report kept meanwhile
     /// may already count it: crediting again then gives the client at most one target more,
     /// which only bytes in flight use (the stream windows bound what is held).
+    ///
+    /// This runs from the write's promise, which swift-nio-http2 completes while it flushes;
+    /// a frame written from within that flush can reach its outbound buffer unflushed, behind
+    /// DATA it then sends (its debug builds trap on exactly that). So the next credit goes out
+    /// on the next turn of the event loop.
     private func connectionCreditSent() {
         connectionCreditPending = false
-        guard let reported = connectionReportWhilePending, !isClosed else { return }
+        guard let reported = connectionReportWhilePending, !isClosed, let context else { return }
         connectionReportWhilePending = nil
-        creditConnection(to: reported)
-        scheduleFlush()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBound.value
+            guard !handler.isClosed else { return }
+            handler.creditConnection(to: reported)
+            handler.scheduleFlush()
+        }
     }
 }
