@@ -5,7 +5,7 @@ import NIOCore
 ///
 /// The server installs one (it knows credentials and roles); a built-in service only names
 /// its scope, so no layer below the server needs to know how callers are authenticated.
-public protocol CallAuthorizer: Sendable {
+public protocol CallAuthorizer: AnyObject, Sendable {
     /// Decides from memory, on the event loop, without blocking: nil when it must look the
     /// credential up (then `authorize` runs first, in the call's task).
     func decide(scope: String, metadata: Metadata) -> Result<Void, RPCError>?
@@ -49,7 +49,6 @@ extension RegisteredMethod {
     /// This method behind an asynchronous handler that authorizes the call first.
     func authorizingFirst(scope: String, with authorizer: any CallAuthorizer) -> RegisteredMethod {
         let body: @Sendable (RequestStream, any ResponseWriter, ServerCallContext) async throws -> Void
-        var guarded = self
         switch handler {
         case .asynchronous(let original):
             body = original
@@ -57,7 +56,7 @@ extension RegisteredMethod {
             body = MethodHandler.asynchronous(running: original)
         case .deferredUnary(let original):
             // Stays deferred: the lookup runs in a task, and the method starts once it succeeds.
-            guarded.handler = .deferredUnary { request, context, completion in
+            return with(handler: .deferredUnary { request, context, completion in
                 Task {
                     do {
                         try await authorizer.authorize(scope: scope, metadata: context.requestMetadata)
@@ -66,14 +65,12 @@ extension RegisteredMethod {
                         completion.fail(error)
                     }
                 }
-            }
-            return guarded
+            })
         }
-        guarded.handler = .asynchronous { requests, writer, context in
+        return with(handler: .asynchronous { requests, writer, context in
             try await authorizer.authorize(scope: scope, metadata: context.requestMetadata)
             try await body(requests, writer, context)
-        }
-        return guarded
+        })
     }
 }
 

@@ -8,7 +8,7 @@ public enum TransportKind: String, Sendable, CaseIterable {
 
 /// What observes the calls of one method, made for it when it is registered, so that the
 /// transport reaches it without a lookup: a call's end costs one call on this.
-public protocol MethodInstrument: Sendable {
+public protocol MethodInstrument: AnyObject, Sendable {
     /// A call ended: its status, and how long it took from its first frame to its last.
     func callEnded(transport: TransportKind, code: StatusCode, duration: Duration)
 }

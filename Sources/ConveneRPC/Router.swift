@@ -25,16 +25,37 @@ public protocol UnaryCompletion: Sendable {
     func onCancel(_ handler: @escaping @Sendable () -> Void)
 }
 
-public struct RegisteredMethod: Sendable {
+/// A method as the router serves it. A class, immutable: a call holds its method from
+/// admission to its end, and handing it on costs one reference, not one per field.
+public final class RegisteredMethod: Sendable {
     public let descriptor: MethodDescriptor
-    public internal(set) var handler: MethodHandler
+    public let handler: MethodHandler
     /// Who registered it ("builtin", or a plugin's name), for unregistering.
     public let owner: String
     /// Told how each call ends, when the router is instrumented.
     public let instrument: (any MethodInstrument)?
     /// The scope a caller's credential must grant (`Router.require`); nil: the router lets
     /// anyone call it (the method may still check its caller itself, as the domain's do).
-    public internal(set) var scope: String?
+    public let scope: String?
+
+    init(descriptor: MethodDescriptor, handler: MethodHandler, owner: String,
+         instrument: (any MethodInstrument)?, scope: String?) {
+        self.descriptor = descriptor
+        self.handler = handler
+        self.owner = owner
+        self.instrument = instrument
+        self.scope = scope
+    }
+
+    /// This method served by `handler` instead.
+    func with(handler: MethodHandler) -> RegisteredMethod {
+        RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner, instrument: instrument, scope: scope)
+    }
+
+    /// This method requiring `scope` instead.
+    func with(scope: String?) -> RegisteredMethod {
+        RegisteredMethod(descriptor: descriptor, handler: handler, owner: owner, instrument: instrument, scope: scope)
+    }
 }
 
 /// Maps method paths to handlers, independent of the transport, so built-in services and
@@ -103,7 +124,7 @@ public final class Router: Sendable {
         table.withLock { table in
             table.scopes[service] = scope
             for (path, method) in table.methods where method.descriptor.service == service {
-                table.methods[path]?.scope = scope
+                table.methods[path] = method.with(scope: scope)
             }
         }
     }

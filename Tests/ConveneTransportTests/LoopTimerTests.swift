@@ -54,4 +54,26 @@ final class LoopTimerTests: XCTestCase {
         first.advanceTime(by: .seconds(1))
         XCTAssertEqual(fired, [2, 1])
     }
+
+    /// A loop's timers live while a timer on it does, and never keep the loop: the registry
+    /// holds them weakly (not the loop, which NIO retains on every read and write: an object
+    /// once referenced weakly is retained through its side table ever after).
+    func testALoopsTimersGoWithItsLastTimerAndDoNotKeepTheLoop() {
+        weak var goneLoop: EmbeddedEventLoop?
+        weak var goneTimers: LoopTimers?
+        do {
+            let loop = EmbeddedEventLoop()
+            goneLoop = loop
+            var fired = 0
+            let timer = LoopTimer(on: loop) { fired += 1 }
+            let timers = LoopTimers.on(loop)
+            goneTimers = timers
+            XCTAssertTrue(LoopTimers.on(loop) === timers, "one set of timers per loop while it is used")
+            timer.arm(at: loop.now + .seconds(1))
+            loop.advanceTime(by: .seconds(1))
+            XCTAssertEqual(fired, 1)
+        }
+        XCTAssertNil(goneTimers, "the timers went with the last timer")
+        XCTAssertNil(goneLoop, "the registry does not keep the loop")
+    }
 }

@@ -13,6 +13,13 @@ final class MonotonicInstantTests: XCTestCase {
         let t = MonotonicInstant(nanoseconds: 5_000)
         XCTAssertEqual((t + .microseconds(3)) - t, .microseconds(3))
         XCTAssertLessThan(t, t + .nanoseconds(1))
+        // A call's deadline from its timeout in microseconds: the same moment as by Duration,
+        // and saturating for any timeout a peer could send.
+        XCTAssertEqual(t.advanced(byMicroseconds: 3), t + .microseconds(3))
+        XCTAssertEqual(t.advanced(byMicroseconds: 365 * 86_400 * 1_000_000), t + .seconds(365 * 86_400))
+        XCTAssertEqual(t.advanced(byMicroseconds: .max), MonotonicInstant(nanoseconds: .max))
+        XCTAssertEqual(late.advanced(byMicroseconds: 1), MonotonicInstant(nanoseconds: .max))
+        XCTAssertEqual(t.advanced(byMicroseconds: UInt64(Int64.max / 1_000) + 1), MonotonicInstant(nanoseconds: .max))
     }
 
     func testAMomentMapsOntoTheStandardClock() {

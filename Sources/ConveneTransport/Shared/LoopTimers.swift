@@ -32,11 +32,13 @@ package final class LoopTimers {
 
     // MARK: - One per event loop
 
+    /// Holds a loop's timers weakly: they live while a connection on the loop holds a
+    /// `LoopTimer` (or their NIO task is pending), and they hold their loop. Never the loop
+    /// itself weakly: an object once referenced weakly is retained and released through its
+    /// side table ever after, and NIO retains its event loop several times per read and write.
     private final class Registered: @unchecked Sendable {
-        weak var eventLoop: (any EventLoop)?
-        let timers: LoopTimers
-        init(_ eventLoop: any EventLoop, _ timers: LoopTimers) {
-            self.eventLoop = eventLoop
+        weak var timers: LoopTimers?
+        init(_ timers: LoopTimers) {
             self.timers = timers
         }
     }
@@ -47,10 +49,12 @@ package final class LoopTimers {
     package static func on(_ eventLoop: any EventLoop) -> LoopTimers {
         let key = ObjectIdentifier(eventLoop as AnyObject)
         return registry.withLock { registry in
-            if let found = registry[key], found.eventLoop === eventLoop as AnyObject { return found.timers }
-            if registry.count > 64 { registry = registry.filter { $0.value.eventLoop != nil } }
+            // Timers alive hold their loop, so a live entry's loop cannot have been freed
+            // and its address reused by another.
+            if let found = registry[key]?.timers, found.eventLoop === eventLoop as AnyObject { return found }
+            if registry.count > 64 { registry = registry.filter { $0.value.timers != nil } }
             let timers = LoopTimers(eventLoop: eventLoop)
-            registry[key] = Registered(eventLoop, timers)
+            registry[key] = Registered(timers)
             return timers
         }
     }

@@ -29,6 +29,14 @@ public struct MonotonicInstant: Comparable, Hashable, Sendable {
         return MonotonicInstant(nanoseconds: overflow ? (delta < 0 ? .min : .max) : sum)
     }
 
+    /// Integer arithmetic only (a `Duration` is 128-bit attoseconds): for each call's deadline.
+    public func advanced(byMicroseconds micros: UInt64) -> MonotonicInstant {
+        let (nanos, overflow) = Int64(clamping: micros).multipliedReportingOverflow(by: 1_000)
+        guard !overflow else { return MonotonicInstant(nanoseconds: .max) }
+        let (sum, sumOverflow) = nanoseconds.addingReportingOverflow(nanos)
+        return MonotonicInstant(nanoseconds: sumOverflow ? .max : sum)
+    }
+
     public static func + (lhs: MonotonicInstant, rhs: Duration) -> MonotonicInstant {
         lhs.advanced(by: rhs)
     }

@@ -46,7 +46,7 @@ struct ServerStream<Completion> {
         self.metadata = start.metadata
         self.timeoutMicros = start.enforcedTimeoutMicros
         // At most 365 days (CallStart.maxTimeoutMicros): the arithmetic cannot overflow.
-        self.deadline = timeoutMicros == 0 ? nil : now.advanced(by: .microseconds(Int64(timeoutMicros)))
+        self.deadline = timeoutMicros == 0 ? nil : now.advanced(byMicroseconds: timeoutMicros)
         self.responseEncoding = responseEncoding
         self.inbound = StreamInbound(local: local)
         self.send = SendFlow(window: peer.initialWindowSize)
