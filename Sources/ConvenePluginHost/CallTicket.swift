@@ -29,8 +29,9 @@ final class CallTicket: @unchecked Sendable {
     }
 
     /// Called by an engine for each attempt: how to take it back if the call is abandoned.
+    /// Not kept once the call is answered (nothing is left to take back).
     func setAbandonHook(_ hook: @escaping () -> Void) {
-        lock.withLock { onAbandon = hook }
+        lock.withLock { if !answered { onAbandon = hook } }
     }
 
     /// The hook is about to run; false when the call was abandoned meanwhile (then do not run it).
@@ -56,7 +57,7 @@ final class CallTicket: @unchecked Sendable {
             guard !abandoned, !answered else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
             let result = try commit()
             answered = true
-            defer { self.completion = nil }
+            defer { letGo() }
             return (result, self.completion)
         }
         completion?(.success(result))
@@ -68,7 +69,7 @@ final class CallTicket: @unchecked Sendable {
         let completion = lock.withLock { () -> (@Sendable (Result<[UInt8], RPCError>) -> Void)? in
             guard !answered else { return nil }
             answered = true
-            defer { self.completion = nil }
+            defer { letGo() }
             return self.completion
         }
         completion?(.failure(error))
@@ -84,7 +85,7 @@ final class CallTicket: @unchecked Sendable {
             answered = true
             abandoned = true
             abandonedAt = .now
-            defer { self.completion = nil; onAbandon = nil }
+            defer { letGo() }
             return (self.completion, onAbandon)
         }
         guard let completion else { return false }
@@ -92,6 +93,14 @@ final class CallTicket: @unchecked Sendable {
         completion(.failure(error))
         finishIfIdle()
         return true
+    }
+
+    /// Called with the lock held, once answered: drops the completion and the abandon hook.
+    /// An engine's hook holds the job that holds this ticket, so keeping it would be a cycle
+    /// that leaked every answered call (its job, request, response and caller).
+    private func letGo() {
+        completion = nil
+        onAbandon = nil
     }
 
     /// Abandoned while its hook still runs: since when it was abandoned.
