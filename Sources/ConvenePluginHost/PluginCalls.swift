@@ -14,7 +14,7 @@ extension PluginHost {
         // A credential not known yet is checked off the event loop (it reads the database).
         Task { [self] in
             do {
-                let caller = try services.authenticate(context.requestMetadata)
+                let caller = try await services.authenticate(context.requestMetadata)
                 start(plugin, method: index, request: request, context: context, caller: caller, completion: completion)
             } catch {
                 completion.fail(error)

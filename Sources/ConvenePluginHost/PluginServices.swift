@@ -6,7 +6,10 @@ import ConveneRPC
 public protocol PluginServices: Sendable {
     /// The calling party of a call's credential. Throws `RPCError(.unauthenticated)` for no
     /// credential, an unknown or a revoked one, exactly as the server's own methods do.
-    func authenticate(_ metadata: Metadata) throws -> PluginCaller
+    /// Asynchronous: it runs in a task, and a task must not block its thread on the
+    /// database (with the cooperative threads blocked, reads holding the database's
+    /// connections cannot resume to give them back, and the whole server stalls).
+    func authenticate(_ metadata: Metadata) async throws -> PluginCaller
     /// The caller, when `authenticate` would answer it from memory (never blocks, never
     /// reads the database); nil otherwise.
     func knownCaller(_ metadata: Metadata) -> PluginCaller?

@@ -73,7 +73,7 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
 
     // MARK: PluginServices
 
-    public func authenticate(_ metadata: Metadata) throws -> PluginCaller {
+    public func authenticate(_ metadata: Metadata) async throws -> PluginCaller {
         guard metadata["authorization"] != nil else { throw RPCError(.unauthenticated, "no credential") }
         guard let caller = knownCaller(metadata) else { throw RPCError(.unauthenticated, "unknown credential") }
         return caller

@@ -12,7 +12,7 @@ import Foundation
 /// the operation's event log, descriptors into reflection, plugin health into health, and
 /// a principal per plugin for calls made "as the plugin".
 final class ServerPluginServices: PluginServices {
-    let store: any PluginStore
+    let store: any ServerStore
     let events: EventBus
     let descriptors: DescriptorRegistry
     let health: HealthService
@@ -24,7 +24,7 @@ final class ServerPluginServices: PluginServices {
     private let callers = Locked<(version: Int, byCredential: [String: PluginCaller])>((-1, [:]))
     static let maxCachedCallers = 10_000
 
-    init(store: any PluginStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
+    init(store: any ServerStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
         self.store = store
         self.events = events
         self.descriptors = descriptors
@@ -39,14 +39,15 @@ final class ServerPluginServices: PluginServices {
         return callers.withLock { $0.version == version ? $0.byCredential[credential] : nil }
     }
 
-    func authenticate(_ metadata: Metadata) throws -> PluginCaller {
+    func authenticate(_ metadata: Metadata) async throws -> PluginCaller {
         let version = store.credentialsVersion
         let credential = metadata[Authenticator.metadataKey]
         if let version, let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
             return known
         }
         let hash = try Authenticator.tokenHash(metadata)
-        let party = try store.syncRead { db in try Authenticator.party(tokenHash: hash, db) }
+        // The store's asynchronous read: this runs in a task (see PluginServices.authenticate).
+        let party = try await store.read { db in try Authenticator.party(tokenHash: hash, db) }
         let caller = PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
         if let version, let credential {
             callers.withLock { cache in

@@ -65,6 +65,40 @@ class PluginAccessTests: PluginTestCase {
         XCTAssertEqual(String(decoding: secretariat, as: UTF8.self), "\(f.ids["Secretariat"]!) roles=3")
     }
 
+    /// Credentials the server has not seen are checked without blocking the server's task
+    /// threads: many at once, with built-in calls reading the database meanwhile, all are
+    /// answered. (A blocking lookup held every task thread, the reads that held the
+    /// database's connections could not resume to give them back, and the server stalled.)
+    func testManyNewCredentialsAtOnceAreAllAnswered() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let troops = f.ids["Troops"]!
+        var tokens: [String] = []
+        for index in 0..<32 {
+            tokens.append(try await f.client.unary(AM.issueCredential, Convene_Admin_V1_IssueCredentialRequest.with {
+                $0.partyID = troops; $0.label = "burst \(index)"
+            }, as: Convene_Admin_V1_IssueCredentialResponse.self, options: try admin).token)
+        }
+        let client: ConveneClient = f.client
+        let answers = try await withThrowingTaskGroup(of: String?.self) { group in
+            for token in tokens {
+                let options = CallOptions.bearer(token, timeout: .seconds(30))
+                group.addTask {
+                    let answer = try await client.unary(path: "/test.Behaviour/Caller", request: ByteBuffer(), options: options)
+                    return String(buffer: answer.message)
+                }
+                for _ in 0..<4 {
+                    group.addTask {
+                        _ = try await client.unary(path: "/convene.consultation.v1.Consultation/ListOperations",
+                                                   request: ByteBuffer(), options: options)
+                        return nil
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { if let answer = $1 { $0.append(answer) } }
+        }
+        XCTAssertEqual(answers, Array(repeating: "\(troops) roles=", count: tokens.count))
+    }
+
     func testLibrariesLoadOnlyFromThePluginDirectories() async throws {
         let outside = FileManager.default.temporaryDirectory.appendingPathComponent("convene-outside-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
