@@ -156,12 +156,13 @@ bench-compare: deps
 	done
 	python3 scripts/bench-compare.py $(COMPARE_ARGS)
 
-## soak: mixed load on a release server for SOAK_SECONDS (default 300); throughput, errors and memory at
+## soak: mixed load (plugin calls included) on a release server for SOAK_SECONDS (default 300); throughput, errors and memory at
 ## intervals; fails when memory does not level off or a call fails.
 SOAK_SECONDS ?= 300
+SOAK_PRODUCTS = convened convene ConveneTemplatePlugin \
+	$(addprefix ConvenePlugin_,$(shell grep -v '^\#' Plugins/plugins.list | awk 'NF {print $$1}'))
 soak: deps
-	$(SWIFT) build -c release --product convened
-	$(SWIFT) build -c release --product convene
+	@for product in $(SOAK_PRODUCTS); do $(SWIFT) build -c release --product $$product || exit 1; done
 	python3 scripts/soak.py --seconds $(SOAK_SECONDS)
 
 ## attack: replays the attacks of issue 11 against a release convened on 127.0.0.1 (bounded in time, about

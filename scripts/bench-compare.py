@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 
+from convene_admin import operator_token
 from procstat import cpu_seconds, free_port, rss_kib, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -149,22 +150,7 @@ def plugin_server(args, isolation, data_dir):
                     [os.path.join(args.convene_bin, "convened"), "--port", str(p := free_port()), "--grpc-port", "0", "--data-dir", data,
                      "--log-level", "error", "--plugins-dir", folder, "--plugin-isolation", isolation], p)
     server.folder = folder
-    return server, operator_token(args, server, os.path.join(data, "admin.token"), data)
-
-
-def operator_token(args, server, admin_token_file, folder):
-    """A party with the operator role, registered and given a credential by the administrator:
-    the administrator's own credential calls no plugin method, and an operator's calls both
-    the plugin and the built-in echo, so both rows pay the same authentication."""
-    def admin_call(method, body):
-        return run_json([args.convene, "--target", f"127.0.0.1:{server.port}", "--token-file", admin_token_file,
-                         "call", f"convene.admin.v1.Administration/{method}", "--data", json.dumps(body)], timeout=60)
-    party = admin_call("RegisterParty", {"name": "Benchmark operator", "kind": "SECRETARIAT", "roles": ["OPERATOR"]})
-    issued = admin_call("IssueCredential", {"partyId": party["id"], "label": "bench-compare"})
-    path = os.path.join(folder, "operator.token")
-    with open(path, "w") as f:
-        f.write(issued["token"])
-    return path
+    return server, operator_token(args.convene, server.port, os.path.join(data, "admin.token"), data, "bench-compare")
 
 
 def with_children(pid):

@@ -6,15 +6,20 @@ Runs at once, for --seconds in all:
   - bidirectional streams and server streams of the benchmark service;
   - the demo (`convene demo`): parties, meetings, statements, reports and refusals
     through the consultation, briefing and lessons services, written to the database;
-  - connection churn: a new connection for each `convene health`.
+  - connection churn: a new connection for each `convene health`;
+  - plugin calls: the template plugin's Echo, 16 in flight, as an operator party (the
+    plugin loaded in the server's process by default, --plugin-isolation), so that what the
+    host keeps per plugin call shows in the server's memory.
 Every --interval seconds it prints throughput and errors per load, and the server's
 resident memory and CPU. At the end it checks that memory levelled off: the peak of the
 last third of the run may exceed the peak of the middle third by at most --growth-percent
 (plus --growth-slack-mib); else it exits 1. Every loop is bounded in count and time.
 """
 import argparse
+import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +27,7 @@ import tempfile
 import threading
 import time
 
+from convene_admin import operator_token
 from procstat import cpu_seconds, free_port, rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,14 +110,25 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
     parser.add_argument("--growth-percent", type=float, default=10)
     parser.add_argument("--growth-slack-mib", type=float, default=16)
+    parser.add_argument("--plugin-isolation", choices=["in-process", "process"], default="in-process")
     args = parser.parse_args()
     if not 10 <= args.seconds <= 3600:
         sys.exit("--seconds must be within 10 and 3600")
     convene = os.path.join(args.bin, "convene")
     data_dir = tempfile.mkdtemp(prefix="convene-soak-")
+    plugins_dir = os.path.join(data_dir, "plugins")
+    os.mkdir(plugins_dir)
+    # The mechanism plugins (the demo calls them) and the template plugin (the plugin load).
+    libraries = glob.glob(os.path.join(args.bin, "libConvenePlugin_*.so")) + [os.path.join(args.bin, "libConveneTemplatePlugin.so")]
+    for library in libraries:
+        if not os.path.exists(library):
+            sys.exit(f"{library} is missing: build everything in release first (make soak does)")
+        shutil.copy(library, plugins_dir)
     port = free_port()
     server = subprocess.Popen([os.path.join(args.bin, "convened"), "--port", str(port), "--grpc-port", "0", "--data-dir", data_dir,
-                               "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--log-level", "error", "--plugins-dir", plugins_dir,
+                               "--plugin-isolation", args.plugin_isolation],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = ["--target", f"127.0.0.1:{port}"]
     deadline = time.time() + 30
     while subprocess.run([convene, *target, "health", "--timeout", "1"], capture_output=True).returncode != 0:
@@ -119,6 +136,7 @@ def main():
             sys.exit("convened did not start")
         time.sleep(0.2)
     token = ["--token-file", os.path.join(data_dir, "admin.token")]
+    operator = ["--token-file", operator_token(convene, port, os.path.join(data_dir, "admin.token"), data_dir, "soak")]
 
     start = time.time()
     end = start + args.seconds
@@ -132,6 +150,8 @@ def main():
                                                  "--concurrency", "2", "--payload", "16384"], end, args.interval),
         Repeated("demo", lambda s: [convene, *target, *token, "demo"], end, args.interval),
         Repeated("health", lambda s: [convene, *target, "health", "--timeout", "5"], end, args.interval),
+        Load("plugin", lambda s: [convene, *target, *operator, "bench", "--warmup", "0", "--json", "--duration", f"{s:.1f}",
+                                  "--concurrency", "16", "--path", "/convene.example.v1.Example/Echo"], end, args.interval),
     ]
     for load in loads:
         load.start()
