@@ -120,6 +120,12 @@ MUTATIONS = [
     ("plugin threads never woken after a loop's turn", "plugins", "Sources/ConvenePluginHost/PluginExecutor.swift",
      "loop.execute { self.wakeForQueue(dueOn: ObjectIdentifier(loop)) }", "_ = loop",
      "PluginExecutorTests"),
+    ("an answered plugin call keeps its abandon hook", "plugins", "Sources/ConvenePluginHost/CallTicket.swift",
+     "        completion = nil\n        onAbandon = nil", "        completion = nil",
+     "CallTicketTests"),
+    ("the loop-timer registry keeps every loop's timers", "transport", "Sources/ConveneTransport/Shared/LoopTimers.swift",
+     "        weak var timers: LoopTimers?", "        var timers: LoopTimers?",
+     "LoopTimerTests"),
     # operations
     ("calls counted in no latency bucket", "operations", "Sources/ConveneOperations/MethodMetrics.swift",
      "counters.add(1, at: Layout.bucketsStart + MethodTally.bucket(nanoseconds: nanoseconds))", "_ = nanoseconds",
