@@ -1,5 +1,6 @@
 import ConveneRPC
 import Foundation
+import Synchronization
 import Logging
 
 /// What a plugin's calls share: its name, the server's services, calls back into the router.
@@ -27,56 +28,67 @@ final class PluginCall: HostCall, @unchecked Sendable {
     let caller: PluginCaller?
     /// The call's credential, for host calls made "as the caller".
     let authorization: String?
-    private let lock = NSLock()
-    private var _response: [UInt8]?
-    private var _errorMessage: String?
-    /// This call's storage writes, newest value per key (nil: deleted).
-    private var writes: [[UInt8]: [UInt8]?] = [:]
-    private var writtenBytes = 0
-    /// The committed value of each key when this call first read it (for the conflict check).
-    private var reads: [[UInt8]: [UInt8]?] = [:]
-    private var events: [PluginEvent] = []
+    /// An inline lock (no allocation, unlike `NSLock`): a trivial call makes few objects.
+    private let state = Mutex(State())
     let arena = HookArena()
-    let callerCString: UnsafePointer<CChar>
+
+    private struct State: @unchecked Sendable {
+        var response: [UInt8]?
+        var errorMessage: String?
+        /// This call's storage writes, newest value per key (nil: deleted).
+        var writes: [[UInt8]: [UInt8]?] = [:]
+        var writtenBytes = 0
+        /// The committed value of each key when this call first read it (for the conflict check).
+        var reads: [[UInt8]: [UInt8]?] = [:]
+        var events: [PluginEvent] = []
+        /// The caller's party as a C string, made when the plugin first asks for it.
+        var callerCString: UnsafeMutablePointer<CChar>?
+    }
 
     init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?) {
         self.environment = environment
         self.caller = caller
         self.authorization = authorization
-        self.callerCString = UnsafePointer(strdup(caller?.partyID ?? "")!)
     }
 
     deinit {
-        free(UnsafeMutablePointer(mutating: callerCString))
+        state.withLock { free($0.callerCString) }
     }
 
     var pluginName: String { environment.name }
-    var response: [UInt8]? { lock.withLock { _response } }
-    var errorMessage: String? { lock.withLock { _errorMessage } }
+    var response: [UInt8]? { state.withLock { $0.response } }
+    var errorMessage: String? { state.withLock { $0.errorMessage } }
+
+    var callerCString: UnsafePointer<CChar> {
+        state.withLock { state in
+            if state.callerCString == nil { state.callerCString = strdup(caller?.partyID ?? "") }
+            return UnsafePointer(state.callerCString!)
+        }
+    }
 
     /// What to commit: reads for the conflict check, writes and events.
     var pending: (reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) {
-        lock.withLock {
-            (reads.map { (key: $0.key, value: $0.value) }, writes.map { (key: $0.key, value: $0.value) }, events)
+        state.withLock { state in
+            (state.reads.map { (key: $0.key, value: $0.value) }, state.writes.map { (key: $0.key, value: $0.value) }, state.events)
         }
     }
 
     /// Whether committing it would write nothing (so it needs no thread that may block).
-    var hasNothingToCommit: Bool { lock.withLock { writes.isEmpty && events.isEmpty } }
+    var hasNothingToCommit: Bool { state.withLock { $0.writes.isEmpty && $0.events.isEmpty } }
 
     func hasRole(_ role: Int32) -> Bool { caller?.roles.contains(role) ?? false }
 
-    func setResponse(_ bytes: [UInt8]) { lock.withLock { _response = bytes } }
+    func setResponse(_ bytes: [UInt8]) { state.withLock { $0.response = bytes } }
 
-    func setError(_ message: String) { lock.withLock { _errorMessage = message } }
+    func setError(_ message: String) { state.withLock { $0.errorMessage = message } }
 
     /// Storage read through this call's own writes.
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
-        if let known = lock.withLock({ writes[key] ?? reads[key] }) { return known }
+        if let known = state.withLock({ $0.writes[key] ?? $0.reads[key] }) { return known }
         let committed = try readStorage { try environment.services.storageGet(plugin: pluginName, key: key) }
-        return lock.withLock {
-            if let known = writes[key] ?? reads[key] { return known }
-            reads[key] = .some(committed)
+        return state.withLock { state in
+            if let known = state.writes[key] ?? state.reads[key] { return known }
+            state.reads[key] = .some(committed)
             return committed
         }
     }
@@ -88,11 +100,11 @@ final class PluginCall: HostCall, @unchecked Sendable {
             let committed = try readStorage {
                 try environment.services.storageNext(plugin: pluginName, prefix: prefix, after: cursor)
             }
-            let (pending, deleted) = lock.withLock { () -> ([UInt8]?, Set<[UInt8]>) in
-                let own = writes.keys.filter { key in
+            let (pending, deleted) = state.withLock { state -> ([UInt8]?, Set<[UInt8]>) in
+                let own = state.writes.keys.filter { key in
                     key.starts(with: prefix) && (cursor.map { key != $0 && !key.lexicographicallyPrecedes($0) } ?? true)
                 }.min { $0.lexicographicallyPrecedes($1) }
-                return (own, Set(writes.compactMap { $0.value == nil ? $0.key : nil }))
+                return (own, Set(state.writes.compactMap { $0.value == nil ? $0.key : nil }))
             }
             let candidate: [UInt8]?
             switch (committed, pending) {
@@ -120,19 +132,19 @@ final class PluginCall: HostCall, @unchecked Sendable {
     }
 
     func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
-        lock.withLock {
+        state.withLock { state in
             let added = key.count + (value?.count ?? 0)
-            guard writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
-            writtenBytes += added
-            writes[key] = .some(value)
+            guard state.writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
+            state.writtenBytes += added
+            state.writes[key] = .some(value)
             return true
         }
     }
 
     func emit(_ event: PluginEvent) -> Bool {
-        guard lock.withLock({ events.count < HostLimits.maxEvents }) else { return false }
+        guard state.withLock({ $0.events.count < HostLimits.maxEvents }) else { return false }
         guard (try? environment.services.maySee(nil, objectID: event.subjectID)) == true else { return false }
-        lock.withLock { events.append(event) }
+        state.withLock { $0.events.append(event) }
         return true
     }
 

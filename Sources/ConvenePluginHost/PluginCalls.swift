@@ -6,25 +6,26 @@ extension PluginHost {
     /// Serves one call of a plugin method, answering through `completion`: the caller's
     /// credential first (UNAUTHENTICATED before the plugin runs), then the plugin on its own
     /// threads within the deadline. Called on the connection's event loop: nothing here blocks.
-    func call(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext,
-              completion: any UnaryCompletion) {
+    /// `method` is the plugin's `index`th, taken once at registration (the manifest, a large
+    /// value, is not copied per call).
+    func call(_ plugin: LoadedPlugin, _ method: PluginManifest.Method, index: Int, request: ByteBuffer,
+              context: ServerCallContext, completion: any UnaryCompletion) {
         if let caller = services.knownCaller(context.requestMetadata) {
-            return start(plugin, method: index, request: request, context: context, caller: caller, completion: completion)
+            return start(plugin, method, index: index, request: request, context: context, caller: caller, completion: completion)
         }
         // A credential not known yet is checked off the event loop (it reads the database).
         Task { [self] in
             do {
                 let caller = try await services.authenticate(context.requestMetadata)
-                start(plugin, method: index, request: request, context: context, caller: caller, completion: completion)
+                start(plugin, method, index: index, request: request, context: context, caller: caller, completion: completion)
             } catch {
                 completion.fail(error)
             }
         }
     }
 
-    private func start(_ plugin: LoadedPlugin, method index: Int, request: ByteBuffer, context: ServerCallContext,
-                       caller: PluginCaller, completion: any UnaryCompletion) {
-        let method = plugin.manifest.methods[index]
+    private func start(_ plugin: LoadedPlugin, _ method: PluginManifest.Method, index: Int, request: ByteBuffer,
+                       context: ServerCallContext, caller: PluginCaller, completion: any UnaryCompletion) {
         // One rule for every plugin, before any plugin runs: administration is not a party's work.
         guard !caller.isAdministrator else {
             return completion.fail(RPCError(.permissionDenied,

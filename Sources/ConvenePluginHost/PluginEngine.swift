@@ -100,6 +100,9 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
         }
     }
 
+    /// Hooks queued behind one that overran get a thread, even when no other call comes.
+    func tick(stuck: Int) { executor.rebalance() }
+
     func stop(unload: Bool) {
         executor.shutDown()
         if unload { library.unload() } else { HostAPI.hosts.remove(library.hostHandle) }

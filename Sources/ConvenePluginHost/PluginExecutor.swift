@@ -12,7 +12,13 @@ import NIOPosix
 /// plugin's threads once, at the end of that turn of the loop, when the queue's depth is
 /// known: waking a thread per call made the plugin's threads sleep and wake for every
 /// call, and the wake-ups (futex calls and context switches) were most of a trivial
-/// plugin call's cost. Hooks submitted elsewhere wake a thread at once.
+/// plugin call's cost. Hooks submitted elsewhere wake a thread at once, if one is needed.
+///
+/// How many threads a queue needs is paced by how long the plugin's hooks typically run
+/// (`HookPacing`): a thread running a hook that is expected to end soon will take the next
+/// one, so a burst of microsecond hooks is served by one thread rather than by every thread
+/// woken for a few hooks each. A hook that overruns no longer counts, and every submission,
+/// every hook's end and the watchdog's tick (`rebalance`) look again.
 final class PluginExecutor: @unchecked Sendable {
     /// One hook to run. `state` is guarded by the executor's monitor.
     final class Job {
@@ -23,8 +29,12 @@ final class PluginExecutor: @unchecked Sendable {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    final class Worker {
+    /// Guarded by the executor's monitor.
+    final class Worker: @unchecked Sendable {
         fileprivate var stuck = false
+        /// In a hook, since `startedAt` (monotonic nanoseconds).
+        fileprivate var busy = false
+        fileprivate var startedAt: UInt64 = 0
     }
 
     enum Abandoned { case dropped, stuck, finished }
@@ -42,6 +52,9 @@ final class PluginExecutor: @unchecked Sendable {
     private var sleeping = 0
     private var wakeups = 0
     private var stuckThreads = 0
+    /// The plugin's threads (not the stuck ones), busy or not.
+    private var workers: [Worker] = []
+    private var pacing = HookPacing()
     private var closed = false
     /// Event loops with a wake-up of this executor's threads due at the end of their turn.
     private var wakeDueOn: Set<ObjectIdentifier> = []
@@ -87,6 +100,23 @@ final class PluginExecutor: @unchecked Sendable {
     private func wakeForQueue(dueOn loop: ObjectIdentifier) {
         monitor.lock()
         wakeDueOn.remove(loop)
+        let signals = wakeAsNeeded()
+        monitor.unlock()
+        for _ in 0..<signals { monitor.signal() }
+    }
+
+    /// Wakes (or starts) threads for hooks queued behind one that overran: the watchdog's
+    /// tick, so that nothing waits for long behind a hook that hangs while no other call comes.
+    func rebalance() {
+        monitor.lock()
+        let signals = wakeAsNeeded()
+        monitor.unlock()
+        for _ in 0..<signals { monitor.signal() }
+    }
+
+    /// Called with the monitor held: starts the threads the queue needs, and says how many
+    /// sleeping ones to signal.
+    private func wakeAsNeeded() -> Int {
         var signals = 0
         while !closed, signals < concurrency {
             let before = threads
@@ -96,14 +126,24 @@ final class PluginExecutor: @unchecked Sendable {
                 break
             }
         }
-        monitor.unlock()
-        for _ in 0..<signals { monitor.signal() }
+        return signals
     }
 
-    /// Called with the monitor held: starts a thread, or says to signal a sleeping one.
+    /// Called with the monitor held: starts a thread, or says to signal a sleeping one, when
+    /// fewer threads look at the queue than it needs (`HookPacing`). Threads awake and idle,
+    /// or signalled already, look at it; so does a busy one whose hook is expected to end soon.
     private func wakeIfNeeded() -> Bool {
-        let lookers = threads - running - sleeping + wakeups
-        guard queue.count - head > lookers else { return false }
+        let backlog = queue.count - head
+        guard backlog > 0 else { return false }
+        let needed = pacing.lookersNeeded(backlog: backlog)
+        var lookers = threads - running - sleeping + wakeups
+        if lookers < needed, running > 0 {
+            let now = monotonicNanos()
+            for worker in workers where worker.busy && pacing.endsSoon(elapsed: now &- worker.startedAt) {
+                lookers += 1
+            }
+        }
+        guard lookers < needed else { return false }
         if sleeping > wakeups {
             wakeups += 1
             return true
@@ -124,6 +164,8 @@ final class PluginExecutor: @unchecked Sendable {
         case .running(let worker):
             guard !worker.stuck else { return .stuck }
             worker.stuck = true
+            worker.busy = false
+            workers.removeAll { $0 === worker }
             threads -= 1
             running -= 1
             stuckThreads += 1
@@ -155,7 +197,9 @@ final class PluginExecutor: @unchecked Sendable {
     /// Called with the monitor held.
     private func startThread() {
         threads += 1
-        let thread = Thread { [self] in work(Worker()) }
+        let worker = Worker()
+        workers.append(worker)
+        let thread = Thread { [self] in work(worker) }
         thread.name = "plugin \(name)"
         thread.start()
     }
@@ -171,6 +215,7 @@ final class PluginExecutor: @unchecked Sendable {
             }
             if closed {
                 threads -= 1
+                workers.removeAll { $0 === worker }
                 monitor.unlock()
                 return
             }
@@ -183,9 +228,14 @@ final class PluginExecutor: @unchecked Sendable {
             guard case .queued = job.state else { continue }
             job.state = .running(worker)
             running += 1
+            let started = monotonicNanos()
+            worker.busy = true
+            worker.startedAt = started
             monitor.unlock()
             job.body()
+            let ended = monotonicNanos()
             monitor.lock()
+            pacing.record(nanos: ended &- started)
             if case .running = job.state { job.state = .finished }
             if worker.stuck {
                 // Replaced while it ran: this thread is no longer the plugin's to keep.
@@ -195,7 +245,14 @@ final class PluginExecutor: @unchecked Sendable {
                 if wake { monitor.signal() }
                 return
             }
+            worker.busy = false
             running -= 1
+            // Hooks longer than thought (or a queue grown meanwhile) may want more threads.
+            if wakeIfNeeded() {
+                monitor.unlock()
+                monitor.signal()
+                monitor.lock()
+            }
         }
     }
 }

@@ -209,7 +209,7 @@ public final class PluginHost: Sendable {
         let descriptor = MethodDescriptor(service: plugin.service, method: method.name, kind: .unary,
                                           inputType: method.inputType, outputType: method.outputType)
         try router.register(descriptor, owner: owner(plugin.name), .deferredUnary { [self] request, context, completion in
-            call(plugin, method: index, request: request, context: context, completion: completion)
+            call(plugin, method, index: index, request: request, context: context, completion: completion)
         })
     }
 

@@ -267,6 +267,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     /// On the watchdog's tick: a process over its memory limit, or with as many hooks stuck as
     /// the plugin may leave, is ended (and so restarted), which frees all it held.
     func tick(stuck: Int) {
+        worker.rebalance()
         guard let process = state.withLock({ $0.process }) else { return }
         let resident = process.residentBytes
         let limit = configuration.memoryLimit

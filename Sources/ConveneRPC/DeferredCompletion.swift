@@ -1,18 +1,20 @@
 import NIOCore
+import Synchronization
 
 /// The `UnaryCompletion` a transport gives a deferred unary handler: the first answer, from
 /// any thread, goes to `deliver` (which hops to the connection's event loop); an early end of
 /// the call (cancel, deadline, close), reported by the transport with `cancel()`, runs the
 /// handler's cancellation instead, and later answers are dropped.
 public final class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
-    private struct State {
+    private struct State: Sendable {
         var answered = false
         var cancelled = false
         var onCancel: (@Sendable () -> Void)?
     }
 
     private let deliver: @Sendable (Result<ByteBuffer, any Error>) -> Void
-    private let state = Locked(State())
+    /// Inline (no allocation of its own): one per deferred call.
+    private let state = Mutex(State())
 
     public init(deliver: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void) {
         self.deliver = deliver
