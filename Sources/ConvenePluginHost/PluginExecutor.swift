@@ -68,9 +68,11 @@ final class PluginExecutor: @unchecked Sendable {
     /// Queues a hook; false once the executor is shut down. A thread is woken (or started)
     /// only when the queue holds more jobs than there are threads about to look at it, so a
     /// burst of short calls is taken by the threads already awake, one wake-up each at most.
+    /// With `wake` false, no thread is woken: the caller calls `rebalance` once it has queued
+    /// a batch (a plugin runner, for the calls it read at once).
     @discardableResult
-    func submit(_ job: Job) -> Bool {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop
+    func submit(_ job: Job, wake wakeNow: Bool = true) -> Bool {
+        let loop = wakeNow ? MultiThreadedEventLoopGroup.currentEventLoop : nil
         monitor.lock()
         guard !closed, case .new = job.state else {
             monitor.unlock()
@@ -83,7 +85,7 @@ final class PluginExecutor: @unchecked Sendable {
         if let loop {
             // The threads already awake take what they can meanwhile.
             wakeAtEndOfTurn = wakeDueOn.insert(ObjectIdentifier(loop)).inserted
-        } else {
+        } else if wakeNow {
             wake = wakeIfNeeded()
         }
         monitor.unlock()

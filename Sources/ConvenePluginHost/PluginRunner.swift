@@ -63,6 +63,8 @@ final class RunnerSession: @unchecked Sendable {
     /// Reads the server's messages until it goes away.
     func serve() {
         while true {
+            // Calls read in one batch wake the plugin's threads once, before the next wait for input.
+            if !channel.hasBufferedFrame { executor.rebalance() }
             let message: RunnerMessage?
             do {
                 message = try channel.receive()
@@ -98,7 +100,7 @@ final class RunnerSession: @unchecked Sendable {
             channel.send(.done(id: id, status: status, response: call.response, error: call.errorMessage))
         }
         jobs.withLock { $0[id] = job }
-        executor.submit(job)
+        executor.submit(job, wake: false)
     }
 
     /// Asks the server to carry out a host function for call `call`; waits for its answer.

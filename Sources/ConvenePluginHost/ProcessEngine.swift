@@ -2,6 +2,8 @@ import CConvenePluginSpawn
 import ConveneRPC
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
 /// A plugin in a runner process of its own (`convene-plugin-runner`), over a socket pair.
 /// The server keeps each call's transaction (`PluginCall`) and carries out the host
@@ -109,7 +111,13 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
                 return .event(id: id, kind: kind, payload: payload)
             }
         }
-        if let message { process.channel.send(message) }
+        guard let message else { return }
+        // Calls arriving in one read batch of a connection go out together at the end of its turn.
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+            if process.channel.enqueue(message) { loop.execute { process.channel.flush() } }
+        } else {
+            process.channel.send(message)
+        }
     }
 
     private func abandon(_ id: UInt64) {
