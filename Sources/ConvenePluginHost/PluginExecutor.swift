@@ -178,6 +178,14 @@ final class PluginExecutor: @unchecked Sendable {
         }
     }
 
+    /// Whether hooks are queued that a thread will take soon: hooks of this plugin typically
+    /// end within `HookPacing.minimumOverrun`.
+    var hasShortHooksQueued: Bool {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return head < queue.count && (pacing.typicalNanos ?? .max) < HookPacing.minimumOverrun
+    }
+
     /// Hooks running past abandonment right now.
     var stuck: Int {
         monitor.lock()
