@@ -8,7 +8,9 @@ calls must have grown by the calls made, so the figures are of metrics that real
 
 `make bench-before-after` (`--baseline-bin DIR`): this build against an earlier one (each
 server driven by its own `convene`), the benchmark open on both and called without a
-credential, so that the same work is measured.
+credential, so that the same work is measured; with `--with-credential`, both called with
+the administrator's credential (as `make bench-compare` calls it), to measure a change to
+authorization.
 
 `convene bench` drives the built-in 64-byte echo on one connection of each server, at 1,
 16 and 64 calls in flight, the two servers taking turns in every round (the order swapped
@@ -98,6 +100,8 @@ def main():
     parser.add_argument("--levels", default="1,16,64")
     parser.add_argument("--payload", type=int, default=64)
     parser.add_argument("--convene-bin", default=os.path.join(ROOT, ".build/release"))
+    parser.add_argument("--with-credential", action="store_true",
+                        help="with --baseline-bin: call both with the administrator's credential")
     args = parser.parse_args()
     if args.metrics == bool(args.baseline_bin):
         sys.exit("say what to compare: --metrics or --baseline-bin DIR")
@@ -106,8 +110,8 @@ def main():
     if args.metrics:
         cases = [("metrics off", dict(bin_dir=args.convene_bin)), ("metrics on", dict(bin_dir=args.convene_bin, metrics=True))]
     else:
-        cases = [("baseline", dict(bin_dir=args.baseline_bin, credential=False)),
-                 ("this build", dict(bin_dir=args.convene_bin, credential=False))]
+        cases = [("baseline", dict(bin_dir=args.baseline_bin, credential=args.with_credential)),
+                 ("this build", dict(bin_dir=args.convene_bin, credential=args.with_credential))]
     servers = []
     rows = {}  # (case index, level) -> [results]
     made = 0

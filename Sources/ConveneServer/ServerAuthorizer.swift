@@ -9,7 +9,8 @@ import ConveneStore
 /// administrator and parties with the operator role, or anyone with `--open-benchmark`.
 ///
 /// A credential is looked up in the store (off the event loop) the first time it is seen;
-/// then its party's roles are kept, keyed by the token, until any commit changes the party
+/// then its party's roles are kept, keyed by the whole `authorization` value as it came (so
+/// a call copies no token out of it), until any commit changes the party
 /// or credential tables (`SQLiteStore.observeCommits`, which runs before the write that
 /// made the change returns): so a revocation takes effect on the next call, and a
 /// synchronous method (the benchmark's echo) is authorized inline, on the event loop. On a
@@ -49,9 +50,10 @@ final class ServerAuthorizer: CallAuthorizer {
 
     func decide(scope: String, metadata: Metadata) -> Result<Void, RPCError>? {
         if scope == Self.benchmarkScope, openBenchmark { return .success(()) }
-        guard metadata[Authenticator.metadataKey] != nil else { return .failure(Self.missingCredential) }
-        // A malformed header is refused by the lookup, with the reason.
-        guard let token = Self.token(metadata), let roles = cache.withLock({ $0.roles[token] }) else { return nil }
+        guard let credential = metadata[Authenticator.metadataKey] else { return .failure(Self.missingCredential) }
+        // Only a credential the lookup accepted is kept; any other (a malformed one included)
+        // is looked up, and refused with the reason.
+        guard let roles = cache.withLock({ $0.roles[credential] }) else { return nil }
         return Self.check(roles, scope: scope)
     }
 
@@ -59,12 +61,12 @@ final class ServerAuthorizer: CallAuthorizer {
         if scope == Self.benchmarkScope, openBenchmark { return }
         let generation = cache.withLock { $0.generation }
         let party = try await authenticator.caller(metadata)
-        guard let token = Self.token(metadata) else { throw Self.missingCredential }
+        guard let credential = metadata[Authenticator.metadataKey] else { throw Self.missingCredential }
         cache.withLock { cache in
             // Kept only if nothing changed the credentials while it was looked up.
             guard caches, cache.generation == generation else { return }
             if cache.roles.count >= Self.capacity { cache.roles.removeAll() }
-            cache.roles[token] = party.roles
+            cache.roles[credential] = party.roles
         }
         try Self.check(party.roles, scope: scope).get()
     }
@@ -82,12 +84,4 @@ final class ServerAuthorizer: CallAuthorizer {
     }
 
     private static let missingCredential = RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
-
-    /// The bearer token of `authorization`, if it has that form.
-    private static func token(_ metadata: Metadata) -> String? {
-        guard let header = metadata[Authenticator.metadataKey], header.hasPrefix("Bearer "), header.utf8.count > 7 else {
-            return nil
-        }
-        return String(header.dropFirst(7))
-    }
 }
