@@ -66,8 +66,8 @@ final class PluginExecutor: @unchecked Sendable {
     }
 
     /// Queues a hook; false once the executor is shut down. A thread is woken (or started)
-    /// only when the queue holds more jobs than there are threads about to look at it, so a
-    /// burst of short calls is taken by the threads already awake, one wake-up each at most.
+    /// only when fewer threads are about to look at the queue than it needs (`wakeIfNeeded`),
+    /// so a burst of short calls is taken by the threads already awake, one wake-up each at most.
     /// With `wake` false, no thread is woken: the caller calls `rebalance` once it has queued
     /// a batch (a plugin runner, for the calls it read at once).
     @discardableResult
