@@ -19,6 +19,9 @@ struct HookPacing: Sendable {
     /// while; hooks that really grow longer still move the average up by an eighth each.
     private(set) var typicalNanos: UInt64?
 
+    /// `typicalNanos`: what is known already (tests start from a known length).
+    init(typicalNanos: UInt64? = nil) { self.typicalNanos = typicalNanos }
+
     mutating func record(nanos sample: UInt64) {
         guard let typical = typicalNanos else {
             typicalNanos = sample

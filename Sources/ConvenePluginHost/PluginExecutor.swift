@@ -54,13 +54,14 @@ final class PluginExecutor: @unchecked Sendable {
     private var stuckThreads = 0
     /// The plugin's threads (not the stuck ones), busy or not.
     private var workers: [Worker] = []
-    private var pacing = HookPacing()
+    private var pacing: HookPacing
     private var closed = false
     /// Event loops with a wake-up of this executor's threads due at the end of their turn.
     private var wakeDueOn: Set<ObjectIdentifier> = []
 
-    init(name: String, concurrency: Int, maxStuck: Int) {
+    init(name: String, concurrency: Int, maxStuck: Int, pacing: HookPacing = HookPacing()) {
         self.name = name
+        self.pacing = pacing
         self.concurrency = max(1, concurrency)
         self.maxStuck = max(0, maxStuck)
     }
@@ -176,6 +177,13 @@ final class PluginExecutor: @unchecked Sendable {
         case .finished, .dropped:
             return .finished
         }
+    }
+
+    /// Starts from `pacing` as what is known of the plugin's hooks (tests).
+    func assume(_ pacing: HookPacing) {
+        monitor.lock()
+        self.pacing = pacing
+        monitor.unlock()
     }
 
     /// Whether hooks are queued that a thread will take soon: hooks of this plugin typically

@@ -50,25 +50,31 @@ final class PluginExecutorTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
     }
 
-    /// Runs `count` trivial hooks one turn of the loop at a time, so the executor learns how long they take.
-    private func teach(_ executor: PluginExecutor, count: Int) throws {
-        let done = DispatchSemaphore(value: 0)
-        for _ in 0..<count {
-            try group.next().submit { _ = executor.submit(PluginExecutor.Job { done.signal() }) }.wait()
-            XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        }
-    }
+    /// Hooks known to take about a microsecond (as a trivial plugin's do).
+    private let microsecondHooks = HookPacing(typicalNanos: 1_000)
 
     func testABurstOfShortHooksIsServedByOneOrTwoThreadsNotByEveryThread() throws {
         let executor = PluginExecutor(name: "short", concurrency: 8, maxStuck: 8)
         defer { executor.shutDown() }
-        try teach(executor, count: 50)
+        // Eight threads, started by eight hooks that wait for one another, then asleep.
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let ended = DispatchSemaphore(value: 0)
+        for _ in 0..<8 { executor.submit(PluginExecutor.Job { started.signal(); release.wait(); ended.signal() }) }
+        for _ in 0..<8 { XCTAssertEqual(started.wait(timeout: .now() + 10), .success) }
+        for _ in 0..<8 { release.signal() }
+        for _ in 0..<8 { XCTAssertEqual(ended.wait(timeout: .now() + 10), .success) }
+        usleep(50_000)
+        executor.assume(microsecondHooks)
+        // A burst of 16 hooks of about 20 µs in one turn of a loop: 320 µs for one thread.
         let threads = Locked<Set<UInt>>([])
         let done = DispatchSemaphore(value: 0)
         try group.next().submit {
             for _ in 0..<16 {
                 _ = executor.submit(PluginExecutor.Job {
                     threads.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pthread_self()))) }
+                    let until = monotonicNanos() + 20_000
+                    while monotonicNanos() < until {}
                     done.signal()
                 })
             }
@@ -76,14 +82,13 @@ final class PluginExecutorTests: XCTestCase {
         for index in 0..<16 where done.wait(timeout: .now() + 10) != .success {
             return XCTFail("hook \(index) and later never ran")
         }
-        // Before pacing, each of the 8 threads was woken for two hooks.
+        // Before pacing, all 8 sleeping threads were woken for two hooks each.
         XCTAssertLessThanOrEqual(threads.withLock { $0.count }, 2)
     }
 
     func testAHookQueuedBehindOneThatOverrunsGetsAnotherThreadOnTheNextLook() throws {
-        let executor = PluginExecutor(name: "overrun", concurrency: 2, maxStuck: 2)
+        let executor = PluginExecutor(name: "overrun", concurrency: 2, maxStuck: 2, pacing: microsecondHooks)
         defer { executor.shutDown() }
-        try teach(executor, count: 50)
         let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let second = DispatchSemaphore(value: 0)

@@ -27,9 +27,11 @@ final class DeferredAnswersTests: XCTestCase {
         let stop = Locked(false)
         let drainer = Thread {
             while true {
+                // Read before the drain: once every post is done, this drain takes the rest.
+                let postingDone = stop.withLock { $0 }
                 let batch = answers.drain().map(\.streamID)
                 drained.withLock { $0 += batch }
-                if batch.isEmpty, stop.withLock({ $0 }) { break }
+                if postingDone { break }
             }
         }
         drainer.start()
