@@ -29,6 +29,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     let allocator: ByteBufferAllocator
     var context: ChannelHandlerContext?
     var streams: [HTTP2StreamID: GRPCServerStream] = [:]
+    /// The methods this connection called last (admitted without the router's lock).
+    var routes = RouteCache()
     /// Room for request messages larger than a stream's window.
     var reservations: GRPCRequestReservations
     /// A WINDOW_UPDATE for the connection is written and not yet on its way.
@@ -244,7 +246,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             return refuse(id, httpStatus: httpStatus, error, requestOpen: !frame.endStream)
         }
         let method: RegisteredMethod
-        switch router.admit(path: head.path, metadata: head.metadata) {
+        switch router.admit(path: head.path, metadata: head.metadata, cache: &routes) {
         case .run(let found): method = found
         case .refuse(let error):
             if error.code == .unimplemented { router.instrumentation?.unknownMethodCalled(transport: .grpc) }

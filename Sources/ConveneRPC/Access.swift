@@ -27,12 +27,31 @@ extension Router {
 
     /// The method for `path`, if the caller's `metadata` may call it.
     public func admit(path: String, metadata: Metadata) -> Admission {
-        let (lookup, authorizer) = lookupWithAuthorizer(path: path)
-        let method: RegisteredMethod
+        let (lookup, authorizer, _) = lookupWithAuthorizer(path: path)
         switch lookup {
-        case .found(let found): method = found
+        case .found(let method): return admit(method, metadata: metadata, authorizer: authorizer)
         case .unimplemented(let error): return .refuse(error)
         }
+    }
+
+    /// `admit(path:metadata:)` for a connection that keeps a `RouteCache`: a method it
+    /// called before (and the table has not changed since) is found without the router's
+    /// lock; the credential is checked on every call all the same.
+    public func admit(path: String, metadata: Metadata, cache: inout RouteCache) -> Admission {
+        if let method = cache.method(for: path, version: tableVersion) {
+            return admit(method, metadata: metadata, authorizer: cache.authorizer)
+        }
+        let (lookup, authorizer, version) = lookupWithAuthorizer(path: path)
+        switch lookup {
+        case .found(let method):
+            cache.keep(method, for: path, version: version, authorizer: authorizer)
+            return admit(method, metadata: metadata, authorizer: authorizer)
+        case .unimplemented(let error):
+            return .refuse(error)
+        }
+    }
+
+    private func admit(_ method: RegisteredMethod, metadata: Metadata, authorizer: (any CallAuthorizer)?) -> Admission {
         guard let scope = method.scope else { return .run(method) }
         guard let authorizer else {
             return .refuse(RPCError(.permissionDenied, "\(method.descriptor.service) requires a credential, and this server authorizes none"))

@@ -1,3 +1,4 @@
+import Synchronization
 import NIOCore
 
 /// How a method is served.
@@ -70,6 +71,10 @@ public final class Router: Sendable {
     }
 
     private let table = Locked(Table())
+    /// Bumped by every change of the table, under its lock (`RouteCache`).
+    private let version = Atomic<UInt64>(0)
+    /// The table's version now.
+    var tableVersion: UInt64 { version.load(ordering: .acquiring) }
     private let observers = Locked<[@Sendable () -> Void]>([])
     /// Metrics and tracing of every method, when set.
     public let instrumentation: (any RouterInstrumentation)?
@@ -99,6 +104,7 @@ public final class Router: Sendable {
                 instrument: instrumentation?.instrument(for: descriptor, owner: owner),
                 scope: table.scopes[descriptor.service])
             table.services[descriptor.service, default: 0] += 1
+            bumpVersion()
         }
         changed()
     }
@@ -114,6 +120,7 @@ public final class Router: Sendable {
                 table.services[method.descriptor.service, default: 1] -= 1
                 if table.services[method.descriptor.service] == 0 { table.services[method.descriptor.service] = nil }
             }
+            bumpVersion()
             return gone.count
         }
     }
@@ -126,12 +133,16 @@ public final class Router: Sendable {
             for (path, method) in table.methods where method.descriptor.service == service {
                 table.methods[path] = method.with(scope: scope)
             }
+            bumpVersion()
         }
     }
 
     /// Who decides whether a credential grants a scope.
     public func setAuthorizer(_ authorizer: any CallAuthorizer) {
-        table.withLock { $0.authorizer = authorizer }
+        table.withLock {
+            $0.authorizer = authorizer
+            bumpVersion()
+        }
     }
 
     /// The scope `service` requires, if any.
@@ -150,10 +161,16 @@ public final class Router: Sendable {
         lookupWithAuthorizer(path: path).0
     }
 
-    func lookupWithAuthorizer(path: String) -> (Lookup, (any CallAuthorizer)?) {
+    /// The lookup, the authorizer and the table's version, all read under one lock.
+    func lookupWithAuthorizer(path: String) -> (Lookup, (any CallAuthorizer)?, UInt64) {
         table.withLock { table in
-            (Self.lookup(path, in: table), table.authorizer)
+            (Self.lookup(path, in: table), table.authorizer, version.load(ordering: .relaxed))
         }
+    }
+
+    /// Called under the table's lock after a change.
+    private func bumpVersion() {
+        version.add(1, ordering: .releasing)
     }
 
     private static func lookup(_ path: String, in table: Table) -> Lookup {

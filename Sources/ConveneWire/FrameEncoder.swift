@@ -62,6 +62,13 @@ extension ByteBuffer {
     }
 
     public mutating func writeEndFrame(streamID: UInt32, code: StatusCode, message: String, trailers: Metadata) {
+        if message.isEmpty && trailers.isEmpty {
+            // The usual END, a bare status: header, code, an empty message and an empty
+            // metadata block (1 + 4 + 2 bytes of payload) in one write.
+            writeMultipleIntegers(UInt32(7), FrameType.end.rawValue, FrameFlags().rawValue, streamID,
+                                  code.rawValue, UInt32(0), UInt16(0))
+            return
+        }
         let header = writeFrameHeaderPlaceholder(type: .end, flags: [], streamID: streamID)
         writeMultipleIntegers(code.rawValue, UInt32(message.utf8.count))
         writeString(message)

@@ -178,7 +178,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         defer { parsing = false }
         do {
             let remainder = try reader.read(&bytes) { event in
-                switch event {
+                switch consume event {
                 case .preface(let preface):
                     machine.receivePreface(preface, now: now)
                 case .frame(let frame):

@@ -31,8 +31,22 @@ struct FrameOutput {
         return body(&buffer)
     }
 
+    /// Appends `length` bytes of `payload`, from `offset` past its reader index, to the
+    /// frame just begun in `buffer`: small ones copied straight across (no slice made).
+    mutating func appendPayload(of payload: ByteBuffer, from offset: Int, length: Int) {
+        guard offset >= 0, length >= 0, offset + length <= payload.readableBytes else { return }
+        if length < Self.copyThreshold {
+            payload.withUnsafeReadableBytes { bytes in
+                let part = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+                withBuffer { $0.writeBytes(part) }
+            }
+        } else if let slice = payload.getSlice(at: payload.readerIndex + offset, length: length) {
+            appendPayload(slice)
+        }
+    }
+
     /// Appends payload bytes that belong to the frame just begun in `buffer`.
-    mutating func appendPayload(_ slice: ByteBuffer) {
+    private mutating func appendPayload(_ slice: ByteBuffer) {
         if slice.readableBytes < Self.copyThreshold {
             withBuffer { $0.writeImmutableBuffer(slice) }
         } else {

@@ -33,7 +33,7 @@ struct FrameReader {
     /// Parses what `bytes` completes, calling `body` for the preface (first, once) and each
     /// frame in order while it returns true. Throws the first framing error; the connection
     /// is then beyond use.
-    mutating func read(_ bytes: inout ByteBuffer, _ body: (Event) -> Bool) throws(WireError) -> Remainder {
+    mutating func read(_ bytes: inout ByteBuffer, _ body: (consuming Event) -> Bool) throws(WireError) -> Remainder {
         keep(&bytes)
         guard var buffer = pending else { return Remainder(pendingBytes: 0, madeProgress: false) }
         pending = nil
@@ -47,7 +47,7 @@ struct FrameReader {
         }
         while going, let frame = try parser.next(from: &buffer, recentPaths: &recentPaths) {
             progress = true
-            going = body(.frame(frame))
+            going = body(.frame(consume frame))  // moved, not copied: a frame holds its payload's bytes
         }
         return keep(buffer, progress: progress)
     }

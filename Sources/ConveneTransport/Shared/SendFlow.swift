@@ -145,23 +145,30 @@ struct SendFlow<Completion> {
     private func writeFrame(of message: OutboundMessage<Completion>, chunk: Int, streamID: UInt32,
                             output: inout FrameOutput) {
         let last = chunk == message.remaining
-        output.withBuffer {
-            $0.writeFrameHeader(FrameHeader(length: UInt32(chunk), type: .data,
-                                            flags: last && message.endStream ? .endStream : [], streamID: streamID))
-        }
-        var written = 0
+        let flags: FrameFlags = last && message.endStream ? .endStream : []
         let length = UInt32(truncatingIfNeeded: message.payload.readableBytes)
-        while message.offset + written < MessagePrefix.size && written < chunk {
-            let i = message.offset + written
-            let byte: UInt8 = i == 0 ? message.encoding.rawValue : UInt8(truncatingIfNeeded: length >> (8 * (4 - i)))
-            output.withBuffer { $0.writeInteger(byte) }
-            written += 1
+        var written = 0
+        if message.offset == 0 && chunk >= MessagePrefix.size {
+            // The usual frame: it starts with the whole prefix, written with the header at once.
+            output.withBuffer {
+                $0.writeMultipleIntegers(UInt32(chunk), FrameType.data.rawValue, flags.rawValue, streamID,
+                                         message.encoding.rawValue, length)
+            }
+            written = MessagePrefix.size
+        } else {
+            output.withBuffer {
+                $0.writeFrameHeader(FrameHeader(length: UInt32(chunk), type: .data, flags: flags, streamID: streamID))
+            }
+            while message.offset + written < MessagePrefix.size && written < chunk {
+                let i = message.offset + written
+                let byte: UInt8 = i == 0 ? message.encoding.rawValue : UInt8(truncatingIfNeeded: length >> (8 * (4 - i)))
+                output.withBuffer { $0.writeInteger(byte) }
+                written += 1
+            }
         }
         if written < chunk {
             let start = message.offset + written - MessagePrefix.size
-            if let slice = message.payload.getSlice(at: message.payload.readerIndex + start, length: chunk - written) {
-                output.appendPayload(slice)
-            }
+            output.appendPayload(of: message.payload, from: start, length: chunk - written)
         }
     }
 }

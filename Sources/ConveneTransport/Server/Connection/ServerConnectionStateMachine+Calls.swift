@@ -13,7 +13,7 @@ extension ServerConnectionStateMachine {
         let limit = configuration.settings.maxConcurrentStreams
         guard streams.count < Int(limit) else { return fault(.tooManyStreams(id, limit: limit), now: now) }
         let method: RegisteredMethod
-        switch router.admit(path: start.path, metadata: start.metadata) {
+        switch router.admit(path: start.path, metadata: start.metadata, cache: &routes) {
         case .run(let found): method = found
         case .refuse(let error): return fault(.methodRefused(id, error), now: now)
         }
@@ -42,21 +42,29 @@ extension ServerConnectionStateMachine {
         let size = payload.readableBytes
         guard connectionReceive.receive(size) else { return fault(.connectionWindowExceeded, now: now) }
         account.charge(size)
-        guard var stream = streams.removeValue(forKey: id) else {
+        guard let stream = streams.removeValue(forKey: id) else {
             releaseInbound(size)  // dropped: its credit comes back at once
             return fault(unknownStream(.data, id), now: now)
         }
+        receive(payload, size: size, on: stream, endStream: endStream, now: now)
+    }
+
+    /// DATA for `stream`, taken out of the table (and put back while it stays open). Taken
+    /// as `consuming`: the stream moves between the table and here, never copied.
+    private mutating func receive(_ payload: ByteBuffer, size: Int, on stream: consuming ServerStream<Completion>,
+                                  endStream: Bool, now: Instant) {
+        let id = stream.id
         guard stream.state == .open else {
             releaseInbound(size)
-            return fault(.dataAfterHalfClose(id), on: stream, now: now)
+            return fault(.dataAfterHalfClose(id), on: consume stream, now: now)
         }
         guard size == 0 || account.admits(0) else {
             releaseInbound(size)
-            return fault(.overBudget(id, account.budget?.refusalMessage ?? ""), on: stream, now: now)
+            return fault(.overBudget(id, account.budget?.refusalMessage ?? ""), on: consume stream, now: now)
         }
         guard stream.inbound.accept(payload) else {
             releaseInbound(size)
-            return fault(.windowExceeded(id), on: stream, now: now)
+            return fault(.windowExceeded(id), on: consume stream, now: now)
         }
         stream.lastProgress = now
         var completed = false
@@ -66,7 +74,7 @@ extension ServerConnectionStateMachine {
                 completed = true
                 stream.requestsReceived += 1
                 if !stream.kind.clientStreams && stream.requestsReceived > 1 {
-                    return fault(.tooManyRequests(id, stream.method.descriptor), on: stream, now: now)
+                    return fault(.tooManyRequests(id, stream.method.descriptor), on: consume stream, now: now)
                 }
                 if stream.isSynchronous {
                     stream.unaryRequest = message
@@ -76,7 +84,7 @@ extension ServerConnectionStateMachine {
                 }
             }
         } catch {
-            return fault(.badMessage(id, error), on: stream, now: now)
+            return fault(.badMessage(id, error), on: consume stream, now: now)
         }
         // The message timeout counts from the first byte of the message still incomplete.
         if stream.inbound.bufferedBytes == 0 {
@@ -90,10 +98,10 @@ extension ServerConnectionStateMachine {
         if endStream {
             stream.state = .halfClosed
             if stream.inbound.bufferedBytes > 0 {
-                return fault(.endedInsideMessage(id, bufferedBytes: stream.inbound.bufferedBytes), on: stream, now: now)
+                return fault(.endedInsideMessage(id, bufferedBytes: stream.inbound.bufferedBytes), on: consume stream, now: now)
             }
             if !stream.kind.clientStreams && stream.requestsReceived == 0 {
-                return fault(.missingRequest(id, stream.kind), on: stream, now: now)
+                return fault(.missingRequest(id, stream.kind), on: consume stream, now: now)
             }
             if stream.isSynchronous {
                 // Run now, unless responses already wait for the client's credit: then the
@@ -107,7 +115,7 @@ extension ServerConnectionStateMachine {
                 actions.append(.finishRequests(streamID: id))
             }
         }
-        streams[id] = stream
+        streams[id] = consume stream
     }
 
     /// Hands a synchronous call whose request is whole to the handler to run.
@@ -140,15 +148,15 @@ extension ServerConnectionStateMachine {
             return fault(.cancelFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
         }
         abandon(&stream, RPCError(.cancelled, "call cancelled by the client"))
-        closed(stream, .cancelled, now: now)
+        closed(consume stream, .cancelled, now: now)
     }
 
     mutating func receiveWindowUpdate(_ id: UInt32, increment: UInt32, now: Instant) {
         if id == 0 { return receiveConnectionWindowUpdate(increment, now: now) }
         guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.windowUpdate, id), now: now) }
-        guard stream.send.grant(increment) else { return fault(.windowOverflow(id), on: stream, now: now) }
+        guard stream.send.grant(increment) else { return fault(.windowOverflow(id), on: consume stream, now: now) }
         stream.lastProgress = now
-        sendQueued(stream, now: now)
+        sendQueued(consume stream, now: now)
     }
 
     /// What the budget and the handler-task bound say about a new call, before anything is

@@ -20,16 +20,19 @@ extension ServerConnectionStateMachine {
         fault(.malformed(error), now: now)
     }
 
-    mutating func receive(_ frame: Frame, now: Instant) {
+    /// Takes the frame (consumed: a CALL's path and metadata, a DATA's bytes move into the
+    /// call, not copied).
+    mutating func receive(_ frame: consuming Frame, now: Instant) {
+        let type = frame.type
         switch phase {
         case .closed, .awaitingPreface:
             return
         case .awaitingSettings:
-            guard case .settings = frame else { return fault(.firstFrameNotSettings(frame.type), now: now) }
+            guard case .settings = frame else { return fault(.firstFrameNotSettings(type), now: now) }
         case .active, .draining:
             break
         }
-        switch frame {
+        switch consume frame {
         case .settings(let settings):
             if phase == .awaitingSettings {
                 phase = .active
@@ -56,7 +59,7 @@ extension ServerConnectionStateMachine {
         case .windowUpdate(let id, let increment):
             receiveWindowUpdate(id, increment: increment, now: now)
         case .headers(let id, _), .end(let id, _):
-            fault(.serverOnlyFrame(frame.type, id), now: now)
+            fault(.serverOnlyFrame(type, id), now: now)
         }
     }
 

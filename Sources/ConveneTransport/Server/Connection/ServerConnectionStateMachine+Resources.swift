@@ -56,7 +56,7 @@ extension ServerConnectionStateMachine {
     mutating func resumeBlocked(now: Instant) {
         while let id = connectionSend.nextBlocked() {
             guard let stream = streams.removeValue(forKey: id) else { continue }
-            if !sendQueued(stream, now: now, retrying: true) { break }
+            if !sendQueued(consume stream, now: now, retrying: true) { break }
         }
     }
 

@@ -9,11 +9,18 @@ extension ServerConnectionStateMachine {
     mutating func synchronousHandlerReturned(streamID id: UInt32, _ result: Result<SynchronousResponse, any Error>,
                                              now: Instant) {
         defer { if !deferredSynchronous.isEmpty { runDeferredIfRoom() } }
-        guard var stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        answer(stream, result, now: now)
+    }
+
+    /// Sends a synchronous or deferred handler's result on `stream` (moved, never copied).
+    private mutating func answer(_ stream: consuming ServerStream<Completion>,
+                                 _ result: Result<SynchronousResponse, any Error>, now: Instant) {
+        let id = stream.id
         let response: SynchronousResponse
         switch result {
         case .success(let value): response = value
-        case .failure(let error): return end(stream, RPCError.from(error), now: now)
+        case .failure(let error): return end(consume stream, RPCError.from(error), now: now)
         }
         if !response.headers.isEmpty {
             stream.headersSent = true
@@ -23,10 +30,10 @@ extension ServerConnectionStateMachine {
         let bytes = compress ? MessageCompression.deflate(response.message, allocator: allocator) : response.message
         let size = max(response.message.readableBytes, bytes.readableBytes)
         guard size <= peerSettings.sendableMessageSize else {
-            return fault(.responseTooLarge(id, size: size, limit: peerSettings.sendableMessageSize), on: stream, now: now)
+            return fault(.responseTooLarge(id, size: size, limit: peerSettings.sendableMessageSize), on: consume stream, now: now)
         }
         stream.pendingEnd = CallEnd(code: .ok, message: "", trailers: response.trailers)
-        send(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes), on: stream, now: now)
+        send(OutboundMessage(encoding: compress ? .deflate : .identity, payload: bytes), on: consume stream, now: now)
     }
 
     /// A deferred unary handler's answer, outside any read.
@@ -70,7 +77,7 @@ extension ServerConnectionStateMachine {
             streams[id] = consume stream
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? "")))
         }
-        var sending = stream
+        var sending = consume stream
         sending.headersSent = true
         send(OutboundMessage(encoding: encoding, payload: bytes, completion: completion), on: sending, now: now)
     }
@@ -84,13 +91,19 @@ extension ServerConnectionStateMachine {
     mutating func handlerFinished(streamID id: UInt32, _ result: Result<Void, any Error>, now: Instant) {
         defer { requestWakeUp() }
         runningHandlers -= 1
-        guard var stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        finish(stream, result, now: now)
+    }
+
+    /// Ends `stream` (moved, never copied) after its handler's task ended.
+    private mutating func finish(_ stream: consuming ServerStream<Completion>, _ result: Result<Void, any Error>,
+                                 now: Instant) {
         switch result {
         case .success:
             stream.pendingEnd = CallEnd(code: .ok, message: "", trailers: stream.trailers)
-            sendQueued(stream, now: now)
+            sendQueued(consume stream, now: now)
         case .failure(let error):
-            end(stream, RPCError.from(error), now: now)
+            end(consume stream, RPCError.from(error), now: now)
         }
     }
 
@@ -118,7 +131,7 @@ extension ServerConnectionStateMachine {
         case .waiting:
             break
         }
-        endIfSent(stream, now: now)
+        endIfSent(consume stream, now: now)
     }
 
     /// Sends what the windows now allow of the stream's queue, then the END if it is due.
@@ -143,7 +156,7 @@ extension ServerConnectionStateMachine {
             }
         }
         noteQueued(stream.send.queuedBytes - queued)
-        endIfSent(stream, now: now)
+        endIfSent(consume stream, now: now)
         return fits
     }
 
@@ -156,6 +169,6 @@ extension ServerConnectionStateMachine {
             return
         }
         writeEnd(streamID: stream.id, end)
-        closed(stream, end.code, now: now)
+        closed(consume stream, end.code, now: now)
     }
 }

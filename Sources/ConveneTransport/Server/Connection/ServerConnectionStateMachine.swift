@@ -44,6 +44,8 @@ struct ServerConnectionStateMachine<Completion> {
     var peerSettings = Settings()
     /// Open and half-closed calls; a closed call leaves the table.
     var streams: [UInt32: ServerStream<Completion>] = [:]
+    /// The methods this connection called last (admitted without the router's lock).
+    var routes = RouteCache()
     /// The highest stream id of any CALL (ids must grow).
     var highestStreamID: UInt32 = 0
     /// The highest stream id of a CALL the server processed (answered or running): GOAWAY's last stream id.
@@ -174,7 +176,7 @@ struct ServerConnectionStateMachine<Completion> {
             guard let id = fault.streamID else { return }
             let error = RPCError(code, fault.message)
             if let stream = streams.removeValue(forKey: id) {
-                end(stream, error, now: now)
+                end(consume stream, error, now: now)
             } else {
                 writeEnd(streamID: id, CallEnd(code: code, message: fault.message))
             }
@@ -191,7 +193,7 @@ struct ServerConnectionStateMachine<Completion> {
             let id = stream.id
             streams[id] = consume stream
         case .endCall(let code):
-            end(stream, RPCError(code, fault.message), now: now)
+            end(consume stream, RPCError(code, fault.message), now: now)
         case .closeConnection(let code):
             let id = stream.id
             streams[id] = consume stream
@@ -203,7 +205,7 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func end(_ stream: consuming ServerStream<Completion>, _ error: RPCError, now: Instant) {
         writeEnd(streamID: stream.id, CallEnd(code: error.code, message: error.message, trailers: error.metadata))
         abandon(&stream, error)
-        closed(stream, error.code, now: now)
+        closed(consume stream, error.code, now: now)
     }
 
     /// A call left the table with `code`: its method's metrics are told, what it held is
