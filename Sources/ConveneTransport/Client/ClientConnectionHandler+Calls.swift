@@ -95,7 +95,7 @@ extension ClientConnectionHandler {
 
     /// Queues a request message (or, with a `nil` message, a bare half-close).
     func enqueue(_ stream: ClientStream, _ message: ByteBuffer?, compress: Bool, endStream: Bool,
-                 completion: CheckedContinuation<Void, any Error>?) {
+                 completion: SendCompletion?) {
         guard stream.id != 0, !stream.isEnded, streams[stream.id] != nil else {
             // Half-closing a call the server has already ended leaves nothing to close: the
             // call's status comes with its responses, as it does for any other call.
@@ -104,7 +104,7 @@ extension ClientConnectionHandler {
                                                   "cannot send: the call has ended"))
             return
         }
-        let outbound: OutboundMessage<CheckedContinuation<Void, any Error>>
+        let outbound: OutboundMessage<SendCompletion>
         if var payload = message {
             guard payload.readableBytes <= peerSettings.sendableMessageSize else {
                 completion?.resume(throwing: RPCError(.resourceExhausted,

@@ -15,7 +15,7 @@ final class ClientStream {
     let requestEncoding: MessageEncoding
     let timeoutMicros: UInt64
     var receiver: Receiver?
-    var send: SendFlow<CheckedContinuation<Void, any Error>>
+    var send: SendFlow<SendCompletion>
     var inbound: StreamInbound
     var headers: Metadata?
     var message: ByteBuffer?

@@ -42,10 +42,10 @@ public final class StreamingCall: Sendable {
     }
 
     private func enqueue(_ message: ByteBuffer?, compress: Bool, endStream: Bool) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await waitForSend { completion in
             eventLoop.execute { [handler, stream] in
                 handler.value.enqueue(stream.value, message, compress: compress, endStream: endStream,
-                                      completion: continuation)
+                                      completion: completion)
             }
         }
     }

@@ -97,13 +97,13 @@ extension ServerConnectionHandler {
         afterInput()
     }
 
-    func sendHeaders(streamID id: UInt32, _ metadata: Metadata, completion: CheckedContinuation<Void, any Error>) {
+    func sendHeaders(streamID id: UInt32, _ metadata: Metadata, completion: SendCompletion) {
         machine.sendHeaders(streamID: id, metadata, completion: completion)
         afterInput()
     }
 
     func enqueue(streamID id: UInt32, _ bytes: ByteBuffer, encoding: MessageEncoding, uncompressedSize: Int,
-                 completion: CheckedContinuation<Void, any Error>) {
+                 completion: SendCompletion) {
         machine.enqueue(streamID: id, bytes, encoding: encoding, uncompressedSize: uncompressedSize,
                         completion: completion, now: clock.now())
         afterInput()

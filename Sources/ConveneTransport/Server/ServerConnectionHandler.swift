@@ -27,7 +27,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    typealias Machine = ServerConnectionStateMachine<CheckedContinuation<Void, any Error>>
+    typealias Machine = ServerConnectionStateMachine<SendCompletion>
 
     /// An asynchronous handler: until the end of the read batch that opened its call, the
     /// call and what came for it meanwhile (nothing else is made for it yet); then its

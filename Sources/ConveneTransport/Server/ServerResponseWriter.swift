@@ -13,9 +13,9 @@ struct ServerResponseWriter: ResponseWriter {
     var eventLoop: any EventLoop { handler.eventLoop }
 
     func sendHeaders(_ metadata: Metadata) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await waitForSend { completion in
             eventLoop.execute {
-                handler.value.sendHeaders(streamID: streamID, metadata, completion: continuation)
+                handler.value.sendHeaders(streamID: streamID, metadata, completion: completion)
             }
         }
     }
@@ -26,10 +26,10 @@ struct ServerResponseWriter: ResponseWriter {
         // Compress on the task's thread, not the event loop.
         let encoding: MessageEncoding = compress ? responseEncoding : .identity
         let bytes = encoding == .deflate ? MessageCompression.deflate(message, allocator: allocator) : message
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await waitForSend { completion in
             eventLoop.execute {
                 handler.value.enqueue(streamID: streamID, bytes, encoding: encoding,
-                                      uncompressedSize: message.readableBytes, completion: continuation)
+                                      uncompressedSize: message.readableBytes, completion: completion)
             }
         }
     }

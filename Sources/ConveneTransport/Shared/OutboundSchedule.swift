@@ -14,13 +14,13 @@ protocol OutboundFlushing: AnyObject {
 struct OutboundSchedule {
     var inReadBatch = false
     private var flushScheduled = false
-    private var parked: [CheckedContinuation<Void, any Error>] = []
+    private var parked: [SendCompletion] = []
 
     /// Whether a flush is pending on the event loop (closing waits for it).
     var isFlushPending: Bool { flushScheduled }
 
     /// Resumes a writer whose message went out: now, or once the channel is writable again.
-    mutating func complete(_ completion: CheckedContinuation<Void, any Error>, writable: Bool) {
+    mutating func complete(_ completion: SendCompletion, writable: Bool) {
         if writable { completion.resume() } else { parked.append(completion) }
     }
 
