@@ -27,7 +27,8 @@ public struct RouteCache {
     /// The method cached for `path` at `version`, if any.
     func method(for path: String, version: UInt64) -> RegisteredMethod? {
         guard version == self.version else { return nil }
-        for entry in entries where entry.path == path { return entry.method }
+        // By index: iterating the entries would copy each (a retain and release of its path and method).
+        for i in entries.indices where entries[i].path == path { return entries[i].method }
         return nil
     }
 

@@ -57,7 +57,7 @@ public struct FrameParser: Sendable {
             guard let (timeout, encoding, pathLength) = payload.readMultipleIntegers(as: (UInt64, UInt8, UInt16).self),
                   let path = recentPaths.readPath(from: &payload, length: Int(pathLength))
             else { throw .malformed(type, "truncated before the end of the method path") }
-            let metadata = try payload.readMetadataBlock(limit: maxMetadataSize, in: type)
+            let metadata = try recentPaths.metadata.readBlock(endingPayload: &payload, limit: maxMetadataSize, in: type)
             try requireConsumed(type, payload)
             return .call(streamID: stream, CallStart(path: path, timeoutMicros: timeout,
                                                      responseEncoding: MessageEncoding(rawValue: encoding),

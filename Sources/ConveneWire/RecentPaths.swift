@@ -13,6 +13,9 @@ import NIOCore
 /// bytes each are kept (a longer path is decoded but not kept); when full, a new path
 /// replaces the oldest. A path is reused only when its bytes are exactly the kept path's
 /// UTF-8, so what is decoded is always what `readString` would have made of the bytes.
+///
+/// It also keeps the last CALL's metadata block (`RecentMetadata`): what a connection's
+/// calls repeat from one to the next.
 public struct RecentPaths: Sendable {
     /// Longest path kept, in bytes.
     public static let maxPathBytes = 128
@@ -20,10 +23,13 @@ public struct RecentPaths: Sendable {
     @usableFromInline var paths: [String] = []
     @usableFromInline var oldest = 0
     @usableFromInline let capacity: Int
+    /// The last CALL's metadata block.
+    public var metadata: RecentMetadata
 
-    /// Keeps up to `capacity` paths (0: none, every path is decoded afresh).
+    /// Keeps up to `capacity` paths (0: none, every path is decoded afresh, and no metadata is kept).
     public init(capacity: Int = 8) {
         self.capacity = max(0, capacity)
+        self.metadata = RecentMetadata(enabled: capacity > 0)
     }
 
     /// The path of `length` bytes at the front of `payload`, consuming them; nil when
