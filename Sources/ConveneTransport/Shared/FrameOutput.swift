@@ -31,6 +31,30 @@ struct FrameOutput {
         return body(&buffer)
     }
 
+    /// Writes a DATA frame holding the whole of a small message (header, prefix and
+    /// payload: `MessagePrefix.size` + payload bytes) with one access to the buffer, where
+    /// header, prefix and payload written apart cost three.
+    mutating func appendWholeMessageFrame(streamID: UInt32, flags: FrameFlags, encoding: MessageEncoding,
+                                          payload: ByteBuffer) {
+        let count = payload.readableBytes
+        let total = FrameHeader.size + MessagePrefix.size + count
+        withBuffer { buffer in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                out.storeBytes(of: UInt32(truncatingIfNeeded: MessagePrefix.size + count).bigEndian, toByteOffset: 0,
+                               as: UInt32.self)
+                out[4] = FrameType.data.rawValue
+                out[5] = flags.rawValue
+                out.storeBytes(of: streamID.bigEndian, toByteOffset: 6, as: UInt32.self)
+                out[10] = encoding.rawValue
+                out.storeBytes(of: UInt32(truncatingIfNeeded: count).bigEndian, toByteOffset: 11, as: UInt32.self)
+                payload.withUnsafeReadableBytes { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: out[15..<total]).copyMemory(from: bytes)
+                }
+                return total
+            }
+        }
+    }
+
     /// Appends `length` bytes of `payload`, from `offset` past its reader index, to the
     /// frame just begun in `buffer`: small ones copied straight across (no slice made).
     mutating func appendPayload(of payload: ByteBuffer, from offset: Int, length: Int) {

@@ -147,6 +147,12 @@ struct SendFlow<Completion> {
         let last = chunk == message.remaining
         let flags: FrameFlags = last && message.endStream ? .endStream : []
         let length = UInt32(truncatingIfNeeded: message.payload.readableBytes)
+        if message.offset == 0 && last && message.payload.readableBytes < FrameOutput.copyThreshold {
+            // The usual unary response: the whole message in this frame, copied in one write.
+            output.appendWholeMessageFrame(streamID: streamID, flags: flags, encoding: message.encoding,
+                                           payload: message.payload)
+            return
+        }
         var written = 0
         if message.offset == 0 && chunk >= MessagePrefix.size {
             // The usual frame: it starts with the whole prefix, written with the header at once.
