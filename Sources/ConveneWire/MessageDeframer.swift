@@ -62,27 +62,40 @@ public struct MessageDeframer: Sendable {
         owned = true  // written to: copied on write if it was shared
     }
 
-    /// Keeps what is left of an incomplete message in storage of its own.
-    private mutating func keepIncomplete() {
-        guard !owned, let slice = pending else { return }
-        var copy = ByteBufferAllocator().buffer(capacity: slice.readableBytes)
-        copy.writeImmutableBuffer(slice)
-        pending = copy
-        owned = true
+    /// Keeps what is left of an incomplete message in storage of its own, with room for as
+    /// much of the rest of it as the peer may send now (`room`, its flow-control credit):
+    /// the message then grows into that room without being copied again at each doubling.
+    /// A declared length alone reserves nothing beyond `room`, whatever it says.
+    private mutating func keepIncomplete(room: Int) {
+        guard var buffer = pending else { return }
+        let held = buffer.readableBytes
+        var wanted = held
+        if let declared = pendingMessageWireSize { wanted = max(held, min(declared, held + max(0, room))) }
+        pending = nil  // keep the storage uniquely referenced while it grows
+        if owned {
+            if wanted > held { buffer.reserveCapacity(minimumWritableBytes: wanted - held) }
+        } else {
+            var copy = ByteBufferAllocator().buffer(capacity: wanted)
+            copy.writeImmutableBuffer(buffer)
+            buffer = copy
+            owned = true
+        }
+        pending = buffer
     }
 
-    /// The next whole message, or nil when more bytes are needed.
-    public mutating func next() throws(WireError) -> FramedMessage? {
+    /// The next whole message, or nil when more bytes are needed; `room` is how many more
+    /// bytes the peer may send on the stream now (what an incomplete message may reserve).
+    public mutating func next(room: Int = 0) throws(WireError) -> FramedMessage? {
         guard var buffer = pending else { return nil }
         guard let (flag, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, UInt32).self) else {
-            keepIncomplete()
+            keepIncomplete(room: room)
             return nil
         }
         guard length <= maxMessageSize else {
             throw .messageTooLarge(declared: length, limit: maxMessageSize)
         }
         guard let message = buffer.getSlice(at: buffer.readerIndex + MessagePrefix.size, length: Int(length)) else {
-            keepIncomplete()
+            keepIncomplete(room: room)
             return nil
         }
         pending = nil  // keep the storage uniquely referenced while we slice

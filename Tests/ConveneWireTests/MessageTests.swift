@@ -25,6 +25,32 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(deframer.bufferedBytes, 0)
     }
 
+    /// Whatever room the peer's credit leaves (none, less than the message, more), messages
+    /// reassembled in room reserved ahead are the messages sent, and a kept slice of the
+    /// caller's buffer is never written through.
+    func testMessagesReassembledInReservedRoomAreTheMessagesSent() throws {
+        let large = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        for room in [0, 1, 1000, 100_000, 1 << 20] {
+            var stream = framed(large)
+            stream.writeImmutableBuffer(framed([4, 5]))
+            stream.writeImmutableBuffer(framed(Array(large.prefix(70_000))))
+            let sent = stream
+            var deframer = MessageDeframer(maxMessageSize: 1 << 20)
+            var messages: [[UInt8]] = []
+            var offset = 0
+            for size in [3, 9_000, 65_536, 1, 200_000].cycled(upTo: stream.readableBytes) {
+                guard let piece = stream.readSlice(length: min(size, stream.readableBytes)) else { break }
+                offset += piece.readableBytes
+                deframer.append(piece)
+                while let message = try deframer.next(room: room) { messages.append(Array(message.bytes.readableBytesView)) }
+            }
+            XCTAssertEqual(messages, [large, [4, 5], Array(large.prefix(70_000))], "room \(room)")
+            XCTAssertEqual(deframer.bufferedBytes, 0)
+            XCTAssertEqual(sent.readableBytesView.count, offset)
+            XCTAssertEqual(Array(sent.readableBytesView.prefix(5)), [0, 0, 4, 147, 224], "the caller's bytes are untouched")
+        }
+    }
+
     func testDeclaredLengthOverLimitIsRefusedBeforeThePayload() {
         var deframer = MessageDeframer(maxMessageSize: 4 * 1024 * 1024)
         var prefix = ByteBuffer()
@@ -63,5 +89,20 @@ final class MessageTests: XCTestCase {
         XCTAssertThrowsError(try MessageCompression.inflate(truncated, limit: 100)) { error in
             guard case .badCompressedData = error as? WireError else { return XCTFail("\(error)") }
         }
+    }
+}
+
+private extension Array where Element == Int {
+    /// These sizes repeated until they add up to at least `total`.
+    func cycled(upTo total: Int) -> [Int] {
+        var sizes: [Int] = []
+        var sum = 0
+        while sum < total {
+            for size in self where sum < total {
+                sizes.append(size)
+                sum += size
+            }
+        }
+        return sizes
     }
 }

@@ -45,7 +45,7 @@ struct StreamInbound {
     /// The next whole message, checked against this side's limits and inflated; nil when
     /// more bytes are needed. Throws the rule a message broke (its status: `WireError.callStatus`).
     mutating func next(settings: Settings, maxRatio: Int, allocator: ByteBufferAllocator) throws(WireError) -> InboundMessage? {
-        guard let framed = try deframer.next() else { return nil }
+        guard let framed = try deframer.next(room: flow.window) else { return nil }
         let wireSize = MessagePrefix.size + framed.bytes.readableBytes
         switch framed.encoding {
         case .identity:
