@@ -21,23 +21,7 @@ final class ServerAuthorizer: CallAuthorizer {
 
     private struct Cache {
         var generation: UInt64 = 0
-        var grants: [String: Grants] = [:]
-        /// The credential found last, checked before the table: a connection's calls repeat
-        /// their credential, usually as the very same string (`RecentMetadata`), which
-        /// compares equal without reading its bytes, where the table would hash them all.
-        var last: (credential: String, grants: Grants)?
-
-        mutating func grants(for credential: String) -> Grants? {
-            if let last, last.credential == credential { return last.grants }
-            guard let found = grants[credential] else { return nil }
-            last = (credential, found)
-            return found
-        }
-
-        mutating func removeAll() {
-            grants.removeAll()
-            last = nil
-        }
+        var grants = CredentialMemo<Grants>(capacity: ServerAuthorizer.capacity)
     }
 
     /// What a credential's roles grant, worked out once when they are kept (a cached call
@@ -69,7 +53,7 @@ final class ServerAuthorizer: CallAuthorizer {
         local.observeCommits(to: ["party", "credential"]) { [cache] in
             cache.withLock { cache in
                 cache.generation &+= 1
-                cache.removeAll()
+                cache.grants.removeAll()
             }
         }
     }
@@ -79,7 +63,7 @@ final class ServerAuthorizer: CallAuthorizer {
         guard let credential = metadata[Authenticator.metadataKey] else { return .failure(Self.missingCredential) }
         // Only a credential the lookup accepted is kept; any other (a malformed one included)
         // is looked up, and refused with the reason.
-        guard let grants = cache.withLock({ $0.grants(for: credential) }) else { return nil }
+        guard let grants = cache.withLock({ $0.grants.value(for: credential) }) else { return nil }
         return Self.check(grants, scope: scope)
     }
 
@@ -92,8 +76,7 @@ final class ServerAuthorizer: CallAuthorizer {
         cache.withLock { cache in
             // Kept only if nothing changed the credentials while it was looked up.
             guard caches, cache.generation == generation else { return }
-            if cache.grants.count >= Self.capacity { cache.removeAll() }
-            cache.grants[credential] = grants
+            cache.grants.keep(grants, for: credential)
         }
         try Self.check(grants, scope: scope).get()
     }

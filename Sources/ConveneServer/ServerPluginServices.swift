@@ -21,7 +21,8 @@ final class ServerPluginServices: PluginServices {
     /// version of the store: good while the version is unchanged (a revocation changes it).
     /// A store shared with other servers has no version (a revocation there is not seen
     /// here at once): nothing is cached.
-    private let callers = Locked<(version: Int, byCredential: [String: PluginCaller])>((-1, [:]))
+    private let callers = Locked<(version: Int, byCredential: CredentialMemo<PluginCaller>)>(
+        (-1, CredentialMemo(capacity: ServerPluginServices.maxCachedCallers)))
     static let maxCachedCallers = 10_000
 
     init(store: any ServerStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
@@ -36,13 +37,14 @@ final class ServerPluginServices: PluginServices {
     /// races the read only makes the answer be thrown away).
     func knownCaller(_ metadata: Metadata) -> PluginCaller? {
         guard let version = store.credentialsVersion, let credential = metadata[Authenticator.metadataKey] else { return nil }
-        return callers.withLock { $0.version == version ? $0.byCredential[credential] : nil }
+        return callers.withLock { $0.version == version ? $0.byCredential.value(for: credential) : nil }
     }
 
     func authenticate(_ metadata: Metadata) async throws -> PluginCaller {
         let version = store.credentialsVersion
         let credential = metadata[Authenticator.metadataKey]
-        if let version, let credential, let known = callers.withLock({ $0.version == version ? $0.byCredential[credential] : nil }) {
+        if let version, let credential,
+           let known = callers.withLock({ $0.version == version ? $0.byCredential.value(for: credential) : nil }) {
             return known
         }
         let hash = try Authenticator.tokenHash(metadata)
@@ -51,8 +53,11 @@ final class ServerPluginServices: PluginServices {
         let caller = PluginCaller(partyID: "party-\(party.id ?? 0)", roles: Set(party.party.roles.map { Int32($0.rawValue) }))
         if let version, let credential {
             callers.withLock { cache in
-                if cache.version != version || cache.byCredential.count >= Self.maxCachedCallers { cache = (version, [:]) }
-                cache.byCredential[credential] = caller
+                if cache.version != version {
+                    cache.version = version
+                    cache.byCredential.removeAll()
+                }
+                cache.byCredential.keep(caller, for: credential)
             }
         }
         return caller
