@@ -105,6 +105,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        BenchMemory.keepFreedMemory()
         let target = try global.client()
         var options = global.callOptions
         options.timeout = .seconds(kind == .unary ? 30 : 600)
