@@ -20,6 +20,7 @@ runner process (whose CPU is counted with the server's).
 Every process started here listens on 127.0.0.1 only, and every run is bounded in time.
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -154,12 +155,17 @@ def plugin_server(args, isolation, data_dir):
 
 
 def with_children(pid):
-    """The process and its children (an isolated plugin's runner)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [pid] + [int(child) for child in f.read().split()]
-    except OSError:
-        return [pid]
+    """The process and its children (an isolated plugin's runner). A child is listed under
+    the thread that started it, which for a runner is not the main thread: every thread's
+    list is read (reading only the main thread's left the runners' CPU uncounted)."""
+    pids = [pid]
+    for task in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            with open(task) as f:
+                pids += [int(child) for child in f.read().split()]
+        except OSError:
+            pass  # the thread ended meanwhile
+    return pids
 
 
 def convene_plugin(args, server, token_file, in_flight, seconds, warmup, path):

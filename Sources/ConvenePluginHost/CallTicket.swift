@@ -1,5 +1,6 @@
 import ConveneRPC
 import Foundation
+import NIOCore
 import Synchronization
 
 /// One call into a plugin (a method call or an event delivery) from the host's side, across
@@ -9,7 +10,40 @@ import Synchronization
 final class CallTicket: @unchecked Sendable {
     typealias Completion = @Sendable (Result<[UInt8], RPCError>) -> Void
 
-    let id: UInt64
+    /// Who is answered: a closure (an event delivery, tests) or, for a method call, the
+    /// transport's completion itself (no closure made per call).
+    enum Answerer: @unchecked Sendable {
+        case closure(Completion)
+        case unary(any UnaryCompletion)
+
+        func answer(_ result: Result<[UInt8], RPCError>) {
+            switch self {
+            case .closure(let completion): completion(result)
+            case .unary(let completion):
+                switch result {
+                case .success(let response): completion.succeed(ByteBuffer(bytes: response))
+                case .failure(let error): completion.fail(error)
+                }
+            }
+        }
+    }
+
+    /// How an attempt in progress is taken back when the call is abandoned.
+    enum AbandonAction {
+        case closure(() -> Void)
+        /// A hook queued or running on a plugin's executor (no closure made per call).
+        case job(PluginExecutor.Job, PluginExecutor)
+
+        func run() {
+            switch self {
+            case .closure(let body): body()
+            case .job(let job, let executor): _ = executor.abandon(job)
+            }
+        }
+    }
+
+    /// Its place in its plugin's `PluginActivity` (set there, under its lock).
+    var slot = -1
     let deadline: ContinuousClock.Instant
     /// What the call is, for messages ("GetTaskForce", "event meeting.convened #12").
     let label: String
@@ -21,12 +55,12 @@ final class CallTicket: @unchecked Sendable {
     private let activity: PluginActivity
 
     private struct State: @unchecked Sendable {
-        var completion: Completion?
+        var completion: Answerer?
         var answered = false
         var abandoned = false
         var hookRunning = false
         var abandonedAt: ContinuousClock.Instant?
-        var onAbandon: (() -> Void)?
+        var onAbandon: AbandonAction?
 
         /// Once answered: drops the completion and the abandon hook. An engine's hook holds
         /// the job that holds this ticket, so keeping it would be a cycle that leaked every
@@ -37,9 +71,7 @@ final class CallTicket: @unchecked Sendable {
         }
     }
 
-    init(id: UInt64, deadline: ContinuousClock.Instant, label: String, activity: PluginActivity,
-         completion: @escaping Completion) {
-        self.id = id
+    init(deadline: ContinuousClock.Instant, label: String, activity: PluginActivity, completion: Answerer) {
         self.deadline = deadline
         self.label = label
         self.activity = activity
@@ -49,7 +81,12 @@ final class CallTicket: @unchecked Sendable {
     /// Called by an engine for each attempt: how to take it back if the call is abandoned.
     /// Not kept once the call is answered (nothing is left to take back).
     func setAbandonHook(_ hook: @escaping () -> Void) {
-        state.withLock { if !$0.answered { $0.onAbandon = hook } }
+        state.withLock { if !$0.answered { $0.onAbandon = .closure(hook) } }
+    }
+
+    /// The attempt is `job` on `executor`: abandoning the call takes it back there.
+    func setAbandonJob(_ job: PluginExecutor.Job, on executor: PluginExecutor) {
+        state.withLock { if !$0.answered { $0.onAbandon = .job(job, executor) } }
     }
 
     /// The hook is about to run; false when the call was abandoned meanwhile (then do not run it).
@@ -71,26 +108,26 @@ final class CallTicket: @unchecked Sendable {
 
     /// Runs `commit` and answers `result`, unless the call was abandoned (then neither).
     func commitAndAnswer(_ commit: () throws -> [UInt8]) throws {
-        let (result, completion) = try state.withLock { state -> ([UInt8], Completion?) in
+        let (result, completion) = try state.withLock { state -> ([UInt8], Answerer?) in
             guard !state.abandoned, !state.answered else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
             let result = try commit()
             state.answered = true
             defer { state.letGo() }
             return (result, state.completion)
         }
-        completion?(.success(result))
+        completion?.answer(.success(result))
         finishIfIdle()
     }
 
     /// Answers with an error (no commit).
     func fail(_ error: RPCError) {
-        let completion = state.withLock { state -> Completion? in
+        let completion = state.withLock { state -> Answerer? in
             guard !state.answered else { return nil }
             state.answered = true
             defer { state.letGo() }
             return state.completion
         }
-        completion?(.failure(error))
+        completion?.answer(.failure(error))
         finishIfIdle()
     }
 
@@ -98,7 +135,7 @@ final class CallTicket: @unchecked Sendable {
     /// later, and takes back the attempt in progress. False when the call had already been answered.
     @discardableResult
     func abandon(_ error: RPCError) -> Bool {
-        let (completion, hook) = state.withLock { state -> (Completion?, (() -> Void)?) in
+        let (completion, hook) = state.withLock { state -> (Answerer?, AbandonAction?) in
             guard !state.answered else { return (nil, nil) }
             state.answered = true
             state.abandoned = true
@@ -107,8 +144,8 @@ final class CallTicket: @unchecked Sendable {
             return (state.completion, state.onAbandon)
         }
         guard let completion else { return false }
-        hook?()
-        completion(.failure(error))
+        hook?.run()
+        completion.answer(.failure(error))
         finishIfIdle()
         return true
     }
@@ -128,9 +165,10 @@ final class CallTicket: @unchecked Sendable {
 /// A plugin's calls in flight (answered or not, while their hook runs): for deadlines,
 /// draining on unload, and telling a degraded plugin (hooks stuck past their deadline).
 final class PluginActivity: @unchecked Sendable {
+    /// Tickets in slots reused through a free list: registering and removing one hashes nothing.
     private struct Registry {
-        var tickets: [UInt64: CallTicket] = [:]
-        var lastID: UInt64 = 0
+        var slots: [CallTicket?] = []
+        var free: [Int] = []
     }
 
     private let registry = Locked(Registry())
@@ -138,20 +176,35 @@ final class PluginActivity: @unchecked Sendable {
     /// A registered ticket for a new call.
     func ticket(deadline: ContinuousClock.Instant, label: String,
                 completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> CallTicket {
+        ticket(deadline: deadline, label: label, answerer: .closure(completion))
+    }
+
+    /// A registered ticket for a new call, answered through `answerer`.
+    func ticket(deadline: ContinuousClock.Instant, label: String, answerer: CallTicket.Answerer) -> CallTicket {
+        let ticket = CallTicket(deadline: deadline, label: label, activity: self, completion: answerer)
         registry.withLock { registry in
-            registry.lastID &+= 1
-            let ticket = CallTicket(id: registry.lastID, deadline: deadline, label: label, activity: self, completion: completion)
-            registry.tickets[ticket.id] = ticket
-            return ticket
+            if let slot = registry.free.popLast() {
+                ticket.slot = slot
+                registry.slots[slot] = ticket
+            } else {
+                ticket.slot = registry.slots.count
+                registry.slots.append(ticket)
+            }
         }
+        return ticket
     }
 
     func remove(_ ticket: CallTicket) {
-        _ = registry.withLock { $0.tickets.removeValue(forKey: ticket.id) }
+        registry.withLock { registry in
+            let slot = ticket.slot
+            guard slot >= 0, slot < registry.slots.count, registry.slots[slot] === ticket else { return }
+            registry.slots[slot] = nil
+            registry.free.append(slot)
+        }
     }
 
-    var all: [CallTicket] { registry.withLock { Array($0.tickets.values) } }
-    var count: Int { registry.withLock { $0.tickets.count } }
+    var all: [CallTicket] { registry.withLock { $0.slots.compactMap { $0 } } }
+    var count: Int { registry.withLock { $0.slots.count - $0.free.count } }
 
     /// Calls not yet answered whose deadline has passed.
     func overdue(at now: ContinuousClock.Instant) -> [CallTicket] {

@@ -24,20 +24,19 @@ final class EventDelivery: @unchecked Sendable {
     static let leaseRetry: Duration = .seconds(2)
 
     private unowned let plugin: LoadedPlugin
-    private weak var host: PluginHost?
+    private let host: PluginDispatch
     private let monitor = Monitor()
     private var woken = false
     private var stopped = false
     private var current: CallTicket?
 
-    init(plugin: LoadedPlugin, host: PluginHost) {
+    init(plugin: LoadedPlugin, host: PluginDispatch) {
         self.plugin = plugin
         self.host = host
     }
 
     /// Reads (creating, at the log's end) the plugin's position and starts delivering.
     func start() throws {
-        guard let host else { return }
         let position = try host.services.eventPosition(plugin: plugin.name)
         let plugin = self.plugin
         let thread = Thread { [self] in
@@ -81,9 +80,9 @@ final class EventDelivery: @unchecked Sendable {
     }
 
     /// Whether this server delivers the plugin's events now (taking or renewing the lease).
-    private func holdsLease(_ host: PluginHost) -> Bool {
+    private func holdsLease(_ host: PluginDispatch) -> Bool {
         do {
-            return try host.services.holdEventLease(plugin: plugin.name, for: host.configuration.maxCallTime + Self.leaseMargin)
+            return try host.services.holdEventLease(plugin: plugin.name, for: host.maxCallTime + Self.leaseMargin)
         } catch {
             plugin.logger.error("cannot take or renew the event delivery lease", metadata: ["error": "\(error)"])
             return false
@@ -96,9 +95,9 @@ final class EventDelivery: @unchecked Sendable {
         var leased = false
         defer {
             // Unloaded or stopping: another server takes over at once rather than at expiry.
-            if leased, let host { try? host.services.releaseEventLease(plugin: plugin.name) }
+            if leased { try? host.services.releaseEventLease(plugin: plugin.name) }
         }
-        while !isStopped, let host {
+        while !isStopped {
             guard holdsLease(host) else {
                 if leased { plugin.logger.notice("another server delivers this plugin's events now") }
                 leased = false
@@ -159,10 +158,10 @@ final class EventDelivery: @unchecked Sendable {
         case failed(RPCError)
     }
 
-    private func deliver(_ event: DomainEvent, from position: Int64, host: PluginHost) -> Outcome {
+    private func deliver(_ event: DomainEvent, from position: Int64, host: PluginDispatch) -> Outcome {
         let done = DispatchSemaphore(value: 0)
         let result = Locked<Result<[UInt8], RPCError>?>(nil)
-        let ticket = plugin.activity.ticket(deadline: ContinuousClock.now.advanced(by: host.configuration.maxCallTime),
+        let ticket = plugin.activity.ticket(deadline: ContinuousClock.now.advanced(by: host.maxCallTime),
                                             label: "event \(event.kind) #\(event.sequence)") { outcome in
             result.withLock { $0 = outcome }
             done.signal()
@@ -175,8 +174,8 @@ final class EventDelivery: @unchecked Sendable {
         }
         current = ticket
         monitor.unlock()
-        host.runCommitting(plugin, .event(kind: event.kind, payload: event.payload), ticket: ticket, caller: nil,
-                           authorization: nil, delivery: EventPositionMove(from: position, to: event.sequence)) { _, _ in [] }
+        host.deliver(plugin, kind: event.kind, payload: event.payload, ticket: ticket,
+                     delivery: EventPositionMove(from: position, to: event.sequence))
         done.wait()
         monitor.lock()
         current = nil
@@ -190,7 +189,7 @@ final class EventDelivery: @unchecked Sendable {
     }
 
     /// Gives up on an event: the position moves past it alone.
-    private func skip(_ event: DomainEvent, from position: Int64, host: PluginHost, error: RPCError) -> Bool {
+    private func skip(_ event: DomainEvent, from position: Int64, host: PluginDispatch, error: RPCError) -> Bool {
         plugin.logger.error("event delivery failed \(Self.maxAttempts) times; skipped",
                             metadata: ["event": "\(event.sequence)", "kind": "\(event.kind)", "error": "\(error)"])
         do {

@@ -9,6 +9,8 @@ protocol HostCall: AnyObject {
     /// The calling party ("party-3"), or "" during an event delivery; valid while the call lives.
     var callerCString: UnsafePointer<CChar> { get }
     var arena: HookArena { get }
+    /// The hook returned: what the arena holds is freed.
+    func hookEnded()
     func hasRole(_ role: Int32) -> Bool
     func setResponse(_ bytes: [UInt8])
     func setError(_ message: String)

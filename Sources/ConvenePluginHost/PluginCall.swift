@@ -28,9 +28,12 @@ final class PluginCall: HostCall, @unchecked Sendable {
     let caller: PluginCaller?
     /// The call's credential, for host calls made "as the caller".
     let authorization: String?
+    /// Which attempt of which call this is, and what its end commits and answers.
+    let attempt: PluginAttempt
+    var work: PluginWork { attempt.work }
+    var ticket: CallTicket { attempt.ticket }
     /// An inline lock (no allocation, unlike `NSLock`): a trivial call makes few objects.
     private let state = Mutex(State())
-    let arena = HookArena()
 
     private struct State: @unchecked Sendable {
         var response: [UInt8]?
@@ -43,16 +46,32 @@ final class PluginCall: HostCall, @unchecked Sendable {
         var events: [PluginEvent] = []
         /// The caller's party as a C string, made when the plugin first asks for it.
         var callerCString: UnsafeMutablePointer<CChar>?
+        /// Made when a host function first hands the plugin bytes (most hooks need none).
+        var arena: HookArena?
     }
 
-    init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?) {
+    init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?, attempt: consuming PluginAttempt) {
         self.environment = environment
         self.caller = caller
         self.authorization = authorization
+        self.attempt = attempt
     }
 
     deinit {
         state.withLock { free($0.callerCString) }
+    }
+
+    var arena: HookArena {
+        state.withLock { state in
+            if let arena = state.arena { return arena }
+            let arena = HookArena()
+            state.arena = arena
+            return arena
+        }
+    }
+
+    func hookEnded() {
+        state.withLock { $0.arena }?.release()
     }
 
     var pluginName: String { environment.name }

@@ -15,10 +15,10 @@ protocol PluginEngine: AnyObject, Sendable {
     var manifest: PluginManifest { get }
     /// `in-process` or `process`.
     var isolation: PluginIsolation { get }
-    /// Runs one hook for `call`. Calls `completion` on a thread that may block, with the
-    /// hook's status once it returned; when the call is abandoned meanwhile (or the plugin's
-    /// process dies) the engine fails the ticket instead and `completion` is not called.
-    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void)
+    /// Runs the hook of `call` (its `work`). Calls `call.hookReturned` on a thread that may
+    /// block, with the hook's status once it returned; when the call is abandoned meanwhile
+    /// (or the plugin's process dies) the engine fails the ticket instead and does not.
+    func run(_ call: PluginCall)
     /// Something the operator should know about the engine itself (a process restarting);
     /// nil when it serves.
     var condition: String? { get }
@@ -60,18 +60,11 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     }
 
 
-    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void) {
-        let library = self.library
-        let job = PluginExecutor.Job {
-            guard ticket.hookStarting() else { return }
-            let status = Self.runHook(library, work, call: call)
-            ticket.hookEnded()
-            completion(status)
-        }
-        let executor = self.executor
-        ticket.setAbandonHook { _ = executor.abandon(job) }
+    func run(_ call: PluginCall) {
+        let job = HookJob(library: library, call: call)
+        call.ticket.setAbandonJob(job, on: executor)
         if !executor.submit(job) {
-            ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
+            call.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
         }
     }
 
@@ -80,7 +73,7 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
         let handle = HostAPI.calls.insert(call, owner: library.manifest.name)
         defer {
             HostAPI.calls.remove(handle)
-            call.arena.release()
+            call.hookEnded()
         }
         switch work {
         case .method(let index, let request):
@@ -106,6 +99,25 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     func stop(unload: Bool) {
         executor.shutDown()
         if unload { library.unload() } else { HostAPI.hosts.remove(library.hostHandle) }
+    }
+}
+
+/// A method call's or event delivery's hook on an in-process plugin's executor.
+final class HookJob: PluginExecutor.Job {
+    let library: PluginLibrary
+    let call: PluginCall
+
+    init(library: PluginLibrary, call: PluginCall) {
+        self.library = library
+        self.call = call
+        super.init()
+    }
+
+    override func run() {
+        guard call.ticket.hookStarting() else { return }
+        let status = InProcessEngine.runHook(library, call.work, call: call)
+        call.ticket.hookEnded()
+        call.hookReturned(status)
     }
 }
 

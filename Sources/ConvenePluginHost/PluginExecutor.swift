@@ -20,13 +20,19 @@ import NIOPosix
 /// woken for a few hooks each. A hook that overruns no longer counts, and every submission,
 /// every hook's end and the watchdog's tick (`rebalance`) look again.
 final class PluginExecutor: @unchecked Sendable {
-    /// One hook to run. `state` is guarded by the executor's monitor.
-    final class Job {
+    /// One hook to run: a closure, or `run` overridden by a subclass (a plugin method's
+    /// hook, which then needs no closure of its own). `state` is guarded by the executor's monitor.
+    class Job {
         enum State { case new, queued, running(Worker), finished, dropped }
         fileprivate(set) var state = State.new
-        let body: () -> Void
+        private let body: (() -> Void)?
 
         init(_ body: @escaping () -> Void) { self.body = body }
+
+        /// For a subclass that overrides `run`.
+        init() { body = nil }
+
+        func run() { body?() }
     }
 
     /// Guarded by the executor's monitor.
@@ -43,7 +49,9 @@ final class PluginExecutor: @unchecked Sendable {
     let concurrency: Int
     let maxStuck: Int
     private let monitor = Monitor()
-    private var queue: [Job] = []
+    /// Jobs in order; a slot is emptied when its job is taken, so that a job's last reference
+    /// is its thread's (released outside the monitor, not while the event loop may wait for it).
+    private var queue: [Job?] = []
     private var head = 0
     /// The plugin's threads (not the stuck ones), of which `running` are in a hook and
     /// `sleeping` wait for work; `wakeups` of the sleeping ones were signalled already.
@@ -205,7 +213,7 @@ final class PluginExecutor: @unchecked Sendable {
     func shutDown() {
         monitor.lock()
         closed = true
-        for job in queue[head...] { job.state = .dropped }
+        for job in queue[head...] { job?.state = .dropped }
         queue.removeAll()
         head = 0
         monitor.broadcast()
@@ -223,6 +231,9 @@ final class PluginExecutor: @unchecked Sendable {
     }
 
     private func work(_ worker: Worker) {
+        // The job this thread ran last, released with the monitor unlocked (its deinit frees
+        // the call's objects): holding the monitor meanwhile kept the event loop waiting.
+        var finished: Job?
         monitor.lock()
         while true {
             while head == queue.count, !closed {
@@ -237,20 +248,22 @@ final class PluginExecutor: @unchecked Sendable {
                 monitor.unlock()
                 return
             }
-            let job = queue[head]
+            let taken = queue[head]
+            queue[head] = nil
             head += 1
             if head > 64, head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
             }
-            guard case .queued = job.state else { continue }
+            guard let job = taken, case .queued = job.state else { continue }
             job.state = .running(worker)
             running += 1
             let started = monotonicNanos()
             worker.busy = true
             worker.startedAt = started
             monitor.unlock()
-            job.body()
+            finished = nil
+            job.run()
             let ended = monotonicNanos()
             monitor.lock()
             pacing.record(nanos: ended &- started)
@@ -265,6 +278,7 @@ final class PluginExecutor: @unchecked Sendable {
             }
             worker.busy = false
             running -= 1
+            finished = job
             // Hooks longer than thought (or a queue grown meanwhile) may want more threads.
             if wakeIfNeeded() {
                 monitor.unlock()

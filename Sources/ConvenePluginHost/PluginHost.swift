@@ -46,12 +46,15 @@ public final class PluginHost: Sendable {
     private let plugins = Locked<[String: LoadedPlugin]>([:])
     private let failed = Locked<[String: PluginFailure]>([:])
     private let watchdog: Watchdog
+    /// Serves the plugins' calls (see `PluginDispatch` for why it is not the host itself).
+    let dispatch: PluginDispatch
 
     public init(router: Router, services: any PluginServices, configuration: Configuration = Configuration(), logger: Logger) {
         self.router = router
         self.services = services
         self.configuration = configuration
         self.logger = logger
+        dispatch = PluginDispatch(services: services, maxCallTime: configuration.maxCallTime)
         HostAPI.misuseLogger.withLock { $0 = logger }
         watchdog = Watchdog()
         watchdog.start { [weak self] in
@@ -147,7 +150,7 @@ public final class PluginHost: Sendable {
                                             logger: pluginLogger)
         let plugin = LoadedPlugin(engine: engine, environment: environment)
         // Set before the plugin is shared (through the table's lock); started once it is registered.
-        if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: self) }
+        if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: dispatch) }
         let duplicate = plugins.withLock { table -> Bool in
             if table[plugin.name] != nil { return true }
             table[plugin.name] = plugin
@@ -208,8 +211,9 @@ public final class PluginHost: Sendable {
     private func register(_ method: PluginManifest.Method, index: Int, of plugin: LoadedPlugin) throws {
         let descriptor = MethodDescriptor(service: plugin.service, method: method.name, kind: .unary,
                                           inputType: method.inputType, outputType: method.outputType)
-        try router.register(descriptor, owner: owner(plugin.name), .deferredUnary { [self] request, context, completion in
-            call(plugin, method, index: index, request: request, context: context, completion: completion)
+        let served = PluginMethod(plugin: plugin, index: index, method: method)
+        try router.register(descriptor, owner: owner(plugin.name), .deferredUnary { [dispatch] request, context, completion in
+            dispatch.call(served, request: request, context: context, completion: completion)
         })
     }
 

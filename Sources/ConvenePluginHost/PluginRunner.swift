@@ -157,6 +157,7 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
     let roles: Set<Int32>
     let callerCString: UnsafePointer<CChar>
     let arena = HookArena()
+    func hookEnded() { arena.release() }
     private unowned let session: RunnerSession
     private let lock = NSLock()
     private var writtenBytes = 0

@@ -13,9 +13,8 @@ import NIOPosix
 final class ProcessEngine: PluginEngine, @unchecked Sendable {
     private struct InFlight {
         let call: PluginCall
-        let ticket: CallTicket
-        let work: PluginWork
-        let completion: @Sendable (Int32) -> Void
+        var ticket: CallTicket { call.ticket }
+        var work: PluginWork { call.work }
         var sent = false
     }
 
@@ -82,13 +81,15 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
 
     // MARK: Calls
 
-    func run(_ work: PluginWork, call: PluginCall, ticket: CallTicket, completion: @escaping @Sendable (Int32) -> Void) {
+    func run(_ call: PluginCall) {
         let (id, process) = state.withLock { state -> (UInt64, RunnerProcess?) in
             state.nextID &+= 1
-            state.calls[state.nextID] = InFlight(call: call, ticket: ticket, work: work, completion: completion)
+            state.calls[state.nextID] = InFlight(call: call)
             return (state.nextID, state.process)
         }
-        ticket.setAbandonHook { [weak self] in self?.abandon(id) }
+        // Held until the call is answered (the ticket then lets go of it), so not weakly: a
+        // weakly referenced engine would take the runtime's slow path for every retain.
+        call.ticket.setAbandonHook { [self] in abandon(id) }
         if let process { send(id, to: process) }
         // Otherwise the process is (re)starting: the call goes out once it is ready.
     }
@@ -139,9 +140,9 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             if let error { entry.call.setError(error) }
             entry.ticket.hookEnded()
             if entry.call.hasNothingToCommit {
-                entry.completion(status)
+                entry.call.hookReturned(status)
             } else {
-                worker.submit(PluginExecutor.Job { entry.completion(status) })
+                worker.submit(PluginExecutor.Job { entry.call.hookReturned(status) })
             }
         case .request(let request, let id, let host):
             guard let call = state.withLock({ $0.calls[id]?.call }) else {

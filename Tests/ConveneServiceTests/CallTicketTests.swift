@@ -22,7 +22,7 @@ final class CallTicketTests: XCTestCase {
                     ticket.hookEnded()
                 }
                 ticket.setAbandonHook { _ = job }
-                job.body()
+                job.run()
                 switch answer {
                 case .committed: try ticket.commitAndAnswer { [1, 2, 3] }
                 case .failed: ticket.fail(RPCError(.internal, "plugin failed"))

@@ -1,0 +1,162 @@
+import ConveneRPC
+import Foundation
+import NIOCore
+
+/// Serves calls into loaded plugins: a method call from the router, an event delivery from
+/// a subscription. Kept apart from `PluginHost`, which its watchdog references weakly: a
+/// weakly referenced object gets a side table, and every retain of it (each call's, when the
+/// calls went through the host) takes the runtime's slow path.
+final class PluginDispatch: Sendable {
+    let services: any PluginServices
+    /// Longest a plugin call may take when the caller set no deadline (and an event delivery).
+    let maxCallTime: Duration
+
+    init(services: any PluginServices, maxCallTime: Duration) {
+        self.services = services
+        self.maxCallTime = maxCallTime
+    }
+
+    static let authorizationKey = "authorization"
+    static let maxAttempts = 16
+
+    /// Serves one call of a plugin method, answering through `completion`: the caller's
+    /// credential first (UNAUTHENTICATED before the plugin runs), then the plugin on its own
+    /// threads within the deadline. Called on the connection's event loop: nothing here blocks.
+    func call(_ method: PluginMethod, request: ByteBuffer, context: ServerCallContext, completion: any UnaryCompletion) {
+        if let caller = services.knownCaller(context.requestMetadata) {
+            return start(method, request: request, context: context, caller: caller, completion: completion)
+        }
+        // A credential not known yet is checked off the event loop (it reads the database).
+        Task { [self] in
+            do {
+                let caller = try await services.authenticate(context.requestMetadata)
+                start(method, request: request, context: context, caller: caller, completion: completion)
+            } catch {
+                completion.fail(error)
+            }
+        }
+    }
+
+    private func start(_ method: PluginMethod, request: ByteBuffer, context: ServerCallContext, caller: PluginCaller,
+                       completion: any UnaryCompletion) {
+        let plugin = method.plugin
+        // One rule for every plugin, before any plugin runs: administration is not a party's work.
+        guard !caller.isAdministrator else {
+            return completion.fail(RPCError(.permissionDenied,
+                "the administrator's credential administers parties, credentials and plugins only; it calls no method of a mechanism plugin (/\(plugin.manifest.service)/\(method.name))"))
+        }
+        let deadline = context.deadline ?? ContinuousClock.now.advanced(by: maxCallTime)
+        let ticket = plugin.activity.ticket(deadline: deadline, label: method.name, answerer: .unary(completion))
+        // A call its caller stopped waiting for (CANCEL, the deadline, the connection closed) is
+        // abandoned: nothing the plugin writes afterwards is committed.
+        completion.onCancel { ticket.abandon(RPCError(.cancelled, "the call was cancelled")) }
+        run(PluginAttempt(dispatch: self, plugin: plugin, work: .method(index: method.index, request: Array(buffer: request)),
+                          ticket: ticket, delivery: nil, number: 1, method: method),
+            caller: caller, authorization: context.requestMetadata[Self.authorizationKey])
+    }
+
+    /// Delivers an event to `plugin` for `ticket`, committing its reaction with the position moved.
+    func deliver(_ plugin: LoadedPlugin, kind: String, payload: [UInt8], ticket: CallTicket, delivery: EventPositionMove) {
+        run(PluginAttempt(dispatch: self, plugin: plugin, work: .event(kind: kind, payload: payload), ticket: ticket,
+                          delivery: delivery, number: 1, method: nil),
+            caller: nil, authorization: nil)
+    }
+
+    /// Runs one attempt: its hook on the plugin's engine, then `PluginCall.hookReturned`.
+    func run(_ attempt: consuming PluginAttempt, caller: PluginCaller?, authorization: String?) {
+        let engine = attempt.plugin.engine
+        let call = PluginCall(environment: attempt.plugin.environment, caller: caller, authorization: authorization,
+                              attempt: attempt)
+        engine.run(call)
+    }
+
+    /// What a method call answers, from what the plugin handed back (which is not trusted).
+    func answer(_ method: PluginMethod, _ call: PluginCall, _ status: Int32) throws -> [UInt8] {
+        let plugin = method.plugin
+        guard status >= 0, status <= 16 else {
+            throw RPCError(.unknown, "plugin \(plugin.name) returned \(status) from \(method.name), which is not a status code (0 to 16)")
+        }
+        guard status == 0 else {
+            let code = StatusCode(rawValue: UInt8(status))
+            throw RPCError(code, call.errorMessage ?? "plugin \(plugin.name) failed with \(code.name)")
+        }
+        guard let response = call.response else {
+            throw RPCError(.internal, "plugin \(plugin.name) returned OK from \(method.name) without a response")
+        }
+        if method.validated, let problem = plugin.validator.problem(in: response, as: method.outputType) {
+            throw RPCError(.internal, "plugin \(plugin.name) answered \(method.name) with bytes that are not a valid \(method.outputType) (\(problem))")
+        }
+        return response
+    }
+
+    func commit(_ plugin: LoadedPlugin, _ call: PluginCall, delivery: EventPositionMove?) throws {
+        let pending = call.pending
+        guard !pending.writes.isEmpty || !pending.events.isEmpty || delivery != nil else { return }
+        try services.commit(plugin: plugin.name, reads: pending.reads, writes: pending.writes, events: pending.events,
+                            delivery: delivery)
+    }
+}
+
+/// A method of a loaded plugin as the router serves it: made once, at registration, so a
+/// call copies nothing of the manifest.
+final class PluginMethod: Sendable {
+    let plugin: LoadedPlugin
+    /// Its place in the plugin's descriptor.
+    let index: Int
+    let name: String
+    let outputType: String
+    /// Whether the plugin's descriptor set describes the output type (then answers are checked).
+    let validated: Bool
+
+    init(plugin: LoadedPlugin, index: Int, method: PluginManifest.Method) {
+        self.plugin = plugin
+        self.index = index
+        name = method.name
+        outputType = method.outputType
+        validated = plugin.validator.describes(method.outputType)
+    }
+}
+
+/// One attempt of a call into a plugin, and what to do once its hook returned.
+struct PluginAttempt: @unchecked Sendable {
+    let dispatch: PluginDispatch
+    let plugin: LoadedPlugin
+    let work: PluginWork
+    let ticket: CallTicket
+    /// The event position an event delivery moves (nil for a method call).
+    let delivery: EventPositionMove?
+    /// 1 for the first; a storage conflict runs the call again from the start.
+    let number: Int
+    /// The method called, whose answer is checked; nil for an event delivery (answers nothing).
+    let method: PluginMethod?
+
+    func next() -> PluginAttempt {
+        PluginAttempt(dispatch: dispatch, plugin: plugin, work: work, ticket: ticket, delivery: delivery,
+                      number: number + 1, method: method)
+    }
+}
+
+extension PluginCall {
+    /// The hook returned `status` (on a thread that may block): commits what it wrote and
+    /// emitted (with the event position of a delivery) in one transaction and answers; runs
+    /// the call again from the start when a key it read was changed before it committed, up
+    /// to `PluginDispatch.maxAttempts`, with a short random pause from the third attempt on.
+    func hookReturned(_ status: Int32) {
+        let ticket = attempt.ticket
+        do {
+            let response = try attempt.method.map { try attempt.dispatch.answer($0, self, status) } ?? []
+            try ticket.commitAndAnswer {
+                try attempt.dispatch.commit(attempt.plugin, self, delivery: attempt.delivery)
+                return response
+            }
+        } catch is PluginStorageConflict {
+            guard attempt.number < PluginDispatch.maxAttempts else {
+                return ticket.fail(RPCError(.aborted, "plugin \(attempt.plugin.name): too many concurrent updates of the same data; try again"))
+            }
+            if attempt.number >= 3 { usleep(UInt32.random(in: 200...2_000) * UInt32(attempt.number)) }
+            attempt.dispatch.run(attempt.next(), caller: caller, authorization: authorization)
+        } catch {
+            ticket.fail(RPCError.from(error))
+        }
+    }
+}
