@@ -59,11 +59,17 @@ public protocol PluginServices: Sendable {
 /// The party a plugin call acts for, with its role numbers (convene.parties.v1.Role).
 public struct PluginCaller: Sendable, Hashable {
     public var partyID: String
-    public var roles: Set<Int32>
+    public var roles: Set<Int32> {
+        didSet { sortedRoles = roles.sorted() }
+    }
+    /// `roles` in order, as an isolated plugin's call carries them (sorted once per caller,
+    /// not once per call).
+    public private(set) var sortedRoles: [Int32]
 
     public init(partyID: String, roles: Set<Int32>) {
         self.partyID = partyID
         self.roles = roles
+        sortedRoles = roles.sorted()
     }
 
     /// The administrator's role (convene.parties.v1.Role ADMINISTRATOR, as `caller_has_role` numbers it).

@@ -107,7 +107,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             switch entry.work {
             case .method(let index, let request):
                 return .call(id: id, method: UInt32(index), caller: entry.call.caller?.partyID ?? "",
-                             roles: Array(entry.call.caller?.roles ?? []).sorted(), request: request)
+                             roles: entry.call.caller?.sortedRoles ?? [], request: request)
             case .event(let kind, let payload):
                 return .event(id: id, kind: kind, payload: payload)
             }
