@@ -22,7 +22,10 @@ final class PluginEnvironment: Sendable {
 /// answer, and the storage reads, writes and events to commit when the hook is done.
 /// Thread-safe: in process isolation its host functions arrive from the runner's
 /// connection, which a plugin (not trusted) could use from several threads at once.
-final class PluginCall: HostCall, @unchecked Sendable {
+///
+/// In process it is also the job its plugin's executor runs (`run`): a call makes one object
+/// for both.
+final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     let environment: PluginEnvironment
     /// The party the call is made by; nil during an event delivery (the plugin acts for itself).
     let caller: PluginCaller?
@@ -50,11 +53,23 @@ final class PluginCall: HostCall, @unchecked Sendable {
         var arena: HookArena?
     }
 
+    /// In process: the library whose hook runs the call, set before it is submitted.
+    var library: PluginLibrary?
+
     init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?, attempt: consuming PluginAttempt) {
         self.environment = environment
         self.caller = caller
         self.authorization = authorization
         self.attempt = attempt
+        super.init()
+    }
+
+    /// Runs the hook on the executor's thread (in process).
+    override func run() {
+        guard let library, ticket.hookStarting() else { return }
+        let status = InProcessEngine.runHook(library, work, call: self)
+        ticket.hookEnded()
+        hookReturned(status)
     }
 
     deinit {

@@ -61,9 +61,9 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
 
 
     func run(_ call: PluginCall) {
-        let job = HookJob(library: library, call: call)
-        call.ticket.setAbandonJob(job, on: executor)
-        if !executor.submit(job) {
+        call.library = library
+        call.ticket.setAbandonJob(call, on: executor)
+        if !executor.submit(call) {
             call.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
         }
     }
@@ -99,25 +99,6 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     func stop(unload: Bool) {
         executor.shutDown()
         if unload { library.unload() } else { HostAPI.hosts.remove(library.hostHandle) }
-    }
-}
-
-/// A method call's or event delivery's hook on an in-process plugin's executor.
-final class HookJob: PluginExecutor.Job {
-    let library: PluginLibrary
-    let call: PluginCall
-
-    init(library: PluginLibrary, call: PluginCall) {
-        self.library = library
-        self.call = call
-        super.init()
-    }
-
-    override func run() {
-        guard call.ticket.hookStarting() else { return }
-        let status = InProcessEngine.runHook(library, call.work, call: call)
-        call.ticket.hookEnded()
-        call.hookReturned(status)
     }
 }
 

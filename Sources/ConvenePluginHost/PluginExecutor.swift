@@ -21,10 +21,10 @@ import NIOPosix
 /// every hook's end and the watchdog's tick (`rebalance`) look again.
 final class PluginExecutor: @unchecked Sendable {
     /// One hook to run: a closure, or `run` overridden by a subclass (a plugin method's
-    /// hook, which then needs no closure of its own). `state` is guarded by the executor's monitor.
+    /// hook, which then needs no closure of its own). `phase` is guarded by the executor's monitor.
     class Job {
-        enum State { case new, queued, running(Worker), finished, dropped }
-        fileprivate(set) var state = State.new
+        enum Phase { case new, queued, running(Worker), finished, dropped }
+        fileprivate(set) var phase = Phase.new
         private let body: (() -> Void)?
 
         init(_ body: @escaping () -> Void) { self.body = body }
@@ -83,11 +83,11 @@ final class PluginExecutor: @unchecked Sendable {
     func submit(_ job: Job, wake wakeNow: Bool = true) -> Bool {
         let loop = wakeNow ? MultiThreadedEventLoopGroup.currentEventLoop : nil
         monitor.lock()
-        guard !closed, case .new = job.state else {
+        guard !closed, case .new = job.phase else {
             monitor.unlock()
             return false
         }
-        job.state = .queued
+        job.phase = .queued
         queue.append(job)
         var wake = false
         var wakeAtEndOfTurn = false
@@ -168,9 +168,9 @@ final class PluginExecutor: @unchecked Sendable {
     func abandon(_ job: Job) -> Abandoned {
         monitor.lock()
         defer { monitor.unlock() }
-        switch job.state {
+        switch job.phase {
         case .new, .queued:
-            job.state = .dropped
+            job.phase = .dropped
             return .dropped
         case .running(let worker):
             guard !worker.stuck else { return .stuck }
@@ -213,7 +213,7 @@ final class PluginExecutor: @unchecked Sendable {
     func shutDown() {
         monitor.lock()
         closed = true
-        for job in queue[head...] { job?.state = .dropped }
+        for job in queue[head...] { job?.phase = .dropped }
         queue.removeAll()
         head = 0
         monitor.broadcast()
@@ -255,8 +255,8 @@ final class PluginExecutor: @unchecked Sendable {
                 queue.removeFirst(head)
                 head = 0
             }
-            guard let job = taken, case .queued = job.state else { continue }
-            job.state = .running(worker)
+            guard let job = taken, case .queued = job.phase else { continue }
+            job.phase = .running(worker)
             running += 1
             let started = monotonicNanos()
             worker.busy = true
@@ -267,7 +267,7 @@ final class PluginExecutor: @unchecked Sendable {
             let ended = monotonicNanos()
             monitor.lock()
             pacing.record(nanos: ended &- started)
-            if case .running = job.state { job.state = .finished }
+            if case .running = job.phase { job.phase = .finished }
             if worker.stuck {
                 // Replaced while it ran: this thread is no longer the plugin's to keep.
                 stuckThreads -= 1

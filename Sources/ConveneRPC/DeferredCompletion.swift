@@ -5,24 +5,36 @@ import Synchronization
 /// any thread, goes to `deliver` (which hops to the connection's event loop); an early end of
 /// the call (cancel, deadline, close), reported by the transport with `cancel()`, runs the
 /// handler's cancellation instead, and later answers are dropped.
-public final class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
+///
+/// A transport may subclass it and override `deliver` (then it makes no closure per call).
+open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
     private struct State: Sendable {
         var answered = false
         var cancelled = false
         var onCancel: (@Sendable () -> Void)?
     }
 
-    private let deliver: @Sendable (Result<ByteBuffer, any Error>) -> Void
+    private let delivery: (@Sendable (Result<ByteBuffer, any Error>) -> Void)?
     /// Inline (no allocation of its own): one per deferred call.
     private let state = Mutex(State())
 
     public init(deliver: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void) {
-        self.deliver = deliver
+        delivery = deliver
     }
 
-    public func succeed(_ response: ByteBuffer) { answer(.success(response)) }
+    /// For a subclass that overrides `deliver`.
+    public init() {
+        delivery = nil
+    }
 
-    public func fail(_ error: any Error) { answer(.failure(error)) }
+    /// Takes the call's one answer (on the thread that gave it).
+    open func deliver(_ result: Result<ByteBuffer, any Error>) {
+        delivery?(result)
+    }
+
+    public final func succeed(_ response: ByteBuffer) { answer(.success(response)) }
+
+    public final func fail(_ error: any Error) { answer(.failure(error)) }
 
     private func answer(_ result: Result<ByteBuffer, any Error>) {
         let first = state.withLock { state -> Bool in
@@ -34,7 +46,7 @@ public final class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
         if first { deliver(result) }
     }
 
-    public func onCancel(_ body: @escaping @Sendable () -> Void) {
+    public final func onCancel(_ body: @escaping @Sendable () -> Void) {
         let now = state.withLock { state -> Bool in
             if state.cancelled { return true }
             state.onCancel = body
@@ -44,7 +56,7 @@ public final class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
     }
 
     /// The call ended before it was answered.
-    public func cancel() {
+    public final func cancel() {
         let body = state.withLock { state -> (@Sendable () -> Void)? in
             guard !state.answered, !state.cancelled else { return nil }
             state.cancelled = true

@@ -9,18 +9,18 @@ import XCTest
 /// post after a drain asks for one.
 final class DeferredAnswersTests: XCTestCase {
     func testOnlyTheFirstPostAfterADrainAsksForOneAndADrainKeepsTheOrder() throws {
-        let answers = DeferredAnswers()
-        XCTAssertTrue(answers.post((1, .success(ByteBuffer(string: "a")))))
-        XCTAssertFalse(answers.post((3, .success(ByteBuffer(string: "b")))))
-        XCTAssertFalse(answers.post((5, .failure(RPCError(.internal, "c")))))
+        let answers = DeferredAnswers<TestAnswer>()
+        XCTAssertTrue(answers.post(TestAnswer(1, .success(ByteBuffer(string: "a")))))
+        XCTAssertFalse(answers.post(TestAnswer(3, .success(ByteBuffer(string: "b")))))
+        XCTAssertFalse(answers.post(TestAnswer(5, .failure(RPCError(.internal, "c")))))
         XCTAssertEqual(answers.drain().map(\.streamID), [1, 3, 5])
         XCTAssertTrue(answers.drain().isEmpty)
-        XCTAssertTrue(answers.post((7, .success(ByteBuffer()))), "the next post after a drain asks for another")
+        XCTAssertTrue(answers.post(TestAnswer(7, .success(ByteBuffer()))), "the next post after a drain asks for another")
         XCTAssertEqual(answers.drain().map(\.streamID), [7])
     }
 
     func testAnswersPostedOnManyThreadsWhileDrainingAreEachDrainedOnceInTheirThreadsOrder() {
-        let answers = DeferredAnswers()
+        let answers = DeferredAnswers<TestAnswer>()
         let threads = 4, perThread = 20_000
         let drained = Locked<[UInt32]>([])
         let posting = DispatchGroup()
@@ -39,7 +39,7 @@ final class DeferredAnswersTests: XCTestCase {
             posting.enter()
             Thread {
                 for index in 0..<perThread {
-                    _ = answers.post((UInt32(thread * perThread + index), .success(ByteBuffer())))
+                    _ = answers.post(TestAnswer(UInt32(thread * perThread + index), .success(ByteBuffer())))
                 }
                 posting.leave()
             }.start()
@@ -55,5 +55,17 @@ final class DeferredAnswersTests: XCTestCase {
             let own = all.filter { Int($0) / perThread == thread }
             XCTAssertEqual(own, own.sorted(), "thread \(thread)'s answers come in the order it posted them")
         }
+    }
+}
+
+/// An answer as a connection's completion posts it, without a connection.
+private final class TestAnswer: PostedAnswer {
+    let streamID: UInt32
+    let result: Result<ByteBuffer, any Error>?
+    var postedNext: UInt = 0
+
+    init(_ streamID: UInt32, _ result: Result<ByteBuffer, any Error>) {
+        self.streamID = streamID
+        self.result = result
     }
 }

@@ -23,15 +23,8 @@ extension ServerConnectionHandler {
 
     func runDeferred(_ call: DeferredCall) {
         guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let id = call.streamID
-        let answers = deferredAnswers
-        let completion = DeferredCompletion { result in
-            guard answers.post((id, result)) else { return }  // a drain is already on its way
-            loopBound.eventLoop.execute {
-                for answer in answers.drain() { loopBound.value.deferredFinished(streamID: answer.streamID, answer.result) }
-            }
-        }
+        let completion = ConnectionCompletion(streamID: call.streamID, answers: deferredAnswers,
+                                              connection: NIOLoopBound(self, eventLoop: context.eventLoop))
         deferred[call.streamID] = completion
         call.body(call.request, ServerCallContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),
                                                   peer: peer), completion)

@@ -57,9 +57,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     var schedule = OutboundSchedule()
     var running: [UInt32: RunningHandler] = [:]
     /// Deferred unary calls handed to their handlers and not answered yet.
-    var deferred: [UInt32: DeferredCompletion] = [:]
+    var deferred: [UInt32: ConnectionCompletion] = [:]
     /// Their answers, waiting for the event loop (taken in batches).
-    let deferredAnswers = DeferredAnswers()
+    let deferredAnswers = DeferredAnswers<ConnectionCompletion>()
     /// Calls opened in this read batch whose task starts at its end, unless cancelled first:
     /// a CALL-then-CANCEL flood then creates no task at all.
     var launchesDue: [UInt32] = []
