@@ -89,6 +89,11 @@ final class SpanCompletion: UnaryCompletion, @unchecked Sendable {
         base.succeed(response)
     }
 
+    func succeed(_ response: ByteBuffer, releasing object: AnyObject) {
+        end(nil)
+        base.succeed(response, releasing: object)
+    }
+
     func fail(_ error: any Error) {
         end(error)
         base.fail(error)

@@ -16,12 +16,18 @@ final class CallTicket: @unchecked Sendable {
         case closure(Completion)
         case unary(any UnaryCompletion)
 
-        func answer(_ result: Result<[UInt8], RPCError>) {
+        /// Answers `result`; the transport lets go of `object` where it takes the answer.
+        func answer(_ result: Result<[UInt8], RPCError>, releasing object: AnyObject? = nil) {
             switch self {
             case .closure(let completion): completion(result)
             case .unary(let completion):
                 switch result {
-                case .success(let response): completion.succeed(ByteBuffer(bytes: response))
+                case .success(let response):
+                    if let object {
+                        completion.succeed(ByteBuffer(bytes: response), releasing: object)
+                    } else {
+                        completion.succeed(ByteBuffer(bytes: response))
+                    }
                 case .failure(let error): completion.fail(error)
                 }
             }
@@ -106,8 +112,9 @@ final class CallTicket: @unchecked Sendable {
         if done { activity.remove(self) }
     }
 
-    /// Runs `commit` and answers `result`, unless the call was abandoned (then neither).
-    func commitAndAnswer(_ commit: () throws -> [UInt8]) throws {
+    /// Runs `commit` and answers `result`, unless the call was abandoned (then neither); the
+    /// transport lets go of `releasing` where it takes the answer (see `UnaryCompletion`).
+    func commitAndAnswer(releasing object: AnyObject? = nil, _ commit: () throws -> [UInt8]) throws {
         let (result, completion) = try state.withLock { state -> ([UInt8], Answerer?) in
             guard !state.abandoned, !state.answered else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
             let result = try commit()
@@ -115,7 +122,7 @@ final class CallTicket: @unchecked Sendable {
             defer { state.letGo() }
             return (result, state.completion)
         }
-        completion?.answer(.success(result))
+        completion?.answer(.success(result), releasing: object)
         finishIfIdle()
     }
 

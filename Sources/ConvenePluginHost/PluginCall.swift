@@ -91,6 +91,15 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
 
     var pluginName: String { environment.name }
     var response: [UInt8]? { state.withLock { $0.response } }
+
+    /// The response, no longer kept here: it is let go of on the thread that made it (the
+    /// plugin's), while the call itself is freed where its answer is taken.
+    func takeResponse() -> [UInt8]? {
+        state.withLock { state in
+            defer { state.response = nil }
+            return state.response
+        }
+    }
     var errorMessage: String? { state.withLock { $0.errorMessage } }
 
     var callerCString: UnsafePointer<CChar> {

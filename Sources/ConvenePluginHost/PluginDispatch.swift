@@ -80,7 +80,7 @@ final class PluginDispatch: Sendable {
             let code = StatusCode(rawValue: UInt8(status))
             throw RPCError(code, call.errorMessage ?? "plugin \(plugin.name) failed with \(code.name)")
         }
-        guard let response = call.response else {
+        guard let response = call.takeResponse() else {
             throw RPCError(.internal, "plugin \(plugin.name) returned OK from \(method.name) without a response")
         }
         if method.validated, let problem = plugin.validator.problem(in: response, as: method.outputType) {
@@ -145,7 +145,9 @@ extension PluginCall {
         let ticket = attempt.ticket
         do {
             let response = try attempt.method.map { try attempt.dispatch.answer($0, self, status) } ?? []
-            try ticket.commitAndAnswer {
+            // The call (made on the connection's loop, as were its request and ticket) is
+            // freed there, with the answer.
+            try ticket.commitAndAnswer(releasing: self) {
                 try attempt.dispatch.commit(attempt.plugin, self, delivery: attempt.delivery)
                 return response
             }

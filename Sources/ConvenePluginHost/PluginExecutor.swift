@@ -237,6 +237,14 @@ final class PluginExecutor: @unchecked Sendable {
         monitor.lock()
         while true {
             while head == queue.count, !closed {
+                if finished != nil {
+                    // Let go of before sleeping, not when woken: the event loop that takes
+                    // the answer should hold the call's last reference.
+                    monitor.unlock()
+                    finished = nil
+                    monitor.lock()
+                    continue
+                }
                 sleeping += 1
                 while wakeups == 0, !closed { monitor.wait() }
                 sleeping -= 1

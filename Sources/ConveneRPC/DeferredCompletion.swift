@@ -8,10 +8,12 @@ import Synchronization
 ///
 /// A transport may subclass it and override `deliver` (then it makes no closure per call).
 open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
-    private struct State: Sendable {
+    private struct State: @unchecked Sendable {
         var answered = false
         var cancelled = false
         var onCancel: (@Sendable () -> Void)?
+        /// Let go of with the completion (`succeed(_:releasing:)`).
+        var kept: AnyObject?
     }
 
     private let delivery: (@Sendable (Result<ByteBuffer, any Error>) -> Void)?
@@ -34,15 +36,23 @@ open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
 
     public final func succeed(_ response: ByteBuffer) { answer(.success(response)) }
 
+    /// Keeps `object` until this completion is let go of, where its answer is taken.
+    public final func succeed(_ response: ByteBuffer, releasing object: AnyObject) {
+        answer(.success(response), keeping: object)
+    }
+
     public final func fail(_ error: any Error) { answer(.failure(error)) }
 
-    private func answer(_ result: Result<ByteBuffer, any Error>) {
-        let first = state.withLock { state -> Bool in
-            guard !state.answered, !state.cancelled else { return false }
+    private func answer(_ result: Result<ByteBuffer, any Error>, keeping object: AnyObject? = nil) {
+        let (first, onCancel) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
+            guard !state.answered, !state.cancelled else { return (false, nil) }
             state.answered = true
-            state.onCancel = nil
-            return true
+            state.kept = object
+            defer { state.onCancel = nil }
+            return (true, state.onCancel)
         }
+        // Let go of outside the lock (its last reference may free what it holds).
+        _ = onCancel
         if first { deliver(result) }
     }
 

@@ -24,6 +24,18 @@ public protocol UnaryCompletion: Sendable {
     /// Runs `handler` once if the call ends before it is answered (the client cancelled, the
     /// deadline passed, the connection closed), at once if it has already.
     func onCancel(_ handler: @escaping @Sendable () -> Void)
+    /// `succeed`, letting go of `object` where the answer is taken (the connection's event
+    /// loop, for the native transport) rather than on the answering thread: the state of a
+    /// plugin call, made on the loop, is then freed there too (freed on the plugin's thread,
+    /// it made that thread and the loop contend for the loop's malloc arena).
+    func succeed(_ response: ByteBuffer, releasing object: AnyObject)
+}
+
+extension UnaryCompletion {
+    /// Lets go of `object` at once.
+    public func succeed(_ response: ByteBuffer, releasing object: AnyObject) {
+        succeed(response)
+    }
 }
 
 /// A method as the router serves it. A class, immutable: a call holds its method from
