@@ -57,19 +57,28 @@ public protocol PluginServices: Sendable {
 }
 
 /// The party a plugin call acts for, with its role numbers (convene.parties.v1.Role).
-public struct PluginCaller: Sendable, Hashable {
-    public var partyID: String
-    public var roles: Set<Int32> {
-        didSet { sortedRoles = roles.sorted() }
-    }
+/// Immutable, and a class: a call hands its caller on (into its attempt, its call state)
+/// at the cost of one reference, not one per field.
+public final class PluginCaller: Sendable, Hashable {
+    public let partyID: String
+    public let roles: Set<Int32>
     /// `roles` in order, as an isolated plugin's call carries them (sorted once per caller,
     /// not once per call).
-    public private(set) var sortedRoles: [Int32]
+    public let sortedRoles: [Int32]
 
     public init(partyID: String, roles: Set<Int32>) {
         self.partyID = partyID
         self.roles = roles
         sortedRoles = roles.sorted()
+    }
+
+    public static func == (left: PluginCaller, right: PluginCaller) -> Bool {
+        left.partyID == right.partyID && left.roles == right.roles
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(partyID)
+        hasher.combine(roles)
     }
 
     /// The administrator's role (convene.parties.v1.Role ADMINISTRATOR, as `caller_has_role` numbers it).
