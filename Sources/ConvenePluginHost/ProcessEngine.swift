@@ -40,6 +40,9 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     /// Host functions asked for and not answered yet (a bound on what a runner can queue).
     private let requests = Locked(0)
     static let maxOutstandingRequests = 4096
+    /// The largest response answered on the event loop that read it (larger ones are checked
+    /// on the engine's threads).
+    static let maxAnsweredOnLoop = 64 << 10
     var isolation: PluginIsolation { .process }
     var condition: String? { state.withLock { $0.condition } }
 
@@ -139,7 +142,10 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             if let response { entry.call.setResponse(response) }
             if let error { entry.call.setError(error) }
             entry.ticket.hookEnded()
-            if entry.call.hasNothingToCommit {
+            // Answered here, on the event loop that read it, when that cannot block (nothing
+            // to commit) nor take long (a response checked in microseconds).
+            if entry.call.hasNothingToCommit, entry.call.attempt.delivery == nil,
+               (response?.count ?? 0) <= Self.maxAnsweredOnLoop {
                 entry.call.hookReturned(status)
             } else {
                 worker.submit(PluginExecutor.Job { entry.call.hookReturned(status) })
@@ -211,7 +217,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             state.condition = nil
             return state.calls.filter { !$0.value.sent }.map(\.key).sorted()
         }
-        process.startReading(engine: self)
+        RunnerReader.start(process, engine: self, group: MultiThreadedEventLoopGroup.singleton)
         for id in pending { send(id, to: process) }
     }
 

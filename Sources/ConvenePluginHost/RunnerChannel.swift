@@ -92,12 +92,26 @@ final class RunnerChannel: @unchecked Sendable {
                 let written = Glibc.send(descriptor, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 if written < 0 {
                     if errno == EINTR { continue }
+                    if errno == EAGAIN || errno == EWOULDBLOCK {
+                        // Non-blocking once an event loop reads the same socket (`RunnerReader`):
+                        // wait until the other end has taken some.
+                        var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&ready, 1, -1)
+                        continue
+                    }
                     return false
                 }
                 offset += written
             }
             return true
         }
+    }
+
+    /// What `receive` read beyond the messages it returned, taken out (for a reader that
+    /// takes over the connection).
+    func takeBuffered() -> ByteBuffer {
+        defer { input = ByteBuffer() }
+        return input.readableBytes > 0 ? input : ByteBuffer()
     }
 
     /// Whether a whole frame is read already (`receive` then returns without waiting). Reader thread only.

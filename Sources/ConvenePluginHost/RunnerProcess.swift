@@ -72,27 +72,6 @@ final class RunnerProcess: @unchecked Sendable {
         return convene_spawn_runner(runner, &argv, &descriptor)
     }
 
-    /// Reads the process's messages on a thread of its own until it ends, then reports how.
-    func startReading(engine: ProcessEngine) {
-        let thread = Thread { [self] in
-            while true {
-                let message: RunnerMessage?
-                do {
-                    message = try channel.receive()
-                } catch {
-                    fail("broke the runner protocol: \(error)")
-                    break
-                }
-                guard let message else { break }
-                engine.received(message, from: self)
-            }
-            channel.close()
-            engine.ended(self, how: reap())
-        }
-        thread.name = "plugin \(engine.manifest.name) reader"
-        thread.start()
-    }
-
     /// Ends a process that misbehaves on the connection.
     func fail(_ why: String) {
         kill(because: "it \(why)")
