@@ -92,36 +92,41 @@ private final class RunnerInboundHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        if input == nil || input!.readableBytes == 0 {
-            input = bytes
+        if var pending = input {
+            input = nil  // so that `pending` is the buffer's only reference while it grows
+            pending.writeBuffer(&bytes)
+            input = pending
         } else {
-            input!.writeBuffer(&bytes)
+            input = bytes
         }
         deliver(context: context)
     }
 
-    /// Hands on every whole message read.
+    /// Hands on every whole message read; keeps the rest of a frame for the next read.
     private func deliver(context: ChannelHandlerContext) {
+        guard var buffer = input else { return }
+        input = nil
         do {
-            while let message = try nextMessage() {
+            while let message = try Self.nextMessage(in: &buffer) {
                 engine.received(message, from: process)
             }
         } catch {
             process.fail("broke the runner protocol: \(error)")
             context.close(promise: nil)
+            return
         }
-        if input?.readableBytes == 0 { input = nil }
+        if buffer.readableBytes > 0 { input = buffer }
     }
 
-    /// The next whole message in `input`, nil when more bytes are needed.
-    private func nextMessage() throws -> RunnerMessage? {
-        guard let length = input?.getInteger(at: input!.readerIndex, as: UInt32.self) else { return nil }
+    /// The next whole message in `buffer`, nil when more bytes are needed.
+    private static func nextMessage(in buffer: inout ByteBuffer) throws -> RunnerMessage? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard Int(length) <= RunnerMessage.maxFrame else {
             throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit")
         }
-        guard input!.readableBytes >= 4 + Int(length) else { return nil }
-        input!.moveReaderIndex(forwardBy: 4)
-        var body = input!.readSlice(length: Int(length))!
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        guard var body = buffer.readSlice(length: Int(length)) else { return nil }
         return try RunnerMessage(decoding: &body)
     }
 
