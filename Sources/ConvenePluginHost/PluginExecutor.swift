@@ -37,10 +37,14 @@ final class PluginExecutor: @unchecked Sendable {
 
     /// Guarded by the executor's monitor.
     final class Worker: @unchecked Sendable {
+        /// A thread not the executor's own, lent to it between two reads (`runQueuedHere`).
+        fileprivate let lent: Bool
         fileprivate var stuck = false
         /// In a hook, since `startedAt` (monotonic nanoseconds).
         fileprivate var busy = false
         fileprivate var startedAt: UInt64 = 0
+
+        init(lent: Bool = false) { self.lent = lent }
     }
 
     enum Abandoned { case dropped, stuck, finished }
@@ -60,6 +64,8 @@ final class PluginExecutor: @unchecked Sendable {
     private var sleeping = 0
     private var wakeups = 0
     private var stuckThreads = 0
+    /// Lent threads in a hook now (`runQueuedHere`); they count against `concurrency`.
+    private var lentRunning = 0
     /// The plugin's threads (not the stuck ones), busy or not.
     private var workers: [Worker] = []
     private var pacing: HookPacing
@@ -159,7 +165,7 @@ final class PluginExecutor: @unchecked Sendable {
             wakeups += 1
             return true
         }
-        if threads < concurrency, stuckThreads <= maxStuck { startThread() }
+        if threads + lentRunning < concurrency, stuckThreads <= maxStuck { startThread() }
         return false
     }
 
@@ -176,16 +182,81 @@ final class PluginExecutor: @unchecked Sendable {
             guard !worker.stuck else { return .stuck }
             worker.stuck = true
             worker.busy = false
+            stuckThreads += 1
+            if worker.lent {
+                // Its thread goes on with the hook; the queue is the plugin's threads' again.
+                lentRunning -= 1
+                if !closed, wakeIfNeeded() { monitor.signal() }
+                return .stuck
+            }
             workers.removeAll { $0 === worker }
             threads -= 1
             running -= 1
-            stuckThreads += 1
             if !closed, wakeIfNeeded() { monitor.signal() }
             return .stuck
         case .finished, .dropped:
             return .finished
         }
     }
+
+    /// Runs queued hooks on the calling thread, which the executor borrows meanwhile: a
+    /// runner's reader between two reads, so that a burst of short hooks costs no wake-up of
+    /// the plugin's threads. Only while the plugin's hooks are known to be short
+    /// (`HookPacing.minimumOverrun`), no thread of its own is awake to take them, and the
+    /// plugin has a hook to spare (`concurrency`); at most `limit` hooks. A hook abandoned
+    /// while it ran here leaves `worker` stuck: the caller must then give up what else its
+    /// thread does (the runner hands reading to another thread). Returns how many hooks ran.
+    func runQueuedHere(_ worker: Worker, limit: Int) -> Int {
+        precondition(worker.lent)
+        var ran = 0
+        var finished: Job?
+        monitor.lock()
+        while ran < limit, !closed, !worker.stuck, head < queue.count,
+              (pacing.typicalNanos ?? .max) < HookPacing.minimumOverrun,
+              threads - running - sleeping + wakeups <= 0, running + lentRunning < concurrency {
+            let taken = queue[head]
+            queue[head] = nil
+            head += 1
+            guard let job = taken, case .queued = job.phase else { continue }
+            job.phase = .running(worker)
+            lentRunning += 1
+            let started = monotonicNanos()
+            worker.busy = true
+            worker.startedAt = started
+            monitor.unlock()
+            finished = nil
+            job.run()
+            ran += 1
+            let ended = monotonicNanos()
+            monitor.lock()
+            pacing.record(nanos: ended &- started)
+            if case .running = job.phase { job.phase = .finished }
+            if worker.stuck {
+                stuckThreads -= 1
+                break
+            }
+            worker.busy = false
+            lentRunning -= 1
+            finished = job
+        }
+        if head > 64, head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        monitor.unlock()
+        if finished != nil { finished = nil }  // the last job let go of outside the monitor
+        return ran
+    }
+
+    /// How long `worker` has been in its hook (nanoseconds); nil when it is in none.
+    func hookElapsed(_ worker: Worker) -> UInt64? {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return worker.busy ? monotonicNanos() &- worker.startedAt : nil
+    }
+
+    /// A thread to lend to `runQueuedHere`.
+    func lendableWorker() -> Worker { Worker(lent: true) }
 
     /// Starts from `pacing` as what is known of the plugin's hooks (tests).
     func assume(_ pacing: HookPacing) {

@@ -298,20 +298,28 @@ public final class PluginHost: Sendable {
     }
 }
 
-/// A thread that calls its tick every 50 ms until stopped (or the tick returns false).
+/// A thread that calls its tick every `interval` until stopped (or the tick returns false).
 final class Watchdog: @unchecked Sendable {
     private let monitor = Monitor()
     private var stopped = false
+    private let interval: Duration
+
+    init(interval: Duration = .milliseconds(50)) { self.interval = interval }
 
     func start(_ tick: @escaping @Sendable () -> Bool) {
+        start { [interval] in tick() ? interval : nil }
+    }
+
+    /// The tick says how long to wait for the next one, or nil to stop.
+    func start(paced tick: @escaping @Sendable () -> Duration?) {
         let thread = Thread { [self] in
             monitor.lock()
             while !stopped {
                 monitor.unlock()
-                let more = tick()
+                let next = tick()
                 monitor.lock()
-                if !more { break }
-                if !stopped { _ = monitor.wait(until: ContinuousClock.now.advanced(by: .milliseconds(50))) }
+                guard let next else { break }
+                if !stopped { _ = monitor.wait(until: ContinuousClock.now.advanced(by: next)) }
             }
             monitor.unlock()
         }

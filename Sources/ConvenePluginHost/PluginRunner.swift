@@ -40,15 +40,18 @@ public enum PluginRunner {
                                     concurrency: options["--concurrency"].flatMap(Int.init) ?? 4,
                                     maxStuck: options["--max-stuck"].flatMap(Int.init) ?? 16)
         channel.send(.ready(library.manifest))
-        // Hooks queued behind one that overran, and answers left for the end of a burst
-        // whose last hook overran, are seen to at least every 50 ms.
-        Watchdog().start {
+        // A reader stalled in a hook hands over the reading within a few milliseconds; hooks
+        // queued behind one that overran, and answers left for the end of a burst whose last
+        // hook overran, are seen to as often. An idle runner looks every 50 ms.
+        Watchdog().start(paced: {
+            let busy = session.readers.handOverIfStalled()
             session.executor.rebalance()
             channel.flush()
-            return true
-        }
-        session.serve()
-        exit(0)
+            return .milliseconds(busy ? 2 : 50)
+        })
+        session.readers.serve()
+        // Another thread reads now, and ends the process when the server goes away.
+        while true { pause() }
     }
 }
 
@@ -60,27 +63,37 @@ final class RunnerSession: @unchecked Sendable {
     private let jobs = Locked<[UInt64: PluginExecutor.Job]>([:])
     private let waiters = Locked<[UInt64: Waiter]>([:])
     private let nextRequest = Locked<UInt64>(0)
+    private(set) var readers: RunnerReaders!
 
     init(library: PluginLibrary, channel: RunnerChannel, concurrency: Int, maxStuck: Int) {
         self.library = library
         self.channel = channel
         executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
+        readers = RunnerReaders(executor: executor) { [unowned self] generation, worker in
+            read(as: generation, lending: worker)
+        }
     }
 
-    /// Reads the server's messages until it goes away.
-    func serve() {
+    /// Reads the server's messages while `generation` holds the baton (`RunnerReaders`); ends
+    /// the process when the server goes away.
+    private func read(as generation: Int, lending worker: PluginExecutor.Worker) {
         while true {
-            // Calls read in one batch wake the plugin's threads once, before the next wait for input.
-            if !channel.hasBufferedFrame { executor.rebalance() }
+            if !channel.hasBufferedFrame {
+                // The calls of one read batch: short hooks run here, before the next wait
+                // for input; the plugin's threads are woken (once) for the others.
+                _ = executor.runQueuedHere(worker, limit: 1024)
+                guard readers.isReading(generation) else { return }
+                executor.rebalance()
+            }
             let message: RunnerMessage?
             do {
                 message = try channel.receive()
             } catch {
-                return
+                exit(0)
             }
             switch message {
             case nil:
-                return
+                exit(0)
             case .call(let id, let method, let caller, let roles, let request)?:
                 run(id, .method(index: Int(method), request: request), caller: caller, roles: Set(roles))
             case .event(let id, let kind, let payload)?:
@@ -91,9 +104,9 @@ final class RunnerSession: @unchecked Sendable {
                 waiters.withLock { $0.removeValue(forKey: request) }?.finish(status, data)
             case .unload?:
                 if jobs.withLock({ $0.isEmpty }) { library.unload() }
-                return
+                exit(0)
             default:
-                return  // the server sends nothing else
+                exit(0)  // the server sends nothing else
             }
         }
     }
@@ -129,6 +142,8 @@ final class RunnerSession: @unchecked Sendable {
         }
         let waiter = Waiter()
         waiters.withLock { $0[id] = waiter }
+        // The reply is read by the reader: not this thread, which waits.
+        readers.handOverIfReader()
         guard channel.send(.request(id: id, call: call, request)) else { exit(0) }
         return waiter.wait()
     }

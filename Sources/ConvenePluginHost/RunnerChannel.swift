@@ -10,6 +10,8 @@ final class RunnerChannel: @unchecked Sendable {
     /// Frames not written yet: left by `enqueue` until `flush`, or waiting while another
     /// thread writes (which writes them too, in one system call).
     private var pending = ByteBuffer()
+    /// The buffer written last, kept for the next writes (one allocation, not one per write).
+    private var spare = ByteBuffer()
     private var writing = false
     /// A `flush` is on its way for what `enqueue` left.
     private var flushDue = false
@@ -25,13 +27,12 @@ final class RunnerChannel: @unchecked Sendable {
     /// the other end is gone.
     @discardableResult
     func send(_ message: RunnerMessage) -> Bool {
-        var frame = message.frame()
         writeLock.lock()
         guard !closed else {
             writeLock.unlock()
             return false
         }
-        pending.writeBuffer(&frame)
+        message.write(to: &pending)
         return writePending()
     }
 
@@ -40,10 +41,9 @@ final class RunnerChannel: @unchecked Sendable {
     /// batch of calls costs the server one system call and the runner one wake-up. True when
     /// the caller must `flush` (nothing else will write the message).
     func enqueue(_ message: RunnerMessage) -> Bool {
-        var frame = message.frame()
-        return writeLock.withLock {
+        writeLock.withLock {
             guard !closed else { return false }
-            pending.writeBuffer(&frame)
+            message.write(to: &pending)
             guard !writing, !flushDue else { return false }  // the write under way, or the flush due, takes it
             flushDue = true
             return true
@@ -70,11 +70,14 @@ final class RunnerChannel: @unchecked Sendable {
         }
         writing = true
         while true {
-            let frame = pending
-            pending = ByteBuffer()
+            var frame = pending
+            pending = spare
+            spare = ByteBuffer()
             writeLock.unlock()
             let written = write(frame)
+            frame.clear()
             writeLock.lock()
+            if frame.capacity <= 1 << 20 { spare = frame }
             if !written { closed = true }
             guard !closed, pending.readableBytes > 0 else {
                 writing = false

@@ -70,8 +70,21 @@ extension RunnerMessage {
 
     /// The whole frame, length first.
     func frame() -> ByteBuffer {
-        var body = ByteBuffer()
-        body.reserveCapacity(64)
+        var frame = ByteBuffer()
+        write(to: &frame)
+        return frame
+    }
+
+    /// Appends the whole frame, length first, to `buffer` (a channel's pending output: no
+    /// buffer of its own to allocate and copy).
+    func write(to buffer: inout ByteBuffer) {
+        let start = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        writeBody(to: &buffer)
+        buffer.setInteger(UInt32(buffer.writerIndex - start - 4), at: start)
+    }
+
+    private func writeBody(to body: inout ByteBuffer) {
         switch self {
         case .call(let id, let method, let caller, let roles, let request):
             body.writeInteger(Tag.call.rawValue)
@@ -148,11 +161,6 @@ extension RunnerMessage {
             body.writeInteger(level)
             body.put(message)
         }
-        var frame = ByteBuffer()
-        frame.reserveCapacity(4 + body.readableBytes)
-        frame.writeInteger(UInt32(body.readableBytes))
-        frame.writeImmutableBuffer(body)
-        return frame
     }
 
     /// Decodes one frame's body (after its length).
@@ -276,7 +284,9 @@ extension ByteBuffer {
     }
 
     fileprivate mutating func text() -> String? {
-        bytes().map { String(decoding: $0, as: UTF8.self) }
+        guard let length = getInteger(at: readerIndex, as: UInt32.self), Int(length) <= readableBytes - 4 else { return nil }
+        moveReaderIndex(forwardBy: 4)
+        return readString(length: Int(length))
     }
 
     /// nil when malformed; .some(nil) when absent.

@@ -143,6 +143,8 @@ final class Fixture: @unchecked Sendable {
     func stop() async {
         await client.close()
         await server.transport.close()
+        // Isolated plugins' processes end with their server, not with the test process.
+        await server.plugins.shutDown(deadline: .now.advanced(by: .milliseconds(500)))
         await server.store.close()
     }
 

@@ -172,4 +172,42 @@ final class PluginProcessTests: PluginTestCase {
         XCTAssertEqual(restarted, true)
         try await assertOthersServe()
     }
+
+    /// The runner's reader runs short hooks itself; a hook of the same plugin that then hangs,
+    /// or waits for the server (storage), holds up none of the calls after it.
+    func testCallsAfterAHungHookOfTheSamePluginAreReadAndAnswered() async throws {
+        _ = try await f.loadPlugin(f.fixture("Behaviour"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // Bursts of pure, microsecond hooks: the runner learns that they are short.
+        for _ in 0..<10 {
+            try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                for _ in 0..<32 { group.addTask { try await PluginFaultTests.raw(client, token: token, "/test.Behaviour/Caller", [], timeout: .seconds(20)) } }
+                for try await answer in group { XCTAssertFalse(answer.isEmpty) }
+            }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        // 4 s of hanging, abandoned at its 6 s deadline at the latest.
+        let hung = Task { @Sendable in
+            try await PluginFaultTests.raw(client, token: token, "/test.Behaviour/Hang", [0xA0, 0x0F, 0, 0], timeout: .seconds(6))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        for round in 0..<5 {
+            try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                for _ in 0..<8 { group.addTask { try await PluginFaultTests.raw(client, token: token, "/test.Behaviour/Caller", [], timeout: .seconds(2)) } }
+                // Echo stores a count: a host function, whose reply the reader reads.
+                group.addTask { try await PluginFaultTests.raw(client, token: token, "/test.Behaviour/Echo", [UInt8(round)], timeout: .seconds(2)) }
+                var answers = 0
+                for try await _ in group { answers += 1 }
+                XCTAssertEqual(answers, 9)
+            }
+        }
+        XCTAssertLessThan(clock.now - start, .seconds(4), "the calls were answered while the hook hung")
+        let echoed = try await hung.value
+        XCTAssertEqual(echoed, [0xA0, 0x0F, 0, 0])
+        let count = try await raw("/test.Behaviour/Count")
+        XCTAssertEqual(count, [0x80, 0x84, 0x1E, 0, 0, 0, 0, 0], "the hung hook committed its write last (2000000)")
+        try await assertOthersServe()
+    }
 }
