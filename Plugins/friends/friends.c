@@ -55,6 +55,32 @@ static int32_t require_may_be_member(convene_call *call, const char *party_id, c
     return fail(call, CONVENE_NOT_FOUND, message);
 }
 
+/* CONVENE_OK when `kind` is what `party_id` is on `operation_id` (I.C.2, by the server's
+ * FriendsRules: a Council member is not recorded as a donor); FAILED_PRECONDITION naming what
+ * it is otherwise, or that the server cannot tell. */
+static int32_t require_member_kind(convene_call *call, const char *party_id, const char *operation_id,
+                                   Convene__Friends__V1__MemberKind kind) {
+    const char *provision = "", *reason = "the server could not answer";
+    int32_t kinds = ask_rule(call, CONVENE_RULE_FRIENDS_MEMBER_KINDS, party_id, operation_id, &provision, &reason);
+    int32_t bit = 0;
+    switch (kind) {
+    case CONVENE__FRIENDS__V1__MEMBER_KIND__CONTRIBUTOR: bit = CONVENE_FRIENDS_CONTRIBUTOR; break;
+    case CONVENE__FRIENDS__V1__MEMBER_KIND__COUNCIL_MEMBER: bit = CONVENE_FRIENDS_COUNCIL_MEMBER; break;
+    case CONVENE__FRIENDS__V1__MEMBER_KIND__DONOR: bit = CONVENE_FRIENDS_DONOR; break;
+    case CONVENE__FRIENDS__V1__MEMBER_KIND__COUNTRY_OF_THE_REGION: bit = CONVENE_FRIENDS_COUNTRY_OF_THE_REGION; break;
+    default: break;
+    }
+    if (kinds > 0 && (kinds & bit)) return CONVENE_OK;
+    const ProtobufCEnumValue *named = protobuf_c_enum_descriptor_get_value(&convene__friends__v1__member_kind__descriptor, (int)kind);
+    char message[800];
+    if (kinds < 0) {
+        snprintf(message, sizeof message, "kind: cannot be checked: %.600s", reason);
+    } else {
+        snprintf(message, sizeof message, "kind: %s does not fit %.40s: %.600s", named ? named->name : "this kind", party_id, reason);
+    }
+    return fail(call, CONVENE_FAILED_PRECONDITION, message);
+}
+
 static int32_t save_group(convene_call *call, const Group *group) {
     char key[256];
     if ((size_t)snprintf(key, sizeof key, "group/%s", group->id) >= sizeof key) return CONVENE_INVALID_ARGUMENT;
@@ -147,6 +173,7 @@ CONVENE_METHOD_HOOK(add_member) {
     if (!group) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
     if ((rc = require_may_form(call, group->operation_id)) != CONVENE_OK) goto done;
     if ((rc = require_may_be_member(call, in->party_id, group->operation_id)) != CONVENE_OK) goto done;
+    if ((rc = require_member_kind(call, in->party_id, group->operation_id, in->kind)) != CONVENE_OK) goto done;
     for (size_t i = 0; i < group->n_members; i++) {
         if (strcmp(group->members[i]->party_id, in->party_id) == 0) {
             rc = fail(call, CONVENE_ALREADY_EXISTS, "party_id: already a member of this group");
@@ -355,7 +382,7 @@ static convene_plugin_descriptor descriptor = {
     .abi_minor = CONVENE_ABI_MINOR,
     .size = sizeof(convene_plugin_descriptor),
     .name = "groups-of-friends",
-    .version = "1.1.0",
+    .version = "1.2.0",
     .service = FRIENDS ".GroupsOfFriends",
     .methods = methods,
     .method_count = sizeof methods / sizeof methods[0],

@@ -105,8 +105,21 @@ typedef enum convene_rule_question {
     /* Whether party `party_id`, proposed by a Group of Friends, falls in a II.B.3 category for
      * meeting `object_id`: 1 with the category's provision ("II.B.3(a)") and the reason, or 0
      * with why it cannot be invited. */
-    CONVENE_RULE_INVITATION = 4
+    CONVENE_RULE_INVITATION = 4,
+    /* What party `party_id` may be recorded as in a Group of Friends on operation `object_id`
+     * (I.C.2): the convene_friends_member_kind bits that fit it (0 with the reason when it may
+     * not be a member), and the reason naming them. Added after ABI 1.2 was first released: a
+     * host that does not know it answers -1 (cannot tell), as for any question it does not know. */
+    CONVENE_RULE_FRIENDS_MEMBER_KINDS = 5
 } convene_rule_question;
+
+/* The answer to CONVENE_RULE_FRIENDS_MEMBER_KINDS: one bit per kind of member that fits. */
+typedef enum convene_friends_member_kind {
+    CONVENE_FRIENDS_CONTRIBUTOR = 1,           /* contributes personnel, or identified as a potential contributor */
+    CONVENE_FRIENDS_COUNCIL_MEMBER = 2,        /* a member of the Security Council */
+    CONVENE_FRIENDS_DONOR = 4,                 /* contributes anything but personnel */
+    CONVENE_FRIENDS_COUNTRY_OF_THE_REGION = 8  /* the host country */
+} convene_friends_member_kind;
 
 /* What a party may read of an operation (the answer to CONVENE_RULE_OPERATION_ACCESS). */
 typedef enum convene_access {

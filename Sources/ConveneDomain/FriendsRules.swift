@@ -34,6 +34,36 @@ public enum FriendsRules {
             "neither a Council member, nor a contributor (troops or donations), nor identified as a potential contributor, nor the host country (I.C.2)")
     }
 
+    /// What a member of a group may be recorded as (I.C.2's "troop-contributing countries,
+    /// Security Council members, donors and countries of the region"); the raw values are the
+    /// bits of the plugin ABI's `convene_friends_member_kind`.
+    public enum MemberKind: Int32, CaseIterable, Sendable {
+        case contributor = 1, councilMember = 2, donor = 4, countryOfTheRegion = 8
+
+        public var name: String {
+            switch self {
+            case .contributor: "a troop-contributing country"
+            case .councilMember: "a member of the Security Council"
+            case .donor: "a donor"
+            case .countryOfTheRegion: "a country of the region"
+            }
+        }
+    }
+
+    /// Every kind of member `party` is on an operation (empty when it may not be a member): a
+    /// Council member, a contributor of personnel or a potential contributor the
+    /// Secretary-General identified (a troop-contributing country), a contributor of anything
+    /// else (a donor), the host country (a country of the region). One party may be several.
+    public static func memberKinds(_ party: Party, standing: PartyStanding) -> [MemberKind] {
+        guard membership(party, standing: standing).eligible else { return [] }
+        var kinds: [MemberKind] = []
+        if party.isCouncilMember { kinds.append(.councilMember) }
+        if standing.contributions.contains(where: \.isPersonnel) || standing.isPotentialContributor { kinds.append(.contributor) }
+        if standing.contributions.contains(where: { !$0.isPersonnel }) { kinds.append(.donor) }
+        if standing.isHostCountry { kinds.append(.countryOfTheRegion) }
+        return kinds
+    }
+
     public static func checkMayBeMember(_ party: Party, standing: PartyStanding, partyText: String) throws(RuleViolation) {
         let (eligible, reason) = membership(party, standing: standing)
         guard eligible else {

@@ -13,6 +13,7 @@ public enum PluginRuleAnswers {
         case friendsForm = 2
         case friendsMember = 3
         case invitation = 4
+        case friendsMemberKinds = 5
     }
 
     /// An answer: `value` (negative when the rules cannot answer), the provision it rests on,
@@ -83,6 +84,17 @@ public enum PluginRuleAnswers {
                     return Answer(0, provision: "I.C.2", reason: refusal)
                 }
                 return Answer(1, provision: "I.C.2", reason: FriendsRules.membership(party.party, standing: standing).reason)
+            case .friendsMemberKinds:
+                let operation = try db.requireOperation(objectID, field: "object_id")
+                guard try may(caller, readOperation: operation, db) else { return .cannot("object_id: no operation \(objectID)") }
+                let party = try db.requireParty(partyID ?? "", field: "party_id")
+                let standing = try db.facts(of: operation).standing(of: party.party)
+                let kinds = FriendsRules.memberKinds(party.party, standing: standing)
+                guard !kinds.isEmpty else {
+                    return Answer(0, provision: "I.C.2", reason: FriendsRules.membership(party.party, standing: standing).reason)
+                }
+                return Answer(kinds.reduce(0) { $0 | $1.rawValue }, provision: "I.C.2",
+                              reason: "\(party.party.name) is \(kinds.map(\.name).joined(separator: " and ")) (I.C.2)")
             case .invitation:
                 let meetingID = try PublicID.meeting.parse(objectID, field: "object_id")
                 guard let meeting = try db.meeting(id: meetingID), let operation = try db.operation(id: meeting.operationID),

@@ -27,6 +27,20 @@ final class FriendsRulesTests: XCTestCase {
                                                                   partyText: "party-13") }?.message.contains("I.C.2") == true)
     }
 
+    func testAMemberIsRecordedAsWhatItIsAndMayBeSeveral() {
+        func kinds(_ party: Party, _ standing: PartyStanding) -> [FriendsRules.MemberKind] { FriendsRules.memberKinds(party, standing: standing) }
+        XCTAssertEqual(kinds(P.member, PartyStanding(kind: .memberState)), [.councilMember])
+        XCTAssertEqual(kinds(P.troops, PartyStanding(kind: .memberState, contributions: [.troops])), [.contributor])
+        XCTAssertEqual(kinds(P.troops, PartyStanding(kind: .memberState, isPotentialContributor: true)), [.contributor])
+        XCTAssertEqual(kinds(P.donor, PartyStanding(kind: .memberState, contributions: [.trustFund])), [.donor])
+        XCTAssertEqual(kinds(P.troops, PartyStanding(kind: .memberState, isHostCountry: true, contributions: [.facilities])),
+                       [.donor, .countryOfTheRegion])
+        XCTAssertEqual(kinds(P.member, PartyStanding(kind: .memberState, contributions: [.civilianPolice, .trustFund])),
+                       [.councilMember, .contributor, .donor])
+        XCTAssertEqual(kinds(P.troops, PartyStanding(kind: .memberState)), [], "no kind fits a party that may not be a member")
+        XCTAssertEqual(kinds(P.secretariat, PartyStanding(kind: .secretariat, contributions: [.troops])), [])
+    }
+
     func testAProposedInviteeFallsInACategoryOrIsToldWhyNot() {
         let host = FriendsRules.invitationProposal(P.troops, standing: PartyStanding(kind: .memberState, isHostCountry: true,
                                                                                       contributions: [.logistics]),

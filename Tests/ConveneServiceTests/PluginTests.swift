@@ -119,6 +119,21 @@ class PluginTests: PluginTestCase {
                 $0.groupID = group.id; $0.partyID = "party-999"; $0.kind = .donor
             }, as: G.self)
         }
+        // A member is recorded as what it is: the kinds that fit are FriendsRules', asked through the host.
+        for (member, kind, what) in [("Member", Convene_Friends_V1_MemberKind.donor, "a member of the Security Council (I.C.2)"),
+                                     ("Host", .contributor, "a country of the region (I.C.2)"),
+                                     ("Donor", .councilMember, "a donor (I.C.2)")] {
+            await assertRPCError(.failedPrecondition, containing: "kind: \(kind == .donor ? "DONOR" : kind == .contributor ? "CONTRIBUTOR" : "COUNCIL_MEMBER") does not fit") {
+                try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                    $0.groupID = group.id; $0.partyID = self.f.ids[member]!; $0.kind = kind
+                }, as: G.self)
+            }
+            await assertRPCError(.failedPrecondition, containing: what) {
+                try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                    $0.groupID = group.id; $0.partyID = self.f.ids[member]!; $0.kind = kind
+                }, as: G.self)
+            }
+        }
         for (member, kind) in [("Member", Convene_Friends_V1_MemberKind.councilMember), ("Host", .countryOfTheRegion)] {
             _ = try await call("AddMember", Convene_Friends_V1_AddMemberRequest.with {
                 $0.groupID = group.id; $0.partyID = f.ids[member]!; $0.kind = kind

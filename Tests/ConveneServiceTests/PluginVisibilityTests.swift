@@ -33,9 +33,9 @@ final class PluginVisibilityTests: XCTestCase {
         let group = try await f.call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
             $0.operationID = w.operation; $0.name = "Friends of UNMIX"
         }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
-        for member in ["Donor", "Member"] {
+        for (member, kind) in [("Donor", Convene_Friends_V1_MemberKind.donor), ("Member", .councilMember)] {
             _ = try await f.call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
-                $0.groupID = group.id; $0.partyID = f.ids[member]!; $0.kind = .donor
+                $0.groupID = group.id; $0.partyID = f.ids[member]!; $0.kind = kind
             }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
         }
         _ = try await f.call("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
