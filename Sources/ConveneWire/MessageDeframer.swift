@@ -39,6 +39,10 @@ public struct MessageDeframer: Sendable {
     /// Bytes received but not yet cut into a whole message.
     public var bufferedBytes: Int { pending?.readableBytes ?? 0 }
 
+    /// The storage the deframer holds for them (an incomplete message and the room reserved
+    /// for its rest): what a peer can make the server hold on this stream.
+    public var reservedBytes: Int { pending?.capacity ?? 0 }
+
     /// The whole size, prefix included, of the message being received, once its prefix has
     /// arrived (and `next()` has checked its length); nil while no prefix is whole.
     public var pendingMessageWireSize: Int? {

@@ -51,6 +51,26 @@ final class MessageTests: XCTestCase {
         }
     }
 
+    /// A declared length reserves no more than the peer may send now (its credit, `room`): a
+    /// prefix declaring the largest message allowed makes the deframer hold what arrived and
+    /// that room, not the declared megabytes; the room grows only as more arrives.
+    func testADeclaredLengthReservesNoMoreThanThePeerMaySendNow() throws {
+        for room in [0, 1_000, 65_536] {
+            var deframer = MessageDeframer(maxMessageSize: 64 << 20)
+            var start = ByteBuffer()
+            start.writeMultipleIntegers(UInt8(0), UInt32(64 << 20))
+            start.writeBytes([1, 2, 3])
+            deframer.append(start)
+            XCTAssertNil(try deframer.next(room: room))
+            // The allocator rounds a capacity up to a power of two.
+            XCTAssertLessThanOrEqual(deframer.reservedBytes, 2 * (8 + room) + 64, "room \(room)")
+            deframer.append(ByteBuffer(bytes: Array(repeating: 7, count: 10_000)))
+            XCTAssertNil(try deframer.next(room: room))
+            XCTAssertLessThanOrEqual(deframer.reservedBytes, 2 * (10_008 + room) + 64, "room \(room), more arrived")
+            XCTAssertEqual(deframer.bufferedBytes, 10_008)
+        }
+    }
+
     func testDeclaredLengthOverLimitIsRefusedBeforeThePayload() {
         var deframer = MessageDeframer(maxMessageSize: 4 * 1024 * 1024)
         var prefix = ByteBuffer()
