@@ -140,7 +140,14 @@ final class RunnerChannel: @unchecked Sendable {
             input.reserveCapacity(minimumWritableBytes: 64 << 10)
             let count = input.writeWithUnsafeMutableBytes(minimumWritableBytes: 64 << 10) { buffer in
                 var result: Int
-                repeat { result = recv(descriptor, buffer.baseAddress, buffer.count, 0) } while result < 0 && errno == EINTR
+                repeat {
+                    // Waits in poll, not in recv: a thread blocked in recv on a Unix socket is
+                    // woken whenever the other end reads what this end wrote (the kernel's
+                    // write-space wake-up reaches reading waiters too), which poll's wait ignores.
+                    var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&ready, 1, -1)
+                    result = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+                } while result < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 return max(result, 0)
             }
             if count == 0 { return nil }
