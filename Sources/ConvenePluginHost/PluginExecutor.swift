@@ -160,7 +160,7 @@ final class PluginExecutor: @unchecked Sendable {
                 lookers += 1
             }
         }
-        guard lookers < needed else { return false }
+        guard lookers < needed, running + lentRunning < concurrency else { return false }
         if sleeping > wakeups {
             wakeups += 1
             return true
@@ -310,7 +310,8 @@ final class PluginExecutor: @unchecked Sendable {
         var lastEnded: UInt64?
         monitor.lock()
         while true {
-            while head == queue.count, !closed {
+            // Hooks lent threads run (`runQueuedHere`) count against `concurrency` too.
+            while head == queue.count || running + lentRunning >= concurrency, !closed {
                 lastEnded = nil
                 if finished != nil {
                     // Let go of before sleeping, not when woken: the event loop that takes

@@ -82,8 +82,8 @@ final class RunnerSession: @unchecked Sendable {
                 // The calls of one read batch: short hooks run here, before the next wait
                 // for input; the plugin's threads are woken (once) for the others.
                 _ = executor.runQueuedHere(worker, limit: 1024)
-                guard readers.isReading(generation) else { return }
                 executor.rebalance()
+                guard readers.isReading(generation) else { return }
             }
             let message: RunnerMessage?
             do {

@@ -68,6 +68,56 @@ final class RunnerReadersTests: XCTestCase {
         XCTAssertEqual(executor.stuck, 0)
     }
 
+    func testHooksOnTheLendingThreadCountAgainstThePluginsConcurrency() {
+        let executor = PluginExecutor(name: "bounded", concurrency: 2, maxStuck: 2)
+        defer { executor.shutDown() }
+        let running = Locked(0)
+        let most = Locked(0)
+        let started = DispatchSemaphore(value: 0)
+        let ended = DispatchSemaphore(value: 0)
+        func job(_ release: DispatchSemaphore?) -> PluginExecutor.Job {
+            PluginExecutor.Job {
+                let now = running.withLock { count -> Int in
+                    count += 1
+                    return count
+                }
+                most.withLock { $0 = max($0, now) }
+                started.signal()
+                release?.wait()
+                running.withLock { $0 -= 1 }
+                ended.signal()
+            }
+        }
+        // Both of the plugin's threads started (hook lengths unknown: a thread each), then one asleep.
+        let releaseFirst = DispatchSemaphore(value: 0), releaseSecond = DispatchSemaphore(value: 0)
+        executor.submit(job(releaseFirst))
+        executor.submit(job(releaseSecond))
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
+        releaseFirst.signal()
+        XCTAssertEqual(ended.wait(timeout: .now() + 10), .success)
+        executor.assume(microsecondHooks)
+        // One hook on a thread of the plugin, one on a lent thread: the plugin's two.
+        let releaseLent = DispatchSemaphore(value: 0)
+        executor.submit(job(releaseLent), wake: false)
+        let lender = Thread { _ = executor.runQueuedHere(executor.lendableWorker(), limit: 1) }
+        lender.start()
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
+        // A third waits for one of them, however often the queue is looked at.
+        executor.submit(job(nil))
+        for _ in 0..<5 {
+            executor.rebalance()
+            usleep(10_000)
+        }
+        XCTAssertEqual(running.withLock { $0 }, 2)
+        releaseSecond.signal()
+        XCTAssertEqual(ended.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(ended.wait(timeout: .now() + 10), .success, "the third ran once a thread was free")
+        releaseLent.signal()
+        XCTAssertEqual(ended.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(most.withLock { $0 }, 2, "never more hooks at once than the plugin's concurrency")
+    }
+
     func testAReaderStalledInAHookOrWaitingForTheServerHandsTheReadingOn() {
         let executor = PluginExecutor(name: "baton", concurrency: 4, maxStuck: 4, pacing: microsecondHooks)
         defer { executor.shutDown() }
