@@ -6,9 +6,10 @@ import Foundation
 /// another thread. A reader in a hook reads nothing, so the baton passes on:
 ///
 /// - when its hook calls a host function, whose reply someone must read (`handOverIfReader`);
-/// - when its hook runs past `handOverAfterNanos` (the watchdog's `handOverIfStalled`), so a
-///   hook that hangs holds up the reading for a few milliseconds at most, and the calls behind
-///   it, and the abandonment of the hook itself, are read by the next reader.
+/// - when its hook runs past `handOverAfterNanos` (the watchdog's `handOverIfStalled`, every
+///   2 ms while the runner is busy, every 50 ms after a quiet spell), so a hook that hangs
+///   holds up the reading for a few milliseconds (50 at most), and the calls behind it, and
+///   the abandonment of the hook itself, are read by the next reader.
 ///
 /// The next reader is the spare thread parked for it, or a new thread. A reader that lost the
 /// baton finishes its hook and then parks as the spare, or ends when there is one already.
