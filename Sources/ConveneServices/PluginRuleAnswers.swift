@@ -76,25 +76,23 @@ public enum PluginRuleAnswers {
                 let refusal = caller.flatMap { caller in violation { () throws(RuleViolation) in try FriendsRules.checkMayForm(caller) } }
                 return Answer(refusal == nil ? 1 : 0, provision: "I.C.2", reason: refusal ?? "")
             case .friendsMember:
-                let operation = try db.requireOperation(objectID, field: "object_id")
-                guard try may(caller, readOperation: operation, db) else { return .cannot("object_id: no operation \(objectID)") }
-                let party = try db.requireParty(partyID ?? "", field: "party_id")
-                let standing = try db.facts(of: operation).standing(of: party.party)
-                if let refusal = violation({ () throws(RuleViolation) in try FriendsRules.checkMayBeMember(party.party, standing: standing, partyText: partyID ?? "") }) {
+                guard let (party, standing) = try standing(of: partyID, on: objectID, seenBy: caller, db) else {
+                    return .cannot("object_id: no operation \(objectID)")
+                }
+                if let refusal = violation({ () throws(RuleViolation) in try FriendsRules.checkMayBeMember(party, standing: standing, partyText: partyID ?? "") }) {
                     return Answer(0, provision: "I.C.2", reason: refusal)
                 }
-                return Answer(1, provision: "I.C.2", reason: FriendsRules.membership(party.party, standing: standing).reason)
+                return Answer(1, provision: "I.C.2", reason: FriendsRules.membership(party, standing: standing).reason)
             case .friendsMemberKinds:
-                let operation = try db.requireOperation(objectID, field: "object_id")
-                guard try may(caller, readOperation: operation, db) else { return .cannot("object_id: no operation \(objectID)") }
-                let party = try db.requireParty(partyID ?? "", field: "party_id")
-                let standing = try db.facts(of: operation).standing(of: party.party)
-                let kinds = FriendsRules.memberKinds(party.party, standing: standing)
+                guard let (party, standing) = try standing(of: partyID, on: objectID, seenBy: caller, db) else {
+                    return .cannot("object_id: no operation \(objectID)")
+                }
+                let kinds = FriendsRules.memberKinds(party, standing: standing)
                 guard !kinds.isEmpty else {
-                    return Answer(0, provision: "I.C.2", reason: FriendsRules.membership(party.party, standing: standing).reason)
+                    return Answer(0, provision: "I.C.2", reason: FriendsRules.membership(party, standing: standing).reason)
                 }
                 return Answer(kinds.reduce(0) { $0 | $1.rawValue }, provision: "I.C.2",
-                              reason: "\(party.party.name) is \(kinds.map(\.name).joined(separator: " and ")) (I.C.2)")
+                              reason: "\(party.name) is \(kinds.map(\.name).joined(separator: " and ")) (I.C.2)")
             case .invitation:
                 let meetingID = try PublicID.meeting.parse(objectID, field: "object_id")
                 guard let meeting = try db.meeting(id: meetingID), let operation = try db.operation(id: meeting.operationID),
@@ -123,5 +121,15 @@ public enum PluginRuleAnswers {
     private static func may(_ caller: Party?, readOperation operation: OperationRecord, _ db: any StoreReader) throws -> Bool {
         guard let caller else { return true }
         return try db.access(caller, to: operation).access != .existenceOnly
+    }
+
+    /// Party `partyID` and its standing on operation `objectID`, for a Group of Friends
+    /// question; nil when the caller may read no more of the operation than its existence.
+    private static func standing(of partyID: String?, on objectID: String, seenBy caller: Party?,
+                                 _ db: any StoreReader) throws -> (Party, PartyStanding)? {
+        let operation = try db.requireOperation(objectID, field: "object_id")
+        guard try may(caller, readOperation: operation, db) else { return nil }
+        let party = try db.requireParty(partyID ?? "", field: "party_id").party
+        return (party, try db.facts(of: operation).standing(of: party))
     }
 }
