@@ -17,16 +17,16 @@ final class CallTicket: @unchecked Sendable {
         case unary(any UnaryCompletion)
 
         /// Answers `result`; the transport lets go of `object` where it takes the answer.
-        func answer(_ result: Result<[UInt8], RPCError>, releasing object: AnyObject? = nil) {
+        func answer(_ result: Result<ByteBuffer, RPCError>, releasing object: AnyObject? = nil) {
             switch self {
-            case .closure(let completion): completion(result)
+            case .closure(let completion): completion(result.map { Array(buffer: $0) })
             case .unary(let completion):
                 switch result {
                 case .success(let response):
                     if let object {
-                        completion.succeed(ByteBuffer(bytes: response), releasing: object)
+                        completion.succeed(response, releasing: object)
                     } else {
-                        completion.succeed(ByteBuffer(bytes: response))
+                        completion.succeed(response)
                     }
                 case .failure(let error): completion.fail(error)
                 }
@@ -114,8 +114,8 @@ final class CallTicket: @unchecked Sendable {
 
     /// Runs `commit` and answers `result`, unless the call was abandoned (then neither); the
     /// transport lets go of `releasing` where it takes the answer (see `UnaryCompletion`).
-    func commitAndAnswer(releasing object: AnyObject? = nil, _ commit: () throws -> [UInt8]) throws {
-        let (result, completion) = try state.withLock { state -> ([UInt8], Answerer?) in
+    func commitAndAnswer(releasing object: AnyObject? = nil, _ commit: () throws -> ByteBuffer) throws {
+        let (result, completion) = try state.withLock { state -> (ByteBuffer, Answerer?) in
             guard !state.abandoned, !state.answered else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
             let result = try commit()
             state.answered = true

@@ -86,9 +86,9 @@ enum HostAPI {
                 logger.log(swiftLevel, text)
             },
             set_response: { handle, data, length in
-                guard let call = call(handle, "set_response"), length <= HostLimits.maxResponse,
-                      let response = bytes(data, length) else { return }
-                call.setResponse(response)
+                guard let call = call(handle, "set_response"), length >= 0, length <= HostLimits.maxResponse,
+                      length == 0 || data != nil else { return }
+                call.setResponse(UnsafeRawBufferPointer(start: data, count: length))
             },
             set_error: { handle, message in
                 guard let call = call(handle, "set_error"), let text = text(message, max: HostLimits.maxEventText) else { return }

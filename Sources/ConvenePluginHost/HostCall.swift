@@ -12,7 +12,8 @@ protocol HostCall: AnyObject {
     /// The hook returned: what the arena holds is freed.
     func hookEnded()
     func hasRole(_ role: Int32) -> Bool
-    func setResponse(_ bytes: [UInt8])
+    /// Copies the plugin's response (its bytes are the plugin's, valid during the host function only).
+    func setResponse(_ bytes: UnsafeRawBufferPointer)
     func setError(_ message: String)
     func storageGet(_ key: [UInt8]) throws -> [UInt8]?
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?

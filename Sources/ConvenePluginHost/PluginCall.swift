@@ -2,6 +2,7 @@ import ConveneRPC
 import Foundation
 import Synchronization
 import Logging
+import NIOCore
 
 /// What a plugin's calls share: its name, the server's services, calls back into the router.
 final class PluginEnvironment: Sendable {
@@ -36,10 +37,15 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     var work: PluginWork { attempt.work }
     var ticket: CallTicket { attempt.ticket }
     /// An inline lock (no allocation, unlike `NSLock`): a trivial call makes few objects.
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     private struct State: @unchecked Sendable {
-        var response: [UInt8]?
+        var response: ByteBuffer?
+        /// Room for the response, made with the call: a response that fits is copied into it,
+        /// so its memory is allocated and freed where the call is (the connection's event
+        /// loop), not on the plugin's thread. (Memory made on one thread and freed on another
+        /// made the two contend for the allocator's locks on every call.)
+        var room: ByteBuffer?
         var errorMessage: String?
         /// This call's storage writes, newest value per key (nil: deleted).
         var writes: [[UInt8]: [UInt8]?] = [:]
@@ -60,7 +66,9 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         self.environment = environment
         self.caller = caller
         self.authorization = authorization
+        let room = attempt.method.map { ByteBufferAllocator().buffer(capacity: $0.responseCapacity) }
         self.attempt = attempt
+        state = Mutex(State(room: room))
         super.init()
     }
 
@@ -90,11 +98,8 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 
     var pluginName: String { environment.name }
-    var response: [UInt8]? { state.withLock { $0.response } }
-
-    /// The response, no longer kept here: it is let go of on the thread that made it (the
-    /// plugin's), while the call itself is freed where its answer is taken.
-    func takeResponse() -> [UInt8]? {
+    /// The response, no longer kept here (the answer holds it).
+    func takeResponse() -> ByteBuffer? {
         state.withLock { state in
             defer { state.response = nil }
             return state.response
@@ -121,7 +126,17 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
 
     func hasRole(_ role: Int32) -> Bool { caller?.roles.contains(role) ?? false }
 
-    func setResponse(_ bytes: [UInt8]) { state.withLock { $0.response = bytes } }
+    func setResponse(_ bytes: UnsafeRawBufferPointer) {
+        state.withLock { state in
+            // Taken out first, so that it is written in place (held once).
+            var buffer = state.response ?? state.room ?? ByteBuffer()
+            state.response = nil
+            state.room = nil
+            buffer.clear()
+            buffer.writeBytes(bytes)
+            state.response = buffer
+        }
+    }
 
     func setError(_ message: String) { state.withLock { $0.errorMessage = message } }
 

@@ -1,6 +1,7 @@
 import ConveneRPC
 import Foundation
 import NIOCore
+import Synchronization
 
 /// Serves calls into loaded plugins: a method call from the router, an event delivery from
 /// a subscription. Kept apart from `PluginHost`, which its watchdog references weakly: a
@@ -71,7 +72,7 @@ final class PluginDispatch: Sendable {
     }
 
     /// What a method call answers, from what the plugin handed back (which is not trusted).
-    func answer(_ method: PluginMethod, _ call: PluginCall, _ status: Int32) throws -> [UInt8] {
+    func answer(_ method: PluginMethod, _ call: PluginCall, _ status: Int32) throws -> ByteBuffer {
         let plugin = method.plugin
         guard status >= 0, status <= 16 else {
             throw RPCError(.unknown, "plugin \(plugin.name) returned \(status) from \(method.name), which is not a status code (0 to 16)")
@@ -83,9 +84,10 @@ final class PluginDispatch: Sendable {
         guard let response = call.takeResponse() else {
             throw RPCError(.internal, "plugin \(plugin.name) returned OK from \(method.name) without a response")
         }
-        if method.validated, let problem = plugin.validator.problem(in: response, as: method.outputType) {
+        if let type = method.validatedType, let problem = plugin.validator.problem(in: response, as: type) {
             throw RPCError(.internal, "plugin \(plugin.name) answered \(method.name) with bytes that are not a valid \(method.outputType) (\(problem))")
         }
+        method.noteResponse(size: response.readableBytes)
         return response
     }
 
@@ -105,15 +107,27 @@ final class PluginMethod: Sendable {
     let index: Int
     let name: String
     let outputType: String
-    /// Whether the plugin's descriptor set describes the output type (then answers are checked).
-    let validated: Bool
+    /// The output type in the plugin's descriptor set, when it describes it (then answers are checked).
+    let validatedType: ResponseValidator.MessageType?
+    /// How much room a call makes for its response (`PluginCall`): the largest response seen,
+    /// from `minimumRoom` up to `maximumRoom` (beyond, a response is allocated where it is given).
+    private let room = Atomic<Int>(PluginMethod.minimumRoom)
+    static let minimumRoom = 256
+    static let maximumRoom = 16 << 10
 
     init(plugin: LoadedPlugin, index: Int, method: PluginManifest.Method) {
         self.plugin = plugin
         self.index = index
         name = method.name
         outputType = method.outputType
-        validated = plugin.validator.describes(method.outputType)
+        validatedType = plugin.validator.type(named: method.outputType)
+    }
+
+    var responseCapacity: Int { room.load(ordering: .relaxed) }
+
+    func noteResponse(size: Int) {
+        guard size > room.load(ordering: .relaxed), size <= Self.maximumRoom else { return }
+        room.store(size, ordering: .relaxed)
     }
 }
 
@@ -144,7 +158,7 @@ extension PluginCall {
     func hookReturned(_ status: Int32) {
         let ticket = attempt.ticket
         do {
-            let response = try attempt.method.map { try attempt.dispatch.answer($0, self, status) } ?? []
+            let response = try attempt.method.map { try attempt.dispatch.answer($0, self, status) } ?? ByteBuffer()
             // The call (made on the connection's loop, as were its request and ticket) is
             // freed there, with the answer.
             try ticket.commitAndAnswer(releasing: self) {

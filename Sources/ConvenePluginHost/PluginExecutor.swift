@@ -53,6 +53,10 @@ final class PluginExecutor: @unchecked Sendable {
     let concurrency: Int
     let maxStuck: Int
     private let monitor = Monitor()
+    /// What the plugin's sleeping threads wait on: one post per wake-up (`wakeups`), one per
+    /// sleeping thread at shutdown. (A condition variable's wait left the monitor marked
+    /// contended, so that every wake-up cost a third system call, at the next unlock.)
+    private let sleepers = Semaphore()
     /// Jobs in order; a slot is emptied when its job is taken, so that a job's last reference
     /// is its thread's (released outside the monitor, not while the event loop may wait for it).
     private var queue: [Job?] = []
@@ -105,7 +109,7 @@ final class PluginExecutor: @unchecked Sendable {
         }
         monitor.unlock()
         // Signalled with the lock released, so the thread woken does not wait for it at once.
-        if wake { monitor.signal() }
+        if wake { sleepers.post() }
         if wakeAtEndOfTurn, let loop {
             loop.execute { self.wakeForQueue(dueOn: ObjectIdentifier(loop)) }
         }
@@ -119,7 +123,7 @@ final class PluginExecutor: @unchecked Sendable {
         wakeDueOn.remove(loop)
         let signals = wakeAsNeeded()
         monitor.unlock()
-        for _ in 0..<signals { monitor.signal() }
+        for _ in 0..<signals { sleepers.post() }
     }
 
     /// Wakes (or starts) threads for hooks queued behind one that overran: the watchdog's
@@ -128,7 +132,7 @@ final class PluginExecutor: @unchecked Sendable {
         monitor.lock()
         let signals = wakeAsNeeded()
         monitor.unlock()
-        for _ in 0..<signals { monitor.signal() }
+        for _ in 0..<signals { sleepers.post() }
     }
 
     /// Called with the monitor held: starts the threads the queue needs, and says how many
@@ -186,13 +190,13 @@ final class PluginExecutor: @unchecked Sendable {
             if worker.lent {
                 // Its thread goes on with the hook; the queue is the plugin's threads' again.
                 lentRunning -= 1
-                if !closed, wakeIfNeeded() { monitor.signal() }
+                if !closed, wakeIfNeeded() { sleepers.post() }
                 return .stuck
             }
             workers.removeAll { $0 === worker }
             threads -= 1
             running -= 1
-            if !closed, wakeIfNeeded() { monitor.signal() }
+            if !closed, wakeIfNeeded() { sleepers.post() }
             return .stuck
         case .finished, .dropped:
             return .finished
@@ -287,8 +291,9 @@ final class PluginExecutor: @unchecked Sendable {
         for job in queue[head...] { job?.phase = .dropped }
         queue.removeAll()
         head = 0
-        monitor.broadcast()
+        let sleeping = sleeping
         monitor.unlock()
+        for _ in 0..<sleeping { sleepers.post() }
     }
 
     /// Called with the monitor held.
@@ -322,7 +327,9 @@ final class PluginExecutor: @unchecked Sendable {
                     continue
                 }
                 sleeping += 1
-                while wakeups == 0, !closed { monitor.wait() }
+                monitor.unlock()
+                sleepers.wait()
+                monitor.lock()
                 sleeping -= 1
                 if wakeups > 0 { wakeups -= 1 }
             }
@@ -358,7 +365,7 @@ final class PluginExecutor: @unchecked Sendable {
                 stuckThreads -= 1
                 let wake = !closed && wakeIfNeeded()
                 monitor.unlock()
-                if wake { monitor.signal() }
+                if wake { sleepers.post() }
                 return
             }
             worker.busy = false
@@ -367,44 +374,9 @@ final class PluginExecutor: @unchecked Sendable {
             // Hooks longer than thought (or a queue grown meanwhile) may want more threads.
             if wakeIfNeeded() {
                 monitor.unlock()
-                monitor.signal()
+                sleepers.post()
                 monitor.lock()
             }
         }
-    }
-}
-
-/// A pthread mutex and condition (ThreadSanitizer follows both).
-final class Monitor: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        condition.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    func wait() { pthread_cond_wait(condition, mutex) }
-    func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
-
-    /// Waits until `deadline` at most (monotonic clock); false when it timed out.
-    func wait(until deadline: ContinuousClock.Instant) -> Bool {
-        let remaining = deadline - ContinuousClock.now
-        guard remaining > .zero else { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let nanos = Int64(now.tv_nsec) + min(remaining.saturatingNanoseconds, 3_600_000_000_000)
-        var until = timespec(tv_sec: now.tv_sec + Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-        return pthread_cond_timedwait(condition, mutex, &until) == 0
     }
 }

@@ -190,7 +190,7 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
     deinit { free(UnsafeMutablePointer(mutating: callerCString)) }
 
     func hasRole(_ role: Int32) -> Bool { roles.contains(role) }
-    func setResponse(_ bytes: [UInt8]) { lock.withLock { response = bytes } }
+    func setResponse(_ bytes: UnsafeRawBufferPointer) { lock.withLock { response = Array(bytes) } }
     func setError(_ message: String) { lock.withLock { errorMessage = message } }
 
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {

@@ -139,7 +139,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         switch message {
         case .done(let id, let status, let response, let error):
             guard let entry = state.withLock({ $0.calls.removeValue(forKey: id) }), entry.sent else { return }
-            if let response { entry.call.setResponse(response) }
+            if let response { response.withUnsafeBytes { entry.call.setResponse($0) } }
             if let error { entry.call.setError(error) }
             entry.ticket.hookEnded()
             // Answered here, on the event loop that read it, when that cannot block (nothing

@@ -1,3 +1,4 @@
+import NIOCore
 import SwiftProtobuf
 
 /// Checks that bytes a plugin answers are a well-formed protobuf message of the type its
@@ -5,52 +6,108 @@ import SwiftProtobuf
 /// field's wire type fits its declared type, strings are UTF-8, nested messages and packed
 /// fields are whole. So a client never gets a misleading parse error for the plugin's fault.
 /// Types the set does not describe are not checked (their bytes need only be well-formed).
+///
+/// Indexed once, at load: a check looks up no name and hashes nothing (message types are
+/// places in an array, and low field numbers places in each message's own).
 struct ResponseValidator: Sendable {
     struct Field: Sendable {
         var type: Google_Protobuf_FieldDescriptorProto.TypeEnum
         var repeated: Bool
-        /// The message type of a message or group field, without the leading dot.
-        var messageType: String
+        /// The message type of a message or group field, when the set describes it.
+        var messageType: MessageType?
     }
 
-    /// Message name -> field number -> field.
-    private var messages: [String: [Int: Field]] = [:]
+    /// A message type the set describes.
+    struct MessageType: Sendable, Equatable {
+        fileprivate let index: Int
+    }
+
+    private struct Message: Sendable {
+        /// Fields numbered below `denseLimit`, by number; the others by number in `sparse`.
+        var dense: [Field?] = []
+        var sparse: [Int: Field] = [:]
+        static let denseLimit = 64
+
+        func field(_ number: Int) -> Field? {
+            number < dense.count ? dense[number] : (number < Self.denseLimit ? nil : sparse[number])
+        }
+    }
+
+    private var types: [String: MessageType] = [:]
+    private var messages: [Message] = []
 
     init(descriptorSet: [UInt8]) {
         guard !descriptorSet.isEmpty, let set = try? Google_Protobuf_FileDescriptorSet(serializedBytes: descriptorSet) else { return }
+        var described: [(name: String, message: Google_Protobuf_DescriptorProto)] = []
+        func collect(_ message: Google_Protobuf_DescriptorProto, prefix: String) {
+            let name = prefix + message.name
+            described.append((name, message))
+            for nested in message.nestedType { collect(nested, prefix: name + ".") }
+        }
         for file in set.file {
-            for message in file.messageType { index(message, prefix: file.package.isEmpty ? "" : file.package + ".") }
+            for message in file.messageType { collect(message, prefix: file.package.isEmpty ? "" : file.package + ".") }
+        }
+        for (name, _) in described where types[name] == nil {
+            types[name] = MessageType(index: types.count)
+        }
+        messages = Array(repeating: Message(), count: types.count)
+        for (name, message) in described {
+            guard let index = types[name]?.index, messages[index].dense.isEmpty, messages[index].sparse.isEmpty else { continue }
+            messages[index] = indexed(message.field)
         }
     }
 
-    private mutating func index(_ message: Google_Protobuf_DescriptorProto, prefix: String) {
-        let name = prefix + message.name
-        messages[name] = Dictionary(message.field.map { field in
-            (Int(field.number), Field(type: field.type, repeated: field.label == .repeated, messageType: field.typeName.hasPrefix(".") ? String(field.typeName.dropFirst()) : field.typeName))
-        }, uniquingKeysWith: { first, _ in first })
-        for nested in message.nestedType { index(nested, prefix: name + ".") }
+    private func indexed(_ fields: [Google_Protobuf_FieldDescriptorProto]) -> Message {
+        var message = Message()
+        for descriptor in fields {
+            let number = Int(descriptor.number)
+            let typeName = descriptor.typeName.hasPrefix(".") ? String(descriptor.typeName.dropFirst()) : descriptor.typeName
+            let field = Field(type: descriptor.type, repeated: descriptor.label == .repeated, messageType: types[typeName])
+            if number >= 0, number < Message.denseLimit {
+                if message.dense.count <= number { message.dense += Array(repeating: nil, count: number + 1 - message.dense.count) }
+                if message.dense[number] == nil { message.dense[number] = field }
+            } else if message.sparse[number] == nil {
+                message.sparse[number] = field
+            }
+        }
+        return message
     }
 
-    func describes(_ type: String) -> Bool { messages[type] != nil }
+    func describes(_ type: String) -> Bool { types[type] != nil }
+
+    /// `type` when the set describes it.
+    func type(named type: String) -> MessageType? { types[type] }
 
     /// nil when `bytes` are a valid `type`, else what is wrong.
     func problem(in bytes: [UInt8], as type: String) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var reader = WireReader(buffer)
-            do {
-                try check(&reader, type: type, depth: 0, endGroup: nil)
-                return nil
-            } catch let error as WireProblem {
-                return error.message
-            } catch {
-                return "\(error)"
-            }
+        bytes.withUnsafeBufferPointer { problem(in: $0, as: types[type]) }
+    }
+
+    /// nil when the readable bytes of `buffer` are a valid `type`, else what is wrong.
+    func problem(in buffer: ByteBuffer, as type: MessageType) -> String? {
+        buffer.withUnsafeReadableBytes { problem(in: $0.assumingMemoryBound(to: UInt8.self), as: type) }
+    }
+
+    private func problem(in buffer: UnsafeBufferPointer<UInt8>, as type: MessageType?) -> String? {
+        var reader = WireReader(buffer)
+        do {
+            try check(&reader, type: type, depth: 0, endGroup: nil)
+            return nil
+        } catch let error as WireProblem {
+            return error.message
+        } catch {
+            return "\(error)"
         }
     }
 
-    private func check(_ reader: inout WireReader, type: String?, depth: Int, endGroup: Int?) throws {
+    private func name(of type: MessageType?) -> String {
+        guard let type else { return "?" }
+        return types.first { $0.value == type }?.key ?? "?"
+    }
+
+    private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?) throws {
         guard depth <= 100 else { throw WireProblem("messages nested more than 100 deep") }
-        let fields = type.flatMap { messages[$0] }
+        let fields = type.map { messages[$0.index] }
         while !reader.atEnd {
             let tag = try reader.varint()
             guard tag <= UInt64(UInt32.max) else { throw WireProblem("a field tag is out of range") }
@@ -60,9 +117,9 @@ struct ResponseValidator: Sendable {
                 guard number == endGroup else { throw WireProblem("field \(number) ends a group it did not start") }
                 return
             }
-            let field = fields?[number]
+            let field = fields?.field(number)
             if let field, !Self.accepts(field, wireType: wireType) {
-                throw WireProblem("field \(number) of \(type ?? "?") is declared \(Self.name(field.type)) but has wire type \(wireType)")
+                throw WireProblem("field \(number) of \(name(of: type)) is declared \(Self.name(field.type)) but has wire type \(wireType)")
             }
             switch wireType {
             case 0:
@@ -79,7 +136,7 @@ struct ResponseValidator: Sendable {
                 case .message?:
                     try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil)
                 case .string?:
-                    guard inner.isUTF8 else { throw WireProblem("field \(number) of \(type ?? "?") is a string that is not UTF-8") }
+                    guard inner.isUTF8 else { throw WireProblem("field \(number) of \(name(of: type)) is a string that is not UTF-8") }
                 case let scalar? where scalar != .bytes:
                     try inner.packed(of: scalar, field: number)
                 default:

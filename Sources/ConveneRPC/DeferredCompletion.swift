@@ -44,15 +44,15 @@ open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
     public final func fail(_ error: any Error) { answer(.failure(error)) }
 
     private func answer(_ result: Result<ByteBuffer, any Error>, keeping object: AnyObject? = nil) {
-        let (first, onCancel) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
-            guard !state.answered, !state.cancelled else { return (false, nil) }
+        // The cancellation handler is not let go of here but with the completion, where the
+        // answer is taken: it was made there (a connection's event loop), and freeing it on
+        // the answering thread made the two threads contend for the allocator on every call.
+        let first = state.withLock { state -> Bool in
+            guard !state.answered, !state.cancelled else { return false }
             state.answered = true
             state.kept = object
-            defer { state.onCancel = nil }
-            return (true, state.onCancel)
+            return true
         }
-        // Let go of outside the lock (its last reference may free what it holds).
-        _ = onCancel
         if first { deliver(result) }
     }
 

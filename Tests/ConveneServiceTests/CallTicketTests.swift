@@ -1,5 +1,6 @@
 @testable import ConvenePluginHost
 import ConveneRPC
+import NIOCore
 import XCTest
 
 /// A plugin call's ticket lets go of what it holds once the call is answered. An in-process
@@ -24,7 +25,7 @@ final class CallTicketTests: XCTestCase {
                 ticket.setAbandonHook { _ = job }
                 job.run()
                 switch answer {
-                case .committed: try ticket.commitAndAnswer { [1, 2, 3] }
+                case .committed: try ticket.commitAndAnswer { ByteBuffer(bytes: [1, 2, 3]) }
                 case .failed: ticket.fail(RPCError(.internal, "plugin failed"))
                 case .abandoned: XCTAssertTrue(ticket.abandon(RPCError(.deadlineExceeded, "deadline")))
                 }
