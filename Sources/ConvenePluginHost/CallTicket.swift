@@ -7,7 +7,7 @@ import Synchronization
 /// its attempts: answered exactly once, committed only while the caller still waits, and
 /// abandoned (deadline, cancellation, a crashed plugin process) without waiting for the
 /// plugin. A ticket whose hook is still running after it was abandoned is "stuck".
-final class CallTicket: @unchecked Sendable {
+final class CallTicket: CallCancellation, @unchecked Sendable {
     typealias Completion = @Sendable (Result<[UInt8], RPCError>) -> Void
 
     /// Who is answered: a closure (an event delivery, tests) or, for a method call, the
@@ -163,6 +163,11 @@ final class CallTicket: @unchecked Sendable {
     }
 
     var isAnswered: Bool { state.withLock { $0.answered } }
+
+    /// The caller stopped waiting (CANCEL, its deadline, the connection closed).
+    func callCancelled() {
+        abandon(RPCError(.cancelled, "the call was cancelled"))
+    }
 
     private func finishIfIdle() {
         if state.withLock({ !$0.hookRunning }) { activity.remove(self) }

@@ -18,6 +18,8 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     let engine: any PluginEngine
     let environment: PluginEnvironment
+    /// What serves its calls (the host's).
+    let dispatch: PluginDispatch
     let activity = PluginActivity()
     let validator: ResponseValidator
     var logger: Logger { environment.logger }
@@ -25,9 +27,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     var delivery: EventDelivery?
     private let health = Locked<PluginStatus>(.serving)
 
-    init(engine: any PluginEngine, environment: PluginEnvironment) {
+    init(engine: any PluginEngine, environment: PluginEnvironment, dispatch: PluginDispatch) {
         self.engine = engine
         self.environment = environment
+        self.dispatch = dispatch
         self.validator = ResponseValidator(descriptorSet: engine.manifest.descriptorSet)
     }
 

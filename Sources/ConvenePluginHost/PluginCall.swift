@@ -27,7 +27,6 @@ final class PluginEnvironment: Sendable {
 /// In process it is also the job its plugin's executor runs (`run`): a call makes one object
 /// for both.
 final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
-    let environment: PluginEnvironment
     /// The party the call is made by; nil during an event delivery (the plugin acts for itself).
     let caller: PluginCaller?
     /// The call's credential, for host calls made "as the caller".
@@ -36,6 +35,8 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     let attempt: PluginAttempt
     var work: PluginWork { attempt.work }
     var ticket: CallTicket { attempt.ticket }
+    /// Not a stored reference of its own: each one a call holds is a retain and a release.
+    var environment: PluginEnvironment { attempt.plugin.environment }
     /// An inline lock (no allocation, unlike `NSLock`): a trivial call makes few objects.
     private let state: Mutex<State>
 
@@ -62,12 +63,11 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     /// In process: the library whose hook runs the call, set before it is submitted.
     var library: PluginLibrary?
 
-    init(environment: PluginEnvironment, caller: PluginCaller?, authorization: String?, attempt: consuming PluginAttempt) {
-        self.environment = environment
+    init(caller: PluginCaller?, authorization: String?, attempt: consuming PluginAttempt) {
         self.caller = caller
         self.authorization = authorization
         let room = attempt.method.map { ByteBufferAllocator().buffer(capacity: $0.responseCapacity) }
-        self.attempt = attempt
+        self.attempt = consume attempt
         state = Mutex(State(room: room))
         super.init()
     }

@@ -50,25 +50,24 @@ final class PluginDispatch: Sendable {
         let ticket = plugin.activity.ticket(deadline: deadline, label: method.name, answerer: .unary(completion))
         // A call its caller stopped waiting for (CANCEL, the deadline, the connection closed) is
         // abandoned: nothing the plugin writes afterwards is committed.
-        completion.onCancel { ticket.abandon(RPCError(.cancelled, "the call was cancelled")) }
-        run(PluginAttempt(dispatch: self, plugin: plugin, work: .method(index: method.index, request: Array(buffer: request)),
+        completion.onCancel(telling: ticket)
+        run(PluginAttempt(plugin: plugin, work: .method(index: method.index, request: Array(buffer: request)),
                           ticket: ticket, delivery: nil, number: 1, method: method),
             caller: caller, authorization: context.requestMetadata[Self.authorizationKey])
     }
 
     /// Delivers an event to `plugin` for `ticket`, committing its reaction with the position moved.
     func deliver(_ plugin: LoadedPlugin, kind: String, payload: [UInt8], ticket: CallTicket, delivery: EventPositionMove) {
-        run(PluginAttempt(dispatch: self, plugin: plugin, work: .event(kind: kind, payload: payload), ticket: ticket,
+        run(PluginAttempt(plugin: plugin, work: .event(kind: kind, payload: payload), ticket: ticket,
                           delivery: delivery, number: 1, method: nil),
             caller: nil, authorization: nil)
     }
 
     /// Runs one attempt: its hook on the plugin's engine, then `PluginCall.hookReturned`.
     func run(_ attempt: consuming PluginAttempt, caller: PluginCaller?, authorization: String?) {
-        let engine = attempt.plugin.engine
-        let call = PluginCall(environment: attempt.plugin.environment, caller: caller, authorization: authorization,
-                              attempt: attempt)
-        engine.run(call)
+        // Moved into the call, not copied (a copy is a retain and a release of each reference).
+        let call = PluginCall(caller: caller, authorization: authorization, attempt: consume attempt)
+        call.attempt.plugin.engine.run(call)
     }
 
     /// What a method call answers, from what the plugin handed back (which is not trusted).
@@ -93,7 +92,6 @@ final class PluginDispatch: Sendable {
 
     func commit(_ plugin: LoadedPlugin, _ call: PluginCall, delivery: EventPositionMove?) throws {
         let pending = call.pending
-        guard !pending.writes.isEmpty || !pending.events.isEmpty || delivery != nil else { return }
         try services.commit(plugin: plugin.name, reads: pending.reads, writes: pending.writes, events: pending.events,
                             delivery: delivery)
     }
@@ -109,11 +107,8 @@ final class PluginMethod: Sendable {
     let outputType: String
     /// The output type in the plugin's descriptor set, when it describes it (then answers are checked).
     let validatedType: ResponseValidator.MessageType?
-    /// How much room a call makes for its response (`PluginCall`): the largest response seen,
-    /// from `minimumRoom` up to `maximumRoom` (beyond, a response is allocated where it is given).
-    private let room = Atomic<Int>(PluginMethod.minimumRoom)
-    static let minimumRoom = 256
-    static let maximumRoom = 16 << 10
+    /// How much room a call makes for its response (`PluginCall`).
+    let room = ResponseRoom()
 
     init(plugin: LoadedPlugin, index: Int, method: PluginManifest.Method) {
         self.plugin = plugin
@@ -123,18 +118,35 @@ final class PluginMethod: Sendable {
         validatedType = plugin.validator.type(named: method.outputType)
     }
 
-    var responseCapacity: Int { room.load(ordering: .relaxed) }
+    var responseCapacity: Int { room.capacity }
 
-    func noteResponse(size: Int) {
-        guard size > room.load(ordering: .relaxed), size <= Self.maximumRoom else { return }
-        room.store(size, ordering: .relaxed)
+    func noteResponse(size: Int) { room.note(size: size) }
+}
+
+/// How much room a method's calls make for a response, made where the call is (see
+/// `PluginCall`): the largest response seen, from `minimum` up to `maximum`. A response
+/// that does not fit still comes back whole (its buffer grows where it is given).
+final class ResponseRoom: Sendable {
+    static let minimum = 256
+    static let maximum = 16 << 10
+    private let largest = Atomic<Int>(ResponseRoom.minimum)
+
+    var capacity: Int { largest.load(ordering: .relaxed) }
+
+    /// A response of `size` bytes was given: later calls make room for one as large, up to `maximum`.
+    func note(size: Int) {
+        // Racing calls may store a smaller size over a larger one: the room then grows again
+        // at the next large response; it is a hint, never a limit.
+        guard size > largest.load(ordering: .relaxed), size <= Self.maximum else { return }
+        largest.store(size, ordering: .relaxed)
     }
 }
 
 /// One attempt of a call into a plugin, and what to do once its hook returned.
 struct PluginAttempt: @unchecked Sendable {
-    let dispatch: PluginDispatch
     let plugin: LoadedPlugin
+    /// The plugin's (not a reference of the attempt's own: each is a retain and a release per call).
+    var dispatch: PluginDispatch { plugin.dispatch }
     let work: PluginWork
     let ticket: CallTicket
     /// The event position an event delivery moves (nil for a method call).
@@ -145,7 +157,7 @@ struct PluginAttempt: @unchecked Sendable {
     let method: PluginMethod?
 
     func next() -> PluginAttempt {
-        PluginAttempt(dispatch: dispatch, plugin: plugin, work: work, ticket: ticket, delivery: delivery,
+        PluginAttempt(plugin: plugin, work: work, ticket: ticket, delivery: delivery,
                       number: number + 1, method: method)
     }
 }
@@ -158,11 +170,12 @@ extension PluginCall {
     func hookReturned(_ status: Int32) {
         let ticket = attempt.ticket
         do {
-            let response = try attempt.method.map { try attempt.dispatch.answer($0, self, status) } ?? ByteBuffer()
+            var response = ByteBuffer()
+            if let method = attempt.method { response = try method.plugin.dispatch.answer(method, self, status) }
             // The call (made on the connection's loop, as were its request and ticket) is
             // freed there, with the answer.
             try ticket.commitAndAnswer(releasing: self) {
-                try attempt.dispatch.commit(attempt.plugin, self, delivery: attempt.delivery)
+                try commitPending()
                 return response
             }
         } catch is PluginStorageConflict {
@@ -174,5 +187,12 @@ extension PluginCall {
         } catch {
             ticket.fail(RPCError.from(error))
         }
+    }
+
+    /// Commits what the hook wrote and emitted, with the event position of a delivery; a
+    /// call that did neither (most method calls) commits nothing.
+    private func commitPending() throws {
+        guard attempt.delivery != nil || !hasNothingToCommit else { return }
+        try attempt.dispatch.commit(attempt.plugin, self, delivery: attempt.delivery)
     }
 }

@@ -148,7 +148,7 @@ public final class PluginHost: Sendable {
         let environment = PluginEnvironment(name: engine.manifest.name, services: services,
                                             invoker: RouterInvoker(router: router, services: services, timeout: configuration.maxCallTime),
                                             logger: pluginLogger)
-        let plugin = LoadedPlugin(engine: engine, environment: environment)
+        let plugin = LoadedPlugin(engine: engine, environment: environment, dispatch: dispatch)
         // Set before the plugin is shared (through the table's lock); started once it is registered.
         if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: dispatch) }
         let duplicate = plugins.withLock { table -> Bool in

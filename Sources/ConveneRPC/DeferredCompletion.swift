@@ -11,7 +11,7 @@ open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
     private struct State: @unchecked Sendable {
         var answered = false
         var cancelled = false
-        var onCancel: (@Sendable () -> Void)?
+        var onCancel: Cancellation?
         /// Let go of with the completion (`succeed(_:releasing:)`).
         var kept: AnyObject?
     }
@@ -57,22 +57,42 @@ open class DeferredCompletion: UnaryCompletion, @unchecked Sendable {
     }
 
     public final func onCancel(_ body: @escaping @Sendable () -> Void) {
+        onCancel(.closure(body))
+    }
+
+    public final func onCancel(telling target: any CallCancellation) {
+        onCancel(.target(target))
+    }
+
+    private func onCancel(_ cancellation: Cancellation) {
         let now = state.withLock { state -> Bool in
             if state.cancelled { return true }
-            state.onCancel = body
+            state.onCancel = cancellation
             return false
         }
-        if now { body() }
+        if now { cancellation.run() }
     }
 
     /// The call ended before it was answered.
     public final func cancel() {
-        let body = state.withLock { state -> (@Sendable () -> Void)? in
+        let cancellation = state.withLock { state -> Cancellation? in
             guard !state.answered, !state.cancelled else { return nil }
             state.cancelled = true
             defer { state.onCancel = nil }
             return state.onCancel
         }
-        body?()
+        cancellation?.run()
+    }
+
+    private enum Cancellation {
+        case closure(@Sendable () -> Void)
+        case target(any CallCancellation)
+
+        func run() {
+            switch self {
+            case .closure(let body): body()
+            case .target(let target): target.callCancelled()
+            }
+        }
     }
 }

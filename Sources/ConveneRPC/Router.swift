@@ -29,12 +29,24 @@ public protocol UnaryCompletion: Sendable {
     /// plugin call, made on the loop, is then freed there too (freed on the plugin's thread,
     /// it made that thread and the loop contend for the loop's malloc arena).
     func succeed(_ response: ByteBuffer, releasing object: AnyObject)
+    /// `onCancel` with an object to tell rather than a closure: a plugin call's ticket, which
+    /// then needs no closure made (and freed) per call.
+    func onCancel(telling target: any CallCancellation)
+}
+
+/// What a deferred unary call tells when its caller stopped waiting (`UnaryCompletion.onCancel(telling:)`).
+public protocol CallCancellation: AnyObject, Sendable {
+    func callCancelled()
 }
 
 extension UnaryCompletion {
     /// Lets go of `object` at once.
     public func succeed(_ response: ByteBuffer, releasing object: AnyObject) {
         succeed(response)
+    }
+
+    public func onCancel(telling target: any CallCancellation) {
+        onCancel { target.callCancelled() }
     }
 }
 

@@ -39,6 +39,25 @@ final class PluginHostUnitTests: XCTestCase {
         return try RunnerMessage(decoding: &frame)
     }
 
+    /// The room a method's calls make for a response follows the largest response seen,
+    /// within its bounds, and never shrinks.
+    func testTheResponseRoomGrowsToTheLargestResponseWithinItsBounds() {
+        let room = ResponseRoom()
+        XCTAssertEqual(room.capacity, ResponseRoom.minimum)
+        room.note(size: 10)
+        XCTAssertEqual(room.capacity, ResponseRoom.minimum, "a small response leaves the room as it is")
+        room.note(size: 3_000)
+        XCTAssertEqual(room.capacity, 3_000)
+        room.note(size: 1_000)
+        XCTAssertEqual(room.capacity, 3_000, "it never shrinks")
+        room.note(size: ResponseRoom.maximum + 1)
+        XCTAssertEqual(room.capacity, 3_000, "a response beyond the largest room is not made room for")
+        room.note(size: ResponseRoom.maximum)
+        XCTAssertEqual(room.capacity, ResponseRoom.maximum)
+        room.note(size: -1)
+        XCTAssertEqual(room.capacity, ResponseRoom.maximum)
+    }
+
     func testEveryRunnerMessageRoundTrips() throws {
         for message in Self.messages {
             XCTAssertEqual(try decode(message.frame()), message)

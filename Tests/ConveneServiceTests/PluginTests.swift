@@ -373,6 +373,19 @@ class PluginTests: PluginTestCase {
         XCTAssertEqual(count, [2, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    /// A response of any size comes back whole: smaller than the room a method's calls make
+    /// for their response, larger (the room then grows, `ResponseRoom`), and beyond the room's
+    /// largest size; and smaller ones again after.
+    func testResponsesOfEverySizeComeBackWhole() async throws {
+        _ = try await load(fixture("Behaviour"))
+        for size in [0, 1, 255, 256, 257, 4_000, 16_384, 16_385, 300_000, 10, 20_000, 3] {
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
+            let echoed = try await raw("Echo", bytes)
+            XCTAssertEqual(echoed.count, size)
+            XCTAssertEqual(echoed, bytes, "\(size) bytes")
+        }
+    }
+
     func testACancelledPluginCallCommitsNothing() async throws {
         _ = try await load(fixture("Behaviour"))
         let client: ConveneClient = f.client

@@ -77,9 +77,7 @@ final class ConnectionCompletion: DeferredCompletion, PostedAnswer, @unchecked S
         let answers = self.answers
         let connection = self.connection
         connection.eventLoop.execute {
-            for answer in answers.drain() {
-                if let result = answer.result { connection.value.deferredFinished(streamID: answer.streamID, result) }
-            }
+            connection.value.deferredFinished(answers.drain())
         }
     }
 }

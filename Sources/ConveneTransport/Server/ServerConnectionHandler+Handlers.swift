@@ -106,10 +106,15 @@ extension ServerConnectionHandler {
         machine.setTrailers(streamID: id, metadata)
     }
 
-    /// A deferred unary call's answer (DeferredCompletion hops here with it).
-    func deferredFinished(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>) {
-        guard deferred.removeValue(forKey: id) != nil else { return }
-        machine.deferredHandlerReturned(streamID: id, result, now: clock.now())
+    /// Deferred unary calls' answers (their `ConnectionCompletion`s hop here with them), in
+    /// a batch: one reading of the clock, and the machine's actions done once.
+    func deferredFinished(_ answers: [ConnectionCompletion]) {
+        guard !answers.isEmpty else { return }
+        let now = clock.now()
+        for answer in answers {
+            guard let result = answer.result, deferred.removeValue(forKey: answer.streamID) != nil else { continue }
+            machine.deferredHandlerReturned(streamID: answer.streamID, result, now: now)
+        }
         afterInput()
     }
 

@@ -27,7 +27,7 @@ extension ServerConnectionStateMachine {
     mutating func readComplete() {
         guard phase != .closed else { return deadlinesToArm.removeAll(keepingCapacity: true) }
         for id in deadlinesToArm {
-            if let deadline = streams[id]?.deadline { deadlines.insert(deadline, streamID: id) }
+            if let deadline = stream(id, { $0.deadline }) ?? nil { deadlines.insert(deadline, streamID: id) }
         }
         deadlinesToArm.removeAll(keepingCapacity: true)
         requestWakeUp()
@@ -57,7 +57,7 @@ extension ServerConnectionStateMachine {
         }
         while let (deadline, id) = deadlines.earliest, deadline <= now {
             deadlines.removeEarliest()
-            if let timeout = streams[id]?.timeoutMicros { fault(.deadlineExceeded(id, timeoutMicros: timeout), now: now) }
+            if let timeout = stream(id, { $0.timeoutMicros }) { fault(.deadlineExceeded(id, timeoutMicros: timeout), now: now) }
         }
         if let sweep = nextSweep, now >= sweep { sweepStreams(now: now) }
         requestWakeUp()
@@ -96,9 +96,9 @@ extension ServerConnectionStateMachine {
 
     /// Deadlines of calls that ended leave the top of the queue (and the queue, when many).
     private mutating func dropEndedDeadlines() {
-        while let (_, id) = deadlines.earliest, streams[id] == nil { deadlines.removeEarliest() }
+        while let (_, id) = deadlines.earliest, streams.index(forKey: id) == nil { deadlines.removeEarliest() }
         guard deadlines.needsSweep(liveCount: streams.count) else { return }
         let open = streams
-        deadlines.sweep { open[$0] != nil }
+        deadlines.sweep { open.index(forKey: $0) != nil }
     }
 }

@@ -44,6 +44,13 @@ struct ServerConnectionStateMachine<Completion> {
     var peerSettings = Settings()
     /// Open and half-closed calls; a closed call leaves the table.
     var streams: [UInt32: ServerStream<Completion>] = [:]
+
+    /// Reads a field of stream `id` in place: `streams[id]?.field` copies the whole stream
+    /// first (a retain and a release of each of its references), on every deferred answer.
+    func stream<Field>(_ id: UInt32, _ field: (borrowing ServerStream<Completion>) -> Field) -> Field? {
+        guard let index = streams.index(forKey: id) else { return nil }
+        return field(streams.values[index])
+    }
     /// The methods this connection called last (admitted without the router's lock).
     var routes = RouteCache()
     /// The highest stream id of any CALL (ids must grow).
