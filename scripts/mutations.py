@@ -26,7 +26,7 @@ MUTATIONS = [
      "InteropTests|InMemoryServiceTests"),
     # transport
     ("deadlines never armed", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Timers.swift",
-     "if let deadline = streams[id]?.deadline { deadlines.insert(deadline, streamID: id) }", "_ = id",
+     "if let deadline = stream(id, { $0.deadline }) ?? nil { deadlines.insert(deadline, streamID: id) }", "_ = id",
      "ServerRulesTests|ConveneTransportTests"),
     ("ping strikes never counted", "transport", "Sources/ConveneTransport/Shared/PingPolicy.swift",
      "if strikes < Int.max { strikes += 1 }", "_ = strikes",
