@@ -342,7 +342,7 @@ let package = Package(
                                    .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ConveneServiceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",
-                                   "ConveneStore", "ConvenePluginHost",
+                                   "ConveneStore", "ConveneServices", "ConvenePluginHost",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,16 @@
 /// Parties and their roles.
 public enum PartyRules {
+    /// The names of the plugins' own principals ("Plugin NAME", kind PLUGIN), made by the
+    /// server: no party registered otherwise takes one, so none is ever taken for a plugin.
+    public static func pluginPrincipalName(_ plugin: String) -> String { "Plugin \(plugin)" }
+
+    public static func checkName(_ name: String) throws(RuleViolation) {
+        guard !name.hasPrefix(pluginPrincipalName("")) else {
+            throw RuleViolation(.invalidArgument,
+                "name: names beginning with 'Plugin ' are the mechanism plugins' own principals, which the server makes; choose another")
+        }
+    }
+
     /// II.B.1: consultation meetings are "convened and chaired by the SC President": one President at
     /// a time, whatever the path (registering a party, setting roles). The presidency passes
     /// explicitly (`PassPresidency`), or is taken from its holder first.

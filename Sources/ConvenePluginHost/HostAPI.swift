@@ -146,8 +146,8 @@ enum HostAPI {
                 }
             },
             emit_event: { handle, operation, kind, description in
-                guard let call = call(handle, "emit_event"), let subject = text(operation, max: 100),
-                      subject.hasPrefix("op-"), let kind = text(kind, max: 200),
+                guard let call = call(handle, "emit_event"), let subject = text(operation, max: HostLimits.maxID),
+                      subject.hasPrefix("op-"), let kind = text(kind, max: HostLimits.maxEventKind),
                       let description = description == nil ? "" : text(description, max: HostLimits.maxEventText)
                 else { return -1 }
                 return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description)) ? 0 : -1
@@ -155,10 +155,11 @@ enum HostAPI {
             call_service: { handle, path, request, requestLength, asPlugin, response, responseLength in
                 guard let call = call(handle, "call_service") else { return Int32(StatusCode.internal.rawValue) }
                 let result: Result<[UInt8], RPCError>
-                if let path = text(path, max: 1000), let request = bytes(request, requestLength) {
+                if let path = text(path, max: HostLimits.maxText), requestLength <= HostLimits.maxResponse,
+                   let request = bytes(request, requestLength) {
                     result = call.callService(path: path, request: request, asPlugin: asPlugin != 0)
                 } else {
-                    result = .failure(RPCError(.invalidArgument, "call_service: a method path and a request are required"))
+                    result = .failure(RPCError(.invalidArgument, "call_service: a method path (at most \(HostLimits.maxText) bytes) and a request (at most \(HostLimits.maxResponse)) are required"))
                 }
                 let payload: [UInt8]
                 switch result {
@@ -174,12 +175,12 @@ enum HostAPI {
                 }
             },
             caller_may_see: { handle, object in
-                guard let call = call(handle, "caller_may_see"), let object = text(object, max: 100) else { return -1 }
+                guard let call = call(handle, "caller_may_see"), let object = text(object, max: HostLimits.maxID) else { return -1 }
                 return call.maySee(object)
             },
             emit_event_about: { handle, subject, kind, description in
-                guard let call = call(handle, "emit_event_about"), let subject = text(subject, max: 100),
-                      let kind = text(kind, max: 200),
+                guard let call = call(handle, "emit_event_about"), let subject = text(subject, max: HostLimits.maxID),
+                      let kind = text(kind, max: HostLimits.maxEventKind),
                       let description = description == nil ? "" : text(description, max: HostLimits.maxEventText)
                 else { return -1 }
                 return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description)) ? 0 : -1
@@ -187,8 +188,8 @@ enum HostAPI {
             ask_rule: { handle, question, party, object, provision, reason in
                 guard let call = call(handle, "ask_rule") else { return -1 }
                 let answer: RuleAnswer
-                if let object = text(object, max: 100), party == nil || text(party, max: 100) != nil {
-                    answer = call.askRule(question, partyID: text(party, max: 100), objectID: object)
+                if let object = text(object, max: HostLimits.maxID), party == nil || text(party, max: HostLimits.maxID) != nil {
+                    answer = call.askRule(question, partyID: text(party, max: HostLimits.maxID), objectID: object)
                 } else {
                     answer = .cannot("ask_rule: an object id (and a party id, when given) of at most 100 bytes")
                 }

@@ -58,4 +58,9 @@ enum HostLimits {
     static let maxEvents = 1000
     static let maxEventText = 64 << 10
     static let maxResponse = 64 << 20
+    /// An object or party id ("op-12", "party-3").
+    static let maxID = 100
+    static let maxEventKind = 200
+    /// A method path a plugin calls.
+    static let maxText = 1000
 }

@@ -105,7 +105,9 @@ final class PluginMethod: Sendable {
     let index: Int
     let name: String
     let outputType: String
-    /// The output type in the plugin's descriptor set, when it describes it (then answers are checked).
+    /// The output type in the plugin's descriptor set, when it describes it (then answers are
+    /// checked against it). A type it does not describe is opaque to the host ("bytes" in the
+    /// test fixtures): its answers pass as they are.
     let validatedType: ResponseValidator.MessageType?
     /// How much room a call makes for its response (`PluginCall`).
     let room = ResponseRoom()

@@ -36,6 +36,8 @@ public final class PluginHost: Sendable {
         public var runnerPath: String? = nil
         /// Memory an isolated plugin's process may use before it is ended and restarted.
         public var memoryLimit: Int = 1 << 30
+        /// How long an isolated plugin's process may take to be ready (its entry point run).
+        public var readyTimeout: Duration = .seconds(30)
         public init() {}
     }
 
@@ -99,13 +101,16 @@ public final class PluginHost: Sendable {
     }
 
     /// The resolved path of a library the host may load, or PERMISSION_DENIED naming the
-    /// directories it loads from.
+    /// directories it loads from. (Loading then reads the file only if it is still there,
+    /// `PluginLibrary.pin`: a folder swapped for a symlink meanwhile is refused.)
     public func allowedPath(_ path: String) throws(RPCError) -> String {
-        guard let directories = configuration.allowedDirectories else { return path }
         let resolved = Self.resolve(path)
+        guard let directories = configuration.allowedDirectories else { return resolved }
         for directory in directories {
             let root = Self.resolve(directory)
-            if resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") { return resolved }
+            // Byte by byte: String comparison would take canonically equivalent names as one.
+            let prefix = root.hasSuffix("/") ? root : root + "/"
+            if resolved.utf8.starts(with: prefix.utf8) { return resolved }
         }
         throw RPCError(.permissionDenied, "\(path): plugins are loaded only from \(directories.joined(separator: ", ")) (--plugins-dir)")
     }
@@ -195,7 +200,14 @@ public final class PluginHost: Sendable {
         let wanted = byFile ?? configuration.isolationOverrides[isolated.manifest.name] ?? fallback
         if wanted == .process { return isolated }
         isolated.stop(unload: true)
-        return try inProcess()
+        // In process because of the name it gave in the runner: it must give the same one here
+        // (else a library could name itself after a plugin trusted in process, and be another).
+        let engine = try inProcess()
+        guard engine.manifest.name == isolated.manifest.name, engine.manifest.methods == isolated.manifest.methods else {
+            engine.stop(unload: true)
+            throw .badDescriptor(path: path, reason: "it described itself as \(isolated.manifest.name) in a runner process and as \(engine.manifest.name) in the server")
+        }
+        return engine
     }
 
     /// Whether `path` (resolved) is one of the libraries built with the server.
@@ -234,7 +246,14 @@ public final class PluginHost: Sendable {
             ticket.abandon(RPCError(.unavailable, "plugin \(name) was unloaded"))
         }
         let idle = plugin.activity.count == 0
-        plugin.engine.stop(unload: idle)
+        // `on_unload` is the plugin's code: it may hang. Waited for until the drain deadline
+        // (a short while at least), never longer: shutdown stays bounded.
+        let limit = max(deadline - ContinuousClock.now, Self.minimumUnloadWait)
+        let engine = plugin.engine
+        if await !Self.finishes(within: limit, { engine.stop(unload: idle) }) {
+            logger.error("plugin did not finish unloading in time (its on_unload still runs); left behind",
+                         metadata: ["plugin": "\(name)", "waited": "\(limit)"])
+        }
         services.setServing(nil, service: plugin.service)
         if idle {
             logger.info("plugin unloaded", metadata: ["plugin": "\(name)", "isolation": "\(plugin.isolation.rawValue)"])
@@ -242,6 +261,27 @@ public final class PluginHost: Sendable {
             logger.warning("plugin unloaded while hooks still run (stuck past their deadline): on_unload skipped, library left mapped",
                            metadata: ["plugin": "\(name)", "running": "\(plugin.activity.count)"])
         }
+    }
+
+    /// How long an unload waits for the plugin's engine to stop when its drain time is spent.
+    static let minimumUnloadWait: Duration = .milliseconds(200)
+
+    /// Runs `body` on a thread of its own; whether it returned within `limit` (if not, it
+    /// runs on, and is no longer waited for).
+    static func finishes(within limit: Duration, _ body: @escaping @Sendable () -> Void) async -> Bool {
+        let done = Locked(false)
+        let thread = Thread {
+            body()
+            done.withLock { $0 = true }
+        }
+        thread.name = "plugin unload"
+        thread.start()
+        let until = ContinuousClock.now.advanced(by: limit)
+        while !done.withLock({ $0 }) {
+            guard ContinuousClock.now < until else { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
     }
 
     /// Unloads and loads again from the same file (a new copy of it: rebuilt code is new code).

@@ -84,14 +84,12 @@ final class PluginLibrary: @unchecked Sendable {
         if !manifest.containsSwift { dlclose(handle) }
     }
 
+    /// The largest library file loaded.
+    static let maxFileSize = 1 << 30
+
     /// A private copy of `path` in `directory`, and whether it holds Swift code.
     static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw .cannotOpen(path: path, reason: "cannot read the file: \(error.localizedDescription)")
-        }
+        let bytes = try read(path)
         let number = copies.withLock { count -> Int in
             count += 1
             return count
@@ -105,6 +103,49 @@ final class PluginLibrary: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(error.localizedDescription)")
         }
         return (copy, ELFSections.names(in: bytes).contains { $0.hasPrefix("swift5_") })
+    }
+
+    /// The bytes of the regular file at `path`, read (not mapped: a file truncated meanwhile
+    /// would fault the server) through one descriptor, which must still be at `path` when
+    /// `path` is resolved (`PluginHost.allowedPath`): a folder on the way swapped for a
+    /// symlink after the check is refused, not followed.
+    static func read(_ path: String) throws(PluginLoadError) -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else {
+            throw .cannotOpen(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw .cannotOpen(path: path, reason: "not a regular file")
+        }
+        guard status.st_size <= maxFileSize else {
+            throw .cannotOpen(path: path, reason: "the file is over \(maxFileSize >> 20) MiB")
+        }
+        if path.hasPrefix("/"), let opened = openedPath(descriptor), opened != path {
+            throw .cannotOpen(path: path, reason: "the file moved while it was loaded (it is \(opened) now)")
+        }
+        var bytes = Data(count: Int(status.st_size))
+        let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+            var done = 0
+            while done < buffer.count {
+                let got = Glibc.read(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { break }
+                done += got
+            }
+            return done
+        }
+        guard count == bytes.count else { throw .cannotOpen(path: path, reason: "the file changed while it was read") }
+        return bytes
+    }
+
+    /// Where the file open as `descriptor` is, from /proc.
+    private static func openedPath(_ descriptor: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -93,6 +93,22 @@ public struct PluginManifest: Sendable, Equatable {
         if descriptorSet.isEmpty {
             warnings.append("no descriptor set: reflection and the CLI cannot describe its methods, and its responses are not checked against their declared types")
         }
+        if let problem { throw .badDescriptor(path: path, reason: problem) }
+    }
+
+    /// What breaks the rules a descriptor is held to, or nil: for a manifest that comes as
+    /// data (a runner process's, which a plugin could forge), checked as the server's loader
+    /// checks a descriptor.
+    var problem: String? {
+        let texts = [name, version, service] + methods.flatMap { [$0.name, $0.inputType, $0.outputType] } + events
+        if texts.contains(where: { $0.utf8.count > 1000 }) { return "a name or type is over 1000 bytes" }
+        if name.isEmpty || name.utf8.count > 100 || name.contains("/") { return "name must be 1 to 100 bytes, without '/'" }
+        if !service.contains(".") || service.contains("/") { return "service '\(service)' is not a fully qualified name" }
+        if methods.count > 1000 || events.count > 1000 { return "more than 1000 methods or events" }
+        if methods.contains(where: { $0.name.isEmpty || $0.name.contains("/") }) { return "a method name is empty or holds '/'" }
+        if descriptorSet.count > 16 << 20 { return "descriptor_set_len is over 16 MiB" }
+        if warnings.count > 10 || warnings.contains(where: { $0.utf8.count > 1000 }) { return "more warnings than a loader gives" }
+        return nil
     }
 
     init(path: String, name: String, version: String, abiMinor: UInt32, service: String, methods: [Method],

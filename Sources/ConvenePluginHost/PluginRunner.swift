@@ -49,7 +49,7 @@ public enum PluginRunner {
             channel.flush()
             return .milliseconds(busy ? 2 : 50)
         })
-        session.readers.serve()
+        session.serve()
         // Another thread reads now, and ends the process when the server goes away.
         while true { pause() }
     }
@@ -63,15 +63,19 @@ final class RunnerSession: @unchecked Sendable {
     private let jobs = Locked<[UInt64: PluginExecutor.Job]>([:])
     private let waiters = Locked<[UInt64: Waiter]>([:])
     private let nextRequest = Locked<UInt64>(0)
-    private(set) var readers: RunnerReaders!
+    let readers: RunnerReaders
 
     init(library: PluginLibrary, channel: RunnerChannel, concurrency: Int, maxStuck: Int) {
         self.library = library
         self.channel = channel
         executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
-        readers = RunnerReaders(executor: executor) { [unowned self] generation, worker in
-            read(as: generation, lending: worker)
-        }
+        readers = RunnerReaders(executor: executor)
+    }
+
+    /// Reads the server's messages on the calling thread (first of the readers); returns
+    /// when another thread reads.
+    func serve() {
+        readers.serve { [unowned self] generation, worker in read(as: generation, lending: worker) }
     }
 
     /// Reads the server's messages while `generation` holds the baton (`RunnerReaders`); ends

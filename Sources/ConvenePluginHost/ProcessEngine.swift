@@ -37,9 +37,11 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     /// Server-side threads for the host functions the plugin calls and for completing calls.
     private let worker: PluginExecutor
     private let state = Locked(State())
-    /// Host functions asked for and not answered yet (a bound on what a runner can queue).
-    private let requests = Locked(0)
+    /// Host functions asked for and not answered yet, and the bytes they hold (a bound on
+    /// what a runner can queue).
+    private let requests = Locked((count: 0, bytes: 0))
     static let maxOutstandingRequests = 4096
+    static let maxOutstandingBytes = 256 << 20
     /// The largest response answered on the event loop that read it (larger ones are checked
     /// on the engine's threads).
     static let maxAnsweredOnLoop = 64 << 10
@@ -134,11 +136,16 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         if sent { process?.channel.send(.abandon(id: id)) }
     }
 
-    /// Everything the process says, on its reader thread.
-    func received(_ message: RunnerMessage, from process: RunnerProcess) {
+    /// Everything the process says, on the event loop that reads it. False when the message
+    /// broke a rule, and the process was ended for it (nothing more it sent is read).
+    func received(_ message: RunnerMessage, from process: RunnerProcess) -> Bool {
+        if let violation = message.runnerViolation {
+            process.fail(violation)
+            return false
+        }
         switch message {
         case .done(let id, let status, let response, let error):
-            guard let entry = state.withLock({ $0.calls.removeValue(forKey: id) }), entry.sent else { return }
+            guard let entry = state.withLock({ $0.calls.removeValue(forKey: id) }), entry.sent else { return true }
             if let response { response.withUnsafeBytes { entry.call.setResponse($0) } }
             if let error { entry.call.setError(error) }
             entry.ticket.hookEnded()
@@ -153,31 +160,41 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         case .request(let request, let id, let host):
             guard let call = state.withLock({ $0.calls[id]?.call }) else {
                 process.channel.send(.reply(request: request, status: -1, data: []))
-                return
+                return true
             }
             // A plugin thread waits for each answer: more outstanding than threads is not a plugin's doing.
-            let outstanding = requests.withLock { count -> Int in
-                count += 1
-                return count
+            let size = host.size
+            let admitted = requests.withLock { outstanding -> Bool in
+                guard outstanding.count < Self.maxOutstandingRequests, outstanding.bytes + size <= Self.maxOutstandingBytes else {
+                    return false
+                }
+                outstanding.count += 1
+                outstanding.bytes += size
+                return true
             }
-            guard outstanding <= Self.maxOutstandingRequests else {
-                return process.fail("asked for more than \(Self.maxOutstandingRequests) host functions at once")
+            guard admitted else {
+                process.fail("asked for more than \(Self.maxOutstandingRequests) host functions (or \(Self.maxOutstandingBytes >> 20) MiB of them) at once")
+                return false
             }
             worker.submit(PluginExecutor.Job { [requests] in
                 let (status, data) = Self.carryOut(host, for: call)
-                requests.withLock { $0 -= 1 }
+                requests.withLock {
+                    $0.count -= 1
+                    $0.bytes -= size
+                }
                 process.channel.send(.reply(request: request, status: status, data: data))
             })
         case .write(let id, let key, let value):
-            guard key.count <= HostLimits.maxKey, !key.isEmpty, (value?.count ?? 0) <= HostLimits.maxValue,
-                  let call = state.withLock({ $0.calls[id]?.call }) else { return }
+            guard let call = state.withLock({ $0.calls[id]?.call }) else { return true }
             _ = call.storagePut(key, value)
         case .log(let level, let text):
             let levels = Logger.Level.allCases
             logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
         default:
             process.fail("sent a message a runner does not send")
+            return false
         }
+        return true
     }
 
     /// A host function the plugin called, carried out for its call.

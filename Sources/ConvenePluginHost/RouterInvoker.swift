@@ -21,17 +21,21 @@ final class RouterInvoker: Sendable {
                 asPlugin: Bool) -> Result<[UInt8], RPCError> {
         var metadata = Metadata()
         if asPlugin {
-            guard let token = try? services.pluginCredential(plugin: plugin) else {
-                return .failure(RPCError(.internal, "the plugin has no credential"))
+            do {
+                metadata.add("authorization", "Bearer \(try services.pluginCredential(plugin: plugin))")
+            } catch {
+                let reason = RPCError.from(error)
+                return .failure(RPCError(reason.code == .unknown ? .internal : reason.code, "the plugin has no credential: \(reason.message)"))
             }
-            metadata.add("authorization", "Bearer \(token)")
         } else if let authorization {
             metadata.add("authorization", authorization)
         }
+        // Admitted as a transport admits a call: a method whose service requires a scope
+        // (`Router.require`) runs only for a credential that grants it.
         let method: RegisteredMethod
-        switch router.lookup(path: path) {
-        case .found(let found): method = found
-        case .unimplemented(let error): return .failure(error)
+        switch router.admit(path: path, metadata: metadata) {
+        case .run(let admitted): method = admitted
+        case .refuse(let error): return .failure(error)
         }
         guard method.descriptor.kind == .unary else {
             return .failure(RPCError(.unimplemented, "plugins call unary methods only; \(path) is \(method.descriptor.kind)"))

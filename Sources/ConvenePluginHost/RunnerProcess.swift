@@ -18,7 +18,7 @@ final class RunnerProcess: @unchecked Sendable {
         self.channel = channel
     }
 
-    /// Starts the runner and waits (30 s at most) for the plugin to be ready.
+    /// Starts the runner and waits (`readyTimeout` at most) for the plugin to be ready.
     static func launch(runner: String, path: String, copy: String, containsSwift: Bool,
                        configuration: PluginHost.Configuration, logger: Logger) throws(PluginLoadError) -> (RunnerProcess, PluginManifest) {
         let arguments = [runner, "--library", path, "--copy", copy, "--swift", containsSwift ? "1" : "0",
@@ -30,23 +30,30 @@ final class RunnerProcess: @unchecked Sendable {
             throw .processFailed(path: path, reason: "cannot start \(runner): \(String(cString: strerror(errno)))")
         }
         let process = RunnerProcess(pid: pid, channel: RunnerChannel(descriptor: descriptor))
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        defer {
-            var none = timeval(tv_sec: 0, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        // Not `self`: a weakly referenced process would make every retain of it a slow one.
+        process.channel.onStall = { [status = process.status] why in
+            status.withLock { $0 = $0 ?? "ended by the server: it \(why)" }
+            Glibc.kill(pid, SIGKILL)
         }
+        let deadline = ContinuousClock.now.advanced(by: configuration.readyTimeout)
         while true {
             let message: RunnerMessage?
             do {
-                message = try process.channel.receive()
+                message = try process.channel.receive(until: deadline)
             } catch {
                 process.kill(because: nil)
-                throw .processFailed(path: path, reason: "\(error)")
+                process.reap()
+                let timedOut = ContinuousClock.now >= deadline
+                throw .processFailed(path: path, reason: timedOut ? "the plugin was not ready within \(configuration.readyTimeout) (ended)" : "\(error)")
             }
             switch message {
             case .ready(var manifest)?:
                 manifest.path = path
+                if let problem = manifest.problem {
+                    process.kill(because: nil)
+                    process.reap()
+                    throw .badDescriptor(path: path, reason: problem)
+                }
                 return (process, manifest)
             case .log(let level, let text)?:
                 let levels = Logger.Level.allCases

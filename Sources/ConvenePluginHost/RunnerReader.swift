@@ -108,7 +108,11 @@ private final class RunnerInboundHandler: ChannelInboundHandler {
         input = nil
         do {
             while let message = try Self.nextMessage(in: &buffer) {
-                engine.received(message, from: process)
+                // A process that broke a rule is ended: nothing more it sent counts.
+                guard engine.received(message, from: process) else {
+                    context.close(promise: nil)
+                    return
+                }
             }
         } catch {
             process.fail("broke the runner protocol: \(error)")

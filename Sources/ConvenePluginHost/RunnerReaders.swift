@@ -27,16 +27,22 @@ final class RunnerReaders: @unchecked Sendable {
     private var spareParked = false
     private var spareGeneration: Int?
     private let executor: PluginExecutor
-    private let read: (_ generation: Int, _ worker: PluginExecutor.Worker) -> Void
+    typealias Read = @Sendable (_ generation: Int, _ worker: PluginExecutor.Worker) -> Void
+    /// Set once, by `serve(_:)`, before any thread reads (a hand-over needs a reader first).
+    private var read: Read = { _, _ in }
 
-    /// `read` reads for `generation` until `isReading` says it no longer may.
-    init(executor: PluginExecutor, read: @escaping (_ generation: Int, _ worker: PluginExecutor.Worker) -> Void) {
+    init(executor: PluginExecutor) {
         self.executor = executor
-        self.read = read
     }
 
-    /// Serves as the first reader, on the calling thread; returns when this thread is no longer needed.
-    func serve() { serve(generation: 0) }
+    /// Serves as the first reader, on the calling thread; returns when this thread is no
+    /// longer needed. `read` reads for `generation` until `isReading` says it no longer may.
+    func serve(_ read: @escaping Read) {
+        monitor.lock()
+        self.read = read
+        monitor.unlock()
+        serve(generation: 0)
+    }
 
     private func serve(generation first: Int) {
         var generation = first
@@ -45,6 +51,7 @@ final class RunnerReaders: @unchecked Sendable {
             monitor.lock()
             let current = generation == self.generation
             if current { reader = (pthread_self(), worker) }
+            let read = self.read
             monitor.unlock()
             if current { read(generation, worker) }
             guard let next = park() else { return }

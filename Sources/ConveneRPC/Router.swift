@@ -89,6 +89,8 @@ public final class Router: Sendable {
     private struct Table {
         var methods: [String: RegisteredMethod] = [:]
         var services: [String: Int] = [:]  // service name -> number of methods
+        /// Service name -> who registered its methods: one owner per service.
+        var serviceOwners: [String: String] = [:]
         /// Service name -> the scope its callers need.
         var scopes: [String: String] = [:]
         var authorizer: (any CallAuthorizer)?
@@ -116,13 +118,19 @@ public final class Router: Sendable {
         for observer in observers.withLock({ $0 }) { observer() }
     }
 
-    /// Registers a method; throws ALREADY_EXISTS if its path is taken.
+    /// Registers a method; throws ALREADY_EXISTS if its path is taken, or its service is
+    /// another owner's (a plugin cannot add methods to a built-in service, nor to another
+    /// plugin's, nor so take over what health reports for it).
     public func register(_ descriptor: MethodDescriptor, owner: String = "builtin", _ handler: MethodHandler) throws {
         try table.withLock { table in
             let path = descriptor.path
             guard table.methods[path] == nil else {
                 throw RPCError(.alreadyExists, "method \(path) is already registered")
             }
+            if let holder = table.serviceOwners[descriptor.service], holder != owner {
+                throw RPCError(.alreadyExists, "service \(descriptor.service) is served already (by \(holder))")
+            }
+            table.serviceOwners[descriptor.service] = owner
             table.methods[path] = RegisteredMethod(
                 descriptor: descriptor, handler: instrumentation?.wrap(handler, for: descriptor) ?? handler, owner: owner,
                 instrument: instrumentation?.instrument(for: descriptor, owner: owner),
@@ -142,7 +150,10 @@ public final class Router: Sendable {
             for method in gone {
                 table.methods[method.descriptor.path] = nil
                 table.services[method.descriptor.service, default: 1] -= 1
-                if table.services[method.descriptor.service] == 0 { table.services[method.descriptor.service] = nil }
+                if table.services[method.descriptor.service] == 0 {
+                    table.services[method.descriptor.service] = nil
+                    table.serviceOwners[method.descriptor.service] = nil
+                }
             }
             bumpVersion()
             return gone.count

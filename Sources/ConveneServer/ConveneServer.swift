@@ -127,6 +127,7 @@ public final class ConveneServer: Service, Sendable {
         host.isolation = configuration.pluginIsolation
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
+        host.readyTimeout = configuration.pluginReadyTimeout
         host.maxStuckPerPlugin = configuration.pluginMaxStuck
         host.concurrencyPerPlugin = configuration.pluginConcurrency
         host.maxCallTime = configuration.pluginMaxCallTime

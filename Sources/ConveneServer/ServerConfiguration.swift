@@ -52,6 +52,9 @@ public struct ServerConfiguration: Sendable {
     public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
     /// Memory an isolated plugin's process may use before it is ended (and restarted).
     public var pluginMemoryLimit = 1 << 30
+    /// How long an isolated plugin's process may take to be ready (its entry point run);
+    /// one that takes longer is ended, and its plugin reported as failed.
+    public var pluginReadyTimeout: Duration = .seconds(30)
     /// Hooks a plugin may leave running past their deadline (each then gets a new thread); an
     /// isolated plugin that reaches it is ended and restarted.
     public var pluginMaxStuck = 16

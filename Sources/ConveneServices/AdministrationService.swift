@@ -24,6 +24,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let name = try requireText(request.name, field: "name", max: 500)
         let kind = try request.kind.domain(field: "kind")
         let roles = try domainRoles(request.roles, field: "roles")
+        try PartyRules.checkName(name)
         try PartyRules.checkRoles(roles, kind: kind)
         do {
             return try await backend.store.write { [backend] db in

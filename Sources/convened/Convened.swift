@@ -84,6 +84,10 @@ struct Convened: AsyncParsableCommand {
             help: "Hooks a plugin may leave running past their deadline (each gets a new thread); an isolated plugin that reaches it is restarted.")
     var pluginMaxStuck = 16
 
+    @Option(name: .customLong("plugin-ready-timeout"),
+            help: "Seconds an isolated plugin's process may take to be ready (its entry point) before it is ended and reported as failed.")
+    var pluginReadyTimeout = 30.0
+
     @Option(name: .customLong("plugin-call-seconds"),
             help: "Longest a plugin call or event reaction may run; on a cluster, also how long (plus 10 s) a dead server's plugin event lease holds others off.")
     var pluginCallSeconds = 30.0
@@ -240,6 +244,8 @@ struct Convened: AsyncParsableCommand {
         configuration.pluginMaxStuck = pluginMaxStuck
         guard pluginCallSeconds >= 0.1, pluginCallSeconds <= 3600 else { throw ValidationError("--plugin-call-seconds: 0.1 to 3600") }
         configuration.pluginMaxCallTime = .milliseconds(Int64(pluginCallSeconds * 1000))
+        guard pluginReadyTimeout >= 0.1, pluginReadyTimeout <= 3600 else { throw ValidationError("--plugin-ready-timeout: 0.1 to 3600") }
+        configuration.pluginReadyTimeout = .milliseconds(Int64(pluginReadyTimeout * 1000))
     }
 
     /// "512M", "2G", "65536": bytes; nil when it is not a size.

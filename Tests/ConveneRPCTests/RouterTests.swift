@@ -34,6 +34,21 @@ final class RouterTests: XCTestCase {
         XCTAssertTrue(router.methods.isEmpty)
     }
 
+    func testAServiceIsServedByOneOwnerUntilItsMethodsAreGone() throws {
+        let router = Router()
+        try router.register(echo, .synchronousUnary { request, _ in request })
+        let added = MethodDescriptor(service: "pkg.Echo", method: "Whisper", kind: .unary)
+        XCTAssertThrowsError(try router.register(added, owner: "plugin:intruder", .synchronousUnary { request, _ in request })) {
+            XCTAssertEqual(($0 as? RPCError)?.code, .alreadyExists)
+            XCTAssertEqual(($0 as? RPCError)?.message, "service pkg.Echo is served already (by builtin)")
+        }
+        guard case .unimplemented = router.lookup(path: added.path) else { return XCTFail("the method was added") }
+        try router.register(added, .synchronousUnary { request, _ in request })  // its owner adds more
+        XCTAssertEqual(router.unregisterAll(owner: "builtin"), 2)
+        try router.register(added, owner: "plugin:next", .synchronousUnary { request, _ in request })
+        XCTAssertEqual(router.methods.map(\.owner), ["plugin:next"], "free once its methods are gone")
+    }
+
     func testHandlerErrorsDoNotLeakInternals() {
         struct SecretFailure: Error {}
         XCTAssertEqual(RPCError.from(SecretFailure()), RPCError(.internal, "internal error"))

@@ -98,6 +98,21 @@ class PluginConfinementTests: OperationTestCase {
         }
     }
 
+    func testNoRegisteredPartyTakesAPluginPrincipalsName() async throws {
+        let admin = CallOptions.bearer(try f.adminToken)
+        for name in ["Plugin groups-of-friends", "Plugin task-forces", "Plugin x"] {
+            await assertRPCError(.invalidArgument, containing: "names beginning with 'Plugin ' are the mechanism plugins' own principals") {
+                _ = try await self.f.client.unary(AM.registerParty, Convene_Admin_V1_RegisterPartyRequest.with {
+                    $0.name = name; $0.kind = .memberState
+                }, as: Convene_Parties_V1_Party.self, options: admin)
+            }
+        }
+        let party = try await f.client.unary(AM.registerParty, Convene_Admin_V1_RegisterPartyRequest.with {
+            $0.name = "Pluginia"; $0.kind = .memberState
+        }, as: Convene_Parties_V1_Party.self, options: admin)
+        XCTAssertEqual(party.name, "Pluginia")
+    }
+
     func testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() async throws {
         // A first meeting: the plugins react as themselves, so their principals exist.
         let first = try await f.convene(operation, stage: .missionPlanning)

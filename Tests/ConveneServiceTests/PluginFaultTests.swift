@@ -154,6 +154,10 @@ class PluginFaultTests: PluginTestCase {
         XCTAssertEqual(copies.count, isolation == .process ? 1 : 0, "\(copies)")
     }
 
+    func testShutdownDoesNotWaitForAHungOnUnload() async throws {
+        try await checkShutdownDoesNotWaitForAHungOnUnload()
+    }
+
     func testShutdownDoesNotWaitForHungPluginCalls() async throws {
         _ = try await f.loadPlugin(f.fixture("Behaviour"))
         let client: ConveneClient = f.client
@@ -168,6 +172,19 @@ class PluginFaultTests: PluginTestCase {
         let took = ContinuousClock.now - started
         XCTAssertLessThan(took, .seconds(10), "bounded by the grace period, not by the hooks")
         for call in hung { _ = try? await call.value }
+    }
+}
+
+extension PluginFaultTests {
+    /// Shared by both isolation modes (see IsolatedPluginFaultTests).
+    func checkShutdownDoesNotWaitForAHungOnUnload() async throws {
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        // on_unload will sleep for a minute.
+        let set = try await raw("/test.faults.Faults/SlowUnload", [0x60, 0xEA, 0, 0])
+        XCTAssertEqual(set, faultsReply(text: "set"))
+        let started = ContinuousClock.now
+        await f.server.shutDown()  // grace: 200 ms
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10), "bounded by the grace period, not by on_unload")
     }
 }
 

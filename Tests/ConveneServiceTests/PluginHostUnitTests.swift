@@ -65,6 +65,58 @@ final class PluginHostUnitTests: XCTestCase {
     }
 
     /// An ask_rule answer crosses the runner's connection whole, and a malformed one reads as "cannot tell".
+    func testEveryMessageARunnerSendsWithinTheHostLimitsPassesAndEachOnePastThemIsNamed() {
+        for message in Self.messages {
+            XCTAssertNil(message.runnerViolation, "\(message)")
+        }
+        let text = String(repeating: "t", count: HostLimits.maxEventText + 1)
+        let id = String(repeating: "9", count: HostLimits.maxID + 1)
+        let key = [UInt8](repeating: 1, count: HostLimits.maxKey + 1)
+        let over: [(RunnerMessage, String)] = [
+            (.done(id: 1, status: 0, response: [UInt8](repeating: 0, count: HostLimits.maxResponse + 1), error: nil),
+             "a response of \(HostLimits.maxResponse + 1) bytes"),
+            (.done(id: 1, status: 2, response: nil, error: text), "an error message of \(text.utf8.count) bytes"),
+            (.log(level: 0, message: text), "logged \(text.utf8.count) bytes"),
+            (.write(call: 1, key: key, value: nil), "a key of \(key.count) bytes"),
+            (.write(call: 1, key: [], value: [1]), "a key of 0 bytes"),
+            (.write(call: 1, key: [1], value: [UInt8](repeating: 0, count: HostLimits.maxValue + 1)), "with a value of \(HostLimits.maxValue + 1)"),
+            (.request(id: 1, call: 1, .storageGet(key: key)), "a key of \(key.count) bytes"),
+            (.request(id: 1, call: 1, .storageNext(prefix: key, after: nil)), "a prefix of \(key.count) bytes"),
+            (.request(id: 1, call: 1, .storageNext(prefix: [], after: key)), "a key of \(key.count) bytes"),
+            (.request(id: 1, call: 1, .callService(path: String(repeating: "/", count: HostLimits.maxText + 1), request: [], asPlugin: false)),
+             "a method path of \(HostLimits.maxText + 1) bytes"),
+            (.request(id: 1, call: 1, .maySee(id)), "an object id of \(id.utf8.count) bytes"),
+            (.request(id: 1, call: 1, .askRule(question: 1, partyID: id, objectID: "op-1")), "a party id of \(id.utf8.count) bytes"),
+            (.request(id: 1, call: 1, .askRule(question: 1, partyID: nil, objectID: id)), "an object id of \(id.utf8.count) bytes"),
+            (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: id, kind: "k", description: ""))), "an event's subject"),
+            (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: "op-1", kind: String(repeating: "k", count: HostLimits.maxEventKind + 1), description: ""))),
+             "an event's kind"),
+            (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: text))), "an event's description"),
+        ]
+        for (message, expected) in over {
+            let violation = message.runnerViolation
+            XCTAssertTrue(violation?.contains(expected) == true, "\(expected): \(violation ?? "nil")")
+        }
+    }
+
+    func testAManifestFromARunnerIsHeldToTheRulesOfADescriptor() {
+        XCTAssertNil(Self.manifest.problem)
+        func with(_ change: (inout PluginManifest) -> Void) -> String? {
+            var manifest = Self.manifest
+            change(&manifest)
+            return manifest.problem
+        }
+        XCTAssertEqual(with { $0.name = "" }, "name must be 1 to 100 bytes, without '/'")
+        XCTAssertEqual(with { $0.name = "a/b" }, "name must be 1 to 100 bytes, without '/'")
+        XCTAssertEqual(with { $0.name = String(repeating: "n", count: 101) }, "name must be 1 to 100 bytes, without '/'")
+        XCTAssertEqual(with { $0.service = "" }, "service '' is not a fully qualified name")
+        XCTAssertEqual(with { $0.service = "a.B/C" }, "service 'a.B/C' is not a fully qualified name")
+        XCTAssertEqual(with { $0.methods[0].name = "" }, "a method name is empty or holds '/'")
+        XCTAssertEqual(with { $0.methods[0].outputType = String(repeating: "t", count: 1001) }, "a name or type is over 1000 bytes")
+        XCTAssertEqual(with { $0.methods = Array(repeating: $0.methods[0], count: 1001) }, "more than 1000 methods or events")
+        XCTAssertEqual(with { $0.descriptorSet = [UInt8](repeating: 0, count: (16 << 20) + 1) }, "descriptor_set_len is over 16 MiB")
+    }
+
     func testARuleAnswerRoundTripsAndAMalformedOneCannotTell() {
         let answer = RuleAnswer(value: 1, provision: "II.B.3(e)", reason: "a country making specific contributions")
         XCTAssertEqual(RuleAnswer(wire: answer.wire, value: 1), answer)

@@ -56,4 +56,5 @@ final class IsolatedPluginFaultTests: PluginFaultTests {
     override func testANewerMinorVersionAndAMissingDescriptorSetLoadWithWarnings() async throws { try await super.testANewerMinorVersionAndAMissingDescriptorSetLoadWithWarnings() }
     override func testReplacingALoadedLibraryTouchesNothingAndAReloadServesItsNewCode() async throws { try await super.testReplacingALoadedLibraryTouchesNothingAndAReloadServesItsNewCode() }
     override func testShutdownDoesNotWaitForHungPluginCalls() async throws { try await super.testShutdownDoesNotWaitForHungPluginCalls() }
+    override func testShutdownDoesNotWaitForAHungOnUnload() async throws { try await super.testShutdownDoesNotWaitForAHungOnUnload() }
 }

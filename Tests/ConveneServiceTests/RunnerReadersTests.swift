@@ -126,7 +126,8 @@ final class RunnerReadersTests: XCTestCase {
         let started = DispatchSemaphore(value: 0)
         let readers = Locked<RunnerReaders?>(nil)
         let hookStarted = Locked<UInt64>(0)
-        let baton = RunnerReaders(executor: executor) { generation, worker in
+        let baton = RunnerReaders(executor: executor)
+        let read: RunnerReaders.Read = { generation, worker in
             reading.withLock { $0[generation] = pthread_self() }
             if generation == 0 {
                 // The first reader runs a hook that hangs until released.
@@ -147,7 +148,7 @@ final class RunnerReadersTests: XCTestCase {
             while readers.withLock({ $0 })?.isReading(generation) ?? false { usleep(1_000) }
         }
         readers.withLock { $0 = baton }
-        let first = Thread { baton.serve() }
+        let first = Thread { baton.serve(read) }
         first.start()
         XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
         // Not yet stalled for long enough: the baton stays.

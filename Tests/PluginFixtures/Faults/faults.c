@@ -8,14 +8,21 @@
  *   test.faults.Faults/Abort      calls abort()
  *   test.faults.Faults/Leak       allocates (and touches) as many MiB as its first request byte says, never freed
  *   test.faults.Faults/Hang       sleeps as many milliseconds as its first 4 request bytes say
+ *   test.faults.Faults/Stall      (in a runner process only) stops its whole process (SIGSTOP): it reads nothing more
+ *   test.faults.Faults/Forge      (in a runner process only) writes its request bytes to the runner's connection
+ *                                 (fd 3), as a plugin that forges the runner's messages would
+ *   test.faults.Faults/SlowUnload makes on_unload sleep as many milliseconds as its first 4 request bytes say
+ * With CONVENE_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
  * Its descriptor set describes Reply, so the host checks what Reflect answers.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "convene_plugin.h"
 #include "faults_descriptor_set.h"
@@ -31,6 +38,11 @@ static void answer_text(convene_call *call, const char *text) {
     buffer[1] = (uint8_t)length;
     memcpy(buffer + 2, text, length);
     api->set_response(call, buffer, length + 2);
+}
+
+static void sleep_ms(uint32_t milliseconds) {
+    struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
 }
 
 static uint32_t first_u32(const uint8_t *request, size_t length, uint32_t otherwise) {
@@ -99,11 +111,61 @@ static int32_t leak(void *state, const convene_method *method, convene_call *cal
 
 static int32_t hang(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
     (void)state; (void)method;
-    uint32_t milliseconds = first_u32(request, length, 1000);
-    struct timespec pause = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
-    while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
+    sleep_ms(first_u32(request, length, 1000));
     answer_text(call, "awake");
     return CONVENE_OK;
+}
+
+/* Whether this process is a runner (convene-plugin-runner; its name cut at 15 bytes). */
+static int in_runner(void) {
+    char name[32] = {0};
+    FILE *comm = fopen("/proc/self/comm", "r");
+    if (!comm) return 0;
+    int found = fgets(name, sizeof name, comm) != NULL && strncmp(name, "convene-plugin-", 15) == 0;
+    fclose(comm);
+    return found;
+}
+
+static int32_t stall(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method; (void)request; (void)length;
+    if (!in_runner()) {
+        api->set_error(call, "Stall stops a runner process only");
+        return CONVENE_FAILED_PRECONDITION;
+    }
+    raise(SIGSTOP);
+    answer_text(call, "continued");
+    return CONVENE_OK;
+}
+
+static int32_t forge(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    if (!in_runner()) {
+        api->set_error(call, "Forge writes to a runner's connection only");
+        return CONVENE_FAILED_PRECONDITION;
+    }
+    size_t offset = 0;
+    while (offset < length) {
+        ssize_t written = write(3, request + offset, length - offset);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) break;
+        offset += (size_t)written;
+    }
+    answer_text(call, "forged");
+    return CONVENE_OK;
+}
+
+static uint32_t unload_pause;
+
+static int32_t slow_unload(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    unload_pause = first_u32(request, length, 60000);
+    answer_text(call, "set");
+    return CONVENE_OK;
+}
+
+static void on_unload(void *state) {
+    (void)state;
+    if (unload_pause) sleep_ms(unload_pause);
 }
 
 #define METHOD(name, hook) { name, CONVENE_UNARY, "test.faults.Raw", "test.faults.Reply", hook }
@@ -111,6 +173,7 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
 static const convene_method methods[] = {
     METHOD("Reflect", reflect), METHOD("BadStatus", bad_status), METHOD("Keep", keep), METHOD("UseKept", use_kept),
     METHOD("Crash", crash), METHOD("Abort", aborting), METHOD("Leak", leak), METHOD("Hang", hang),
+    METHOD("Stall", stall), METHOD("Forge", forge), METHOD("SlowUnload", slow_unload),
 };
 
 static convene_plugin_descriptor descriptor = {
@@ -118,12 +181,14 @@ static convene_plugin_descriptor descriptor = {
     .name = "faults", .version = "1.0.0", .service = "test.faults.Faults",
     .methods = methods, .method_count = sizeof methods / sizeof methods[0],
     .descriptor_set = faults_descriptor_set, .descriptor_set_len = sizeof faults_descriptor_set,
+    .on_unload = on_unload,
 };
 
 __attribute__((visibility("default")))
 int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host,
                              const convene_plugin_descriptor **out, const char **error) {
     (void)host; (void)error;
+    if (getenv("CONVENE_FAULTS_HANG_AT_ENTRY")) sleep_ms(60000);
     api = host_api;
     *out = &descriptor;
     return CONVENE_OK;
