@@ -64,6 +64,10 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
         var completion: Answerer?
         var answered = false
         var abandoned = false
+        /// Its commit runs (outside the lock): an abandonment meanwhile waits for its end.
+        var committing = false
+        /// Asked for during the commit: carried out if the commit fails, dropped if it succeeds.
+        var abandonAfterCommit: RPCError?
         var hookRunning = false
         var abandonedAt: ContinuousClock.Instant?
         var onAbandon: AbandonAction?
@@ -112,15 +116,41 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
         if done { activity.remove(self) }
     }
 
-    /// Runs `commit` and answers `result`, unless the call was abandoned (then neither); the
-    /// transport lets go of `releasing` where it takes the answer (see `UnaryCompletion`).
+    /// Runs `commit` and answers `result`, unless the call was abandoned before (then
+    /// neither); the transport lets go of `releasing` where it takes the answer (see
+    /// `UnaryCompletion`). The commit (a database transaction) runs outside the ticket's
+    /// lock, so an event loop cancelling the call, or the watchdog, never waits for it: an
+    /// abandonment meanwhile is carried out if the commit fails, and dropped if it succeeds
+    /// (what committed is answered).
     func commitAndAnswer(releasing object: AnyObject? = nil, _ commit: () throws -> ByteBuffer) throws {
-        let (result, completion) = try state.withLock { state -> (ByteBuffer, Answerer?) in
-            guard !state.abandoned, !state.answered else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
-            let result = try commit()
+        try state.withLock { state in
+            guard !state.abandoned, !state.answered, !state.committing else { throw RPCError(.deadlineExceeded, "the caller stopped waiting") }
+            state.committing = true
+        }
+        let result: ByteBuffer
+        do {
+            result = try commit()
+        } catch {
+            let abandonment = state.withLock { state -> (Answerer?, RPCError)? in
+                state.committing = false
+                guard let reason = state.abandonAfterCommit else { return nil }
+                state.answered = true
+                state.abandoned = true
+                state.abandonedAt = .now
+                defer { state.letGo() }
+                return (state.completion, reason)
+            }
+            if let (completion, reason) = abandonment {
+                completion?.answer(.failure(reason))
+                finishIfIdle()
+            }
+            throw error
+        }
+        let completion = state.withLock { state -> Answerer? in
+            state.committing = false
             state.answered = true
             defer { state.letGo() }
-            return (result, state.completion)
+            return state.completion
         }
         completion?.answer(.success(result), releasing: object)
         finishIfIdle()
@@ -129,7 +159,7 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
     /// Answers with an error (no commit).
     func fail(_ error: RPCError) {
         let completion = state.withLock { state -> Answerer? in
-            guard !state.answered else { return nil }
+            guard !state.answered, !state.committing else { return nil }  // a commit running answers
             state.answered = true
             defer { state.letGo() }
             return state.completion
@@ -139,17 +169,23 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
     }
 
     /// Stops waiting for the plugin: answers `error` now, commits nothing the plugin does
-    /// later, and takes back the attempt in progress. False when the call had already been answered.
+    /// later, and takes back the attempt in progress; during a commit, once it ended (see
+    /// `commitAndAnswer`). False when the call had already been answered.
     @discardableResult
     func abandon(_ error: RPCError) -> Bool {
-        let (completion, hook) = state.withLock { state -> (Answerer?, AbandonAction?) in
-            guard !state.answered else { return (nil, nil) }
+        let (completion, hook, deferred) = state.withLock { state -> (Answerer?, AbandonAction?, Bool) in
+            guard !state.answered else { return (nil, nil, false) }
+            if state.committing {
+                state.abandonAfterCommit = state.abandonAfterCommit ?? error
+                return (nil, nil, true)
+            }
             state.answered = true
             state.abandoned = true
             state.abandonedAt = .now
             defer { state.letGo() }
-            return (state.completion, state.onAbandon)
+            return (state.completion, state.onAbandon, false)
         }
+        if deferred { return true }
         guard let completion else { return false }
         hook?.run()
         completion.answer(.failure(error))

@@ -1,5 +1,6 @@
 @testable import ConvenePluginHost
 import ConveneRPC
+import Foundation
 import NIOCore
 import XCTest
 
@@ -36,6 +37,52 @@ final class CallTicketTests: XCTestCase {
             XCTAssertEqual(activity.count, 0, "\(answer): the activity let go of the ticket")
             XCTAssertNil(goneJob, "\(answer): the job was freed")
             XCTAssertNil(goneTicket, "\(answer): the ticket was freed")
+        }
+    }
+
+    func testAnAbandonmentDuringTheCommitNeitherWaitsForItNorUndoesIt() throws {
+        struct CommitFailed: Error {}
+        for commitSucceeds in [true, false] {
+            let activity = PluginActivity()
+            let answers = Locked<[Result<[UInt8], RPCError>]>([])
+            let ticket = activity.ticket(deadline: .now + .seconds(60), label: "Echo") { result in
+                answers.withLock { $0.append(result) }
+            }
+            let inCommit = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let committed = DispatchSemaphore(value: 0)
+            let committer = Thread {
+                _ = try? ticket.commitAndAnswer {
+                    inCommit.signal()
+                    release.wait()  // a slow database
+                    guard commitSucceeds else { throw CommitFailed() }
+                    return ByteBuffer(bytes: [7])
+                }
+                committed.signal()
+            }
+            committer.start()
+            inCommit.wait()
+            // On a thread of its own: an abandonment that waited for the commit fails the test, not hangs it.
+            let abandoned = DispatchSemaphore(value: 0)
+            let abandoner = Thread {
+                XCTAssertTrue(ticket.abandon(RPCError(.cancelled, "the call was cancelled")))
+                ticket.fail(RPCError(.unavailable, "a failure meanwhile"))
+                abandoned.signal()
+            }
+            abandoner.start()
+            XCTAssertEqual(abandoned.wait(timeout: .now() + 2), .success, "abandoning waits for no commit")
+            XCTAssertEqual(answers.withLock { $0.count }, 0, "nothing is answered while the commit runs")
+            release.signal()
+            XCTAssertEqual(committed.wait(timeout: .now() + 10), .success)
+            let answered = answers.withLock { $0 }
+            XCTAssertEqual(answered.count, 1, "answered once")
+            if commitSucceeds {
+                XCTAssertEqual(try answered.first?.get(), [7], "what committed is answered")
+            } else {
+                guard case .failure(let error)? = answered.first else { return XCTFail("answered \(answered)") }
+                XCTAssertEqual(error.code, .cancelled, "a commit that failed leaves the abandonment")
+            }
+            XCTAssertEqual(activity.count, 0)
         }
     }
 

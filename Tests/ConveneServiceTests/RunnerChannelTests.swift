@@ -60,19 +60,25 @@ final class RunnerChannelTests: XCTestCase {
         return (writer, RunnerChannel(descriptor: descriptors[1]))
     }
 
-    private func call(_ id: UInt64, size: Int) -> RunnerMessage {
+    private static func call(_ id: UInt64, size: Int) -> RunnerMessage {
         .call(id: id, method: 0, caller: "party-1", roles: [], request: [UInt8](repeating: UInt8(id & 0xFF), count: size))
     }
 
     func testASendNeverWaitsForTheOtherEndAndWhatItTakesLaterArrivesWholeInOrder() throws {
         let stalls = Locked<[String]>([])
         let (writer, reader) = nonBlockingPair(stalls: stalls)
-        let started = ContinuousClock.now
-        // Far more than the socket holds, nothing read meanwhile.
-        for id in 1...64 { XCTAssertTrue(writer.send(call(UInt64(id), size: 64 << 10))) }
-        _ = writer.enqueue(call(65, size: 100))
-        writer.flush()
-        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2), "no write waited for the reader")
+        // Far more than the socket holds, nothing read meanwhile (on a thread of its own: a
+        // write that waited for the reader would fail the test, not hang it).
+        let sent = DispatchSemaphore(value: 0)
+        let accepted = Locked(0)
+        let sender = Thread {
+            for id in 1...64 where writer.send(Self.call(UInt64(id), size: 64 << 10)) { accepted.withLock { $0 += 1 } }
+            _ = writer.enqueue(Self.call(65, size: 100))
+            writer.flush()
+            sent.signal()
+        }
+        sender.start()
+        XCTAssertEqual(sent.wait(timeout: .now() + 5), .success, "no write waited for the reader")
         var received: [UInt64] = []
         for _ in 1...65 {
             guard case .call(let id, _, _, _, let request)? = try reader.receive(until: .now.advanced(by: .seconds(10))) else {
@@ -83,6 +89,7 @@ final class RunnerChannelTests: XCTestCase {
             received.append(id)
         }
         XCTAssertEqual(received, Array(1...65))
+        XCTAssertEqual(accepted.withLock { $0 }, 64)
         XCTAssertEqual(stalls.withLock { $0 }, [])
         XCTAssertTrue(writer.send(.abandon(id: 66)), "the channel serves on")
         XCTAssertEqual(ids([try reader.receive()]), [66])
@@ -91,7 +98,7 @@ final class RunnerChannelTests: XCTestCase {
     func testAnOtherEndThatTakesNothingForTheStallLimitIsGivenUpOn() throws {
         let stalls = Locked<[String]>([])
         let (writer, reader) = nonBlockingPair(stallLimit: .milliseconds(300), stalls: stalls)
-        for id in 1...16 { XCTAssertTrue(writer.send(call(UInt64(id), size: 64 << 10))) }
+        for id in 1...16 { XCTAssertTrue(writer.send(Self.call(UInt64(id), size: 64 << 10))) }
         XCTAssertTrue(eventuallySync { stalls.withLock { $0.count } == 1 }, "given up on")
         XCTAssertTrue(stalls.withLock { $0[0] }.contains("took none of the server's messages for 0.3 seconds"), "\(stalls.withLock { $0 })")
         XCTAssertFalse(writer.send(.abandon(id: 17)), "closed")
@@ -102,7 +109,7 @@ final class RunnerChannelTests: XCTestCase {
         let stalls = Locked<[String]>([])
         let (writer, reader) = nonBlockingPair(maxUnread: 1 << 20, stalls: stalls)
         var accepted = 0
-        for id in 1...64 where writer.send(call(UInt64(id), size: 64 << 10)) { accepted += 1 }
+        for id in 1...64 where writer.send(Self.call(UInt64(id), size: 64 << 10)) { accepted += 1 }
         XCTAssertLessThan(accepted, 64)
         XCTAssertTrue(eventuallySync { stalls.withLock { $0.count } == 1 })
         XCTAssertTrue(stalls.withLock { $0[0] }.contains("let more than 1048576 bytes of the server's messages pile up unread"),
