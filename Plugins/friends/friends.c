@@ -170,7 +170,8 @@ CONVENE_METHOD_HOOK(add_member) {
         goto done;
     }
     group = load_group(call, in->group_id);
-    if (!group) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
+    /* A group on an operation the caller may not read is answered as one that does not exist. */
+    if (!group || !may_see(call, group->operation_id)) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
     if ((rc = require_may_form(call, group->operation_id)) != CONVENE_OK) goto done;
     if ((rc = require_may_be_member(call, in->party_id, group->operation_id)) != CONVENE_OK) goto done;
     if ((rc = require_member_kind(call, in->party_id, group->operation_id, in->kind)) != CONVENE_OK) goto done;

@@ -29,8 +29,10 @@ enum CouncilMissions {
                 $0.receipts = contributors.map { id in .with { $0.partyID = id } }
             }
             try context.put("mission/\(mission.id)", mission)
+            // About the operation, so seen by parties that may not list the mission: it names
+            // neither the mission nor its recipients.
             context.emit(about: request.operationID, kind: "mission.terms_delivered",
-                         "terms of reference of \(mission.id) delivered to \(contributors.count) contributors (I.B.5)")
+                         "terms of reference of a Security Council mission delivered to the contributors (I.B.5)")
             return visible(mission, context)
         }
 
@@ -47,13 +49,15 @@ enum CouncilMissions {
             // convened, not by when its event happens to reach this plugin.
             try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
             context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
-                         "conclusions of \(mission.id) delivered to \(mission.receipts.count) contributors (I.B.5)")
+                         "conclusions of a Security Council mission delivered to the contributors (I.B.5)")
             return visible(mission, context)
         }
 
         plugin.unary("Acknowledge") { (request: Convene_Missions_V1_AcknowledgeRequest, context) -> Mission in
             var mission = try load(request.missionID, context)
             guard let index = mission.receipts.firstIndex(where: { $0.partyID == context.caller }) else {
+                // One the caller may not list is answered as one that does not exist.
+                guard mayList(mission, context) else { throw PluginError(CONVENE_NOT_FOUND, "mission_id: no mission \(request.missionID)") }
                 throw PluginError(CONVENE_PERMISSION_DENIED, "\(mission.id) was not delivered to the caller")
             }
             switch request.document {
@@ -74,11 +78,7 @@ enum CouncilMissions {
         plugin.unary("ListMissions") { (request: Convene_Missions_V1_ListMissionsRequest, context) -> Convene_Missions_V1_ListMissionsResponse in
             try context.requireVisible(request.operationID, field: "operation_id")
             let missions = context.all("mission/", as: Mission.self).filter { $0.operationID == request.operationID }
-            let seesAll = context.isCouncil || context.hasRole(PartyRole.secretariat)
-            return .with {
-                $0.missions = (seesAll ? missions : missions.filter { $0.receipts.contains { $0.partyID == context.caller } })
-                    .map { visible($0, context) }
-            }
+            return .with { $0.missions = missions.filter { mayList($0, context) }.map { visible($0, context) } }
         }
 
         // II.B.2(g): a consultation at the Council-mission stage is the one before the mission
@@ -126,6 +126,11 @@ enum CouncilMissions {
                                              asPlugin: true)
         var seen = Set<String>()
         return contributions.contributions.map(\.partyID).filter { seen.insert($0).inserted }
+    }
+
+    /// The Council and the Secretariat see every mission; a contributor, those delivered to it.
+    static func mayList(_ mission: Mission, _ context: PluginContext) -> Bool {
+        context.isCouncil || context.hasRole(PartyRole.secretariat) || mission.receipts.contains { $0.partyID == context.caller }
     }
 
     static func load(_ id: String, _ context: PluginContext) throws -> Mission {

@@ -206,7 +206,11 @@ CONVENE_METHOD_HOOK(close_review) {
     updated.status = CONVENE__MSC__V1__REVIEW_STATUS__CLOSED;
     updated.conclusion = in->conclusion;
     rc = save_review(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
-    if (rc == CONVENE_OK) emit_about(call, review->subject_id, "msc.review_closed", in->conclusion);
+    /* Not the conclusion: an event about an operation reaches parties that may not read its
+     * reviews (may_see_review); they learn only that the review was closed. */
+    if (rc == CONVENE_OK)
+        emit_about(call, review->subject_id, "msc.review_closed",
+                   "Military Staff Committee review closed; its conclusion is in ListReviews (I.C.1)");
 done:
     if (review) convene__msc__v1__review__free_unpacked(review, NULL);
     convene__msc__v1__close_review_request__free_unpacked(in, NULL);

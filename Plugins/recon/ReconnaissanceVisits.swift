@@ -71,6 +71,8 @@ enum ReconnaissanceVisits {
         plugin.unary("RequestSupport") { (request: Convene_Recon_V1_RequestSupportRequest, context) -> Visit in
             var visit = try load(request.visitID, context)
             guard visit.partyID == context.caller else {
+                // A visit the caller may not list is answered as one that does not exist.
+                guard mayList(visit, context) else { throw PluginError(CONVENE_NOT_FOUND, "visit_id: no visit \(request.visitID)") }
                 throw PluginError(CONVENE_PERMISSION_DENIED, "only the visiting country asks for support for its visit")
             }
             guard visit.status == .requested || visit.status == .scheduled else {
@@ -96,6 +98,8 @@ enum ReconnaissanceVisits {
         plugin.unary("SubmitReport") { (request: Convene_Recon_V1_SubmitReportRequest, context) -> Visit in
             var visit = try load(request.visitID, context)
             guard visit.partyID == context.caller else {
+                // A visit the caller may not list is answered as one that does not exist.
+                guard mayList(visit, context) else { throw PluginError(CONVENE_NOT_FOUND, "visit_id: no visit \(request.visitID)") }
                 throw PluginError(CONVENE_PERMISSION_DENIED, "only the visiting country reports on its visit")
             }
             guard visit.status == .scheduled else {
@@ -111,10 +115,14 @@ enum ReconnaissanceVisits {
         plugin.unary("ListVisits") { (request: Convene_Recon_V1_ListVisitsRequest, context) -> Convene_Recon_V1_ListVisitsResponse in
             if !request.operationID.isEmpty { try context.requireVisible(request.operationID, field: "operation_id") }
             let all = context.all("visit/", as: Visit.self).filter { request.operationID.isEmpty || $0.operationID == request.operationID }
-            let seesAll = context.hasRole(PartyRole.secretariat) || context.isCouncil
-            return .with { $0.visits = seesAll ? all : all.filter { $0.partyID == context.caller } }
+            return .with { $0.visits = all.filter { mayList($0, context) } }
         }
         return plugin
+    }
+
+    /// The Secretariat and the Council see every visit; a country, its own.
+    static func mayList(_ visit: Visit, _ context: PluginContext) -> Bool {
+        context.hasRole(PartyRole.secretariat) || context.isCouncil || visit.partyID == context.caller
     }
 
     static func load(_ id: String, _ context: PluginContext) throws -> Visit {

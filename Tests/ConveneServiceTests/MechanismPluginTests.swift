@@ -34,6 +34,14 @@ class MechanismPluginTests: OperationTestCase {
         _ = try await call(s, "RequestSupport", Convene_Recon_V1_RequestSupportRequest.with {
             $0.visitID = visit.id; $0.need = "Air transport from the capital"
         }, as: V.self, by: "Potential")
+        // Another country may not list the visit: it learns nothing of it; the Council lists it.
+        for (caller, code) in [("Troops", StatusCode.notFound), ("Member", .permissionDenied)] {
+            await assertRPCError(code) {
+                try await self.call(s, "RequestSupport", Convene_Recon_V1_RequestSupportRequest.with {
+                    $0.visitID = visit.id; $0.need = "Fuel"
+                }, as: V.self, by: caller)
+            }
+        }
         await assertRPCError(.permissionDenied) {
             try await self.call(s, "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
                 $0.visitID = visit.id; $0.dates = "x"
@@ -87,10 +95,17 @@ class MechanismPluginTests: OperationTestCase {
                 $0.missionID = mission.id; $0.document = .conclusions
             }, as: M.self, by: "Troops")
         }
-        await assertRPCError(.permissionDenied) {
+        // A party the mission was not delivered to, and that may not list it, learns nothing of it.
+        await assertRPCError(.notFound, containing: "no mission \(mission.id)") {
             try await self.call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
                 $0.missionID = mission.id; $0.document = .termsOfReference
             }, as: M.self, by: "Agency")
+        }
+        // The Council lists it, so is told why it may not acknowledge it.
+        await assertRPCError(.permissionDenied, containing: "was not delivered to the caller") {
+            try await self.call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+                $0.missionID = mission.id; $0.document = .termsOfReference
+            }, as: M.self, by: "Member")
         }
         _ = try await call(s, "RecordConclusions", Convene_Missions_V1_RecordConclusionsRequest.with {
             $0.missionID = mission.id; $0.conclusions = "The ceasefire holds in the south; civilians remain at risk in the north"

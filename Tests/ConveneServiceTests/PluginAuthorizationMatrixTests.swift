@@ -21,7 +21,7 @@ final class PluginAuthorizationMatrixTests: XCTestCase {
     static let matrix: [String: String] = [
         //                                            none rev  adm  Strg
         "GroupsOfFriends/FormGroup":                 "U    U    P    P",
-        "GroupsOfFriends/AddMember":                 "U    U    P    P",
+        "GroupsOfFriends/AddMember":                 "U    U    P    N",
         "GroupsOfFriends/ListGroups":                "U    U    P    P",
         "GroupsOfFriends/RecordCoordination":        "U    U    P    N",
         "GroupsOfFriends/ListProposedInvitations":   "U    U    P    N",
