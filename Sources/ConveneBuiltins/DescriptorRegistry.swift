@@ -21,10 +21,10 @@ public final class DescriptorRegistry: Sendable {
                 state.files[file.name] = file
                 let prefix = file.package.isEmpty ? "" : file.package + "."
                 for message in file.messageType { Self.index(message, prefix: prefix, file: file.name, into: &state.symbols) }
-                for e in file.enumType { state.symbols[prefix + e.name] = file.name }
+                for e in file.enumType { Self.claim(prefix + e.name, file.name, &state.symbols) }
                 for service in file.service {
-                    state.symbols[prefix + service.name] = file.name
-                    for method in service.method { state.symbols[prefix + service.name + "." + method.name] = file.name }
+                    Self.claim(prefix + service.name, file.name, &state.symbols)
+                    for method in service.method { Self.claim(prefix + service.name + "." + method.name, file.name, &state.symbols) }
                 }
             }
         }
@@ -33,9 +33,16 @@ public final class DescriptorRegistry: Sendable {
     private static func index(_ message: Google_Protobuf_DescriptorProto, prefix: String, file: String,
                               into symbols: inout [String: String]) {
         let name = prefix + message.name
-        symbols[name] = file
+        claim(name, file, &symbols)
         for nested in message.nestedType { index(nested, prefix: name + ".", file: file, into: &symbols) }
-        for e in message.enumType { symbols[name + "." + e.name] = file }
+        for e in message.enumType { claim(name + "." + e.name, file, &symbols) }
+    }
+
+    /// A symbol stays with the file that defined it first: a plugin's descriptor set (which
+    /// the plugin writes) cannot redefine the server's messages or services for reflection,
+    /// nor for the clients that encode requests from it.
+    private static func claim(_ symbol: String, _ file: String, _ symbols: inout [String: String]) {
+        if symbols[symbol] == nil { symbols[symbol] = file }
     }
 
     /// The file that defines `symbol` (a service, method, message or enum).
