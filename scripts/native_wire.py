@@ -124,8 +124,9 @@ class Client:
     """One connection making one call at a time, reading what it is sent (and crediting it)."""
 
     def __init__(self, port, source="127.0.0.1", timeout=5):
+        self.timeout = timeout
         self.sock = connect(port, source, timeout)
-        self.sock.sendall(PREFACE + settings())
+        self.send(PREFACE + settings())
         self.reader = FrameReader()
         self.next_stream = 1
         self.closed = False
@@ -134,7 +135,7 @@ class Client:
         """(status code, message, response bytes); raises on a closed connection or a timeout."""
         stream = self.next_stream
         self.next_stream += 2
-        self.sock.sendall(call(stream, path, int(timeout * 1e6), metadata) + data(stream, message(request), end=True))
+        self.send(call(stream, path, int(timeout * 1e6), metadata) + data(stream, message(request), end=True))
         response = b""
         received = 0
         deadline = time.monotonic() + timeout
@@ -146,7 +147,7 @@ class Client:
                 raise ConnectionError("server closed the connection")
             for kind, flags, sid, payload in self.reader.feed(chunk):
                 if kind == PING and not flags & 1:
-                    self.sock.sendall(frame(PING, 0, payload, 1))
+                    self.send(frame(PING, 0, payload, 1))
                 elif kind == GOAWAY:
                     self.closed = True
                     raise ConnectionError("GOAWAY %d %s" % goaway_fields(payload)[1:])
@@ -155,9 +156,15 @@ class Client:
                     received += len(payload)
                 elif kind == END and sid == stream:
                     if received:
-                        self.sock.sendall(window_update(0, received))
+                        self.send(window_update(0, received))
                     code, text = end_status(payload)
                     return code, text, response[5:]
+
+    def send(self, data):
+        # A read shortens the socket's timeout to what is left of its wait; a send gets the
+        # connection's own, or a server slow to read for a moment would fail it.
+        self.sock.settimeout(self.timeout)
+        self.sock.sendall(data)
 
     def close(self):
         try:

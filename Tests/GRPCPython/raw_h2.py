@@ -41,6 +41,7 @@ class Response:
 
 class RawH2:
     def __init__(self, port, timeout=10):
+        self.timeout = timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                            validate_outbound_headers=False, normalize_outbound_headers=False,
@@ -55,6 +56,9 @@ class RawH2:
     def flush(self):
         data = self.conn.data_to_send()
         if data:
+            # `pump` shortens the socket's timeout to what is left of its wait; a send gets
+            # the connection's own, or a server slow to read for a moment would fail it.
+            self.sock.settimeout(self.timeout)
             self.sock.sendall(data)
 
     def request(self, headers, body=b"", end_stream=True):
