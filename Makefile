@@ -46,12 +46,18 @@ run: build
 ## the cluster tests; the service suite a second time with every test server on PostgreSQL
 ## (CONVENE_TEST_STORE=postgres); then the gRPC listener against grpcio (Python, in a virtual
 ## environment under .build/).
+# Suites of ConveneServiceTests the PostgreSQL pass leaves out: what they test is the plugin
+# boundary (a runner process, its faults and its trust) or the network, the same code whichever
+# store is behind it; each runs once, on SQLite. The Isolated* suites repeat in a runner process
+# suites the PostgreSQL pass runs in process.
+STORE_INDEPENDENT_TESTS := ConveneServiceTests\.(Isolated[A-Za-z]*|PluginFaultTests|PluginProcessTests|PluginRunnerTrustTests|RunnerChannelTests|PluginHostUnitTests|RefusalTableTests|InMemoryServiceTests)/
+
 test: deps check-protos
 	@$(call install_packages,$(TEST_PACKAGES))
 	@scripts/mutate.py --list >/dev/null || { scripts/mutate.py --list; exit 1; }
 	$(SWIFT) build --build-tests
 	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build && \
-	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests'
+	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests --skip "$(STORE_INDEPENDENT_TESTS)"'
 	scripts/grpc-python-tests.sh
 
 ## protos: regenerate every file generated from Protos/ (committed), each proto once per language:

@@ -87,9 +87,12 @@ final class PluginLibrary: @unchecked Sendable {
     /// The largest library file loaded.
     static let maxFileSize = 1 << 30
 
-    /// A private copy of `path` in `directory`, and whether it holds Swift code.
+    /// A private copy of `path` in `directory`, and whether it holds Swift code. The copy is
+    /// made by the kernel (`sendfile`) from the one descriptor `openChecked` vetted: a
+    /// library of tens of MiB is not read into, zeroed in and written from this process.
     static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
-        let bytes = try read(path)
+        let (source, size) = try openChecked(path)
+        defer { close(source) }
         let number = copies.withLock { count -> Int in
             count += 1
             return count
@@ -98,46 +101,61 @@ final class PluginLibrary: @unchecked Sendable {
             "\(getpid())-\(number)-\((path as NSString).lastPathComponent)")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try bytes.write(to: URL(fileURLWithPath: copy), options: .withoutOverwriting)
         } catch {
             throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(error.localizedDescription)")
         }
-        return (copy, ELFSections.names(in: bytes).contains { $0.hasPrefix("swift5_") })
+        let target = open(copy, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard target >= 0 else {
+            throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer { close(target) }
+        var done = 0
+        var failure: Int32 = 0
+        while done < size {
+            let sent = sendfile(target, source, nil, size - done)
+            if sent < 0, errno == EINTR { continue }
+            if sent < 0 { failure = errno }
+            guard sent > 0 else { break }
+            done += sent
+        }
+        guard done == size else {
+            unlink(copy)
+            if failure != 0 {
+                throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(String(cString: strerror(failure)))")
+            }
+            throw .cannotOpen(path: path, reason: "the file changed while it was read")
+        }
+        let names = ELFSections.names(size: size) { offset, count in
+            var bytes = [UInt8](repeating: 0, count: count)
+            let got = bytes.withUnsafeMutableBytes { pread(target, $0.baseAddress, count, off_t(offset)) }
+            return got == count ? bytes : nil
+        }
+        return (copy, names.contains { $0.hasPrefix("swift5_") })
     }
 
-    /// The bytes of the regular file at `path`, read (not mapped: a file truncated meanwhile
-    /// would fault the server) through one descriptor, which must still be at `path` when
-    /// `path` is resolved (`PluginHost.allowedPath`): a folder on the way swapped for a
-    /// symlink after the check is refused, not followed.
-    static func read(_ path: String) throws(PluginLoadError) -> Data {
+    /// A descriptor of the regular file at `path` and its size. The file is copied from this
+    /// descriptor, never mapped (a file truncated meanwhile would fault the server), and it
+    /// must still be at `path` when `path` is resolved (`PluginHost.allowedPath`): a folder
+    /// on the way swapped for a symlink after the check is refused, not followed.
+    static func openChecked(_ path: String) throws(PluginLoadError) -> (descriptor: Int32, size: Int) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else {
             throw .cannotOpen(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
         }
-        defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
             throw .cannotOpen(path: path, reason: "not a regular file")
         }
         guard status.st_size <= maxFileSize else {
+            close(descriptor)
             throw .cannotOpen(path: path, reason: "the file is over \(maxFileSize >> 20) MiB")
         }
         if path.hasPrefix("/"), let opened = openedPath(descriptor), opened != path {
+            close(descriptor)
             throw .cannotOpen(path: path, reason: "the file moved while it was loaded (it is \(opened) now)")
         }
-        var bytes = Data(count: Int(status.st_size))
-        let count = bytes.withUnsafeMutableBytes { buffer -> Int in
-            var done = 0
-            while done < buffer.count {
-                let got = Glibc.read(descriptor, buffer.baseAddress! + done, buffer.count - done)
-                if got < 0, errno == EINTR { continue }
-                guard got > 0 else { break }
-                done += got
-            }
-            return done
-        }
-        guard count == bytes.count else { throw .cannotOpen(path: path, reason: "the file changed while it was read") }
-        return bytes
+        return (descriptor, Int(status.st_size))
     }
 
     /// Where the file open as `descriptor` is, from /proc.
@@ -146,39 +164,5 @@ final class PluginLibrary: @unchecked Sendable {
         let length = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
         guard length > 0 else { return nil }
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-/// Section names of an ELF64 little-endian file (empty when it is not one).
-enum ELFSections {
-    static func names(in data: Data) -> [String] {
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String] in
-            func read<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T? {
-                guard offset >= 0, offset <= raw.count - MemoryLayout<T>.size else { return nil }
-                return T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))
-            }
-            guard raw.count >= 64, raw[0] == 0x7F, raw[1] == 0x45, raw[2] == 0x4C, raw[3] == 0x46, raw[4] == 2, raw[5] == 1,
-                  let tableOffset = read(0x28, UInt64.self), let entrySize = read(0x3A, UInt16.self),
-                  let count = read(0x3C, UInt16.self), let namesIndex = read(0x3E, UInt16.self),
-                  entrySize >= 64, tableOffset < UInt64(raw.count), namesIndex < count
-            else { return [] }
-            let table = Int(tableOffset)
-            func section(_ index: Int) -> (name: UInt32, offset: UInt64, size: UInt64)? {
-                let base = table + index * Int(entrySize)
-                guard let name = read(base, UInt32.self), let offset = read(base + 0x18, UInt64.self),
-                      let size = read(base + 0x20, UInt64.self) else { return nil }
-                return (name, offset, size)
-            }
-            guard let strings = section(Int(namesIndex)), strings.offset < UInt64(raw.count),
-                  strings.size <= UInt64(raw.count) - strings.offset else { return [] }
-            var names: [String] = []
-            for index in 0..<Int(count) {
-                guard let entry = section(index), UInt64(entry.name) < strings.size else { continue }
-                let start = Int(strings.offset) + Int(entry.name)
-                let end = raw[start..<Int(strings.offset + strings.size)].firstIndex(of: 0) ?? start
-                names.append(String(decoding: raw[start..<end], as: UTF8.self))
-            }
-            return names
-        }
     }
 }

@@ -7,7 +7,7 @@ import XCTest
 
 final class AccessTests: XCTestCase {
     func testCredentialsAreRequiredExceptForHealth() async throws {
-        let f = try await Fixture()
+        let f = try await Fixture(builtPlugins: false)
         let health = try await f.client.health.check()
         XCTAssertEqual(health.status, .serving)
         await assertRPCError(.unauthenticated, containing: "authorization") {
@@ -22,7 +22,7 @@ final class AccessTests: XCTestCase {
     }
 
     func testAdministrationIsForAdministratorsAndRevocationIsImmediate() async throws {
-        let f = try await Fixture()
+        let f = try await Fixture(builtPlugins: false)
         try await f.registerParties()
         await assertRPCError(.permissionDenied, containing: "administrator") {
             try await f.client.unary(AM.registerParty, Convene_Admin_V1_RegisterPartyRequest.with {
@@ -64,7 +64,7 @@ final class AccessTests: XCTestCase {
     }
 
     func testTokensAreStoredHashed() async throws {
-        let f = try await Fixture()
+        let f = try await Fixture(builtPlugins: false)
         try await f.registerParties()
         await f.stop()
         defer { f.remove() }
@@ -79,7 +79,7 @@ final class AccessTests: XCTestCase {
     }
 
     func testMalformedAndUnknownIdsNameTheField() async throws {
-        let f = try await Fixture()
+        let f = try await Fixture(builtPlugins: false)
         try await f.registerParties()
         await assertRPCError(.invalidArgument, containing: "operation_id: 'seven' is not a valid operation id") {
             try await f.client.unary(CM.getOperation, Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = "seven" },

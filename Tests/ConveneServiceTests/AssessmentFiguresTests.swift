@@ -11,6 +11,8 @@ import XCTest
 /// (observers and plugin principals never are), the participation share is over them, and the
 /// mean report lead time is over every report distributed in the window whose meeting is in it.
 final class AssessmentFiguresTests: OperationTestCase {
+    override class var builtPlugins: Bool { true }
+
     /// Plugins keep their own times by the system's clock: so does the server here.
     override var clock: ManualClock? { nil }
     let service = "convene.assessment.v1.FollowUpAssessment"

@@ -24,6 +24,10 @@ final class Fixture: @unchecked Sendable {
     var tokens: [String: String] = [:]
     /// Applied to the server's configuration at every (re)start.
     var configure: (inout ServerConfiguration) -> Void = { _ in }
+    /// Whether the server loads the plugins built with it (in process, unless `configure` says
+    /// otherwise). A test that calls none of them leaves them out: each load of a library with
+    /// Swift code maps a fresh copy for the rest of the test process.
+    let builtPlugins: Bool
     /// The server's time of day; nil for the system's.
     let clock: ManualClock?
     /// When the fixture's manual clock starts: 21 September 2026, 14:13:20 UTC.
@@ -47,9 +51,10 @@ final class Fixture: @unchecked Sendable {
     /// Now, by the server's clock.
     var now: Int64 { clock?.nowMillis() ?? Int64(Date().timeIntervalSince1970 * 1000) }
 
-    init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start),
+    init(dataDirectory: String? = nil, clock: ManualClock? = ManualClock(startMillis: Fixture.start), builtPlugins: Bool = true,
          configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws {
         self.clock = clock
+        self.builtPlugins = builtPlugins
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("convene-svc-\(UUID().uuidString)").path
         self.configure = configure
@@ -58,8 +63,9 @@ final class Fixture: @unchecked Sendable {
     }
 
     func startServer(port: Int = 0) async throws {
-        testServer = try await TestServer.start { [dataDirectory, configure, clock] configuration in
+        testServer = try await TestServer.start { [dataDirectory, configure, clock, builtPlugins] configuration in
             if let clock { configuration.clock = clock }
+            if !builtPlugins { configuration.pluginDirectories = [] }
             configuration.port = port
             configuration.dataDirectory = dataDirectory
             configuration.enableInterop = false
@@ -161,10 +167,12 @@ class OperationTestCase: XCTestCase {
     var clock: ManualClock? { ManualClock(startMillis: Fixture.start) }
     /// Where plugins run in this case's server (subclasses run the same tests isolated).
     class var isolation: PluginIsolation { .inProcess }
+    /// Whether this case's server loads the plugins built with it (the suites of plugins say so).
+    class var builtPlugins: Bool { false }
 
     override func setUp() async throws {
         let isolation = Self.isolation
-        f = try await Fixture(clock: clock) { $0.pluginIsolation = isolation }
+        f = try await Fixture(clock: clock, builtPlugins: Self.builtPlugins) { $0.pluginIsolation = isolation }
         try await f.registerParties()
         operation = try await f.makeOperation()
     }

@@ -10,6 +10,8 @@ import XCTest
 /// Security Council missions (I.B.5), public information (I.B.10-12) and the six-month
 /// follow-up assessment (I.D.1, OP.3).
 class MechanismPluginTests: OperationTestCase {
+    override class var builtPlugins: Bool { true }
+
     /// Plugins keep their own times by the system's clock: so does the server here.
     override var clock: ManualClock? { nil }
 

@@ -10,6 +10,8 @@ import XCTest
 /// plugin methods, plugin events in WatchOperation, and plugins' own principals (never
 /// invited, so never counted as participants).
 class PluginConfinementTests: OperationTestCase {
+    override class var builtPlugins: Bool { true }
+
     typealias Event = Convene_Consultation_V1_OperationEvent
 
     func call<R: SwiftProtobuf.Message>(_ service: String, _ method: String, _ request: some SwiftProtobuf.Message,

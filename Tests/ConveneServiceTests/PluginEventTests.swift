@@ -10,6 +10,8 @@ import XCTest
 /// its load, one unloaded and loaded again resumes where it stopped, events arrive in
 /// order and once each, and a delivery abandoned by an unload is delivered again.
 class PluginEventTests: OperationTestCase {
+    override class var builtPlugins: Bool { true }
+
     /// The recorder fixture's lines: "SEQUENCE KIND SUBJECT", in delivery order.
     func seen() async throws -> [String] {
         let answer = try await f.client.unary(path: "/test.Recorder/Seen", request: ByteBuffer(), options: f.options("Troops"))

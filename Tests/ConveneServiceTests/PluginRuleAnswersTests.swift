@@ -6,6 +6,8 @@ import XCTest
 /// through a question what it may not read (an operation it sees only the existence of, a
 /// meeting it is not invited to, answered as if there were none).
 final class PluginRuleAnswersTests: OperationTestCase {
+    override class var builtPlugins: Bool { true }
+
     typealias Question = PluginRuleAnswers.Question
 
     private func ask(_ question: Question, as caller: String?, party: String? = nil,
