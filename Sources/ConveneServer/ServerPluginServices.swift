@@ -102,11 +102,12 @@ final class ServerPluginServices: PluginServices {
         let name = PartyRules.pluginPrincipalName(plugin)
         let hash = TokenHashing.hash(token)
         let record = { @Sendable (db: any StoreWriter) throws in
-            if let other = try db.party(named: name), other.kind != PartyKind.plugin.rawValue {
+            let existing = try db.party(named: name)
+            if let other = existing, other.kind != PartyKind.plugin.rawValue {
                 // Registered before the name was reserved: never taken as the plugin's principal.
                 throw RPCError(.failedPrecondition, "party-\(other.id ?? 0) is named '\(name)' but is not plugin \(plugin)'s principal; rename it so the plugin can act under its own")
             }
-            let party = try db.party(named: name) ?? db.insert(PartyRecord(name: name, kind: .plugin, roles: [.secretariatStaff]))
+            let party = try existing ?? db.insert(PartyRecord(name: name, kind: .plugin, roles: [.secretariatStaff]))
             _ = try db.insert(CredentialRecord(partyID: party.id!, tokenHash: hash, label: "plugin \(plugin)",
                                                createdAt: Int64(Date().timeIntervalSince1970 * 1000)))
         }
