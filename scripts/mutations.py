@@ -178,6 +178,13 @@ MUTATIONS = [
     ("the loop-timer registry keeps every loop's timers", "transport", "Sources/ConveneTransport/Shared/LoopTimers.swift",
      "        weak var timers: LoopTimers?", "        var timers: LoopTimers?",
      "LoopTimerTests"),
+    ("a plugin event for one party shown to every party of the operation", "domain", "Sources/ConveneDomain/AccessRules.swift",
+     "case .councilSecretariatAnd(let party): return caller.isCouncilMember || caller.isSecretariat || caller.id == party",
+     "case .councilSecretariatAnd: return true",
+     "PluginConfinementTests"),
+    ("a library's buffered copy reads every piece from its start", "plugin host", "Sources/ConvenePluginHost/FileCopy.swift",
+     "pread(source, buffer, min(size, count - done), off_t(done))", "pread(source, buffer, min(size, count - done), 0)",
+     "PluginPinTests"),
     # operations
     ("calls counted in no latency bucket", "operations", "Sources/ConveneOperations/MethodMetrics.swift",
      "counters.add(1, at: Layout.bucketsStart + MethodTally.bucket(nanoseconds: nanoseconds))", "_ = nanoseconds",

@@ -1,5 +1,5 @@
 /*
- * convene_plugin.h: the Convene plugin ABI, version 1.2.
+ * convene_plugin.h: the Convene plugin ABI, version 1.3.
  *
  * A plugin is a shared library that exports one symbol, CONVENE_PLUGIN_ENTRY
  * ("convene_plugin_entry"), of type convene_plugin_entry_fn. The server calls it once
@@ -55,7 +55,7 @@ extern "C" {
 #endif
 
 #define CONVENE_ABI_MAJOR 1
-#define CONVENE_ABI_MINOR 2
+#define CONVENE_ABI_MINOR 3
 #define CONVENE_PLUGIN_ENTRY "convene_plugin_entry"
 
 /* Status codes, numbered as gRPC's. A hook returns CONVENE_OK or one of these. */
@@ -236,7 +236,34 @@ typedef struct convene_host_api {
      */
     int32_t (*ask_rule)(convene_call *call, int32_t question, const char *party_id, const char *object_id,
                         const char **provision, const char **reason);
+
+    /* ---- Added in 1.3: check `size` (or that the pointer is not NULL) before use. ---- */
+
+    /*
+     * Emits a plugin event about an operation ("op-3") that WatchOperation shows only to
+     * `audience` (a convene_event_audience) among the parties that may read the operation:
+     * for an event that tells of something not every such party may list (a record kept
+     * for one party, or for the contributors). CONVENE_AUDIENCE_SUBJECT is emit_event_about,
+     * and then the subject may be a meeting too. `party_id` ("party-3") names the party of
+     * CONVENE_AUDIENCE_PARTY and is ignored otherwise. Delivered to subscribers after the
+     * call commits. Returns 0, or negative for an unknown audience, a missing party, or a
+     * subject that is not an existing operation (a meeting, with an audience other than
+     * CONVENE_AUDIENCE_SUBJECT).
+     */
+    int32_t (*emit_event_to)(convene_call *call, const char *subject_id, const char *kind,
+                             const char *description, int32_t audience, const char *party_id);
 } convene_host_api;
+
+/* Who receives a plugin event emitted with emit_event_to (since 1.3). */
+typedef enum convene_event_audience {
+    /* Whoever may see its subject: the meeting's invitees (with the President and the
+     * Secretariat), or whoever may read the operation's records. */
+    CONVENE_AUDIENCE_SUBJECT = 0,
+    /* The Council, the Secretariat and the one party named (a reconnaissance visit it asked for). */
+    CONVENE_AUDIENCE_PARTY = 1,
+    /* The Council, the Secretariat and every party contributing to the operation. */
+    CONVENE_AUDIENCE_CONTRIBUTORS = 2,
+} convene_event_audience;
 
 /* ---------------------------------------------------------------- plugin side */
 

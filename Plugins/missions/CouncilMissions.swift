@@ -29,10 +29,9 @@ enum CouncilMissions {
                 $0.receipts = contributors.map { id in .with { $0.partyID = id } }
             }
             try context.put("mission/\(mission.id)", mission)
-            // About the operation, so seen by parties that may not list the mission: it names
-            // neither the mission nor its recipients.
+            // Seen by those who may list the mission (mayList), not by every party of the operation.
             context.emit(about: request.operationID, kind: "mission.terms_delivered",
-                         "terms of reference of a Security Council mission delivered to the contributors (I.B.5)")
+                         "terms of reference of a Security Council mission delivered to the contributors (I.B.5)", to: .contributors)
             return visible(mission, context)
         }
 
@@ -49,7 +48,7 @@ enum CouncilMissions {
             // convened, not by when its event happens to reach this plugin.
             try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
             context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
-                         "conclusions of a Security Council mission delivered to the contributors (I.B.5)")
+                         "conclusions of a Security Council mission delivered to the contributors (I.B.5)", to: .contributors)
             return visible(mission, context)
         }
 
@@ -57,7 +56,9 @@ enum CouncilMissions {
             var mission = try load(request.missionID, context)
             guard let index = mission.receipts.firstIndex(where: { $0.partyID == context.caller }) else {
                 // One the caller may not list is answered as one that does not exist.
-                guard mayList(mission, context) else { throw PluginError(CONVENE_NOT_FOUND, "mission_id: no mission \(request.missionID)") }
+                guard try mayList(mission, context, contributors: Set(contributorIDs(mission.operationID, context))) else {
+                    throw PluginError(CONVENE_NOT_FOUND, "mission_id: no mission \(request.missionID)")
+                }
                 throw PluginError(CONVENE_PERMISSION_DENIED, "\(mission.id) was not delivered to the caller")
             }
             switch request.document {
@@ -78,7 +79,8 @@ enum CouncilMissions {
         plugin.unary("ListMissions") { (request: Convene_Missions_V1_ListMissionsRequest, context) -> Convene_Missions_V1_ListMissionsResponse in
             try context.requireVisible(request.operationID, field: "operation_id")
             let missions = context.all("mission/", as: Mission.self).filter { $0.operationID == request.operationID }
-            return .with { $0.missions = missions.filter { mayList($0, context) }.map { visible($0, context) } }
+            let contributors = Set(try contributorIDs(request.operationID, context))
+            return .with { $0.missions = missions.filter { mayList($0, context, contributors: contributors) }.map { visible($0, context) } }
         }
 
         // II.B.2(g): a consultation at the Council-mission stage is the one before the mission
@@ -128,9 +130,12 @@ enum CouncilMissions {
         return contributions.contributions.map(\.partyID).filter { seen.insert($0).inserted }
     }
 
-    /// The Council and the Secretariat see every mission; a contributor, those delivered to it.
-    static func mayList(_ mission: Mission, _ context: PluginContext) -> Bool {
+    /// The Council and the Secretariat see every mission; a contributor of the operation (one
+    /// it was delivered to, or one that joined since: contributions are never withdrawn), the
+    /// missions of that operation. The same audience as the missions' events (`.contributors`).
+    static func mayList(_ mission: Mission, _ context: PluginContext, contributors: Set<String>) -> Bool {
         context.isCouncil || context.hasRole(PartyRole.secretariat) || mission.receipts.contains { $0.partyID == context.caller }
+            || contributors.contains(context.caller)
     }
 
     static func load(_ id: String, _ context: PluginContext) throws -> Mission {

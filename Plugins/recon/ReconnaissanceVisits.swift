@@ -37,7 +37,9 @@ enum ReconnaissanceVisits {
                 $0.status = .requested
             }
             try context.put("visit/\(visit.id)", visit)
-            context.emit(about: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)")
+            // Seen by those who may list the visit (mayList), not by every party of the operation.
+            context.emit(about: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)",
+                         to: .councilSecretariatAnd(party: context.caller))
             return visit
         }
 

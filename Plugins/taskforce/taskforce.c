@@ -4,8 +4,9 @@
  * A mission-planning meeting for an operation (II.B.2(a)) forms its task force, with the
  * Secretariat's departments; the Secretariat adds members and planning tasks with owners
  * and status; the task force is dissolved when the operation terminates. A task force is
- * seen by every party (as its operation is), but the meeting that formed it only by those
- * who may see that meeting.
+ * seen only by those who may see the meeting that formed it: that a task force exists tells
+ * that a mission-planning meeting was convened, which a party not invited to it must not
+ * learn (its events are about that meeting, too).
  *
  * Storage: "taskforce/<op>" -> TaskForce, "seq/task" -> counter.
  */
@@ -51,7 +52,7 @@ static void formed(convene_call *call, const char *operation_id, const char *mee
     force.n_departments = sizeof default_departments / sizeof default_departments[0];
     force.departments = default_departments;
     if (save(call, &force) == 0) {
-        emit_about(call, operation_id, "imtf.formed", "integrated mission task force formed for mission planning (I.B.7)");
+        emit_about(call, meeting_id, "imtf.formed", "integrated mission task force formed for mission planning (I.B.7)");
     }
 }
 
@@ -73,7 +74,8 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
             force->status == CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__ACTIVE) {
             force->status = CONVENE__TASKFORCE__V1__TASK_FORCE_STATUS__DISSOLVED;
             if (save(call, force) == 0) {
-                emit_about(call, operation->id, "imtf.dissolved", "integrated mission task force dissolved on termination");
+                emit_about(call, force->formed_by_meeting_id[0] ? force->formed_by_meeting_id : operation->id, "imtf.dissolved",
+                           "integrated mission task force dissolved on termination");
             }
         }
         if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
@@ -116,6 +118,11 @@ CONVENE_METHOD_HOOK(get_task_force) {
     /* A party that may know only that the operation exists learns nothing of its task force. */
     int32_t rc = require_readable_operation(call, in->operation_id, "operation_id");
     TaskForce *force = rc == CONVENE_OK ? load(call, in->operation_id) : NULL;
+    /* One formed by a meeting the caller may not see is answered as one that does not exist. */
+    if (force && force->formed_by_meeting_id[0] && !may_see(call, force->formed_by_meeting_id)) {
+        convene__taskforce__v1__task_force__free_unpacked(force, NULL);
+        force = NULL;
+    }
     if (rc == CONVENE_OK) rc = force ? respond_force(call, force) : fail(call, CONVENE_NOT_FOUND, "operation_id: no task force");
     if (force) convene__taskforce__v1__task_force__free_unpacked(force, NULL);
     convene__taskforce__v1__get_task_force_request__free_unpacked(in, NULL);

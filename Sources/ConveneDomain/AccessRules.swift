@@ -48,6 +48,12 @@ public enum EventAudience: Sendable, Hashable {
     case advice
     /// The Secretariat, the Council and the submitting country (ListExperience).
     case experience(submittedBy: Int64)
+    /// The Council, the Secretariat and one party: a plugin's record about that party's own
+    /// business (a reconnaissance visit it asked for, I.B.6).
+    case councilSecretariatAnd(party: Int64)
+    /// The Council, the Secretariat and the operation's contributors: a plugin's record of
+    /// what went to the contributors (a Security Council mission's terms of reference, I.B.5).
+    case contributors
 
     /// Whether `caller`, with `access` to the operation, receives the event.
     /// - Parameter invitedTo: whether the caller is invited to a meeting.
@@ -59,6 +65,8 @@ public enum EventAudience: Sendable, Hashable {
         case .request(let requestedBy): return RequestRules.visible(caller, requestedBy: requestedBy)
         case .advice: return BriefingRules.mayReadAdvice(caller, facts: facts)
         case .experience(let submittedBy): return LessonRules.seesExperience(caller, submittedBy: submittedBy)
+        case .councilSecretariatAnd(let party): return caller.isCouncilMember || caller.isSecretariat || caller.id == party
+        case .contributors: return caller.isCouncilMember || caller.isSecretariat || facts.contributes(caller.id)
         }
     }
 }

@@ -156,6 +156,13 @@ static int32_t emit_event_about(convene_call *call, const char *subject_id, cons
     return emit_event(call, subject_id, kind, description);
 }
 
+static int32_t emit_event_to(convene_call *call, const char *subject_id, const char *kind, const char *description,
+                             int32_t audience, const char *party_id) {
+    if (audience == CONVENE_AUDIENCE_PARTY && !party_id) abort();
+    if (party_id) (void)strlen(party_id);
+    return emit_event(call, subject_id, kind, description);
+}
+
 /* Every rule says yes, so the code behind the checks is fuzzed too. */
 static int32_t ask_rule(convene_call *call, int32_t question, const char *party_id, const char *object_id,
                         const char **provision, const char **reason) {
@@ -173,7 +180,7 @@ static const convene_host_api api = {
     .caller_has_role = caller_has_role, .storage_get = storage_get, .storage_put = storage_put,
     .storage_delete = storage_delete, .storage_next = storage_next, .emit_event = emit_event,
     .call_service = call_service, .caller_may_see = caller_may_see, .emit_event_about = emit_event_about,
-    .ask_rule = ask_rule,
+    .ask_rule = ask_rule, .emit_event_to = emit_event_to,
 };
 
 int32_t convene_fuzz_friends_plugin(const uint8_t *data, size_t size) {

@@ -197,6 +197,14 @@ enum HostAPI {
                 if let provision { provision.pointee = cString(answer.provision, in: call.arena) }
                 if let reason { reason.pointee = cString(answer.reason, in: call.arena) }
                 return answer.value
+            },
+            emit_event_to: { handle, subject, kind, description, audience, party in
+                guard let call = call(handle, "emit_event_to"), let subject = text(subject, max: HostLimits.maxID),
+                      let kind = text(kind, max: HostLimits.maxEventKind),
+                      let description = description == nil ? "" : text(description, max: HostLimits.maxEventText),
+                      let audience = PluginEventAudience(code: audience, partyID: audience == 1 ? text(party, max: HostLimits.maxID) : nil)
+                else { return -1 }
+                return call.emit(PluginEvent(subjectID: subject, kind: kind, description: description, audience: audience)) ? 0 : -1
             }
         ))
         return table

@@ -201,6 +201,12 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
 
     func emit(_ event: PluginEvent) -> Bool {
         guard state.withLock({ $0.events.count < HostLimits.maxEvents }) else { return false }
+        // An audience narrower than the subject's is for an operation's events only, and a
+        // party audience names a party ("party-3").
+        if event.audience != .subject, !event.subjectID.hasPrefix("op-") { return false }
+        if let party = event.audience.partyID {
+            guard party.hasPrefix("party-"), let number = Int64(party.dropFirst(6)), number > 0 else { return false }
+        }
         guard (try? environment.services.maySee(nil, objectID: event.subjectID)) == true else { return false }
         state.withLock { $0.events.append(event) }
         return true

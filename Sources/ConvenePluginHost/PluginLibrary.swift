@@ -89,7 +89,8 @@ final class PluginLibrary: @unchecked Sendable {
 
     /// A private copy of `path` in `directory`, and whether it holds Swift code. The copy is
     /// made by the kernel (`sendfile`) from the one descriptor `openChecked` vetted: a
-    /// library of tens of MiB is not read into, zeroed in and written from this process.
+    /// library of tens of MiB is not read into, zeroed in and written from this process
+    /// (where the file systems cannot, through a buffer: `FileCopy`).
     static func pin(_ path: String, into directory: String) throws(PluginLoadError) -> (String, Bool) {
         let (source, size) = try openChecked(path)
         defer { close(source) }
@@ -109,21 +110,15 @@ final class PluginLibrary: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(String(cString: strerror(errno)))")
         }
         defer { close(target) }
-        var done = 0
-        var failure: Int32 = 0
-        while done < size {
-            let sent = sendfile(target, source, nil, size - done)
-            if sent < 0, errno == EINTR { continue }
-            if sent < 0 { failure = errno }
-            guard sent > 0 else { break }
-            done += sent
-        }
-        guard done == size else {
+        switch FileCopy.copy(from: source, to: target, count: size) {
+        case .copied(size):
+            break
+        case .copied:
             unlink(copy)
-            if failure != 0 {
-                throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(String(cString: strerror(failure)))")
-            }
             throw .cannotOpen(path: path, reason: "the file changed while it was read")
+        case .failed(let error):
+            unlink(copy)
+            throw .cannotOpen(path: path, reason: "cannot copy it to \(directory): \(String(cString: strerror(error)))")
         }
         let names = ELFSections.names(size: size) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)

@@ -110,11 +110,51 @@ public struct PluginEvent: Sendable, Equatable {
     public var subjectID: String
     public var kind: String
     public var description: String
+    /// Who receives it in WatchOperation, within those who may see its subject.
+    public var audience: PluginEventAudience
 
-    public init(subjectID: String, kind: String, description: String) {
+    public init(subjectID: String, kind: String, description: String, audience: PluginEventAudience = .subject) {
         self.subjectID = subjectID
         self.kind = kind
         self.description = description
+        self.audience = audience
+    }
+}
+
+/// Who receives a plugin's event (`emit_event_to`): the audiences other than `.subject` are
+/// for events about an operation that tell of something not every party of it may list.
+public enum PluginEventAudience: Sendable, Equatable {
+    /// Whoever may see its subject: the meeting, or the operation's records.
+    case subject
+    /// The Council, the Secretariat and one party ("party-3").
+    case councilSecretariatAnd(party: String)
+    /// The Council, the Secretariat and the operation's contributors.
+    case contributors
+
+    /// From the ABI's `convene_event_audience` and party id; nil for an unknown audience,
+    /// or a party audience without a party.
+    init?(code: Int32, partyID: String?) {
+        switch code {
+        case 0: self = .subject
+        case 1:
+            guard let partyID, !partyID.isEmpty else { return nil }
+            self = .councilSecretariatAnd(party: partyID)
+        case 2: self = .contributors
+        default: return nil
+        }
+    }
+
+    var code: Int32 {
+        switch self {
+        case .subject: 0
+        case .councilSecretariatAnd: 1
+        case .contributors: 2
+        }
+    }
+
+    var partyID: String? {
+        if case .councilSecretariatAnd(let party) = self { return party }
+        return nil
     }
 }
 

@@ -50,6 +50,7 @@ extension HostRequest {
             return over(event.subjectID.utf8.count, HostLimits.maxID, "an event's subject")
                 ?? over(event.kind.utf8.count, HostLimits.maxEventKind, "an event's kind")
                 ?? over(event.description.utf8.count, HostLimits.maxEventText, "an event's description")
+                ?? over(event.audience.partyID?.utf8.count ?? 0, HostLimits.maxID, "an event's audience")
         }
     }
 

@@ -145,6 +145,8 @@ extension RunnerMessage {
             case .emit(let event):
                 body.writeInteger(UInt8(5))
                 for text in [event.subjectID, event.kind, event.description] { body.put(text) }
+                body.writeInteger(event.audience.code)
+                body.putOptional(event.audience.partyID.map { Array($0.utf8) })
             case .askRule(let question, let partyID, let objectID):
                 body.writeInteger(UInt8(6))
                 body.writeInteger(question)
@@ -232,8 +234,11 @@ extension RunnerMessage {
                 guard let id = body.text() else { throw bad("request") }
                 request = .maySee(id)
             case 5:
-                guard let subject = body.text(), let kind = body.text(), let description = body.text() else { throw bad("request") }
-                request = .emit(PluginEvent(subjectID: subject, kind: kind, description: description))
+                guard let subject = body.text(), let kind = body.text(), let description = body.text(),
+                      let code = body.readInteger(as: Int32.self), let party = body.optionalBytes(),
+                      let audience = PluginEventAudience(code: code, partyID: party.map { String(decoding: $0, as: UTF8.self) })
+                else { throw bad("request") }
+                request = .emit(PluginEvent(subjectID: subject, kind: kind, description: description, audience: audience))
             case 6:
                 guard let question = body.readInteger(as: Int32.self), let party = body.optionalBytes(), let object = body.text() else {
                     throw bad("request")

@@ -163,6 +163,36 @@ public struct PluginContext {
         _ = emit(call, subject, kind, description)
     }
 
+    /// Who receives an event emitted with `emit(about:kind:_:to:)`.
+    public enum Audience: Sendable, Equatable {
+        /// Whoever may see its subject (as `emit(about:kind:_:)`).
+        case subject
+        /// The Council, the Secretariat and one party ("party-3").
+        case councilSecretariatAnd(party: String)
+        /// The Council, the Secretariat and the operation's contributors.
+        case contributors
+    }
+
+    /// Emits a plugin event about an operation ("op-3") that WatchOperation shows only to
+    /// `audience` among the parties that may read the operation: for an event that tells of
+    /// something not all of them may list. Not emitted at all (false) by a host older than
+    /// ABI 1.3, which could not narrow it.
+    @discardableResult
+    public func emit(about subject: String, kind: String, _ description: String, to audience: Audience) -> Bool {
+        guard audience != .subject else {
+            emit(about: subject, kind: kind, description)
+            return true
+        }
+        guard has(\.emit_event_to), let emit = api.pointee.emit_event_to else { return false }
+        switch audience {
+        case .subject: return false
+        case .councilSecretariatAnd(let party):
+            return emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_PARTY.rawValue), party) == 0
+        case .contributors:
+            return emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_CONTRIBUTORS.rawValue), nil) == 0
+        }
+    }
+
     /// Whether the caller may see a meeting ("mtg-3") or operation ("op-2") by the server's
     /// rules (false when it may not, or when there is no such thing). Check before naming one.
     public func maySee(_ id: String) -> Bool {

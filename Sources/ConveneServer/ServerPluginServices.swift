@@ -134,9 +134,19 @@ final class ServerPluginServices: PluginServices {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let records = try events.compactMap { event -> EventRecord? in
             guard let (operationID, meetingID) = try subject(event.subjectID) else { return nil }
-            // Recorded as the plugin's: WatchOperation shows it to whoever may see its meeting.
+            // Recorded as the plugin's: WatchOperation shows it to whoever may see its meeting,
+            // or to the audience the plugin named.
+            let audience: EventAudience?
+            switch event.audience {
+            case .subject: audience = nil
+            case .contributors: audience = .contributors
+            case .councilSecretariatAnd(let party):
+                // Checked when emitted (PluginCall.emit); one that is not a party id is not recorded.
+                guard let id = ObjectID.number(party, prefix: "party-") else { return nil }
+                audience = .councilSecretariatAnd(party: id)
+            }
             return EventRecord(operationID: operationID, kind: event.kind, subjectID: "plugin:\(plugin)",
-                               description: event.description, meetingID: meetingID, time: now)
+                               description: event.description, meetingID: meetingID, time: now, audience: audience)
         }
         guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, writes: writes, events: records,
                                                   position: delivery.map { ($0.from, $0.to) }) else {

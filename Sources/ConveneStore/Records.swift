@@ -262,6 +262,10 @@ public struct EventRecord: Codable, Sendable {
         case request = 1
         case advice = 2
         case experience = 3
+        /// The Council, the Secretariat and `audiencePartyID` (a plugin's event).
+        case councilSecretariatAndParty = 4
+        /// The Council, the Secretariat and the operation's contributors (a plugin's event).
+        case contributors = 5
     }
 
     public init(operationID: Int64, kind: String, subjectID: String, description: String, meetingID: Int64?, time: Int64,
@@ -278,6 +282,8 @@ public struct EventRecord: Codable, Sendable {
         case .request(let party)?: (self.audience, audiencePartyID) = (Audience.request.rawValue, party)
         case .advice?: self.audience = Audience.advice.rawValue
         case .experience(let party)?: (self.audience, audiencePartyID) = (Audience.experience.rawValue, party)
+        case .councilSecretariatAnd(let party)?: (self.audience, audiencePartyID) = (Audience.councilSecretariatAndParty.rawValue, party)
+        case .contributors?: self.audience = Audience.contributors.rawValue
         case .operation?, nil: break
         }
     }
@@ -288,6 +294,8 @@ public struct EventRecord: Codable, Sendable {
         case .request: .request(requestedBy: audiencePartyID ?? 0)
         case .advice: .advice
         case .experience: .experience(submittedBy: audiencePartyID ?? 0)
+        case .councilSecretariatAndParty: .councilSecretariatAnd(party: audiencePartyID ?? 0)
+        case .contributors: .contributors
         case .operation, nil: meetingID.map(EventAudience.meeting) ?? .operation
         }
     }

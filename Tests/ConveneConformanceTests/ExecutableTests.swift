@@ -58,11 +58,11 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(anonymous.err.hasPrefix("UNAUTHENTICATED: "), anonymous.err)
         let plugins = try run("convene", ["--target", "127.0.0.1:\(port)", "--token-file", dataDir.path + "/admin.token", "plugins"])
         XCTAssertEqual(plugins.status, 0, plugins.err)
-        XCTAssertTrue(plugins.out.contains("groups-of-friends 1.2.0 (ABI 1.2) serving, in-process"), plugins.out)
+        XCTAssertTrue(plugins.out.contains("groups-of-friends 1.2.0 (ABI 1.3) serving, in-process"), plugins.out)
         XCTAssertTrue(plugins.out.contains("  file \(binDirectory.path)/libConvenePlugin_Friends.so"), plugins.out)
         XCTAssertTrue(plugins.out.contains("  method convene.friends.v1.GroupsOfFriends/FormGroup"), plugins.out)
         XCTAssertTrue(plugins.out.contains("  event meeting.convened"), plugins.out)
-        XCTAssertTrue(plugins.out.contains("training-centres 1.0.0 (ABI 1.2) serving, in-process"), plugins.out)
+        XCTAssertTrue(plugins.out.contains("training-centres 1.0.0 (ABI 1.3) serving, in-process"), plugins.out)
 
         // call and describe, for any reflected method: JSON in, JSON out.
         let target = ["--target", "127.0.0.1:\(port)"]

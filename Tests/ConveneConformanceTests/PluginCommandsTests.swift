@@ -207,7 +207,7 @@ final class PluginCommandsTests: XCTestCase {
         // A relative path is the caller's working directory's.
         let load = try convene(admin + ["plugins", "load", "libexample.so"], in: plugins)
         XCTAssertEqual(load.status, 0, load.err)
-        XCTAssertTrue(load.out.hasPrefix("example 0.1.0 (ABI 1.2) serving, process\n  file \(plugins.resolvingSymlinksInPath().path)/libexample.so\n"), load.out)
+        XCTAssertTrue(load.out.hasPrefix("example 0.1.0 (ABI 1.3) serving, process\n  file \(plugins.resolvingSymlinksInPath().path)/libexample.so\n"), load.out)
         let anonymous = try convene(target + ["plugins", "load", "libexample.so"], in: plugins)
         XCTAssertTrue(anonymous.err.hasPrefix("UNAUTHENTICATED: "), anonymous.err)
 

@@ -67,11 +67,11 @@ final class PluginKitTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, String(output.suffix(6000)))
 
         for expected in ["ok tests/vote_tally.test", "ok tests/vote_count.test",
-                         "vote-tally 0.1.0 (ABI 1.2) serving, process", "service vote_tally.v1.VoteTally {",
+                         "vote-tally 0.1.0 (ABI 1.3) serving, process", "service vote_tally.v1.VoteTally {",
                          "  rpc Add(vote_tally.v1.AddRequest) returns (vote_tally.v1.Tally);",
-                         "vote-tally 0.2.0 (ABI 1.2) serving, process", "unloaded vote-tally",
+                         "vote-tally 0.2.0 (ABI 1.3) serving, process", "unloaded vote-tally",
                          "  file \(home.path)/plugins/vote-tally/build/libvote_tally.so",
-                         "vote-count 0.2.0 (ABI 1.2) serving, process"] {
+                         "vote-count 0.2.0 (ABI 1.3) serving, process"] {
             XCTAssertTrue(output.contains(expected + "\n"), "missing: \(expected)\n\(output.suffix(6000))")
         }
         XCTAssertEqual(output.components(separatedBy: "{\"name\":\"votes\",\"total\":\"2\",\"addedBy\":\"party-2\"}\n").count, 3,

@@ -77,7 +77,9 @@ class PluginConfinementTests: OperationTestCase {
         await assertRPCError(.permissionDenied) { _ = try await self.watched(by: "Bystander", until: "mandate.updated") }
     }
 
-    func testATaskForceNamesItsMeetingOnlyToThoseWhoMaySeeIt() async throws {
+    /// A task force tells that a mission-planning meeting was convened: a party not invited to
+    /// that meeting learns of neither, through the plugin's method or its events.
+    func testATaskForceIsSeenOnlyByThoseWhoMaySeeTheMeetingThatFormedIt() async throws {
         let service = "convene.taskforce.v1.MissionTaskForces"
         let planning = try await f.convene(operation, stage: .missionPlanning)
         func force(_ party: String) async throws -> Convene_Taskforce_V1_TaskForce? {
@@ -86,9 +88,25 @@ class PluginConfinementTests: OperationTestCase {
         }
         let seen = try await eventually { try await force("Troops") }
         XCTAssertEqual(seen?.formedByMeetingID, planning.id, "Troops are invited to it")
-        let hidden = try await force("Donor")
-        XCTAssertEqual(hidden?.id, seen?.id, "the task force itself is the operation's, which the donor takes part in")
-        XCTAssertEqual(hidden?.formedByMeetingID, "", "but not the meeting the donor is not invited to")
+        // The donor takes part in the operation's consultations but is not invited to this one:
+        // told what it is told of an operation with no task force.
+        let hidden = await assertRPCError(.notFound) {
+            try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = self.operation },
+                                as: Convene_Taskforce_V1_TaskForce.self, by: "Donor")
+        }
+        let none = try await f.makeOperation(name: "UNNONE")
+        let absent = await assertRPCError(.notFound) {
+            try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = none },
+                                as: Convene_Taskforce_V1_TaskForce.self, by: "Donor")
+        }
+        XCTAssertEqual(hidden?.message, absent?.message, "the same answer as for an operation without one")
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        let troopsSaw = try await watched(by: "Troops", until: "mandate.updated")
+        XCTAssertTrue(troopsSaw.contains("imtf.formed"), "\(troopsSaw)")
+        let donorSaw = try await watched(by: "Donor", until: "mandate.updated")
+        XCTAssertFalse(donorSaw.contains("imtf.formed"), "\(donorSaw)")
         // A party with no part in the operation learns nothing of it beyond its existence (AccessRules).
         await assertRPCError(.permissionDenied, containing: "the caller has no role, contribution or invitation on it") {
             try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = self.operation },
@@ -97,6 +115,41 @@ class PluginConfinementTests: OperationTestCase {
         await assertRPCError(.notFound) {
             try await self.call(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = "op-999" },
                                 as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")
+        }
+    }
+
+    /// A reconnaissance visit is listed to the Council, the Secretariat and the visiting country,
+    /// and a Council mission to the Council, the Secretariat and the contributors: their events
+    /// reach the same parties, not every party that may watch the operation.
+    func testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() async throws {
+        _ = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+            $0.operationID = operation; $0.purpose = "Assess the deployment area"; $0.teamSize = 6
+        }, as: Convene_Recon_V1_Visit.self, by: "Troops")
+        _ = try await call("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire"; $0.dates = "April"
+        }, as: Convene_Missions_V1_Mission.self, by: "President")
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        func missions(_ party: String) async throws -> Int {
+            try await call("convene.missions.v1.CouncilMissions", "ListMissions", Convene_Missions_V1_ListMissionsRequest.with {
+                $0.operationID = operation
+            }, as: Convene_Missions_V1_ListMissionsResponse.self, by: party).missions.count
+        }
+        func visits(_ party: String) async throws -> Int {
+            try await call("convene.recon.v1.ReconnaissanceVisits", "ListVisits", Convene_Recon_V1_ListVisitsRequest.with {
+                $0.operationID = operation
+            }, as: Convene_Recon_V1_ListVisitsResponse.self, by: party).visits.count
+        }
+        // Police and the donor contribute (so see the mission) but did not ask for the visit; the
+        // potential contributor may watch the operation but contributes nothing yet.
+        for party in ["Troops", "Police", "Donor", "Potential", "Member", "Secretariat"] {
+            let saw = try await watched(by: party, until: "mandate.updated")
+            let listsVisit = try await visits(party) > 0, listsMission = try await missions(party) > 0
+            XCTAssertEqual(saw.contains("recon.visit_requested"), listsVisit, "\(party) lists the visit: \(listsVisit); saw \(saw)")
+            XCTAssertEqual(saw.contains("mission.terms_delivered"), listsMission, "\(party) lists the mission: \(listsMission); saw \(saw)")
+            XCTAssertEqual(listsVisit, ["Troops", "Member", "Secretariat"].contains(party), party)
+            XCTAssertEqual(listsMission, party != "Potential", party)
         }
     }
 

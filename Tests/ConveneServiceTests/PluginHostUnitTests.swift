@@ -25,6 +25,8 @@ final class PluginHostUnitTests: XCTestCase {
         .request(id: 16, call: 7, .callService(path: "/a.B/C", request: [4], asPlugin: true)),
         .request(id: 17, call: 7, .maySee("mtg-3")),
         .request(id: 18, call: 7, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "d"))),
+        .request(id: 21, call: 7, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "d", audience: .councilSecretariatAnd(party: "party-4")))),
+        .request(id: 22, call: 7, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "", audience: .contributors))),
         .request(id: 19, call: 7, .askRule(question: 3, partyID: "party-2", objectID: "op-1")),
         .request(id: 20, call: 7, .askRule(question: 1, partyID: nil, objectID: "op-1")),
         .write(call: 7, key: [1], value: nil),
@@ -92,6 +94,8 @@ final class PluginHostUnitTests: XCTestCase {
             (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: "op-1", kind: String(repeating: "k", count: HostLimits.maxEventKind + 1), description: ""))),
              "an event's kind"),
             (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: text))), "an event's description"),
+            (.request(id: 1, call: 1, .emit(PluginEvent(subjectID: "op-1", kind: "k", description: "", audience: .councilSecretariatAnd(party: id)))),
+             "an event's audience"),
         ]
         for (message, expected) in over {
             let violation = message.runnerViolation

@@ -31,7 +31,8 @@ final class IsolatedMechanismPluginTests: MechanismPluginTests {
 final class IsolatedPluginConfinementTests: PluginConfinementTests {
     override class var isolation: PluginIsolation { .process }
     override func testGroupsOfFriendsRevealNoMeetingToAPartyThatMayNotSeeIt() async throws { try await super.testGroupsOfFriendsRevealNoMeetingToAPartyThatMayNotSeeIt() }
-    override func testATaskForceNamesItsMeetingOnlyToThoseWhoMaySeeIt() async throws { try await super.testATaskForceNamesItsMeetingOnlyToThoseWhoMaySeeIt() }
+    override func testATaskForceIsSeenOnlyByThoseWhoMaySeeTheMeetingThatFormedIt() async throws { try await super.testATaskForceIsSeenOnlyByThoseWhoMaySeeTheMeetingThatFormedIt() }
+    override func testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() async throws { try await super.testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() }
     override func testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() async throws { try await super.testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() }
 }
 

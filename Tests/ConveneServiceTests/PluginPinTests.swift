@@ -44,6 +44,33 @@ final class PluginPinTests: XCTestCase {
         }
     }
 
+    /// The kernel's copy and the buffered one (for file systems without `sendfile`) copy the
+    /// same bytes, in pieces smaller than the file too, and stop where the source ends.
+    func testBothWaysOfCopyingCopyEveryByteAndStopAtTheSourcesEnd() throws {
+        try FileManager.default.createDirectory(at: pins, withIntermediateDirectories: true)
+        let bytes = Data((0..<300_001).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let sourcePath = pins.appendingPathComponent("source").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: sourcePath, contents: bytes))
+        for (kernel, bufferSize) in [(true, 1 << 20), (false, 1 << 20), (false, 4096), (false, 7)] {
+            for asked in [bytes.count, bytes.count + 10_000, 1_000] {
+                let source = open(sourcePath, O_RDONLY), targetPath = pins.appendingPathComponent("target-\(kernel)-\(bufferSize)-\(asked)").path
+                let target = open(targetPath, O_RDWR | O_CREAT | O_EXCL, 0o600)
+                let outcome = FileCopy.copy(from: source, to: target, count: asked, bufferSize: bufferSize, kernel: kernel)
+                close(source)
+                close(target)
+                let expected = min(asked, bytes.count)
+                XCTAssertEqual(outcome, .copied(expected), "kernel \(kernel), buffer \(bufferSize), asked \(asked)")
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: targetPath)), bytes.prefix(expected),
+                               "kernel \(kernel), buffer \(bufferSize), asked \(asked)")
+            }
+        }
+        // A descriptor that cannot be read from fails with the reason, not a short copy.
+        let target = open(pins.appendingPathComponent("target-bad").path, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        defer { close(target) }
+        XCTAssertEqual(FileCopy.copy(from: -1, to: target, count: 10, kernel: false), .failed(errno: EBADF))
+        XCTAssertEqual(FileCopy.copy(from: -1, to: target, count: 10, kernel: true), .failed(errno: EBADF))
+    }
+
     func testASymlinkAFolderAndAnEmptyFileAreRefusedOrNotSwift() throws {
         try FileManager.default.createDirectory(at: pins, withIntermediateDirectories: true)
         let link = pins.appendingPathComponent("link.so").path

@@ -29,7 +29,7 @@ class PluginTests: PluginTestCase {
         let list = try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                             as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
         let friends = try XCTUnwrap(list.plugins.first { $0.name == "groups-of-friends" })
-        XCTAssertEqual(friends.abiVersion, "1.2")
+        XCTAssertEqual(friends.abiVersion, "1.3")
         XCTAssertEqual(friends.status, .serving)
         XCTAssertEqual(friends.isolation, Self.isolation.rawValue)
         XCTAssertEqual(friends.file, "", "where the library is on the server is for administrators")
