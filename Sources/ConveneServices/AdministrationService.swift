@@ -44,6 +44,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let roles = try domainRoles(request.roles, field: "roles")
         return try await backend.store.write { [backend] db in
             guard let party = try db.party(id: id) else { throw PublicID.party.notFound(request.partyID) }
+            try PartyRules.checkAdministrable(party.party, partyText: request.partyID, "its roles")
             try PartyRules.checkRoles(roles, kind: party.party.kind)
             let holder = try db.president()
             try PartyRules.checkPresidency(roles: roles, holder: holder?.id == id ? nil : holder?.party)
@@ -110,7 +111,8 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let partyID = try PublicID.party.parse(request.partyID, field: "party_id")
         let token = TokenHashing.newToken()
         let credential = try await backend.store.write { [backend] db in
-            guard try db.party(id: partyID) != nil else { throw PublicID.party.notFound(request.partyID) }
+            guard let party = try db.party(id: partyID) else { throw PublicID.party.notFound(request.partyID) }
+            try PartyRules.checkAdministrable(party.party, partyText: request.partyID, "a credential for it")
             return try db.insert(CredentialRecord(partyID: partyID, tokenHash: TokenHashing.hash(token),
                                                   label: request.label, createdAt: backend.now))
         }
@@ -127,6 +129,10 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let id = try PublicID.credential.parse(request.credentialID, field: "credential_id")
         try await backend.store.write { [backend] db in
             guard var credential = try db.credential(id: id) else { throw PublicID.credential.notFound(request.credentialID) }
+            if let party = try db.party(id: credential.partyID) {
+                try PartyRules.checkAdministrable(party.party, partyText: PublicID.party.format(credential.partyID),
+                                                  "revoking \(request.credentialID)")
+            }
             if credential.revokedAt == nil {
                 credential.revokedAt = backend.now
                 try db.update(credential)

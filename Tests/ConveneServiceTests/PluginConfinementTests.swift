@@ -1,6 +1,7 @@
 import ConveneClient
 import ConveneProtos
 import ConveneRPC
+import ConveneStore
 import ConveneTransport
 import Foundation
 import SwiftProtobuf
@@ -151,6 +152,55 @@ class PluginConfinementTests: OperationTestCase {
             XCTAssertEqual(listsVisit, ["Troops", "Member", "Secretariat"].contains(party), party)
             XCTAssertEqual(listsMission, party != "Potential", party)
         }
+    }
+
+    /// A plugin's principal is the server's: the administrator issues it no credential, revokes
+    /// none of its and sets none of its roles, so nothing an administrator does can stop a
+    /// plugin's reactions half way (or act as a plugin).
+    func testAPluginsPrincipalIsTheServersNotTheAdministrators() async throws {
+        let admin = CallOptions.bearer(try f.adminToken)
+        func issued() async throws -> Int64 {
+            let credential = try await f.client.administration.issueCredential(.with { $0.partyID = f.ids["Bystander"]!; $0.label = "probe" },
+                                                                              options: admin).credentialID
+            return try XCTUnwrap(Int64(credential.dropFirst("cred-".count)), credential)
+        }
+        func force(_ operation: String) async throws -> Convene_Taskforce_V1_TaskForce? {
+            try? await call("convene.taskforce.v1.MissionTaskForces", "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with {
+                $0.operationID = operation
+            }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        }
+        // A planning meeting: the task-force plugin reads it as itself, under its principal.
+        _ = try await f.convene(operation, stage: .missionPlanning)
+        let formed = try await eventually { try await force(operation) }
+        XCTAssertNotNil(formed, "the task force formed")
+        let after = try await issued()
+
+        let parties = try await f.client.administration.listParties(.with { $0.pageSize = 500 }, options: admin).parties
+        let principals = parties.filter { $0.kind == .plugin }
+        XCTAssertFalse(principals.isEmpty, "the plugins act under principals of their own")
+        for principal in principals {
+            await assertRPCError(.failedPrecondition, containing: "a mechanism plugin's own principal") {
+                try await self.f.client.administration.issueCredential(.with { $0.partyID = principal.id; $0.label = "mine" }, options: admin)
+            }
+            await assertRPCError(.failedPrecondition, containing: "a mechanism plugin's own principal") {
+                try await self.f.client.administration.setRoles(.with { $0.partyID = principal.id; $0.roles = principal.roles }, options: admin)
+            }
+        }
+        // Credential ids are row numbers: an administrator can name a principal's without being told it.
+        let principalIDs = Set(principals.compactMap { Int64($0.id.dropFirst("party-".count)) })
+        let theirs = try (1...after).compactMap { number in try f.server.store.syncRead { db in try db.credential(id: number) } }
+            .filter { principalIDs.contains($0.partyID) }
+        XCTAssertFalse(theirs.isEmpty, "the principals hold credentials")
+        for credential in theirs {
+            await assertRPCError(.failedPrecondition, containing: "a mechanism plugin's own principal") {
+                try await self.f.client.administration.revokeCredential(.with { $0.credentialID = "cred-\(credential.id ?? 0)" }, options: admin)
+            }
+        }
+        // The plugins still act as themselves.
+        let second = try await f.makeOperation(name: "UNSECOND")
+        _ = try await f.convene(second, stage: .missionPlanning)
+        let formedAgain = try await eventually { try await force(second) }
+        XCTAssertNotNil(formedAgain, "a second task force formed")
     }
 
     func testNoRegisteredPartyTakesAPluginPrincipalsName() async throws {
