@@ -246,9 +246,10 @@ typedef struct convene_host_api {
      * for one party, or for the contributors). CONVENE_AUDIENCE_SUBJECT is emit_event_about,
      * and then the subject may be a meeting too. `party_id` ("party-3") names the party of
      * CONVENE_AUDIENCE_PARTY and is ignored otherwise. Delivered to subscribers after the
-     * call commits. Returns 0, or negative for an unknown audience, a missing party, or a
-     * subject that is not an existing operation (a meeting, with an audience other than
-     * CONVENE_AUDIENCE_SUBJECT).
+     * call commits. Returns 0, or negative for an unknown audience, a party_id that is not a
+     * party's id ("party-" and digits), or a subject that is not an existing operation (a
+     * meeting, with an audience other than CONVENE_AUDIENCE_SUBJECT). A party id naming no
+     * party leaves the Council and the Secretariat as the audience.
      */
     int32_t (*emit_event_to)(convene_call *call, const char *subject_id, const char *kind,
                              const char *description, int32_t audience, const char *party_id);

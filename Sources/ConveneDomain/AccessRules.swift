@@ -54,6 +54,8 @@ public enum EventAudience: Sendable, Hashable {
     /// The Council, the Secretariat and the operation's contributors: a plugin's record of
     /// what went to the contributors (a Security Council mission's terms of reference, I.B.5).
     case contributors
+    /// No one: an audience this version does not know (stored by a later one).
+    case nobody
 
     /// Whether `caller`, with `access` to the operation, receives the event.
     /// - Parameter invitedTo: whether the caller is invited to a meeting.
@@ -67,6 +69,7 @@ public enum EventAudience: Sendable, Hashable {
         case .experience(let submittedBy): return LessonRules.seesExperience(caller, submittedBy: submittedBy)
         case .councilSecretariatAnd(let party): return caller.isCouncilMember || caller.isSecretariat || caller.id == party
         case .contributors: return caller.isCouncilMember || caller.isSecretariat || facts.contributes(caller.id)
+        case .nobody: return false
         }
     }
 }

@@ -51,9 +51,9 @@ public enum PartyRules {
 
     /// A plugin's principal is the server's own: it acts for a loaded plugin, with a credential
     /// the server issues and never hands out (the plugin, in process or isolated, never holds
-    /// it). The administrator issues it none, revokes none of its and sets none of its roles:
-    /// a token of it would act as the plugin, and one revoked would only stop the plugin's
-    /// reactions half way. Unloading the plugin is what stops it acting.
+    /// it). The administrator issues it none and sets none of its roles: a token of it would
+    /// act as the plugin. (Revoking its credentials is allowed, and harmless: the server
+    /// issues itself a new one.) Unloading the plugin is what stops it acting.
     public static func checkAdministrable(_ party: Party, partyText: String, _ what: String) throws(RuleViolation) {
         guard party.kind == .plugin else { return }
         throw RuleViolation(.failedPrecondition,

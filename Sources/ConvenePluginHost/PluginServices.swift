@@ -25,6 +25,9 @@ public protocol PluginServices: Sendable {
     /// A credential the plugin calls host services with "as the plugin": its own party,
     /// recorded on what it writes and never invited to meetings.
     func pluginCredential(plugin: String) throws -> String
+    /// `token`, from `pluginCredential`, was refused (an administrator revoked it): the next
+    /// `pluginCredential` issues a new one.
+    func pluginCredentialRefused(plugin: String, token: String)
 
     /// The committed value of a key in a plugin's storage.
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]?

@@ -16,20 +16,35 @@ final class RouterInvoker: Sendable {
         self.timeout = timeout
     }
 
-    /// Calls `path` with the caller's credential (`authorization`) or, `asPlugin`, the plugin's own.
+    /// Calls `path` with the caller's credential (`authorization`) or, `asPlugin`, the plugin's
+    /// own. The plugin's own refused (an administrator revoked it) is replaced by a new one,
+    /// once per call: a plugin's principal is the server's, and its reactions do not stop half way.
     func invoke(plugin: String, authorization: String?, path: String, request: [UInt8],
                 asPlugin: Bool) -> Result<[UInt8], RPCError> {
-        var metadata = Metadata()
-        if asPlugin {
+        guard asPlugin else {
+            var metadata = Metadata()
+            if let authorization { metadata.add("authorization", authorization) }
+            return invoke(path: path, request: request, metadata: metadata)
+        }
+        var result = Result<[UInt8], RPCError>.failure(RPCError(.internal, "not called"))
+        for _ in 0..<2 {
+            let token: String
             do {
-                metadata.add("authorization", "Bearer \(try services.pluginCredential(plugin: plugin))")
+                token = try services.pluginCredential(plugin: plugin)
             } catch {
                 let reason = RPCError.from(error)
                 return .failure(RPCError(reason.code == .unknown ? .internal : reason.code, "the plugin has no credential: \(reason.message)"))
             }
-        } else if let authorization {
-            metadata.add("authorization", authorization)
+            var metadata = Metadata()
+            metadata.add("authorization", "Bearer \(token)")
+            result = invoke(path: path, request: request, metadata: metadata)
+            guard case .failure(let error) = result, error.code == .unauthenticated else { return result }
+            services.pluginCredentialRefused(plugin: plugin, token: token)
         }
+        return result
+    }
+
+    private func invoke(path: String, request: [UInt8], metadata: Metadata) -> Result<[UInt8], RPCError> {
         // Admitted as a transport admits a call: a method whose service requires a scope
         // (`Router.require`) runs only for a credential that grants it.
         let method: RegisteredMethod

@@ -62,7 +62,8 @@ extension HostRequest {
         case .callService(let path, let request, _): path.utf8.count + request.count
         case .maySee(let id): id.utf8.count
         case .askRule(_, let party, let object): (party?.utf8.count ?? 0) + object.utf8.count
-        case .emit(let event): event.subjectID.utf8.count + event.kind.utf8.count + event.description.utf8.count
+        case .emit(let event):
+            event.subjectID.utf8.count + event.kind.utf8.count + event.description.utf8.count + (event.audience.partyID?.utf8.count ?? 0)
         }
     }
 }

@@ -111,6 +111,8 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
 
     public func pluginCredential(plugin: String) throws -> String { "plugin \(plugin)" }
 
+    public func pluginCredentialRefused(plugin: String, token: String) {}
+
     public func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { locked { storage[plugin]?[key] } }
 
     public func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {

@@ -121,6 +121,10 @@ final class ServerPluginServices: PluginServices {
         return token
     }
 
+    func pluginCredentialRefused(plugin: String, token: String) {
+        credentials.withLock { if $0[plugin] == token { $0[plugin] = nil } }
+    }
+
     func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? {
         try store.pluginGet(plugin: plugin, key: key)
     }
@@ -134,6 +138,8 @@ final class ServerPluginServices: PluginServices {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let records = try events.compactMap { event -> EventRecord? in
             guard let (operationID, meetingID) = try subject(event.subjectID) else { return nil }
+            // A narrower audience is an operation's event's only (PluginCall.emit refuses the rest).
+            guard event.audience == .subject || meetingID == nil else { return nil }
             // Recorded as the plugin's: WatchOperation shows it to whoever may see its meeting,
             // or to the audience the plugin named.
             let audience: EventAudience?

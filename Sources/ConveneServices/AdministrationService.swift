@@ -129,10 +129,6 @@ public struct AdministrationService: AdministrationServiceProtocol {
         let id = try PublicID.credential.parse(request.credentialID, field: "credential_id")
         try await backend.store.write { [backend] db in
             guard var credential = try db.credential(id: id) else { throw PublicID.credential.notFound(request.credentialID) }
-            if let party = try db.party(id: credential.partyID) {
-                try PartyRules.checkAdministrable(party.party, partyText: PublicID.party.format(credential.partyID),
-                                                  "revoking \(request.credentialID)")
-            }
             if credential.revokedAt == nil {
                 credential.revokedAt = backend.now
                 try db.update(credential)

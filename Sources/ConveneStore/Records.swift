@@ -266,6 +266,8 @@ public struct EventRecord: Codable, Sendable {
         case councilSecretariatAndParty = 4
         /// The Council, the Secretariat and the operation's contributors (a plugin's event).
         case contributors = 5
+        /// No one (never written by this version; what an unknown value is read as).
+        case nobody = 6
     }
 
     public init(operationID: Int64, kind: String, subjectID: String, description: String, meetingID: Int64?, time: Int64,
@@ -284,6 +286,7 @@ public struct EventRecord: Codable, Sendable {
         case .experience(let party)?: (self.audience, audiencePartyID) = (Audience.experience.rawValue, party)
         case .councilSecretariatAnd(let party)?: (self.audience, audiencePartyID) = (Audience.councilSecretariatAndParty.rawValue, party)
         case .contributors?: self.audience = Audience.contributors.rawValue
+        case .nobody?: self.audience = Audience.nobody.rawValue
         case .operation?, nil: break
         }
     }
@@ -296,7 +299,9 @@ public struct EventRecord: Codable, Sendable {
         case .experience: .experience(submittedBy: audiencePartyID ?? 0)
         case .councilSecretariatAndParty: .councilSecretariatAnd(party: audiencePartyID ?? 0)
         case .contributors: .contributors
-        case .operation, nil: meetingID.map(EventAudience.meeting) ?? .operation
+        // One a later version wrote (a rollback, a cluster mid-upgrade): shown to no one, not to everyone.
+        case .nobody, nil: .nobody
+        case .operation: meetingID.map(EventAudience.meeting) ?? .operation
         }
     }
 }

@@ -46,5 +46,16 @@ final class AccessRulesTests: XCTestCase {
         XCTAssertTrue(admits(.experience(submittedBy: P.troops.id), P.troops))
         XCTAssertFalse(admits(.experience(submittedBy: P.troops.id), P.observers))
         XCTAssertTrue(admits(.experience(submittedBy: P.troops.id), P.member))
+        // A plugin's events for one party, and for the contributors (ListVisits, ListMissions).
+        XCTAssertTrue(admits(.councilSecretariatAnd(party: P.troops.id), P.troops))
+        XCTAssertFalse(admits(.councilSecretariatAnd(party: P.troops.id), P.donor), "another party of the operation")
+        XCTAssertTrue(admits(.councilSecretariatAnd(party: P.troops.id), P.member))
+        XCTAssertTrue(admits(.councilSecretariatAnd(party: P.troops.id), P.secretariat))
+        XCTAssertFalse(admits(.councilSecretariatAnd(party: Self.stranger.id), Self.stranger), "nothing beyond the operation's existence")
+        XCTAssertTrue(admits(.contributors, P.donor))
+        XCTAssertTrue(admits(.contributors, P.president))
+        XCTAssertFalse(admits(.contributors, Self.potential), "not a contributor yet")
+        XCTAssertFalse(admits(.contributors, Self.host))
+        XCTAssertFalse(admits(.nobody, P.secretariat), "an audience this version does not know")
     }
 }

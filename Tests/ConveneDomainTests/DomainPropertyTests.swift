@@ -133,7 +133,7 @@ import Testing
                 }
                 if access == .existenceOnly {
                     for audience in [EventAudience.operation, .meeting(meetingID), .advice, .request(requestedBy: party.id),
-                                     .experience(submittedBy: party.id)] {
+                                     .experience(submittedBy: party.id), .councilSecretariatAnd(party: party.id), .contributors] {
                         #expect(!audience.admits(party, access: access, facts: facts, invitedTo: { _ in false }))
                     }
                 }

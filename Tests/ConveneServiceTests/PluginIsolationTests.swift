@@ -34,6 +34,7 @@ final class IsolatedPluginConfinementTests: PluginConfinementTests {
     override func testATaskForceIsSeenOnlyByThoseWhoMaySeeTheMeetingThatFormedIt() async throws { try await super.testATaskForceIsSeenOnlyByThoseWhoMaySeeTheMeetingThatFormedIt() }
     override func testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() async throws { try await super.testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() }
     override func testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() async throws { try await super.testPluginsActUnderTheirOwnPrincipalsWhichAreNeverInvited() }
+    override func testAPluginsPrincipalIsTheServersNotTheAdministrators() async throws { try await super.testAPluginsPrincipalIsTheServersNotTheAdministrators() }
 }
 
 final class IsolatedPluginEventTests: PluginEventTests {
