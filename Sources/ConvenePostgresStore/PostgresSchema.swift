@@ -308,6 +308,27 @@ enum PostgresSchema {
             """,
             #"DELETE FROM "invitation" WHERE "partyID" IN (SELECT "id" FROM "party" WHERE "kind" = 8)"#,
         ]),
+        // SQLite's v4-plugin-event-audiences: plugin events recorded before ABI 1.3 narrowed.
+        Migration(name: "pg-v3: plugin events recorded before plugins named their audience", statements: [
+            """
+            UPDATE "event" SET "meetingID" = (SELECT MIN("meeting"."id") FROM "meeting"
+                                              WHERE "meeting"."operationID" = "event"."operationID" AND "meeting"."stage" = 1)
+            WHERE "subjectID" = 'plugin:mission-task-forces' AND "kind" IN ('imtf.formed', 'imtf.dissolved') AND "meetingID" IS NULL
+            """,
+            """
+            UPDATE "event" SET "audience" = 6
+            WHERE "subjectID" = 'plugin:mission-task-forces' AND "kind" IN ('imtf.formed', 'imtf.dissolved') AND "meetingID" IS NULL
+            """,
+            """
+            UPDATE "event" SET "audience" = 5
+            WHERE "subjectID" = 'plugin:council-missions' AND "kind" IN ('mission.terms_delivered', 'mission.conclusions_delivered')
+              AND "audience" = 0
+            """,
+            """
+            UPDATE "event" SET "audience" = 4, "audiencePartyID" = NULL
+            WHERE "subjectID" = 'plugin:reconnaissance-visits' AND "kind" = 'recon.visit_requested' AND "audience" = 0
+            """,
+        ]),
     ]
 
     /// The name of the index that keeps one Council President, and what the store answers when

@@ -2,6 +2,32 @@ import GRDB
 
 /// Versioned schema migrations. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
+    /// The mechanism plugins' events as they were recorded before ABI 1.3, narrowed (the
+    /// PostgreSQL store runs the same statements, quoted):
+    /// - a task force's: about the meeting that formed it, the operation's first mission-planning
+    ///   meeting (II.B.2(a)), or, if none is found, seen by no one;
+    /// - a Council mission's: for the Council, the Secretariat and the contributors;
+    /// - a reconnaissance visit's: for the Council and the Secretariat (the visiting country was
+    ///   not recorded with it).
+    static let narrowedPluginEvents = [
+        """
+        UPDATE event SET meetingID = (SELECT MIN(meeting.id) FROM meeting WHERE meeting.operationID = event.operationID AND meeting.stage = 1)
+        WHERE subjectID = 'plugin:mission-task-forces' AND kind IN ('imtf.formed', 'imtf.dissolved') AND meetingID IS NULL
+        """,
+        """
+        UPDATE event SET audience = 6
+        WHERE subjectID = 'plugin:mission-task-forces' AND kind IN ('imtf.formed', 'imtf.dissolved') AND meetingID IS NULL
+        """,
+        """
+        UPDATE event SET audience = 5
+        WHERE subjectID = 'plugin:council-missions' AND kind IN ('mission.terms_delivered', 'mission.conclusions_delivered') AND audience = 0
+        """,
+        """
+        UPDATE event SET audience = 4, audiencePartyID = NULL
+        WHERE subjectID = 'plugin:reconnaissance-visits' AND kind = 'recon.visit_requested' AND audience = 0
+        """,
+    ]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: parties, operations, consultation") { db in
@@ -263,6 +289,12 @@ enum SQLiteSchema {
                   AND id IN (SELECT partyID FROM credential WHERE label LIKE 'plugin %')
                 """)
             try db.execute(sql: "DELETE FROM invitation WHERE partyID IN (SELECT id FROM party WHERE kind = 8)")
+        }
+        // Plugin events recorded before plugins named their audience (ABI 1.3), which told every
+        // party of the operation of what not every party may list, get the audience the
+        // plugins give them now.
+        migrator.registerMigration("v4-plugin-event-audiences") { db in
+            for statement in narrowedPluginEvents { try db.execute(sql: statement) }
         }
         return migrator
     }

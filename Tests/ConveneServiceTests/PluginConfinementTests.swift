@@ -34,6 +34,16 @@ class PluginConfinementTests: OperationTestCase {
         return seen
     }
 
+    /// Troops ask for a reconnaissance visit, and the President plans a Council mission.
+    func requestAVisitAndPlanAMission() async throws {
+        _ = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+            $0.operationID = operation; $0.purpose = "Assess the deployment area"; $0.teamSize = 6
+        }, as: Convene_Recon_V1_Visit.self, by: "Troops")
+        _ = try await call("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire"; $0.dates = "April"
+        }, as: Convene_Missions_V1_Mission.self, by: "President")
+    }
+
     func testGroupsOfFriendsRevealNoMeetingToAPartyThatMayNotSeeIt() async throws {
         let friends = "convene.friends.v1.GroupsOfFriends"
         let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
@@ -123,12 +133,7 @@ class PluginConfinementTests: OperationTestCase {
     /// and a Council mission to the Council, the Secretariat and the contributors: their events
     /// reach the same parties, not every party that may watch the operation.
     func testVisitAndMissionEventsReachOnlyThoseWhoMayListTheVisitOrMission() async throws {
-        _ = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
-            $0.operationID = operation; $0.purpose = "Assess the deployment area"; $0.teamSize = 6
-        }, as: Convene_Recon_V1_Visit.self, by: "Troops")
-        _ = try await call("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
-            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire"; $0.dates = "April"
-        }, as: Convene_Missions_V1_Mission.self, by: "President")
+        try await requestAVisitAndPlanAMission()
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.mandate = "Monitor and verify"
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
@@ -202,6 +207,47 @@ class PluginConfinementTests: OperationTestCase {
         let reissued = try (1...(try await issued())).compactMap { number in try f.server.store.syncRead { db in try db.credential(id: number) } }
             .filter { principalIDs.contains($0.partyID) && $0.revokedAt == nil }
         XCTAssertFalse(reissued.isEmpty, "a principal's credential issued after the revocations")
+    }
+
+    /// Events the plugins recorded before they named an audience (all about the operation) are
+    /// narrowed when the store is migrated: an upgraded server tells no more than a new one.
+    func testEventsRecordedBeforeAudiencesAreNarrowedWhenTheStoreMigrates() async throws {
+        guard f.server.store is SQLiteStore else { throw XCTSkip("the old records are written here into SQLite's file") }
+        _ = try await f.convene(operation, stage: .missionPlanning)
+        try await requestAVisitAndPlanAMission()
+        let formed = try await eventually {
+            try? await self.call("convene.taskforce.v1.MissionTaskForces", "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with {
+                $0.operationID = self.operation
+            }, as: Convene_Taskforce_V1_TaskForce.self, by: "Secretariat")
+        }
+        XCTAssertNotNil(formed)
+        await f.server.shutDown()
+        // As a server before ABI 1.3 recorded them (about the operation, for every party of it),
+        // and the migration not yet run.
+        let rewrite = Process()
+        rewrite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        rewrite.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+                             (f.dataDirectory as NSString).appendingPathComponent("convene.sqlite"), """
+            UPDATE event SET meetingID = NULL, audience = 0, audiencePartyID = NULL
+              WHERE kind IN ('imtf.formed', 'mission.terms_delivered', 'recon.visit_requested');
+            DELETE FROM grdb_migrations WHERE identifier = 'v4-plugin-event-audiences';
+            """]
+        try rewrite.run()
+        rewrite.waitUntilExit()
+        XCTAssertEqual(rewrite.terminationStatus, 0, "the old records written")
+        try await f.startServer(port: f.port)
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        let kinds: Set<String> = ["imtf.formed", "mission.terms_delivered", "recon.visit_requested"]
+        // The visiting country was not recorded with its visit's event: the Council and the Secretariat keep it.
+        for (party, expected) in [("Secretariat", kinds), ("Troops", ["imtf.formed", "mission.terms_delivered"]),
+                                  ("Donor", ["mission.terms_delivered"]),
+                                  // Invited to the planning meeting, but no contributor yet.
+                                  ("Potential", ["imtf.formed"])] as [(String, Set<String>)] {
+            let saw = try await watched(by: party, until: "mandate.updated")
+            XCTAssertEqual(Set(saw).intersection(kinds), expected, "\(party) saw \(saw)")
+        }
     }
 
     func testNoRegisteredPartyTakesAPluginPrincipalsName() async throws {

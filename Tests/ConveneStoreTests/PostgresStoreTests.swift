@@ -52,7 +52,8 @@ final class PostgresStoreTests: XCTestCase {
         }
         for store in stores {
             let applied = try await store.appliedMigrations()
-            XCTAssertEqual(applied, ["pg-v1: the schema of SQLite v4", "pg-v2: plugin event positions, delivery leases and principals"])
+            XCTAssertEqual(applied, ["pg-v1: the schema of SQLite v4", "pg-v2: plugin event positions, delivery leases and principals",
+                                     "pg-v3: plugin events recorded before plugins named their audience"])
         }
         for store in stores { await store.close() }
     }
