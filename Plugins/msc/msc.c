@@ -34,6 +34,18 @@ static int32_t save_review(convene_call *call, const Review *review) {
     return put_message(call, key, &review->base);
 }
 
+/* An event about a review, for those who may see it (may_see_review): a meeting's review's
+ * reaches the meeting's invitees; a mandate change's, the Council, the Secretariat and the
+ * operation's contributors. */
+static void emit_review_event(convene_call *call, const char *operation_id, const char *subject_id, const char *kind,
+                              const char *description) {
+    if (strncmp(subject_id, "mtg-", 4) == 0) {
+        emit_about(call, subject_id, kind, description);
+    } else {
+        emit_to(call, operation_id, kind, description, CONVENE_AUDIENCE_CONTRIBUTORS, NULL);
+    }
+}
+
 static void open_review(convene_call *call, const char *operation_id, const char *subject_id, const char *reason) {
     char id[32];
     snprintf(id, sizeof id, "review-%llu", (unsigned long long)next_number(call, "review"));
@@ -46,7 +58,7 @@ static void open_review(convene_call *call, const char *operation_id, const char
     if (save_review(call, &review) == 0) {
         char description[300];
         snprintf(description, sizeof description, "Military Staff Committee review opened: %s (I.C.1)", reason);
-        emit_about(call, subject_id, "msc.review_opened", description);
+        emit_review_event(call, operation_id, subject_id, "msc.review_opened", description);
     }
 }
 
@@ -206,11 +218,10 @@ CONVENE_METHOD_HOOK(close_review) {
     updated.status = CONVENE__MSC__V1__REVIEW_STATUS__CLOSED;
     updated.conclusion = in->conclusion;
     rc = save_review(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
-    /* Not the conclusion: an event about an operation reaches parties that may not read its
-     * reviews (may_see_review); they learn only that the review was closed. */
+    /* Not the conclusion, which stays in ListReviews. */
     if (rc == CONVENE_OK)
-        emit_about(call, review->subject_id, "msc.review_closed",
-                   "Military Staff Committee review closed; its conclusion is in ListReviews (I.C.1)");
+        emit_review_event(call, review->operation_id, review->subject_id, "msc.review_closed",
+                          "Military Staff Committee review closed; its conclusion is in ListReviews (I.C.1)");
 done:
     if (review) convene__msc__v1__review__free_unpacked(review, NULL);
     convene__msc__v1__close_review_request__free_unpacked(in, NULL);

@@ -16,8 +16,11 @@ public enum FriendsRules {
 
     /// Whether `party` may be a member of a group on an operation, with the reason.
     public static func membership(_ party: Party, standing: PartyStanding) -> (eligible: Bool, reason: String) {
+        if !party.takesPartInConsultations {
+            return (false, "an administrator, an account that only operates the server or a mechanism plugin's principal is no party to the consultations (I.C.2 names Council members, contributors, donors and countries of the region)")
+        }
         if party.isCouncilMember { return (true, "a member of the Security Council (I.C.2)") }
-        if party.isAdministrator || party.kind == .secretariat {
+        if party.kind == .secretariat {
             return (false, "the Secretariat forms the group; a member is a Council member, a troop-contributing country, a donor or a country of the region (I.C.2)")
         }
         if standing.contributions.contains(where: \.isPersonnel) {

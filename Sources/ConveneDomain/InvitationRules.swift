@@ -81,11 +81,12 @@ public enum InvitationRules {
 
     /// The invitations a meeting of `form` on an operation gets: required ones, the ones the
     /// convener may add "as appropriate", and the parties that cannot be invited, with why.
-    /// Administrators are never invited, nor parties that act for the Secretariat without being it
-    /// (a mechanism plugin's principal): they are no party to the consultations.
+    /// Administrators are never invited, nor those who only operate the server, nor parties that act
+    /// for the Secretariat without being it (a mechanism plugin's principal): they are no party to
+    /// the consultations (`Party.takesPartInConsultations`).
     public static func propose(form: MeetingForm, facts: OperationFacts, parties: [Party]) -> InvitationProposal {
         var proposal = InvitationProposal()
-        for party in parties.sorted(by: { $0.id < $1.id }) where !party.isAdministrator && party.kind != .plugin {
+        for party in parties.sorted(by: { $0.id < $1.id }) where party.takesPartInConsultations {
             if party.isCouncilMember, let invitation = councilInvitation(party, form: form) {
                 proposal.add(invitation)
                 continue
@@ -144,12 +145,18 @@ public enum InvitationRules {
         }
     }
 
-    /// The invitations of a meeting: the required ones, and those of the optional ones the
-    /// convener names (`additional`, with the ids as given, for messages). A party already
-    /// invited is not invited twice; one that cannot be invited is refused with the reason.
-    public static func choose(_ proposal: InvitationProposal, additional: [(id: Int64, text: String)],
+    /// The invitations of a meeting: the required ones, the convener's own where the form offers
+    /// it one (a Council member or the Secretariat convening an II.D consultation takes part in
+    /// it), and those of the optional ones the convener names (`additional`, with the ids as
+    /// given, for messages). A party already invited is not invited twice; one that cannot be
+    /// invited is refused with the reason.
+    public static func choose(_ proposal: InvitationProposal, convener: Int64? = nil, additional: [(id: Int64, text: String)],
                               isParty: (Int64) -> Bool, operationID: String) throws(RuleViolation) -> [ProposedInvitation] {
         var invitations = proposal.required
+        if let convener, !invitations.contains(where: { $0.partyID == convener }),
+           let offer = proposal.optional.first(where: { $0.partyID == convener }) {
+            invitations.append(offer)
+        }
         for invitee in additional where !invitations.contains(where: { $0.partyID == invitee.id }) {
             if let offer = proposal.optional.first(where: { $0.partyID == invitee.id }) {
                 invitations.append(offer)

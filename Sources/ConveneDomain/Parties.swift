@@ -44,4 +44,12 @@ public struct Party: Sendable, Hashable {
     public var isSecretariat: Bool { roles.contains(.secretariatStaff) }
     public var isAdministrator: Bool { roles.contains(.administrator) }
     public var isOperator: Bool { roles.contains(.serverOperator) }
+
+    /// Whether the party is one of the consultations' parties at all: an administrator, a mechanism
+    /// plugin's principal and an account that only operates the server (the operator role and no
+    /// Council or Secretariat role, whatever its kind) are not, and are never invited.
+    public var takesPartInConsultations: Bool {
+        if isAdministrator || kind == .plugin { return false }
+        return !isOperator || isCouncilMember || isSecretariat
+    }
 }

@@ -329,6 +329,14 @@ enum PostgresSchema {
             WHERE "subjectID" = 'plugin:reconnaissance-visits' AND "kind" = 'recon.visit_requested' AND "audience" = 0
             """,
         ]),
+        // SQLite's v5-committee-event-audiences.
+        Migration(name: "pg-v4: the Military Staff Committee's events for those who may list its reviews", statements: [
+            """
+            UPDATE "event" SET "audience" = 5
+            WHERE "subjectID" = 'plugin:military-staff-committee' AND "kind" IN ('msc.review_opened', 'msc.review_closed')
+              AND "meetingID" IS NULL AND "audience" = 0
+            """,
+        ]),
     ]
 
     /// The name of the index that keeps one Council President, and what the store answers when

@@ -28,6 +28,16 @@ enum SQLiteSchema {
         """,
     ]
 
+    /// The Military Staff Committee's events about a review of a change in the authorization to
+    /// use force, recorded about the operation before the plugin named their audience: for the
+    /// Council, the Secretariat and the contributors, who alone may list such reviews (I.C.1).
+    /// A meeting's review's events were about the meeting already. (PostgreSQL: the same, quoted.)
+    static let narrowedCommitteeEvents = """
+        UPDATE event SET audience = 5
+        WHERE subjectID = 'plugin:military-staff-committee' AND kind IN ('msc.review_opened', 'msc.review_closed')
+          AND meetingID IS NULL AND audience = 0
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: parties, operations, consultation") { db in
@@ -295,6 +305,9 @@ enum SQLiteSchema {
         // plugins give them now.
         migrator.registerMigration("v4-plugin-event-audiences") { db in
             for statement in narrowedPluginEvents { try db.execute(sql: statement) }
+        }
+        migrator.registerMigration("v5-committee-event-audiences") { db in
+            try db.execute(sql: narrowedCommitteeEvents)
         }
         return migrator
     }

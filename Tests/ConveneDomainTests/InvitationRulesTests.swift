@@ -95,6 +95,23 @@ final class InvitationRulesTests: XCTestCase {
         XCTAssertTrue(proposal.required.allSatisfy { !$0.reason.isEmpty } && proposal.optional.allSatisfy { !$0.reason.isEmpty })
     }
 
+    func testAnAccountThatOnlyOperatesTheServerIsInvitedToNothingWhateverItsKind() {
+        let loadTester = Party(id: 30, name: "Operator for load", kind: .secretariat, roles: [.serverOperator])
+        let operatingStaff = Party(id: 31, name: "Operating staff", kind: .secretariat, roles: [.secretariatStaff, .serverOperator])
+        let operatingState = Party(id: 32, name: "Operating state", kind: .memberState, roles: [.serverOperator])
+        let facts = OperationFacts(hostCountryID: operatingState.id, potentialContributorIDs: [operatingState.id],
+                                   contributions: Self.facts.contributions + [Contribution(partyID: operatingState.id, kind: .troops, quantity: 10)])
+        for form in MeetingForm.allCases {
+            let proposal = InvitationRules.propose(form: form, facts: facts, parties: Self.everyone + [loadTester, operatingStaff, operatingState])
+            let offered = ids(proposal.required + proposal.optional)
+            XCTAssertFalse(offered.contains(loadTester.id), "\(form): an operator's account is no party")
+            XCTAssertFalse(offered.contains(operatingState.id), "\(form): an operator's account is no party, whatever it is said to give")
+            XCTAssertEqual(offered.contains(operatingStaff.id), offered.contains(P.secretariat.id),
+                           "\(form): Secretariat staff who also operate the server take part as the Secretariat")
+        }
+        XCTAssertFalse(FriendsRules.membership(operatingState, standing: PartyStanding(kind: .memberState, contributions: [.troops])).eligible)
+    }
+
     func testTheCouncilsOwnConsultationsAreTheCouncilsAndTheSecretariats() {
         let proposal = InvitationRules.propose(form: .councilConsultations, facts: Self.facts, parties: Self.everyone)
         XCTAssertEqual(ids(proposal.required), [P.president.id, P.member.id, Self.council.id, P.secretariat.id])
@@ -128,5 +145,22 @@ final class InvitationRulesTests: XCTestCase {
         XCTAssertTrue(refusal { _ = try InvitationRules.choose(proposal, additional: [(Self.plugin.id, "party-25")],
                                                                isParty: { _ in true }, operationID: "op-1") }?.message
             .contains("no party to the consultations") == true)
+    }
+
+    func testTheConvenerOfAnOtherConsultationTakesPartInIt() throws {
+        let proposal = InvitationRules.propose(form: .otherConsultation, facts: Self.facts, parties: Self.everyone)
+        XCTAssertTrue(proposal.required.isEmpty, "II.D names no party that must be invited")
+        for convener in [P.member, P.secretariat, P.president] {
+            let chosen = try InvitationRules.choose(proposal, convener: convener.id, additional: [(P.troops.id, "party-10")],
+                                                    isParty: { _ in true }, operationID: "op-1")
+            XCTAssertEqual(ids(chosen), [convener.id, P.troops.id], "\(convener.name) convenes, so takes part")
+        }
+        let twice = try InvitationRules.choose(proposal, convener: P.member.id, additional: [(P.member.id, "party-2")],
+                                               isParty: { _ in true }, operationID: "op-1")
+        XCTAssertEqual(twice.map(\.partyID), [P.member.id], "nobody twice")
+        let convening = InvitationRules.propose(form: .consultationMeeting, facts: Self.facts, parties: Self.everyone)
+        XCTAssertEqual(try InvitationRules.choose(convening, convener: P.president.id, additional: [], isParty: { _ in true },
+                                                  operationID: "op-1").count, convening.required.count,
+                       "the President is already required in II.B")
     }
 }

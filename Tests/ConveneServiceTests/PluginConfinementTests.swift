@@ -20,18 +20,35 @@ class PluginConfinementTests: OperationTestCase {
         try await f.call(service, method, request, as: R.self, by: party)
     }
 
-    /// The kinds of the events `party` sees on the operation, until one of kind `last`.
-    func watched(by party: String, until last: String) async throws -> [String] {
+    /// The kinds of the events `party` sees on the operation, until the `occurrence`th of kind `last`.
+    func watched(by party: String, until last: String, occurrence: Int = 1) async throws -> [String] {
         let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
         }, as: Event.self, options: f.options(party))
         var seen: [String] = []
         for try await event in watch.responses {
             seen.append(event.kind)
-            if event.kind == last { break }
+            if event.kind == last, seen.filter({ $0 == last }).count == occurrence { break }
         }
         watch.cancel()
         return seen
+    }
+
+    /// Runs SQL on the stopped server's store, outside the server: on SQLite its file, on
+    /// PostgreSQL (CONVENE_TEST_STORE=postgres) its database, with psql.
+    func rewriteStoppedStore(sqlite: String, postgres: String) throws {
+        let rewrite = Process()
+        rewrite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let remembered = (f.dataDirectory as NSString).appendingPathComponent("test-database-url")
+        if let url = try? String(contentsOfFile: remembered, encoding: .utf8) {
+            rewrite.arguments = ["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-q", "-d", url, "-c", postgres]
+        } else {
+            rewrite.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+                                 (f.dataDirectory as NSString).appendingPathComponent("convene.sqlite"), sqlite]
+        }
+        try rewrite.run()
+        rewrite.waitUntilExit()
+        XCTAssertEqual(rewrite.terminationStatus, 0, "the old records written")
     }
 
     /// Troops ask for a reconnaissance visit, and the President plans a Council mission.
@@ -159,6 +176,30 @@ class PluginConfinementTests: OperationTestCase {
         }
     }
 
+    /// A review of a change in the authorization to use force is listed to the Council, the
+    /// Secretariat and the contributors (I.C.1): its events reach no one else.
+    func testACommitteeReviewsEventsReachOnlyThoseWhoMayListTheReview() async throws {
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.useOfForce = "All necessary means"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        func reviews(_ party: String) async throws -> Int {
+            try await call("convene.msc.v1.MilitaryStaffCommittee", "ListReviews", Convene_Msc_V1_ListReviewsRequest.with {
+                $0.operationID = operation
+            }, as: Convene_Msc_V1_ListReviewsResponse.self, by: party).reviews.count
+        }
+        let opened = try await eventually { try await reviews("Secretariat") > 0 ? true : nil }
+        XCTAssertEqual(opened, true)
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        for party in ["Troops", "Donor", "Potential", "Member", "Secretariat"] {
+            let saw = try await watched(by: party, until: "mandate.updated", occurrence: 2)
+            let listed = try await reviews(party) > 0
+            XCTAssertEqual(saw.contains("msc.review_opened"), listed, "\(party) lists the review: \(listed); saw \(saw)")
+            XCTAssertEqual(listed, party != "Potential", party)
+        }
+    }
+
     /// A plugin's principal is the server's: the administrator issues it no credential and sets
     /// none of its roles (no token of it acts as the plugin), and revoking its credentials only
     /// makes the server issue itself a new one: the plugin's reactions never stop half way.
@@ -212,7 +253,6 @@ class PluginConfinementTests: OperationTestCase {
     /// Events the plugins recorded before they named an audience (all about the operation) are
     /// narrowed when the store is migrated: an upgraded server tells no more than a new one.
     func testEventsRecordedBeforeAudiencesAreNarrowedWhenTheStoreMigrates() async throws {
-        guard f.server.store is SQLiteStore else { throw XCTSkip("the old records are written here into SQLite's file") }
         _ = try await f.convene(operation, stage: .missionPlanning)
         try await requestAVisitAndPlanAMission()
         let formed = try await eventually {
@@ -224,17 +264,15 @@ class PluginConfinementTests: OperationTestCase {
         await f.server.shutDown()
         // As a server before ABI 1.3 recorded them (about the operation, for every party of it),
         // and the migration not yet run.
-        let rewrite = Process()
-        rewrite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        rewrite.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
-                             (f.dataDirectory as NSString).appendingPathComponent("convene.sqlite"), """
+        try rewriteStoppedStore(sqlite: """
             UPDATE event SET meetingID = NULL, audience = 0, audiencePartyID = NULL
               WHERE kind IN ('imtf.formed', 'mission.terms_delivered', 'recon.visit_requested');
             DELETE FROM grdb_migrations WHERE identifier = 'v4-plugin-event-audiences';
-            """]
-        try rewrite.run()
-        rewrite.waitUntilExit()
-        XCTAssertEqual(rewrite.terminationStatus, 0, "the old records written")
+            """, postgres: """
+            UPDATE "event" SET "meetingID" = NULL, "audience" = 0, "audiencePartyID" = NULL
+              WHERE "kind" IN ('imtf.formed', 'mission.terms_delivered', 'recon.visit_requested');
+            DELETE FROM "schemaMigration" WHERE "name" LIKE 'pg-v3:%';
+            """)
         try await f.startServer(port: f.port)
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.mandate = "Monitor and verify"

@@ -41,7 +41,7 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.appliedMigrations(),
                        ["v1: parties, operations, consultation", "v2: briefing and lessons learned", "v3: plugin storage",
                         "v4-one-president", "v4-meeting-timeline", "v4-event-audiences", "v4-plugin-event-positions",
-                        "v4-plugin-principals", "v4-plugin-event-audiences"])
+                        "v4-plugin-principals", "v4-plugin-event-audiences", "v5-committee-event-audiences"])
         XCTAssertEqual(try reopened.integrityCheck(), "ok")
     }
 }

@@ -89,6 +89,17 @@ static int32_t emit_about(convene_call *call, const char *subject, const char *k
     return strncmp(subject, "op-", 3) == 0 ? api->emit_event(call, subject, kind, description) : -1;
 }
 
+/* Emits a plugin event about an operation ("op-3") that only `audience` among the parties that
+ * may read the operation receives (emit_event_to; `party_id` for CONVENE_AUDIENCE_PARTY, else
+ * NULL). A host older than ABI 1.3 cannot narrow the audience: then nothing is emitted (-1),
+ * rather than telling every party of the operation. CONVENE_AUDIENCE_SUBJECT is emit_about. */
+static int32_t emit_to(convene_call *call, const char *subject, const char *kind, const char *description,
+                       convene_event_audience audience, const char *party_id) {
+    if (audience == CONVENE_AUDIENCE_SUBJECT) return emit_about(call, subject, kind, description);
+    if (!CONVENE_HOST_HAS(emit_event_to)) return -1;
+    return api->emit_event_to(call, subject, kind, description, audience, party_id);
+}
+
 static int32_t fail(convene_call *call, int32_t code, const char *message) {
     api->set_error(call, message);
     return code;
