@@ -71,9 +71,13 @@ public struct BriefingService: BriefingServiceProtocol {
             report.distributedAt = now
             report.flags = flags
             try db.update(report)
+            // The event goes to the meeting's invitees: a flag naming another meeting (the Council
+            // members' own consultations) stays in the report, for those who may see that meeting.
+            let told = FlagRules.visible(flags) { $0 == meeting.id }
             events.append(backend.event(report.operationID, flags.isEmpty ? .reportDistributed : .reportDistributedLate,
                                         subject: request.reportID,
-                                        flags.isEmpty ? "distributed to the invitees" : flags.joined(separator: "; "),
+                                        flags.isEmpty ? "distributed to the invitees"
+                                            : told.isEmpty ? "distributed late (II.B.5(b))" : told.joined(separator: "; "),
                                         audience: .meeting(meeting.id!)))
             return report.proto
         }
@@ -91,6 +95,10 @@ public struct BriefingService: BriefingServiceProtocol {
                     if let meetingID = report.meetingID,
                        !MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meetingID, partyID: caller.id) != nil) {
                         visible.meetingID = ""
+                        // The flags tell of the meeting's time: they are the meeting's invitees'.
+                        visible.flags = []
+                    } else {
+                        visible.flags = try db.flags(report.flags, visibleTo: caller)
                     }
                     return visible
                 }

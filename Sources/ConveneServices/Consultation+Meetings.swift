@@ -79,7 +79,7 @@ extension ConsultationService {
             events.append(backend.event(operationID, .meetingConvened, subject: PublicID.meeting.format(meetingID),
                                         "\(form.name) convened" + occasion + (pastReason == nil ? "" : ", recorded after the fact"),
                                         audience: .meeting(meetingID)))
-            return try meetingProto(try db.meeting(id: meetingID)!, db: db)
+            return try meetingProto(try db.meeting(id: meetingID)!, viewer: caller, db: db)
         }
     }
 
@@ -95,7 +95,7 @@ extension ConsultationService {
                            context: ServerCallContext) async throws -> Convene_Consultation_V1_Meeting {
         let caller = try await backend.caller(context)
         return try await backend.read { db in
-            try meetingProto(try db.requireVisibleMeeting(request.meetingID, caller: caller), db: db)
+            try meetingProto(try db.requireVisibleMeeting(request.meetingID, caller: caller), viewer: caller, db: db)
         }
     }
 
@@ -109,7 +109,7 @@ extension ConsultationService {
             let meetings = try db.meetings(operationID: operationID, visibleTo: MeetingRules.seesEveryMeeting(caller) ? nil : caller.id,
                                            beforeID: before, limit: size)
             return try .with {
-                $0.meetings = try meetings.map { try meetingProto($0, db: db) }
+                $0.meetings = try meetings.map { try meetingProto($0, viewer: caller, db: db) }
                 $0.nextPageToken = PageToken.next(after: meetings.last?.id, count: meetings.count, size: size)
             }
         }
@@ -126,7 +126,7 @@ extension ConsultationService {
             try db.update(meeting)
             events.append(backend.event(meeting.operationID, .meetingHeld, subject: request.meetingID, "meeting held",
                                         audience: .meeting(meeting.id!)))
-            return try meetingProto(meeting, db: db)
+            return try meetingProto(meeting, viewer: caller, db: db)
         }
     }
 

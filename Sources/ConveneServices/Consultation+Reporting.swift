@@ -31,7 +31,7 @@ extension ConsultationService {
             for meeting in meetings {
                 let concerns = try db.statements(meetingID: meeting.id!).filter(\.concern)
                 account.meetings.append(try .with {
-                    $0.meeting = try meetingProto(meeting, db: db)
+                    $0.meeting = try meetingProto(meeting, viewer: caller, db: db)
                     $0.participantIds = try db.invitations(meetingID: meeting.id!)
                         .filter { $0.role == ParticipationRole.participant.rawValue }.map { PublicID.party.format($0.partyID) }
                     $0.concerns = concerns.map(\.proto)

@@ -108,7 +108,8 @@ func invitationProto(_ proposed: ProposedInvitation, name: String) -> Convene_Co
 }
 
 /// A meeting with everything a caller sees of it.
-func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Convene_Consultation_V1_Meeting {
+/// A meeting as `viewer` reads it (its flags only where they name no meeting hidden from it).
+func meetingProto(_ meeting: MeetingRecord, viewer: Party, db: any StoreReader) throws -> Convene_Consultation_V1_Meeting {
     let id = meeting.id!
     let names = Dictionary(uniqueKeysWithValues: try db.allParties().map { ($0.id!, $0.name) })
     let summary = try db.summary(meetingID: id)
@@ -153,7 +154,7 @@ func meetingProto(_ meeting: MeetingRecord, db: any StoreReader) throws -> Conve
         $0.createTime = Google_Protobuf_Timestamp(millis: meeting.createdAt)
         $0.pastMeetingReason = meeting.pastReason ?? ""
         $0.reportID = meeting.reportID.map(PublicID.report.format) ?? ""
-        $0.flags = meeting.flags
+        $0.flags = try db.flags(meeting.flags, visibleTo: viewer)
         $0.lateReason = meeting.lateReason ?? ""
     }
 }

@@ -40,6 +40,12 @@ extension StoreReader {
         return meeting
     }
 
+    /// `flags` as `caller` may read them: none naming a meeting it may not see (FlagRules).
+    func flags(_ flags: [String], visibleTo caller: Party) throws -> [String] {
+        if MeetingRules.seesEveryMeeting(caller) { return flags }
+        return try FlagRules.visible(flags) { id in try invitation(meetingID: id, partyID: caller.id) != nil }
+    }
+
     /// What `caller` may know of `operation`'s records, and the facts that decided it.
     func access(_ caller: Party, to operation: OperationRecord) throws -> (access: OperationAccess, facts: OperationFacts) {
         let facts = try facts(of: operation)
