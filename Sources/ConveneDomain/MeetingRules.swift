@@ -103,6 +103,21 @@ public enum MeetingRules {
             "the summary of the consultation meeting with troop-contributing countries \(first.id) (\(TimeText.date(first.scheduledAt))) has not been circulated to the Council members, and it goes to them before their informal consultations or next meeting on the operation (II.B.6); circulate it first, or give summary_override_reason")
     }
 
+    /// II.B.6 again when the Council members' discussion is recorded as held: by then every
+    /// contributors' meeting scheduled before it has its summary circulated to them, whichever
+    /// was convened first (a contributors' meeting convened after the discussion is caught here),
+    /// unless the President convened the discussion with an override reason.
+    public static func checkSummariesCirculatedBeforeHeld(form: MeetingForm, scheduledAt: Int64, earlier: [EarlierMeeting],
+                                                          overridden: Bool, meetingID: String) throws(RuleViolation) {
+        guard form.isCouncilDiscussion, !overridden else { return }
+        let blocking = earlier.filter {
+            $0.form == .consultationMeeting && $0.scheduledAt <= scheduledAt && $0.summary != .circulated
+        }
+        guard let first = blocking.first else { return }
+        throw RuleViolation(.failedPrecondition,
+            "the summary of the consultation meeting with troop-contributing countries \(first.id) (\(TimeText.date(first.scheduledAt))) has not been circulated to the Council members, and it goes to them before their informal consultations or next meeting on the operation (II.B.6); circulate it before recording \(meetingID) as held")
+    }
+
     /// Its convener records that a meeting was held (the President for any but the Secretariat's);
     /// once, and not before its scheduled time.
     public static func checkMayRecordHeld(_ caller: Party, convenedBy: Int64, form: MeetingForm, status: MeetingStatus,

@@ -122,6 +122,10 @@ extension ConsultationService {
             var meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             try MeetingRules.checkMayRecordHeld(caller, convenedBy: meeting.convenedBy, form: meeting.form, status: meeting.status,
                                                 scheduledAt: meeting.scheduledAt, now: backend.now, meetingID: request.meetingID)
+            try MeetingRules.checkSummariesCirculatedBeforeHeld(
+                form: meeting.form, scheduledAt: meeting.scheduledAt,
+                earlier: try db.earlierMeetings(operationID: meeting.operationID).filter { $0.id != request.meetingID },
+                overridden: meeting.summaryOverrideReason != nil, meetingID: request.meetingID)
             meeting.status = .held
             try db.update(meeting)
             events.append(backend.event(meeting.operationID, .meetingHeld, subject: request.meetingID, "meeting held",

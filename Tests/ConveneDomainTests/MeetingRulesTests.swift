@@ -58,6 +58,29 @@ final class MeetingRulesTests: XCTestCase {
         }
     }
 
+    /// II.B.6 when the discussion is recorded as held: whichever meeting was convened first.
+    func testACouncilDiscussionIsHeldOnlyAfterTheEarlierSummariesAreCirculated() throws {
+        let earlier = [
+            MeetingRules.EarlierMeeting(id: "mtg-1", form: .consultationMeeting, scheduledAt: 100, summary: .circulated),
+            MeetingRules.EarlierMeeting(id: "mtg-5", form: .consultationMeeting, scheduledAt: 200, summary: .notPrepared),
+            MeetingRules.EarlierMeeting(id: "mtg-6", form: .secretariatMeeting, scheduledAt: 210, summary: .notPrepared),
+        ]
+        func check(_ form: MeetingForm, at time: Int64, overridden: Bool = false) throws {
+            try MeetingRules.checkSummariesCirculatedBeforeHeld(form: form, scheduledAt: time, earlier: earlier,
+                                                                overridden: overridden, meetingID: "mtg-9")
+        }
+        let refused = refusal { try check(.councilConsultations, at: 300) }
+        XCTAssertEqual(refused?.kind, .failedPrecondition)
+        XCTAssertTrue(refused?.message.contains("mtg-5") == true && refused?.message.contains("before recording mtg-9 as held") == true,
+                      refused?.message ?? "")
+        XCTAssertNotNil(refusal { try check(.councilMeeting, at: 200) }, "a contributors' meeting at the same time counts, as at convening")
+        XCTAssertNoThrow(try check(.councilConsultations, at: 150), "a later contributors' meeting does not")
+        XCTAssertNoThrow(try check(.councilConsultations, at: 300, overridden: true), "the President's recorded override")
+        for form in [MeetingForm.consultationMeeting, .secretariatMeeting, .otherConsultation, .evaluation] {
+            XCTAssertNoThrow(try check(form, at: 300), "\(form) does not wait")
+        }
+    }
+
     /// II.B.6: a Council discussion waits for the circulated summaries of earlier contributors' meetings.
     func testCouncilDiscussionWaitsForTheSummaries() throws {
         let earlier = [

@@ -178,6 +178,22 @@ final class Provocations: @unchecked Sendable {
                 _ = try await self.c.respondToConcern(.with { $0.statementID = statement; $0.response = "x" }, options: self.o("Secretariat"))
             },
             "M27": { _ = try await self.c.getConsultationAccount(.with { $0.operationID = op }, options: self.o("Troops")) },
+            "M28": {
+                // Recorded in the order they were convened: the Council's consultations first.
+                let council = try await setup {
+                    let operation = try await self.c.createOperation(.with { $0.name = "UNMORDER"; $0.phase = .deployed },
+                                                                     options: self.o("Secretariat")).id
+                    let council = try await self.c.conveneMeeting(self.meeting {
+                        $0.operationID = operation; $0.form = .councilConsultations; $0.stage = .unspecified; $0.clearInformalPaper()
+                        $0.scheduledTime = self.at(self.w.f.now - self.hours); $0.pastMeetingReason = "Minutes"
+                    }, options: self.o("President")).id
+                    _ = try await self.c.conveneMeeting(self.meeting {
+                        $0.operationID = operation; $0.scheduledTime = self.at(self.w.f.now - 2 * self.hours); $0.pastMeetingReason = "Minutes"
+                    }, options: self.o("President"))
+                    return council
+                }
+                _ = try await self.c.markMeetingHeld(.with { $0.meetingID = council }, options: self.o("President"))
+            },
         ]
     }
 }

@@ -1,0 +1,45 @@
+import ConveneClient
+import ConveneProtos
+import ConveneRPC
+import ConveneTransport
+import Foundation
+import XCTest
+
+/// II.B.6 whichever meeting is convened first: the Council members' consultations, convened
+/// before a contributors' meeting scheduled ahead of them, are recorded as held only once that
+/// meeting's summary has been circulated to them.
+final class SummaryOrderTests: OperationTestCase {
+    func held(_ meetingID: String) async throws -> Convene_Consultation_V1_Meeting {
+        try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = meetingID },
+                                 as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+    }
+
+    func testTheCouncilsConsultationsWaitForASummaryWhicheverWasConvenedFirst() async throws {
+        let hour: Int64 = 3_600_000
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 24 * hour, paper: false)
+        let contributors = try await f.convene(operation, at: f.now + 10 * hour)
+        f.advance(to: f.now + 25 * hour)
+        _ = try await held(contributors.id)
+        let refused = await assertRPCError(.failedPrecondition, containing: contributors.id) { _ = try await self.held(council.id) }
+        XCTAssertTrue(refused?.message.contains("II.B.6") == true, refused?.message ?? "")
+        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
+            $0.meetingID = contributors.id; $0.text = "Contributors asked for air assets."
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
+        await assertRPCError(.failedPrecondition, containing: "II.B.6") { _ = try await self.held(council.id) }
+        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with {
+            $0.meetingID = contributors.id
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+        let done = try await held(council.id)
+        XCTAssertEqual(done.status, .held)
+    }
+
+    func testAnOverriddenDiscussionIsHeldWithoutTheSummary() async throws {
+        let hour: Int64 = 3_600_000
+        _ = try await f.convene(operation, at: f.now + 10 * hour)
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 24 * hour, paper: false,
+                                          override: "Rapid deterioration: the Council meets at once")
+        f.advance(to: f.now + 25 * hour)
+        let done = try await held(council.id)
+        XCTAssertEqual(done.status, .held)
+    }
+}
