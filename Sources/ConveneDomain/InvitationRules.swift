@@ -145,17 +145,17 @@ public enum InvitationRules {
         }
     }
 
-    /// The invitations of a meeting: the required ones, the convener's own where the form offers
-    /// it one (a Council member or the Secretariat convening an II.D consultation takes part in
-    /// it), and those of the optional ones the convener names (`additional`, with the ids as
-    /// given, for messages). A party already invited is not invited twice; one that cannot be
-    /// invited is refused with the reason.
-    public static func choose(_ proposal: InvitationProposal, convener: Int64? = nil, additional: [(id: Int64, text: String)],
+    /// The invitations of a meeting: the required ones; those the form offers to the parties
+    /// the meeting is theirs (`including`: its convener, for a Council member or the Secretariat
+    /// convening an II.D consultation takes part in it, and the party whose request it answers,
+    /// whose concerns are its topics, II.B.4(d)); and those of the optional ones the convener
+    /// names (`additional`, with the ids as given, for messages). A party already invited is not
+    /// invited twice; one that cannot be invited is refused with the reason.
+    public static func choose(_ proposal: InvitationProposal, including: [Int64] = [], additional: [(id: Int64, text: String)],
                               isParty: (Int64) -> Bool, operationID: String) throws(RuleViolation) -> [ProposedInvitation] {
         var invitations = proposal.required
-        if let convener, !invitations.contains(where: { $0.partyID == convener }),
-           let offer = proposal.optional.first(where: { $0.partyID == convener }) {
-            invitations.append(offer)
+        for party in including where !invitations.contains(where: { $0.partyID == party }) {
+            if let offer = proposal.optional.first(where: { $0.partyID == party }) { invitations.append(offer) }
         }
         for invitee in additional where !invitations.contains(where: { $0.partyID == invitee.id }) {
             if let offer = proposal.optional.first(where: { $0.partyID == invitee.id }) {

@@ -55,7 +55,8 @@ extension ConsultationService {
             let (reportID, flags) = try db.reportOrder(details.reportID, text: request.reportID, operation: operation, form: form,
                                                        scheduledAt: details.scheduledAt)
             let lateReason = try BriefingRules.checkLateReason(flags: flags, reason: details.lateReason, action: "convene")
-            let invitations = try db.invitations(form: form, operation: operation, convener: caller.id,
+            let invitations = try db.invitations(form: form, operation: operation,
+                                                 including: [caller.id] + (answered.map { [$0.requestedBy] } ?? []),
                                                  adding: details.additionalInvitees, operationID: request.operationID)
             var record = MeetingRecord(
                 operationID: operationID, form: form, isPublic: request.public, stage: details.stage, requestID: answered?.id,
@@ -187,11 +188,11 @@ extension StoreReader {
     }
 
     /// II.B.3: a meeting's invitations, from the operation's data, with the optional ones the convener adds.
-    func invitations(form: MeetingForm, operation: OperationRecord, convener: Int64, adding additional: [(id: Int64, text: String)],
+    func invitations(form: MeetingForm, operation: OperationRecord, including: [Int64], adding additional: [(id: Int64, text: String)],
                      operationID: String) throws -> [ProposedInvitation] {
         let parties = try allParties()
         let proposal = InvitationRules.propose(form: form, facts: try facts(of: operation), parties: parties.map(\.party))
-        return try InvitationRules.choose(proposal, convener: convener, additional: additional,
+        return try InvitationRules.choose(proposal, including: including, additional: additional,
                                           isParty: { id in parties.contains { $0.id == id } }, operationID: operationID)
     }
 

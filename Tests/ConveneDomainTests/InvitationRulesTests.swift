@@ -151,15 +151,15 @@ final class InvitationRulesTests: XCTestCase {
         let proposal = InvitationRules.propose(form: .otherConsultation, facts: Self.facts, parties: Self.everyone)
         XCTAssertTrue(proposal.required.isEmpty, "II.D names no party that must be invited")
         for convener in [P.member, P.secretariat, P.president] {
-            let chosen = try InvitationRules.choose(proposal, convener: convener.id, additional: [(P.troops.id, "party-10")],
+            let chosen = try InvitationRules.choose(proposal, including: [convener.id], additional: [(P.troops.id, "party-10")],
                                                     isParty: { _ in true }, operationID: "op-1")
             XCTAssertEqual(ids(chosen), [convener.id, P.troops.id], "\(convener.name) convenes, so takes part")
         }
-        let twice = try InvitationRules.choose(proposal, convener: P.member.id, additional: [(P.member.id, "party-2")],
+        let twice = try InvitationRules.choose(proposal, including: [P.member.id], additional: [(P.member.id, "party-2")],
                                                isParty: { _ in true }, operationID: "op-1")
         XCTAssertEqual(twice.map(\.partyID), [P.member.id], "nobody twice")
         let convening = InvitationRules.propose(form: .consultationMeeting, facts: Self.facts, parties: Self.everyone)
-        XCTAssertEqual(try InvitationRules.choose(convening, convener: P.president.id, additional: [], isParty: { _ in true },
+        XCTAssertEqual(try InvitationRules.choose(convening, including: [P.president.id], additional: [], isParty: { _ in true },
                                                   operationID: "op-1").count, convening.required.count,
                        "the President is already required in II.B")
     }

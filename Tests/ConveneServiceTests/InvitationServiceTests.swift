@@ -44,4 +44,25 @@ final class InvitationServiceTests: OperationTestCase {
             XCTAssertEqual(seen.id, meeting.id)
         }
     }
+
+    /// A contributor the form invites only "as appropriate" (a regional organization contributing
+    /// troops, II.B.3(g); a country contributing other civilian personnel, II.B.3(e)) asks for a
+    /// meeting: the meeting convened at its request invites it, its concerns being the topics.
+    func testTheMeetingConvenedAtARequestInvitesTheRequester() async throws {
+        for (party, kind) in [("Regional", Convene_Consultation_V1_ContributionKind.troops), ("Donor", .otherCivilianPersonnel)] {
+            _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+                $0.operationID = operation; $0.partyID = f.ids[party]!; $0.kind = kind; $0.quantity = 40
+            }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+            let request = try await f.client.unary(CM.requestMeeting, Convene_Consultation_V1_RequestMeetingRequest.with {
+                $0.operationID = operation; $0.form = .consultationMeeting
+                $0.reason = "Our contingent's safety"; $0.concerns = ["Force protection"]
+            }, as: Convene_Consultation_V1_MeetingRequest.self, options: f.options(party))
+            let meeting = try await f.convene(operation, stage: .unspecified, requestID: request.id)
+            let invitation = meeting.invitations.first { $0.partyID == f.ids[party]! }
+            XCTAssertEqual(invitation?.role, .participant, "\(party): \(meeting.invitations)")
+            let seen = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = meeting.id },
+                                                as: Convene_Consultation_V1_Meeting.self, options: f.options(party))
+            XCTAssertTrue(seen.topics.contains { $0.description_p == "Force protection" })
+        }
+    }
 }
