@@ -31,6 +31,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
                 try PartyRules.checkPresidency(roles: roles, holder: try db.president()?.party)
                 let party = try db.insert(PartyRecord(name: name, kind: kind, roles: roles))
                 if roles.contains(.councilPresident) { try db.presidencyChanged(to: party.id!, at: backend.now) }
+                if party.party.isCouncilMember || party.party.isSecretariat { try db.inviteWhomEveryOperationNowRequires(now: backend.now) }
                 return party.proto
             }
         } catch {
@@ -54,6 +55,9 @@ public struct AdministrationService: AdministrationServiceProtocol {
             case (false, true): try db.presidencyChanged(to: id, at: backend.now)
             case (true, false): try db.presidencyChanged(to: nil, at: backend.now)
             default: break
+            }
+            if updated.party.isCouncilMember != party.party.isCouncilMember || updated.party.isSecretariat != party.party.isSecretariat {
+                try db.inviteWhomEveryOperationNowRequires(now: backend.now)
             }
             return updated.proto
         }
@@ -80,6 +84,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
             roles.insert(.councilPresident)
             try db.update(PartyRecord(id: id, name: party.name, kind: party.party.kind, roles: roles))
             let term = try db.presidencyChanged(to: id, at: now)
+            if !party.party.isCouncilMember { try db.inviteWhomEveryOperationNowRequires(now: now) }
             return term.proto(name: party.name)
         }
     }

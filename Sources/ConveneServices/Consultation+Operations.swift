@@ -88,6 +88,7 @@ extension ConsultationService {
             try OperationRules.checkMayContribute(party.party, kind: kind, partyText: request.partyID)
             let contribution = try db.insert(ContributionRecord(operationID: operation.id!, partyID: party.id!, kind: kind,
                                                                 quantity: request.quantity, description: request.description_p))
+            try db.inviteWhomTheOperationNowRequires(operation: operation, now: backend.now)
             events.append(backend.event(operation.id!, .contributionRecorded, subject: PublicID.contribution.format(contribution.id),
                                         "\(party.name): \(request.quantity) \(kind.name)", audience: .operation))
             return contribution.proto
@@ -111,6 +112,7 @@ extension ConsultationService {
             let party = try db.requireParty(request.partyID, field: "party_id")
             try OperationRules.checkCanContributeTroops(party.party)
             try db.addPotentialContributor(operationID: operation.id!, partyID: party.id!)
+            try db.inviteWhomTheOperationNowRequires(operation: operation, now: backend.now)
             events.append(backend.event(operation.id!, .contributorIdentified, subject: PublicID.party.format(party.id),
                                         "\(party.name) identified as a potential contributor (II.A.2)", audience: .operation))
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))

@@ -100,7 +100,8 @@ extension ConsultationService {
         let caller = try await backend.caller(context)
         try SummaryRules.checkMayRead(caller)
         return try await backend.read { db in
-            let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
+            let meeting = try db.circulatedToTheCouncil(request.meetingID, caller: caller)
+                ?? db.requireVisibleMeeting(request.meetingID, caller: caller)
             try SummaryRules.checkHasSummaries(form: meeting.form, meetingID: request.meetingID)
             let summary = try db.summary(meetingID: meeting.id!)
             try SummaryRules.checkReadable(caller, summary?.status, meetingID: request.meetingID)
@@ -117,4 +118,16 @@ func requestStatus(_ status: Convene_Consultation_V1_RequestStatus) throws -> Re
         throw RPCError(.invalidArgument, "status: unknown request status \(status.rawValue)")
     }
     return domain
+}
+
+extension StoreReader {
+    /// II.B.6: a summary, once circulated, is the Council members': those who joined the Council
+    /// after its meeting was convened (and so were not invited) read it too. Nil for anything
+    /// else, which the meeting's own visibility then decides.
+    func circulatedToTheCouncil(_ value: String, caller: Party) throws -> MeetingRecord? {
+        guard caller.isCouncilMember, let id = try? PublicID.meeting.parse(value, field: "meeting_id"),
+              let meeting = try meeting(id: id), meeting.form == .consultationMeeting,
+              try summary(meetingID: id)?.status == .circulated else { return nil }
+        return meeting
+    }
 }

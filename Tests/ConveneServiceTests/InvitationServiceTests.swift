@@ -66,3 +66,65 @@ final class InvitationServiceTests: OperationTestCase {
         }
     }
 }
+
+/// Invitations follow the operation's data until the meeting is held.
+final class LateInvitationTests: OperationTestCase {
+    func invited(_ meeting: Convene_Consultation_V1_Meeting, by party: String) async throws -> Bool {
+        let seen = try? await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = meeting.id },
+                                             as: Convene_Consultation_V1_Meeting.self, options: f.options(party))
+        return seen?.invitations.contains { $0.partyID == f.ids[party]! } ?? false
+    }
+
+    func testAPartyThatBecomesAContributorOrJoinsTheCouncilIsInvitedToTheMeetingsToCome() async throws {
+        let hour: Int64 = 3_600_000
+        let past = try await f.convene(operation, at: f.now - hour, pastReason: "Held before the system")
+        let coming = try await f.convene(operation, at: f.now + 72 * hour)
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 96 * hour, paper: false,
+                                          override: "Programme of work")
+        let invitedBefore = try await invited(coming, by: "Bystander")
+        XCTAssertFalse(invitedBefore)
+        _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Bystander"]!; $0.kind = .troops; $0.quantity = 800
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        let invitedNow = try await invited(coming, by: "Bystander")
+        XCTAssertTrue(invitedNow, "II.B.3(a): a troop contributor is invited")
+        let invitedToThePast = try await invited(past, by: "Bystander")
+        XCTAssertFalse(invitedToThePast, "a past meeting records who was there")
+        // The host country joins the Council.
+        _ = try await f.client.unary(AM.setRoles, Convene_Admin_V1_SetRolesRequest.with {
+            $0.partyID = f.ids["Host"]!; $0.roles = [.councilMember]
+        }, as: Convene_Parties_V1_Party.self, options: .bearer(try f.adminToken))
+        let councilInvited = try await invited(council, by: "Host")
+        XCTAssertTrue(councilInvited, "II.B.1: the Council's consultations to come are its members'")
+        let meeting = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = coming.id },
+                                               as: Convene_Consultation_V1_Meeting.self, options: f.options("Host"))
+        XCTAssertEqual(meeting.invitations.first { $0.partyID == f.ids["Host"]! }?.category, .council)
+    }
+}
+
+extension LateInvitationTests {
+    func testAStateThatJoinsTheCouncilReadsTheSummariesCirculatedToIt() async throws {
+        let meeting = try await f.convene(operation, at: f.now + 3_600_000)
+        f.advance(to: f.now + 2 * 3_600_000)
+        _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = meeting.id },
+                                     as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
+            $0.meetingID = meeting.id; $0.text = "Contributors asked for air assets."
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
+        _ = try await f.client.unary(AM.setRoles, Convene_Admin_V1_SetRolesRequest.with {
+            $0.partyID = f.ids["Bystander"]!; $0.roles = [.councilMember]
+        }, as: Convene_Parties_V1_Party.self, options: .bearer(try f.adminToken))
+        let summary = Convene_Consultation_V1_GetSummaryRequest.with { $0.meetingID = meeting.id }
+        // Not yet circulated: to a member never invited, the meeting does not exist.
+        await assertRPCError(.notFound) {
+            _ = try await self.f.client.unary(CM.getSummary, summary, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Bystander"))
+        }
+        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with { $0.meetingID = meeting.id },
+                                     as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+        let read = try await f.client.unary(CM.getSummary, summary, as: Convene_Consultation_V1_Summary.self, options: f.options("Bystander"))
+        XCTAssertEqual(read.text, "Contributors asked for air assets.")
+        await assertRPCError(.permissionDenied, containing: "II.B.6") {
+            _ = try await self.f.client.unary(CM.getSummary, summary, as: Convene_Consultation_V1_Summary.self, options: self.f.options("Troops"))
+        }
+    }
+}
