@@ -43,10 +43,15 @@ public enum MeetingRules {
         }
     }
 
-    /// No meeting is convened on a terminated operation.
-    public static func checkOperationOpen(phase: Phase, operationID: String) throws(RuleViolation) {
-        guard phase != .terminated else {
-            throw RuleViolation(.failedPrecondition, "operation \(operationID) is terminated; no meeting is convened on it")
+    /// No meeting is convened on a terminated operation, but for two: an assessment meeting, for
+    /// the lessons of an operation are learned at every stage of it, its end included (I.B.3,
+    /// I.B.4: the experience of contingents after withdrawal), and a meeting that took place and
+    /// is recorded after the fact (`recordedAfterTheFact`), for the record is of what happened.
+    public static func checkOperationOpen(phase: Phase, form: MeetingForm, recordedAfterTheFact: Bool,
+                                          operationID: String) throws(RuleViolation) {
+        guard phase != .terminated || form == .evaluation || recordedAfterTheFact else {
+            throw RuleViolation(.failedPrecondition,
+                "operation \(operationID) is terminated; no meeting is convened on it (but for an assessment meeting, I.B.3, and a meeting recorded after the fact)")
         }
     }
 

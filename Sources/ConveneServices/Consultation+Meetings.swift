@@ -43,7 +43,8 @@ extension ConsultationService {
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             let operationID = operation.id!
-            try MeetingRules.checkOperationOpen(phase: operation.phase, operationID: request.operationID)
+            try MeetingRules.checkOperationOpen(phase: operation.phase, form: form, recordedAfterTheFact: pastReason != nil,
+                                                operationID: request.operationID)
             let answered = try details.requestID.map {
                 try db.requireRequest($0, text: request.requestID, operation: operation, caller: caller)
             }

@@ -29,7 +29,8 @@ public struct LessonsService: LessonsServiceProtocol {
             let operation = try db.requireOperation(request.operationID)
             let proposal = InvitationRules.propose(form: .evaluation, facts: try db.facts(of: operation),
                                                    parties: try db.allParties().map(\.party))
-            try MeetingRules.checkOperationOpen(phase: operation.phase, operationID: request.operationID)
+            try MeetingRules.checkOperationOpen(phase: operation.phase, form: .evaluation, recordedAfterTheFact: pastReason != nil,
+                                                operationID: request.operationID)
             var record = MeetingRecord(
                 operationID: operation.id!, form: .evaluation, isPublic: false, stage: nil, requestID: nil,
                 scheduledAt: request.scheduledTime.millis, convenedBy: caller.id,

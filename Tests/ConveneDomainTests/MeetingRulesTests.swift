@@ -38,11 +38,21 @@ final class MeetingRulesTests: XCTestCase {
         XCTAssertEqual(refusal { try MeetingRules.checkMissionOfficials(form: .consultationMeeting, named: true) }?.kind, .invalidArgument)
     }
 
-    func testNoMeetingOnATerminatedOperation() {
-        XCTAssertEqual(refusal { try MeetingRules.checkOperationOpen(phase: .terminated, operationID: "op-1") }?.message,
-                       "operation op-1 is terminated; no meeting is convened on it")
+    func testNoMeetingOnATerminatedOperationButItsAssessmentAndTheRecordOfWhatTookPlace() {
+        for form in MeetingForm.allCases where form != .evaluation {
+            XCTAssertEqual(refusal {
+                try MeetingRules.checkOperationOpen(phase: .terminated, form: form, recordedAfterTheFact: false, operationID: "op-1")
+            }?.message.hasPrefix("operation op-1 is terminated; no meeting is convened on it"), true, "\(form)")
+            XCTAssertNil(refusal {
+                try MeetingRules.checkOperationOpen(phase: .terminated, form: form, recordedAfterTheFact: true, operationID: "op-1")
+            }, "\(form) recorded after the fact")
+        }
+        XCTAssertNil(refusal {
+            try MeetingRules.checkOperationOpen(phase: .terminated, form: .evaluation, recordedAfterTheFact: false, operationID: "op-1")
+        }, "I.B.3: lessons are learned at the end too")
         for phase in [Phase.planning, .deployed, .drawdown] {
-            XCTAssertNil(refusal { try MeetingRules.checkOperationOpen(phase: phase, operationID: "op-1") })
+            XCTAssertNil(refusal { try MeetingRules.checkOperationOpen(phase: phase, form: .consultationMeeting, recordedAfterTheFact: false,
+                                                                       operationID: "op-1") })
         }
     }
 
