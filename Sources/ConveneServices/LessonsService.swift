@@ -140,15 +140,12 @@ public struct LessonsService: LessonsServiceProtocol {
                 let haystack = ([lesson.finding, lesson.recommendation] + lesson.topics).joined(separator: " ").lowercased()
                 return words.allSatisfy { haystack.contains($0) }
             }
-            // Lessons are for every operation's planning (I.B.3); the meeting one came from is named
-            // only to those who see that meeting.
+            // Lessons are for every operation's planning (I.B.3); the meeting or the contingent's
+            // experience one came from is named only to those who may see it (ListExperience's rule).
             return try .with {
                 $0.lessons = try matches.prefix(limit).map { lesson in
                     var shown = lesson.proto
-                    if lesson.sourceID.hasPrefix(PublicID.meeting.rawValue + "-"),
-                       (try? db.requireVisibleMeeting(lesson.sourceID, caller: caller)) == nil {
-                        shown.sourceID = ""
-                    }
+                    if try !db.maySeeLessonSource(lesson.sourceID, caller: caller) { shown.sourceID = "" }
                     return shown
                 }
             }
@@ -157,6 +154,21 @@ public struct LessonsService: LessonsServiceProtocol {
 }
 
 extension StoreReader {
+    /// Whether `caller` may learn that a lesson came from `sourceID`: a meeting it may see, an
+    /// experience it may read (the Council, the Secretariat, the submitting country).
+    func maySeeLessonSource(_ sourceID: String, caller: Party) throws -> Bool {
+        if sourceID.hasPrefix(PublicID.meeting.rawValue + "-") {
+            return (try? requireVisibleMeeting(sourceID, caller: caller)) != nil
+        }
+        if sourceID.hasPrefix(PublicID.experience.rawValue + "-") {
+            guard let id = try? PublicID.experience.parse(sourceID, field: "source_id"), let experience = try experience(id: id) else {
+                return false
+            }
+            return LessonRules.seesExperience(caller, submittedBy: experience.partyID)
+        }
+        return sourceID.isEmpty
+    }
+
     /// A lesson's source, when given: an experience ("exp-N") or an assessment meeting ("mtg-N")
     /// of the lesson's operation (I.B.3, I.B.4). Only the Secretariat records lessons, and it sees both.
     func checkLessonSource(_ sourceID: String, operation: OperationRecord) throws {

@@ -233,6 +233,12 @@ final class BriefingLessonsTests: OperationTestCase {
         let found = try await f.client.unary(LM.searchLessons, Convene_Lessons_V1_SearchLessonsRequest.with { $0.query = "fuel patrols" },
                                              as: Convene_Lessons_V1_SearchLessonsResponse.self, options: f.options("Troops"))
         XCTAssertEqual(found.lessons.map(\.id), [lesson.id])
+        XCTAssertEqual(found.lessons.first?.sourceID, experience.id, "the submitting country reads its experience")
+        for party in ["Police", "Bystander"] {
+            let other = try await f.client.unary(LM.searchLessons, Convene_Lessons_V1_SearchLessonsRequest.with { $0.query = "fuel patrols" },
+                                                 as: Convene_Lessons_V1_SearchLessonsResponse.self, options: f.options(party))
+            XCTAssertEqual(other.lessons.map(\.sourceID), [""], "\(party) may not list the experience, so is not told of it")
+        }
         let none = try await f.client.unary(LM.searchLessons, Convene_Lessons_V1_SearchLessonsRequest.with { $0.topic = "medical" },
                                             as: Convene_Lessons_V1_SearchLessonsResponse.self, options: f.options("Troops"))
         XCTAssertTrue(none.lessons.isEmpty)
