@@ -44,8 +44,8 @@ enum CouncilMissions {
             guard !request.conclusions.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "conclusions: required") }
             mission.conclusions = request.conclusions
             try context.put("mission/\(mission.id)", mission)
-            // When, so that a consultation is placed before or after the mission by when it was
-            // convened, not by when its event happens to reach this plugin.
+            // When, so that a consultation is placed before or after the mission by when it takes
+            // place, not by when it was entered or its event happens to reach this plugin.
             try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
             context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
                          "conclusions of a Security Council mission delivered to the contributors (I.B.5)", to: .contributors)
@@ -54,12 +54,21 @@ enum CouncilMissions {
 
         plugin.unary("Acknowledge") { (request: Convene_Missions_V1_AcknowledgeRequest, context) -> Mission in
             var mission = try load(request.missionID, context)
-            guard let index = mission.receipts.firstIndex(where: { $0.partyID == context.caller }) else {
-                // One the caller may not list is answered as one that does not exist.
-                guard try mayList(mission, context, contributors: Set(contributorIDs(mission.operationID, context))) else {
+            if !mission.receipts.contains(where: { $0.partyID == context.caller }) {
+                // One the caller may not list is answered as one that does not exist. A country
+                // that became a contributor after the mission was planned is informed as well
+                // (I.B.5 informs the contributors, those of today): its receipt is added now.
+                let contributors = Set(try contributorIDs(mission.operationID, context))
+                guard mayList(mission, context, contributors: contributors) else {
                     throw PluginError(CONVENE_NOT_FOUND, "mission_id: no mission \(request.missionID)")
                 }
-                throw PluginError(CONVENE_PERMISSION_DENIED, "\(mission.id) was not delivered to the caller")
+                guard contributors.contains(context.caller) else {
+                    throw PluginError(CONVENE_PERMISSION_DENIED, "\(mission.id) was not delivered to the caller: it goes to the operation's contributors (I.B.5)")
+                }
+                mission.receipts.append(.with { $0.partyID = context.caller })
+            }
+            guard let index = mission.receipts.firstIndex(where: { $0.partyID == context.caller }) else {
+                throw PluginError(CONVENE_INTERNAL, "\(mission.id): the caller's receipt was not kept")
             }
             switch request.document {
             case .termsOfReference:
@@ -92,8 +101,9 @@ enum CouncilMissions {
             for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
                 let convenedAfterConclusions: Bool
                 if let concluded = context.get("concluded/\(mission.id)", as: Google_Protobuf_Timestamp.self) {
-                    // In whole milliseconds, the precision of the server's event times.
-                    convenedAfterConclusions = (event.time.timeIntervalSince1970 * 1000).rounded(.down)
+                    // When the meeting takes place (or took place: one recorded after the fact),
+                    // in whole milliseconds, the precision of the server's times.
+                    convenedAfterConclusions = (meeting.scheduledTime.timeIntervalSince1970 * 1000).rounded(.down)
                         >= (concluded.timeIntervalSince1970 * 1000).rounded(.down)
                 } else {
                     convenedAfterConclusions = !mission.conclusions.isEmpty

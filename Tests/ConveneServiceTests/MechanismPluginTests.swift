@@ -131,6 +131,46 @@ class MechanismPluginTests: OperationTestCase {
         }
     }
 
+    /// A consultation is placed before or after a mission by when it takes place, one recorded
+    /// after the fact included; a country that contributes after the mission was planned is
+    /// informed of it too (I.B.5) and acknowledges it.
+    func testMissionsFollowWhenConsultationsTakePlaceAndInformLaterContributors() async throws {
+        let s = "convene.missions.v1.CouncilMissions"
+        typealias M = Convene_Missions_V1_Mission
+        let mission = try await call(s, "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire"
+        }, as: M.self, by: "President")
+        try await Task.sleep(for: .milliseconds(5))
+        _ = try await call(s, "RecordConclusions", Convene_Missions_V1_RecordConclusionsRequest.with {
+            $0.missionID = mission.id; $0.conclusions = "The ceasefire holds"
+        }, as: M.self, by: "President")
+        // Held five hours ago, before the conclusions, and recorded only now.
+        let before = try await f.convene(operation, stage: .councilMission, at: f.now - 5 * 3_600_000,
+                                         pastReason: "Held during the mission's visit")
+        var linked: M?
+        for _ in 0..<250 {
+            linked = try await call(s, "ListMissions", Convene_Missions_V1_ListMissionsRequest.with { $0.operationID = operation },
+                                    as: Convene_Missions_V1_ListMissionsResponse.self, by: "Secretariat").missions.first
+            if linked?.consultationBeforeMeetingID.isEmpty == false || linked?.consultationAfterMeetingID.isEmpty == false { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTAssertEqual(linked?.consultationBeforeMeetingID, before.id)
+        XCTAssertEqual(linked?.consultationAfterMeetingID, "")
+
+        _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Potential"]!; $0.kind = .troops; $0.quantity = 300
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        let acknowledged = try await call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+            $0.missionID = mission.id; $0.document = .conclusions
+        }, as: M.self, by: "Potential")
+        XCTAssertEqual(acknowledged.receipts.first { $0.partyID == f.ids["Potential"] }?.conclusionsAcknowledged, true)
+        await assertRPCError(.permissionDenied, containing: "was not delivered to the caller") {
+            try await self.call(s, "Acknowledge", Convene_Missions_V1_AcknowledgeRequest.with {
+                $0.missionID = mission.id; $0.document = .termsOfReference
+            }, as: M.self, by: "Member")
+        }
+    }
+
     func testPublicInformation() async throws {
         let s = "convene.publicinfo.v1.PublicInformation"
         _ = try await call(s, "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
