@@ -55,6 +55,14 @@ enum HostLimits {
     static let maxKey = 4096
     static let maxValue = 16 << 20
     static let maxWrittenBytes = 64 << 20
+    /// Keys one call writes or deletes: each is a row the commit writes while it holds the
+    /// store's writer, so tiny keys are bounded by count as well as by bytes.
+    static let maxWrites = 100_000
+    /// What each written key costs of `maxWrittenBytes` beyond its bytes (its row, its entry).
+    static let writeOverhead = 64
+    /// Keys one call reads (each is kept for the commit's conflict check), and their bytes.
+    static let maxReads = 50_000
+    static let maxReadBytes = 64 << 20
     static let maxEvents = 1000
     static let maxEventText = 64 << 10
     static let maxResponse = 64 << 20

@@ -53,6 +53,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         var writtenBytes = 0
         /// The committed value of each key when this call first read it (for the conflict check).
         var reads: [[UInt8]: [UInt8]?] = [:]
+        var readBytes = 0
         var events: [PluginEvent] = []
         /// The caller's party as a C string, made when the plugin first asks for it.
         var callerCString: UnsafeMutablePointer<CChar>?
@@ -142,38 +143,64 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
 
     /// Storage read through this call's own writes.
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
+        try checkOpen()
         if let known = state.withLock({ $0.writes[key] ?? $0.reads[key] }) { return known }
         let committed = try readStorage { try environment.services.storageGet(plugin: pluginName, key: key) }
-        return state.withLock { state in
+        return try state.withLock { state in
             if let known = state.writes[key] ?? state.reads[key] { return known }
+            // Every key read is kept for the commit's conflict check: bounded, as writes are.
+            let added = key.count + (committed?.count ?? 0) + HostLimits.writeOverhead
+            guard state.reads.count < HostLimits.maxReads, state.readBytes + added <= HostLimits.maxReadBytes else {
+                throw HostCallRefused(reason: "reads more than \(HostLimits.maxReads) keys or \(HostLimits.maxReadBytes) bytes in one call")
+            }
+            state.readBytes += added
             state.reads[key] = .some(committed)
             return committed
         }
     }
 
+    /// A host function of a call already answered (abandoned at its deadline, cancelled) is
+    /// refused: a hook running on past its call holds nothing more of the server's.
+    private func checkOpen() throws {
+        if ticket.isAnswered { throw HostCallRefused(reason: "the call has ended") }
+    }
+
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
-        // The committed successor and this call's own keys, whichever sorts first and still exists.
+        try checkOpen()
+        // The committed successor and this call's own keys, whichever sorts first and still
+        // exists. This call's keys under the prefix are sorted once, not once per key skipped.
+        let (own, deleted) = state.withLock { state -> ([[UInt8]], Set<[UInt8]>) in
+            var own: [[UInt8]] = [], deleted = Set<[UInt8]>()
+            for (key, value) in state.writes where key.starts(with: prefix) {
+                if value == nil { deleted.insert(key) } else { own.append(key) }
+            }
+            return (own.sorted { $0.lexicographicallyPrecedes($1) }, deleted)
+        }
+        func successor(of cursor: [UInt8]?) -> [UInt8]? {
+            guard let cursor else { return own.first }
+            var low = 0, high = own.count
+            while low < high {
+                let middle = (low + high) / 2
+                if cursor.lexicographicallyPrecedes(own[middle]) { high = middle } else { low = middle + 1 }
+            }
+            return low < own.count ? own[low] : nil
+        }
         var cursor = after
         while true {
+            try checkOpen()
             let committed = try readStorage {
                 try environment.services.storageNext(plugin: pluginName, prefix: prefix, after: cursor)
             }
-            let (pending, deleted) = state.withLock { state -> ([UInt8]?, Set<[UInt8]>) in
-                let own = state.writes.keys.filter { key in
-                    key.starts(with: prefix) && (cursor.map { key != $0 && !key.lexicographicallyPrecedes($0) } ?? true)
-                }.min { $0.lexicographicallyPrecedes($1) }
-                return (own, Set(state.writes.compactMap { $0.value == nil ? $0.key : nil }))
-            }
             let candidate: [UInt8]?
-            switch (committed, pending) {
-            case (nil, nil): return nil
+            switch (committed, successor(of: cursor)) {
+            case (nil, nil): candidate = nil
             case (let c?, nil): candidate = c
             case (nil, let p?): candidate = p
             case (let c?, let p?): candidate = c.lexicographicallyPrecedes(p) ? c : p
             }
             guard let key = candidate else { return nil }
             if deleted.contains(key) {
-                cursor = key  // deleted in this call: skip it
+                cursor = key  // a committed key deleted in this call: skip it
                 continue
             }
             return key
@@ -190,9 +217,11 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 
     func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
-        state.withLock { state in
-            let added = key.count + (value?.count ?? 0)
-            guard state.writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
+        guard !ticket.isAnswered else { return false }
+        return state.withLock { state in
+            let added = key.count + (value?.count ?? 0) + HostLimits.writeOverhead
+            guard state.writtenBytes + added <= HostLimits.maxWrittenBytes,
+                  state.writes.count < HostLimits.maxWrites || state.writes[key] != nil else { return false }
             state.writtenBytes += added
             state.writes[key] = .some(value)
             return true
@@ -200,6 +229,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 
     func emit(_ event: PluginEvent) -> Bool {
+        guard !ticket.isAnswered else { return false }
         guard state.withLock({ $0.events.count < HostLimits.maxEvents }) else { return false }
         // An audience narrower than the subject's is for an operation's events only, and a
         // party audience names a party ("party-3").
@@ -237,7 +267,15 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 
     func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
-        environment.invoker.invoke(plugin: pluginName, authorization: asPlugin ? nil : authorization, path: path,
+        guard !ticket.isAnswered else { return .failure(RPCError(.cancelled, "the plugin's call has ended")) }
+        return environment.invoker.invoke(plugin: pluginName, authorization: asPlugin ? nil : authorization, path: path,
                                    request: request, asPlugin: asPlugin)
     }
+}
+
+/// A host function refused for the call (it has ended, or went past a limit): the plugin gets
+/// an error (-1), and the reason is logged.
+struct HostCallRefused: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
 }

@@ -180,6 +180,7 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
     private unowned let session: RunnerSession
     private let lock = NSLock()
     private var writtenBytes = 0
+    private var writtenKeys = Set<[UInt8]>()
     private(set) var response: [UInt8]?
     private(set) var errorMessage: String?
 
@@ -211,9 +212,12 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
 
     func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
         let accepted = lock.withLock { () -> Bool in
-            let added = key.count + (value?.count ?? 0)
-            guard writtenBytes + added <= HostLimits.maxWrittenBytes else { return false }
+            // The server's limits (PluginCall.storagePut), checked here first.
+            let added = key.count + (value?.count ?? 0) + HostLimits.writeOverhead
+            guard writtenBytes + added <= HostLimits.maxWrittenBytes,
+                  writtenKeys.count < HostLimits.maxWrites || writtenKeys.contains(key) else { return false }
             writtenBytes += added
+            writtenKeys.insert(key)
             return true
         }
         return accepted && session.channel.send(.write(call: id, key: key, value: value))

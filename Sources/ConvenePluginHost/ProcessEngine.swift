@@ -186,7 +186,12 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             })
         case .write(let id, let key, let value):
             guard let call = state.withLock({ $0.calls[id]?.call }) else { return true }
-            _ = call.storagePut(key, value)
+            // The runner checks the same limits before it sends a write: one refused here for a
+            // call still open would be lost from a commit, so the runner is not trusted further.
+            if !call.storagePut(key, value), !call.ticket.isAnswered {
+                process.fail("wrote past the host's limits for one call")
+                return false
+            }
         case .log(let level, let text):
             let levels = Logger.Level.allCases
             logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
@@ -201,11 +206,12 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     private static func carryOut(_ request: HostRequest, for call: PluginCall) -> (Int32, [UInt8]) {
         switch request {
         case .storageGet(let key):
-            guard key.count <= HostLimits.maxKey, let value = try? call.storageGet(key) else { return (-1, []) }
+            // Absent (0) and failed (-1) stay apart, as in process: the same plugin runs unchanged.
+            guard key.count <= HostLimits.maxKey, let value = try? Optional(call.storageGet(key)) else { return (-1, []) }
             return found(value)
         case .storageNext(let prefix, let after):
             guard prefix.count <= HostLimits.maxKey, (after?.count ?? 0) <= HostLimits.maxKey,
-                  let next = try? call.storageNext(prefix: prefix, after: after) else { return (-1, []) }
+                  let next = try? Optional(call.storageNext(prefix: prefix, after: after)) else { return (-1, []) }
             return found(next)
         case .callService(let path, let request, let asPlugin):
             switch call.callService(path: path, request: request, asPlugin: asPlugin) {

@@ -6,6 +6,13 @@
  *   test.Behaviour/Silent  returns OK without a response
  *   test.Behaviour/Count   answers the stored call count (8 bytes), after an aborted write
  *   test.Behaviour/Caller  answers "PARTY roles=R": the caller and the role numbers it holds
+ *   test.Behaviour/Storage what the storage functions answer, by the request's first byte and
+ *                          the 4-byte count N after it:
+ *     'm'  "get=G next=X": storage_get of a missing key, storage_next of an empty prefix
+ *     'p'  writes keys "k000000".. (N of them), answers "puts=OK-COUNT" (committed)
+ *     'd'  deletes those N keys, answers "next=X": storage_next after them under "k" (committed)
+ *     'w'  writes N distinct tiny keys, answers "accepted=A" (nothing committed: ABORTED)
+ *     'r'  reads N distinct missing keys, answers "absent=A failed=F" (ABORTED)
  * Requests and responses are raw bytes here (the host does not decode them).
  */
 #include <errno.h>
@@ -78,6 +85,62 @@ static int32_t caller(void *state, const convene_method *method, convene_call *c
     return CONVENE_OK;
 }
 
+static int32_t storage(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    if (length < 1) return CONVENE_INVALID_ARGUMENT;
+    uint32_t n = 0;
+    if (length >= 5) memcpy(&n, request + 1, 4);
+    char text[200], key[32];
+    const uint8_t *value;
+    size_t value_length;
+    int used = 0, accepted = 0, absent = 0, failed = 0;
+    switch (request[0]) {
+    case 'm': {
+        int32_t got = api->storage_get(call, (const uint8_t *)"missing", 7, &value, &value_length);
+        int32_t next = api->storage_next(call, (const uint8_t *)"nothing-here/", 13, NULL, 0, &value, &value_length);
+        used = snprintf(text, sizeof text, "get=%d next=%d", got, next);
+        break;
+    }
+    case 'p':
+    case 'd':
+        for (uint32_t i = 0; i < n; i++) {
+            int k = snprintf(key, sizeof key, "k%06u", i);
+            int32_t rc = request[0] == 'p' ? api->storage_put(call, (const uint8_t *)key, (size_t)k, (const uint8_t *)"v", 1)
+                                           : api->storage_delete(call, (const uint8_t *)key, (size_t)k);
+            if (rc == 0) accepted++;
+        }
+        if (request[0] == 'p') {
+            used = snprintf(text, sizeof text, "puts=%d", accepted);
+        } else {
+            int32_t next = api->storage_next(call, (const uint8_t *)"k", 1, NULL, 0, &value, &value_length);
+            used = snprintf(text, sizeof text, "next=%d deleted=%d", next, accepted);
+        }
+        break;
+    case 'w':
+    case 'r':
+        for (uint32_t i = 0; i < n; i++) {
+            int k = snprintf(key, sizeof key, "t%u", i);
+            if (request[0] == 'w') {
+                if (api->storage_put(call, (const uint8_t *)key, (size_t)k, (const uint8_t *)"", 0) == 0) accepted++;
+            } else {
+                int32_t rc = api->storage_get(call, (const uint8_t *)key, (size_t)k, &value, &value_length);
+                if (rc == 0) absent++; else if (rc < 0) failed++;
+            }
+        }
+        if (request[0] == 'w') {
+            snprintf(text, sizeof text, "accepted=%d", accepted);
+        } else {
+            snprintf(text, sizeof text, "absent=%d failed=%d", absent, failed);
+        }
+        api->set_error(call, text);
+        return CONVENE_ABORTED;
+    default:
+        return CONVENE_INVALID_ARGUMENT;
+    }
+    api->set_response(call, (const uint8_t *)text, (size_t)used);
+    return CONVENE_OK;
+}
+
 static const convene_method methods[] = {
     { "Echo", CONVENE_UNARY, "bytes", "bytes", echo },
     { "Fail", CONVENE_UNARY, "bytes", "bytes", failing },
@@ -85,6 +148,7 @@ static const convene_method methods[] = {
     { "Silent", CONVENE_UNARY, "bytes", "bytes", silent },
     { "Count", CONVENE_UNARY, "bytes", "bytes", count },
     { "Caller", CONVENE_UNARY, "bytes", "bytes", caller },
+    { "Storage", CONVENE_UNARY, "bytes", "bytes", storage },
 };
 
 static convene_plugin_descriptor descriptor = {
