@@ -24,6 +24,9 @@ public enum PluginRunner {
             var bound = rlimit(rlim_cur: rlim_t(limit) + (8 << 30), rlim_max: rlim_t(limit) + (8 << 30))
             setrlimit(Int32(RLIMIT_AS.rawValue), &bound)
         }
+        // The plugin's own child processes (system(), a fork and exec) do not inherit the
+        // connection, so the server reads its end as soon as this process ends.
+        _ = fcntl(3, F_SETFD, FD_CLOEXEC)
         let channel = RunnerChannel(descriptor: 3)
         let relay = ChannelLog(channel)
         LoggingSystem.bootstrap { _ in relay }

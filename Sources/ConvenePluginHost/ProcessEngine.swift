@@ -307,6 +307,11 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     func tick(stuck: Int) {
         worker.rebalance()
         guard let process = state.withLock({ $0.process }) else { return }
+        if process.hasEnded {
+            // Ended while a child of the plugin holds its connection open: close the server's
+            // end, so that its calls fail and it restarts as when its end is read.
+            return process.kill(because: nil)
+        }
         let resident = process.residentBytes
         let limit = configuration.memoryLimit
         if resident > limit {

@@ -120,6 +120,14 @@ final class RunnerProcess: @unchecked Sendable {
         kill(because: nil)
     }
 
+    /// Whether the process has ended (a zombie, not yet reaped): its connection may still be
+    /// open, held by a child it forked, so its end is not always read there.
+    var hasEnded: Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return false }  // reaped: its end was read
+        return text[text.index(after: close)...].trimmingPrefix(" ").first.map { $0 == "Z" || $0 == "X" } ?? false
+    }
+
     /// The process's resident memory, from /proc.
     var residentBytes: Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),

@@ -92,6 +92,21 @@ final class PluginProcessTests: PluginTestCase {
         XCTAssertEqual(serving, true, "no longer degraded once restarted")
     }
 
+    /// A child the plugin forked keeps the runner's connection open after the runner crashed:
+    /// the server sees the end of the process itself, not only of its connection.
+    func testACrashIsSeenWhileAChildOfThePluginHoldsItsConnection() async throws {
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // The child lives 8 s on; the call would end at its 6 s deadline if the crash were missed.
+        await assertRPCError(.unavailable, containing: "its process ended during the call (signal 11") {
+            _ = try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Crash", [0x40, 0x1F, 0, 0],
+                                               timeout: .seconds(6))
+        }
+        let back = try await eventually { try? await self.reflect() }
+        XCTAssertEqual(back, faultsReply(text: "ok"))
+    }
+
     func testACrashInTheEntryPointMarksThePluginFailedAndTheServerStartsAnyway() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convene-plugins-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

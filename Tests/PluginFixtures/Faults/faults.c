@@ -4,7 +4,7 @@
  *   test.faults.Faults/BadStatus  returns the int32 in its first 4 request bytes (77 without)
  *   test.faults.Faults/Keep       keeps its call handle past its hook
  *   test.faults.Faults/UseKept    uses the handle Keep kept; answers what the host said
- *   test.faults.Faults/Crash      dereferences NULL
+ *   test.faults.Faults/Crash      dereferences NULL (with a 4-byte N: after forking a child that lives N ms on)
  *   test.faults.Faults/Abort      calls abort()
  *   test.faults.Faults/Leak       allocates (and touches) as many MiB as its first request byte says, never freed
  *   test.faults.Faults/Hang       sleeps as many milliseconds as its first 4 request bytes say
@@ -85,7 +85,14 @@ static int32_t use_kept(void *state, const convene_method *method, convene_call 
 }
 
 static int32_t crash(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state; (void)method; (void)call; (void)request; (void)length;
+    (void)state; (void)method; (void)call;
+    /* With a 4-byte count N: first forks a child that outlives the crash by N ms, holding
+     * whatever the process had open (its connection to the server, when isolated). */
+    uint32_t hold = first_u32(request, length, 0);
+    if (hold > 0 && fork() == 0) {
+        sleep_ms(hold);
+        _exit(0);
+    }
     volatile int *nowhere = NULL;
     *nowhere = 1;
     return CONVENE_OK;
