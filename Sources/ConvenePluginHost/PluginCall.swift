@@ -269,7 +269,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     func callService(path: String, request: [UInt8], asPlugin: Bool) -> Result<[UInt8], RPCError> {
         guard !ticket.isAnswered else { return .failure(RPCError(.cancelled, "the plugin's call has ended")) }
         return environment.invoker.invoke(plugin: pluginName, authorization: asPlugin ? nil : authorization, path: path,
-                                   request: request, asPlugin: asPlugin)
+                                          request: request, asPlugin: asPlugin, within: ticket.deadline)
     }
 }
 

@@ -19,12 +19,17 @@ final class RouterInvoker: Sendable {
     /// Calls `path` with the caller's credential (`authorization`) or, `asPlugin`, the plugin's
     /// own. The plugin's own refused (an administrator revoked it) is replaced by a new one,
     /// once per call: a plugin's principal is the server's, and its reactions do not stop half way.
+    /// A call made for a plugin's call ends with it: its deadline is `within` (the plugin's
+    /// call's) when that is sooner than the host's own limit, so a plugin that calls itself, or
+    /// waits on another, holds nothing past its caller's deadline.
     func invoke(plugin: String, authorization: String?, path: String, request: [UInt8],
-                asPlugin: Bool) -> Result<[UInt8], RPCError> {
+                asPlugin: Bool, within outer: ContinuousClock.Instant? = nil) -> Result<[UInt8], RPCError> {
+        let limit = ContinuousClock.now.advanced(by: timeout)
+        let deadline = outer.map { min($0, limit) } ?? limit
         guard asPlugin else {
             var metadata = Metadata()
             if let authorization { metadata.add("authorization", authorization) }
-            return invoke(path: path, request: request, metadata: metadata)
+            return invoke(path: path, request: request, metadata: metadata, deadline: deadline)
         }
         var result = Result<[UInt8], RPCError>.failure(RPCError(.internal, "not called"))
         for _ in 0..<2 {
@@ -37,14 +42,15 @@ final class RouterInvoker: Sendable {
             }
             var metadata = Metadata()
             metadata.add("authorization", "Bearer \(token)")
-            result = invoke(path: path, request: request, metadata: metadata)
+            result = invoke(path: path, request: request, metadata: metadata, deadline: deadline)
             guard case .failure(let error) = result, error.code == .unauthenticated else { return result }
             services.pluginCredentialRefused(plugin: plugin, token: token)
         }
         return result
     }
 
-    private func invoke(path: String, request: [UInt8], metadata: Metadata) -> Result<[UInt8], RPCError> {
+    private func invoke(path: String, request: [UInt8], metadata: Metadata,
+                        deadline: ContinuousClock.Instant) -> Result<[UInt8], RPCError> {
         // Admitted as a transport admits a call: a method whose service requires a scope
         // (`Router.require`) runs only for a credential that grants it.
         let method: RegisteredMethod
@@ -55,7 +61,8 @@ final class RouterInvoker: Sendable {
         guard method.descriptor.kind == .unary else {
             return .failure(RPCError(.unimplemented, "plugins call unary methods only; \(path) is \(method.descriptor.kind)"))
         }
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let timeout = max(.zero, ContinuousClock.now.duration(to: deadline))
+        guard timeout > .zero else { return .failure(RPCError(.deadlineExceeded, "the plugin's call has no time left for \(path)")) }
         let buffer = ByteBuffer(bytes: request)
         switch method.handler {
         case .synchronousUnary(let body):

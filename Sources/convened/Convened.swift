@@ -89,7 +89,7 @@ struct Convened: AsyncParsableCommand {
     var pluginReadyTimeout = 30.0
 
     @Option(name: .customLong("plugin-call-seconds"),
-            help: "Longest a plugin call or event reaction may run; on a cluster, also how long (plus 10 s) a dead server's plugin event lease holds others off.")
+            help: "Longest a plugin call runs when its caller sets no deadline (a caller's own deadline rules otherwise), and an event reaction or a plugin's call_service may run; on a cluster, also how long (plus 10 s) a dead server's plugin event lease holds others off.")
     var pluginCallSeconds = 30.0
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS only.")

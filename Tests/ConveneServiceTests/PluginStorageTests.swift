@@ -48,6 +48,26 @@ class PluginStorageTests: PluginTestCase {
         let few = await refused("r", 500)
         XCTAssertTrue(few.hasSuffix("absent=500 failed=0"), few)
     }
+
+    /// A plugin that calls itself (or another plugin) through call_service: the nested calls
+    /// end with the outer call's deadline, so the plugin's threads serve other calls after it.
+    func testNestedCallsEndWithTheirCallersDeadline() async throws {
+        _ = try await f.loadPlugin(f.fixture("Behaviour"))
+        var depth = UInt32(3).littleEndian
+        let request = withUnsafeBytes(of: &depth) { ByteBuffer(bytes: $0) }
+        var options = f.options("Troops")
+        options.timeout = .seconds(2)
+        await assertRPCError(.deadlineExceeded) {
+            _ = try await self.f.client.unary(path: "/test.Behaviour/Recurse", request: request, options: options)
+        }
+        // Three levels ended with it; only the innermost (asleep) still holds a thread.
+        for _ in 0..<6 {
+            var quick = f.options("Troops")
+            quick.timeout = .seconds(5)
+            let echoed = try await f.client.unary(path: "/test.Behaviour/Echo", request: ByteBuffer(string: "ping"), options: quick)
+            XCTAssertEqual(String(buffer: echoed.message), "ping")
+        }
+    }
 }
 
 final class IsolatedPluginStorageTests: PluginStorageTests {
@@ -56,6 +76,7 @@ final class IsolatedPluginStorageTests: PluginStorageTests {
         try await super.testAbsentAndNoneLeftAreZeroAndDeletesAreSkippedInOneStep()
     }
     override func testOneCallWritesABoundedNumberOfKeys() async throws { try await super.testOneCallWritesABoundedNumberOfKeys() }
+    override func testNestedCallsEndWithTheirCallersDeadline() async throws { try await super.testNestedCallsEndWithTheirCallersDeadline() }
     override func testOneCallReadsABoundedNumberOfKeys() async throws {
         throw XCTSkip("the server's own bound, as in process; 50,000 round trips to a runner take longer than a test should")
     }

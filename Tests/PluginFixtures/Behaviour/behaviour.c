@@ -13,6 +13,8 @@
  *     'd'  deletes those N keys, answers "next=X": storage_next after them under "k" (committed)
  *     'w'  writes N distinct tiny keys, answers "accepted=A" (nothing committed: ABORTED)
  *     'r'  reads N distinct missing keys, answers "absent=A failed=F" (ABORTED)
+ *   test.Behaviour/Recurse calls itself through call_service, as its caller, with the 4-byte
+ *                          depth less one; at depth 0 it sleeps 20 s
  * Requests and responses are raw bytes here (the host does not decode them).
  */
 #include <errno.h>
@@ -141,6 +143,28 @@ static int32_t storage(void *state, const convene_method *method, convene_call *
     return CONVENE_OK;
 }
 
+static int32_t recurse(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    uint32_t depth = 0;
+    if (length >= 4) memcpy(&depth, request, 4);
+    if (depth == 0) {
+        struct timespec pause = { 20, 0 };
+        while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}
+        api->set_response(call, request, length);
+        return CONVENE_OK;
+    }
+    depth -= 1;
+    const uint8_t *response;
+    size_t response_length;
+    int32_t status = api->call_service(call, "/test.Behaviour/Recurse", (const uint8_t *)&depth, 4, 0, &response, &response_length);
+    if (status != CONVENE_OK) {
+        api->set_error(call, "the nested call failed");
+        return status < 0 ? CONVENE_INTERNAL : status;
+    }
+    api->set_response(call, response, response_length);
+    return CONVENE_OK;
+}
+
 static const convene_method methods[] = {
     { "Echo", CONVENE_UNARY, "bytes", "bytes", echo },
     { "Fail", CONVENE_UNARY, "bytes", "bytes", failing },
@@ -149,6 +173,7 @@ static const convene_method methods[] = {
     { "Count", CONVENE_UNARY, "bytes", "bytes", count },
     { "Caller", CONVENE_UNARY, "bytes", "bytes", caller },
     { "Storage", CONVENE_UNARY, "bytes", "bytes", storage },
+    { "Recurse", CONVENE_UNARY, "bytes", "bytes", recurse },
 };
 
 static convene_plugin_descriptor descriptor = {
