@@ -44,6 +44,8 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     /// A new call while the connection's handler tasks are at their bound.
     case handlerTasks = "handler-tasks"
     case pingFlood = "ping-flood"
+    /// SETTINGS sent faster than PINGs may be (native listener): each one costs an ACK.
+    case settingsFlood = "settings-flood"
     /// Too many CANCELs of open calls (native listener).
     case cancelFlood = "cancel-flood"
     /// Too many RST_STREAMs of open streams (gRPC listener, CVE-2023-44487).

@@ -27,6 +27,7 @@ final class FaultClassificationTests: XCTestCase {
             (.windowExceeded(1), .closeConnection(.flowControlError)),
             (.windowOverflow(1), .closeConnection(.flowControlError)),
             (.pingFlood(maxStrikes: 5, minInterval: .seconds(1)), .closeConnection(.enhanceYourCalm)),
+            (.settingsFlood(maxStrikes: 5, minInterval: .seconds(1)), .closeConnection(.enhanceYourCalm)),
             (.overloaded("full"), .closeConnection(.overloaded)),
             (.frameOnClosedStream(.data, 1), .ignore),
             (.frameOnClosedStream(.windowUpdate, 1), .ignore),

@@ -49,6 +49,27 @@ final class PingPolicingTests: XCTestCase {
         XCTAssertTrue(h.closed)
     }
 
+    /// PROTOCOL.md §2.1: SETTINGS are policed as PINGs are, the handshake's counting as the first.
+    func testTheSixthRapidSettingsAfterTheHandshakeIsRefused() {
+        var h = MachineHarness()
+        h.handshake()  // at 0 s
+        h.read((1...20).map { _ in .settings(Settings()) }, at: 0.5)
+        let frames = h.written()
+        XCTAssertEqual(frames.filter { $0 == .settingsAck }.count, 5, "five strikes are acknowledged")
+        let goAway = MachineHarness.goAway(frames)
+        XCTAssertEqual(goAway?.code, .enhanceYourCalm)
+        XCTAssertEqual(goAway?.message, "too many SETTINGS: more than 5 in a row each less than 1.0 seconds after the previous one")
+        XCTAssertTrue(h.closed)
+    }
+
+    func testSettingsOneIntervalApartNeverStrike() {
+        var h = MachineHarness()
+        h.handshake()
+        for second in 1...20 { h.read([.settings(Settings())], at: Double(second)) }
+        XCTAssertEqual(h.written().filter { $0 == .settingsAck }.count, 20)
+        XCTAssertFalse(h.closed)
+    }
+
     func testAcksOfTheServersPingsAreNotPoliced() {
         var h = MachineHarness()
         h.handshake()

@@ -56,6 +56,7 @@ enum ConnectionFault: Hashable, Sendable {
 
     // Connection management.
     case pingFlood(maxStrikes: Int, minInterval: Duration)
+    case settingsFlood(maxStrikes: Int, minInterval: Duration)
     case cancelFlood(maxCancels: Int, window: Duration)
     case keepaliveTimeout(Duration)
     case idle(Duration)
@@ -88,7 +89,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
         case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
             .closeConnection(.flowControlError)
-        case .pingFlood, .cancelFlood: .closeConnection(.enhanceYourCalm)
+        case .pingFlood, .settingsFlood, .cancelFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -110,6 +111,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget: .memoryBudget
         case .tooManyHandlers: .handlerTasks
         case .pingFlood: .pingFlood
+        case .settingsFlood: .settingsFlood
         case .cancelFlood: .cancelFlood
         case .handshakeTimeout, .frameTimeout, .frameOnClosedStream, .callAfterGoAway, .methodRefused, .deadlineExceeded,
              .responseTooLarge, .messageIncomplete, .callIdle, .keepaliveTimeout, .idle, .overloaded:
@@ -191,6 +193,8 @@ enum ConnectionFault: Hashable, Sendable {
             "\(running) handlers of this connection are still running or finishing; try again when they end"
         case .pingFlood(let strikes, let interval):
             "too many pings: more than \(strikes) in a row each less than \(interval) after the previous one"
+        case .settingsFlood(let strikes, let interval):
+            "too many SETTINGS: more than \(strikes) in a row each less than \(interval) after the previous one"
         case .cancelFlood(let cancels, let window):
             "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
         case .keepaliveTimeout(let limit):

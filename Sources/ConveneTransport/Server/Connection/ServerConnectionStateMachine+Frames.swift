@@ -34,6 +34,9 @@ extension ServerConnectionStateMachine {
         }
         switch consume frame {
         case .settings(let settings):
+            guard settingsPolicy.received(at: now) else {
+                return fault(.settingsFlood(maxStrikes: settingsPolicy.maxStrikes, minInterval: settingsPolicy.minInterval), now: now)
+            }
             if phase == .awaitingSettings {
                 phase = .active
                 // Only the first SETTINGS sets the connection window (§5); credit raises it later.

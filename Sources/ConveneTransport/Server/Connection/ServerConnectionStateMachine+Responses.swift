@@ -72,8 +72,10 @@ extension ServerConnectionStateMachine {
             let tooLarge = ConnectionFault.responseTooLarge(id, size: uncompressedSize, limit: peerSettings.sendableMessageSize)
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, tooLarge.message)))
         }
-        // Under memory pressure a connection holding much gets no more queued for it.
-        guard stream.send.isIdle && stream.send.window >= bytes.readableBytes || account.admits(bytes.readableBytes) else {
+        // Under memory pressure a connection holding much gets no more queued for it, whether
+        // its calls have flow-control credit or not: a client that grants huge windows and
+        // reads nothing would otherwise pile responses up in the socket's queue.
+        guard account.admits(bytes.readableBytes) else {
             streams[id] = consume stream
             return actions.append(.failSend(completion, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? "")))
         }

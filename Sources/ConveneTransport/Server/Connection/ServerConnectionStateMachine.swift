@@ -86,6 +86,8 @@ struct ServerConnectionStateMachine<Completion> {
     var lastActivity: Instant
     var keepalive: Keepalive
     var pingPolicy: PingPolicy
+    /// SETTINGS are policed as PINGs are (PROTOCOL.md §2.1): each one is answered with an ACK.
+    var settingsPolicy: PingPolicy
     var cancelPolicy: CancelPolicy
     var deadlines = DeadlineQueue()
     /// Calls opened in this read batch that have a deadline, armed at its end if still open.
@@ -108,6 +110,7 @@ struct ServerConnectionStateMachine<Completion> {
         self.lastActivity = now
         self.keepalive = Keepalive(interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout, start: now)
         self.pingPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
+        self.settingsPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
         self.cancelPolicy = CancelPolicy(maxCancels: configuration.maxCancels, window: configuration.cancelWindow)
     }
 
