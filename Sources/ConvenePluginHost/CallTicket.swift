@@ -200,6 +200,13 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
 
     var isAnswered: Bool { state.withLock { $0.answered } }
 
+    /// Whether an unload drains it: not answered yet, or its hook still runs within its
+    /// deadline (an event reaction whose delivery was stopped, a call its caller left); a
+    /// hook stuck past its deadline is not waited for.
+    func isDraining(at now: ContinuousClock.Instant) -> Bool {
+        state.withLock { !$0.answered || ($0.hookRunning && now < deadline) }
+    }
+
     /// The caller stopped waiting (CANCEL, its deadline, the connection closed).
     func callCancelled() {
         abandon(RPCError(.cancelled, "the call was cancelled"))

@@ -239,7 +239,7 @@ public final class PluginHost: Sendable {
         router.unregisterAll(owner: owner(name))
         plugin.delivery?.stop()
         let deadline = drainUntil ?? ContinuousClock.now.advanced(by: configuration.drainTime)
-        while plugin.activity.all.contains(where: { !$0.isAnswered }), ContinuousClock.now < deadline {
+        while plugin.activity.all.contains(where: { $0.isDraining(at: .now) }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
         for ticket in plugin.activity.all {
@@ -286,9 +286,12 @@ public final class PluginHost: Sendable {
 
     /// Unloads and loads again from the same file (a new copy of it: rebuilt code is new code).
     public func reload(name: String) async throws -> LoadedPlugin {
-        guard let path = plugins.withLock({ $0[name]?.path }) else {
+        guard let (path, service) = plugins.withLock({ $0[name].map { ($0.path, $0.service) } }) else {
             throw RPCError(.notFound, "no plugin named '\(name)' is loaded")
         }
+        // Callers meanwhile are told to try again, not that the service does not exist.
+        router.away(service: service, reason: "plugin \(name) is reloading; try again")
+        defer { router.back(service: service) }
         try await unload(name: name)
         do {
             return try load(path: path)

@@ -94,6 +94,8 @@ public final class Router: Sendable {
         /// Service name -> the scope its callers need.
         var scopes: [String: String] = [:]
         var authorizer: (any CallAuthorizer)?
+        /// Services away for a moment (a plugin reloading), with what their callers are told.
+        var away: [String: String] = [:]
     }
 
     private let table = Locked(Table())
@@ -214,9 +216,27 @@ public final class Router: Sendable {
             return .unimplemented(RPCError(.unimplemented, "malformed method path '\(path)' (expected /package.Service/Method)"))
         }
         if table.services[String(service)] == nil {
+            if let reason = table.away[String(service)] { return .unimplemented(RPCError(.unavailable, reason)) }
             return .unimplemented(RPCError(.unimplemented, "unknown service \(service)"))
         }
         return .unimplemented(RPCError.unimplemented(method: method, service: service))
+    }
+
+    /// While `service` is away (its plugin reloading), a call to it is answered `UNAVAILABLE`
+    /// with `reason`, which a client retries, rather than `UNIMPLEMENTED`, which says there is
+    /// no such service; `back(service:)` ends that.
+    public func away(service: String, reason: String) {
+        table.withLock { table in
+            table.away[service] = reason
+            bumpVersion()
+        }
+    }
+
+    public func back(service: String) {
+        table.withLock { table in
+            table.away[service] = nil
+            bumpVersion()
+        }
     }
 
     /// Every registered method, sorted by path.

@@ -22,6 +22,21 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(message("no-slash"), "malformed method path 'no-slash' (expected /package.Service/Method)")
     }
 
+    /// A plugin reloading: its service is away, and callers are told to try again.
+    func testAServiceAwayIsUnavailableUntilItIsBack() throws {
+        let router = Router()
+        try router.register(echo, owner: "plugin-a", .synchronousUnary { request, _ in request })
+        router.away(service: "pkg.Echo", reason: "plugin a is reloading; try again")
+        guard case .found = router.lookup(path: "/pkg.Echo/Say") else { return XCTFail("still served until unregistered") }
+        _ = router.unregisterAll(owner: "plugin-a")
+        guard case .unimplemented(let away) = router.lookup(path: "/pkg.Echo/Say") else { return XCTFail() }
+        XCTAssertEqual(away.code, .unavailable)
+        XCTAssertEqual(away.message, "plugin a is reloading; try again")
+        router.back(service: "pkg.Echo")
+        guard case .unimplemented(let gone) = router.lookup(path: "/pkg.Echo/Say") else { return XCTFail() }
+        XCTAssertEqual(gone.code, .unimplemented)
+    }
+
     func testDuplicatesAreRefusedAndOwnersUnregister() throws {
         let router = Router()
         try router.register(echo, owner: "plugin-a", .synchronousUnary { request, _ in request })
