@@ -57,10 +57,17 @@ class PluginStorageTests: PluginTestCase {
         let request = withUnsafeBytes(of: &depth) { ByteBuffer(bytes: $0) }
         var options = f.options("Troops")
         options.timeout = .seconds(2)
-        await assertRPCError(.deadlineExceeded) {
-            _ = try await self.f.client.unary(path: "/test.Behaviour/Recurse", request: request, options: options)
+        // Two at once: six nested levels, more than the plugin's four hooks at a time, if they
+        // outlived their callers.
+        let client: ConveneClient = f.client
+        let shortOptions = options
+        let calls = (0..<2).map { _ in
+            Task { @Sendable in try await client.unary(path: "/test.Behaviour/Recurse", request: request, options: shortOptions) }
         }
-        // Three levels ended with it; only the innermost (asleep) still holds a thread.
+        for call in calls {
+            await assertRPCError(.deadlineExceeded) { _ = try await call.value }
+        }
+        // Every level ended with its caller; only an innermost (asleep) may still hold a thread.
         for _ in 0..<6 {
             var quick = f.options("Troops")
             quick.timeout = .seconds(5)
