@@ -61,7 +61,7 @@ enum HostLimits {
     /// What each written key costs of `maxWrittenBytes` beyond its bytes (its row, its entry).
     static let writeOverhead = 64
     /// Keys one call reads (each is kept for the commit's conflict check), and their bytes.
-    static let maxReads = 50_000
+    static let maxReads = 20_000
     static let maxReadBytes = 64 << 20
     static let maxEvents = 1000
     static let maxEventText = 64 << 10

@@ -13,8 +13,11 @@ class PluginStorageTests: PluginTestCase {
     func storage(_ mode: Character, _ count: UInt32 = 0) async throws -> String {
         var request = [UInt8(ascii: mode.unicodeScalars.first!)]
         withUnsafeBytes(of: count.littleEndian) { request += $0 }
+        // Up to 100,000 host functions in one call, each a store read on PostgreSQL: time enough.
+        var options = f.options("Troops")
+        options.timeout = .seconds(120)
         let answer = try await f.client.unary(path: "/test.Behaviour/Storage", request: ByteBuffer(bytes: request),
-                                              options: f.options("Troops")).message
+                                              options: options).message
         return String(buffer: answer)
     }
 
@@ -42,9 +45,12 @@ class PluginStorageTests: PluginTestCase {
     }
 
     func testOneCallReadsABoundedNumberOfKeys() async throws {
+        if ProcessInfo.processInfo.environment["CONVENE_TEST_STORE"] == "postgres" {
+            throw XCTSkip("the host's own bound, whatever the store; 20,000 reads of PostgreSQL take longer than a test should")
+        }
         _ = try await f.loadPlugin(f.fixture("Behaviour"))
-        let reads = await refused("r", 50_010)
-        XCTAssertTrue(reads.hasSuffix("absent=50000 failed=10"), reads)
+        let reads = await refused("r", 20_010)
+        XCTAssertTrue(reads.hasSuffix("absent=20000 failed=10"), reads)
         let few = await refused("r", 500)
         XCTAssertTrue(few.hasSuffix("absent=500 failed=0"), few)
     }
@@ -85,6 +91,6 @@ final class IsolatedPluginStorageTests: PluginStorageTests {
     override func testOneCallWritesABoundedNumberOfKeys() async throws { try await super.testOneCallWritesABoundedNumberOfKeys() }
     override func testNestedCallsEndWithTheirCallersDeadline() async throws { try await super.testNestedCallsEndWithTheirCallersDeadline() }
     override func testOneCallReadsABoundedNumberOfKeys() async throws {
-        throw XCTSkip("the server's own bound, as in process; 50,000 round trips to a runner take longer than a test should")
+        throw XCTSkip("the server's own bound, as in process; 20,000 round trips to a runner take longer than a test should")
     }
 }
