@@ -230,6 +230,45 @@ final class ResourceTests: XCTestCase {
         XCTAssertGreaterThan(budget.refused, 0)
     }
 
+    func testTinyMessagesKeptForAHandlerCountWhatHoldingThemCostsAndNoReadBuffer() {
+        var h = H()
+        h.handshake()
+        h.read([H.call(1, H.stream)], at: 1)
+        let opened = h.machine.account.held
+        // 1,000 messages of 3 bytes in one 64 KiB buffer (a read), none taken yet.
+        var payload = ByteBufferAllocator().buffer(capacity: 64 << 10)
+        for _ in 0..<1_000 { payload.writeMultipleIntegers(UInt8(0), UInt32(3), UInt8(1), UInt8(2), UInt8(3)) }
+        h.read([.data(streamID: 1, payload, endStream: false)], at: 1)
+        XCTAssertEqual(h.machine.account.held - opened, 1_000 * (8 + StreamInbound.keptMessageOverhead))
+        let delivered = h.actions.compactMap { if case .deliverRequest(1, let bytes) = $0 { bytes } else { nil } }
+        XCTAssertEqual(delivered.count, 1_000)
+        XCTAssertTrue(delivered.allSatisfy { $0.storageCapacity < 1_024 }, "a kept message does not hold the read it came in")
+        h.machine.requestConsumed(streamID: 1)
+        XCTAssertEqual(h.machine.account.held - opened, 999 * (8 + StreamInbound.keptMessageOverhead))
+        h.read([.cancel(streamID: 1, .cancelled)], at: 2)
+        XCTAssertEqual(h.machine.account.held, 0, "a call that ends gives back what its kept messages counted")
+    }
+
+    func testTinyMessagesNeverTakenAreRefusedByTheBudgetLongBeforeTheirBytesWouldBe() {
+        let budget = MemoryBudget(limit: 1 << 20)
+        var h = H(configuration: Self.configuration { $0.budget = budget })
+        h.handshake()
+        h.read([H.call(1, H.stream)], at: 1)
+        // 100 KiB of 8-byte messages: a tenth of the budget in bytes, three times it in what
+        // holding them costs. The call is refused before the last of them.
+        var frames: [Frame] = []
+        for _ in 0..<100 {
+            var payload = ByteBuffer()
+            for _ in 0..<128 { payload.writeMultipleIntegers(UInt8(0), UInt32(3), UInt8(1), UInt8(2), UInt8(3)) }
+            frames.append(.data(streamID: 1, payload, endStream: false))
+        }
+        h.read(frames, at: 1)
+        XCTAssertEqual(H.ends(h.written())[1]?.code, .resourceExhausted)
+        XCTAssertLessThanOrEqual(budget.current, budget.limit)
+        h.machine.connectionClosed()
+        XCTAssertEqual(budget.current, 0)
+    }
+
     func testSynchronousCallsWaitWhileResponsesWaitForTheClientsCredit() {
         var h = H(configuration: Self.configuration {
             $0.maxOutboundBuffered = 100_000

@@ -76,11 +76,17 @@ extension ServerConnectionStateMachine {
                 if !stream.kind.clientStreams && stream.requestsReceived > 1 {
                     return fault(.tooManyRequests(id, stream.method.descriptor), on: consume stream, now: now)
                 }
+                // A message kept past this read (until its stream ends, or its handler takes
+                // it) is not a slice holding the whole read buffer; a unary request whose
+                // stream ends in this frame runs at once, as it is.
+                var message = message
+                if !(stream.isSynchronous && endStream) { message.bytes = message.bytes.detachedIfSmall() }
                 if stream.isSynchronous {
                     stream.unaryRequest = message
                 } else {
                     actions.append(.deliverRequest(streamID: id, message.bytes))
                     stream.inbound.delivered(message)
+                    account.charge(StreamInbound.keptMessageOverhead)
                 }
             }
         } catch {
@@ -107,6 +113,11 @@ extension ServerConnectionStateMachine {
                 // Run now, unless responses already wait for the client's credit: then the
                 // call waits (its request, not yet a response, is what it holds).
                 if outboundQueued > configuration.maxOutboundBuffered || !deferredSynchronous.isEmpty {
+                    // It waits: kept apart from the read buffer it came in.
+                    if var waiting = stream.unaryRequest {
+                        waiting.bytes = waiting.bytes.detachedIfSmall()
+                        stream.unaryRequest = waiting
+                    }
                     deferredSynchronous.append(id)
                 } else {
                     runSynchronous(&stream)

@@ -111,7 +111,9 @@ extension ServerConnectionStateMachine {
 
     /// An asynchronous handler took its oldest request message: credit to give back, if due.
     mutating func requestConsumed(streamID id: UInt32) {
-        guard let (credit, released) = streams[id]?.inbound.consumedOne() else { return }
+        guard let kept = streams[id]?.inbound.keptMessages,
+              let (credit, released) = streams[id]?.inbound.consumedOne() else { return }
+        if kept > 0 { account.release(StreamInbound.keptMessageOverhead) }
         if let credit { write(.windowUpdate(streamID: id, increment: credit)) }
         releaseInbound(released)
     }

@@ -222,6 +222,7 @@ struct ServerConnectionStateMachine<Completion> {
     /// released, the idle timeout restarts, and a draining connection may close.
     mutating func closed(_ stream: consuming ServerStream<Completion>, _ code: StatusCode, now: Instant) {
         stream.ended(code, now: now)
+        if stream.inbound.keptMessages > 0 { account.release(stream.inbound.keptMessages * StreamInbound.keptMessageOverhead) }
         releaseInbound(stream.inbound.releaseAll())
         account.release(stream.metadataCost)
         lastActivity = now

@@ -1,0 +1,20 @@
+import NIOCore
+
+extension ByteBuffer {
+    /// Extra storage a kept message may hold beyond its own bytes (see `detachedIfSmall`).
+    public static let keptSliceSlack = 1024
+
+    /// This message with storage of its own when it is a small part of a larger buffer
+    /// (the read it arrived in): a message that is kept (queued for a handler, waiting for
+    /// the end of its stream) otherwise holds the whole read buffer, and a peer sending
+    /// many small messages that the server keeps made it hold tens of times what the
+    /// memory budget counted (the budget counts message bytes). A message that fills most
+    /// of its storage is kept as it is, without a copy.
+    public func detachedIfSmall() -> ByteBuffer {
+        let size = readableBytes
+        guard storageCapacity > 2 * size + Self.keptSliceSlack else { return self }
+        var copy = ByteBufferAllocator().buffer(capacity: size)
+        copy.writeImmutableBuffer(self)
+        return copy
+    }
+}
