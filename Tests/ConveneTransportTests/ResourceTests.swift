@@ -53,7 +53,9 @@ final class ResourceTests: XCTestCase {
         let frames = h.written()
         XCTAssertEqual(Self.connectionCredit(frames), [], "incomplete bytes stay counted on the connection")
         XCTAssertEqual(h.machine.connectionReceive.held, 60_000)
-        XCTAssertEqual(h.machine.account.held - H.metadataCost(H.stream), 60_000)
+        // The budget counts the bytes and the room made for the rest (its storage rounded up).
+        XCTAssertGreaterThanOrEqual(h.machine.account.held - H.metadataCost(H.stream), 70_005)
+        XCTAssertLessThanOrEqual(h.machine.account.held - H.metadataCost(H.stream), 2 * 70_005)
         // The rest of it: the message is whole and handed to the handler, still not taken.
         h.read([.data(streamID: 1, ByteBuffer(repeating: 1, count: 10_005), endStream: false)], at: 2)
         XCTAssertEqual(Self.connectionCredit(h.written()), [])
@@ -197,22 +199,24 @@ final class ResourceTests: XCTestCase {
         }
         var heavy = H(configuration: configuration)
         heavy.handshake()
-        // 100 KiB of an incomplete message on each of 8 calls: the 8th passes three quarters
+        // 50,000 bytes of an incomplete 65,536-byte message on each of 13 calls: each holds
+        // 64 KiB (its bytes and the room made for its rest). The 13th passes three quarters
         // of the budget, and its data is refused.
         var frames: [Frame] = []
-        for i in 0..<8 {
+        for i in 0..<13 {
             let id = UInt32(2 * i + 1)
             var partial = ByteBuffer()
-            partial.writeMultipleIntegers(UInt8(0), UInt32(200_000))
-            partial.writeRepeatingByte(0, count: 102_395)
+            partial.writeMultipleIntegers(UInt8(0), UInt32(65_536 - 5))
+            partial.writeRepeatingByte(0, count: 50_000 - 5)
             frames += [H.call(id, H.stream), .data(streamID: id, partial, endStream: false)]
         }
         heavy.read(frames, at: 1)
         let ends = H.ends(heavy.written())
-        XCTAssertEqual(Array(ends.keys), [15])
-        XCTAssertEqual(ends[15]?.code, .resourceExhausted)
-        XCTAssertTrue(ends[15]?.message.hasPrefix("the server's memory budget for buffered data is spent") ?? false)
-        XCTAssertLessThanOrEqual(budget.current, budget.pressureThreshold)
+        XCTAssertEqual(Array(ends.keys), [25])
+        XCTAssertEqual(ends[25]?.code, .resourceExhausted)
+        XCTAssertTrue(ends[25]?.message.hasPrefix("the server's memory budget for buffered data is spent") ?? false)
+        XCTAssertLessThanOrEqual(budget.current, budget.limit)
+        XCTAssertGreaterThanOrEqual(budget.current, 12 * (65_536 + H.metadataCost(H.stream)), "what the 12 calls hold, room included")
         // Someone else takes the budget past the threshold: the heavy connection gets no new call.
         var other = BudgetAccount(budget: budget)
         other.charge(200_000)
@@ -267,6 +271,29 @@ final class ResourceTests: XCTestCase {
         XCTAssertLessThanOrEqual(budget.current, budget.limit)
         h.machine.connectionClosed()
         XCTAssertEqual(budget.current, 0)
+    }
+
+    func testTheRoomMadeForAnIncompleteMessageCountsUntilItIsTaken() {
+        var h = H()
+        h.handshake()
+        h.read([H.call(1, H.stream)], at: 1)
+        let opened = h.machine.account.held
+        // The start of a 500,000-byte message: the server makes room for all of it (within
+        // the stream's credit), and counts the room with the 1,000 bytes received.
+        var partial = ByteBuffer()
+        partial.writeMultipleIntegers(UInt8(0), UInt32(500_000))
+        partial.writeRepeatingByte(7, count: 995)
+        h.read([.data(streamID: 1, partial, endStream: false)], at: 1)
+        XCTAssertGreaterThanOrEqual(h.machine.account.held - opened, 500_005)
+        XCTAssertLessThan(h.machine.account.held - opened, 600_000)
+        // Its rest arrives: the message is delivered, and only what keeping it costs is left.
+        var rest = ByteBuffer()
+        rest.writeRepeatingByte(7, count: 499_005)
+        h.read([.data(streamID: 1, rest, endStream: false)], at: 1)
+        XCTAssertEqual(H.ends(h.written()), [:])
+        XCTAssertEqual(h.machine.account.held - opened, 500_005 + StreamInbound.keptMessageOverhead)
+        h.read([.cancel(streamID: 1, .cancelled)], at: 2)
+        XCTAssertEqual(h.machine.account.held, 0)
     }
 
     func testSynchronousCallsWaitWhileResponsesWaitForTheClientsCredit() {

@@ -39,6 +39,10 @@ struct StreamInbound {
     /// server hold about 300 bytes for each 45 the budget counted.
     static let keptMessageOverhead = 320
 
+    /// Storage made ready for the rest of an incomplete message beyond the bytes received
+    /// (room the peer may fill within its credit): held, so a server counts it too.
+    var reservedRoom: Int { max(0, deframer.reservedBytes - deframer.bufferedBytes) }
+
     /// Messages delivered and not yet taken by the application.
     var keptMessages: Int { deliveredSizes?.count ?? 0 }
 

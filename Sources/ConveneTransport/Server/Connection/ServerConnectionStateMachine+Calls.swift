@@ -92,6 +92,9 @@ extension ServerConnectionStateMachine {
         } catch {
             return fault(.badMessage(id, error), on: consume stream, now: now)
         }
+        // The room made for an incomplete message is held as surely as its bytes: a peer
+        // starting many large messages made the server hold several times what its bytes counted.
+        account.update(&stream.roomCharged, to: stream.inbound.reservedRoom)
         // The message timeout counts from the first byte of the message still incomplete.
         if stream.inbound.bufferedBytes == 0 {
             stream.incompleteSince = nil

@@ -223,6 +223,7 @@ struct ServerConnectionStateMachine<Completion> {
     mutating func closed(_ stream: consuming ServerStream<Completion>, _ code: StatusCode, now: Instant) {
         stream.ended(code, now: now)
         if stream.inbound.keptMessages > 0 { account.release(stream.inbound.keptMessages * StreamInbound.keptMessageOverhead) }
+        account.update(&stream.roomCharged, to: 0)
         releaseInbound(stream.inbound.releaseAll())
         account.release(stream.metadataCost)
         lastActivity = now

@@ -28,6 +28,8 @@ struct ServerStream<Completion> {
     var pendingEnd: CallEnd?
     /// What the call's metadata and path count against the memory budget while it is open.
     let metadataCost: Int
+    /// What the room reserved for an incomplete request message counts against the budget now.
+    var roomCharged = 0
     /// Since when a request message has been incomplete (the message timeout counts from here).
     var incompleteSince: MonotonicInstant?
     /// When a frame of the call last arrived or a response of it last went out (the call idle limit).
