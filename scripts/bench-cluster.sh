@@ -70,7 +70,7 @@ run() {
   done
   CONVENE_TOKEN=$president "$bin/convene" --target "$targets" bench --json --duration "$seconds" --concurrency "$concurrency" \
     --method convene.consultation.v1.Consultation/ConveneMeeting \
-    -d "{\"operationId\":\"$operation\",\"form\":\"CONSULTATION_MEETING\",\"stage\":\"MANDATE_CHANGE\",\"scheduledTime\":\"2030-01-15T10:00:00Z\",\"informalPaper\":{\"agenda\":\"Change of mandate\"}}" \
+    -d "{\"operationId\":\"$operation\",\"form\":\"CONSULTATION_MEETING\",\"stage\":\"MANDATE_CHANGE\",\"scheduledTime\":\"2030-01-15T10:00:00Z\",\"informalPaper\":{\"agenda\":\"Change of mandate\",\"issues\":[\"Force structure\"]}}" \
     > "$work/$label.json"
   python3 - "$label" "$count" "$work/$label.json" <<'PY'
 import json, sys

@@ -26,12 +26,18 @@ public enum MeetingRules {
         }
     }
 
-    /// II.B.5(a): a consultation meeting goes out with its informal paper.
-    public static func checkInformalPaper(form: MeetingForm, agenda: String?) throws(RuleViolation) {
+    /// II.B.5(a): a consultation meeting goes out with its informal paper: the agenda and
+    /// the issues to be discussed (background documents where there are relevant ones, which
+    /// the server may attach itself: the lessons of a planning meeting).
+    public static func checkInformalPaper(form: MeetingForm, agenda: String?, issues: [String]) throws(RuleViolation) {
         guard form == .consultationMeeting else { return }
         guard let agenda, !agenda.isBlank else {
             throw RuleViolation(.failedPrecondition,
                 "informal_paper: consultation meetings with troop-contributing countries are convened with an informal paper with the agenda, the issues and background documents (II.B.5(a)); give its agenda")
+        }
+        guard issues.contains(where: { !$0.isBlank }) else {
+            throw RuleViolation(.failedPrecondition,
+                "informal_paper.issues: the informal paper names the issues to be discussed (II.B.5(a)); give at least one")
         }
     }
 

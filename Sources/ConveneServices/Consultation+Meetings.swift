@@ -36,7 +36,8 @@ extension ConsultationService {
         let caller = try await backend.caller(context)
         let form = try meetingForm(request.form)
         try MeetingRules.checkMayConvene(caller, form: form)
-        try MeetingRules.checkInformalPaper(form: form, agenda: request.hasInformalPaper ? request.informalPaper.agenda : nil)
+        try MeetingRules.checkInformalPaper(form: form, agenda: request.hasInformalPaper ? request.informalPaper.agenda : nil,
+                                            issues: request.informalPaper.issues)
         let details = try MeetingDetails(request)
         try MeetingRules.checkMissionOfficials(form: form, named: !details.missionOfficials.isEmpty)
         let pastReason = try MeetingRules.checkScheduledTime(details.scheduledAt, now: backend.now, pastReason: details.pastReason)

@@ -32,7 +32,7 @@ final class ClusterPluginTests: XCTestCase {
             meetings.append(try await clients[1 % clients.count].consultation.conveneMeeting(.with {
                 $0.operationID = operation.id; $0.form = .consultationMeeting; $0.stage = .missionPlanning
                 $0.scheduledTime = .init(seconds: 1_800_000_000 + Int64(index))
-                $0.informalPaper = .with { $0.agenda = "Concept of operations" }
+                $0.informalPaper = .with { $0.agenda = "Concept of operations"; $0.issues = ["Force generation"] }
             }, options: cluster.options("President")).id)
         }
         for change in 1...2 {

@@ -81,7 +81,7 @@ final class ClusterRaceTests: XCTestCase {
             $0.stage = .mandateRenewal
             $0.scheduledTime = Google_Protobuf_Timestamp(timeIntervalSince1970: past)
             $0.pastMeetingReason = "held before the system was in use"
-            $0.informalPaper = .with { $0.agenda = "1. Renewal of the mandate" }
+            $0.informalPaper = .with { $0.agenda = "1. Renewal of the mandate"; $0.issues = ["Force structure"] }
         }, options: cluster.options("President"))
         _ = try await cluster.clients[1].consultation.markMeetingHeld(.with { $0.meetingID = meeting.id }, options: cluster.options("President"))
         _ = try await cluster.clients[2].consultation.prepareSummary(.with { $0.meetingID = meeting.id; $0.text = "What was said" },
@@ -114,7 +114,7 @@ final class ClusterRaceTests: XCTestCase {
                 $0.form = .consultationMeeting
                 $0.requestID = request.id
                 $0.scheduledTime = Google_Protobuf_Timestamp(timeIntervalSince1970: when)
-                $0.informalPaper = .with { $0.agenda = "1. The request" }
+                $0.informalPaper = .with { $0.agenda = "1. The request"; $0.issues = ["The request"] }
             }, options: cluster.options("President"))
         }
         XCTAssertEqual(codes.filter { $0 == .ok }.count, 1, "\(codes)")

@@ -45,7 +45,7 @@ final class PluginDeliveryCrashTests: XCTestCase {
                     _ = try await client.unary(C.conveneMeeting, Convene_Consultation_V1_ConveneMeetingRequest.with {
                         $0.operationID = operation.id; $0.form = .consultationMeeting; $0.stage = .missionPlanning
                         $0.scheduledTime = .init(seconds: 1_800_000_000 + Int64(meeting))
-                        $0.informalPaper = .with { $0.agenda = "Concept of operations" }
+                        $0.informalPaper = .with { $0.agenda = "Concept of operations"; $0.issues = ["Force generation"] }
                     }, as: Convene_Consultation_V1_Meeting.self, options: president)
                     for change in [2 * meeting + 1, 2 * meeting + 2] where change <= 3 {
                         _ = try await client.unary(C.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {

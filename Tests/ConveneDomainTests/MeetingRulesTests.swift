@@ -24,6 +24,21 @@ final class MeetingRulesTests: XCTestCase {
         XCTAssertTrue(refusal { try MeetingRules.checkMayConvene(P.member, form: .consultationMeeting) }?.message.contains("II.B.1") == true)
     }
 
+    func testTheInformalPaperHasItsAgendaAndTheIssuesToBeDiscussed() {
+        XCTAssertNil(refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: "1. Mandate", issues: ["Force structure"]) })
+        XCTAssertTrue(refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: nil, issues: ["Force structure"]) }?
+            .message.hasPrefix("informal_paper:") == true)
+        XCTAssertTrue(refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: " ", issues: ["Force structure"]) }?
+            .message.hasPrefix("informal_paper:") == true)
+        for issues in [[], [""], ["  ", "\n"]] {
+            let violation = refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: "1. Mandate", issues: issues) }
+            XCTAssertEqual(violation?.kind, .failedPrecondition, "II.B.5(a): the issues to be discussed, not \(issues)")
+            XCTAssertTrue(violation?.message.contains("II.B.5(a)") == true)
+        }
+        XCTAssertNil(refusal { try MeetingRules.checkInformalPaper(form: .councilMeeting, agenda: nil, issues: []) },
+                     "only the consultation meetings of II.B have the paper")
+    }
+
     func testTheOccasionOfAConsultationMeeting() {
         XCTAssertEqual(refusal { try MeetingRules.checkOccasion(form: .consultationMeeting, stage: nil, answersRequest: false) }?.kind,
                        .invalidArgument, "II.B.2: a stage or a request")

@@ -52,7 +52,7 @@ final class InMemoryServiceTests: XCTestCase {
         try await client.consultation.conveneMeeting(.with {
             $0.operationID = operationID; $0.form = .consultationMeeting; $0.stage = .mandateRenewal
             $0.scheduledTime = .init(seconds: millis / 1000)
-            $0.informalPaper = .with { $0.agenda = "1. Renewal of the mandate" }
+            $0.informalPaper = .with { $0.agenda = "1. Renewal of the mandate"; $0.issues = ["Force structure"] }
         }, options: options("President"))
     }
 

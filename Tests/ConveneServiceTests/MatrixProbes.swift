@@ -45,7 +45,7 @@ struct MatrixProbes {
                 _ = try await c.conveneMeeting(.with {
                     $0.operationID = w.operation; $0.form = .consultationMeeting; $0.stage = .significantDevelopments
                     $0.scheduledTime = .init(seconds: (w.f.now + 20 * w.day) / 1000 + Int64(w.next()))
-                    $0.informalPaper = .with { $0.agenda = "Developments" }
+                    $0.informalPaper = .with { $0.agenda = "Developments"; $0.issues = ["The situation"] }
                 }, options: o)
             },
             "Consultation/GetMeeting": { o in _ = try await c.getMeeting(.with { $0.meetingID = w.meeting.id }, options: o) },

@@ -38,7 +38,7 @@ final class Provocations: @unchecked Sendable {
         var request = Convene_Consultation_V1_ConveneMeetingRequest.with {
             $0.operationID = w.operation; $0.form = .consultationMeeting; $0.stage = .significantDevelopments
             $0.scheduledTime = .init(seconds: (w.f.now + 30 * w.day) / 1000 + Int64(w.next()))
-            $0.informalPaper = .with { $0.agenda = "Developments" }
+            $0.informalPaper = .with { $0.agenda = "Developments"; $0.issues = ["The situation"] }
         }
         body(&request)
         return request
@@ -193,6 +193,9 @@ final class Provocations: @unchecked Sendable {
                     return council
                 }
                 _ = try await self.c.markMeetingHeld(.with { $0.meetingID = council }, options: self.o("President"))
+            },
+            "M29": {
+                _ = try await self.c.conveneMeeting(self.meeting { $0.informalPaper.issues = ["  "] }, options: self.o("President"))
             },
         ]
     }
