@@ -27,6 +27,10 @@ extension GRPCConnectionHandler {
     /// The handler took a request message: its window, its bytes and its room come back.
     func messageTaken(_ stream: GRPCServerStream) {
         let room = stream.dequeueOne()
+        if stream.keptForHandler > 0 {
+            stream.keptForHandler -= 1
+            account.release(KeptMessage.overhead)
+        }
         creditConsumed(stream)
         releaseRoom(room)
     }
@@ -35,6 +39,8 @@ extension GRPCConnectionHandler {
     func releaseWindow(_ stream: GRPCServerStream) {
         account.release(stream.takeAllUnreleased())
         account.release(stream.metadataCost)
+        account.release(stream.keptForHandler * KeptMessage.overhead)
+        stream.keptForHandler = 0
         if stream.awaitedReservation > 0 {
             stream.awaitedReservation = 0
             grant(reservations.cancel(stream.id))

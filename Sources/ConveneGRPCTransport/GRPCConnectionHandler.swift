@@ -293,12 +293,17 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 }
                 // Held until the handler takes it (a synchronous one: until it runs).
                 stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
+                // A message kept past this read is not a slice holding the whole read buffer;
+                // a unary request whose stream ends in this frame runs at once, as it is.
+                let kept = stream.isSynchronous && data.endStream ? message : message.detachedIfSmall()
                 if stream.isSynchronous {
-                    stream.unaryRequest = message
+                    stream.unaryRequest = kept
                     stream.unaryRequestEncoding = framed.encoding.rawValue == 0 ? .identity
                         : stream.head.requestEncoding?.messageEncoding ?? .identity
                 } else {
-                    stream.requests?.yield(message)
+                    stream.keptForHandler += 1
+                    account.charge(KeptMessage.overhead)
+                    stream.requests?.yield(kept)
                 }
             }
         } catch let error as WireError {

@@ -50,6 +50,9 @@ final class GRPCServerStream {
     var awaitedReservation = 0
     /// Reserved room not yet given back: the current message's and that of messages not taken.
     private(set) var reservedHeld = 0
+    /// Messages handed to the asynchronous handler and not yet taken, each counted against
+    /// the memory budget for what keeping it costs (`KeptMessage.overhead`).
+    var keptForHandler = 0
     /// Response bytes written to HTTP/2 but not yet on the socket; `send` waits while this
     /// is over the connection's per-stream allowance.
     var unflushedBytes = 0

@@ -33,11 +33,8 @@ struct StreamInbound {
     /// Bytes received but not yet cut into a whole message.
     var bufferedBytes: Int { deframer.bufferedBytes }
 
-    /// What holding one delivered message costs beyond its bytes (its buffer's storage, its
-    /// place in the handler's queue and here), which a server counts against its memory
-    /// budget with the bytes: a peer streaming tiny messages that are never taken made the
-    /// server hold about 300 bytes for each 45 the budget counted.
-    static let keptMessageOverhead = 320
+    /// What a server counts for each delivered message beyond its bytes (`KeptMessage`).
+    static let keptMessageOverhead = KeptMessage.overhead
 
     /// Storage made ready for the rest of an incomplete message beyond the bytes received
     /// (room the peer may fill within its credit): held, so a server counts it too.
