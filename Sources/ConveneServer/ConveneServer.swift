@@ -94,9 +94,15 @@ public final class ConveneServer: Service, Sendable {
         try ServerReflectionService(router: router, descriptors: descriptors).registerBoth(with: router)
         // Who may call what: health and reflection are open; the benchmark needs the
         // administrator's or an operator's credential (or --open-benchmark); every domain
-        // service checks its caller itself.
+        // service checks its caller itself, and a call to one without a credential is refused
+        // as it opens (the transport takes none of its request). Plugin methods check theirs
+        // before the plugin runs (PluginDispatch).
         router.setAuthorizer(ServerAuthorizer(store: store, openBenchmark: configuration.openBenchmark))
         router.require(scope: BenchmarkService.requiredScope, forService: BenchmarkMethods.service)
+        for service in [AdministrationMethods.service, ConsultationMethods.service, BriefingMethods.service,
+                        LessonsMethods.service, PluginAdministrationMethods.service] {
+            router.require(scope: ServerAuthorizer.credentialScope, forService: service)
+        }
         try BenchmarkService().register(with: router)
         if configuration.enableInterop {
             try InteropService().register(with: router)

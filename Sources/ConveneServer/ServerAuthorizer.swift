@@ -18,6 +18,11 @@ import ConveneStore
 /// nothing is kept: every call is looked up.
 final class ServerAuthorizer: CallAuthorizer {
     static let benchmarkScope = BenchmarkService.requiredScope
+    /// Scope "credential" (the domain's services): the call carries a credential, which the
+    /// method itself then checks (its party, its roles), as it always did. Asked when the
+    /// call opens, before any of its request is taken: a call without one is refused at
+    /// once, so an anonymous client cannot make the server hold request bytes for it.
+    static let credentialScope = "credential"
 
     private struct Cache {
         var generation: UInt64 = 0
@@ -59,6 +64,7 @@ final class ServerAuthorizer: CallAuthorizer {
     }
 
     func decide(scope: String, metadata: Metadata) -> Result<Void, RPCError>? {
+        if scope == Self.credentialScope { return Self.carriesCredential(metadata) }
         if scope == Self.benchmarkScope, openBenchmark { return .success(()) }
         guard let credential = metadata[Authenticator.metadataKey] else { return .failure(Self.missingCredential) }
         // Only a credential the lookup accepted is kept; any other (a malformed one included)
@@ -68,6 +74,7 @@ final class ServerAuthorizer: CallAuthorizer {
     }
 
     func authorize(scope: String, metadata: Metadata) async throws {
+        if scope == Self.credentialScope { return try Self.carriesCredential(metadata).get() }
         if scope == Self.benchmarkScope, openBenchmark { return }
         let generation = cache.withLock { $0.generation }
         let party = try await authenticator.caller(metadata)
@@ -91,6 +98,10 @@ final class ServerAuthorizer: CallAuthorizer {
         default:
             .failure(RPCError(.permissionDenied, "no credential grants scope '\(scope)'"))
         }
+    }
+
+    private static func carriesCredential(_ metadata: Metadata) -> Result<Void, RPCError> {
+        metadata[Authenticator.metadataKey] == nil ? .failure(missingCredential) : .success(())
     }
 
     private static let missingCredential = RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")

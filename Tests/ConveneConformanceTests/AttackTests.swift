@@ -143,6 +143,44 @@ final class AttackTests: XCTestCase {
             await raw.close()
         }
     }
+
+    /// A call to a domain service without a credential is refused as it opens: its request
+    /// (here the start of a 4 MiB message, never finished) is not taken, so anonymous clients
+    /// cannot make the server hold request bytes. With a credential the call is the method's.
+    func testACallWithoutACredentialIsRefusedBeforeItsRequestIsTaken() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            let paths = [ConsultationMethods.listOperations.path, BriefingMethods.listReports.path,
+                         LessonsMethods.listExperience.path, AdministrationMethods.listParties.path,
+                         PluginAdministrationMethods.listPlugins.path]
+            for (index, path) in paths.enumerated() {
+                let id = UInt32(2 * index + 1)
+                try await raw.write { $0.writeFrame(.call(streamID: id, CallStart(path: path))) }
+                // Nothing else sent: the END comes from the CALL alone.
+                guard case .end(id, let end)? = try await raw.nextInteresting() else { return XCTFail("\(path): expected an END") }
+                XCTAssertEqual(end.code, .unauthenticated, path)
+                XCTAssertEqual(end.message, "no credential: send metadata 'authorization: Bearer <token>'", path)
+                // Its DATA afterwards is not the call's: dropped, and credited back.
+                var partial = ByteBuffer()
+                partial.writeMultipleIntegers(UInt8(0), UInt32(4 << 20))
+                partial.writeRepeatingByte(0, count: 60_000)
+                try await raw.write { $0.writeFrame(.data(streamID: id, partial, endStream: false)) }
+            }
+            // A bogus credential is the method's to refuse, and still refused.
+            let bogus = await assertRPCError(.unauthenticated) {
+                _ = try await client.unary(ConsultationMethods.listOperations, Convene_Consultation_V1_ListOperationsRequest(),
+                                           as: Convene_Consultation_V1_ListOperationsResponse.self, options: .bearer("not-a-token"))
+            }
+            XCTAssertEqual(bogus?.message, "unknown or revoked credential")
+            let parties = try await client.unary(AdministrationMethods.listParties, Convene_Admin_V1_ListPartiesRequest(),
+                                                 as: Convene_Admin_V1_ListPartiesResponse.self, options: .bearer(try server.adminToken))
+            XCTAssertNotNil(parties)
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+            await raw.close()
+        }
+    }
 }
 
 extension TestServer {
