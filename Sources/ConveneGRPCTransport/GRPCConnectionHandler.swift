@@ -294,8 +294,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 // Held until the handler takes it (a synchronous one: until it runs).
                 stream.queue(wireSize: MessagePrefix.size + framed.bytes.readableBytes)
                 // A message kept past this read is not a slice holding the whole read buffer;
-                // a unary request whose stream ends in this frame runs at once, as it is.
-                let kept = stream.isSynchronous && data.endStream ? message : message.detachedIfSmall()
+                // the one request of a call whose stream ends in this frame is taken at once, as it is.
+                let kept = data.endStream && !stream.method.descriptor.kind.clientStreams ? message : message.detachedIfSmall()
                 if stream.isSynchronous {
                     stream.unaryRequest = kept
                     stream.unaryRequestEncoding = framed.encoding.rawValue == 0 ? .identity
@@ -350,6 +350,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         if stream.isSynchronous {
             // While responses go unread, the call waits: its request is all it holds.
             if isOverOutboundAllowance || !deferredUnary.isEmpty {
+                // It waits: kept apart from the read buffer it came in.
+                stream.unaryRequest = stream.unaryRequest?.detachedIfSmall()
                 deferredUnary.append(stream.id)
             } else {
                 runSynchronous(stream)

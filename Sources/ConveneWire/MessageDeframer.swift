@@ -43,6 +43,10 @@ public struct MessageDeframer: Sendable {
     /// for its rest): what a peer can make the server hold on this stream.
     public var reservedBytes: Int { pending?.capacity ?? 0 }
 
+    /// The part of that storage made ready for bytes still to come (not the bytes held, nor
+    /// those of messages already cut out of it, which their own holders count).
+    public var reservedRoom: Int { pending?.writableBytes ?? 0 }
+
     /// The whole size, prefix included, of the message being received, once its prefix has
     /// arrived (and `next()` has checked its length); nil while no prefix is whole.
     public var pendingMessageWireSize: Int? {

@@ -38,7 +38,7 @@ struct StreamInbound {
 
     /// Storage made ready for the rest of an incomplete message beyond the bytes received
     /// (room the peer may fill within its credit): held, so a server counts it too.
-    var reservedRoom: Int { max(0, deframer.reservedBytes - deframer.bufferedBytes) }
+    var reservedRoom: Int { deframer.reservedRoom }
 
     /// Messages delivered and not yet taken by the application.
     var keptMessages: Int { deliveredSizes?.count ?? 0 }

@@ -77,10 +77,10 @@ extension ServerConnectionStateMachine {
                     return fault(.tooManyRequests(id, stream.method.descriptor), on: consume stream, now: now)
                 }
                 // A message kept past this read (until its stream ends, or its handler takes
-                // it) is not a slice holding the whole read buffer; a unary request whose
-                // stream ends in this frame runs at once, as it is.
+                // it) is not a slice holding the whole read buffer; the one request of a call
+                // whose stream ends in this frame is taken at once, as it is.
                 var message = message
-                if !(stream.isSynchronous && endStream) { message.bytes = message.bytes.detachedIfSmall() }
+                if !(endStream && !stream.kind.clientStreams) { message.bytes = message.bytes.detachedIfSmall() }
                 if stream.isSynchronous {
                     stream.unaryRequest = message
                 } else {

@@ -111,7 +111,7 @@ extension ServerConnectionStateMachine {
 
     /// An asynchronous handler took its oldest request message: credit to give back, if due.
     mutating func requestConsumed(streamID id: UInt32) {
-        guard let kept = streams[id]?.inbound.keptMessages,
+        guard let kept = stream(id, { $0.inbound.keptMessages }),
               let (credit, released) = streams[id]?.inbound.consumedOne() else { return }
         if kept > 0 { account.release(StreamInbound.keptMessageOverhead) }
         if let credit { write(.windowUpdate(streamID: id, increment: credit)) }
