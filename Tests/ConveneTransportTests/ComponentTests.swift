@@ -70,6 +70,31 @@ final class ComponentTests: XCTestCase {
         XCTAssertEqual(events.count, 3)
     }
 
+    /// A peer whose frames straddle every read (no read ends on a frame boundary) leaves the
+    /// reader a part of a frame each time: what it keeps is that part, not every byte the
+    /// connection received since it last ended on a boundary.
+    func testFrameReaderKeepsOnlyTheUnparsedPartOfFramesThatStraddleReads() throws {
+        var stream = ByteBuffer()
+        stream.writePreface(.current)
+        for _ in 0..<200 { stream.writeFrame(.data(streamID: 1, ByteBuffer(repeating: 7, count: 60_000), endStream: false)) }
+        var reader = FrameReader(limits: Settings())
+        var frames = 0
+        var largest = 0
+        while stream.readableBytes > 0 {
+            // Reads of 50,001 bytes, in buffers of their own (as a socket's reads come).
+            var read = ByteBufferAllocator().buffer(capacity: 65_536)
+            var piece = stream.readSlice(length: min(50_001, stream.readableBytes))!
+            read.writeBuffer(&piece)
+            _ = try reader.read(&read) { event in
+                if case .frame = event { frames += 1 }
+                return true
+            }
+            largest = max(largest, reader.pendingStorage)
+        }
+        XCTAssertEqual(frames, 200)
+        XCTAssertLessThanOrEqual(largest, 256 << 10, "12 MB received: the reader holds at most a frame and a read")
+    }
+
     func testActionQueueAllowsAppendingWhileWorkingThrough() {
         var queue = ActionQueue<Int>()
         queue.append(1)

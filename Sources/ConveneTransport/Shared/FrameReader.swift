@@ -58,6 +58,11 @@ struct FrameReader {
         guard bytes.readableBytes > 0 else { return }
         if var combined = pending {
             pending = nil
+            // The bytes already parsed go first: appended behind them, a buffer that never
+            // ends on a frame boundary (a peer streaming frames that straddle its reads)
+            // grew by every byte the connection received, its whole window and more, none
+            // of it counted by the memory budget.
+            combined.discardReadBytes()
             combined.writeBuffer(&bytes)
             pending = combined
         } else {
@@ -67,6 +72,9 @@ struct FrameReader {
 
     /// Bytes kept for the next read.
     var pendingBytes: Int { pending?.readableBytes ?? 0 }
+
+    /// The storage those bytes hold.
+    var pendingStorage: Int { pending?.storageCapacity ?? 0 }
 
     private mutating func keep(_ rest: ByteBuffer, progress: Bool) -> Remainder {
         pending = rest.readableBytes > 0 ? rest : nil
