@@ -24,7 +24,7 @@ final class CrashSafetyTests: XCTestCase {
     func testAcknowledgedWritesSurviveRepeatedSIGKILL() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convene-crash-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         let acknowledged = Acknowledged()
         let rounds = 6
         var attempted = 0

@@ -27,7 +27,7 @@ final class ExecutableTests: XCTestCase {
     func testServerStartsAnswersTheCLIAndStopsGracefullyOnSIGTERM() throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convened-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
         server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir.path,
@@ -141,7 +141,7 @@ final class ExecutableTests: XCTestCase {
         defer { pki.remove() }
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convened-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
         server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", dataDir.path, "--shutdown-grace", "1",

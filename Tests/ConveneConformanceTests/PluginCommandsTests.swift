@@ -186,7 +186,7 @@ final class PluginCommandsTests: XCTestCase {
     func testLoadReloadUnloadAndEventsAgainstARealServer() throws {
         let plugins = try temporaryFolder()
         let data = try temporaryFolder()
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         let server = Process()
         server.executableURL = binDirectory.appendingPathComponent("convened")
         server.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--grpc-port", "0", "--data-dir", data.path,

@@ -70,7 +70,7 @@ final class PluginDeliveryCrashTests: XCTestCase {
     func killRepeatedly(rounds: Int, arguments: [String]) async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convene-delivery-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         var parties: Parties?
         for round in 0..<rounds {
             let server = try ConvenedProcess(port: port, dataDir: dataDir, arguments: arguments)
@@ -149,7 +149,7 @@ final class PluginDeliveryCrashTests: XCTestCase {
     func testSIGTERMEndsTheServerWithinItsGraceEvenWithHungPluginCalls() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("convene-hung-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        let port = Int.random(in: 20_000...60_000)
+        let port = unusedLocalPort()
         let server = try ConvenedProcess(port: port, dataDir: dataDir, arguments: ["--shutdown-grace", "1"])
         defer { if server.process.isRunning { server.kill() } }
         let client = ConveneClient(host: "127.0.0.1", port: port)

@@ -27,7 +27,10 @@ final class PluginKitTests: XCTestCase {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("convene-pdk-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: home) }
-        let ports = (Int.random(in: 20_000...40_000), Int.random(in: 40_001...60_000))
+        let first = unusedLocalPort()
+        var second = unusedLocalPort()
+        while second == first { second = unusedLocalPort() }
+        let ports = (first, second)
         var script = """
         set -euxo pipefail
         trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
