@@ -39,11 +39,14 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
         case closure(() -> Void)
         /// A hook queued or running on a plugin's executor (no closure made per call).
         case job(PluginExecutor.Job, PluginExecutor)
+        /// A call sent (or about to be sent) to a plugin's runner process.
+        case remote(ProcessEngine, id: UInt64)
 
         func run() {
             switch self {
             case .closure(let body): body()
             case .job(let job, let executor): _ = executor.abandon(job)
+            case .remote(let engine, let id): engine.abandon(id)
             }
         }
     }
@@ -92,6 +95,11 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
     /// Not kept once the call is answered (nothing is left to take back).
     func setAbandonHook(_ hook: @escaping () -> Void) {
         state.withLock { if !$0.answered { $0.onAbandon = .closure(hook) } }
+    }
+
+    /// The attempt is call `id` of a runner process: abandoning the call takes it back there.
+    func setAbandonRemote(_ id: UInt64, on engine: ProcessEngine) {
+        state.withLock { if !$0.answered { $0.onAbandon = .remote(engine, id: id) } }
     }
 
     /// The attempt is `job` on `executor`: abandoning the call takes it back there.

@@ -1,6 +1,7 @@
 import ConveneRPC
 import Foundation
 import Logging
+import Synchronization
 
 /// The plugin runner process (`convene-plugin-runner`): loads one plugin library with
 /// `dlopen`, exactly as the server would, and serves it to the server over the socket it
@@ -67,6 +68,9 @@ final class RunnerSession: @unchecked Sendable {
     private let waiters = Locked<[UInt64: Waiter]>([:])
     private let nextRequest = Locked<UInt64>(0)
     let readers: RunnerReaders
+    /// The callers' names as C strings, made once per caller rather than once per call (read
+    /// by the reading thread only).
+    private var callers = CallerNames()
 
     init(library: PluginLibrary, channel: RunnerChannel, concurrency: Int, maxStuck: Int) {
         self.library = library
@@ -102,9 +106,9 @@ final class RunnerSession: @unchecked Sendable {
             case nil:
                 exit(0)
             case .call(let id, let method, let caller, let roles, let request)?:
-                run(id, .method(index: Int(method), request: request), caller: caller, roles: Set(roles))
+                run(id, .method(index: Int(method), request: request), caller: callers.name(caller), roles: roles)
             case .event(let id, let kind, let payload)?:
-                run(id, .event(kind: kind, payload: payload), caller: "", roles: [])
+                run(id, .event(kind: kind, payload: payload), caller: callers.name(""), roles: [])
             case .abandon(let id)?:
                 if let job = jobs.withLock({ $0[id] }) { _ = executor.abandon(job) }
             case .reply(let request, let status, let data)?:
@@ -118,16 +122,17 @@ final class RunnerSession: @unchecked Sendable {
         }
     }
 
-    private func run(_ id: UInt64, _ work: PluginWork, caller: String, roles: Set<Int32>) {
-        let call = RemoteHostCall(id: id, pluginName: library.manifest.name, caller: caller, roles: roles, session: self)
-        let library = self.library
-        let job = PluginExecutor.Job { [self] in
-            let status = InProcessEngine.runHook(library, work, call: call)
-            jobs.withLock { _ = $0.removeValue(forKey: id) }
-            answer(.done(id: id, status: status, response: call.response, error: call.errorMessage))
-        }
-        jobs.withLock { $0[id] = job }
-        executor.submit(job, wake: false)
+    private func run(_ id: UInt64, _ work: PluginWork, caller: CallerName, roles: [Int32]) {
+        // The call is its own job: no closure made per call.
+        let call = RemoteHostCall(id: id, work: work, caller: caller, roles: roles, session: self)
+        jobs.withLock { $0[id] = call }
+        executor.submit(call, wake: false)
+    }
+
+    /// A hook returned: its call is no longer one to abandon, and its answer goes out.
+    fileprivate func finished(_ call: RemoteHostCall, status: Int32) {
+        jobs.withLock { _ = $0.removeValue(forKey: call.id) }
+        answer(.done(id: call.id, status: status, response: call.response, error: call.errorMessage))
     }
 
     /// Sends a hook's answer. While more short hooks are queued, the answers of a burst wait
@@ -171,35 +176,58 @@ final class RunnerSession: @unchecked Sendable {
     }
 }
 
-/// A call in the runner: what the plugin's host functions act on. The answer and error stay
-/// here until the hook returns; everything else is the server's (asked for, or sent).
-final class RemoteHostCall: HostCall, @unchecked Sendable {
+/// A call in the runner: what the plugin's host functions act on, and the job that runs its
+/// hook. The answer and error stay here until the hook returns; everything else is the
+/// server's (asked for, or sent).
+final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     let id: UInt64
-    let pluginName: String
-    let roles: Set<Int32>
-    let callerCString: UnsafePointer<CChar>
-    let arena = HookArena()
-    func hookEnded() { arena.release() }
+    let work: PluginWork
+    let caller: CallerName
+    /// Sorted; a party holds a handful at most, so a search is quicker than a set to make.
+    let roles: [Int32]
     private unowned let session: RunnerSession
-    private let lock = NSLock()
-    private var writtenBytes = 0
-    private var writtenKeys = Set<[UInt8]>()
-    private(set) var response: [UInt8]?
-    private(set) var errorMessage: String?
+    /// Made when a host function first hands the plugin bytes (most hooks never do); used by
+    /// the hook's thread only.
+    private var arenaStorage: HookArena?
+    private let state = Mutex(State())
 
-    init(id: UInt64, pluginName: String, caller: String, roles: Set<Int32>, session: RunnerSession) {
-        self.id = id
-        self.pluginName = pluginName
-        self.roles = roles
-        self.session = session
-        callerCString = UnsafePointer(strdup(caller)!)
+    private struct State {
+        var writtenBytes = 0
+        var writtenKeys = Set<[UInt8]>()
+        var response: [UInt8]?
+        var errorMessage: String?
     }
 
-    deinit { free(UnsafeMutablePointer(mutating: callerCString)) }
+    init(id: UInt64, work: PluginWork, caller: CallerName, roles: [Int32], session: RunnerSession) {
+        self.id = id
+        self.work = work
+        self.caller = caller
+        self.roles = roles
+        self.session = session
+        super.init()
+    }
 
+    override func run() {
+        let status = InProcessEngine.runHook(session.library, work, call: self)
+        session.finished(self, status: status)
+    }
+
+    var pluginName: String { session.library.manifest.name }
+    var callerCString: UnsafePointer<CChar> { caller.cString }
+    var response: [UInt8]? { state.withLock { $0.response } }
+    var errorMessage: String? { state.withLock { $0.errorMessage } }
+
+    var arena: HookArena {
+        if let arena = arenaStorage { return arena }
+        let arena = HookArena()
+        arenaStorage = arena
+        return arena
+    }
+
+    func hookEnded() { arenaStorage?.release() }
     func hasRole(_ role: Int32) -> Bool { roles.contains(role) }
-    func setResponse(_ bytes: UnsafeRawBufferPointer) { lock.withLock { response = Array(bytes) } }
-    func setError(_ message: String) { lock.withLock { errorMessage = message } }
+    func setResponse(_ bytes: UnsafeRawBufferPointer) { state.withLock { $0.response = Array(bytes) } }
+    func setError(_ message: String) { state.withLock { $0.errorMessage = message } }
 
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
         let (status, data) = session.ask(.storageGet(key: key), call: id)
@@ -214,13 +242,13 @@ final class RemoteHostCall: HostCall, @unchecked Sendable {
     }
 
     func storagePut(_ key: [UInt8], _ value: [UInt8]?) -> Bool {
-        let accepted = lock.withLock { () -> Bool in
+        let accepted = state.withLock { state -> Bool in
             // The server's limits (PluginCall.storagePut), checked here first.
             let added = key.count + (value?.count ?? 0) + HostLimits.writeOverhead
-            guard writtenBytes + added <= HostLimits.maxWrittenBytes,
-                  writtenKeys.count < HostLimits.maxWrites || writtenKeys.contains(key) else { return false }
-            writtenBytes += added
-            writtenKeys.insert(key)
+            guard state.writtenBytes + added <= HostLimits.maxWrittenBytes,
+                  state.writtenKeys.count < HostLimits.maxWrites || state.writtenKeys.contains(key) else { return false }
+            state.writtenBytes += added
+            state.writtenKeys.insert(key)
             return true
         }
         return accepted && session.channel.send(.write(call: id, key: key, value: value))
@@ -267,5 +295,39 @@ final class ChannelLog: LogHandler, HostLogger, @unchecked Sendable {
 
     func log(_ level: Logger.Level, _ message: String) {
         channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: message))
+    }
+}
+
+/// A caller's name as the C string plugins read (`convene_call_caller`), valid while a call
+/// holds it.
+final class CallerName: Sendable {
+    let name: String
+    nonisolated(unsafe) let cString: UnsafePointer<CChar>
+
+    init(_ name: String) {
+        self.name = name
+        cString = UnsafePointer(strdup(name)!)
+    }
+
+    deinit { free(UnsafeMutablePointer(mutating: cString)) }
+}
+
+/// The names of recent callers, most recent first: calls from the same party share one C
+/// string, and the least recent caller makes room for a new one.
+struct CallerNames {
+    private var recent: [CallerName] = []
+    static let kept = 16
+
+    var count: Int { recent.count }
+
+    mutating func name(_ name: String) -> CallerName {
+        if let index = recent.firstIndex(where: { $0.name == name }) {
+            if index > 0 { recent.insert(recent.remove(at: index), at: 0) }
+            return recent[0]
+        }
+        let made = CallerName(name)
+        if recent.count == Self.kept { recent.removeLast() }
+        recent.insert(made, at: 0)
+        return made
     }
 }

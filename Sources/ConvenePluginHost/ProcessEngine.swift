@@ -94,7 +94,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         }
         // Held until the call is answered (the ticket then lets go of it), so not weakly: a
         // weakly referenced engine would take the runtime's slow path for every retain.
-        call.ticket.setAbandonHook { [self] in abandon(id) }
+        call.ticket.setAbandonRemote(id, on: self)
         if let process { send(id, to: process) }
         // Otherwise the process is (re)starting: the call goes out once it is ready.
     }
@@ -126,7 +126,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         }
     }
 
-    private func abandon(_ id: UInt64) {
+    func abandon(_ id: UInt64) {
         let (process, sent) = state.withLock { state -> (RunnerProcess?, Bool) in
             guard let entry = state.calls[id] else { return (nil, false) }
             if !entry.sent { state.calls[id] = nil }
