@@ -258,4 +258,11 @@ MUTATIONS = [
     ("a domain call without a credential takes its request", "server", "Sources/ConveneServer/ServerAuthorizer.swift",
      "if scope == Self.credentialScope { return Self.carriesCredential(metadata) }", "if scope == Self.credentialScope { return .success(()) }",
      "AttackTests"),
+    # the session of 2026-12-01 (seventh): refused calls counted, the runner's callers
+    ("calls refused as they open go uncounted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
+     "            router.countRefusal(error, of: refused, transport: .native)\n", "",
+     "NativeConnectionMetricsTests"),
+    ("the runner mixes up its callers' names", "plugin host", "Sources/ConvenePluginHost/PluginRunner.swift",
+     "if let index = recent.firstIndex(where: { $0.name == name }) {", "if let index = recent.indices.first {",
+     "CallerNamesTests"),
 ]

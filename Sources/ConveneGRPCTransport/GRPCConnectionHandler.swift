@@ -248,8 +248,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         let method: RegisteredMethod
         switch router.admit(path: head.path, metadata: head.metadata, cache: &routes) {
         case .run(let found): method = found
-        case .refuse(let error):
-            if error.code == .unimplemented { router.instrumentation?.unknownMethodCalled(transport: .grpc) }
+        case .refuse(let error, let refused):
+            router.countRefusal(error, of: refused, transport: .grpc)
             return refuse(id, httpStatus: 200, error, requestOpen: !frame.endStream)
         }
         let stream = GRPCServerStream(id: id, method: method, head: head, maxMessageSize: configuration.maxMessageSize,

@@ -56,7 +56,7 @@ final class RouterInvoker: Sendable {
         let method: RegisteredMethod
         switch router.admit(path: path, metadata: metadata) {
         case .run(let admitted): method = admitted
-        case .refuse(let error): return .failure(error)
+        case .refuse(let error, _): return .failure(error)
         }
         guard method.descriptor.kind == .unary else {
             return .failure(RPCError(.unimplemented, "plugins call unary methods only; \(path) is \(method.descriptor.kind)"))

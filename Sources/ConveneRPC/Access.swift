@@ -20,9 +20,20 @@ extension Router {
         /// Run this method. When its credential must be looked up first, the handler is an
         /// asynchronous one that does so before it runs the method's own.
         case run(RegisteredMethod)
-        /// End the call at once with this status: an unknown method, or a credential that
-        /// does not grant the method's scope.
-        case refuse(RPCError)
+        /// End the call at once with this status: an unknown method (`method` nil), or a
+        /// credential that does not grant the method's scope.
+        case refuse(RPCError, method: RegisteredMethod?)
+    }
+
+    /// Counts a call refused as it opened (`Admission.refuse`) in the metrics, as its
+    /// transport would have counted it had it run: in its method's calls with the refusal's
+    /// status, or, for a path nobody serves, as an unknown method's call.
+    public func countRefusal(_ error: RPCError, of method: RegisteredMethod?, transport: TransportKind) {
+        if let method {
+            method.instrument?.callEnded(transport: transport, code: error.code, duration: .zero)
+        } else if error.code == .unimplemented {
+            instrumentation?.unknownMethodCalled(transport: transport)
+        }
     }
 
     /// The method for `path`, if the caller's `metadata` may call it.
@@ -30,7 +41,7 @@ extension Router {
         let (lookup, authorizer, _) = lookupWithAuthorizer(path: path)
         switch lookup {
         case .found(let method): return admit(method, metadata: metadata, authorizer: authorizer)
-        case .unimplemented(let error): return .refuse(error)
+        case .unimplemented(let error): return .refuse(error, method: nil)
         }
     }
 
@@ -47,18 +58,19 @@ extension Router {
             cache.keep(method, for: path, version: version, authorizer: authorizer)
             return admit(method, metadata: metadata, authorizer: authorizer)
         case .unimplemented(let error):
-            return .refuse(error)
+            return .refuse(error, method: nil)
         }
     }
 
     private func admit(_ method: RegisteredMethod, metadata: Metadata, authorizer: (any CallAuthorizer)?) -> Admission {
         guard let scope = method.scope else { return .run(method) }
         guard let authorizer else {
-            return .refuse(RPCError(.permissionDenied, "\(method.descriptor.service) requires a credential, and this server authorizes none"))
+            return .refuse(RPCError(.permissionDenied, "\(method.descriptor.service) requires a credential, and this server authorizes none"),
+                           method: method)
         }
         switch authorizer.decide(scope: scope, metadata: metadata) {
         case .success?: return .run(method)
-        case .failure(let error)?: return .refuse(error)
+        case .failure(let error)?: return .refuse(error, method: method)
         case nil: return .run(method.authorizingFirst(scope: scope, with: authorizer))
         }
     }

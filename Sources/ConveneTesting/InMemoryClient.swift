@@ -43,7 +43,7 @@ public final class InMemoryClient: CallChannel {
             call.requests.finish()
         }
         switch router.admit(path: path, metadata: options.metadata) {
-        case .refuse(let error):
+        case .refuse(let error, _):
             call.end(with: error)
         case .run(let method):
             let deadline = options.timeout.map { ContinuousClock.now.advanced(by: $0) }

@@ -86,6 +86,29 @@ final class NativeConnectionMetricsTests: XCTestCase {
         }
     }
 
+    /// A call refused as it opens (no credential for a domain service, a path nobody serves)
+    /// never reaches a handler, and is counted all the same: in its method's calls with the
+    /// refusal's code, or as an unknown method's call.
+    func testCallsRefusedAsTheyOpenAreCounted() async throws {
+        try await withServer({ $0.metricsPort = 0 }) { server, _ in
+            let metrics = try XCTUnwrap(server.server.metrics)
+            func value(_ series: String) -> Double { Self.value(of: series, in: metrics.exposition()) }
+            let listOperations = "/convene.consultation.v1.Consultation/ListOperations"
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            for (id, path) in [(UInt32(1), listOperations), (3, listOperations), (5, "/no.such.Service/Nothing")] {
+                try await raw.write { $0.writeFrame(.call(streamID: id, CallStart(path: path))) }
+                guard case .end(id, let end)? = try await raw.nextInteresting() else { return XCTFail("\(path): expected an END") }
+                XCTAssertEqual(end.code, path == listOperations ? .unauthenticated : .unimplemented, path)
+            }
+            let refused = #"convene_calls_total{service="convene.consultation.v1.Consultation",method="ListOperations",transport="native",code="UNAUTHENTICATED"}"#
+            XCTAssertEqual(value(refused), 2)
+            XCTAssertEqual(value(#"convene_unknown_method_calls_total{transport="native"}"#), 1)
+            await raw.close()
+            // (The gRPC listener's count: Tests/GRPCPython/test_status_page.py.)
+        }
+    }
+
     static func goAway(_ frames: [Frame]) -> GoAway? {
         guard case .goAway(let goAway)? = frames.last else { return nil }
         return goAway

@@ -22,7 +22,7 @@ final class RouteCacheTests: XCTestCase {
                           _ metadata: Metadata = Metadata()) -> Result<RegisteredMethod, RPCError> {
         switch router.admit(path: path, metadata: metadata, cache: &cache) {
         case .run(let method): .success(method)
-        case .refuse(let error): .failure(error)
+        case .refuse(let error, _): .failure(error)
         }
     }
 

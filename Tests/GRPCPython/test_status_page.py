@@ -10,6 +10,8 @@ import time
 import unittest
 import urllib.request
 
+import grpc
+
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -31,6 +33,27 @@ def chromium(*args):
 
 
 class StatusPageTests(unittest.TestCase):
+    def test_calls_refused_as_they_open_are_counted(self):
+        """A call with no credential for a service that needs one, and a call of a path nobody
+        serves, never reach a handler; the metrics count them all the same."""
+        metrics_port = free_port()
+        with ConveneServer("--metrics-port", str(metrics_port)) as server:
+            channel = server.channel()
+            echo = benchmark_pb2_grpc.BenchmarkStub(channel)
+            for _ in range(3):
+                with self.assertRaises(grpc.RpcError) as caught:
+                    echo.UnaryEcho(benchmark_pb2.EchoRequest(payload=b"x"), timeout=5)
+                self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+            unknown = channel.unary_unary("/no.such.Service/Nothing")
+            with self.assertRaises(grpc.RpcError) as caught:
+                unknown(b"", timeout=5)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+            channel.close()
+            _, metrics = fetch(f"http://127.0.0.1:{metrics_port}/metrics")
+            self.assertRegex(metrics, r'convene_calls_total\{service="convene.benchmark.v1.Benchmark",method="UnaryEcho",'
+                                      r'transport="grpc",code="UNAUTHENTICATED"\} 3\b')
+            self.assertRegex(metrics, r'convene_unknown_method_calls_total\{transport="grpc"\} 1\b')
+
     def test_metrics_and_the_page_under_load(self):
         metrics_port = free_port()
         with ConveneServer("--metrics-port", str(metrics_port), "--status-sample-seconds", "0.5") as server:

@@ -15,7 +15,9 @@ extension ServerConnectionStateMachine {
         let method: RegisteredMethod
         switch router.admit(path: start.path, metadata: start.metadata, cache: &routes) {
         case .run(let found): method = found
-        case .refuse(let error): return fault(.methodRefused(id, error), now: now)
+        case .refuse(let error, let refused):
+            router.countRefusal(error, of: refused, transport: .native)
+            return fault(.methodRefused(id, error), now: now)
         }
         if let refusal = admissionFault(id, start, method) { return fault(refusal, now: now) }
         // Compressed responses only in an encoding both sides announced.
