@@ -265,4 +265,7 @@ MUTATIONS = [
     ("the runner mixes up its callers' names", "plugin host", "Sources/ConvenePluginHost/PluginRunner.swift",
      "if let index = recent.firstIndex(where: { $0.name == name }) {", "if let index = recent.indices.first {",
      "CallerNamesTests"),
+    ("calls ended at tiny deadlines never policed", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Timers.swift",
+     "if timeout < CancelPolicy.shortDeadlineMicros, !cancelPolicy.received(at: now) {", "if timeout == UInt64.max, !cancelPolicy.received(at: now) {",
+     "AttackTests"),
 ]

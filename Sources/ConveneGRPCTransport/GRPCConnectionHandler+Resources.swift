@@ -46,6 +46,12 @@ extension GRPCConnectionHandler {
         while let (deadline, id) = deadlines.earliest, deadline <= instant {
             deadlines.removeEarliest()
             guard let stream = streams[HTTP2StreamID(Int(id))] else { continue }
+            // Calls ended at short deadlines are a rapid-reset flood without the RST_STREAMs
+            // (swift-nio-http2 counts only those): policed as the native listener polices them.
+            if stream.head.timeoutMicros < CancelPolicy.shortDeadlineMicros, !cutShort.received(at: instant) {
+                observer?.refused(.grpc, reason: .rapidReset)
+                return goAway(.enhanceYourCalm, "too many calls cut short: more than \(cutShort.maxCancels) within \(cutShort.window) ended at a deadline under \(CancelPolicy.shortDeadline)", close: true)
+            }
             fail(stream, RPCError(.deadlineExceeded, "deadline exceeded (timeout was \(stream.head.timeoutMicros / 1000) ms)"))
         }
         if deadlines.needsSweep(liveCount: streams.count) {

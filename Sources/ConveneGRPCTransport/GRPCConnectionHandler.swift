@@ -53,6 +53,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var timer: LoopTimer?
     var nextTick: NIODeadline?
     var deadlines = DeadlineQueue()
+    /// Calls ended at short deadlines, limited as swift-nio-http2 limits RST_STREAMs (200 in 30 s).
+    var cutShort = CancelPolicy(maxCancels: 200, window: .seconds(30))
     /// This connection's part of the server's memory budget.
     var account: BudgetAccount
     /// Handler tasks started and not finished, cancelled ones still finishing included.

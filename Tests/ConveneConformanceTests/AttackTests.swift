@@ -120,6 +120,57 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// CALLs with a timeout of a microsecond are a CANCEL flood without the CANCELs: each
+    /// starts a handler the server then stops at the deadline. Past 200 within 30 s the
+    /// connection is refused as for CANCELs; deadlines of 100 ms or more are not counted.
+    func testCallsEndedAtTinyDeadlinesAreACancelFloodButLongerDeadlinesAreNot() async throws {
+        try await withServer { server, client in
+            let method = MethodDescriptor(service: "test.Churn", method: "Wait", kind: .serverStreaming)
+            try server.server.router.register(method, .asynchronous { _, _, _ in try? await Task.sleep(for: .seconds(30)) })
+            func calls(_ raw: RawConnection, _ ids: Range<Int>, timeoutMicros: UInt64) async throws {
+                try await raw.write {
+                    for i in ids {
+                        let id = UInt32(2 * i + 1)
+                        $0.writeFrame(.call(streamID: id, CallStart(path: method.path, timeoutMicros: timeoutMicros)))
+                        $0.writeFrame(.data(streamID: id, .message([]), endStream: true))
+                    }
+                }
+            }
+            // 300 calls ended at a 150 ms deadline, 100 at a time: each gets DEADLINE_EXCEEDED,
+            // and the connection serves on.
+            let patient = try await RawConnection(port: server.port)
+            try await patient.handshake()
+            for batch in 0..<3 {
+                try await calls(patient, (100 * batch)..<(100 * batch + 100), timeoutMicros: 150_000)
+                var ended = 0
+                while ended < 100, let frame = try await patient.nextFrame(timeout: .seconds(10)) {
+                    if case .end(_, let end) = frame {
+                        XCTAssertEqual(end.code, .deadlineExceeded)
+                        ended += 1
+                    }
+                    if case .goAway(let goAway) = frame { return XCTFail("refused: \(goAway.message)") }
+                }
+                XCTAssertEqual(ended, 100)
+            }
+            await patient.close()
+
+            // The same calls at a 1 µs deadline: past 200, the connection is refused.
+            let churner = try await RawConnection(port: server.port)
+            try await churner.handshake()
+            for batch in 0..<8 {
+                // (Writes after the refusal may fail: the server has closed the connection.)
+                try? await calls(churner, (100 * batch)..<(100 * batch + 100), timeoutMicros: 1)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let frames = try await churner.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertEqual(goAway(frames)?.message,
+                           "too many calls cut short: more than 200 within 30.0 seconds cancelled, or ended at a deadline under 0.1 seconds")
+            let status = try await client.health.check().status  // others are served on
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
     func testAClientThatNeverReadsGetsNoMoreThanItsWindow() async throws {
         try await withServer { server, client in
             var settings = Settings()

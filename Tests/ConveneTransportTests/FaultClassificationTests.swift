@@ -28,6 +28,8 @@ final class FaultClassificationTests: XCTestCase {
             (.windowOverflow(1), .closeConnection(.flowControlError)),
             (.pingFlood(maxStrikes: 5, minInterval: .seconds(1)), .closeConnection(.enhanceYourCalm)),
             (.settingsFlood(maxStrikes: 5, minInterval: .seconds(1)), .closeConnection(.enhanceYourCalm)),
+            (.cancelFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
+            (.deadlineFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
             (.overloaded("full"), .closeConnection(.overloaded)),
             (.frameOnClosedStream(.data, 1), .ignore),
             (.frameOnClosedStream(.windowUpdate, 1), .ignore),

@@ -135,6 +135,37 @@ class BadInputTests(unittest.TestCase):
         response = self.raw.responses[stream]
         self.assertTrue(self.raw.closed or response.reset is not None or response.grpc_status not in (None, 0))
 
+    def test_calls_ended_at_tiny_deadlines_are_a_flood_longer_deadlines_are_not(self):
+        """Rapid reset without the RST_STREAMs: calls with a 1 µs grpc-timeout, each ended by
+        the server at its deadline. Past 200 the connection gets GOAWAY ENHANCE_YOUR_CALM;
+        calls ended at a 150 ms deadline are not counted."""
+        def calls(raw, count, timeout):
+            streams = [raw.request(request_headers(FULL_DUPLEX, extra=[("grpc-timeout", timeout)]), end_stream=False)
+                       for _ in range(count)]
+            raw.pump(lambda: all(raw.responses[s].ended or raw.responses[s].reset is not None for s in streams), timeout=10)
+            return streams
+
+        for _ in range(3):
+            streams = calls(self.raw, 90, "150m")
+            self.assertFalse(self.raw.closed, "deadlines of 150 ms are not a flood")
+            for stream in streams:
+                self.assertEqual(self.raw.responses[stream].grpc_status, grpc.StatusCode.DEADLINE_EXCEEDED.value[0])
+        churner = RawH2(self.server.grpc_port)
+        try:
+            for _ in range(4):
+                if churner.closed:
+                    break
+                try:
+                    calls(churner, 90, "1u")
+                except OSError:  # the server may close the connection mid-write
+                    break
+            churner.pump(lambda: False, timeout=2)
+            self.assertIsNotNone(churner.goaway, "the 201st call ended at a 1 µs deadline is refused")
+            self.assertEqual(churner.goaway.error_code, 11, "ENHANCE_YOUR_CALM")
+            self.assertIn(b"too many calls cut short", churner.goaway.additional_data or b"")
+        finally:
+            churner.close()
+
     def test_rapid_reset_flood_does_not_starve_others(self):
         """CVE-2023-44487: streams opened and reset at full speed, bounded in count and time,
         while a prober on another connection keeps calling."""

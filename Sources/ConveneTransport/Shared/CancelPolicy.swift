@@ -3,19 +3,26 @@
 /// within one `window` is a flood (CALL-then-CANCEL at full speed costs the server a call
 /// each, the client nothing), answered with GOAWAY ENHANCE_YOUR_CALM. The count starts
 /// again with each window.
-struct CancelPolicy {
-    let maxCancels: Int
-    let window: Duration
+///
+/// A call the server ends at its deadline, when that deadline was shorter than
+/// `shortDeadline`, counts as a CANCEL too: CALLs with a timeout of a microsecond are the
+/// same flood without the CANCELs (each starts a handler the server then stops). Both
+/// listeners police them so (on gRPC, next to swift-nio-http2's own RST_STREAM limit).
+public struct CancelPolicy: Sendable {
+    public static let shortDeadlineMicros: UInt64 = 100_000
+    public static let shortDeadline = Duration.microseconds(Int64(shortDeadlineMicros))
+    public let maxCancels: Int
+    public let window: Duration
     private var windowStart: MonotonicInstant?
     private var count = 0
 
-    init(maxCancels: Int, window: Duration) {
+    public init(maxCancels: Int, window: Duration) {
         self.maxCancels = maxCancels
         self.window = window
     }
 
     /// Records a CANCEL at `now`; false when it is one too many.
-    mutating func received(at now: MonotonicInstant) -> Bool {
+    public mutating func received(at now: MonotonicInstant) -> Bool {
         if let start = windowStart, now - start < window {
             count += 1
         } else {

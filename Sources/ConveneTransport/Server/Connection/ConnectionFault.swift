@@ -58,6 +58,8 @@ enum ConnectionFault: Hashable, Sendable {
     case pingFlood(maxStrikes: Int, minInterval: Duration)
     case settingsFlood(maxStrikes: Int, minInterval: Duration)
     case cancelFlood(maxCancels: Int, window: Duration)
+    /// CANCELs and handlers stopped by short deadlines together past the limit (`CancelPolicy`).
+    case deadlineFlood(maxCancels: Int, window: Duration)
     case keepaliveTimeout(Duration)
     case idle(Duration)
     case overloaded(String)
@@ -89,7 +91,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
         case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
             .closeConnection(.flowControlError)
-        case .pingFlood, .settingsFlood, .cancelFlood: .closeConnection(.enhanceYourCalm)
+        case .pingFlood, .settingsFlood, .cancelFlood, .deadlineFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -112,7 +114,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .tooManyHandlers: .handlerTasks
         case .pingFlood: .pingFlood
         case .settingsFlood: .settingsFlood
-        case .cancelFlood: .cancelFlood
+        case .cancelFlood, .deadlineFlood: .cancelFlood
         case .handshakeTimeout, .frameTimeout, .frameOnClosedStream, .callAfterGoAway, .methodRefused, .deadlineExceeded,
              .responseTooLarge, .messageIncomplete, .callIdle, .keepaliveTimeout, .idle, .overloaded:
             nil
@@ -197,6 +199,8 @@ enum ConnectionFault: Hashable, Sendable {
             "too many SETTINGS: more than \(strikes) in a row each less than \(interval) after the previous one"
         case .cancelFlood(let cancels, let window):
             "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
+        case .deadlineFlood(let cancels, let window):
+            "too many calls cut short: more than \(cancels) within \(window) cancelled, or ended at a deadline under \(CancelPolicy.shortDeadline)"
         case .keepaliveTimeout(let limit):
             "keepalive ping not answered within \(limit)"
         case .idle(let limit):

@@ -57,7 +57,13 @@ extension ServerConnectionStateMachine {
         }
         while let (deadline, id) = deadlines.earliest, deadline <= now {
             deadlines.removeEarliest()
-            if let timeout = stream(id, { $0.timeoutMicros }) { fault(.deadlineExceeded(id, timeoutMicros: timeout), now: now) }
+            guard let timeout = stream(id, { $0.timeoutMicros }) else { continue }
+            // A call ended at a short deadline cost the server what a CANCELled one does:
+            // CALLs with tiny timeouts are a rapid-reset flood without the CANCELs.
+            if timeout < CancelPolicy.shortDeadlineMicros, !cancelPolicy.received(at: now) {
+                return fault(.deadlineFlood(maxCancels: cancelPolicy.maxCancels, window: cancelPolicy.window), now: now)
+            }
+            fault(.deadlineExceeded(id, timeoutMicros: timeout), now: now)
         }
         if let sweep = nextSweep, now >= sweep { sweepStreams(now: now) }
         requestWakeUp()
