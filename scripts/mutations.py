@@ -268,4 +268,10 @@ MUTATIONS = [
     ("calls ended at tiny deadlines never policed", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Timers.swift",
      "if timeout < CancelPolicy.shortDeadlineMicros, !cancelPolicy.received(at: now) {", "if timeout == UInt64.max, !cancelPolicy.received(at: now) {",
      "AttackTests"),
+    ("compressed requests inflated at any pace", "transport", "Sources/ConveneTransport/Server/ServerConnectionHandler.swift",
+     "if machine.isReading, let wait { yieldTurn(for: wait) }", "if machine.isReading, let wait, wait < .zero { yieldTurn(for: wait) }",
+     "AttackTests"),
+    ("a deflate bomb refused midway costs nothing", "transport", "Sources/ConveneTransport/Shared/StreamInbound.swift",
+     "inflated += min(Int(settings.maxMessageSize), overflow ? .max : product)", "_ = product",
+     "AttackTests"),
 ]

@@ -141,7 +141,7 @@ extension GRPCConnectionHandler {
     /// Holds reads while the client leaves too many response bytes unread, so that pipelined
     /// calls cannot make the server queue responses without bound.
     func read(context: ChannelHandlerContext) {
-        if isOverOutboundAllowance {
+        if isOverOutboundAllowance || pacedUntil != nil {
             readPending = true
         } else {
             context.read()
@@ -172,7 +172,33 @@ extension GRPCConnectionHandler {
             if let stream = streams[id] { runSynchronous(stream) }
         }
         scheduleFlush()
-        if readPending, !isOverOutboundAllowance, let context {
+        if readPending, !isOverOutboundAllowance, pacedUntil == nil, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// The connection inflated more than its pace allows (`InflatePacing`): its frames wait
+    /// for `delay`, and its reads are held meanwhile, so the loop serves the others.
+    func pace(for delay: Duration) {
+        guard pacedUntil == nil, let context else { return }
+        let nanos = delay.saturatingNanoseconds
+        pacedUntil = .now() + .nanoseconds(nanos)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) { loopBound.value.resumePaced() }
+    }
+
+    /// Handles the frames that waited, as a read of them, until the pace stops it again.
+    private func resumePaced() {
+        pacedUntil = nil
+        guard !isClosed else { return pacedFrames.removeAll() }
+        inReadBatch = true
+        while pacedUntil == nil, let frame = pacedFrames.popFirst() { handle(frame) }
+        inReadBatch = false
+        launchDueTasks()
+        armDeadlines()
+        flushNow()
+        if pacedUntil == nil, readPending, !isOverOutboundAllowance, let context {
             readPending = false
             context.read()
         }

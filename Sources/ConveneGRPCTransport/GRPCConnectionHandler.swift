@@ -53,6 +53,13 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var timer: LoopTimer?
     var nextTick: NIODeadline?
     var deadlines = DeadlineQueue()
+    /// What the connection may still inflate now; bytes inflated since it was last told.
+    var inflating = InflatePacing()
+    var inflatedUntaken = 0
+    /// Set while the connection is ahead of its inflating pace: its frames wait in
+    /// `pacedFrames`, and its reads are held, until then.
+    var pacedUntil: NIODeadline?
+    var pacedFrames = CircularBuffer<HTTP2Frame>()
     /// Calls ended at short deadlines, limited as swift-nio-http2 limits RST_STREAMs (200 in 30 s).
     var cutShort = CancelPolicy(maxCancels: 200, window: .seconds(30))
     /// This connection's part of the server's memory budget.
@@ -155,6 +162,13 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         let frame = unwrapInboundIn(data)
         if !inReadBatch { lifecycle.read(now: .now()) }
         inReadBatch = true
+        // Past its inflating pace, the connection's frames wait (in order) until it is within it.
+        guard pacedUntil == nil else { return pacedFrames.append(frame) }
+        handle(frame)
+    }
+
+    /// One frame from the client, in order.
+    func handle(_ frame: HTTP2Frame) {
         switch frame.payload {
         case .headers(let headers):
             if let stream = streams[frame.streamID] {
@@ -176,6 +190,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             lifecycle.pingAcknowledged()
         default:
             break  // SETTINGS, PING, GOAWAY: swift-nio-http2 handles them.
+        }
+        if inflatedUntaken > 0 {
+            let wait = inflating.inflated(inflatedUntaken, now: MonotonicInstant.now)
+            inflatedUntaken = 0
+            if let wait { pace(for: wait) }
         }
     }
 
@@ -332,10 +351,15 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 throw RPCError(.internal, "a message is flagged compressed but the call named no grpc-encoding")
             }
             do {
-                return try MessageCompression.inflate(framed.bytes, limit: configuration.maxMessageSize,
-                                                      maxRatio: configuration.maxDecompressionRatio,
-                                                      format: encoding.format, allocator: allocator)
+                let bytes = try MessageCompression.inflate(framed.bytes, limit: configuration.maxMessageSize,
+                                                           maxRatio: configuration.maxDecompressionRatio,
+                                                           format: encoding.format, allocator: allocator)
+                inflatedUntaken += bytes.readableBytes
+                return bytes
             } catch {
+                // Refused at a limit: it inflated up to that limit first.
+                let (product, overflow) = framed.bytes.readableBytes.multipliedReportingOverflow(by: configuration.maxDecompressionRatio)
+                inflatedUntaken += min(Int(configuration.maxMessageSize), overflow ? .max : product)
                 throw error.grpcCallError
             }
         default:

@@ -171,6 +171,37 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// Deflate bombs at full speed (4 KiB each, 4 MiB inflated, refused at the ratio limit
+    /// after inflating): a connection's compressed requests are inflated at a pace (a burst
+    /// of 16 MiB, then 64 MiB/s), so its event loop serves its other connections meanwhile.
+    func testCompressedRequestsAreInflatedAtAPace() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            let bomb = Array(buffer: MessageCompression.deflate(ByteBuffer(repeating: 0, count: (4 << 20) - 64)))
+            let count = 12
+            let started = ContinuousClock.now
+            try await raw.write {
+                for i in 0..<count {
+                    let id = UInt32(2 * i + 1)
+                    $0.writeFrame(.call(streamID: id, CallStart(path: HealthMethods.check.path)))
+                    $0.writeFrame(.data(streamID: id, .message(bomb, encoding: MessageEncoding.deflate.rawValue), endStream: true))
+                }
+            }
+            // Another connection is answered while the bombs are inflated.
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+            var ended = 0
+            while ended < count, let frame = try await raw.nextFrame(timeout: .seconds(30)) {
+                if case .end = frame { ended += 1 }
+            }
+            XCTAssertEqual(ended, count, "every call is answered")
+            // 48 MiB inflated: 16 MiB at once, then 32 MiB at 64 MiB/s (at least half a second).
+            XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .milliseconds(450))
+            await raw.close()
+        }
+    }
+
     func testAClientThatNeverReadsGetsNoMoreThanItsWindow() async throws {
         try await withServer { server, client in
             var settings = Settings()

@@ -1,8 +1,10 @@
 """What a gRPC server gives for bad input on the HTTP/2 side, sent as raw frames; after each
 case the server still answers a health check on another connection."""
+import struct
 import threading
 import time
 import unittest
+import zlib
 
 import grpc
 import h2.settings
@@ -165,6 +167,24 @@ class BadInputTests(unittest.TestCase):
             self.assertIn(b"too many calls cut short", churner.goaway.additional_data or b"")
         finally:
             churner.close()
+
+    def test_compressed_requests_are_inflated_at_a_pace(self):
+        """Deflate bombs (4 KiB each, 4 MiB inflated, refused at the ratio limit after
+        inflating): a connection inflates a burst of 16 MiB, then 64 MiB/s; its frames wait
+        meanwhile, and the server answers others."""
+        bomb = zlib.compress(b"\0" * (4 * 1024 * 1024 - 64), 9)
+        message = struct.pack(">BI", 1, len(bomb)) + bomb
+        started = time.monotonic()
+        streams = [self.raw.request(request_headers(UNARY, extra=[("grpc-encoding", "deflate")]), message)
+                   for _ in range(12)]
+        status = self.health.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+        self.assertEqual(status, health_pb2.HealthCheckResponse.SERVING)
+        self.raw.pump(lambda: all(self.raw.responses[s].ended or self.raw.responses[s].reset is not None for s in streams),
+                      timeout=30)
+        for stream in streams:
+            self.assertEqual(self.raw.responses[stream].grpc_status, grpc.StatusCode.RESOURCE_EXHAUSTED.value[0])
+        # 48 MiB inflated: 16 MiB at once, then 32 MiB at 64 MiB/s (at least half a second).
+        self.assertGreaterEqual(time.monotonic() - started, 0.45)
 
     def test_rapid_reset_flood_does_not_starve_others(self):
         """CVE-2023-44487: streams opened and reset at full speed, bounded in count and time,

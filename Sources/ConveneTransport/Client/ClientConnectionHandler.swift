@@ -219,8 +219,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, OutboundFlushing {
             return connectionError(.flowControlError, "stream \(id) sent past its flow-control window")
         }
         do {
+            var inflated = 0  // a client trusts its server's pace (the server paces its peers)
             while let message = try stream.inbound.next(settings: configuration.settings,
-                                                         maxRatio: configuration.maxDecompressionRatio, allocator: allocator) {
+                                                         maxRatio: configuration.maxDecompressionRatio, allocator: allocator,
+                                                         inflated: &inflated) {
                 switch stream.receiver {
                 case .single:
                     guard stream.message == nil else {

@@ -76,6 +76,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private var callsThisTurn = 0
     private var yielding = false
     static let maxCallsPerTurn = 64
+    /// What the connection may still inflate from compressed requests now (`InflatePacing`).
+    private var inflating = InflatePacing()
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
     var readTime: MonotonicInstant {
         didSet { clockAnchor = nil }
@@ -188,6 +190,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
                 performActions()
                 if machine.isReading, machine.shouldPauseReading { pause() }
                 if machine.isReading, callsThisTurn >= Self.maxCallsPerTurn { yieldTurn() }
+                if machine.inflatedUntaken > 0 {
+                    let wait = inflating.inflated(machine.inflatedUntaken, now: clock.now())
+                    machine.inflatedUntaken = 0
+                    if machine.isReading, let wait { yieldTurn(for: wait) }
+                }
                 return machine.isReading && !paused
             }
             if !paused { machine.readParsed(remainder, now: now) }
@@ -226,14 +233,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     }
 
     /// A connection that opens calls by the thousand in one read (a CALL-then-CANCEL flood)
-    /// takes its turns like the others: it stops parsing here, and goes on at the next turn
-    /// of the event loop, after the other connections' events.
-    private func yieldTurn() {
+    /// takes its turns like the others: it stops parsing here, and goes on after the other
+    /// connections' events of this turn of the event loop; or, when it has inflated more than
+    /// its pace allows (`InflatePacing`), once `delay` has passed (its reads wait meanwhile).
+    private func yieldTurn(for delay: Duration? = nil) {
         guard !yielding, let context else { return }
         yielding = true
         pause()
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
+        let resume: @Sendable () -> Void = {
             let handler = loopBound.value
             handler.yielding = false
             handler.callsThisTurn = 0
@@ -241,6 +249,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
                   handler.context?.channel.isWritable ?? false else { return }
             handler.resume()
         }
+        if let delay {
+            context.eventLoop.scheduleTask(in: .nanoseconds(delay.saturatingNanoseconds)) { resume() }
+            return
+        }
+        context.eventLoop.execute(resume)
     }
 
     /// Writes and flushes `frames`, then notes what waits in the socket's queue.

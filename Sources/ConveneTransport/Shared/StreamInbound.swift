@@ -54,16 +54,27 @@ struct StreamInbound {
 
     /// The next whole message, checked against this side's limits and inflated; nil when
     /// more bytes are needed. Throws the rule a message broke (its status: `WireError.callStatus`).
-    mutating func next(settings: Settings, maxRatio: Int, allocator: ByteBufferAllocator) throws(WireError) -> InboundMessage? {
+    /// `inflated` grows by the bytes inflating produced, a message refused midway included
+    /// (the work was done all the same).
+    mutating func next(settings: Settings, maxRatio: Int, allocator: ByteBufferAllocator,
+                       inflated: inout Int) throws(WireError) -> InboundMessage? {
         guard let framed = try deframer.next(room: flow.window) else { return nil }
         let wireSize = MessagePrefix.size + framed.bytes.readableBytes
         switch framed.encoding {
         case .identity:
             return InboundMessage(bytes: framed.bytes, encoding: .identity, wireSize: wireSize)
         case .deflate where settings.acceptEncodings.contains(.deflate):
-            let bytes = try MessageCompression.inflate(framed.bytes, limit: settings.maxMessageSize, maxRatio: maxRatio,
-                                                       allocator: allocator)
-            return InboundMessage(bytes: bytes, encoding: .deflate, wireSize: wireSize)
+            do {
+                let bytes = try MessageCompression.inflate(framed.bytes, limit: settings.maxMessageSize, maxRatio: maxRatio,
+                                                           allocator: allocator)
+                inflated += bytes.readableBytes
+                return InboundMessage(bytes: bytes, encoding: .deflate, wireSize: wireSize)
+            } catch {
+                // Refused at a limit: it inflated up to that limit first.
+                let (product, overflow) = framed.bytes.readableBytes.multipliedReportingOverflow(by: maxRatio)
+                inflated += min(Int(settings.maxMessageSize), overflow ? .max : product)
+                throw error
+            }
         default:
             throw .encodingNotAccepted(framed.encoding)
         }

@@ -72,7 +72,8 @@ extension ServerConnectionStateMachine {
         var completed = false
         do {
             while let message = try stream.inbound.next(settings: configuration.settings,
-                                                         maxRatio: configuration.maxDecompressionRatio, allocator: allocator) {
+                                                         maxRatio: configuration.maxDecompressionRatio, allocator: allocator,
+                                                         inflated: &inflatedUntaken) {
                 completed = true
                 stream.requestsReceived += 1
                 if !stream.kind.clientStreams && stream.requestsReceived > 1 {

@@ -75,6 +75,9 @@ struct ServerConnectionStateMachine<Completion> {
     var channelPending = 0
     /// Handler tasks started and not finished, cancelled ones still finishing included.
     var runningHandlers = 0
+    /// Bytes inflated from compressed requests since the handler last took the count
+    /// (`ServerConnectionHandler`, which paces a connection's inflating).
+    var inflatedUntaken = 0
     /// Synchronous calls whose request is whole, waiting to run until the responses queued
     /// for the client's credit fall under `maxOutboundBuffered`, oldest first.
     var deferredSynchronous = LazyQueue<UInt32>()
