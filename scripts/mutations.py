@@ -272,6 +272,10 @@ MUTATIONS = [
      "if machine.isReading, let wait { yieldTurn(for: wait) }", "if machine.isReading, let wait, wait < .zero { yieldTurn(for: wait) }",
      "AttackTests"),
     ("a deflate bomb refused midway costs nothing", "transport", "Sources/ConveneTransport/Shared/StreamInbound.swift",
-     "inflated += min(Int(settings.maxMessageSize), overflow ? .max : product)", "_ = product",
+     "inflated += MessageCompression.inflateBound(compressed: framed.bytes.readableBytes,", "inflated += 0 * MessageCompression.inflateBound(compressed: framed.bytes.readableBytes,",
      "AttackTests"),
+    ("the runner leaves a call it dropped unanswered", "plugin host", "Sources/ConvenePluginHost/PluginRunner.swift",
+     "if let job = jobs.withLock({ $0[id] }), executor.abandon(job) == .dropped {",
+     "if let job = jobs.withLock({ $0[id] }), executor.abandon(job) == .dropped, id == 0 {",
+     "PluginProcessTests"),
 ]

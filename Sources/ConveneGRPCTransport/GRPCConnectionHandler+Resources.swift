@@ -193,7 +193,8 @@ extension GRPCConnectionHandler {
         pacedUntil = nil
         guard !isClosed else { return pacedFrames.removeAll() }
         inReadBatch = true
-        while pacedUntil == nil, let frame = pacedFrames.popFirst() { handle(frame) }
+        while pacedUntil == nil, !isClosed, let frame = pacedFrames.popFirst() { handle(frame) }
+        if isClosed { return pacedFrames.removeAll() }
         inReadBatch = false
         launchDueTasks()
         armDeadlines()

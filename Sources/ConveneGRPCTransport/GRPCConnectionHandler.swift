@@ -357,9 +357,10 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 inflatedUntaken += bytes.readableBytes
                 return bytes
             } catch {
-                // Refused at a limit: it inflated up to that limit first.
-                let (product, overflow) = framed.bytes.readableBytes.multipliedReportingOverflow(by: configuration.maxDecompressionRatio)
-                inflatedUntaken += min(Int(configuration.maxMessageSize), overflow ? .max : product)
+                // Refused at a limit: it may have inflated up to that limit first.
+                inflatedUntaken += MessageCompression.inflateBound(compressed: framed.bytes.readableBytes,
+                                                                   limit: configuration.maxMessageSize,
+                                                                   maxRatio: configuration.maxDecompressionRatio)
                 throw error.grpcCallError
             }
         default:

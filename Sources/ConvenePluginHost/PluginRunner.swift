@@ -110,7 +110,12 @@ final class RunnerSession: @unchecked Sendable {
             case .event(let id, let kind, let payload)?:
                 run(id, .event(kind: kind, payload: payload), caller: callers.name(""), roles: [])
             case .abandon(let id)?:
-                if let job = jobs.withLock({ $0[id] }) { _ = executor.abandon(job) }
+                if let job = jobs.withLock({ $0[id] }), executor.abandon(job) == .dropped {
+                    // Never ran, and never will: the server hears so, as of a hook that ended.
+                    jobs.withLock { _ = $0.removeValue(forKey: id) }
+                    answer(.done(id: id, status: Int32(StatusCode.cancelled.rawValue), response: nil,
+                                 error: "abandoned before its hook ran"))
+                }
             case .reply(let request, let status, let data)?:
                 waiters.withLock { $0.removeValue(forKey: request) }?.finish(status, data)
             case .unload?:
@@ -186,12 +191,12 @@ final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     /// Sorted; a party holds a handful at most, so a search is quicker than a set to make.
     let roles: [Int32]
     private unowned let session: RunnerSession
-    /// Made when a host function first hands the plugin bytes (most hooks never do); used by
-    /// the hook's thread only.
-    private var arenaStorage: HookArena?
     private let state = Mutex(State())
 
     private struct State {
+        /// Made when a host function first hands the plugin bytes (most hooks never do);
+        /// under the lock, as a plugin may call host functions from threads of its own.
+        var arena: HookArena?
         var writtenBytes = 0
         var writtenKeys = Set<[UInt8]>()
         var response: [UInt8]?
@@ -218,13 +223,15 @@ final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     var errorMessage: String? { state.withLock { $0.errorMessage } }
 
     var arena: HookArena {
-        if let arena = arenaStorage { return arena }
-        let arena = HookArena()
-        arenaStorage = arena
-        return arena
+        state.withLock { state in
+            if let arena = state.arena { return arena }
+            let arena = HookArena()
+            state.arena = arena
+            return arena
+        }
     }
 
-    func hookEnded() { arenaStorage?.release() }
+    func hookEnded() { state.withLock { $0.arena }?.release() }
     func hasRole(_ role: Int32) -> Bool { roles.contains(role) }
     func setResponse(_ bytes: UnsafeRawBufferPointer) { state.withLock { $0.response = Array(bytes) } }
     func setError(_ message: String) { state.withLock { $0.errorMessage = message } }

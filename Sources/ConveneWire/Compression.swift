@@ -53,12 +53,17 @@ public enum MessageCompression {
         return inflated
     }
 
+    /// The most `inflate` produces from `compressed` bytes before it refuses them: what a
+    /// message refused at a limit cost to inflate.
+    public static func inflateBound(compressed: Int, limit: UInt32, maxRatio: Int) -> Int {
+        // Saturating: a huge configured ratio must not wrap the bound around.
+        let (product, overflow) = max(compressed, 64).multipliedReportingOverflow(by: max(maxRatio, 1))
+        return min(Int(limit), overflow ? Int.max : product)
+    }
+
     private static func inflate(_ input: ByteBuffer, into stream: UnsafeMutablePointer<z_stream>, limit: UInt32, maxRatio: Int,
                                 allocator: ByteBufferAllocator) throws(WireError) -> ByteBuffer {
-        // Saturating: a huge configured ratio must not wrap the bound around.
-        let (product, overflow) = max(input.readableBytes, 64).multipliedReportingOverflow(by: max(maxRatio, 1))
-        let ratioLimit = overflow ? Int.max : product
-        let hardLimit = min(Int(limit), ratioLimit)
+        let hardLimit = inflateBound(compressed: input.readableBytes, limit: limit, maxRatio: maxRatio)
         var output = allocator.buffer(capacity: min(max(input.readableBytes, 64) * 4, hardLimit + 1))
         var failure: WireError?
         input.withUnsafeReadableBytes { source in

@@ -188,6 +188,32 @@ final class PluginProcessTests: PluginTestCase {
         try await assertOthersServe()
     }
 
+    /// A call abandoned while it waits in the runner behind a hook (its hook never ran) is
+    /// ended there too: it is never left counted as stuck, so its plugin is not degraded for it.
+    func testACallAbandonedWhileQueuedInTheRunnerIsNotLeftStuck() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = .process; $0.pluginConcurrency = 1 }
+        try await f.startServer(port: f.port)
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        // A hook of 3 s holds the plugin's one thread, well within its deadline.
+        let holder = Task { @Sendable in
+            try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0xB8, 0x0B, 0, 0], timeout: .seconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // Queued behind it, a call abandoned at its 300 ms deadline.
+        await assertRPCError(.deadlineExceeded) {
+            _ = try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [1, 0, 0, 0], timeout: .milliseconds(300))
+        }
+        // Past the grace for stuck calls (500 ms), while the first hook still runs: nothing is stuck.
+        try await Task.sleep(for: .seconds(1))
+        let info = try await faultsInfo()
+        XCTAssertEqual(info?.status, .serving, "\(info?.statusReason ?? "")")
+        _ = try await holder.value
+        try await assertOthersServe()
+    }
+
     /// The runner's reader runs short hooks itself; a hook of the same plugin that then hangs,
     /// or waits for the server (storage), holds up none of the calls after it.
     func testCallsAfterAHungHookOfTheSamePluginAreReadAndAnswered() async throws {

@@ -70,9 +70,9 @@ struct StreamInbound {
                 inflated += bytes.readableBytes
                 return InboundMessage(bytes: bytes, encoding: .deflate, wireSize: wireSize)
             } catch {
-                // Refused at a limit: it inflated up to that limit first.
-                let (product, overflow) = framed.bytes.readableBytes.multipliedReportingOverflow(by: maxRatio)
-                inflated += min(Int(settings.maxMessageSize), overflow ? .max : product)
+                // Refused at a limit: it may have inflated up to that limit first.
+                inflated += MessageCompression.inflateBound(compressed: framed.bytes.readableBytes,
+                                                            limit: settings.maxMessageSize, maxRatio: maxRatio)
                 throw error
             }
         default:
