@@ -34,6 +34,15 @@ final class HookArena {
 
     deinit { release() }
 
+    /// The arena in `slot`, made there first if there is none (a call makes one only when a
+    /// host function first hands its plugin bytes; the caller holds the call's lock).
+    static func made(in slot: inout HookArena?) -> HookArena {
+        if let arena = slot { return arena }
+        let arena = HookArena()
+        slot = arena
+        return arena
+    }
+
     /// Copies `bytes` into memory that stays valid until `release`.
     func keep(_ bytes: [UInt8]) -> (UnsafePointer<UInt8>, Int) {
         let pointer = malloc(max(bytes.count, 1))!

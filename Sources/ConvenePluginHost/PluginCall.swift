@@ -85,14 +85,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         state.withLock { free($0.callerCString) }
     }
 
-    var arena: HookArena {
-        state.withLock { state in
-            if let arena = state.arena { return arena }
-            let arena = HookArena()
-            state.arena = arena
-            return arena
-        }
-    }
+    var arena: HookArena { state.withLock { HookArena.made(in: &$0.arena) } }
 
     func hookEnded() {
         state.withLock { $0.arena }?.release()

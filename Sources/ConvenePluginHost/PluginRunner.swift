@@ -222,14 +222,7 @@ final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     var response: [UInt8]? { state.withLock { $0.response } }
     var errorMessage: String? { state.withLock { $0.errorMessage } }
 
-    var arena: HookArena {
-        state.withLock { state in
-            if let arena = state.arena { return arena }
-            let arena = HookArena()
-            state.arena = arena
-            return arena
-        }
-    }
+    var arena: HookArena { state.withLock { HookArena.made(in: &$0.arena) } }
 
     func hookEnded() { state.withLock { $0.arena }?.release() }
     func hasRole(_ role: Int32) -> Bool { roles.contains(role) }

@@ -2,6 +2,7 @@ import ConveneClient
 import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
+import ConveneServer
 import ConveneTransport
 import Foundation
 import NIOCore
@@ -27,6 +28,20 @@ final class PluginProcessTests: PluginTestCase {
         try await f.client.unary(PM.listPlugins, Convene_Plugins_V1_ListPluginsRequest(),
                                  as: Convene_Plugins_V1_ListPluginsResponse.self, options: f.options("Troops"))
             .plugins.first { $0.name == "faults" }
+    }
+
+    /// Restarts the server with its plugins isolated and `configure` applied, loads the
+    /// Faults fixture, and gives a client and a party's token to call it with.
+    func restartWithFaults(_ configure: @escaping (inout ServerConfiguration) -> Void) async throws
+        -> (client: ConveneClient, token: String) {
+        await f.server.shutDown()
+        f.configure = {
+            $0.pluginIsolation = .process
+            configure(&$0)
+        }
+        try await f.startServer(port: f.port)
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        return (f.client, f.tokens["Troops"]!)
     }
 
     /// Another plugin, a built-in method and overall health serve.
@@ -136,12 +151,7 @@ final class PluginProcessTests: PluginTestCase {
     }
 
     func testALeakingPluginIsEndedAtItsMemoryLimitAndRestarted() async throws {
-        await f.server.shutDown()
-        f.configure = { $0.pluginIsolation = .process; $0.pluginMemoryLimit = 160 << 20 }
-        try await f.startServer(port: f.port)
-        _ = try await f.loadPlugin(f.fixture("Faults"))
-        let client: ConveneClient = f.client
-        let token: String = f.tokens["Troops"]!
+        let (client, token) = try await restartWithFaults { $0.pluginMemoryLimit = 160 << 20 }
         let inFlight = Task { @Sendable in
             try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x10, 0x27, 0, 0], timeout: .seconds(20))
         }
@@ -164,12 +174,7 @@ final class PluginProcessTests: PluginTestCase {
     }
 
     func testAProcessWithTooManyHooksStuckIsEndedWhichFreesThemAll() async throws {
-        await f.server.shutDown()
-        f.configure = { $0.pluginIsolation = .process; $0.pluginMaxStuck = 4 }
-        try await f.startServer(port: f.port)
-        _ = try await f.loadPlugin(f.fixture("Faults"))
-        let client: ConveneClient = f.client
-        let token: String = f.tokens["Troops"]!
+        let (client, token) = try await restartWithFaults { $0.pluginMaxStuck = 4 }
         // Six hooks of 60 s, each abandoned at its 300 ms deadline.
         let hung = (0..<6).map { _ in
             Task { @Sendable in
@@ -191,12 +196,7 @@ final class PluginProcessTests: PluginTestCase {
     /// A call abandoned while it waits in the runner behind a hook (its hook never ran) is
     /// ended there too: it is never left counted as stuck, so its plugin is not degraded for it.
     func testACallAbandonedWhileQueuedInTheRunnerIsNotLeftStuck() async throws {
-        await f.server.shutDown()
-        f.configure = { $0.pluginIsolation = .process; $0.pluginConcurrency = 1 }
-        try await f.startServer(port: f.port)
-        _ = try await f.loadPlugin(f.fixture("Faults"))
-        let client: ConveneClient = f.client
-        let token: String = f.tokens["Troops"]!
+        let (client, token) = try await restartWithFaults { $0.pluginConcurrency = 1 }
         // A hook of 3 s holds the plugin's one thread, well within its deadline.
         let holder = Task { @Sendable in
             try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0xB8, 0x0B, 0, 0], timeout: .seconds(20))
