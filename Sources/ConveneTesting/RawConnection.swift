@@ -31,10 +31,10 @@ public final class RawConnection: Sendable {
         func channelInactive(context: ChannelHandlerContext) { inbox.state.withLock { $0.closed = true } }
     }
 
-    public init(port: Int) async throws {
+    public init(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let inbox = Inbox()
         self.inbox = inbox
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Collector(inbox))

@@ -8,6 +8,7 @@ import ConveneTransport
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 
 /// A real server on 127.0.0.1 (a free port) with a data directory of its own, for one test:
 /// `let server = try await TestServer.start()`, then `server.client()`, then `server.stop()`.
@@ -18,8 +19,11 @@ public struct TestServer: Sendable {
 
     /// Starts a server on a free port of 127.0.0.1 with a fresh data directory; `configure`
     /// may change anything, the port and data directory included (to restart on the same ones).
-    public static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        let server = try ConveneServer(configuration: try await storeChosen(configuration(configure)), logger: logger)
+    /// `group` holds its event loops (a group of one, to put every connection on one loop).
+    public static func start(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let server = try ConveneServer(configuration: try await storeChosen(configuration(configure)), logger: logger,
+                                       group: group)
         let address = try await server.start()
         return TestServer(server: server, port: address.port!)
     }

@@ -75,7 +75,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     /// connection yields to the others on its loop until the next turn.
     private var callsThisTurn = 0
     private var yielding = false
-    static let maxCallsPerTurn = 64
+    /// More than a client with 64 calls in flight opens in one turn, so that such a client
+    /// never waits; a pipelining flood is cut into turns of this many calls (`LoopTurns`).
+    static let maxCallsPerTurn = 128
+    /// The loop's turns, once this connection first yields.
+    private var turns: LoopTurns?
     /// What the connection may still inflate from compressed requests now (`InflatePacing`).
     private var inflating = InflatePacing()
     /// When the read being handled arrived (a synchronous handler's result is dated by it).
@@ -232,10 +236,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         machine.readingPaused()
     }
 
-    /// A connection that opens calls by the thousand in one read (a CALL-then-CANCEL flood)
-    /// takes its turns like the others: it stops parsing here, and goes on after the other
-    /// connections' events of this turn of the event loop; or, when it has inflated more than
-    /// its pace allows (`InflatePacing`), once `delay` has passed (its reads wait meanwhile).
+    /// A connection that opens calls by the thousand in one read (a pipelining or
+    /// CALL-then-CANCEL flood) takes its turns like the others: it stops parsing here, and
+    /// goes on once the loop has read the other connections (`LoopTurns`); or, when it has
+    /// inflated more than its pace allows (`InflatePacing`), once `delay` has passed (its
+    /// reads wait meanwhile).
     private func yieldTurn(for delay: Duration? = nil) {
         guard !yielding, let context else { return }
         yielding = true
@@ -251,9 +256,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
         }
         if let delay {
             context.eventLoop.scheduleTask(in: .nanoseconds(delay.saturatingNanoseconds)) { resume() }
-            return
+        } else {
+            let turns = turns ?? LoopTurns.on(context.eventLoop)
+            self.turns = turns
+            turns.yield(resume)
         }
-        context.eventLoop.execute(resume)
     }
 
     /// Writes and flushes `frames`, then notes what waits in the socket's queue.

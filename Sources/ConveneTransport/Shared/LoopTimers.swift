@@ -9,7 +9,7 @@ import NIOCore
 /// `LoopTimer`; arming or cancelling it bumps its generation (O(1)), an entry whose
 /// generation is stale is skipped when it comes up, and stale entries are swept when they
 /// outnumber the live ones. Confined to its event loop.
-package final class LoopTimers {
+package final class LoopTimers: LoopShared {
     private struct Entry: Comparable {
         var deadline: NIODeadline
         var generation: UInt64
@@ -20,43 +20,14 @@ package final class LoopTimers {
         static func == (a: Entry, b: Entry) -> Bool { a.deadline == b.deadline && a.generation == b.generation }
     }
 
-    private let eventLoop: any EventLoop
+    package let eventLoop: any EventLoop
     private var heap = MinHeap<Entry>()
     private var scheduled: (deadline: NIODeadline, task: Scheduled<Void>)?
     /// Timers armed now (each has one live entry).
     private var armed = 0
 
-    private init(eventLoop: any EventLoop) {
+    package init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-    }
-
-    // MARK: - One per event loop
-
-    /// Holds a loop's timers weakly: they live while a connection on the loop holds a
-    /// `LoopTimer` (or their NIO task is pending), and they hold their loop. Never the loop
-    /// itself weakly: an object once referenced weakly is retained and released through its
-    /// side table ever after, and NIO retains its event loop several times per read and write.
-    private final class Registered: @unchecked Sendable {
-        weak var timers: LoopTimers?
-        init(_ timers: LoopTimers) {
-            self.timers = timers
-        }
-    }
-
-    private static let registry = Locked<[ObjectIdentifier: Registered]>([:])
-
-    /// The timers of `eventLoop` (call on that loop).
-    package static func on(_ eventLoop: any EventLoop) -> LoopTimers {
-        let key = ObjectIdentifier(eventLoop as AnyObject)
-        return registry.withLock { registry in
-            // Timers alive hold their loop, so a live entry's loop cannot have been freed
-            // and its address reused by another.
-            if let found = registry[key]?.timers, found.eventLoop === eventLoop as AnyObject { return found }
-            if registry.count > 64 { registry = registry.filter { $0.value.timers != nil } }
-            let timers = LoopTimers(eventLoop: eventLoop)
-            registry[key] = Registered(timers)
-            return timers
-        }
     }
 
     // MARK: - Arming

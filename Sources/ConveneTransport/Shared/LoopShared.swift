@@ -1,0 +1,45 @@
+import ConveneRPC
+import NIOCore
+
+/// An object of which each event loop has one (its timers, its turns of yielding
+/// connections), made the first time something on the loop asks for it (`on`) and kept
+/// while something holds it. Confined to its loop.
+package protocol LoopShared: AnyObject {
+    /// Called by `on` only.
+    init(eventLoop: any EventLoop)
+    var eventLoop: any EventLoop { get }
+}
+
+/// Holds a loop's shared object weakly: it lives while a connection on the loop holds it (or
+/// its NIO task is pending), and it holds its loop. Never the loop itself weakly: an object
+/// once referenced weakly is retained and released through its side table ever after, and
+/// NIO retains its event loop several times per read and write.
+private final class WeaklyShared: @unchecked Sendable {
+    weak var value: (any LoopShared)?
+    init(_ value: any LoopShared) {
+        self.value = value
+    }
+}
+
+private struct LoopSharedKey: Hashable {
+    let loop: ObjectIdentifier
+    let kind: ObjectIdentifier
+}
+
+private let loopSharedRegistry = Locked<[LoopSharedKey: WeaklyShared]>([:])
+
+extension LoopShared {
+    /// The loop's one `Self` (call on that loop).
+    package static func on(_ eventLoop: any EventLoop) -> Self {
+        let key = LoopSharedKey(loop: ObjectIdentifier(eventLoop as AnyObject), kind: ObjectIdentifier(Self.self))
+        return loopSharedRegistry.withLock { registry in
+            // A live object holds its loop, so a live entry's loop cannot have been freed
+            // and its address reused by another.
+            if let found = registry[key]?.value as? Self, found.eventLoop === eventLoop as AnyObject { return found }
+            if registry.count > 64 { registry = registry.filter { $0.value.value != nil } }
+            let made = Self(eventLoop: eventLoop)
+            registry[key] = WeaklyShared(made)
+            return made
+        }
+    }
+}

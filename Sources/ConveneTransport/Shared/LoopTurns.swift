@@ -1,0 +1,124 @@
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Connections on one event loop that gave up their turn (a pipelining flood cut after
+/// `maxCallsPerTurn` calls), resumed together once the loop has polled its sockets again.
+///
+/// NIO runs a task submitted while it runs tasks in the same tick, and so does a scheduled
+/// task that has come due by the time it next looks, before it polls any socket: a
+/// connection that resumed with `execute`, or after a short delay, went on before any
+/// other connection was read. (With a delay, whatever ran after it was scheduled, a slow
+/// moment of the machine, or the other yielder's turn, made it due, and two flooding
+/// connections then took turns for seconds without the loop polling once.) Here the loop
+/// has a pipe to itself: the first connection to yield writes a byte into it, and the
+/// loop reads that byte, and resumes everyone waiting, when it next polls, in turn with
+/// its other ready sockets. Confined to its loop.
+package final class LoopTurns: LoopShared {
+    package let eventLoop: any EventLoop
+    /// Connections waiting for the next batch, in the order they yielded.
+    private var waiting: [() -> Void] = []
+    private var resuming = false
+    /// The pipe, once registered with the loop; nil before that, and on loops that cannot
+    /// have one (`EmbeddedEventLoop`), where a batch is a task due `pause` later instead.
+    private var signal: (any Channel)?
+    /// A byte is in the pipe (or the fallback task is scheduled).
+    private var signalled = false
+    static let pause = TimeAmount.microseconds(50)
+
+    package init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        openSignal()
+    }
+
+    /// `resume` runs on the loop after the loop has polled its sockets again.
+    package func yield(_ resume: @escaping () -> Void) {
+        waiting.append(resume)
+        // A connection that yields again while its batch runs waits for the next one,
+        // signalled when this batch has ended.
+        if !resuming { signalBatch() }
+    }
+
+    private func signalBatch() {
+        guard !signalled else { return }
+        signalled = true
+        if let signal {
+            signal.writeAndFlush(ByteBuffer(integer: UInt8(1)), promise: nil)
+        } else {
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: Self.pause) { bound.value.resumeBatch() }
+        }
+    }
+
+    /// The byte was read (or the fallback task ran).
+    fileprivate func resumeBatch() {
+        signalled = false
+        let batch = waiting
+        waiting = []
+        resuming = true
+        for resume in batch { resume() }
+        resuming = false
+        if !waiting.isEmpty { signalBatch() }
+    }
+
+    private func openSignal() {
+        guard let bootstrap = NIOPipeBootstrap(validatingGroup: eventLoop) else { return }
+        var ends: [CInt] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        bootstrap
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SignalReader(bound.value))
+                }
+            }
+            .takingOwnershipOfDescriptors(input: ends[0], output: ends[1])
+            .whenComplete { result in
+                guard case .success(let channel) = result else { return }
+                let turns = bound.value
+                turns.signal = channel
+                // A batch signalled meanwhile by the fallback task runs as that task.
+            }
+    }
+
+    fileprivate func signalClosed() {
+        signal = nil
+        // Whoever waits goes on after a short delay instead.
+        if signalled {
+            signalled = false
+            if !waiting.isEmpty { signalBatch() }
+        }
+    }
+}
+
+/// Reads the loop's pipe to itself: a byte there means connections wait for their turn.
+/// It holds the turns (and they the pipe) until the loop closes the pipe.
+private final class SignalReader: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private var turns: LoopTurns?
+    private var read = false
+
+    init(_ turns: LoopTurns) {
+        self.turns = turns
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        read = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard read else { return }
+        read = false
+        turns?.resumeBatch()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        turns?.signalClosed()
+        turns = nil
+    }
+}
