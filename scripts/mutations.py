@@ -244,7 +244,7 @@ MUTATIONS = [
      "guard storageCapacity > 2 * size + Self.keptSliceSlack else { return self }", "return self",
      "ResourceTests"),
     ("kept messages counted by their bytes only", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
-     "                    account.charge(StreamInbound.keptMessageOverhead)\n", "",
+     "                    account.charge(KeptMessage.overhead)\n", "",
      "ResourceTests"),
     ("the room for an incomplete message not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
      "account.update(&stream.roomCharged, to: stream.inbound.reservedRoom)", "account.update(&stream.roomCharged, to: 0)",

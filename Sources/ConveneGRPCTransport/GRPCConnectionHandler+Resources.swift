@@ -141,7 +141,7 @@ extension GRPCConnectionHandler {
     /// Holds reads while the client leaves too many response bytes unread, so that pipelined
     /// calls cannot make the server queue responses without bound.
     func read(context: ChannelHandlerContext) {
-        if isOverOutboundAllowance || pacedUntil != nil {
+        if isOverOutboundAllowance || paced {
             readPending = true
         } else {
             context.read()
@@ -172,7 +172,7 @@ extension GRPCConnectionHandler {
             if let stream = streams[id] { runSynchronous(stream) }
         }
         scheduleFlush()
-        if readPending, !isOverOutboundAllowance, pacedUntil == nil, let context {
+        if readPending, !isOverOutboundAllowance, !paced, let context {
             readPending = false
             context.read()
         }
@@ -181,25 +181,25 @@ extension GRPCConnectionHandler {
     /// The connection inflated more than its pace allows (`InflatePacing`): its frames wait
     /// for `delay`, and its reads are held meanwhile, so the loop serves the others.
     func pace(for delay: Duration) {
-        guard pacedUntil == nil, let context else { return }
+        guard !paced, let context else { return }
         let nanos = delay.saturatingNanoseconds
-        pacedUntil = .now() + .nanoseconds(nanos)
+        paced = true
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) { loopBound.value.resumePaced() }
     }
 
     /// Handles the frames that waited, as a read of them, until the pace stops it again.
     private func resumePaced() {
-        pacedUntil = nil
+        paced = false
         guard !isClosed else { return pacedFrames.removeAll() }
         inReadBatch = true
-        while pacedUntil == nil, !isClosed, let frame = pacedFrames.popFirst() { handle(frame) }
+        while !paced, !isClosed, let frame = pacedFrames.popFirst() { handle(frame) }
         if isClosed { return pacedFrames.removeAll() }
         inReadBatch = false
         launchDueTasks()
         armDeadlines()
         flushNow()
-        if pacedUntil == nil, readPending, !isOverOutboundAllowance, let context {
+        if !paced, readPending, !isOverOutboundAllowance, let context {
             readPending = false
             context.read()
         }

@@ -56,12 +56,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     /// What the connection may still inflate now; bytes inflated since it was last told.
     var inflating = InflatePacing()
     var inflatedUntaken = 0
-    /// Set while the connection is ahead of its inflating pace: its frames wait in
-    /// `pacedFrames`, and its reads are held, until then.
-    var pacedUntil: NIODeadline?
+    /// While the connection is ahead of its inflating pace: its frames wait in
+    /// `pacedFrames`, and its reads are held, until the pace lets it go on (`pace(for:)`).
+    var paced = false
     var pacedFrames = CircularBuffer<HTTP2Frame>()
-    /// Calls ended at short deadlines, limited as swift-nio-http2 limits RST_STREAMs (200 in 30 s).
-    var cutShort = CancelPolicy(maxCancels: 200, window: .seconds(30))
+    /// Calls ended at short deadlines (`GRPCServerConfiguration.maxCallsCutShort`).
+    var cutShort: CancelPolicy
     /// This connection's part of the server's memory budget.
     var account: BudgetAccount
     /// Handler tasks started and not finished, cancelled ones still finishing included.
@@ -88,6 +88,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                                                  keepaliveInterval: configuration.keepaliveInterval.map(timeAmount),
                                                  keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
         self.account = BudgetAccount(budget: configuration.budget)
+        self.cutShort = CancelPolicy(maxCancels: configuration.maxCallsCutShort, window: configuration.cutShortWindow)
     }
 
     // MARK: - Channel events
@@ -163,7 +164,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         if !inReadBatch { lifecycle.read(now: .now()) }
         inReadBatch = true
         // Past its inflating pace, the connection's frames wait (in order) until it is within it.
-        guard pacedUntil == nil else { return pacedFrames.append(frame) }
+        guard !paced else { return pacedFrames.append(frame) }
         handle(frame)
     }
 

@@ -41,6 +41,11 @@ public struct GRPCServerConfiguration: Sendable {
     /// Handler tasks a connection may have running at once, cancelled ones still finishing
     /// included; beyond it new calls are refused (RESOURCE_EXHAUSTED).
     public var maxHandlerTasks = 200
+    /// More calls ended at a deadline under 0.1 s (`CancelPolicy.shortDeadline`) than this
+    /// within `cutShortWindow` is a rapid reset without the resets: GOAWAY ENHANCE_YOUR_CALM,
+    /// next to swift-nio-http2's limit on RST_STREAM (200 within 30 s).
+    public var maxCallsCutShort = 200
+    public var cutShortWindow: Duration = .seconds(30)
     /// The server-wide budget this listener's buffered bytes count against; nil: none.
     public var budget: MemoryBudget?
     /// A connection with no open call for this long is closed (GOAWAY, then close).

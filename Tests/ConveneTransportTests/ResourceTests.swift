@@ -243,12 +243,12 @@ final class ResourceTests: XCTestCase {
         var payload = ByteBufferAllocator().buffer(capacity: 64 << 10)
         for _ in 0..<1_000 { payload.writeMultipleIntegers(UInt8(0), UInt32(3), UInt8(1), UInt8(2), UInt8(3)) }
         h.read([.data(streamID: 1, payload, endStream: false)], at: 1)
-        XCTAssertEqual(h.machine.account.held - opened, 1_000 * (8 + StreamInbound.keptMessageOverhead))
+        XCTAssertEqual(h.machine.account.held - opened, 1_000 * (8 + KeptMessage.overhead))
         let delivered = h.actions.compactMap { if case .deliverRequest(1, let bytes) = $0 { bytes } else { nil } }
         XCTAssertEqual(delivered.count, 1_000)
         XCTAssertTrue(delivered.allSatisfy { $0.storageCapacity < 1_024 }, "a kept message does not hold the read it came in")
         h.machine.requestConsumed(streamID: 1)
-        XCTAssertEqual(h.machine.account.held - opened, 999 * (8 + StreamInbound.keptMessageOverhead))
+        XCTAssertEqual(h.machine.account.held - opened, 999 * (8 + KeptMessage.overhead))
         h.read([.cancel(streamID: 1, .cancelled)], at: 2)
         XCTAssertEqual(h.machine.account.held, 0, "a call that ends gives back what its kept messages counted")
     }
@@ -291,7 +291,7 @@ final class ResourceTests: XCTestCase {
         rest.writeRepeatingByte(7, count: 499_005)
         h.read([.data(streamID: 1, rest, endStream: false)], at: 1)
         XCTAssertEqual(H.ends(h.written()), [:])
-        XCTAssertEqual(h.machine.account.held - opened, 500_005 + StreamInbound.keptMessageOverhead)
+        XCTAssertEqual(h.machine.account.held - opened, 500_005 + KeptMessage.overhead)
         h.read([.cancel(streamID: 1, .cancelled)], at: 2)
         XCTAssertEqual(h.machine.account.held, 0)
     }

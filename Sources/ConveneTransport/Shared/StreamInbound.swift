@@ -33,9 +33,6 @@ struct StreamInbound {
     /// Bytes received but not yet cut into a whole message.
     var bufferedBytes: Int { deframer.bufferedBytes }
 
-    /// What a server counts for each delivered message beyond its bytes (`KeptMessage`).
-    static let keptMessageOverhead = KeptMessage.overhead
-
     /// Storage made ready for the rest of an incomplete message beyond the bytes received
     /// (room the peer may fill within its credit): held, so a server counts it too.
     var reservedRoom: Int { deframer.reservedRoom }

@@ -89,7 +89,7 @@ extension ServerConnectionStateMachine {
                 } else {
                     actions.append(.deliverRequest(streamID: id, message.bytes))
                     stream.inbound.delivered(message)
-                    account.charge(StreamInbound.keptMessageOverhead)
+                    account.charge(KeptMessage.overhead)
                 }
             }
         } catch {

@@ -113,7 +113,7 @@ extension ServerConnectionStateMachine {
     mutating func requestConsumed(streamID id: UInt32) {
         guard let kept = stream(id, { $0.inbound.keptMessages }),
               let (credit, released) = streams[id]?.inbound.consumedOne() else { return }
-        if kept > 0 { account.release(StreamInbound.keptMessageOverhead) }
+        if kept > 0 { account.release(KeptMessage.overhead) }
         if let credit { write(.windowUpdate(streamID: id, increment: credit)) }
         releaseInbound(released)
     }

@@ -225,7 +225,7 @@ struct ServerConnectionStateMachine<Completion> {
     /// released, the idle timeout restarts, and a draining connection may close.
     mutating func closed(_ stream: consuming ServerStream<Completion>, _ code: StatusCode, now: Instant) {
         stream.ended(code, now: now)
-        if stream.inbound.keptMessages > 0 { account.release(stream.inbound.keptMessages * StreamInbound.keptMessageOverhead) }
+        if stream.inbound.keptMessages > 0 { account.release(stream.inbound.keptMessages * KeptMessage.overhead) }
         account.update(&stream.roomCharged, to: 0)
         releaseInbound(stream.inbound.releaseAll())
         account.release(stream.metadataCost)
