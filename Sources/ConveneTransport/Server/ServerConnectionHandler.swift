@@ -161,6 +161,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     private func stop() {
         wakeUp?.cancel()
         wakeUp = nil
+        // A turn this connection still waits for holds it (until that batch runs): the
+        // connection no longer holds the turns.
+        turns = nil
         machine.connectionClosed()
         performActions()
         schedule.resumeParked(failing: RPCError(.unavailable, "connection closed"))

@@ -5,7 +5,7 @@ import NIOCore
 /// connections), made the first time something on the loop asks for it (`on`) and kept
 /// while something holds it. Confined to its loop.
 package protocol LoopShared: AnyObject {
-    /// Called by `on` only.
+    /// Called by `on` only, under its lock: it must be cheap and must not call `on`.
     init(eventLoop: any EventLoop)
     var eventLoop: any EventLoop { get }
 }
@@ -26,7 +26,16 @@ private struct LoopSharedKey: Hashable {
     let kind: ObjectIdentifier
 }
 
-private let loopSharedRegistry = Locked<[LoopSharedKey: WeaklyShared]>([:])
+private struct LoopSharedRegistry {
+    var entries: [LoopSharedKey: WeaklyShared] = [:]
+    /// Entries whose object is gone are swept out when there are more entries than this:
+    /// twice the live ones at the last sweep, and 64 more (a loop's objects may live as long
+    /// as the loop, so sweeping past a fixed count would sweep at every lookup on a host with
+    /// many loops).
+    var sweepAbove = 64
+}
+
+private let loopSharedRegistry = Locked(LoopSharedRegistry())
 
 extension LoopShared {
     /// The loop's one `Self` (call on that loop).
@@ -35,10 +44,13 @@ extension LoopShared {
         return loopSharedRegistry.withLock { registry in
             // A live object holds its loop, so a live entry's loop cannot have been freed
             // and its address reused by another.
-            if let found = registry[key]?.value as? Self, found.eventLoop === eventLoop as AnyObject { return found }
-            if registry.count > 64 { registry = registry.filter { $0.value.value != nil } }
-            let made = Self(eventLoop: eventLoop)
-            registry[key] = WeaklyShared(made)
+            if let found = registry.entries[key]?.value as? Self, found.eventLoop === eventLoop as AnyObject { return found }
+            if registry.entries.count > registry.sweepAbove {
+                registry.entries = registry.entries.filter { $0.value.value != nil }
+                registry.sweepAbove = 2 * registry.entries.count + 64
+            }
+            let made = Self(eventLoop: eventLoop)  // cheap: what it opens, it opens on first use
+            registry.entries[key] = WeaklyShared(made)
             return made
         }
     }

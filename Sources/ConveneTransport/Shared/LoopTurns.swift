@@ -16,24 +16,28 @@ import Darwin
 /// other connection was read. (With a delay, whatever ran after it was scheduled, a slow
 /// moment of the machine, or the other yielder's turn, made it due, and two flooding
 /// connections then took turns for seconds without the loop polling once.) Here the loop
-/// has a pipe to itself: the first connection to yield writes a byte into it, and the
-/// loop reads that byte, and resumes everyone waiting, when it next polls, in turn with
-/// its other ready sockets. Confined to its loop.
+/// has a pipe to itself, opened at the first yield: the first connection to yield writes a
+/// byte into it, and the loop reads that byte, and resumes everyone waiting, when it next
+/// polls, in turn with its other ready sockets. Confined to its loop.
 package final class LoopTurns: LoopShared {
+    private enum Signal {
+        case unopened
+        case open(any Channel)
+        /// No pipe: the loop cannot have one (`EmbeddedEventLoop`, where fairness matters
+        /// little), or it failed or closed (the loop is closing). A batch is then a task.
+        case unavailable
+    }
+
     package let eventLoop: any EventLoop
     /// Connections waiting for the next batch, in the order they yielded.
     private var waiting: [() -> Void] = []
     private var resuming = false
-    /// The pipe, once registered with the loop; nil before that, and on loops that cannot
-    /// have one (`EmbeddedEventLoop`), where a batch is a task due `pause` later instead.
-    private var signal: (any Channel)?
-    /// A byte is in the pipe (or the fallback task is scheduled).
+    private var signal = Signal.unopened
+    /// A byte is in the pipe, or the task that stands in for it is submitted.
     private var signalled = false
-    static let pause = TimeAmount.microseconds(50)
 
     package init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-        openSignal()
     }
 
     /// `resume` runs on the loop after the loop has polled its sockets again.
@@ -47,15 +51,18 @@ package final class LoopTurns: LoopShared {
     private func signalBatch() {
         guard !signalled else { return }
         signalled = true
-        if let signal {
-            signal.writeAndFlush(ByteBuffer(integer: UInt8(1)), promise: nil)
+        if case .unopened = signal { openSignal() }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        if case .open(let channel) = signal {
+            let written = eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { _ in bound.value.signalLost() }
+            channel.writeAndFlush(ByteBuffer(integer: UInt8(1)), promise: written)
         } else {
-            let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            eventLoop.scheduleTask(in: Self.pause) { bound.value.resumeBatch() }
+            eventLoop.execute { bound.value.resumeBatch() }
         }
     }
 
-    /// The byte was read (or the fallback task ran).
+    /// The byte was read (or the task that stands in for it ran).
     fileprivate func resumeBatch() {
         signalled = false
         let batch = waiting
@@ -66,10 +73,23 @@ package final class LoopTurns: LoopShared {
         if !waiting.isEmpty { signalBatch() }
     }
 
+    /// The pipe closed, or a byte could not be written: whoever waits goes on by a task.
+    fileprivate func signalLost() {
+        signal = .unavailable
+        guard signalled else { return }
+        signalled = false
+        if !waiting.isEmpty { signalBatch() }
+    }
+
+    /// Registers the pipe with the loop; a `MultiThreadedEventLoopGroup`'s loop, called on
+    /// it, registers it at once.
     private func openSignal() {
+        signal = .unavailable
         guard let bootstrap = NIOPipeBootstrap(validatingGroup: eventLoop) else { return }
         var ends: [CInt] = [-1, -1]
         guard pipe(&ends) == 0 else { return }
+        // Not inherited by the processes the server starts (plugin runners).
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         bootstrap
             .channelInitializer { channel in
@@ -78,21 +98,10 @@ package final class LoopTurns: LoopShared {
                 }
             }
             .takingOwnershipOfDescriptors(input: ends[0], output: ends[1])
-            .whenComplete { result in
-                guard case .success(let channel) = result else { return }
+            .whenSuccess { channel in
                 let turns = bound.value
-                turns.signal = channel
-                // A batch signalled meanwhile by the fallback task runs as that task.
+                if case .unavailable = turns.signal, channel.isActive { turns.signal = .open(channel) }
             }
-    }
-
-    fileprivate func signalClosed() {
-        signal = nil
-        // Whoever waits goes on after a short delay instead.
-        if signalled {
-            signalled = false
-            if !waiting.isEmpty { signalBatch() }
-        }
     }
 }
 
@@ -118,7 +127,7 @@ private final class SignalReader: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        turns?.signalClosed()
+        turns?.signalLost()
         turns = nil
     }
 }
