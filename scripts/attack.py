@@ -229,6 +229,35 @@ def attack_unread_echo(port, grpc_port, token, seconds):
     close_all(socks)
 
 
+def attack_pipelined_calls(port, grpc_port, token, seconds):
+    """8 connections pipelining Health/Check by the hundred thousand, reading the answers: the
+    calls are all served, and each connection takes its turns with the others (`LoopTurns`)."""
+    socks = open_native(port, 8, Sources())
+    calls = b"".join(nw.call(s, HEALTH) + nw.data(s, nw.message(b""), end=True) for s in range(1, 400_000, 2))
+    pending = [memoryview(calls) for _ in socks]
+    for sock in socks:
+        sock.setblocking(False)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and socks:
+        _, writable, _ = select.select([], [s for i, s in enumerate(socks) if pending[i]], [], 0.05)
+        for i, sock in enumerate(socks):
+            if pending[i] and sock in writable:
+                try:
+                    pending[i] = pending[i][sock.send(pending[i][:MIB]):]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    pending[i] = memoryview(b"")
+            try:
+                while sock.recv(1 << 16):
+                    pass
+            except OSError:
+                pass
+        if not any(pending):
+            time.sleep(0.05)
+    close_all(socks)
+
+
 def attack_metadata(port, grpc_port, token, seconds):
     """32 connections x 100 open calls, each CALL carrying as many tiny metadata entries as
     MAX_METADATA_SIZE lets through (each entry counts 32 bytes more than it encodes)."""
@@ -463,6 +492,7 @@ ATTACKS = [
     ("timeout-crash", "one CALL with a 2^63-1 µs timeout, 200 connections", attack_timeout_crash),
     ("incomplete-messages", "32 conns x 100 calls, the start of 4 MiB messages", attack_incomplete_messages),
     ("unread-echo", "8 conns pipelining 1 MiB UnaryEcho, never reading", attack_unread_echo),
+    ("pipelined-calls", "8 conns pipelining 200,000 Health/Check each, reading the answers", attack_pipelined_calls),
     ("metadata-entries", "32 conns x 100 calls of 400 tiny metadata entries", attack_metadata),
     ("call-cancel", "CALL+CANCEL of 4 MB StreamFromServer at full speed, reconnecting", attack_call_cancel),
     ("unread-streams", "8 conns x 100 streams of 4 MB messages, never read", attack_unread_streams),
