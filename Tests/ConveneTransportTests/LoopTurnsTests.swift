@@ -45,6 +45,8 @@ final class LoopTurnsTests: XCTestCase {
             }
             connection("a", 3)
             connection("b", 3)
+            let hang = loop.scheduleTask(in: .seconds(10)) { done.fail(ChannelError.ioOnClosedChannel) }
+            done.futureResult.whenComplete { _ in hang.cancel() }
             return done.futureResult
         }.flatMap { $0 }.wait()
         XCTAssertEqual(log, ["a3", "b3", "a2", "b2", "a1", "b1"])

@@ -3,7 +3,8 @@ import NIOCore
 
 /// An object of which each event loop has one (its timers, its turns of yielding
 /// connections), made the first time something on the loop asks for it (`on`) and kept
-/// while something holds it. Confined to its loop.
+/// while something holds it: the loop's connections, its own pending task, or (the turns,
+/// once their pipe is open) the pipe's channel, until the loop closes. Confined to its loop.
 package protocol LoopShared: AnyObject {
     /// Called by `on` only, under its lock: it must be cheap and must not call `on`.
     init(eventLoop: any EventLoop)

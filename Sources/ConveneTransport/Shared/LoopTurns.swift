@@ -24,7 +24,7 @@ package final class LoopTurns: LoopShared {
         case unopened
         case open(any Channel)
         /// No pipe: the loop cannot have one (`EmbeddedEventLoop`, where fairness matters
-        /// little), or it failed or closed (the loop is closing). A batch is then a task.
+        /// little), or it closed (the loop is closing). A batch is then a task.
         case unavailable
     }
 
@@ -55,7 +55,7 @@ package final class LoopTurns: LoopShared {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         if case .open(let channel) = signal {
             let written = eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenFailure { _ in bound.value.signalLost() }
+            written.futureResult.whenFailure { _ in bound.value.writeFailed(on: channel) }
             channel.writeAndFlush(ByteBuffer(integer: UInt8(1)), promise: written)
         } else {
             eventLoop.execute { bound.value.resumeBatch() }
@@ -73,22 +73,39 @@ package final class LoopTurns: LoopShared {
         if !waiting.isEmpty { signalBatch() }
     }
 
-    /// The pipe closed, or a byte could not be written: whoever waits goes on by a task.
-    fileprivate func signalLost() {
+    /// A byte could not be written: that pipe is closed, and a new one opened at once.
+    private func writeFailed(on channel: any Channel) {
+        guard case .open(let current) = signal, current === channel else { return }
+        signal = .unopened
+        channel.close(promise: nil)
+        signalAgain()
+    }
+
+    /// The pipe closed (the loop is closing): whoever waits goes on by a task.
+    fileprivate func pipeClosed(_ channel: any Channel) {
+        guard case .open(let current) = signal, current === channel else { return }
         signal = .unavailable
+        signalAgain()
+    }
+
+    private func signalAgain() {
         guard signalled else { return }
         signalled = false
         if !waiting.isEmpty { signalBatch() }
     }
 
     /// Registers the pipe with the loop; a `MultiThreadedEventLoopGroup`'s loop, called on
-    /// it, registers it at once.
+    /// it, registers it at once. Without a pipe now (out of descriptors), the next yield
+    /// tries again.
     private func openSignal() {
-        signal = .unavailable
-        guard let bootstrap = NIOPipeBootstrap(validatingGroup: eventLoop) else { return }
+        guard let bootstrap = NIOPipeBootstrap(validatingGroup: eventLoop) else {
+            signal = .unavailable
+            return
+        }
         var ends: [CInt] = [-1, -1]
         guard pipe(&ends) == 0 else { return }
-        // Not inherited by the processes the server starts (plugin runners).
+        // Not inherited by the processes the server starts (plugin runners, which also
+        // close every descriptor past stderr as they start).
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         bootstrap
@@ -100,7 +117,7 @@ package final class LoopTurns: LoopShared {
             .takingOwnershipOfDescriptors(input: ends[0], output: ends[1])
             .whenSuccess { channel in
                 let turns = bound.value
-                if case .unavailable = turns.signal, channel.isActive { turns.signal = .open(channel) }
+                if case .unopened = turns.signal, channel.isActive { turns.signal = .open(channel) }
             }
     }
 }
@@ -127,7 +144,7 @@ private final class SignalReader: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        turns?.signalLost()
+        turns?.pipeClosed(context.channel)
         turns = nil
     }
 }
