@@ -22,6 +22,9 @@ import Darwin
 package final class LoopTurns: LoopShared {
     private enum Signal {
         case unopened
+        /// Being registered (at once, on a `MultiThreadedEventLoopGroup`'s loop): meanwhile
+        /// a batch is a task, and no second pipe is opened.
+        case opening
         case open(any Channel)
         /// No pipe: the loop cannot have one (`EmbeddedEventLoop`, where fairness matters
         /// little), or it closed (the loop is closing). A batch is then a task.
@@ -104,6 +107,7 @@ package final class LoopTurns: LoopShared {
         }
         var ends: [CInt] = [-1, -1]
         guard pipe(&ends) == 0 else { return }
+        signal = .opening
         // Not inherited by the processes the server starts (plugin runners, which also
         // close every descriptor past stderr as they start).
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -115,9 +119,14 @@ package final class LoopTurns: LoopShared {
                 }
             }
             .takingOwnershipOfDescriptors(input: ends[0], output: ends[1])
-            .whenSuccess { channel in
+            .whenComplete { result in
                 let turns = bound.value
-                if case .unopened = turns.signal, channel.isActive { turns.signal = .open(channel) }
+                guard case .opening = turns.signal else { return }
+                if case .success(let channel) = result, channel.isActive {
+                    turns.signal = .open(channel)
+                } else {
+                    turns.signal = .unopened
+                }
             }
     }
 }
