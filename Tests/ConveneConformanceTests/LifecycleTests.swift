@@ -77,15 +77,25 @@ final class LifecycleTests: XCTestCase {
 
     func testGracefulShutdownFinishesInFlightCallsAndRefusesNewOnes() async throws {
         let server = try await TestServer.start()
+        // A unary call that says when its handler started, so that the shutdown begins only
+        // once the call is in flight (a fixed pause was not enough on a loaded machine).
+        let hold = MethodDescriptor(service: "test.Drain", method: "Hold", kind: .unary)
+        let started = Counter()
+        try server.server.router.register(hold, .asynchronous { requests, writer, _ in
+            for try await _ in requests {}
+            started.add(1, ordering: .relaxed)
+            // Long enough that the shutdown starts before it ends, even on a loaded machine.
+            try await Task.sleep(for: .seconds(2))
+            try await writer.send(ByteBuffer(), compress: false)
+        })
         let raw = try await RawConnection(port: server.port)
         try await raw.handshake()
-        // Long enough that the shutdown starts before it ends, even on a loaded machine.
-        let sleep = try Convene_Testing_V1_SleepRequest.with { $0.milliseconds = 4000 }.serializedBytes() as [UInt8]
         try await raw.write {
-            $0.writeFrame(.call(streamID: 1, CallStart(path: TestServiceMethods.sleep.path)))
-            $0.writeFrame(.data(streamID: 1, .message(sleep), endStream: true))
+            $0.writeFrame(.call(streamID: 1, CallStart(path: hold.path)))
+            $0.writeFrame(.data(streamID: 1, .message([]), endStream: true))
         }
-        try await Task.sleep(for: .milliseconds(50))
+        let inFlight = await eventually { started.load(ordering: .relaxed) == 1 }
+        XCTAssertTrue(inFlight, "the call's handler never started")
         let shutdown = Task { await server.server.shutDown() }
 
         // The GOAWAY comes first; on a machine loaded enough to delay the shutdown task, the
