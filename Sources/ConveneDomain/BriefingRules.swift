@@ -75,11 +75,23 @@ public enum BriefingRules {
         return reason
     }
 
-    /// II.B.5(c): a fact sheet is handed to the participants at the start of the meeting.
-    public static func checkFactSheetTiming(_ status: MeetingStatus, meetingID: String) throws(RuleViolation) {
+    /// How long after a meeting's scheduled time it may still be starting (a late start), so
+    /// that a fact sheet handed out then is still one "at the start" (milliseconds).
+    public static let factSheetStartGrace: Int64 = 60 * 60 * 1000
+
+    /// II.B.5(c): a fact sheet is handed to the participants at the start of the meeting: by
+    /// then (issued ahead, it is in their hands when the meeting starts), not once it is under
+    /// way or over. A meeting that took place outside the system and is recorded after the fact
+    /// (with its reason) has its record completed with the sheet handed out at its start.
+    public static func checkFactSheetTiming(_ status: MeetingStatus, scheduledAt: Int64, now: Int64, recordedAfterTheFact: Bool,
+                                            meetingID: String) throws(RuleViolation) {
+        let rule = "fact sheets are handed to participants at the start of a meeting (II.B.5(c))"
         guard status == .convened else {
+            throw RuleViolation(.failedPrecondition, "\(rule); \(meetingID) was already held")
+        }
+        guard recordedAfterTheFact || now <= scheduledAt + factSheetStartGrace else {
             throw RuleViolation(.failedPrecondition,
-                "fact sheets are handed to participants at the start of a meeting (II.B.5(c)); \(meetingID) was already held")
+                "\(rule); \(meetingID) started at \(TimeText.date(scheduledAt)), \(TimeText.truncated(now - scheduledAt)) ago, after the start")
         }
     }
 

@@ -196,6 +196,16 @@ public enum MeetingRules {
         return []
     }
 
+    /// II.B.6: the summary conveys to the Council members what was said in the meeting; once it
+    /// is circulated, the record of the meeting's statements is closed (a statement added later
+    /// would stand in the record as said there, yet never reach them).
+    public static func checkStatementsOpen(summary: SummaryStatus, meetingID: String) throws(RuleViolation) {
+        guard summary != .circulated else {
+            throw RuleViolation(.failedPrecondition,
+                "the summary of \(meetingID) has been circulated to the Council members (II.B.6), which closes the record of what was said in it; raise the matter at a later meeting")
+        }
+    }
+
     /// Observers attend but do not speak; only invited participants make statements.
     public static func checkMayMakeStatement(role: ParticipationRole?, category: InvitationCategory?) throws(RuleViolation) {
         guard let role else {

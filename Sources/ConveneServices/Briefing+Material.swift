@@ -14,7 +14,8 @@ extension BriefingService {
         let content = try requireText(request.content, field: "content")
         return try await backend.write { [backend] db, events in
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
-            try BriefingRules.checkFactSheetTiming(meeting.status, meetingID: request.meetingID)
+            try BriefingRules.checkFactSheetTiming(meeting.status, scheduledAt: meeting.scheduledAt, now: backend.now,
+                                                   recordedAfterTheFact: meeting.pastReason != nil, meetingID: request.meetingID)
             let recipients = try db.invitations(meetingID: meeting.id!).map(\.partyID)
             let sheet = try db.insert(FactSheetRecord(meetingID: meeting.id!, title: title, content: content,
                                                       recipients: recipients, issuedAt: backend.now))

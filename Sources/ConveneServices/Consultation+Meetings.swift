@@ -146,6 +146,8 @@ extension ConsultationService {
             let invitation = try db.invitation(meetingID: meeting.id!, partyID: caller.id)
             try MeetingRules.checkMayMakeStatement(role: invitation.flatMap { ParticipationRole(rawValue: $0.role) },
                                                    category: invitation.flatMap { InvitationCategory(rawValue: $0.category) })
+            try MeetingRules.checkStatementsOpen(summary: try db.summary(meetingID: meeting.id!)?.status ?? .notPrepared,
+                                                 meetingID: request.meetingID)
             let statement = try db.insert(StatementRecord(meetingID: meeting.id!, partyID: caller.id, text: text,
                                                           concern: request.concern, createdAt: backend.now))
             events.append(backend.event(meeting.operationID, request.concern ? .concernRaised : .statementRecorded,

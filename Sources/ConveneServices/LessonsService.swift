@@ -114,7 +114,7 @@ public struct LessonsService: LessonsServiceProtocol {
         let topics = request.topics.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
-            try db.checkLessonSource(request.sourceID, operation: operation)
+            try db.checkLessonSource(request.sourceID, operation: operation, now: backend.now)
             let lesson = try db.insert(LessonRecord(operationID: operation.id!, stage: request.stage.rawValue, finding: finding,
                                                     recommendation: recommendation, topics: topics, sourceID: request.sourceID,
                                                     recordedAt: backend.now))
@@ -170,8 +170,9 @@ extension StoreReader {
     }
 
     /// A lesson's source, when given: an experience ("exp-N") or an assessment meeting ("mtg-N")
-    /// of the lesson's operation (I.B.3, I.B.4). Only the Secretariat records lessons, and it sees both.
-    func checkLessonSource(_ sourceID: String, operation: OperationRecord) throws {
+    /// of the lesson's operation that has taken place (I.B.3, I.B.4). Only the Secretariat
+    /// records lessons, and it sees both.
+    func checkLessonSource(_ sourceID: String, operation: OperationRecord, now: Int64) throws {
         guard !sourceID.isEmpty else { return }
         let sourceOperation: Int64
         if sourceID.hasPrefix(PublicID.experience.rawValue + "-") {
@@ -187,6 +188,10 @@ extension StoreReader {
             guard meeting.form == .evaluation else {
                 throw RPCError(.failedPrecondition,
                     "source_id: \(sourceID) is one of the \(meeting.form.name); lessons are drawn from \(MeetingForm.evaluation.name) or from contingents' experience (I.B.4)")
+            }
+            guard meeting.status == .held || meeting.scheduledAt <= now else {
+                throw RPCError(.failedPrecondition,
+                    "source_id: \(sourceID) is scheduled for \(TimeText.date(meeting.scheduledAt)); lessons are drawn from an assessment meeting once it has taken place (I.B.3)")
             }
             sourceOperation = meeting.operationID
         }

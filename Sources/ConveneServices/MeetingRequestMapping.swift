@@ -37,6 +37,9 @@ struct MeetingDetails {
                 DocumentRecord(title: $0.title, reference: $0.reference, lessonID: nil)
             }) : nil
         missionOfficials = request.missionOfficials.map(\.rawValue)
+        if let twice = request.missionOfficials.enumerated().first(where: { request.missionOfficials[..<$0.offset].contains($0.element) }) {
+            throw RPCError(.invalidArgument, "mission_officials: each official is named once; \(twice.element) is named twice")
+        }
         overrideReason = try optionalReason(request.summaryOverrideReason, field: "summary_override_reason")
         pastReason = try optionalReason(request.pastMeetingReason, field: "past_meeting_reason")
         lateReason = try optionalReason(request.lateReason, field: "late_reason")

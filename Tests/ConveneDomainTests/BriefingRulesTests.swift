@@ -61,8 +61,24 @@ final class BriefingRulesTests: XCTestCase {
     }
 
     func testFactSheetsAtTheStartOfTheMeeting() {
-        XCTAssertNil(refusal { try BriefingRules.checkFactSheetTiming(.convened, meetingID: "mtg-1") })
-        XCTAssertTrue(refusal { try BriefingRules.checkFactSheetTiming(.held, meetingID: "mtg-1") }?.message.contains("II.B.5(c)") == true)
+        let start: Int64 = 1_800_000_000_000, day: Int64 = 86_400_000, grace = BriefingRules.factSheetStartGrace
+        func check(_ status: MeetingStatus = .convened, at now: Int64, past: Bool = false) -> RuleViolation? {
+            refusal { try BriefingRules.checkFactSheetTiming(status, scheduledAt: start, now: now, recordedAfterTheFact: past,
+                                                             meetingID: "mtg-1") }
+        }
+        // Ahead of the start (it is in the participants' hands when the meeting starts), and
+        // during a late start.
+        XCTAssertNil(check(at: start - 3 * day))
+        XCTAssertNil(check(at: start))
+        XCTAssertNil(check(at: start + grace))
+        // Once the meeting is under way or over.
+        XCTAssertEqual(check(at: start + grace + 1)?.message,
+                       "fact sheets are handed to participants at the start of a meeting (II.B.5(c)); mtg-1 started at \(TimeText.date(start)), 1.0 h ago, after the start")
+        XCTAssertTrue(check(.held, at: start - day)?.message.contains("was already held") == true)
+        // A meeting recorded after the fact has its record completed with the sheet of its start,
+        // until it is recorded as held.
+        XCTAssertNil(check(at: start + 3 * day, past: true))
+        XCTAssertTrue(check(.held, at: start + 3 * day, past: true)?.message.contains("was already held") == true)
     }
 
     /// II.B.5(d), (e).

@@ -24,6 +24,15 @@ final class MeetingRulesTests: XCTestCase {
         XCTAssertTrue(refusal { try MeetingRules.checkMayConvene(P.member, form: .consultationMeeting) }?.message.contains("II.B.1") == true)
     }
 
+    /// II.B.6: what was said in a meeting is closed once its summary went to the Council members.
+    func testStatementsCloseWhenTheSummaryIsCirculated() {
+        XCTAssertNil(refusal { try MeetingRules.checkStatementsOpen(summary: .notPrepared, meetingID: "mtg-1") })
+        XCTAssertNil(refusal { try MeetingRules.checkStatementsOpen(summary: .prepared, meetingID: "mtg-1") })
+        let closed = refusal { try MeetingRules.checkStatementsOpen(summary: .circulated, meetingID: "mtg-1") }
+        XCTAssertEqual(closed?.kind, .failedPrecondition)
+        XCTAssertTrue(closed?.message.hasPrefix("the summary of mtg-1 has been circulated to the Council members (II.B.6)") == true)
+    }
+
     func testTheInformalPaperHasItsAgendaAndTheIssuesToBeDiscussed() {
         XCTAssertNil(refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: "1. Mandate", issues: ["Force structure"]) })
         XCTAssertTrue(refusal { try MeetingRules.checkInformalPaper(form: .consultationMeeting, agenda: nil, issues: ["Force structure"]) }?

@@ -1,4 +1,5 @@
 import ConveneClient
+import ConveneDomain
 import ConveneProtos
 import ConveneRPC
 import ConveneStore
@@ -105,6 +106,19 @@ final class BriefingLessonsTests: OperationTestCase {
             $0.meetingID = meeting.id; $0.title = "UNMIX at a glance"; $0.content = "Strength: 970"
         }, as: Convene_Briefing_V1_FactSheet.self, options: f.options("Secretariat"))
         XCTAssertEqual(Set(sheet.recipientIds), Set(meeting.invitations.map(\.partyID)), "every participant (II.B.5(c))")
+
+        // At the start of the meeting (II.B.5(c)): during a late start, not once it is under way.
+        let start = f.now + 3_600_000
+        let soon = try await f.convene(operation, at: start)
+        f.advance(to: start + 30 * 60_000)
+        _ = try await f.client.briefing.issueFactSheet(.with { $0.meetingID = soon.id; $0.title = "T"; $0.content = "C" },
+                                                       options: f.options("Secretariat"))
+        f.advance(to: start + BriefingRules.factSheetStartGrace + 60_000)
+        let late = await assertRPCError(.failedPrecondition) {
+            _ = try await self.f.client.briefing.issueFactSheet(.with { $0.meetingID = soon.id; $0.title = "T"; $0.content = "C" },
+                                                                options: self.f.options("Secretariat"))
+        }
+        XCTAssertTrue(late?.message.hasSuffix("1.0 h ago, after the start") == true, late?.message ?? "")
 
         // A 3 MB map, uploaded in 64 KB pieces, compressed on the wire, and read back intact.
         var map = [UInt8](repeating: 0, count: 3_000_000)

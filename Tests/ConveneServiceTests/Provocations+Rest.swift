@@ -131,6 +131,16 @@ extension Provocations {
                     $0.operationID = self.other; $0.stage = .deployment; $0.finding = "F"; $0.recommendation = "R"; $0.sourceID = experience
                 }, options: self.o("Secretariat"))
             },
+            "L5": {
+                let upcoming = try await setup {
+                    try await self.l.conveneEvaluationMeeting(.with {
+                        $0.operationID = op; $0.stage = "first rotation"; $0.scheduledTime = self.at(self.w.f.now + self.w.day)
+                    }, options: self.o("Secretariat")).meetingID
+                }
+                _ = try await self.l.recordLesson(.with {
+                    $0.operationID = op; $0.stage = .deployment; $0.finding = "F"; $0.recommendation = "R"; $0.sourceID = upcoming
+                }, options: self.o("Secretariat"))
+            },
         ]
     }
 }

@@ -197,6 +197,16 @@ final class Provocations: @unchecked Sendable {
             "M29": {
                 _ = try await self.c.conveneMeeting(self.meeting { $0.informalPaper.issues = ["  "] }, options: self.o("President"))
             },
+            "M30": {
+                let circulated = try await setup { try await self.w.circulatedSummary() }
+                _ = try await self.c.recordStatement(.with { $0.meetingID = circulated; $0.text = "One more thing"; $0.concern = true },
+                                                     options: self.o("Troops"))
+            },
+            "M31": {
+                _ = try await self.c.conveneMeeting(self.meeting {
+                    $0.form = .secretariatMeeting; $0.stage = .unspecified; $0.missionOfficials = [.forceCommander, .specialRepresentative, .forceCommander]
+                }, options: self.o("Secretariat"))
+            },
         ]
     }
 }

@@ -33,7 +33,9 @@ final class VisibilityTests: XCTestCase {
                                                        options: f.options("Secretariat"))
         let secretAttachment = try await w.upload(to: secret, as: "Secretariat").id
         let evaluation = try await f.client.lessons.conveneEvaluationMeeting(.with {
-            $0.operationID = w.operation; $0.stage = "first rotation"; $0.scheduledTime = .init(seconds: (f.now + w.day) / 1000)
+            // Past: a lesson is drawn from an assessment meeting once it has taken place (I.B.3).
+            $0.operationID = w.operation; $0.stage = "first rotation"; $0.scheduledTime = .init(seconds: (f.now - w.day) / 1000)
+            $0.pastMeetingReason = "Held before it was recorded here"
         }, options: f.options("Secretariat")).meetingID
         _ = try await f.client.lessons.recordLesson(.with {
             $0.operationID = w.operation; $0.stage = .deployment; $0.finding = "Fuel ran short"; $0.recommendation = "Stock fuel"

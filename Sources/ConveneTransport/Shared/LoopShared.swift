@@ -11,8 +11,8 @@ package protocol LoopShared: AnyObject {
     var eventLoop: any EventLoop { get }
 }
 
-/// Holds a loop's shared object weakly: it lives while a connection on the loop holds it (or
-/// its NIO task is pending), and it holds its loop. Never the loop itself weakly: an object
+/// Holds a loop's shared object weakly: it lives while something holds it (see `LoopShared`),
+/// and it holds its loop. Never the loop itself weakly: an object
 /// once referenced weakly is retained and released through its side table ever after, and
 /// NIO retains its event loop several times per read and write.
 private final class WeaklyShared: @unchecked Sendable {
