@@ -91,6 +91,13 @@ public enum InvitationRules {
                 proposal.add(invitation)
                 continue
             }
+            if party.kind == .secretariat, !party.isSecretariat {
+                // The Secretariat is its staff role: an account of the Secretariat's kind without
+                // it (never given it, or demoted) is not invited as the Secretariat, nor as anything.
+                proposal.excluded.append(InvitationExclusion(partyID: party.id,
+                    reason: "a Secretariat account without the SECRETARIAT_STAFF role is not the Secretariat, and takes part in no consultation"))
+                continue
+            }
             if party.kind == .secretariat {
                 // The Secretariat briefs and assists in every form (II.B.5, II.B.6, II.C).
                 proposal.add(ProposedInvitation(partyID: party.id, category: .secretariat, role: .participant,

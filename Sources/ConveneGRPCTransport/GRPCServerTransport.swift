@@ -134,7 +134,7 @@ public final class GRPCServerTransport: Sendable {
         }
         let deadline = ContinuousClock.now.advanced(by: grace)
         while connectionCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            await pause(for: .milliseconds(20))
         }
         for channel in state.withLock({ Array($0.connections.values) }) { try? await channel.close() }
     }

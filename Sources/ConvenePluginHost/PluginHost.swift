@@ -240,7 +240,7 @@ public final class PluginHost: Sendable {
         plugin.delivery?.stop()
         let deadline = drainUntil ?? ContinuousClock.now.advanced(by: configuration.drainTime)
         while plugin.activity.all.contains(where: { $0.isDraining(at: .now) }), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+            await pause(for: .milliseconds(10))
         }
         for ticket in plugin.activity.all {
             ticket.abandon(RPCError(.unavailable, "plugin \(name) was unloaded"))
@@ -279,7 +279,7 @@ public final class PluginHost: Sendable {
         let until = ContinuousClock.now.advanced(by: limit)
         while !done.withLock({ $0 }) {
             guard ContinuousClock.now < until else { return false }
-            try? await Task.sleep(for: .milliseconds(5))
+            await pause(for: .milliseconds(5))
         }
         return true
     }

@@ -112,6 +112,18 @@ final class InvitationRulesTests: XCTestCase {
         XCTAssertFalse(FriendsRules.membership(operatingState, standing: PartyStanding(kind: .memberState, contributions: [.troops])).eligible)
     }
 
+    /// The Secretariat is its staff role, not its kind: an account of the Secretariat's kind
+    /// without the role (never given it, or demoted) is invited to nothing, in any form.
+    func testASecretariatAccountWithoutTheStaffRoleIsInvitedToNothing() {
+        let roleless = Party(id: 33, name: "Secretariat account", kind: .secretariat, roles: [])
+        for form in MeetingForm.allCases {
+            let proposal = InvitationRules.propose(form: form, facts: Self.facts, parties: Self.everyone + [roleless])
+            XCTAssertFalse(ids(proposal.required + proposal.optional).contains(roleless.id), "\(form)")
+            XCTAssertTrue(proposal.excluded.first { $0.partyID == roleless.id }?.reason.contains("SECRETARIAT_STAFF") == true, "\(form)")
+            XCTAssertTrue(ids(proposal.required + proposal.optional).contains(P.secretariat.id) || form == .otherConsultation, "\(form)")
+        }
+    }
+
     func testTheCouncilsOwnConsultationsAreTheCouncilsAndTheSecretariats() {
         let proposal = InvitationRules.propose(form: .councilConsultations, facts: Self.facts, parties: Self.everyone)
         XCTAssertEqual(ids(proposal.required), [P.president.id, P.member.id, Self.council.id, P.secretariat.id])

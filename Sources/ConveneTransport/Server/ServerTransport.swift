@@ -117,7 +117,7 @@ public final class ServerTransport: Sendable {
         }
         let deadline = ContinuousClock.now.advanced(by: grace)
         while connectionCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            await pause(for: .milliseconds(20))
         }
         let left = state.withLock { Array($0.connections.values) }
         if !left.isEmpty {
