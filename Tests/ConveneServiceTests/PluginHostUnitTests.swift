@@ -174,6 +174,29 @@ final class PluginHostUnitTests: XCTestCase {
         }
     }
 
+    /// A live handle is not guessed from another: its tag is drawn afresh, not counted on
+    /// from the slot's last one (a plugin scanning small generations found another's call).
+    func testALiveHandleIsNotFoundByCountingFromAnother() {
+        final class Box {}
+        let table = HandleTable<Box>()
+        var tags: Set<UInt32> = []
+        for _ in 0..<64 {
+            let mine = table.insert(Box(), owner: "attacker")
+            table.remove(mine)
+            let theirs = table.insert(Box(), owner: "victim")  // the slot the attacker's call just left
+            let raw = UInt64(UInt(bitPattern: mine)), slot = raw >> 32
+            for step in UInt64(1)...8 {
+                let guess = slot << 32 | ((raw &+ step) & 0xFFFF_FFFF)
+                if case .live = table.resolve(OpaquePointer(bitPattern: UInt(guess))) {
+                    XCTFail("found the victim's handle by counting on from its own")
+                }
+            }
+            tags.insert(UInt32(truncatingIfNeeded: UInt64(UInt(bitPattern: theirs))))
+            table.remove(theirs)
+        }
+        XCTAssertGreaterThan(tags.count, 60, "tags are drawn afresh")
+    }
+
     func testTheValidatorChecksNestedMessagesAndPackedFields() throws {
         // message Reply { string text = 1; int64 number = 2; repeated Reply nested = 3; repeated int32 packed = 4; }
         var file = Google_Protobuf_FileDescriptorProto()
