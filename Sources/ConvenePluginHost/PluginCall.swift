@@ -222,7 +222,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 
     func emit(_ event: PluginEvent) -> Bool {
-        guard !ticket.isAnswered else { return false }
+        guard !ticket.isAnswered, event.hasPluginKind(reserved: environment.services.serverEventNamespaces) else { return false }
         guard state.withLock({ $0.events.count < HostLimits.maxEvents }) else { return false }
         // An audience narrower than the subject's is for an operation's events only, and a
         // party audience names a party ("party-3").

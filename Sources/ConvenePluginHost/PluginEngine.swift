@@ -108,5 +108,23 @@ final class LogRelay: HostLogger, @unchecked Sendable {
 
     init(_ logger: Logger) { self.logger = logger }
 
-    func log(_ level: Logger.Level, _ message: String) { logger.log(level: level, "\(message)") }
+    func log(_ level: Logger.Level, _ message: String) { logger.log(level: level, "\(message.escapingControlCharacters)") }
+}
+
+extension String {
+    /// Its control characters escaped ("\n" for a newline): a plugin's text in the server's
+    /// log stays on its line (a plugin once wrote a whole forged log line, named after
+    /// another plugin, into it).
+    var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
+        var escaped = ""
+        for scalar in unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                escaped += scalar.escaped(asASCII: true)
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
 }

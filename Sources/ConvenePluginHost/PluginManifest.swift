@@ -51,9 +51,6 @@ public struct PluginManifest: Sendable, Equatable {
         version = try text(descriptor.version, "version")
         service = try text(descriptor.service, "service")
         abiMinor = descriptor.abi_minor
-        guard !name.isEmpty, name.utf8.count <= 100, !name.contains("/") else {
-            throw .badDescriptor(path: path, reason: "name must be 1 to 100 bytes, without '/'")
-        }
         guard service.contains("."), !service.contains("/") else {
             throw .badDescriptor(path: path, reason: "service '\(service)' is not a fully qualified name")
         }
@@ -102,7 +99,14 @@ public struct PluginManifest: Sendable, Equatable {
     var problem: String? {
         let texts = [name, version, service] + methods.flatMap { [$0.name, $0.inputType, $0.outputType] } + events
         if texts.contains(where: { $0.utf8.count > 1000 }) { return "a name or type is over 1000 bytes" }
-        if name.isEmpty || name.utf8.count > 100 || name.contains("/") { return "name must be 1 to 100 bytes, without '/'" }
+        // Names end up in logs, metrics and `convene plugins`: a newline in one forged log lines.
+        if texts.contains(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control || $0 == "\u{FFFD}" } }) {
+            return "a name, type or event holds a control character or bytes that are not UTF-8"
+        }
+        if name.isEmpty || name.utf8.count > 100
+            || !name.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
+            return "name must be 1 to 100 letters, digits, '.', '_' or '-'"
+        }
         if !service.contains(".") || service.contains("/") { return "service '\(service)' is not a fully qualified name" }
         if methods.count > 1000 || events.count > 1000 { return "more than 1000 methods or events" }
         if methods.contains(where: { $0.name.isEmpty || $0.name.contains("/") }) { return "a method name is empty or holds '/'" }

@@ -13,6 +13,9 @@ public protocol PluginServices: Sendable {
     /// The caller, when `authenticate` would answer it from memory (never blocks, never
     /// reads the database); nil otherwise.
     func knownCaller(_ metadata: Metadata) -> PluginCaller?
+    /// The first parts of the server's own event kinds ("meeting" of "meeting.convened"),
+    /// which no plugin event's kind starts with.
+    var serverEventNamespaces: Set<String> { get }
     /// Whether `caller` may see `objectID` (a meeting "mtg-N" or an operation "op-N") by the
     /// services' rules: false when it may not or when no such object exists, nil when the
     /// id is of a kind the server cannot check. A nil caller is the plugin acting for
@@ -110,6 +113,17 @@ public struct RuleAnswer: Sendable, Equatable {
 
 /// An event a plugin emitted during a call, about a meeting ("mtg-N") or an operation ("op-N").
 public struct PluginEvent: Sendable, Equatable {
+    /// Whether its kind is one a plugin may emit: dot-separated words of lowercase letters,
+    /// digits, "_" and "-" ("friends.group_formed"), the first not one of `reserved`, the
+    /// server's own (a plugin once emitted "meeting.convened", and "bad\nkind", into WatchOperation).
+    func hasPluginKind(reserved: Set<String>) -> Bool {
+        let parts = kind.split(separator: ".", omittingEmptySubsequences: false)
+        guard let first = parts.first, !reserved.contains(String(first)) else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
+        }
+    }
+
     public var subjectID: String
     public var kind: String
     public var description: String

@@ -194,7 +194,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             }
         case .log(let level, let text):
             let levels = Logger.Level.allCases
-            logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
+            logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text.escapingControlCharacters)")
         default:
             process.fail("sent a message a runner does not send")
             return false

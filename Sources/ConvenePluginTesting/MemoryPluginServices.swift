@@ -73,6 +73,13 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
 
     // MARK: PluginServices
 
+    /// The server's own, as `ServerPluginServices` has them (a plugin tested here is refused
+    /// the same kinds).
+    public var serverEventNamespaces: Set<String> {
+        ["operation", "mandate", "contribution", "contributor", "meeting", "statement", "concern", "summary", "report",
+         "factsheet", "briefing", "attachment", "advice", "experience", "lesson"]
+    }
+
     public func authenticate(_ metadata: Metadata) async throws -> PluginCaller {
         guard metadata["authorization"] != nil else { throw RPCError(.unauthenticated, "no credential") }
         guard let caller = knownCaller(metadata) else { throw RPCError(.unauthenticated, "unknown credential") }

@@ -35,6 +35,9 @@ final class ServerPluginServices: PluginServices {
     /// The services' own check (`Authenticator`), answered from memory while no credential
     /// or party changed since (the version is read before the database, so a change that
     /// races the read only makes the answer be thrown away).
+    static let eventNamespaces = Set(OperationEventKind.allCases.map { String($0.rawValue.prefix { $0 != "." }) })
+    var serverEventNamespaces: Set<String> { Self.eventNamespaces }
+
     func knownCaller(_ metadata: Metadata) -> PluginCaller? {
         guard let version = store.credentialsVersion, let credential = metadata[Authenticator.metadataKey] else { return nil }
         return callers.withLock { $0.version == version ? $0.byCredential.value(for: credential) : nil }

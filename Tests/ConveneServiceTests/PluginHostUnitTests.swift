@@ -110,15 +110,40 @@ final class PluginHostUnitTests: XCTestCase {
             change(&manifest)
             return manifest.problem
         }
-        XCTAssertEqual(with { $0.name = "" }, "name must be 1 to 100 bytes, without '/'")
-        XCTAssertEqual(with { $0.name = "a/b" }, "name must be 1 to 100 bytes, without '/'")
-        XCTAssertEqual(with { $0.name = String(repeating: "n", count: 101) }, "name must be 1 to 100 bytes, without '/'")
+        XCTAssertEqual(with { $0.name = "" }, "name must be 1 to 100 letters, digits, '.', '_' or '-'")
+        XCTAssertEqual(with { $0.name = "a/b" }, "name must be 1 to 100 letters, digits, '.', '_' or '-'")
+        XCTAssertEqual(with { $0.name = String(repeating: "n", count: 101) }, "name must be 1 to 100 letters, digits, '.', '_' or '-'")
+        XCTAssertEqual(with { $0.name = "bad name" }, "name must be 1 to 100 letters, digits, '.', '_' or '-'")
+        XCTAssertNil(with { $0.name = "Groups-of_friends.2" })
+        // Names reach logs and `convene plugins`: no line breaks, nothing that was not UTF-8.
+        let control = "a name, type or event holds a control character or bytes that are not UTF-8"
+        XCTAssertEqual(with { $0.name = "bad\nname level=critical" }, control)
+        XCTAssertEqual(with { $0.service = "review.v1.Bad\u{FFFD}" }, control)
+        XCTAssertEqual(with { $0.methods[0].name = "Do\r" }, control)
+        XCTAssertEqual(with { $0.events = ["meeting.convened\u{7}"] }, control)
         XCTAssertEqual(with { $0.service = "" }, "service '' is not a fully qualified name")
         XCTAssertEqual(with { $0.service = "a.B/C" }, "service 'a.B/C' is not a fully qualified name")
         XCTAssertEqual(with { $0.methods[0].name = "" }, "a method name is empty or holds '/'")
         XCTAssertEqual(with { $0.methods[0].outputType = String(repeating: "t", count: 1001) }, "a name or type is over 1000 bytes")
         XCTAssertEqual(with { $0.methods = Array(repeating: $0.methods[0], count: 1001) }, "more than 1000 methods or events")
         XCTAssertEqual(with { $0.descriptorSet = [UInt8](repeating: 0, count: (16 << 20) + 1) }, "descriptor_set_len is over 16 MiB")
+    }
+
+    /// A plugin's event is never taken for the server's, and its kind is one word or a dotted name.
+    func testAPluginEventsKindIsItsOwn() {
+        let reserved: Set<String> = ["meeting", "operation"]
+        func allowed(_ kind: String) -> Bool { PluginEvent(subjectID: "op-1", kind: kind, description: "").hasPluginKind(reserved: reserved) }
+        for kind in ["friends.group_formed", "imtf.formed", "a-b.c_d1", "recon"] { XCTAssertTrue(allowed(kind), kind) }
+        for kind in ["meeting.convened", "meeting.custom", "operation", "", "bad\nkind", "Friends.x", "x..y", ".x", "x.", "x y"] {
+            XCTAssertFalse(allowed(kind), kind)
+        }
+    }
+
+    /// A plugin's text stays on its line of the server's log.
+    func testAPluginsLogTextHasItsControlCharactersEscaped() {
+        XCTAssertEqual("line\n2026-12-02 critical convened: FORGED\r\t\u{1B}[31m".escapingControlCharacters,
+                       "line\\n2026-12-02 critical convened: FORGED\\r\\t\\u{1B}[31m")
+        XCTAssertEqual("plain ünïcode".escapingControlCharacters, "plain ünïcode")
     }
 
     func testARuleAnswerRoundTripsAndAMalformedOneCannotTell() {
