@@ -66,7 +66,13 @@ final class ServerAuthorizer: CallAuthorizer {
     func decide(scope: String, metadata: Metadata) -> Result<Void, RPCError>? {
         if scope == Self.credentialScope { return Self.carriesCredential(metadata) }
         if scope == Self.benchmarkScope, openBenchmark { return .success(()) }
-        guard let credential = metadata[Authenticator.metadataKey] else { return .failure(Self.missingCredential) }
+        let credential: String?
+        do {
+            credential = try Authenticator.credential(in: metadata)
+        } catch {
+            return .failure(error)
+        }
+        guard let credential else { return .failure(Self.missingCredential) }
         // Only a credential the lookup accepted is kept; any other (a malformed one included)
         // is looked up, and refused with the reason.
         guard let grants = cache.withLock({ $0.grants.value(for: credential) }) else { return nil }
@@ -78,7 +84,7 @@ final class ServerAuthorizer: CallAuthorizer {
         if scope == Self.benchmarkScope, openBenchmark { return }
         let generation = cache.withLock { $0.generation }
         let party = try await authenticator.caller(metadata)
-        guard let credential = metadata[Authenticator.metadataKey] else { throw Self.missingCredential }
+        guard let credential = try Authenticator.credential(in: metadata) else { throw Self.missingCredential }
         let grants = Grants(party.roles)
         cache.withLock { cache in
             // Kept only if nothing changed the credentials while it was looked up.
@@ -101,7 +107,11 @@ final class ServerAuthorizer: CallAuthorizer {
     }
 
     private static func carriesCredential(_ metadata: Metadata) -> Result<Void, RPCError> {
-        metadata[Authenticator.metadataKey] == nil ? .failure(missingCredential) : .success(())
+        do {
+            return try Authenticator.credential(in: metadata) == nil ? .failure(missingCredential) : .success(())
+        } catch {
+            return .failure(error)
+        }
     }
 
     private static let missingCredential = RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")

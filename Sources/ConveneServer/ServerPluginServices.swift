@@ -39,13 +39,14 @@ final class ServerPluginServices: PluginServices {
     var serverEventNamespaces: Set<String> { Self.eventNamespaces }
 
     func knownCaller(_ metadata: Metadata) -> PluginCaller? {
-        guard let version = store.credentialsVersion, let credential = metadata[Authenticator.metadataKey] else { return nil }
+        // Two credentials are refused by `authenticate`, which is asked when this answers nil.
+        guard let version = store.credentialsVersion, let credential = try? Authenticator.credential(in: metadata) else { return nil }
         return callers.withLock { $0.version == version ? $0.byCredential.value(for: credential) : nil }
     }
 
     func authenticate(_ metadata: Metadata) async throws -> PluginCaller {
         let version = store.credentialsVersion
-        let credential = metadata[Authenticator.metadataKey]
+        let credential = try Authenticator.credential(in: metadata)
         if let version, let credential,
            let known = callers.withLock({ $0.version == version ? $0.byCredential.value(for: credential) : nil }) {
             return known

@@ -25,6 +25,20 @@ public struct Authenticator: Sendable {
 
     public static let metadataKey = "authorization"
 
+    /// The call's one credential: nil when it carries none; a call that carries two (a proxy
+    /// adding its own, a client sending another) is refused rather than served as whichever
+    /// came first.
+    public static func credential(in metadata: Metadata) throws(RPCError) -> String? {
+        var found: String?
+        for entry in metadata.entries where entry.key == metadataKey {
+            guard found == nil, case .string(let value) = entry.value else {
+                throw RPCError(.unauthenticated, "the call carries more than one 'authorization' value; send exactly one 'authorization: Bearer <token>'")
+            }
+            found = value
+        }
+        return found
+    }
+
     public func caller(_ metadata: Metadata) async throws -> Party {
         try await authenticate(metadata).party
     }
@@ -36,7 +50,7 @@ public struct Authenticator: Sendable {
 
     /// The hash of the bearer token in `metadata`; UNAUTHENTICATED when there is none.
     public static func tokenHash(_ metadata: Metadata) throws -> String {
-        guard let header = metadata[metadataKey] else {
+        guard let header = try credential(in: metadata) else {
             throw RPCError(.unauthenticated, "no credential: send metadata 'authorization: Bearer <token>'")
         }
         guard header.hasPrefix("Bearer "), header.count > 7 else {

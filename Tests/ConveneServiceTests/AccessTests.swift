@@ -21,6 +21,28 @@ final class AccessTests: XCTestCase {
         await f.stop(); f.remove()
     }
 
+    /// A call with two credentials is refused, whichever comes first: never served as one of
+    /// them (a proxy's own credential appended after the client's was overridden by it).
+    func testACallCarryingTwoCredentialsIsRefused() async throws {
+        let f = try await Fixture()
+        try await f.registerParties()
+        for order in [["Secretariat", "Troops"], ["Troops", "Secretariat"]] {
+            var options = f.options(order[0])
+            options.metadata.add("authorization", f.options(order[1]).metadata["authorization"]!)
+            await assertRPCError(.unauthenticated, containing: "more than one 'authorization' value") {
+                try await f.client.unary(CM.listOperations, Convene_Consultation_V1_ListOperationsRequest(),
+                                         as: Convene_Consultation_V1_ListOperationsResponse.self, options: options)
+            }
+            // A plugin method too (its credential is checked by the plugin host).
+            await assertRPCError(.unauthenticated, containing: "more than one 'authorization' value") {
+                try await f.client.unary(MethodDescriptor(service: "convene.friends.v1.GroupsOfFriends", method: "ListGroups", kind: .unary),
+                                         Convene_Friends_V1_ListGroupsRequest.with { $0.operationID = "op-1" },
+                                         as: Convene_Friends_V1_ListGroupsResponse.self, options: options)
+            }
+        }
+        await f.stop(); f.remove()
+    }
+
     func testAdministrationIsForAdministratorsAndRevocationIsImmediate() async throws {
         let f = try await Fixture(builtPlugins: false)
         try await f.registerParties()
