@@ -193,7 +193,7 @@ final class EventDelivery: @unchecked Sendable {
         plugin.logger.error("event delivery failed \(Self.maxAttempts) times; skipped",
                             metadata: ["event": "\(event.sequence)", "kind": "\(event.kind)", "error": "\(error)"])
         do {
-            try host.services.commit(plugin: plugin.name, reads: [], writes: [], events: [],
+            try host.services.commit(plugin: plugin.name, reads: [], listings: [], writes: [], events: [],
                                      delivery: EventPositionMove(from: position, to: event.sequence))
             return true
         } catch {

@@ -53,6 +53,9 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         var writtenBytes = 0
         /// The committed value of each key when this call first read it (for the conflict check).
         var reads: [[UInt8]: [UInt8]?] = [:]
+        /// Each step of its listings of committed keys, for the same check (a key added or
+        /// removed under a prefix the call listed is a change of what it read).
+        var listings: [StorageListing] = []
         var readBytes = 0
         var events: [PluginEvent] = []
         /// The caller's party as a C string, made when the plugin first asks for it.
@@ -108,10 +111,12 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         }
     }
 
-    /// What to commit: reads for the conflict check, writes and events.
-    var pending: (reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent]) {
+    /// What to commit: reads and listings for the conflict check, writes and events.
+    var pending: (reads: [(key: [UInt8], value: [UInt8]?)], listings: [StorageListing], writes: [(key: [UInt8], value: [UInt8]?)],
+                  events: [PluginEvent]) {
         state.withLock { state in
-            (state.reads.map { (key: $0.key, value: $0.value) }, state.writes.map { (key: $0.key, value: $0.value) }, state.events)
+            (state.reads.map { (key: $0.key, value: $0.value) }, state.listings, state.writes.map { (key: $0.key, value: $0.value) },
+             state.events)
         }
     }
 
@@ -143,7 +148,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
             if let known = state.writes[key] ?? state.reads[key] { return known }
             // Every key read is kept for the commit's conflict check: bounded, as writes are.
             let added = key.count + (committed?.count ?? 0) + HostLimits.writeOverhead
-            guard state.reads.count < HostLimits.maxReads, state.readBytes + added <= HostLimits.maxReadBytes else {
+            guard state.reads.count + state.listings.count < HostLimits.maxReads, state.readBytes + added <= HostLimits.maxReadBytes else {
                 throw HostCallRefused(reason: "reads more than \(HostLimits.maxReads) keys or \(HostLimits.maxReadBytes) bytes in one call")
             }
             state.readBytes += added
@@ -184,6 +189,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
             let committed = try readStorage {
                 try environment.services.storageNext(plugin: pluginName, prefix: prefix, after: cursor)
             }
+            try noteListing((prefix: prefix, after: cursor, next: committed))
             let candidate: [UInt8]?
             switch (committed, successor(of: cursor)) {
             case (nil, nil): candidate = nil
@@ -197,6 +203,18 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
                 continue
             }
             return key
+        }
+    }
+
+    /// Keeps a step of a listing for the commit's conflict check; bounded with the reads.
+    private func noteListing(_ listing: StorageListing) throws {
+        try state.withLock { state in
+            let added = listing.prefix.count + (listing.after?.count ?? 0) + (listing.next?.count ?? 0) + HostLimits.writeOverhead
+            guard state.reads.count + state.listings.count < HostLimits.maxReads, state.readBytes + added <= HostLimits.maxReadBytes else {
+                throw HostCallRefused(reason: "reads more than \(HostLimits.maxReads) keys or \(HostLimits.maxReadBytes) bytes in one call")
+            }
+            state.readBytes += added
+            state.listings.append(listing)
         }
     }
 

@@ -92,8 +92,8 @@ final class PluginDispatch: Sendable {
 
     func commit(_ plugin: LoadedPlugin, _ call: PluginCall, delivery: EventPositionMove?) throws {
         let pending = call.pending
-        try services.commit(plugin: plugin.name, reads: pending.reads, writes: pending.writes, events: pending.events,
-                            delivery: delivery)
+        try services.commit(plugin: plugin.name, reads: pending.reads, listings: pending.listings, writes: pending.writes,
+                            events: pending.events, delivery: delivery)
     }
 }
 

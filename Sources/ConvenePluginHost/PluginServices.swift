@@ -3,6 +3,10 @@ import ConveneRPC
 /// What the plugin host needs from the rest of the server, without knowing it: identity
 /// and visibility by the server's own rules, durable plugin storage, the operation event
 /// log (read for delivery, written by plugins), descriptors, and health.
+/// One step of a call's listing of its plugin's committed keys (`PluginServices.storageNext`):
+/// from `after` (from the start when nil) under `prefix`, it found `next` (nil: none).
+public typealias StorageListing = (prefix: [UInt8], after: [UInt8]?, next: [UInt8]?)
+
 public protocol PluginServices: Sendable {
     /// The calling party of a call's credential. Throws `RPCError(.unauthenticated)` for no
     /// credential, an unknown or a revoked one, exactly as the server's own methods do.
@@ -37,11 +41,12 @@ public protocol PluginServices: Sendable {
     /// The first committed key after `after` (or from the start) that starts with `prefix`.
     func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?
     /// Commits a call's writes (nil value: delete) and events in one transaction, provided
-    /// every key the call read still holds the value it read, and, for an event delivery,
-    /// that the plugin's event position is still `delivery.from` (it becomes `delivery.to`
-    /// in the same transaction). Otherwise commits nothing and throws `PluginStorageConflict`.
-    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent], delivery: EventPositionMove?) throws
+    /// every key the call read still holds the value it read, every step of a listing it made
+    /// (`storageNext`) still finds the key it found, and, for an event delivery, that the
+    /// plugin's event position is still `delivery.from` (it becomes `delivery.to` in the same
+    /// transaction). Otherwise commits nothing and throws `PluginStorageConflict`.
+    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [StorageListing],
+                writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent], delivery: EventPositionMove?) throws
 
     /// The plugin's position in the operation event log (the sequence of the last event it
     /// reacted to). A plugin never seen before starts at the log's current end.

@@ -123,17 +123,23 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
     public func storageGet(plugin: String, key: [UInt8]) throws -> [UInt8]? { locked { storage[plugin]?[key] } }
 
     public func storageNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
-        locked {
-            (storage[plugin] ?? [:]).keys
-                .filter { key in key.starts(with: prefix) && after.map { $0.lexicographicallyPrecedes(key) } ?? true }
-                .min { $0.lexicographicallyPrecedes($1) }
-        }
+        locked { next(plugin, prefix: prefix, after: after) }
     }
 
-    public func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                       events: [PluginEvent], delivery: EventPositionMove?) throws {
+    /// Called locked.
+    private func next(_ plugin: String, prefix: [UInt8], after: [UInt8]?) -> [UInt8]? {
+        (storage[plugin] ?? [:]).keys
+            .filter { key in key.starts(with: prefix) && after.map { $0.lexicographicallyPrecedes(key) } ?? true }
+            .min { $0.lexicographicallyPrecedes($1) }
+    }
+
+    public func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [StorageListing],
+                       writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent], delivery: EventPositionMove?) throws {
         try locked {
             for read in reads where storage[plugin]?[read.key] != read.value { throw PluginStorageConflict() }
+            for listing in listings where next(plugin, prefix: listing.prefix, after: listing.after) != listing.next {
+                throw PluginStorageConflict()
+            }
             if let delivery {
                 guard (positions[plugin] ?? 0) == delivery.from else { throw PluginStorageConflict() }
                 positions[plugin] = delivery.to

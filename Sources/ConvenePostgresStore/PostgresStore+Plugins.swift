@@ -24,21 +24,18 @@ extension PostgresStore {
     }
 
     public func pluginNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
-        try syncTransaction(.read) { db in
-            let comparison = after == nil ? ">=" : ">"
-            let key = try db.db.bytes(
-                #"SELECT "key" FROM "pluginStorage" WHERE "plugin" = $1 AND "key" \#(comparison) $2 ORDER BY "key" LIMIT 1"#,
-                [.text(plugin), .bytes(after ?? prefix)])
-            guard let key, key.starts(with: prefix) else { return nil }
-            return key
-        }
+        try syncTransaction(.read) { db in try db.pluginNextKey(plugin: plugin, prefix: prefix, after: after) }
     }
 
-    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
+    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing] = [],
                              writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
                              position: (from: Int64, to: Int64)? = nil) throws -> [EventRecord]? {
         try syncTransaction(.write) { db in
             for (key, seen) in reads where try db.pluginValue(plugin: plugin, key: key) != seen {
+                return nil
+            }
+            for listing in listings
+            where try db.pluginNextKey(plugin: plugin, prefix: listing.prefix, after: listing.after) != listing.next {
                 return nil
             }
             if let position {
@@ -123,5 +120,14 @@ extension PostgresStore {
 extension PostgresTransaction {
     func pluginValue(plugin: String, key: [UInt8]) throws -> [UInt8]? {
         try db.bytes(#"SELECT "value" FROM "pluginStorage" WHERE "plugin" = $1 AND "key" = $2"#, [.text(plugin), .bytes(key)])
+    }
+
+    func pluginNextKey(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        let comparison = after == nil ? ">=" : ">"
+        let key = try db.bytes(
+            #"SELECT "key" FROM "pluginStorage" WHERE "plugin" = $1 AND "key" \#(comparison) $2 ORDER BY "key" LIMIT 1"#,
+            [.text(plugin), .bytes(after ?? prefix)])
+        guard let key, key.starts(with: prefix) else { return nil }
+        return key
     }
 }

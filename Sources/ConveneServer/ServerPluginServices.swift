@@ -137,8 +137,8 @@ final class ServerPluginServices: PluginServices {
         try store.pluginNext(plugin: plugin, prefix: prefix, after: after)
     }
 
-    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], writes: [(key: [UInt8], value: [UInt8]?)],
-                events: [PluginEvent], delivery: EventPositionMove?) throws {
+    func commit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [StorageListing],
+                writes: [(key: [UInt8], value: [UInt8]?)], events: [PluginEvent], delivery: EventPositionMove?) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let records = try events.compactMap { event -> EventRecord? in
             guard let (operationID, meetingID) = try subject(event.subjectID) else { return nil }
@@ -158,7 +158,7 @@ final class ServerPluginServices: PluginServices {
             return EventRecord(operationID: operationID, kind: event.kind, subjectID: "plugin:\(plugin)",
                                description: event.description, meetingID: meetingID, time: now, audience: audience)
         }
-        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, writes: writes, events: records,
+        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, listings: listings, writes: writes, events: records,
                                                   position: delivery.map { ($0.from, $0.to) }) else {
             throw PluginStorageConflict()
         }

@@ -159,24 +159,26 @@ public final class SQLiteStore: ServerStore {
     }
 
     public func pluginNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
-        try pool.read { db in
-            let comparison = after == nil ? ">=" : ">"
-            let keys = try Data.fetchCursor(db, sql: "SELECT key FROM pluginStorage WHERE plugin = ? AND key \(comparison) ? ORDER BY key",
-                                            arguments: [plugin, Data(after ?? prefix)])
-            while let key = try keys.next() {
-                let bytes = Array(key)
-                guard bytes.starts(with: prefix) else { return nil }
-                return bytes
-            }
-            return nil
+        try pool.read { db in try Self.pluginNext(db, plugin: plugin, prefix: prefix, after: after) }
+    }
+
+    private static func pluginNext(_ db: Database, plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
+        let comparison = after == nil ? ">=" : ">"
+        let keys = try Data.fetchCursor(db, sql: "SELECT key FROM pluginStorage WHERE plugin = ? AND key \(comparison) ? ORDER BY key",
+                                        arguments: [plugin, Data(after ?? prefix)])
+        while let key = try keys.next() {
+            let bytes = Array(key)
+            guard bytes.starts(with: prefix) else { return nil }
+            return bytes
         }
+        return nil
     }
 
     /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
     /// (committing nothing) when a key the call read no longer holds the value it read, or,
     /// for an event delivery (`position`), when the plugin's event position is no longer
     /// `position.from` (it becomes `position.to` in the same transaction).
-    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
+    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing] = [],
                              writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
                              position: (from: Int64, to: Int64)? = nil) throws -> [EventRecord]? {
         try pool.write { db in
@@ -184,6 +186,10 @@ public final class SQLiteStore: ServerStore {
                 let now = try Data.fetchOne(db, sql: "SELECT value FROM pluginStorage WHERE plugin = ? AND key = ?",
                                             arguments: [plugin, Data(key)]).map { Array($0) }
                 if now != seen { return nil }
+            }
+            for listing in listings
+            where try Self.pluginNext(db, plugin: plugin, prefix: listing.prefix, after: listing.after) != listing.next {
+                return nil
             }
             if let position {
                 try db.execute(sql: "UPDATE pluginEventPosition SET position = ? WHERE plugin = ? AND position = ?",

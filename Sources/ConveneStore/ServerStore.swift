@@ -1,5 +1,9 @@
 /// Plugin storage, in the server's database, and the synchronous transactions of plugin
 /// threads (which may block; never an event loop). ServerPluginServices is its user.
+/// One step of a plugin call's listing of its keys, as the call saw it: the first key after
+/// `after` (from `prefix` when nil) under `prefix` was `next` (nil: none).
+public typealias PluginListing = (prefix: [UInt8], after: [UInt8]?, next: [UInt8]?)
+
 public protocol PluginStore: Sendable {
     /// A read transaction on the calling thread.
     func syncRead<T>(_ body: (any StoreReader) throws -> T) throws -> T
@@ -9,10 +13,12 @@ public protocol PluginStore: Sendable {
     /// The first key of `plugin` after `after` (from `prefix` when nil) that starts with `prefix`.
     func pluginNext(plugin: String, prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?
     /// A plugin call's writes and events, in one transaction; returns the stored events, or nil
-    /// (committing nothing) when a key the call read no longer holds the value it read, or,
-    /// for an event delivery (`position`), when the plugin's event position is no longer
-    /// `position.from` (it becomes `position.to` in the same transaction).
-    func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)],
+    /// (committing nothing) when a key the call read no longer holds the value it read, when a
+    /// listing it made (`pluginNext` from `after` under `prefix`) no longer finds the key it
+    /// found (one added, or removed, in between), or, for an event delivery (`position`), when
+    /// the plugin's event position is no longer `position.from` (it becomes `position.to` in
+    /// the same transaction).
+    func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing],
                       writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
                       position: (from: Int64, to: Int64)?) throws -> [EventRecord]?
 

@@ -35,7 +35,7 @@ extension StoreBehaviour {
         // Two servers reacting to the first event: the first commit moves the position, the
         // second (from the same position) commits nothing, neither its writes nor its events.
         let reaction = { (value: UInt8) in
-            try plugins.pluginCommit(plugin: Self.subscriber, reads: [], writes: [(key: [1], value: [value])],
+            try plugins.pluginCommit(plugin: Self.subscriber, reads: [], listings: [], writes: [(key: [1], value: [value])],
                                      events: [Self.event(operation, "reaction.\(value)")],
                                      position: (from: start, to: all[0].sequence!))
         }
@@ -47,6 +47,41 @@ extension StoreBehaviour {
         XCTAssertEqual(kinds.filter { $0.hasPrefix("reaction.") }, ["reaction.1"])
         XCTAssertEqual(try plugins.pluginEventPosition(plugin: "another"), try plugins.domainEvents(after: 0, kinds: ["*"], limit: 100).last?.sequence,
                        "each plugin has a position of its own")
+    }
+
+    /// A call that listed keys under a prefix commits only while the listing would find the
+    /// same keys: one added or removed in between makes it run again, as a changed value does
+    /// (a call counted two keys, another added a third, and the count of two was committed).
+    @Sendable public func aPluginCommitChecksTheKeysItListed() async throws {
+        let store = try await makeStore()
+        let plugins = try XCTUnwrap(store as? any PluginStore)
+        let lister = "lister"
+        XCTAssertNotNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: [],
+                                                 writes: [(key: Array("m/1".utf8), value: [1]), (key: Array("m/2".utf8), value: [2])],
+                                                 events: [], position: nil))
+        // What a call listing "m/" saw: m/1, then m/2, then nothing.
+        let prefix = Array("m/".utf8)
+        let listed: [PluginListing] = [(prefix, nil, Array("m/1".utf8)), (prefix, Array("m/1".utf8), Array("m/2".utf8)),
+                                       (prefix, Array("m/2".utf8), nil)]
+        let count = { try plugins.pluginCommit(plugin: lister, reads: [], listings: listed,
+                                                 writes: [(key: Array("count".utf8), value: [2])], events: [], position: nil) }
+        XCTAssertNotNil(try count(), "nothing changed under the prefix")
+        // Another call adds m/3 (and one outside the prefix, which changes nothing listed).
+        XCTAssertNotNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: [],
+                                                 writes: [(key: Array("m/3".utf8), value: [3]), (key: Array("n/1".utf8), value: [1])],
+                                                 events: [], position: nil))
+        XCTAssertNil(try count(), "a key added after the last one listed")
+        // A key added between two listed, or one listed and removed, is a change as well.
+        let middle: [PluginListing] = [(prefix, Array("m/1".utf8), Array("m/2".utf8))]
+        XCTAssertNotNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: middle, writes: [], events: [], position: nil))
+        XCTAssertNotNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: [],
+                                                 writes: [(key: Array("m/15".utf8), value: [15])], events: [], position: nil))
+        XCTAssertNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: middle, writes: [], events: [], position: nil))
+        XCTAssertNotNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: [],
+                                                 writes: [(key: Array("m/15".utf8), value: nil), (key: Array("m/2".utf8), value: nil)],
+                                                 events: [], position: nil))
+        XCTAssertNil(try plugins.pluginCommit(plugin: lister, reads: [], listings: middle, writes: [], events: [], position: nil))
+        XCTAssertEqual(try plugins.pluginGet(plugin: lister, key: Array("count".utf8)), [2], "the refused commits wrote nothing")
     }
 
     /// The store that decides which server delivers answers this one while it holds the lease;

@@ -33,6 +33,7 @@ public struct StoreBehaviour: Sendable {
          ("oneCouncilPresidentWhateverWritesTheStore", oneCouncilPresidentWhateverWritesTheStore),
          ("everyRecordComesBackAsItWasWritten", everyRecordComesBackAsItWasWritten),
          ("pluginEventPositionsMoveOnceFromWhereTheyAre", pluginEventPositionsMoveOnceFromWhereTheyAre),
+         ("aPluginCommitChecksTheKeysItListed", aPluginCommitChecksTheKeysItListed),
          ("aPluginEventLeaseIsHeldRenewedAndGivenUp", aPluginEventLeaseIsHeldRenewedAndGivenUp),
          ("aRevocationChangesTheCredentialsVersion", aRevocationChangesTheCredentialsVersion)]
     }

@@ -415,6 +415,29 @@ class PluginTests: PluginTestCase {
         XCTAssertEqual(count, [40, 0, 0, 0, 0, 0, 0, 0], "every increment committed once")
     }
 
+    /// Calls that list keys commit only what their listing still shows: each of these counts
+    /// the keys under a prefix and adds the next one; two that counted the same (one's key
+    /// added after the other listed) would write the same key, and a key would be lost.
+    func testCallsThatListKeysNeverCommitAStaleListing() async throws {
+        _ = try await load(fixture("Behaviour"))
+        let client: ConveneClient = f.client
+        let token: String = f.tokens["Troops"]!
+        var pause: [UInt8] = [UInt8(ascii: "c")]
+        withUnsafeBytes(of: UInt32(2_000)) { pause += $0 }  // 2 ms between the listing and the write
+        let request = pause
+        let counts = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<24 {
+                group.addTask { @Sendable in try await Self.raw(client, token: token, "Storage", request) }
+            }
+            var counts: [String] = []
+            for try await answer in group { counts.append(String(decoding: answer, as: UTF8.self)) }
+            return counts
+        }
+        XCTAssertEqual(Set(counts).count, 24, "each call counted a different number of keys: \(counts.sorted())")
+        let last = try await raw("Storage", [UInt8(ascii: "c")])
+        XCTAssertEqual(String(decoding: last, as: UTF8.self), "count=24")
+    }
+
     func testUnloadDrainsInFlightCallsAndReloadServesAgain() async throws {
         _ = try await load(fixture("Behaviour"))
         let client: ConveneClient = f.client

@@ -13,6 +13,8 @@
  *     'd'  deletes those N keys, answers "next=X": storage_next after them under "k" (committed)
  *     'w'  writes N distinct tiny keys, answers "accepted=A" (nothing committed: ABORTED)
  *     'r'  reads N distinct missing keys, answers "absent=A failed=F" (ABORTED)
+ *     'c'  counts the keys under "c/" by listing them, waits N microseconds, then adds the
+ *          key "c/<count>"; answers "count=C" (committed)
  *   test.Behaviour/Recurse calls itself through call_service, as its caller, with the 4-byte
  *                          depth less one; at depth 0 it sleeps 20 s
  * Requests and responses are raw bytes here (the host does not decode them).
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "convene_plugin.h"
 
@@ -118,6 +121,22 @@ static int32_t storage(void *state, const convene_method *method, convene_call *
             used = snprintf(text, sizeof text, "next=%d deleted=%d", next, accepted);
         }
         break;
+    case 'c': {
+        uint8_t last[64];
+        size_t last_length = 0;
+        int count = 0;
+        while (api->storage_next(call, (const uint8_t *)"c/", 2, count ? last : NULL, last_length, &value, &value_length) == 1
+               && value_length <= sizeof last) {
+            memcpy(last, value, value_length);
+            last_length = value_length;
+            count++;
+        }
+        if (n > 0) usleep(n);
+        int k = snprintf(key, sizeof key, "c/%06d", count);
+        if (api->storage_put(call, (const uint8_t *)key, (size_t)k, (const uint8_t *)"v", 1) != 0) return CONVENE_INTERNAL;
+        used = snprintf(text, sizeof text, "count=%d", count);
+        break;
+    }
     case 'w':
     case 'r':
         for (uint32_t i = 0; i < n; i++) {
