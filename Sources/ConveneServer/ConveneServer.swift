@@ -114,7 +114,7 @@ public final class ConveneServer: Service, Sendable {
                                                                                   system: store.isShared ? "postgresql" : "sqlite") } ?? store
         let backend = Backend(store: timedStore, events: events, clock: configuration.clock, revocations: revocations)
         try AdministrationService(backend: backend).register(with: router)
-        try ConsultationService(backend: backend).register(with: router)
+        try ConsultationService(backend: backend, watchLimits: configuration.watchLimits).register(with: router)
         try BriefingService(backend: backend, reportLeadTime: configuration.reportLeadTime,
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(backend: backend).register(with: router)

@@ -69,6 +69,8 @@ public struct ServerConfiguration: Sendable {
     public var reportLeadTime: Duration = .seconds(48 * 3600)
     /// Largest attachment an upload may store (II.B.5(f)); beyond it the upload is refused and removed.
     public var maxAttachmentSize: Int64 = 1 << 30
+    /// How many WatchOperation streams a party may hold open, on one operation and in all.
+    public var watchLimits = WatchLimits()
     /// The time of day the services record and judge by (tests set a manual clock).
     public var clock: any WallClock = SystemClock()
 

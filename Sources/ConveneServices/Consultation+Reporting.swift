@@ -59,6 +59,8 @@ extension ConsultationService {
         let operationID = try await backend.read { db in
             try db.requireReadableOperation(request.operationID, caller: caller.party, reading: "the events").operation.id!
         }
+        try watches.open(party: caller.party.id, operation: operationID, operationID: request.operationID)
+        defer { watches.close(party: caller.party.id, operation: operationID) }
         // Subscribe before reading the backlog, so nothing falls between the two.
         let live = backend.events.subscribe(operationID: operationID)
         try await backend.untilRevoked(caller) { [backend] in

@@ -11,9 +11,11 @@ import SwiftProtobuf
 /// subject in the Consultation+*.swift files; the rules they apply are ConveneDomain's.
 public struct ConsultationService: ConsultationServiceProtocol {
     let backend: Backend
+    let watches: WatchQuota
 
-    public init(backend: Backend) {
+    public init(backend: Backend, watchLimits: WatchLimits = WatchLimits()) {
         self.backend = backend
+        watches = WatchQuota(limits: watchLimits)
     }
 }
 

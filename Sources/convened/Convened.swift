@@ -2,6 +2,7 @@ import ArgumentParser
 import ConvenePluginHost
 import ConvenePostgresStore
 import ConveneServer
+import ConveneServices
 import ConveneTransport
 import ConveneWire
 import Foundation
@@ -60,6 +61,13 @@ struct Convened: AsyncParsableCommand {
 
     @Option(name: .customLong("max-attachment-bytes"), help: "Largest attachment an upload may store (II.B.5(f)).")
     var maxAttachmentBytes: Int64 = 1 << 30
+
+    @Option(name: .customLong("max-watches-per-operation"),
+            help: "WatchOperation streams one party may hold open on one operation (each reads every event of it again).")
+    var maxWatchesPerOperation: Int = WatchLimits().perOperation
+
+    @Option(name: .customLong("max-watches-per-party"), help: "WatchOperation streams one party may hold open in all.")
+    var maxWatchesPerParty: Int = WatchLimits().perParty
 
     @Option(name: .customLong("plugins-dir"),
             help: "A directory whose *.so are loaded as plugins (repeatable). Default: the plugins built with the server.")
@@ -159,6 +167,10 @@ struct Convened: AsyncParsableCommand {
         configuration.reportLeadTime = .seconds(Int64(reportLeadHours * 3600))
         guard maxAttachmentBytes > 0 else { throw ValidationError("--max-attachment-bytes must be positive") }
         configuration.maxAttachmentSize = maxAttachmentBytes
+        guard maxWatchesPerOperation > 0, maxWatchesPerParty >= maxWatchesPerOperation else {
+            throw ValidationError("--max-watches-per-operation must be positive, and --max-watches-per-party at least as large")
+        }
+        configuration.watchLimits = WatchLimits(perOperation: maxWatchesPerOperation, perParty: maxWatchesPerParty)
         switch (tlsCert, tlsKey) {
         case (let cert?, let key?):
             configuration.tls = ServerTLS(certificateChainPath: cert, privateKeyPath: key, clientCAPath: tlsClientCA)
