@@ -21,7 +21,7 @@ public struct LessonsService: LessonsServiceProtocol {
         let caller = try await backend.caller(context)
         try MeetingRules.checkMayConvene(caller, form: .evaluation)
         let stage = try requireText(request.stage, field: "stage", max: 500)
-        try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
+        _ = try request.scheduledTime.requiredMillis(field: "scheduled_time", present: request.hasScheduledTime)
         let pastReason = try MeetingRules.checkScheduledTime(
             request.scheduledTime.millis, now: backend.now,
             pastReason: try optionalReason(request.pastMeetingReason, field: "past_meeting_reason"))

@@ -20,8 +20,7 @@ struct MeetingDetails {
     var additionalInvitees: [(id: Int64, text: String)]
 
     init(_ request: Convene_Consultation_V1_ConveneMeetingRequest) throws {
-        try require(request.hasScheduledTime && request.scheduledTime.millis > 0, .invalidArgument, "scheduled_time: required")
-        scheduledAt = request.scheduledTime.millis
+        scheduledAt = try request.scheduledTime.requiredMillis(field: "scheduled_time", present: request.hasScheduledTime)
         stage = Stage(rawValue: request.stage.rawValue)
         topics = try request.topics.map { topic in
             guard TopicKind(rawValue: topic.kind.rawValue) != nil else {

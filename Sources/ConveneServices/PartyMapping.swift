@@ -37,6 +37,21 @@ func domainRoles(_ roles: [Convene_Parties_V1_Role], field: String) throws -> Se
 }
 
 extension Google_Protobuf_Timestamp {
+    /// The time in milliseconds of a timestamp field that must be set: INVALID_ARGUMENT naming
+    /// the field when it is absent, or not a timestamp (nanos outside 0 to 999,999,999 were
+    /// taken as seconds, or as "required"; a year outside 1 to 9999).
+    func requiredMillis(field: String, present: Bool) throws -> Int64 {
+        guard present, seconds != 0 || nanos != 0 else { throw RPCError(.invalidArgument, "\(field): required") }
+        guard (0...999_999_999).contains(nanos) else {
+            throw RPCError(.invalidArgument, "\(field): nanos is \(nanos), not 0 to 999,999,999")
+        }
+        guard (-62_135_596_800...253_402_300_799).contains(seconds) else {
+            throw RPCError(.invalidArgument, "\(field): \(seconds) seconds is outside the years 1 to 9999")
+        }
+        guard millis > 0 else { throw RPCError(.invalidArgument, "\(field): required (a time after 1970)") }
+        return millis
+    }
+
     /// Milliseconds since 1970, saturating at the ends of Int64 (a timestamp from the network
     /// may hold any number of seconds).
     var millis: Int64 {
