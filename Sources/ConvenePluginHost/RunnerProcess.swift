@@ -33,7 +33,7 @@ final class RunnerProcess: @unchecked Sendable {
         // Not `self`: a weakly referenced process would make every retain of it a slow one.
         process.channel.onStall = { [status = process.status] why in
             status.withLock { $0 = $0 ?? "ended by the server: it \(why)" }
-            Glibc.kill(pid, SIGKILL)
+            Self.killGroup(pid)
         }
         let deadline = ContinuousClock.now.advanced(by: configuration.readyTimeout)
         while true {
@@ -57,7 +57,7 @@ final class RunnerProcess: @unchecked Sendable {
                 return (process, manifest)
             case .log(let level, let text)?:
                 let levels = Logger.Level.allCases
-                logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text)")
+                logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text.escapingControlCharacters)")
             case .loadFailed(let reason)?:
                 process.reap()
                 throw .reported(path: path, message: reason)
@@ -87,8 +87,15 @@ final class RunnerProcess: @unchecked Sendable {
     /// SIGKILL; `reason` (when given) is how its end is reported.
     func kill(because reason: String?) {
         if let reason { status.withLock { $0 = $0 ?? reason } }
-        Glibc.kill(pid, SIGKILL)
+        Self.killGroup(pid)
         channel.close()
+    }
+
+    /// SIGKILL to the runner and its process group (what its plugin forked); the runner leads
+    /// the group (`convene_spawn_runner`), whose id is not reused while one of them lives.
+    private static func killGroup(_ pid: pid_t) {
+        Glibc.kill(-pid, SIGKILL)
+        Glibc.kill(pid, SIGKILL)
     }
 
     /// Waits for the process to end and says how it ended. Called once, by whoever read its end.
@@ -96,6 +103,9 @@ final class RunnerProcess: @unchecked Sendable {
     func reap() -> String {
         var raw: Int32 = 0
         var result: pid_t
+        // Its end was read: what its plugin forked ends too (before the runner is reaped, so
+        // that the group's id is still its own).
+        Glibc.kill(-pid, SIGKILL)
         repeat { result = waitpid(pid, &raw, 0) } while result < 0 && errno == EINTR
         let how: String
         if result < 0 {
@@ -128,10 +138,32 @@ final class RunnerProcess: @unchecked Sendable {
         return text[text.index(after: close)...].trimmingPrefix(" ").first.map { $0 == "Z" || $0 == "X" } ?? false
     }
 
-    /// The process's resident memory, from /proc.
+    /// The resident memory of the process and of the processes it started (its plugin's
+    /// children count against the plugin's limit: a forked child once held 413 MB past it),
+    /// from /proc; at most `maxCounted` processes are visited.
     var residentBytes: Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8),
-              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return 0 }
+        var pages = 0
+        var pending = [pid]
+        var visited = 0
+        while let next = pending.popLast(), visited < Self.maxCounted {
+            visited += 1
+            if let text = try? String(contentsOfFile: "/proc/\(next)/statm", encoding: .utf8),
+               let resident = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+                pages += resident
+            }
+            pending += Self.children(of: next)
+        }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static let maxCounted = 1024
+
+    /// The processes `pid`'s threads started, from /proc/PID/task/TID/children.
+    private static func children(of pid: pid_t) -> [pid_t] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [] }
+        return tasks.flatMap { task -> [pid_t] in
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8) else { return [] }
+            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 }

@@ -108,9 +108,11 @@ final class PluginProcessTests: PluginTestCase {
     }
 
     /// A child the plugin forked keeps the runner's connection open after the runner crashed:
-    /// the server sees the end of the process itself, not only of its connection.
+    /// the server sees the end of the process itself, not only of its connection; and the
+    /// child ends with its runner (their process group is ended whole), not 8 s later.
     func testACrashIsSeenWhileAChildOfThePluginHoldsItsConnection() async throws {
-        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let library = f.fixture("Faults")
+        _ = try await f.loadPlugin(library)
         let client: ConveneClient = f.client
         let token: String = f.tokens["Troops"]!
         // The child lives 8 s on; the call would end at its 6 s deadline if the crash were missed.
@@ -120,6 +122,24 @@ final class PluginProcessTests: PluginTestCase {
         }
         let back = try await eventually { try? await self.reflect() }
         XCTAssertEqual(back, faultsReply(text: "ok"))
+        let orphansGone = await eventually(timeout: .seconds(2)) { Self.orphanedRunnerProcesses(of: library).isEmpty }
+        XCTAssertTrue(orphansGone, "the crashed runner's child lives on: \(Self.orphanedRunnerProcesses(of: library))")
+    }
+
+    /// Processes running `library` in a runner that this test process did not start (a child
+    /// a runner forked, left behind by its runner).
+    static func orphanedRunnerProcesses(of library: String) -> [Int32] {
+        let me = getpid()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid != me,
+                  let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  String(decoding: command, as: UTF8.self).contains(library),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, fields[0] != "Z", let parent = Int32(fields[1]) else { return nil }
+            return parent == me ? nil : pid
+        }
     }
 
     func testACrashInTheEntryPointMarksThePluginFailedAndTheServerStartsAnyway() async throws {
