@@ -85,12 +85,30 @@ public enum MeetingRules {
         public var form: MeetingForm
         public var scheduledAt: Int64
         public var summary: SummaryStatus
+        /// When its summary was circulated, if it was.
+        public var circulatedAt: Int64?
 
-        public init(id: String, form: MeetingForm, scheduledAt: Int64, summary: SummaryStatus) {
+        public init(id: String, form: MeetingForm, scheduledAt: Int64, summary: SummaryStatus, circulatedAt: Int64? = nil) {
             self.id = id
             self.form = form
             self.scheduledAt = scheduledAt
             self.summary = summary
+            self.circulatedAt = circulatedAt
+        }
+    }
+
+    /// II.B.6 once more, when the Council members' discussion is recorded as held: the summary
+    /// of a contributors' meeting before it that reached them only after the discussion's time
+    /// did not reach them "before" it. What happened is recorded, not refused (the discussion
+    /// took place; a summary circulated late still serves their next meeting): a flag on the
+    /// discussion per late summary. None for a discussion convened with an override reason.
+    public static func lateSummaryFlags(form: MeetingForm, scheduledAt: Int64, earlier: [EarlierMeeting],
+                                        overridden: Bool) -> [String] {
+        guard form.isCouncilDiscussion, !overridden else { return [] }
+        return earlier.compactMap { meeting in
+            guard meeting.form == .consultationMeeting, meeting.scheduledAt <= scheduledAt, meeting.summary == .circulated,
+                  let circulated = meeting.circulatedAt, circulated > scheduledAt else { return nil }
+            return "the summary of the consultation meeting with troop-contributing countries \(meeting.id) (\(TimeText.date(meeting.scheduledAt))) was circulated to the Council members on \(TimeText.date(circulated)), \(TimeText.truncated(circulated - scheduledAt)) after this discussion (\(TimeText.date(scheduledAt))); it goes to them before their informal consultations or next meeting on the operation (II.B.6)"
         }
     }
 

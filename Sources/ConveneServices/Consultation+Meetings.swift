@@ -125,10 +125,12 @@ extension ConsultationService {
             var meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             try MeetingRules.checkMayRecordHeld(caller, convenedBy: meeting.convenedBy, form: meeting.form, status: meeting.status,
                                                 scheduledAt: meeting.scheduledAt, now: backend.now, meetingID: request.meetingID)
+            let earlier = try db.earlierMeetings(operationID: meeting.operationID).filter { $0.id != request.meetingID }
             try MeetingRules.checkSummariesCirculatedBeforeHeld(
-                form: meeting.form, scheduledAt: meeting.scheduledAt,
-                earlier: try db.earlierMeetings(operationID: meeting.operationID).filter { $0.id != request.meetingID },
+                form: meeting.form, scheduledAt: meeting.scheduledAt, earlier: earlier,
                 overridden: meeting.summaryOverrideReason != nil, meetingID: request.meetingID)
+            meeting.flags += MeetingRules.lateSummaryFlags(form: meeting.form, scheduledAt: meeting.scheduledAt, earlier: earlier,
+                                                           overridden: meeting.summaryOverrideReason != nil)
             meeting.status = .held
             try db.update(meeting)
             events.append(backend.event(meeting.operationID, .meetingHeld, subject: request.meetingID, "meeting held",
@@ -203,8 +205,9 @@ extension StoreReader {
     /// The operation's meetings as the II.B.6 rule sees them.
     func earlierMeetings(operationID: Int64) throws -> [MeetingRules.EarlierMeeting] {
         try meetings(operationID: operationID).map { meeting in
-            MeetingRules.EarlierMeeting(id: PublicID.meeting.format(meeting.id), form: meeting.form, scheduledAt: meeting.scheduledAt,
-                                        summary: try summary(meetingID: meeting.id!)?.status ?? .notPrepared)
+            let summary = try summary(meetingID: meeting.id!)
+            return MeetingRules.EarlierMeeting(id: PublicID.meeting.format(meeting.id), form: meeting.form, scheduledAt: meeting.scheduledAt,
+                                               summary: summary?.status ?? .notPrepared, circulatedAt: summary?.circulatedAt)
         }
     }
 
@@ -221,7 +224,10 @@ extension StoreReader {
                 "report_id: \(text) is a report on operation \(PublicID.operation.format(report.operationID)), not on \(PublicID.operation.format(operation.id))")
         }
         guard report.requestedByCouncil else { return (reportID, []) }
-        let others = try meetings(operationID: operation.id!).filter { $0.reportID == reportID }.map {
+        // The meetings on the report: those that name it, and the contributors' meeting it was
+        // distributed to (DistributeReport links them too: a Council discussion convened on
+        // the report after its distribution, before that meeting, went unflagged).
+        let others = try meetings(operationID: operation.id!).filter { $0.reportID == reportID || $0.id == report.meetingID }.map {
             MeetingRules.ScheduledDiscussion(id: PublicID.meeting.format($0.id), form: $0.form, scheduledAt: $0.scheduledAt)
         }
         return (reportID, MeetingRules.orderFlags(form: form, scheduledAt: scheduledAt, reportID: text, others: others))

@@ -49,6 +49,12 @@ final class BriefingLessonsTests: OperationTestCase {
         }, as: Convene_Briefing_V1_Report.self, options: f.options("Secretariat"))
         XCTAssertTrue(onTime.flags.isEmpty)
         XCTAssertEqual(onTime.meetingID, distant.id)
+        // The report went to that meeting: a Council discussion of it convened before the
+        // meeting is out of order (II.B.5(b)), as when the meeting itself names the report.
+        await assertRPCError(.failedPrecondition, containing: "the contributors' meeting \(distant.id) on \(third.id)") {
+            _ = try await self.f.convene(self.operation, form: .councilConsultations, stage: .unspecified, at: self.now + 15 * 86_400_000,
+                                         override: "consultations already set by the programme of work", reportID: third.id)
+        }
 
         // A meeting in 5 days with a Council discussion in 3 days: the Council would discuss first.
         let second = try await publish()

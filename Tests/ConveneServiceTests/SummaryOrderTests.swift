@@ -31,6 +31,28 @@ final class SummaryOrderTests: OperationTestCase {
         }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
         let done = try await held(council.id)
         XCTAssertEqual(done.status, .held)
+        // The summary reached the Council members an hour after their consultations: the record says so.
+        XCTAssertEqual(done.flags.count, 1, "\(done.flags)")
+        XCTAssertTrue(done.flags.first?.contains("\(contributors.id)") == true && done.flags.first?.contains("1.0 h after this discussion") == true,
+                      "\(done.flags)")
+    }
+
+    func testASummaryCirculatedInTimeLeavesNoFlag() async throws {
+        let hour: Int64 = 3_600_000
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 24 * hour, paper: false)
+        let contributors = try await f.convene(operation, at: f.now + 10 * hour)
+        f.advance(to: f.now + 11 * hour)
+        _ = try await held(contributors.id)
+        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
+            $0.meetingID = contributors.id; $0.text = "Contributors asked for air assets."
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
+        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with {
+            $0.meetingID = contributors.id
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+        f.advance(to: f.now + 14 * hour)
+        let done = try await held(council.id)
+        XCTAssertEqual(done.status, .held)
+        XCTAssertEqual(done.flags, [])
     }
 
     func testAnOverriddenDiscussionIsHeldWithoutTheSummary() async throws {
