@@ -289,7 +289,7 @@ MUTATIONS = [
      "if party.kind == .secretariat, !party.isSecretariat {", "if party.kind == .secretariat, !party.isSecretariat, party.id < 0 {",
      "InvitationRulesTests"),
     ("a plugin's handles are counted on", "plugin host", "Sources/ConvenePluginHost/HandleTable.swift",
-     "let tag = UInt32.random(in: 1...UInt32.max)", "let tag = UInt32(1)",
+     "let tag = UInt32(truncatingIfNeeded: hasher.finalize())", "let tag = UInt32(truncatingIfNeeded: number + 1)",
      "PluginHostUnitTests"),
     ("a call with two credentials is served as the first", "services", "Sources/ConveneServices/Authentication.swift",
      "guard found == nil, case .string(let value) = entry.value else {", "guard case .string(let value) = entry.value, found == nil || true else {",

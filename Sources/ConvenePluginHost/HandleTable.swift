@@ -20,15 +20,17 @@ final class HandleTable<Object>: @unchecked Sendable {
     private struct Table {
         var slots: [Slot] = []
         var free: [Int] = []
+        /// Handles issued, whose keyed hash is the next tag.
+        var issued: UInt64 = 0
     }
 
     private let table = Locked(Table())
 
     /// A new handle for `object`, held by `owner` (a plugin's name).
     func insert(_ object: Object, owner: String) -> OpaquePointer {
-        // Never 0, so that a handle is never the NULL pointer.
-        let tag = UInt32.random(in: 1...UInt32.max)
-        return table.withLock { table in
+        table.withLock { table in
+            let tag = Self.tag(table.issued)
+            table.issued &+= 1
             let index: Int
             if let reused = table.free.popLast() {
                 index = reused
@@ -79,6 +81,17 @@ final class HandleTable<Object>: @unchecked Sendable {
     }
 
     var count: Int { table.withLock { $0.slots.count - $0.free.count } }
+
+    /// The tag of the `number`th handle: its keyed hash (SipHash, keyed with the process's
+    /// random seed), which no plugin can compute or foresee from the tags it saw; a system
+    /// call for random bytes per call cost a plugin call more than the hash. Never 0, so that
+    /// a handle is never the NULL pointer.
+    private static func tag(_ number: UInt64) -> UInt32 {
+        var hasher = Hasher()
+        hasher.combine(number)
+        let tag = UInt32(truncatingIfNeeded: hasher.finalize())
+        return tag == 0 ? 1 : tag
+    }
 
     private static func pack(index: Int, tag: UInt32) -> OpaquePointer {
         OpaquePointer(bitPattern: UInt(UInt64(index + 1) << 32 | UInt64(tag)))!
