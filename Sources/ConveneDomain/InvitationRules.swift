@@ -112,6 +112,14 @@ public enum InvitationRules {
                 continue
             }
             let classification = classify(facts.standing(of: party))
+            if classification.category == nil, form == .otherConsultation, party.kind == .memberState {
+                // II.D reaches past II.B.3: "as appropriate, other particularly affected
+                // countries, including countries of the region"; which ones, the convener judges.
+                proposal.add(ProposedInvitation(partyID: party.id, category: .particularlyAffectedCountry, role: .participant,
+                                                required: false,
+                    reason: "as appropriate, other particularly affected countries, including countries of the region (II.D); \(classification.reason)"))
+                continue
+            }
             guard let category = classification.category else {
                 proposal.excluded.append(InvitationExclusion(partyID: party.id, reason: classification.reason))
                 continue

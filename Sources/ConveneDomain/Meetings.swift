@@ -60,6 +60,8 @@ public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
     case regionalObserver = 8           // (h)
     case council = 9
     case secretariat = 10
+    /// II.D: "other particularly affected countries, including countries of the region", as appropriate.
+    case particularlyAffectedCountry = 11
 
     public var provision: String {
         switch self {
@@ -73,6 +75,7 @@ public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
         case .regionalObserver: "II.B.3(h)"
         case .council: "II.B.1"
         case .secretariat: "II.B.6"
+        case .particularlyAffectedCountry: "II.D"
         }
     }
 
@@ -94,6 +97,7 @@ public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
         case .regionalObserver: "regional organizations not contributing troops, as observers"
         case .council: "the Council President and members"
         case .secretariat: "the Secretariat"
+        case .particularlyAffectedCountry: "other particularly affected countries, including countries of the region"
         }
     }
 }

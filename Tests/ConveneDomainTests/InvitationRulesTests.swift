@@ -112,6 +112,21 @@ final class InvitationRulesTests: XCTestCase {
         XCTAssertFalse(FriendsRules.membership(operatingState, standing: PartyStanding(kind: .memberState, contributions: [.troops])).eligible)
     }
 
+    /// II.D reaches past II.B.3: any other Member State may be invited, as appropriate, as a
+    /// particularly affected country (a country of the region); in every other form it is not.
+    func testAnOtherConsultationMayIncludeOtherParticularlyAffectedCountries() {
+        let other = InvitationRules.propose(form: .otherConsultation, facts: Self.facts, parties: Self.everyone)
+        let offered = other.optional.first { $0.partyID == Self.bystander.id }
+        XCTAssertEqual(offered?.category, .particularlyAffectedCountry)
+        XCTAssertEqual(offered?.role, .participant)
+        XCTAssertTrue(offered?.reason.contains("(II.D)") == true, offered?.reason ?? "")
+        XCTAssertNotEqual(other.optional.first { $0.partyID == Self.ngo.id }?.category, .particularlyAffectedCountry, "II.D names countries")
+        for form in MeetingForm.allCases where form != .otherConsultation {
+            let proposal = InvitationRules.propose(form: form, facts: Self.facts, parties: Self.everyone)
+            XCTAssertFalse(ids(proposal.required + proposal.optional).contains(Self.bystander.id), "\(form)")
+        }
+    }
+
     /// The Secretariat is its staff role, not its kind: an account of the Secretariat's kind
     /// without the role (never given it, or demoted) is invited to nothing, in any form.
     func testASecretariatAccountWithoutTheStaffRoleIsInvitedToNothing() {

@@ -318,6 +318,9 @@ public nonisolated enum Convene_Consultation_V1_InvitationCategory: SwiftProtobu
 
   /// the Secretariat, which briefs and assists
   case secretariat // = 10
+
+  /// II.D: other particularly affected countries, including countries of the region, as appropriate
+  case particularlyAffectedCountry // = 11
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -337,6 +340,7 @@ public nonisolated enum Convene_Consultation_V1_InvitationCategory: SwiftProtobu
     case 8: self = .regionalObserver
     case 9: self = .council
     case 10: self = .secretariat
+    case 11: self = .particularlyAffectedCountry
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -354,6 +358,7 @@ public nonisolated enum Convene_Consultation_V1_InvitationCategory: SwiftProtobu
     case .regionalObserver: return 8
     case .council: return 9
     case .secretariat: return 10
+    case .particularlyAffectedCountry: return 11
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -371,6 +376,7 @@ public nonisolated enum Convene_Consultation_V1_InvitationCategory: SwiftProtobu
     .regionalObserver,
     .council,
     .secretariat,
+    .particularlyAffectedCountry,
   ]
 
 }
@@ -1682,7 +1688,7 @@ nonisolated extension Convene_Consultation_V1_Stage: SwiftProtobuf._ProtoNamePro
 }
 
 nonisolated extension Convene_Consultation_V1_InvitationCategory: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_CATEGORY_UNSPECIFIED\0\u{1}TROOP_POLICE_CONTRIBUTOR\0\u{1}POTENTIAL_CONTRIBUTOR\0\u{1}UN_BODY_OR_AGENCY\0\u{1}OTHER_BODY_OBSERVER\0\u{1}SPECIFIC_CONTRIBUTOR\0\u{1}HOST_COUNTRY_OBSERVER\0\u{1}REGIONAL_TROOP_CONTRIBUTOR\0\u{1}REGIONAL_OBSERVER\0\u{1}COUNCIL\0\u{1}SECRETARIAT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVITATION_CATEGORY_UNSPECIFIED\0\u{1}TROOP_POLICE_CONTRIBUTOR\0\u{1}POTENTIAL_CONTRIBUTOR\0\u{1}UN_BODY_OR_AGENCY\0\u{1}OTHER_BODY_OBSERVER\0\u{1}SPECIFIC_CONTRIBUTOR\0\u{1}HOST_COUNTRY_OBSERVER\0\u{1}REGIONAL_TROOP_CONTRIBUTOR\0\u{1}REGIONAL_OBSERVER\0\u{1}COUNCIL\0\u{1}SECRETARIAT\0\u{1}PARTICULARLY_AFFECTED_COUNTRY\0")
 }
 
 nonisolated extension Convene_Consultation_V1_ParticipationRole: SwiftProtobuf._ProtoNameProviding {

@@ -5204,7 +5204,7 @@ const ProtobufCEnumDescriptor convene__consultation__v1__stage__descriptor =
   convene__consultation__v1__stage__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue convene__consultation__v1__invitation_category__enum_values_by_number[11] =
+static const ProtobufCEnumValue convene__consultation__v1__invitation_category__enum_values_by_number[12] =
 {
   { "INVITATION_CATEGORY_UNSPECIFIED", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__INVITATION_CATEGORY_UNSPECIFIED", 0 },
   { "TROOP_POLICE_CONTRIBUTOR", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__TROOP_POLICE_CONTRIBUTOR", 1 },
@@ -5217,16 +5217,18 @@ static const ProtobufCEnumValue convene__consultation__v1__invitation_category__
   { "REGIONAL_OBSERVER", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__REGIONAL_OBSERVER", 8 },
   { "COUNCIL", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__COUNCIL", 9 },
   { "SECRETARIAT", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__SECRETARIAT", 10 },
+  { "PARTICULARLY_AFFECTED_COUNTRY", "CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__PARTICULARLY_AFFECTED_COUNTRY", 11 },
 };
 static const ProtobufCIntRange convene__consultation__v1__invitation_category__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex convene__consultation__v1__invitation_category__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex convene__consultation__v1__invitation_category__enum_values_by_name[12] =
 {
   { "COUNCIL", 9 },
   { "HOST_COUNTRY_OBSERVER", 6 },
   { "INVITATION_CATEGORY_UNSPECIFIED", 0 },
   { "OTHER_BODY_OBSERVER", 4 },
+  { "PARTICULARLY_AFFECTED_COUNTRY", 11 },
   { "POTENTIAL_CONTRIBUTOR", 2 },
   { "REGIONAL_OBSERVER", 8 },
   { "REGIONAL_TROOP_CONTRIBUTOR", 7 },
@@ -5242,9 +5244,9 @@ const ProtobufCEnumDescriptor convene__consultation__v1__invitation_category__de
   "InvitationCategory",
   "Convene__Consultation__V1__InvitationCategory",
   "convene.consultation.v1",
-  11,
+  12,
   convene__consultation__v1__invitation_category__enum_values_by_number,
-  11,
+  12,
   convene__consultation__v1__invitation_category__enum_values_by_name,
   1,
   convene__consultation__v1__invitation_category__value_ranges,

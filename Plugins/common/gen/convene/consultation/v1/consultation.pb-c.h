@@ -204,7 +204,11 @@ typedef enum _Convene__Consultation__V1__InvitationCategory {
   /*
    * the Secretariat, which briefs and assists
    */
-  CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__SECRETARIAT = 10
+  CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__SECRETARIAT = 10,
+  /*
+   * II.D: other particularly affected countries, including countries of the region, as appropriate
+   */
+  CONVENE__CONSULTATION__V1__INVITATION_CATEGORY__PARTICULARLY_AFFECTED_COUNTRY = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CONVENE__CONSULTATION__V1__INVITATION_CATEGORY)
 } Convene__Consultation__V1__InvitationCategory;
 typedef enum _Convene__Consultation__V1__ParticipationRole {
