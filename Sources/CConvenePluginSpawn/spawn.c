@@ -28,6 +28,8 @@ pid_t convene_spawn_runner(const char *path, char *const argv[], int *server_end
         }
     }
     posix_spawn_file_actions_adddup2(&actions, child_end, 3);
+    /* In a process group of its own, a runner reading the terminal would be stopped (SIGTTIN). */
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
     sigset_t defaults, none;
     sigemptyset(&defaults);

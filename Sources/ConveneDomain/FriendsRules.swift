@@ -84,6 +84,10 @@ public enum FriendsRules {
             return InvitationClassification(nil,
                 "the Council members' own informal consultations are for the Council and the Secretariat (II.B.5(b), II.B.6)")
         }
-        return InvitationRules.classify(standing)
+        let classification = InvitationRules.classify(standing)
+        if classification.category == nil, form == .otherConsultation, standing.kind == .memberState {
+            return InvitationClassification(.particularlyAffectedCountry, InvitationRules.particularlyAffectedReason(classification))
+        }
+        return classification
     }
 }

@@ -116,8 +116,7 @@ public enum InvitationRules {
                 // II.D reaches past II.B.3: "as appropriate, other particularly affected
                 // countries, including countries of the region"; which ones, the convener judges.
                 proposal.add(ProposedInvitation(partyID: party.id, category: .particularlyAffectedCountry, role: .participant,
-                                                required: false,
-                    reason: "as appropriate, other particularly affected countries, including countries of the region (II.D); \(classification.reason)"))
+                                                required: false, reason: particularlyAffectedReason(classification)))
                 continue
             }
             guard let category = classification.category else {
@@ -128,6 +127,11 @@ public enum InvitationRules {
                                             required: isRequired(category, form: form), reason: classification.reason))
         }
         return proposal
+    }
+
+    /// Why a Member State in no II.B.3 category is offered for an II.D consultation.
+    static func particularlyAffectedReason(_ classification: InvitationClassification) -> String {
+        "as appropriate, other particularly affected countries, including countries of the region (II.D); \(classification.reason)"
     }
 
     /// The Council takes part in II.A meetings, II.B consultation meetings and its own consultations

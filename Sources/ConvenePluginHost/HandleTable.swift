@@ -11,10 +11,11 @@ final class HandleTable<Object>: @unchecked Sendable {
     private struct Slot {
         var tag: UInt32 = 0
         var object: Object?
-        /// The tag of the handle the slot held last, and who held it, to name a plugin that
-        /// uses a stale handle.
-        var retiredTag: UInt32 = 0
         var owner = ""
+        /// The tag of the handle the slot held last, and who held it, to name a plugin that
+        /// uses a stale handle (the slot's `owner` is its next holder's once it is reused).
+        var retiredTag: UInt32 = 0
+        var retiredOwner = ""
     }
 
     private struct Table {
@@ -59,7 +60,7 @@ final class HandleTable<Object>: @unchecked Sendable {
             guard index < table.slots.count else { return .unknown }
             let slot = table.slots[index]
             if slot.tag == tag, let object = slot.object { return .live(object) }
-            return tag == slot.retiredTag ? .stale(owner: slot.owner) : .unknown
+            return tag == slot.retiredTag ? .stale(owner: slot.retiredOwner) : .unknown
         }
     }
 
@@ -75,6 +76,7 @@ final class HandleTable<Object>: @unchecked Sendable {
             guard index < table.slots.count, table.slots[index].tag == tag, table.slots[index].object != nil else { return }
             table.slots[index].object = nil
             table.slots[index].retiredTag = tag
+            table.slots[index].retiredOwner = table.slots[index].owner
             table.slots[index].tag = 0
             table.free.append(index)
         }

@@ -59,6 +59,17 @@ public enum PluginRunner {
     }
 }
 
+extension PluginRunner {
+    /// The server went away (it ended, even by SIGKILL, and nothing ends the runner's process
+    /// group for it): the runner ends with what its plugin started, as the server would have
+    /// ended them. Only a runner leading a group of its own (as the server starts it) ends
+    /// its group; it ends itself in any case.
+    static func serverGone() -> Never {
+        if getpgrp() == getpid() { kill(0, SIGKILL) }
+        exit(0)
+    }
+}
+
 /// The runner's side of its connection: calls and events in, host functions out.
 final class RunnerSession: @unchecked Sendable {
     let library: PluginLibrary
@@ -100,11 +111,11 @@ final class RunnerSession: @unchecked Sendable {
             do {
                 message = try channel.receive()
             } catch {
-                exit(0)
+                PluginRunner.serverGone()
             }
             switch message {
             case nil:
-                exit(0)
+                PluginRunner.serverGone()
             case .call(let id, let method, let caller, let roles, let request)?:
                 run(id, .method(index: Int(method), request: request), caller: callers.name(caller), roles: roles)
             case .event(let id, let kind, let payload)?:
@@ -161,7 +172,7 @@ final class RunnerSession: @unchecked Sendable {
         waiters.withLock { $0[id] = waiter }
         // The reply is read by the reader: not this thread, which waits.
         readers.handOverIfReader()
-        guard channel.send(.request(id: id, call: call, request)) else { exit(0) }
+        guard channel.send(.request(id: id, call: call, request)) else { PluginRunner.serverGone() }
         return waiter.wait()
     }
 

@@ -37,7 +37,13 @@ struct MeetingDetails {
             }) : nil
         missionOfficials = request.missionOfficials.map(\.rawValue)
         if let twice = request.missionOfficials.enumerated().first(where: { request.missionOfficials[..<$0.offset].contains($0.element) }) {
-            throw RPCError(.invalidArgument, "mission_officials: each official is named once; \(twice.element) is named twice")
+            let name = switch twice.element {
+            case .specialRepresentative: "SPECIAL_REPRESENTATIVE"
+            case .forceCommander: "FORCE_COMMANDER"
+            case .policeCommissioner: "POLICE_COMMISSIONER"
+            default: "\(twice.element.rawValue)"
+            }
+            throw RPCError(.invalidArgument, "mission_officials: each official is named once; \(name) is named twice")
         }
         overrideReason = try optionalReason(request.summaryOverrideReason, field: "summary_override_reason")
         pastReason = try optionalReason(request.pastMeetingReason, field: "past_meeting_reason")

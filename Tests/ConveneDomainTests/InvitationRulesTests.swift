@@ -121,6 +121,11 @@ final class InvitationRulesTests: XCTestCase {
         XCTAssertEqual(offered?.role, .participant)
         XCTAssertTrue(offered?.reason.contains("(II.D)") == true, offered?.reason ?? "")
         XCTAssertNotEqual(other.optional.first { $0.partyID == Self.ngo.id }?.category, .particularlyAffectedCountry, "II.D names countries")
+        // The rule a plugin asks (CONVENE_RULE_INVITATION) answers the same.
+        let asked = FriendsRules.invitationProposal(Self.bystander, standing: PartyStanding(kind: .memberState, contributions: []),
+                                                    form: .otherConsultation)
+        XCTAssertEqual(asked.category, .particularlyAffectedCountry)
+        XCTAssertEqual(asked.reason, offered?.reason)
         for form in MeetingForm.allCases where form != .otherConsultation {
             let proposal = InvitationRules.propose(form: form, facts: Self.facts, parties: Self.everyone)
             XCTAssertFalse(ids(proposal.required + proposal.optional).contains(Self.bystander.id), "\(form)")

@@ -193,7 +193,8 @@ final class PluginHostUnitTests: XCTestCase {
         XCTAssertEqual(owner, "p")
         let again = table.insert(Box(), owner: "q")
         XCTAssertNotEqual(again, handle, "a slot reused gets a new generation")
-        guard case .stale = table.resolve(handle) else { return XCTFail("the old handle stays stale") }
+        guard case .stale(let stillOwner) = table.resolve(handle) else { return XCTFail("the old handle stays stale") }
+        XCTAssertEqual(stillOwner, "p", "the plugin that held it is named, not the slot's next holder")
         for forged in [nil, OpaquePointer(bitPattern: 0x1), OpaquePointer(bitPattern: 0xDEAD_0000_0001)] {
             guard case .unknown = table.resolve(forged) else { return XCTFail("\(String(describing: forged))") }
         }
