@@ -14,6 +14,18 @@ final class SummaryOrderTests: OperationTestCase {
                                  as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
     }
 
+    func prepareSummary(_ meetingID: String) async throws {
+        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
+            $0.meetingID = meetingID; $0.text = "Contributors asked for air assets."
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
+    }
+
+    func circulateSummary(_ meetingID: String) async throws {
+        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with {
+            $0.meetingID = meetingID
+        }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+    }
+
     func testTheCouncilsConsultationsWaitForASummaryWhicheverWasConvenedFirst() async throws {
         let hour: Int64 = 3_600_000
         let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 24 * hour, paper: false)
@@ -22,13 +34,9 @@ final class SummaryOrderTests: OperationTestCase {
         _ = try await held(contributors.id)
         let refused = await assertRPCError(.failedPrecondition, containing: contributors.id) { _ = try await self.held(council.id) }
         XCTAssertTrue(refused?.message.contains("II.B.6") == true, refused?.message ?? "")
-        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
-            $0.meetingID = contributors.id; $0.text = "Contributors asked for air assets."
-        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
+        try await prepareSummary(contributors.id)
         await assertRPCError(.failedPrecondition, containing: "II.B.6") { _ = try await self.held(council.id) }
-        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with {
-            $0.meetingID = contributors.id
-        }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+        try await circulateSummary(contributors.id)
         let done = try await held(council.id)
         XCTAssertEqual(done.status, .held)
         // The summary reached the Council members an hour after their consultations: the record says so.
@@ -43,12 +51,8 @@ final class SummaryOrderTests: OperationTestCase {
         let contributors = try await f.convene(operation, at: f.now + 10 * hour)
         f.advance(to: f.now + 11 * hour)
         _ = try await held(contributors.id)
-        _ = try await f.client.unary(CM.prepareSummary, Convene_Consultation_V1_PrepareSummaryRequest.with {
-            $0.meetingID = contributors.id; $0.text = "Contributors asked for air assets."
-        }, as: Convene_Consultation_V1_Summary.self, options: f.options("Secretariat"))
-        _ = try await f.client.unary(CM.circulateSummary, Convene_Consultation_V1_CirculateSummaryRequest.with {
-            $0.meetingID = contributors.id
-        }, as: Convene_Consultation_V1_Summary.self, options: f.options("President"))
+        try await prepareSummary(contributors.id)
+        try await circulateSummary(contributors.id)
         f.advance(to: f.now + 14 * hour)
         let done = try await held(council.id)
         XCTAssertEqual(done.status, .held)
