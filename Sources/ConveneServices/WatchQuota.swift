@@ -9,7 +9,9 @@ public struct WatchLimits: Sendable {
     public var perOperation: Int
     public var perParty: Int
 
-    public init(perOperation: Int = 8, perParty: Int = 128) {
+    /// The defaults leave room for the many systems one party may run (the Secretariat is one
+    /// party), and bound one party's amplification of each write to 32 reads per server.
+    public init(perOperation: Int = 32, perParty: Int = 512) {
         self.perOperation = perOperation
         self.perParty = perParty
     }

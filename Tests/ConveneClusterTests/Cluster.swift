@@ -107,12 +107,14 @@ final class Cluster: @unchecked Sendable {
 final class Watcher: @unchecked Sendable {
     private let received = Locked<[Convene_Consultation_V1_OperationEvent]>([])
     private var task: Task<Void, any Error>?
+    private var call: TypedCall<Convene_Consultation_V1_WatchOperationRequest, Convene_Consultation_V1_OperationEvent>?
 
     /// Watches `operationID` through `client` from after `after`, as the party whose token it is
     /// (no deadline: the watch lasts until `cancel`).
     init(_ client: ConveneClient, operationID: String, after: Int64 = 0, token: String) async throws {
         let call = try await client.consultation.watchOperation(.with { $0.operationID = operationID; $0.afterSequence = after },
                                                                 options: CallOptions.bearer(token))
+        self.call = call
         task = Task { [received] in
             for try await event in call.responses { received.withLock { $0.append(event) } }
         }
@@ -130,5 +132,9 @@ final class Watcher: @unchecked Sendable {
         return enough(events)
     }
 
-    func cancel() { task?.cancel() }
+    /// Ends the watch, on the server too (a party holds a bounded number of watches open).
+    func cancel() {
+        task?.cancel()
+        call?.cancel()
+    }
 }
