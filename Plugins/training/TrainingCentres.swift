@@ -38,7 +38,7 @@ enum TrainingCentres {
                     .filter { request.region.isEmpty || $0.region == request.region }
                     .map { centre in
                         var centre = centre
-                        centre.supportRequests = supports.filter { $0.centreID == centre.id }
+                        centre.supportRequests = supports.filter { $0.centreID == centre.id && maySee($0, of: centre, context) }
                         return centre
                     }
             }
@@ -117,6 +117,13 @@ enum TrainingCentres {
         guard context.hasRole(secretariat) else {
             throw PluginError(CONVENE_PERMISSION_DENIED, "only the Secretariat \(what)")
         }
+    }
+
+    /// A support request is the Secretariat's and its centre's host country's business (and
+    /// its requester's): a centre is listed to every party, its requests only to these (I.B.1).
+    static func maySee(_ support: Convene_Training_V1_SupportRequest, of centre: Convene_Training_V1_Centre,
+                       _ context: PluginContext) -> Bool {
+        context.hasRole(secretariat) || context.caller == centre.hostPartyID || context.caller == support.requestedByPartyID
     }
 
     static func requireCentre(_ id: String, _ context: PluginContext) throws -> Convene_Training_V1_Centre {

@@ -227,9 +227,14 @@ class PluginTests: PluginTestCase {
         let trained = try await call("ListTraining", Convene_Training_V1_ListTrainingRequest.with { $0.partyID = f.ids["Police"]! },
                                      as: Convene_Training_V1_ListTrainingResponse.self, by: "Police")
         XCTAssertEqual(trained.training.map(\.trainees), [40])
-        let centres = try await call("ListCentres", Convene_Training_V1_ListCentresRequest(),
-                                     as: Convene_Training_V1_ListCentresResponse.self, by: "Troops")
-        XCTAssertEqual(centres.centres.first?.supportRequests.first?.status, .approved)
+        // The centre is listed to every party; its support requests only to the Secretariat and
+        // its host country.
+        for (party, seesRequests) in [("Host", true), ("Secretariat", true), ("Troops", false), ("Donor", false)] {
+            let centres = try await call("ListCentres", Convene_Training_V1_ListCentresRequest(),
+                                         as: Convene_Training_V1_ListCentresResponse.self, by: party)
+            XCTAssertEqual(centres.centres.map(\.id), [centre.id], party)
+            XCTAssertEqual(centres.centres.first?.supportRequests.map(\.status), seesRequests ? [.approved] : [], party)
+        }
 
         // Unloading a Swift plugin stops routing to it (the library stays mapped); reloading serves again.
         let admin = CallOptions.bearer(try f.adminToken)

@@ -16,6 +16,8 @@ public struct TrainingCentresClient: Sendable {
         try await channel.unary(TrainingCentresMethods.registerCentre, request, as: Convene_Training_V1_Centre.self, options: options)
     }
 
+    /// Every centre; each with the support requests the caller may see: all of them for the
+    /// Secretariat, a centre's own for its host country, a party's own requests for it.
     public func listCentres(_ request: Convene_Training_V1_ListCentresRequest, options: CallOptions? = nil) async throws -> Convene_Training_V1_ListCentresResponse {
         try await channel.unary(TrainingCentresMethods.listCentres, request, as: Convene_Training_V1_ListCentresResponse.self, options: options)
     }

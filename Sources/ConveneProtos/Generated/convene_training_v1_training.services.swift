@@ -12,6 +12,8 @@ public enum TrainingCentresMethods {
     public static let registerCentre = MethodDescriptor(
         service: service, method: "RegisterCentre", kind: .unary,
         inputType: "convene.training.v1.RegisterCentreRequest", outputType: "convene.training.v1.Centre")
+    /// Every centre; each with the support requests the caller may see: all of them for the
+    /// Secretariat, a centre's own for its host country, a party's own requests for it.
     public static let listCentres = MethodDescriptor(
         service: service, method: "ListCentres", kind: .unary,
         inputType: "convene.training.v1.ListCentresRequest", outputType: "convene.training.v1.ListCentresResponse")
@@ -39,6 +41,8 @@ public enum TrainingCentresMethods {
 public protocol TrainingCentresServiceProtocol: Sendable {
     /// Registers a centre. Secretariat.
     func registerCentre(_ request: Convene_Training_V1_RegisterCentreRequest, context: ServerCallContext) async throws -> Convene_Training_V1_Centre
+    /// Every centre; each with the support requests the caller may see: all of them for the
+    /// Secretariat, a centre's own for its host country, a party's own requests for it.
     func listCentres(_ request: Convene_Training_V1_ListCentresRequest, context: ServerCallContext) async throws -> Convene_Training_V1_ListCentresResponse
     /// A centre (its host country) asks for the Secretary-General's technical support.
     func requestSupport(_ request: Convene_Training_V1_RequestSupportRequest, context: ServerCallContext) async throws -> Convene_Training_V1_SupportRequest
