@@ -51,6 +51,8 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         /// This call's storage writes, newest value per key (nil: deleted).
         var writes: [[UInt8]: [UInt8]?] = [:]
         var writtenBytes = 0
+        /// The written keys, sorted: made at the call's first listing, then kept up to date.
+        var ownKeys: OwnKeyIndex?
         /// The committed value of each key when this call first read it (for the conflict check).
         var reads: [[UInt8]: [UInt8]?] = [:]
         /// Each step of its listings of committed keys, for the same check (a key added or
@@ -166,22 +168,10 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]? {
         try checkOpen()
         // The committed successor and this call's own keys, whichever sorts first and still
-        // exists. This call's keys under the prefix are sorted once, not once per key skipped.
-        let (own, deleted) = state.withLock { state -> ([[UInt8]], Set<[UInt8]>) in
-            var own: [[UInt8]] = [], deleted = Set<[UInt8]>()
-            for (key, value) in state.writes where key.starts(with: prefix) {
-                if value == nil { deleted.insert(key) } else { own.append(key) }
-            }
-            return (own.sorted { $0.lexicographicallyPrecedes($1) }, deleted)
-        }
-        func successor(of cursor: [UInt8]?) -> [UInt8]? {
-            guard let cursor else { return own.first }
-            var low = 0, high = own.count
-            while low < high {
-                let middle = (low + high) / 2
-                if cursor.lexicographicallyPrecedes(own[middle]) { high = middle } else { low = middle + 1 }
-            }
-            return low < own.count ? own[low] : nil
+        // exists. (A copy of the index: the next write changes it in place again.)
+        let own = state.withLock { state -> OwnKeyIndex in
+            if state.ownKeys == nil { state.ownKeys = OwnKeyIndex(writes: state.writes) }
+            return state.ownKeys!
         }
         var cursor = after
         while true {
@@ -191,14 +181,14 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
             }
             try noteListing((prefix: prefix, after: cursor, next: committed))
             let candidate: [UInt8]?
-            switch (committed, successor(of: cursor)) {
+            switch (committed, own.successor(under: prefix, after: cursor)) {
             case (nil, nil): candidate = nil
             case (let c?, nil): candidate = c
             case (nil, let p?): candidate = p
             case (let c?, let p?): candidate = c.lexicographicallyPrecedes(p) ? c : p
             }
             guard let key = candidate else { return nil }
-            if deleted.contains(key) {
+            if own.isDeleted(key) {
                 cursor = key  // a committed key deleted in this call: skip it
                 continue
             }
@@ -235,6 +225,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
                   state.writes.count < HostLimits.maxWrites || state.writes[key] != nil else { return false }
             state.writtenBytes += added
             state.writes[key] = .some(value)
+            state.ownKeys?.noteWrite(key, isLive: value != nil)
             return true
         }
     }

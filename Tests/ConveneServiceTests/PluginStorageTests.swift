@@ -36,6 +36,18 @@ class PluginStorageTests: PluginTestCase {
         XCTAssertEqual(deleted, "next=0 deleted=3000", "every committed key deleted in the call is skipped")
     }
 
+    /// A listing sees the call's own writes and deletions as they are made, between its steps.
+    func testAListingSeesTheCallsOwnWritesAsTheyAreMade() async throws {
+        _ = try await f.loadPlugin(f.fixture("Behaviour"))
+        // After round r (from 0): r + 1 keys written, (r + 1) / 3 of them deleted again.
+        let live = (0..<150).map { round in round + 1 - (round + 1) / 3 }
+        let interleaved = await refused("i", 150)
+        XCTAssertTrue(interleaved.hasSuffix("last=\(live.last!) sum=\(live.reduce(0, +))"), interleaved)
+        // One listing of 19,000 keys the call wrote: each step a search, not a sort of every write.
+        let listed = await refused("n", 19_000)
+        XCTAssertTrue(listed.hasSuffix("listed=19000"), listed)
+    }
+
     func testOneCallWritesABoundedNumberOfKeys() async throws {
         _ = try await f.loadPlugin(f.fixture("Behaviour"))
         let writes = await refused("w", 100_010)

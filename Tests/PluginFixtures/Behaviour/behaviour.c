@@ -15,6 +15,9 @@
  *     'r'  reads N distinct missing keys, answers "absent=A failed=F" (ABORTED)
  *     'c'  counts the keys under "c/" by listing them, waits N microseconds, then adds the
  *          key "c/<count>"; answers "count=C" (committed)
+ *     'i'  N rounds: writes "i<round>", deletes the previous round's key every third round,
+ *          then counts the keys under "i" by listing them; "last=L sum=S" (ABORTED)
+ *     'n'  writes N keys under "n", then lists them from the first; "listed=L" (ABORTED)
  *   test.Behaviour/Recurse calls itself through call_service, as its caller, with the 4-byte
  *                          depth less one; at depth 0 it sleeps 20 s
  * Requests and responses are raw bytes here (the host does not decode them).
@@ -136,6 +139,32 @@ static int32_t storage(void *state, const convene_method *method, convene_call *
         if (api->storage_put(call, (const uint8_t *)key, (size_t)k, (const uint8_t *)"v", 1) != 0) return CONVENE_INTERNAL;
         used = snprintf(text, sizeof text, "count=%d", count);
         break;
+    }
+    case 'i':
+    case 'n': {
+        int last = 0, sum = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            int k = snprintf(key, sizeof key, "%c%06u", request[0], i);
+            if (api->storage_put(call, (const uint8_t *)key, (size_t)k, (const uint8_t *)"v", 1) != 0) return CONVENE_INTERNAL;
+            if (request[0] == 'i' && i % 3 == 2) {
+                k = snprintf(key, sizeof key, "i%06u", i - 1);
+                if (api->storage_delete(call, (const uint8_t *)key, (size_t)k) != 0) return CONVENE_INTERNAL;
+            }
+            if (request[0] == 'n' && i + 1 < n) continue;
+            uint8_t cursor[32];
+            size_t cursor_length = 0;
+            last = 0;
+            while (api->storage_next(call, request, 1, last ? cursor : NULL, cursor_length, &value, &value_length) == 1
+                   && value_length <= sizeof cursor) {
+                memcpy(cursor, value, value_length);
+                cursor_length = value_length;
+                last++;
+            }
+            sum += last;
+        }
+        snprintf(text, sizeof text, request[0] == 'i' ? "last=%d sum=%d" : "listed=%d", last, sum);
+        api->set_error(call, text);
+        return CONVENE_ABORTED;
     }
     case 'w':
     case 'r':
