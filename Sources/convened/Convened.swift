@@ -26,8 +26,12 @@ struct Convened: AsyncParsableCommand {
     var grpcPort = 7354
 
     @Option(name: .customLong("metrics-port"),
-            help: "Port of the operators' endpoint on --host: /metrics (Prometheus) and / (status page). Off when not given.")
+            help: "Port of the operators' endpoint on --metrics-host: /metrics (Prometheus) and / (status page). Off when not given.")
     var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"),
+            help: "Address of the operators' endpoint, which has no credential: only your monitoring should reach it (not --host's).")
+    var metricsHost = "127.0.0.1"
 
     @Option(name: .customLong("status-sample-seconds"), help: "Seconds between the status page's samples of the metrics.")
     var statusSampleSeconds: Double = 5
@@ -146,6 +150,7 @@ struct Convened: AsyncParsableCommand {
         if let metricsPort {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
             configuration.metricsPort = metricsPort
+            configuration.metricsHost = metricsHost
         }
         guard statusSampleSeconds >= 0.1, statusSampleSeconds <= 3600 else {
             throw ValidationError("--status-sample-seconds must be 0.1 to 3600")

@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from convene.benchmark.v1 import benchmark_pb2, benchmark_pb2_grpc
-from convene_server import ConveneServer, bearer, free_port
+from convene_server import CONVENED as CONVENED_BINARY, ConveneServer, bearer, free_port
 
 
 def fetch(url):
@@ -134,3 +134,43 @@ class StatusPageTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def listening_addresses(port):
+    """The local IPv4 addresses with a socket listening on `port` (from /proc/net/tcp)."""
+    found = set()
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            local, state = line.split()[1], line.split()[3]
+            address, local_port = local.split(":")
+            if state == "0A" and int(local_port, 16) == port:
+                found.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+class OperatorsEndpointAddressTests(unittest.TestCase):
+    def test_the_endpoint_listens_on_the_loopback_address_unless_told_otherwise(self):
+        """The endpoint has no credential: a server whose listeners take every address
+        (`--host 127.0.0.2` here stands for a public one) keeps it on 127.0.0.1, and moves it
+        only where `--metrics-host` says."""
+        for extra, expected in [((), "127.0.0.1"), (("--metrics-host", "127.0.0.3"), "127.0.0.3")]:
+            port, metrics_port = free_port(), free_port()
+            data = tempfile.mkdtemp(prefix="convene-metrics-host-")
+            process = subprocess.Popen(
+                [CONVENED_BINARY, "--host", "127.0.0.2", "--port", str(port), "--grpc-port", "0", "--data-dir", data,
+                 "--log-level", "warning", "--metrics-port", str(metrics_port), *extra],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 60
+                while time.time() < deadline and not (listening_addresses(port) and listening_addresses(metrics_port)):
+                    self.assertIsNone(process.poll(), "convened exited")
+                    time.sleep(0.05)
+                self.assertEqual(listening_addresses(port), {"127.0.0.2"})
+                self.assertEqual(listening_addresses(metrics_port), {expected})
+                _, page = fetch(f"http://{expected}:{metrics_port}/metrics")
+                self.assertIn("convene_calls_total", page)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+                shutil.rmtree(data, ignore_errors=True)
