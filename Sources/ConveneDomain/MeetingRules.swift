@@ -147,12 +147,18 @@ public enum MeetingRules {
             "the summary of the consultation meeting with troop-contributing countries \(first.id) (\(TimeText.date(first.scheduledAt))) has not been circulated to the Council members, and it goes to them before their informal consultations or next meeting on the operation (II.B.6); circulate it before recording \(meetingID) as held")
     }
 
-    /// Its convener records that a meeting was held (the President for any but the Secretariat's);
-    /// once, and not before its scheduled time.
+    /// Its convener records that a meeting was held, while it still may convene that form (a
+    /// President who passed the presidency, staff who left the Secretariat, no longer do); the
+    /// President may for any form but the Secretariat's, and the Secretariat for its own forms
+    /// (II.C, I.B.3: the Secretariat's meetings, whoever of it convened them). Once, and not
+    /// before its scheduled time.
     public static func checkMayRecordHeld(_ caller: Party, convenedBy: Int64, form: MeetingForm, status: MeetingStatus,
                                           scheduledAt: Int64, now: Int64, meetingID: String) throws(RuleViolation) {
-        guard convenedBy == caller.id || (caller.isPresident && form != .secretariatMeeting && form != .evaluation) else {
-            throw RuleViolation(.permissionDenied, "only the meeting's convener (or, for a Council-convened form, the Council President) records that it was held")
+        let secretariatForm = form == .secretariatMeeting || form == .evaluation
+        let stillConvener = convenedBy == caller.id && (try? checkMayConvene(caller, form: form)) != nil
+        guard stillConvener || (caller.isPresident && !secretariatForm) || (caller.isSecretariat && secretariatForm) else {
+            throw RuleViolation(.permissionDenied,
+                "only the meeting's convener, while it may still convene \(form.name), records that it was held (or, for a Council-convened form, the Council President; for the Secretariat's, the Secretariat)")
         }
         guard status == .convened else {
             throw RuleViolation(.failedPrecondition, "meeting \(meetingID) is already recorded as held")

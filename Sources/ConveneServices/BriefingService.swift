@@ -94,11 +94,16 @@ public struct BriefingService: BriefingServiceProtocol {
                     var visible = report.proto
                     if let meetingID = report.meetingID,
                        !MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meetingID, partyID: caller.id) != nil) {
+                        // When it went out, its flags and their reason tell of the meeting (that
+                        // it exists, its time): they are the meeting's invitees'.
                         visible.meetingID = ""
-                        // The flags tell of the meeting's time: they are the meeting's invitees'.
+                        visible.clearDistributeTime()
                         visible.flags = []
+                        visible.lateReason = ""
                     } else {
                         visible.flags = try db.flags(report.flags, visibleTo: caller)
+                        // The reason answers every flag: it may tell of a meeting a hidden one names.
+                        if visible.flags.count < report.flags.count { visible.lateReason = "" }
                     }
                     return visible
                 }

@@ -107,8 +107,8 @@ func invitationProto(_ proposed: ProposedInvitation, name: String) -> Convene_Co
     invitationProto(InvitationRecord(meetingID: 0, invitation: proposed), name: name)
 }
 
-/// A meeting with everything a caller sees of it.
-/// A meeting as `viewer` reads it (its flags only where they name no meeting hidden from it).
+/// A meeting as `viewer` reads it: its flags only where they name no meeting hidden from it,
+/// the reasons given for them only with all of them.
 func meetingProto(_ meeting: MeetingRecord, viewer: Party, db: any StoreReader) throws -> Convene_Consultation_V1_Meeting {
     let id = meeting.id!
     let names = Dictionary(uniqueKeysWithValues: try db.allParties().map { ($0.id!, $0.name) })
@@ -150,12 +150,15 @@ func meetingProto(_ meeting: MeetingRecord, viewer: Party, db: any StoreReader) 
         $0.summaryStatus = meeting.form == .consultationMeeting
             ? Convene_Consultation_V1_SummaryStatus(rawValue: (summary?.status ?? .notPrepared).rawValue) ?? .unspecified
             : .unspecified
-        $0.summaryOverrideReason = meeting.summaryOverrideReason ?? ""
+        // The II.B.6 override tells of contributors' meetings whose summaries were pending when
+        // it was convened: it is for the Council and the Secretariat, who see those meetings.
+        if viewer.isCouncilMember || viewer.isSecretariat { $0.summaryOverrideReason = meeting.summaryOverrideReason ?? "" }
         $0.createTime = Google_Protobuf_Timestamp(millis: meeting.createdAt)
         $0.pastMeetingReason = meeting.pastReason ?? ""
         $0.reportID = meeting.reportID.map(PublicID.report.format) ?? ""
         $0.flags = try db.flags(meeting.flags, visibleTo: viewer)
-        $0.lateReason = meeting.lateReason ?? ""
+        // The reason answers every flag: it may tell of a meeting a hidden one names.
+        $0.lateReason = $0.flags.count == meeting.flags.count ? meeting.lateReason ?? "" : ""
     }
 }
 

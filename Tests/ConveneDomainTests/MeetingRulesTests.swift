@@ -150,6 +150,18 @@ final class MeetingRulesTests: XCTestCase {
         XCTAssertNil(check(P.president, convenedBy: P.secretariat, .otherConsultation))
         XCTAssertEqual(check(P.president, convenedBy: P.secretariat, .secretariatMeeting)?.kind, .permissionDenied)
         XCTAssertEqual(check(P.troops, convenedBy: P.president, .consultationMeeting)?.kind, .permissionDenied)
+        // A convener that lost the standing to convene the form no longer records it: the
+        // President or the Secretariat does.
+        var formerPresident = P.president
+        formerPresident.roles.remove(.councilPresident)
+        XCTAssertEqual(check(formerPresident, convenedBy: P.president, .consultationMeeting)?.kind, .permissionDenied)
+        var formerStaff = P.secretariat
+        formerStaff.roles.remove(.secretariatStaff)
+        XCTAssertEqual(check(formerStaff, convenedBy: P.secretariat, .secretariatMeeting)?.kind, .permissionDenied)
+        var otherStaff = P.secretariat
+        otherStaff.id += 1_000
+        XCTAssertNil(check(otherStaff, convenedBy: P.secretariat, .evaluation), "the Secretariat's own forms are the Secretariat's")
+        XCTAssertEqual(check(otherStaff, convenedBy: P.president, .consultationMeeting)?.kind, .permissionDenied)
         XCTAssertEqual(check(P.president, convenedBy: P.president, .consultationMeeting, .held)?.message,
                        "meeting mtg-1 is already recorded as held")
         XCTAssertNil(check(P.president, convenedBy: P.president, .consultationMeeting, at: 2_000, now: 2_000), "at its time")

@@ -33,10 +33,14 @@ final class FlagConfinementTests: OperationTestCase {
             if let meeting = try? await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with {
                 $0.meetingID = contributors.id
             }, as: Convene_Consultation_V1_Meeting.self, options: f.options(party)) {
-                texts += meeting.flags
+                texts += meeting.flags + [meeting.lateReason]
             }
             let reports = try await f.client.briefing.listReports(.with { $0.operationID = operation }, options: f.options(party))
-            texts += reports.reports.flatMap(\.flags)
+            texts += reports.reports.flatMap(\.flags) + reports.reports.map(\.lateReason)
+            // When the report went out tells of the meeting it went to.
+            for report in reports.reports where report.meetingID.isEmpty {
+                XCTAssertFalse(report.hasDistributeTime, "\(party) reads when the report went to a meeting it does not see")
+            }
             let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
                 $0.operationID = operation
             }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options(party))
@@ -54,11 +58,14 @@ final class FlagConfinementTests: OperationTestCase {
             }
             let texts = try await told(party)
             XCTAssertFalse(texts.contains { $0.contains(council.id) }, "\(party) was told of \(council.id): \(texts)")
+            // The reasons given for the flags answer the hidden one too: they go with all of them.
+            XCTAssertFalse(texts.contains { $0.contains("came late") || $0.contains("translation") }, "\(party): \(texts)")
         }
         let troops = try await f.client.briefing.listReports(.with { $0.operationID = operation }, options: f.options("Troops"))
         XCTAssertTrue(troops.reports.first?.flags.contains { $0.contains("before the contributors' meeting") } == true,
                       "the lead-time flag names no other meeting: the invitees keep it, \(troops.reports)")
         let secretariat = try await told("Secretariat")
         XCTAssertTrue(secretariat.contains { $0.contains(council.id) }, "\(secretariat)")
+        XCTAssertTrue(secretariat.contains("the report came late") && secretariat.contains("the translation was late"), "\(secretariat)")
     }
 }
