@@ -231,9 +231,13 @@ public enum MeetingRules {
     }
 
     /// Observers attend but do not speak; only invited participants make statements.
-    public static func checkMayMakeStatement(role: ParticipationRole?, category: InvitationCategory?) throws(RuleViolation) {
+    public static func checkMayMakeStatement(_ caller: Party, role: ParticipationRole?, category: InvitationCategory?) throws(RuleViolation) {
         guard let role else {
             throw RuleViolation(.permissionDenied, "only the parties invited to a meeting make statements in it (II.B.3)")
+        }
+        if let category, !category.isHeld(by: caller) {
+            throw RuleViolation(.permissionDenied,
+                "invited as one of \(category.name) (\(category.provision)), the caller is no longer one of them, and no longer speaks in the meeting")
         }
         guard role == .participant else {
             throw RuleViolation(.permissionDenied,

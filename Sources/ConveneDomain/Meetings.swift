@@ -79,6 +79,22 @@ public enum InvitationCategory: Int, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The categories a party holds by a role (a Council seat, the Secretariat's staff): they
+    /// go with the role. A party invited in one speaks there only while it holds the role,
+    /// loses its invitations to meetings not held yet when it loses the role, and owes an
+    /// operation's records to the role, not to the invitation (`AccessRules`).
+    public static let heldByRole: [InvitationCategory] = [.council, .secretariat]
+
+    /// Whether `party` still holds the role the category invites (every category but those
+    /// `heldByRole` is held whatever the party's roles).
+    public func isHeld(by party: Party) -> Bool {
+        switch self {
+        case .council: party.isCouncilMember
+        case .secretariat: party.isSecretariat
+        default: true
+        }
+    }
+
     /// (d), (f) and (h) attend only as observers.
     public var observerOnly: Bool {
         self == .otherBodyObserver || self == .hostCountryObserver || self == .regionalObserver

@@ -76,7 +76,8 @@ struct PostgresTransaction: StoreWriter {
     func isInvited(partyID: Int64, operationID: Int64) throws -> Bool {
         try db.column(Bool.self, """
             SELECT EXISTS (SELECT 1 FROM "invitation" JOIN "meeting" ON "meeting"."id" = "invitation"."meetingID"
-                           WHERE "invitation"."partyID" = $1 AND "meeting"."operationID" = $2)
+                           WHERE "invitation"."partyID" = $1 AND "meeting"."operationID" = $2
+                             AND "invitation"."category" NOT IN (\(InvitationCategory.heldByRole.map { String($0.rawValue) }.joined(separator: ", "))))
             """, [.integer(partyID), .integer(operationID)]).first ?? false
     }
     func statements(meetingID: Int64) throws -> [StatementRecord] {
@@ -169,6 +170,14 @@ struct PostgresTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; m.id = try insert(m, into: "meeting"); return m }
     func update(_ meeting: MeetingRecord) throws { try update(meeting, in: "meeting") }
     func insert(_ invitation: InvitationRecord) throws { _ = try insert(invitation, into: "invitation", generated: nil) }
+    func withdrawInvitations(partyID: Int64, categories: [Int]) throws {
+        guard !categories.isEmpty else { return }
+        let placeholders = categories.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
+        try db.execute(#"""
+            DELETE FROM "invitation" WHERE "partyID" = $1 AND "category" IN (\#(placeholders))
+              AND "meetingID" IN (SELECT "id" FROM "meeting" WHERE "status" = $2)
+            """#, [.integer(partyID), .integer(Int64(MeetingStatus.convened.rawValue))] + categories.map { .integer(Int64($0)) })
+    }
     func insert(_ statement: StatementRecord) throws -> StatementRecord {
         var s = statement; s.id = try insert(s, into: "statement"); return s
     }

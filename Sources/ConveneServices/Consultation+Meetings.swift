@@ -146,7 +146,7 @@ extension ConsultationService {
         return try await backend.write { [backend] db, events in
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             let invitation = try db.invitation(meetingID: meeting.id!, partyID: caller.id)
-            try MeetingRules.checkMayMakeStatement(role: invitation.flatMap { ParticipationRole(rawValue: $0.role) },
+            try MeetingRules.checkMayMakeStatement(caller, role: invitation.flatMap { ParticipationRole(rawValue: $0.role) },
                                                    category: invitation.flatMap { InvitationCategory(rawValue: $0.category) })
             try MeetingRules.checkStatementsOpen(summary: try db.summary(meetingID: meeting.id!)?.status ?? .notPrepared,
                                                  meetingID: request.meetingID)

@@ -5,9 +5,9 @@ extension StoreWriter {
     /// The meetings still to come on an operation invite whom its data requires now, not only
     /// whom it required when they were convened: a party that becomes a contributor (II.B.3(a)),
     /// is identified as a potential one (II.B.3(b)) or joins the Council (II.B.1) after a meeting
-    /// was convened is invited to it as it would have been then. Nobody is uninvited (what an
-    /// invitee was shown stays shown), and a meeting held or past keeps its invitations: they
-    /// record who was there.
+    /// was convened is invited to it as it would have been then. Nobody is uninvited here (what an
+    /// invitee was shown stays shown; but see `withdrawInvitationsOfRolesLost`), and a meeting
+    /// held or past keeps its invitations: they record who was there.
     func inviteWhomTheOperationNowRequires(operation: OperationRecord, now: Int64) throws {
         let upcoming = try meetings(operationID: operation.id!).filter { $0.status == .convened && $0.scheduledAt >= now }
         guard !upcoming.isEmpty else { return }
@@ -19,6 +19,14 @@ extension StoreWriter {
                 try insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation))
             }
         }
+    }
+
+    /// A party that lost a role (a Council seat, the Secretariat's staff) loses the invitations
+    /// it held by it to the meetings not held yet: it no longer reads or speaks in them. Those
+    /// of meetings held stay (they record who was there).
+    func withdrawInvitationsOfRolesLost(by party: Party) throws {
+        let lost = InvitationCategory.heldByRole.filter { !$0.isHeld(by: party) }
+        try withdrawInvitations(partyID: party.id, categories: lost.map(\.rawValue))
     }
 
     /// The same for every operation, after a party's roles changed.

@@ -277,7 +277,8 @@ struct SQLiteTransaction: StoreWriter {
     func isInvited(partyID: Int64, operationID: Int64) throws -> Bool {
         try Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM invitation JOIN meeting ON meeting.id = invitation.meetingID
-                           WHERE invitation.partyID = ? AND meeting.operationID = ?)
+                           WHERE invitation.partyID = ? AND meeting.operationID = ?
+                             AND invitation.category NOT IN (\(InvitationCategory.heldByRole.map { String($0.rawValue) }.joined(separator: ", "))))
             """, arguments: [partyID, operationID]) ?? false
     }
     func statements(meetingID: Int64) throws -> [StatementRecord] {
@@ -367,6 +368,13 @@ struct SQLiteTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; try m.insert(db); return m }
     func update(_ meeting: MeetingRecord) throws { try meeting.update(db) }
     func insert(_ invitation: InvitationRecord) throws { try invitation.insert(db) }
+    func withdrawInvitations(partyID: Int64, categories: [Int]) throws {
+        guard !categories.isEmpty else { return }
+        try db.execute(sql: """
+            DELETE FROM invitation WHERE partyID = ? AND category IN (\(categories.map { _ in "?" }.joined(separator: ", ")))
+              AND meetingID IN (SELECT id FROM meeting WHERE status = ?)
+            """, arguments: StatementArguments([partyID] + categories.map(Int64.init) + [Int64(MeetingStatus.convened.rawValue)]))
+    }
     func insert(_ statement: StatementRecord) throws -> StatementRecord { var s = statement; try s.insert(db); return s }
     func update(_ statement: StatementRecord) throws { try statement.update(db) }
     func insert(_ request: MeetingRequestRecord) throws -> MeetingRequestRecord { var r = request; try r.insert(db); return r }

@@ -41,6 +41,8 @@ public protocol StoreReader {
     func invitations(meetingID: Int64) throws -> [InvitationRecord]
     func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord?
     /// Whether the party is invited to any meeting of the operation.
+    /// Whether the party is invited to a meeting of the operation in its own right: not in a
+    /// category it holds by a role (`InvitationCategory.heldByRole`; the role is its access).
     func isInvited(partyID: Int64, operationID: Int64) throws -> Bool
     func statements(meetingID: Int64) throws -> [StatementRecord]
     func statement(id: Int64) throws -> StatementRecord?
@@ -81,6 +83,8 @@ public protocol StoreWriter: StoreReader {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord
     func update(_ meeting: MeetingRecord) throws
     func insert(_ invitation: InvitationRecord) throws
+    /// Takes back `partyID`'s invitations in `categories` to meetings not held yet (`MeetingStatus.convened`).
+    func withdrawInvitations(partyID: Int64, categories: [Int]) throws
     func insert(_ statement: StatementRecord) throws -> StatementRecord
     func update(_ statement: StatementRecord) throws
 

@@ -46,10 +46,16 @@ import Testing
             for invitation in proposal.required + proposal.optional {
                 #expect((invitation.role == .observer) == invitation.category.observerOnly,
                         "(d), (f), (h) are observers, and only they: \(invitation)")
-                let accepted = (try? MeetingRules.checkMayMakeStatement(role: invitation.role, category: invitation.category)) != nil
+                let party = parties.first { $0.id == invitation.partyID }!
+                let accepted = (try? MeetingRules.checkMayMakeStatement(party, role: invitation.role, category: invitation.category)) != nil
                 #expect(accepted == (invitation.role == .participant), "\(invitation)")
+                // A party invited by a role it has since lost no longer speaks.
+                var former = party
+                former.roles = []
+                let formerAccepted = (try? MeetingRules.checkMayMakeStatement(former, role: invitation.role, category: invitation.category)) != nil
+                #expect(formerAccepted == (accepted && !InvitationCategory.heldByRole.contains(invitation.category)), "\(invitation)")
             }
-            #expect((try? MeetingRules.checkMayMakeStatement(role: nil, category: nil)) == nil, "an uninvited party does not speak")
+            #expect((try? MeetingRules.checkMayMakeStatement(parties[0], role: nil, category: nil)) == nil, "an uninvited party does not speak")
             // Nobody is both invited and excluded, nor invited twice.
             let invited = (proposal.required + proposal.optional).map(\.partyID)
             #expect(Set(invited).count == invited.count)

@@ -128,3 +128,47 @@ extension LateInvitationTests {
         }
     }
 }
+
+extension LateInvitationTests {
+    /// Invitations held by a role go with it: a member that leaves the Council, staff that leave
+    /// the Secretariat, no longer read or speak in the meetings to come, nor read the operation
+    /// through them; a meeting held still records who was there.
+    func testAPartyThatLosesItsRoleLosesTheInvitationsItHeldByIt() async throws {
+        let hour: Int64 = 3_600_000
+        let held = try await f.convene(operation, at: f.now + hour)
+        f.advance(to: f.now + 2 * hour)
+        _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = held.id },
+                                     as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 96 * hour, paper: false,
+                                          override: "Programme of work")
+        for party in ["Member", "Secretariat"] {
+            XCTAssertTrue(council.invitations.contains { $0.partyID == f.ids[party]! }, "\(party) is invited by its role")
+            _ = try await f.client.unary(AM.setRoles, Convene_Admin_V1_SetRolesRequest.with { $0.partyID = f.ids[party]!; $0.roles = [] },
+                                         as: Convene_Parties_V1_Party.self, options: .bearer(try f.adminToken))
+        }
+        func statement(_ meeting: String, by party: String) async throws {
+            _ = try await f.client.unary(CM.recordStatement, Convene_Consultation_V1_RecordStatementRequest.with {
+                $0.meetingID = meeting; $0.text = "We will vote against the draft"
+            }, as: Convene_Consultation_V1_Statement.self, options: f.options(party))
+        }
+        for party in ["Member", "Secretariat"] {
+            await assertRPCError(.notFound) {  // a meeting to come is no longer its
+                _ = try await self.f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                                  as: Convene_Consultation_V1_Meeting.self, options: self.f.options(party))
+            }
+            await assertRPCError(.notFound) { try await statement(council.id, by: party) }
+            await assertRPCError(.permissionDenied) {  // it read the operation by its role, not by the invitation
+                _ = try await self.f.client.unary(CM.listContributions, Convene_Consultation_V1_ListContributionsRequest.with {
+                    $0.operationID = self.operation
+                }, as: Convene_Consultation_V1_ListContributionsResponse.self, options: self.f.options(party))
+            }
+            let record = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = held.id },
+                                                  as: Convene_Consultation_V1_Meeting.self, options: f.options(party))
+            XCTAssertTrue(record.invitations.contains { $0.partyID == f.ids[party]! }, "the meeting held records who was there")
+            await assertRPCError(.permissionDenied, containing: "no longer") { try await statement(held.id, by: party) }
+        }
+        let now = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                           as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        XCTAssertFalse(now.invitations.contains { [f.ids["Member"], f.ids["Secretariat"]].contains($0.partyID) }, "\(now.invitations)")
+    }
+}
