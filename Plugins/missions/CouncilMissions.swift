@@ -97,7 +97,9 @@ enum CouncilMissions {
         plugin.on("meeting.convened") { context, payload in
             let event = try Convene_Consultation_V1_OperationEvent(serializedBytes: payload)
             let meeting = try context.call(HostMethods.Consultation.getMeeting, .with { $0.meetingID = event.subjectID }, asPlugin: true)
-            guard meeting.stage == .councilMission else { return }
+            // II.B.2(g): the contributors' consultation meetings before and after the mission; a
+            // meeting of another form at that stage (an II.D exchange among a few) is not one.
+            guard meeting.form == .consultationMeeting, meeting.stage == .councilMission else { return }
             for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
                 let convenedAfterConclusions: Bool
                 if let concluded = context.get("concluded/\(mission.id)", as: Google_Protobuf_Timestamp.self) {

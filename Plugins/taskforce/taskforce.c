@@ -63,7 +63,10 @@ static void on_event(void *state, convene_call *call, const char *kind, const ui
     int32_t status;
     if (strcmp(kind, "meeting.convened") == 0) {
         Convene__Consultation__V1__Meeting *meeting = get_meeting(call, event->subject_id, 1, &status);
-        if (meeting && meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MISSION_PLANNING) {
+        /* The stage of II.B.2(a) is the contributors' consultation meeting's: another form at that
+         * stage (an II.D exchange among a few) forms nothing. */
+        if (meeting && meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__CONSULTATION_MEETING
+            && meeting->stage == CONVENE__CONSULTATION__V1__STAGE__MISSION_PLANNING) {
             formed(call, meeting->operation_id, meeting->id);
         }
         if (meeting) convene__consultation__v1__meeting__free_unpacked(meeting, NULL);

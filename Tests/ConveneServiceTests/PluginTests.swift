@@ -310,6 +310,10 @@ class PluginTests: PluginTestCase {
             try? await typed(service, "GetTaskForce", Convene_Taskforce_V1_GetTaskForceRequest.with { $0.operationID = operation },
                              as: Convene_Taskforce_V1_TaskForce.self, by: "Troops")
         }
+        // An II.D exchange at the stage of mission planning, convened first, forms nothing: the
+        // stage is the contributors' consultation meeting's (II.B.2(a)).
+        _ = try await f.convene(operation, form: .otherConsultation, stage: .missionPlanning, at: f.now + 3_600_000, as: "Member",
+                                paper: false)
         let planning = try await f.convene(operation, stage: .missionPlanning)
         let force = try await eventually { try await get() }
         XCTAssertEqual(force?.formedByMeetingID, planning.id)
