@@ -133,7 +133,7 @@ final class RunnerProcess: @unchecked Sendable {
     /// Whether the process has ended (a zombie, not yet reaped): its connection may still be
     /// open, held by a child it forked, so its end is not always read there.
     var hasEnded: Bool {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let text = ProcFS.contents("/proc/\(pid)/stat"),
               let close = text.lastIndex(of: ")") else { return false }  // reaped: its end was read
         return text[text.index(after: close)...].trimmingPrefix(" ").first.map { $0 == "Z" || $0 == "X" } ?? false
     }
@@ -147,7 +147,7 @@ final class RunnerProcess: @unchecked Sendable {
         var visited = 0
         while let next = pending.popLast(), visited < Self.maxCounted {
             visited += 1
-            if let text = try? String(contentsOfFile: "/proc/\(next)/statm", encoding: .utf8),
+            if let text = ProcFS.contents("/proc/\(next)/statm"),
                let resident = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
                 pages += resident
             }
@@ -160,10 +160,10 @@ final class RunnerProcess: @unchecked Sendable {
 
     /// The processes `pid`'s threads started, from /proc/PID/task/TID/children.
     private static func children(of pid: pid_t) -> [pid_t] {
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [] }
+        guard let tasks = ProcFS.entries("/proc/\(pid)/task") else { return [] }
         return tasks.flatMap { task -> [pid_t] in
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8) else { return [] }
-            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            guard let text = ProcFS.contents("/proc/\(pid)/task/\(task)/children") else { return [] }
+            return text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
         }
     }
 }

@@ -263,7 +263,7 @@ final class ServerMonitor: Sendable {
 
     /// This process's resident memory, from /proc/self/statm (0 where there is none).
     static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        guard let text = ProcFS.contents("/proc/self/statm") else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
