@@ -19,8 +19,8 @@ enum FollowUpAssessment {
 
         plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
             guard !request.text.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "text: required") }
-            let proposal = Convene_Assessment_V1_Proposal.with {
-                $0.id = "proposal-\(context.nextNumber("proposal"))"
+            let proposal = try Convene_Assessment_V1_Proposal.with {
+                $0.id = "proposal-\(try context.nextNumber("proposal"))"
                 $0.partyID = context.caller
                 $0.text = request.text
                 $0.submitTime = Google_Protobuf_Timestamp(date: Date())

@@ -21,8 +21,8 @@ enum CouncilMissions {
             }
             _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             let contributors = try contributorIDs(request.operationID, context)
-            let mission = Mission.with {
-                $0.id = "mission-\(context.nextNumber("mission"))"
+            let mission = try Mission.with {
+                $0.id = "mission-\(try context.nextNumber("mission"))"
                 $0.operationID = request.operationID
                 $0.termsOfReference = request.termsOfReference
                 $0.dates = request.dates
@@ -30,7 +30,7 @@ enum CouncilMissions {
             }
             try context.put("mission/\(mission.id)", mission)
             // Seen by those who may list the mission (mayList), not by every party of the operation.
-            context.emit(about: request.operationID, kind: "mission.terms_delivered",
+            try context.emit(about: request.operationID, kind: "mission.terms_delivered",
                          "terms of reference of a Security Council mission delivered to the contributors (I.B.5)", to: .contributors)
             return visible(mission, context)
         }
@@ -47,7 +47,7 @@ enum CouncilMissions {
             // When, so that a consultation is placed before or after the mission by when it takes
             // place, not by when it was entered or its event happens to reach this plugin.
             try context.put("concluded/\(mission.id)", Google_Protobuf_Timestamp(date: Date()))
-            context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
+            try context.emit(about: mission.operationID, kind: "mission.conclusions_delivered",
                          "conclusions of a Security Council mission delivered to the contributors (I.B.5)", to: .contributors)
             return visible(mission, context)
         }

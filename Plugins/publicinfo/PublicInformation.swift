@@ -17,15 +17,15 @@ enum PublicInformation {
             }
             guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
             _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
-            let campaign = Convene_Publicinfo_V1_Campaign.with {
-                $0.id = "campaign-\(context.nextNumber("campaign"))"
+            let campaign = try Convene_Publicinfo_V1_Campaign.with {
+                $0.id = "campaign-\(try context.nextNumber("campaign"))"
                 $0.operationID = request.operationID
                 $0.audience = request.audience
                 $0.message = request.message
                 $0.channels = request.channels
             }
             try context.put("campaign/\(campaign.id)", campaign)
-            context.emit(about: request.operationID, kind: "publicinfo.campaign_launched", request.message)
+            try context.emit(about: request.operationID, kind: "publicinfo.campaign_launched", request.message)
             return campaign
         }
 
@@ -42,8 +42,8 @@ enum PublicInformation {
                 throw PluginError(CONVENE_FAILED_PRECONDITION,
                                   "country_party_id: programmes highlight the peacekeepers a country contributes to \(request.operationID) (I.B.11)")
             }
-            let programme = Convene_Publicinfo_V1_Programme.with {
-                $0.id = "programme-\(context.nextNumber("programme"))"
+            let programme = try Convene_Publicinfo_V1_Programme.with {
+                $0.id = "programme-\(try context.nextNumber("programme"))"
                 $0.operationID = request.operationID
                 $0.countryPartyID = request.countryPartyID
                 $0.title = request.title

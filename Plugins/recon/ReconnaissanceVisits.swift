@@ -28,8 +28,8 @@ enum ReconnaissanceVisits {
                 throw PluginError(CONVENE_PERMISSION_DENIED,
                                   "reconnaissance visits are for countries committing troops to \(request.operationID) (I.B.6)")
             }
-            let visit = Visit.with {
-                $0.id = "visit-\(context.nextNumber("visit"))"
+            let visit = try Visit.with {
+                $0.id = "visit-\(try context.nextNumber("visit"))"
                 $0.operationID = request.operationID
                 $0.partyID = context.caller
                 $0.purpose = request.purpose
@@ -38,7 +38,7 @@ enum ReconnaissanceVisits {
             }
             try context.put("visit/\(visit.id)", visit)
             // Seen by those who may list the visit (mayList), not by every party of the operation.
-            context.emit(about: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)",
+            try context.emit(about: request.operationID, kind: "recon.visit_requested", "reconnaissance visit requested (I.B.6)",
                          to: .councilSecretariatAnd(party: context.caller))
             return visit
         }

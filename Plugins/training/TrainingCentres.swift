@@ -21,8 +21,8 @@ enum TrainingCentres {
             guard request.hostPartyID.hasPrefix("party-") else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "host_party_id: a party id (party-N) is required")
             }
-            let centre = Convene_Training_V1_Centre.with {
-                $0.id = "centre-\(context.nextNumber("centre"))"
+            let centre = try Convene_Training_V1_Centre.with {
+                $0.id = "centre-\(try context.nextNumber("centre"))"
                 $0.name = request.name
                 $0.hostPartyID = request.hostPartyID
                 $0.region = request.region
@@ -51,8 +51,8 @@ enum TrainingCentres {
                                   "only the centre's host country requests technical support for it (I.B.1)")
             }
             guard !request.description_p.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "description: required") }
-            let support = Convene_Training_V1_SupportRequest.with {
-                $0.id = "support-\(context.nextNumber("support"))"
+            let support = try Convene_Training_V1_SupportRequest.with {
+                $0.id = "support-\(try context.nextNumber("support"))"
                 $0.centreID = centre.id
                 $0.description_p = request.description_p
                 $0.status = .requested
@@ -90,8 +90,8 @@ enum TrainingCentres {
                 _ = try context.call(HostMethods.Consultation.getOperation,
                                      .with { $0.operationID = request.operationID })
             }
-            let training = Convene_Training_V1_Training.with {
-                $0.id = "training-\(context.nextNumber("training"))"
+            let training = try Convene_Training_V1_Training.with {
+                $0.id = "training-\(try context.nextNumber("training"))"
                 $0.centreID = centre.id
                 $0.partyID = request.partyID
                 $0.operationID = request.operationID

@@ -104,20 +104,34 @@ public struct PluginContext {
         get(key).flatMap { try? M(serializedBytes: $0) }
     }
 
-    public func put(_ key: String, _ value: [UInt8]) {
+    /// Writes `value` at `key`, committed with the call. Throws (INTERNAL) when the host
+    /// refuses the write, over one of its limits (a key of at most 4096 bytes, a value of at
+    /// most 16 MiB, 100,000 keys and 64 MiB written in one call): a call whose write was
+    /// refused must not answer as if it had written (the error ends it, and nothing commits).
+    public func put(_ key: String, _ value: [UInt8]) throws {
         let keyBytes = Array(key.utf8)
-        keyBytes.withUnsafeBufferPointer { k in
-            value.withUnsafeBufferPointer { v in _ = api.pointee.storage_put(call, k.baseAddress, k.count, v.baseAddress, v.count) }
+        let status = keyBytes.withUnsafeBufferPointer { k in
+            value.withUnsafeBufferPointer { v in api.pointee.storage_put(call, k.baseAddress, k.count, v.baseAddress, v.count) }
         }
+        guard status == 0 else { throw Self.refused("storage_put", key: key, value: value.count) }
     }
 
     public func put(_ key: String, _ message: some SwiftProtobuf.Message) throws {
-        put(key, try message.serializedBytes())
+        try put(key, try message.serializedBytes())
     }
 
-    public func delete(_ key: String) {
+    /// Deletes `key`, committed with the call. Throws (INTERNAL) when the host refuses it (see `put`).
+    public func delete(_ key: String) throws {
         let keyBytes = Array(key.utf8)
-        _ = keyBytes.withUnsafeBufferPointer { api.pointee.storage_delete(call, $0.baseAddress, $0.count) }
+        let status = keyBytes.withUnsafeBufferPointer { api.pointee.storage_delete(call, $0.baseAddress, $0.count) }
+        guard status == 0 else { throw Self.refused("storage_delete", key: key, value: nil) }
+    }
+
+    static func refused(_ function: String, key: String, value: Int?) -> PluginError {
+        let shown = key.utf8.count > 64 ? String(decoding: key.utf8.prefix(64), as: UTF8.self) + "…" : key
+        let size = value.map { ", a value of \($0) bytes" } ?? ""
+        return PluginError(CONVENE_INTERNAL,
+            "the host refused \(function) of key '\(shown)' (\(key.utf8.count) bytes\(size)): over a storage limit of one call (keys of at most 4096 bytes, values of at most 16 MiB, 100,000 keys and 64 MiB written), or the call has ended")
     }
 
     /// Keys starting with `prefix`, in byte order.
@@ -141,26 +155,34 @@ public struct PluginContext {
     }
 
     /// The next number of a named counter, stored with the call.
-    public func nextNumber(_ counter: String) -> UInt64 {
+    public func nextNumber(_ counter: String) throws -> UInt64 {
         var value: UInt64 = 0
         if let bytes = get("seq/" + counter), bytes.count == 8 { value = bytes.withUnsafeBytes { $0.load(as: UInt64.self) } }
         value += 1
-        put("seq/" + counter, withUnsafeBytes(of: value) { Array($0) })
+        try put("seq/" + counter, withUnsafeBytes(of: value) { Array($0) })
         return value
     }
 
-    /// Emits a plugin event on an operation ("op-3").
-    public func emit(operation: String, kind: String, _ description: String) {
-        _ = api.pointee.emit_event(call, operation, kind, description)
+    /// Emits a plugin event on an operation ("op-3"). Throws (INTERNAL) when the host refuses
+    /// it: a kind outside the plugin's namespace or the server's own, a subject that does not
+    /// exist, more than 1,000 events or 64 KiB of text in one call, a call that has ended.
+    public func emit(operation: String, kind: String, _ description: String) throws {
+        try checkEmitted(api.pointee.emit_event(call, operation, kind, description), kind: kind, subject: operation)
     }
 
     /// Emits a plugin event about a meeting ("mtg-3", seen in WatchOperation only by parties
-    /// that may see the meeting) or an operation ("op-3").
-    public func emit(about subject: String, kind: String, _ description: String) {
+    /// that may see the meeting) or an operation ("op-3"). Throws as `emit(operation:kind:_:)`.
+    public func emit(about subject: String, kind: String, _ description: String) throws {
         guard has(\.emit_event_about), let emit = api.pointee.emit_event_about else {
-            return self.emit(operation: subject, kind: kind, description)
+            return try self.emit(operation: subject, kind: kind, description)
         }
-        _ = emit(call, subject, kind, description)
+        try checkEmitted(emit(call, subject, kind, description), kind: kind, subject: subject)
+    }
+
+    private func checkEmitted(_ status: Int32, kind: String, subject: String) throws {
+        guard status == 0 else {
+            throw PluginError(CONVENE_INTERNAL, "the host refused to emit event '\(kind)' about '\(subject)' (see emit_event in convene_plugin.h)")
+        }
     }
 
     /// Who receives an event emitted with `emit(about:kind:_:to:)`.
@@ -176,21 +198,24 @@ public struct PluginContext {
     /// Emits a plugin event about an operation ("op-3") that WatchOperation shows only to
     /// `audience` among the parties that may read the operation: for an event that tells of
     /// something not all of them may list. Not emitted at all (false) by a host older than
-    /// ABI 1.3, which could not narrow it.
+    /// ABI 1.3, which could not narrow it; throws as `emit(operation:kind:_:)` when refused.
     @discardableResult
-    public func emit(about subject: String, kind: String, _ description: String, to audience: Audience) -> Bool {
+    public func emit(about subject: String, kind: String, _ description: String, to audience: Audience) throws -> Bool {
         guard audience != .subject else {
-            emit(about: subject, kind: kind, description)
+            try emit(about: subject, kind: kind, description)
             return true
         }
         guard has(\.emit_event_to), let emit = api.pointee.emit_event_to else { return false }
+        let status: Int32
         switch audience {
         case .subject: return false
         case .councilSecretariatAnd(let party):
-            return emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_PARTY.rawValue), party) == 0
+            status = emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_PARTY.rawValue), party)
         case .contributors:
-            return emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_CONTRIBUTORS.rawValue), nil) == 0
+            status = emit(call, subject, kind, description, Int32(CONVENE_AUDIENCE_CONTRIBUTORS.rawValue), nil)
         }
+        try checkEmitted(status, kind: kind, subject: subject)
+        return true
     }
 
     /// Whether the caller may see a meeting ("mtg-3") or operation ("op-2") by the server's

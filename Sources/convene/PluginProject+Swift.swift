@@ -25,7 +25,7 @@ extension PluginProject {
                 let key = "tally/\(request.name)"
                 let (total, overflow) = number(context, key).addingReportingOverflow(request.amount)
                 guard !overflow else { throw PluginError(CONVENE_OUT_OF_RANGE, "amount: the total would overflow") }
-                context.put(key, Array(String(total).utf8))   // committed with the call, only if it succeeds
+                try context.put(key, Array(String(total).utf8))   // committed with the call, only if it succeeds
                 return .with {
                     $0.name = request.name
                     $0.total = total
@@ -44,9 +44,9 @@ extension PluginProject {
             plugin.on("meeting.convened") { context, payload in
                 let event = try Convene_Consultation_V1_OperationEvent(serializedBytes: payload)
                 let count = number(context, "meetings/convened") + 1
-                context.put("meetings/convened", Array(String(count).utf8))
-                context.put("meetings/last", Array(event.subjectID.utf8))
-                context.emit(about: event.subjectID, kind: "{{NAME}}.meeting_counted", "meeting \(count) counted")
+                try context.put("meetings/convened", Array(String(count).utf8))
+                try context.put("meetings/last", Array(event.subjectID.utf8))
+                try context.emit(about: event.subjectID, kind: "{{NAME}}.meeting_counted", "meeting \(count) counted")
             }
             return plugin
         }

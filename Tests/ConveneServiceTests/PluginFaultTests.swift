@@ -122,6 +122,24 @@ class PluginFaultTests: PluginTestCase {
         XCTAssertEqual(echoed, [1, 2])
     }
 
+    /// A Swift plugin's write or event the host refuses throws in the SDK: the call fails,
+    /// naming what was refused, and commits none of its writes (it never answers OK with some lost).
+    func testASwiftPluginsCallWhoseWriteOrEventIsRefusedFailsWhole() async throws {
+        _ = try await f.loadPlugin(f.fixture("VersionA"))
+        let overfilled = await assertRPCError(.internal) {
+            _ = try await self.f.call("test.Versioned", "Overfill", Google_Protobuf_Empty(), as: Google_Protobuf_Empty.self, by: "Troops")
+        }
+        XCTAssertTrue(overfilled?.message.contains("storage_put of key 'k/large'") == true, overfilled?.message ?? "")
+        let keys = try await f.call("test.Versioned", "Keys", Google_Protobuf_Empty(), as: Google_Protobuf_StringValue.self, by: "Troops")
+        XCTAssertEqual(keys.value, "", "the write the host took before is not committed either")
+        let operation = try await f.makeOperation()
+        let impersonated = await assertRPCError(.internal) {
+            _ = try await self.f.call("test.Versioned", "Impersonate", Google_Protobuf_StringValue.with { $0.value = operation },
+                                      as: Google_Protobuf_Empty.self, by: "Troops")
+        }
+        XCTAssertTrue(impersonated?.message.contains("'meeting.convened'") == true, impersonated?.message ?? "")
+    }
+
     func testReplacingALoadedLibraryTouchesNothingAndAReloadServesItsNewCode() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convene-plugins-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

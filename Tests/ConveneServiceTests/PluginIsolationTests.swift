@@ -57,6 +57,7 @@ final class IsolatedPluginFaultTests: PluginFaultTests {
     override func testHungCallsStarveNoOneAndDegradeOnlyTheirPlugin() async throws { try await super.testHungCallsStarveNoOneAndDegradeOnlyTheirPlugin() }
     override func testWhatAPluginHandsBackIsNotTrusted() async throws { try await super.testWhatAPluginHandsBackIsNotTrusted() }
     override func testANewerMinorVersionAndAMissingDescriptorSetLoadWithWarnings() async throws { try await super.testANewerMinorVersionAndAMissingDescriptorSetLoadWithWarnings() }
+    override func testASwiftPluginsCallWhoseWriteOrEventIsRefusedFailsWhole() async throws { try await super.testASwiftPluginsCallWhoseWriteOrEventIsRefusedFailsWhole() }
     override func testReplacingALoadedLibraryTouchesNothingAndAReloadServesItsNewCode() async throws { try await super.testReplacingALoadedLibraryTouchesNothingAndAReloadServesItsNewCode() }
     override func testShutdownDoesNotWaitForHungPluginCalls() async throws { try await super.testShutdownDoesNotWaitForHungPluginCalls() }
     override func testShutdownDoesNotWaitForAHungOnUnload() async throws { try await super.testShutdownDoesNotWaitForAHungOnUnload() }

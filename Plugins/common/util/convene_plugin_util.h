@@ -152,7 +152,8 @@ static const uint8_t *get_bytes(convene_call *call, const char *key, size_t *len
     return value;
 }
 
-/* The next number of a counter, stored with the call. */
+/* The next number of a counter, stored with the call; 0 when the host refused the write (the
+ * call is over its storage limits: fail it). */
 static uint64_t next_number(convene_call *call, const char *counter) {
     char key[128];
     snprintf(key, sizeof key, "seq/%s", counter);
@@ -161,24 +162,22 @@ static uint64_t next_number(convene_call *call, const char *counter) {
     const uint8_t *stored = get_bytes(call, key, &length);
     if (stored && length == 8) memcpy(&value, stored, 8);
     value += 1;
-    api->storage_put(call, (const uint8_t *)key, strlen(key), (const uint8_t *)&value, 8);
+    if (api->storage_put(call, (const uint8_t *)key, strlen(key), (const uint8_t *)&value, 8) != 0) return 0;
     return value;
 }
 
-/* Calls `each(value, length, context)` for every stored value whose key starts with `prefix`. */
+/* Calls `each(value, length, context)` for every stored value whose key starts with `prefix`.
+ * Each key the host hands back stays valid until the hook returns: it is the next step's
+ * cursor as it is (no copy, so no key is too long for it, the empty key included). */
 static void scan(convene_call *call, const char *prefix, void (*each)(const uint8_t *, size_t, void *), void *context) {
-    const uint8_t *key = NULL;
-    size_t key_length = 0;
-    uint8_t after[512];
-    size_t after_length = 0;
-    while (api->storage_next(call, (const uint8_t *)prefix, strlen(prefix), after_length ? after : NULL, after_length,
-                             &key, &key_length) == 1) {
-        if (key_length > sizeof after) break;
-        memcpy(after, key, key_length);
+    const uint8_t *key = NULL, *after = NULL;
+    size_t key_length = 0, after_length = 0;
+    while (api->storage_next(call, (const uint8_t *)prefix, strlen(prefix), after, after_length, &key, &key_length) == 1) {
+        after = key;
         after_length = key_length;
         const uint8_t *value;
         size_t value_length;
-        if (api->storage_get(call, after, after_length, &value, &value_length) == 1) each(value, value_length, context);
+        if (api->storage_get(call, key, key_length, &value, &value_length) == 1) each(value, value_length, context);
     }
 }
 

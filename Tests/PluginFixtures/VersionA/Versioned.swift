@@ -14,6 +14,21 @@ enum Versioned {
     static var definition: PluginDefinition {
         var plugin = PluginDefinition(name: "versioned", version: build, service: "test.Versioned")
         plugin.unary("Which") { (_: Google_Protobuf_Empty, _) -> Google_Protobuf_StringValue in .with { $0.value = "build \(build)" } }
+        // A write the host takes, then one over its value limit: the second throws, and the call
+        // (answered with the error) commits neither.
+        plugin.unary("Overfill") { (_: Google_Protobuf_Empty, context) -> Google_Protobuf_Empty in
+            try context.put("k/small", [1])
+            try context.put("k/large", [UInt8](repeating: 0, count: (16 << 20) + 1))
+            return Google_Protobuf_Empty()
+        }
+        plugin.unary("Keys") { (_: Google_Protobuf_Empty, context) -> Google_Protobuf_StringValue in
+            .with { $0.value = context.keys(prefix: "k/").joined(separator: ",") }
+        }
+        // An event of the server's own kind, which the host refuses to emit.
+        plugin.unary("Impersonate") { (request: Google_Protobuf_StringValue, context) -> Google_Protobuf_Empty in
+            try context.emit(operation: request.value, kind: "meeting.convened", "a meeting that was never convened")
+            return Google_Protobuf_Empty()
+        }
         return plugin
     }
 }
