@@ -64,6 +64,16 @@ enum HostAPI {
                                                     count: length), as: UTF8.self)
     }
 
+    /// `text`, but a text over `max` bytes is cut there and says so (a log line or an error
+    /// message: dropped whole, the plugin's author never learned why it did not appear).
+    private static func truncatedText(_ pointer: UnsafePointer<CChar>?, max: Int) -> String? {
+        guard let pointer else { return nil }
+        if let whole = text(pointer, max: max) { return whole }
+        let start = UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
+        return String(decoding: UnsafeBufferPointer(start: start, count: max), as: UTF8.self)
+            + "… (cut at the host's limit of \(max) bytes)"
+    }
+
     private static func cString(_ text: String, in arena: HookArena) -> UnsafePointer<CChar> {
         let (pointer, _) = arena.keep(Array(text.utf8) + [0])
         return UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self)
@@ -76,7 +86,7 @@ enum HostAPI {
             abi_minor: UInt32(CONVENE_ABI_MINOR),
             size: MemoryLayout<convene_host_api>.size,
             log: { host, level, message in
-                guard let logger = hosts.object(host), let text = text(message, max: HostLimits.maxEventText) else { return }
+                guard let logger = hosts.object(host), let text = truncatedText(message, max: HostLimits.maxEventText) else { return }
                 let swiftLevel: Logger.Level = switch level {
                 case CONVENE_LOG_DEBUG: .debug
                 case CONVENE_LOG_INFO: .info
@@ -86,12 +96,15 @@ enum HostAPI {
                 logger.log(swiftLevel, text)
             },
             set_response: { handle, data, length in
-                guard let call = call(handle, "set_response"), length >= 0, length <= HostLimits.maxResponse,
-                      length == 0 || data != nil else { return }
+                guard let call = call(handle, "set_response"), length == 0 || data != nil else { return }
+                guard length <= HostLimits.maxResponse else {
+                    // Said with the call's answer ("returned OK without a response (...)").
+                    return call.setError("set_response of \(length) bytes refused: over the host's limit of \(HostLimits.maxResponse >> 20) MiB")
+                }
                 call.setResponse(UnsafeRawBufferPointer(start: data, count: length))
             },
             set_error: { handle, message in
-                guard let call = call(handle, "set_error"), let text = text(message, max: HostLimits.maxEventText) else { return }
+                guard let call = call(handle, "set_error"), let text = truncatedText(message, max: HostLimits.maxEventText) else { return }
                 call.setError(text)
             },
             caller: { handle in

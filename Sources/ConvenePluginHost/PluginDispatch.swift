@@ -81,7 +81,8 @@ final class PluginDispatch: Sendable {
             throw RPCError(code, call.errorMessage ?? "plugin \(plugin.name) failed with \(code.name)")
         }
         guard let response = call.takeResponse() else {
-            throw RPCError(.internal, "plugin \(plugin.name) returned OK from \(method.name) without a response")
+            let why = call.errorMessage.map { " (\($0))" } ?? ""
+            throw RPCError(.internal, "plugin \(plugin.name) returned OK from \(method.name) without a response\(why)")
         }
         if let type = method.validatedType, let problem = plugin.validator.problem(in: response, as: type) {
             throw RPCError(.internal, "plugin \(plugin.name) answered \(method.name) with bytes that are not a valid \(method.outputType) (\(problem))")

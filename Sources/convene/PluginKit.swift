@@ -24,7 +24,8 @@ struct PluginTest: AsyncParsableCommand {
 
         Commands: caller PARTY [ROLE...] (president, member, secretariat, administrator); \
         seed KEY VALUE (text, or 0x hex); hide mtg-N|op-N; call METHOD {json} | 0xHEX; \
-        event KIND SUBJECT [OPERATION]; storage [PREFIX]; events. Lines starting with # are comments.
+        event KIND SUBJECT [OPERATION]; rule Q OBJECT [PARTY] = N [PROVISION [REASON...]] (what ask_rule \
+        answers); storage [PREFIX]; events. Lines starting with # are comments.
         """)
 
     @Argument(help: "The plugin's shared library (.so).")

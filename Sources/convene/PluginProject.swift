@@ -49,7 +49,7 @@ struct PluginProject {
 
     service {{TYPE}} {
       // Adds `amount` to the tally `name` (kept in plugin storage) and answers its new total.
-      // Council members, the Secretariat and administrators only.
+      // Council members and the Secretariat only (an administrator calls no plugin method).
       rpc Add(AddRequest) returns (Tally);
       // How many meetings were convened since the plugin was first loaded, and the last one.
       rpc GetMeetings(GetMeetingsRequest) returns (Meetings);
@@ -96,7 +96,7 @@ struct PluginProject {
     call Add {"name": "votes", "amount": 5}
     storage tally/
 
-    # Only Council members, the Secretariat and administrators may add; a name is required.
+    # Only Council members and the Secretariat may add; a name is required.
     caller party-9
     call Add {"name": "votes", "amount": 2}
     caller party-3 secretariat
@@ -121,7 +121,7 @@ struct PluginProject {
     storage tally/
       tally/votes = 7
 
-    # Only Council members, the Secretariat and administrators may add; a name is required.
+    # Only Council members and the Secretariat may add; a name is required.
     caller party-9
     call Add {"name": "votes", "amount": 2}
     PERMISSION_DENIED: only Council members and the Secretariat may add to a tally

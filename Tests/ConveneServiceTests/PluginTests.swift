@@ -366,6 +366,9 @@ class PluginTests: PluginTestCase {
         let failed = await assertRPCError(.internal) { try await self.raw("Fail", []) }
         XCTAssertEqual(failed?.message, "the behaviour fixture failed on purpose")
         await assertRPCError(.internal, containing: "without a response") { try await self.raw("Silent", []) }
+        await assertRPCError(.internal, containing: "without a response (set_response of 68157440 bytes refused: over the host's limit of 64 MiB)") {
+            try await self.raw("Silent", [UInt8(ascii: "L")])
+        }
 
         // A call that hangs for 3 s with a 200 ms deadline: DEADLINE_EXCEEDED, and meanwhile everyone else is served.
         let client: ConveneClient = f.client

@@ -3,7 +3,7 @@
  *   test.Behaviour/Echo    answers its request, and counts calls in storage
  *   test.Behaviour/Fail    returns INTERNAL with a message
  *   test.Behaviour/Hang    sleeps for as many milliseconds as its request's first 4 bytes say
- *   test.Behaviour/Silent  returns OK without a response
+ *   test.Behaviour/Silent  returns OK without a response (asked "L": after a response over the host's limit)
  *   test.Behaviour/Count   answers the stored call count (8 bytes), after an aborted write
  *   test.Behaviour/Caller  answers "PARTY roles=R": the caller and the role numbers it holds
  *   test.Behaviour/Storage what the storage functions answer, by the request's first byte and
@@ -71,7 +71,9 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
 }
 
 static int32_t silent(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
-    (void)state; (void)method; (void)call; (void)request; (void)length;
+    (void)state; (void)method;
+    /* Asked with "L": a response over the host's 64 MiB limit (refused before a byte is read). */
+    if (length >= 1 && request[0] == 'L') api->set_response(call, request, (size_t)65 << 20);
     return CONVENE_OK;
 }
 
