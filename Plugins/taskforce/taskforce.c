@@ -197,7 +197,9 @@ CONVENE_METHOD_HOOK(update_task) {
     TaskForce *force = NULL;
     int32_t rc = load_for_change(call, in->operation_id, &force);
     if (rc != CONVENE_OK) goto done;
-    if (in->status == CONVENE__TASKFORCE__V1__TASK_STATUS__TASK_STATUS_UNSPECIFIED) {
+    /* An enum field holds any number on the wire: only the values the proto defines are statuses. */
+    if (in->status == CONVENE__TASKFORCE__V1__TASK_STATUS__TASK_STATUS_UNSPECIFIED
+        || !protobuf_c_enum_descriptor_get_value(&convene__taskforce__v1__task_status__descriptor, in->status)) {
         rc = fail(call, CONVENE_INVALID_ARGUMENT, "status: TODO, IN_PROGRESS or DONE");
         goto done;
     }

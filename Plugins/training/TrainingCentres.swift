@@ -64,6 +64,9 @@ enum TrainingCentres {
 
         plugin.unary("DecideSupport") { (request: Convene_Training_V1_DecideSupportRequest, context) -> Convene_Training_V1_SupportRequest in
             try requireSecretariat(context, "decides on technical support (I.B.1)")
+            guard Convene_Training_V1_SupportStatus.allCases.contains(request.status), request.status != .unspecified else {
+                throw PluginError(CONVENE_INVALID_ARGUMENT, "status: APPROVED, PROVIDED or DECLINED, not \(request.status.rawValue)")
+            }
             guard var support = context.get("support/\(request.requestID)", as: Convene_Training_V1_SupportRequest.self) else {
                 throw PluginError(CONVENE_NOT_FOUND, "request_id: no support request \(request.requestID)")
             }

@@ -239,7 +239,7 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
         if let party = event.audience.partyID {
             let digits = party.utf8.dropFirst(6)
             guard party.hasPrefix("party-"), !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let number = Int64(party.dropFirst(6)), number > 0 else { return false }
+                  let number = Int64(party.dropFirst(6)), number > 0, String(number) == party.dropFirst(6) else { return false }
         }
         guard (try? environment.services.maySee(nil, objectID: event.subjectID)) == true else { return false }
         state.withLock { $0.events.append(event) }

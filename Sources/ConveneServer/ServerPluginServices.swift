@@ -222,8 +222,10 @@ enum ObjectID {
         }
     }
 
+    /// The row number of an id as the server writes it ("mtg-12", not "mtg-012" or "mtg-+12").
     static func number(_ text: String, prefix: String) -> Int64? {
-        guard text.hasPrefix(prefix), let id = Int64(text.dropFirst(prefix.count)), id > 0 else { return nil }
+        let digits = text.dropFirst(prefix.count)
+        guard text.hasPrefix(prefix), let id = Int64(digits), id > 0, digits == String(id)[...] else { return nil }
         return id
     }
 }

@@ -38,6 +38,7 @@ extension BriefingService {
                              context: ServerCallContext) async throws -> Convene_Briefing_V1_BriefingRecord {
         let caller = try await secretariat(context)
         let briefer = try requireText(request.brieferName, field: "briefer_name", max: 500)
+        try request.brieferRole.checkKnown(field: "briefer_role")
         try require(request.brieferRole != .unspecified, .invalidArgument, "briefer_role: required")
         try BriefingRules.checkBriefer(isSeniorFieldMission: request.brieferRole == .seniorFieldMission,
                                        unavailableReason: request.fieldBrieferUnavailableReason)

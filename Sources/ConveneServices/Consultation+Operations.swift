@@ -11,7 +11,8 @@ extension ConsultationService {
                                 context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation {
         try OperationRules.checkMayRegister(try await backend.caller(context))
         let name = try requireText(request.name, field: "name", max: 500)
-        let phase = Phase(rawValue: request.phase.rawValue) ?? .planning
+        try request.phase.checkKnown(field: "phase")
+        let phase = Phase(rawValue: request.phase.rawValue) ?? .planning  // left out: planning
         do {
             return try await backend.write { [backend] db, events in
                 let host = request.hostCountryID.isEmpty ? nil : try db.requireParty(request.hostCountryID, field: "host_country_id")
@@ -51,6 +52,7 @@ extension ConsultationService {
     public func updateMandate(_ request: Convene_Consultation_V1_UpdateMandateRequest,
                               context: ServerCallContext) async throws -> Convene_Consultation_V1_Operation {
         try OperationRules.checkMayChangeMandate(try await backend.caller(context))
+        try request.phase.checkKnown(field: "phase")
         let phase = Phase(rawValue: request.phase.rawValue)
         return try await backend.write { [backend] db, events in
             var operation = try db.requireOperation(request.operationID)

@@ -33,9 +33,23 @@ func require(_ condition: Bool, _ code: StatusCode, _ message: @autoclosure () -
 func requireText(_ value: String, field: String, max: Int = 100_000) throws -> String {
     guard !value.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
     guard value.utf8.count <= max else { throw RPCError(.invalidArgument, "\(field): longer than \(max) bytes") }
+    // Texts are read back by people, in terminals and logs too: no NUL, escape sequences or
+    // other control characters (but tabs and line breaks).
+    if let control = value.unicodeScalars.first(where: { ($0.value < 0x20 && !["\t", "\n", "\r"].contains($0)) || (0x7F...0x9F).contains($0.value) }) {
+        throw RPCError(.invalidArgument, "\(field): contains the control character U+\(String(format: "%04X", control.value))")
+    }
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { throw RPCError(.invalidArgument, "\(field): must not be blank") }
     return trimmed
+}
+
+/// A repeated text field: at most `maxCount` entries of at most `maxEach` bytes each
+/// (INVALID_ARGUMENT naming the field): every list a party sends is kept, and read back by others.
+func checkList(_ values: [String], field: String, maxCount: Int, maxEach: Int) throws {
+    guard values.count <= maxCount else { throw RPCError(.invalidArgument, "\(field): at most \(maxCount) entries, not \(values.count)") }
+    if let long = values.firstIndex(where: { $0.utf8.count > maxEach }) {
+        throw RPCError(.invalidArgument, "\(field)[\(long)]: longer than \(maxEach) bytes")
+    }
 }
 
 /// An optional reason: nil when not given (empty), trimmed when given, "FIELD: must not be blank"

@@ -18,9 +18,12 @@ enum PublicID: String {
     func format(_ id: Int64) -> String { "\(rawValue)-\(id)" }
     func format(_ id: Int64?) -> String { id.map(format) ?? "" }
 
-    /// The row number in `value`; INVALID_ARGUMENT naming `field` when malformed.
+    /// The row number in `value`; INVALID_ARGUMENT naming `field` when malformed. Only the
+    /// id as the server writes it: "op-02" or "op-+2" would name op-2 here but not where the
+    /// id is kept as text (a plugin's records), so they name nothing.
     func parse(_ value: String, field: String) throws -> Int64 {
-        guard value.hasPrefix(rawValue + "-"), let id = Int64(value.dropFirst(rawValue.count + 1)), id > 0 else {
+        let digits = value.dropFirst(rawValue.count + 1)
+        guard value.hasPrefix(rawValue + "-"), let id = Int64(digits), id > 0, digits == String(id)[...] else {
             if value.isEmpty { throw RPCError(.invalidArgument, "\(field): required") }
             throw RPCError(.invalidArgument, "\(field): '\(value)' is not a valid \(noun) id (\(rawValue)-N)")
         }

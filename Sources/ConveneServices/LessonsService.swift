@@ -67,6 +67,7 @@ public struct LessonsService: LessonsServiceProtocol {
         }
         let header = first.header
         let title = try requireText(header.title, field: "header.title", max: 1000)
+        try header.period.checkKnown(field: "header.period")
         try require(header.period != .unspecified, .invalidArgument, "header.period: DURING_DEPLOYMENT or AFTER_WITHDRAWAL (I.B.4)")
         // Check the right to submit before reading a long report.
         try await backend.read { db in
@@ -110,8 +111,13 @@ public struct LessonsService: LessonsServiceProtocol {
         try LessonRules.checkMayRecordLesson(try await backend.caller(context))
         let finding = try requireText(request.finding, field: "finding")
         let recommendation = try requireText(request.recommendation, field: "recommendation")
+        try request.stage.checkKnown(field: "stage")
         try require(request.stage != .unspecified, .invalidArgument, "stage: required")
-        let topics = request.topics.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
+        try checkList(request.topics, field: "topics", maxCount: 50, maxEach: 200)
+        var given: [String] = []
+        for topic in request.topics.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() })
+            where !topic.isEmpty && !given.contains(topic) { given.append(topic) }
+        let topics = given
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
             try db.checkLessonSource(request.sourceID, operation: operation, now: backend.now)

@@ -21,7 +21,9 @@ struct MeetingDetails {
 
     init(_ request: Convene_Consultation_V1_ConveneMeetingRequest) throws {
         scheduledAt = try request.scheduledTime.requiredMillis(field: "scheduled_time", present: request.hasScheduledTime)
+        try request.stage.checkKnown(field: "stage")
         stage = Stage(rawValue: request.stage.rawValue)
+        try checkList(request.topics.map(\.description_p), field: "topics.description", maxCount: 100, maxEach: 10_000)
         topics = try request.topics.map { topic in
             guard TopicKind(rawValue: topic.kind.rawValue) != nil else {
                 throw RPCError(.invalidArgument, "topics: each topic needs a kind of II.B.4(a)-(e)")
@@ -30,11 +32,21 @@ struct MeetingDetails {
                 ? nil : try PublicID.party.parse(topic.raisedByPartyID, field: "topics.raised_by_party_id")
             return TopicRecord(kind: topic.kind.rawValue, description: topic.description_p, raisedByPartyID: raisedBy)
         }
+        try checkList(request.informalPaper.issues, field: "informal_paper.issues", maxCount: 100, maxEach: 10_000)
+        try checkList(request.informalPaper.backgroundDocuments.flatMap { [$0.title, $0.reference] },
+                      field: "informal_paper.background_documents", maxCount: 200, maxEach: 10_000)
+        guard request.informalPaper.agenda.utf8.count <= 100_000 else {
+            throw RPCError(.invalidArgument, "informal_paper.agenda: longer than 100000 bytes")
+        }
         paper = request.hasInformalPaper ? PaperRecord(
             agenda: request.informalPaper.agenda, issues: request.informalPaper.issues,
             backgroundDocuments: request.informalPaper.backgroundDocuments.map {
                 DocumentRecord(title: $0.title, reference: $0.reference, lessonID: nil)
             }) : nil
+        for official in request.missionOfficials {
+            try official.checkKnown(field: "mission_officials")
+            try require(official != .unspecified, .invalidArgument, "mission_officials: MISSION_OFFICIAL_UNSPECIFIED names no official")
+        }
         missionOfficials = request.missionOfficials.map(\.rawValue)
         if let twice = request.missionOfficials.enumerated().first(where: { request.missionOfficials[..<$0.offset].contains($0.element) }) {
             let name = switch twice.element {

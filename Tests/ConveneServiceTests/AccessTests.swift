@@ -111,6 +111,14 @@ final class AccessTests: XCTestCase {
             try await f.client.unary(CM.getOperation, Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = "op-99" },
                                      as: Convene_Consultation_V1_Operation.self, options: f.options("Troops"))
         }
+        // One spelling per record: another (a plugin keeps ids as text) would name it here only.
+        let operation = try await f.makeOperation()
+        for alias in ["op-0" + operation.dropFirst(3), "op-+" + operation.dropFirst(3), "op- " + operation.dropFirst(3)] {
+            await assertRPCError(.invalidArgument, containing: "is not a valid operation id") {
+                try await f.client.unary(CM.getOperation, Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = alias },
+                                         as: Convene_Consultation_V1_Operation.self, options: f.options("Troops"))
+            }
+        }
         await f.stop(); f.remove()
     }
 }
