@@ -41,6 +41,15 @@ public enum MeetingRules {
         }
     }
 
+    /// II.A.1: the Council's own meetings with the contributors are public or private; the
+    /// other forms are the participants' (a consultation meeting, II.B) and never public.
+    public static func checkPublic(form: MeetingForm, isPublic: Bool) throws(RuleViolation) {
+        guard !isPublic || form == .councilMeeting else {
+            throw RuleViolation(.invalidArgument,
+                "public: only a meeting of the Security Council with the contributors (II.A.1) is public or private; \(form.name) are not public")
+        }
+    }
+
     /// II.C: the SRSG, Force Commander and Police Commissioner join the Secretariat's meetings only.
     public static func checkMissionOfficials(form: MeetingForm, named: Bool) throws(RuleViolation) {
         guard !named || form == .secretariatMeeting else {

@@ -49,18 +49,61 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     var isolation: PluginIsolation { .inProcess }
     var condition: String? { nil }
 
-    init(path: String, pinDirectory: String?, concurrency: Int, maxStuck: Int, logger: Logger) throws(PluginLoadError) {
+    init(path: String, pinDirectory: String?, concurrency: Int, maxStuck: Int, readyTimeout: Duration,
+         logger: Logger) throws(PluginLoadError) {
         var fileLogger = logger
         fileLogger[metadataKey: "plugin-file"] = "\(path)"
         self.logger = fileLogger
         let relay = LogRelay(fileLogger)
-        library = try PluginLibrary(path: path, pinDirectory: pinDirectory, logger: relay)
+        library = try Self.load(path: path, pinDirectory: pinDirectory, logger: relay, within: readyTimeout)
         relay.logger[metadataKey: "plugin"] = "\(library.manifest.name)"
         executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
     }
 
 
+    /// Loads the library on a thread of its own, waiting `limit` at most for its entry point: one
+    /// that never returns leaves that thread behind (its library mapped, unloaded if it ever
+    /// returns), not the server's start or an administrator's load waiting for it.
+    private static func load(path: String, pinDirectory: String?, logger: LogRelay,
+                             within limit: Duration) throws(PluginLoadError) -> PluginLibrary {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Locked<(result: Result<PluginLibrary, PluginLoadError>?, abandoned: Bool)>((nil, false))
+        let thread = Thread {
+            let result: Result<PluginLibrary, PluginLoadError>
+            do throws(PluginLoadError) {
+                result = .success(try PluginLibrary(path: path, pinDirectory: pinDirectory, logger: logger))
+            } catch {
+                result = .failure(error)
+            }
+            let abandoned = outcome.withLock { outcome -> Bool in
+                outcome.result = result
+                return outcome.abandoned
+            }
+            if abandoned, case .success(let late) = result {
+                logger.log(.warning, "its entry point returned after the server gave up on it; unloaded")
+                late.unload()
+            }
+            done.signal()
+        }
+        thread.name = "plugin entry"
+        thread.start()
+        let inTime = done.wait(timeout: .now() + .nanoseconds(Int(limit.saturatingNanoseconds))) == .success
+        let result = outcome.withLock { outcome -> Result<PluginLibrary, PluginLoadError>? in
+            if outcome.result == nil { outcome.abandoned = true }
+            return outcome.result
+        }
+        guard let result else {
+            precondition(!inTime)
+            throw .notReady(path: path, reason: "its entry point did not return within \(limit) (--plugin-ready-timeout); it is left on a thread of its own")
+        }
+        return try result.get()
+    }
+
     func run(_ call: PluginCall) {
+        if call.attempt.delivery == nil, executor.isExhaustedByStuckHooks {
+            return call.ticket.fail(RPCError(.unavailable,
+                "plugin \(manifest.name) has more hooks stuck past their deadline than --plugin-max-stuck (\(executor.maxStuck)); it serves again when they return"))
+        }
         call.library = library
         call.ticket.setAbandonJob(call, on: executor)
         if !executor.submit(call) {

@@ -9,6 +9,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable
     case methodConflict(path: String, reason: String)
     /// Isolated: the runner process ended before the plugin was ready (a crash in its entry point).
     case processFailed(path: String, reason: String)
+    /// In process: the entry point did not return in time (`--plugin-ready-timeout`).
+    case notReady(path: String, reason: String)
     /// Isolated: one of the errors above, as the runner process reported it (`message` names the file).
     case reported(path: String, message: String)
 
@@ -28,6 +30,8 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable
             "\(path): a plugin named '\(name)' is already loaded"
         case .methodConflict(let path, let reason):
             "\(path): \(reason)"
+        case .notReady(let path, let reason):
+            "\(path): \(reason)"
         case .processFailed(let path, let reason):
             "\(path): its plugin process failed: \(reason)"
         case .reported(_, let message):
@@ -39,7 +43,7 @@ public enum PluginLoadError: Error, CustomStringConvertible, Sendable, Equatable
         switch self {
         case .cannotOpen(let path, _), .missingEntry(let path), .abiMajorMismatch(let path, _, _),
              .initFailed(let path, _, _), .badDescriptor(let path, _), .duplicateName(let path, _),
-             .methodConflict(let path, _), .processFailed(let path, _), .reported(let path, _):
+             .methodConflict(let path, _), .notReady(let path, _), .processFailed(let path, _), .reported(let path, _):
             path
         }
     }

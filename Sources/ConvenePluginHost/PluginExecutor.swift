@@ -277,6 +277,15 @@ final class PluginExecutor: @unchecked Sendable {
         return head < queue.count && (pacing.typicalNanos ?? .max) < HookPacing.minimumOverrun
     }
 
+    /// Whether no hook can run now, nor soon: every thread of the plugin is stuck in a hook past
+    /// its deadline and no more may be started (`maxStuck`): a new call would only wait for one
+    /// to return (if ever).
+    var isExhaustedByStuckHooks: Bool {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return !closed && threads == 0 && lentRunning == 0 && stuckThreads > maxStuck
+    }
+
     /// Hooks running past abandonment right now.
     var stuck: Int {
         monitor.lock()

@@ -166,7 +166,14 @@ public final class PluginHost: Sendable {
             throw PluginLoadError.duplicateName(path: path, name: plugin.name)
         }
         do {
-            if !plugin.descriptorSet.isEmpty { try services.registerDescriptors(plugin.descriptorSet) }
+            if !plugin.descriptorSet.isEmpty {
+                do {
+                    try services.registerDescriptors(plugin.descriptorSet)
+                } catch {
+                    throw PluginLoadError.badDescriptor(path: path,
+                        reason: "descriptor_set is not a serialized google.protobuf.FileDescriptorSet (\(error))")
+                }
+            }
             for (index, method) in plugin.manifest.methods.enumerated() { try register(method, index: index, of: plugin) }
             try plugin.delivery?.start()
         } catch {
@@ -174,7 +181,7 @@ public final class PluginHost: Sendable {
             router.unregisterAll(owner: owner(plugin.name))
             _ = plugins.withLock { $0.removeValue(forKey: plugin.name) }
             engine.stop(unload: true)
-            throw PluginLoadError.methodConflict(path: path, reason: "\(error)")
+            throw (error as? PluginLoadError) ?? PluginLoadError.methodConflict(path: path, reason: "\(error)")
         }
         services.setServing(true, service: plugin.service)
         return plugin
@@ -188,7 +195,8 @@ public final class PluginHost: Sendable {
         let inProcess = { () throws(PluginLoadError) -> any PluginEngine in
             try InProcessEngine(path: path, pinDirectory: self.configuration.pinDirectory,
                                 concurrency: self.configuration.concurrencyPerPlugin,
-                                maxStuck: self.configuration.maxStuckPerPlugin, logger: self.logger)
+                                maxStuck: self.configuration.maxStuckPerPlugin, readyTimeout: self.configuration.readyTimeout,
+                                logger: self.logger)
         }
         if byFile == .inProcess { return try inProcess() }
         let fallback = configuration.isolation ?? (isTrusted(path) ? .inProcess : .process)

@@ -9,7 +9,8 @@ import NIOPosix
 /// The server keeps each call's transaction (`PluginCall`) and carries out the host
 /// functions the plugin calls in the runner. A crash, a signal or a process over its memory
 /// limit fails that plugin's calls in flight with UNAVAILABLE and restarts the process with
-/// backoff; calls made meanwhile wait for it (within their deadline).
+/// backoff; calls made meanwhile wait for it when it is due within their deadline, and fail
+/// at once (UNAVAILABLE) when it is not (a plugin that keeps crashing waits up to 30 s).
 final class ProcessEngine: PluginEngine, @unchecked Sendable {
     private struct InFlight {
         let call: PluginCall
@@ -25,6 +26,8 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         var condition: String?
         var failures = 0
         var stopping = false
+        /// When the next start of the process is due, while it is not running.
+        var restartDue: ContinuousClock.Instant?
     }
 
     let path: String
@@ -87,10 +90,19 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     // MARK: Calls
 
     func run(_ call: PluginCall) {
-        let (id, process) = state.withLock { state -> (UInt64, RunnerProcess?) in
+        let (id, process, refusal) = state.withLock { state -> (UInt64, RunnerProcess?, String?) in
+            // A method call that the next start would not serve in time is not kept waiting
+            // for nothing (an event delivery waits: it is delivered again anyway).
+            if state.process == nil, call.attempt.delivery == nil, let due = state.restartDue, due > call.ticket.deadline {
+                return (0, nil, state.condition ?? "restarting")
+            }
             state.nextID &+= 1
             state.calls[state.nextID] = InFlight(call: call)
-            return (state.nextID, state.process)
+            return (state.nextID, state.process, nil)
+        }
+        if let refusal {
+            return call.ticket.fail(RPCError(.unavailable,
+                "plugin \(manifest.name) is not running (\(refusal)); its next start is due after this call's deadline"))
         }
         // Held until the call is answered (the ticket then lets go of it), so not weakly: a
         // weakly referenced engine would take the runtime's slow path for every retain.
@@ -238,6 +250,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         let pending = state.withLock { state -> [UInt64] in
             state.process = process
             state.condition = nil
+            state.restartDue = nil
             return state.calls.filter { !$0.value.sent }.map(\.key).sorted()
         }
         RunnerReader.start(process, engine: self, group: MultiThreadedEventLoopGroup.singleton)
@@ -255,6 +268,8 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             if process.uptime > .seconds(30) { state.failures = 0 }
             state.failures += 1
             if !state.stopping { state.condition = "restarting: its process ended (\(reason))" }
+            // Known before the calls lost are answered: a caller that tries again at once is told.
+            state.restartDue = .now.advanced(by: Self.backoff(state.failures))
             return (Array(lost), state.stopping, reason, state.failures)
         }
         guard !stopping else { return }
@@ -271,6 +286,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     }
 
     private func restart(after pause: Duration) {
+        state.withLock { $0.restartDue = .now.advanced(by: pause) }
         let thread = Thread { [self] in
             Thread.sleep(forTimeInterval: Double(pause.saturatingNanoseconds) / 1e9)
             guard !state.withLock({ $0.stopping }) else { return }

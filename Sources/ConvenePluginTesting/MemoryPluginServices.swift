@@ -1,6 +1,7 @@
 import ConvenePluginHost
 import ConveneRPC
 import Foundation
+import SwiftProtobuf
 
 /// The server as a plugin sees it, in memory, for testing a plugin with no server: callers
 /// are whoever the test says (by their credential), storage and the event log are
@@ -169,7 +170,11 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
 
     public func releaseEventLease(plugin: String) throws {}
 
-    public func registerDescriptors(_ bytes: [UInt8]) throws { locked { descriptorSets.append(bytes) } }
+    /// Parsed as the server parses it: a set that is no FileDescriptorSet fails the load here too.
+    public func registerDescriptors(_ bytes: [UInt8]) throws {
+        _ = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
+        locked { descriptorSets.append(bytes) }
+    }
 
     public func setServing(_ serving: Bool?, service: String) {}
 }

@@ -40,6 +40,7 @@ extension ConsultationService {
                                             issues: request.informalPaper.issues)
         let details = try MeetingDetails(request)
         try MeetingRules.checkMissionOfficials(form: form, named: !details.missionOfficials.isEmpty)
+        try MeetingRules.checkPublic(form: form, isPublic: request.public)
         let pastReason = try MeetingRules.checkScheduledTime(details.scheduledAt, now: backend.now, pastReason: details.pastReason)
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)

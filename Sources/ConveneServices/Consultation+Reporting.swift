@@ -12,8 +12,8 @@ extension ConsultationService {
                                        context: ServerCallContext) async throws -> Convene_Consultation_V1_ConsultationAccount {
         let caller = try await backend.caller(context)
         try OperationRules.checkMayReadAccount(caller)
-        let from = request.hasFromTime ? request.fromTime.millis : Int64.min
-        let to = request.hasToTime ? request.toTime.millis : Int64.max
+        let from = request.hasFromTime ? try request.fromTime.checkedMillis(field: "from_time") : Int64.min
+        let to = request.hasToTime ? try request.toTime.checkedMillis(field: "to_time") : Int64.max
         try require(from <= to, .invalidArgument, "from_time: after to_time")
         return try await backend.read { db in
             let operation = try db.requireOperation(request.operationID)

@@ -42,13 +42,20 @@ extension Google_Protobuf_Timestamp {
     /// taken as seconds, or as "required"; a year outside 1 to 9999).
     func requiredMillis(field: String, present: Bool) throws -> Int64 {
         guard present, seconds != 0 || nanos != 0 else { throw RPCError(.invalidArgument, "\(field): required") }
+        let value = try checkedMillis(field: field)
+        guard value > 0 else { throw RPCError(.invalidArgument, "\(field): \(seconds) seconds is before 1970; a time after 1970 is required") }
+        return value
+    }
+
+    /// The time in milliseconds, for a field that may be any time of the years 1 to 9999
+    /// (a bound of a period asked for, not a time to record).
+    func checkedMillis(field: String) throws -> Int64 {
         guard (0...999_999_999).contains(nanos) else {
             throw RPCError(.invalidArgument, "\(field): nanos is \(nanos), not 0 to 999,999,999")
         }
         guard (-62_135_596_800...253_402_300_799).contains(seconds) else {
             throw RPCError(.invalidArgument, "\(field): \(seconds) seconds is outside the years 1 to 9999")
         }
-        guard millis > 0 else { throw RPCError(.invalidArgument, "\(field): required (a time after 1970)") }
         return millis
     }
 

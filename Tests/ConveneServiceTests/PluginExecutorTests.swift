@@ -108,5 +108,23 @@ final class PluginExecutorTests: XCTestCase {
         }
         release.signal()
     }
-}
 
+    /// Past `maxStuck`, with every thread stuck in a hook, the executor says so (a call then
+    /// fails at once rather than wait for a thread that may never come), until a hook returns.
+    func testItSaysWhenStuckHooksLeaveNoThreadToRunAnother() {
+        let executor = PluginExecutor(name: "stuck", concurrency: 1, maxStuck: 0)
+        defer { executor.shutDown() }
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let job = PluginExecutor.Job { started.signal(); release.wait() }
+        XCTAssertTrue(executor.submit(job))
+        XCTAssertEqual(started.wait(timeout: .now() + 10), .success)
+        XCTAssertFalse(executor.isExhaustedByStuckHooks, "a hook running within its deadline is not stuck")
+        XCTAssertEqual(executor.abandon(job), .stuck)
+        XCTAssertTrue(executor.isExhaustedByStuckHooks)
+        release.signal()
+        let deadline = Date().addingTimeInterval(10)
+        while executor.isExhaustedByStuckHooks, Date() < deadline { usleep(1_000) }
+        XCTAssertFalse(executor.isExhaustedByStuckHooks, "the stuck hook returned")
+    }
+}

@@ -107,6 +107,28 @@ final class PluginProcessTests: PluginTestCase {
         XCTAssertEqual(serving, true, "no longer degraded once restarted")
     }
 
+    /// A call that the next start of a crashed plugin would not serve within its deadline fails
+    /// at once (UNAVAILABLE, which a client may retry), not at its deadline.
+    func testACallTheRestartWouldNotServeInTimeFailsAtOnce() async throws {
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        var told: String?
+        // The crash's own answer says the restart is due in 100 ms or more; a call with a 20 ms
+        // deadline made at once is refused (a slow machine may be past it: try a few times).
+        for _ in 0..<5 where told == nil {
+            await assertRPCError(.unavailable) { try await self.raw("/test.faults.Faults/Crash") }
+            do {
+                _ = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Reflect",
+                                                   faultsReply(text: "ok"), timeout: .milliseconds(20))
+            } catch {
+                let refusal = RPCError.from(error)
+                if refusal.code == .unavailable { told = refusal.message }
+            }
+            _ = try await eventually { try? await self.reflect() }
+        }
+        XCTAssertTrue(told?.contains("plugin faults is not running (restarting: its process ended") == true
+                      && told?.contains("its next start is due after this call's deadline") == true, told ?? "never refused at once")
+    }
+
     /// A child the plugin forked keeps the runner's connection open after the runner crashed:
     /// the server sees the end of the process itself, not only of its connection; and the
     /// child ends with its runner (their process group is ended whole), not 8 s later.

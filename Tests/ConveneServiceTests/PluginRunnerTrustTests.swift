@@ -91,6 +91,26 @@ final class PluginRunnerTrustTests: PluginTestCase {
         }
     }
 
+    /// In process too: an entry point that never returns is given up at the ready timeout (its
+    /// thread left behind), and the server serves, other plugins loading.
+    func testAnInProcessEntryPointThatNeverReturnsIsGivenUpAtTheReadyTimeout() async throws {
+        await f.server.shutDown()
+        f.configure = { $0.pluginIsolation = .inProcess; $0.pluginReadyTimeout = .seconds(1) }
+        try await f.startServer(port: f.port)
+        setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
+        defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
+        let started = ContinuousClock.now
+        await assertRPCError(.failedPrecondition, containing: "its entry point did not return within 1.0 seconds") {
+            try await self.f.loadPlugin(self.f.fixture("Faults"))
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
+        let health = try await f.client.health.check().status
+        XCTAssertEqual(health, .serving)
+        _ = try await f.loadPlugin(f.fixture("Behaviour"))
+        let echoed = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.Behaviour/Echo", [7], timeout: .seconds(20))
+        XCTAssertEqual(echoed, [7])
+    }
+
     func testARunnerNeverReadyIsEndedAtItsReadyTimeoutAndTheServerServes() async throws {
         await f.server.shutDown()
         f.configure = { $0.pluginIsolation = .process; $0.pluginReadyTimeout = .seconds(1) }

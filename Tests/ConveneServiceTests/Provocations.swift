@@ -207,6 +207,9 @@ final class Provocations: @unchecked Sendable {
                     $0.form = .secretariatMeeting; $0.stage = .unspecified; $0.missionOfficials = [.forceCommander, .specialRepresentative, .forceCommander]
                 }, options: self.o("Secretariat"))
             },
+            "M32": {
+                _ = try await self.c.conveneMeeting(self.meeting { $0.public = true }, options: self.o("President"))
+            },
         ]
     }
 }
