@@ -99,6 +99,14 @@ public enum OperationRules {
         }
     }
 
+    /// A concern is answered once: the answer is part of the record of the meeting (II.B.4(d)),
+    /// and a second one would replace it without a trace.
+    public static func checkNotAnswered(_ response: String?, statementID: String) throws(RuleViolation) {
+        guard response == nil || response?.isEmpty == true else {
+            throw RuleViolation(.failedPrecondition, "statement \(statementID): its concern was answered already; an answer is not replaced")
+        }
+    }
+
     /// I.B.2: the account of consultations is for the Secretary-General's report to the Council.
     public static func checkMayReadAccount(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat || caller.isCouncilMember else {

@@ -38,6 +38,10 @@ public struct BriefingService: BriefingServiceProtocol {
         let symbol = try requireText(request.symbol, field: "symbol", max: 100)
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
+            // A document symbol names one document (the UN's own rule for them).
+            if let published = try db.reports(operationID: operation.id!).first(where: { $0.symbol == symbol }) {
+                throw RPCError(.alreadyExists, "a report with the symbol \(symbol) already exists on \(request.operationID): \(PublicID.report.format(published.id))")
+            }
             let report = try db.insert(ReportRecord(operationID: operation.id!, symbol: symbol, title: title, text: request.text,
                                                     requestedByCouncil: request.requestedByCouncil, publishedAt: backend.now))
             events.append(backend.event(operation.id!, .reportPublished, subject: PublicID.report.format(report.id),

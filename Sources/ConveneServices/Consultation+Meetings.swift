@@ -170,6 +170,7 @@ extension ConsultationService {
             guard var statement = try db.statement(id: id) else { throw PublicID.statement.notFound(request.statementID) }
             let meeting = try db.requireVisibleMeeting(PublicID.meeting.format(statement.meetingID), caller: caller)
             try OperationRules.checkIsConcern(statement.concern, statementID: request.statementID)
+            try OperationRules.checkNotAnswered(statement.response, statementID: request.statementID)
             statement.response = response
             statement.respondedBy = caller.id
             try db.update(statement)

@@ -19,6 +19,7 @@ extension ConsultationService {
         try require(request.concerns.count <= Self.maxConcerns, .invalidArgument, "concerns: at most \(Self.maxConcerns)")
         for (index, concern) in request.concerns.enumerated() {
             _ = try requireText(concern, field: "concerns[\(index)]", max: Self.maxConcernBytes)
+            try require(!request.concerns[..<index].contains(concern), .invalidArgument, "concerns[\(index)]: given twice")
         }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)

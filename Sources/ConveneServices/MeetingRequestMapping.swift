@@ -65,6 +65,9 @@ struct MeetingDetails {
         additionalInvitees = try request.additionalInviteeIds.map {
             (try PublicID.party.parse($0, field: "additional_invitee_ids"), $0)
         }
+        if let twice = additionalInvitees.enumerated().first(where: { item in additionalInvitees[..<item.offset].contains { $0.id == item.element.id } }) {
+            throw RPCError(.invalidArgument, "additional_invitee_ids: \(twice.element.text) is named twice")
+        }
     }
 }
 

@@ -14,9 +14,14 @@ final class BriefingLessonsTests: OperationTestCase {
 
     var now: Int64 { f.now }
 
+    /// Reports published so far (each has a symbol of its own).
+    var published = 0
+
     func publish(requested: Bool = true) async throws -> Convene_Briefing_V1_Report {
-        try await f.client.unary(BM.publishReport, Convene_Briefing_V1_PublishReportRequest.with {
-            $0.operationID = operation; $0.symbol = "S/2026/812"; $0.title = "Report of the Secretary-General on UNMIX"
+        published += 1
+        let symbol = "S/2026/\(811 + published)"
+        return try await f.client.unary(BM.publishReport, Convene_Briefing_V1_PublishReportRequest.with {
+            $0.operationID = operation; $0.symbol = symbol; $0.title = "Report of the Secretary-General on UNMIX"
             $0.text = "..."; $0.requestedByCouncil = requested
         }, as: Convene_Briefing_V1_Report.self, options: f.options("Secretariat"))
     }

@@ -128,9 +128,11 @@ final class InMemoryServiceTests: XCTestCase {
         memory = try await InMemoryServer.start { $0.clock = clock }
         let operationID = try await operation()
         let meeting = try await convene(operationID, at: clock.nowMillis() + 50 * 3_600_000)
+        var published = 0
         func publish() async throws -> String {
-            try await client.briefing.publishReport(.with {
-                $0.operationID = operationID; $0.symbol = "S/2027/1"; $0.title = "Report on UNMIX"; $0.requestedByCouncil = true
+            published += 1
+            return try await client.briefing.publishReport(.with {
+                $0.operationID = operationID; $0.symbol = "S/2027/\(published)"; $0.title = "Report on UNMIX"; $0.requestedByCouncil = true
             }, options: options("Secretariat")).id
         }
         let first = try await publish()

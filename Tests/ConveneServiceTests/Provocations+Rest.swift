@@ -34,6 +34,11 @@ extension Provocations {
                 _ = try await self.c.declineMeetingRequest(.with { $0.requestID = id; $0.reason = "No" }, options: self.o("Secretariat"))
             },
             "Q4": { _ = try await self.c.requestMeeting(request(.consultationMeeting, " \n "), options: self.o("Troops")) },
+            "Q5": {
+                var twice = request(.consultationMeeting, "Logistics")
+                twice.concerns = ["Fuel", "Fuel"]
+                _ = try await self.c.requestMeeting(twice, options: self.o("Troops"))
+            },
             "S1": {
                 let held = try await setup { try await self.w.heldMeeting() }
                 _ = try await self.c.prepareSummary(.with { $0.meetingID = held; $0.text = "x" }, options: self.o("Member"))
@@ -79,6 +84,16 @@ extension Provocations {
                     return try await self.w.f.convene(op, at: self.w.f.now + 6 * self.w.day).id
                 }
                 _ = try await self.b.distributeReport(report(id, later), options: self.o("Secretariat"))
+            },
+            "B17": {
+                let symbol = try await setup { () -> String in
+                    let symbol = "S/2026/\(self.w.next())"
+                    _ = try await self.b.publishReport(.with { $0.operationID = self.w.operation; $0.symbol = symbol; $0.title = "First" },
+                                                       options: self.o("Secretariat"))
+                    return symbol
+                }
+                _ = try await self.b.publishReport(.with { $0.operationID = self.w.operation; $0.symbol = symbol; $0.title = "Second" },
+                                                   options: self.o("Secretariat"))
             },
             "B5": { _ = try await self.b.distributeReport(report(self.w.report, self.w.meeting.id), options: self.o("Secretariat")) },
             "B6": {

@@ -207,6 +207,19 @@ final class Provocations: @unchecked Sendable {
                     $0.form = .secretariatMeeting; $0.stage = .unspecified; $0.missionOfficials = [.forceCommander, .specialRepresentative, .forceCommander]
                 }, options: self.o("Secretariat"))
             },
+            "M33": {
+                _ = try await self.c.conveneMeeting(self.meeting { $0.additionalInviteeIds = [self.w.id("Host"), self.w.id("Agency"), self.w.id("Host")] },
+                                                    options: self.o("President"))
+            },
+            "M34": {
+                let concern = try await setup {
+                    let id = try await self.w.concern()
+                    _ = try await self.c.respondToConcern(.with { $0.statementID = id; $0.response = "Air assets are on their way" },
+                                                          options: self.o("Secretariat"))
+                    return id
+                }
+                _ = try await self.c.respondToConcern(.with { $0.statementID = concern; $0.response = "Never mind" }, options: self.o("President"))
+            },
             "M32": {
                 _ = try await self.c.conveneMeeting(self.meeting { $0.public = true }, options: self.o("President"))
             },
