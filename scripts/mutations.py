@@ -325,7 +325,7 @@ MUTATIONS = [
      "let stillConvener = convenedBy == caller.id",
      "MeetingRulesTests"),
     ("a party keeps the invitations of a role it lost", "services", "Sources/ConveneServices/AdministrationService.swift",
-     "                try db.withdrawInvitationsOfRolesLost(by: updated.party)\n", "",
+     "                try db.withdrawInvitationsOfRolesLost(by: updated.party, now: backend.now)\n", "",
      "LateInvitationTests.testAPartyThatLosesItsRoleLosesTheInvitationsItHeldByIt"),
     ("an invitation held by a lost role still opens the operation", "store", "Sources/ConveneStore/SQLiteStore.swift",
      "AND invitation.category NOT IN (", "AND invitation.category NOT IN (0) AND 0 NOT IN (",

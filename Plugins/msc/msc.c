@@ -48,7 +48,9 @@ static void emit_review_event(convene_call *call, const char *operation_id, cons
 
 static void open_review(convene_call *call, const char *operation_id, const char *subject_id, const char *reason) {
     char id[32];
-    snprintf(id, sizeof id, "review-%llu", (unsigned long long)next_number(call, "review"));
+    uint64_t number = next_number(call, "review");
+    if (number == 0) return;  /* refused (over the call's storage limits): no review numbered over another */
+    snprintf(id, sizeof id, "review-%llu", (unsigned long long)number);
     Review review = CONVENE__MSC__V1__REVIEW__INIT;
     review.id = id;
     review.operation_id = (char *)operation_id;

@@ -12,10 +12,12 @@ enum PublicInformation {
 
         plugin.unary("LaunchCampaign") { (request: Convene_Publicinfo_V1_LaunchCampaignRequest, context) -> Convene_Publicinfo_V1_Campaign in
             try context.require("the Secretariat runs a mission's public information (I.B.10, I.B.12)", anyOf: PartyRole.secretariat)
-            guard request.audience != .unspecified else {
+            guard request.audience != .unspecified, Convene_Publicinfo_V1_Audience.allCases.contains(request.audience) else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "audience: LOCAL (I.B.10) or INTERNATIONAL (I.B.11)")
             }
             guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
+            // It is the event's description too, which the host bounds at 64 KiB.
+            guard request.message.utf8.count <= 10_000 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: longer than 10000 bytes") }
             _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             let campaign = try Convene_Publicinfo_V1_Campaign.with {
                 $0.id = "campaign-\(try context.nextNumber("campaign"))"

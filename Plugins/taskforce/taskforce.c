@@ -172,7 +172,12 @@ CONVENE_METHOD_HOOK(add_task) {
         goto done;
     }
     char id[32];
-    snprintf(id, sizeof id, "task-%llu", (unsigned long long)next_number(call, "task"));
+    uint64_t number = next_number(call, "task");
+    if (number == 0) {
+        rc = fail(call, CONVENE_INTERNAL, "storage refused the task's number");
+        goto done;
+    }
+    snprintf(id, sizeof id, "task-%llu", (unsigned long long)number);
     Convene__Taskforce__V1__Task task = CONVENE__TASKFORCE__V1__TASK__INIT;
     task.id = id;
     task.title = in->title;

@@ -1,10 +1,11 @@
+import ConveneWire
 /// `grpc-message` is percent-encoded UTF-8: every byte outside 0x20...0x7E, and `%`
 /// itself, is written as `%XX`.
 enum GRPCStatusMessage {
     static func encode(_ message: String) -> String {
         var out = ""
         out.reserveCapacity(message.utf8.count)
-        for byte in message.utf8 {
+        for byte in StatusMessage.bounded(message).utf8 {
             if byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: "%") {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {

@@ -69,9 +69,13 @@ enum HostAPI {
     private static func truncatedText(_ pointer: UnsafePointer<CChar>?, max: Int) -> String? {
         guard let pointer else { return nil }
         if let whole = text(pointer, max: max) { return whole }
+        // Cut so that, said so, it is still within the limit (a runner's message past it is
+        // taken for a forged one), and not inside a character.
+        let note = "… (cut at the host's limit of \(max) bytes)"
         let start = UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
-        return String(decoding: UnsafeBufferPointer(start: start, count: max), as: UTF8.self)
-            + "… (cut at the host's limit of \(max) bytes)"
+        var kept = max - note.utf8.count
+        while kept > 0, start[kept] & 0xC0 == 0x80 { kept -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: start, count: kept), as: UTF8.self) + note
     }
 
     private static func cString(_ text: String, in arena: HookArena) -> UnsafePointer<CChar> {
@@ -96,9 +100,11 @@ enum HostAPI {
                 logger.log(swiftLevel, text)
             },
             set_response: { handle, data, length in
-                guard let call = call(handle, "set_response"), length == 0 || data != nil else { return }
+                guard let call = call(handle, "set_response"), length >= 0, length == 0 || data != nil else { return }
                 guard length <= HostLimits.maxResponse else {
-                    // Said with the call's answer ("returned OK without a response (...)").
+                    // Said with the call's answer ("returned OK without a response (...)"); a
+                    // response set before is not answered in its place.
+                    call.discardResponse()
                     return call.setError("set_response of \(length) bytes refused: over the host's limit of \(HostLimits.maxResponse >> 20) MiB")
                 }
                 call.setResponse(UnsafeRawBufferPointer(start: data, count: length))

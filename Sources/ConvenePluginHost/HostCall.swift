@@ -14,6 +14,8 @@ protocol HostCall: AnyObject {
     func hasRole(_ role: Int32) -> Bool
     /// Copies the plugin's response (its bytes are the plugin's, valid during the host function only).
     func setResponse(_ bytes: UnsafeRawBufferPointer)
+    /// Forgets a response set before (a later one was refused).
+    func discardResponse()
     func setError(_ message: String)
     func storageGet(_ key: [UInt8]) throws -> [UInt8]?
     func storageNext(prefix: [UInt8], after: [UInt8]?) throws -> [UInt8]?

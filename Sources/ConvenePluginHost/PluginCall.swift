@@ -141,6 +141,13 @@ final class PluginCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
 
     func setError(_ message: String) { state.withLock { $0.errorMessage = message } }
 
+    func discardResponse() {
+        state.withLock { state in
+            if state.room == nil { state.room = state.response }  // its room is kept for the next call's use
+            state.response = nil
+        }
+    }
+
     /// Storage read through this call's own writes.
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {
         try checkOpen()

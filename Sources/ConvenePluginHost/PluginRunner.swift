@@ -238,6 +238,7 @@ final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     func hookEnded() { state.withLock { $0.arena }?.release() }
     func hasRole(_ role: Int32) -> Bool { roles.contains(role) }
     func setResponse(_ bytes: UnsafeRawBufferPointer) { state.withLock { $0.response = Array(bytes) } }
+    func discardResponse() { state.withLock { $0.response = nil } }
     func setError(_ message: String) { state.withLock { $0.errorMessage = message } }
 
     func storageGet(_ key: [UInt8]) throws -> [UInt8]? {

@@ -131,7 +131,7 @@ public struct PluginContext {
         let shown = key.utf8.count > 64 ? String(decoding: key.utf8.prefix(64), as: UTF8.self) + "…" : key
         let size = value.map { ", a value of \($0) bytes" } ?? ""
         return PluginError(CONVENE_INTERNAL,
-            "the host refused \(function) of key '\(shown)' (\(key.utf8.count) bytes\(size)): over a storage limit of one call (keys of at most 4096 bytes, values of at most 16 MiB, 100,000 keys and 64 MiB written), or the call has ended")
+            "the host refused \(function) of key '\(shown)' (\(key.utf8.count) bytes\(size)): over a storage limit of one call (keys of at most 4096 bytes, values of at most 16 MiB, 100,000 keys and 64 MiB written, 20,000 keys read), or the call has ended")
     }
 
     /// Keys starting with `prefix`, in byte order.
@@ -157,7 +157,14 @@ public struct PluginContext {
     /// The next number of a named counter, stored with the call.
     public func nextNumber(_ counter: String) throws -> UInt64 {
         var value: UInt64 = 0
-        if let bytes = get("seq/" + counter), bytes.count == 8 { value = bytes.withUnsafeBytes { $0.load(as: UInt64.self) } }
+        // A read the host refuses (the call past its read limit) is not "no counter yet": that
+        // would start it again at 1, over records numbered before.
+        var stored: UnsafePointer<UInt8>?
+        var length = 0
+        let key = Array(("seq/" + counter).utf8)
+        let found = key.withUnsafeBufferPointer { api.pointee.storage_get(call, $0.baseAddress, $0.count, &stored, &length) }
+        guard found >= 0 else { throw Self.refused("storage_get", key: "seq/" + counter, value: nil) }
+        if found == 1, let stored, length == 8 { value = UnsafeRawPointer(stored).loadUnaligned(as: UInt64.self) }
         value += 1
         try put("seq/" + counter, withUnsafeBytes(of: value) { Array($0) })
         return value

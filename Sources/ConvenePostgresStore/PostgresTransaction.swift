@@ -170,13 +170,14 @@ struct PostgresTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; m.id = try insert(m, into: "meeting"); return m }
     func update(_ meeting: MeetingRecord) throws { try update(meeting, in: "meeting") }
     func insert(_ invitation: InvitationRecord) throws { _ = try insert(invitation, into: "invitation", generated: nil) }
-    func withdrawInvitations(partyID: Int64, categories: [Int]) throws {
+    func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws {
         guard !categories.isEmpty else { return }
-        let placeholders = categories.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
+        let placeholders = categories.indices.map { "$\($0 + 4)" }.joined(separator: ", ")
         try db.execute(#"""
             DELETE FROM "invitation" WHERE "partyID" = $1 AND "category" IN (\#(placeholders))
-              AND "meetingID" IN (SELECT "id" FROM "meeting" WHERE "status" = $2)
-            """#, [.integer(partyID), .integer(Int64(MeetingStatus.convened.rawValue))] + categories.map { .integer(Int64($0)) })
+              AND "meetingID" IN (SELECT "id" FROM "meeting" WHERE "status" = $2 AND "scheduledAt" >= $3)
+            """#, [.integer(partyID), .integer(Int64(MeetingStatus.convened.rawValue)), .integer(now)]
+                + categories.map { .integer(Int64($0)) })
     }
     func insert(_ statement: StatementRecord) throws -> StatementRecord {
         var s = statement; s.id = try insert(s, into: "statement"); return s

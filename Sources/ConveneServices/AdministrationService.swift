@@ -57,7 +57,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
             default: break
             }
             if updated.party.isCouncilMember != party.party.isCouncilMember || updated.party.isSecretariat != party.party.isSecretariat {
-                try db.withdrawInvitationsOfRolesLost(by: updated.party)
+                try db.withdrawInvitationsOfRolesLost(by: updated.party, now: backend.now)
                 try db.inviteWhomEveryOperationNowRequires(now: backend.now)
             }
             return updated.proto

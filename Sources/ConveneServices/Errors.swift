@@ -34,8 +34,8 @@ func requireText(_ value: String, field: String, max: Int = 100_000) throws -> S
     guard !value.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
     guard value.utf8.count <= max else { throw RPCError(.invalidArgument, "\(field): longer than \(max) bytes") }
     // Texts are read back by people, in terminals and logs too: no NUL, escape sequences or
-    // other control characters (but tabs and line breaks).
-    if let control = value.unicodeScalars.first(where: { ($0.value < 0x20 && !["\t", "\n", "\r"].contains($0)) || (0x7F...0x9F).contains($0.value) }) {
+    // other control characters (but tabs, line and page breaks, as text from documents has).
+    if let control = value.unicodeScalars.first(where: { ($0.value < 0x20 && !(0x09...0x0D).contains($0.value)) || (0x7F...0x9F).contains($0.value) }) {
         throw RPCError(.invalidArgument, "\(field): contains the control character U+\(String(format: "%04X", control.value))")
     }
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -48,7 +48,7 @@ func requireText(_ value: String, field: String, max: Int = 100_000) throws -> S
 func checkList(_ values: [String], field: String, maxCount: Int, maxEach: Int) throws {
     guard values.count <= maxCount else { throw RPCError(.invalidArgument, "\(field): at most \(maxCount) entries, not \(values.count)") }
     if let long = values.firstIndex(where: { $0.utf8.count > maxEach }) {
-        throw RPCError(.invalidArgument, "\(field)[\(long)]: longer than \(maxEach) bytes")
+        throw RPCError(.invalidArgument, "\(maxCount == 1 ? field : "\(field)[\(long)]"): longer than \(maxEach) bytes")
     }
 }
 

@@ -22,11 +22,11 @@ extension StoreWriter {
     }
 
     /// A party that lost a role (a Council seat, the Secretariat's staff) loses the invitations
-    /// it held by it to the meetings not held yet: it no longer reads or speaks in them. Those
-    /// of meetings held stay (they record who was there).
-    func withdrawInvitationsOfRolesLost(by party: Party) throws {
+    /// it held by it to the meetings still to come: it no longer reads or speaks in them. Those
+    /// of meetings held or past stay (they record who was there; it speaks there no more).
+    func withdrawInvitationsOfRolesLost(by party: Party, now: Int64) throws {
         let lost = InvitationCategory.heldByRole.filter { !$0.isHeld(by: party) }
-        try withdrawInvitations(partyID: party.id, categories: lost.map(\.rawValue))
+        try withdrawInvitations(partyID: party.id, categories: lost.map(\.rawValue), now: now)
     }
 
     /// The same for every operation, after a party's roles changed.

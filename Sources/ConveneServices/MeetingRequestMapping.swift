@@ -33,8 +33,12 @@ struct MeetingDetails {
             return TopicRecord(kind: topic.kind.rawValue, description: topic.description_p, raisedByPartyID: raisedBy)
         }
         try checkList(request.informalPaper.issues, field: "informal_paper.issues", maxCount: 100, maxEach: 10_000)
-        try checkList(request.informalPaper.backgroundDocuments.flatMap { [$0.title, $0.reference] },
-                      field: "informal_paper.background_documents", maxCount: 200, maxEach: 10_000)
+        let documents = request.informalPaper.backgroundDocuments
+        try require(documents.count <= 100, .invalidArgument, "informal_paper.background_documents: at most 100 entries, not \(documents.count)")
+        for (index, document) in documents.enumerated() {
+            try checkList([document.title], field: "informal_paper.background_documents[\(index)].title", maxCount: 1, maxEach: 10_000)
+            try checkList([document.reference], field: "informal_paper.background_documents[\(index)].reference", maxCount: 1, maxEach: 10_000)
+        }
         guard request.informalPaper.agenda.utf8.count <= 100_000 else {
             throw RPCError(.invalidArgument, "informal_paper.agenda: longer than 100000 bytes")
         }

@@ -368,12 +368,12 @@ struct SQLiteTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; try m.insert(db); return m }
     func update(_ meeting: MeetingRecord) throws { try meeting.update(db) }
     func insert(_ invitation: InvitationRecord) throws { try invitation.insert(db) }
-    func withdrawInvitations(partyID: Int64, categories: [Int]) throws {
+    func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws {
         guard !categories.isEmpty else { return }
         try db.execute(sql: """
             DELETE FROM invitation WHERE partyID = ? AND category IN (\(categories.map { _ in "?" }.joined(separator: ", ")))
-              AND meetingID IN (SELECT id FROM meeting WHERE status = ?)
-            """, arguments: StatementArguments([partyID] + categories.map(Int64.init) + [Int64(MeetingStatus.convened.rawValue)]))
+              AND meetingID IN (SELECT id FROM meeting WHERE status = ? AND scheduledAt >= ?)
+            """, arguments: StatementArguments([partyID] + categories.map(Int64.init) + [Int64(MeetingStatus.convened.rawValue), now]))
     }
     func insert(_ statement: StatementRecord) throws -> StatementRecord { var s = statement; try s.insert(db); return s }
     func update(_ statement: StatementRecord) throws { try statement.update(db) }

@@ -83,8 +83,9 @@ public protocol StoreWriter: StoreReader {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord
     func update(_ meeting: MeetingRecord) throws
     func insert(_ invitation: InvitationRecord) throws
-    /// Takes back `partyID`'s invitations in `categories` to meetings not held yet (`MeetingStatus.convened`).
-    func withdrawInvitations(partyID: Int64, categories: [Int]) throws
+    /// Takes back `partyID`'s invitations in `categories` to the meetings still to come: not
+    /// held (`MeetingStatus.convened`) and scheduled at `now` or later.
+    func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws
     func insert(_ statement: StatementRecord) throws -> StatementRecord
     func update(_ statement: StatementRecord) throws
 

@@ -70,6 +70,7 @@ extension ByteBuffer {
             return
         }
         let header = writeFrameHeaderPlaceholder(type: .end, flags: [], streamID: streamID)
+        let message = StatusMessage.bounded(message)
         writeMultipleIntegers(code.rawValue, UInt32(message.utf8.count))
         writeString(message)
         writeMetadataBlock(trailers)

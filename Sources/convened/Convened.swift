@@ -97,7 +97,7 @@ struct Convened: AsyncParsableCommand {
     var pluginMaxStuck = 16
 
     @Option(name: .customLong("plugin-ready-timeout"),
-            help: "Seconds an isolated plugin's process may take to be ready (its entry point) before it is ended and reported as failed.")
+            help: "Seconds a plugin's entry point may take before the plugin is reported as failed: an isolated plugin's process is ended; in process, the entry point is left on a thread of its own.")
     var pluginReadyTimeout = 30.0
 
     @Option(name: .customLong("plugin-call-seconds"),

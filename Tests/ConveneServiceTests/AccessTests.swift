@@ -111,6 +111,14 @@ final class AccessTests: XCTestCase {
             try await f.client.unary(CM.getOperation, Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = "op-99" },
                                      as: Convene_Consultation_V1_Operation.self, options: f.options("Troops"))
         }
+        // A refusal that quotes a long input still fits one END frame: its message is cut.
+        let long = String(repeating: "7", count: 70_000)
+        let quoted = await assertRPCError(.invalidArgument, containing: "operation_id: '777") {
+            try await f.client.unary(CM.getOperation, Convene_Consultation_V1_GetOperationRequest.with { $0.operationID = long },
+                                     as: Convene_Consultation_V1_Operation.self, options: f.options("Troops"))
+        }
+        XCTAssertTrue(quoted?.message.hasSuffix("… (cut)") == true)
+        XCTAssertLessThanOrEqual(quoted?.message.utf8.count ?? .max, 4096)
         // One spelling per record: another (a plugin keeps ids as text) would name it here only.
         let operation = try await f.makeOperation()
         for alias in ["op-0" + operation.dropFirst(3), "op-+" + operation.dropFirst(3), "op- " + operation.dropFirst(3)] {

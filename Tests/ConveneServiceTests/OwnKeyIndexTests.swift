@@ -14,7 +14,9 @@ final class OwnKeyIndexTests: XCTestCase {
     func testTheIndexAnswersAsSortingTheWritesAfresh() {
         var generator = SystemRandomNumberGenerator()
         func key() -> [UInt8] { (0..<Int.random(in: 0...3, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) } }
-        for round in 0..<200 {
+        for round in 0..<400 {
+            // Small blocks in half the rounds, so that blocks split and empty often.
+            let blockSize = round % 2 == 0 ? 2 : 512
             var writes: [[UInt8]: [UInt8]?] = [:]
             var index: OwnKeyIndex?
             for _ in 0..<60 {
@@ -23,7 +25,7 @@ final class OwnKeyIndexTests: XCTestCase {
                     writes[written] = .some(value)
                     index?.noteWrite(written, isLive: value != nil)
                 } else {
-                    if index == nil || Int.random(in: 0..<20, using: &generator) == 0 { index = OwnKeyIndex(writes: writes) }
+                    if index == nil || Int.random(in: 0..<20, using: &generator) == 0 { index = OwnKeyIndex(writes: writes, blockSize: blockSize) }
                     let prefix = key(), cursor: [UInt8]? = Bool.random(using: &generator) ? key() : nil
                     XCTAssertEqual(index!.successor(under: prefix, after: cursor), naiveSuccessor(writes, under: prefix, after: cursor),
                                    "round \(round): prefix \(prefix) after \(String(describing: cursor)) in \(writes)")

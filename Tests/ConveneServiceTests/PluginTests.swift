@@ -369,6 +369,14 @@ class PluginTests: PluginTestCase {
         await assertRPCError(.internal, containing: "without a response (set_response of 68157440 bytes refused: over the host's limit of 64 MiB)") {
             try await self.raw("Silent", [UInt8(ascii: "L")])
         }
+        await assertRPCError(.internal, containing: "without a response") { try await self.raw("Silent", [UInt8(ascii: "N")]) }
+        // Texts over the host's 64 KiB are cut, within it (isolated, past it was a forged message,
+        // and the runner was ended); the status message is cut again to what one END carries.
+        let cut = await assertRPCError(.internal, containing: "xxxx… (cut)") {
+            try await self.raw("Silent", [UInt8(ascii: "E")])
+        }
+        XCTAssertLessThanOrEqual(cut?.message.utf8.count ?? .max, 4096)
+        await assertRPCError(.internal, containing: "without a response") { try await self.raw("Silent", [UInt8(ascii: "G")]) }
 
         // A call that hangs for 3 s with a 200 ms deadline: DEADLINE_EXCEEDED, and meanwhile everyone else is served.
         let client: ConveneClient = f.client

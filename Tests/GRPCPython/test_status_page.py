@@ -132,9 +132,6 @@ class StatusPageTests(unittest.TestCase):
             self.assertEqual(buckets[-1], count[0], f"{key}: the +Inf bucket is the count")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def listening_addresses(port):
     """The local IPv4 addresses with a socket listening on `port` (from /proc/net/tcp)."""
@@ -174,3 +171,7 @@ class OperatorsEndpointAddressTests(unittest.TestCase):
                 process.terminate()
                 process.wait(timeout=30)
                 shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

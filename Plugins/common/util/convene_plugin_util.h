@@ -152,15 +152,18 @@ static const uint8_t *get_bytes(convene_call *call, const char *key, size_t *len
     return value;
 }
 
-/* The next number of a counter, stored with the call; 0 when the host refused the write (the
- * call is over its storage limits: fail it). */
+/* The next number of a counter, stored with the call; 0 when the host refused the read or the
+ * write (the call is over its storage limits: fail it). A refused read is not "no counter
+ * yet": that would number from 1 again, over the records numbered before. */
 static uint64_t next_number(convene_call *call, const char *counter) {
     char key[128];
     snprintf(key, sizeof key, "seq/%s", counter);
     uint64_t value = 0;
+    const uint8_t *stored;
     size_t length;
-    const uint8_t *stored = get_bytes(call, key, &length);
-    if (stored && length == 8) memcpy(&value, stored, 8);
+    int32_t found = api->storage_get(call, (const uint8_t *)key, strlen(key), &stored, &length);
+    if (found < 0) return 0;
+    if (found == 1 && length == 8) memcpy(&value, stored, 8);
     value += 1;
     if (api->storage_put(call, (const uint8_t *)key, strlen(key), (const uint8_t *)&value, 8) != 0) return 0;
     return value;

@@ -32,6 +32,7 @@
 #include "convene_plugin.h"
 
 static const convene_host_api *api;
+static convene_host *host;
 
 static uint64_t stored_count(convene_call *call) {
     const uint8_t *value;
@@ -72,8 +73,21 @@ static int32_t hang(void *state, const convene_method *method, convene_call *cal
 
 static int32_t silent(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
     (void)state; (void)method;
-    /* Asked with "L": a response over the host's 64 MiB limit (refused before a byte is read). */
+    /* Asked with "L": a response over the host's 64 MiB limit (refused before a byte is read);
+     * "N": one of (size_t)-1 bytes; "E": an error message, "G": a log line, of 70,000 bytes. */
     if (length >= 1 && request[0] == 'L') api->set_response(call, request, (size_t)65 << 20);
+    if (length >= 1 && request[0] == 'N') api->set_response(call, request, (size_t)-1);
+    if (length >= 1 && (request[0] == 'E' || request[0] == 'G')) {
+        static char text[70001];
+        memset(text, 'x', sizeof text - 1);
+        text[sizeof text - 1] = 0;
+        if (request[0] == 'G') {
+            api->log(host, CONVENE_LOG_INFO, text);
+        } else {
+            api->set_error(call, text);
+            return CONVENE_INTERNAL;
+        }
+    }
     return CONVENE_OK;
 }
 
@@ -233,10 +247,11 @@ static convene_plugin_descriptor descriptor = {
 };
 
 __attribute__((visibility("default")))
-int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host,
+int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host_handle,
                              const convene_plugin_descriptor **out, const char **error) {
-    (void)host; (void)error;
+    (void)error;
     api = host_api;
+    host = host_handle;
     *out = &descriptor;
     return CONVENE_OK;
 }
