@@ -100,14 +100,15 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     }
 
     func run(_ call: PluginCall) {
-        if call.attempt.delivery == nil, executor.isExhaustedByStuckHooks {
-            return call.ticket.fail(RPCError(.unavailable,
-                "plugin \(manifest.name) has more hooks stuck past their deadline than --plugin-max-stuck (\(executor.maxStuck)); it serves again when they return"))
-        }
         call.library = library
         call.ticket.setAbandonJob(call, on: executor)
-        if !executor.submit(call) {
-            call.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) is stopping"))
+        // A method call whose plugin has every thread stuck fails at once (an event delivery
+        // waits: it is delivered again anyway).
+        guard executor.submit(call, unlessStuck: call.attempt.delivery == nil) else {
+            let reason = executor.isExhaustedByStuckHooks
+                ? "has more hooks stuck past their deadline than --plugin-max-stuck (\(executor.maxStuck)); it serves again when they return"
+                : "is stopping"
+            return call.ticket.fail(RPCError(.unavailable, "plugin \(manifest.name) \(reason)"))
         }
     }
 

@@ -88,12 +88,14 @@ final class PluginExecutor: @unchecked Sendable {
     /// only when fewer threads are about to look at the queue than it needs (`wakeIfNeeded`),
     /// so a burst of short calls is taken by the threads already awake, one wake-up each at most.
     /// With `wake` false, no thread is woken: the caller calls `rebalance` once it has queued
-    /// a batch (a plugin runner, for the calls it read at once).
+    /// a batch (a plugin runner, for the calls it read at once). With `unlessStuck`, false too
+    /// when the plugin's threads are all stuck past `maxStuck` (`isExhaustedByStuckHooks`):
+    /// checked under the lock the submission takes anyway, not in a second one per call.
     @discardableResult
-    func submit(_ job: Job, wake wakeNow: Bool = true) -> Bool {
+    func submit(_ job: Job, wake wakeNow: Bool = true, unlessStuck: Bool = false) -> Bool {
         let loop = wakeNow ? MultiThreadedEventLoopGroup.currentEventLoop : nil
         monitor.lock()
-        guard !closed, case .new = job.phase else {
+        guard !closed, case .new = job.phase, !(unlessStuck && exhausted) else {
             monitor.unlock()
             return false
         }
@@ -283,8 +285,11 @@ final class PluginExecutor: @unchecked Sendable {
     var isExhaustedByStuckHooks: Bool {
         monitor.lock()
         defer { monitor.unlock() }
-        return !closed && threads == 0 && lentRunning == 0 && stuckThreads > maxStuck
+        return !closed && exhausted
     }
+
+    /// Called with the monitor held.
+    private var exhausted: Bool { threads == 0 && lentRunning == 0 && stuckThreads > maxStuck }
 
     /// Hooks running past abandonment right now.
     var stuck: Int {

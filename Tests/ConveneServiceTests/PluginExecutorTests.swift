@@ -122,6 +122,7 @@ final class PluginExecutorTests: XCTestCase {
         XCTAssertFalse(executor.isExhaustedByStuckHooks, "a hook running within its deadline is not stuck")
         XCTAssertEqual(executor.abandon(job), .stuck)
         XCTAssertTrue(executor.isExhaustedByStuckHooks)
+        XCTAssertFalse(executor.submit(PluginExecutor.Job {}, unlessStuck: true), "refused, not queued behind the stuck hook")
         release.signal()
         let deadline = Date().addingTimeInterval(10)
         while executor.isExhaustedByStuckHooks, Date() < deadline { usleep(1_000) }

@@ -91,39 +91,37 @@ final class PluginRunnerTrustTests: PluginTestCase {
         }
     }
 
-    /// In process too: an entry point that never returns is given up at the ready timeout (its
-    /// thread left behind), and the server serves, other plugins loading.
-    func testAnInProcessEntryPointThatNeverReturnsIsGivenUpAtTheReadyTimeout() async throws {
+    /// On a server restarted with `isolation` and a 1 s ready timeout, loading the faults
+    /// fixture (whose entry point hangs: the caller sets its variable) is refused with
+    /// `refusal` within seconds, and the server serves.
+    private func assertAHangingEntryIsGivenUp(isolation: PluginIsolation, refusal: String) async throws {
         await f.server.shutDown()
-        f.configure = { $0.pluginIsolation = .inProcess; $0.pluginReadyTimeout = .seconds(1) }
+        f.configure = { $0.pluginIsolation = isolation; $0.pluginReadyTimeout = .seconds(1) }
         try await f.startServer(port: f.port)
-        setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
-        defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
         let started = ContinuousClock.now
-        await assertRPCError(.failedPrecondition, containing: "its entry point did not return within 1.0 seconds") {
+        await assertRPCError(.failedPrecondition, containing: refusal) {
             try await self.f.loadPlugin(self.f.fixture("Faults"))
         }
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
         let health = try await f.client.health.check().status
         XCTAssertEqual(health, .serving)
+    }
+
+    /// In process too: an entry point that never returns is given up at the ready timeout (its
+    /// thread left behind), and the server serves, other plugins loading.
+    func testAnInProcessEntryPointThatNeverReturnsIsGivenUpAtTheReadyTimeout() async throws {
+        setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
+        defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
+        try await assertAHangingEntryIsGivenUp(isolation: .inProcess, refusal: "its entry point did not return within 1.0 seconds")
         _ = try await f.loadPlugin(f.fixture("Behaviour"))
         let echoed = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.Behaviour/Echo", [7], timeout: .seconds(20))
         XCTAssertEqual(echoed, [7])
     }
 
     func testARunnerNeverReadyIsEndedAtItsReadyTimeoutAndTheServerServes() async throws {
-        await f.server.shutDown()
-        f.configure = { $0.pluginIsolation = .process; $0.pluginReadyTimeout = .seconds(1) }
-        try await f.startServer(port: f.port)
         setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
         defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
-        let started = ContinuousClock.now
-        await assertRPCError(.failedPrecondition, containing: "the plugin was not ready within 1.0 seconds") {
-            try await self.f.loadPlugin(self.f.fixture("Faults"))
-        }
-        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
-        let health = try await f.client.health.check().status
-        XCTAssertEqual(health, .serving)
+        try await assertAHangingEntryIsGivenUp(isolation: .process, refusal: "the plugin was not ready within 1.0 seconds")
         unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY")
         _ = try await f.loadPlugin(f.fixture("Faults"))
         let echoed = try await raw("Reflect", faultsReply(text: "ok"))
