@@ -340,6 +340,7 @@ let package = Package(
                     dependencies: ["ConveneProtos", "ConveneMessages", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ConveneStoreTests",
                     dependencies: ["ConveneStore", "ConvenePostgresStore", "ConveneDomain", "ConveneTesting", "ConveneRPC",
+                                   .product(name: "GRDB", package: "GRDB.swift"),
                                    .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ConveneServiceTests",
                     dependencies: ["ConveneTesting", "ConveneServer", "ConveneClient", "ConveneProtos", "ConveneRPC", "ConveneTransport",

@@ -94,8 +94,8 @@ MUTATIONS = [
      "            let recorded = try pending.map { try db.append($0) }\n            events.publish(recorded)\n            return (result, recorded)",
      "ConveneStoreTests"),
     ("a meeting's invitees unchecked when reading it", "services", "Sources/ConveneServices/ConsultationService.swift",
-     "MeetingRules.maySee(caller, invited: try invitation(meetingID: id, partyID: caller.id) != nil)",
-     "MeetingRules.maySee(caller, invited: true)",
+     "invited: invitation.map { MeetingRules.invitationCounts($0.category, for: caller) } ?? false)",
+     "invited: invitation != nil || true)",
      "VisibilityTests|AuthorizationMatrixTests"),
     # plugin host
     ("the administrator calls plugin methods", "plugins", "Sources/ConvenePluginHost/PluginDispatch.swift",
@@ -334,4 +334,17 @@ MUTATIONS = [
      "if (meeting && meeting->form == CONVENE__CONSULTATION__V1__MEETING_FORM__CONSULTATION_MEETING\n            &&",
      "if (meeting &&",
      "PluginTests.testMissionPlanningFormsATaskForceAndTerminationDissolvesIt"),
+    # the session of 2026-12-02 (c): a plugin's storage as a whole; roles that end; a runner's reads
+    ("a plugin's storage grows past its limit", "store", "Sources/ConveneStore/SQLiteStore.swift",
+     "if added > 0, let storageLimit, bytes > storageLimit {", "if added > 0, let storageLimit, bytes > storageLimit * 1000 {",
+     "PluginStorageLimitTests"),
+    ("a former Council member reads the meetings it sat in", "services", "Sources/ConveneServices/ConsultationService.swift",
+     "invited: invitation.map { MeetingRules.invitationCounts($0.category, for: caller) } ?? false)", "invited: invitation != nil)",
+     "LateInvitationTests.testAPartyThatLosesItsRoleLosesTheInvitationsItHeldByIt"),
+    ("a former Council member lists the meetings it sat in", "store", "Sources/ConveneStore/SQLiteStore.swift",
+     "WHERE partyID = ?\\(counted))", "WHERE partyID = ?)",
+     "LateInvitationTests.testAPartyThatLosesItsRoleLosesTheInvitationsItHeldByIt"),
+    ("a runner that always has a frame half sent grows the server's buffer", "plugin host", "Sources/ConvenePluginHost/RunnerReader.swift",
+     "        if buffer.readerIndex > 0 { buffer.discardReadBytes() }\n", "",
+     "RunnerFramesTests"),
 ]

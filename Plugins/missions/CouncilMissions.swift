@@ -19,7 +19,11 @@ enum CouncilMissions {
             guard !request.termsOfReference.isEmpty else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "terms_of_reference: required (I.B.5)")
             }
-            _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            guard operation.phase != .terminated else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "operation \(request.operationID) is terminated; Security Council missions go to peacekeeping operations under way (I.B.5)")
+            }
             let contributors = try contributorIDs(request.operationID, context)
             let mission = try Mission.with {
                 $0.id = "mission-\(try context.nextNumber("mission"))"

@@ -18,7 +18,11 @@ enum PublicInformation {
             guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
             // It is the event's description too, which the host bounds at 64 KiB.
             guard request.message.utf8.count <= 10_000 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: longer than 10000 bytes") }
-            _ = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            guard operation.phase != .terminated else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "operation \(request.operationID) is terminated; its public information campaigns ended with it (I.B.10)")
+            }
             let campaign = try Convene_Publicinfo_V1_Campaign.with {
                 $0.id = "campaign-\(try context.nextNumber("campaign"))"
                 $0.operationID = request.operationID

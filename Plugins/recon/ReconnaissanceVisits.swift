@@ -20,6 +20,10 @@ enum ReconnaissanceVisits {
             }
             // A country committing troops: a contributor of personnel, or identified by the SG (II.A.2).
             let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
+            guard operation.phase != .terminated else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "operation \(request.operationID) is terminated; reconnaissance visits prepare countries to deploy (I.B.6)")
+            }
             let contributions = try context.call(HostMethods.Consultation.listContributions,
                                                  .with { $0.operationID = request.operationID }, asPlugin: true)
             let committing = contributions.contributions.contains { $0.partyID == context.caller && personnel.contains($0.kind) }

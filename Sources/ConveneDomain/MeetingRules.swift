@@ -254,9 +254,19 @@ public enum MeetingRules {
         }
     }
 
-    /// Who sees a meeting: its invitees, the President and the Secretariat.
+    /// Who sees a meeting: its invitees, the President and the Secretariat. `invited`: invited
+    /// in a category that counts for the caller now (`invitationCounts`).
     public static func maySee(_ caller: Party, invited: Bool) -> Bool {
         invited || seesEveryMeeting(caller)
+    }
+
+    /// Whether an invitation in `category` makes `caller` an invitee now: one held by a role (a
+    /// Council seat, the Secretariat's staff) only while the caller holds that role, so that a
+    /// party that left the Council no longer reads the meetings it sat in as a member (nor
+    /// what is said there after it left); its access was its role's. A category this version
+    /// does not know counts.
+    public static func invitationCounts(_ category: Int, for caller: Party) -> Bool {
+        InvitationCategory(rawValue: category)?.isHeld(by: caller) ?? true
     }
 
     /// The President and the Secretariat see every meeting and every request for one.

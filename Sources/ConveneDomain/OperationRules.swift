@@ -50,6 +50,15 @@ public enum OperationRules {
         }
     }
 
+    /// Contributors are identified and their contributions recorded for a new or ongoing
+    /// operation (II.A.2, II.B.3(a), (b)), not for one that is terminated.
+    public static func checkTakesContributors(phase: Phase, operationID: String) throws(RuleViolation) {
+        guard phase != .terminated else {
+            throw RuleViolation(.failedPrecondition,
+                "operation \(operationID) is terminated; contributors are identified and contributions recorded for a new or ongoing operation (II.A.2, II.B.3)")
+        }
+    }
+
     public static func checkMayRecordContribution(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat else {
             throw RuleViolation(.permissionDenied, "only the Secretariat records contributions to operations")

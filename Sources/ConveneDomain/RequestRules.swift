@@ -13,6 +13,14 @@ public enum RequestRules {
         }
     }
 
+    /// No meeting is requested on a terminated operation: none could be convened on it (M23).
+    public static func checkRequestable(phase: Phase, operationID: String) throws(RuleViolation) {
+        guard phase != .terminated else {
+            throw RuleViolation(.failedPrecondition,
+                "operation \(operationID) is terminated; a meeting requested on it could not be convened (II.A.1, II.B.2)")
+        }
+    }
+
     /// II.B.1: the President decides on requests for meetings.
     public static func checkMayDecide(_ caller: Party) throws(RuleViolation) {
         guard caller.isPresident else {

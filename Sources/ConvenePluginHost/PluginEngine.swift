@@ -149,10 +149,11 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
 /// The plugin's log: the server's logger, named after the file until the plugin is known.
 final class LogRelay: HostLogger, @unchecked Sendable {
     var logger: Logger
+    private let pace = PluginLogPace()
 
     init(_ logger: Logger) { self.logger = logger }
 
-    func log(_ level: Logger.Level, _ message: String) { logger.log(level: level, "\(message.escapingControlCharacters)") }
+    func log(_ level: Logger.Level, _ message: String) { pace.log(logger, level, message) }
 }
 
 extension String {

@@ -287,9 +287,12 @@ final class RemoteHostCall: PluginExecutor.Job, HostCall, @unchecked Sendable {
     }
 }
 
-/// The runner's log: every record goes to the server's log, through the connection.
+/// The runner's log: its records go to the server's log, through the connection, at the
+/// pace the server writes them (more would only fill the connection; the server paces what
+/// it reads again, not trusting this process).
 final class ChannelLog: LogHandler, HostLogger, @unchecked Sendable {
     let channel: RunnerChannel
+    private let pace = PluginLogPace()
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .debug
 
@@ -306,7 +309,9 @@ final class ChannelLog: LogHandler, HostLogger, @unchecked Sendable {
     }
 
     func log(_ level: Logger.Level, _ message: String) {
-        channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: message))
+        pace.log(level, message) { level, text in
+            channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: text))
+        }
     }
 }
 

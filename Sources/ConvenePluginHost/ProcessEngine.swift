@@ -33,6 +33,8 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     let path: String
     let manifest: PluginManifest
     let logger: Logger
+    /// The pace of the plugin's log lines, across restarts of its process.
+    let logPace: PluginLogPace
     let configuration: PluginHost.Configuration
     /// The library's private copy, loaded by every incarnation of the process.
     private let copy: String
@@ -61,11 +63,12 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         let (copy, swift) = try PluginLibrary.pin(path, into: pinDirectory)
         var logger = host.logger
         logger[metadataKey: "plugin-file"] = "\(path)"
+        let logPace = PluginLogPace()
         do {
             let (process, manifest) = try RunnerProcess.launch(runner: runner, path: path, copy: copy, containsSwift: swift,
-                                                               configuration: configuration, logger: logger)
+                                                               configuration: configuration, logger: logger, logPace: logPace)
             let engine = ProcessEngine(path: path, manifest: manifest, copy: copy, containsSwift: swift,
-                                       configuration: configuration, logger: logger)
+                                       configuration: configuration, logger: logger, logPace: logPace)
             engine.adopt(process)
             return engine
         } catch {
@@ -75,8 +78,9 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     }
 
     private init(path: String, manifest: PluginManifest, copy: String, containsSwift: Bool,
-                 configuration: PluginHost.Configuration, logger: Logger) {
+                 configuration: PluginHost.Configuration, logger: Logger, logPace: PluginLogPace) {
         self.path = path
+        self.logPace = logPace
         self.manifest = manifest
         self.copy = copy
         self.containsSwift = containsSwift
@@ -205,8 +209,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
                 return false
             }
         case .log(let level, let text):
-            let levels = Logger.Level.allCases
-            logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text.escapingControlCharacters)")
+            logPace.log(logger, Logger.Level(wire: level), text)
         default:
             process.fail("sent a message a runner does not send")
             return false
@@ -293,7 +296,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
             do {
                 let (process, manifest) = try RunnerProcess.launch(runner: configuration.runnerPath ?? "", path: path, copy: copy,
                                                                    containsSwift: containsSwift, configuration: configuration,
-                                                                   logger: logger)
+                                                                   logger: logger, logPace: logPace)
                 guard manifest.name == self.manifest.name, manifest.methods == self.manifest.methods else {
                     process.kill(because: nil)
                     throw PluginLoadError.processFailed(path: path, reason: "it described itself differently on restart")

@@ -20,7 +20,8 @@ final class RunnerProcess: @unchecked Sendable {
 
     /// Starts the runner and waits (`readyTimeout` at most) for the plugin to be ready.
     static func launch(runner: String, path: String, copy: String, containsSwift: Bool,
-                       configuration: PluginHost.Configuration, logger: Logger) throws(PluginLoadError) -> (RunnerProcess, PluginManifest) {
+                       configuration: PluginHost.Configuration, logger: Logger,
+                       logPace: PluginLogPace) throws(PluginLoadError) -> (RunnerProcess, PluginManifest) {
         let arguments = [runner, "--library", path, "--copy", copy, "--swift", containsSwift ? "1" : "0",
                          "--concurrency", "\(configuration.concurrencyPerPlugin)", "--max-stuck", "\(configuration.maxStuckPerPlugin)",
                          "--memory-limit", "\(configuration.memoryLimit)"]
@@ -56,8 +57,7 @@ final class RunnerProcess: @unchecked Sendable {
                 }
                 return (process, manifest)
             case .log(let level, let text)?:
-                let levels = Logger.Level.allCases
-                logger.log(level: levels[min(Int(level), levels.count - 1)], "\(text.escapingControlCharacters)")
+                logPace.log(logger, Logger.Level(wire: level), text)
             case .loadFailed(let reason)?:
                 process.reap()
                 throw .reported(path: path, message: reason)

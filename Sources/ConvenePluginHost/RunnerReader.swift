@@ -68,6 +68,53 @@ private final class ProcessEnd: Sendable {
     }
 }
 
+/// A runner's connection as it is read: whole messages out, and the rest of a frame kept for
+/// the next read. Only that rest is kept: what was read before it is let go (a runner that
+/// always has a frame half sent, logging without a pause, once made this buffer grow by every
+/// byte it sent).
+struct RunnerFrames {
+    private var input: ByteBuffer?
+
+    init(_ early: ByteBuffer = ByteBuffer()) {
+        input = early.readableBytes > 0 ? early : nil
+    }
+
+    var isEmpty: Bool { input == nil }
+
+    /// The memory held for a frame not yet whole.
+    var heldBytes: Int { input?.capacity ?? 0 }
+
+    mutating func append(_ bytes: inout ByteBuffer) {
+        if input == nil {
+            input = bytes
+        } else {
+            input!.writeBuffer(&bytes)  // in place: `input` is the buffer's only reference
+        }
+    }
+
+    /// The next whole message; nil when more bytes are needed (then only the rest of the
+    /// frame is kept). Throws on a frame that breaks the protocol.
+    mutating func next() throws -> RunnerMessage? {
+        guard var buffer = input else { return nil }
+        input = nil
+        if let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) {
+            guard Int(length) <= RunnerMessage.maxFrame else {
+                throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit")
+            }
+            if buffer.readableBytes >= 4 + Int(length) {
+                buffer.moveReaderIndex(forwardBy: 4)
+                var body = buffer.readSlice(length: Int(length))!
+                if buffer.readableBytes > 0 { input = buffer }
+                return try RunnerMessage(decoding: &body)
+            }
+        }
+        // Not a whole frame: kept from its start, once per read (not per message).
+        if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+        input = buffer
+        return nil
+    }
+}
+
 /// Frames of a runner's connection: a length (u32, big-endian, at most
 /// `RunnerMessage.maxFrame`), then the message.
 private final class RunnerInboundHandler: ChannelInboundHandler {
@@ -76,66 +123,47 @@ private final class RunnerInboundHandler: ChannelInboundHandler {
     private let process: RunnerProcess
     private let engine: ProcessEngine
     private let ended: ProcessEnd
-    private var input: ByteBuffer?
+    private var frames: RunnerFrames
 
     init(process: RunnerProcess, engine: ProcessEngine, ended: ProcessEnd, early: ByteBuffer) {
         self.process = process
         self.engine = engine
         self.ended = ended
-        input = early.readableBytes > 0 ? early : nil
+        frames = RunnerFrames(early)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if input != nil { deliver(context: context) }
+        if !frames.isEmpty { deliver(context: context) }
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        if var pending = input {
-            input = nil  // so that `pending` is the buffer's only reference while it grows
-            pending.writeBuffer(&bytes)
-            input = pending
-        } else {
-            input = bytes
-        }
+        frames.append(&bytes)
         deliver(context: context)
     }
 
-    /// Hands on every whole message read; keeps the rest of a frame for the next read.
+    /// Hands on every whole message read.
     private func deliver(context: ChannelHandlerContext) {
-        guard var buffer = input else { return }
-        input = nil
         do {
-            while let message = try Self.nextMessage(in: &buffer) {
+            while let message = try frames.next() {
                 // A process that broke a rule is ended: nothing more it sent counts.
                 guard engine.received(message, from: process) else {
+                    frames = RunnerFrames()
                     context.close(promise: nil)
                     return
                 }
             }
         } catch {
+            frames = RunnerFrames()
             process.fail("broke the runner protocol: \(error)")
             context.close(promise: nil)
             return
         }
-        if buffer.readableBytes > 0 { input = buffer }
-    }
-
-    /// The next whole message in `buffer`, nil when more bytes are needed.
-    private static func nextMessage(in buffer: inout ByteBuffer) throws -> RunnerMessage? {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
-        guard Int(length) <= RunnerMessage.maxFrame else {
-            throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit")
-        }
-        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: 4)
-        guard var body = buffer.readSlice(length: Int(length)) else { return nil }
-        return try RunnerMessage(decoding: &body)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        input = nil
+        frames = RunnerFrames()
         ended.report()
         context.fireChannelInactive()
     }

@@ -1,3 +1,5 @@
+import ConveneStore
+
 /// Versioned migrations of the PostgreSQL store. Append new ones; never edit a shipped one.
 ///
 /// The tables are SQLite's (SQLiteSchema, as of its v4), with the names quoted so that they keep
@@ -335,6 +337,19 @@ enum PostgresSchema {
             UPDATE "event" SET "audience" = 5
             WHERE "subjectID" = 'plugin:military-staff-committee' AND "kind" IN ('msc.review_opened', 'msc.review_closed')
               AND "meetingID" IS NULL AND "audience" = 0
+            """,
+        ]),
+        // SQLite's v5-plugin-storage-usage.
+        Migration(name: "pg-v5: what each plugin's storage holds", statements: [
+            """
+            CREATE TABLE "pluginStorageUsage" (
+              "plugin" TEXT PRIMARY KEY,
+              "bytes" BIGINT NOT NULL)
+            """,
+            """
+            INSERT INTO "pluginStorageUsage" ("plugin", "bytes")
+            SELECT "plugin", SUM(octet_length("key") + octet_length("value") + \(PluginStorageUsage.entryOverhead))::BIGINT
+            FROM "pluginStorage" GROUP BY "plugin"
             """,
         ]),
     ]

@@ -29,7 +29,7 @@ extension PostgresStore {
 
     public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing] = [],
                              writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
-                             position: (from: Int64, to: Int64)? = nil) throws -> [EventRecord]? {
+                             position: (from: Int64, to: Int64)? = nil, storageLimit: Int64? = nil) throws -> [EventRecord]? {
         try syncTransaction(.write) { db in
             for (key, seen) in reads where try db.pluginValue(plugin: plugin, key: key) != seen {
                 return nil
@@ -44,7 +44,11 @@ extension PostgresStore {
                     [.integer(position.to), .text(plugin), .integer(position.from)])
                 if moved != 1 { return nil }
             }
+            var added: Int64 = 0
             for (key, value) in writes {
+                let before = try db.db.column(Int64.self, #"""
+                    SELECT octet_length("value")::BIGINT FROM "pluginStorage" WHERE "plugin" = $1 AND "key" = $2
+                    """#, [.text(plugin), .bytes(key)]).first
                 if let value {
                     try db.db.execute(#"""
                         INSERT INTO "pluginStorage" ("plugin", "key", "value") VALUES ($1, $2, $3)
@@ -53,8 +57,27 @@ extension PostgresStore {
                 } else {
                     try db.db.execute(#"DELETE FROM "pluginStorage" WHERE "plugin" = $1 AND "key" = $2"#, [.text(plugin), .bytes(key)])
                 }
+                added += PluginStorageUsage.bytes(key: key.count, value: value?.count)
+                    - PluginStorageUsage.bytes(key: key.count, value: before.map { Int($0) })
+            }
+            if added != 0 {
+                // The plugin's row is one every commit that changes its storage updates: on a
+                // shared store, two servers' commits meet there (one waits, or is retried).
+                let bytes = try db.db.column(Int64.self, #"""
+                    INSERT INTO "pluginStorageUsage" AS "usage" ("plugin", "bytes") VALUES ($1, $2)
+                    ON CONFLICT ("plugin") DO UPDATE SET "bytes" = "usage"."bytes" + EXCLUDED."bytes" RETURNING "bytes"
+                    """#, [.text(plugin), .integer(added)]).first ?? added
+                if added > 0, let storageLimit, bytes > storageLimit {
+                    throw PluginStorageLimitExceeded(plugin: plugin, bytes: bytes, limit: storageLimit)
+                }
             }
             return try events.map { try db.append($0) }
+        }
+    }
+
+    public func pluginStorageUsage(plugin: String) throws -> Int64 {
+        try syncTransaction(.read) { db in
+            try db.db.column(Int64.self, #"SELECT "bytes" FROM "pluginStorageUsage" WHERE "plugin" = $1"#, [.text(plugin)]).first ?? 0
         }
     }
 

@@ -48,16 +48,19 @@ struct PostgresTransaction: StoreWriter {
     func meeting(id: Int64) throws -> MeetingRecord? {
         try db.record(MeetingRecord.self, #"SELECT * FROM "meeting" WHERE "id" = $1"#, [.integer(id)])
     }
-    func meetings(operationID: Int64?, visibleTo partyID: Int64?, beforeID: Int64, limit: Int) throws -> [MeetingRecord] {
+    func meetings(operationID: Int64?, visibleTo viewer: (partyID: Int64, notCounting: [Int])?, beforeID: Int64,
+                  limit: Int) throws -> [MeetingRecord] {
         var sql = #"SELECT * FROM "meeting" WHERE "id" < $1"#
         var values: [ColumnValue] = [.integer(beforeID)]
         if let operationID {
             values.append(.integer(operationID))
             sql += #" AND "operationID" = $\#(values.count)"#
         }
-        if let partyID {
-            values.append(.integer(partyID))
-            sql += #" AND "id" IN (SELECT "meetingID" FROM "invitation" WHERE "partyID" = $\#(values.count))"#
+        if let viewer {
+            values.append(.integer(viewer.partyID))
+            let counted = viewer.notCounting.isEmpty ? ""
+                : #" AND "category" NOT IN (\#(viewer.notCounting.map(String.init).joined(separator: ", ")))"#
+            sql += #" AND "id" IN (SELECT "meetingID" FROM "invitation" WHERE "partyID" = $\#(values.count)\#(counted))"#
         }
         values.append(.integer(Int64(limit)))
         return try db.records(MeetingRecord.self, sql + #" ORDER BY "id" DESC LIMIT $\#(values.count)"#, values)

@@ -119,9 +119,11 @@ public final class ConveneServer: Service, Sendable {
                             maxAttachmentSize: configuration.maxAttachmentSize).register(with: router)
         try LessonsService(backend: backend).register(with: router)
         plugins = PluginHost(router: router,
-                             services: ServerPluginServices(store: store, events: events, descriptors: descriptors, health: health),
+                             services: ServerPluginServices(store: store, events: events, descriptors: descriptors, health: health,
+                                                            storageLimit: configuration.pluginStorageLimit),
                              configuration: Self.pluginHostConfiguration(configuration), logger: logger)
-        try PluginAdministrationService(host: plugins, auth: Authenticator(store: store)).register(with: router)
+        try PluginAdministrationService(host: plugins, auth: Authenticator(store: store), store: store,
+                                        storageLimit: configuration.pluginStorageLimit).register(with: router)
         // Plugins read their events from the store; a commit only wakes their subscriptions.
         events.observe { [plugins] _ in plugins.eventsCommitted() }
     }

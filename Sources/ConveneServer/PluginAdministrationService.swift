@@ -12,6 +12,9 @@ import SwiftProtobuf
 struct PluginAdministrationService: PluginAdministrationServiceProtocol {
     let host: PluginHost
     let auth: Authenticator
+    /// Where plugins' storage is, and its limit (what administrators see of it).
+    let store: any PluginStore
+    let storageLimit: Int64
 
     func administrator(_ context: ServerCallContext) async throws {
         try PartyRules.checkAdministrator(try await auth.caller(context.requestMetadata), calling: context.method.description)
@@ -22,7 +25,7 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
         // Where the libraries are on the server is the administrator's business only.
         let administrator = try await auth.caller(context.requestMetadata).isAdministrator
         return .with {
-            $0.plugins = host.loaded.map { $0.info(showingFile: administrator) }
+            $0.plugins = host.loaded.map { $0.info(showingFile: administrator, storage: administrator ? storage(of: $0.name) : nil) }
             $0.failures = host.failures.map { failure in
                 .with {
                     $0.library = (failure.path as NSString).lastPathComponent
@@ -38,7 +41,7 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
         try await administrator(context)
         guard !request.path.isEmpty else { throw RPCError(.invalidArgument, "path: required") }
         do {
-            return try host.load(path: request.path).info(showingFile: true)
+            return try withStorage(host.load(path: request.path))
         } catch let error as PluginLoadError {
             throw RPCError(.failedPrecondition, error.description)
         }
@@ -53,7 +56,7 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
 
     func reloadPlugin(_ request: Convene_Plugins_V1_ReloadPluginRequest, context: ServerCallContext) async throws -> Convene_Plugins_V1_PluginInfo {
         try await administrator(context)
-        guard !request.path.isEmpty else { return try await host.reload(name: request.name).info(showingFile: true) }
+        guard !request.path.isEmpty else { return withStorage(try await host.reload(name: request.name)) }
         // A new library in the plugin's place: refused before anything is unloaded when it may not load.
         let path = try host.allowedPath(request.path)
         guard host.loaded.contains(where: { $0.name == request.name }) else {
@@ -61,15 +64,26 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
         }
         try await host.unload(name: request.name)
         do {
-            return try host.load(path: path).info(showingFile: true)
+            return try withStorage(host.load(path: path))
         } catch let error as PluginLoadError {
             throw RPCError(.failedPrecondition, "\(request.name) was unloaded, and its replacement was refused: \(error.description)")
         }
     }
+
+    /// What an administrator is shown of a plugin.
+    private func withStorage(_ plugin: LoadedPlugin) -> Convene_Plugins_V1_PluginInfo {
+        plugin.info(showingFile: true, storage: storage(of: plugin.name))
+    }
+
+    /// What `plugin`'s storage holds and may hold; nil when the store cannot say now (the
+    /// listing is still given, without it). A short read of one row, on the calling thread.
+    private func storage(of plugin: String) -> (bytes: Int64, limit: Int64)? {
+        (try? store.pluginStorageUsage(plugin: plugin)).map { ($0, storageLimit) }
+    }
 }
 
 extension LoadedPlugin {
-    func info(showingFile: Bool) -> Convene_Plugins_V1_PluginInfo {
+    func info(showingFile: Bool, storage: (bytes: Int64, limit: Int64)?) -> Convene_Plugins_V1_PluginInfo {
         .with {
             $0.name = name
             $0.version = version
@@ -87,6 +101,10 @@ extension LoadedPlugin {
             }
             $0.isolation = isolation.rawValue
             $0.warnings = warnings
+            if let storage {
+                $0.storageBytes = UInt64(max(storage.bytes, 0))
+                $0.storageLimit = UInt64(max(storage.limit, 0))
+            }
         }
     }
 }

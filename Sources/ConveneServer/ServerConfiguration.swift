@@ -52,6 +52,9 @@ public struct ServerConfiguration: Sendable {
     public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
     /// Memory an isolated plugin's process may use before it is ended (and restarted).
     public var pluginMemoryLimit = 1 << 30
+    /// Bytes one plugin's storage may hold (`PluginStorageUsage`): a call whose writes would
+    /// take it past this commits nothing and fails with RESOURCE_EXHAUSTED.
+    public var pluginStorageLimit: Int64 = 256 << 20
     /// How long an isolated plugin's process may take to be ready (its entry point run);
     /// one that takes longer is ended, and its plugin reported as failed.
     public var pluginReadyTimeout: Duration = .seconds(30)

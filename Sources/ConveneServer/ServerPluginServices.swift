@@ -16,6 +16,8 @@ final class ServerPluginServices: PluginServices {
     let events: EventBus
     let descriptors: DescriptorRegistry
     let health: HealthService
+    /// Bytes each plugin's storage may hold.
+    let storageLimit: Int64
     private let credentials = Locked<[String: String]>([:])
     /// Who a credential (the whole authorization value) belongs to, as of a credentials
     /// version of the store: good while the version is unchanged (a revocation changes it).
@@ -25,8 +27,10 @@ final class ServerPluginServices: PluginServices {
         (-1, CredentialMemo(capacity: ServerPluginServices.maxCachedCallers)))
     static let maxCachedCallers = 10_000
 
-    init(store: any ServerStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService) {
+    init(store: any ServerStore, events: EventBus, descriptors: DescriptorRegistry, health: HealthService,
+         storageLimit: Int64 = ServerConfiguration().pluginStorageLimit) {
         self.store = store
+        self.storageLimit = storageLimit
         self.events = events
         self.descriptors = descriptors
         self.health = health
@@ -84,7 +88,7 @@ final class ServerPluginServices: PluginServices {
                 guard let partyID = ObjectID.number(caller.partyID, prefix: "party-"), let party = try db.party(id: partyID) else {
                     return false
                 }
-                return MeetingRules.maySee(party.party, invited: try db.invitation(meetingID: id, partyID: partyID) != nil)
+                return try db.maySeeMeeting(id, caller: party.party)
             }
         }
     }
@@ -158,11 +162,19 @@ final class ServerPluginServices: PluginServices {
             return EventRecord(operationID: operationID, kind: event.kind, subjectID: "plugin:\(plugin)",
                                description: event.description, meetingID: meetingID, time: now, audience: audience)
         }
-        guard let stored = try store.pluginCommit(plugin: plugin, reads: reads, listings: listings, writes: writes, events: records,
-                                                  position: delivery.map { ($0.from, $0.to) }) else {
-            throw PluginStorageConflict()
+        let committed: [EventRecord]?
+        do {
+            committed = try store.pluginCommit(plugin: plugin, reads: reads, listings: listings, writes: writes, events: records,
+                                               position: delivery.map { ($0.from, $0.to) }, storageLimit: storageLimit)
+        } catch let full as PluginStorageLimitExceeded {
+            throw RPCError(.resourceExhausted, Self.describe(full))
         }
+        guard let stored = committed else { throw PluginStorageConflict() }
         self.events.publish(stored)
+    }
+
+    static func describe(_ full: PluginStorageLimitExceeded) -> String {
+        "plugin \(full.plugin): its storage would hold \(full.bytes) bytes, over its limit of \(full.limit) (--plugin-storage-limit); nothing of this call was committed"
     }
 
     /// The operation (and meeting) an event about `subjectID` belongs to.

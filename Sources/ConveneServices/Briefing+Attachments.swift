@@ -74,7 +74,7 @@ extension BriefingService {
         let attachment = try await backend.read { db in
             guard let attachment = try db.attachment(id: id), attachment.complete,
                   let meeting = try db.meeting(id: attachment.meetingID),
-                  MeetingRules.maySee(caller.party, invited: try db.invitation(meetingID: meeting.id!, partyID: caller.party.id) != nil)
+                  try db.maySeeMeeting(meeting.id!, caller: caller.party)
             else { throw PublicID.attachment.notFound(request.attachmentID) }
             return attachment
         }

@@ -81,7 +81,7 @@ extension StoreReader {
     func attachmentMismatch(_ id: Int64, text: String, meeting: MeetingRecord, meetingText: String, caller: Party) -> RPCError {
         guard let attachment = try? attachment(id: id), attachment.complete,
               let owner = try? self.meeting(id: attachment.meetingID),
-              MeetingRules.maySee(caller, invited: ((try? invitation(meetingID: owner.id!, partyID: caller.id)) ?? nil) != nil)
+              (try? maySeeMeeting(owner.id!, caller: caller)) == true
         else { return RPCError(.notFound, "attachment_ids: no attachment \(text)") }
         return RPCError(.failedPrecondition,
             "attachment_ids: \(text) is an attachment of meeting \(PublicID.meeting.format(owner.id)), not of \(meetingText)")

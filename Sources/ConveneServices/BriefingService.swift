@@ -97,7 +97,7 @@ public struct BriefingService: BriefingServiceProtocol {
                 $0.reports = try db.reports(operationID: operation.id!).map { report in
                     var visible = report.proto
                     if let meetingID = report.meetingID,
-                       !MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meetingID, partyID: caller.id) != nil) {
+                       try !db.maySeeMeeting(meetingID, caller: caller) {
                         // When it went out, its flags and their reason tell of the meeting (that
                         // it exists, its time): they are the meeting's invitees'.
                         visible.meetingID = ""

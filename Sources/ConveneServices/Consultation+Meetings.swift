@@ -110,8 +110,10 @@ extension ConsultationService {
         let before = request.pageToken.isEmpty ? Int64.max : try PageToken.after(request.pageToken)
         return try await backend.read { db in
             let operationID = request.operationID.isEmpty ? nil : try db.requireOperation(request.operationID).id
-            let meetings = try db.meetings(operationID: operationID, visibleTo: MeetingRules.seesEveryMeeting(caller) ? nil : caller.id,
-                                           beforeID: before, limit: size)
+            // Invited in a category held by a role the caller no longer holds is not invited (maySeeMeeting).
+            let viewer = MeetingRules.seesEveryMeeting(caller) ? nil
+                : (partyID: caller.id, notCounting: InvitationCategory.heldByRole.filter { !$0.isHeld(by: caller) }.map(\.rawValue))
+            let meetings = try db.meetings(operationID: operationID, visibleTo: viewer, beforeID: before, limit: size)
             return try .with {
                 $0.meetings = try meetings.map { try meetingProto($0, viewer: caller, db: db) }
                 $0.nextPageToken = PageToken.next(after: meetings.last?.id, count: meetings.count, size: size)

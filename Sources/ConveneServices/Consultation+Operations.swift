@@ -86,6 +86,7 @@ extension ConsultationService {
         try require(request.quantity > 0, .invalidArgument, "quantity: must be positive")
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
+            try OperationRules.checkTakesContributors(phase: operation.phase, operationID: request.operationID)
             let party = try db.requireParty(request.partyID, field: "party_id")
             try OperationRules.checkMayContribute(party.party, kind: kind, partyText: request.partyID)
             let contribution = try db.insert(ContributionRecord(operationID: operation.id!, partyID: party.id!, kind: kind,
@@ -111,6 +112,7 @@ extension ConsultationService {
         try OperationRules.checkMayIdentifyPotentialContributor(try await backend.caller(context))
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
+            try OperationRules.checkTakesContributors(phase: operation.phase, operationID: request.operationID)
             let party = try db.requireParty(request.partyID, field: "party_id")
             try OperationRules.checkCanContributeTroops(party.party)
             try db.addPotentialContributor(operationID: operation.id!, partyID: party.id!)

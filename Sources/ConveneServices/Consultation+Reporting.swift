@@ -21,7 +21,7 @@ extension ConsultationService {
             // The meetings and requests the caller may see, as GetMeeting and ListMeetingRequests show them.
             let meetings = try db.meetings(operationID: operationID).filter { meeting in
                 guard meeting.scheduledAt >= from && meeting.scheduledAt <= to && meeting.form != .councilConsultations else { return false }
-                return MeetingRules.maySee(caller, invited: try db.invitation(meetingID: meeting.id!, partyID: caller.id) != nil)
+                return try db.maySeeMeeting(meeting.id!, caller: caller)
             }
             let requests = try db.requests(operationID: operationID, status: nil).filter {
                 $0.createdAt >= from && $0.createdAt <= to && RequestRules.visible(caller, requestedBy: $0.requestedBy)
@@ -102,7 +102,7 @@ extension StoreReader {
         return events.map { event in
             (event, event.eventAudience.admits(party, access: access, facts: facts, invitedTo: { meetingID in
                 // A failed read hides the event rather than show it.
-                ((try? invitation(meetingID: meetingID, partyID: partyID)) ?? nil) != nil
+                (try? maySeeMeeting(meetingID, caller: party)) == true
             }))
         }
     }

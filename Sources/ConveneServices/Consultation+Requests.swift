@@ -23,6 +23,7 @@ extension ConsultationService {
         }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
+            try RequestRules.checkRequestable(phase: operation.phase, operationID: request.operationID)
             try RequestRules.checkMayRequest(caller, facts: try db.facts(of: operation), operationID: request.operationID, form: form)
             let record = try db.insert(MeetingRequestRecord(operationID: operation.id!, requestedBy: caller.id, form: form,
                                                             reason: reason, concerns: request.concerns, createdAt: backend.now))

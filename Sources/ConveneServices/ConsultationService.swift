@@ -36,10 +36,15 @@ extension StoreReader {
     /// A meeting the caller may see; NOT_FOUND otherwise (so that its existence does not leak).
     func requireVisibleMeeting(_ value: String, caller: Party, field: String = "meeting_id") throws -> MeetingRecord {
         let id = try PublicID.meeting.parse(value, field: field)
-        guard let meeting = try meeting(id: id),
-              MeetingRules.maySee(caller, invited: try invitation(meetingID: id, partyID: caller.id) != nil)
-        else { throw PublicID.meeting.notFound(value) }
+        guard let meeting = try meeting(id: id), try maySeeMeeting(id, caller: caller) else { throw PublicID.meeting.notFound(value) }
         return meeting
+    }
+
+    /// Whether `caller` may see meeting `id` (`MeetingRules.maySee`), by its invitation if any.
+    public func maySeeMeeting(_ id: Int64, caller: Party) throws -> Bool {
+        if MeetingRules.seesEveryMeeting(caller) { return true }
+        let invitation = try invitation(meetingID: id, partyID: caller.id)
+        return MeetingRules.maySee(caller, invited: invitation.map { MeetingRules.invitationCounts($0.category, for: caller) } ?? false)
     }
 
     /// `flags` as `caller` may read them: none naming a meeting it may not see (FlagRules).

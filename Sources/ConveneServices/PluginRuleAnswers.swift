@@ -96,7 +96,7 @@ public enum PluginRuleAnswers {
             case .invitation:
                 let meetingID = try PublicID.meeting.parse(objectID, field: "object_id")
                 guard let meeting = try db.meeting(id: meetingID), let operation = try db.operation(id: meeting.operationID),
-                      try caller.map({ MeetingRules.maySee($0, invited: try db.invitation(meetingID: meetingID, partyID: $0.id) != nil) }) ?? true
+                      try caller.map({ try db.maySeeMeeting(meetingID, caller: $0) }) ?? true
                 else { return .cannot("object_id: no meeting \(objectID)") }
                 let party = try db.requireParty(partyID ?? "", field: "party_id")
                 let proposal = FriendsRules.invitationProposal(party.party, standing: try db.facts(of: operation).standing(of: party.party),

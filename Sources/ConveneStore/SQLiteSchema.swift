@@ -309,6 +309,18 @@ enum SQLiteSchema {
         migrator.registerMigration("v5-committee-event-audiences") { db in
             try db.execute(sql: narrowedCommitteeEvents)
         }
+        // What each plugin's storage holds (PluginStorageUsage), kept with its keys, so that a
+        // commit is checked against the plugin's limit without counting them all.
+        migrator.registerMigration("v5-plugin-storage-usage") { db in
+            try db.create(table: "pluginStorageUsage") { t in
+                t.primaryKey("plugin", .text)
+                t.column("bytes", .integer).notNull()
+            }
+            try db.execute(sql: """
+                INSERT INTO pluginStorageUsage (plugin, bytes)
+                SELECT plugin, SUM(length(key) + length(value) + \(PluginStorageUsage.entryOverhead)) FROM pluginStorage GROUP BY plugin
+                """)
+        }
         return migrator
     }
 }

@@ -180,7 +180,7 @@ public final class SQLiteStore: ServerStore {
     /// `position.from` (it becomes `position.to` in the same transaction).
     public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing] = [],
                              writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
-                             position: (from: Int64, to: Int64)? = nil) throws -> [EventRecord]? {
+                             position: (from: Int64, to: Int64)? = nil, storageLimit: Int64? = nil) throws -> [EventRecord]? {
         try pool.write { db in
             for (key, seen) in reads {
                 let now = try Data.fetchOne(db, sql: "SELECT value FROM pluginStorage WHERE plugin = ? AND key = ?",
@@ -196,15 +196,35 @@ public final class SQLiteStore: ServerStore {
                                arguments: [position.to, plugin, position.from])
                 if db.changesCount != 1 { return nil }
             }
+            var added: Int64 = 0
             for (key, value) in writes {
+                let before = try Int.fetchOne(db, sql: "SELECT length(value) FROM pluginStorage WHERE plugin = ? AND key = ?",
+                                              arguments: [plugin, Data(key)])
                 if let value {
                     try db.execute(sql: "INSERT OR REPLACE INTO pluginStorage (plugin, key, value) VALUES (?, ?, ?)",
                                    arguments: [plugin, Data(key), Data(value)])
                 } else {
                     try db.execute(sql: "DELETE FROM pluginStorage WHERE plugin = ? AND key = ?", arguments: [plugin, Data(key)])
                 }
+                added += PluginStorageUsage.bytes(key: key.count, value: value?.count)
+                    - PluginStorageUsage.bytes(key: key.count, value: before)
+            }
+            if added != 0 {
+                let bytes = try Int64.fetchOne(db, sql: """
+                    INSERT INTO pluginStorageUsage (plugin, bytes) VALUES (?, ?)
+                    ON CONFLICT (plugin) DO UPDATE SET bytes = bytes + excluded.bytes RETURNING bytes
+                    """, arguments: [plugin, added]) ?? added
+                if added > 0, let storageLimit, bytes > storageLimit {
+                    throw PluginStorageLimitExceeded(plugin: plugin, bytes: bytes, limit: storageLimit)
+                }
             }
             return try events.map { event in var e = event; try e.insert(db); return e }
+        }
+    }
+
+    public func pluginStorageUsage(plugin: String) throws -> Int64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT bytes FROM pluginStorageUsage WHERE plugin = ?", arguments: [plugin]) ?? 0
         }
     }
 
@@ -257,11 +277,14 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func meeting(id: Int64) throws -> MeetingRecord? { try MeetingRecord.fetchOne(db, key: id) }
-    func meetings(operationID: Int64?, visibleTo partyID: Int64?, beforeID: Int64, limit: Int) throws -> [MeetingRecord] {
+    func meetings(operationID: Int64?, visibleTo viewer: (partyID: Int64, notCounting: [Int])?, beforeID: Int64,
+                  limit: Int) throws -> [MeetingRecord] {
         var request = MeetingRecord.filter(Column("id") < beforeID)
         if let operationID { request = request.filter(Column("operationID") == operationID) }
-        if let partyID {
-            request = request.filter(sql: "id IN (SELECT meetingID FROM invitation WHERE partyID = ?)", arguments: [partyID])
+        if let viewer {
+            let counted = viewer.notCounting.isEmpty ? "" : " AND category NOT IN (\(viewer.notCounting.map(String.init).joined(separator: ", ")))"
+            request = request.filter(sql: "id IN (SELECT meetingID FROM invitation WHERE partyID = ?\(counted))",
+                                     arguments: [viewer.partyID])
         }
         return try request.order(Column("id").desc).limit(limit).fetchAll(db)
     }

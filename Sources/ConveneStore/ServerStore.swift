@@ -18,9 +18,15 @@ public protocol PluginStore: Sendable {
     /// found (one added, or removed, in between), or, for an event delivery (`position`), when
     /// the plugin's event position is no longer `position.from` (it becomes `position.to` in
     /// the same transaction).
+    ///
+    /// The plugin's stored bytes (`PluginStorageUsage`) are kept with its keys: a commit that
+    /// adds to them past `storageLimit` (nil: no limit) commits nothing and throws
+    /// `PluginStorageLimitExceeded`; one that adds nothing (deletes, smaller values) is never refused.
     func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing],
                       writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
-                      position: (from: Int64, to: Int64)?) throws -> [EventRecord]?
+                      position: (from: Int64, to: Int64)?, storageLimit: Int64?) throws -> [EventRecord]?
+    /// What `plugin`'s storage holds, counted as `PluginStorageUsage` counts it.
+    func pluginStorageUsage(plugin: String) throws -> Int64
 
     /// The sequence of the last event `plugin` reacted to; a plugin never seen before starts
     /// at the log's current end (it reacts to events after its first load only). On a shared
@@ -41,6 +47,40 @@ public protocol PluginStore: Sendable {
     /// who a credential belongs to can tell it is stale; nil when other servers may change them
     /// unseen (a shared store): then nothing may be cached.
     var credentialsVersion: Int? { get }
+}
+
+extension PluginStore {
+    /// A commit with no limit on the plugin's storage.
+    public func pluginCommit(plugin: String, reads: [(key: [UInt8], value: [UInt8]?)], listings: [PluginListing],
+                             writes: [(key: [UInt8], value: [UInt8]?)], events: [EventRecord],
+                             position: (from: Int64, to: Int64)?) throws -> [EventRecord]? {
+        try pluginCommit(plugin: plugin, reads: reads, listings: listings, writes: writes, events: events,
+                         position: position, storageLimit: nil)
+    }
+}
+
+/// How a plugin's storage is counted against its limit: each key and value's bytes, and
+/// `entryOverhead` more per key (its row and index entry), so that tiny keys are bounded too.
+public enum PluginStorageUsage {
+    public static let entryOverhead: Int64 = 64
+
+    /// What one key holding `value` adds (nil: the key is absent, nothing).
+    public static func bytes(key: Int, value: Int?) -> Int64 {
+        value.map { Int64(key) + Int64($0) + entryOverhead } ?? 0
+    }
+}
+
+/// A plugin call's commit would have made the plugin's storage hold `bytes`, over its `limit`.
+public struct PluginStorageLimitExceeded: Error, Equatable {
+    public let plugin: String
+    public let bytes: Int64
+    public let limit: Int64
+
+    public init(plugin: String, bytes: Int64, limit: Int64) {
+        self.plugin = plugin
+        self.bytes = bytes
+        self.limit = limit
+    }
 }
 
 /// A store as the server runs it: opened at start, closed at shutdown, with plugin storage, and,

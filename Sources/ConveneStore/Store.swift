@@ -35,8 +35,10 @@ public protocol StoreReader {
     func potentialContributors(operationID: Int64) throws -> [Int64]
 
     func meeting(id: Int64) throws -> MeetingRecord?
-    /// Newest first; `visibleTo` nil for every meeting, else those the party is invited to.
-    func meetings(operationID: Int64?, visibleTo partyID: Int64?, beforeID: Int64, limit: Int) throws -> [MeetingRecord]
+    /// Newest first; `visibleTo` nil for every meeting, else those the party is invited to in
+    /// a category other than `notCounting`.
+    func meetings(operationID: Int64?, visibleTo viewer: (partyID: Int64, notCounting: [Int])?, beforeID: Int64,
+                  limit: Int) throws -> [MeetingRecord]
     func meetings(operationID: Int64) throws -> [MeetingRecord]
     func invitations(meetingID: Int64) throws -> [InvitationRecord]
     func invitation(meetingID: Int64, partyID: Int64) throws -> InvitationRecord?

@@ -84,6 +84,45 @@ extension StoreBehaviour {
         XCTAssertEqual(try plugins.pluginGet(plugin: lister, key: Array("count".utf8)), [2], "the refused commits wrote nothing")
     }
 
+    /// What a plugin's storage holds is kept with its keys, per plugin: a commit that would take
+    /// it past its limit commits nothing (neither its writes nor its events), and one that
+    /// adds nothing (a delete, a smaller value) is taken even over the limit.
+    @Sendable public func aPluginsStorageIsCountedAndBounded() async throws {
+        let store = try await makeStore()
+        let plugins = try XCTUnwrap(store as? any PluginStore)
+        let operation = try await store.write { db in try Self.operation(db, name: "Counted").id! }
+        let overhead = PluginStorageUsage.entryOverhead
+        let commit = { (plugin: String, writes: [(key: [UInt8], value: [UInt8]?)], limit: Int64?) in
+            try plugins.pluginCommit(plugin: plugin, reads: [], listings: [], writes: writes,
+                                     events: [Self.event(operation, "counted")], position: nil, storageLimit: limit)
+        }
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), 0, "a plugin that never wrote holds nothing")
+        XCTAssertNotNil(try commit("counted", [([1], Array(repeating: 7, count: 100)), ([2, 2], [])], 1000))
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), 1 + 100 + overhead + 2 + overhead)
+        let before = try plugins.pluginStorageUsage(plugin: "counted")
+        do {
+            _ = try commit("counted", [([3], Array(repeating: 7, count: 800)), ([2, 2], nil)], 1000)
+            XCTFail("a commit past the limit")
+        } catch let full as PluginStorageLimitExceeded {
+            XCTAssertEqual(full, PluginStorageLimitExceeded(plugin: "counted", bytes: before + 1 + 800 + overhead - 2 - overhead, limit: 1000))
+        }
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), before, "nothing of the refused commit")
+        XCTAssertNil(try plugins.pluginGet(plugin: "counted", key: [3]))
+        XCTAssertEqual(try plugins.pluginGet(plugin: "counted", key: [2, 2]), [], "its delete was not committed either")
+        let events = try await store.read { db in try db.events(operationID: operation, after: 0, limit: 100) }
+        XCTAssertEqual(events.count, 1, "nor its event")
+        // Over a lower limit now, a smaller value and a delete are still taken; a larger one is not.
+        XCTAssertNotNil(try commit("counted", [([1], Array(repeating: 7, count: 10))], 10))
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), 1 + 10 + overhead + 2 + overhead)
+        XCTAssertThrowsError(try commit("counted", [([1], Array(repeating: 7, count: 11))], 10))
+        XCTAssertNotNil(try commit("counted", [([1], nil), ([2, 2], nil), ([9], nil)], 10))
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), 0)
+        // Each plugin is counted apart; no limit is no limit.
+        XCTAssertNotNil(try commit("other", [([1], Array(repeating: 7, count: 5000))], nil))
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "other"), 1 + 5000 + overhead)
+        XCTAssertEqual(try plugins.pluginStorageUsage(plugin: "counted"), 0)
+    }
+
     /// The store that decides which server delivers answers this one while it holds the lease;
     /// given up, the lease is free again.
     @Sendable public func aPluginEventLeaseIsHeldRenewedAndGivenUp() async throws {

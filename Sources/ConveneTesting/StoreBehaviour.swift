@@ -34,6 +34,7 @@ public struct StoreBehaviour: Sendable {
          ("everyRecordComesBackAsItWasWritten", everyRecordComesBackAsItWasWritten),
          ("pluginEventPositionsMoveOnceFromWhereTheyAre", pluginEventPositionsMoveOnceFromWhereTheyAre),
          ("aPluginCommitChecksTheKeysItListed", aPluginCommitChecksTheKeysItListed),
+         ("aPluginsStorageIsCountedAndBounded", aPluginsStorageIsCountedAndBounded),
          ("aPluginEventLeaseIsHeldRenewedAndGivenUp", aPluginEventLeaseIsHeldRenewedAndGivenUp),
          ("aRevocationChangesTheCredentialsVersion", aRevocationChangesTheCredentialsVersion)]
     }
@@ -189,9 +190,14 @@ public struct StoreBehaviour: Sendable {
         try await store.read { db in
             let page = try db.parties(Page(after: parties[1].id!, size: 2))
             XCTAssertEqual(page.map(\.name), ["Party 2", "Party 3"])
-            let invited = try db.meetings(operationID: nil, visibleTo: parties[1].id!, beforeID: .max, limit: 10)
+            let invited = try db.meetings(operationID: nil, visibleTo: (parties[1].id!, []), beforeID: .max, limit: 10)
             XCTAssertEqual(invited.map(\.id), [meetings[2].id, meetings[0].id], "invited meetings, newest first")
-            XCTAssertEqual(try db.meetings(operationID: nil, visibleTo: parties[2].id!, beforeID: .max, limit: 10).count, 0)
+            XCTAssertEqual(try db.meetings(operationID: nil, visibleTo: (parties[2].id!, []), beforeID: .max, limit: 10).count, 0)
+            let counting = try db.meetings(operationID: nil, visibleTo: (parties[1].id!, [InvitationCategory.council.rawValue]),
+                                           beforeID: .max, limit: 10)
+            XCTAssertEqual(counting.count, 2, "invitations in the other categories count")
+            XCTAssertEqual(try db.meetings(operationID: nil, visibleTo: (parties[1].id!, [InvitationCategory.troopPoliceContributor.rawValue]),
+                                           beforeID: .max, limit: 10).count, 0, "none in a category that does not count")
             let older = try db.meetings(operationID: nil, visibleTo: nil, beforeID: meetings[2].id!, limit: 1)
             XCTAssertEqual(older.map(\.id), [meetings[1].id])
         }

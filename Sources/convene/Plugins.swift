@@ -157,6 +157,10 @@ func printPlugin(_ plugin: Convene_Plugins_V1_PluginInfo) {
     let status = plugin.status == .degraded ? "DEGRADED: \(plugin.statusReason)" : "serving"
     print("\(plugin.name) \(plugin.version) (ABI \(plugin.abiVersion)) \(status), \(plugin.isolation)")
     if !plugin.file.isEmpty { print("  file \(plugin.file)") }
+    if plugin.storageLimit > 0 {
+        let percent = Double(plugin.storageBytes) * 100 / Double(plugin.storageLimit)
+        print("  storage \(plugin.storageBytes) of \(plugin.storageLimit) bytes (\(String(format: "%.1f", percent))%)")
+    }
     for warning in plugin.warnings { print("  warning \(warning)") }
     for method in plugin.methods { print("  method \(method)") }
     for event in plugin.events { print("  event \(event)") }

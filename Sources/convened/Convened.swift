@@ -89,6 +89,10 @@ struct Convened: AsyncParsableCommand {
             help: "MiB an isolated plugin's process may use before it is ended and restarted.")
     var pluginMemoryLimit = 1024
 
+    @Option(name: .customLong("plugin-storage-limit"),
+            help: "MiB one plugin's storage may hold (each key and value, and 64 bytes per key); a call whose writes would pass it commits nothing and fails with RESOURCE_EXHAUSTED.")
+    var pluginStorageLimit = 256
+
     @Option(name: .customLong("plugin-concurrency"), help: "Hooks of one plugin that run at once (its threads).")
     var pluginConcurrency = 4
 
@@ -254,6 +258,10 @@ struct Convened: AsyncParsableCommand {
             throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
         }
         configuration.pluginMemoryLimit = pluginMemoryLimit << 20
+        guard pluginStorageLimit >= 1, pluginStorageLimit <= 1 << 24 else {
+            throw ValidationError("--plugin-storage-limit: MiB from 1 to 16777216")
+        }
+        configuration.pluginStorageLimit = Int64(pluginStorageLimit) << 20
         guard (1...256).contains(pluginConcurrency), (0...1024).contains(pluginMaxStuck) else {
             throw ValidationError("--plugin-concurrency: 1 to 256; --plugin-max-stuck: 0 to 1024")
         }

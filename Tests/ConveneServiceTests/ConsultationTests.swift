@@ -309,7 +309,7 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertEqual(after.informalPaper, meeting.informalPaper)
         if let sqlite = f.server.store as? SQLiteStore {
             XCTAssertEqual(try sqlite.integrityCheck(), "ok")
-            XCTAssertEqual(try sqlite.appliedMigrations().count, 10, "v1 to v5 (ConveneStoreTests names them)")
+            XCTAssertEqual(try sqlite.appliedMigrations().count, 11, "v1 to v5 (ConveneStoreTests names them)")
         }
     }
 }

@@ -162,10 +162,21 @@ extension LateInvitationTests {
                     $0.operationID = self.operation
                 }, as: Convene_Consultation_V1_ListContributionsResponse.self, options: self.f.options(party))
             }
-            let record = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = held.id },
-                                                  as: Convene_Consultation_V1_Meeting.self, options: f.options(party))
-            XCTAssertTrue(record.invitations.contains { $0.partyID == f.ids[party]! }, "the meeting held records who was there")
-            await assertRPCError(.permissionDenied, containing: "no longer") { try await statement(held.id, by: party) }
+            // The meeting held keeps the invitation (it records who was there), but the party
+            // reads it by the role no more: neither it nor what is said there after it left.
+            await assertRPCError(.notFound) {
+                _ = try await self.f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = held.id },
+                                                  as: Convene_Consultation_V1_Meeting.self, options: self.f.options(party))
+            }
+            let listed = try await f.client.unary(CM.listMeetings, Convene_Consultation_V1_ListMeetingsRequest.with { $0.operationID = operation },
+                                                  as: Convene_Consultation_V1_ListMeetingsResponse.self, options: f.options(party))
+            XCTAssertEqual(listed.meetings.map(\.id), [], "\(party) lists none of the meetings it was invited to by its role")
+            await assertRPCError(.notFound) { try await statement(held.id, by: party) }
+        }
+        let record = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = held.id },
+                                              as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        for party in ["Member", "Secretariat"] {
+            XCTAssertTrue(record.invitations.contains { $0.partyID == f.ids[party]! }, "the meeting held records that \(party) was there")
         }
         let now = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
                                            as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))

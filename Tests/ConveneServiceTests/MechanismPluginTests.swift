@@ -171,6 +171,30 @@ class MechanismPluginTests: OperationTestCase {
         }
     }
 
+    /// A terminated operation takes no new reconnaissance visit (I.B.6), Security Council
+    /// mission (I.B.5) or public information campaign (I.B.10): each prepares or accompanies
+    /// an operation under way.
+    func testATerminatedOperationTakesNoNewVisitMissionOrCampaign() async throws {
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.phase = .terminated
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        await assertRPCError(.failedPrecondition, containing: "is terminated; reconnaissance visits prepare countries to deploy (I.B.6)") {
+            try await self.call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+                $0.operationID = self.operation; $0.purpose = "Assess the northern sector"; $0.teamSize = 6
+            }, as: Convene_Recon_V1_Visit.self, by: "Potential")
+        }
+        await assertRPCError(.failedPrecondition, containing: "is terminated; Security Council missions go to peacekeeping operations under way (I.B.5)") {
+            try await self.call("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+                $0.operationID = self.operation; $0.termsOfReference = "Assess the transition"
+            }, as: Convene_Missions_V1_Mission.self, by: "President")
+        }
+        await assertRPCError(.failedPrecondition, containing: "is terminated; its public information campaigns ended with it (I.B.10)") {
+            try await self.call("convene.publicinfo.v1.PublicInformation", "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
+                $0.operationID = self.operation; $0.audience = .local; $0.message = "The mission protects civilians"
+            }, as: Convene_Publicinfo_V1_Campaign.self, by: "Secretariat")
+        }
+    }
+
     func testPublicInformation() async throws {
         let s = "convene.publicinfo.v1.PublicInformation"
         _ = try await call(s, "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {

@@ -26,6 +26,9 @@ final class IsolatedMechanismPluginTests: MechanismPluginTests {
     override func testReconnaissanceVisits() async throws { try await super.testReconnaissanceVisits() }
     override func testCouncilMissionsInformContributorsAndLinkTheirConsultations() async throws { try await super.testCouncilMissionsInformContributorsAndLinkTheirConsultations() }
     override func testPublicInformation() async throws { try await super.testPublicInformation() }
+    override func testATerminatedOperationTakesNoNewVisitMissionOrCampaign() async throws {
+        try await super.testATerminatedOperationTakesNoNewVisitMissionOrCampaign()
+    }
     override func testSixMonthAssessment() async throws { try await super.testSixMonthAssessment() }
 }
 

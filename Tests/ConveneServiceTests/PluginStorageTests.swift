@@ -9,7 +9,8 @@ import XCTest
 
 /// What the storage functions answer a plugin is the same in process and isolated, and what
 /// one call may read or write is bounded by count as well as by bytes.
-class PluginStorageTests: PluginTestCase {
+/// The fixture's storage method, by mode and count (see behaviour.c).
+extension PluginTestCase {
     func storage(_ mode: Character, _ count: UInt32 = 0) async throws -> String {
         var request = [UInt8(ascii: mode.unicodeScalars.first!)]
         withUnsafeBytes(of: count.littleEndian) { request += $0 }
@@ -20,7 +21,9 @@ class PluginStorageTests: PluginTestCase {
                                               options: options).message
         return String(buffer: answer)
     }
+}
 
+class PluginStorageTests: PluginTestCase {
     /// The refusal's message: the fixture answers these modes with ABORTED.
     func refused(_ mode: Character, _ count: UInt32) async -> String {
         await assertRPCError(.aborted) { _ = try await self.storage(mode, count) }?.message ?? ""

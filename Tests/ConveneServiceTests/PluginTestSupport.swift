@@ -2,6 +2,7 @@ import ConveneClient
 import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
+import ConveneServer
 import ConveneTransport
 import Foundation
 import SwiftProtobuf
@@ -42,11 +43,16 @@ class PluginTestCase: XCTestCase {
     var f: Fixture!
     /// Where plugins run in this case's server (subclasses run the same tests isolated).
     class var isolation: PluginIsolation { .inProcess }
+    /// What else a case changes of its server's configuration.
+    class func configure(_ configuration: inout ServerConfiguration) {}
 
     override func setUp() async throws {
         let isolation = Self.isolation
         // Plugins keep their own times by the system's clock: so does the server here.
-        f = try await Fixture(clock: nil) { $0.pluginIsolation = isolation }
+        f = try await Fixture(clock: nil) { configuration in
+            configuration.pluginIsolation = isolation
+            Self.configure(&configuration)
+        }
         try await f.registerParties()
     }
 

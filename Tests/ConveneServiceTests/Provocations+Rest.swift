@@ -39,6 +39,11 @@ extension Provocations {
                 twice.concerns = ["Fuel", "Fuel"]
                 _ = try await self.c.requestMeeting(twice, options: self.o("Troops"))
             },
+            "Q6": {
+                var ended = request(.consultationMeeting, "Logistics")
+                ended.operationID = self.terminated
+                _ = try await self.c.requestMeeting(ended, options: self.o("Troops"))
+            },
             "S1": {
                 let held = try await setup { try await self.w.heldMeeting() }
                 _ = try await self.c.prepareSummary(.with { $0.meetingID = held; $0.text = "x" }, options: self.o("Member"))

@@ -109,6 +109,11 @@ final class Provocations: @unchecked Sendable {
             "O11": { _ = try await self.c.createOperation(.with { $0.name = "UNMIX" }, options: self.o("Secretariat")) },
             "O12": { _ = try await self.c.getOperation(.with { $0.operationID = "seven" }, options: self.o("Troops")) },
             "O13": { _ = try await self.c.getOperation(.with { $0.operationID = "op-99" }, options: self.o("Troops")) },
+            "O14": {
+                _ = try await self.c.recordContribution(.with {
+                    $0.operationID = self.terminated; $0.partyID = self.w.id("Troops"); $0.kind = .troops; $0.quantity = 1
+                }, options: self.o("Secretariat"))
+            },
             "M1": { _ = try await self.c.conveneMeeting(self.meeting(), options: self.o("Member")) },
             "M2": { _ = try await self.c.conveneMeeting(self.meeting { $0.form = .secretariatMeeting; $0.stage = .unspecified }, options: self.o("President")) },
             "M3": {

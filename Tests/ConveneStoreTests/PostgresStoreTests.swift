@@ -54,7 +54,8 @@ final class PostgresStoreTests: XCTestCase {
             let applied = try await store.appliedMigrations()
             XCTAssertEqual(applied, ["pg-v1: the schema of SQLite v4", "pg-v2: plugin event positions, delivery leases and principals",
                                      "pg-v3: plugin events recorded before plugins named their audience",
-                                     "pg-v4: the Military Staff Committee's events for those who may list its reviews"])
+                                     "pg-v4: the Military Staff Committee's events for those who may list its reviews",
+                                     "pg-v5: what each plugin's storage holds"])
         }
         for store in stores { await store.close() }
     }

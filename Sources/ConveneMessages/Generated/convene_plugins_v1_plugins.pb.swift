@@ -94,6 +94,12 @@ public nonisolated struct Convene_Plugins_V1_PluginInfo: Sendable {
   /// What the operator should know: built for a newer ABI minor version, no descriptor set.
   public var warnings: [String] = []
 
+  /// What its storage holds, in bytes as its limit counts them (each key and value, and 64
+  /// per key), and that limit (--plugin-storage-limit): shown to administrators only.
+  public var storageBytes: UInt64 = 0
+
+  public var storageLimit: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -203,7 +209,7 @@ nonisolated extension Convene_Plugins_V1_PluginStatus: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PluginInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}abi_version\0\u{1}service\0\u{1}methods\0\u{1}events\0\u{1}file\0\u{1}status\0\u{3}status_reason\0\u{1}isolation\0\u{1}warnings\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}abi_version\0\u{1}service\0\u{1}methods\0\u{1}events\0\u{1}file\0\u{1}status\0\u{3}status_reason\0\u{1}isolation\0\u{1}warnings\0\u{3}storage_bytes\0\u{3}storage_limit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -222,6 +228,8 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
       case 9: try { try decoder.decodeSingularStringField(value: &self.statusReason) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.isolation) }()
       case 11: try { try decoder.decodeRepeatedStringField(value: &self.warnings) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.storageBytes) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.storageLimit) }()
       default: break
       }
     }
@@ -261,6 +269,12 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
     if !self.warnings.isEmpty {
       try visitor.visitRepeatedStringField(value: self.warnings, fieldNumber: 11)
     }
+    if self.storageBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.storageBytes, fieldNumber: 12)
+    }
+    if self.storageLimit != 0 {
+      try visitor.visitSingularUInt64Field(value: self.storageLimit, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -276,6 +290,8 @@ nonisolated extension Convene_Plugins_V1_PluginInfo: SwiftProtobuf.Message, Swif
     if lhs.statusReason != rhs.statusReason {return false}
     if lhs.isolation != rhs.isolation {return false}
     if lhs.warnings != rhs.warnings {return false}
+    if lhs.storageBytes != rhs.storageBytes {return false}
+    if lhs.storageLimit != rhs.storageLimit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
