@@ -347,4 +347,11 @@ MUTATIONS = [
     ("a runner that always has a frame half sent grows the server's buffer", "plugin host", "Sources/ConvenePluginHost/RunnerReader.swift",
      "        if buffer.readerIndex > 0 { buffer.discardReadBytes() }\n", "",
      "RunnerFramesTests"),
+    ("another plugin's set decides how a plugin's types are encoded", "builtins", "Sources/ConveneBuiltins/DescriptorRegistry.swift",
+     "let preferred = plugins.filter { symbol == $0.service ||", "let preferred = plugins.filter { _ in false } + plugins.filter { symbol == $0.service ||",
+     "DescriptorRegistryTests"),
+    ("a plugin's calls hold requests without bound", "plugin host", "Sources/ConvenePluginHost/CallTicket.swift",
+     "guard requestBytes == 0 || registry.requestBytes == 0 || registry.requestBytes + requestBytes <= maxRequestBytes else {",
+     "guard requestBytes >= 0 || registry.requestBytes == 0 || registry.requestBytes + requestBytes <= maxRequestBytes else {",
+     "CallTicketTests|PluginRequestBoundTests"),
 ]

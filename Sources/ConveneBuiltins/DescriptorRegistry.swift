@@ -1,78 +1,149 @@
 import ConveneRPC
 import SwiftProtobuf
 
-/// The protobuf file descriptors the server knows (its own, and those plugins bring),
-/// indexed by file name and by fully qualified symbol.
+/// The protobuf file descriptors the server knows: its own, and each loaded plugin's set,
+/// kept apart by owner and indexed by file name and by fully qualified symbol.
+///
+/// A plugin writes its own set, so nothing in it is trusted to speak for others: the server's
+/// files and symbols come first whatever a plugin's set redefines; a plugin's set claims only
+/// its own service (and that service's methods), so another plugin's set, loaded before, can
+/// never decide how a client that encodes from reflection (`convene call`) encodes its calls;
+/// and a set is gone with its plugin (an unload, a reload: a reload's set replaces the old).
 public final class DescriptorRegistry: Sendable {
-    private struct State {
+    /// The files of one owner, and the symbols they define.
+    private struct Pool {
         var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
         var symbols: [String: String] = [:]  // symbol -> file name
+
+        /// Adds `file` unless one of its name is there already; `service`: the only service
+        /// (with its methods) whose symbols the file may claim (nil: any).
+        mutating func add(_ file: Google_Protobuf_FileDescriptorProto, onlyService service: String?) {
+            guard files[file.name] == nil else { return }
+            files[file.name] = file
+            let prefix = file.package.isEmpty ? "" : file.package + "."
+            for message in file.messageType { index(message, prefix: prefix, file: file.name) }
+            for e in file.enumType { claim(prefix + e.name, file.name) }
+            for declared in file.service where service == nil || prefix + declared.name == service {
+                claim(prefix + declared.name, file.name)
+                for method in declared.method { claim(prefix + declared.name + "." + method.name, file.name) }
+            }
+        }
+
+        private mutating func index(_ message: Google_Protobuf_DescriptorProto, prefix: String, file: String) {
+            let name = prefix + message.name
+            claim(name, file)
+            for nested in message.nestedType { index(nested, prefix: name + ".", file: file) }
+            for e in message.enumType { claim(name + "." + e.name, file) }
+        }
+
+        private mutating func claim(_ symbol: String, _ file: String) {
+            if symbols[symbol] == nil { symbols[symbol] = file }
+        }
+    }
+
+    private struct PluginPool {
+        let plugin: String
+        /// The service the plugin serves, and its package ("victim.v1." for "victim.v1.Victim").
+        let service: String
+        let package: String
+        var pool = Pool()
+    }
+
+    private struct State {
+        var server = Pool()
+        /// Each loaded plugin's set, in load order.
+        var plugins: [PluginPool] = []
+
+        /// The pools to look in for `symbol`, in order: the server's; the plugin serving it or
+        /// whose service's package it is in; then the others in load order.
+        func pools(for symbol: String) -> [Pool] {
+            let preferred = plugins.filter { symbol == $0.service || symbol.hasPrefix($0.service + ".") || symbol.hasPrefix($0.package) }
+            let others = plugins.filter { plugin in !preferred.contains { $0.plugin == plugin.plugin } }
+            return [server] + preferred.map(\.pool) + others.map(\.pool)
+        }
+
+        /// `name` and its transitive dependencies, the file first, from `pool` (each file the
+        /// server's own when the server has one of that name).
+        func withDependencies(_ name: String, in pool: Pool) -> [Google_Protobuf_FileDescriptorProto]? {
+            guard server.files[name] != nil || pool.files[name] != nil else { return nil }
+            var seen: Set<String> = []
+            var ordered: [Google_Protobuf_FileDescriptorProto] = []
+            var queue = [name]
+            while !queue.isEmpty {
+                let next = queue.removeFirst()
+                guard !seen.contains(next), let file = server.files[next] ?? pool.files[next] else { continue }
+                seen.insert(next)
+                ordered.append(file)
+                queue.append(contentsOf: file.dependency)
+            }
+            return ordered
+        }
     }
 
     private let state = Locked(State())
 
     public init() {}
 
-    /// Adds the files of a serialized FileDescriptorSet; a file already known is kept as is.
+    /// Adds the files of the server's own FileDescriptorSet; a file already known is kept as is.
     public func add(fileDescriptorSet bytes: [UInt8]) throws {
         let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
         state.withLock { state in
-            for file in set.file where state.files[file.name] == nil {
-                state.files[file.name] = file
-                let prefix = file.package.isEmpty ? "" : file.package + "."
-                for message in file.messageType { Self.index(message, prefix: prefix, file: file.name, into: &state.symbols) }
-                for e in file.enumType { Self.claim(prefix + e.name, file.name, &state.symbols) }
-                for service in file.service {
-                    Self.claim(prefix + service.name, file.name, &state.symbols)
-                    for method in service.method { Self.claim(prefix + service.name + "." + method.name, file.name, &state.symbols) }
-                }
-            }
+            for file in set.file { state.server.add(file, onlyService: nil) }
         }
     }
 
-    private static func index(_ message: Google_Protobuf_DescriptorProto, prefix: String, file: String,
-                              into symbols: inout [String: String]) {
-        let name = prefix + message.name
-        claim(name, file, &symbols)
-        for nested in message.nestedType { index(nested, prefix: name + ".", file: file, into: &symbols) }
-        for e in message.enumType { claim(name + "." + e.name, file, &symbols) }
+    /// Registers `plugin`'s set, which serves `service` (replacing what it registered before).
+    public func add(fileDescriptorSet bytes: [UInt8], plugin: String, service: String) throws {
+        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
+        var registered = PluginPool(plugin: plugin, service: service,
+                                    package: service.split(separator: ".").dropLast().map { $0 + "." }.joined())
+        for file in set.file { registered.pool.add(file, onlyService: service) }
+        state.withLock { state in
+            state.plugins.removeAll { $0.plugin == plugin }
+            state.plugins.append(registered)
+        }
     }
 
-    /// A symbol stays with the file that defined it first: a plugin's descriptor set (which
-    /// the plugin writes) cannot redefine the server's messages or services for reflection,
-    /// nor for the clients that encode requests from it.
-    private static func claim(_ symbol: String, _ file: String, _ symbols: inout [String: String]) {
-        if symbols[symbol] == nil { symbols[symbol] = file }
+    /// Forgets `plugin`'s set (it was unloaded).
+    public func remove(plugin: String) {
+        state.withLock { $0.plugins.removeAll { $0.plugin == plugin } }
     }
 
     /// The file that defines `symbol` (a service, method, message or enum).
     public func fileName(containing symbol: String) -> String? {
-        state.withLock { $0.symbols[symbol] }
+        state.withLock { state in state.pools(for: symbol).lazy.compactMap { $0.symbols[symbol] }.first }
     }
 
     public func service(named name: String) -> Google_Protobuf_ServiceDescriptorProto? {
         state.withLock { state in
-            guard let fileName = state.symbols[name], let file = state.files[fileName] else { return nil }
-            let prefix = file.package.isEmpty ? "" : file.package + "."
-            return file.service.first { prefix + $0.name == name }
+            for pool in state.pools(for: name) {
+                guard let fileName = pool.symbols[name], let file = pool.files[fileName] else { continue }
+                let prefix = file.package.isEmpty ? "" : file.package + "."
+                return file.service.first { prefix + $0.name == name }
+            }
+            return nil
         }
     }
 
-    /// The file and its transitive dependencies, the file first; nil if unknown.
+    /// The file that defines `symbol` and its transitive dependencies, as its owner declared
+    /// them, the file first; nil if unknown.
+    public func files(containing symbol: String) -> [Google_Protobuf_FileDescriptorProto]? {
+        state.withLock { state in
+            for pool in state.pools(for: symbol) {
+                if let name = pool.symbols[symbol] { return state.withDependencies(name, in: pool) }
+            }
+            return nil
+        }
+    }
+
+    /// The file and its transitive dependencies, the file first; nil if unknown. The server's
+    /// file of that name, else the first plugin's in load order.
     public func fileWithDependencies(_ name: String) -> [Google_Protobuf_FileDescriptorProto]? {
         state.withLock { state in
-            guard state.files[name] != nil else { return nil }
-            var seen: Set<String> = []
-            var ordered: [Google_Protobuf_FileDescriptorProto] = []
-            var queue = [name]
-            while let next = queue.first {
-                queue.removeFirst()
-                guard !seen.contains(next), let file = state.files[next] else { continue }
-                seen.insert(next)
-                ordered.append(file)
-                queue.append(contentsOf: file.dependency)
+            for pool in [state.server] + state.plugins.map(\.pool) {
+                if let files = state.withDependencies(name, in: pool) { return files }
             }
-            return ordered
+            return nil
         }
     }
 }

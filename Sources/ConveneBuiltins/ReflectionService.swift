@@ -47,20 +47,20 @@ public struct ReflectionService: ReflectionServiceProtocol {
 
     public func getFileDescriptors(_ request: Convene_Reflection_V1_GetFileDescriptorsRequest,
                                    context: inout UnaryContext) throws -> Convene_Reflection_V1_GetFileDescriptorsResponse {
-        let fileName: String
+        let files: [Google_Protobuf_FileDescriptorProto]
         switch request.selector {
         case .symbol(let symbol):
-            guard let found = descriptors.fileName(containing: symbol) else {
+            guard let found = descriptors.files(containing: symbol) else {
                 throw RPCError(.notFound, "unknown symbol '\(symbol)'")
             }
-            fileName = found
+            files = found
         case .filename(let name):
-            fileName = name
+            guard let found = descriptors.fileWithDependencies(name) else {
+                throw RPCError(.notFound, "unknown file '\(name)'")
+            }
+            files = found
         case nil:
             throw RPCError(.invalidArgument, "selector: give a symbol or a filename")
-        }
-        guard let files = descriptors.fileWithDependencies(fileName) else {
-            throw RPCError(.notFound, "unknown file '\(fileName)'")
         }
         var response = Convene_Reflection_V1_GetFileDescriptorsResponse()
         response.fileDescriptorProto = try files.map { try $0.serializedBytes() as Data }

@@ -41,13 +41,14 @@ public struct ServerReflectionService: ServerReflectionServiceProtocol {
             let names = Set(router.methods.map(\.descriptor.service)).sorted()
             response.listServicesResponse = .with { $0.service = names.map { name in .with { $0.name = name } } }
         case .fileContainingSymbol(let symbol):
-            if let file = descriptors.fileName(containing: symbol) {
-                response.messageResponse = files(file)
+            if let files = descriptors.files(containing: symbol) {
+                response.messageResponse = Self.response(files)
             } else {
                 response.errorResponse = error(.notFound, "unknown symbol '\(symbol)'")
             }
         case .fileByFilename(let name):
-            response.messageResponse = files(name)
+            response.messageResponse = descriptors.fileWithDependencies(name).map(Self.response)
+                ?? .errorResponse(error(.notFound, "unknown file '\(name)'"))
         case .fileContainingExtension(let request):
             response.errorResponse = error(.notFound,
                 "no extension \(request.extensionNumber) of '\(request.containingType)': Convene's messages define none")
@@ -63,12 +64,9 @@ public struct ServerReflectionService: ServerReflectionServiceProtocol {
         return response
     }
 
-    private func files(_ name: String) -> Response.OneOf_MessageResponse {
-        guard let files = descriptors.fileWithDependencies(name),
-              let bytes = try? files.map({ try $0.serializedBytes() as Data }) else {
-            return .errorResponse(error(.notFound, "unknown file '\(name)'"))
-        }
-        return .fileDescriptorResponse(.with { $0.fileDescriptorProto = bytes })
+    private static func response(_ files: [Google_Protobuf_FileDescriptorProto]) -> Response.OneOf_MessageResponse {
+        // Each file was parsed from bytes: it serializes again.
+        .fileDescriptorResponse(.with { $0.fileDescriptorProto = files.compactMap { try? $0.serializedBytes() as Data } })
     }
 
     private func error(_ code: StatusCode, _ message: String) -> Grpc_Reflection_V1_ErrorResponse {

@@ -53,6 +53,8 @@ final class CallTicket: CallCancellation, @unchecked Sendable {
 
     /// Its place in its plugin's `PluginActivity` (set there, under its lock).
     var slot = -1
+    /// The request bytes it holds, counted against its plugin's bound until it is removed.
+    var requestBytes = 0
     let deadline: ContinuousClock.Instant
     /// What the call is, for messages ("GetTaskForce", "event meeting.convened #12").
     let label: String
@@ -232,9 +234,22 @@ final class PluginActivity: @unchecked Sendable {
     private struct Registry {
         var slots: [CallTicket?] = []
         var free: [Int] = []
+        /// The request bytes of the tickets registered.
+        var requestBytes = 0
     }
 
     private let registry = Locked(Registry())
+    /// The most request bytes its calls may hold at once (answered or not, while their hook
+    /// runs): past it a new call is refused rather than queued, so callers cannot make the
+    /// server hold requests without bound for a plugin that is slow, hung, or isolated
+    /// behind a connection that would fill (`admittedTicket`).
+    let maxRequestBytes: Int
+
+    init(maxRequestBytes: Int = PluginActivity.defaultMaxRequestBytes) {
+        self.maxRequestBytes = maxRequestBytes
+    }
+
+    static let defaultMaxRequestBytes = 64 << 20
 
     /// A registered ticket for a new call.
     func ticket(deadline: ContinuousClock.Instant, label: String,
@@ -244,8 +259,21 @@ final class PluginActivity: @unchecked Sendable {
 
     /// A registered ticket for a new call, answered through `answerer`.
     func ticket(deadline: ContinuousClock.Instant, label: String, answerer: CallTicket.Answerer) -> CallTicket {
+        admittedTicket(deadline: deadline, label: label, answerer: answerer, requestBytes: 0).ticket!
+    }
+
+    /// A registered ticket for a new call whose request holds `requestBytes`; nil (with the
+    /// bytes held already) when that would take the plugin's calls past `maxRequestBytes`.
+    /// A call alone is always admitted, however large its request.
+    func admittedTicket(deadline: ContinuousClock.Instant, label: String, answerer: CallTicket.Answerer,
+                        requestBytes: Int) -> (ticket: CallTicket?, held: Int) {
         let ticket = CallTicket(deadline: deadline, label: label, activity: self, completion: answerer)
-        registry.withLock { registry in
+        ticket.requestBytes = requestBytes
+        let held = registry.withLock { registry -> Int? in
+            guard requestBytes == 0 || registry.requestBytes == 0 || registry.requestBytes + requestBytes <= maxRequestBytes else {
+                return registry.requestBytes
+            }
+            registry.requestBytes += requestBytes
             if let slot = registry.free.popLast() {
                 ticket.slot = slot
                 registry.slots[slot] = ticket
@@ -253,8 +281,9 @@ final class PluginActivity: @unchecked Sendable {
                 ticket.slot = registry.slots.count
                 registry.slots.append(ticket)
             }
+            return nil
         }
-        return ticket
+        return held.map { (nil, $0) } ?? (ticket, 0)
     }
 
     func remove(_ ticket: CallTicket) {
@@ -263,8 +292,12 @@ final class PluginActivity: @unchecked Sendable {
             guard slot >= 0, slot < registry.slots.count, registry.slots[slot] === ticket else { return }
             registry.slots[slot] = nil
             registry.free.append(slot)
+            registry.requestBytes -= ticket.requestBytes
         }
     }
+
+    /// The request bytes its calls hold now.
+    var requestBytes: Int { registry.withLock { $0.requestBytes } }
 
     var all: [CallTicket] { registry.withLock { $0.slots.compactMap { $0 } } }
     var count: Int { registry.withLock { $0.slots.count - $0.free.count } }

@@ -20,15 +20,17 @@ public final class LoadedPlugin: @unchecked Sendable {
     let environment: PluginEnvironment
     /// What serves its calls (the host's).
     let dispatch: PluginDispatch
-    let activity = PluginActivity()
+    let activity: PluginActivity
     let validator: ResponseValidator
     var logger: Logger { environment.logger }
     /// Its event subscription, when it has one (started after it is registered).
     var delivery: EventDelivery?
     private let health = Locked<PluginStatus>(.serving)
 
-    init(engine: any PluginEngine, environment: PluginEnvironment, dispatch: PluginDispatch) {
+    init(engine: any PluginEngine, environment: PluginEnvironment, dispatch: PluginDispatch,
+         maxRequestBytes: Int = PluginActivity.defaultMaxRequestBytes) {
         self.engine = engine
+        activity = PluginActivity(maxRequestBytes: maxRequestBytes)
         self.environment = environment
         self.dispatch = dispatch
         self.validator = ResponseValidator(descriptorSet: engine.manifest.descriptorSet)

@@ -47,7 +47,12 @@ final class PluginDispatch: Sendable {
                 "the administrator's credential administers parties, credentials and plugins only; it calls no method of a mechanism plugin (/\(plugin.manifest.service)/\(method.name))"))
         }
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: maxCallTime)
-        let ticket = plugin.activity.ticket(deadline: deadline, label: method.name, answerer: .unary(completion))
+        let (admitted, held) = plugin.activity.admittedTicket(deadline: deadline, label: method.name, answerer: .unary(completion),
+                                                              requestBytes: request.readableBytes)
+        guard let ticket = admitted else {
+            return completion.fail(RPCError(.resourceExhausted,
+                "plugin \(plugin.name): its calls in flight hold \(held) bytes of requests, and this one's \(request.readableBytes) would take them past \(plugin.activity.maxRequestBytes) (--plugin-request-bytes); try again later"))
+        }
         // A call its caller stopped waiting for (CANCEL, the deadline, the connection closed) is
         // abandoned: nothing the plugin writes afterwards is committed.
         completion.onCancel(telling: ticket)

@@ -38,6 +38,8 @@ public final class PluginHost: Sendable {
         public var memoryLimit: Int = 1 << 30
         /// How long an isolated plugin's process may take to be ready (its entry point run).
         public var readyTimeout: Duration = .seconds(30)
+        /// The most request bytes one plugin's calls in flight may hold (`PluginActivity`).
+        public var maxRequestBytesPerPlugin = PluginActivity.defaultMaxRequestBytes
         public init() {}
     }
 
@@ -153,7 +155,8 @@ public final class PluginHost: Sendable {
         let environment = PluginEnvironment(name: engine.manifest.name, services: services,
                                             invoker: RouterInvoker(router: router, services: services, timeout: configuration.maxCallTime),
                                             logger: pluginLogger)
-        let plugin = LoadedPlugin(engine: engine, environment: environment, dispatch: dispatch)
+        let plugin = LoadedPlugin(engine: engine, environment: environment, dispatch: dispatch,
+                                  maxRequestBytes: configuration.maxRequestBytesPerPlugin)
         // Set before the plugin is shared (through the table's lock); started once it is registered.
         if !plugin.events.isEmpty { plugin.delivery = EventDelivery(plugin: plugin, host: dispatch) }
         let duplicate = plugins.withLock { table -> Bool in
@@ -168,7 +171,7 @@ public final class PluginHost: Sendable {
         do {
             if !plugin.descriptorSet.isEmpty {
                 do {
-                    try services.registerDescriptors(plugin.descriptorSet)
+                    try services.registerDescriptors(plugin.descriptorSet, plugin: plugin.name, service: plugin.service)
                 } catch {
                     throw PluginLoadError.badDescriptor(path: path,
                         reason: "descriptor_set is not a serialized google.protobuf.FileDescriptorSet (\(error))")
@@ -179,6 +182,7 @@ public final class PluginHost: Sendable {
         } catch {
             plugin.delivery?.stop()
             router.unregisterAll(owner: owner(plugin.name))
+            services.unregisterDescriptors(plugin: plugin.name)
             _ = plugins.withLock { $0.removeValue(forKey: plugin.name) }
             engine.stop(unload: true)
             throw (error as? PluginLoadError) ?? PluginLoadError.methodConflict(path: path, reason: "\(error)")
@@ -263,6 +267,7 @@ public final class PluginHost: Sendable {
                          metadata: ["plugin": "\(name)", "waited": "\(limit)"])
         }
         services.setServing(nil, service: plugin.service)
+        services.unregisterDescriptors(plugin: name)
         if idle {
             logger.info("plugin unloaded", metadata: ["plugin": "\(name)", "isolation": "\(plugin.isolation.rawValue)"])
         } else {

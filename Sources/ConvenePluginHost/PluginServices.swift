@@ -61,8 +61,11 @@ public protocol PluginServices: Sendable {
     /// Gives the lease up (an unload, a shutdown) so that another server takes over at once.
     func releaseEventLease(plugin: String) throws
 
-    /// Registers a plugin's serialized FileDescriptorSet for reflection.
-    func registerDescriptors(_ bytes: [UInt8]) throws
+    /// Registers a plugin's serialized FileDescriptorSet for reflection, as the set of
+    /// `plugin`, which serves `service` (replacing what it registered before).
+    func registerDescriptors(_ bytes: [UInt8], plugin: String, service: String) throws
+    /// Forgets what `plugin` registered (it was unloaded, or its load failed).
+    func unregisterDescriptors(plugin: String)
     /// A plugin's service became serving, degraded (not serving), or gone (nil).
     func setServing(_ serving: Bool?, service: String)
 }

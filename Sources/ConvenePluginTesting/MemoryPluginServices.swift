@@ -171,10 +171,12 @@ public final class MemoryPluginServices: PluginServices, @unchecked Sendable {
     public func releaseEventLease(plugin: String) throws {}
 
     /// Parsed as the server parses it: a set that is no FileDescriptorSet fails the load here too.
-    public func registerDescriptors(_ bytes: [UInt8]) throws {
+    public func registerDescriptors(_ bytes: [UInt8], plugin: String, service: String) throws {
         _ = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
         locked { descriptorSets.append(bytes) }
     }
+
+    public func unregisterDescriptors(plugin: String) {}
 
     public func setServing(_ serving: Bool?, service: String) {}
 }

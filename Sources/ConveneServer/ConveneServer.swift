@@ -136,6 +136,7 @@ public final class ConveneServer: Service, Sendable {
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
         host.readyTimeout = configuration.pluginReadyTimeout
+        host.maxRequestBytesPerPlugin = configuration.pluginRequestBytes
         host.maxStuckPerPlugin = configuration.pluginMaxStuck
         host.concurrencyPerPlugin = configuration.pluginConcurrency
         host.maxCallTime = configuration.pluginMaxCallTime

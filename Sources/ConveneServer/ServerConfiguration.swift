@@ -55,6 +55,10 @@ public struct ServerConfiguration: Sendable {
     /// Bytes one plugin's storage may hold (`PluginStorageUsage`): a call whose writes would
     /// take it past this commits nothing and fails with RESOURCE_EXHAUSTED.
     public var pluginStorageLimit: Int64 = 256 << 20
+    /// Request bytes one plugin's calls in flight may hold: a call past it is refused with
+    /// RESOURCE_EXHAUSTED rather than queued (callers could otherwise make the server hold
+    /// requests without bound for a slow or hung plugin, and fill an isolated one's connection).
+    public var pluginRequestBytes = 64 << 20
     /// How long an isolated plugin's process may take to be ready (its entry point run);
     /// one that takes longer is ended, and its plugin reported as failed.
     public var pluginReadyTimeout: Duration = .seconds(30)

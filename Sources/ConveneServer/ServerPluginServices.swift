@@ -206,8 +206,12 @@ final class ServerPluginServices: PluginServices {
         }
     }
 
-    func registerDescriptors(_ bytes: [UInt8]) throws {
-        try descriptors.add(fileDescriptorSet: bytes)
+    func registerDescriptors(_ bytes: [UInt8], plugin: String, service: String) throws {
+        try descriptors.add(fileDescriptorSet: bytes, plugin: plugin, service: service)
+    }
+
+    func unregisterDescriptors(plugin: String) {
+        descriptors.remove(plugin: plugin)
     }
 
     func setServing(_ serving: Bool?, service: String) {

@@ -93,6 +93,10 @@ struct Convened: AsyncParsableCommand {
             help: "MiB one plugin's storage may hold (each key and value, and 64 bytes per key); a call whose writes would pass it commits nothing and fails with RESOURCE_EXHAUSTED.")
     var pluginStorageLimit = 256
 
+    @Option(name: .customLong("plugin-request-bytes"),
+            help: "MiB of requests one plugin's calls in flight may hold; a call past it is refused with RESOURCE_EXHAUSTED (a call alone is always taken).")
+    var pluginRequestBytes = 64
+
     @Option(name: .customLong("plugin-concurrency"), help: "Hooks of one plugin that run at once (its threads).")
     var pluginConcurrency = 4
 
@@ -262,6 +266,10 @@ struct Convened: AsyncParsableCommand {
             throw ValidationError("--plugin-storage-limit: MiB from 1 to 16777216")
         }
         configuration.pluginStorageLimit = Int64(pluginStorageLimit) << 20
+        guard pluginRequestBytes >= 1, pluginRequestBytes <= 1 << 16 else {
+            throw ValidationError("--plugin-request-bytes: MiB from 1 to 65536")
+        }
+        configuration.pluginRequestBytes = pluginRequestBytes << 20
         guard (1...256).contains(pluginConcurrency), (0...1024).contains(pluginMaxStuck) else {
             throw ValidationError("--plugin-concurrency: 1 to 256; --plugin-max-stuck: 0 to 1024")
         }

@@ -2,32 +2,81 @@ import ConveneBuiltins
 import SwiftProtobuf
 import XCTest
 
-/// What plugins bring to reflection never redefines what the server (or a plugin before)
-/// defined: a symbol stays with the file that defined it first.
+/// What plugins bring to reflection never redefines what the server defined, never decides
+/// how another plugin's calls are encoded, and goes with its plugin.
 final class DescriptorRegistryTests: XCTestCase {
-    private func file(_ name: String, message: String, service: String) -> Google_Protobuf_FileDescriptorProto {
+    private func file(_ name: String, package: String = "pkg", message: String, fields: [(String, Int32)] = [],
+                      service: String) -> Google_Protobuf_FileDescriptorProto {
         .with {
             $0.name = name
-            $0.package = "pkg"
-            $0.messageType = [.with { $0.name = message }]
+            $0.package = package
+            $0.messageType = [.with { type in
+                type.name = message
+                type.field = fields.map { field in .with { $0.name = field.0; $0.number = field.1; $0.type = .string } }
+            }]
             $0.service = [.with { $0.name = service; $0.method = [.with { $0.name = "Call" }] }]
         }
     }
 
-    func testAPluginsFileCannotRedefineASymbolAnotherFileDefined() throws {
+    private func set(_ files: Google_Protobuf_FileDescriptorProto...) throws -> [UInt8] {
+        try Google_Protobuf_FileDescriptorSet.with { $0.file = files }.serializedBytes()
+    }
+
+    private func numbers(_ files: [Google_Protobuf_FileDescriptorProto]?) -> [String: Int32] {
+        Dictionary(uniqueKeysWithValues: files?.first?.messageType.first?.field.map { ($0.name, $0.number) } ?? [])
+    }
+
+    func testAPluginsFileCannotRedefineASymbolTheServerDefined() throws {
         let registry = DescriptorRegistry()
-        try registry.add(fileDescriptorSet: Google_Protobuf_FileDescriptorSet.with {
-            $0.file = [file("server.proto", message: "Meeting", service: "Consultation")]
-        }.serializedBytes())
+        try registry.add(fileDescriptorSet: set(file("server.proto", message: "Meeting", service: "Consultation")))
         // Another file defining the same message and service, and one of its own.
-        try registry.add(fileDescriptorSet: Google_Protobuf_FileDescriptorSet.with {
-            $0.file = [file("plugin.proto", message: "Meeting", service: "Consultation"),
-                       file("plugin-own.proto", message: "Mine", service: "Plugin")]
-        }.serializedBytes())
+        try registry.add(fileDescriptorSet: set(file("plugin.proto", message: "Meeting", service: "Consultation"),
+                                                file("plugin-own.proto", message: "Mine", service: "Plugin")),
+                         plugin: "p", service: "pkg.Plugin")
         XCTAssertEqual(registry.fileName(containing: "pkg.Meeting"), "server.proto")
         XCTAssertEqual(registry.fileName(containing: "pkg.Consultation"), "server.proto")
         XCTAssertEqual(registry.fileName(containing: "pkg.Consultation.Call"), "server.proto")
         XCTAssertEqual(registry.fileName(containing: "pkg.Mine"), "plugin-own.proto")
         XCTAssertEqual(registry.fileName(containing: "pkg.Plugin.Call"), "plugin-own.proto")
+        // A file of the server's name is the server's, in whoever's set it is named.
+        try registry.add(fileDescriptorSet: set(file("server.proto", message: "Meeting", fields: [("forged", 1)], service: "Consultation")),
+                         plugin: "q", service: "pkg.Q")
+        XCTAssertEqual(numbers(registry.fileWithDependencies("server.proto")), [:])
+    }
+
+    /// A plugin loaded first names its file as another's and swaps its field numbers: the
+    /// other's service, and the types in its package, still come from the other's own set,
+    /// whose encoding a client that encodes from reflection then uses.
+    func testAPluginCannotSpeakForAnotherPluginsServiceOrTypes() throws {
+        let registry = DescriptorRegistry()
+        try registry.add(fileDescriptorSet: set(file("victim/v1/victim.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 2), ("to", 1)], service: "Victim")),
+                         plugin: "aaa-squat", service: "squat.v1.Squat")
+        try registry.add(fileDescriptorSet: set(file("victim/v1/victim.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 1), ("to", 2)], service: "Victim")),
+                         plugin: "victim", service: "victim.v1.Victim")
+        XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Victim")), ["from": 1, "to": 2])
+        XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Victim.Call")), ["from": 1, "to": 2])
+        XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Transfer")), ["from": 1, "to": 2])
+        XCTAssertNotNil(registry.service(named: "victim.v1.Victim"))
+        // Unloaded, the victim's service is described by nobody (the squatter never claimed it).
+        registry.remove(plugin: "victim")
+        XCTAssertNil(registry.files(containing: "victim.v1.Victim"))
+        XCTAssertNil(registry.service(named: "victim.v1.Victim"))
+    }
+
+    /// A reload's set replaces the plugin's old one; an unloaded plugin's set is gone.
+    func testAPluginsSetGoesWithIt() throws {
+        let registry = DescriptorRegistry()
+        try registry.add(fileDescriptorSet: set(file("v/v.proto", package: "v", message: "M", fields: [("a", 1)], service: "V")),
+                         plugin: "v", service: "v.V")
+        try registry.add(fileDescriptorSet: set(file("v/v.proto", package: "v", message: "M", fields: [("a", 1), ("amount", 3)],
+                                                     service: "V")),
+                         plugin: "v", service: "v.V")
+        XCTAssertEqual(numbers(registry.files(containing: "v.M")), ["a": 1, "amount": 3])
+        XCTAssertEqual(numbers(registry.fileWithDependencies("v/v.proto")), ["a": 1, "amount": 3])
+        registry.remove(plugin: "v")
+        XCTAssertNil(registry.files(containing: "v.M"))
+        XCTAssertNil(registry.fileWithDependencies("v/v.proto"))
     }
 }

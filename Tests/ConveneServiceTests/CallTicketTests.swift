@@ -40,6 +40,32 @@ final class CallTicketTests: XCTestCase {
         }
     }
 
+    /// A plugin's calls hold at most `maxRequestBytes` of requests at once: a call past it is
+    /// not admitted; the bytes come back when a call is removed; a call alone always is.
+    func testAPluginsCallsHoldABoundedAmountOfRequests() {
+        let activity = PluginActivity(maxRequestBytes: 100)
+        func admit(_ bytes: Int) -> (ticket: CallTicket?, held: Int) {
+            activity.admittedTicket(deadline: .now + .seconds(60), label: "Echo", answerer: .closure { _ in }, requestBytes: bytes)
+        }
+        let first = admit(60)
+        XCTAssertNotNil(first.ticket)
+        let refused = admit(50)
+        XCTAssertNil(refused.ticket)
+        XCTAssertEqual(refused.held, 60)
+        let second = admit(40)
+        XCTAssertNotNil(second.ticket, "up to the bound")
+        XCTAssertEqual(activity.requestBytes, 100)
+        XCTAssertEqual(activity.count, 2, "a refused call is not registered")
+        XCTAssertNotNil(admit(0).ticket, "an event delivery holds no request")
+        first.ticket?.fail(RPCError(.internal, "done"))
+        XCTAssertEqual(activity.requestBytes, 40, "an answered call's bytes come back")
+        XCTAssertNotNil(admit(60).ticket)
+        second.ticket?.fail(RPCError(.internal, "done"))
+        let alone = PluginActivity(maxRequestBytes: 100)
+        XCTAssertNotNil(alone.admittedTicket(deadline: .now + .seconds(60), label: "Echo", answerer: .closure { _ in },
+                                             requestBytes: 500).ticket, "a call alone is admitted, however large")
+    }
+
     func testAnAbandonmentDuringTheCommitNeitherWaitsForItNorUndoesIt() throws {
         struct CommitFailed: Error {}
         for commitSucceeds in [true, false] {
