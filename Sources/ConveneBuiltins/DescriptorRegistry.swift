@@ -54,10 +54,16 @@ public final class DescriptorRegistry: Sendable {
         /// Each loaded plugin's set, in load order.
         var plugins: [PluginPool] = []
 
-        /// The pools to look in for `symbol`, in order: the server's; the plugin serving it or
-        /// whose service's package it is in; then the others in load order.
+        /// The pools to look in for `symbol`, in order: the server's; the plugin serving it (its
+        /// service or a method); the plugins whose service's package holds it, the longest
+        /// package first; then the others in load order. (Two plugins whose sets define the
+        /// same type differently in one package: the one loaded first describes it when the
+        /// type is asked for by name; each plugin's calls are described from its own set.)
         func pools(for symbol: String) -> [Pool] {
-            let preferred = plugins.filter { symbol == $0.service || symbol.hasPrefix($0.service + ".") || symbol.hasPrefix($0.package) }
+            let serving = plugins.filter { symbol == $0.service || symbol.hasPrefix($0.service + ".") }
+            let packaged = plugins.filter { !$0.package.isEmpty && symbol.hasPrefix($0.package) }
+                .enumerated().sorted { ($0.element.package.count, -$0.offset) > ($1.element.package.count, -$1.offset) }.map(\.element)
+            let preferred = serving + packaged
             let others = plugins.filter { plugin in !preferred.contains { $0.plugin == plugin.plugin } }
             return [server] + preferred.map(\.pool) + others.map(\.pool)
         }

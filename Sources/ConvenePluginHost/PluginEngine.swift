@@ -45,6 +45,8 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     let library: PluginLibrary
     let executor: PluginExecutor
     let logger: Logger
+    /// The plugin's log (paced).
+    private let relay: LogRelay
     var manifest: PluginManifest { library.manifest }
     var isolation: PluginIsolation { .inProcess }
     var condition: String? { nil }
@@ -55,6 +57,7 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
         fileLogger[metadataKey: "plugin-file"] = "\(path)"
         self.logger = fileLogger
         let relay = LogRelay(fileLogger)
+        self.relay = relay
         library = try Self.load(path: path, pinDirectory: pinDirectory, logger: relay, within: readyTimeout)
         relay.logger[metadataKey: "plugin"] = "\(library.manifest.name)"
         executor = PluginExecutor(name: library.manifest.name, concurrency: concurrency, maxStuck: maxStuck)
@@ -138,7 +141,10 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
     }
 
     /// Hooks queued behind one that overran get a thread, even when no other call comes.
-    func tick(stuck: Int) { executor.rebalance() }
+    func tick(stuck: Int) {
+        executor.rebalance()
+        relay.noteDropped()
+    }
 
     func stop(unload: Bool) {
         executor.shutDown()
@@ -154,6 +160,9 @@ final class LogRelay: HostLogger, @unchecked Sendable {
     init(_ logger: Logger) { self.logger = logger }
 
     func log(_ level: Logger.Level, _ message: String) { pace.log(logger, level, message) }
+
+    /// Says what was dropped after a flood that ended (the watchdog's tick).
+    func noteDropped() { pace.noteDropped(in: logger) }
 }
 
 extension String {

@@ -3,6 +3,7 @@ import ConveneRPC
 import Foundation
 import Logging
 import NIOCore
+import SwiftProtobuf
 
 /// Loads plugins, serves their methods through the router, and delivers domain events to
 /// them. Each plugin runs on threads of its own (in the server's process) or in a runner
@@ -170,12 +171,17 @@ public final class PluginHost: Sendable {
         }
         do {
             if !plugin.descriptorSet.isEmpty {
+                let set: Google_Protobuf_FileDescriptorSet
                 do {
-                    try services.registerDescriptors(plugin.descriptorSet, plugin: plugin.name, service: plugin.service)
+                    set = try Google_Protobuf_FileDescriptorSet(serializedBytes: plugin.descriptorSet)
                 } catch {
                     throw PluginLoadError.badDescriptor(path: path,
                         reason: "descriptor_set is not a serialized google.protobuf.FileDescriptorSet (\(error))")
                 }
+                if let problem = DescriptorNames.problem(in: set) {
+                    throw PluginLoadError.badDescriptor(path: path, reason: "descriptor_set: \(problem)")
+                }
+                try services.registerDescriptors(plugin.descriptorSet, plugin: plugin.name, service: plugin.service)
             }
             for (index, method) in plugin.manifest.methods.enumerated() { try register(method, index: index, of: plugin) }
             try plugin.delivery?.start()

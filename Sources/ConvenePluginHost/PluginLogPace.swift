@@ -51,6 +51,29 @@ final class PluginLogPace: Sendable {
         }
     }
 
+    /// Lines dropped and not yet said, once `noteInterval` has passed since the last note (a
+    /// plugin that stopped logging after a flood): the watchdog's tick says so.
+    func noteDropped(now: UInt64) -> (lines: Int, bytes: Int)? {
+        state.withLock { state in
+            guard state.droppedLines > 0, now &- state.notedAt >= Self.noteInterval || state.notedAt == 0 else { return nil }
+            defer {
+                state.droppedLines = 0
+                state.droppedBytes = 0
+                state.notedAt = now
+            }
+            return (state.droppedLines, state.droppedBytes)
+        }
+    }
+
+    /// Says in `logger` what was dropped and not yet said (`noteDropped`).
+    func noteDropped(in logger: Logger) {
+        if let dropped = noteDropped(now: monotonicNanos()) { logger.warning("\(Self.note(dropped))") }
+    }
+
+    static func note(_ dropped: (lines: Int, bytes: Int)) -> String {
+        "\(dropped.lines) log lines of the plugin (\(dropped.bytes) bytes) were dropped: over its rate of \(Int(linesPerSecond)) lines and \(Int(bytesPerSecond) >> 10) KiB a second"
+    }
+
     /// Writes a plugin's line to `logger` at this pace, its control characters escaped.
     func log(_ logger: Logger, _ level: Logger.Level, _ text: String) {
         guard level >= logger.logLevel else { return }
@@ -60,9 +83,7 @@ final class PluginLogPace: Sendable {
     /// Hands a line to `write` at this pace, after a line saying how many were dropped before it.
     func log(_ level: Logger.Level, _ text: String, now: UInt64 = monotonicNanos(), write: (Logger.Level, String) -> Void) {
         let (admitted, dropped) = admit(size: text.utf8.count, now: now)
-        if let dropped {
-            write(.warning, "\(dropped.lines) log lines of the plugin (\(dropped.bytes) bytes) were dropped: over its rate of \(Int(Self.linesPerSecond)) lines and \(Int(Self.bytesPerSecond) >> 10) KiB a second")
-        }
+        if let dropped { write(.warning, Self.note(dropped)) }
         if admitted { write(level, text) }
     }
 }

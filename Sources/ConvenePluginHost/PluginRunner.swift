@@ -30,6 +30,8 @@ public enum PluginRunner {
         _ = fcntl(3, F_SETFD, FD_CLOEXEC)
         let channel = RunnerChannel(descriptor: 3)
         let relay = ChannelLog(channel)
+        // The server's level: what it would not write is not sent, nor counted in the pace.
+        if let level = options["--log-level"].flatMap(Logger.Level.init(rawValue:)) { relay.logLevel = level }
         LoggingSystem.bootstrap { _ in relay }
         HostAPI.misuseLogger.withLock { $0 = Logger(label: "runner") }
         let library: PluginLibrary
@@ -50,6 +52,7 @@ public enum PluginRunner {
         Watchdog().start(paced: {
             let busy = session.readers.handOverIfStalled()
             session.executor.rebalance()
+            relay.noteDropped()
             channel.flush()
             return .milliseconds(busy ? 2 : 50)
         })
@@ -309,9 +312,17 @@ final class ChannelLog: LogHandler, HostLogger, @unchecked Sendable {
     }
 
     func log(_ level: Logger.Level, _ message: String) {
-        pace.log(level, message) { level, text in
-            channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: text))
-        }
+        guard level >= logLevel else { return }
+        pace.log(level, message) { level, text in send(level, text) }
+    }
+
+    /// Says what was dropped after a flood that ended (the watchdog's tick).
+    func noteDropped() {
+        if let dropped = pace.noteDropped(now: monotonicNanos()) { send(.warning, PluginLogPace.note(dropped)) }
+    }
+
+    private func send(_ level: Logger.Level, _ text: String) {
+        channel.send(.log(level: UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 3), message: text))
     }
 }
 

@@ -325,6 +325,7 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
     /// the plugin may leave, is ended (and so restarted), which frees all it held.
     func tick(stuck: Int) {
         worker.rebalance()
+        logPace.noteDropped(in: logger)
         guard let process = state.withLock({ $0.process }) else { return }
         if process.hasEnded {
             // Ended while a child of the plugin holds its connection open: close the server's

@@ -106,7 +106,9 @@ struct ResponseValidator: Sendable {
     }
 
     private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?) throws {
-        guard depth <= 100 else { throw WireProblem("messages nested more than 100 deep") }
+        // 100 messages at most, the outermost counted: as `convene call` decodes (DynamicCodec.maxDepth),
+        // so that no answer passed here is one the CLI then refuses.
+        guard depth < 100 else { throw WireProblem("messages nested more than 100 deep") }
         let fields = type.map { messages[$0.index] }
         while !reader.atEnd {
             let tag = try reader.varint()

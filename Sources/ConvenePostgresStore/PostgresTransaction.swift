@@ -173,6 +173,13 @@ struct PostgresTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; m.id = try insert(m, into: "meeting"); return m }
     func update(_ meeting: MeetingRecord) throws { try update(meeting, in: "meeting") }
     func insert(_ invitation: InvitationRecord) throws { _ = try insert(invitation, into: "invitation", generated: nil) }
+    func update(_ invitation: InvitationRecord) throws {
+        try db.execute(#"""
+            UPDATE "invitation" SET "category" = $3, "role" = $4, "required" = $5, "reason" = $6
+            WHERE "meetingID" = $1 AND "partyID" = $2
+            """#, [.integer(invitation.meetingID), .integer(invitation.partyID), .integer(Int64(invitation.category)),
+                   .integer(Int64(invitation.role)), .boolean(invitation.required), .text(invitation.reason)])
+    }
     func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws {
         guard !categories.isEmpty else { return }
         let placeholders = categories.indices.map { "$\($0 + 4)" }.joined(separator: ", ")

@@ -50,7 +50,7 @@ extension StoreReader {
     /// `flags` as `caller` may read them: none naming a meeting it may not see (FlagRules).
     func flags(_ flags: [String], visibleTo caller: Party) throws -> [String] {
         if MeetingRules.seesEveryMeeting(caller) { return flags }
-        return try FlagRules.visible(flags) { id in try invitation(meetingID: id, partyID: caller.id) != nil }
+        return try FlagRules.visible(flags) { id in try maySeeMeeting(id, caller: caller) }
     }
 
     /// What `caller` may know of `operation`'s records, and the facts that decided it.

@@ -27,6 +27,34 @@ extension StoreWriter {
     func withdrawInvitationsOfRolesLost(by party: Party, now: Int64) throws {
         let lost = InvitationCategory.heldByRole.filter { !$0.isHeld(by: party) }
         try withdrawInvitations(partyID: party.id, categories: lost.map(\.rawValue), now: now)
+        try recordOwnCategoryOfRolesLost(by: party, lost: Set(lost.map(\.rawValue)))
+    }
+
+    /// The invitations it kept (meetings held or past) in a category of a role it lost count
+    /// for it no more (`MeetingRules.invitationCounts`). Where it would be invited to that
+    /// meeting in a category of its own (a Council member that also contributes troops, say),
+    /// that category is recorded instead: it goes on seeing the meetings it took part in as
+    /// a contributor of the operation.
+    private func recordOwnCategoryOfRolesLost(by party: Party, lost: Set<Int>) throws {
+        guard !lost.isEmpty else { return }
+        var page = Page(after: 0, size: 500)
+        while true {
+            let operations = try operations(page)
+            for operation in operations {
+                var facts: OperationFacts?
+                for meeting in try meetings(operationID: operation.id!) {
+                    guard let kept = try invitation(meetingID: meeting.id!, partyID: party.id), lost.contains(kept.category) else { continue }
+                    let known = try facts ?? self.facts(of: operation)
+                    facts = known
+                    let proposal = InvitationRules.propose(form: meeting.form, facts: known, parties: [party])
+                    guard let own = (proposal.required + proposal.optional).first(where: { $0.partyID == party.id }),
+                          MeetingRules.invitationCounts(own.category.rawValue, for: party) else { continue }
+                    try update(InvitationRecord(meetingID: meeting.id!, invitation: own))
+                }
+            }
+            guard operations.count == page.size, let last = operations.last?.id else { return }
+            page.after = last
+        }
     }
 
     /// The same for every operation, after a party's roles changed.

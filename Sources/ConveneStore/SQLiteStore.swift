@@ -391,6 +391,7 @@ struct SQLiteTransaction: StoreWriter {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord { var m = meeting; try m.insert(db); return m }
     func update(_ meeting: MeetingRecord) throws { try meeting.update(db) }
     func insert(_ invitation: InvitationRecord) throws { try invitation.insert(db) }
+    func update(_ invitation: InvitationRecord) throws { try invitation.update(db) }
     func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws {
         guard !categories.isEmpty else { return }
         try db.execute(sql: """

@@ -85,6 +85,8 @@ public protocol StoreWriter: StoreReader {
     func insert(_ meeting: MeetingRecord) throws -> MeetingRecord
     func update(_ meeting: MeetingRecord) throws
     func insert(_ invitation: InvitationRecord) throws
+    /// Records another category (and role, reason) for an invitation that exists.
+    func update(_ invitation: InvitationRecord) throws
     /// Takes back `partyID`'s invitations in `categories` to the meetings still to come: not
     /// held (`MeetingStatus.convened`) and scheduled at `now` or later.
     func withdrawInvitations(partyID: Int64, categories: [Int], now: Int64) throws

@@ -59,6 +59,17 @@ final class DescriptorRegistryTests: XCTestCase {
         XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Victim.Call")), ["from": 1, "to": 2])
         XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Transfer")), ["from": 1, "to": 2])
         XCTAssertNotNil(registry.service(named: "victim.v1.Victim"))
+        // One serving a shorter package ("victim.") loaded before still does not describe them.
+        try registry.add(fileDescriptorSet: set(file("aaa/squat.proto", package: "victim", message: "Squat", service: "Squat"),
+                                                file("aaa/v1.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 2), ("to", 1)], service: "Other")),
+                         plugin: "aaa-prefix", service: "victim.Squat")
+        registry.remove(plugin: "victim")
+        try registry.add(fileDescriptorSet: set(file("victim/v1/victim.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 1), ("to", 2)], service: "Victim")),
+                         plugin: "victim", service: "victim.v1.Victim")
+        XCTAssertEqual(numbers(registry.files(containing: "victim.v1.Transfer")), ["from": 1, "to": 2], "the longest package first")
+        registry.remove(plugin: "aaa-prefix")
         // Unloaded, the victim's service is described by nobody (the squatter never claimed it).
         registry.remove(plugin: "victim")
         XCTAssertNil(registry.files(containing: "victim.v1.Victim"))

@@ -68,4 +68,39 @@ final class FlagConfinementTests: OperationTestCase {
         XCTAssertTrue(secretariat.contains { $0.contains(council.id) }, "\(secretariat)")
         XCTAssertTrue(secretariat.contains("the report came late") && secretariat.contains("the translation was late"), "\(secretariat)")
     }
+
+    /// A contributor that sat on the Council when both meetings were held, and has left it:
+    /// it still sees the contributors' meeting (as a contributor), but no longer the Council
+    /// members' consultations it attended as a member, nor the flag that names them.
+    func testAFormerCouncilMemberNoLongerReadsFlagsNamingTheCouncilsMeetings() async throws {
+        func setRoles(_ roles: [Convene_Parties_V1_Role]) async throws {
+            _ = try await f.client.unary(AM.setRoles, Convene_Admin_V1_SetRolesRequest.with { $0.partyID = f.ids["Troops"]!; $0.roles = roles },
+                                         as: Convene_Parties_V1_Party.self, options: .bearer(try f.adminToken))
+        }
+        try await setRoles([.councilMember])
+        let report = try await f.client.briefing.publishReport(.with {
+            $0.operationID = operation; $0.symbol = "S/2026/2"; $0.title = "Report of the Secretary-General"
+            $0.requestedByCouncil = true
+        }, options: f.options("Secretariat"))
+        let hour: Int64 = 3_600_000
+        let council = try await f.convene(operation, form: .councilConsultations, at: f.now + 24 * hour, paper: false,
+                                          reportID: report.id)
+        let contributors = try await f.convene(operation, at: f.now + 30 * hour, reportID: report.id, lateReason: "the report came late")
+        f.advance(to: f.now + 31 * hour)
+        for meeting in [council, contributors] {
+            _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = meeting.id },
+                                         as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        }
+        let before = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = contributors.id },
+                                              as: Convene_Consultation_V1_Meeting.self, options: f.options("Troops"))
+        XCTAssertTrue(before.flags.contains { $0.contains(council.id) }, "a Council member reads it: \(before.flags)")
+        try await setRoles([])
+        let after = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = contributors.id },
+                                             as: Convene_Consultation_V1_Meeting.self, options: f.options("Troops"))
+        XCTAssertFalse(after.flags.contains { $0.contains(council.id) }, "\(after.flags)")
+        await assertRPCError(.notFound) {
+            _ = try await self.f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                              as: Convene_Consultation_V1_Meeting.self, options: self.f.options("Troops"))
+        }
+    }
 }

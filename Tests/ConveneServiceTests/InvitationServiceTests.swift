@@ -133,6 +133,40 @@ extension LateInvitationTests {
     /// Invitations held by a role go with it: a member that leaves the Council, staff that leave
     /// the Secretariat, no longer read or speak in the meetings to come, nor read the operation
     /// through them; a meeting held still records who was there.
+    /// A Council member that also contributes troops, invited as a Council member, leaves the
+    /// Council: the meetings it took part in are still its own as a contributor (II.B.3(a)),
+    /// not the Council's own consultations (II.B.5(b), II.B.6).
+    func testAContributorThatLeavesTheCouncilStillSeesTheMeetingsItTookPartIn() async throws {
+        let hour: Int64 = 3_600_000
+        func setRoles(_ roles: [Convene_Parties_V1_Role]) async throws {
+            _ = try await f.client.unary(AM.setRoles, Convene_Admin_V1_SetRolesRequest.with { $0.partyID = f.ids["Troops"]!; $0.roles = roles },
+                                         as: Convene_Parties_V1_Party.self, options: .bearer(try f.adminToken))
+        }
+        try await setRoles([.councilMember])
+        let held = try await f.convene(operation, at: f.now + hour)
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + hour, paper: false,
+                                          override: "Programme of work")
+        XCTAssertEqual(held.invitations.first { $0.partyID == f.ids["Troops"]! }?.category, .council)
+        f.advance(to: f.now + 2 * hour)
+        for meeting in [held, council] {
+            _ = try await f.client.unary(CM.markMeetingHeld, Convene_Consultation_V1_MarkMeetingHeldRequest.with { $0.meetingID = meeting.id },
+                                         as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        }
+        try await setRoles([])
+        let seen = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = held.id },
+                                            as: Convene_Consultation_V1_Meeting.self, options: f.options("Troops"))
+        XCTAssertEqual(seen.invitations.first { $0.partyID == f.ids["Troops"]! }?.category, .troopPoliceContributor,
+                       "recorded now as what it is in its own right")
+        await assertRPCError(.notFound) {
+            _ = try await self.f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                              as: Convene_Consultation_V1_Meeting.self, options: self.f.options("Troops"))
+        }
+        let listed = try await f.client.unary(CM.listMeetings, Convene_Consultation_V1_ListMeetingsRequest.with { $0.operationID = operation },
+                                              as: Convene_Consultation_V1_ListMeetingsResponse.self, options: f.options("Troops"))
+        XCTAssertTrue(listed.meetings.contains { $0.id == held.id })
+        XCTAssertFalse(listed.meetings.contains { $0.id == council.id })
+    }
+
     func testAPartyThatLosesItsRoleLosesTheInvitationsItHeldByIt() async throws {
         let hour: Int64 = 3_600_000
         let held = try await f.convene(operation, at: f.now + hour)

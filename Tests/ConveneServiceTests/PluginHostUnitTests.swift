@@ -1,4 +1,6 @@
 @testable import ConvenePluginHost
+import ConveneMessages
+import SwiftProtobuf
 import Foundation
 import NIOCore
 import XCTest
@@ -244,7 +246,8 @@ final class PluginHostUnitTests: XCTestCase {
         XCTAssertNotNil(validator.problem(in: [0x1A, 0x01, 0x10], as: "t.Reply"), "a nested varint cut off")
         XCTAssertNotNil(validator.problem(in: [0x22, 0x01, 0x80], as: "t.Reply"), "a packed varint cut off")
         XCTAssertNotNil(validator.problem(in: [0x12, 0x01, 0x01], as: "t.Reply"), "a singular int64 packed")
-        // Nested 100 levels is fine; past that it is refused, not recursed into without bound.
+        // 100 messages, one in another, are fine (as DynamicCodec decodes them); past that it
+        // is refused, not recursed into without bound.
         func nested(_ levels: Int) -> [UInt8] {
             var message: [UInt8] = []
             for _ in 0..<levels {
@@ -257,9 +260,41 @@ final class PluginHostUnitTests: XCTestCase {
             }
             return message
         }
-        XCTAssertNil(validator.problem(in: nested(100), as: "t.Reply"))
+        XCTAssertNil(validator.problem(in: nested(99), as: "t.Reply"))
+        XCTAssertEqual(validator.problem(in: nested(100), as: "t.Reply"), "messages nested more than 100 deep")
         XCTAssertEqual(validator.problem(in: nested(150), as: "t.Reply"), "messages nested more than 100 deep")
     }
 }
 
 import SwiftProtobuf
+
+/// A plugin's descriptor set names things as protobuf does (`DescriptorNames`).
+final class DescriptorNamesTests: XCTestCase {
+    private func set(message: String = "Reply", field: String = "text", typeName: String = ".t.Reply",
+                     file: String = "t.proto") -> Google_Protobuf_FileDescriptorSet {
+        .with {
+            $0.file = [.with {
+                $0.name = file
+                $0.package = "t"
+                $0.messageType = [.with {
+                    $0.name = message
+                    $0.field = [.with { $0.name = field; $0.number = 1; $0.type = .message; $0.typeName = typeName }]
+                    $0.nestedType = [.with { $0.name = "Inner_2" }]
+                }]
+                $0.service = [.with { $0.name = "S"; $0.method = [.with { $0.name = "Call"; $0.inputType = ".t.Reply"; $0.outputType = "t.Reply" }] }]
+            }]
+        }
+    }
+
+    func testProtobufNamesPassAndControlCharactersDoNot() throws {
+        XCTAssertNil(DescriptorNames.problem(in: set()))
+        XCTAssertNil(DescriptorNames.problem(in: try Google_Protobuf_FileDescriptorSet(serializedBytes: ConveneDescriptorSet.bytes)),
+                     "the server's own set")
+        XCTAssertEqual(DescriptorNames.problem(in: set(field: "\u{202E}\u{7}weird")),
+                       "field name '\\u{202E}\\u{07}weird' in t.proto is not a protobuf identifier")
+        XCTAssertNotNil(DescriptorNames.problem(in: set(message: "2fast")))
+        XCTAssertNotNil(DescriptorNames.problem(in: set(message: "")))
+        XCTAssertNotNil(DescriptorNames.problem(in: set(typeName: ".t..Reply")))
+        XCTAssertNotNil(DescriptorNames.problem(in: set(file: "t\n.proto")))
+    }
+}

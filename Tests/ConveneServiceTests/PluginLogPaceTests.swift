@@ -23,6 +23,17 @@ final class PluginLogPaceTests: XCTestCase {
         XCTAssertEqual(pace.admit(size: 10, now: 1 + 11 * second).dropped?.lines, 100, "then again, with what was dropped since")
     }
 
+    /// A flood that ended is said too, by the watchdog's tick, once the note is due.
+    func testDropsAreSaidWhenNoLineFollows() {
+        let pace = PluginLogPace()
+        for _ in 0..<Int(PluginLogPace.burstLines) + 3 { _ = pace.admit(size: 4, now: 1) }
+        XCTAssertEqual(pace.noteDropped(now: 2)?.lines, 3, "the first note at once")
+        XCTAssertNil(pace.noteDropped(now: 3), "nothing more dropped")
+        for _ in 0..<2_000 { _ = pace.admit(size: 4, now: 4) }
+        XCTAssertNil(pace.noteDropped(now: 5), "not again within ten seconds")
+        XCTAssertEqual(pace.noteDropped(now: 4 + 10 * second)?.lines, 2_000)
+    }
+
     func testLargeLinesAreBoundedByBytes() {
         let pace = PluginLogPace()
         let line = 60_000
