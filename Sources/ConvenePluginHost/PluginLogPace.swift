@@ -22,6 +22,18 @@ final class PluginLogPace: Sendable {
         var droppedLines = 0
         var droppedBytes = 0
         var notedAt: UInt64 = 0
+
+        /// What was dropped and not yet said, once a note is due (the first at once, then one
+        /// in `noteInterval` at most); taken, so that it is said once.
+        mutating func takeNote(now: UInt64) -> (lines: Int, bytes: Int)? {
+            guard droppedLines > 0, now &- notedAt >= PluginLogPace.noteInterval || notedAt == 0 else { return nil }
+            defer {
+                droppedLines = 0
+                droppedBytes = 0
+                notedAt = now
+            }
+            return (droppedLines, droppedBytes)
+        }
     }
 
     private let state = Mutex(State())
@@ -41,28 +53,14 @@ final class PluginLogPace: Sendable {
             }
             state.lines -= 1
             state.bytes -= Double(size)
-            guard state.droppedLines > 0, now &- state.notedAt >= Self.noteInterval || state.notedAt == 0 else { return (true, nil) }
-            defer {
-                state.droppedLines = 0
-                state.droppedBytes = 0
-                state.notedAt = now
-            }
-            return (true, (state.droppedLines, state.droppedBytes))
+            return (true, state.takeNote(now: now))
         }
     }
 
     /// Lines dropped and not yet said, once `noteInterval` has passed since the last note (a
     /// plugin that stopped logging after a flood): the watchdog's tick says so.
     func noteDropped(now: UInt64) -> (lines: Int, bytes: Int)? {
-        state.withLock { state in
-            guard state.droppedLines > 0, now &- state.notedAt >= Self.noteInterval || state.notedAt == 0 else { return nil }
-            defer {
-                state.droppedLines = 0
-                state.droppedBytes = 0
-                state.notedAt = now
-            }
-            return (state.droppedLines, state.droppedBytes)
-        }
+        state.withLock { $0.takeNote(now: now) }
     }
 
     /// Says in `logger` what was dropped and not yet said (`noteDropped`).

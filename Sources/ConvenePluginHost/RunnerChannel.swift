@@ -225,16 +225,9 @@ final class RunnerChannel: @unchecked Sendable {
     /// when `deadline` (if given) passes first.
     func receive(until deadline: ContinuousClock.Instant? = nil) throws -> RunnerMessage? {
         while true {
-            if let length = input.getInteger(at: input.readerIndex, as: UInt32.self) {
-                guard Int(length) <= RunnerMessage.maxFrame else {
-                    throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit")
-                }
-                if input.readableBytes >= 4 + Int(length) {
-                    input.moveReaderIndex(forwardBy: 4)
-                    var body = input.readSlice(length: Int(length))!
-                    if input.readerIndex > 1 << 20 { input.discardReadBytes() }
-                    return try RunnerMessage(decoding: &body)
-                }
+            if let message = try RunnerMessage.take(from: &input) {
+                if input.readerIndex > 1 << 20 { input.discardReadBytes() }
+                return message
             }
             input.reserveCapacity(minimumWritableBytes: 64 << 10)
             var timedOut = false

@@ -97,16 +97,9 @@ struct RunnerFrames {
     mutating func next() throws -> RunnerMessage? {
         guard var buffer = input else { return nil }
         input = nil
-        if let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) {
-            guard Int(length) <= RunnerMessage.maxFrame else {
-                throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit")
-            }
-            if buffer.readableBytes >= 4 + Int(length) {
-                buffer.moveReaderIndex(forwardBy: 4)
-                var body = buffer.readSlice(length: Int(length))!
-                if buffer.readableBytes > 0 { input = buffer }
-                return try RunnerMessage(decoding: &body)
-            }
+        if let message = try RunnerMessage.take(from: &buffer) {
+            if buffer.readableBytes > 0 { input = buffer }
+            return message
         }
         // Not a whole frame: kept from its start, once per read (not per message).
         if buffer.readerIndex > 0 { buffer.discardReadBytes() }

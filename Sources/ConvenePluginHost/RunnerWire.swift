@@ -166,6 +166,17 @@ extension RunnerMessage {
     }
 
     /// Decodes one frame's body (after its length).
+    /// The next whole frame's message at `buffer`'s reader index, read past; nil (nothing read)
+    /// when the frame is not whole yet. Throws on a length past `maxFrame`, before waiting for it.
+    static func take(from buffer: inout ByteBuffer) throws -> RunnerMessage? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard Int(length) <= maxFrame else { throw RunnerProtocolError(description: "a frame of \(length) bytes is over the limit") }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        guard var body = buffer.readSlice(length: Int(length)) else { return nil }
+        return try RunnerMessage(decoding: &body)
+    }
+
     init(decoding body: inout ByteBuffer) throws {
         func bad(_ what: String) -> RunnerProtocolError { RunnerProtocolError(description: "malformed \(what) message") }
         guard let raw = body.readInteger(as: UInt8.self), let tag = Tag(rawValue: raw) else {
