@@ -204,10 +204,12 @@ let package = Package(
         .target(name: "ConvenePluginABI", path: "Plugins", sources: ["abi"], publicHeadersPath: "include"),
         // Starting a plugin runner process (posix_spawn with the descriptors it must have).
         .target(name: "CConvenePluginSpawn"),
+        // the Landlock sandbox an isolated plugin's runner puts itself in.
+        .target(name: "CConvenePluginSandbox"),
         // plugin host: dlopen, the ABI handshake, the host function table, plugin calls off the event loop,
         // in the server's process or in runner processes.
         .target(name: "ConvenePluginHost",
-                dependencies: ["ConvenePluginABI", "ConveneRPC", "CConvenePluginSpawn",
+                dependencies: ["ConvenePluginABI", "ConveneRPC", "CConvenePluginSpawn", "CConvenePluginSandbox",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),

@@ -37,6 +37,8 @@ public final class PluginHost: Sendable {
         public var runnerPath: String? = nil
         /// Memory an isolated plugin's process may use before it is ended and restarted.
         public var memoryLimit: Int = 1 << 30
+        /// Whether an isolated plugin's process sandboxes itself (`RunnerSandbox`).
+        public var sandbox = RunnerSandbox.Mode.on
         /// How long an isolated plugin's process may take to be ready (its entry point run).
         public var readyTimeout: Duration = .seconds(30)
         /// The most request bytes one plugin's calls in flight may hold (`PluginActivity`).

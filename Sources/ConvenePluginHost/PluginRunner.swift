@@ -25,6 +25,10 @@ public enum PluginRunner {
             var bound = rlimit(rlim_cur: rlim_t(limit) + (8 << 30), rlim_max: rlim_t(limit) + (8 << 30))
             setrlimit(Int32(RLIMIT_AS.rawValue), &bound)
         }
+        // Before anything starts a thread (the sandbox binds the threads started after it)
+        // and before any of the plugin's code runs (its library's constructors included).
+        let sandboxMode = options["--sandbox"].flatMap(RunnerSandbox.Mode.init(rawValue:)) ?? .off
+        let sandbox = sandboxMode == .off ? nil : RunnerSandbox.apply(library: path, copy: options["--copy"])
         // The plugin's own child processes (system(), a fork and exec) do not inherit the
         // connection, so the server reads its end as soon as this process ends.
         _ = fcntl(3, F_SETFD, FD_CLOEXEC)
@@ -34,6 +38,13 @@ public enum PluginRunner {
         if let level = options["--log-level"].flatMap(Logger.Level.init(rawValue:)) { relay.logLevel = level }
         LoggingSystem.bootstrap { _ in relay }
         HostAPI.misuseLogger.withLock { $0 = Logger(label: "runner") }
+        if case .failure(let refusal) = sandbox {
+            guard sandboxMode != .require else {
+                channel.send(.loadFailed("its process could not be sandboxed (--plugin-sandbox require): \(refusal)"))
+                exit(0)
+            }
+            Logger(label: "runner").warning("not sandboxed (\(refusal)): this plugin's process can read and write whatever the server's user can (--plugin-sandbox)")
+        }
         let library: PluginLibrary
         do {
             let pinned = options["--copy"].map { ($0, options["--swift"] != "0") }
@@ -45,7 +56,10 @@ public enum PluginRunner {
         let session = RunnerSession(library: library, channel: channel,
                                     concurrency: options["--concurrency"].flatMap(Int.init) ?? 4,
                                     maxStuck: options["--max-stuck"].flatMap(Int.init) ?? 16)
-        channel.send(.ready(library.manifest))
+        var manifest = library.manifest
+        // Shown with the plugin in `convene plugins`, as long as it runs so.
+        if case .failure(let refusal) = sandbox { manifest.warnings.append("not sandboxed: \(refusal)") }
+        channel.send(.ready(manifest))
         // A reader stalled in a hook hands over the reading within a few milliseconds; hooks
         // queued behind one that overran, and answers left for the end of a burst whose last
         // hook overran, are seen to as often. An idle runner looks every 50 ms.

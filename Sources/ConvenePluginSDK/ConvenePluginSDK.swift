@@ -234,15 +234,18 @@ public struct PluginContext {
 
     /// Throws NOT_FOUND, as the server's services do, unless the caller may see `id`; for an
     /// operation the caller knows only to exist (no role, contribution or invitation on it),
-    /// PERMISSION_DENIED with the server's reason, as its ListContributions answers.
+    /// PERMISSION_DENIED with the server's reason, as its ListContributions answers. An id left
+    /// empty is INVALID_ARGUMENT naming `field`.
     public func requireVisible(_ id: String, field: String) throws {
+        // A field left out is the request's fault, as the services say (not "no such object").
+        guard !id.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): required") }
         if id.hasPrefix("op-"), let answer = ask(CONVENE_RULE_OPERATION_ACCESS, about: id),
            answer.value == Int32(CONVENE_ACCESS_EXISTENCE.rawValue) {
             throw PluginError(CONVENE_PERMISSION_DENIED, "\(field): \(answer.reason)")
         }
         guard maySee(id) else {
             let noun = id.hasPrefix("mtg-") ? "meeting" : id.hasPrefix("op-") ? "operation" : "object"
-            throw PluginError(CONVENE_NOT_FOUND, id.isEmpty ? "\(field): required" : "\(field): no \(noun) \(id)")
+            throw PluginError(CONVENE_NOT_FOUND, "\(field): no \(noun) \(id)")
         }
     }
 

@@ -135,6 +135,7 @@ public final class ConveneServer: Service, Sendable {
         host.isolation = configuration.pluginIsolation
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
+        host.sandbox = configuration.pluginSandbox
         host.readyTimeout = configuration.pluginReadyTimeout
         host.maxRequestBytesPerPlugin = configuration.pluginRequestBytes
         host.maxStuckPerPlugin = configuration.pluginMaxStuck

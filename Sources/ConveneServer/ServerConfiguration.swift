@@ -52,6 +52,8 @@ public struct ServerConfiguration: Sendable {
     public var pluginIsolationOverrides: [String: PluginIsolation] = [:]
     /// Memory an isolated plugin's process may use before it is ended (and restarted).
     public var pluginMemoryLimit = 1 << 30
+    /// Whether an isolated plugin's process sandboxes itself (`RunnerSandbox`).
+    public var pluginSandbox = RunnerSandbox.Mode.on
     /// Bytes one plugin's storage may hold (`PluginStorageUsage`): a call whose writes would
     /// take it past this commits nothing and fails with RESOURCE_EXHAUSTED.
     public var pluginStorageLimit: Int64 = 256 << 20

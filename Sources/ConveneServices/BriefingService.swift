@@ -77,11 +77,12 @@ public struct BriefingService: BriefingServiceProtocol {
             try db.update(report)
             // The event goes to the meeting's invitees: a flag naming another meeting (the Council
             // members' own consultations) stays in the report, for those who may see that meeting.
+            // Its kind says only what they may know: a report late only for a Council discussion
+            // they cannot see is "distributed" to them (a "late" would tell them of that discussion).
             let told = FlagRules.visible(flags) { $0 == meeting.id }
-            events.append(backend.event(report.operationID, flags.isEmpty ? .reportDistributed : .reportDistributedLate,
+            events.append(backend.event(report.operationID, told.isEmpty ? .reportDistributed : .reportDistributedLate,
                                         subject: request.reportID,
-                                        flags.isEmpty ? "distributed to the invitees"
-                                            : told.isEmpty ? "distributed late (II.B.5(b))" : told.joined(separator: "; "),
+                                        told.isEmpty ? "distributed to the invitees" : told.joined(separator: "; "),
                                         audience: .meeting(meeting.id!)))
             return report.proto
         }

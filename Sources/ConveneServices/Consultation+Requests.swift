@@ -91,6 +91,7 @@ extension ConsultationService {
             summary.status = .circulated
             summary.circulatedAt = backend.now
             try db.save(summary)
+            try db.flagDiscussionsHeldBefore(summaryOf: meeting, circulatedAt: backend.now)
             events.append(backend.event(meeting.operationID, .summaryCirculated, subject: request.meetingID,
                                         "summary circulated to the Council members (II.B.6)", audience: .meeting(meeting.id!)))
             return summary.proto
@@ -131,5 +132,25 @@ extension StoreReader {
               let meeting = try meeting(id: id), meeting.form == .consultationMeeting,
               try summary(meetingID: id)?.status == .circulated else { return nil }
         return meeting
+    }
+}
+
+extension StoreWriter {
+    /// II.B.6 when a summary is circulated after a Council members' discussion that was recorded
+    /// as held already (both recorded after the fact, the discussion first): it did not reach
+    /// them before that discussion, which is flagged as if the summary had been late when the
+    /// discussion was recorded (`MeetingRules.lateSummaryFlags`).
+    func flagDiscussionsHeldBefore(summaryOf meeting: MeetingRecord, circulatedAt: Int64) throws {
+        let circulated = MeetingRules.EarlierMeeting(id: PublicID.meeting.format(meeting.id), form: meeting.form,
+                                                     scheduledAt: meeting.scheduledAt, summary: .circulated, circulatedAt: circulatedAt)
+        for var discussion in try meetings(operationID: meeting.operationID)
+        where discussion.status == .held && discussion.id != meeting.id {
+            let flags = MeetingRules.lateSummaryFlags(form: discussion.form, scheduledAt: discussion.scheduledAt, earlier: [circulated],
+                                                      overridden: discussion.summaryOverrideReason != nil)
+                .filter { !discussion.flags.contains($0) }
+            guard !flags.isEmpty else { continue }
+            discussion.flags += flags
+            try update(discussion)
+        }
     }
 }

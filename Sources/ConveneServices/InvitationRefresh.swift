@@ -5,9 +5,12 @@ extension StoreWriter {
     /// The meetings still to come on an operation invite whom its data requires now, not only
     /// whom it required when they were convened: a party that becomes a contributor (II.B.3(a)),
     /// is identified as a potential one (II.B.3(b)) or joins the Council (II.B.1) after a meeting
-    /// was convened is invited to it as it would have been then. Nobody is uninvited here (what an
-    /// invitee was shown stays shown; but see `withdrawInvitationsOfRolesLost`), and a meeting
-    /// held or past keeps its invitations: they record who was there.
+    /// was convened is invited to it as it would have been then. A party invited already in
+    /// another standing (a host country or a regional organization invited to observe, II.B.3(f)
+    /// and (h), that now contributes troops; an additional invitee) takes the one the meeting now
+    /// requires it in, with its voice (II.B.3(a), (g)). Nobody is uninvited here (what an invitee
+    /// was shown stays shown; but see `withdrawInvitationsOfRolesLost`), and a meeting held or
+    /// past keeps its invitations: they record who was there.
     func inviteWhomTheOperationNowRequires(operation: OperationRecord, now: Int64) throws {
         let upcoming = try meetings(operationID: operation.id!).filter { $0.status == .convened && $0.scheduledAt >= now }
         guard !upcoming.isEmpty else { return }
@@ -15,8 +18,13 @@ extension StoreWriter {
         let parties = try allParties().map(\.party)
         for meeting in upcoming {
             let proposal = InvitationRules.propose(form: meeting.form, facts: facts, parties: parties)
-            for invitation in proposal.required where try self.invitation(meetingID: meeting.id!, partyID: invitation.partyID) == nil {
-                try insert(InvitationRecord(meetingID: meeting.id!, invitation: invitation))
+            for invitation in proposal.required {
+                let required = InvitationRecord(meetingID: meeting.id!, invitation: invitation)
+                guard let held = try self.invitation(meetingID: meeting.id!, partyID: invitation.partyID) else {
+                    try insert(required)
+                    continue
+                }
+                if held.category != required.category || held.role != required.role || !held.required { try update(required) }
             }
         }
     }

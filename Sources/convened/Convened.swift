@@ -85,6 +85,10 @@ struct Convened: AsyncParsableCommand {
             help: "NAME=in-process|process: where one plugin (by plugin or library file name) runs (repeatable).")
     var pluginIsolationFor: [String] = []
 
+    @Option(name: .customLong("plugin-sandbox"),
+            help: "on: each isolated plugin's process sandboxes itself with Landlock (reads the system's files and its library, writes nothing on disk, cannot signal or trace the server), with a warning where the kernel offers no Landlock; require: an isolated plugin that cannot be sandboxed does not start; off: not sandboxed.")
+    var pluginSandbox = "on"
+
     @Option(name: .customLong("plugin-memory-limit"),
             help: "MiB an isolated plugin's process may use before it is ended and restarted.")
     var pluginMemoryLimit = 1024
@@ -258,6 +262,10 @@ struct Convened: AsyncParsableCommand {
             }
             configuration.pluginIsolationOverrides[parts[0]] = mode
         }
+        guard let sandbox = RunnerSandbox.Mode(rawValue: pluginSandbox) else {
+            throw ValidationError("--plugin-sandbox: '\(pluginSandbox)' is not \(RunnerSandbox.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        configuration.pluginSandbox = sandbox
         guard pluginMemoryLimit >= 16, pluginMemoryLimit <= 1 << 20 else {
             throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
         }

@@ -69,6 +69,40 @@ final class FlagConfinementTests: OperationTestCase {
         XCTAssertTrue(secretariat.contains("the report came late") && secretariat.contains("the translation was late"), "\(secretariat)")
     }
 
+    /// A report distributed in time for the contributors' meeting, but late for the Council
+    /// members' discussion before it, is late only by a meeting the contributors do not see:
+    /// their event says it was distributed, not that it was late (which would tell of that
+    /// discussion); the Secretariat reads the flag.
+    func testAReportLateOnlyForAHiddenDiscussionReachesTheInviteesAsDistributed() async throws {
+        let report = try await f.client.briefing.publishReport(.with {
+            $0.operationID = operation; $0.symbol = "S/2026/2"; $0.title = "Report of the Secretary-General"
+            $0.requestedByCouncil = true
+        }, options: f.options("Secretariat"))
+        let hour: Int64 = 3_600_000
+        let council = try await f.convene(operation, form: .councilConsultations, at: f.now + 24 * hour, paper: false,
+                                          reportID: report.id)
+        let contributors = try await f.convene(operation, at: f.now + 100 * hour, reportID: report.id, lateReason: "the mission was extended")
+        let distributed = try await f.client.briefing.distributeReport(.with {
+            $0.reportID = report.id; $0.meetingID = contributors.id; $0.lateReason = "the translation was late"
+        }, options: f.options("Secretariat"))
+        XCTAssertEqual(distributed.flags.count, 1)
+        XCTAssertTrue(distributed.flags.allSatisfy { $0.contains(council.id) }, "\(distributed.flags)")
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.mandate = "Monitor and verify"
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
+            $0.operationID = operation
+        }, as: Convene_Consultation_V1_OperationEvent.self, options: f.options("Troops"))
+        var kinds: [String] = []
+        for try await event in watch.responses {
+            kinds.append(event.kind)
+            if event.kind == "mandate.updated" { break }
+        }
+        watch.cancel()
+        XCTAssertTrue(kinds.contains("report.distributed"), "\(kinds)")
+        XCTAssertFalse(kinds.contains("report.distributed_late"), "the contributors learn of the Council's discussion: \(kinds)")
+    }
+
     /// A contributor that sat on the Council when both meetings were held, and has left it:
     /// it still sees the contributors' meeting (as a contributor), but no longer the Council
     /// members' consultations it attended as a member, nor the flag that names them.

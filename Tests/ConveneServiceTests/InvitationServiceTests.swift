@@ -103,6 +103,34 @@ final class LateInvitationTests: OperationTestCase {
 }
 
 extension LateInvitationTests {
+    /// II.B.3(f) then (a): the host country, invited to observe, that sends troops is invited to
+    /// the meetings to come as a contributor, and speaks there; a meeting held keeps its record.
+    func testAnObserverThatStartsContributingTakesAContributorsPlaceInTheMeetingsToCome() async throws {
+        let hour: Int64 = 3_600_000
+        let past = try await f.convene(operation, at: f.now - hour, extra: ["Host"], pastReason: "Held before the system")
+        let coming = try await f.convene(operation, at: f.now + 72 * hour, extra: ["Host"])
+        func hostsPlace(in meeting: Convene_Consultation_V1_Meeting) async throws -> Convene_Consultation_V1_Invitation? {
+            try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = meeting.id },
+                                     as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+                .invitations.first { $0.partyID == f.ids["Host"]! }
+        }
+        let before = try await hostsPlace(in: coming)
+        XCTAssertEqual(before?.category, .hostCountryObserver)
+        _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Host"]!; $0.kind = .troops; $0.quantity = 300
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        let now = try await hostsPlace(in: coming)
+        XCTAssertEqual(now?.category, .troopPoliceContributor, "II.B.3(a): a contributor, not an observer")
+        XCTAssertEqual(now?.role, .participant)
+        XCTAssertEqual(now?.required, true)
+        let statement = try await f.client.unary(CM.recordStatement, Convene_Consultation_V1_RecordStatementRequest.with {
+            $0.meetingID = coming.id; $0.text = "Our battalion deploys in March."
+        }, as: Convene_Consultation_V1_Statement.self, options: f.options("Host"))
+        XCTAssertEqual(statement.text, "Our battalion deploys in March.")
+        let held = try await hostsPlace(in: past)
+        XCTAssertEqual(held?.category, .hostCountryObserver, "a past meeting records who was there, and as what")
+    }
+
     func testAStateThatJoinsTheCouncilReadsTheSummariesCirculatedToIt() async throws {
         let meeting = try await f.convene(operation, at: f.now + 3_600_000)
         f.advance(to: f.now + 2 * 3_600_000)

@@ -222,6 +222,15 @@ class MechanismPluginTests: OperationTestCase {
             try await self.call(s, "ListActivities", Convene_Publicinfo_V1_ListActivitiesRequest.with { $0.operationID = self.operation },
                                 as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Agency")
         }
+        // An operation left out is the request's fault, named, as the services say.
+        await assertRPCError(.invalidArgument, containing: "operation_id: required") {
+            try await self.call(s, "ListActivities", Convene_Publicinfo_V1_ListActivitiesRequest(),
+                                as: Convene_Publicinfo_V1_ListActivitiesResponse.self, by: "Police")
+        }
+        await assertRPCError(.invalidArgument, containing: "operation_id: required") {
+            try await self.call("convene.missions.v1.CouncilMissions", "ListMissions", Convene_Missions_V1_ListMissionsRequest(),
+                                as: Convene_Missions_V1_ListMissionsResponse.self, by: "Police")
+        }
     }
 
     func testSixMonthAssessment() async throws {

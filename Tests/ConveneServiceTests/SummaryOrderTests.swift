@@ -45,6 +45,33 @@ final class SummaryOrderTests: OperationTestCase {
                       "\(done.flags)")
     }
 
+    /// Both recorded after the fact, the Council members' consultations first: the summary of
+    /// the contributors' meeting before them, circulated now, reached them after they met, and
+    /// their record says so (as it would have, recorded in the other order).
+    func testASummaryCirculatedAfterADiscussionRecordedEarlierFlagsIt() async throws {
+        let hour: Int64 = 3_600_000
+        let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now - 5 * hour, paper: false,
+                                          pastReason: "Entered after the fact")
+        _ = try await held(council.id)
+        let contributors = try await f.convene(operation, at: f.now - 10 * hour, pastReason: "Entered after the fact")
+        _ = try await held(contributors.id)
+        try await prepareSummary(contributors.id)
+        try await circulateSummary(contributors.id)
+        let flagged = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                               as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        XCTAssertEqual(flagged.flags.count, 1, "\(flagged.flags)")
+        XCTAssertTrue(flagged.flags.first?.contains(contributors.id) == true && flagged.flags.first?.contains("5.0 h after this discussion") == true,
+                      "\(flagged.flags)")
+        // A contributors' meeting after the discussion is no summary it waited for.
+        let later = try await f.convene(operation, at: f.now - 2 * hour, pastReason: "Entered after the fact")
+        _ = try await held(later.id)
+        try await prepareSummary(later.id)
+        try await circulateSummary(later.id)
+        let again = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = council.id },
+                                             as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        XCTAssertEqual(again.flags, flagged.flags)
+    }
+
     func testASummaryCirculatedInTimeLeavesNoFlag() async throws {
         let hour: Int64 = 3_600_000
         let council = try await f.convene(operation, form: .councilConsultations, stage: .unspecified, at: f.now + 24 * hour, paper: false)

@@ -12,10 +12,14 @@
  *   test.faults.Faults/Forge      (in a runner process only) writes its request bytes to the runner's connection
  *                                 (fd 3), as a plugin that forges the runner's messages would
  *   test.faults.Faults/SlowUnload makes on_unload sleep as many milliseconds as its first 4 request bytes say
+ *   test.faults.Faults/Escape     (in a runner process only) tries what a hostile library would: reads the file its
+ *                                 request names, creates one beside it, opens the server's memory, signals the server
+ *                                 (signal 0: nothing is sent); answers what came of each ("read=EACCES create=...")
  * With CONVENE_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
  * Its descriptor set describes Reply, so the host checks what Reflect answers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,6 +165,45 @@ static int32_t forge(void *state, const convene_method *method, convene_call *ca
     return CONVENE_OK;
 }
 
+/* "ok", or the error's name. */
+static const char *outcome(int failed) {
+    if (!failed) return "ok";
+    switch (errno) {
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    default: return "failed";
+    }
+}
+
+static int32_t escape(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    (void)state; (void)method;
+    if (!in_runner()) {
+        api->set_error(call, "Escape tries its way out of a runner process only");
+        return CONVENE_FAILED_PRECONDITION;
+    }
+    char path[160] = {0}, beside[180], memory[64], text[200];
+    memcpy(path, request, length < sizeof path - 1 ? length : sizeof path - 1);
+    int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+    const char *read = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    snprintf(beside, sizeof beside, "%s.escape", path);
+    descriptor = open(beside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const char *create = outcome(descriptor < 0);
+    if (descriptor >= 0) {
+        close(descriptor);
+        unlink(beside);
+    }
+    snprintf(memory, sizeof memory, "/proc/%d/mem", (int)getppid());
+    descriptor = open(memory, O_RDONLY | O_CLOEXEC);
+    const char *mem = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    const char *signal = outcome(kill(getppid(), 0) != 0);
+    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s", read, create, mem, signal);
+    answer_text(call, text);
+    return CONVENE_OK;
+}
+
 static uint32_t unload_pause;
 
 static int32_t slow_unload(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
@@ -180,7 +223,7 @@ static void on_unload(void *state) {
 static const convene_method methods[] = {
     METHOD("Reflect", reflect), METHOD("BadStatus", bad_status), METHOD("Keep", keep), METHOD("UseKept", use_kept),
     METHOD("Crash", crash), METHOD("Abort", aborting), METHOD("Leak", leak), METHOD("Hang", hang),
-    METHOD("Stall", stall), METHOD("Forge", forge), METHOD("SlowUnload", slow_unload),
+    METHOD("Stall", stall), METHOD("Forge", forge), METHOD("SlowUnload", slow_unload), METHOD("Escape", escape),
 };
 
 static convene_plugin_descriptor descriptor = {

@@ -1,0 +1,25 @@
+/*
+ * The sandbox of an isolated plugin's runner process: Linux's Landlock, applied by the
+ * runner to itself before it loads the plugin (see Docs/PLUGINS.md, "Isolation").
+ */
+#ifndef CONVENE_SANDBOX_H
+#define CONVENE_SANDBOX_H
+
+#include <stddef.h>
+
+/* The Landlock ABI version this kernel offers; 0 when it has none (or it is disabled). */
+int convene_sandbox_abi(void);
+
+/* Restricts the calling process, for good, to: reading (and mapping, executing) beneath
+ * each of `readable` (directories or files), and reading and writing each of `writable`
+ * (files: /dev/null and the like); it may create, remove or rename nothing on disk. With
+ * Landlock ABI 6 or later it also sends no signal to, and connects to no abstract socket
+ * of, a process outside its sandbox (the server); at any ABI it cannot trace one. A path
+ * that does not exist is skipped. Call it while the process has one thread: the
+ * restriction binds the calling thread and the threads and processes it starts later.
+ * Returns the ABI used; -1 with errno (and `*what` naming the step) on failure, when the
+ * process is left unrestricted. */
+int convene_sandbox_restrict(const char *const *readable, size_t readable_count,
+                             const char *const *writable, size_t writable_count, const char **what);
+
+#endif

@@ -1,0 +1,93 @@
+import CConvenePluginSandbox
+import Foundation
+
+/// The sandbox an isolated plugin's runner puts itself in before it loads the plugin (Linux's
+/// Landlock): it may read the system's files, the runtime's libraries and its own library,
+/// write only to /dev/null and its like, create or remove nothing on disk, and (Landlock ABI
+/// 6 on) signal no process outside it; at any ABI it cannot trace the server nor read its
+/// memory. So the server's database, credentials and memory are out of a hostile library's
+/// reach in the runner, not only out of the ABI's. See Docs/PLUGINS.md, "Isolation".
+public enum RunnerSandbox {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Sandboxed where the kernel offers Landlock; where it does not, the plugin runs with a
+        /// warning in the server's log.
+        case on
+        /// A plugin whose process cannot be sandboxed does not start.
+        case require
+        /// Not sandboxed: the plugin's process can read and write what the server's user can.
+        case off
+    }
+
+    /// Files a plugin may read and write (and only those): what libraries open for their own ends.
+    static let writable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+
+    /// What the runner may read: the system's files and libraries, the directories of the
+    /// libraries it has mapped (the Swift runtime's, wherever the toolchain is), the plugin's
+    /// directory (libraries it ships beside it) and its pinned copy.
+    static func readable(library: String, copy: String?) -> [String] {
+        var paths = ["/usr", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys"]
+        paths += mappedLibraryDirectories()
+        paths.append((library as NSString).deletingLastPathComponent)
+        if let copy { paths.append(copy) }
+        var seen = Set<String>()
+        return paths.filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// The directories of the shared libraries this process has mapped (from /proc/self/maps).
+    static func mappedLibraryDirectories() -> [String] {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return [] }
+        var directories: [String] = []
+        for line in maps.split(separator: "\n") {
+            guard let slash = line.firstIndex(of: "/") else { continue }
+            let path = String(line[slash...])
+            guard path.contains(".so") else { continue }
+            directories.append((path as NSString).deletingLastPathComponent)
+        }
+        return directories
+    }
+
+    /// Restricts this process (which must have one thread yet); the Landlock ABI used, or why not.
+    static func apply(library: String, copy: String?) -> Result<Int, Refusal> {
+        guard threadCount() <= 1 else { return .failure(Refusal("the runner had started threads before it sandboxed itself")) }
+        let readable = readable(library: library, copy: copy)
+        var what: UnsafePointer<CChar>?
+        let abi = withCStrings(readable) { readablePointers in
+            withCStrings(Self.writable) { writablePointers in
+                convene_sandbox_restrict(readablePointers.baseAddress, readablePointers.count,
+                                         writablePointers.baseAddress, writablePointers.count, &what)
+            }
+        }
+        guard abi >= 1 else {
+            let step = what.map { String(cString: $0) } ?? "Landlock"
+            let reason = errno == EOPNOTSUPP || errno == ENOSYS
+                ? "this kernel offers no Landlock"
+                : "\(step): \(String(cString: strerror(errno)))"
+            return .failure(Refusal(reason))
+        }
+        return .success(Int(abi))
+    }
+
+    public struct Refusal: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The threads of this process (from /proc/self/status); 0 when unknown.
+    private static func threadCount() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") }) else { return 0 }
+        return Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+
+    private static func withCStrings<Result>(_ strings: [String], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+        let copies = strings.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer($0) }
+        return pointers.withUnsafeBufferPointer(body)
+    }
+}
+
+extension RunnerSandbox {
+    /// The Landlock ABI version this kernel offers; 0 when none.
+    public static var landlockABI: Int { Int(convene_sandbox_abi()) }
+}
