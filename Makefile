@@ -50,7 +50,7 @@ run: build
 # boundary (a runner process, its faults and its trust) or the network, the same code whichever
 # store is behind it; each runs once, on SQLite. The Isolated* suites repeat in a runner process
 # suites the PostgreSQL pass runs in process.
-STORE_INDEPENDENT_TESTS := ConveneServiceTests\.(Isolated[A-Za-z]*|PluginFaultTests|PluginProcessTests|PluginRunnerTrustTests|RunnerChannelTests|PluginHostUnitTests|RefusalTableTests|InMemoryServiceTests)/
+STORE_INDEPENDENT_TESTS := ConveneServiceTests\.(Isolated[A-Za-z]*|PluginSandbox[A-Za-z]*|PluginFaultTests|PluginProcessTests|PluginRunnerTrustTests|RunnerChannelTests|PluginHostUnitTests|RefusalTableTests|InMemoryServiceTests)/
 
 test: deps check-protos
 	@$(call install_packages,$(TEST_PACKAGES))

@@ -8,9 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-extern char **environ;
-
-pid_t convene_spawn_runner(const char *path, char *const argv[], int *server_end) {
+pid_t convene_spawn_runner(const char *path, char *const argv[], char *const envp[], int *server_end) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
     posix_spawn_file_actions_t actions;
@@ -28,8 +26,12 @@ pid_t convene_spawn_runner(const char *path, char *const argv[], int *server_end
         }
     }
     posix_spawn_file_actions_adddup2(&actions, child_end, 3);
-    /* In a process group of its own, a runner reading the terminal would be stopped (SIGTTIN). */
+    /* In a process group of its own, a runner reading the terminal would be stopped (SIGTTIN).
+     * Its output goes nowhere: the server's log is not the plugin's to write or truncate (a
+     * plugin logs through the host, paced and named). */
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
     sigset_t defaults, none;
     sigemptyset(&defaults);
@@ -44,7 +46,7 @@ pid_t convene_spawn_runner(const char *path, char *const argv[], int *server_end
     posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
     pid_t pid;
-    int failed = posix_spawn(&pid, path, &actions, &attributes, argv, environ);
+    int failed = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(child_end);

@@ -76,8 +76,21 @@ final class RunnerProcess: @unchecked Sendable {
     private static func spawn(_ runner: String, _ arguments: [String], _ descriptor: inout Int32) -> pid_t {
         var argv = arguments.map { strdup($0) }
         argv.append(nil)
-        defer { for pointer in argv { free(pointer) } }
-        return convene_spawn_runner(runner, &argv, &descriptor)
+        var envp = runnerEnvironment(ProcessInfo.processInfo.environment).map { strdup($0) }
+        envp.append(nil)
+        defer { for pointer in argv + envp { free(pointer) } }
+        return convene_spawn_runner(runner, &argv, &envp, &descriptor)
+    }
+
+    /// What of the server's environment a runner gets: the system's (`PATH`, the locale, the
+    /// time zone, where libraries are found) and the variables an operator names for plugins
+    /// (`CONVENE_PLUGIN_*`); not the server's own (`CONVENE_DATABASE_URL` holds a password).
+    static func runnerEnvironment(_ environment: [String: String]) -> [String] {
+        environment.filter { name, _ in
+            ["PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "SWIFT_BACKTRACE"].contains(name)
+                || name.hasPrefix("LC_") || name.hasPrefix("CONVENE_PLUGIN_")
+        }
+        .map { "\($0.key)=\($0.value)" }.sorted()
     }
 
     /// Ends a process that misbehaves on the connection.

@@ -1,12 +1,15 @@
 import CConvenePluginSandbox
 import Foundation
 
-/// The sandbox an isolated plugin's runner puts itself in before it loads the plugin (Linux's
-/// Landlock): it may read the system's files, the runtime's libraries and its own library,
-/// write only to /dev/null and its like, create or remove nothing on disk, and (Landlock ABI
-/// 6 on) signal no process outside it; at any ABI it cannot trace the server nor read its
-/// memory. So the server's database, credentials and memory are out of a hostile library's
-/// reach in the runner, not only out of the ABI's. See Docs/PLUGINS.md, "Isolation".
+/// The sandbox an isolated plugin's runner puts itself in before it loads the plugin: Linux's
+/// Landlock (it may read the system's files, the runtime's libraries and its own library,
+/// write only to /dev/null and its like, create or remove nothing on disk, and, Landlock ABI
+/// 6 on, signal no process outside it; at any ABI it cannot trace the server nor read its
+/// memory), no capability (a server run as root has a runner without root's powers), and a
+/// seccomp filter for what Landlock does not cover (a file's mode, owner, times and
+/// attributes, keyrings, namespaces, sockets on disk). So the server's database, credentials
+/// and memory are out of a hostile library's reach in the runner, not only out of the ABI's.
+/// See Docs/PLUGINS.md, "Isolation".
 public enum RunnerSandbox {
     public enum Mode: String, Sendable, CaseIterable {
         /// Sandboxed where the kernel offers Landlock; where it does not, the plugin runs with a
@@ -22,13 +25,12 @@ public enum RunnerSandbox {
     static let writable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
     /// What the runner may read: the system's files and libraries, the directories of the
-    /// libraries it has mapped (the Swift runtime's, wherever the toolchain is), the plugin's
-    /// directory (libraries it ships beside it) and its pinned copy.
+    /// libraries it has mapped (the Swift runtime's, wherever the toolchain is), and the
+    /// plugin's library file (its pinned copy): not its directory, where anything may lie.
     static func readable(library: String, copy: String?) -> [String] {
         var paths = ["/usr", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys"]
         paths += mappedLibraryDirectories()
-        paths.append((library as NSString).deletingLastPathComponent)
-        if let copy { paths.append(copy) }
+        paths.append(copy ?? library)
         var seen = Set<String>()
         return paths.filter { !$0.isEmpty && seen.insert($0).inserted }
     }
@@ -63,6 +65,12 @@ public enum RunnerSandbox {
                 ? "this kernel offers no Landlock"
                 : "\(step): \(String(cString: strerror(errno)))"
             return .failure(Refusal(reason))
+        }
+        guard convene_sandbox_drop_capabilities() == 0 else {
+            return .failure(Refusal("Landlock applied, but its capabilities could not be dropped: \(String(cString: strerror(errno)))"))
+        }
+        guard convene_sandbox_filter_system_calls() == 0 else {
+            return .failure(Refusal("Landlock applied, but no seccomp filter: \(String(cString: strerror(errno)))"))
         }
         return .success(Int(abi))
     }

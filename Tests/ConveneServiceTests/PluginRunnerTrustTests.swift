@@ -110,8 +110,8 @@ final class PluginRunnerTrustTests: PluginTestCase {
     /// In process too: an entry point that never returns is given up at the ready timeout (its
     /// thread left behind), and the server serves, other plugins loading.
     func testAnInProcessEntryPointThatNeverReturnsIsGivenUpAtTheReadyTimeout() async throws {
-        setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
-        defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
+        setenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY", "1", 1)
+        defer { unsetenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY") }
         try await assertAHangingEntryIsGivenUp(isolation: .inProcess, refusal: "its entry point did not return within 1.0 seconds")
         _ = try await f.loadPlugin(f.fixture("Behaviour"))
         let echoed = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.Behaviour/Echo", [7], timeout: .seconds(20))
@@ -119,10 +119,10 @@ final class PluginRunnerTrustTests: PluginTestCase {
     }
 
     func testARunnerNeverReadyIsEndedAtItsReadyTimeoutAndTheServerServes() async throws {
-        setenv("CONVENE_FAULTS_HANG_AT_ENTRY", "1", 1)
-        defer { unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY") }
+        setenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY", "1", 1)
+        defer { unsetenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY") }
         try await assertAHangingEntryIsGivenUp(isolation: .process, refusal: "the plugin was not ready within 1.0 seconds")
-        unsetenv("CONVENE_FAULTS_HANG_AT_ENTRY")
+        unsetenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY")
         _ = try await f.loadPlugin(f.fixture("Faults"))
         let echoed = try await raw("Reflect", faultsReply(text: "ok"))
         XCTAssertEqual(echoed, faultsReply(text: "ok"))

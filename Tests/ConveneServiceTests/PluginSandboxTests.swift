@@ -5,29 +5,60 @@ import Foundation
 import XCTest
 
 /// An isolated plugin's process is sandboxed (`--plugin-sandbox`, on by default): a hostile
-/// library in it cannot read the server's database or credentials, write on disk, open the
-/// server's memory, or signal it. The Faults fixture's Escape tries each and says what came of it.
-final class PluginSandboxTests: PluginTestCase {
+/// library in it cannot read the server's database or credentials, write on disk or change a
+/// file's mode, open the server's memory or environment, signal it, or reach a service's
+/// socket on disk; it has no capability, and of the server's environment only what is named
+/// for plugins. The Faults fixture's Escape tries each and says what came of it.
+class PluginSandboxTests: PluginTestCase {
     override class var isolation: PluginIsolation { .process }
 
-    /// What Escape made of the server's credential file (`admin.token`) and database.
-    private func escape(_ file: String) async throws -> String {
+    override func setUp() async throws {
+        // The runner is started at the plugin's load, with the environment the server has then.
+        setenv("CONVENE_TEST_SECRET", "the server's own", 1)
+        setenv("CONVENE_PLUGIN_TEST", "named-for-plugins", 1)
+        try await super.setUp()
+    }
+
+    override func tearDown() async throws {
+        unsetenv("CONVENE_TEST_SECRET")
+        unsetenv("CONVENE_PLUGIN_TEST")
+        try await super.tearDown()
+    }
+
+    /// What Escape made of `file` in the server's data directory.
+    func escape(_ file: String) async throws -> [String: String] {
         let path = (f.dataDirectory as NSString).appendingPathComponent(file)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path), "the server keeps \(file)")
         let reply = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Escape",
                                                    Array(path.utf8), timeout: .seconds(20))
-        // A test.faults.Reply: field 1 (text), one byte of length.
+        // A test.faults.Reply: field 1 (text), its length in one or two bytes.
         XCTAssertGreaterThan(reply.count, 2)
-        return String(decoding: reply.dropFirst(2), as: UTF8.self)
+        let header = reply.count > 2 && reply[1] & 0x80 != 0 ? 3 : 2
+        let text = String(decoding: reply.dropFirst(header), as: UTF8.self)
+        return Dictionary(text.split(separator: " ").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }, uniquingKeysWith: { first, _ in first })
     }
+}
 
+final class PluginSandboxOnTests: PluginSandboxTests {
     func testAnIsolatedPluginCannotReachTheServersFilesMemoryOrProcess() async throws {
         try XCTSkipIf(RunnerSandbox.landlockABI < 1, "this kernel offers no Landlock")
         _ = try await f.loadPlugin(f.fixture("Faults"))
         for file in ["admin.token", "convene.sqlite"] {
             let outcome = try await escape(file)
-            XCTAssertTrue(outcome.hasPrefix("read=EACCES create=EACCES memory=EACCES"), "\(file): \(outcome)")
-            if RunnerSandbox.landlockABI >= 6 { XCTAssertTrue(outcome.hasSuffix("signal=EPERM"), "\(file): \(outcome)") }
+            XCTAssertEqual(outcome["read"], "EACCES", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["create"], "EACCES", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["memory"], "EACCES", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["environ"], "EACCES", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["chmod"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["unix"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["caps"], "0000000000000000", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["secret"], "unset", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["plugin"], "named-for-plugins", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["stderr"], "/dev/null", "\(file): \(outcome)")
+            if RunnerSandbox.landlockABI >= 6 { XCTAssertEqual(outcome["signal"], "EPERM", "\(file): \(outcome)") }
         }
         // The plugin serves as before, and the server is up.
         let reflected = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Reflect",
@@ -38,18 +69,19 @@ final class PluginSandboxTests: PluginTestCase {
     }
 }
 
-/// With `--plugin-sandbox off` the same plugin reaches all of it: what the test above shows
-/// is the sandbox's doing.
-final class PluginSandboxOffTests: PluginTestCase {
-    override class var isolation: PluginIsolation { .process }
+/// With `--plugin-sandbox off` the same plugin reaches the server's files: what the test
+/// above shows is the sandbox's doing. The environment is the runner's either way.
+final class PluginSandboxOffTests: PluginSandboxTests {
     override class func configure(_ configuration: inout ServerConfiguration) { configuration.pluginSandbox = .off }
 
     func testWithoutTheSandboxAnIsolatedPluginReadsTheServersFiles() async throws {
         _ = try await f.loadPlugin(f.fixture("Faults"))
-        let path = (f.dataDirectory as NSString).appendingPathComponent("admin.token")
-        let reply = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Escape",
-                                                   Array(path.utf8), timeout: .seconds(20))
-        let outcome = String(decoding: reply.dropFirst(2), as: UTF8.self)
-        XCTAssertTrue(outcome.hasPrefix("read=ok create=ok"), outcome)
+        let outcome = try await escape("admin.token")
+        XCTAssertEqual(outcome["read"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["create"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["chmod"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["secret"], "unset", "the server's environment is not the plugin's: \(outcome)")
+        XCTAssertEqual(outcome["plugin"], "named-for-plugins", "\(outcome)")
+        XCTAssertEqual(outcome["stderr"], "/dev/null", "the server's log is not the plugin's: \(outcome)")
     }
 }

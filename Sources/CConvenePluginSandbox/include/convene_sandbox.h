@@ -22,4 +22,15 @@ int convene_sandbox_abi(void);
 int convene_sandbox_restrict(const char *const *readable, size_t readable_count,
                              const char *const *writable, size_t writable_count, const char **what);
 
+/* Drops every capability the process has, for good (the bounding and ambient sets too, and
+ * uid 0's special treatment at exec): a runner of a server run as root is root without its
+ * powers. Returns 0, or -1 with errno. */
+int convene_sandbox_drop_capabilities(void);
+
+/* A seccomp filter refusing (EPERM) what Landlock does not cover: changing a file's mode,
+ * owner, times or extended attributes, the kernel's keyrings, new namespaces, and new sockets
+ * of the local (unix) domain, besides calls of another architecture. Returns 0, or -1 with
+ * errno (EOPNOTSUPP on an architecture it is not written for). */
+int convene_sandbox_filter_system_calls(void);
+
 #endif

@@ -7,9 +7,9 @@
 
 #include <sys/types.h>
 
-/* Starts `path` with `argv` (NULL-terminated) and the server's environment. Returns the
+/* Starts `path` with `argv` and `envp` (NULL-terminated), its standard streams on /dev/null. Returns the
  * child's pid and sets *socket to the server's end of the pair (close-on-exec); -1 with
  * errno on failure. */
-pid_t convene_spawn_runner(const char *path, char *const argv[], int *socket);
+pid_t convene_spawn_runner(const char *path, char *const argv[], char *const envp[], int *socket);
 
 #endif

@@ -13,9 +13,12 @@
  *                                 (fd 3), as a plugin that forges the runner's messages would
  *   test.faults.Faults/SlowUnload makes on_unload sleep as many milliseconds as its first 4 request bytes say
  *   test.faults.Faults/Escape     (in a runner process only) tries what a hostile library would: reads the file its
- *                                 request names, creates one beside it, opens the server's memory, signals the server
- *                                 (signal 0: nothing is sent); answers what came of each ("read=EACCES create=...")
- * With CONVENE_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
+ *                                 request names, creates one beside it, opens the server's memory and environment,
+ *                                 signals the server (signal 0: nothing is sent), sets the file's mode (to the mode it
+ *                                 has), opens a unix socket; answers what came of each ("read=EACCES create=..."), its
+ *                                 effective capabilities, whether it sees CONVENE_TEST_SECRET and CONVENE_PLUGIN_TEST,
+ *                                 and where its standard error goes
+ * With CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
  * Its descriptor set describes Reply, so the host checks what Reflect answers.
  */
 #include <errno.h>
@@ -25,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,13 +40,19 @@ static const convene_host_api *api;
 static convene_call *kept;
 
 static void answer_text(convene_call *call, const char *text) {
-    /* A Reply with field 1 (text). */
+    /* A Reply with field 1 (text), at most 250 bytes of it: a length of one or two bytes. */
     uint8_t buffer[256];
-    size_t length = strlen(text) < 200 ? strlen(text) : 200;
+    size_t length = strlen(text) < 250 ? strlen(text) : 250, header = 2;
     buffer[0] = 0x0A;
-    buffer[1] = (uint8_t)length;
-    memcpy(buffer + 2, text, length);
-    api->set_response(call, buffer, length + 2);
+    if (length < 0x80) {
+        buffer[1] = (uint8_t)length;
+    } else {
+        buffer[1] = (uint8_t)(length | 0x80);
+        buffer[2] = (uint8_t)(length >> 7);
+        header = 3;
+    }
+    memcpy(buffer + header, text, length);
+    api->set_response(call, buffer, length + header);
 }
 
 static void sleep_ms(uint32_t milliseconds) {
@@ -182,7 +193,7 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
         api->set_error(call, "Escape tries its way out of a runner process only");
         return CONVENE_FAILED_PRECONDITION;
     }
-    char path[160] = {0}, beside[180], memory[64], text[200];
+    char path[160] = {0}, beside[180], memory[64], environ_path[64], text[240];
     memcpy(path, request, length < sizeof path - 1 ? length : sizeof path - 1);
     int descriptor = open(path, O_RDONLY | O_CLOEXEC);
     const char *read = outcome(descriptor < 0);
@@ -199,7 +210,28 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     const char *mem = outcome(descriptor < 0);
     if (descriptor >= 0) close(descriptor);
     const char *signal = outcome(kill(getppid(), 0) != 0);
-    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s", read, create, mem, signal);
+    snprintf(environ_path, sizeof environ_path, "/proc/%d/environ", (int)getppid());
+    descriptor = open(environ_path, O_RDONLY | O_CLOEXEC);
+    const char *environment = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    struct stat status;
+    const char *mode = stat(path, &status) != 0 ? "nofile" : outcome(chmod(path, status.st_mode & 07777) != 0);
+    descriptor = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *unix_socket = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    char capabilities[32] = "unknown", line[128];
+    FILE *self = fopen("/proc/self/status", "r");
+    while (self && fgets(line, sizeof line, self)) {
+        if (strncmp(line, "CapEff:", 7) == 0) sscanf(line + 7, "%31s", capabilities);
+    }
+    if (self) fclose(self);
+    char output[64] = "unknown";
+    ssize_t linked = readlink("/proc/self/fd/2", output, sizeof output - 1);
+    if (linked > 0) output[linked] = 0;
+    const char *secret = getenv("CONVENE_TEST_SECRET") ? "seen" : "unset";
+    const char *named = getenv("CONVENE_PLUGIN_TEST") ? getenv("CONVENE_PLUGIN_TEST") : "unset";
+    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
+             read, create, mem, signal, environment, mode, unix_socket, capabilities, secret, named, output);
     answer_text(call, text);
     return CONVENE_OK;
 }
@@ -238,7 +270,7 @@ __attribute__((visibility("default")))
 int32_t convene_plugin_entry(const convene_host_api *host_api, convene_host *host,
                              const convene_plugin_descriptor **out, const char **error) {
     (void)host; (void)error;
-    if (getenv("CONVENE_FAULTS_HANG_AT_ENTRY")) sleep_ms(60000);
+    if (getenv("CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY")) sleep_ms(60000);
     api = host_api;
     *out = &descriptor;
     return CONVENE_OK;

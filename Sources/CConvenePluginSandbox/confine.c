@@ -1,0 +1,102 @@
+#define _GNU_SOURCE
+#include "convene_sandbox.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+/* SECBIT_NOROOT and friends, with their locks: uid 0 gains nothing by exec. */
+#define SECURE_BITS_NO_ROOT 0x2f
+
+int convene_sandbox_drop_capabilities(void) {
+    /* As root, the bits and the bounding set first (they need CAP_SETPCAP); without it they
+     * fail, and there is nothing to drop there. */
+    (void)prctl(PR_SET_SECUREBITS, SECURE_BITS_NO_ROOT, 0, 0, 0);
+    for (int capability = 0; capability <= 63; capability++) {
+        if (prctl(PR_CAPBSET_READ, capability, 0, 0, 0) < 0) break;  /* past the last one */
+        (void)prctl(PR_CAPBSET_DROP, capability, 0, 0, 0);
+    }
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2] = {{0}};
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef NATIVE_ARCH
+/* Numbers that old headers may lack (the same on every architecture since 5.x). */
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+#ifndef __NR_setxattrat
+#define __NR_setxattrat 463
+#endif
+#ifndef __NR_removexattrat
+#define __NR_removexattrat 466
+#endif
+
+#define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+#define NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+#endif
+
+int convene_sandbox_filter_system_calls(void) {
+#ifndef NATIVE_ARCH
+    errno = EOPNOTSUPP;
+    return -1;
+#else
+    struct sock_filter program[] = {
+        /* Another architecture's calls (i386's int 0x80 on x86-64) are refused whole. */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#if defined(__x86_64__)
+        /* x32's numbers, which would name the same calls past this list. */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        DENY(__NR_chmod), DENY(__NR_chown), DENY(__NR_lchown), DENY(__NR_utime), DENY(__NR_utimes), DENY(__NR_futimesat),
+#endif
+        /* What Landlock does not cover: a file's mode, owner, times and attributes. */
+        DENY(__NR_fchmod), DENY(__NR_fchmodat), DENY(__NR_fchmodat2), DENY(__NR_fchown), DENY(__NR_fchownat),
+        DENY(__NR_utimensat), DENY(__NR_setxattr), DENY(__NR_lsetxattr), DENY(__NR_fsetxattr), DENY(__NR_setxattrat),
+        DENY(__NR_removexattr), DENY(__NR_lremovexattr), DENY(__NR_fremovexattr), DENY(__NR_removexattrat),
+        /* The keyrings it shares with the server's session; other namespaces. */
+        DENY(__NR_add_key), DENY(__NR_request_key), DENY(__NR_keyctl), DENY(__NR_unshare), DENY(__NR_setns),
+        /* clone3's flags are out of a filter's reach: refused, so the C library falls back to clone. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        /* clone into new namespaces. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 5),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        /* A socket of the local domain: a service's socket on disk (the connection to the
+         * server was made before; socketpair stays). */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog filter = { .len = (unsigned short)(sizeof program / sizeof program[0]), .filter = program };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0);
+#endif
+}
