@@ -43,7 +43,7 @@ public enum PluginRunner {
                 channel.send(.loadFailed("its process could not be sandboxed (--plugin-sandbox require): \(refusal)"))
                 exit(0)
             }
-            Logger(label: "runner").warning("not sandboxed (\(refusal)): this plugin's process can read and write whatever the server's user can (--plugin-sandbox)")
+            Logger(label: "runner").warning("not sandboxed in full (\(refusal)): this plugin's process may reach what the server's user can (--plugin-sandbox)")
         }
         let library: PluginLibrary
         do {
@@ -58,7 +58,7 @@ public enum PluginRunner {
                                     maxStuck: options["--max-stuck"].flatMap(Int.init) ?? 16)
         var manifest = library.manifest
         // Shown with the plugin in `convene plugins`, as long as it runs so.
-        if case .failure(let refusal) = sandbox { manifest.warnings.append("not sandboxed: \(refusal)") }
+        if case .failure(let refusal) = sandbox { manifest.warnings.append("not sandboxed in full: \(refusal)") }
         channel.send(.ready(manifest))
         // A reader stalled in a hook hands over the reading within a few milliseconds; hooks
         // queued behind one that overran, and answers left for the end of a burst whose last

@@ -12,8 +12,8 @@ import Foundation
 /// See Docs/PLUGINS.md, "Isolation".
 public enum RunnerSandbox {
     public enum Mode: String, Sendable, CaseIterable {
-        /// Sandboxed where the kernel offers Landlock; where it does not, the plugin runs with a
-        /// warning in the server's log.
+        /// Sandboxed as far as the kernel allows; a part it refuses (Landlock where the kernel
+        /// has none) is named in a warning in the server's log and the plugin runs without it.
         case on
         /// A plugin whose process cannot be sandboxed does not start.
         case require
@@ -48,10 +48,26 @@ public enum RunnerSandbox {
         return directories
     }
 
-    /// Restricts this process (which must have one thread yet); the Landlock ABI used, or why not.
+    /// Restricts this process (which must have one thread yet); the Landlock ABI used, or which
+    /// parts could not be applied. Each part stands alone: a kernel without Landlock still
+    /// gets the capabilities dropped and the system-call filter, so `on` keeps what it can.
     static func apply(library: String, copy: String?) -> Result<Int, Refusal> {
         guard threadCount() <= 1 else { return .failure(Refusal("the runner had started threads before it sandboxed itself")) }
-        let readable = readable(library: library, copy: copy)
+        var missing: [String] = []
+        let abi = restrictFiles(readable: readable(library: library, copy: copy))
+        if case .failure(let reason) = abi { missing.append(reason.description) }
+        if convene_sandbox_drop_capabilities() != 0 {
+            missing.append("its capabilities could not be dropped: \(String(cString: strerror(errno)))")
+        }
+        if convene_sandbox_filter_system_calls() != 0 {
+            missing.append("no seccomp filter: \(String(cString: strerror(errno)))")
+        }
+        guard missing.isEmpty, case .success(let version) = abi else { return .failure(Refusal(missing.joined(separator: "; "))) }
+        return .success(version)
+    }
+
+    /// Landlock's file rules; the ABI applied, or why none.
+    private static func restrictFiles(readable: [String]) -> Result<Int, Refusal> {
         var what: UnsafePointer<CChar>?
         let abi = withCStrings(readable) { readablePointers in
             withCStrings(Self.writable) { writablePointers in
@@ -65,12 +81,6 @@ public enum RunnerSandbox {
                 ? "this kernel offers no Landlock"
                 : "\(step): \(String(cString: strerror(errno)))"
             return .failure(Refusal(reason))
-        }
-        guard convene_sandbox_drop_capabilities() == 0 else {
-            return .failure(Refusal("Landlock applied, but its capabilities could not be dropped: \(String(cString: strerror(errno)))"))
-        }
-        guard convene_sandbox_filter_system_calls() == 0 else {
-            return .failure(Refusal("Landlock applied, but no seccomp filter: \(String(cString: strerror(errno)))"))
         }
         return .success(Int(abi))
     }

@@ -86,7 +86,7 @@ struct Convened: AsyncParsableCommand {
     var pluginIsolationFor: [String] = []
 
     @Option(name: .customLong("plugin-sandbox"),
-            help: "on: each isolated plugin's process sandboxes itself with Landlock (reads the system's files and its library, writes nothing on disk, cannot signal or trace the server), with a warning where the kernel offers no Landlock; require: an isolated plugin that cannot be sandboxed does not start; off: not sandboxed.")
+            help: "on: each isolated plugin's process sandboxes itself with Landlock (reads the system's files and its library, writes nothing on disk, cannot signal or trace the server), with what the kernel offers and a warning naming what it does not (Landlock, on an old kernel); require: an isolated plugin that cannot be sandboxed does not start; off: not sandboxed.")
     var pluginSandbox = "on"
 
     @Option(name: .customLong("plugin-memory-limit"),
