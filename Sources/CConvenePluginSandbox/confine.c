@@ -51,13 +51,20 @@ int convene_sandbox_drop_capabilities(void) {
 #ifndef __NR_removexattrat
 #define __NR_removexattrat 466
 #endif
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#define __NR_io_uring_enter 426
+#define __NR_io_uring_register 427
+#endif
 
-#define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+#define DENY_WITH(nr, error) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (error))
+#define DENY(nr) DENY_WITH(nr, EPERM)
 #define NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
 #endif
 
-int convene_sandbox_filter_system_calls(void) {
+int convene_sandbox_filter_system_calls(int allow_network) {
 #ifndef NATIVE_ARCH
+    (void)allow_network;
     errno = EOPNOTSUPP;
     return -1;
 #else
@@ -79,19 +86,24 @@ int convene_sandbox_filter_system_calls(void) {
         DENY(__NR_removexattr), DENY(__NR_lremovexattr), DENY(__NR_fremovexattr), DENY(__NR_removexattrat),
         /* The keyrings it shares with the server's session; other namespaces. */
         DENY(__NR_add_key), DENY(__NR_request_key), DENY(__NR_keyctl), DENY(__NR_unshare), DENY(__NR_setns),
+        /* io_uring's operations open files and sockets past this filter (the socket rule
+         * below): refused as by a kernel without it, so that a library falls back to calls. */
+        DENY_WITH(__NR_io_uring_setup, ENOSYS), DENY_WITH(__NR_io_uring_enter, ENOSYS),
+        DENY_WITH(__NR_io_uring_register, ENOSYS),
         /* clone3's flags are out of a filter's reach: refused, so the C library falls back to clone. */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-        /* clone into new namespaces. */
+        DENY_WITH(__NR_clone3, ENOSYS),
+        /* clone into new namespaces (without: on to the allowing end, past the socket rule). */
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 5),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 6),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        /* A socket of the local domain: a service's socket on disk (the connection to the
-         * server was made before; socketpair stays). */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+        /* A socket of the local domain (a service's socket on disk: the connection to the
+         * server was made before; socketpair stays), and without the network one of any
+         * domain: every domain number is at least 0, none is 0xffffffff. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, allow_network ? 0xffffffffu : 0u, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };

@@ -291,6 +291,13 @@ final class PluginExecutor: @unchecked Sendable {
     /// Called with the monitor held.
     private var exhausted: Bool { threads == 0 && lentRunning == 0 && stuckThreads > maxStuck }
 
+    /// The plugin's threads asleep, waiting for work.
+    var sleepingThreads: Int {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return sleeping
+    }
+
     /// Hooks running past abandonment right now.
     var stuck: Int {
         monitor.lock()

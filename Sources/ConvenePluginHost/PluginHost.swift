@@ -39,6 +39,8 @@ public final class PluginHost: Sendable {
         public var memoryLimit: Int = 1 << 30
         /// Whether an isolated plugin's process sandboxes itself (`RunnerSandbox`).
         public var sandbox = RunnerSandbox.Mode.on
+        /// Whether a sandboxed plugin's process may open network sockets.
+        public var network = RunnerSandbox.Network.deny
         /// How long an isolated plugin's process may take to be ready (its entry point run).
         public var readyTimeout: Duration = .seconds(30)
         /// The most request bytes one plugin's calls in flight may hold (`PluginActivity`).

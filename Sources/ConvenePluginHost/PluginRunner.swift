@@ -28,7 +28,8 @@ public enum PluginRunner {
         // Before anything starts a thread (the sandbox binds the threads started after it)
         // and before any of the plugin's code runs (its library's constructors included).
         let sandboxMode = options["--sandbox"].flatMap(RunnerSandbox.Mode.init(rawValue:)) ?? .off
-        let sandbox = sandboxMode == .off ? nil : RunnerSandbox.apply(library: path, copy: options["--copy"])
+        let network = options["--network"].flatMap(RunnerSandbox.Network.init(rawValue:)) ?? .deny
+        let sandbox = sandboxMode == .off ? nil : RunnerSandbox.apply(library: path, copy: options["--copy"], network: network)
         // The plugin's own child processes (system(), a fork and exec) do not inherit the
         // connection, so the server reads its end as soon as this process ends.
         _ = fcntl(3, F_SETFD, FD_CLOEXEC)

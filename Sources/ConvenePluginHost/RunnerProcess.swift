@@ -25,7 +25,7 @@ final class RunnerProcess: @unchecked Sendable {
         let arguments = [runner, "--library", path, "--copy", copy, "--swift", containsSwift ? "1" : "0",
                          "--concurrency", "\(configuration.concurrencyPerPlugin)", "--max-stuck", "\(configuration.maxStuckPerPlugin)",
                          "--memory-limit", "\(configuration.memoryLimit)", "--log-level", logger.logLevel.rawValue,
-                         "--sandbox", configuration.sandbox.rawValue]
+                         "--sandbox", configuration.sandbox.rawValue, "--network", configuration.network.rawValue]
         var descriptor: Int32 = -1
         let pid = Self.spawn(runner, arguments, &descriptor)
         guard pid > 0 else {

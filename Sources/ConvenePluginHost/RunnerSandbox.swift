@@ -21,6 +21,16 @@ public enum RunnerSandbox {
         case off
     }
 
+    /// Whether a sandboxed plugin may open network sockets (`--plugin-network`).
+    public enum Network: String, Sendable, CaseIterable {
+        /// No socket of any domain: what the plugin knows it tells only its callers, through
+        /// the server, and it reaches no service on the server's machine or network (the
+        /// server's own ports, a database, a cloud's metadata address).
+        case deny
+        /// TCP, UDP and the like, as the server's machine would; sockets on disk stay refused.
+        case allow
+    }
+
     /// Files a plugin may read and write (and only those): what libraries open for their own ends.
     static let writable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
@@ -51,7 +61,7 @@ public enum RunnerSandbox {
     /// Restricts this process (which must have one thread yet); the Landlock ABI used, or which
     /// parts could not be applied. Each part stands alone: a kernel without Landlock still
     /// gets the capabilities dropped and the system-call filter, so `on` keeps what it can.
-    static func apply(library: String, copy: String?) -> Result<Int, Refusal> {
+    static func apply(library: String, copy: String?, network: Network) -> Result<Int, Refusal> {
         guard threadCount() <= 1 else { return .failure(Refusal("the runner had started threads before it sandboxed itself")) }
         var missing: [String] = []
         let abi = restrictFiles(readable: readable(library: library, copy: copy))
@@ -59,7 +69,7 @@ public enum RunnerSandbox {
         if convene_sandbox_drop_capabilities() != 0 {
             missing.append("its capabilities could not be dropped: \(String(cString: strerror(errno)))")
         }
-        if convene_sandbox_filter_system_calls() != 0 {
+        if convene_sandbox_filter_system_calls(network == .allow ? 1 : 0) != 0 {
             missing.append("no seccomp filter: \(String(cString: strerror(errno)))")
         }
         guard missing.isEmpty, case .success(let version) = abi else { return .failure(Refusal(missing.joined(separator: "; "))) }

@@ -136,6 +136,7 @@ public final class ConveneServer: Service, Sendable {
         host.isolationOverrides = configuration.pluginIsolationOverrides
         host.memoryLimit = configuration.pluginMemoryLimit
         host.sandbox = configuration.pluginSandbox
+        host.network = configuration.pluginNetwork
         host.readyTimeout = configuration.pluginReadyTimeout
         host.maxRequestBytesPerPlugin = configuration.pluginRequestBytes
         host.maxStuckPerPlugin = configuration.pluginMaxStuck

@@ -54,6 +54,8 @@ public struct ServerConfiguration: Sendable {
     public var pluginMemoryLimit = 1 << 30
     /// Whether an isolated plugin's process sandboxes itself (`RunnerSandbox`).
     public var pluginSandbox = RunnerSandbox.Mode.on
+    /// Whether a sandboxed plugin's process may open network sockets (`RunnerSandbox.Network`).
+    public var pluginNetwork = RunnerSandbox.Network.deny
     /// Bytes one plugin's storage may hold (`PluginStorageUsage`): a call whose writes would
     /// take it past this commits nothing and fails with RESOURCE_EXHAUSTED.
     public var pluginStorageLimit: Int64 = 256 << 20

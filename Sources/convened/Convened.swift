@@ -89,6 +89,10 @@ struct Convened: AsyncParsableCommand {
             help: "on: each isolated plugin's process sandboxes itself with Landlock (reads the system's files and its library, writes nothing on disk, cannot signal or trace the server), with what the kernel offers and a warning naming what it does not (Landlock, on an old kernel); require: an isolated plugin that cannot be sandboxed does not start; off: not sandboxed.")
     var pluginSandbox = "on"
 
+    @Option(name: .customLong("plugin-network"),
+            help: "deny: a sandboxed plugin's process opens no socket (it reaches no service on this machine or its network); allow: it may open TCP and UDP sockets as the server's machine would.")
+    var pluginNetwork = "deny"
+
     @Option(name: .customLong("plugin-memory-limit"),
             help: "MiB an isolated plugin's process may use before it is ended and restarted.")
     var pluginMemoryLimit = 1024
@@ -266,6 +270,10 @@ struct Convened: AsyncParsableCommand {
             throw ValidationError("--plugin-sandbox: '\(pluginSandbox)' is not \(RunnerSandbox.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         configuration.pluginSandbox = sandbox
+        guard let network = RunnerSandbox.Network(rawValue: pluginNetwork) else {
+            throw ValidationError("--plugin-network: '\(pluginNetwork)' is not \(RunnerSandbox.Network.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        configuration.pluginNetwork = network
         guard pluginMemoryLimit >= 16, pluginMemoryLimit <= 1 << 20 else {
             throw ValidationError("--plugin-memory-limit: MiB from 16 to 1048576")
         }

@@ -92,7 +92,8 @@ final class ClusterRaceTests: XCTestCase {
         XCTAssertEqual(codes.filter { $0 == .ok }.count, 1, "\(codes)")
         XCTAssertEqual(codes.filter { $0 == .failedPrecondition }.count, 5, "\(codes)")
         let watcher = try await Watcher(cluster.clients[1], operationID: operationID, token: cluster.token("Secretariat"))
-        let settled = await watcher.wait { $0.contains { $0.kind == "summary.prepared" } }
+        // The circulation comes after the preparation in the stream: wait for it, not the first.
+        let settled = await watcher.wait { $0.contains { $0.kind == "summary.circulated" } }
         XCTAssertTrue(settled)
         XCTAssertEqual(watcher.events.filter { $0.kind == "summary.circulated" }.count, 1, "one circulation recorded")
         watcher.cancel()

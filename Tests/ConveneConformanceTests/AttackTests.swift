@@ -308,9 +308,15 @@ final class AttackTests: XCTestCase {
                                                            metadata: try! server.adminCredential)))
                 $0.writeFrame(.data(streamID: 1, .message(request), endStream: true))
             }
+            // Until the window's worth came and nothing more for 500 ms (the first data may be
+            // slow to come on a loaded machine: up to 10 s for it).
             var received = 0
-            while let frame = try? await raw.nextFrame(timeout: .milliseconds(500)) {
-                if case .data(_, let payload, _) = frame { received += payload.readableBytes }
+            var quiet: Duration = .seconds(10)
+            while let frame = try? await raw.nextFrame(timeout: quiet) {
+                if case .data(_, let payload, _) = frame {
+                    received += payload.readableBytes
+                    quiet = .milliseconds(500)
+                }
             }
             XCTAssertGreaterThan(received, 0)
             XCTAssertLessThanOrEqual(received, 65_536, "60 MB asked for, one window sent")

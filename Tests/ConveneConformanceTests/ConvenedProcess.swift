@@ -29,9 +29,11 @@ struct ConvenedProcess {
         }
     }
 
-    /// Waits (5 s at most) until the server answers health SERVING.
+    /// Waits (30 s at most: a start after SIGKILL recovers the database and loads the
+    /// plugins, slow on a loaded machine) until the server answers health SERVING.
     static func waitHealthy(_ client: ConveneClient) async -> Bool {
-        for _ in 0..<200 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             if (try? await client.health.check(options: CallOptions(timeout: .milliseconds(500))).status) == .serving { return true }
             try? await Task.sleep(for: .milliseconds(25))
         }

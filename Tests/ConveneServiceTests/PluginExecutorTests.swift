@@ -64,7 +64,10 @@ final class PluginExecutorTests: XCTestCase {
         for _ in 0..<8 { XCTAssertEqual(started.wait(timeout: .now() + 10), .success) }
         for _ in 0..<8 { release.signal() }
         for _ in 0..<8 { XCTAssertEqual(ended.wait(timeout: .now() + 10), .success) }
-        usleep(50_000)
+        // Each back asleep (a thread still on its way there would take hooks as an idle one).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while executor.sleepingThreads < 8, ContinuousClock.now < deadline { usleep(1_000) }
+        XCTAssertEqual(executor.sleepingThreads, 8)
         executor.assume(microsecondHooks)
         // A burst of 16 hooks of about 20 µs in one turn of a loop: 320 µs for one thread.
         let threads = Locked<Set<UInt>>([])

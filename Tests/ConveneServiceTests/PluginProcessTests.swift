@@ -93,7 +93,8 @@ final class PluginProcessTests: PluginTestCase {
             let inFlight = Task { @Sendable in
                 try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x10, 0x27, 0, 0], timeout: .seconds(20))
             }
-            try await Task.sleep(for: .milliseconds(300))
+            let started = await f.untilInFlight("faults")
+            XCTAssertTrue(started)
             await assertRPCError(.unavailable, containing: "plugin faults: its process ended during the call (\(signal)") {
                 try await self.raw("/test.faults.Faults/\(method)")
             }
@@ -197,7 +198,8 @@ final class PluginProcessTests: PluginTestCase {
         let inFlight = Task { @Sendable in
             try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x10, 0x27, 0, 0], timeout: .seconds(20))
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let started = await f.untilInFlight("faults")
+        XCTAssertTrue(started)
         // 64 MiB at a time, kept: past 160 MiB the server ends the process (bounded: 20 calls).
         var ended: RPCError?
         for _ in 0..<20 where ended == nil {
@@ -217,11 +219,11 @@ final class PluginProcessTests: PluginTestCase {
 
     func testAProcessWithTooManyHooksStuckIsEndedWhichFreesThemAll() async throws {
         let (client, token) = try await restartWithFaults { $0.pluginMaxStuck = 4 }
-        // Six hooks of 60 s, each abandoned at its 300 ms deadline.
+        // Six hooks of 60 s, each abandoned at its 2 s deadline (time for the new process to start them).
         let hung = (0..<6).map { _ in
             Task { @Sendable in
                 try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0x60, 0xEA, 0, 0],
-                                               timeout: .milliseconds(300))
+                                               timeout: .seconds(2))
             }
         }
         for call in hung { await assertRPCError(.deadlineExceeded) { try await call.value } }
@@ -243,7 +245,8 @@ final class PluginProcessTests: PluginTestCase {
         let holder = Task { @Sendable in
             try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [0xB8, 0x0B, 0, 0], timeout: .seconds(20))
         }
-        try await Task.sleep(for: .milliseconds(300))
+        let started = await f.untilInFlight("faults")
+        XCTAssertTrue(started)
         // Queued behind it, a call abandoned at its 300 ms deadline.
         await assertRPCError(.deadlineExceeded) {
             _ = try await PluginFaultTests.raw(client, token: token, "/test.faults.Faults/Hang", [1, 0, 0, 0], timeout: .milliseconds(300))

@@ -1,5 +1,5 @@
 import ConveneClient
-import ConvenePluginHost
+@testable import ConvenePluginHost
 import ConveneProtos
 import ConveneRPC
 import ConveneServer
@@ -18,6 +18,16 @@ extension Fixture {
     func loadPlugin(_ path: String) async throws -> Convene_Plugins_V1_PluginInfo {
         try await client.unary(PM.loadPlugin, Convene_Plugins_V1_LoadPluginRequest.with { $0.path = path },
                                as: Convene_Plugins_V1_PluginInfo.self, options: .bearer(try adminToken))
+    }
+
+    /// Whether the plugin named `plugin` has (within 20 s) at least `count` calls in flight,
+    /// taken by its host (and sent to its runner, for an isolated one): a test whose next
+    /// step needs a call in flight waits for that, not for a fixed time that a loaded
+    /// machine may overrun.
+    func untilInFlight(_ plugin: String, _ count: Int = 1) async -> Bool {
+        await ConveneTesting.eventually(timeout: .seconds(20)) {
+            (self.server.plugins.loaded.first { $0.name == plugin }?.activity.count ?? 0) >= count
+        }
     }
 
     /// A unary plugin method called by one of the fixture's parties.

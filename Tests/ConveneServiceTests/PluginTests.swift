@@ -463,7 +463,8 @@ class PluginTests: PluginTestCase {
         let client: ConveneClient = f.client
         let token: String = f.tokens["Troops"]!
         let inFlight = Task { @Sendable in try await Self.raw(client, token: token, "Hang", [0xF4, 0x01, 0, 0]) }  // 500 ms
-        try await Task.sleep(for: .milliseconds(100))
+        let started = await f.untilInFlight("behaviour")
+        XCTAssertTrue(started)
         let admin = CallOptions.bearer(try f.adminToken)
         _ = try await f.client.unary(PM.unloadPlugin, Convene_Plugins_V1_UnloadPluginRequest.with { $0.name = "behaviour" },
                                      as: Convene_Plugins_V1_UnloadPluginResponse.self, options: admin)

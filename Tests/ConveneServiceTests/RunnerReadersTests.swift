@@ -157,7 +157,8 @@ final class RunnerReadersTests: XCTestCase {
             XCTAssertTrue(baton.isReading(0))
         }
         usleep(useconds_t(RunnerReaders.handOverAfterNanos / 1_000 + 2_000))
-        XCTAssertTrue(baton.handOverIfStalled())
+        // Unless the first tick came late enough to hand over already (a loaded machine).
+        if baton.isReading(0) { XCTAssertTrue(baton.handOverIfStalled()) }
         // A new thread reads (generation 1) and hands over in its hook (generation 2, on the
         // first thread once its hook returns and it has parked as the spare).
         XCTAssertEqual(started.wait(timeout: .now() + 10), .success)

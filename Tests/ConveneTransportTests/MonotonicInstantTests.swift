@@ -23,10 +23,14 @@ final class MonotonicInstantTests: XCTestCase {
     }
 
     func testAMomentMapsOntoTheStandardClock() {
+        // Between the standard clock's readings before and after (however long the thread
+        // waited between them), with a millisecond's slack for the two clocks' readings.
+        let before = ContinuousClock.now
         let inTwoSeconds = MonotonicInstant.now + .seconds(2)
-        let expected = ContinuousClock.now + .seconds(2)
         let mapped = inTwoSeconds.continuousInstant
-        XCTAssertLessThan(abs((mapped - expected) / .milliseconds(1)), 50, "within the time between the two readings")
+        let after = ContinuousClock.now
+        XCTAssertGreaterThanOrEqual(mapped, before + .seconds(2) - .milliseconds(1))
+        XCTAssertLessThanOrEqual(mapped, after + .seconds(2) + .milliseconds(1))
         XCTAssertEqual(inTwoSeconds.deadline.uptimeNanoseconds, UInt64(inTwoSeconds.nanoseconds))
     }
 }

@@ -15,7 +15,8 @@
  *   test.faults.Faults/Escape     (in a runner process only) tries what a hostile library would: reads the file its
  *                                 request names, creates one beside it, opens the server's memory and environment,
  *                                 signals the server (signal 0: nothing is sent), sets the file's mode (to the mode it
- *                                 has), opens a unix socket; answers what came of each ("read=EACCES create=..."), its
+ *                                 has), opens a unix socket, a TCP socket and an io_uring; answers what came of each
+ *                                 ("read=EACCES create=..."), its
  *                                 effective capabilities, whether it sees CONVENE_TEST_SECRET and CONVENE_PLUGIN_TEST,
  *                                 and where its standard error goes
  * With CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,6 +185,7 @@ static const char *outcome(int failed) {
     case EACCES: return "EACCES";
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
+    case ENOSYS: return "ENOSYS";
     default: return "failed";
     }
 }
@@ -193,7 +196,7 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
         api->set_error(call, "Escape tries its way out of a runner process only");
         return CONVENE_FAILED_PRECONDITION;
     }
-    char path[160] = {0}, beside[180], memory[64], environ_path[64], text[240];
+    char path[160] = {0}, beside[180], memory[64], environ_path[64], text[250];
     memcpy(path, request, length < sizeof path - 1 ? length : sizeof path - 1);
     int descriptor = open(path, O_RDONLY | O_CLOEXEC);
     const char *read = outcome(descriptor < 0);
@@ -219,6 +222,13 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     descriptor = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const char *unix_socket = outcome(descriptor < 0);
     if (descriptor >= 0) close(descriptor);
+    descriptor = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *tcp = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    uint8_t ring_parameters[120] = {0};  /* struct io_uring_params, zeroed */
+    descriptor = (int)syscall(SYS_io_uring_setup, 1, ring_parameters);
+    const char *ring = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
     char capabilities[32] = "unknown", line[128];
     FILE *self = fopen("/proc/self/status", "r");
     while (self && fgets(line, sizeof line, self)) {
@@ -230,8 +240,8 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     if (linked > 0) output[linked] = 0;
     const char *secret = getenv("CONVENE_TEST_SECRET") ? "seen" : "unset";
     const char *named = getenv("CONVENE_PLUGIN_TEST") ? getenv("CONVENE_PLUGIN_TEST") : "unset";
-    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
-             read, create, mem, signal, environment, mode, unix_socket, capabilities, secret, named, output);
+    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s tcp=%s uring=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
+             read, create, mem, signal, environment, mode, unix_socket, tcp, ring, capabilities, secret, named, output);
     answer_text(call, text);
     return CONVENE_OK;
 }
