@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -90,21 +91,39 @@ int convene_sandbox_filter_system_calls(int allow_network) {
          * below): refused as by a kernel without it, so that a library falls back to calls. */
         DENY_WITH(__NR_io_uring_setup, ENOSYS), DENY_WITH(__NR_io_uring_enter, ENOSYS),
         DENY_WITH(__NR_io_uring_register, ENOSYS),
+        /* System V IPC: its queues, segments and semaphores are the machine's, reached by key
+         * or by a guessed id, outside any file rule. */
+        DENY(__NR_msgget), DENY(__NR_msgsnd), DENY(__NR_msgrcv), DENY(__NR_msgctl),
+        DENY(__NR_shmget), DENY(__NR_shmat), DENY(__NR_shmctl), DENY(__NR_shmdt),
+        DENY(__NR_semget), DENY(__NR_semop), DENY(__NR_semctl), DENY(__NR_semtimedop),
         /* clone3's flags are out of a filter's reach: refused, so the C library falls back to clone. */
         DENY_WITH(__NR_clone3, ENOSYS),
-        /* clone into new namespaces (without: on to the allowing end, past the socket rule). */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+        /* clone into new namespaces. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 6),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        /* A socket of the local domain (a service's socket on disk: the connection to the
-         * server was made before; socketpair stays), and without the network one of any
-         * domain: every domain number is at least 0, none is 0xffffffff. */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* A new socket: with the network, of the internet's domains only (not a service's
+         * socket on disk, not the kernel's netlink); without it, none (the connection to
+         * the server was made before). No domain is 0xffffffff: that comparison never holds. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 5),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0),
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, allow_network ? 0xffffffffu : 0u, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allow_network ? (uint32_t)AF_INET : 0xffffffffu, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allow_network ? (uint32_t)AF_INET6 : 0xffffffffu, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* A pair of connected sockets of a stream, which nothing can point elsewhere: not of
+         * datagrams, which may be sent to any datagram socket on disk (journald, a daemon's
+         * control socket) and be given a network socket back from outside. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socketpair, 0, 6),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* Everything else. */
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog filter = { .len = (unsigned short)(sizeof program / sizeof program[0]), .filter = program };

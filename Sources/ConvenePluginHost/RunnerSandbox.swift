@@ -7,7 +7,8 @@ import Foundation
 /// 6 on, signal no process outside it; at any ABI it cannot trace the server nor read its
 /// memory), no capability (a server run as root has a runner without root's powers), and a
 /// seccomp filter for what Landlock does not cover (a file's mode, owner, times and
-/// attributes, keyrings, namespaces, sockets on disk). So the server's database, credentials
+/// attributes, keyrings, System V IPC, namespaces, io_uring, sockets on disk and datagram
+/// pairs, and without `--plugin-network allow` every new socket). So the server's database, credentials
 /// and memory are out of a hostile library's reach in the runner, not only out of the ABI's.
 /// See Docs/PLUGINS.md, "Isolation".
 public enum RunnerSandbox {
@@ -27,7 +28,8 @@ public enum RunnerSandbox {
         /// the server, and it reaches no service on the server's machine or network (the
         /// server's own ports, a database, a cloud's metadata address).
         case deny
-        /// TCP, UDP and the like, as the server's machine would; sockets on disk stay refused.
+        /// Sockets of the internet's domains (TCP, UDP), as the server's machine has them;
+        /// sockets on disk and the kernel's (netlink, raw packets) stay refused.
         case allow
     }
 

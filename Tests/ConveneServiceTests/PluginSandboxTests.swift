@@ -7,8 +7,8 @@ import XCTest
 /// An isolated plugin's process is sandboxed (`--plugin-sandbox`, on by default): a hostile
 /// library in it cannot read the server's database or credentials, write on disk or change a
 /// file's mode, open the server's memory or environment, signal it, reach a service's socket
-/// on disk or (`--plugin-network deny`, the default) any service over the network, nor use
-/// io_uring to do any of it; it has no capability, and of the server's environment only
+/// or a datagram on disk or (`--plugin-network deny`, the default) any service over the
+/// network, nor use io_uring or System V IPC to do any of it; it has no capability, and of the server's environment only
 /// what is named for plugins. The Faults fixture's Escape tries each and says what came of it.
 class PluginSandboxTests: PluginTestCase {
     override class var isolation: PluginIsolation { .process }
@@ -57,6 +57,9 @@ final class PluginSandboxOnTests: PluginSandboxTests {
             XCTAssertEqual(outcome["unix"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["tcp"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["uring"], "ENOSYS", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["dgram"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["netlink"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["ipc"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["caps"], "0000000000000000", "\(file): \(outcome)")
             XCTAssertEqual(outcome["secret"], "unset", "\(file): \(outcome)")
             XCTAssertEqual(outcome["plugin"], "named-for-plugins", "\(file): \(outcome)")
@@ -85,6 +88,8 @@ final class PluginSandboxOffTests: PluginSandboxTests {
         XCTAssertEqual(outcome["chmod"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["unix"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["tcp"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["dgram"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["netlink"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["secret"], "unset", "the server's environment is not the plugin's: \(outcome)")
         XCTAssertEqual(outcome["plugin"], "named-for-plugins", "\(outcome)")
         XCTAssertEqual(outcome["stderr"], "/dev/null", "the server's log is not the plugin's: \(outcome)")
@@ -96,13 +101,16 @@ final class PluginSandboxOffTests: PluginSandboxTests {
 final class PluginSandboxNetworkTests: PluginSandboxTests {
     override class func configure(_ configuration: inout ServerConfiguration) { configuration.pluginNetwork = .allow }
 
-    func testWithTheNetworkAllowedASandboxedPluginOpensATCPSocketOnly() async throws {
+    func testWithTheNetworkAllowedASandboxedPluginOpensAnInternetSocketOnly() async throws {
         try XCTSkipIf(RunnerSandbox.landlockABI < 1, "this kernel offers no Landlock")
         _ = try await f.loadPlugin(f.fixture("Faults"))
         let outcome = try await escape("admin.token")
         XCTAssertEqual(outcome["tcp"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["unix"], "EPERM", "\(outcome)")
         XCTAssertEqual(outcome["uring"], "ENOSYS", "\(outcome)")
+        XCTAssertEqual(outcome["dgram"], "EPERM", "\(outcome)")
+        XCTAssertEqual(outcome["netlink"], "EPERM", "the kernel's netlink is not the network: \(outcome)")
+        XCTAssertEqual(outcome["ipc"], "EPERM", "\(outcome)")
         XCTAssertEqual(outcome["read"], "EACCES", "\(outcome)")
     }
 }

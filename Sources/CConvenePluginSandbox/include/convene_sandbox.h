@@ -28,9 +28,9 @@ int convene_sandbox_restrict(const char *const *readable, size_t readable_count,
 int convene_sandbox_drop_capabilities(void);
 
 /* A seccomp filter refusing (EPERM) what Landlock does not cover: changing a file's mode,
- * owner, times or extended attributes, the kernel's keyrings, new namespaces, new sockets of
- * the local (unix) domain and, unless `allow_network`, new sockets of any domain, besides
- * calls of another architecture. io_uring is refused (ENOSYS, as on a kernel without it):
+ * owner, times or extended attributes, the kernel's keyrings, System V IPC, new namespaces,
+ * new sockets but (with `allow_network`) of the internet's domains, and socket pairs but of
+ * a stream, besides calls of another architecture. io_uring is refused (ENOSYS, as on a kernel without it):
  * its operations open sockets no filter sees. Returns 0, or -1 with errno (EOPNOTSUPP on an
  * architecture it is not written for). */
 int convene_sandbox_filter_system_calls(int allow_network);

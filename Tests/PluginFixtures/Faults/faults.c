@@ -15,7 +15,8 @@
  *   test.faults.Faults/Escape     (in a runner process only) tries what a hostile library would: reads the file its
  *                                 request names, creates one beside it, opens the server's memory and environment,
  *                                 signals the server (signal 0: nothing is sent), sets the file's mode (to the mode it
- *                                 has), opens a unix socket, a TCP socket and an io_uring; answers what came of each
+ *                                 has), opens a unix socket, a TCP socket, a netlink socket, an io_uring, a datagram socket pair and a
+ *                                 System V message queue; answers what came of each
  *                                 ("read=EACCES create=..."), its
  *                                 effective capabilities, whether it sees CONVENE_TEST_SECRET and CONVENE_PLUGIN_TEST,
  *                                 and where its standard error goes
@@ -29,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/msg.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -42,9 +45,9 @@ static const convene_host_api *api;
 static convene_call *kept;
 
 static void answer_text(convene_call *call, const char *text) {
-    /* A Reply with field 1 (text), at most 250 bytes of it: a length of one or two bytes. */
-    uint8_t buffer[256];
-    size_t length = strlen(text) < 250 ? strlen(text) : 250, header = 2;
+    /* A Reply with field 1 (text), at most 500 bytes of it: a length of one or two bytes. */
+    uint8_t buffer[504];
+    size_t length = strlen(text) < 500 ? strlen(text) : 500, header = 2;
     buffer[0] = 0x0A;
     if (length < 0x80) {
         buffer[1] = (uint8_t)length;
@@ -196,7 +199,7 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
         api->set_error(call, "Escape tries its way out of a runner process only");
         return CONVENE_FAILED_PRECONDITION;
     }
-    char path[160] = {0}, beside[180], memory[64], environ_path[64], text[250];
+    char path[160] = {0}, beside[180], memory[64], environ_path[64], text[400];
     memcpy(path, request, length < sizeof path - 1 ? length : sizeof path - 1);
     int descriptor = open(path, O_RDONLY | O_CLOEXEC);
     const char *read = outcome(descriptor < 0);
@@ -225,6 +228,19 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     descriptor = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const char *tcp = outcome(descriptor < 0);
     if (descriptor >= 0) close(descriptor);
+    descriptor = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+    const char *netlink = outcome(descriptor < 0);
+    if (descriptor >= 0) close(descriptor);
+    /* A datagram socket pair (it could be sent to any datagram socket on disk), and System V IPC. */
+    int pair[2];
+    const char *datagrams = outcome(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0);
+    if (strcmp(datagrams, "ok") == 0) {
+        close(pair[0]);
+        close(pair[1]);
+    }
+    int queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    const char *ipc = outcome(queue < 0);
+    if (queue >= 0) msgctl(queue, IPC_RMID, NULL);
     uint8_t ring_parameters[120] = {0};  /* struct io_uring_params, zeroed */
     descriptor = (int)syscall(SYS_io_uring_setup, 1, ring_parameters);
     const char *ring = outcome(descriptor < 0);
@@ -240,8 +256,8 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     if (linked > 0) output[linked] = 0;
     const char *secret = getenv("CONVENE_TEST_SECRET") ? "seen" : "unset";
     const char *named = getenv("CONVENE_PLUGIN_TEST") ? getenv("CONVENE_PLUGIN_TEST") : "unset";
-    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s tcp=%s uring=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
-             read, create, mem, signal, environment, mode, unix_socket, tcp, ring, capabilities, secret, named, output);
+    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s tcp=%s netlink=%s uring=%s dgram=%s ipc=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
+             read, create, mem, signal, environment, mode, unix_socket, tcp, netlink, ring, datagrams, ipc, capabilities, secret, named, output);
     answer_text(call, text);
     return CONVENE_OK;
 }
