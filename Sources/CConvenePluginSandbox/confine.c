@@ -2,6 +2,7 @@
 #include "convene_sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,6 +62,25 @@ int convene_sandbox_drop_capabilities(void) {
 
 #define DENY_WITH(nr, error) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (error))
 #define DENY(nr) DENY_WITH(nr, EPERM)
+/* `nr` only on the calling process itself: its argument `arg` (a pid, or 0 for "this
+ * process") is 0. Another process of the same user (the server, whose limits would end it)
+ * is out of reach: these calls check only the user, and no Landlock rule covers them. */
+#define SELF_ONLY(nr, arg) \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[arg])), \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM), \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+/* The same for calls that name a kind of target first (`which`): only `kind` with 0. */
+#define SELF_ONLY_AS(nr, kind) \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 6), \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])), \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (kind), 0, 2), \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])), \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM), \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define IOPRIO_WHO_PROCESS 1
 #define NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
 #endif
 
@@ -96,6 +117,27 @@ int convene_sandbox_filter_system_calls(int allow_network) {
         DENY(__NR_msgget), DENY(__NR_msgsnd), DENY(__NR_msgrcv), DENY(__NR_msgctl),
         DENY(__NR_shmget), DENY(__NR_shmat), DENY(__NR_shmctl), DENY(__NR_shmdt),
         DENY(__NR_semget), DENY(__NR_semop), DENY(__NR_semctl), DENY(__NR_semtimedop),
+        /* Leaving its process group, which the server ends whole with the runner. */
+        DENY(__NR_setsid), DENY(__NR_setpgid),
+        /* Locks and leases on files it may read, which would hold up their writers outside. */
+        DENY(__NR_flock),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, 0, 8),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETLK, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETLKW, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_OFD_SETLK, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_OFD_SETLKW, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETLEASE, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        /* Limits, priorities and scheduling: its own only. */
+        SELF_ONLY(__NR_prlimit64, 0), SELF_ONLY(__NR_sched_setaffinity, 0), SELF_ONLY(__NR_sched_setscheduler, 0),
+        SELF_ONLY(__NR_sched_setparam, 0), SELF_ONLY(__NR_sched_setattr, 0),
+        SELF_ONLY_AS(__NR_setpriority, PRIO_PROCESS), SELF_ONLY_AS(__NR_ioprio_set, IOPRIO_WHO_PROCESS),
+        /* Binding a name: without the network it has no socket to bind but its pair's ends,
+         * whose names (abstract ones) would only be taken from a service outside. */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allow_network ? 0xffffffffu : (uint32_t)__NR_bind, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         /* clone3's flags are out of a filter's reach: refused, so the C library falls back to clone. */
         DENY_WITH(__NR_clone3, ENOSYS),
         /* clone into new namespaces. */

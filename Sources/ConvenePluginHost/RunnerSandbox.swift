@@ -2,14 +2,16 @@ import CConvenePluginSandbox
 import Foundation
 
 /// The sandbox an isolated plugin's runner puts itself in before it loads the plugin: Linux's
-/// Landlock (it may read the system's files, the runtime's libraries and its own library,
-/// write only to /dev/null and its like, create or remove nothing on disk, and, Landlock ABI
-/// 6 on, signal no process outside it; at any ABI it cannot trace the server nor read its
-/// memory), no capability (a server run as root has a runner without root's powers), and a
-/// seccomp filter for what Landlock does not cover (a file's mode, owner, times and
-/// attributes, keyrings, System V IPC, namespaces, io_uring, sockets on disk and datagram
-/// pairs, and without `--plugin-network allow` every new socket). So the server's database, credentials
-/// and memory are out of a hostile library's reach in the runner, not only out of the ABI's.
+/// Landlock (it may read the system's libraries and what of /etc they use, the runtime's
+/// libraries and its own library, write only to /dev/null and its like, create or remove
+/// nothing on disk, and, Landlock ABI 6 on, signal no process outside it; at any ABI it
+/// cannot trace the server nor read its memory), no capability (a server run as root has a
+/// runner without root's powers), and a seccomp filter for what Landlock does not cover (a
+/// file's mode, owner, times, attributes and locks, keyrings, System V IPC, namespaces,
+/// io_uring, another process's limits and scheduling, leaving its process group, sockets on
+/// disk and datagram pairs, and without `--plugin-network allow` every new socket). So the
+/// server's database, credentials and memory are out of a hostile library's reach in the
+/// runner, not only out of the ABI's.
 /// See Docs/PLUGINS.md, "Isolation".
 public enum RunnerSandbox {
     public enum Mode: String, Sendable, CaseIterable {
@@ -36,11 +38,24 @@ public enum RunnerSandbox {
     /// Files a plugin may read and write (and only those): what libraries open for their own ends.
     static let writable = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
-    /// What the runner may read: the system's files and libraries, the directories of the
-    /// libraries it has mapped (the Swift runtime's, wherever the toolchain is), and the
-    /// plugin's library file (its pinned copy): not its directory, where anything may lie.
+    /// What of /etc a library may need (the loader's cache, time zone, names and addresses,
+    /// certificates, locale): not all of it, where a server run as root keeps what only root
+    /// may read (/etc/shadow, the SSH host keys), which a runner's root, even without
+    /// capabilities, would read as their owner. A name missing here is skipped.
+    static let systemConfiguration = [
+        "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
+        "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf",
+        "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/networks", "/etc/ssl", "/etc/ca-certificates",
+        "/etc/pki", "/etc/crypto-policies", "/etc/locale.alias", "/etc/locale.conf", "/etc/os-release",
+        "/etc/mime.types", "/etc/fonts",
+    ]
+
+    /// What the runner may read: the system's libraries and what of its configuration they
+    /// use, the directories of the libraries it has mapped (the Swift runtime's, wherever the
+    /// toolchain is), and the plugin's library file (its pinned copy): not its directory,
+    /// where anything may lie.
     static func readable(library: String, copy: String?) -> [String] {
-        var paths = ["/usr", "/lib", "/lib64", "/lib32", "/etc", "/proc", "/sys"]
+        var paths = ["/usr", "/lib", "/lib64", "/lib32", "/proc", "/sys"] + systemConfiguration
         paths += mappedLibraryDirectories()
         paths.append(copy ?? library)
         var seen = Set<String>()

@@ -30,6 +30,11 @@ class PluginSandboxTests: PluginTestCase {
     func escape(_ file: String) async throws -> [String: String] {
         let path = (f.dataDirectory as NSString).appendingPathComponent(file)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path), "the server keeps \(file)")
+        return try await escape(path: path)
+    }
+
+    /// What Escape made of `path`.
+    func escape(path: String) async throws -> [String: String] {
         let reply = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Escape",
                                                    Array(path.utf8), timeout: .seconds(20))
         // A test.faults.Reply: field 1 (text), its length in one or two bytes.
@@ -59,6 +64,9 @@ final class PluginSandboxOnTests: PluginSandboxTests {
             XCTAssertEqual(outcome["uring"], "ENOSYS", "\(file): \(outcome)")
             XCTAssertEqual(outcome["dgram"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["netlink"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["prlimit"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["setsid"], "EPERM", "\(file): \(outcome)")
+            XCTAssertEqual(outcome["flock"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["ipc"], "EPERM", "\(file): \(outcome)")
             XCTAssertEqual(outcome["caps"], "0000000000000000", "\(file): \(outcome)")
             XCTAssertEqual(outcome["secret"], "unset", "\(file): \(outcome)")
@@ -66,6 +74,9 @@ final class PluginSandboxOnTests: PluginSandboxTests {
             XCTAssertEqual(outcome["stderr"], "/dev/null", "\(file): \(outcome)")
             if RunnerSandbox.landlockABI >= 6 { XCTAssertEqual(outcome["signal"], "EPERM", "\(file): \(outcome)") }
         }
+        // Of /etc, what libraries use: not what only root may read (a runner's root would, as owner).
+        let shadow = try await escape(path: "/etc/shadow")
+        XCTAssertEqual(shadow["read"], "EACCES", "\(shadow)")
         // The plugin serves as before, and the server is up.
         let reflected = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Reflect",
                                                        faultsReply(text: "ok"), timeout: .seconds(20))
@@ -90,6 +101,9 @@ final class PluginSandboxOffTests: PluginSandboxTests {
         XCTAssertEqual(outcome["tcp"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["dgram"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["netlink"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["prlimit"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["setsid"], "ok", "\(outcome)")
+        XCTAssertEqual(outcome["flock"], "ok", "\(outcome)")
         XCTAssertEqual(outcome["secret"], "unset", "the server's environment is not the plugin's: \(outcome)")
         XCTAssertEqual(outcome["plugin"], "named-for-plugins", "\(outcome)")
         XCTAssertEqual(outcome["stderr"], "/dev/null", "the server's log is not the plugin's: \(outcome)")

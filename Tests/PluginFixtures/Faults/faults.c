@@ -16,13 +16,15 @@
  *                                 request names, creates one beside it, opens the server's memory and environment,
  *                                 signals the server (signal 0: nothing is sent), sets the file's mode (to the mode it
  *                                 has), opens a unix socket, a TCP socket, a netlink socket, an io_uring, a datagram socket pair and a
- *                                 System V message queue; answers what came of each
+ *                                 System V message queue, reads the server's file limit, leaves its process group (in
+ *                                 a child), locks /etc/passwd; answers what came of each
  *                                 ("read=EACCES create=..."), its
  *                                 effective capabilities, whether it sees CONVENE_TEST_SECRET and CONVENE_PLUGIN_TEST,
  *                                 and where its standard error goes
  * With CONVENE_PLUGIN_FAULTS_HANG_AT_ENTRY set in its environment, the entry point sleeps for a minute.
  * Its descriptor set describes Reply, so the host checks what Reflect answers.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,7 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -241,6 +246,20 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     int queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     const char *ipc = outcome(queue < 0);
     if (queue >= 0) msgctl(queue, IPC_RMID, NULL);
+    /* The server's limits (read only: nothing is changed either way), leaving the process
+     * group (in a child, which ends at once), a lock on a file it may read. */
+    struct rlimit limit;
+    const char *limits = outcome(prlimit(getppid(), RLIMIT_NOFILE, NULL, &limit) != 0);
+    const char *session = "failed";
+    pid_t child = fork();
+    if (child == 0) _exit(setsid() >= 0 ? 0 : errno == EPERM ? 1 : 2);
+    int child_status = 0;
+    if (child > 0 && waitpid(child, &child_status, 0) == child && WIFEXITED(child_status)) {
+        session = WEXITSTATUS(child_status) == 0 ? "ok" : WEXITSTATUS(child_status) == 1 ? "EPERM" : "failed";
+    }
+    descriptor = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+    const char *lock = descriptor < 0 ? "noread" : outcome(flock(descriptor, LOCK_SH | LOCK_NB) != 0);
+    if (descriptor >= 0) close(descriptor);
     uint8_t ring_parameters[120] = {0};  /* struct io_uring_params, zeroed */
     descriptor = (int)syscall(SYS_io_uring_setup, 1, ring_parameters);
     const char *ring = outcome(descriptor < 0);
@@ -256,8 +275,8 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
     if (linked > 0) output[linked] = 0;
     const char *secret = getenv("CONVENE_TEST_SECRET") ? "seen" : "unset";
     const char *named = getenv("CONVENE_PLUGIN_TEST") ? getenv("CONVENE_PLUGIN_TEST") : "unset";
-    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s tcp=%s netlink=%s uring=%s dgram=%s ipc=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
-             read, create, mem, signal, environment, mode, unix_socket, tcp, netlink, ring, datagrams, ipc, capabilities, secret, named, output);
+    snprintf(text, sizeof text, "read=%s create=%s memory=%s signal=%s environ=%s chmod=%s unix=%s tcp=%s netlink=%s uring=%s dgram=%s ipc=%s prlimit=%s setsid=%s flock=%s caps=%s secret=%s plugin=%.20s stderr=%.40s",
+             read, create, mem, signal, environment, mode, unix_socket, tcp, netlink, ring, datagrams, ipc, limits, session, lock, capabilities, secret, named, output);
     answer_text(call, text);
     return CONVENE_OK;
 }
