@@ -40,13 +40,15 @@ public enum RunnerSandbox {
 
     /// What of /etc a library may need (the loader's cache, time zone, names and addresses,
     /// certificates, locale): not all of it, where a server run as root keeps what only root
-    /// may read (/etc/shadow, the SSH host keys), which a runner's root, even without
-    /// capabilities, would read as their owner. A name missing here is skipped.
+    /// may read (/etc/shadow, the SSH host keys, TLS keys in /etc/ssl/private or
+    /// /etc/pki/tls/private), which a runner's root, even without capabilities, would read as
+    /// their owner. A name missing here is skipped.
     static let systemConfiguration = [
         "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
         "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf",
-        "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/networks", "/etc/ssl", "/etc/ca-certificates",
-        "/etc/pki", "/etc/crypto-policies", "/etc/locale.alias", "/etc/locale.conf", "/etc/os-release",
+        "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/networks", "/etc/ssl/certs", "/etc/ssl/openssl.cnf",
+        "/etc/ssl/cert.pem", "/etc/ca-certificates", "/etc/pki/ca-trust", "/etc/pki/tls/certs", "/etc/pki/tls/openssl.cnf",
+        "/etc/pki/tls/cert.pem", "/etc/crypto-policies", "/etc/locale.alias", "/etc/locale.conf", "/etc/os-release",
         "/etc/mime.types", "/etc/fonts",
     ]
 

@@ -77,6 +77,15 @@ final class PluginSandboxOnTests: PluginSandboxTests {
         // Of /etc, what libraries use: not what only root may read (a runner's root would, as owner).
         let shadow = try await escape(path: "/etc/shadow")
         XCTAssertEqual(shadow["read"], "EACCES", "\(shadow)")
+        // Nor the TLS keys beside the certificates, which a library reads.
+        if FileManager.default.fileExists(atPath: "/etc/ssl/private") {
+            let keys = try await escape(path: "/etc/ssl/private")
+            XCTAssertEqual(keys["read"], "EACCES", "\(keys)")
+        }
+        if FileManager.default.fileExists(atPath: "/etc/ssl/certs") {
+            let certificates = try await escape(path: "/etc/ssl/certs")
+            XCTAssertEqual(certificates["read"], "ok", "\(certificates)")
+        }
         // The plugin serves as before, and the server is up.
         let reflected = try await PluginFaultTests.raw(f.client, token: f.tokens["Troops"]!, "/test.faults.Faults/Reflect",
                                                        faultsReply(text: "ok"), timeout: .seconds(20))
