@@ -19,6 +19,7 @@ enum FollowUpAssessment {
 
         plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
             guard !request.text.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "text: required") }
+            try requireTroopContributor(context)
             let proposal = try Convene_Assessment_V1_Proposal.with {
                 $0.id = "proposal-\(try context.nextNumber("proposal"))"
                 $0.partyID = context.caller
@@ -40,6 +41,26 @@ enum FollowUpAssessment {
             return try assess(from: from, to: to, context)
         }
         return plugin
+    }
+
+    /// OP.3 and I.D.1 consider the troop-contributing countries' proposals: the caller
+    /// contributes personnel to an operation as a country (or a regional or subregional
+    /// organization), or the Secretary-General identified it as a potential contributor to
+    /// one. The server's rules say so of each operation (`FriendsRules.memberKinds`' contributor).
+    static func requireTroopContributor(_ context: PluginContext) throws {
+        var pageToken = ""
+        for _ in 0..<1_000 {
+            let page = try context.call(HostMethods.Consultation.listOperations, .with { $0.pageSize = 500; $0.pageToken = pageToken },
+                                        asPlugin: true)
+            for operation in page.operations {
+                let answer = context.ask(CONVENE_RULE_FRIENDS_MEMBER_KINDS, party: context.caller, about: operation.id)
+                if let answer, answer.value > 0, answer.value & Int32(CONVENE_FRIENDS_CONTRIBUTOR.rawValue) != 0 { return }
+            }
+            pageToken = page.nextPageToken
+            if pageToken.isEmpty { break }
+        }
+        throw PluginError(CONVENE_PERMISSION_DENIED,
+            "proposals for the assessment are the troop-contributing countries' (OP.3, I.D.1): the caller contributes personnel to no operation, and the Secretary-General identified it as a potential contributor to none")
     }
 
     static func assess(from: Date, to: Date, _ context: PluginContext) throws -> Convene_Assessment_V1_Assessment {

@@ -142,10 +142,11 @@ public enum BriefingRules {
     }
 
     /// I.B.9: the Secretariat's advice goes to the Council and the troop-contributing countries:
-    /// contributors of personnel (the preamble applies the annexes to police and other personnel
-    /// alike) and the potential contributors the Secretary-General identified (II.A.2).
+    /// countries contributing personnel (the preamble applies the annexes to police and other
+    /// personnel alike; `OperationFacts.isTroopContributor`) and the potential contributors the
+    /// Secretary-General identified (II.A.2).
     public static func mayReadAdvice(_ caller: Party, facts: OperationFacts) -> Bool {
-        caller.isCouncilMember || caller.isSecretariat || facts.contributes(caller.id, where: \.isPersonnel)
+        caller.isCouncilMember || caller.isSecretariat || facts.isTroopContributor(caller)
             || facts.potentialContributorIDs.contains(caller.id)
     }
 

@@ -23,11 +23,13 @@ public enum FriendsRules {
         if party.kind == .secretariat {
             return (false, "the Secretariat forms the group; a member is a Council member, a troop-contributing country, a donor or a country of the region (I.C.2)")
         }
-        if standing.contributions.contains(where: \.isPersonnel) {
+        if isTroopContributor(party, standing) {
             return (true, "contributes \(ContributionKind.list(standing.contributions.filter(\.isPersonnel))) to the operation: a troop-contributing country (I.C.2)")
         }
-        if !standing.contributions.isEmpty {
-            return (true, "gives \(ContributionKind.list(standing.contributions)) to the operation: a donor (I.C.2)")
+        // What a UN body or agency's own staff give is neither a country's troops nor a donation.
+        let given = standing.contributions.filter { !$0.isPersonnel }
+        if !given.isEmpty {
+            return (true, "gives \(ContributionKind.list(given)) to the operation: a donor (I.C.2)")
         }
         if standing.isPotentialContributor {
             return (true, "identified by the Secretary-General as a potential troop contributor (II.A.2, I.C.2)")
@@ -61,10 +63,16 @@ public enum FriendsRules {
         guard membership(party, standing: standing).eligible else { return [] }
         var kinds: [MemberKind] = []
         if party.isCouncilMember { kinds.append(.councilMember) }
-        if standing.contributions.contains(where: \.isPersonnel) || standing.isPotentialContributor { kinds.append(.contributor) }
+        if isTroopContributor(party, standing) || standing.isPotentialContributor { kinds.append(.contributor) }
         if standing.contributions.contains(where: { !$0.isPersonnel }) { kinds.append(.donor) }
         if standing.isHostCountry { kinds.append(.countryOfTheRegion) }
         return kinds
+    }
+
+    /// A country (or a regional or subregional organization) contributing personnel
+    /// (`OperationFacts.isTroopContributor`, from a party's standing).
+    private static func isTroopContributor(_ party: Party, _ standing: PartyStanding) -> Bool {
+        party.kind.contributesAsCountry && standing.contributions.contains(where: \.isPersonnel)
     }
 
     public static func checkMayBeMember(_ party: Party, standing: PartyStanding, partyText: String) throws(RuleViolation) {

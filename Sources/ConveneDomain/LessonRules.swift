@@ -1,9 +1,10 @@
 /// Lessons learned (I.B.3, I.B.4, I.A.7).
 public enum LessonRules {
     /// A contributing country submits its own contingents' experience (I.B.4), during
-    /// deployment or after withdrawal: it must contribute, or have contributed, personnel.
+    /// deployment or after withdrawal: it must contribute, or have contributed, personnel, as a
+    /// country (`OperationFacts.isTroopContributor`: a UN agency's staff is no national contingent).
     public static func checkMaySubmitExperience(_ caller: Party, facts: OperationFacts, operationID: String) throws(RuleViolation) {
-        guard facts.contributes(caller.id, where: \.isPersonnel) else {
+        guard facts.isTroopContributor(caller) else {
             throw RuleViolation(.permissionDenied,
                 "only a country whose contingents serve or served in operation \(operationID) submits their experience (I.B.4)")
         }

@@ -71,8 +71,7 @@ public enum OperationRules {
         guard party.kind != .secretariat else {
             throw RuleViolation(.invalidArgument, "party_id: the Secretariat does not contribute to operations")
         }
-        let uniformed: Set<PartyKind> = [.memberState, .regionalOrganization, .subregionalOrganization]
-        guard !kind.makesTroopOrPoliceContributor || uniformed.contains(party.kind) else {
+        guard !kind.makesTroopOrPoliceContributor || party.kind.contributesAsCountry else {
             throw RuleViolation(.invalidArgument,
                 "kind: \(kind.name) come from countries (II.B.3(a)) or regional or subregional organizations (II.B.3(g)); \(partyText) (\(party.name)) is \(party.kind.name)")
         }
@@ -86,8 +85,7 @@ public enum OperationRules {
     }
 
     public static func checkCanContributeTroops(_ party: Party) throws(RuleViolation) {
-        let kinds: Set<PartyKind> = [.memberState, .regionalOrganization, .subregionalOrganization]
-        guard kinds.contains(party.kind) else {
+        guard party.kind.contributesAsCountry else {
             throw RuleViolation(.invalidArgument,
                 "party_id: \(party.name) is \(party.kind.name), which contributes no troops; potential contributors are countries (II.A.2, II.B.3(b)) or regional organizations (II.B.3(g))")
         }

@@ -81,4 +81,12 @@ public struct OperationFacts: Sendable {
     public func contributes(_ partyID: Int64, where predicate: (ContributionKind) -> Bool = { _ in true }) -> Bool {
         contributions.contains { $0.partyID == partyID && predicate($0.kind) }
     }
+
+    /// Whether `party` is one of the operation's troop-contributing countries: a country or a
+    /// regional or subregional organization (`PartyKind.contributesAsCountry`) contributing
+    /// troops, military observers, civilian police or other personnel. What a UN body or
+    /// agency or another body sends does not make it one (II.B.3(c), (d)).
+    public func isTroopContributor(_ party: Party) -> Bool {
+        party.kind.contributesAsCountry && contributes(party.id, where: \.isPersonnel)
+    }
 }

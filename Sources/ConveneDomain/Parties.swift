@@ -10,6 +10,18 @@ public enum PartyKind: Int, Sendable, CaseIterable {
     /// A plugin's own principal (its party, "Plugin NAME"): acts and is recorded on what it
     /// writes, but is never a participant in or invitee to a meeting.
     case plugin = 8
+
+    /// Whether personnel from a party of this kind makes it a troop-contributing country: a
+    /// country (II.B.3(a); the preamble extends the annexes to countries contributing police
+    /// and other personnel) or a regional or subregional organization contributing troops
+    /// (II.B.3(g)). A UN body or agency, another body, the Secretariat or a plugin that sends
+    /// personnel is none: it takes part as II.B.3(c) or (d) says.
+    public var contributesAsCountry: Bool {
+        switch self {
+        case .memberState, .regionalOrganization, .subregionalOrganization: true
+        case .unBody, .unAgency, .secretariat, .otherBody, .plugin: false
+        }
+    }
 }
 
 /// What a party may do beyond what its contributions give it.

@@ -1,15 +1,17 @@
 /// Contributors' requests for meetings (II.A.1, II.B.2) and the President's decision on them (II.B.1).
 public enum RequestRules {
-    /// A contributor may request a II.A or II.B meeting on an operation it contributes personnel to.
+    /// A troop-contributing country (`OperationFacts.isTroopContributor`) may request a II.A or
+    /// II.B meeting on an operation it contributes personnel to.
     public static func checkMayRequest(_ caller: Party, facts: OperationFacts, operationID: String,
                                        form: MeetingForm) throws(RuleViolation) {
         guard form == .councilMeeting || form == .consultationMeeting else {
             throw RuleViolation(.invalidArgument,
                 "form: troop-contributing countries request Council meetings (II.A.1) or consultation meetings (II.B.2), not \(form.name)")
         }
-        guard facts.contributes(caller.id, where: \.isPersonnel) else {
+        guard facts.isTroopContributor(caller) else {
+            let kind = caller.kind.contributesAsCountry ? "" : "; \(caller.name) is \(caller.kind.name), which attends as II.B.3(c) or (d) says"
             throw RuleViolation(.permissionDenied,
-                "only a country contributing troops, military observers, civilian police or other personnel to operation \(operationID) requests a meeting on it (II.A.1, II.B.2)")
+                "only a country (or a regional or subregional organization) contributing troops, military observers, civilian police or other personnel to operation \(operationID) requests a meeting on it (II.A.1, II.B.2)\(kind)")
         }
     }
 

@@ -109,6 +109,8 @@ final class BriefingRulesTests: XCTestCase {
         XCTAssertTrue(BriefingRules.mayReadAdvice(P.troops, facts: P.facts))
         XCTAssertTrue(BriefingRules.mayReadAdvice(P.civilians, facts: P.facts), "other personnel, as the preamble says")
         XCTAssertFalse(BriefingRules.mayReadAdvice(P.donor, facts: P.facts), "a donor is no troop-contributing country")
+        XCTAssertFalse(BriefingRules.mayReadAdvice(P.agency, facts: P.factsWithAgencyStaff),
+                       "a UN agency sending staff is no troop-contributing country (II.B.3(c))")
         XCTAssertTrue(BriefingRules.mayReadAdvice(P.agency, facts: potential), "a potential contributor (II.A.2)")
         XCTAssertEqual(refusal { try BriefingRules.checkMayReadAdvice(P.agency, facts: P.facts, operationID: "op-1") }?.kind,
                        .permissionDenied)

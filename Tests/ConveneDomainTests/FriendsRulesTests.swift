@@ -25,6 +25,10 @@ final class FriendsRulesTests: XCTestCase {
         XCTAssertFalse(eligible(P.secretariat, PartyStanding(kind: .secretariat)))
         XCTAssertTrue(refusal { try FriendsRules.checkMayBeMember(P.agency, standing: PartyStanding(kind: .unAgency),
                                                                   partyText: "party-13") }?.message.contains("I.C.2") == true)
+        // A UN agency's own staff make it neither a troop-contributing country nor a donor.
+        XCTAssertFalse(eligible(P.agency, PartyStanding(kind: .unAgency, contributions: [.otherCivilianPersonnel])))
+        XCTAssertEqual(FriendsRules.memberKinds(P.agency, standing: PartyStanding(kind: .unAgency, contributions: [.otherCivilianPersonnel, .logistics])),
+                       [.donor], "what it gives beside its staff makes it a donor, not a troop contributor")
     }
 
     func testAMemberIsRecordedAsWhatItIsAndMayBeSeveral() {

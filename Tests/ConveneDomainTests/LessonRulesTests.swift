@@ -12,6 +12,8 @@ final class LessonRulesTests: XCTestCase {
         }
         XCTAssertEqual(refusal { try LessonRules.checkMaySubmitExperience(P.donor, facts: P.facts, operationID: "op-1") }?.kind,
                        .permissionDenied, "a trust fund has no contingents")
+        XCTAssertEqual(refusal { try LessonRules.checkMaySubmitExperience(P.agency, facts: P.factsWithAgencyStaff, operationID: "op-1") }?.kind,
+                       .permissionDenied, "a UN agency's staff is no national contingent (I.B.4)")
         XCTAssertTrue(LessonRules.seesExperience(P.troops, submittedBy: P.troops.id))
         XCTAssertFalse(LessonRules.seesExperience(P.troops, submittedBy: P.observers.id))
         XCTAssertTrue(LessonRules.seesExperience(P.member, submittedBy: P.observers.id))

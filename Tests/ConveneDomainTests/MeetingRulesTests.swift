@@ -225,6 +225,16 @@ final class MeetingRulesTests: XCTestCase {
         }
         XCTAssertEqual(refusal { try RequestRules.checkMayRequest(P.donor, facts: P.facts, operationID: "op-1",
                                                                   form: .consultationMeeting) }?.kind, .permissionDenied)
+        // A UN agency sending staff of its own attends as II.B.3(c) says; it is no troop-contributing country.
+        let agency = refusal { try RequestRules.checkMayRequest(P.agency, facts: P.factsWithAgencyStaff, operationID: "op-1",
+                                                                form: .consultationMeeting) }
+        XCTAssertEqual(agency?.kind, .permissionDenied)
+        XCTAssertTrue(agency?.message.contains("II.B.3(c) or (d)") ?? false, "\(String(describing: agency))")
+        let regional = Party(id: 20, name: "Regional organization", kind: .regionalOrganization, roles: [])
+        var withRegional = P.facts
+        withRegional.contributions.append(Contribution(partyID: regional.id, kind: .troops, quantity: 300))
+        XCTAssertNil(refusal { try RequestRules.checkMayRequest(regional, facts: withRegional, operationID: "op-1", form: .consultationMeeting) },
+                     "a regional organization contributing troops (II.B.3(g))")
         XCTAssertEqual(refusal { try RequestRules.checkMayRequest(P.troops, facts: P.facts, operationID: "op-1",
                                                                   form: .otherConsultation) }?.kind, .invalidArgument)
         XCTAssertNil(refusal { try RequestRules.checkMayDecide(P.president) })

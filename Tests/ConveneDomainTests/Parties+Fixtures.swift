@@ -18,6 +18,14 @@ enum Parties {
         Contribution(partyID: civilians.id, kind: .otherCivilianPersonnel, quantity: 40),
         Contribution(partyID: donor.id, kind: .trustFund, quantity: 2_000_000),
     ])
+
+    /// `facts` with the UN agency sending staff of its own (other civilian personnel): no
+    /// troop-contributing country for that (II.B.3(c)).
+    static var factsWithAgencyStaff: OperationFacts {
+        var facts = facts
+        facts.contributions.append(Contribution(partyID: agency.id, kind: .otherCivilianPersonnel, quantity: 12))
+        return facts
+    }
 }
 
 /// The provision a rule's refusal cites, and its kind.

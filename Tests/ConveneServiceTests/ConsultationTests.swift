@@ -163,6 +163,47 @@ final class ConsultationTests: OperationTestCase {
         XCTAssertNil(invitation(overridden, "Troops"), "the Council's own consultations")
     }
 
+    /// A UN agency sending staff of its own to an operation is not thereby a troop-contributing
+    /// country (II.B.3(c); the preamble extends the annexes to countries contributing police and
+    /// other personnel): it requests no meeting (II.A.1, II.B.2), reads no advice given to the
+    /// contributors (I.B.9) and submits no national contingent's experience (I.B.4).
+    func testAUNAgencySendingStaffIsNoTroopContributingCountry() async throws {
+        let staff = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Agency"]!; $0.kind = .otherCivilianPersonnel; $0.quantity = 12
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        XCTAssertEqual(staff.kind, .otherCivilianPersonnel)
+        await assertRPCError(.permissionDenied, containing: "II.B.3(c) or (d)") {
+            try await self.f.client.unary(CM.requestMeeting, Convene_Consultation_V1_RequestMeetingRequest.with {
+                $0.operationID = self.operation; $0.form = .consultationMeeting; $0.reason = "Our staff are at risk"
+            }, as: Convene_Consultation_V1_MeetingRequest.self, options: self.f.options("Agency"))
+        }
+        _ = try await f.client.unary(BM.submitAdvice, Convene_Briefing_V1_SubmitAdviceRequest.with {
+            $0.operationID = operation; $0.question = "How to protect civilian staff?"
+            $0.options = [.with { $0.title = "Escorts"; $0.objectiveAnalysis = "One company frees the roads in 2 weeks" },
+                          .with { $0.title = "Relocate"; $0.objectiveAnalysis = "Staff move to the capital; programmes pause" }]
+        }, as: Convene_Briefing_V1_Advice.self, options: f.options("Secretariat"))
+        await assertRPCError(.permissionDenied) {
+            try await self.f.client.unary(BM.listAdvice, Convene_Briefing_V1_ListAdviceRequest.with { $0.operationID = self.operation },
+                                          as: Convene_Briefing_V1_ListAdviceResponse.self, options: self.f.options("Agency"))
+        }
+        let upload = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
+                                                  as: Convene_Lessons_V1_Experience.self, options: f.options("Agency"))
+        try? await upload.send(.with {
+            $0.header = .with { $0.operationID = operation; $0.period = .duringDeployment; $0.title = "Field office report" }
+            $0.text = "Roads closed for a week."
+        })
+        try? await upload.finish()
+        await assertRPCError(.permissionDenied, containing: "I.B.4") { try await upload.response() }
+        // A country sending other civilian personnel is one (the preamble): it requests meetings.
+        _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Bystander"]!; $0.kind = .otherCivilianPersonnel; $0.quantity = 30
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        let request = try await f.client.unary(CM.requestMeeting, Convene_Consultation_V1_RequestMeetingRequest.with {
+            $0.operationID = operation; $0.form = .consultationMeeting; $0.reason = "Our civilian staff are at risk"
+        }, as: Convene_Consultation_V1_MeetingRequest.self, options: f.options("Bystander"))
+        XCTAssertEqual(request.status, .pending)
+    }
+
     func testRequestsForMeetings() async throws {
         let request = try await f.client.unary(CM.requestMeeting, Convene_Consultation_V1_RequestMeetingRequest.with {
             $0.operationID = operation; $0.form = .consultationMeeting

@@ -258,6 +258,11 @@ class MechanismPluginTests: OperationTestCase {
         _ = try await call(s, "SubmitProposal", Convene_Assessment_V1_SubmitProposalRequest.with {
             $0.text = "Hold a monthly informal briefing for contributors of each operation"
         }, as: Convene_Assessment_V1_Proposal.self, by: "Police")
+        // The proposals considered are the troop-contributing countries' (OP.3, I.D.1): not a donor's.
+        await assertRPCError(.permissionDenied, containing: "OP.3") {
+            try await self.call(s, "SubmitProposal", Convene_Assessment_V1_SubmitProposalRequest.with { $0.text = "Fund it" },
+                                as: Convene_Assessment_V1_Proposal.self, by: "Donor")
+        }
         await assertRPCError(.permissionDenied, containing: "OP.3") {
             try await self.call(s, "Assess", Convene_Assessment_V1_AssessRequest(), as: Convene_Assessment_V1_Assessment.self, by: "Troops")
         }

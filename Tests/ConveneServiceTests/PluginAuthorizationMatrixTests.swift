@@ -53,7 +53,7 @@ final class PluginAuthorizationMatrixTests: XCTestCase {
         "PublicInformation/AddProgramme":            "U    U    P    P",
         "PublicInformation/ListActivities":          "U    U    P    P",
         "FollowUpAssessment/Assess":                 "U    U    P    P",
-        "FollowUpAssessment/SubmitProposal":         "U    U    P    OK",
+        "FollowUpAssessment/SubmitProposal":         "U    U    P    P",
     ]
 
     static let codes: [String: StatusCode] = [
