@@ -28,7 +28,8 @@ final class GRPCServerStream {
     /// Deferred unary: how the handler answers, until it has (or the call ended first).
     var deferred: DeferredCompletion?
     var trailers = Metadata()
-    /// What the call's headers count against the memory budget while it is open.
+    /// What the call's headers, and keeping it open (`OpenCallCost`), count against the memory
+    /// budget while it is open.
     let metadataCost: Int
     /// Since when a request message has been incomplete (the message timeout counts from here).
     var incompleteSince: NIODeadline?
@@ -62,7 +63,7 @@ final class GRPCServerStream {
     init(id: HTTP2StreamID, method: RegisteredMethod, head: GRPCRequestHead, maxMessageSize: UInt32, window: Int,
          now: NIODeadline) {
         self.id = id
-        self.metadataCost = head.metadata.countedSize + head.path.utf8.count + Metadata.entryOverhead
+        self.metadataCost = head.metadata.countedSize + head.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
         self.lastProgress = now
         self.method = method
         self.head = head

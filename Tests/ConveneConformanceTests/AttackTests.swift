@@ -326,6 +326,53 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// An open call holds more than its metadata (a streaming handler, a task): the memory
+    /// budget counts what keeping it open costs (`OpenCallCost`), so anonymous health watches,
+    /// which never end on their own, hold no more than the budget allows. Before, 150,000 of
+    /// them held about 900 MiB within a 64 MiB budget that counted only their metadata.
+    func testOpenWatchesAreChargedToTheMemoryBudget() async throws {
+        let limit = 1 << 20
+        try await withServer({ $0.maxBufferedBytes = limit }) { server, client in
+            var connections: [RawConnection] = []
+            var opened = 0, refused = 0
+            for _ in 0..<4 {
+                let raw = try await RawConnection(port: server.port)
+                try await raw.handshake()
+                try await raw.write { buffer in
+                    for index in 0..<100 {
+                        let id = UInt32(2 * index + 1)
+                        buffer.writeFrame(.call(streamID: id, CallStart(path: "/convene.health.v1.Health/Watch")))
+                        // An empty HealthCheckRequest (the server's overall health), and no more.
+                        buffer.writeFrame(.data(streamID: id, ByteBuffer(bytes: [0, 0, 0, 0, 0]), endStream: true))
+                    }
+                }
+                var seen = Set<UInt32>()
+                while seen.count < 100, let frame = try await raw.nextInteresting() {
+                    switch frame {
+                    case .end(let id, let end):
+                        guard seen.insert(id).inserted else { continue }
+                        XCTAssertEqual(end.code, .resourceExhausted, end.message)
+                        XCTAssertTrue(end.message.contains("memory budget"), end.message)
+                        refused += 1
+                    case .headers(let id, _), .data(let id, _, _):
+                        if seen.insert(id).inserted { opened += 1 }
+                    default:
+                        continue
+                    }
+                }
+                XCTAssertEqual(seen.count, 100, "every watch answered or refused")
+                connections.append(raw)
+            }
+            XCTAssertGreaterThan(refused, 0, "watches past the budget are refused")
+            XCTAssertGreaterThan(opened, 0, "watches within it are served")
+            XCTAssertLessThanOrEqual(opened * OpenCallCost.task, limit, "\(opened) watches open")
+            // Closed, they give the budget back: a new connection is served.
+            for raw in connections { await raw.close() }
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
     /// A call to a domain service without a credential is refused as it opens: its request
     /// (here the start of a 4 MiB message, never finished) is not taken, so anonymous clients
     /// cannot make the server hold request bytes. With a credential the call is the method's.

@@ -24,7 +24,7 @@ extension ServerConnectionStateMachine {
         let asked = start.responseEncoding
         let encoding = asked != .identity && peerSettings.acceptEncodings.contains(asked)
             && configuration.settings.acceptEncodings.contains(asked) ? asked : .identity
-        let cost = Self.metadataCost(start)
+        let cost = Self.metadataCost(start, method)
         account.charge(cost)
         let stream = ServerStream<Completion>(id: id, method: method, start: start, responseEncoding: encoding, now: now,
                                               local: configuration.settings, peer: peerSettings, metadataCost: cost)
@@ -179,7 +179,7 @@ extension ServerConnectionStateMachine {
     /// What the budget and the handler-task bound say about a new call, before anything is
     /// kept for it: nil admits it.
     private func admissionFault(_ id: UInt32, _ start: CallStart, _ method: RegisteredMethod) -> ConnectionFault? {
-        if !account.admits(Self.metadataCost(start)) {
+        if !account.admits(Self.metadataCost(start, method)) {
             return .overBudget(id, account.budget?.refusalMessage ?? "")
         }
         if case .asynchronous = method.handler, runningHandlers >= configuration.maxHandlerTasks {
@@ -188,9 +188,10 @@ extension ServerConnectionStateMachine {
         return nil
     }
 
-    /// What a call's metadata and path count against the budget while it is open.
-    static func metadataCost(_ start: CallStart) -> Int {
-        start.metadata.countedSize + start.path.utf8.count + Metadata.entryOverhead
+    /// What a call's metadata and path, and keeping it open (`OpenCallCost`), count against the
+    /// budget while it is open.
+    static func metadataCost(_ start: CallStart, _ method: RegisteredMethod) -> Int {
+        start.metadata.countedSize + start.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
     }
 
     /// A frame for a stream not in the table: one that ended (dropped), or one no CALL opened.
