@@ -47,15 +47,15 @@ public struct ReflectionService: ReflectionServiceProtocol {
 
     public func getFileDescriptors(_ request: Convene_Reflection_V1_GetFileDescriptorsRequest,
                                    context: inout UnaryContext) throws -> Convene_Reflection_V1_GetFileDescriptorsResponse {
-        let files: [Google_Protobuf_FileDescriptorProto]
+        let files: [Data]
         switch request.selector {
         case .symbol(let symbol):
-            guard let found = descriptors.files(containing: symbol) else {
+            guard let found = descriptors.encodedFiles(containing: symbol) else {
                 throw RPCError(.notFound, "unknown symbol '\(symbol)'")
             }
             files = found
         case .filename(let name):
-            guard let found = descriptors.fileWithDependencies(name) else {
+            guard let found = descriptors.encodedFileWithDependencies(name) else {
                 throw RPCError(.notFound, "unknown file '\(name)'")
             }
             files = found
@@ -63,7 +63,7 @@ public struct ReflectionService: ReflectionServiceProtocol {
             throw RPCError(.invalidArgument, "selector: give a symbol or a filename")
         }
         var response = Convene_Reflection_V1_GetFileDescriptorsResponse()
-        response.fileDescriptorProto = try files.map { try $0.serializedBytes() as Data }
+        response.fileDescriptorProto = files
         return response
     }
 }

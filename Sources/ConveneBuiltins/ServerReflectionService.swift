@@ -41,13 +41,13 @@ public struct ServerReflectionService: ServerReflectionServiceProtocol {
             let names = Set(router.methods.map(\.descriptor.service)).sorted()
             response.listServicesResponse = .with { $0.service = names.map { name in .with { $0.name = name } } }
         case .fileContainingSymbol(let symbol):
-            if let files = descriptors.files(containing: symbol) {
+            if let files = descriptors.encodedFiles(containing: symbol) {
                 response.messageResponse = Self.response(files)
             } else {
                 response.errorResponse = error(.notFound, "unknown symbol '\(symbol)'")
             }
         case .fileByFilename(let name):
-            response.messageResponse = descriptors.fileWithDependencies(name).map(Self.response)
+            response.messageResponse = descriptors.encodedFileWithDependencies(name).map(Self.response)
                 ?? .errorResponse(error(.notFound, "unknown file '\(name)'"))
         case .fileContainingExtension(let request):
             response.errorResponse = error(.notFound,
@@ -64,9 +64,8 @@ public struct ServerReflectionService: ServerReflectionServiceProtocol {
         return response
     }
 
-    private static func response(_ files: [Google_Protobuf_FileDescriptorProto]) -> Response.OneOf_MessageResponse {
-        // Each file was parsed from bytes: it serializes again.
-        .fileDescriptorResponse(.with { $0.fileDescriptorProto = files.compactMap { try? $0.serializedBytes() as Data } })
+    private static func response(_ files: [Data]) -> Response.OneOf_MessageResponse {
+        .fileDescriptorResponse(.with { $0.fileDescriptorProto = files })
     }
 
     private func error(_ code: StatusCode, _ message: String) -> Grpc_Reflection_V1_ErrorResponse {

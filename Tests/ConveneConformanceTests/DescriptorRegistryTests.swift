@@ -1,4 +1,5 @@
 import ConveneBuiltins
+import Foundation
 import SwiftProtobuf
 import XCTest
 
@@ -24,6 +25,32 @@ final class DescriptorRegistryTests: XCTestCase {
 
     private func numbers(_ files: [Google_Protobuf_FileDescriptorProto]?) -> [String: Int32] {
         Dictionary(uniqueKeysWithValues: files?.first?.messageType.first?.field.map { ($0.name, $0.number) } ?? [])
+    }
+
+    /// Reflection answers with each file's bytes serialized once, when it was added: they are
+    /// the bytes of the very files the rules above choose, whoever asks and however.
+    func testTheBytesReflectionServesAreThoseOfTheFilesChosen() throws {
+        let registry = DescriptorRegistry()
+        try registry.add(fileDescriptorSet: set(file("server.proto", message: "Meeting", service: "Consultation")))
+        try registry.add(fileDescriptorSet: set(file("victim/v1/victim.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 2), ("to", 1)], service: "Victim"),
+                                                file("server.proto", message: "Meeting", fields: [("forged", 1)], service: "Consultation")),
+                         plugin: "aaa-squat", service: "squat.v1.Squat")
+        try registry.add(fileDescriptorSet: set(file("victim/v1/victim.proto", package: "victim.v1", message: "Transfer",
+                                                     fields: [("from", 1), ("to", 2)], service: "Victim")),
+                         plugin: "victim", service: "victim.v1.Victim")
+        func decoded(_ files: [Data]?) throws -> [Google_Protobuf_FileDescriptorProto]? {
+            try files.map { try $0.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0) } }
+        }
+        for symbol in ["victim.v1.Victim", "victim.v1.Victim.Call", "victim.v1.Transfer", "pkg.Meeting", "no.Such"] {
+            XCTAssertEqual(try decoded(registry.encodedFiles(containing: symbol)), registry.files(containing: symbol), symbol)
+        }
+        for name in ["victim/v1/victim.proto", "server.proto", "none.proto"] {
+            XCTAssertEqual(try decoded(registry.encodedFileWithDependencies(name)), registry.fileWithDependencies(name), name)
+        }
+        XCTAssertEqual(numbers(try decoded(registry.encodedFiles(containing: "victim.v1.Transfer"))), ["from": 1, "to": 2])
+        registry.remove(plugin: "victim")
+        XCTAssertNil(registry.encodedFiles(containing: "victim.v1.Victim"))
     }
 
     func testAPluginsFileCannotRedefineASymbolTheServerDefined() throws {
