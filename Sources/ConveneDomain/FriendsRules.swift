@@ -3,9 +3,10 @@
 /// Decided from the resolution: they are the Secretary-General's ("Groups of Friends of the
 /// Secretary-General"), so the Secretariat forms them and adds their members; their members
 /// "may include troop-contributing countries, Security Council members, donors and countries
-/// of the region": the Council's members, the operation's contributors of any kind (troops and
-/// donors alike), the potential contributors the Secretary-General identified, and the host
-/// country (the one country of the region the records know).
+/// of the region": the Council's members, the operation's contributors (countries contributing
+/// personnel and donors alike; a UN body's or agency's own staff make it neither), the potential
+/// contributors the Secretary-General identified, and the host country (the one country of the
+/// region the records know).
 public enum FriendsRules {
     public static func checkMayForm(_ caller: Party) throws(RuleViolation) {
         guard caller.isSecretariat else {
