@@ -75,15 +75,33 @@ public final class DescriptorRegistry: Sendable {
             return [server] + preferred.map(\.pool) + others.map(\.pool)
         }
 
-        /// `name` and its transitive dependencies, the file first, from `pool` (each file the
-        /// server's own when the server has one of that name).
-        func withDependencies(_ name: String, in pool: Pool) -> [Google_Protobuf_FileDescriptorProto]? {
-            names(name, in: pool)?.compactMap { server.files[$0] ?? pool.files[$0] }
+        /// Files found: their names (a file, then its transitive dependencies) and the pool
+        /// they come from (each file the server's own when the server has one of that name).
+        typealias Found = (names: [String], pool: Pool)
+
+        /// The file that defines `symbol`, and its dependencies, from the first pool that defines it.
+        func locate(symbol: String) -> Found? {
+            for pool in pools(for: symbol) {
+                if let name = pool.symbols[symbol], let names = names(name, in: pool) { return (names, pool) }
+            }
+            return nil
         }
 
-        /// The same files, serialized.
-        func encodedWithDependencies(_ name: String, in pool: Pool) -> [Data]? {
-            names(name, in: pool)?.compactMap { server.encoded[$0] ?? pool.encoded[$0] }
+        /// The file `name` and its dependencies: the server's file of that name, else the first
+        /// plugin's in load order.
+        func locate(file name: String) -> Found? {
+            for pool in [server] + plugins.map(\.pool) {
+                if let names = names(name, in: pool) { return (names, pool) }
+            }
+            return nil
+        }
+
+        func files(_ found: Found) -> [Google_Protobuf_FileDescriptorProto] {
+            found.names.compactMap { server.files[$0] ?? found.pool.files[$0] }
+        }
+
+        func encoded(_ found: Found) -> [Data] {
+            found.names.compactMap { server.encoded[$0] ?? found.pool.encoded[$0] }
         }
 
         /// The names of `name` and its transitive dependencies, the file first.
@@ -151,42 +169,22 @@ public final class DescriptorRegistry: Sendable {
     /// The file that defines `symbol` and its transitive dependencies, as its owner declared
     /// them, the file first; nil if unknown.
     public func files(containing symbol: String) -> [Google_Protobuf_FileDescriptorProto]? {
-        state.withLock { state in
-            for pool in state.pools(for: symbol) {
-                if let name = pool.symbols[symbol] { return state.withDependencies(name, in: pool) }
-            }
-            return nil
-        }
+        state.withLock { state in state.locate(symbol: symbol).map { state.files($0) } }
     }
 
     /// The file and its transitive dependencies, the file first; nil if unknown. The server's
     /// file of that name, else the first plugin's in load order.
     public func fileWithDependencies(_ name: String) -> [Google_Protobuf_FileDescriptorProto]? {
-        state.withLock { state in
-            for pool in [state.server] + state.plugins.map(\.pool) {
-                if let files = state.withDependencies(name, in: pool) { return files }
-            }
-            return nil
-        }
+        state.withLock { state in state.locate(file: name).map { state.files($0) } }
     }
 
     /// `files(containing:)`, each file serialized (as it was when added: nothing is encoded per call).
     public func encodedFiles(containing symbol: String) -> [Data]? {
-        state.withLock { state in
-            for pool in state.pools(for: symbol) {
-                if let name = pool.symbols[symbol] { return state.encodedWithDependencies(name, in: pool) }
-            }
-            return nil
-        }
+        state.withLock { state in state.locate(symbol: symbol).map { state.encoded($0) } }
     }
 
     /// `fileWithDependencies(_:)`, each file serialized.
     public func encodedFileWithDependencies(_ name: String) -> [Data]? {
-        state.withLock { state in
-            for pool in [state.server] + state.plugins.map(\.pool) {
-                if let files = state.encodedWithDependencies(name, in: pool) { return files }
-            }
-            return nil
-        }
+        state.withLock { state in state.locate(file: name).map { state.encoded($0) } }
     }
 }

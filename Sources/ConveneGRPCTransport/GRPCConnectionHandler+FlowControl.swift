@@ -38,7 +38,7 @@ extension GRPCConnectionHandler {
     /// A call that ended gives back whatever it still held, and stops waiting for room.
     func releaseWindow(_ stream: GRPCServerStream) {
         account.release(stream.takeAllUnreleased())
-        account.release(stream.metadataCost)
+        account.release(stream.openCost)
         account.release(stream.keptForHandler * KeptMessage.overhead)
         stream.keptForHandler = 0
         if stream.awaitedReservation > 0 {

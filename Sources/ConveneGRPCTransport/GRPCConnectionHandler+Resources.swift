@@ -120,7 +120,7 @@ extension GRPCConnectionHandler {
 
     /// Why a new call is refused before anything is kept for it, if it is.
     func admissionRefusal(_ stream: GRPCServerStream) -> (RPCError, RefusalReason)? {
-        if !account.admits(stream.metadataCost) {
+        if !account.admits(stream.openCost) {
             return (RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""), .memoryBudget)
         }
         if case .asynchronous = stream.method.handler, runningTasks >= configuration.maxHandlerTasks {

@@ -280,7 +280,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             observer?.refused(.grpc, reason: reason)
             return refuse(id, httpStatus: 200, refusal, requestOpen: !frame.endStream)
         }
-        account.charge(stream.metadataCost)
+        account.charge(stream.openCost)
         streams[id] = stream
         noteStreamOpened()
         if stream.deadline != nil {

@@ -30,7 +30,7 @@ final class GRPCServerStream {
     var trailers = Metadata()
     /// What the call's headers, and keeping it open (`OpenCallCost`), count against the memory
     /// budget while it is open.
-    let metadataCost: Int
+    let openCost: Int
     /// Since when a request message has been incomplete (the message timeout counts from here).
     var incompleteSince: NIODeadline?
     /// When a frame of the call last arrived or a response of it last went out.
@@ -63,7 +63,7 @@ final class GRPCServerStream {
     init(id: HTTP2StreamID, method: RegisteredMethod, head: GRPCRequestHead, maxMessageSize: UInt32, window: Int,
          now: NIODeadline) {
         self.id = id
-        self.metadataCost = head.metadata.countedSize + head.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
+        self.openCost = head.metadata.countedSize + head.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
         self.lastProgress = now
         self.method = method
         self.head = head

@@ -54,8 +54,8 @@ final class ResourceTests: XCTestCase {
         XCTAssertEqual(Self.connectionCredit(frames), [], "incomplete bytes stay counted on the connection")
         XCTAssertEqual(h.machine.connectionReceive.held, 60_000)
         // The budget counts the bytes and the room made for the rest (its storage rounded up).
-        XCTAssertGreaterThanOrEqual(h.machine.account.held - H.metadataCost(H.stream), 70_005)
-        XCTAssertLessThanOrEqual(h.machine.account.held - H.metadataCost(H.stream), 2 * 70_005)
+        XCTAssertGreaterThanOrEqual(h.machine.account.held - H.openCost(H.stream), 70_005)
+        XCTAssertLessThanOrEqual(h.machine.account.held - H.openCost(H.stream), 2 * 70_005)
         // The rest of it: the message is whole and handed to the handler, still not taken.
         h.read([.data(streamID: 1, ByteBuffer(repeating: 1, count: 10_005), endStream: false)], at: 2)
         XCTAssertEqual(Self.connectionCredit(h.written()), [])
@@ -216,7 +216,7 @@ final class ResourceTests: XCTestCase {
         XCTAssertEqual(ends[21]?.code, .resourceExhausted)
         XCTAssertTrue(ends[21]?.message.hasPrefix("the server's memory budget for buffered data is spent") ?? false)
         XCTAssertLessThanOrEqual(budget.current, budget.limit)
-        XCTAssertGreaterThanOrEqual(budget.current, 10 * (65_536 + H.metadataCost(H.stream)), "what the 10 calls hold, room included")
+        XCTAssertGreaterThanOrEqual(budget.current, 10 * (65_536 + H.openCost(H.stream)), "what the 10 calls hold, room included")
         // Someone else takes the budget past the threshold: the heavy connection gets no new call.
         var other = BudgetAccount(budget: budget)
         other.charge(200_000)
@@ -331,7 +331,7 @@ final class ResourceTests: XCTestCase {
 extension MachineHarness {
     /// What a call with no metadata counts against the budget: its path, and keeping it open
     /// (`OpenCallCost`: a task for the harness's streaming methods, none for its unary ones).
-    static func metadataCost(_ method: MethodDescriptor) -> Int {
+    static func openCost(_ method: MethodDescriptor) -> Int {
         Metadata().countedSize + method.path.utf8.count + Metadata.entryOverhead
             + (method.kind == .unary ? OpenCallCost.inPlace : OpenCallCost.task)
     }

@@ -24,10 +24,10 @@ extension ServerConnectionStateMachine {
         let asked = start.responseEncoding
         let encoding = asked != .identity && peerSettings.acceptEncodings.contains(asked)
             && configuration.settings.acceptEncodings.contains(asked) ? asked : .identity
-        let cost = Self.metadataCost(start, method)
+        let cost = Self.openCost(start, method)
         account.charge(cost)
         let stream = ServerStream<Completion>(id: id, method: method, start: start, responseEncoding: encoding, now: now,
-                                              local: configuration.settings, peer: peerSettings, metadataCost: cost)
+                                              local: configuration.settings, peer: peerSettings, openCost: cost)
         // A call answered within this read batch never needs its deadline: arm at the batch's end.
         if stream.deadline != nil { deadlinesToArm.append(id) }
         if case .asynchronous(let body) = method.handler {
@@ -179,7 +179,7 @@ extension ServerConnectionStateMachine {
     /// What the budget and the handler-task bound say about a new call, before anything is
     /// kept for it: nil admits it.
     private func admissionFault(_ id: UInt32, _ start: CallStart, _ method: RegisteredMethod) -> ConnectionFault? {
-        if !account.admits(Self.metadataCost(start, method)) {
+        if !account.admits(Self.openCost(start, method)) {
             return .overBudget(id, account.budget?.refusalMessage ?? "")
         }
         if case .asynchronous = method.handler, runningHandlers >= configuration.maxHandlerTasks {
@@ -190,7 +190,7 @@ extension ServerConnectionStateMachine {
 
     /// What a call's metadata and path, and keeping it open (`OpenCallCost`), count against the
     /// budget while it is open.
-    static func metadataCost(_ start: CallStart, _ method: RegisteredMethod) -> Int {
+    static func openCost(_ start: CallStart, _ method: RegisteredMethod) -> Int {
         start.metadata.countedSize + start.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
     }
 

@@ -228,7 +228,7 @@ struct ServerConnectionStateMachine<Completion> {
         if stream.inbound.keptMessages > 0 { account.release(stream.inbound.keptMessages * KeptMessage.overhead) }
         account.update(&stream.roomCharged, to: 0)
         releaseInbound(stream.inbound.releaseAll())
-        account.release(stream.metadataCost)
+        account.release(stream.openCost)
         lastActivity = now
         closeIfDrained()
     }

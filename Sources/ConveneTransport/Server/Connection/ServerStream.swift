@@ -26,8 +26,9 @@ struct ServerStream<Completion> {
     var trailers = Metadata()
     /// END waiting for queued messages to go out.
     var pendingEnd: CallEnd?
-    /// What the call's metadata and path count against the memory budget while it is open.
-    let metadataCost: Int
+    /// What the call's metadata and path, and keeping it open (`OpenCallCost`), count against
+    /// the memory budget while it is open.
+    let openCost: Int
     /// What the room reserved for an incomplete request message counts against the budget now.
     var roomCharged = 0
     /// Since when a request message has been incomplete (the message timeout counts from here).
@@ -38,9 +39,9 @@ struct ServerStream<Completion> {
     let opened: MonotonicInstant?
 
     init(id: UInt32, method: RegisteredMethod, start: CallStart, responseEncoding: MessageEncoding,
-         now: MonotonicInstant, local: Settings, peer: Settings, metadataCost: Int) {
+         now: MonotonicInstant, local: Settings, peer: Settings, openCost: Int) {
         self.id = id
-        self.metadataCost = metadataCost
+        self.openCost = openCost
         self.lastProgress = now
         self.opened = method.instrument == nil ? nil : now
         self.state = .open
