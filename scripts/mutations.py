@@ -435,4 +435,8 @@ MUTATIONS = [
     ("a sandboxed runner may open a datagram socket pair (and send to any datagram socket on disk)", "plugin host", "Sources/CConvenePluginSandbox/confine.c",
      "BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0)", "BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 1, 0)",
      "PluginSandbox"),
+    # the session of 2026-12-03: II.B.5(c)
+    ("a fact sheet issued ahead goes only to those invited when it was issued", "domain", "Sources/ConveneDomain/BriefingRules.swift",
+     "issuedAt < scheduledAt ? invitedNow : recordedAtIssue", "recordedAtIssue",
+     "BriefingRulesTests|LateInvitationTests"),
 ]

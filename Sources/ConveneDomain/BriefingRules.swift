@@ -95,6 +95,17 @@ public enum BriefingRules {
         }
     }
 
+    /// II.B.5(c): whom a fact sheet was handed to: all the meeting's participants at its start.
+    /// One issued ahead of the start goes to whoever is invited when the meeting starts (a
+    /// party invited since it was issued, as a new contributor is, gets it too; one no longer
+    /// invited does not), so its recipients are the invitations as they stand (`invitedNow`:
+    /// a meeting under way or past keeps its invitations). One issued at the start, or with a
+    /// meeting recorded after the fact, went to those invited then (`recordedAtIssue`).
+    public static func factSheetRecipients(issuedAt: Int64, scheduledAt: Int64, recordedAtIssue: [Int64],
+                                           invitedNow: [Int64]) -> [Int64] {
+        issuedAt < scheduledAt ? invitedNow : recordedAtIssue
+    }
+
     /// II.B.5(d): senior field-mission personnel brief as far as possible; anyone else needs a reason.
     public static func checkBriefer(isSeniorFieldMission: Bool, unavailableReason: String) throws(RuleViolation) {
         guard isSeniorFieldMission || !unavailableReason.isBlank else {

@@ -30,7 +30,15 @@ extension BriefingService {
         let caller = try await backend.caller(context)
         return try await backend.read { db in
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
-            return .with { $0.factSheets = (try? db.factSheets(meetingID: meeting.id!).map(\.proto)) ?? [] }
+            let sheets = try db.factSheets(meetingID: meeting.id!)
+            // Read only when a sheet was issued ahead of the start (its recipients are those invited now).
+            let invitedNow = sheets.contains { $0.issuedAt < meeting.scheduledAt } ? try db.invitations(meetingID: meeting.id!).map(\.partyID) : []
+            return .with {
+                $0.factSheets = sheets.map {
+                    $0.proto(recipients: BriefingRules.factSheetRecipients(issuedAt: $0.issuedAt, scheduledAt: meeting.scheduledAt,
+                                                                          recordedAtIssue: $0.recipients, invitedNow: invitedNow))
+                }
+            }
         }
     }
 

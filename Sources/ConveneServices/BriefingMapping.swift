@@ -22,7 +22,10 @@ extension ReportRecord {
 }
 
 extension FactSheetRecord {
-    var proto: Convene_Briefing_V1_FactSheet {
+    var proto: Convene_Briefing_V1_FactSheet { proto(recipients: recipients) }
+
+    /// With `recipients` (see `BriefingRules.factSheetRecipients`).
+    func proto(recipients: [Int64]) -> Convene_Briefing_V1_FactSheet {
         .with {
             $0.id = "factsheet-\(id ?? 0)"
             $0.meetingID = PublicID.meeting.format(meetingID)

@@ -60,6 +60,14 @@ final class BriefingRulesTests: XCTestCase {
                                                                              reportID: "report-1") }?.kind, .failedPrecondition)
     }
 
+    func testAFactSheetIssuedAheadGoesToThoseInvitedAtTheStart() {
+        // Ahead of the start: whoever is invited now (one invited since, one no longer).
+        XCTAssertEqual(BriefingRules.factSheetRecipients(issuedAt: 100, scheduledAt: 200, recordedAtIssue: [1, 2], invitedNow: [1, 3]), [1, 3])
+        // At (or after) the start, and for a meeting recorded after the fact: those invited then.
+        XCTAssertEqual(BriefingRules.factSheetRecipients(issuedAt: 200, scheduledAt: 200, recordedAtIssue: [1, 2], invitedNow: [1, 3]), [1, 2])
+        XCTAssertEqual(BriefingRules.factSheetRecipients(issuedAt: 900, scheduledAt: 200, recordedAtIssue: [1, 2], invitedNow: []), [1, 2])
+    }
+
     func testFactSheetsAtTheStartOfTheMeeting() {
         let start: Int64 = 1_800_000_000_000, day: Int64 = 86_400_000, grace = BriefingRules.factSheetStartGrace
         func check(_ status: MeetingStatus = .convened, at now: Int64, past: Bool = false) -> RuleViolation? {

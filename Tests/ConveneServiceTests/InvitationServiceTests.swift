@@ -131,6 +131,29 @@ extension LateInvitationTests {
         XCTAssertEqual(held?.category, .hostCountryObserver, "a past meeting records who was there, and as what")
     }
 
+    /// II.B.5(c): a fact sheet issued ahead of the meeting is handed to all its participants at
+    /// the start: a party invited since (a new contributor) is among its recipients, and reads it.
+    func testAFactSheetIssuedAheadReachesThoseInvitedSince() async throws {
+        let hour: Int64 = 3_600_000
+        let coming = try await f.convene(operation, at: f.now + 72 * hour)
+        let issued = try await f.client.unary(BM.issueFactSheet, Convene_Briefing_V1_IssueFactSheetRequest.with {
+            $0.meetingID = coming.id; $0.title = "UNMIX at a glance"; $0.content = "Strength: 970"
+        }, as: Convene_Briefing_V1_FactSheet.self, options: f.options("Secretariat"))
+        XCTAssertFalse(issued.recipientIds.contains(f.ids["Bystander"]!))
+        _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
+            $0.operationID = operation; $0.partyID = f.ids["Bystander"]!; $0.kind = .troops; $0.quantity = 800
+        }, as: Convene_Consultation_V1_Contribution.self, options: f.options("Secretariat"))
+        let meeting = try await f.client.unary(CM.getMeeting, Convene_Consultation_V1_GetMeetingRequest.with { $0.meetingID = coming.id },
+                                               as: Convene_Consultation_V1_Meeting.self, options: f.options("President"))
+        for reader in ["Bystander", "Secretariat"] {
+            let sheets = try await f.client.unary(BM.listFactSheets, Convene_Briefing_V1_ListFactSheetsRequest.with { $0.meetingID = coming.id },
+                                                  as: Convene_Briefing_V1_ListFactSheetsResponse.self, options: f.options(reader))
+            XCTAssertEqual(sheets.factSheets.map(\.id), [issued.id], reader)
+            XCTAssertEqual(Set(sheets.factSheets.first?.recipientIds ?? []), Set(meeting.invitations.map(\.partyID)), reader)
+            XCTAssertTrue(sheets.factSheets.first?.recipientIds.contains(f.ids["Bystander"]!) == true, reader)
+        }
+    }
+
     func testAStateThatJoinsTheCouncilReadsTheSummariesCirculatedToIt() async throws {
         let meeting = try await f.convene(operation, at: f.now + 3_600_000)
         f.advance(to: f.now + 2 * 3_600_000)

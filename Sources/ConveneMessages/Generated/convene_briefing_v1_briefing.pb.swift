@@ -200,7 +200,8 @@ public nonisolated struct Convene_Briefing_V1_FactSheet: Sendable {
 
   public var content: String = String()
 
-  /// Every party invited to the meeting received it.
+  /// Every party invited to the meeting received it: for a sheet issued ahead of the
+  /// meeting's start, those invited as it starts (a party invited since it was issued too).
   public var recipientIds: [String] = []
 
   public var issueTime: SwiftProtobuf.Google_Protobuf_Timestamp {
