@@ -439,4 +439,7 @@ MUTATIONS = [
     ("a fact sheet issued ahead goes only to those invited when it was issued", "domain", "Sources/ConveneDomain/BriefingRules.swift",
      "issuedAt < scheduledAt ? invitedNow : recordedAtIssue", "recordedAtIssue",
      "BriefingRulesTests|LateInvitationTests"),
+    ("a zero grpc-timeout runs the call", "transport", "Sources/ConveneGRPCTransport/GRPCRequestHead.swift",
+     "guard micros > 0 else {", "guard micros > 0 || true else {",
+     "GRPCHeaderTests"),
 ]

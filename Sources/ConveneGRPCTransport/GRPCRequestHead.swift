@@ -109,7 +109,13 @@ struct GRPCRequestHead {
                 return .failure(.answer(httpStatus: 200, RPCError(.internal,
                     "malformed grpc-timeout '\(timeoutText)' (1 to 8 digits and one of H M S m u n)")))
             }
-            timeout = max(micros, 1)
+            // gRPC's timeout is positive; a zero one is a deadline already past (as grpc-core
+            // takes it): the call is not run.
+            guard micros > 0 else {
+                return .failure(.answer(httpStatus: 200, RPCError(.deadlineExceeded,
+                    "deadline exceeded (grpc-timeout '\(timeoutText)': the call's deadline had passed when it arrived)")))
+            }
+            timeout = micros
         }
         var requestEncoding: GRPCEncoding?
         if let encodingName, encodingName != "identity" {

@@ -57,6 +57,12 @@ final class GRPCHeaderTests: XCTestCase {
         XCTAssertEqual(answer(headers(contentType: "application/grpc+json"))?.httpStatus, 415)
         XCTAssertEqual(answer(headers(te: false))?.httpStatus, 400)
         XCTAssertEqual(answer(headers([("grpc-timeout", "soon")]))?.error.code, .internal)
+        for zero in ["0n", "0S", "00000000H"] {
+            let expired = answer(headers([("grpc-timeout", zero)]))
+            XCTAssertEqual(expired?.error.code, .deadlineExceeded, zero)
+            XCTAssertEqual(expired?.httpStatus, 200, zero)
+            XCTAssertTrue(expired?.error.message.contains("grpc-timeout '\(zero)'") == true, expired?.error.message ?? zero)
+        }
         let unsupported = answer(headers([("grpc-encoding", "snappy")]))
         XCTAssertEqual(unsupported?.error.code, .unimplemented)
         XCTAssertTrue(unsupported?.error.message.contains("gzip") ?? false)

@@ -68,6 +68,14 @@ class BadInputTests(unittest.TestCase):
             self.assertEqual(response.grpc_status, grpc.StatusCode.INTERNAL.value[0], value)
             self.assertIn("grpc-timeout", response.all_headers.get("grpc-message", ""), value)
 
+    def test_zero_grpc_timeout_is_a_deadline_already_past(self):
+        for value in ["0n", "0S"]:
+            stream = self.raw.request(request_headers(UNARY, extra=[("grpc-timeout", value)]), self.unary())
+            response = self.raw.wait(stream)
+            self.assertEqual(response.grpc_status, grpc.StatusCode.DEADLINE_EXCEEDED.value[0], value)
+            self.assertIn(f"grpc-timeout '{value}'", response.all_headers.get("grpc-message", ""), value)
+        self.assertFalse(self.raw.closed, "a stream's answer, not the connection's end")
+
     def test_extreme_grpc_timeout_is_accepted(self):
         stream = self.raw.request(request_headers(UNARY, extra=[("grpc-timeout", "99999999H")]), self.unary())
         self.assertEqual(self.raw.wait(stream).grpc_status, 0)
