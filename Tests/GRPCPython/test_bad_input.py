@@ -61,6 +61,24 @@ class BadInputTests(unittest.TestCase):
             response = self.raw.wait(stream)
             self.assertEqual(response.reset, 1, f"{extra}: RST_STREAM PROTOCOL_ERROR")
 
+    def test_a_stream_error_ends_that_stream_only(self):
+        """A malformed header block is a stream error (RFC 9113 8.2.1): the stream is reset,
+        and the connection's other calls go on."""
+        request = messages_pb2.StreamingOutputCallRequest(
+            response_parameters=[messages_pb2.ResponseParameters(size=7, interval_us=500_000)])
+        running = self.raw.request(request_headers(OUTPUT), grpc_message(request.SerializeToString()))
+        for extra in ([("X-Upper", "a")], [("connection", "close")]):
+            broken = self.raw.request(request_headers(UNARY, extra=extra), self.unary())
+            self.assertEqual(self.raw.wait(broken).reset, 1, f"{extra}: RST_STREAM PROTOCOL_ERROR")
+        response = self.raw.wait(running)
+        self.assertFalse(self.raw.closed, "the connection stays open")
+        self.assertIsNone(self.raw.goaway)
+        self.assertEqual(response.grpc_status, 0)
+        reply = messages_pb2.StreamingOutputCallResponse.FromString(response.data[5:])
+        self.assertEqual(len(reply.payload.body), 7, "its one message")
+        after = self.raw.wait(self.raw.request(request_headers(UNARY), self.unary()))
+        self.assertEqual(after.grpc_status, 0, "and new calls are served")
+
     def test_invalid_grpc_timeout(self):
         for value in ["", "1", "123456789S", "10x", "-1S", "1.5S"]:
             stream = self.raw.request(request_headers(UNARY, extra=[("grpc-timeout", value)]), self.unary())
