@@ -318,6 +318,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "ConveneGRPCTransportTests",
                     dependencies: ["ConveneGRPCTransport", "ConveneRPC", "ConveneWire",
+                                   .product(name: "Logging", package: "swift-log"),
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOHPACK", package: "swift-nio-http2"),
                                    .product(name: "NIOHTTP2", package: "swift-nio-http2")]),

@@ -442,4 +442,7 @@ MUTATIONS = [
     ("a zero grpc-timeout runs the call", "transport", "Sources/ConveneGRPCTransport/GRPCRequestHead.swift",
      "guard micros > 0 else {", "guard micros > 0 || true else {",
      "GRPCHeaderTests"),
+    ("a stream error closes the gRPC connection", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler.swift",
+     "if error is any NIOHTTP2Error, let stream = resets.takeReset() {", "if false, let stream = resets.takeReset() {",
+     "GRPCStreamErrorTests"),
 ]

@@ -297,6 +297,7 @@ extension GRPCConnectionHandler {
         }
         wroteSinceFlush = true
         context.write(wrapOutboundOut(frame), promise: promise)
+        resets.forget()
     }
 
     func flushNow() {

@@ -24,6 +24,8 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     let router: Router
     let observer: (any ConnectionObserver)?
+    /// Which errors swift-nio-http2 reports are stream errors (`HTTP2ResetWatch`).
+    let resets: HTTP2ResetWatch
     let configuration: GRPCServerConfiguration
     var logger: Logger
     let allocator: ByteBufferAllocator
@@ -76,8 +78,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
     init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator,
-         observer: (any ConnectionObserver)? = nil) {
+         observer: (any ConnectionObserver)? = nil, resets: HTTP2ResetWatch = HTTP2ResetWatch()) {
         self.observer = observer
+        self.resets = resets
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -242,6 +245,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream error (DATA on a stream the client had ended, say): swift-nio-http2 reset
+        // that stream, and its StreamClosedEvent ends the call; the other calls go on.
+        if error is any NIOHTTP2Error, let stream = resets.takeReset() {
+            logger.debug("HTTP/2 stream error", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return
+        }
         logger.debug("HTTP/2 connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }

@@ -91,9 +91,10 @@ public final class GRPCServerTransport: Sendable {
         // counted as a "glitch" that closes the connection: remember as many reset streams as
         // can be open at once, twice over.
         connection.maximumRecentlyResetStreams = max(32, 2 * configuration.maxConcurrentStreams)
-        try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+        let resets = HTTP2ResetWatch()
+        try pipeline.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: resets, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
-                                                      allocator: channel.allocator, observer: observer))
+                                                      allocator: channel.allocator, observer: observer, resets: resets))
         if let refusal {
             // GOAWAY ENHANCE_YOUR_CALM whose debug data says "OVERLOADED: " and which limit.
             channel.eventLoop.execute {
