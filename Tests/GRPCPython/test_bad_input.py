@@ -8,6 +8,7 @@ import zlib
 
 import grpc
 import h2.settings
+import hyperframe.frame
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from convene_interop.grpc.testing import messages_pb2
@@ -70,6 +71,12 @@ class BadInputTests(unittest.TestCase):
         for extra in ([("X-Upper", "a")], [("connection", "close")]):
             broken = self.raw.request(request_headers(UNARY, extra=extra), self.unary())
             self.assertEqual(self.raw.wait(broken).reset, 1, f"{extra}: RST_STREAM PROTOCOL_ERROR")
+        # DATA on a stream the client has ended (RFC 9113 5.1): swift-nio-http2's stream error.
+        ended = self.raw.request(request_headers(OUTPUT), grpc_message(request.SerializeToString()))
+        late = hyperframe.frame.DataFrame(ended)
+        late.data = grpc_message(b"")
+        self.raw.sock.sendall(late.serialize())
+        self.assertEqual(self.raw.wait(ended).reset, 5, "RST_STREAM STREAM_CLOSED")
         response = self.raw.wait(running)
         self.assertFalse(self.raw.closed, "the connection stays open")
         self.assertIsNone(self.raw.goaway)
