@@ -358,7 +358,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             return framed.bytes
         case 1:
             guard let encoding = stream.head.requestEncoding else {
-                throw RPCError(.internal, "a message is flagged compressed but the call named no grpc-encoding")
+                throw RPCError(.internal, "a message is flagged compressed but the call's grpc-encoding is identity (or absent): name gzip or deflate to send compressed messages")
             }
             do {
                 let bytes = try MessageCompression.inflate(framed.bytes, limit: configuration.maxMessageSize,

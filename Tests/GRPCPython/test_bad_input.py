@@ -93,6 +93,13 @@ class BadInputTests(unittest.TestCase):
             self.assertEqual(response.grpc_status, grpc.StatusCode.INTERNAL.value[0], value)
             self.assertIn("grpc-timeout", response.all_headers.get("grpc-message", ""), value)
 
+    def test_a_compressed_message_without_an_encoding_is_refused_naming_why(self):
+        for extra in ([("grpc-encoding", "identity")], []):
+            stream = self.raw.request(request_headers(UNARY, extra=extra), grpc_message(self.unary(response_size=1)[5:], compressed=True))
+            response = self.raw.wait(stream)
+            self.assertEqual(response.grpc_status, grpc.StatusCode.INTERNAL.value[0], extra)
+            self.assertIn("grpc-encoding is identity (or absent)", response.all_headers.get("grpc-message", ""), extra)
+
     def test_zero_grpc_timeout_is_a_deadline_already_past(self):
         for value in ["0n", "0S"]:
             stream = self.raw.request(request_headers(UNARY, extra=[("grpc-timeout", value)]), self.unary())
