@@ -232,8 +232,10 @@ final class RunnerChannel: @unchecked Sendable {
             input.reserveCapacity(minimumWritableBytes: 64 << 10)
             var timedOut = false
             let count = input.writeWithUnsafeMutableBytes(minimumWritableBytes: 64 << 10) { buffer in
-                var result: Int
-                repeat {
+                // What is there already is taken without waiting (under load, most reads: a
+                // poll first would be a system call for nothing).
+                var result = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+                while result < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
                     // Waits in poll, not in recv: a thread blocked in recv on a Unix socket is
                     // woken whenever the other end reads what this end wrote (the kernel's
                     // write-space wake-up reaches reading waiters too), which poll's wait ignores.
@@ -249,7 +251,7 @@ final class RunnerChannel: @unchecked Sendable {
                     }
                     _ = poll(&ready, 1, timeout)
                     result = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-                } while result < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                }
                 return max(result, 0)
             }
             if timedOut { throw RunnerProtocolError(description: "no message came in time") }

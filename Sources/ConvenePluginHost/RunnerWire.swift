@@ -78,6 +78,20 @@ extension RunnerMessage {
     /// Appends the whole frame, length first, to `buffer` (a channel's pending output: no
     /// buffer of its own to allocate and copy).
     func write(to buffer: inout ByteBuffer) {
+        switch self {
+        case .call(let id, let method, let caller, let roles, let request):
+            return RunnerFrameWriter.call(id: id, method: method, caller: caller, roles: roles, request: request, to: &buffer,
+                                          tag: Tag.call.rawValue)
+        case .done(let id, let status, let response, let error):
+            return RunnerFrameWriter.done(id: id, status: status, response: response, error: error, to: &buffer, tag: Tag.done.rawValue)
+        default:
+            break
+        }
+        writeFields(to: &buffer)
+    }
+
+    /// The frame written field by field (every message; the two of every call have `RunnerFrameWriter`).
+    func writeFields(to buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         writeBody(to: &buffer)

@@ -15,6 +15,30 @@ final class RunnerFramesTests: XCTestCase {
         return buffer
     }
 
+    /// A call and its answer are written in one pass (`RunnerFrameWriter`): the same bytes
+    /// as field by field, and read back as they were.
+    func testTheMessagesOfEveryCallAreTheSameBytesWrittenInOnePass() throws {
+        let messages: [RunnerMessage] = [
+            .call(id: 1, method: 0, caller: "", roles: [], request: []),
+            .call(id: .max, method: 7, caller: "party-12", roles: [1, -3, .max], request: Array(0...255)),
+            .call(id: 9, method: 2, caller: "Côte d’Ivoire 🇨🇮", roles: [2], request: [0]),
+            .done(id: 1, status: 0, response: [], error: nil),
+            .done(id: 2, status: 0, response: Array(repeating: 0xAB, count: 70_000), error: nil),
+            .done(id: 3, status: 13, response: nil, error: "plugin Faults: no ‘answer’"),
+            .done(id: .max, status: -1, response: [1, 2], error: ""),
+        ]
+        for message in messages {
+            var fields = ByteBuffer(bytes: [0xEE])  // after bytes already pending
+            message.writeFields(to: &fields)
+            var onePass = ByteBuffer(bytes: [0xEE])
+            message.write(to: &onePass)
+            XCTAssertEqual(onePass, fields, "\(message)")
+            onePass.moveReaderIndex(forwardBy: 1)
+            XCTAssertEqual(try RunnerMessage.take(from: &onePass), message)
+            XCTAssertEqual(onePass.readableBytes, 0)
+        }
+    }
+
     func testMessagesComeOutWholeAndInOrderHoweverTheBytesAreSplit() throws {
         let messages = (0..<50).map { Self.log($0, size: 1 + $0 * 37) }
         let all = Self.bytes(messages)
