@@ -445,4 +445,7 @@ MUTATIONS = [
     ("a stream error closes the gRPC connection", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler.swift",
      "if error is any NIOHTTP2Error, let stream = resets.takeReset() {", "if false, let stream = resets.takeReset() {",
      "GRPCStreamErrorTests"),
+    ("the six-month assessment reads one page of operations", "plugins", "Plugins/assessment/FollowUpAssessment.swift",
+     "            guard !next.isEmpty else { break }\n", "            break\n",
+     "AssessmentFiguresTests"),
 ]

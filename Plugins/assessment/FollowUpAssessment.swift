@@ -72,7 +72,10 @@ enum FollowUpAssessment {
         var attendance: [FollowUpRules.Attendance] = []
         var distributions: [FollowUpRules.Distribution] = []
         typealias C = HostMethods.Consultation
-        let operations = try context.call(C.listOperations, .with { $0.pageSize = 500 }).operations
+        let operations = try everyPage { token in
+            let page = try context.call(C.listOperations, .with { $0.pageSize = 500; $0.pageToken = token })
+            return (page.operations, page.nextPageToken)
+        }
         for operation in operations {
             let account = try context.call(C.getConsultationAccount, .with {
                 $0.operationID = operation.id
@@ -83,7 +86,10 @@ enum FollowUpAssessment {
             result.concernsAnswered += account.concernsAnswered
             result.requestsReceived += account.requestsReceived
             result.requestsDeclined += account.requestsDeclined
-            let meetings = try context.call(C.listMeetings, .with { $0.operationID = operation.id; $0.pageSize = 500 }).meetings
+            let meetings = try everyPage { token in
+                let page = try context.call(C.listMeetings, .with { $0.operationID = operation.id; $0.pageSize = 500; $0.pageToken = token })
+                return (page.meetings, page.nextPageToken)
+            }
             // When each meeting (in the window or not) is held, for the reports' lead times.
             let scheduled = Dictionary(meetings.map { ($0.id, $0.scheduledTime.date) }) { first, _ in first }
             // The Council's own discussions of the operation (II.A meetings and consultations).
@@ -135,6 +141,21 @@ enum FollowUpAssessment {
             $0.submitTime.date >= from && $0.submitTime.date <= to
         }
         return result
+    }
+
+    /// Every item of a listing, page by page (`fetch` takes a page token and gives the page's
+    /// items and the next token, empty after the last): a server answers at most 500 per page,
+    /// and the figures cover everything the caller may see. At most 1,000 pages.
+    static func everyPage<Item>(_ fetch: (String) throws -> ([Item], String)) throws -> [Item] {
+        var items: [Item] = []
+        var token = ""
+        for _ in 0..<1_000 {
+            let (page, next) = try fetch(token)
+            items += page
+            guard !next.isEmpty else { break }
+            token = next
+        }
+        return items
     }
 
     /// The row number of a party id ("party-3"); nil for anything else.

@@ -103,4 +103,32 @@ final class AssessmentFiguresTests: OperationTestCase {
         XCTAssertEqual(recent.reportsCountedForLeadTime, 0)
         XCTAssertEqual(recent.meanReportLeadHours, 0)
     }
+
+    /// The figures cover every operation and meeting the caller may see, past the 500 a page
+    /// of a listing holds: a meeting of the 502nd operation is counted.
+    func testTheAssessmentCoversOperationsPastTheFirstPageOfTheirListing() async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let client = f.client!, secretariat = f.options("Secretariat")
+        for batch in stride(from: 0, to: 500, by: 50) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in batch..<batch + 50 {
+                    group.addTask {
+                        _ = try await client.unary(CM.createOperation, Convene_Consultation_V1_CreateOperationRequest.with {
+                            $0.name = "Operation \(index)"; $0.mandate = "Observe"; $0.phase = .planning
+                        }, as: Convene_Consultation_V1_Operation.self, options: secretariat)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let late = try await f.makeOperation(name: "The 502nd")
+        func meetingsAssessed() async throws -> Int32 {
+            try await f.call(service, "Assess", Convene_Assessment_V1_AssessRequest.with { $0.windowDays = 30 },
+                             as: Convene_Assessment_V1_Assessment.self, by: "Secretariat").meetings
+        }
+        let before = try await meetingsAssessed()
+        _ = try await f.convene(late, stage: .mandateRenewal, at: now - day, pastReason: "Held before the consultations were recorded here")
+        let after = try await meetingsAssessed()
+        XCTAssertEqual(after, before + 1, "the meeting of the 502nd operation is counted")
+    }
 }
