@@ -448,4 +448,13 @@ MUTATIONS = [
     ("the six-month assessment reads one page of operations", "plugins", "Plugins/assessment/FollowUpAssessment.swift",
      "            guard !next.isEmpty else { break }\n", "            break\n",
      "AssessmentFiguresTests"),
+    ("a C plugin takes a blank text", "plugins", "Plugins/common/util/convene_plugin_util.h",
+     "    if (is_blank(text)) {", "    if (0 && is_blank(text)) {",
+     "MechanismPluginTests.testBlankTexts"),
+    ("a C plugin counts only ASCII white space as blank", "plugins", "Plugins/common/util/convene_plugin_util.h",
+     "if (c[0] == 0xE3 && c[1] == 0x80 && c[2] == 0x80) { c += 3; continue; }", "",
+     "MechanismPluginTests.testBlankTexts"),
+    ("a Swift plugin takes a blank text", "plugins", "Sources/ConvenePluginSDK/ConvenePluginSDK.swift",
+     "guard !trimmed.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT", "guard !trimmed.isEmpty || true else { throw PluginError(CONVENE_INVALID_ARGUMENT",
+     "MechanismPluginTests.testBlankTexts"),
 ]

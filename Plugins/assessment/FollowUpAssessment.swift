@@ -18,7 +18,7 @@ enum FollowUpAssessment {
                                       service: "convene.assessment.v1.FollowUpAssessment", descriptorSet: assessmentDescriptorSet)
 
         plugin.unary("SubmitProposal") { (request: Convene_Assessment_V1_SubmitProposalRequest, context) -> Convene_Assessment_V1_Proposal in
-            guard !request.text.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "text: required") }
+            try PluginError.requireText(request.text, field: "text")
             try requireTroopContributor(context)
             let proposal = try Convene_Assessment_V1_Proposal.with {
                 $0.id = "proposal-\(try context.nextNumber("proposal"))"

@@ -117,7 +117,7 @@ CONVENE_METHOD_HOOK(form_group) {
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid FormGroupRequest");
     int32_t rc;
     if (!in->operation_id[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "operation_id: required"); goto done; }
-    if (!in->name[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "name: required"); goto done; }
+    if ((rc = require_text(call, in->name, "name")) != CONVENE_OK) goto done;
 
     /* The operation must exist, as the caller sees it. */
     int32_t status;
@@ -200,7 +200,7 @@ CONVENE_METHOD_HOOK(record_coordination) {
     if (!in) return fail(call, CONVENE_INVALID_ARGUMENT, "request is not a valid RecordCoordinationRequest");
     int32_t rc;
     Group *group = NULL;
-    if (!in->note[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "note: required"); goto done; }
+    if ((rc = require_text(call, in->note, "note")) != CONVENE_OK) goto done;
     group = load_group(call, in->group_id);
     if (!group || !may_see(call, group->operation_id)) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
     if (!is_member(group, api->caller(call)) && require_may_form(call, group->operation_id) != CONVENE_OK) {

@@ -16,9 +16,7 @@ enum CouncilMissions {
 
         plugin.unary("PlanMission") { (request: Convene_Missions_V1_PlanMissionRequest, context) -> Mission in
             try context.require("the Council President plans Security Council missions (I.B.5)", anyOf: PartyRole.councilPresident)
-            guard !request.termsOfReference.isEmpty else {
-                throw PluginError(CONVENE_INVALID_ARGUMENT, "terms_of_reference: required (I.B.5)")
-            }
+            try PluginError.requireText(request.termsOfReference, field: "terms_of_reference", provision: "I.B.5")
             let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             guard operation.phase != .terminated else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION,
@@ -45,7 +43,7 @@ enum CouncilMissions {
             guard mission.conclusions.isEmpty else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION, "the conclusions of \(mission.id) are already recorded")
             }
-            guard !request.conclusions.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "conclusions: required") }
+            try PluginError.requireText(request.conclusions, field: "conclusions")
             mission.conclusions = request.conclusions
             try context.put("mission/\(mission.id)", mission)
             // When, so that a consultation is placed before or after the mission by when it takes

@@ -177,7 +177,7 @@ CONVENE_METHOD_HOOK(submit_finding) {
         rc = fail(call, CONVENE_PERMISSION_DENIED, "findings are submitted by members of the Military Staff Committee (I.C.1)");
         goto done;
     }
-    if (!in->text[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "text: required"); goto done; }
+    if ((rc = require_text(call, in->text, "text")) != CONVENE_OK) goto done;
     review = load_visible_review(call, in->review_id);
     if (!review) { rc = fail(call, CONVENE_NOT_FOUND, "review_id: no such review"); goto done; }
     if (review->status != CONVENE__MSC__V1__REVIEW_STATUS__OPEN) {
@@ -209,7 +209,7 @@ CONVENE_METHOD_HOOK(close_review) {
         rc = fail(call, CONVENE_PERMISSION_DENIED, "the Council President closes Military Staff Committee reviews");
         goto done;
     }
-    if (!in->conclusion[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "conclusion: required"); goto done; }
+    if ((rc = require_text(call, in->conclusion, "conclusion")) != CONVENE_OK) goto done;
     review = load_visible_review(call, in->review_id);
     if (!review) { rc = fail(call, CONVENE_NOT_FOUND, "review_id: no such review"); goto done; }
     if (review->status != CONVENE__MSC__V1__REVIEW_STATUS__OPEN) {

@@ -15,7 +15,7 @@ enum PublicInformation {
             guard request.audience != .unspecified, Convene_Publicinfo_V1_Audience.allCases.contains(request.audience) else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "audience: LOCAL (I.B.10) or INTERNATIONAL (I.B.11)")
             }
-            guard !request.message.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: required") }
+            try PluginError.requireText(request.message, field: "message")
             // It is the event's description too, which the host bounds at 64 KiB.
             guard request.message.utf8.count <= 10_000 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: longer than 10000 bytes") }
             let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
@@ -39,7 +39,7 @@ enum PublicInformation {
             guard context.caller == request.countryPartyID || context.hasRole(PartyRole.secretariat) else {
                 throw PluginError(CONVENE_PERMISSION_DENIED, "a programme is added by its country or the Secretariat (I.B.11)")
             }
-            guard !request.title.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "title: required") }
+            try PluginError.requireText(request.title, field: "title")
             try context.requireVisible(request.operationID, field: "operation_id")
             let contributions = try context.call(HostMethods.Consultation.listContributions,
                                                  .with { $0.operationID = request.operationID }, asPlugin: true)

@@ -14,7 +14,7 @@ enum ReconnaissanceVisits {
                                       service: "convene.recon.v1.ReconnaissanceVisits", descriptorSet: reconDescriptorSet)
 
         plugin.unary("RequestVisit") { (request: Convene_Recon_V1_RequestVisitRequest, context) -> Visit in
-            guard !request.purpose.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "purpose: required") }
+            try PluginError.requireText(request.purpose, field: "purpose")
             guard request.teamSize > 0, request.teamSize <= 50 else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "team_size: 1 to 50")
             }
@@ -67,7 +67,7 @@ enum ReconnaissanceVisits {
             guard visit.status == .requested else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status), not requested")
             }
-            guard !request.reason.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "reason: required") }
+            try PluginError.requireText(request.reason, field: "reason")
             visit.status = .declined
             visit.declineReason = request.reason
             try context.put("visit/\(visit.id)", visit)
@@ -84,7 +84,7 @@ enum ReconnaissanceVisits {
             guard visit.status == .requested || visit.status == .scheduled else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status)")
             }
-            guard !request.need.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "need: required") }
+            try PluginError.requireText(request.need, field: "need")
             visit.support.append(.with { $0.need = request.need })
             try context.put("visit/\(visit.id)", visit)
             return visit
@@ -111,7 +111,7 @@ enum ReconnaissanceVisits {
             guard visit.status == .scheduled else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) was not scheduled")
             }
-            guard !request.report.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "report: required") }
+            try PluginError.requireText(request.report, field: "report")
             visit.status = .completed
             visit.report = request.report
             try context.put("visit/\(visit.id)", visit)

@@ -139,7 +139,7 @@ CONVENE_METHOD_HOOK(add_member) {
     TaskForce *force = NULL;
     int32_t rc = load_for_change(call, in->operation_id, &force);
     if (rc != CONVENE_OK) goto done;
-    if (!in->name[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "name: required"); goto done; }
+    if ((rc = require_text(call, in->name, "name")) != CONVENE_OK) goto done;
     if (!has_department(force, in->department)) {
         rc = fail(call, CONVENE_INVALID_ARGUMENT, "department: not a department of this task force");
         goto done;
@@ -166,7 +166,7 @@ CONVENE_METHOD_HOOK(add_task) {
     TaskForce *force = NULL;
     int32_t rc = load_for_change(call, in->operation_id, &force);
     if (rc != CONVENE_OK) goto done;
-    if (!in->title[0]) { rc = fail(call, CONVENE_INVALID_ARGUMENT, "title: required"); goto done; }
+    if ((rc = require_text(call, in->title, "title")) != CONVENE_OK) goto done;
     if (!has_department(force, in->owner)) {
         rc = fail(call, CONVENE_INVALID_ARGUMENT, "owner: a task is owned by one of the task force's departments");
         goto done;

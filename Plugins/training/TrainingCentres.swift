@@ -17,7 +17,7 @@ enum TrainingCentres {
 
         plugin.unary("RegisterCentre") { (request: Convene_Training_V1_RegisterCentreRequest, context) -> Convene_Training_V1_Centre in
             try requireSecretariat(context, "registers training centres")
-            guard !request.name.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "name: required") }
+            try PluginError.requireText(request.name, field: "name")
             guard request.hostPartyID.hasPrefix("party-") else {
                 throw PluginError(CONVENE_INVALID_ARGUMENT, "host_party_id: a party id (party-N) is required")
             }
@@ -50,7 +50,7 @@ enum TrainingCentres {
                 throw PluginError(CONVENE_PERMISSION_DENIED,
                                   "only the centre's host country requests technical support for it (I.B.1)")
             }
-            guard !request.description_p.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "description: required") }
+            try PluginError.requireText(request.description_p, field: "description")
             let support = try Convene_Training_V1_SupportRequest.with {
                 $0.id = "support-\(try context.nextNumber("support"))"
                 $0.centreID = centre.id

@@ -45,6 +45,21 @@ public struct PluginError: Error, Sendable {
     }
 }
 
+extension PluginError {
+    /// `value` with white space trimmed from both ends, for a text field a request must give:
+    /// INVALID_ARGUMENT "FIELD: required" when it is empty, and "FIELD: must not be blank"
+    /// when it holds nothing but white space (as the server's own services refuse them), each
+    /// followed by ` (provision)` when one is named.
+    @discardableResult
+    public static func requireText(_ value: String, field: String, provision: String? = nil) throws -> String {
+        let cited = provision.map { " (\($0))" } ?? ""
+        guard !value.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): required\(cited)") }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): must not be blank\(cited)") }
+        return trimmed
+    }
+}
+
 /// What a plugin is: its name, service, methods, events and descriptors.
 public struct PluginDefinition: Sendable {
     public var name: String

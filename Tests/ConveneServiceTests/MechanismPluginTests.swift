@@ -283,4 +283,54 @@ class MechanismPluginTests: OperationTestCase {
                                     as: Convene_Assessment_V1_Assessment.self, by: "Secretariat")
         XCTAssertEqual(recent.meetings, 0)
     }
+
+    /// A text a mechanism requires is refused blank (white space only, Unicode's included),
+    /// as the server's own services refuse it, in the C plugins and the Swift ones alike; a
+    /// blank conclusion would otherwise stand for good (I.B.5, I.C.1: recorded once).
+    func testBlankTextsAreRefusedByTheMechanisms() async throws {
+        let blank = " \t\n\u{00A0}\u{3000}"
+        let cases: [(String, String, any SwiftProtobuf.Message, String, String)] = [
+            ("convene.missions.v1.CouncilMissions", "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+                $0.operationID = operation; $0.termsOfReference = blank
+            }, "President", "terms_of_reference: must not be blank (I.B.5)"),
+            ("convene.msc.v1.MilitaryStaffCommittee", "CloseReview", Convene_Msc_V1_CloseReviewRequest.with {
+                $0.reviewID = "rev-1"; $0.conclusion = blank
+            }, "President", "conclusion: must not be blank"),
+            ("convene.msc.v1.MilitaryStaffCommittee", "SubmitFinding", Convene_Msc_V1_SubmitFindingRequest.with {
+                $0.reviewID = "rev-1"; $0.text = "  "
+            }, "Member", "text: must not be blank"),
+            ("convene.friends.v1.GroupsOfFriends", "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+                $0.operationID = operation; $0.name = blank
+            }, "Secretariat", "name: must not be blank"),
+            ("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+                $0.operationID = operation; $0.purpose = blank; $0.teamSize = 6
+            }, "Potential", "purpose: must not be blank"),
+            ("convene.assessment.v1.FollowUpAssessment", "SubmitProposal", Convene_Assessment_V1_SubmitProposalRequest.with {
+                $0.text = blank
+            }, "Troops", "text: must not be blank"),
+            ("convene.friends.v1.GroupsOfFriends", "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+                $0.operationID = operation; $0.name = ""
+            }, "Secretariat", "name: required"),
+        ]
+        for (service, method, request, caller, message) in cases {
+            let error = await assertRPCError(.invalidArgument) {
+                _ = try await self.f.call(service, method, request, as: SwiftProtobuf.Google_Protobuf_Empty.self, by: caller)
+            }
+            XCTAssertEqual(error?.message, message, "\(service)/\(method)")
+        }
+        // A blank conclusion leaves the mission open to its real one.
+        let s = "convene.missions.v1.CouncilMissions"
+        let mission = try await call(s, "PlanMission", Convene_Missions_V1_PlanMissionRequest.with {
+            $0.operationID = operation; $0.termsOfReference = "Assess the ceasefire"
+        }, as: Convene_Missions_V1_Mission.self, by: "President")
+        await assertRPCError(.invalidArgument, containing: "conclusions: must not be blank") {
+            _ = try await self.call(s, "RecordConclusions", Convene_Missions_V1_RecordConclusionsRequest.with {
+                $0.missionID = mission.id; $0.conclusions = blank
+            }, as: Convene_Missions_V1_Mission.self, by: "President")
+        }
+        let concluded = try await call(s, "RecordConclusions", Convene_Missions_V1_RecordConclusionsRequest.with {
+            $0.missionID = mission.id; $0.conclusions = "The ceasefire holds"
+        }, as: Convene_Missions_V1_Mission.self, by: "President")
+        XCTAssertEqual(concluded.conclusions, "The ceasefire holds")
+    }
 }

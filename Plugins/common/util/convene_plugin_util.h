@@ -105,6 +105,39 @@ static int32_t fail(convene_call *call, int32_t code, const char *message) {
     return code;
 }
 
+/* Non-zero when `text` (UTF-8) holds nothing but white space, as Unicode counts it (ASCII
+ * space, tab and line breaks; U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029,
+ * U+202F, U+205F, U+3000); an empty text is blank too. */
+static int is_blank(const char *text) {
+    const unsigned char *c = (const unsigned char *)(text ? text : "");
+    while (*c) {
+        if (*c == ' ' || (*c >= 0x09 && *c <= 0x0D)) { c += 1; continue; }
+        if (c[0] == 0xC2 && (c[1] == 0x85 || c[1] == 0xA0)) { c += 2; continue; }
+        if (c[0] == 0xE1 && c[1] == 0x9A && c[2] == 0x80) { c += 3; continue; }
+        if (c[0] == 0xE2 && c[1] == 0x80 && ((c[2] >= 0x80 && c[2] <= 0x8A) || c[2] == 0xA8 || c[2] == 0xA9 || c[2] == 0xAF)) { c += 3; continue; }
+        if (c[0] == 0xE2 && c[1] == 0x81 && c[2] == 0x9F) { c += 3; continue; }
+        if (c[0] == 0xE3 && c[1] == 0x80 && c[2] == 0x80) { c += 3; continue; }
+        return 0;
+    }
+    return 1;
+}
+
+/* CONVENE_OK when `text` has something besides white space; otherwise INVALID_ARGUMENT
+ * "FIELD: required" (empty) or "FIELD: must not be blank", as the server's own services
+ * refuse them. */
+static int32_t require_text(convene_call *call, const char *text, const char *field) {
+    char message[160];
+    if (!text || !text[0]) {
+        snprintf(message, sizeof message, "%s: required", field);
+        return fail(call, CONVENE_INVALID_ARGUMENT, message);
+    }
+    if (is_blank(text)) {
+        snprintf(message, sizeof message, "%s: must not be blank", field);
+        return fail(call, CONVENE_INVALID_ARGUMENT, message);
+    }
+    return CONVENE_OK;
+}
+
 /* CONVENE_OK when the caller may read the records of operation `id`; otherwise the refusal, as
  * the server's services answer it (NOT_FOUND for no such operation, PERMISSION_DENIED with the
  * rule for a party that may know only that it exists), its message set for `field`. */
