@@ -457,4 +457,8 @@ MUTATIONS = [
     ("a Swift plugin takes a blank text", "plugins", "Sources/ConvenePluginSDK/ConvenePluginSDK.swift",
      "guard !trimmed.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT", "guard !trimmed.isEmpty || true else { throw PluginError(CONVENE_INVALID_ARGUMENT",
      "MechanismPluginTests.testBlankTexts"),
+    ("the II.C refusal cites its provision twice", "domain", "Sources/ConveneDomain/MeetingRules.swift",
+     'throw RuleViolation(.permissionDenied, "only the Secretariat convenes \\(form.name)")',
+     'throw RuleViolation(.permissionDenied, "only the Secretariat convenes \\(form.name) (II.C)")',
+     "RefusalTableTests"),
 ]

@@ -11,7 +11,7 @@ public enum MeetingRules {
             }
         case .secretariatMeeting:
             guard caller.isSecretariat else {
-                throw RuleViolation(.permissionDenied, "only the Secretariat convenes \(form.name) (II.C)")
+                throw RuleViolation(.permissionDenied, "only the Secretariat convenes \(form.name)")
             }
         case .evaluation:
             guard caller.isSecretariat else {

@@ -54,6 +54,8 @@ final class RefusalTableTests: XCTestCase {
                 let got = RPCError.from(error)
                 XCTAssertEqual(got.code.name, row.status, "\(row.id): \(got.message)")
                 XCTAssertTrue(got.message.contains(row.message), "\(row.id): '\(got.message)' lacks \"\(row.message)\"")
+                XCTAssertNil(got.message.range(of: #"(\([^()]+\)) \1"#, options: .regularExpression),
+                             "\(row.id): '\(got.message)' cites a provision twice over")
             }
         }
         await f.stop()
