@@ -76,7 +76,8 @@ public struct ConsultationClient: Sendable {
         try await channel.unary(ConsultationMethods.markMeetingHeld, request, as: Convene_Consultation_V1_Meeting.self, options: options)
     }
 
-    /// Records a statement or concern voiced by the caller in a meeting it participates in.
+    /// Records a statement or concern of the caller for a meeting it participates in: voiced in
+    /// it, or handed in ahead as a written one (create_time tells which), until its summary is circulated.
     public func recordStatement(_ request: Convene_Consultation_V1_RecordStatementRequest, options: CallOptions? = nil) async throws -> Convene_Consultation_V1_Statement {
         try await channel.unary(ConsultationMethods.recordStatement, request, as: Convene_Consultation_V1_Statement.self, options: options)
     }

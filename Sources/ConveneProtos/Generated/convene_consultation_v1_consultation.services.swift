@@ -61,7 +61,8 @@ public enum ConsultationMethods {
     public static let markMeetingHeld = MethodDescriptor(
         service: service, method: "MarkMeetingHeld", kind: .unary,
         inputType: "convene.consultation.v1.MarkMeetingHeldRequest", outputType: "convene.consultation.v1.Meeting")
-    /// Records a statement or concern voiced by the caller in a meeting it participates in.
+    /// Records a statement or concern of the caller for a meeting it participates in: voiced in
+    /// it, or handed in ahead as a written one (create_time tells which), until its summary is circulated.
     public static let recordStatement = MethodDescriptor(
         service: service, method: "RecordStatement", kind: .unary,
         inputType: "convene.consultation.v1.RecordStatementRequest", outputType: "convene.consultation.v1.Statement")
@@ -141,7 +142,8 @@ public protocol ConsultationServiceProtocol: Sendable {
     func listMeetings(_ request: Convene_Consultation_V1_ListMeetingsRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_ListMeetingsResponse
     /// Records that a meeting took place, not before its scheduled time. Its convener.
     func markMeetingHeld(_ request: Convene_Consultation_V1_MarkMeetingHeldRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Meeting
-    /// Records a statement or concern voiced by the caller in a meeting it participates in.
+    /// Records a statement or concern of the caller for a meeting it participates in: voiced in
+    /// it, or handed in ahead as a written one (create_time tells which), until its summary is circulated.
     func recordStatement(_ request: Convene_Consultation_V1_RecordStatementRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Statement
     /// Records what became of a concern (I.B.2). Secretariat or Council President.
     func respondToConcern(_ request: Convene_Consultation_V1_RespondToConcernRequest, context: ServerCallContext) async throws -> Convene_Consultation_V1_Statement
