@@ -461,4 +461,7 @@ MUTATIONS = [
      'throw RuleViolation(.permissionDenied, "only the Secretariat convenes \\(form.name)")',
      'throw RuleViolation(.permissionDenied, "only the Secretariat convenes \\(form.name) (II.C)")',
      "RefusalTableTests"),
+    ("punctuation makes another advice option", "domain", "Sources/ConveneDomain/Text.swift",
+     "let words = lowered.split { !$0.isLetter && !$0.isNumber }", "let words = lowered.split { $0.isWhitespace }",
+     "BriefingRulesTests"),
 ]

@@ -8,10 +8,14 @@ extension String {
         return String(self[first...last])
     }
 
-    /// Lowercased, with runs of whitespace as one space and none at the ends: how two titles
-    /// are compared to tell whether they say the same thing.
+    /// Its words (letters and digits, in any script), lowercased, one space between them:
+    /// how two titles are compared to tell whether they say the same thing, so that neither
+    /// case, spacing nor punctuation ("Reinforce", "reinforce.") makes them two. A text of
+    /// punctuation alone is compared as it is, spacing aside.
     var normalizedForComparison: String {
-        lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let lowered = lowercased()
+        let words = lowered.split { !$0.isLetter && !$0.isNumber }
+        return words.isEmpty ? lowered.split(whereSeparator: \.isWhitespace).joined(separator: " ") : words.joined(separator: " ")
     }
 }
 

@@ -110,6 +110,12 @@ final class BriefingRulesTests: XCTestCase {
         XCTAssertEqual(twice?.kind, .failedPrecondition)
         XCTAssertEqual(twice?.message,
                        "options[1]: '  reinforce ' is options[0] again; advice offers a range of distinct options for action (I.B.9)")
+        for again in ["reinforce.", "REINFORCE!", "« Reinforce »", "Reinforce\u{3000}"] {
+            XCTAssertEqual(refusal { try BriefingRules.checkOptions([("Reinforce", "Because"), (again, "Because too")]) }?.kind,
+                           .failedPrecondition, "punctuation does not make '\(again)' another option")
+        }
+        XCTAssertNil(refusal { try BriefingRules.checkOptions([("Reinforce the north", "a"), ("Reinforce the south", "b")]) })
+        XCTAssertNil(refusal { try BriefingRules.checkOptions([("Option 1", "a"), ("Option 2", "b")]) }, "digits count")
         XCTAssertEqual(refusal { try BriefingRules.checkOptions([("Reinforce", "Because"), (" ", "x")]) }?.message, "options[1].title: required")
         XCTAssertEqual(refusal { try BriefingRules.checkOptions([("Reinforce", ""), ("Withdraw", "x")]) }?.kind, .failedPrecondition)
         let potential = OperationFacts(hostCountryID: nil, potentialContributorIDs: [P.agency.id], contributions: P.facts.contributions)
