@@ -10,6 +10,16 @@ public enum LessonRules {
         }
     }
 
+    /// I.B.4: experience "gained during deployment or after withdrawal": an operation still
+    /// being planned has deployed no contingent, so none of them has any yet. (A contingent
+    /// may withdraw while the operation goes on, so either period is taken once it deployed.)
+    public static func checkHasExperience(phase: Phase, operationID: String) throws(RuleViolation) {
+        guard phase != .planning else {
+            throw RuleViolation(.failedPrecondition,
+                "operation \(operationID) is still being planned: no contingent has deployed, so none has experience gained during deployment or after withdrawal (I.B.4)")
+        }
+    }
+
     /// The experience a party reads: all of it for the Secretariat and the Council, else its own.
     public static func seesExperience(_ caller: Party, submittedBy: Int64) -> Bool {
         caller.isSecretariat || caller.isCouncilMember || submittedBy == caller.id

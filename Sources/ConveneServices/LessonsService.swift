@@ -73,6 +73,7 @@ public struct LessonsService: LessonsServiceProtocol {
         try await backend.read { db in
             let operation = try db.requireOperation(header.operationID, field: "header.operation_id")
             try LessonRules.checkMaySubmitExperience(caller, facts: try db.facts(of: operation), operationID: header.operationID)
+            try LessonRules.checkHasExperience(phase: operation.phase, operationID: header.operationID)
         }
         var text = first.text
         while let chunk = try await chunks.next() {

@@ -29,4 +29,11 @@ final class LessonRulesTests: XCTestCase {
         XCTAssertFalse(LessonRules.isRelevantToPlanning(stage: .termination, topics: ["air assets"], paperText: "Force structure"))
         XCTAssertFalse(LessonRules.isRelevantToPlanning(stage: nil, topics: [""], paperText: "Force structure"), "an empty topic matches nothing")
     }
+
+    func testNoExperienceOfAnOperationStillBeingPlanned() {
+        XCTAssertEqual(refusal { try LessonRules.checkHasExperience(phase: .planning, operationID: "op-1") }?.kind, .failedPrecondition)
+        for phase in [Phase.deployed, .drawdown, .terminated] {
+            XCTAssertNil(refusal { try LessonRules.checkHasExperience(phase: phase, operationID: "op-1") }, "\(phase)")
+        }
+    }
 }

@@ -228,6 +228,19 @@ final class BriefingLessonsTests: OperationTestCase {
             }, as: Convene_Lessons_V1_EvaluationMeeting.self, options: self.f.options("President"))
         }
 
+        // No contingent has deployed while the operation is being planned: no experience yet (I.B.4).
+        let early = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
+                                                 as: Convene_Lessons_V1_Experience.self, options: f.options("Troops"))
+        try? await early.send(.with {
+            $0.header = .with { $0.operationID = operation; $0.period = .afterWithdrawal; $0.title = "After withdrawal" }
+            $0.text = "x"
+        })
+        try? await early.finish()
+        await assertRPCError(.failedPrecondition, containing: "is still being planned: no contingent has deployed") { try await early.response() }
+        _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
+            $0.operationID = operation; $0.phase = .deployed
+        }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+
         // A long after-action report, streamed in pieces by the contributing country.
         let upload = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
                                                   as: Convene_Lessons_V1_Experience.self, options: f.options("Troops"))

@@ -151,6 +151,22 @@ extension Provocations {
                     $0.operationID = self.other; $0.stage = .deployment; $0.finding = "F"; $0.recommendation = "R"; $0.sourceID = experience
                 }, options: self.o("Secretariat"))
             },
+            "L6": {
+                let planned = try await setup {
+                    let id = try await self.c.createOperation(.with { $0.name = "UNMPLAN"; $0.phase = .planning }, options: self.o("Secretariat")).id
+                    _ = try await self.c.recordContribution(.with {
+                        $0.operationID = id; $0.partyID = self.w.id("Troops"); $0.kind = .troops; $0.quantity = 100
+                    }, options: self.o("Secretariat"))
+                    return id
+                }
+                let call = try await self.w.client.lessons.submitExperience(options: self.o("Troops"))
+                try? await call.send(.with {
+                    $0.header = .with { $0.operationID = planned; $0.period = .duringDeployment; $0.title = "Report" }
+                    $0.text = "Nothing yet."
+                })
+                try? await call.finish()
+                _ = try await call.response()
+            },
             "L5": {
                 let upcoming = try await setup {
                     try await self.l.conveneEvaluationMeeting(.with {

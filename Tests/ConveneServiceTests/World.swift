@@ -55,6 +55,9 @@ final class World: @unchecked Sendable {
                           .with { $0.title = "Concentrate"; $0.objectiveAnalysis = "Three bases" }]
         }, options: options("Secretariat"))
         _ = try await request()
+        // Its contingents deploy, and so have experience to report (I.B.4).
+        _ = try await client.consultation.updateMandate(.with { $0.operationID = operation; $0.phase = .deployed },
+                                                        options: options("President"))
         let experience = try await submitExperience(as: "Troops")
         lesson = try await client.lessons.recordLesson(.with {
             $0.operationID = operation; $0.stage = .deployment; $0.finding = "Fuel shortages delayed patrols"
