@@ -229,14 +229,9 @@ final class BriefingLessonsTests: OperationTestCase {
         }
 
         // No contingent has deployed while the operation is being planned: no experience yet (I.B.4).
-        let early = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
-                                                 as: Convene_Lessons_V1_Experience.self, options: f.options("Troops"))
-        try? await early.send(.with {
-            $0.header = .with { $0.operationID = operation; $0.period = .afterWithdrawal; $0.title = "After withdrawal" }
-            $0.text = "x"
-        })
-        try? await early.finish()
-        await assertRPCError(.failedPrecondition, containing: "is still being planned: no contingent has deployed") { try await early.response() }
+        await assertRPCError(.failedPrecondition, containing: "is still being planned: no contingent has deployed") {
+            _ = try await self.uploadExperience(as: "Troops", period: .afterWithdrawal)
+        }
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.phase = .deployed
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
@@ -254,14 +249,7 @@ final class BriefingLessonsTests: OperationTestCase {
         XCTAssertTrue(experience.text.hasPrefix("Day 1. Day 2:"))
         XCTAssertEqual(experience.partyID, f.ids["Troops"])
 
-        let donor = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
-                                                 as: Convene_Lessons_V1_Experience.self, options: f.options("Donor"))
-        try? await donor.send(.with {
-            $0.header = .with { $0.operationID = operation; $0.period = .duringDeployment; $0.title = "x" }
-            $0.text = "x"
-        })
-        try? await donor.finish()
-        await assertRPCError(.permissionDenied, containing: "I.B.4") { try await donor.response() }
+        await assertRPCError(.permissionDenied, containing: "I.B.4") { _ = try await self.uploadExperience(as: "Donor") }
 
         let lesson = try await f.client.unary(LM.recordLesson, Convene_Lessons_V1_RecordLessonRequest.with {
             $0.operationID = operation; $0.stage = .deployment

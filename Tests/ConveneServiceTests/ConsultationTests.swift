@@ -186,14 +186,9 @@ final class ConsultationTests: OperationTestCase {
             try await self.f.client.unary(BM.listAdvice, Convene_Briefing_V1_ListAdviceRequest.with { $0.operationID = self.operation },
                                           as: Convene_Briefing_V1_ListAdviceResponse.self, options: self.f.options("Agency"))
         }
-        let upload = try await f.client.streaming(LM.submitExperience, requestType: Convene_Lessons_V1_ExperienceChunk.self,
-                                                  as: Convene_Lessons_V1_Experience.self, options: f.options("Agency"))
-        try? await upload.send(.with {
-            $0.header = .with { $0.operationID = operation; $0.period = .duringDeployment; $0.title = "Field office report" }
-            $0.text = "Roads closed for a week."
-        })
-        try? await upload.finish()
-        await assertRPCError(.permissionDenied, containing: "I.B.4") { try await upload.response() }
+        await assertRPCError(.permissionDenied, containing: "I.B.4") {
+            _ = try await self.uploadExperience(as: "Agency", title: "Field office report", text: "Roads closed for a week.")
+        }
         // A country sending other civilian personnel is one (the preamble): it requests meetings.
         _ = try await f.client.unary(CM.recordContribution, Convene_Consultation_V1_RecordContributionRequest.with {
             $0.operationID = operation; $0.partyID = f.ids["Bystander"]!; $0.kind = .otherCivilianPersonnel; $0.quantity = 30
