@@ -296,8 +296,7 @@ extension GRPCConnectionHandler {
             return
         }
         wroteSinceFlush = true
-        context.write(wrapOutboundOut(frame), promise: promise)
-        resets.forget()
+        resets.writingOwn { context.write(wrapOutboundOut(frame), promise: promise) }
     }
 
     func flushNow() {

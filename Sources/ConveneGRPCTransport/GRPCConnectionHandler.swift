@@ -164,6 +164,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        resets.forget()
         if !inReadBatch { lifecycle.read(now: .now()) }
         inReadBatch = true
         // Past its inflating pace, the connection's frames wait (in order) until it is within it.

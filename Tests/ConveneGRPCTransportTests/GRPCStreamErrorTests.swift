@@ -45,6 +45,42 @@ final class GRPCStreamErrorTests: XCTestCase {
     }
 }
 
+extension GRPCStreamErrorTests {
+    /// A stream error whose end frees room that another call waits for: the handler writes
+    /// that call's WINDOW_UPDATE as the reset stream closes, between swift-nio-http2's reset
+    /// and its report of the error. Still a stream error: the connection goes on.
+    func testAStreamErrorThatFreesRoomForAnotherCallIsStillAStreamError() async throws {
+        let router = Router()
+        try router.register(MethodDescriptor(service: "t.S", method: "Take", kind: .clientStreaming, inputType: "t.M", outputType: "t.M"),
+                            .asynchronous { requests, _, _ in
+            for try await _ in requests {}
+        })
+        let transport = GRPCServerTransport(router: router, logger: Logger(label: "test"))
+        let address = try await transport.bind(host: "127.0.0.1", port: 0)
+        let client = try RawH2Client(port: address.port!)
+        try client.send(RawH2Client.frame(type: 4, flags: 0, stream: 0))
+        // Three messages of 3.9 MiB each, their prefixes only: two fit the connection's 8 MiB
+        // of room for large messages, the third (stream 5) waits for room.
+        let length = UInt32(3_900_000)
+        for stream: UInt32 in [1, 3, 5] {
+            try client.send(client.headers(stream: stream, path: "/t.S/Take"))
+            try client.send(RawH2Client.frame(type: 0, flags: 0, stream: stream,
+                                              [0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]))
+        }
+        _ = try client.read(until: { $0.type == 8 && $0.stream == 3 })  // stream 3's window opened: it has its room
+        // WINDOW_UPDATE of 0 on stream 1: a stream error (RFC 9113 §6.9). Its room goes to stream 5.
+        try client.send(RawH2Client.frame(type: 8, flags: 0, stream: 1, [0, 0, 0, 0]))
+        let reset = try client.read(until: { $0.type == 3 && $0.stream == 1 })
+        XCTAssertEqual(reset.payload, [0, 0, 0, 1], "RST_STREAM PROTOCOL_ERROR")
+        _ = try client.read(until: { $0.type == 8 && $0.stream == 5 })
+        try client.send(RawH2Client.frame(type: 6, flags: 0, stream: 0, [8, 7, 6, 5, 4, 3, 2, 1]))
+        _ = try client.read(until: { $0.type == 6 && $0.flags & 1 != 0 })
+        XCTAssertFalse(client.seen.contains { $0.type == 7 }, "no GOAWAY: \(client.seen)")
+        client.close()
+        await transport.drain(grace: .milliseconds(100))
+    }
+}
+
 /// A client writing HTTP/2 frames by hand over a blocking socket (reads time out after 10 s).
 final class RawH2Client {
     struct Frame: CustomStringConvertible {
