@@ -28,7 +28,6 @@ enum RunnerFrameWriter {
 
     /// Appends `.done` whole, length first.
     static func done(id: UInt64, status: Int32, response: [UInt8]?, error: String?, to buffer: inout ByteBuffer, tag: UInt8) {
-        var error = error
         let errorCount = error?.utf8.count
         let body = 1 + 8 + 4 + 1 + (response.map { 4 + $0.count } ?? 0) + 1 + (errorCount.map { 4 + $0 } ?? 0)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4 + body) { memory in
@@ -43,9 +42,9 @@ enum RunnerFrameWriter {
             } else {
                 out.u8(0)
             }
-            if error != nil {
+            if var text = error {
                 out.u8(1)
-                error!.withUTF8 { out.bytes(UnsafeRawBufferPointer($0)) }
+                text.withUTF8 { out.bytes(UnsafeRawBufferPointer($0)) }
             } else {
                 out.u8(0)
             }
@@ -80,8 +79,8 @@ private struct RawFields {
     /// A u32 length and the bytes.
     mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
         u32(UInt32(truncatingIfNeeded: bytes.count))
-        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        (memory.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
+        guard let source = bytes.baseAddress, let destination = memory.baseAddress, !bytes.isEmpty else { return }
+        (destination + offset).copyMemory(from: source, byteCount: bytes.count)
         offset += bytes.count
     }
 }
