@@ -470,4 +470,11 @@ MUTATIONS = [
     ("the gRPC connection takes its own frames for swift-nio-http2's", "transport", "Sources/ConveneGRPCTransport/HTTP2ResetWatch.swift",
      "        guard ownWrites == 0 else { return }\n", "",
      "GRPCStreamErrorTests"),
+    ("a request shorter than its content-length is served", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler.swift",
+     "if let declared = stream.head.contentLength, stream.contentReceived != declared {",
+     "if let declared = stream.head.contentLength, stream.contentReceived > declared {",
+     "GRPCStreamErrorTests"),
+    ("a request longer than its content-length is served", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler.swift",
+     "            guard stream.contentReceived <= declared else {", "            guard true else {",
+     "GRPCStreamErrorTests"),
 ]

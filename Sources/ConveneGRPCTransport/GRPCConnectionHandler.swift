@@ -309,6 +309,12 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         guard account.admits(size) else {
             return fail(stream, RPCError(.resourceExhausted, account.budget?.refusalMessage ?? ""))
         }
+        if let declared = stream.head.contentLength {
+            stream.contentReceived += payload.readableBytes
+            guard stream.contentReceived <= declared else {
+                return malformed(stream, "its DATA exceeds its content-length of \(declared) bytes")
+            }
+        }
         account.charge(size)
         stream.inbound.received(size)
         stream.addReceived(size)
@@ -353,6 +359,18 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         if data.endStream { endOfRequest(stream) }
     }
 
+    /// A request HTTP/2 calls malformed once it has begun (RFC 9113 §8.1.1): a stream error,
+    /// RST_STREAM PROTOCOL_ERROR; the call ends and the connection goes on.
+    private func malformed(_ stream: GRPCServerStream, _ reason: String) {
+        logger.debug("malformed request", metadata: ["stream": "\(stream.id)", "reason": "\(reason)"])
+        observer?.refused(.grpc, reason: .malformed)
+        streams[stream.id] = nil
+        abort(stream, RPCError(.internal, "malformed request: \(reason)"))
+        write(HTTP2Frame(streamID: stream.id, payload: .rstStream(.protocolError)))
+        scheduleFlush()
+        endedCall()
+    }
+
     private func decode(_ framed: FramedMessage, of stream: GRPCServerStream) throws -> ByteBuffer {
         switch framed.encoding.rawValue {
         case 0:
@@ -381,6 +399,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     func endOfRequest(_ stream: GRPCServerStream) {
         guard !stream.requestClosed else { return }
+        if let declared = stream.head.contentLength, stream.contentReceived != declared {
+            return malformed(stream, "its DATA add up to \(stream.contentReceived) bytes, not its content-length of \(declared)")
+        }
         stream.requestClosed = true
         if stream.deframer.bufferedBytes > 0 {
             return fail(stream, RPCError(.internal, "stream ended inside a message (\(stream.deframer.bufferedBytes) bytes of it)"))

@@ -13,6 +13,9 @@ struct GRPCRequestHead {
     /// (the request's own encoding when the client accepts it, as gRPC servers answer).
     var responseEncoding: GRPCEncoding?
     var metadata: Metadata
+    /// The request body's length in bytes, when the client declared one (`content-length`):
+    /// DATA that adds up to any other length makes the request malformed (RFC 9113 §8.1.1).
+    var contentLength: Int? = nil
 
     /// The encoding to compress one response message with, if any.
     func responseEncoding(for compression: ResponseCompression) -> GRPCEncoding? {
@@ -43,6 +46,7 @@ struct GRPCRequestHead {
         var timeoutText: String?, encodingName: String?, accepted = GRPCEncodingSet()
         var metadata = Metadata()
         var metadataProblem: String?
+        var contentLength: Int?
         for (name, value, _) in headers {
             if name.utf8.first == UInt8(ascii: ":") {
                 guard !sawRegular else { return .failure(.malformed("pseudo-header \(name) after a regular header")) }
@@ -74,6 +78,12 @@ struct GRPCRequestHead {
             case "grpc-accept-encoding": accepted.formUnion(GRPCEncodingSet(parsing: value))
             case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
                 return .failure(.malformed("connection-specific header '\(name)'"))
+            case "content-length":
+                // gRPC clients send none; one that is sent must be a length, the same each time.
+                guard let length = Self.contentLength(value), contentLength == nil || contentLength == length else {
+                    return .failure(.malformed("content-length '\(value)' is not one length in bytes"))
+                }
+                contentLength = length
             default:
                 guard metadataProblem == nil, !GRPCMetadata.isReserved(name) else { continue }
                 switch GRPCMetadata.value(name: name, value) {
@@ -130,6 +140,15 @@ struct GRPCRequestHead {
         }
         return .success(GRPCRequestHead(path: path, timeoutMicros: timeout, requestEncoding: requestEncoding,
                                         responseEncoding: accepted.preferred(requestEncoding: requestEncoding),
-                                        metadata: metadata))
+                                        metadata: metadata, contentLength: contentLength))
+    }
+
+    /// A `content-length` value: 1 to 18 ASCII digits (larger than any body a server takes).
+    private static func contentLength(_ value: String) -> Int? {
+        let digits = value.utf8
+        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        return Int(value)
     }
 }

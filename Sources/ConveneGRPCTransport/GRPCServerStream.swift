@@ -16,6 +16,8 @@ final class GRPCServerStream {
     var inbound: InboundWindow
     var requestClosed = false
     var messagesReceived = 0
+    /// DATA payload bytes received (padding not counted), checked against `head.contentLength`.
+    var contentReceived = 0
     var headersSent = false
     /// Synchronous unary: the one request message.
     var unaryRequest: ByteBuffer?

@@ -81,6 +81,50 @@ extension GRPCStreamErrorTests {
     }
 }
 
+extension GRPCStreamErrorTests {
+    /// A request whose DATA do not add up to its `content-length` is malformed (RFC 9113
+    /// §8.1.1): that stream is reset with PROTOCOL_ERROR, its method never answers it, and
+    /// the connection goes on. A request whose length is right is served.
+    func testARequestWhoseDataDisagreeWithItsContentLengthIsReset() async throws {
+        let router = Router()
+        try router.register(MethodDescriptor(service: "t.S", method: "Echo", kind: .unary, inputType: "t.M", outputType: "t.M"),
+                            .synchronousUnary { request, _ in request })
+        let transport = GRPCServerTransport(router: router, logger: Logger(label: "test"))
+        let address = try await transport.bind(host: "127.0.0.1", port: 0)
+        let client = try RawH2Client(port: address.port!)
+        try client.send(RawH2Client.frame(type: 4, flags: 0, stream: 0))
+        let message: [UInt8] = [0, 0, 0, 0, 2, 8, 1]  // 7 bytes
+        // Declared 7, sent 7: answered.
+        try client.send(client.headers(stream: 1, path: "/t.S/Echo", extra: [("content-length", "7")]))
+        try client.send(RawH2Client.frame(type: 0, flags: 1, stream: 1, message))
+        let answered = try client.read(until: { $0.stream == 1 && $0.flags & 1 != 0 })
+        XCTAssertEqual(answered.type, 1, "trailers end the call: \(client.seen)")
+        // Declared 5, sent 7 with the stream left open: reset at the DATA that passes the length.
+        try client.send(client.headers(stream: 3, path: "/t.S/Echo", extra: [("content-length", "5")]))
+        try client.send(RawH2Client.frame(type: 0, flags: 0, stream: 3, message))
+        XCTAssertEqual(try client.read(until: { $0.stream == 3 }).payload, [0, 0, 0, 1], "RST_STREAM PROTOCOL_ERROR")
+        // Declared 9, the stream ended after 7 (seen at its end).
+        try client.send(client.headers(stream: 5, path: "/t.S/Echo", extra: [("content-length", "9")]))
+        try client.send(RawH2Client.frame(type: 0, flags: 1, stream: 5, message))
+        XCTAssertEqual(try client.read(until: { $0.stream == 5 }).payload, [0, 0, 0, 1], "RST_STREAM PROTOCOL_ERROR")
+        // Declared 7 and no DATA at all; then a length that is not a number.
+        try client.send(client.headers(stream: 7, path: "/t.S/Echo", extra: [("content-length", "7")]).endingStream)
+        XCTAssertEqual(try client.read(until: { $0.stream == 7 }).payload, [0, 0, 0, 1], "RST_STREAM PROTOCOL_ERROR")
+        try client.send(client.headers(stream: 9, path: "/t.S/Echo", extra: [("content-length", "7 ")]))
+        XCTAssertEqual(try client.read(until: { $0.stream == 9 }).payload, [0, 0, 0, 1], "RST_STREAM PROTOCOL_ERROR")
+        for stream: UInt32 in [3, 5, 7, 9] {
+            XCTAssertEqual(client.seen.filter { $0.stream == stream }.map(\.type), [3], "stream \(stream): a reset only, no answer")
+        }
+        // The connection goes on.
+        try client.send(client.headers(stream: 11, path: "/t.S/Echo"))
+        try client.send(RawH2Client.frame(type: 0, flags: 1, stream: 11, message))
+        XCTAssertEqual(try client.read(until: { $0.stream == 11 && $0.flags & 1 != 0 }).type, 1)
+        XCTAssertFalse(client.seen.contains { $0.type == 7 }, "no GOAWAY: \(client.seen)")
+        client.close()
+        await transport.drain(grace: .milliseconds(100))
+    }
+}
+
 /// A client writing HTTP/2 frames by hand over a blocking socket (reads time out after 10 s).
 final class RawH2Client {
     struct Frame: CustomStringConvertible {
@@ -118,10 +162,10 @@ final class RawH2Client {
     }
 
     /// A gRPC request's HEADERS (END_HEADERS, the stream left open for its DATA).
-    func headers(stream: UInt32, path: String) throws -> [UInt8] {
+    func headers(stream: UInt32, path: String, extra: [(String, String)] = []) throws -> [UInt8] {
         var block = ByteBufferAllocator().buffer(capacity: 128)
         try encoder.encode(headers: HPACKHeaders([(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "localhost"),
-                                                  ("content-type", "application/grpc"), ("te", "trailers")]), to: &block)
+                                                  ("content-type", "application/grpc"), ("te", "trailers")] + extra), to: &block)
         return Self.frame(type: 1, flags: 4, stream: stream, Array(buffer: block))
     }
 
@@ -152,4 +196,13 @@ final class RawH2Client {
     }
 
     func close() { Glibc.close(descriptor) }
+}
+
+extension [UInt8] {
+    /// This frame (a HEADERS one) with END_STREAM set.
+    var endingStream: [UInt8] {
+        var frame = self
+        frame[4] |= 1
+        return frame
+    }
 }
