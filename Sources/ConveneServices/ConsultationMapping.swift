@@ -80,12 +80,22 @@ extension SummaryRecord {
 }
 
 extension EventRecord {
+    /// What the event concerns. A plugin's event is stored as the plugin's ("plugin:NAME",
+    /// which keeps it from the events plugins react to) and shown as about its meeting, or
+    /// its operation: its kind, in the plugin's own namespace, tells whose it is.
+    var publicSubjectID: String {
+        guard subjectID.hasPrefix(Self.pluginSubjectPrefix) else { return subjectID }
+        return meetingID.map(PublicID.meeting.format) ?? PublicID.operation.format(operationID)
+    }
+
+    static let pluginSubjectPrefix = "plugin:"
+
     var proto: Convene_Consultation_V1_OperationEvent {
         .with {
             $0.sequence = sequence ?? 0
             $0.operationID = PublicID.operation.format(operationID)
             $0.kind = kind
-            $0.subjectID = subjectID
+            $0.subjectID = publicSubjectID
             $0.description_p = description
             $0.time = Google_Protobuf_Timestamp(millis: time)
         }

@@ -22,13 +22,17 @@ class PluginConfinementTests: OperationTestCase {
 
     /// The kinds of the events `party` sees on the operation, until the `occurrence`th of kind `last`.
     func watched(by party: String, until last: String, occurrence: Int = 1) async throws -> [String] {
+        try await watchedEvents(by: party, until: last, occurrence: occurrence).map(\.kind)
+    }
+
+    func watchedEvents(by party: String, until last: String, occurrence: Int = 1) async throws -> [Event] {
         let watch = try await f.client.serverStreaming(CM.watchOperation, Convene_Consultation_V1_WatchOperationRequest.with {
             $0.operationID = operation
         }, as: Event.self, options: f.options(party))
-        var seen: [String] = []
+        var seen: [Event] = []
         for try await event in watch.responses {
-            seen.append(event.kind)
-            if event.kind == last, seen.filter({ $0 == last }).count == occurrence { break }
+            seen.append(event)
+            if event.kind == last, seen.filter({ $0.kind == last }).count == occurrence { break }
         }
         watch.cancel()
         return seen
@@ -94,9 +98,13 @@ class PluginConfinementTests: OperationTestCase {
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.mandate = "Monitor and verify"
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
-        let troopsSaw = try await watched(by: "Troops", until: "mandate.updated")
+        let troopsEvents = try await watchedEvents(by: "Troops", until: "mandate.updated")
+        let troopsSaw = troopsEvents.map(\.kind)
         XCTAssertTrue(troopsSaw.contains("friends.invitations_proposed"), "\(troopsSaw)")
         XCTAssertTrue(troopsSaw.contains("friends.group_formed"), "\(troopsSaw)")
+        // Each names what it concerns: the meeting, or the operation.
+        XCTAssertEqual(troopsEvents.first { $0.kind == "friends.invitations_proposed" }?.subjectID, meeting.id)
+        XCTAssertEqual(troopsEvents.first { $0.kind == "friends.group_formed" }?.subjectID, operation)
         // The donor takes part in the operation's consultations but is not invited to this meeting.
         let donorSaw = try await watched(by: "Donor", until: "mandate.updated")
         XCTAssertFalse(donorSaw.contains("friends.invitations_proposed"), "\(donorSaw)")
@@ -131,8 +139,9 @@ class PluginConfinementTests: OperationTestCase {
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.mandate = "Monitor and verify"
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
-        let troopsSaw = try await watched(by: "Troops", until: "mandate.updated")
-        XCTAssertTrue(troopsSaw.contains("imtf.formed"), "\(troopsSaw)")
+        let troopsSaw = try await watchedEvents(by: "Troops", until: "mandate.updated")
+        // The event names what it concerns, the meeting, as the services' own events do.
+        XCTAssertEqual(troopsSaw.first { $0.kind == "imtf.formed" }?.subjectID, planning.id, "\(troopsSaw.map(\.kind))")
         let donorSaw = try await watched(by: "Donor", until: "mandate.updated")
         XCTAssertFalse(donorSaw.contains("imtf.formed"), "\(donorSaw)")
         // A party with no part in the operation learns nothing of it beyond its existence (AccessRules).
