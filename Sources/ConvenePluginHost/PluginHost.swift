@@ -195,7 +195,7 @@ public final class PluginHost: Sendable {
             services.unregisterDescriptors(plugin: plugin.name)
             _ = plugins.withLock { $0.removeValue(forKey: plugin.name) }
             engine.stop(unload: true)
-            throw (error as? PluginLoadError) ?? PluginLoadError.methodConflict(path: path, reason: "\(error)")
+            throw (error as? PluginLoadError) ?? PluginLoadError.methodConflict(path: path, reason: (error as? RPCError)?.message ?? "\(error)")
         }
         services.setServing(true, service: plugin.service)
         return plugin

@@ -89,6 +89,8 @@ public struct PluginManifest: Sendable, Equatable {
         }
         if descriptorSet.isEmpty {
             warnings.append("no descriptor set: reflection and the CLI cannot describe its methods, and its responses are not checked against their declared types")
+        } else if let gap = DescriptorCoverage.gap(service: service, methods: methods, in: descriptorSet) {
+            warnings.append(gap)
         }
         if let problem { throw .badDescriptor(path: path, reason: problem) }
     }

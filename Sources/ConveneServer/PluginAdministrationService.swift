@@ -59,15 +59,29 @@ struct PluginAdministrationService: PluginAdministrationServiceProtocol {
         guard !request.path.isEmpty else { return withStorage(try await host.reload(name: request.name)) }
         // A new library in the plugin's place: refused before anything is unloaded when it may not load.
         let path = try host.allowedPath(request.path)
-        guard host.loaded.contains(where: { $0.name == request.name }) else {
+        guard let previous = host.loaded.first(where: { $0.name == request.name })?.path else {
             throw RPCError(.notFound, "no plugin named '\(request.name)' is loaded")
         }
         try await host.unload(name: request.name)
+        let replacement: LoadedPlugin
         do {
-            return try withStorage(host.load(path: path))
+            replacement = try host.load(path: path)
         } catch let error as PluginLoadError {
             throw RPCError(.failedPrecondition, "\(request.name) was unloaded, and its replacement was refused: \(error.description)")
         }
+        guard replacement.name != request.name else { return withStorage(replacement) }
+        // Another plugin, with storage and an event position of its own: not a new version of
+        // this one. It goes, and the plugin it would have replaced comes back.
+        try? await host.unload(name: replacement.name)
+        let restored: String
+        do {
+            try host.load(path: previous)
+            restored = "\(request.name) was loaded again from \(previous)"
+        } catch {
+            restored = "\(request.name) could not be loaded again (\(error)): load it with LoadPlugin"
+        }
+        throw RPCError(.failedPrecondition,
+            "\(path) is the plugin '\(replacement.name)', not '\(request.name)': a reload replaces a plugin with a version of itself (its storage and event position go by its name); unload '\(request.name)' and load the other instead. \(restored)")
     }
 
     /// What an administrator is shown of a plugin.

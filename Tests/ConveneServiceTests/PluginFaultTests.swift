@@ -172,6 +172,38 @@ class PluginFaultTests: PluginTestCase {
         XCTAssertEqual(copies.count, isolation == .process ? 1 : 0, "\(copies)")
     }
 
+    /// A reload with a path replaces a plugin with a version of itself: a library that is
+    /// another plugin (storage and event position of its own) is refused, and the plugin it
+    /// would have replaced serves again.
+    func testAReloadWithTheLibraryOfAnotherPluginIsRefusedAndThePluginComesBack() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convene-plugins-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(atPath: f.fixture("VersionA"), toPath: folder.appendingPathComponent("libVersioned.so").path)
+        let other = folder.appendingPathComponent("libOther.so").path
+        try FileManager.default.copyItem(atPath: f.fixture("Behaviour"), toPath: other)
+        await f.server.shutDown()
+        let isolation = Self.isolation
+        f.configure = { $0.pluginDirectories = [folder.path]; $0.pluginIsolation = isolation }
+        try await f.startServer(port: f.port)
+        _ = try? await f.client.unary(PM.unloadPlugin, Convene_Plugins_V1_UnloadPluginRequest.with { $0.name = "behaviour" },
+                                      as: Convene_Plugins_V1_UnloadPluginResponse.self, options: .bearer(try f.adminToken))
+
+        let refused = await assertRPCError(.failedPrecondition) {
+            _ = try await self.f.client.unary(PM.reloadPlugin, Convene_Plugins_V1_ReloadPluginRequest.with {
+                $0.name = "versioned"; $0.path = other
+            }, as: Convene_Plugins_V1_PluginInfo.self, options: .bearer(try self.f.adminToken))
+        }
+        XCTAssertTrue(refused?.message.contains("is the plugin 'behaviour', not 'versioned'") == true, refused?.message ?? "")
+        XCTAssertTrue(refused?.message.contains("versioned was loaded again") == true, refused?.message ?? "")
+        let versioned = try await plugin("versioned")
+        let behaviour = try await plugin("behaviour")
+        XCTAssertNotNil(versioned, "loaded again")
+        XCTAssertNil(behaviour, "the other plugin is not left loaded")
+        let which = try await f.call("test.Versioned", "Which", Google_Protobuf_Empty(), as: Google_Protobuf_StringValue.self, by: "Troops")
+        XCTAssertEqual(which.value, "build A")
+    }
+
     func testShutdownDoesNotWaitForAHungOnUnload() async throws {
         try await checkShutdownDoesNotWaitForAHungOnUnload()
     }

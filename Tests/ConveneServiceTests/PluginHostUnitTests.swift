@@ -297,4 +297,19 @@ final class DescriptorNamesTests: XCTestCase {
         XCTAssertNotNil(DescriptorNames.problem(in: set(typeName: ".t..Reply")))
         XCTAssertNotNil(DescriptorNames.problem(in: set(file: "t\n.proto")))
     }
+
+    /// A descriptor set that leaves out what the plugin serves (a service renamed in the code
+    /// but not in its .proto, a method or a type missing) loads with a warning naming it.
+    func testADescriptorSetThatLeavesOutWhatThePluginServesIsNamedInAWarning() throws {
+        let bytes = try set().serializedBytes() as [UInt8]
+        func method(_ name: String = "Call", input: String = "t.Reply", output: String = "t.Reply.Inner_2") -> PluginManifest.Method {
+            .init(name: name, inputType: input, outputType: output)
+        }
+        XCTAssertNil(DescriptorCoverage.gap(service: "t.S", methods: [method()], in: bytes), "nested types are described too")
+        XCTAssertEqual(DescriptorCoverage.gap(service: "t.Renamed", methods: [method()], in: bytes),
+                       "its descriptor set does not describe its service t.Renamed (it describes t.S): reflection and the CLI cannot describe its methods")
+        let gap = try XCTUnwrap(DescriptorCoverage.gap(service: "t.S", methods: [method(), method("Other", input: "t.Missing")], in: bytes))
+        XCTAssertTrue(gap.contains("method Other of t.S or type t.Missing"), gap)
+        XCTAssertNil(DescriptorCoverage.gap(service: "t.S", methods: [], in: [0xFF]), "not a set: the loader refuses it")
+    }
 }
