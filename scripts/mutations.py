@@ -477,4 +477,13 @@ MUTATIONS = [
     ("a request longer than its content-length is served", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler.swift",
      "            guard stream.contentReceived <= declared else {", "            guard true else {",
      "GRPCStreamErrorTests"),
+    ("frames that change nothing are never counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine.swift",
+     "        guard !noEffectFrames.received(at: now) else { return true }", "        return true",
+     "AttackTests.testAFloodOfFramesThatChangeNothingIsRefused"),
+    ("empty DATA on an open call is not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
+     "if size == 0, !endStream, streams.index(forKey: id) != nil, !noteNoEffect(now: now) { return }", "",
+     "AttackTests.testAFloodOfFramesThatChangeNothingIsRefused"),
+    ("an acknowledged SETTINGS acknowledged again is not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Frames.swift",
+     "            if settingsAcknowledged { noteNoEffect(now: now) }\n", "",
+     "AttackTests.testAFloodOfFramesThatChangeNothingIsRefused"),
 ]

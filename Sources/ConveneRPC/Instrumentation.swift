@@ -50,6 +50,9 @@ public enum RefusalReason: String, Sendable, CaseIterable {
     case cancelFlood = "cancel-flood"
     /// Too many RST_STREAMs of open streams (gRPC listener, CVE-2023-44487).
     case rapidReset = "rapid-reset"
+    /// Too many frames that change nothing (native listener): acknowledgements not asked
+    /// for, frames for calls that have ended, empty DATA.
+    case frameFlood = "frame-flood"
     /// Bytes or frames that break the protocol (framing, stream ids, flow control).
     case malformed
 }

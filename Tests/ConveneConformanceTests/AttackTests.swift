@@ -212,6 +212,54 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// Frames that change nothing need no answer, so nothing else slows a client that sends
+    /// them by the million (four such connections once held both cores and a prober's checks
+    /// took seconds): up to 1,000 within 10 s are taken, the next is a flood.
+    func testAFloodOfFramesThatChangeNothingIsRefused() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            // A call that ends (answered): frames for it afterwards change nothing.
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: "/convene.health.v1.Health/Check")))
+                $0.writeFrame(.data(streamID: 1, .message([]), endStream: true))
+            }
+            while let frame = try await raw.nextFrame() { if case .end(1, _) = frame { break } }
+            // A call still waiting for its request: empty DATA on it changes nothing either.
+            try await raw.write { $0.writeFrame(.call(streamID: 3, CallStart(path: "/convene.health.v1.Health/Check"))) }
+            var sent = 0
+            func nothing(_ count: Int) async throws {
+                try await raw.write {
+                    for i in 0..<count {
+                        switch (sent + i) % 6 {
+                        case 0: $0.writeFrame(.ping(UInt64(i), ack: true))
+                        case 1: $0.writeFrame(.settingsAck)  // the first acknowledges our SETTINGS
+                        case 2: $0.writeFrame(.data(streamID: 1, ByteBuffer(bytes: [0, 0, 0, 0, 0]), endStream: false))
+                        case 3: $0.writeFrame(.windowUpdate(streamID: 1, increment: 1))
+                        case 4: $0.writeFrame(.cancel(streamID: 1, .cancelled))
+                        default: $0.writeFrame(.data(streamID: 3, ByteBuffer(), endStream: false))
+                        }
+                    }
+                }
+                sent += count
+            }
+            // 1,001 of them, the first SETTINGS acknowledgement among them: the connection serves on.
+            try await nothing(1_001)
+            try await raw.write { $0.writeFrame(.ping(7, ack: false)) }
+            while let frame = try await raw.nextFrame() {
+                if case .ping(7, ack: true) = frame { break }
+                if case .goAway = frame { return XCTFail("refused at 1,000: \(frame)") }
+            }
+            try await nothing(1)
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertTrue(goAway(frames)?.message.hasPrefix("too many frames that change nothing: more than 1000 within 10.0 seconds") == true,
+                          goAway(frames)?.message ?? "")
+            let status = try await client.health.check().status  // others are served on
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
     /// CALLs with a timeout of a microsecond are a CANCEL flood without the CANCELs: each
     /// starts a handler the server then stops at the deadline. Past 200 within 30 s the
     /// connection is refused as for CANCELs; deadlines of 100 ms or more are not counted.

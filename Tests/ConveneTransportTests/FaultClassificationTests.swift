@@ -30,6 +30,8 @@ final class FaultClassificationTests: XCTestCase {
             (.settingsFlood(maxStrikes: 5, minInterval: .seconds(1)), .closeConnection(.enhanceYourCalm)),
             (.cancelFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
             (.deadlineFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
+            (.noEffectFlood(maxFrames: 1_000, window: .seconds(10)), .closeConnection(.enhanceYourCalm)),
+            (.firstFrameNotSettings(.settings, acknowledgement: true), .closeConnection(.protocolError)),
             (.overloaded("full"), .closeConnection(.overloaded)),
             (.frameOnClosedStream(.data, 1), .ignore),
             (.frameOnClosedStream(.windowUpdate, 1), .ignore),

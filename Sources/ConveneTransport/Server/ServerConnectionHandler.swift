@@ -74,10 +74,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
     /// CALL frames handled in this turn of the event loop; past `maxCallsPerTurn` the
     /// connection yields to the others on its loop until the next turn.
     private var callsThisTurn = 0
+    /// Frames of any kind handled in this turn: past `maxFramesPerTurn` it yields too.
+    private var framesThisTurn = 0
     private var yielding = false
     /// More than a client with 64 calls in flight opens in one turn, so that such a client
     /// never waits; a pipelining flood is cut into turns of this many calls (`LoopTurns`).
     static let maxCallsPerTurn = 128
+    /// Likewise for frames that open no call (a flood of cheap ones: a read of 64 KiB holds
+    /// thousands), well above the frames of `maxCallsPerTurn` calls and their messages.
+    static let maxFramesPerTurn = 1_024
     /// The loop's turns, once this connection first yields.
     private var turns: LoopTurns?
     /// What the connection may still inflate from compressed requests now (`InflatePacing`).
@@ -192,11 +197,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
                     machine.receivePreface(preface, now: now)
                 case .frame(let frame):
                     if case .call = frame { callsThisTurn += 1 }
+                    framesThisTurn += 1
                     machine.receive(frame, now: now)
                 }
                 performActions()
                 if machine.isReading, machine.shouldPauseReading { pause() }
-                if machine.isReading, callsThisTurn >= Self.maxCallsPerTurn { yieldTurn() }
+                if machine.isReading, callsThisTurn >= Self.maxCallsPerTurn || framesThisTurn >= Self.maxFramesPerTurn { yieldTurn() }
                 if machine.inflatedUntaken > 0 {
                     let wait = inflating.inflated(machine.inflatedUntaken, now: clock.now())
                     machine.inflatedUntaken = 0
@@ -214,6 +220,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         callsThisTurn = 0
+        framesThisTurn = 0
         schedule.inReadBatch = false
         launchDueHandlers()
         machine.readComplete()
@@ -253,6 +260,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, OutboundFlushing {
             let handler = loopBound.value
             handler.yielding = false
             handler.callsThisTurn = 0
+            handler.framesThisTurn = 0
             guard handler.paused, handler.machine.isReading, !handler.machine.shouldPauseReading,
                   handler.context?.channel.isWritable ?? false else { return }
             handler.resume()

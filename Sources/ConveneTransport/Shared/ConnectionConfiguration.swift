@@ -25,6 +25,12 @@ public struct ConnectionConfiguration: Sendable {
     /// ENHANCE_YOUR_CALM (PROTOCOL.md §2.6), as swift-nio-http2 limits RST_STREAM.
     public var maxCancels = 200
     public var cancelWindow: Duration = .seconds(30)
+    /// More frames that change nothing than this within `noEffectWindow` is a flood: GOAWAY
+    /// ENHANCE_YOUR_CALM (PROTOCOL.md §4). Such frames need no answer, so nothing else slows
+    /// a client sending them by the million: PING or SETTINGS acknowledgements not asked for,
+    /// DATA, WINDOW_UPDATE or CANCEL for calls that have ended, CALLs after GOAWAY, empty DATA.
+    public var maxNoEffectFrames = 1_000
+    public var noEffectWindow: Duration = .seconds(10)
     /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
     /// Superseded by `limits` when that is set (a limiter shared with the gRPC listener).
     public var maxConnections = 16_384

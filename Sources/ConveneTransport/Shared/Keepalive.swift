@@ -29,8 +29,12 @@ struct Keepalive {
     }
 
     /// A PING ACK arrived; it answers the outstanding PING only if it echoes its bytes.
-    mutating func acknowledged(_ opaque: UInt64) {
-        if outstanding?.opaque == opaque { outstanding = nil }
+    /// Whether `opaque` acknowledges the PING outstanding (which it then clears).
+    @discardableResult
+    mutating func acknowledged(_ opaque: UInt64) -> Bool {
+        guard outstanding?.opaque == opaque else { return false }
+        outstanding = nil
+        return true
     }
 
     /// What is due at `now`; a PING that is due counts as sent.

@@ -10,7 +10,7 @@ enum ConnectionFault: Hashable, Sendable {
     /// The frame parser refused the bytes (bad preface, oversized or malformed frame, bad setting).
     case malformed(WireError)
     case unsupportedVersion(Preface)
-    case firstFrameNotSettings(FrameType)
+    case firstFrameNotSettings(FrameType, acknowledgement: Bool = false)
     case handshakeTimeout(Duration)
     case frameTimeout(Duration)
 
@@ -60,6 +60,8 @@ enum ConnectionFault: Hashable, Sendable {
     case cancelFlood(maxCancels: Int, window: Duration)
     /// CANCELs and handlers stopped by short deadlines together past the limit (`CancelPolicy`).
     case deadlineFlood(maxCancels: Int, window: Duration)
+    /// Frames that change nothing (`ConnectionConfiguration.maxNoEffectFrames`).
+    case noEffectFlood(maxFrames: Int, window: Duration)
     case keepaliveTimeout(Duration)
     case idle(Duration)
     case overloaded(String)
@@ -91,7 +93,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
         case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
             .closeConnection(.flowControlError)
-        case .pingFlood, .settingsFlood, .cancelFlood, .deadlineFlood: .closeConnection(.enhanceYourCalm)
+        case .pingFlood, .settingsFlood, .cancelFlood, .deadlineFlood, .noEffectFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -115,6 +117,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .pingFlood: .pingFlood
         case .settingsFlood: .settingsFlood
         case .cancelFlood, .deadlineFlood: .cancelFlood
+        case .noEffectFlood: .frameFlood
         case .handshakeTimeout, .frameTimeout, .frameOnClosedStream, .callAfterGoAway, .methodRefused, .deadlineExceeded,
              .responseTooLarge, .messageIncomplete, .callIdle, .keepaliveTimeout, .idle, .overloaded:
             nil
@@ -143,8 +146,8 @@ enum ConnectionFault: Hashable, Sendable {
             error.description
         case .unsupportedVersion(let offered):
             "this server speaks protocol \(Preface.current.major).\(Preface.current.minor); the client offered \(offered.major).\(offered.minor)"
-        case .firstFrameNotSettings(let type):
-            "the first frame after the preface must be SETTINGS, not \(type)"
+        case .firstFrameNotSettings(let type, let acknowledgement):
+            "the first frame after the preface must be SETTINGS, not \(acknowledgement ? "a SETTINGS acknowledgement" : "\(type)")"
         case .handshakeTimeout(let limit):
             "no preface and SETTINGS within \(limit)"
         case .frameTimeout(let limit):
@@ -201,6 +204,8 @@ enum ConnectionFault: Hashable, Sendable {
             "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
         case .deadlineFlood(let cancels, let window):
             "too many calls cut short: more than \(cancels) within \(window) cancelled, or ended at a deadline under \(CancelPolicy.shortDeadline)"
+        case .noEffectFlood(let frames, let window):
+            "too many frames that change nothing: more than \(frames) within \(window) (PING or SETTINGS acknowledgements not asked for, DATA, WINDOW_UPDATE or CANCEL for calls that have ended, CALLs after GOAWAY, empty DATA)"
         case .keepaliveTimeout(let limit):
             "keepalive ping not answered within \(limit)"
         case .idle(let limit):

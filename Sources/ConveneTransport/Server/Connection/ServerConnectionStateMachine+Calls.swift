@@ -42,6 +42,9 @@ extension ServerConnectionStateMachine {
 
     mutating func receiveData(_ id: UInt32, _ payload: ByteBuffer, endStream: Bool, now: Instant) {
         let size = payload.readableBytes
+        // Empty DATA that does not end an open call changes nothing (on an ended one it is
+        // counted as a frame for an ended call).
+        if size == 0, !endStream, streams.index(forKey: id) != nil, !noteNoEffect(now: now) { return }
         guard connectionReceive.receive(size) else { return fault(.connectionWindowExceeded, now: now) }
         account.charge(size)
         guard let stream = streams.removeValue(forKey: id) else {

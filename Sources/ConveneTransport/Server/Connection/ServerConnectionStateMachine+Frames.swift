@@ -28,7 +28,10 @@ extension ServerConnectionStateMachine {
         case .closed, .awaitingPreface:
             return
         case .awaitingSettings:
-            guard case .settings = frame else { return fault(.firstFrameNotSettings(type), now: now) }
+            guard case .settings = frame else {
+                let acknowledgement = if case .settingsAck = frame { true } else { false }
+                return fault(.firstFrameNotSettings(type, acknowledgement: acknowledgement), now: now)
+            }
         case .active, .draining:
             break
         }
@@ -46,7 +49,8 @@ extension ServerConnectionStateMachine {
             peerSettings = settings
             write(.settingsAck)
         case .settingsAck:
-            break
+            if settingsAcknowledged { noteNoEffect(now: now) }
+            settingsAcknowledged = true
         case .ping(let opaque, let ack):
             receivePing(opaque, ack: ack, now: now)
         case .goAway:
@@ -67,7 +71,11 @@ extension ServerConnectionStateMachine {
     }
 
     private mutating func receivePing(_ opaque: UInt64, ack: Bool, now: Instant) {
-        if ack { return keepalive.acknowledged(opaque) }
+        if ack {
+            // An acknowledgement of no PING of ours changes nothing.
+            if !keepalive.acknowledged(opaque) { noteNoEffect(now: now) }
+            return
+        }
         guard pingPolicy.received(at: now) else {
             return fault(.pingFlood(maxStrikes: pingPolicy.maxStrikes, minInterval: pingPolicy.minInterval), now: now)
         }

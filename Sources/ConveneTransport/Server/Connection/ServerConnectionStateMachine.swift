@@ -92,6 +92,10 @@ struct ServerConnectionStateMachine<Completion> {
     /// SETTINGS are policed as PINGs are (PROTOCOL.md §2.1): each one is answered with an ACK.
     var settingsPolicy: PingPolicy
     var cancelPolicy: CancelPolicy
+    /// Frames that changed nothing, counted in windows as CANCELs are (`noteNoEffect`).
+    var noEffectFrames: CancelPolicy
+    /// The client acknowledged our SETTINGS (we send one): a later acknowledgement changes nothing.
+    var settingsAcknowledged = false
     var deadlines = DeadlineQueue()
     /// Calls opened in this read batch that have a deadline, armed at its end if still open.
     var deadlinesToArm: [UInt32] = []
@@ -115,6 +119,16 @@ struct ServerConnectionStateMachine<Completion> {
         self.pingPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
         self.settingsPolicy = PingPolicy(minInterval: configuration.minPingInterval, maxStrikes: configuration.maxPingStrikes)
         self.cancelPolicy = CancelPolicy(maxCancels: configuration.maxCancels, window: configuration.cancelWindow)
+        self.noEffectFrames = CancelPolicy(maxCancels: configuration.maxNoEffectFrames, window: configuration.noEffectWindow)
+    }
+
+    /// Counts a frame that changed nothing; past `maxNoEffectFrames` within `noEffectWindow`,
+    /// a flood that closes the connection (false then).
+    @discardableResult
+    mutating func noteNoEffect(now: Instant) -> Bool {
+        guard !noEffectFrames.received(at: now) else { return true }
+        fault(.noEffectFlood(maxFrames: noEffectFrames.maxCancels, window: noEffectFrames.window), now: now)
+        return false
     }
 
     // MARK: - Reading the answers
@@ -184,7 +198,7 @@ struct ServerConnectionStateMachine<Completion> {
         if let reason = fault.refusal { observer?.refused(.native, reason: reason) }
         switch fault.disposition {
         case .ignore:
-            break
+            noteNoEffect(now: now)
         case .endCall(let code):
             guard let id = fault.streamID else { return }
             let error = RPCError(code, fault.message)
@@ -205,6 +219,7 @@ struct ServerConnectionStateMachine<Completion> {
         case .ignore:
             let id = stream.id
             streams[id] = consume stream
+            noteNoEffect(now: now)
         case .endCall(let code):
             end(consume stream, RPCError(code, fault.message), now: now)
         case .closeConnection(let code):
