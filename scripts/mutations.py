@@ -486,4 +486,10 @@ MUTATIONS = [
     ("an acknowledged SETTINGS acknowledged again is not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Frames.swift",
      "            if settingsAcknowledged { noteNoEffect(now: now) }\n", "",
      "AttackTests.testAFloodOfFramesThatChangeNothingIsRefused"),
+    ("a synchronous call runs past a deadline that passed before its turn", "transport", "Sources/ConveneTransport/Server/ServerConnectionHandler+Handlers.swift",
+     "if let deadline = call.deadline, clock.now() >= deadline {", "if let deadline = call.deadline, clock.now() >= deadline, false {",
+     "ServerRulesTests"),
+    ("a gRPC synchronous call runs past a deadline that passed before its turn", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler+Responses.swift",
+     "if let deadline = stream.deadline, MonotonicInstant.now >= deadline {", "if let deadline = stream.deadline, MonotonicInstant.now >= deadline, false {",
+     "GRPCDeadlineTests"),
 ]

@@ -25,6 +25,11 @@ extension GRPCConnectionHandler {
         stream.unaryRequest = nil
         // The request is taken: its bytes leave the connection window.
         messageTaken(stream)
+        // A deadline that passed before the call's turn came (a tiny grpc-timeout, or one
+        // spent waiting behind other calls): the method does not run.
+        if let deadline = stream.deadline, MonotonicInstant.now >= deadline {
+            return fail(stream, RPCError(.deadlineExceeded, "deadline exceeded: it passed before the call could run"))
+        }
         var unary = UnaryContext(method: stream.method.descriptor, requestMetadata: stream.head.metadata,
                                  deadline: stream.deadline?.continuousInstant, peer: peer, allocator: allocator)
         unary.requestEncoding = stream.unaryRequestEncoding

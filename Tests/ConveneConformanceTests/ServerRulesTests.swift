@@ -57,6 +57,44 @@ final class ServerRulesTests: XCTestCase {
         }
     }
 
+    /// A deadline that passed while the call waited for its turn in the read that brought it
+    /// (behind a synchronous method that takes 20 ms): the method does not run, the call ends
+    /// DEADLINE_EXCEEDED. A call with time left in the same read is answered.
+    func testASynchronousCallWhoseDeadlinePassedBeforeItsTurnDoesNotRun() async throws {
+        try await withServer { server, _ in
+            let ran = LifecycleTests.Counter()
+            let slow = MethodDescriptor(service: "test.Turn", method: "Slow", kind: .unary)
+            let count = MethodDescriptor(service: "test.Turn", method: "Count", kind: .unary)
+            try server.server.router.register(slow, .synchronousUnary { request, _ in
+                usleep(20_000)
+                return request
+            })
+            try server.server.router.register(count, .synchronousUnary { request, _ in
+                ran.add(1, ordering: .relaxed)
+                return request
+            })
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: slow.path)))
+                $0.writeFrame(.data(streamID: 1, .message([]), endStream: true))
+                $0.writeFrame(.call(streamID: 3, CallStart(path: count.path, timeoutMicros: 5_000)))
+                $0.writeFrame(.data(streamID: 3, .message([]), endStream: true))
+                $0.writeFrame(.call(streamID: 5, CallStart(path: count.path, timeoutMicros: 10_000_000)))
+                $0.writeFrame(.data(streamID: 5, .message([]), endStream: true))
+            }
+            var ends: [UInt32: CallEnd] = [:]
+            while ends.count < 3, let frame = try await raw.nextInteresting(timeout: .seconds(20)) {
+                if case .end(let id, let end) = frame { ends[id] = end }
+            }
+            XCTAssertEqual(ends[1]?.code, .ok)
+            XCTAssertEqual(ends[3], CallEnd(code: .deadlineExceeded, message: "deadline exceeded: it passed before the call could run"))
+            XCTAssertEqual(ends[5]?.code, .ok)
+            XCTAssertEqual(ran.load(ordering: .relaxed), 1, "only the call with time left ran")
+            await raw.close()
+        }
+    }
+
     func testAModestlyCompressibleMessageThatInflatesPastTheLimitIsResourceExhausted() async throws {
         // A larger window, so this client may send the whole compressed message at once.
         try await withServer({ $0.connection.settings.initialWindowSize = 8 << 20 }) { server, client in

@@ -7,6 +7,13 @@ import NIOCore
 /// (started at the end of the read that opened them), and the hops back from those tasks.
 extension ServerConnectionHandler {
     func runSynchronous(_ call: SynchronousCall) {
+        // A deadline so short that it passed before the call's turn came (§2.2: enforced from
+        // the moment the CALL frame was read): the method does not run. A clock read per call
+        // with a deadline; the read batch's own time would say it never passes within it.
+        if let deadline = call.deadline, clock.now() >= deadline {
+            return machine.synchronousHandlerReturned(streamID: call.streamID, .failure(RPCError(.deadlineExceeded,
+                "deadline exceeded: it passed before the call could run")), now: readTime)
+        }
         var unary = UnaryContext(method: call.method, requestMetadata: call.metadata, deadline: handlerDeadline(call.deadline),
                                  peer: peer, allocator: allocator)
         unary.requestEncoding = call.requestEncoding
