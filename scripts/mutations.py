@@ -492,4 +492,7 @@ MUTATIONS = [
     ("a gRPC synchronous call runs past a deadline that passed before its turn", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler+Responses.swift",
      "if let deadline = stream.deadline, MonotonicInstant.now >= deadline {", "if let deadline = stream.deadline, MonotonicInstant.now >= deadline, false {",
      "GRPCDeadlineTests"),
+    ("responses collected for the next write are not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Resources.swift",
+     "        guard bytes > 0 else { return }\n        collectedCharged += bytes", "        guard bytes > 0, false else { return }\n        collectedCharged += bytes",
+     "AttackTests.testResponsesCollected"),
 ]

@@ -421,6 +421,55 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// Response messages its calls queue in one turn of the loop are counted as they are
+    /// collected for the next write, not only once in the socket's queue: a client granting
+    /// huge windows to many streaming calls (their one large message each, shared) once took
+    /// the budget's count to thirteen times its limit, and every new call, health probes
+    /// included, was refused until it left.
+    func testResponsesCollectedForTheNextWriteCountAgainstTheBudget() async throws {
+        let limit = 8 << 20
+        try await withServer({ $0.maxBufferedBytes = limit }) { server, client in
+            let large = ByteBuffer(repeating: 7, count: 1 << 20)
+            let method = MethodDescriptor(service: "test.Large", method: "Stream", kind: .serverStreaming)
+            try server.server.router.register(method, .asynchronous { requests, writer, _ in
+                for try await _ in requests {}
+                try await writer.send(large, compress: false)
+                try await Task.sleep(for: .seconds(30))  // open until the test ends it
+            })
+            let raw = try await RawConnection(port: server.port)
+            var settings = Settings()
+            settings.initialWindowSize = Settings.maxWindowSize
+            settings.connectionWindowSize = Settings.maxWindowSize
+            settings.maxMessageSize = 16 << 20
+            try await raw.handshake(settings: settings)
+            try await raw.write { buffer in
+                for index in 0..<40 {
+                    let id = UInt32(2 * index + 1)
+                    buffer.writeFrame(.call(streamID: id, CallStart(path: method.path)))
+                    buffer.writeFrame(.data(streamID: id, ByteBuffer(bytes: [0, 0, 0, 0, 0]), endStream: true))
+                }
+            }
+            var answered = Set<UInt32>(), refused = 0
+            while answered.count < 40, let frame = try await raw.nextInteresting(timeout: .seconds(20)) {
+                switch frame {
+                case .end(let id, let end):
+                    XCTAssertEqual(end.code, .resourceExhausted, end.message)
+                    if answered.insert(id).inserted { refused += 1 }
+                case .data(let id, _, _):
+                    answered.insert(id)
+                default:
+                    continue
+                }
+            }
+            XCTAssertEqual(answered.count, 40)
+            XCTAssertGreaterThan(refused, 0, "messages past the budget are refused")
+            XCTAssertLessThanOrEqual(server.server.budget.highWater, limit, "the count never passed the limit")
+            let status = try await client.health.check().status  // a light call is served
+            XCTAssertEqual(status, .serving)
+            await raw.close()
+        }
+    }
+
     /// A call to a domain service without a credential is refused as it opens: its request
     /// (here the start of a 4 MiB message, never finished) is not taken, so anonymous clients
     /// cannot make the server hold request bytes. With a credential the call is the method's.

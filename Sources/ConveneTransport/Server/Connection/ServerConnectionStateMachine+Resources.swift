@@ -22,6 +22,17 @@ extension ServerConnectionStateMachine {
         }
     }
 
+    /// Response bytes moved from the calls' queues into the frames collected for the next
+    /// write: held until that write takes them (`takeOutput`), then the socket's queue counts
+    /// them (`channelPendingChanged`). Uncounted, every call of a connection could have a
+    /// message admitted in one turn of the loop (a client granting huge windows took the
+    /// budget's count to thirteen times its limit, and every new call was refused).
+    mutating func noteCollected(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        collectedCharged += bytes
+        account.charge(bytes)
+    }
+
     /// Response bytes waiting for credit changed by `delta`.
     mutating func noteQueued(_ delta: Int) {
         guard delta != 0 else { return }

@@ -123,8 +123,10 @@ extension ServerConnectionStateMachine {
     /// Sends `message` behind what waits on the stream, then the END if it is due.
     mutating func send(_ message: OutboundMessage<Completion>, on stream: consuming ServerStream<Completion>, now: Instant) {
         let queued = stream.send.queuedBytes
+        let collected = output.byteCount
         let step = stream.send.send(message, streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
                                     connection: &connectionSend, output: &output)
+        noteCollected(output.byteCount - collected)
         noteQueued(stream.send.queuedBytes - queued)
         switch step {
         case .sent(let completion):
@@ -144,6 +146,7 @@ extension ServerConnectionStateMachine {
     @discardableResult
     mutating func sendQueued(_ stream: consuming ServerStream<Completion>, now: Instant, retrying: Bool = false) -> Bool {
         let queued = stream.send.queuedBytes
+        let collected = output.byteCount
         var fits = true
         sending: while true {
             switch stream.send.sendNext(streamID: stream.id, maxFrameSize: Int(peerSettings.maxFrameSize),
@@ -159,6 +162,7 @@ extension ServerConnectionStateMachine {
                 break sending
             }
         }
+        noteCollected(output.byteCount - collected)
         noteQueued(stream.send.queuedBytes - queued)
         endIfSent(consume stream, now: now)
         return fits

@@ -73,6 +73,8 @@ struct ServerConnectionStateMachine<Completion> {
     var outboundQueued = 0
     /// Response bytes in the socket's queue, as the handler last read them.
     var channelPending = 0
+    /// Response bytes in `output` charged to the budget (`noteCollected`).
+    var collectedCharged = 0
     /// Handler tasks started and not finished, cancelled ones still finishing included.
     var runningHandlers = 0
     /// Bytes inflated from compressed requests since the handler last took the count
@@ -142,7 +144,11 @@ struct ServerConnectionStateMachine<Completion> {
 
     /// The frames collected since the last call, for one write.
     mutating func takeOutput() -> CollectedFrames {
-        output.take()
+        if collectedCharged > 0 {
+            account.release(collectedCharged)
+            collectedCharged = 0
+        }
+        return output.take()
     }
 
     /// Whether frames from the client are still processed.
