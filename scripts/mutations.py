@@ -495,4 +495,10 @@ MUTATIONS = [
     ("responses collected for the next write are not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Resources.swift",
      "        guard bytes > 0 else { return }\n        collectedCharged += bytes", "        guard bytes > 0, false else { return }\n        collectedCharged += bytes",
      "AttackTests.testResponsesCollected"),
+    ("WINDOW_UPDATEs are never counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
+     "        guard windowUpdatesReceived <= allowed else {", "        guard true else {",
+     "AttackTests.testWindowUpdates"),
+    ("a message dribbled a byte per frame is not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
+     "if size < Self.sliverBytes, insideMessage, !completed, !noteNoEffect(now: now) {", "if size < Self.sliverBytes, insideMessage, !completed, false {",
+     "AttackTests.testAMessageDribbled"),
 ]

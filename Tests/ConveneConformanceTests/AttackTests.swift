@@ -216,7 +216,8 @@ final class AttackTests: XCTestCase {
     /// them by the million (four such connections once held both cores and a prober's checks
     /// took seconds): up to 1,000 within 10 s are taken, the next is a flood.
     func testAFloodOfFramesThatChangeNothingIsRefused() async throws {
-        try await withServer { server, client in
+        // WINDOW_UPDATEs are among them, and have a rule of their own (the next test): not here.
+        try await withServer({ $0.connection.windowUpdateAllowance = 10_000 }) { server, client in
             let raw = try await RawConnection(port: server.port)
             try await raw.handshake()
             // A call that ends (answered): frames for it afterwards change nothing.
@@ -256,6 +257,65 @@ final class AttackTests: XCTestCase {
             XCTAssertTrue(goAway(frames)?.message.hasPrefix("too many frames that change nothing: more than 1000 within 10.0 seconds") == true,
                           goAway(frames)?.message ?? "")
             let status = try await client.health.check().status  // others are served on
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
+    /// WINDOW_UPDATEs give back credit for DATA the server sent: 100, and 10 per DATA frame
+    /// sent, are taken; more (increments of 1 on stream 0 or on an open call, by the
+    /// million, kept both cores busy) is a flood.
+    func testWindowUpdatesBeyondWhatTheDataSentCallsForAreAFlood() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            // One answered call (one DATA frame sent), and one still waiting for its request.
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: "/convene.health.v1.Health/Check")))
+                $0.writeFrame(.data(streamID: 1, .message([]), endStream: true))
+            }
+            while let frame = try await raw.nextFrame() { if case .end(1, _) = frame { break } }
+            try await raw.write { $0.writeFrame(.call(streamID: 3, CallStart(path: "/convene.health.v1.Health/Check"))) }
+            func updates(_ count: Int) async throws {
+                try await raw.write {
+                    for i in 0..<count { $0.writeFrame(.windowUpdate(streamID: i % 2 == 0 ? 0 : 3, increment: 1)) }
+                }
+            }
+            try await updates(110)
+            try await raw.write { $0.writeFrame(.ping(5, ack: false)) }
+            while let frame = try await raw.nextFrame() {
+                if case .ping(5, ack: true) = frame { break }
+                if case .goAway = frame { return XCTFail("refused within the allowance: \(frame)") }
+            }
+            try await updates(1)
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertEqual(goAway(frames)?.message, "too many WINDOW_UPDATEs: 111, where the 1 DATA frames the server has sent call for 110 at most")
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
+    /// A message dribbled a byte per DATA frame: each frame inside it that completes nothing
+    /// counts as a frame that changes nothing; the first and the last of a message do not.
+    func testAMessageDribbledAByteAFrameIsAFlood() async throws {
+        try await withServer { server, client in
+            let raw = try await RawConnection(port: server.port)
+            try await raw.handshake()
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: "/convene.health.v1.Health/Check")))
+                $0.writeFrame(.data(streamID: 1, ByteBuffer(bytes: [0, 0, 0, 0x0F, 0xA0]), endStream: false))  // 4,000 bytes to come
+                for _ in 0..<1_000 { $0.writeFrame(.data(streamID: 1, ByteBuffer(bytes: [0]), endStream: false)) }
+                $0.writeFrame(.ping(3, ack: false))
+            }
+            while let frame = try await raw.nextFrame() {
+                if case .ping(3, ack: true) = frame { break }
+                if case .goAway = frame { return XCTFail("refused at 1,000: \(frame)") }
+            }
+            try await raw.write { $0.writeFrame(.data(streamID: 1, ByteBuffer(bytes: [0]), endStream: false)) }
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertTrue(goAway(frames)?.message.hasPrefix("too many frames that change nothing") == true, goAway(frames)?.message ?? "")
+            let status = try await client.health.check().status
             XCTAssertEqual(status, .serving)
         }
     }

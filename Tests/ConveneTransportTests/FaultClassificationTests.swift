@@ -31,6 +31,7 @@ final class FaultClassificationTests: XCTestCase {
             (.cancelFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
             (.deadlineFlood(maxCancels: 200, window: .seconds(30)), .closeConnection(.enhanceYourCalm)),
             (.noEffectFlood(maxFrames: 1_000, window: .seconds(10)), .closeConnection(.enhanceYourCalm)),
+            (.windowUpdateFlood(received: 111, dataFramesSent: 1, allowed: 110), .closeConnection(.enhanceYourCalm)),
             (.firstFrameNotSettings(.settings, acknowledgement: true), .closeConnection(.protocolError)),
             (.overloaded("full"), .closeConnection(.overloaded)),
             (.frameOnClosedStream(.data, 1), .ignore),

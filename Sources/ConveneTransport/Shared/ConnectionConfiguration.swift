@@ -31,6 +31,12 @@ public struct ConnectionConfiguration: Sendable {
     /// DATA, WINDOW_UPDATE or CANCEL for calls that have ended, CALLs after GOAWAY, empty DATA.
     public var maxNoEffectFrames = 1_000
     public var noEffectWindow: Duration = .seconds(10)
+    /// WINDOW_UPDATEs a client may send: this many, plus `windowUpdatesPerDataFrame` for each
+    /// DATA frame the server has sent on the connection (credit is given back for DATA; a
+    /// client granting credit nothing waits for, by the million, is a flood: GOAWAY
+    /// ENHANCE_YOUR_CALM, PROTOCOL.md §4).
+    public var windowUpdateAllowance = 100
+    public var windowUpdatesPerDataFrame = 10
     /// Connections accepted at once (server); beyond it a new one gets GOAWAY OVERLOADED.
     /// Superseded by `limits` when that is set (a limiter shared with the gRPC listener).
     public var maxConnections = 16_384

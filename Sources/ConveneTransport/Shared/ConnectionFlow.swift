@@ -16,6 +16,9 @@ struct ConnectionSendWindow {
     /// Streams waiting for room to start a message, oldest first.
     private(set) var blocked = LazyQueue<UInt32>()
 
+    /// DATA frames sent so far (the WINDOW_UPDATEs a peer needs to send grow with them).
+    private(set) var dataFrames = 0
+
     init(window: UInt32) { self.window = Int(window) }
 
     /// The peer's first SETTINGS names the window, which was assumed at `assumed` until then.
@@ -43,6 +46,7 @@ struct ConnectionSendWindow {
     mutating func sent(_ bytes: Int) {
         window -= bytes
         reserved -= bytes
+        dataFrames += 1
     }
 
     /// A started message was dropped with `bytes` unsent.

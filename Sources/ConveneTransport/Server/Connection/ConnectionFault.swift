@@ -62,6 +62,8 @@ enum ConnectionFault: Hashable, Sendable {
     case deadlineFlood(maxCancels: Int, window: Duration)
     /// Frames that change nothing (`ConnectionConfiguration.maxNoEffectFrames`).
     case noEffectFlood(maxFrames: Int, window: Duration)
+    /// More WINDOW_UPDATEs than the DATA the server sent calls for (`ConnectionConfiguration.windowUpdateAllowance`).
+    case windowUpdateFlood(received: Int, dataFramesSent: Int, allowed: Int)
     case keepaliveTimeout(Duration)
     case idle(Duration)
     case overloaded(String)
@@ -93,7 +95,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .overBudget, .tooManyHandlers: .endCall(.resourceExhausted)
         case .windowExceeded, .windowOverflow, .connectionWindowExceeded, .connectionWindowOverflow:
             .closeConnection(.flowControlError)
-        case .pingFlood, .settingsFlood, .cancelFlood, .deadlineFlood, .noEffectFlood: .closeConnection(.enhanceYourCalm)
+        case .pingFlood, .settingsFlood, .cancelFlood, .deadlineFlood, .noEffectFlood, .windowUpdateFlood: .closeConnection(.enhanceYourCalm)
         case .overloaded: .closeConnection(.overloaded)
         }
     }
@@ -117,7 +119,7 @@ enum ConnectionFault: Hashable, Sendable {
         case .pingFlood: .pingFlood
         case .settingsFlood: .settingsFlood
         case .cancelFlood, .deadlineFlood: .cancelFlood
-        case .noEffectFlood: .frameFlood
+        case .noEffectFlood, .windowUpdateFlood: .frameFlood
         case .handshakeTimeout, .frameTimeout, .frameOnClosedStream, .callAfterGoAway, .methodRefused, .deadlineExceeded,
              .responseTooLarge, .messageIncomplete, .callIdle, .keepaliveTimeout, .idle, .overloaded:
             nil
@@ -204,6 +206,8 @@ enum ConnectionFault: Hashable, Sendable {
             "too many cancelled calls: more than \(cancels) CANCELs within \(window)"
         case .deadlineFlood(let cancels, let window):
             "too many calls cut short: more than \(cancels) within \(window) cancelled, or ended at a deadline under \(CancelPolicy.shortDeadline)"
+        case .windowUpdateFlood(let received, let sent, let allowed):
+            "too many WINDOW_UPDATEs: \(received), where the \(sent) DATA frames the server has sent call for \(allowed) at most"
         case .noEffectFlood(let frames, let window):
             "too many frames that change nothing: more than \(frames) within \(window) (PING or SETTINGS acknowledgements not asked for, DATA, WINDOW_UPDATE or CANCEL for calls that have ended, CALLs after GOAWAY, empty DATA)"
         case .keepaliveTimeout(let limit):

@@ -67,6 +67,9 @@ extension ServerConnectionStateMachine {
             releaseInbound(size)
             return fault(.overBudget(id, account.budget?.refusalMessage ?? ""), on: consume stream, now: now)
         }
+        // A DATA frame inside a message that carries a sliver of it and completes nothing:
+        // a client dribbling a message a byte per frame makes the server work per frame.
+        let insideMessage = stream.inbound.bufferedBytes > 0
         guard stream.inbound.accept(payload) else {
             releaseInbound(size)
             return fault(.windowExceeded(id), on: consume stream, now: now)
@@ -97,6 +100,10 @@ extension ServerConnectionStateMachine {
             }
         } catch {
             return fault(.badMessage(id, error), on: consume stream, now: now)
+        }
+        if size < Self.sliverBytes, insideMessage, !completed, !noteNoEffect(now: now) {
+            streams[id] = consume stream
+            return
         }
         // The room made for an incomplete message is held as surely as its bytes: a peer
         // starting many large messages made the server hold several times what its bytes counted.
@@ -172,6 +179,12 @@ extension ServerConnectionStateMachine {
     }
 
     mutating func receiveWindowUpdate(_ id: UInt32, increment: UInt32, now: Instant) {
+        windowUpdatesReceived += 1
+        let allowed = configuration.windowUpdateAllowance + configuration.windowUpdatesPerDataFrame * connectionSend.dataFrames
+        guard windowUpdatesReceived <= allowed else {
+            return fault(.windowUpdateFlood(received: windowUpdatesReceived, dataFramesSent: connectionSend.dataFrames, allowed: allowed),
+                         now: now)
+        }
         if id == 0 { return receiveConnectionWindowUpdate(increment, now: now) }
         guard var stream = streams.removeValue(forKey: id) else { return fault(unknownStream(.windowUpdate, id), now: now) }
         guard stream.send.grant(increment) else { return fault(.windowOverflow(id), on: consume stream, now: now) }
@@ -196,6 +209,10 @@ extension ServerConnectionStateMachine {
     static func openCost(_ start: CallStart, _ method: RegisteredMethod) -> Int {
         start.metadata.countedSize + start.path.utf8.count + Metadata.entryOverhead + OpenCallCost.of(method)
     }
+
+    /// A DATA frame smaller than this, inside a message and completing none, counts as a
+    /// frame that changes nothing (clients send a message's middle in frames of kilobytes).
+    static var sliverBytes: Int { 1024 }
 
     /// A frame for a stream not in the table: one that ended (dropped), or one no CALL opened.
     private func unknownStream(_ type: FrameType, _ id: UInt32) -> ConnectionFault {

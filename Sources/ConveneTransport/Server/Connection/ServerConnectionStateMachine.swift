@@ -96,6 +96,8 @@ struct ServerConnectionStateMachine<Completion> {
     var cancelPolicy: CancelPolicy
     /// Frames that changed nothing, counted in windows as CANCELs are (`noteNoEffect`).
     var noEffectFrames: CancelPolicy
+    /// WINDOW_UPDATEs received, against `windowUpdateAllowance` and the DATA frames sent.
+    var windowUpdatesReceived = 0
     /// The client acknowledged our SETTINGS (we send one): a later acknowledgement changes nothing.
     var settingsAcknowledged = false
     var deadlines = DeadlineQueue()
