@@ -501,4 +501,10 @@ MUTATIONS = [
     ("a message dribbled a byte per frame is not counted", "transport", "Sources/ConveneTransport/Server/Connection/ServerConnectionStateMachine+Calls.swift",
      "if size < Self.sliverBytes, insideMessage, !completed, !noteNoEffect(now: now) {", "if size < Self.sliverBytes, insideMessage, !completed, false {",
      "AttackTests.testAMessageDribbled"),
+    ("gRPC WINDOW_UPDATEs are never counted", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler+Floods.swift",
+     "        guard windowUpdatesReceived > allowed else { return true }", "        return true",
+     "GRPCFloodTests"),
+    ("gRPC DATA slivers are never counted", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler+Floods.swift",
+     "        guard !slivers.received(at: .now) else { return true }", "        return true",
+     "GRPCFloodTests"),
 ]

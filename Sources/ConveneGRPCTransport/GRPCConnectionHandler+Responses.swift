@@ -301,6 +301,7 @@ extension GRPCConnectionHandler {
             return
         }
         wroteSinceFlush = true
+        if case .data = frame.payload { dataFramesWritten += 1 }
         resets.writingOwn { context.write(wrapOutboundOut(frame), promise: promise) }
     }
 

@@ -64,6 +64,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var pacedFrames = CircularBuffer<HTTP2Frame>()
     /// Calls ended at short deadlines (`GRPCServerConfiguration.maxCallsCutShort`).
     var cutShort: CancelPolicy
+    /// DATA slivers received, counted in windows (`receivedSliver`).
+    var slivers: CancelPolicy
+    var windowUpdatesReceived = 0
+    /// DATA frames this handler wrote (each one or more on the wire).
+    var dataFramesWritten = 0
     /// This connection's part of the server's memory budget.
     var account: BudgetAccount
     /// Handler tasks started and not finished, cancelled ones still finishing included.
@@ -92,6 +97,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                                                  keepaliveTimeout: timeAmount(configuration.keepaliveTimeout), now: .now())
         self.account = BudgetAccount(budget: configuration.budget)
         self.cutShort = CancelPolicy(maxCancels: configuration.maxCallsCutShort, window: configuration.cutShortWindow)
+        self.slivers = CancelPolicy(maxCancels: configuration.maxSlivers, window: configuration.sliverWindow)
     }
 
     // MARK: - Channel events
@@ -190,6 +196,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 endedCall()
             }
         case .windowUpdate:
+            guard receivedWindowUpdate() else { return }
             if let stream = streams[frame.streamID] { stream.lastProgress = .now() }
         case .ping(_, ack: true):
             lifecycle.pingAcknowledged()
@@ -319,6 +326,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         stream.inbound.received(size)
         stream.addReceived(size)
         stream.lastProgress = .now()
+        let insideMessage = stream.deframer.bufferedBytes > 0
         stream.deframer.append(payload)
         var completed = false
         do {
@@ -349,6 +357,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
         } catch {
             return fail(stream, RPCError.from(error))
         }
+        if payload.readableBytes < Self.sliverBytes, insideMessage, !completed, !receivedSliver() { return }
         if stream.deframer.bufferedBytes == 0 {
             stream.incompleteSince = nil
         } else if completed || stream.incompleteSince == nil {

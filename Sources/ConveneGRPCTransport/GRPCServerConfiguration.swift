@@ -46,6 +46,15 @@ public struct GRPCServerConfiguration: Sendable {
     /// next to swift-nio-http2's limit on RST_STREAM (200 within 30 s).
     public var maxCallsCutShort = 200
     public var cutShortWindow: Duration = .seconds(30)
+    /// WINDOW_UPDATEs a client may send: this many, plus `windowUpdatesPerDataFrame` for each
+    /// DATA frame the server has written on the connection; past it, GOAWAY ENHANCE_YOUR_CALM
+    /// (as on the native listener: credit is given back for DATA received).
+    public var windowUpdateAllowance = 100
+    public var windowUpdatesPerDataFrame = 10
+    /// More DATA slivers (under 1 KiB inside a message, completing none: a message dribbled a
+    /// byte per frame) than this within `sliverWindow` is a flood: GOAWAY ENHANCE_YOUR_CALM.
+    public var maxSlivers = 1_000
+    public var sliverWindow: Duration = .seconds(10)
     /// The server-wide budget this listener's buffered bytes count against; nil: none.
     public var budget: MemoryBudget?
     /// A connection with no open call for this long is closed (GOAWAY, then close).
