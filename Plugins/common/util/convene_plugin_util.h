@@ -186,11 +186,13 @@ static const uint8_t *get_bytes(convene_call *call, const char *key, size_t *len
 }
 
 /* The next number of a counter, stored with the call; 0 when the host refused the read or the
- * write (the call is over its storage limits: fail it). A refused read is not "no counter
+ * write (the call is over its storage limits: fail it), or when the counter's name is over
+ * 123 bytes (cut short, two names could share a counter). A refused read is not "no counter
  * yet": that would number from 1 again, over the records numbered before. */
 static uint64_t next_number(convene_call *call, const char *counter) {
     char key[128];
-    snprintf(key, sizeof key, "seq/%s", counter);
+    int written = snprintf(key, sizeof key, "seq/%s", counter);
+    if (written < 0 || (size_t)written >= sizeof key) return 0;
     uint64_t value = 0;
     const uint8_t *stored;
     size_t length;
