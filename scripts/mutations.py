@@ -507,4 +507,7 @@ MUTATIONS = [
     ("gRPC DATA slivers are never counted", "transport", "Sources/ConveneGRPCTransport/GRPCConnectionHandler+Floods.swift",
      "        guard !slivers.received(at: .now) else { return true }", "        return true",
      "GRPCFloodTests"),
+    ("1-byte DATA frames earn WINDOW_UPDATEs", "transport", "Sources/ConveneTransport/Shared/ConnectionFlow.swift",
+     "        if endingMessage || bytes >= 1024 {", "        if true {",
+     "AttackTests.testCreditGranted"),
 ]

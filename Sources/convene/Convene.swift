@@ -55,6 +55,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("server-name"), help: "Name to verify the server's certificate against (default: the target's host).")
     var serverName: String?
 
+    /// A --token-file that cannot be read, or is empty, is an error before anything is sent
+    /// (sent without it, the call would only be refused as unauthenticated).
+    func validate() throws {
+        _ = try token()
+    }
+
     func client() throws -> ConveneClient {
         try ConveneClient(target: target, tls: clientTLS())
     }
@@ -72,7 +78,11 @@ struct GlobalOptions: ParsableArguments {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("--token-file: cannot read \(tokenFile)")
             }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // An empty file (a step that should have written it failed) is named, rather than
+            // sent as an empty credential the server can only call malformed.
+            guard !token.isEmpty else { throw ValidationError("--token-file: \(tokenFile) is empty; it should hold a bearer token") }
+            return token
         }
         return ProcessInfo.processInfo.environment["CONVENE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -295,6 +295,39 @@ final class AttackTests: XCTestCase {
         }
     }
 
+    /// Credit granted a byte at a time makes the server send 1-byte DATA frames: they earn
+    /// no WINDOW_UPDATEs (counted by the KiB), so the grants are a flood as any others.
+    func testCreditGrantedAByteAtATimeEarnsNoWindowUpdates() async throws {
+        try await withServer { server, client in
+            let method = MethodDescriptor(service: "test.Big", method: "Stream", kind: .serverStreaming)
+            let large = ByteBuffer(repeating: 1, count: 100_000)
+            let sending = LifecycleTests.Counter()
+            try server.server.router.register(method, .asynchronous { requests, writer, _ in
+                for try await _ in requests {}
+                sending.add(1, ordering: .relaxed)
+                try await writer.send(large, compress: false)
+            })
+            let raw = try await RawConnection(port: server.port)
+            var settings = Settings()
+            settings.initialWindowSize = 0
+            try await raw.handshake(settings: settings)
+            try await raw.write {
+                $0.writeFrame(.call(streamID: 1, CallStart(path: method.path)))
+                $0.writeFrame(.data(streamID: 1, .message([]), endStream: true))
+            }
+            // The message waits for credit (the stream's window is 0) before any is granted.
+            let started = await eventually { sending.load(ordering: .relaxed) == 1 }
+            XCTAssertTrue(started)
+            try await Task.sleep(for: .milliseconds(200))
+            try await raw.write { for _ in 0..<150 { $0.writeFrame(.windowUpdate(streamID: 1, increment: 1)) } }
+            let frames = try await raw.readUntilClosed()
+            XCTAssertEqual(goAway(frames)?.code, .enhanceYourCalm)
+            XCTAssertTrue(goAway(frames)?.message.hasPrefix("too many WINDOW_UPDATEs: 101,") == true, goAway(frames)?.message ?? "")
+            let status = try await client.health.check().status
+            XCTAssertEqual(status, .serving)
+        }
+    }
+
     /// A message dribbled a byte per DATA frame: each frame inside it that completes nothing
     /// counts as a frame that changes nothing; the first and the last of a message do not.
     func testAMessageDribbledAByteAFrameIsAFlood() async throws {

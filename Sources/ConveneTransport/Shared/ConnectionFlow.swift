@@ -16,8 +16,12 @@ struct ConnectionSendWindow {
     /// Streams waiting for room to start a message, oldest first.
     private(set) var blocked = LazyQueue<UInt32>()
 
-    /// DATA frames sent so far (the WINDOW_UPDATEs a peer needs to send grow with them).
+    /// DATA frames sent so far (the WINDOW_UPDATEs a peer needs to send grow with them): one
+    /// that ends a message or carries 1 KiB counts whole, smaller ones by the KiB they carry
+    /// together (a peer granting credit a byte at a time has the server send 1-byte frames,
+    /// which must not earn it WINDOW_UPDATEs).
     private(set) var dataFrames = 0
+    private var smallFrameBytes = 0
 
     init(window: UInt32) { self.window = Int(window) }
 
@@ -43,10 +47,18 @@ struct ConnectionSendWindow {
     }
 
     /// `bytes` of a started message were sent.
-    mutating func sent(_ bytes: Int) {
+    mutating func sent(_ bytes: Int, endingMessage: Bool) {
         window -= bytes
         reserved -= bytes
-        dataFrames += 1
+        if endingMessage || bytes >= 1024 {
+            dataFrames += 1
+        } else {
+            smallFrameBytes += bytes
+            if smallFrameBytes >= 1024 {
+                dataFrames += 1
+                smallFrameBytes -= 1024
+            }
+        }
     }
 
     /// A started message was dropped with `bytes` unsent.

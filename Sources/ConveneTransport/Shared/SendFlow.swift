@@ -123,7 +123,7 @@ struct SendFlow<Completion> {
             guard chunk > 0 else { return .waiting }
             writeFrame(of: message, chunk: chunk, streamID: streamID, output: &output)
             window -= chunk
-            connection.sent(chunk)
+            connection.sent(chunk, endingMessage: chunk == message.remaining)
             message.offset += chunk
         }
         return .sent(message.completion)
