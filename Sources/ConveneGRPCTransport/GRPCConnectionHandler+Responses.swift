@@ -301,7 +301,7 @@ extension GRPCConnectionHandler {
             return
         }
         wroteSinceFlush = true
-        if case .data = frame.payload { dataFramesWritten += 1 }
+        if case .data = frame.payload { tally.dataFramesWritten += 1 }
         resets.writingOwn { context.write(wrapOutboundOut(frame), promise: promise) }
     }
 

@@ -66,9 +66,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     var cutShort: CancelPolicy
     /// DATA slivers received, counted in windows (`receivedSliver`).
     var slivers: CancelPolicy
-    var windowUpdatesReceived = 0
-    /// DATA frames this handler wrote (each one or more on the wire).
-    var dataFramesWritten = 0
+    /// The WINDOW_UPDATEs the client sent (counted by `HTTP2FrameScan`) and the DATA frames
+    /// this handler wrote (each one or more on the wire).
+    let tally: HTTP2FrameTally
     /// This connection's part of the server's memory budget.
     var account: BudgetAccount
     /// Handler tasks started and not finished, cancelled ones still finishing included.
@@ -83,9 +83,11 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
     static let keepalivePing = HTTP2PingData(withInteger: 0x436f_6e76_656e_6521)
 
     init(router: Router, configuration: GRPCServerConfiguration, logger: Logger, allocator: ByteBufferAllocator,
-         observer: (any ConnectionObserver)? = nil, resets: HTTP2ResetWatch = HTTP2ResetWatch()) {
+         observer: (any ConnectionObserver)? = nil, resets: HTTP2ResetWatch = HTTP2ResetWatch(),
+         tally: HTTP2FrameTally = HTTP2FrameTally()) {
         self.observer = observer
         self.resets = resets
+        self.tally = tally
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -196,7 +198,6 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
                 endedCall()
             }
         case .windowUpdate:
-            guard receivedWindowUpdate() else { return }
             if let stream = streams[frame.streamID] { stream.lastProgress = .now() }
         case .ping(_, ack: true):
             lifecycle.pingAcknowledged()
@@ -235,6 +236,9 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
             switch event {
             case .drain: drain()
             case .refuse(let reason): goAway(.enhanceYourCalm, "OVERLOADED: \(reason)", close: true)
+            case .flood(let reason):
+                observer?.refused(.grpc, reason: .frameFlood)
+                goAway(.enhanceYourCalm, reason, close: true)
             }
             return
         }
@@ -436,4 +440,7 @@ enum GRPCConnectionEvent: Sendable {
     case drain
     /// The connection is over a limit: GOAWAY naming it, then close.
     case refuse(String)
+    /// The client floods frames swift-nio-http2 takes silently (`HTTP2FrameScan`): GOAWAY
+    /// ENHANCE_YOUR_CALM with the reason, then close.
+    case flood(String)
 }

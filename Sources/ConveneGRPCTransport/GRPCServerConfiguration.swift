@@ -55,6 +55,10 @@ public struct GRPCServerConfiguration: Sendable {
     /// byte per frame) than this within `sliverWindow` is a flood: GOAWAY ENHANCE_YOUR_CALM.
     public var maxSlivers = 1_000
     public var sliverWindow: Duration = .seconds(10)
+    /// More PRIORITY frames and frames of unknown types (which swift-nio-http2 ignores) than
+    /// this within `ignoredFrameWindow` is a flood: GOAWAY ENHANCE_YOUR_CALM.
+    public var maxIgnoredFrames = 1_000
+    public var ignoredFrameWindow: Duration = .seconds(10)
     /// The server-wide budget this listener's buffered bytes count against; nil: none.
     public var budget: MemoryBudget?
     /// A connection with no open call for this long is closed (GOAWAY, then close).

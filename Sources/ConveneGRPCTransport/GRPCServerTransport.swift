@@ -92,9 +92,12 @@ public final class GRPCServerTransport: Sendable {
         // can be open at once, twice over.
         connection.maximumRecentlyResetStreams = max(32, 2 * configuration.maxConcurrentStreams)
         let resets = HTTP2ResetWatch()
+        let tally = HTTP2FrameTally()
+        try pipeline.addHandler(HTTP2FrameScan(tally: tally, configuration: configuration))
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: resets, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionHandler(router: router, configuration: configuration, logger: logger,
-                                                      allocator: channel.allocator, observer: observer, resets: resets))
+                                                      allocator: channel.allocator, observer: observer, resets: resets,
+                                                      tally: tally))
         if let refusal {
             // GOAWAY ENHANCE_YOUR_CALM whose debug data says "OVERLOADED: " and which limit.
             channel.eventLoop.execute {

@@ -36,12 +36,28 @@ final class GRPCFloodTests: XCTestCase {
         let (transport, client) = try await echoServer()
         try client.send(client.headers(stream: 1, path: "/t.S/Echo") + RawH2Client.frame(type: 0, flags: 1, stream: 1, [0, 0, 0, 0, 0]))
         _ = try client.read(until: { $0.stream == 1 && $0.type == 1 && $0.flags & 1 != 0 })  // one DATA frame written
-        try client.send((0..<110).flatMap { _ in RawH2Client.frame(type: 8, flags: 0, stream: 0, [0, 0, 0, 1]) })
+        // On stream 0 and on the call that ended (which swift-nio-http2 takes silently).
+        try client.send((0..<110).flatMap { i in RawH2Client.frame(type: 8, flags: 0, stream: i % 2 == 0 ? 0 : 1, [0, 0, 0, 1]) })
         try pingAnswered(client, 1)
         try client.send(RawH2Client.frame(type: 8, flags: 0, stream: 0, [0, 0, 0, 1]))
         let (code, message) = try goAway(client)
         XCTAssertEqual(code, 11, "ENHANCE_YOUR_CALM")
         XCTAssertEqual(message, "too many WINDOW_UPDATEs: 111, where the 1 DATA frames the server has sent call for 110 at most")
+        client.close()
+        await transport.drain(grace: .milliseconds(100))
+    }
+
+    /// Frames of types HTTP/2 does not define are legal, and ignored: 1,000 within 10 s
+    /// are taken (PRIORITY frames count with them), the next is a flood.
+    func testUnknownFramesPastTheLimitAreAFlood() async throws {
+        let (transport, client) = try await echoServer()
+        // (PRIORITY floods swift-nio-http2 refuses on its own.)
+        try client.send((0..<1_000).flatMap { i in RawH2Client.frame(type: 0xFA, flags: 0, stream: UInt32(i % 3), [1, 2, 3]) })
+        try pingAnswered(client, 3)
+        try client.send(RawH2Client.frame(type: 0xFA, flags: 0, stream: 0))
+        let (code, message) = try goAway(client)
+        XCTAssertEqual(code, 11, "ENHANCE_YOUR_CALM")
+        XCTAssertEqual(message, "too many frames that change nothing: more than 1000 PRIORITY frames or frames of unknown types within 10.0 seconds")
         client.close()
         await transport.drain(grace: .milliseconds(100))
     }
