@@ -301,7 +301,9 @@ extension GRPCConnectionHandler {
             return
         }
         wroteSinceFlush = true
-        if case .data = frame.payload { tally.dataFramesWritten += 1 }
+        // swift-nio-http2 cuts a DATA frame into frames of the peer's MAX_FRAME_SIZE (16 KiB
+        // unless it asked for more), each of which a client may give credit back for.
+        if case .data(let data) = frame.payload { tally.dataFramesWritten += max(1, (data.data.readableBytes + 16_383) / 16_384) }
         resets.writingOwn { context.write(wrapOutboundOut(frame), promise: promise) }
     }
 

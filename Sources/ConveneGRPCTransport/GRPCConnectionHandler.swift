@@ -271,6 +271,7 @@ final class GRPCConnectionHandler: ChannelDuplexHandler {
 
     private func open(_ id: HTTP2StreamID, _ frame: HTTP2Frame.FramePayload.Headers) {
         if id > lastStreamID { lastStreamID = id }
+        tally.streamsOpened += 1
         guard !draining else {
             // Above the GOAWAY's last stream: never processed, safe for the client to retry.
             write(HTTP2Frame(streamID: id, payload: .rstStream(.refusedStream)))

@@ -73,9 +73,10 @@ final class HTTP2FrameScan: ChannelInboundHandler {
         switch type {
         case 0x8:
             tally.windowUpdates += 1
-            let allowed = configuration.windowUpdateAllowance + configuration.windowUpdatesPerDataFrame * tally.dataFramesWritten
+            let allowed = configuration.windowUpdateAllowance
+                + configuration.windowUpdatesPerDataFrame * (tally.dataFramesWritten + tally.streamsOpened)
             guard tally.windowUpdates > allowed else { return nil }
-            return "too many WINDOW_UPDATEs: \(tally.windowUpdates), where the \(tally.dataFramesWritten) DATA frames the server has sent call for \(allowed) at most"
+            return "too many WINDOW_UPDATEs: \(tally.windowUpdates), where the \(tally.dataFramesWritten) DATA frames the server has sent and the \(tally.streamsOpened) calls opened call for \(allowed) at most"
         case 0x2, 0xA...:
             guard !ignored.received(at: .now) else { return nil }
             return "too many frames that change nothing: more than \(ignored.maxCancels) PRIORITY frames or frames of unknown types within \(ignored.window)"
@@ -91,4 +92,7 @@ final class HTTP2FrameScan: ChannelInboundHandler {
 final class HTTP2FrameTally {
     var windowUpdates = 0
     var dataFramesWritten = 0
+    /// Streams the client opened: gRPC's C core announces credit for each new one before
+    /// any DATA comes (a thousand concurrent calls, a thousand WINDOW_UPDATEs).
+    var streamsOpened = 0
 }

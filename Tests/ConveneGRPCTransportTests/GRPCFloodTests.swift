@@ -31,18 +31,19 @@ final class GRPCFloodTests: XCTestCase {
         XCTAssertFalse(client.seen.contains { $0.type == 7 }, "no GOAWAY yet: \(client.seen)")
     }
 
-    /// 100 WINDOW_UPDATEs, and 10 per DATA frame written, are taken; one more is a flood.
+    /// 100 WINDOW_UPDATEs, and 10 per DATA frame written and per call opened, are taken;
+    /// one more is a flood.
     func testWindowUpdatesBeyondWhatTheDataSentCallsForAreAFlood() async throws {
         let (transport, client) = try await echoServer()
         try client.send(client.headers(stream: 1, path: "/t.S/Echo") + RawH2Client.frame(type: 0, flags: 1, stream: 1, [0, 0, 0, 0, 0]))
         _ = try client.read(until: { $0.stream == 1 && $0.type == 1 && $0.flags & 1 != 0 })  // one DATA frame written
         // On stream 0 and on the call that ended (which swift-nio-http2 takes silently).
-        try client.send((0..<110).flatMap { i in RawH2Client.frame(type: 8, flags: 0, stream: i % 2 == 0 ? 0 : 1, [0, 0, 0, 1]) })
+        try client.send((0..<120).flatMap { i in RawH2Client.frame(type: 8, flags: 0, stream: i % 2 == 0 ? 0 : 1, [0, 0, 0, 1]) })
         try pingAnswered(client, 1)
         try client.send(RawH2Client.frame(type: 8, flags: 0, stream: 0, [0, 0, 0, 1]))
         let (code, message) = try goAway(client)
         XCTAssertEqual(code, 11, "ENHANCE_YOUR_CALM")
-        XCTAssertEqual(message, "too many WINDOW_UPDATEs: 111, where the 1 DATA frames the server has sent call for 110 at most")
+        XCTAssertEqual(message, "too many WINDOW_UPDATEs: 121, where the 1 DATA frames the server has sent and the 1 calls opened call for 120 at most")
         client.close()
         await transport.drain(grace: .milliseconds(100))
     }
