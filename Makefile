@@ -44,21 +44,16 @@ run: build
 ## applies, beside a private PostgreSQL (scripts/with-postgres.sh: installed from Debian's packages
 ## when missing, a temporary cluster on a free port, stopped at the end) for the PostgreSQL store and
 ## the cluster tests; the service suite a second time with every test server on PostgreSQL
-## (CONVENE_TEST_STORE=postgres); then the gRPC listener against grpcio (Python, in a virtual
-## environment under .build/).
-# Suites of ConveneServiceTests the PostgreSQL pass leaves out: what they test is the plugin
-# boundary (a runner process, its faults and its trust) or the network, the same code whichever
-# store is behind it; each runs once, on SQLite. The Isolated* suites repeat in a runner process
-# suites the PostgreSQL pass runs in process.
-STORE_INDEPENDENT_TESTS := ConveneServiceTests\.(Isolated[A-Za-z]*|PluginSandbox[A-Za-z]*|PluginFaultTests|PluginProcessTests|PluginRunnerTrustTests|RunnerChannelTests|PluginHostUnitTests|RefusalTableTests|InMemoryServiceTests)/
+## (CONVENE_TEST_STORE=postgres); and the gRPC listener against grpcio (Python, in a virtual
+## environment under .build/). scripts/run-tests.py runs them on as many lanes as there are cores
+## (TEST_JOBS), one test class at a time per lane, and names every job that failed at the end.
+TEST_JOBS ?= $(shell nproc)
 
 test: deps check-protos
 	@$(call install_packages,$(TEST_PACKAGES))
 	@scripts/mutate.py --list >/dev/null || { scripts/mutate.py --list; exit 1; }
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build && \
-	  CONVENE_TEST_STORE=postgres $(SWIFT) test --skip-build --filter ConveneServiceTests --skip "$(STORE_INDEPENDENT_TESTS)"'
-	scripts/grpc-python-tests.sh
+	scripts/with-postgres.sh scripts/run-tests.py --jobs $(TEST_JOBS)
 
 ## protos: regenerate every file generated from Protos/ (committed), each proto once per language:
 ## Swift messages (ConveneMessages), services and stubs (protoc-gen-convene), the plugins of
