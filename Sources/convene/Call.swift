@@ -159,17 +159,24 @@ struct Describe: AsyncParsableCommand {
             print("}")
             var seen = Set<String>()
             var queue = methods.flatMap { [DescriptorPool.key($0.inputType), DescriptorPool.key($0.outputType)] }
+            // Every message and enum the methods reach, each once, in the order first reached.
             while let name = queue.first {
                 queue.removeFirst()
-                guard seen.insert(name).inserted, let message = pool.messages[name] else { continue }
-                print("\nmessage \(name) {")
-                for field in message.field {
-                    let label = field.label == .repeated ? "repeated " : ""
-                    let type = field.hasTypeName ? DescriptorPool.key(field.typeName) : "\(field.type)".lowercased()
-                    print("  \(label)\(type) \(field.name) = \(field.number);")
-                    if field.type == .message { queue.append(DescriptorPool.key(field.typeName)) }
+                guard seen.insert(name).inserted else { continue }
+                if let message = pool.messages[name] {
+                    print("\nmessage \(name) {")
+                    for field in message.field {
+                        let label = field.label == .repeated ? "repeated " : ""
+                        let type = field.hasTypeName ? DescriptorPool.key(field.typeName) : "\(field.type)".lowercased()
+                        print("  \(label)\(type) \(field.name) = \(field.number);")
+                        if field.hasTypeName { queue.append(type) }
+                    }
+                    print("}")
+                } else if let enumeration = pool.enums[name] {
+                    print("\nenum \(name) {")
+                    for value in enumeration.value { print("  \(value.name) = \(value.number);") }
+                    print("}")
                 }
-                print("}")
             }
         } catch {
             throw fail(error)

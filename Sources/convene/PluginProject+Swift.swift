@@ -65,8 +65,9 @@ extension PluginProject {
     // .build/debug/lib{{TYPE}}.so. Build it with the toolchain of the server that loads it.
     import PackageDescription
 
-    /// The installed Convene plugin SDK (`make install-sdk` in Convene's source).
-    let sdk = "{{SDK}}/share/convene/swift/ConvenePluginSDK"
+    /// The installed Convene plugin SDK (`make install-sdk` in Convene's source): $CONVENE_SDK
+    /// (the Makefile passes its own), else where it was when this project was made.
+    let sdk = (Context.environment["CONVENE_SDK"] ?? "{{SDK}}") + "/share/convene/swift/ConvenePluginSDK"
 
     let package = Package(
         name: "{{TYPE}}",
@@ -90,6 +91,8 @@ extension PluginProject {
     # Builds .build/debug/lib{{TYPE}}.so, the {{NAME}} plugin, with the Convene plugin SDK installed
     # in CONVENE_SDK: `make` (generate and build), `make test` (in memory, no server), `make clean`.
     CONVENE_SDK ?= {{SDK}}
+    # Package.swift reads it too: one SDK for the generator and the package.
+    export CONVENE_SDK
     CONVENE ?= {{CONVENE}}
     LIBRARY := .build/debug/lib{{TYPE}}.so
     GENERATED := Sources/{{TYPE}}/Generated

@@ -90,6 +90,13 @@ final class ExecutableTests: XCTestCase {
         XCTAssertTrue(described.out.contains("rpc StreamFromServer(convene.benchmark.v1.StreamRequest) returns (stream convene.benchmark.v1.StreamResponse);"),
                       described.out)
         XCTAssertTrue(described.out.contains("uint32 count = 1;"), described.out)
+        // An enum a method's messages use is printed with its values, as a message is with its fields.
+        let meeting = try run("convene", target + ["describe", "convene.consultation.v1.Consultation/ConveneMeeting"])
+        for line in ["  convene.consultation.v1.Stage stage = 4;", "enum convene.consultation.v1.Stage {",
+                     "  RAPID_DETERIORATION = 5;", "enum convene.consultation.v1.MeetingForm {"] {
+            XCTAssertTrue(meeting.out.contains(line + "\n"), "missing \(line):\n\(meeting.out)")
+        }
+        XCTAssertEqual(meeting.out.components(separatedBy: "enum convene.consultation.v1.Stage {").count, 2, "each enum once")
 
         // bench: closed and open loop, a fixed number of calls, one JSON object and an HTML report.
         let report = dataDir.appendingPathComponent("bench.html").path
