@@ -50,8 +50,10 @@ HINTS_FILE = os.path.join(ROOT, "scripts", "test-times.json")
 
 
 class Job:
-    def __init__(self, name, command, env=None, weight=0.0, store="sqlite"):
+    def __init__(self, name, command, env=None, weight=0.0, store="sqlite", tests=None):
         self.name, self.command, self.env, self.weight, self.store = name, command, env or {}, weight, store
+        # How many XCTest tests the job must run (None: not an XCTest job).
+        self.tests = tests
         self.status, self.seconds, self.output = None, 0.0, ""
 
 
@@ -61,12 +63,13 @@ def bin_path():
 
 
 def xctest_classes(bundle):
+    """The bundle's XCTest classes, in order, with how many tests each has."""
     listed = subprocess.run([bundle, "--list-tests"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    classes = []
+    classes = {}
     for line in listed.splitlines():
         match = re.match(r"^(\w+\.\w+)/\w+$", line.strip())
-        if match and match.group(1) not in classes:
-            classes.append(match.group(1))
+        if match:
+            classes[match.group(1)] = classes.get(match.group(1), 0) + 1
     return classes
 
 
@@ -77,12 +80,13 @@ def time_key(name, store):
 
 def plan(bundle, past, grpcio, only):
 
-    runs = []  # (key, classes, env, store label)
+    runs = []
+    counts = xctest_classes(bundle)
     for store, env in (("sqlite", {}), ("postgres", {"CONVENE_TEST_STORE": "postgres"})):
         def weight(name):
             return past.get(time_key(name, store), 0.0)
 
-        classes = xctest_classes(bundle)
+        classes = list(counts)
         if store == "postgres":
             classes = [c for c in classes if c.startswith("ConveneServiceTests.") and not STORE_INDEPENDENT.match(c)]
         if only:
@@ -90,7 +94,7 @@ def plan(bundle, past, grpcio, only):
         long_ones = [c for c in classes if weight(c) >= LONG_SECONDS]
         short = [c for c in classes if c not in long_ones]
         for name in long_ones:
-            runs.append(Job(f"{name} ({store})", [bundle, name], env, weight(name), store))
+            runs.append(Job(f"{name} ({store})", [bundle, name], env, weight(name), store, counts[name]))
         groups, group = [], []
         for name in short:
             if group and (len(group) == GROUP_SIZE or sum(weight(c) for c in group) + weight(name) > GROUP_SECONDS):
@@ -101,7 +105,8 @@ def plan(bundle, past, grpcio, only):
             groups.append(group)
         for group in groups:
             label = group[0] if len(group) == 1 else f"{group[0]} .. {group[-1]} ({len(group)} classes)"
-            runs.append(Job(f"{label} ({store})", [bundle, ",".join(group)], env, sum(weight(c) for c in group), store))
+            runs.append(Job(f"{label} ({store})", [bundle, ",".join(group)], env, sum(weight(c) for c in group), store,
+                            sum(counts[c] for c in group)))
     if not only:
         runs.append(Job("swift-testing", [bundle, "--testing-library", "swift-testing"], {}, 1.0))
         if grpcio:
@@ -125,8 +130,15 @@ def run(job, print_lock):
         job.seconds = time.monotonic() - started
         output.seek(0)
         job.output = output.read()
+    if job.status == 0 and job.tests is not None:
+        # A class the bundle did not run (a filter that matched nothing) must not pass unseen.
+        executed = re.findall(r"Test Suite 'Selected tests' (?:passed|failed) at .*\n\s*Executed (\d+) tests?", job.output)
+        ran = int(executed[-1]) if executed else 0
+        if ran != job.tests:
+            job.status = f"ran {ran} tests of the {job.tests} listed"
     with print_lock:
-        print(f"==== {job.name}: {'passed' if job.status == 0 else 'FAILED'} in {job.seconds:.1f} s", flush=True)
+        verdict = "passed" if job.status == 0 else f"FAILED ({job.status})"
+        print(f"==== {job.name}: {verdict} in {job.seconds:.1f} s", flush=True)
         sys.stdout.write(job.output)
         sys.stdout.flush()
 
