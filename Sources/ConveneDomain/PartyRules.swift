@@ -38,7 +38,9 @@ public enum PartyRules {
         }
     }
 
-    /// The presidency passes to a Council member state (II.B.1).
+    /// The presidency passes to a Council member state (II.B.1): one that sits on the Council
+    /// already. Passing it to any Member State would seat that state on the Council when the
+    /// presidency moves on (the former President stays a member).
     public static func checkMayReceivePresidency(_ party: Party, partyText: String) throws(RuleViolation) {
         guard party.kind == .memberState, !party.isAdministrator else {
             throw RuleViolation(.failedPrecondition,
@@ -46,6 +48,10 @@ public enum PartyRules {
         }
         guard !party.isPresident else {
             throw RuleViolation(.failedPrecondition, "party_id: \(partyText) (\(party.name)) already holds the Council presidency")
+        }
+        guard party.isCouncilMember else {
+            throw RuleViolation(.failedPrecondition,
+                "party_id: the Council presidency passes to a member of the Security Council, a Member State; \(partyText) (\(party.name)) does not sit on the Council (give it COUNCIL_MEMBER first)")
         }
     }
 

@@ -65,7 +65,7 @@ public struct AdministrationService: AdministrationServiceProtocol {
     }
 
     /// II.B.1: the presidency passes from its holder (who stays a Council member) to another
-    /// Member State, in one transaction, recorded with its date.
+    /// member of the Council, in one transaction, recorded with its date.
     public func passPresidency(_ request: Convene_Admin_V1_PassPresidencyRequest,
                                context: ServerCallContext) async throws -> Convene_Admin_V1_PresidencyTerm {
         try await administrator(context)
@@ -85,7 +85,6 @@ public struct AdministrationService: AdministrationServiceProtocol {
             roles.insert(.councilPresident)
             try db.update(PartyRecord(id: id, name: party.name, kind: party.party.kind, roles: roles))
             let term = try db.presidencyChanged(to: id, at: now)
-            if !party.party.isCouncilMember { try db.inviteWhomEveryOperationNowRequires(now: now) }
             return term.proto(name: party.name)
         }
     }

@@ -19,6 +19,13 @@ final class PresidencyAndRevocationTests: OperationTestCase {
                                       options: try self.admin)
         }
         f.clock!.advance(by: .seconds(3600))
+        // A Member State not on the Council does not take the presidency (it would keep a seat
+        // on the Council once the presidency moved on); nor does it take one on the way.
+        await assertRPCError(.failedPrecondition, containing: "does not sit on the Council (give it COUNCIL_MEMBER first)") {
+            try await a.passPresidency(.with { $0.partyID = self.f.ids["Troops"]! }, options: try self.admin)
+        }
+        let troops = try await a.listParties(.init(), options: try admin).parties.first { $0.name == "Troops" }
+        XCTAssertEqual(troops?.roles, [], "a refused handover changes no roles")
         let term = try await a.passPresidency(.with { $0.partyID = f.ids["Member"]! }, options: try admin)
         XCTAssertEqual(term.partyID, f.ids["Member"])
         XCTAssertEqual(term.startTime.seconds, f.now / 1000)
