@@ -513,4 +513,13 @@ MUTATIONS = [
     ("1-byte DATA frames earn WINDOW_UPDATEs", "transport", "Sources/ConveneTransport/Shared/ConnectionFlow.swift",
      "        if endingMessage || bytes >= 1024 {", "        if true {",
      "AttackTests.testCreditGranted"),
+    ("the presidency passes to a Member State not on the Council", "domain", "Sources/ConveneDomain/PartyRules.swift",
+     "        guard party.isCouncilMember else {", "        guard party.isCouncilMember || true else {",
+     "PresidencyAndRevocationTests"),
+    ("a training centre's host need not be a country", "plugin", "Sources/ConveneServices/PluginRuleAnswers.swift",
+     "                guard party.kind == .memberState else {", "                guard party.kind == .memberState || true else {",
+     "PluginTests.testTrainingCentres"),
+    ("training for an operation may name a country with no part in it", "plugin", "Plugins/training/TrainingCentres.swift",
+     "                try requireContributor(request.partyID, to: request.operationID, context)", "",
+     "PluginTests.testTrainingCentres"),
 ]

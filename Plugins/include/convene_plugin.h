@@ -110,7 +110,12 @@ typedef enum convene_rule_question {
      * (I.C.2): the convene_friends_member_kind bits that fit it (0 with the reason when it may
      * not be a member), and the reason naming them. Added after ABI 1.2 was first released: a
      * host that does not know it answers -1 (cannot tell), as for any question it does not know. */
-    CONVENE_RULE_FRIENDS_MEMBER_KINDS = 5
+    CONVENE_RULE_FRIENDS_MEMBER_KINDS = 5,
+    /* Whether party `party_id` is a country, a Member State (I.B.1's training centres and their
+     * trainees, II.B.3(f)'s host): 1, or 0 with the reason naming what it is; -1 with "no party"
+     * when there is none (`object_id` is not read). Added after ABI 1.3 was first released: a
+     * host that does not know it answers -1, as for any question it does not know. */
+    CONVENE_RULE_COUNTRY = 6
 } convene_rule_question;
 
 /* The answer to CONVENE_RULE_FRIENDS_MEMBER_KINDS: one bit per kind of member that fits. */

@@ -18,8 +18,11 @@ enum TrainingCentres {
         plugin.unary("RegisterCentre") { (request: Convene_Training_V1_RegisterCentreRequest, context) -> Convene_Training_V1_Centre in
             try requireSecretariat(context, "registers training centres")
             try PluginError.requireText(request.name, field: "name")
-            guard request.hostPartyID.hasPrefix("party-") else {
-                throw PluginError(CONVENE_INVALID_ARGUMENT, "host_party_id: a party id (party-N) is required")
+            // Regional training centres are countries' (I.B.1): the host is a Member State.
+            try context.requireCountry(request.hostPartyID, field: "host_party_id")
+            let taken = context.keys(prefix: "centre/").compactMap { context.get($0, as: Convene_Training_V1_Centre.self) }
+            if let same = taken.first(where: { $0.name.caseInsensitiveCompare(request.name) == .orderedSame }) {
+                throw PluginError(CONVENE_ALREADY_EXISTS, "name: \(same.id) is named '\(same.name)' already")
             }
             let centre = try Convene_Training_V1_Centre.with {
                 $0.id = "centre-\(try context.nextNumber("centre"))"
@@ -86,12 +89,12 @@ enum TrainingCentres {
         plugin.unary("RecordTraining") { (request: Convene_Training_V1_RecordTrainingRequest, context) -> Convene_Training_V1_Training in
             try requireSecretariat(context, "records training")
             let centre = try requireCentre(request.centreID, context)
-            guard request.partyID.hasPrefix("party-") else { throw PluginError(CONVENE_INVALID_ARGUMENT, "party_id: required") }
+            // The trainees are a country's peacekeepers (I.B.1).
+            try context.requireCountry(request.partyID, field: "party_id")
+            try PluginError.requireText(request.course, field: "course")
             guard request.trainees > 0 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "trainees: must be positive") }
             if !request.operationID.isEmpty {
-                // The operation must exist (as the caller sees it).
-                _ = try context.call(HostMethods.Consultation.getOperation,
-                                     .with { $0.operationID = request.operationID })
+                try requireContributor(request.partyID, to: request.operationID, context)
             }
             let training = try Convene_Training_V1_Training.with {
                 $0.id = "training-\(try context.nextNumber("training"))"
@@ -127,6 +130,22 @@ enum TrainingCentres {
     static func maySee(_ support: Convene_Training_V1_SupportRequest, of centre: Convene_Training_V1_Centre,
                        _ context: PluginContext) -> Bool {
         context.hasRole(secretariat) || context.caller == centre.hostPartyID || context.caller == support.requestedByPartyID
+    }
+
+    /// Training recorded for an operation is of peacekeepers the country contributes to it, or
+    /// may (a potential contributor): otherwise the record would name, to the operation's
+    /// readers, a country with no part in it.
+    static func requireContributor(_ partyID: String, to operationID: String, _ context: PluginContext) throws {
+        try context.requireVisible(operationID, field: "operation_id")
+        let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = operationID }, asPlugin: true)
+        let contributions = try context.call(HostMethods.Consultation.listContributions,
+                                             .with { $0.operationID = operationID }, asPlugin: true)
+        let personnel: Set<Convene_Consultation_V1_ContributionKind> = [.troops, .militaryObservers, .civilianPolice, .otherCivilianPersonnel]
+        guard operation.potentialContributorIds.contains(partyID)
+              || contributions.contributions.contains(where: { $0.partyID == partyID && personnel.contains($0.kind) }) else {
+            throw PluginError(CONVENE_FAILED_PRECONDITION,
+                              "party_id: \(partyID) contributes no personnel to \(operationID) and is not a potential contributor to it: training for an operation is of its peacekeepers (I.B.1)")
+        }
     }
 
     static func requireCentre(_ id: String, _ context: PluginContext) throws -> Convene_Training_V1_Centre {

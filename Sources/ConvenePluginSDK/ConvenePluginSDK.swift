@@ -284,6 +284,27 @@ public struct PluginContext {
         return convene_access(rawValue: UInt32(answer.value))
     }
 
+    /// Refuses a party id that names no country (a Member State), by the server's rules
+    /// (CONVENE_RULE_COUNTRY): INVALID_ARGUMENT when malformed, NOT_FOUND when there is no such
+    /// party, FAILED_PRECONDITION naming what it is otherwise. A host too old to answer refuses
+    /// nothing but a malformed id.
+    public func requireCountry(_ partyID: String, field: String) throws {
+        guard partyID.hasPrefix("party-"), partyID.count > "party-".count else {
+            throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): a party id (party-N) is required, not '\(partyID)'")
+        }
+        guard let answer = ask(CONVENE_RULE_COUNTRY, party: partyID, about: ""), answer.value != 1 else { return }
+        if answer.value == 0 {
+            throw PluginError(CONVENE_FAILED_PRECONDITION, "\(field): \(answer.reason)")
+        }
+        if answer.reason.hasPrefix("no party") {
+            throw PluginError(CONVENE_NOT_FOUND, "\(field): no party \(partyID)")
+        }
+        if answer.reason.contains("is not a valid party id") {
+            throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): '\(partyID)' is not a valid party id (party-N)")
+        }
+        // -1 for a question the host does not know: it cannot tell, and nothing is refused.
+    }
+
     /// Whether the host's table has a function (it may be older than this SDK).
     private func has<T>(_ field: KeyPath<convene_host_api, T>) -> Bool {
         guard let offset = MemoryLayout<convene_host_api>.offset(of: field) else { return false }

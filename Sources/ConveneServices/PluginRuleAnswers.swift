@@ -14,6 +14,7 @@ public enum PluginRuleAnswers {
         case friendsMember = 3
         case invitation = 4
         case friendsMemberKinds = 5
+        case country = 6
     }
 
     /// An answer: `value` (negative when the rules cannot answer), the provision it rests on,
@@ -93,6 +94,12 @@ public enum PluginRuleAnswers {
                 }
                 return Answer(kinds.reduce(0) { $0 | $1.rawValue }, provision: "I.C.2",
                               reason: "\(party.name) is \(kinds.map(\.name).joined(separator: " and ")) (I.C.2)")
+            case .country:
+                let party = try db.requireParty(partyID ?? "", field: "party_id").party
+                guard party.kind == .memberState else {
+                    return Answer(0, provision: "I.B.1", reason: "\(partyID ?? "") (\(party.name)) is \(party.kind.name), not a country (a Member State)")
+                }
+                return Answer(1, provision: "I.B.1", reason: "\(party.name) is a Member State")
             case .invitation:
                 let meetingID = try PublicID.meeting.parse(objectID, field: "object_id")
                 guard let meeting = try db.meeting(id: meetingID), let operation = try db.operation(id: meeting.operationID),

@@ -191,9 +191,29 @@ class PluginTests: PluginTestCase {
                 $0.name = "x"; $0.hostPartyID = self.f.ids["Host"]!
             }, as: Convene_Training_V1_Centre.self, by: "Troops")
         }
+        // A centre's host is a country (a Member State) that exists, by the server's rules
+        // (CONVENE_RULE_COUNTRY), in process and isolated alike.
+        let hosts: [(String, StatusCode, String)] = [
+            ("party-abc", .invalidArgument, "host_party_id: 'party-abc' is not a valid party id (party-N)"),
+            ("party-99999", .notFound, "host_party_id: no party party-99999"),
+            (f.ids["Agency"]!, .failedPrecondition, "(Agency) is a United Nations agency, not a country (a Member State)"),
+            ("", .invalidArgument, "host_party_id: a party id (party-N) is required"),
+        ]
+        for (host, code, message) in hosts {
+            await assertRPCError(code, containing: message) {
+                try await call("RegisterCentre", Convene_Training_V1_RegisterCentreRequest.with {
+                    $0.name = "Ghost"; $0.hostPartyID = host
+                }, as: Convene_Training_V1_Centre.self, by: "Secretariat")
+            }
+        }
         let centre = try await call("RegisterCentre", Convene_Training_V1_RegisterCentreRequest.with {
             $0.name = "Coastal Peace Support Training Centre"; $0.hostPartyID = f.ids["Host"]!; $0.region = "West"
         }, as: Convene_Training_V1_Centre.self, by: "Secretariat")
+        await assertRPCError(.alreadyExists, containing: "\(centre.id) is named 'Coastal Peace Support Training Centre' already") {
+            try await call("RegisterCentre", Convene_Training_V1_RegisterCentreRequest.with {
+                $0.name = "coastal peace support training centre"; $0.hostPartyID = self.f.ids["Troops"]!
+            }, as: Convene_Training_V1_Centre.self, by: "Secretariat")
+        }
         await assertRPCError(.permissionDenied, containing: "I.B.1") {
             try await call("RequestSupport", Convene_Training_V1_RequestSupportRequest.with {
                 $0.centreID = centre.id; $0.description_p = "Instructors"
@@ -217,9 +237,29 @@ class PluginTests: PluginTestCase {
         let operation = try await f.makeOperation()
         await assertRPCError(.notFound) {
             try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
-                $0.centreID = centre.id; $0.partyID = self.f.ids["Police"]!; $0.operationID = "op-99"; $0.trainees = 40
+                $0.centreID = centre.id; $0.partyID = self.f.ids["Police"]!; $0.operationID = "op-99"; $0.course = "Course"; $0.trainees = 40
             }, as: Convene_Training_V1_Training.self, by: "Secretariat")
         }
+        // Trainees are a country's, and training for an operation is of its peacekeepers: a
+        // country with no part in it is refused (it would be named to the operation's readers).
+        let trainees: [(String, String, StatusCode, String)] = [
+            (f.ids["Bystander"]!, "Course", .failedPrecondition, "contributes no personnel to \(operation) and is not a potential contributor"),
+            (f.ids["Donor"]!, "Course", .failedPrecondition, "contributes no personnel to \(operation)"),
+            (f.ids["Regional"]!, "Course", .failedPrecondition, "not a country (a Member State)"),
+            ("party-does-not-exist", "Course", .invalidArgument, "party_id: 'party-does-not-exist' is not a valid party id"),
+            (f.ids["Police"]!, "", .invalidArgument, "course: required"),
+        ]
+        for (party, course, code, message) in trainees {
+            await assertRPCError(code, containing: message) {
+                try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
+                    $0.centreID = centre.id; $0.partyID = party; $0.operationID = operation; $0.course = course; $0.trainees = 5
+                }, as: Convene_Training_V1_Training.self, by: "Secretariat")
+            }
+        }
+        _ = try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
+            $0.centreID = centre.id; $0.partyID = f.ids["Potential"]!; $0.operationID = operation
+            $0.course = "Staff officers"; $0.trainees = 12
+        }, as: Convene_Training_V1_Training.self, by: "Secretariat")
         _ = try await call("RecordTraining", Convene_Training_V1_RecordTrainingRequest.with {
             $0.centreID = centre.id; $0.partyID = f.ids["Police"]!; $0.operationID = operation
             $0.course = "Formed police units"; $0.trainees = 40
