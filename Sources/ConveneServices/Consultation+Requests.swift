@@ -118,7 +118,7 @@ extension ConsultationService {
 func requestStatus(_ status: Convene_Consultation_V1_RequestStatus) throws -> RequestStatus? {
     guard status != .unspecified else { return nil }
     guard let domain = RequestStatus(rawValue: status.rawValue) else {
-        throw RPCError(.invalidArgument, "status: unknown request status \(status.rawValue)")
+        throw RPCError(.invalidArgument, "status: unknown value \(status.rawValue)")
     }
     return domain
 }

@@ -76,8 +76,11 @@ struct MeetingDetails {
 }
 
 func meetingForm(_ form: Convene_Consultation_V1_MeetingForm) throws -> MeetingForm {
-    guard let domain = MeetingForm(rawValue: form.rawValue) else {
+    guard form != .unspecified else {
         throw RPCError(.invalidArgument, "form: a meeting form is required (COUNCIL_MEETING, CONSULTATION_MEETING, ...)")
+    }
+    guard let domain = MeetingForm(rawValue: form.rawValue) else {
+        throw RPCError(.invalidArgument, "form: unknown value \(form.rawValue)")
     }
     return domain
 }

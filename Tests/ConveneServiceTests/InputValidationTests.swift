@@ -35,6 +35,18 @@ final class InputValidationTests: OperationTestCase {
                 $0.scheduledTime = .init(seconds: (self.f.now + 86_400_000) / 1000)
             }, as: Convene_Consultation_V1_Meeting.self, options: self.f.options("Secretariat"))
         }
+        // Worded alike whatever the field: a form or a status the proto does not define.
+        await assertRPCError(.invalidArgument, containing: "form: unknown value 9") {
+            try await self.f.client.unary(CM.conveneMeeting, Convene_Consultation_V1_ConveneMeetingRequest.with {
+                $0.operationID = self.operation; $0.form = .UNRECOGNIZED(9)
+                $0.scheduledTime = .init(seconds: (self.f.now + 86_400_000) / 1000)
+            }, as: Convene_Consultation_V1_Meeting.self, options: self.f.options("Secretariat"))
+        }
+        await assertRPCError(.invalidArgument, containing: "status: unknown value 7") {
+            try await self.f.client.unary(CM.listMeetingRequests, Convene_Consultation_V1_ListMeetingRequestsRequest.with {
+                $0.operationID = self.operation; $0.status = .UNRECOGNIZED(7)
+            }, as: Convene_Consultation_V1_ListMeetingRequestsResponse.self, options: self.f.options("President"))
+        }
     }
 
     func testListsAreBoundedAndTextsHoldNoControlCharacters() async throws {
