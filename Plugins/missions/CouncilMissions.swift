@@ -103,12 +103,16 @@ enum CouncilMissions {
             // meeting of another form at that stage (an II.D exchange among a few) is not one.
             guard meeting.form == .consultationMeeting, meeting.stage == .councilMission else { return }
             for var mission in context.all("mission/", as: Mission.self) where mission.operationID == meeting.operationID {
+                // After the mission is a meeting both convened and taking place once its
+                // conclusions were in: one convened before them, or one that took place before
+                // them (recorded after the fact), is the one before. Decided by the meeting's own
+                // times, never by when its event reaches this plugin (late under load, it made a
+                // meeting convened before the conclusions count as the one after).
                 let convenedAfterConclusions: Bool
                 if let concluded = context.get("concluded/\(mission.id)", as: Google_Protobuf_Timestamp.self) {
-                    // When the meeting takes place (or took place: one recorded after the fact),
-                    // in whole milliseconds, the precision of the server's times.
-                    convenedAfterConclusions = (meeting.scheduledTime.timeIntervalSince1970 * 1000).rounded(.down)
-                        >= (concluded.timeIntervalSince1970 * 1000).rounded(.down)
+                    // In whole milliseconds, the precision of the server's times.
+                    let millis = { (time: Google_Protobuf_Timestamp) in (time.timeIntervalSince1970 * 1000).rounded(.down) }
+                    convenedAfterConclusions = min(millis(meeting.createTime), millis(meeting.scheduledTime)) >= millis(concluded)
                 } else {
                     convenedAfterConclusions = !mission.conclusions.isEmpty
                 }

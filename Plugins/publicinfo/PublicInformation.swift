@@ -18,6 +18,14 @@ enum PublicInformation {
             try PluginError.requireText(request.message, field: "message")
             // It is the event's description too, which the host bounds at 64 KiB.
             guard request.message.utf8.count <= 10_000 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "message: longer than 10000 bytes") }
+            guard request.channels.count <= 20 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "channels: at most 20") }
+            for (index, channel) in request.channels.enumerated() {
+                try PluginError.requireText(channel, field: "channels[\(index)]")
+                guard channel.utf8.count <= 200 else { throw PluginError(CONVENE_INVALID_ARGUMENT, "channels[\(index)]: longer than 200 bytes") }
+                if request.channels[..<index].contains(where: { $0.caseInsensitiveCompare(channel) == .orderedSame }) {
+                    throw PluginError(CONVENE_INVALID_ARGUMENT, "channels[\(index)]: '\(channel)' is named twice")
+                }
+            }
             let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = request.operationID })
             guard operation.phase != .terminated else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION,

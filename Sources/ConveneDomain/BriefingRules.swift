@@ -106,11 +106,17 @@ public enum BriefingRules {
         issuedAt < scheduledAt ? invitedNow : recordedAtIssue
     }
 
-    /// II.B.5(d): senior field-mission personnel brief as far as possible; anyone else needs a reason.
+    /// II.B.5(d): senior field-mission personnel brief as far as possible; anyone else needs a
+    /// reason, and a senior field-mission briefer none (the record would say that the briefer
+    /// giving it could not).
     public static func checkBriefer(isSeniorFieldMission: Bool, unavailableReason: String) throws(RuleViolation) {
         guard isSeniorFieldMission || !unavailableReason.isBlank else {
             throw RuleViolation(.failedPrecondition,
                 "field_briefer_unavailable_reason: briefings are given by senior field-mission personnel as far as possible (II.B.5(d)); say why not")
+        }
+        guard !isSeniorFieldMission || unavailableReason.isBlank else {
+            throw RuleViolation(.invalidArgument,
+                "field_briefer_unavailable_reason: the briefer is senior field-mission personnel (II.B.5(d)); a reason why none could brief contradicts it")
         }
     }
 

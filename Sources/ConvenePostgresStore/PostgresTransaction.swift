@@ -122,6 +122,11 @@ struct PostgresTransaction: StoreWriter {
     func reports(operationID: Int64) throws -> [ReportRecord] {
         try db.records(ReportRecord.self, #"SELECT * FROM "report" WHERE "operationID" = $1 ORDER BY "id""#, [.integer(operationID)])
     }
+    func reports(symbol: String) throws -> [ReportRecord] {
+        // lower() of ASCII letters only, as SQLite's: the same symbols match on either store.
+        try db.records(ReportRecord.self, #"SELECT * FROM "report" WHERE translate("symbol", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') ORDER BY "id""#,
+                       [.text(symbol)])
+    }
     func factSheets(meetingID: Int64) throws -> [FactSheetRecord] {
         try db.records(FactSheetRecord.self, #"SELECT * FROM "factSheet" WHERE "meetingID" = $1 ORDER BY "id""#, [.integer(meetingID)])
     }

@@ -54,6 +54,9 @@ extension BriefingService {
         let missing = try BriefingRules.missingDimensions(political: a.political, military: a.military,
                                                           humanitarian: a.humanitarian, humanRights: a.humanRights)
         let attachmentIDs = try request.attachmentIds.map { try PublicID.attachment.parse($0, field: "attachment_ids") }
+        if let twice = attachmentIDs.indices.first(where: { attachmentIDs[..<$0].contains(attachmentIDs[$0]) }) {
+            throw RPCError(.invalidArgument, "attachment_ids: \(request.attachmentIds[twice]) is named twice")
+        }
         return try await backend.write { [backend] db, events in
             let meeting = try db.requireVisibleMeeting(request.meetingID, caller: caller)
             for (index, id) in attachmentIDs.enumerated() {

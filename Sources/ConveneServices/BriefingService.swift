@@ -38,9 +38,11 @@ public struct BriefingService: BriefingServiceProtocol {
         let symbol = try requireText(request.symbol, field: "symbol", max: 100)
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)
-            // A document symbol names one document (the UN's own rule for them).
-            if let published = try db.reports(operationID: operation.id!).first(where: { $0.symbol == symbol }) {
-                throw RPCError(.alreadyExists, "a report with the symbol \(symbol) already exists on \(request.operationID): \(PublicID.report.format(published.id))")
+            // A document symbol names one document, whatever the operation (the UN's own rule
+            // for them; symbols are written in capitals, so "s/2026/1" is "S/2026/1"). Only the
+            // Secretariat publishes, and it sees every operation: naming the other is no leak.
+            if let published = try db.reports(symbol: symbol).first {
+                throw RPCError(.alreadyExists, "a report with the symbol \(symbol) already exists on \(PublicID.operation.format(published.operationID)): \(PublicID.report.format(published.id)) (\(published.symbol))")
             }
             let report = try db.insert(ReportRecord(operationID: operation.id!, symbol: symbol, title: title, text: request.text,
                                                     requestedByCouncil: request.requestedByCouncil, publishedAt: backend.now))

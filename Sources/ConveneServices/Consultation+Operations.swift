@@ -73,6 +73,9 @@ extension ConsultationService {
             let words = ["mandate": "mandate", "use_of_force": "authorization to use force", "phase": "phase"]
             events.append(backend.event(operation.id!, .mandateUpdated, subject: PublicID.operation.format(operation.id),
                                         "changed: " + changed.map { words[$0] ?? $0 }.joined(separator: ", "), audience: .operation))
+            if changed.contains("phase"), operation.phase == .terminated {
+                try declinePendingRequests(of: operation, backend, db, &events)
+            }
             return operation.proto(potentialContributors: try db.potentialContributors(operationID: operation.id!))
         }
     }
@@ -136,5 +139,20 @@ extension StoreReader {
             }
         }
         return operation.proto(potentialContributors: try potentialContributors(operationID: operation.id!))
+    }
+}
+
+/// A terminated operation gets no new meeting (M23), so a request for one still pending
+/// could never be met: it ends with the termination, declined with that reason, and its
+/// requester is told as of any declined request.
+private func declinePendingRequests(of operation: OperationRecord, _ backend: Backend, _ db: any StoreWriter,
+                                    _ events: inout [EventRecord]) throws {
+    let reason = "the operation was terminated; no meeting is convened on it (II.B.2(f), M23)"
+    for var record in try db.requests(operationID: operation.id!, status: .pending) {
+        record.status = .declined
+        record.declineReason = reason
+        try db.update(record)
+        events.append(backend.event(operation.id!, .meetingRequestDeclined, subject: PublicID.request.format(record.id),
+                                    "declined: \(reason)", audience: .request(requestedBy: record.requestedBy)))
     }
 }

@@ -328,6 +328,9 @@ struct SQLiteTransaction: StoreWriter {
     func reports(operationID: Int64) throws -> [ReportRecord] {
         try ReportRecord.filter(Column("operationID") == operationID).order(Column("id")).fetchAll(db)
     }
+    func reports(symbol: String) throws -> [ReportRecord] {
+        try ReportRecord.filter(sql: "lower(symbol) = lower(?)", arguments: [symbol]).order(Column("id")).fetchAll(db)
+    }
     func factSheets(meetingID: Int64) throws -> [FactSheetRecord] {
         try FactSheetRecord.filter(Column("meetingID") == meetingID).order(Column("id")).fetchAll(db)
     }

@@ -58,6 +58,8 @@ public protocol StoreReader {
 
     func report(id: Int64) throws -> ReportRecord?
     func reports(operationID: Int64) throws -> [ReportRecord]
+    /// Reports of any operation whose symbol is `symbol`, ASCII letters in either case.
+    func reports(symbol: String) throws -> [ReportRecord]
     func factSheets(meetingID: Int64) throws -> [FactSheetRecord]
     func attachment(id: Int64) throws -> AttachmentRecord?
     /// Chunk `position` of an attachment, in upload order from 0.

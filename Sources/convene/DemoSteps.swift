@@ -118,7 +118,9 @@ extension DemoPlay {
     /// A report the Council requested; its id.
     func publishReport(_ op: String) async throws -> String {
         let report = try await call(BriefingMethods.publishReport, Convene_Briefing_V1_PublishReportRequest.with {
-            $0.operationID = op; $0.symbol = "S/\(Calendar.current.component(.year, from: Date()))/\(100 + counts["reports", default: 0])"
+            $0.operationID = op
+            // A symbol names one report on the server, and the demo may play again on it: tagged as its names are.
+            $0.symbol = "S/\(Calendar.current.component(.year, from: Date()))/\(100 + counts["reports", default: 0]) [demo \(tag)]"
             $0.title = "Report of the Secretary-General on UNMIVE"; $0.requestedByCouncil = true; $0.text = "..."
         }, as: Convene_Briefing_V1_Report.self, by: "secretariat")
         count("reports")

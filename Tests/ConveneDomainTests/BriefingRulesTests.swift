@@ -95,6 +95,8 @@ final class BriefingRulesTests: XCTestCase {
         XCTAssertNil(refusal { try BriefingRules.checkBriefer(isSeniorFieldMission: false, unavailableReason: "SRSG travelling") })
         XCTAssertEqual(refusal { try BriefingRules.checkBriefer(isSeniorFieldMission: false, unavailableReason: "\n\t") }?.kind,
                        .failedPrecondition)
+        XCTAssertEqual(refusal { try BriefingRules.checkBriefer(isSeniorFieldMission: true, unavailableReason: "SRSG travelling") }?.kind,
+                       .invalidArgument, "the briefer giving it is not unavailable")
         XCTAssertEqual(try BriefingRules.missingDimensions(political: "Tense", military: "", humanitarian: " ", humanRights: "Abuses"),
                        ["military", "humanitarian"])
         XCTAssertEqual(refusal { _ = try BriefingRules.missingDimensions(political: "", military: "", humanitarian: "",

@@ -35,6 +35,13 @@ final class BriefingLessonsTests: OperationTestCase {
         // A meeting in 10 hours: the 48-hour lead time is broken; refused, then flagged with a reason.
         let soon = try await f.convene(operation, at: now + 10 * 3_600_000)
         let report = try await publish()
+        // A symbol names one document, whatever the operation, however its letters are written (B17).
+        let other = try await f.makeOperation(name: "UNMIX-2")
+        await assertRPCError(.alreadyExists, containing: "a report with the symbol \(report.symbol.lowercased()) already exists on \(operation): \(report.id) (\(report.symbol))") {
+            try await self.f.client.unary(BM.publishReport, Convene_Briefing_V1_PublishReportRequest.with {
+                $0.operationID = other; $0.symbol = report.symbol.lowercased(); $0.title = "Another report"
+            }, as: Convene_Briefing_V1_Report.self, options: self.f.options("Secretariat"))
+        }
         await assertRPCError(.failedPrecondition, containing: "II.B.5(b)") {
             try await self.f.client.unary(BM.distributeReport, Convene_Briefing_V1_DistributeReportRequest.with {
                 $0.reportID = report.id; $0.meetingID = soon.id

@@ -205,6 +205,13 @@ class MechanismPluginTests: OperationTestCase {
                 $0.operationID = self.operation; $0.audience = .local; $0.message = "x"
             }, as: Convene_Publicinfo_V1_Campaign.self, by: "Troops")
         }
+        for (channels, refusal) in [(["radio", "Radio"], "channels[1]: 'Radio' is named twice"), (["radio", " "], "channels[1]: must not be blank")] {
+            await assertRPCError(.invalidArgument, containing: refusal) {
+                try await self.call(s, "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
+                    $0.operationID = self.operation; $0.audience = .local; $0.message = "x"; $0.channels = channels
+                }, as: Convene_Publicinfo_V1_Campaign.self, by: "Secretariat")
+            }
+        }
         _ = try await call(s, "AddProgramme", Convene_Publicinfo_V1_AddProgrammeRequest.with {
             $0.operationID = operation; $0.countryPartyID = f.ids["Troops"]!; $0.title = "Our blue helmets"
         }, as: Convene_Publicinfo_V1_Programme.self, by: "Troops")

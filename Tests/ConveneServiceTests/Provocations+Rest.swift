@@ -116,6 +116,14 @@ extension Provocations {
                 _ = try await self.b.issueFactSheet(.with { $0.meetingID = held; $0.title = "x"; $0.content = "y" }, options: self.o("Secretariat"))
             },
             "B9": { _ = try await self.b.giveBriefing(briefing(self.w.meeting.id) { $0.brieferRole = .headquarters }, options: self.o("Secretariat")) },
+            "B18": {
+                _ = try await self.b.giveBriefing(briefing(self.w.meeting.id) { $0.fieldBrieferUnavailableReason = "but here" },
+                                                  options: self.o("Secretariat"))
+            },
+            "B19": {
+                _ = try await self.b.giveBriefing(briefing(self.w.meeting.id) { $0.attachmentIds = [self.w.attachment, self.w.attachment] },
+                                                  options: self.o("Secretariat"))
+            },
             "B10": { _ = try await self.b.giveBriefing(briefing(self.w.meeting.id) { $0.clearAssessment() }, options: self.o("Secretariat")) },
             "B11": {
                 _ = try await self.b.giveBriefing(briefing(self.secretariatMeeting) { $0.attachmentIds = [self.w.attachment] }, options: self.o("Secretariat"))
