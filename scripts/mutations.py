@@ -532,4 +532,13 @@ MUTATIONS = [
     ("a request pending at termination stays pending", "services", "Sources/ConveneServices/Consultation+Operations.swift",
      "            if changed.contains(\"phase\"), operation.phase == .terminated {", "            if changed.contains(\"phase\"), operation.phase == .terminated, false {",
      "TerminatedOperationTests"),
+    ("a Council member voices a concern of troop-contributing countries", "domain", "Sources/ConveneDomain/MeetingRules.swift",
+     "        guard let category, contributors.contains(category) else {", "        guard true else {",
+     "RefusalTableTests"),
+    ("texts deep in a request are not checked", "rpc", "Sources/ConveneProtobuf/TypedHandlers.swift",
+     "        try RequestText.check(self)\n", "",
+     "InputValidationTests.testEveryText"),
+    ("a text of invisible characters is not blank", "domain", "Sources/ConveneDomain/Text.swift",
+     "            scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint", "            scalar.properties.isWhitespace",
+     "InputValidationTests.testEveryText"),
 ]

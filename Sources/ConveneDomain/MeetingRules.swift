@@ -254,6 +254,17 @@ public enum MeetingRules {
         }
     }
 
+    /// II.B.4(d): the concerns a statement may voice are troop-contributing countries' (those
+    /// invited as contributors of personnel, present or potential): the account of
+    /// consultations counts them (I.B.2), and the Council and the Secretariat answer them.
+    public static func checkMayVoiceConcern(category: InvitationCategory?) throws(RuleViolation) {
+        let contributors: Set<InvitationCategory> = [.troopPoliceContributor, .potentialContributor, .regionalTroopContributor]
+        guard let category, contributors.contains(category) else {
+            throw RuleViolation(.permissionDenied,
+                "concern: the concerns of II.B.4(d) are troop-contributing countries'; the caller is invited as \(category?.name ?? "none of them") (\(category?.provision ?? "II.B.3")): record the statement without concern")
+        }
+    }
+
     /// Who sees a meeting: its invitees, the President and the Secretariat. `invited`: invited
     /// in a category that counts for the caller now (`invitationCounts`).
     public static func maySee(_ caller: Party, invited: Bool) -> Bool {

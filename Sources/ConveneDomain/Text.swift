@@ -1,6 +1,13 @@
 extension String {
-    /// Empty or only whitespace (spaces, tabs, line breaks, in any script).
-    var isBlank: Bool { allSatisfy(\.isWhitespace) }
+    /// Empty, or nothing a reader sees: whitespace (spaces, tabs, line breaks, in any script)
+    /// and characters that show nothing of themselves (format characters such as U+2060 WORD
+    /// JOINER and U+FEFF, fillers such as U+3164): a reason of U+2060 alone gives no reason.
+    public var isBlank: Bool {
+        unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint
+                || scalar.properties.generalCategory == .format
+        }
+    }
 
     /// Without whitespace at either end.
     var trimmingWhitespace: String {

@@ -36,7 +36,7 @@ public struct RequestMessages<Request: SwiftProtobuf.Message>: AsyncSequence, Se
         var raw: RequestStream.AsyncIterator
         public mutating func next() async throws -> Request? {
             guard let buffer = try await raw.next() else { return nil }
-            return try Request(buffer: buffer)
+            return try Request(checkedRequest: buffer)
         }
     }
 
@@ -57,6 +57,14 @@ extension RequestStream {
     }
 }
 
+extension SwiftProtobuf.Message {
+    /// A request as a handler gets it: decoded, and its texts checked (`RequestText`).
+    init(checkedRequest buffer: ByteBuffer) throws(RPCError) {
+        self = try Self(buffer: buffer)
+        try RequestText.check(self)
+    }
+}
+
 // Typed registration, one helper per kind, with the arguments in one order: the request (or
 // requests), the response writer when the responses stream, then the call's context.
 extension Router {
@@ -66,7 +74,7 @@ extension Router {
         _ body: @escaping @Sendable (Request, inout UnaryContext) throws -> Response
     ) throws {
         try register(descriptor, owner: owner, .synchronousUnary { buffer, context in
-            try body(Request(buffer: buffer), &context).serializedBuffer()
+            try body(Request(checkedRequest: buffer), &context).serializedBuffer()
         })
     }
 
@@ -76,7 +84,7 @@ extension Router {
         _ body: @escaping @Sendable (Request, ServerCallContext) async throws -> Response
     ) throws {
         try register(descriptor, owner: owner, .asynchronous { requests, writer, context in
-            let request = try Request(buffer: try await requests.single())
+            let request = try Request(checkedRequest: try await requests.single())
             let response = try await body(request, context)
             try await writer.send(response.serializedBuffer(), compress: true)
         })
@@ -87,7 +95,7 @@ extension Router {
         _ body: @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerCallContext) async throws -> Void
     ) throws {
         try register(descriptor, owner: owner, .asynchronous { requests, writer, context in
-            let request = try Request(buffer: try await requests.single())
+            let request = try Request(checkedRequest: try await requests.single())
             try await body(request, ResponseStreamWriter(raw: writer), context)
         })
     }

@@ -1,6 +1,7 @@
 import ConveneBuiltins
 import ConveneGRPCTransport
 import ConveneOperations
+import ConveneProtobuf
 import ConveneProtos
 import ConvenePluginHost
 import ConvenePostgresStore
@@ -88,6 +89,7 @@ public final class ConveneServer: Service, Sendable {
         monitor = ServerMonitor(health: health, budget: budget, limits: limits, store: store,
                                 dataDirectory: configuration.dataDirectory, logger: logger)
         try descriptors.add(fileDescriptorSet: ConveneDescriptorSet.bytes)
+        RequestText.useFieldNames(from: ConveneDescriptorSet.bytes)
         try health.register(with: router)
         try GRPCHealthService(health: health).register(with: router)
         try ReflectionService(router: router, descriptors: descriptors).register(with: router)

@@ -153,6 +153,9 @@ extension ConsultationService {
                                                    category: invitation.flatMap { InvitationCategory(rawValue: $0.category) })
             try MeetingRules.checkStatementsOpen(summary: try db.summary(meetingID: meeting.id!)?.status ?? .notPrepared,
                                                  meetingID: request.meetingID)
+            if request.concern {
+                try MeetingRules.checkMayVoiceConcern(category: invitation.flatMap { InvitationCategory(rawValue: $0.category) })
+            }
             let statement = try db.insert(StatementRecord(meetingID: meeting.id!, partyID: caller.id, text: text,
                                                           concern: request.concern, createdAt: backend.now))
             events.append(backend.event(meeting.operationID, request.concern ? .concernRaised : .statementRecorded,

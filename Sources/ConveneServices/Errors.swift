@@ -1,4 +1,5 @@
 import ConveneDomain
+import ConveneProtobuf
 import ConveneRPC
 import ConveneStore
 import Foundation
@@ -33,14 +34,9 @@ func require(_ condition: Bool, _ code: StatusCode, _ message: @autoclosure () -
 func requireText(_ value: String, field: String, max: Int = 100_000) throws -> String {
     guard !value.isEmpty else { throw RPCError(.invalidArgument, "\(field): required") }
     guard value.utf8.count <= max else { throw RPCError(.invalidArgument, "\(field): longer than \(max) bytes") }
-    // Texts are read back by people, in terminals and logs too: no NUL, escape sequences or
-    // other control characters (but tabs, line and page breaks, as text from documents has).
-    if let control = value.unicodeScalars.first(where: { ($0.value < 0x20 && !(0x09...0x0D).contains($0.value)) || (0x7F...0x9F).contains($0.value) }) {
-        throw RPCError(.invalidArgument, "\(field): contains the control character U+\(String(format: "%04X", control.value))")
-    }
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard !trimmed.isEmpty else { throw RPCError(.invalidArgument, "\(field): must not be blank") }
-    return trimmed
+    if let control = RequestText.forbiddenScalar(in: value) { throw RequestText.refusal(field: field, control) }
+    guard !value.isBlank else { throw RPCError(.invalidArgument, "\(field): must not be blank") }
+    return value.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// A repeated text field: at most `maxCount` entries of at most `maxEach` bytes each

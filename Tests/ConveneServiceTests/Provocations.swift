@@ -151,6 +151,10 @@ final class Provocations: @unchecked Sendable {
             },
             "M15": { _ = try await self.c.markMeetingHeld(.with { $0.meetingID = self.w.meeting.id }, options: self.o("Secretariat")) },
             "M16": { _ = try await self.c.conveneMeeting(self.meeting { $0.additionalInviteeIds = [self.w.id("Bystander")] }, options: self.o("President")) },
+            "M35": {
+                _ = try await self.c.recordStatement(.with { $0.meetingID = self.w.meeting.id; $0.text = "We worry"; $0.concern = true },
+                                                     options: self.o("Member"))
+            },
             "M17": { _ = try await self.c.recordStatement(.with { $0.meetingID = self.w.meeting.id; $0.text = "x" }, options: self.o("Host")) },
             "M18": { _ = try await self.c.recordStatement(.with { $0.meetingID = self.secretariatMeeting; $0.text = "x" }, options: self.o("President")) },
             "M19": { _ = try await self.c.getMeeting(.with { $0.meetingID = self.w.meeting.id }, options: self.o("Bystander")) },
