@@ -541,4 +541,10 @@ MUTATIONS = [
     ("a text of invisible characters is not blank", "domain", "Sources/ConveneDomain/Text.swift",
      "            scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint", "            scalar.properties.isWhitespace",
      "InputValidationTests.testEveryText"),
+    ("the host or a contributor is identified as a potential contributor", "domain", "Sources/ConveneDomain/OperationRules.swift",
+     "        if isHost || contributesPersonnel {", "        if false {",
+     "RefusalTableTests"),
+    ("a reconnaissance visit's support answer is replaced", "plugin", "Plugins/recon/ReconnaissanceVisits.swift",
+     "            guard visit.support[Int(request.index)].answer.isEmpty else {", "            guard true else {",
+     "MechanismPluginTests.testReconnaissanceVisits"),
 ]

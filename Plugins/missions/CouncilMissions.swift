@@ -22,12 +22,13 @@ enum CouncilMissions {
                 throw PluginError(CONVENE_FAILED_PRECONDITION,
                                   "operation \(request.operationID) is terminated; Security Council missions go to peacekeeping operations under way (I.B.5)")
             }
+            let dates = request.dates.isEmpty ? "" : try PluginError.requireText(request.dates, field: "dates")
             let contributors = try contributorIDs(request.operationID, context)
             let mission = try Mission.with {
                 $0.id = "mission-\(try context.nextNumber("mission"))"
                 $0.operationID = request.operationID
                 $0.termsOfReference = request.termsOfReference
-                $0.dates = request.dates
+                $0.dates = dates
                 $0.receipts = contributors.map { id in .with { $0.partyID = id } }
             }
             try context.put("mission/\(mission.id)", mission)

@@ -53,10 +53,17 @@ enum ReconnaissanceVisits {
             guard visit.status == .requested else {
                 throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) is \(visit.status), not requested")
             }
-            guard !request.dates.isEmpty else { throw PluginError(CONVENE_INVALID_ARGUMENT, "dates: required") }
+            let dates = try PluginError.requireText(request.dates, field: "dates")
+            let itinerary = request.itinerary.isEmpty ? "" : try PluginError.requireText(request.itinerary, field: "itinerary")
+            // A visit prepares a country to deploy (I.B.6): none is scheduled once the operation ended.
+            let operation = try context.call(HostMethods.Consultation.getOperation, .with { $0.operationID = visit.operationID }, asPlugin: true)
+            guard operation.phase != .terminated else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "operation \(visit.operationID) is terminated; reconnaissance visits prepare countries to deploy (I.B.6): decline the visit")
+            }
             visit.status = .scheduled
-            visit.dates = request.dates
-            visit.itinerary = request.itinerary
+            visit.dates = dates
+            visit.itinerary = itinerary
             try context.put("visit/\(visit.id)", visit)
             return visit
         }
@@ -96,7 +103,13 @@ enum ReconnaissanceVisits {
             guard request.index >= 0, Int(request.index) < visit.support.count else {
                 throw PluginError(CONVENE_NOT_FOUND, "index: visit \(visit.id) has \(visit.support.count) support requests")
             }
-            visit.support[Int(request.index)].answer = request.answer
+            let answer = try PluginError.requireText(request.answer, field: "answer")
+            // The answer is what the country was told: a second one would replace it without a trace.
+            guard visit.support[Int(request.index)].answer.isEmpty else {
+                throw PluginError(CONVENE_FAILED_PRECONDITION,
+                                  "support request \(request.index) of \(visit.id) was answered already; an answer is not replaced")
+            }
+            visit.support[Int(request.index)].answer = answer
             try context.put("visit/\(visit.id)", visit)
             return visit
         }
@@ -109,7 +122,8 @@ enum ReconnaissanceVisits {
                 throw PluginError(CONVENE_PERMISSION_DENIED, "only the visiting country reports on its visit")
             }
             guard visit.status == .scheduled else {
-                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) was not scheduled")
+                let why = visit.status == .completed ? "was reported on already" : "is \(visit.status), not scheduled"
+                throw PluginError(CONVENE_FAILED_PRECONDITION, "visit \(visit.id) \(why)")
             }
             try PluginError.requireText(request.report, field: "report")
             visit.status = .completed

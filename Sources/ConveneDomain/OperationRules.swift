@@ -91,6 +91,21 @@ public enum OperationRules {
         }
     }
 
+    /// II.A.2, II.B.3(b): a potential contributor is a country that does not contribute
+    /// personnel yet, other than the host (identified, it would be invited as a participant,
+    /// where II.B.3(f) has the host observe), and it is identified once.
+    public static func checkMayBeIdentified(_ party: Party, partyText: String, operationID: String, isHost: Bool,
+                                            contributesPersonnel: Bool, identified: Bool) throws(RuleViolation) {
+        if identified {
+            throw RuleViolation(.alreadyExists, "party_id: \(partyText) (\(party.name)) is identified already as a potential contributor to \(operationID)")
+        }
+        if isHost || contributesPersonnel {
+            let why = isHost ? "is the host country of \(operationID) (II.B.3(f))" : "contributes personnel to \(operationID) already (II.B.3(a))"
+            throw RuleViolation(.failedPrecondition,
+                "party_id: \(partyText) (\(party.name)) \(why); it is not identified as a potential contributor (II.B.3(b))")
+        }
+    }
+
     /// I.B.2, II.B.4(d): the Secretariat answers the concerns raised in consultations, and the
     /// Council President those raised with the Council, whose views the Council takes into account.
     public static func checkMayAnswerConcerns(_ caller: Party) throws(RuleViolation) {

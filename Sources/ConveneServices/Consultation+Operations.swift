@@ -118,6 +118,12 @@ extension ConsultationService {
             try OperationRules.checkTakesContributors(phase: operation.phase, operationID: request.operationID)
             let party = try db.requireParty(request.partyID, field: "party_id")
             try OperationRules.checkCanContributeTroops(party.party)
+            try OperationRules.checkMayBeIdentified(
+                party.party, partyText: request.partyID, operationID: request.operationID, isHost: operation.hostCountryID == party.id,
+                contributesPersonnel: try db.contributions(operationID: operation.id!).contains {
+                    $0.partyID == party.id && ContributionKind(rawValue: $0.kind)?.isPersonnel == true
+                },
+                identified: try db.potentialContributors(operationID: operation.id!).contains(party.id!))
             try db.addPotentialContributor(operationID: operation.id!, partyID: party.id!)
             try db.inviteWhomTheOperationNowRequires(operation: operation, now: backend.now)
             events.append(backend.event(operation.id!, .contributorIdentified, subject: PublicID.party.format(party.id),

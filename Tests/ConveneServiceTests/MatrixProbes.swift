@@ -35,7 +35,8 @@ struct MatrixProbes {
             },
             "Consultation/ListContributions": { o in _ = try await c.listContributions(.with { $0.operationID = w.operation }, options: o) },
             "Consultation/IdentifyPotentialContributor": { o in
-                _ = try await c.identifyPotentialContributor(.with { $0.operationID = w.operation; $0.partyID = w.id("Potential") },
+                // A country giving no personnel yet (a trust fund only), not identified before.
+                _ = try await c.identifyPotentialContributor(.with { $0.operationID = w.operation; $0.partyID = w.id("Donor") },
                                                              options: o)
             },
             "Consultation/ProposeInvitations": { o in

@@ -54,15 +54,31 @@ class MechanismPluginTests: OperationTestCase {
                 $0.visitID = visit.id; $0.report = "x"
             }, as: V.self, by: "Potential")
         }
+        await assertRPCError(.invalidArgument, containing: "dates: must not be blank") {
+            try await self.call(s, "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
+                $0.visitID = visit.id; $0.dates = "  "; $0.itinerary = " "
+            }, as: V.self, by: "Secretariat")
+        }
         _ = try await call(s, "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
             $0.visitID = visit.id; $0.dates = "2027-03-10 to 2027-03-17"; $0.itinerary = "Capital, sector north HQ"
         }, as: V.self, by: "Secretariat")
         _ = try await call(s, "AnswerSupport", Convene_Recon_V1_AnswerSupportRequest.with {
             $0.visitID = visit.id; $0.index = 0; $0.answer = "A mission helicopter on 11 March"
         }, as: V.self, by: "Secretariat")
+        // What the country was told stays: a second answer does not replace it.
+        await assertRPCError(.failedPrecondition, containing: "was answered already; an answer is not replaced") {
+            try await self.call(s, "AnswerSupport", Convene_Recon_V1_AnswerSupportRequest.with {
+                $0.visitID = visit.id; $0.index = 0; $0.answer = "No helicopter after all"
+            }, as: V.self, by: "Secretariat")
+        }
         let done = try await call(s, "SubmitReport", Convene_Recon_V1_SubmitReportRequest.with {
             $0.visitID = visit.id; $0.report = "Sector north can host a battalion from June"
         }, as: V.self, by: "Potential")
+        await assertRPCError(.failedPrecondition, containing: "was reported on already") {
+            try await self.call(s, "SubmitReport", Convene_Recon_V1_SubmitReportRequest.with {
+                $0.visitID = visit.id; $0.report = "Again"
+            }, as: V.self, by: "Potential")
+        }
         XCTAssertEqual(done.status, .completed)
         XCTAssertEqual(done.support.first?.answer, "A mission helicopter on 11 March")
         let own = try await call(s, "ListVisits", Convene_Recon_V1_ListVisitsRequest.with { $0.operationID = operation },
@@ -175,9 +191,18 @@ class MechanismPluginTests: OperationTestCase {
     /// mission (I.B.5) or public information campaign (I.B.10): each prepares or accompanies
     /// an operation under way.
     func testATerminatedOperationTakesNoNewVisitMissionOrCampaign() async throws {
+        // A visit requested before the termination is not scheduled after it (it can be declined).
+        let pending = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+            $0.operationID = operation; $0.purpose = "Assess the southern sector"; $0.teamSize = 4
+        }, as: Convene_Recon_V1_Visit.self, by: "Potential")
         _ = try await f.client.unary(CM.updateMandate, Convene_Consultation_V1_UpdateMandateRequest.with {
             $0.operationID = operation; $0.phase = .terminated
         }, as: Convene_Consultation_V1_Operation.self, options: f.options("President"))
+        await assertRPCError(.failedPrecondition, containing: "is terminated; reconnaissance visits prepare countries to deploy (I.B.6): decline the visit") {
+            try await self.call("convene.recon.v1.ReconnaissanceVisits", "ScheduleVisit", Convene_Recon_V1_ScheduleVisitRequest.with {
+                $0.visitID = pending.id; $0.dates = "2027-05-01"
+            }, as: Convene_Recon_V1_Visit.self, by: "Secretariat")
+        }
         await assertRPCError(.failedPrecondition, containing: "is terminated; reconnaissance visits prepare countries to deploy (I.B.6)") {
             try await self.call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
                 $0.operationID = self.operation; $0.purpose = "Assess the northern sector"; $0.teamSize = 6

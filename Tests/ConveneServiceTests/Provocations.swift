@@ -109,6 +109,14 @@ final class Provocations: @unchecked Sendable {
             "O11": { _ = try await self.c.createOperation(.with { $0.name = "UNMIX" }, options: self.o("Secretariat")) },
             "O12": { _ = try await self.c.getOperation(.with { $0.operationID = "seven" }, options: self.o("Troops")) },
             "O13": { _ = try await self.c.getOperation(.with { $0.operationID = "op-99" }, options: self.o("Troops")) },
+            "O15": {
+                _ = try await self.c.identifyPotentialContributor(.with { $0.operationID = self.w.operation; $0.partyID = self.w.id("Host") },
+                                                                  options: self.o("Secretariat"))
+            },
+            "O16": {
+                _ = try await self.c.identifyPotentialContributor(.with { $0.operationID = self.w.operation; $0.partyID = self.w.id("Potential") },
+                                                                  options: self.o("Secretariat"))
+            },
             "O14": {
                 _ = try await self.c.recordContribution(.with {
                     $0.operationID = self.terminated; $0.partyID = self.w.id("Troops"); $0.kind = .troops; $0.quantity = 1
