@@ -547,7 +547,4 @@ MUTATIONS = [
     ("a reconnaissance visit's support answer is replaced", "plugin", "Plugins/recon/ReconnaissanceVisits.swift",
      "            guard visit.support[Int(request.index)].answer.isEmpty else {", "            guard true else {",
      "MechanismPluginTests.testReconnaissanceVisits"),
-    ("a concern given again in other case is two concerns", "services", "Sources/ConveneServices/Consultation+Requests.swift",
-     "            let words = concern.normalizedForComparison", "            let words = concern",
-     "RefusalTableTests"),
 ]

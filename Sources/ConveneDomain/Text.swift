@@ -19,7 +19,7 @@ extension String {
     /// how two titles are compared to tell whether they say the same thing, so that neither
     /// case, spacing nor punctuation ("Reinforce", "reinforce.") makes them two. A text of
     /// punctuation alone is compared as it is, spacing aside.
-    public var normalizedForComparison: String {
+    var normalizedForComparison: String {
         let lowered = lowercased()
         let words = lowered.split { !$0.isLetter && !$0.isNumber }
         return words.isEmpty ? lowered.split(whereSeparator: \.isWhitespace).joined(separator: " ") : words.joined(separator: " ")

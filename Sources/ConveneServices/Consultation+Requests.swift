@@ -17,13 +17,9 @@ extension ConsultationService {
         let form = try meetingForm(request.form)
         let reason = try requireText(request.reason, field: "reason")
         try require(request.concerns.count <= Self.maxConcerns, .invalidArgument, "concerns: at most \(Self.maxConcerns)")
-        // Compared by their words, as advice options are (B14): neither case nor spacing makes two.
-        var given: [String] = []
         for (index, concern) in request.concerns.enumerated() {
             _ = try requireText(concern, field: "concerns[\(index)]", max: Self.maxConcernBytes)
-            let words = concern.normalizedForComparison
-            try require(!given.contains(words), .invalidArgument, "concerns[\(index)]: given twice")
-            given.append(words)
+            try require(!request.concerns[..<index].contains(concern), .invalidArgument, "concerns[\(index)]: given twice")
         }
         return try await backend.write { [backend] db, events in
             let operation = try db.requireOperation(request.operationID)

@@ -36,7 +36,7 @@ extension Provocations {
             "Q4": { _ = try await self.c.requestMeeting(request(.consultationMeeting, " \n "), options: self.o("Troops")) },
             "Q5": {
                 var twice = request(.consultationMeeting, "Logistics")
-                twice.concerns = ["Fuel", " fuel"]
+                twice.concerns = ["Fuel", "Fuel"]
                 _ = try await self.c.requestMeeting(twice, options: self.o("Troops"))
             },
             "Q6": {
