@@ -12,6 +12,10 @@ struct HookPacing: Sendable {
     /// expected to end soon: its thread does not count as one about to take the next hook.
     static let minimumOverrun: UInt64 = 20_000
 
+    /// Longest the answers of a thread's hooks are held back while it runs the next ones
+    /// (nanoseconds): their connections' loops are then woken once for the batch.
+    static let answerHold: UInt64 = 50_000
+
     /// A moving average of how long hooks ran (nanoseconds, weight 1/8); nil until one ended.
     /// A sample counts for at most twice the average: a hook whose thread was descheduled
     /// (two cores shared by the network, the plugin and the client) or waited for a lock says
@@ -39,6 +43,13 @@ struct HookPacing: Sendable {
     func endsSoon(elapsed: UInt64) -> Bool {
         guard let typical = typicalNanos else { return false }
         return elapsed < max(Self.minimumOverrun, saturating(typical, times: 4))
+    }
+
+    /// Whether a thread that has held back answers since `since` runs the next of `queued`
+    /// hooks before waking their loops: while hooks are short and the hold is young.
+    func holdsAnswers(queued: Int, since: UInt64, now: UInt64) -> Bool {
+        guard queued > 0, let typical = typicalNanos, typical < Self.minimumOverrun else { return false }
+        return now &- since < Self.answerHold
     }
 
     /// How many threads should be looking at a queue of `backlog` hooks so that none waits

@@ -21,7 +21,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// What serves its calls (the host's).
     let dispatch: PluginDispatch
     let activity: PluginActivity
-    let validator: ResponseValidator
+    let validator: WireValidator
     var logger: Logger { environment.logger }
     /// Its event subscription, when it has one (started after it is registered).
     var delivery: EventDelivery?
@@ -33,7 +33,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         activity = PluginActivity(maxRequestBytes: maxRequestBytes)
         self.environment = environment
         self.dispatch = dispatch
-        self.validator = ResponseValidator(descriptorSet: engine.manifest.descriptorSet)
+        self.validator = WireValidator(descriptorSet: engine.manifest.descriptorSet)
     }
 
     /// Serving, or degraded with the reason (calls stuck past their deadline, a plugin

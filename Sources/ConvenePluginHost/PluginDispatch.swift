@@ -46,6 +46,9 @@ final class PluginDispatch: Sendable {
             return completion.fail(RPCError(.permissionDenied,
                 "the administrator's credential administers parties, credentials and plugins only; it calls no method of a mechanism plugin (/\(plugin.manifest.service)/\(method.name))"))
         }
+        if let type = method.checkedInput, let problem = plugin.validator.requestProblem(in: request, as: type) {
+            return completion.fail(Self.refusal(problem, method))
+        }
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: maxCallTime)
         let (admitted, held) = plugin.activity.admittedTicket(deadline: deadline, label: method.name, answerer: .unary(completion),
                                                               requestBytes: request.readableBytes)
@@ -59,6 +62,15 @@ final class PluginDispatch: Sendable {
         run(PluginAttempt(plugin: plugin, work: .method(index: method.index, request: Array(buffer: request)),
                           ticket: ticket, delivery: nil, number: 1, method: method),
             caller: caller, authorization: context.requestMetadata[Self.authorizationKey])
+    }
+
+    /// INVALID_ARGUMENT for a request the plugin never sees: "FIELD: contains the control
+    /// character U+001B", as the server's own services say it.
+    static func refusal(_ problem: WireValidator.RequestProblem, _ method: PluginMethod) -> RPCError {
+        switch problem {
+        case .text(let field, let what): RPCError(.invalidArgument, "\(field): \(what)")
+        case .malformed(let what): RPCError(.invalidArgument, "the request is not a valid \(method.inputType) (\(what))")
+        }
     }
 
     /// Delivers an event to `plugin` for `ticket`, committing its reaction with the position moved.
@@ -111,10 +123,14 @@ final class PluginMethod: Sendable {
     let index: Int
     let name: String
     let outputType: String
+    let inputType: String
+    /// The input type in the plugin's descriptor set, when it describes it: requests are then
+    /// checked against it before the plugin runs (an opaque type's pass as they are).
+    let checkedInput: WireValidator.MessageType?
     /// The output type in the plugin's descriptor set, when it describes it (then answers are
     /// checked against it). A type it does not describe is opaque to the host ("bytes" in the
     /// test fixtures): its answers pass as they are.
-    let validatedType: ResponseValidator.MessageType?
+    let validatedType: WireValidator.MessageType?
     /// How much room a call makes for its response (`PluginCall`).
     let room = ResponseRoom()
 
@@ -123,6 +139,8 @@ final class PluginMethod: Sendable {
         self.index = index
         name = method.name
         outputType = method.outputType
+        inputType = method.inputType
+        checkedInput = plugin.validator.type(named: method.inputType)
         validatedType = plugin.validator.type(named: method.outputType)
     }
 

@@ -43,6 +43,10 @@ final class PluginExecutor: @unchecked Sendable {
         /// In a hook, since `startedAt` (monotonic nanoseconds).
         fileprivate var busy = false
         fileprivate var startedAt: UInt64 = 0
+        /// The wake-ups of connections its answers call for, held back while it runs a queue
+        /// of short hooks (`HeldWakeups`); released when it stops, and by the watchdog's tick
+        /// (or an abandonment) when a hook overran, so no answer waits for a hook that hangs.
+        let held = HeldWakeups()
 
         init(lent: Bool = false) { self.lent = lent }
     }
@@ -130,11 +134,15 @@ final class PluginExecutor: @unchecked Sendable {
 
     /// Wakes (or starts) threads for hooks queued behind one that overran: the watchdog's
     /// tick, so that nothing waits for long behind a hook that hangs while no other call comes.
+    /// Also releases the answers' wake-ups a thread held back before a hook that overran.
     func rebalance() {
         monitor.lock()
         let signals = wakeAsNeeded()
+        let now = monotonicNanos()
+        let overran = workers.filter { $0.busy && now &- $0.startedAt >= HookPacing.minimumOverrun }
         monitor.unlock()
         for _ in 0..<signals { sleepers.post() }
+        for worker in overran { worker.held.release() }
     }
 
     /// Called with the monitor held: starts the threads the queue needs, and says how many
@@ -179,13 +187,20 @@ final class PluginExecutor: @unchecked Sendable {
     /// a new thread takes its place (while fewer than `maxStuck` are stuck).
     func abandon(_ job: Job) -> Abandoned {
         monitor.lock()
-        defer { monitor.unlock() }
+        let (outcome, overran) = abandonLocked(job)
+        monitor.unlock()
+        overran?.held.release()
+        return outcome
+    }
+
+    /// Called with the monitor held; also says whose held wake-ups to release.
+    private func abandonLocked(_ job: Job) -> (Abandoned, Worker?) {
         switch job.phase {
         case .new, .queued:
             job.phase = .dropped
-            return .dropped
+            return (.dropped, nil)
         case .running(let worker):
-            guard !worker.stuck else { return .stuck }
+            guard !worker.stuck else { return (.stuck, worker) }
             worker.stuck = true
             worker.busy = false
             stuckThreads += 1
@@ -193,15 +208,15 @@ final class PluginExecutor: @unchecked Sendable {
                 // Its thread goes on with the hook; the queue is the plugin's threads' again.
                 lentRunning -= 1
                 if !closed, wakeIfNeeded() { sleepers.post() }
-                return .stuck
+                return (.stuck, worker)
             }
             workers.removeAll { $0 === worker }
             threads -= 1
             running -= 1
             if !closed, wakeIfNeeded() { sleepers.post() }
-            return .stuck
+            return (.stuck, worker)
         case .finished, .dropped:
-            return .finished
+            return (.finished, nil)
         }
     }
 
@@ -334,16 +349,24 @@ final class PluginExecutor: @unchecked Sendable {
         /// When the last hook ended, while this thread goes straight on to the next: that is
         /// the next one's start (one clock read per hook; the clock is not free on every host).
         var lastEnded: UInt64?
+        /// When this thread first held back a wake-up since it last released them.
+        var heldSince: UInt64?
+        let held = worker.held
+        held.install()
+        defer { held.uninstall() }
         monitor.lock()
         while true {
             // Hooks lent threads run (`runQueuedHere`) count against `concurrency` too.
             while head == queue.count || running + lentRunning >= concurrency, !closed {
                 lastEnded = nil
-                if finished != nil {
+                if finished != nil || heldSince != nil {
                     // Let go of before sleeping, not when woken: the event loop that takes
-                    // the answer should hold the call's last reference.
+                    // the answer should hold the call's last reference. Then the loops are
+                    // woken for the answers held back.
                     monitor.unlock()
                     finished = nil
+                    heldSince = nil
+                    held.release()
                     monitor.lock()
                     continue
                 }
@@ -392,10 +415,19 @@ final class PluginExecutor: @unchecked Sendable {
             worker.busy = false
             running -= 1
             finished = job
+            if heldSince == nil { heldSince = ended }
+            // Answers wait for the next hook only while it is expected to be short, and not
+            // for long in all (`HookPacing.answerHold`).
+            let release = !pacing.holdsAnswers(queued: queue.count - head, since: heldSince!, now: ended)
             // Hooks longer than thought (or a queue grown meanwhile) may want more threads.
-            if wakeIfNeeded() {
+            let wake = wakeIfNeeded()
+            if wake || release {
                 monitor.unlock()
-                sleepers.post()
+                if wake { sleepers.post() }
+                if release {
+                    heldSince = nil
+                    held.release()
+                }
                 monitor.lock()
             }
         }

@@ -3,25 +3,16 @@ import Foundation
 import SwiftProtobuf
 import Synchronization
 
-/// What a text a party sends may hold. Texts are read back by other parties, in terminals and
-/// logs too: no NUL, escape sequences or other control characters (but tabs, line and page
-/// breaks, as text from documents has), and no bidirectional overrides or isolates, which make
-/// a text show other than it reads (U+202E turns "txt.exe" into "exe.txt").
+/// Checks the texts of built-in requests by `PartyText`'s rule.
 public enum RequestText {
     /// The first scalar of `text` a request may not carry, if any.
     public static func forbiddenScalar(in text: String) -> Unicode.Scalar? {
-        text.unicodeScalars.first { scalar in
-            switch scalar.value {
-            case 0x09...0x0D: false
-            case 0x00..<0x20, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
-            default: false
-            }
-        }
+        text.unicodeScalars.first(where: PartyText.forbids)
     }
 
     /// "FIELD: contains the control character U+001B".
     public static func refusal(field: String, _ scalar: Unicode.Scalar) -> RPCError {
-        RPCError(.invalidArgument, "\(field): contains the control character U+\(String(format: "%04X", scalar.value))")
+        RPCError(.invalidArgument, "\(field): \(PartyText.refusal(scalar))")
     }
 
     /// Refuses a request any of whose texts, however deep in its messages, lists or maps, holds

@@ -28,6 +28,15 @@ class MechanismPluginTests: OperationTestCase {
                 $0.operationID = self.operation; $0.purpose = "x"; $0.teamSize = 4
             }, as: V.self, by: "Donor")
         }
+        // A plugin's requests carry a party's texts, checked by the host as the server's own
+        // are: no control character or bidirectional override reaches the plugin.
+        for (purpose, scalar) in [("Assess\u{1B}[2J the sector", "U+001B"), ("Visit \u{202E}fdp.exe", "U+202E")] {
+            await assertRPCError(.invalidArgument, containing: "purpose: contains the control character \(scalar)") {
+                try await self.call(s, "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
+                    $0.operationID = self.operation; $0.purpose = purpose; $0.teamSize = 6
+                }, as: V.self, by: "Potential")
+            }
+        }
         // A potential contributor (II.A.2) may visit before committing.
         let visit = try await call(s, "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
             $0.operationID = operation; $0.purpose = "Assess the northern sector for a battalion"; $0.teamSize = 6

@@ -132,3 +132,79 @@ final class PluginExecutorTests: XCTestCase {
         XCTAssertFalse(executor.isExhaustedByStuckHooks, "the stuck hook returned")
     }
 }
+
+/// The answers of a plugin's hooks: a thread running a queue of short hooks wakes each
+/// connection's loop once, after the batch; an answer never waits for a hook that hangs.
+final class HeldWakeupTests: XCTestCase {
+    /// A connection's wake-up: when it was asked for, and after which hooks had started.
+    final class Wakeup: LoopWakeup, @unchecked Sendable {
+        let woken = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var hooksStartedAtWake: Int?
+        let hooks: () -> Int
+
+        init(hooks: @escaping () -> Int) { self.hooks = hooks }
+
+        func wakeLoop() {
+            lock.withLock { hooksStartedAtWake = hooksStartedAtWake ?? hooks() }
+            woken.signal()
+        }
+
+        var startedBeforeWake: Int? { lock.withLock { hooksStartedAtWake } }
+    }
+
+    private let started = Locked(0)
+
+    /// A job that answers through `wakeup` (as a plugin call's completion does), after `body`.
+    private func job(answering wakeup: Wakeup?, _ body: @escaping () -> Void = {}) -> PluginExecutor.Job {
+        PluginExecutor.Job { [started] in
+            started.withLock { $0 += 1 }
+            body()
+            if let wakeup { HeldWakeups.wake(wakeup) }
+        }
+    }
+
+    func testAQueueOfShortHooksWakesTheLoopOnceAfterTheLastOfThem() throws {
+        let executor = PluginExecutor(name: "batch", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000))
+        defer { executor.shutDown() }
+        let gate = DispatchSemaphore(value: 0)
+        let first = Wakeup { [started] in started.withLock { $0 } }
+        // The first hook waits until all are queued, so the thread finds the rest queued.
+        XCTAssertTrue(executor.submit(job(answering: nil) { gate.wait() }))
+        XCTAssertTrue(executor.submit(job(answering: first)))
+        for _ in 0..<8 { XCTAssertTrue(executor.submit(job(answering: nil))) }
+        gate.signal()
+        XCTAssertEqual(first.woken.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(first.startedBeforeWake, 10, "the loop was woken after the queue was run, not after each hook")
+    }
+
+    func testAnAnswerIsNotHeldBackByAHookThatHangsAfterIt() throws {
+        let executor = PluginExecutor(name: "hang", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000))
+        defer { executor.shutDown() }
+        let gate = DispatchSemaphore(value: 0), hang = DispatchSemaphore(value: 0)
+        defer { hang.signal() }
+        let answered = Wakeup { [started] in started.withLock { $0 } }
+        XCTAssertTrue(executor.submit(job(answering: nil) { gate.wait() }))
+        XCTAssertTrue(executor.submit(job(answering: answered)))
+        XCTAssertTrue(executor.submit(job(answering: nil) { hang.wait() }))
+        gate.signal()
+        // The watchdog's tick (every 50 ms in the server) releases what a thread in a hook
+        // that overran holds.
+        let ticks = Thread {
+            for _ in 0..<200 {
+                if answered.woken.wait(timeout: .now() + .milliseconds(50)) == .success { break }
+                executor.rebalance()
+            }
+            answered.woken.signal()
+        }
+        ticks.start()
+        XCTAssertEqual(answered.woken.wait(timeout: .now() + 10), .success, "the answer reached its loop while the next hook hangs")
+        XCTAssertEqual(answered.startedBeforeWake, 3)
+    }
+
+    func testAnAnswerGivenOffAPluginThreadWakesItsLoopAtOnce() {
+        let wakeup = Wakeup { 0 }
+        HeldWakeups.wake(wakeup)
+        XCTAssertEqual(wakeup.woken.wait(timeout: .now()), .success)
+    }
+}

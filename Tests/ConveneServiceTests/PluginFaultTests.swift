@@ -16,10 +16,25 @@ class PluginFaultTests: PluginTestCase {
         try await Self.raw(f.client, token: f.tokens["Troops"]!, path, bytes, timeout: timeout)
     }
 
+    /// The Faults fixture's methods take a test.faults.Raw, whose field 1 carries `bytes` (the
+    /// host checks a request against its declared type before the plugin runs).
     static func raw(_ client: ConveneClient, token: String, _ path: String, _ bytes: [UInt8],
                     timeout: Duration?) async throws -> [UInt8] {
-        Array(buffer: try await client.unary(path: path, request: ByteBuffer(bytes: bytes),
-                                             options: .bearer(token, timeout: timeout)).message)
+        let request = path.hasPrefix("/test.faults.") && !bytes.isEmpty ? lengthDelimited(field: 1, bytes) : bytes
+        return Array(buffer: try await client.unary(path: path, request: ByteBuffer(bytes: request),
+                                                    options: .bearer(token, timeout: timeout)).message)
+    }
+
+    /// Field `field` of a message, length-delimited, holding `bytes`.
+    static func lengthDelimited(field: Int, _ bytes: [UInt8]) -> [UInt8] {
+        var encoded: [UInt8] = [UInt8(field << 3 | 2)]
+        var length = bytes.count
+        while length >= 0x80 {
+            encoded.append(UInt8(length & 0x7F) | 0x80)
+            length >>= 7
+        }
+        encoded.append(UInt8(length))
+        return encoded + bytes
     }
 
     func plugin(_ name: String) async throws -> Convene_Plugins_V1_PluginInfo? {
@@ -76,6 +91,30 @@ class PluginFaultTests: PluginTestCase {
         XCTAssertEqual(serviceAgain, .serving)
         let count = try await raw("/test.Behaviour/Count")
         XCTAssertEqual(count, [1, 0, 0, 0, 0, 0, 0, 0], "no abandoned call committed")
+    }
+
+    func testARequestAPluginWouldNotParseNeverReachesIt() async throws {
+        _ = try await f.loadPlugin(f.fixture("Faults"))
+        let reflect = "/test.faults.Faults/Reflect"
+        let client = f.client!, token = f.tokens["Troops"]!
+        func send(_ bytes: [UInt8]) async throws -> [UInt8] {
+            Array(buffer: try await client.unary(path: reflect, request: ByteBuffer(bytes: bytes),
+                                                 options: .bearer(token, timeout: .seconds(20))).message)
+        }
+        // A test.faults.Raw whose bytes the fixture answers as they are.
+        let valid = faultsReply(text: "fine")
+        var answered = try await send(PluginFaultTests.lengthDelimited(field: 1, valid))
+        XCTAssertEqual(answered, valid)
+        for (bytes, problem) in [([UInt8]([0x0A, 0x05, 0x41]), "field 1 is cut off"),
+                                 ([0x08, 0x01], "field 1 of test.faults.Raw is declared bytes but has wire type 0"),
+                                 ([0x17, 0x01], "field 2 has wire type 7, which protobuf does not have")] {
+            await assertRPCError(.invalidArgument, containing: "the request is not a valid test.faults.Raw (\(problem)") {
+                try await send(bytes)
+            }
+        }
+        // The plugin still serves.
+        answered = try await send(PluginFaultTests.lengthDelimited(field: 1, valid))
+        XCTAssertEqual(answered, valid)
     }
 
     func testWhatAPluginHandsBackIsNotTrusted() async throws {

@@ -238,7 +238,7 @@ final class PluginHostUnitTests: XCTestCase {
                 .with { $0.name = "packed"; $0.number = 4; $0.type = .int32; $0.label = .repeated },
             ]
         }]
-        let validator = ResponseValidator(descriptorSet: try Google_Protobuf_FileDescriptorSet.with { $0.file = [file] }.serializedBytes())
+        let validator = WireValidator(descriptorSet: try Google_Protobuf_FileDescriptorSet.with { $0.file = [file] }.serializedBytes())
         XCTAssertTrue(validator.describes("t.Reply"))
         XCTAssertNil(validator.problem(in: [0x0A, 0x01, 0x41, 0x10, 0x05, 0x1A, 0x03, 0x0A, 0x01, 0x42, 0x22, 0x02, 0x01, 0x02], as: "t.Reply"))
         XCTAssertNil(validator.problem(in: [0x28, 0x01], as: "t.Reply"), "an unknown field is fine")
@@ -263,6 +263,23 @@ final class PluginHostUnitTests: XCTestCase {
         XCTAssertNil(validator.problem(in: nested(99), as: "t.Reply"))
         XCTAssertEqual(validator.problem(in: nested(100), as: "t.Reply"), "messages nested more than 100 deep")
         XCTAssertEqual(validator.problem(in: nested(150), as: "t.Reply"), "messages nested more than 100 deep")
+
+        // A request's texts are also a party's texts: named by their path when they are not.
+        let reply = try XCTUnwrap(validator.type(named: "t.Reply"))
+        func request(_ bytes: [UInt8]) -> WireValidator.RequestProblem? {
+            validator.requestProblem(in: ByteBuffer(bytes: bytes), as: reply)
+        }
+        XCTAssertNil(request([0x0A, 0x03, 0x41, 0x09, 0x0A]), "tabs and line breaks are text")
+        XCTAssertNil(request([0x0A, 0x02, 0xC3, 0xA9]), "é")
+        XCTAssertEqual(request([0x0A, 0x02, 0x41, 0x1B]), .text(field: "text", "contains the control character U+001B"))
+        XCTAssertEqual(request([0x1A, 0x05, 0x1A, 0x03, 0x0A, 0x01, 0x00]),
+                       .text(field: "nested.nested.text", "contains the control character U+0000"))
+        XCTAssertEqual(request([0x0A, 0x03, 0xE2, 0x80, 0xAE]), .text(field: "text", "contains the control character U+202E"),
+                       "a right-to-left override")
+        XCTAssertEqual(request([0x0A, 0x02, 0xC2, 0x85]), .text(field: "text", "contains the control character U+0085"))
+        XCTAssertEqual(request([0x1A, 0x03, 0x0A, 0x01, 0xFF]), .text(field: "nested.text", "is not UTF-8"))
+        XCTAssertEqual(request([0x0A, 0x05, 0x41]), .malformed("field 1 is cut off"))
+        XCTAssertNil(request([0x2A, 0x01, 0x1B]), "an unknown field's bytes are not read as text")
     }
 }
 

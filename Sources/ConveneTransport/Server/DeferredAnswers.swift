@@ -56,7 +56,7 @@ final class DeferredAnswers<Answer: PostedAnswer>: @unchecked Sendable {
 
 /// A deferred call's completion on a native connection, and its answer's node in the
 /// connection's box: a plugin call makes no closure and no node for its answer.
-final class ConnectionCompletion: DeferredCompletion, PostedAnswer, @unchecked Sendable {
+final class ConnectionCompletion: DeferredCompletion, PostedAnswer, LoopWakeup, @unchecked Sendable {
     let streamID: UInt32
     private let answers: DeferredAnswers<ConnectionCompletion>
     private let connection: NIOLoopBound<ServerConnectionHandler>
@@ -70,10 +70,16 @@ final class ConnectionCompletion: DeferredCompletion, PostedAnswer, @unchecked S
         super.init()
     }
 
-    /// Posts the answer; the first post after a drain schedules the next drain on the loop.
+    /// Posts the answer; the first post after a drain schedules the next drain on the loop,
+    /// now or when the answering thread stops holding wake-ups back (`HeldWakeups`).
     override func deliver(_ result: Result<ByteBuffer, any Error>) {
         self.result = result
         guard answers.post(self) else { return }  // a drain is already on its way
+        HeldWakeups.wake(self)
+    }
+
+    /// Schedules the drain of the connection's answers on its loop.
+    func wakeLoop() {
         let answers = self.answers
         let connection = self.connection
         connection.eventLoop.execute {

@@ -70,6 +70,25 @@ static void sleep_ms(uint32_t milliseconds) {
     while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}  /* the whole time, signals or not */
 }
 
+/* A request is a test.faults.Raw: its field 1 (bytes) is what a hook reads. The host checks
+ * that a request is a valid Raw before the hook runs, so anything else (no field 1) is empty. */
+static void unwrap(const uint8_t **request, size_t *length) {
+    const uint8_t *bytes = *request;
+    size_t size = *length, data = 0, at = 1;
+    *length = 0;
+    if (size < 2 || bytes[0] != 0x0A) return;
+    for (unsigned shift = 0; at < size && shift < 35; shift += 7) {
+        data |= (size_t)(bytes[at] & 0x7F) << shift;
+        if ((bytes[at++] & 0x80) == 0) {
+            if (data <= size - at) {
+                *request = bytes + at;
+                *length = data;
+            }
+            return;
+        }
+    }
+}
+
 static uint32_t first_u32(const uint8_t *request, size_t length, uint32_t otherwise) {
     uint32_t value = otherwise;
     if (length >= 4) memcpy(&value, request, 4);
@@ -77,18 +96,21 @@ static uint32_t first_u32(const uint8_t *request, size_t length, uint32_t otherw
 }
 
 static int32_t reflect(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     api->set_response(call, request, length);
     return CONVENE_OK;
 }
 
 static int32_t bad_status(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     api->set_error(call, "a status the plugin made up");
     return (int32_t)first_u32(request, length, 77);
 }
 
 static int32_t keep(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method; (void)request; (void)length;
     kept = call;
     answer_text(call, "kept");
@@ -96,6 +118,7 @@ static int32_t keep(void *state, const convene_method *method, convene_call *cal
 }
 
 static int32_t use_kept(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method; (void)request; (void)length;
     char text[200];
     const uint8_t *value;
@@ -110,6 +133,7 @@ static int32_t use_kept(void *state, const convene_method *method, convene_call 
 }
 
 static int32_t crash(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method; (void)call;
     /* With a 4-byte count N: first forks a child that outlives the crash by N ms, holding
      * whatever the process had open (its connection to the server, when isolated). */
@@ -124,11 +148,13 @@ static int32_t crash(void *state, const convene_method *method, convene_call *ca
 }
 
 static int32_t aborting(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method; (void)call; (void)request; (void)length;
     abort();
 }
 
 static int32_t leak(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     size_t mebibytes = length >= 1 ? request[0] : 64;
     char *block = malloc(mebibytes << 20);
@@ -142,6 +168,7 @@ static int32_t leak(void *state, const convene_method *method, convene_call *cal
 }
 
 static int32_t hang(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     sleep_ms(first_u32(request, length, 1000));
     answer_text(call, "awake");
@@ -159,6 +186,7 @@ static int in_runner(void) {
 }
 
 static int32_t stall(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method; (void)request; (void)length;
     if (!in_runner()) {
         api->set_error(call, "Stall stops a runner process only");
@@ -170,6 +198,7 @@ static int32_t stall(void *state, const convene_method *method, convene_call *ca
 }
 
 static int32_t forge(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     if (!in_runner()) {
         api->set_error(call, "Forge writes to a runner's connection only");
@@ -199,6 +228,7 @@ static const char *outcome(int failed) {
 }
 
 static int32_t escape(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     if (!in_runner()) {
         api->set_error(call, "Escape tries its way out of a runner process only");
@@ -284,6 +314,7 @@ static int32_t escape(void *state, const convene_method *method, convene_call *c
 static uint32_t unload_pause;
 
 static int32_t slow_unload(void *state, const convene_method *method, convene_call *call, const uint8_t *request, size_t length) {
+    unwrap(&request, &length);
     (void)state; (void)method;
     unload_pause = first_u32(request, length, 60000);
     answer_text(call, "set");

@@ -1,16 +1,20 @@
+import ConveneRPC
 import NIOCore
 import SwiftProtobuf
 
-/// Checks that bytes a plugin answers are a well-formed protobuf message of the type its
-/// method declares, by the message descriptors of the plugin's own descriptor set: every
-/// field's wire type fits its declared type, strings are UTF-8, nested messages and packed
-/// fields are whole. So a client never gets a misleading parse error for the plugin's fault.
+/// Checks that bytes are a well-formed protobuf message of a type the plugin's own descriptor
+/// set declares: every field's wire type fits its declared type, strings are UTF-8, nested
+/// messages and packed fields are whole. A plugin's answers are checked so (a client never
+/// gets a misleading parse error for the plugin's fault), and so are its callers' requests,
+/// whose strings must also hold only what a party's text may (`PartyText`), as the server's
+/// own requests: every plugin gets them checked, and none can forget to.
 /// Types the set does not describe are not checked (their bytes need only be well-formed).
 ///
 /// Indexed once, at load: a check looks up no name and hashes nothing (message types are
 /// places in an array, and low field numbers places in each message's own).
-struct ResponseValidator: Sendable {
+struct WireValidator: Sendable {
     struct Field: Sendable {
+        var name: String
         var type: Google_Protobuf_FieldDescriptorProto.TypeEnum
         var repeated: Bool
         /// The message type of a message or group field, when the set describes it.
@@ -62,7 +66,7 @@ struct ResponseValidator: Sendable {
         for descriptor in fields {
             let number = Int(descriptor.number)
             let typeName = descriptor.typeName.hasPrefix(".") ? String(descriptor.typeName.dropFirst()) : descriptor.typeName
-            let field = Field(type: descriptor.type, repeated: descriptor.label == .repeated, messageType: types[typeName])
+            let field = Field(name: descriptor.name, type: descriptor.type, repeated: descriptor.label == .repeated, messageType: types[typeName])
             if number >= 0, number < Message.denseLimit {
                 if message.dense.count <= number { message.dense += Array(repeating: nil, count: number + 1 - message.dense.count) }
                 if message.dense[number] == nil { message.dense[number] = field }
@@ -91,7 +95,7 @@ struct ResponseValidator: Sendable {
     private func problem(in buffer: UnsafeBufferPointer<UInt8>, as type: MessageType?) -> String? {
         var reader = WireReader(buffer)
         do {
-            try check(&reader, type: type, depth: 0, endGroup: nil)
+            try check(&reader, type: type, depth: 0, endGroup: nil, texts: false)
             return nil
         } catch let error as WireProblem {
             return error.message
@@ -100,12 +104,40 @@ struct ResponseValidator: Sendable {
         }
     }
 
+    /// What is wrong with a request for a plugin method.
+    enum RequestProblem: Equatable {
+        /// Not a well-formed message of its type: what is wrong.
+        case malformed(String)
+        /// A text the request may not hold: the field's path by names ("topics.description"),
+        /// and what is wrong with it.
+        case text(field: String, String)
+    }
+
+    /// nil when the readable bytes of `buffer` are a valid `type` whose texts hold only what a
+    /// party's text may (`PartyText`); else what is wrong.
+    func requestProblem(in buffer: ByteBuffer, as type: MessageType) -> RequestProblem? {
+        buffer.withUnsafeReadableBytes { raw in
+            var reader = WireReader(raw.assumingMemoryBound(to: UInt8.self))
+            do {
+                try check(&reader, type: type, depth: 0, endGroup: nil, texts: true)
+                return nil
+            } catch let found as TextProblem {
+                return .text(field: found.path.reversed().joined(separator: "."), found.what)
+            } catch let error as WireProblem {
+                return .malformed(error.message)
+            } catch {
+                return .malformed("\(error)")
+            }
+        }
+    }
+
     private func name(of type: MessageType?) -> String {
         guard let type else { return "?" }
         return types.first { $0.value == type }?.key ?? "?"
     }
 
-    private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?) throws {
+    /// `texts`: strings must also be texts a party may send (else `TextProblem`).
+    private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?, texts: Bool) throws {
         // 100 messages at most, the outermost counted: as `convene call` decodes (DynamicCodec.maxDepth),
         // so that no answer passed here is one the CLI then refuses.
         guard depth < 100 else { throw WireProblem("messages nested more than 100 deep") }
@@ -136,7 +168,14 @@ struct ResponseValidator: Sendable {
                 var inner = try reader.sub(Int(length))
                 switch field?.type {
                 case .message?:
-                    try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil)
+                    do {
+                        try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil, texts: texts)
+                    } catch var found as TextProblem {
+                        found.path.append(field!.name)
+                        throw found
+                    }
+                case .string? where texts:
+                    if let what = inner.textProblem() { throw TextProblem(path: [field!.name], what: what) }
                 case .string?:
                     guard inner.isUTF8 else { throw WireProblem("field \(number) of \(name(of: type)) is a string that is not UTF-8") }
                 case let scalar? where scalar != .bytes:
@@ -145,7 +184,13 @@ struct ResponseValidator: Sendable {
                     break
                 }
             case 3:
-                try check(&reader, type: field?.type == .group ? field!.messageType : nil, depth: depth + 1, endGroup: number)
+                do {
+                    try check(&reader, type: field?.type == .group ? field!.messageType : nil, depth: depth + 1, endGroup: number,
+                              texts: texts)
+                } catch var found as TextProblem {
+                    found.path.append(field?.name ?? String(number))
+                    throw found
+                }
             default:
                 throw WireProblem("field \(number) has wire type \(wireType), which protobuf does not have")
             }
@@ -173,6 +218,12 @@ struct ResponseValidator: Sendable {
 struct WireProblem: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+/// A request's text a party may not send: the field names from it outwards.
+private struct TextProblem: Error {
+    var path: [String]
+    let what: String
 }
 
 /// Reads the protobuf wire format from a buffer, never past its end.
@@ -228,6 +279,20 @@ struct WireReader {
             case .scalarValue: continue
             case .emptyInput: return true
             case .error: return false
+            }
+        }
+    }
+
+    /// What is wrong with the rest as a party's text (`PartyText`): nil when nothing is.
+    func textProblem() -> String? {
+        var iterator = UnsafeBufferPointer(rebasing: buffer[position..<end]).makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                if PartyText.forbids(scalar) { return PartyText.refusal(scalar) }
+            case .emptyInput: return nil
+            case .error: return "is not UTF-8"
             }
         }
     }
