@@ -78,8 +78,9 @@ final class PluginExecutor: @unchecked Sendable {
     private var workers: [Worker] = []
     private var pacing: HookPacing
     private var closed = false
-    /// Event loops with a wake-up of this executor's threads due at the end of their turn.
-    private var wakeDueOn: Set<ObjectIdentifier> = []
+    /// Event loops with a wake-up of this executor's threads due at the end of their turn: a
+    /// list, not a set (rarely more than the loops of a few connections; a set hashed every call).
+    private var wakeDueOn: [ObjectIdentifier] = []
 
     init(name: String, concurrency: Int, maxStuck: Int, pacing: HookPacing = HookPacing()) {
         self.name = name
@@ -109,7 +110,9 @@ final class PluginExecutor: @unchecked Sendable {
         var wakeAtEndOfTurn = false
         if let loop {
             // The threads already awake take what they can meanwhile.
-            wakeAtEndOfTurn = wakeDueOn.insert(ObjectIdentifier(loop)).inserted
+            let id = ObjectIdentifier(loop)
+            wakeAtEndOfTurn = !wakeDueOn.contains(id)
+            if wakeAtEndOfTurn { wakeDueOn.append(id) }
         } else if wakeNow {
             wake = wakeIfNeeded()
         }
@@ -126,7 +129,7 @@ final class PluginExecutor: @unchecked Sendable {
     /// queued meanwhile need, at most one per job not already covered by a thread awake.
     private func wakeForQueue(dueOn loop: ObjectIdentifier) {
         monitor.lock()
-        wakeDueOn.remove(loop)
+        wakeDueOn.removeAll { $0 == loop }
         let signals = wakeAsNeeded()
         monitor.unlock()
         for _ in 0..<signals { sleepers.post() }

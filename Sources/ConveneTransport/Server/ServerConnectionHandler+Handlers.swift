@@ -122,6 +122,7 @@ extension ServerConnectionHandler {
             guard let result = answer.result, deferred.removeValue(forKey: answer.streamID) != nil else { continue }
             machine.deferredHandlerReturned(streamID: answer.streamID, result, now: now)
         }
+        machine.requestWakeUp()
         afterInput()
     }
 

@@ -37,8 +37,9 @@ extension ServerConnectionStateMachine {
     }
 
     /// A deferred unary handler's answer, outside any read.
+    /// The caller asks for the connection's next wake-up once it has given every answer it
+    /// has (`requestWakeUp`): once per batch of answers, not once per answer.
     mutating func deferredHandlerReturned(streamID id: UInt32, _ result: Result<ByteBuffer, any Error>, now: Instant) {
-        defer { requestWakeUp() }
         synchronousHandlerReturned(streamID: id, result.map { SynchronousResponse(message: $0) }, now: now)
     }
 
