@@ -551,7 +551,7 @@ MUTATIONS = [
      "        if let type = method.checkedInput, let problem", "        if false, let type = method.checkedInput, let problem",
      "PluginFaultTests.testARequestAPluginWouldNotParseNeverReachesIt"),
     ("a plugin's request texts may hold control characters", "plugins", "Sources/ConvenePluginHost/WireValidator.swift",
-     "                if PartyText.forbids(scalar) { return PartyText.refusal(scalar) }", "",
+     "                if PartyText.forbids(scalar) {", "                if PartyText.forbids(scalar), false {",
      "MechanismPluginTests.testReconnaissanceVisits"),
     ("an answer held back waits for a hook that hangs", "plugins", "Sources/ConvenePluginHost/PluginExecutor.swift",
      "        for worker in overran { worker.held.release() }", "",
