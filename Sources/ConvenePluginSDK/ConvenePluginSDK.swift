@@ -302,7 +302,9 @@ public struct PluginContext {
         if answer.reason.contains("is not a valid party id") {
             throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): '\(partyID)' is not a valid party id (party-N)")
         }
-        // -1 for a question the host does not know: it cannot tell, and nothing is refused.
+        // The server could not tell (a failed read, a host that does not know the question):
+        // nothing unchecked is taken.
+        throw PluginError(CONVENE_UNAVAILABLE, "\(field): the server could not tell whether \(partyID) is a country (\(answer.reason)); try again")
     }
 
     /// Whether the host's table has a function (it may be older than this SDK).

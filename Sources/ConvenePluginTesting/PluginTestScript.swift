@@ -79,8 +79,9 @@ public struct PluginTestScript {
               let value = sides[1].first.flatMap({ Int32($0) }) else { return usage }
         let answer = RuleAnswer(value: value, provision: sides[1].dropFirst().first ?? "",
                                 reason: sides[1].dropFirst(2).joined(separator: " "))
+        // "-": no object (a question about a party alone, such as whether it is a country).
         session.services.setRule(question: question, partyID: sides[0].count == 3 ? sides[0][2] : nil,
-                                 objectID: sides[0][1], answer: answer)
+                                 objectID: sides[0][1] == "-" ? "" : sides[0][1], answer: answer)
         return []
     }
 

@@ -93,6 +93,23 @@ final class PluginCommandsTests: XCTestCase {
             """)
     }
 
+    /// A question about a party alone (`-` for no object), and a plugin that cannot get an
+    /// answer taking nothing unchecked: the training centres' host must be a country (I.B.1).
+    func testAQuestionTheServerCannotAnswerRefusesTheCall() throws {
+        let training = binDirectory.appendingPathComponent("libConvenePlugin_Training.so")
+        let register = #"call RegisterCentre {"name": "Centre", "hostPartyId": "party-9", "region": "West"}"#
+        let run = try convene(["plugin", "test", training.path, "-e", "caller party-1 secretariat", "-e", register,
+                               "-e", "rule 6 - party-9 = 0 I.B.1 party-9 is a UN body", "-e", register,
+                               "-e", "rule 6 - party-9 = 1", "-e", register])
+        XCTAssertEqual(run.status, 0, run.err)
+        let lines = run.out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 9, run.out)
+        guard lines.count == 9 else { return }
+        XCTAssertTrue(lines[2].hasPrefix("UNAVAILABLE: host_party_id: the server could not tell whether party-9 is a country"), lines[2])
+        XCTAssertEqual(lines[5], "FAILED_PRECONDITION: host_party_id: party-9 is a UN body")
+        XCTAssertTrue(lines[8].hasPrefix("OK "), lines[8])
+    }
+
     func testTheHarnessComparesWithTheExpectedOutput() throws {
         let folder = try temporaryFolder()
         let script = folder.appendingPathComponent("hello.test")
