@@ -46,8 +46,14 @@ final class PluginDispatch: Sendable {
             return completion.fail(RPCError(.permissionDenied,
                 "the administrator's credential administers parties, credentials and plugins only; it calls no method of a mechanism plugin (/\(plugin.manifest.service)/\(method.name))"))
         }
-        if let type = method.checkedInput, let problem = plugin.validator.requestProblem(in: request, as: type) {
-            return completion.fail(Self.refusal(problem, method))
+        // The plugin gets what its type declares, checked; nil: the bytes as they came.
+        var declared: [UInt8]?
+        if let type = method.checkedInput {
+            switch plugin.validator.checkedRequest(request, as: type) {
+            case .asSent: break
+            case .stripped(let bytes): declared = bytes
+            case .refused(let problem): return completion.fail(Self.refusal(problem, method))
+            }
         }
         let deadline = context.deadline ?? ContinuousClock.now.advanced(by: maxCallTime)
         let (admitted, held) = plugin.activity.admittedTicket(deadline: deadline, label: method.name, answerer: .unary(completion),
@@ -59,7 +65,7 @@ final class PluginDispatch: Sendable {
         // A call its caller stopped waiting for (CANCEL, the deadline, the connection closed) is
         // abandoned: nothing the plugin writes afterwards is committed.
         completion.onCancel(telling: ticket)
-        run(PluginAttempt(plugin: plugin, work: .method(index: method.index, request: Array(buffer: request)),
+        run(PluginAttempt(plugin: plugin, work: .method(index: method.index, request: declared ?? Array(buffer: request)),
                           ticket: ticket, delivery: nil, number: 1, method: method),
             caller: caller, authorization: context.requestMetadata[Self.authorizationKey])
     }

@@ -95,7 +95,8 @@ struct WireValidator: Sendable {
     private func problem(in buffer: UnsafeBufferPointer<UInt8>, as type: MessageType?) -> String? {
         var reader = WireReader(buffer)
         do {
-            try check(&reader, type: type, depth: 0, endGroup: nil, texts: false)
+            var unknown = false
+            try check(&reader, type: type, depth: 0, endGroup: nil, texts: false, unknown: &unknown)
             return nil
         } catch let error as WireProblem {
             return error.message
@@ -113,22 +114,47 @@ struct WireValidator: Sendable {
         case text(field: String, String)
     }
 
+    /// A request as the plugin gets it: its bytes, without the fields its type does not declare.
+    enum CheckedRequest: Equatable {
+        /// Every field is declared: the bytes as they came.
+        case asSent
+        /// Fields the type does not declare were dropped (their bytes are checked by nobody:
+        /// a plugin that kept or echoed them would pass on texts no party may send).
+        case stripped([UInt8])
+        case refused(RequestProblem)
+    }
+
+    /// Checks the readable bytes of `buffer` as a request of `type`: a valid `type` whose texts
+    /// hold only what a party's text may (`PartyText`), and whose undeclared fields, at any
+    /// depth, are dropped (as a parser of an older version of the type would ignore them).
+    func checkedRequest(_ buffer: ByteBuffer, as type: MessageType) -> CheckedRequest {
+        buffer.withUnsafeReadableBytes { raw in
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            var reader = WireReader(bytes)
+            var unknown = false
+            do {
+                try check(&reader, type: type, depth: 0, endGroup: nil, texts: true, unknown: &unknown)
+            } catch let found as TextProblem {
+                return .refused(.text(field: found.path.reversed().joined(separator: "."), found.what))
+            } catch let error as WireProblem {
+                return .refused(.malformed(error.message))
+            } catch {
+                return .refused(.malformed("\(error)"))
+            }
+            guard unknown else { return .asSent }
+            var stripped: [UInt8] = []
+            stripped.reserveCapacity(bytes.count)
+            var again = WireReader(bytes)
+            strip(&again, type: type, into: &stripped, endGroup: nil)
+            return .stripped(stripped)
+        }
+    }
+
     /// nil when the readable bytes of `buffer` are a valid `type` whose texts hold only what a
     /// party's text may (`PartyText`); else what is wrong.
     func requestProblem(in buffer: ByteBuffer, as type: MessageType) -> RequestProblem? {
-        buffer.withUnsafeReadableBytes { raw in
-            var reader = WireReader(raw.assumingMemoryBound(to: UInt8.self))
-            do {
-                try check(&reader, type: type, depth: 0, endGroup: nil, texts: true)
-                return nil
-            } catch let found as TextProblem {
-                return .text(field: found.path.reversed().joined(separator: "."), found.what)
-            } catch let error as WireProblem {
-                return .malformed(error.message)
-            } catch {
-                return .malformed("\(error)")
-            }
-        }
+        if case .refused(let problem) = checkedRequest(buffer, as: type) { return problem }
+        return nil
     }
 
     private func name(of type: MessageType?) -> String {
@@ -136,8 +162,10 @@ struct WireValidator: Sendable {
         return types.first { $0.value == type }?.key ?? "?"
     }
 
-    /// `texts`: strings must also be texts a party may send (else `TextProblem`).
-    private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?, texts: Bool) throws {
+    /// `texts`: strings must also be texts a party may send (else `TextProblem`). `unknown` is
+    /// set when a described message has a field its type does not declare.
+    private func check(_ reader: inout WireReader, type: MessageType?, depth: Int, endGroup: Int?, texts: Bool,
+                       unknown: inout Bool) throws {
         // 100 messages at most, the outermost counted: as `convene call` decodes (DynamicCodec.maxDepth),
         // so that no answer passed here is one the CLI then refuses.
         guard depth < 100 else { throw WireProblem("messages nested more than 100 deep") }
@@ -152,6 +180,7 @@ struct WireValidator: Sendable {
                 return
             }
             let field = fields?.field(number)
+            if field == nil, fields != nil { unknown = true }
             if let field, !Self.accepts(field, wireType: wireType) {
                 throw WireProblem("field \(number) of \(name(of: type)) is declared \(Self.name(field.type)) but has wire type \(wireType)")
             }
@@ -169,7 +198,7 @@ struct WireValidator: Sendable {
                 switch field?.type {
                 case .message?:
                     do {
-                        try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil, texts: texts)
+                        try check(&inner, type: field!.messageType, depth: depth + 1, endGroup: nil, texts: texts, unknown: &unknown)
                     } catch var found as TextProblem {
                         found.path.append(field!.name)
                         throw found
@@ -186,7 +215,7 @@ struct WireValidator: Sendable {
             case 3:
                 do {
                     try check(&reader, type: field?.type == .group ? field!.messageType : nil, depth: depth + 1, endGroup: number,
-                              texts: texts)
+                              texts: texts, unknown: &unknown)
                 } catch var found as TextProblem {
                     found.path.append(field?.name ?? String(number))
                     throw found
@@ -196,6 +225,63 @@ struct WireValidator: Sendable {
             }
         }
         if let endGroup { throw WireProblem("group \(endGroup) is not ended") }
+    }
+
+    /// Copies the message `reader` holds (checked already: well formed) into `out`, without the
+    /// fields `type` does not declare, at any depth of declared messages and groups.
+    private func strip(_ reader: inout WireReader, type: MessageType, into out: inout [UInt8], endGroup: Int?) {
+        let fields = messages[type.index]
+        while !reader.atEnd {
+            let start = reader.offset
+            guard let tag = try? reader.varint() else { return }
+            let number = Int(tag >> 3), wireType = Int(tag & 7)
+            if wireType == 4 { return }  // the end of the group being copied (its caller writes the tag)
+            let field = fields.field(number)
+            switch wireType {
+            case 2:
+                guard let length = try? reader.varint(), var inner = try? reader.sub(Int(length)) else { return }
+                if let field, field.type == .message, let nested = field.messageType {
+                    var copied: [UInt8] = []
+                    strip(&inner, type: nested, into: &copied, endGroup: nil)
+                    WireReader.appendVarint(tag, to: &out)
+                    WireReader.appendVarint(UInt64(copied.count), to: &out)
+                    out += copied
+                } else if field != nil {
+                    out += reader.bytes(from: start)
+                }
+            case 3:
+                if let field, field.type == .group, let nested = field.messageType {
+                    WireReader.appendVarint(tag, to: &out)
+                    strip(&reader, type: nested, into: &out, endGroup: number)
+                    WireReader.appendVarint(UInt64(number << 3 | 4), to: &out)
+                } else {
+                    skipGroup(&reader)
+                    if field != nil { out += reader.bytes(from: start) }
+                }
+            default:
+                switch wireType {
+                case 0: _ = try? reader.varint()
+                case 1: try? reader.skip(8)
+                default: try? reader.skip(4)
+                }
+                if field != nil { out += reader.bytes(from: start) }
+            }
+        }
+    }
+
+    /// Skips a group the type does not declare, up to and with its end.
+    private func skipGroup(_ reader: inout WireReader) {
+        while !reader.atEnd {
+            guard let tag = try? reader.varint() else { return }
+            switch Int(tag & 7) {
+            case 0: _ = try? reader.varint()
+            case 1: try? reader.skip(8)
+            case 2: if let length = try? reader.varint() { _ = try? reader.sub(Int(length)) }
+            case 3: skipGroup(&reader)
+            case 4: return
+            default: try? reader.skip(4)
+            }
+        }
     }
 
     /// Whether a field's declared type comes with `wireType` (2 for a scalar: packed, if repeated).
@@ -245,6 +331,19 @@ struct WireReader {
     }
 
     var atEnd: Bool { position >= end }
+    var offset: Int { position }
+
+    /// The bytes from `start` (an earlier `offset`) to where the reader is now.
+    func bytes(from start: Int) -> [UInt8] { Array(buffer[start..<position]) }
+
+    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            out.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        out.append(UInt8(rest))
+    }
     var remaining: Int { end - position }
 
     mutating func varint() throws -> UInt64 {

@@ -115,6 +115,15 @@ class PluginFaultTests: PluginTestCase {
         // The plugin still serves.
         answered = try await send(PluginFaultTests.lengthDelimited(field: 1, valid))
         XCTAssertEqual(answered, valid)
+
+        // Fields the method's type does not declare (whose texts nobody checks) never reach a
+        // plugin: the template's Hello answers its request as it got it.
+        _ = try await f.loadPlugin(f.pluginFolder.appendingPathComponent("libConveneTemplatePlugin.so").path)
+        let hello = Array(buffer: try await client.unary(
+            path: "/convene.example.v1.Example/Hello",
+            request: ByteBuffer(bytes: [0x0A, 0x02, 0x68, 0x69, 0x12, 0x04, 0x1B, 0x5B, 0x32, 0x4A, 0x1B, 0x0A, 0x01, 0x07, 0x1C]),
+            options: .bearer(token, timeout: .seconds(20))).message)
+        XCTAssertEqual(hello, [0x0A, 0x02, 0x68, 0x69], "an unknown field holding ESC[2J and a group holding BEL were dropped")
     }
 
     func testWhatAPluginHandsBackIsNotTrusted() async throws {

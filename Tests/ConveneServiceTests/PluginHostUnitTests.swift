@@ -280,6 +280,18 @@ final class PluginHostUnitTests: XCTestCase {
         XCTAssertEqual(request([0x1A, 0x03, 0x0A, 0x01, 0xFF]), .text(field: "nested.text", "is not UTF-8"))
         XCTAssertEqual(request([0x0A, 0x05, 0x41]), .malformed("field 1 is cut off"))
         XCTAssertNil(request([0x2A, 0x01, 0x1B]), "an unknown field's bytes are not read as text")
+
+        // ... and fields the type does not declare never reach the plugin: nobody checks their
+        // texts. Declared fields are kept as they came, nested messages rewritten without theirs.
+        func checked(_ bytes: [UInt8]) -> WireValidator.CheckedRequest {
+            validator.checkedRequest(ByteBuffer(bytes: bytes), as: reply)
+        }
+        XCTAssertEqual(checked([0x0A, 0x01, 0x41, 0x10, 0x05]), .asSent)
+        XCTAssertEqual(checked([0x0A, 0x01, 0x41, 0x2A, 0x02, 0x1B, 0x5B, 0x10, 0x05]), .stripped([0x0A, 0x01, 0x41, 0x10, 0x05]))
+        XCTAssertEqual(checked([0x1A, 0x06, 0x0A, 0x01, 0x42, 0x32, 0x01, 0x1B, 0x38, 0x07]), .stripped([0x1A, 0x03, 0x0A, 0x01, 0x42]),
+                       "an unknown field of a nested message, and an unknown varint field after it")
+        XCTAssertEqual(checked([0x3B, 0x0A, 0x01, 0x1B, 0x3C, 0x10, 0x01]), .stripped([0x10, 0x01]), "an unknown group")
+        XCTAssertEqual(checked([0x5D, 1, 2, 3, 4, 0x59, 1, 2, 3, 4, 5, 6, 7, 8]), .stripped([]), "unknown fixed fields")
     }
 }
 
