@@ -203,11 +203,15 @@ CONVENE_METHOD_HOOK(record_coordination) {
     if ((rc = require_text(call, in->note, "note")) != CONVENE_OK) goto done;
     group = load_group(call, in->group_id);
     if (!group || !may_see(call, group->operation_id)) { rc = fail(call, CONVENE_NOT_FOUND, "group_id: no such group"); goto done; }
-    if (!is_member(group, api->caller(call)) && require_may_form(call, group->operation_id) != CONVENE_OK) {
+    /* The Secretariat or a member records it, while the operation is under way (a terminated
+     * one: FAILED_PRECONDITION with why, for members too). */
+    rc = require_may_form(call, group->operation_id);
+    if (rc == CONVENE_PERMISSION_DENIED && is_member(group, api->caller(call))) rc = CONVENE_OK;
+    if (rc == CONVENE_PERMISSION_DENIED) {
         rc = fail(call, CONVENE_PERMISSION_DENIED,
                   "a Group of Friends' coordination with the Council is recorded by the Secretariat or the group's members (I.C.2)");
-        goto done;
     }
+    if (rc != CONVENE_OK) goto done;
     Group updated = extend(group, NULL, in->note);
     rc = save_group(call, &updated) == 0 ? respond(call, &updated.base) : fail(call, CONVENE_INTERNAL, "storage failed");
     release_extended(&updated);

@@ -15,6 +15,15 @@ public enum FriendsRules {
         }
     }
 
+    /// A terminated operation gets no new group, member or record of coordination: its
+    /// Groups of Friends worked with the Council while it was under way (I.C.2).
+    public static func checkOperationTakesGroups(phase: Phase, operationID: String) throws(RuleViolation) {
+        guard phase != .terminated else {
+            throw RuleViolation(.failedPrecondition,
+                "operation \(operationID) is terminated; its Groups of Friends worked with the Council while it was under way (I.C.2): no group is formed, member added or coordination recorded")
+        }
+    }
+
     /// Whether `party` may be a member of a group on an operation, with the reason.
     public static func membership(_ party: Party, standing: PartyStanding) -> (eligible: Bool, reason: String) {
         if !party.takesPartInConsultations {

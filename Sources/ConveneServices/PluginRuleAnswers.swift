@@ -73,7 +73,14 @@ public enum PluginRuleAnswers {
                 let refusal = violation { () throws(RuleViolation) in try AccessRules.checkMayRead("the records", access: access, operationID: objectID) }
                 return Answer(code(access), provision: "II.B.3", reason: refusal ?? "")
             case .friendsForm:
-                _ = try db.requireOperation(objectID, field: "object_id")
+                let operation = try db.requireOperation(objectID, field: "object_id")
+                // A terminated operation: -1 with why (the plugin refuses, FAILED_PRECONDITION), to
+                // whoever may read its records (its phase is theirs to know); others learn nothing new.
+                if try may(caller, readOperation: operation, db), let ended = violation({ () throws(RuleViolation) in
+                    try FriendsRules.checkOperationTakesGroups(phase: operation.phase, operationID: objectID)
+                }) {
+                    return Answer(-1, provision: "I.C.2", reason: ended)
+                }
                 let refusal = caller.flatMap { caller in violation { () throws(RuleViolation) in try FriendsRules.checkMayForm(caller) } }
                 return Answer(refusal == nil ? 1 : 0, provision: "I.C.2", reason: refusal ?? "")
             case .friendsMember:

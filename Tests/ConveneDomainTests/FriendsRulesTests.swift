@@ -14,6 +14,15 @@ final class FriendsRulesTests: XCTestCase {
         }
     }
 
+    func testATerminatedOperationsGroupsTakeNoNewWork() {
+        for phase in [Phase.planning, .deployed, .drawdown] {
+            XCTAssertNil(refusal { try FriendsRules.checkOperationTakesGroups(phase: phase, operationID: "op-1") }, "\(phase)")
+        }
+        let ended = refusal { try FriendsRules.checkOperationTakesGroups(phase: .terminated, operationID: "op-1") }
+        XCTAssertEqual(ended?.kind, .failedPrecondition)
+        XCTAssertEqual(ended?.message.hasPrefix("operation op-1 is terminated"), true)
+    }
+
     func testMembers() {
         func eligible(_ party: Party, _ standing: PartyStanding) -> Bool { FriendsRules.membership(party, standing: standing).eligible }
         XCTAssertTrue(eligible(P.member, PartyStanding(kind: .memberState)))

@@ -197,9 +197,16 @@ class MechanismPluginTests: OperationTestCase {
     }
 
     /// A terminated operation takes no new reconnaissance visit (I.B.6), Security Council
-    /// mission (I.B.5) or public information campaign (I.B.10): each prepares or accompanies
-    /// an operation under way.
+    /// mission (I.B.5), public information campaign (I.B.10) or Group of Friends' work (I.C.2):
+    /// each prepares or accompanies an operation under way.
     func testATerminatedOperationTakesNoNewVisitMissionOrCampaign() async throws {
+        let friends = "convene.friends.v1.GroupsOfFriends"
+        let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+            $0.operationID = operation; $0.name = "Friends of the transition"
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        _ = try await call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
+            $0.groupID = group.id; $0.partyID = f.ids["Member"]!; $0.kind = .councilMember
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
         // A visit requested before the termination is not scheduled after it (it can be declined).
         let pending = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
             $0.operationID = operation; $0.purpose = "Assess the southern sector"; $0.teamSize = 4
@@ -226,6 +233,24 @@ class MechanismPluginTests: OperationTestCase {
             try await self.call("convene.publicinfo.v1.PublicInformation", "LaunchCampaign", Convene_Publicinfo_V1_LaunchCampaignRequest.with {
                 $0.operationID = self.operation; $0.audience = .local; $0.message = "The mission protects civilians"
             }, as: Convene_Publicinfo_V1_Campaign.self, by: "Secretariat")
+        }
+        let ended = "is terminated; its Groups of Friends worked with the Council while it was under way (I.C.2)"
+        await assertRPCError(.failedPrecondition, containing: ended) {
+            try await self.call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+                $0.operationID = self.operation; $0.name = "Friends of the aftermath"
+            }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        }
+        await assertRPCError(.failedPrecondition, containing: ended) {
+            try await self.call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
+                $0.groupID = group.id; $0.partyID = self.f.ids["Troops"]!; $0.kind = .contributor
+            }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        }
+        for recorder in ["Secretariat", "Member"] {
+            await assertRPCError(.failedPrecondition, containing: ended) {
+                try await self.call(friends, "RecordCoordination", Convene_Friends_V1_RecordCoordinationRequest.with {
+                    $0.groupID = group.id; $0.note = "Briefed the Council"
+                }, as: Convene_Friends_V1_Group.self, by: recorder)
+            }
         }
     }
 
