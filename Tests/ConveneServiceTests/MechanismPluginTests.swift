@@ -201,12 +201,7 @@ class MechanismPluginTests: OperationTestCase {
     /// each prepares or accompanies an operation under way.
     func testATerminatedOperationTakesNoNewVisitMissionOrCampaign() async throws {
         let friends = "convene.friends.v1.GroupsOfFriends"
-        let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
-            $0.operationID = operation; $0.name = "Friends of the transition"
-        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
-        _ = try await call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
-            $0.groupID = group.id; $0.partyID = f.ids["Member"]!; $0.kind = .councilMember
-        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        let group = try await f.formGroupOfFriends(on: operation, named: "Friends of the transition", member: "Member", as: .councilMember)
         // A visit requested before the termination is not scheduled after it (it can be declined).
         let pending = try await call("convene.recon.v1.ReconnaissanceVisits", "RequestVisit", Convene_Recon_V1_RequestVisitRequest.with {
             $0.operationID = operation; $0.purpose = "Assess the southern sector"; $0.teamSize = 4

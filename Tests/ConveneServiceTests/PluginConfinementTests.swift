@@ -67,12 +67,7 @@ class PluginConfinementTests: OperationTestCase {
 
     func testGroupsOfFriendsRevealNoMeetingToAPartyThatMayNotSeeIt() async throws {
         let friends = "convene.friends.v1.GroupsOfFriends"
-        let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
-            $0.operationID = operation; $0.name = "Friends of UNMIX"
-        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
-        _ = try await call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
-            $0.groupID = group.id; $0.partyID = f.ids["Donor"]!; $0.kind = .donor
-        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        let group = try await f.formGroupOfFriends(on: operation, named: "Friends of UNMIX", member: "Donor", as: .donor)
         let meeting = try await f.convene(operation)
         let proposed = try await eventually { () -> [Convene_Friends_V1_ProposedInvitation]? in
             let list = try await self.call(friends, "ListProposedInvitations", Convene_Friends_V1_ListProposedInvitationsRequest.with {

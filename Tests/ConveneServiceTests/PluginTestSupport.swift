@@ -36,6 +36,18 @@ extension Fixture {
         try await client.unary(MethodDescriptor(service: service, method: method, kind: .unary), request, as: R.self,
                                options: options(party))
     }
+
+    /// A Group of Friends on `operation` (I.C.2), formed by the Secretariat, with `member` in it as `kind`.
+    func formGroupOfFriends(on operation: String, named name: String, member: String,
+                            as kind: Convene_Friends_V1_MemberKind) async throws -> Convene_Friends_V1_Group {
+        let friends = "convene.friends.v1.GroupsOfFriends"
+        let group = try await call(friends, "FormGroup", Convene_Friends_V1_FormGroupRequest.with {
+            $0.operationID = operation; $0.name = name
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+        return try await call(friends, "AddMember", Convene_Friends_V1_AddMemberRequest.with {
+            $0.groupID = group.id; $0.partyID = ids[member]!; $0.kind = kind
+        }, as: Convene_Friends_V1_Group.self, by: "Secretariat")
+    }
 }
 
 /// Polls (bounded: 10 s at most) until `body` returns a value, for effects of events
