@@ -568,6 +568,6 @@ MUTATIONS = [
      "        return\n        throw PluginError(CONVENE_UNAVAILABLE, \"\\(field): the server could not tell whether",
      "PluginCommandsTests"),
     ("answers wake their loop one by one", "plugins", "Sources/ConvenePluginHost/HookPacing.swift",
-     "        return now &- since < Self.answerHold", "        return false",
+     "        return now &- since < limit", "        return false",
      "HeldWakeupTests"),
 ]

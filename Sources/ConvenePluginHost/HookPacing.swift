@@ -46,10 +46,10 @@ struct HookPacing: Sendable {
     }
 
     /// Whether a thread that has held back answers since `since` runs the next of `queued`
-    /// hooks before waking their loops: while hooks are short and the hold is young.
-    func holdsAnswers(queued: Int, since: UInt64, now: UInt64) -> Bool {
+    /// hooks before waking their loops: while hooks are short and the hold is younger than `limit`.
+    func holdsAnswers(queued: Int, since: UInt64, now: UInt64, limit: UInt64 = HookPacing.answerHold) -> Bool {
         guard queued > 0, let typical = typicalNanos, typical < Self.minimumOverrun else { return false }
-        return now &- since < Self.answerHold
+        return now &- since < limit
     }
 
     /// How many threads should be looking at a queue of `backlog` hooks so that none waits

@@ -26,10 +26,15 @@ protocol PluginEngine: AnyObject, Sendable {
     func stop(unload: Bool)
     /// The watchdog's tick, with how many of the plugin's hooks are stuck past their deadline.
     func tick(stuck: Int)
+    /// Wakes the connections whose answers the plugin's threads hold back (`HeldWakeups`) and
+    /// whose hooks overran: what the watchdog's tick does, while the plugin is being unloaded
+    /// (no longer ticked, and its calls drained).
+    func releaseHeldAnswers()
 }
 
 extension PluginEngine {
     func tick(stuck: Int) {}
+    func releaseHeldAnswers() {}
 }
 
 /// Where a plugin's code runs (see Docs/PLUGINS.md, "Isolation").
@@ -145,6 +150,8 @@ final class InProcessEngine: PluginEngine, @unchecked Sendable {
         executor.rebalance()
         relay.noteDropped()
     }
+
+    func releaseHeldAnswers() { executor.rebalance() }
 
     func stop(unload: Bool) {
         executor.shutDown()

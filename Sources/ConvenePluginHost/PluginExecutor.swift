@@ -82,8 +82,13 @@ final class PluginExecutor: @unchecked Sendable {
     /// list, not a set (rarely more than the loops of a few connections; a set hashed every call).
     private var wakeDueOn: [ObjectIdentifier] = []
 
-    init(name: String, concurrency: Int, maxStuck: Int, pacing: HookPacing = HookPacing()) {
+    /// Longest a thread holds back its answers' wake-ups while it runs more hooks (nanoseconds).
+    private let answerHold: UInt64
+
+    init(name: String, concurrency: Int, maxStuck: Int, pacing: HookPacing = HookPacing(),
+         answerHold: UInt64 = HookPacing.answerHold) {
         self.name = name
+        self.answerHold = answerHold
         self.pacing = pacing
         self.concurrency = max(1, concurrency)
         self.maxStuck = max(0, maxStuck)
@@ -421,7 +426,7 @@ final class PluginExecutor: @unchecked Sendable {
             if heldSince == nil { heldSince = ended }
             // Answers wait for the next hook only while it is expected to be short, and not
             // for long in all (`HookPacing.answerHold`).
-            let release = !pacing.holdsAnswers(queued: queue.count - head, since: heldSince!, now: ended)
+            let release = !pacing.holdsAnswers(queued: queue.count - head, since: heldSince!, now: ended, limit: answerHold)
             // Hooks longer than thought (or a queue grown meanwhile) may want more threads.
             let wake = wakeIfNeeded()
             if wake || release {

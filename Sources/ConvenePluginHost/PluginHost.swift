@@ -262,8 +262,11 @@ public final class PluginHost: Sendable {
         plugin.delivery?.stop()
         let deadline = drainUntil ?? ContinuousClock.now.advanced(by: configuration.drainTime)
         while plugin.activity.all.contains(where: { $0.isDraining(at: .now) }), ContinuousClock.now < deadline {
+            // No longer ticked by the watchdog: answers held behind a hook that overran go now.
+            plugin.engine.releaseHeldAnswers()
             await pause(for: .milliseconds(10))
         }
+        plugin.engine.releaseHeldAnswers()
         for ticket in plugin.activity.all {
             ticket.abandon(RPCError(.unavailable, "plugin \(name) was unloaded"))
         }

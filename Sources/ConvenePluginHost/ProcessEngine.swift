@@ -321,6 +321,8 @@ final class ProcessEngine: PluginEngine, @unchecked Sendable {
         thread.start()
     }
 
+    func releaseHeldAnswers() { worker.rebalance() }
+
     /// On the watchdog's tick: a process over its memory limit, or with as many hooks stuck as
     /// the plugin may leave, is ended (and so restarted), which frees all it held.
     func tick(stuck: Int) {

@@ -142,10 +142,13 @@ struct WireValidator: Sendable {
                 return .refused(.malformed("\(error)"))
             }
             guard unknown else { return .asSent }
+            var sizes: [Int] = [], cursor = 0, nothing: [UInt8] = []
+            var measure = WireReader(bytes)
+            let size = strip(&measure, type: type, measuring: true, sizes: &sizes, cursor: &cursor, out: &nothing)
             var stripped: [UInt8] = []
-            stripped.reserveCapacity(bytes.count)
-            var again = WireReader(bytes)
-            strip(&again, type: type, into: &stripped, endGroup: nil)
+            stripped.reserveCapacity(size)
+            var write = WireReader(bytes)
+            _ = strip(&write, type: type, measuring: false, sizes: &sizes, cursor: &cursor, out: &stripped)
             return .stripped(stripped)
         }
     }
@@ -227,61 +230,53 @@ struct WireValidator: Sendable {
         if let endGroup { throw WireProblem("group \(endGroup) is not ended") }
     }
 
-    /// Copies the message `reader` holds (checked already: well formed) into `out`, without the
-    /// fields `type` does not declare, at any depth of declared messages and groups.
-    private func strip(_ reader: inout WireReader, type: MessageType, into out: inout [UInt8], endGroup: Int?) {
+    /// The message `reader` holds (checked already: well formed) without the fields `type` does
+    /// not declare, at any depth of declared messages and groups: its size, and, unless
+    /// `measuring`, its bytes appended to `out`. Measuring records the stripped size of each
+    /// declared nested message in `sizes`, in the order they come; writing takes them back in
+    /// that order (`cursor`), so that each byte is copied once however deep it is (a copy per
+    /// level of nesting made a deep request cost its size times its depth).
+    private func strip(_ reader: inout WireReader, type: MessageType, measuring: Bool,
+                       sizes: inout [Int], cursor: inout Int, out: inout [UInt8]) -> Int {
         let fields = messages[type.index]
+        var total = 0
         while !reader.atEnd {
             let start = reader.offset
-            guard let tag = try? reader.varint() else { return }
+            guard let tag = try? reader.varint() else { break }
             let number = Int(tag >> 3), wireType = Int(tag & 7)
-            if wireType == 4 { return }  // the end of the group being copied (its caller writes the tag)
+            if wireType == 4 { break }  // the end of the group being copied (its caller writes the tag)
             let field = fields.field(number)
-            switch wireType {
-            case 2:
-                guard let length = try? reader.varint(), var inner = try? reader.sub(Int(length)) else { return }
-                if let field, field.type == .message, let nested = field.messageType {
-                    var copied: [UInt8] = []
-                    strip(&inner, type: nested, into: &copied, endGroup: nil)
-                    WireReader.appendVarint(tag, to: &out)
-                    WireReader.appendVarint(UInt64(copied.count), to: &out)
-                    out += copied
-                } else if field != nil {
-                    out += reader.bytes(from: start)
-                }
-            case 3:
-                if let field, field.type == .group, let nested = field.messageType {
-                    WireReader.appendVarint(tag, to: &out)
-                    strip(&reader, type: nested, into: &out, endGroup: number)
-                    WireReader.appendVarint(UInt64(number << 3 | 4), to: &out)
+            if wireType == 2, let field, field.type == .message, let nested = field.messageType {
+                guard let length = try? reader.varint(), var inner = try? reader.sub(Int(length)) else { break }
+                let size: Int
+                if measuring {
+                    let slot = sizes.count
+                    sizes.append(0)
+                    size = strip(&inner, type: nested, measuring: true, sizes: &sizes, cursor: &cursor, out: &out)
+                    sizes[slot] = size
                 } else {
-                    skipGroup(&reader)
-                    if field != nil { out += reader.bytes(from: start) }
+                    size = sizes[cursor]
+                    cursor += 1
+                    WireReader.appendVarint(tag, to: &out)
+                    WireReader.appendVarint(UInt64(size), to: &out)
+                    _ = strip(&inner, type: nested, measuring: false, sizes: &sizes, cursor: &cursor, out: &out)
                 }
-            default:
-                switch wireType {
-                case 0: _ = try? reader.varint()
-                case 1: try? reader.skip(8)
-                default: try? reader.skip(4)
+                total += WireReader.varintSize(tag) + WireReader.varintSize(UInt64(size)) + size
+            } else if wireType == 3, let field, field.type == .group, let nested = field.messageType {
+                let endTag = UInt64(number << 3 | 4)
+                if !measuring { WireReader.appendVarint(tag, to: &out) }
+                let size = strip(&reader, type: nested, measuring: measuring, sizes: &sizes, cursor: &cursor, out: &out)
+                if !measuring { WireReader.appendVarint(endTag, to: &out) }
+                total += WireReader.varintSize(tag) + size + WireReader.varintSize(endTag)
+            } else {
+                reader.skipValue(wireType: wireType)
+                if field != nil {
+                    if !measuring { reader.append(from: start, to: &out) }
+                    total += reader.offset - start
                 }
-                if field != nil { out += reader.bytes(from: start) }
             }
         }
-    }
-
-    /// Skips a group the type does not declare, up to and with its end.
-    private func skipGroup(_ reader: inout WireReader) {
-        while !reader.atEnd {
-            guard let tag = try? reader.varint() else { return }
-            switch Int(tag & 7) {
-            case 0: _ = try? reader.varint()
-            case 1: try? reader.skip(8)
-            case 2: if let length = try? reader.varint() { _ = try? reader.sub(Int(length)) }
-            case 3: skipGroup(&reader)
-            case 4: return
-            default: try? reader.skip(4)
-            }
-        }
+        return total
     }
 
     /// Whether a field's declared type comes with `wireType` (2 for a scalar: packed, if repeated).
@@ -333,8 +328,36 @@ struct WireReader {
     var atEnd: Bool { position >= end }
     var offset: Int { position }
 
-    /// The bytes from `start` (an earlier `offset`) to where the reader is now.
-    func bytes(from start: Int) -> [UInt8] { Array(buffer[start..<position]) }
+    /// Appends the bytes from `start` (an earlier `offset`) to where the reader is now.
+    func append(from start: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<position]))
+    }
+
+    /// Skips a field's value of `wireType` (after its tag), a group up to and with its end.
+    /// For bytes checked already: what is cut off ends the reading.
+    mutating func skipValue(wireType: Int) {
+        switch wireType {
+        case 0: _ = try? varint()
+        case 1: try? skip(8)
+        case 2: if let length = try? varint(), length <= UInt64(remaining) { position += Int(length) } else { position = end }
+        case 3:
+            while !atEnd {
+                guard let tag = try? varint() else { return }
+                if tag & 7 == 4 { return }
+                skipValue(wireType: Int(tag & 7))
+            }
+        default: try? skip(4)
+        }
+    }
+
+    static func varintSize(_ value: UInt64) -> Int {
+        var size = 1, rest = value
+        while rest >= 0x80 {
+            size += 1
+            rest >>= 7
+        }
+        return size
+    }
 
     static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
         var rest = value

@@ -286,13 +286,16 @@ public struct PluginContext {
 
     /// Refuses a party id that names no country (a Member State), by the server's rules
     /// (CONVENE_RULE_COUNTRY): INVALID_ARGUMENT when malformed, NOT_FOUND when there is no such
-    /// party, FAILED_PRECONDITION naming what it is otherwise. A host too old to answer refuses
-    /// nothing but a malformed id.
+    /// party, FAILED_PRECONDITION naming what it is otherwise; UNAVAILABLE when the server cannot
+    /// tell (a failed read, a host too old to answer): nothing unchecked is taken.
     public func requireCountry(_ partyID: String, field: String) throws {
         guard partyID.hasPrefix("party-"), partyID.count > "party-".count else {
             throw PluginError(CONVENE_INVALID_ARGUMENT, "\(field): a party id (party-N) is required, not '\(partyID)'")
         }
-        guard let answer = ask(CONVENE_RULE_COUNTRY, party: partyID, about: ""), answer.value != 1 else { return }
+        guard let answer = ask(CONVENE_RULE_COUNTRY, party: partyID, about: "") else {
+            throw PluginError(CONVENE_UNAVAILABLE, "\(field): the server could not tell whether \(partyID) is a country (it answers no rule question); try again")
+        }
+        guard answer.value != 1 else { return }
         if answer.value == 0 {
             throw PluginError(CONVENE_FAILED_PRECONDITION, "\(field): \(answer.reason)")
         }

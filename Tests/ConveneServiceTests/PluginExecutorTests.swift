@@ -165,7 +165,9 @@ final class HeldWakeupTests: XCTestCase {
     }
 
     func testAQueueOfShortHooksWakesTheLoopOnceAfterTheLastOfThem() throws {
-        let executor = PluginExecutor(name: "batch", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000))
+        // A hold of ten seconds: what is tested is the queue, not how fast this machine runs it.
+        let executor = PluginExecutor(name: "batch", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000),
+                                      answerHold: 10_000_000_000)
         defer { executor.shutDown() }
         let gate = DispatchSemaphore(value: 0)
         let first = Wakeup { [started] in started.withLock { $0 } }
@@ -179,7 +181,8 @@ final class HeldWakeupTests: XCTestCase {
     }
 
     func testAnAnswerIsNotHeldBackByAHookThatHangsAfterIt() throws {
-        let executor = PluginExecutor(name: "hang", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000))
+        let executor = PluginExecutor(name: "hang", concurrency: 1, maxStuck: 1, pacing: HookPacing(typicalNanos: 1_000),
+                                      answerHold: 10_000_000_000)
         defer { executor.shutDown() }
         let gate = DispatchSemaphore(value: 0), hang = DispatchSemaphore(value: 0)
         defer { hang.signal() }
@@ -200,6 +203,16 @@ final class HeldWakeupTests: XCTestCase {
         ticks.start()
         XCTAssertEqual(answered.woken.wait(timeout: .now() + 10), .success, "the answer reached its loop while the next hook hangs")
         XCTAssertEqual(answered.startedBeforeWake, 3)
+    }
+
+    func testAnswersAreHeldWhileHooksAreShortAndNotForLong() {
+        let short = HookPacing(typicalNanos: 1_000)
+        XCTAssertTrue(short.holdsAnswers(queued: 3, since: 1_000, now: 1_000 + HookPacing.answerHold - 1))
+        XCTAssertFalse(short.holdsAnswers(queued: 3, since: 1_000, now: 1_000 + HookPacing.answerHold), "held 50 µs already")
+        XCTAssertFalse(short.holdsAnswers(queued: 0, since: 1_000, now: 1_000), "nothing left to run")
+        XCTAssertFalse(HookPacing(typicalNanos: HookPacing.minimumOverrun).holdsAnswers(queued: 3, since: 1_000, now: 1_000),
+                       "hooks that are not short")
+        XCTAssertFalse(HookPacing().holdsAnswers(queued: 3, since: 1_000, now: 1_000), "hooks of unknown length")
     }
 
     func testAnAnswerGivenOffAPluginThreadWakesItsLoopAtOnce() {

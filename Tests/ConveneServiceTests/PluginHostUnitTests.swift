@@ -292,6 +292,22 @@ final class PluginHostUnitTests: XCTestCase {
                        "an unknown field of a nested message, and an unknown varint field after it")
         XCTAssertEqual(checked([0x3B, 0x0A, 0x01, 0x1B, 0x3C, 0x10, 0x01]), .stripped([0x10, 0x01]), "an unknown group")
         XCTAssertEqual(checked([0x5D, 1, 2, 3, 4, 0x59, 1, 2, 3, 4, 5, 6, 7, 8]), .stripped([]), "unknown fixed fields")
+        // Deep down, with lengths of one byte and of two: each level's length is the stripped one.
+        func wrapped(_ levels: Int, around inner: [UInt8]) -> [UInt8] {
+            var message = inner
+            for _ in 0..<levels {
+                var length = message.count, varint: [UInt8] = []
+                repeat {
+                    varint.append(UInt8(length & 0x7F) | (length >= 0x80 ? 0x80 : 0))
+                    length >>= 7
+                } while length > 0
+                message = [0x1A] + varint + message
+            }
+            return message
+        }
+        let text: [UInt8] = [0x0A, 0x01, 0x41]
+        let unknown: [UInt8] = [0x2A, 0x7F] + [UInt8](repeating: 0x1B, count: 0x7F)
+        XCTAssertEqual(checked(wrapped(90, around: text + unknown)), .stripped(wrapped(90, around: text)))
     }
 }
 
